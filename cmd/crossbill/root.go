@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/crossbill/crossbill"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// newRootCmd wires every command explicitly; there is no init() registry.
+func newRootCmd(app *App) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "crossbill",
+		Short:         "Connect AWS accounts with least privilege; see costs, commitments and access",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			level := slog.LevelWarn
+			if app.Verbose {
+				level = slog.LevelDebug
+			}
+			app.Logger = slog.New(slog.NewTextHandler(app.Stderr, &slog.HandlerOptions{Level: level}))
+		},
+	}
+	root.PersistentFlags().StringVar(&app.DataDir, "data", defaultDataDir(), "data directory (env CROSSBILL_DATA)")
+	root.PersistentFlags().BoolVar(&app.JSON, "json", false, "print machine-readable JSON on stdout")
+	root.PersistentFlags().BoolVarP(&app.Verbose, "verbose", "v", false, "log debug details on stderr")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &crossbill.Error{Code: crossbill.CodeInvalid, Message: err.Error()}
+	})
+
+	root.AddCommand(
+		newTenantCmd(app),
+	)
+	return root
+}
+
+// run executes the CLI and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := &App{Stdout: stdout, Stderr: stderr, Logger: slog.New(slog.NewTextHandler(stderr, nil))}
+	defer app.Close()
+	root := newRootCmd(app)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		if ctx.Err() != nil {
+			app.Stderr.Write([]byte("crossbill: interrupted\n")) //nolint:errcheck // stderr
+			return 130
+		}
+		// cobra's own usage errors (unknown command, wrong arg count) are
+		// plain errors; they are the caller's fault.
+		if crossbill.ErrorCode(err) == crossbill.CodeInternal && isUsageError(err) {
+			err = &crossbill.Error{Code: crossbill.CodeInvalid, Message: err.Error()}
+		}
+		return app.reportError(err)
+	}
+	return 0
+}

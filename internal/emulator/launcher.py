@@ -1,0 +1,97 @@
+"""crossbill's moto_server launcher.
+
+moto 5.2.1 has two trust-policy gaps that matter to crossbill's tests
+(see ../shared/DESIGN.md):
+  * a StringEquals condition whose key is absent from the request is treated
+    as a match, so AssumeRole without sts:ExternalId wrongly succeeds;
+  * an account-root principal (arn:aws:iam::ACCOUNT:root) matches only the
+    literal root ARN, while AWS lets it match any identity of that account.
+It also gives AccessDenied the error shape each protocol's SDK parses (moto
+answers every service with EC2's <Errors> envelope, which the AWS SDKs for
+query and JSON protocols cannot read). Then it runs moto's own server.
+"""
+import json
+import re
+import sys
+from xml.sax.saxutils import escape
+
+from moto.core.exceptions import AccessDeniedError
+
+from moto.iam import access_control
+from moto.iam.policy_conditions import TrustRelationShipConditions
+
+_ROOT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):root$")
+_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
+
+
+def _check_conditions(self, incoming):
+    expected = self._statement.get("Condition")
+    if not expected:
+        return True
+    incoming = incoming or {}
+    for condition in TrustRelationShipConditions(expected):
+        actual = []
+        for key in condition.context_keys:
+            if key not in incoming:
+                # AWS: a condition key missing from the request context never
+                # satisfies StringEquals (only ...IfExists would).
+                if not condition._condition.endswith("IfExists"):
+                    return False
+                continue
+            actual.append(incoming[key])
+        if actual and not condition.verify_condition(actual):
+            return False
+    return True
+
+
+def _principal_matches(expected, principal):
+    if expected == "*" or expected == principal:
+        return True
+    root = _ROOT.match(expected)
+    acct = _ACCOUNT.match(principal)
+    return bool(root and acct and root.group(1) == acct.group(1))
+
+
+def _check_principal(self, principal):
+    expected = self._statement.get("Principal")
+    if not expected:
+        return True
+    aws = expected.get("AWS") if isinstance(expected, dict) else expected
+    if aws is None:
+        return False
+    if isinstance(aws, str):
+        aws = [aws]
+    return any(_principal_matches(e, principal) for e in aws)
+
+
+class _ProtocolAccessDenied(AccessDeniedError):
+    def __init__(self, user_arn, action, service, content_type):
+        super().__init__(user_arn=user_arn, action=action)
+        message = self.message
+        if "json" in (content_type or ""):
+            self.description = json.dumps({"__type": "AccessDeniedException", "message": message, "Message": message})
+            self.content_type = "application/x-amz-json-1.1"
+        elif service != "ec2":
+            self.description = (
+                "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+                f"<Message>{escape(message)}</Message></Error>"
+                "<RequestId>crossbill-moto</RequestId></ErrorResponse>"
+            )
+
+
+def _raise_access_denied(self):
+    content_type = ""
+    for key, value in (self._headers or {}).items():
+        if key.lower() == "content-type":
+            content_type = value
+    raise _ProtocolAccessDenied(self._access_key.arn, self._action, self._service, content_type)
+
+
+access_control.IAMRequest._raise_access_denied = _raise_access_denied
+access_control.IAMPolicyStatement._check_conditions = _check_conditions
+access_control.IAMPolicyStatement._check_principal = _check_principal
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    main(sys.argv[1:])
