@@ -1,0 +1,321 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/crossbill/crossbill"
+)
+
+// JobStatus is where a job is in its life.
+type JobStatus string
+
+// Job statuses. queued and retrying jobs are due at NextRunAt.
+const (
+	JobQueued    JobStatus = "queued"
+	JobRunning   JobStatus = "running"
+	JobRetrying  JobStatus = "retrying"
+	JobSucceeded JobStatus = "succeeded"
+	JobFailed    JobStatus = "failed"
+	JobCanceled  JobStatus = "canceled"
+)
+
+// Job is one run (with its retries) of background work for a tenant.
+type Job struct {
+	ID           string                 `json:"id"`
+	TenantID     crossbill.TenantID     `json:"tenant_id"`
+	ConnectionID crossbill.ConnectionID `json:"connection_id,omitempty"`
+	Kind         string                 `json:"kind"`
+	Status       JobStatus              `json:"status"`
+	Progress     float64                `json:"progress"`
+	Message      string                 `json:"message,omitempty"`
+	Attempts     int                    `json:"attempts"`
+	MaxAttempts  int                    `json:"max_attempts"`
+	LastError    string                 `json:"last_error,omitempty"`
+	ErrorCode    crossbill.Code         `json:"error_code,omitempty"`
+	Interval     time.Duration          `json:"-"`
+	IntervalSec  int64                  `json:"interval_seconds,omitempty"`
+	Params       json.RawMessage        `json:"params,omitempty"`
+	NextRunAt    time.Time              `json:"next_run_at"`
+	StartedAt    *time.Time             `json:"started_at,omitempty"`
+	FinishedAt   *time.Time             `json:"finished_at,omitempty"`
+	CreatedAt    time.Time              `json:"created_at"`
+	UpdatedAt    time.Time              `json:"updated_at"`
+}
+
+// JobSpec asks for a job.
+type JobSpec struct {
+	TenantID     crossbill.TenantID
+	ConnectionID crossbill.ConnectionID
+	Kind         string
+	RunAt        time.Time     // zero: now
+	MaxAttempts  int           // zero: 5
+	Interval     time.Duration // > 0: re-enqueue this long after each finish
+	Params       json.RawMessage
+}
+
+// EnqueueJob adds a job, unless one of the same kind for the same tenant and
+// connection is already queued, retrying or running: then that one is
+// returned (a second verify while one waits would do the same work twice).
+func (s *Store) EnqueueJob(ctx context.Context, spec JobSpec) (Job, error) {
+	const op = "job enqueue"
+	if spec.Kind == "" || spec.TenantID == "" {
+		return Job{}, crossbill.Errorf(crossbill.CodeInvalid, op, "a job needs a kind and a tenant")
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Job{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	row := tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = ? AND connection_id = ? AND kind = ? AND status IN ('queued', 'retrying', 'running') ORDER BY created_at LIMIT 1`,
+		string(spec.TenantID), string(spec.ConnectionID), spec.Kind)
+	if j, err := scanJob(row); err == nil {
+		return j, nil
+	} else if err != sql.ErrNoRows {
+		return Job{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	now := s.now()
+	j := Job{
+		ID: "job_" + uuid.NewString()[:18], TenantID: spec.TenantID, ConnectionID: spec.ConnectionID, Kind: spec.Kind,
+		Status: JobQueued, MaxAttempts: spec.MaxAttempts, Interval: spec.Interval, IntervalSec: int64(spec.Interval / time.Second),
+		Params: spec.Params, NextRunAt: spec.RunAt, CreatedAt: now, UpdatedAt: now,
+	}
+	if j.MaxAttempts <= 0 {
+		j.MaxAttempts = 5
+	}
+	if j.NextRunAt.IsZero() {
+		j.NextRunAt = now
+	}
+	if len(j.Params) == 0 {
+		j.Params = json.RawMessage(`{}`)
+	}
+	if !json.Valid(j.Params) {
+		return Job{}, crossbill.Errorf(crossbill.CodeInvalid, op, "job params are not valid JSON")
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO jobs(id, tenant_id, connection_id, kind, status, max_attempts, interval_seconds, params, next_run_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		j.ID, string(j.TenantID), string(j.ConnectionID), j.Kind, string(j.Status), j.MaxAttempts, j.IntervalSec, string(j.Params),
+		formatStamp(j.NextRunAt), formatStamp(now), formatStamp(now))
+	if err != nil {
+		return Job{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Job{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	return j, nil
+}
+
+// ClaimDueJobs marks up to limit due jobs running and returns them. Only one
+// scheduler per database claims jobs, but the transaction keeps a claim
+// atomic anyway.
+func (s *Store) ClaimDueJobs(ctx context.Context, limit int) ([]Job, error) {
+	const op = "job claim"
+	now := s.now()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	rows, err := tx.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE status IN ('queued', 'retrying') AND next_run_at <= ? ORDER BY next_run_at LIMIT ?`,
+		formatStamp(now), limit)
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	var jobs []Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			rows.Close()
+			return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		jobs = append(jobs, j)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	for i := range jobs {
+		jobs[i].Status, jobs[i].Attempts, jobs[i].StartedAt, jobs[i].UpdatedAt = JobRunning, jobs[i].Attempts+1, &now, now
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, updated_at = ? WHERE id = ?`,
+			formatStamp(now), formatStamp(now), jobs[i].ID); err != nil {
+			return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	return jobs, nil
+}
+
+// JobProgress records a running job's progress (0..1) and message.
+func (s *Store) JobProgress(ctx context.Context, id string, progress float64, message string) error {
+	progress = min(max(progress, 0), 1)
+	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET progress = ?, message = ?, updated_at = ? WHERE id = ? AND status = 'running'`,
+		progress, message, formatStamp(s.now()), id)
+	if err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, "job progress", "%w", err)
+	}
+	return nil
+}
+
+// JobOutcome is how a run ended.
+type JobOutcome struct {
+	Err       error     // nil: succeeded
+	RetryAt   time.Time // when Err is set and attempts remain: next attempt
+	NextRunAt time.Time // for periodic jobs: when the successor runs
+}
+
+// FinishJob records a run's end: succeeded, retrying (attempts remain) or
+// failed. A periodic job that succeeded or failed for good enqueues its
+// successor; the returned job is that successor, if any.
+func (s *Store) FinishJob(ctx context.Context, j Job, out JobOutcome) (*Job, error) {
+	const op = "job finish"
+	now := s.now()
+	var err error
+	switch {
+	case out.Err == nil:
+		_, err = s.db.ExecContext(ctx, `UPDATE jobs SET status = 'succeeded', progress = 1, last_error = '', error_code = '', finished_at = ?, updated_at = ? WHERE id = ?`,
+			formatStamp(now), formatStamp(now), j.ID)
+	case j.Attempts < j.MaxAttempts && !out.RetryAt.IsZero():
+		_, err = s.db.ExecContext(ctx, `UPDATE jobs SET status = 'retrying', last_error = ?, error_code = ?, next_run_at = ?, updated_at = ? WHERE id = ?`,
+			out.Err.Error(), string(crossbill.ErrorCode(out.Err)), formatStamp(out.RetryAt), formatStamp(now), j.ID)
+		if err != nil {
+			return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		return nil, nil
+	default:
+		_, err = s.db.ExecContext(ctx, `UPDATE jobs SET status = 'failed', last_error = ?, error_code = ?, finished_at = ?, updated_at = ? WHERE id = ?`,
+			out.Err.Error(), string(crossbill.ErrorCode(out.Err)), formatStamp(now), formatStamp(now), j.ID)
+	}
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	if j.IntervalSec <= 0 {
+		return nil, nil
+	}
+	next, err := s.EnqueueJob(ctx, JobSpec{
+		TenantID: j.TenantID, ConnectionID: j.ConnectionID, Kind: j.Kind, RunAt: out.NextRunAt,
+		MaxAttempts: j.MaxAttempts, Interval: time.Duration(j.IntervalSec) * time.Second, Params: j.Params,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &next, nil
+}
+
+// RequeueRunningJobs puts jobs left running by a stopped process back in the
+// queue, due now; it returns how many there were. Call it before the
+// scheduler starts.
+func (s *Store) RequeueRunningJobs(ctx context.Context) (int, error) {
+	now := formatStamp(s.now())
+	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET status = 'queued', message = 'resumed after restart', next_run_at = ?, updated_at = ? WHERE status = 'running'`, now, now)
+	if err != nil {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, "job requeue", "%w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, "job requeue", "%w", err)
+	}
+	return int(n), nil
+}
+
+// JobByID returns one of a tenant's jobs; another tenant's job is NotFound.
+func (s *Store) JobByID(ctx context.Context, tenant crossbill.TenantID, id string) (Job, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = ? AND id = ?`, string(tenant), id)
+	j, err := scanJob(row)
+	if err != nil {
+		return Job{}, notFound(err, "job", "no job %q in this tenant", id)
+	}
+	return j, nil
+}
+
+// JobFilter narrows a job listing.
+type JobFilter struct {
+	ConnectionID crossbill.ConnectionID
+	Kind         string
+	Limit        int // zero: 100
+}
+
+// Jobs lists a tenant's jobs, newest first.
+func (s *Store) Jobs(ctx context.Context, tenant crossbill.TenantID, f JobFilter) ([]Job, error) {
+	const op = "job list"
+	q := `SELECT ` + jobColumns + ` FROM jobs WHERE tenant_id = ?`
+	args := []any{string(tenant)}
+	if f.ConnectionID != "" {
+		q += ` AND connection_id = ?`
+		args = append(args, string(f.ConnectionID))
+	}
+	if f.Kind != "" {
+		q += ` AND kind = ?`
+		args = append(args, f.Kind)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY created_at DESC, id LIMIT ?`, append(args, f.Limit)...)
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	defer rows.Close()
+	out := []Job{}
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		out = append(out, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	return out, nil
+}
+
+// NextJobRun is when the earliest queued or retrying job is due; zero when
+// none is waiting.
+func (s *Store) NextJobRun(ctx context.Context) (time.Time, error) {
+	var next sql.NullString
+	if err := s.db.QueryRowContext(ctx, `SELECT MIN(next_run_at) FROM jobs WHERE status IN ('queued', 'retrying')`).Scan(&next); err != nil {
+		return time.Time{}, crossbill.Errorf(crossbill.CodeInternal, "job next", "%w", err)
+	}
+	t, err := parseStampPtr(next)
+	if err != nil || t == nil {
+		return time.Time{}, err
+	}
+	return *t, nil
+}
+
+const jobColumns = `id, tenant_id, connection_id, kind, status, progress, message, attempts, max_attempts, last_error, error_code,
+	interval_seconds, params, next_run_at, started_at, finished_at, created_at, updated_at`
+
+func scanJob(r scanner) (Job, error) {
+	var j Job
+	var tenant, conn, status, code, params, next, created, updated string
+	var started, finished sql.NullString
+	if err := r.Scan(&j.ID, &tenant, &conn, &j.Kind, &status, &j.Progress, &j.Message, &j.Attempts, &j.MaxAttempts, &j.LastError, &code,
+		&j.IntervalSec, &params, &next, &started, &finished, &created, &updated); err != nil {
+		return Job{}, err
+	}
+	j.TenantID, j.ConnectionID, j.Status, j.ErrorCode = crossbill.TenantID(tenant), crossbill.ConnectionID(conn), JobStatus(status), crossbill.Code(code)
+	j.Interval, j.Params = time.Duration(j.IntervalSec)*time.Second, json.RawMessage(params)
+	var err error
+	for _, p := range []struct {
+		dst *time.Time
+		src string
+	}{{&j.NextRunAt, next}, {&j.CreatedAt, created}, {&j.UpdatedAt, updated}} {
+		if *p.dst, err = time.Parse(time.RFC3339Nano, p.src); err != nil {
+			return Job{}, err
+		}
+	}
+	if j.StartedAt, err = parseStampPtr(started); err != nil {
+		return Job{}, err
+	}
+	if j.FinishedAt, err = parseStampPtr(finished); err != nil {
+		return Job{}, err
+	}
+	return j, nil
+}

@@ -1,0 +1,242 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base32"
+	"encoding/hex"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/crossbill/crossbill"
+)
+
+// Scope is what an API token may do: read, or read and write.
+type Scope string
+
+// Token scopes.
+const (
+	ScopeRead  Scope = "read"
+	ScopeAdmin Scope = "admin"
+)
+
+// ParseScope checks a scope name.
+func ParseScope(s string) (Scope, error) {
+	switch Scope(s) {
+	case ScopeRead, ScopeAdmin:
+		return Scope(s), nil
+	}
+	return "", crossbill.Errorf(crossbill.CodeInvalid, "token", "unknown scope %q: use read or admin", s)
+}
+
+// TokenPrefix starts every crossbill API token, so that secret scanners and
+// people recognize one.
+const TokenPrefix = "cbt_"
+
+// Secret is a token's plain text. It exists only between creation and the
+// moment it is shown; logs get a redacted form.
+type Secret string
+
+// LogValue keeps the token out of logs.
+func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// Token describes an API token; the secret itself is never stored.
+type Token struct {
+	ID         string             `json:"id"`
+	TenantID   crossbill.TenantID `json:"tenant_id,omitempty"` // "" for an operator token
+	Name       string             `json:"name"`
+	Scope      Scope              `json:"scope"`
+	CreatedAt  time.Time          `json:"created_at"`
+	LastUsedAt *time.Time         `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time         `json:"revoked_at,omitempty"`
+}
+
+// Operator reports whether the token may act on every tenant.
+func (t Token) Operator() bool { return t.TenantID == "" }
+
+// HashToken is the stored form of a token: hex SHA-256. Tokens carry 160
+// random bits, so a plain hash (no salt, no slow KDF) cannot be brute-forced.
+func HashToken(secret Secret) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+var tokenEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+func randomString(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return strings.ToLower(tokenEncoding.EncodeToString(b)), nil
+}
+
+// CreateToken makes a token for a tenant (tenant "" makes an operator token)
+// and returns the secret, which is not kept: show it once.
+func (s *Store) CreateToken(ctx context.Context, tenant crossbill.TenantID, name string, scope Scope) (Token, Secret, error) {
+	const op = "token create"
+	if _, err := ParseScope(string(scope)); err != nil {
+		return Token{}, "", err
+	}
+	if name == "" {
+		name = string(scope)
+	}
+	if len(name) > 100 {
+		return Token{}, "", crossbill.Errorf(crossbill.CodeInvalid, op, "token name is %d characters long; use at most 100", len(name))
+	}
+	if tenant != "" {
+		if _, err := s.TenantByID(ctx, tenant); err != nil {
+			return Token{}, "", err
+		}
+	}
+	idPart, err := randomString(5)
+	if err != nil {
+		return Token{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "reading random bytes: %w", err)
+	}
+	secretPart, err := randomString(20)
+	if err != nil {
+		return Token{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "reading random bytes: %w", err)
+	}
+	t := Token{ID: "tok_" + idPart, TenantID: tenant, Name: name, Scope: scope, CreatedAt: s.now().Truncate(time.Second)}
+	secret := Secret(TokenPrefix + idPart + "_" + secretPart)
+	_, err = s.db.ExecContext(ctx, `INSERT INTO api_tokens(id, tenant_id, name, scope, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		t.ID, nullIfEmpty(string(tenant)), t.Name, string(t.Scope), HashToken(secret), formatStamp(t.CreatedAt))
+	if err != nil {
+		return Token{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	return t, secret, nil
+}
+
+// Authenticate finds the live token with this secret. Unknown and revoked
+// tokens are both Unauthorized, with the same message.
+func (s *Store) Authenticate(ctx context.Context, secret Secret) (Token, error) {
+	const op = "authenticate"
+	row := s.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = ? AND revoked_at IS NULL`, HashToken(secret))
+	t, err := scanToken(row)
+	if err == sql.ErrNoRows {
+		return Token{}, crossbill.Errorf(crossbill.CodeUnauthorized, op, "unknown or revoked token: create one with `crossbill token create`")
+	}
+	if err != nil {
+		return Token{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	return t, nil
+}
+
+// TouchToken records that a token was used (at most once a minute, so that
+// reads do not turn into a write each).
+func (s *Store) TouchToken(ctx context.Context, id string) error {
+	now := s.now()
+	_, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
+		formatStamp(now), id, formatStamp(now.Add(-time.Minute)))
+	if err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, "token touch", "%w", err)
+	}
+	return nil
+}
+
+// Tokens lists a tenant's tokens; tenant "" lists operator tokens; all=true
+// lists every token.
+func (s *Store) Tokens(ctx context.Context, tenant crossbill.TenantID, all bool) ([]Token, error) {
+	const op = "token list"
+	q := `SELECT ` + tokenColumns + ` FROM api_tokens`
+	var args []any
+	switch {
+	case all:
+	case tenant == "":
+		q += ` WHERE tenant_id IS NULL`
+	default:
+		q += ` WHERE tenant_id = ?`
+		args = append(args, string(tenant))
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY created_at, id`, args...)
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	defer rows.Close()
+	out := []Token{}
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	return out, nil
+}
+
+// RevokeToken revokes a token. tenant limits the revocation to that tenant's
+// tokens (a tenant admin cannot revoke another tenant's token: NotFound);
+// operator=true may revoke any token.
+func (s *Store) RevokeToken(ctx context.Context, tenant crossbill.TenantID, operator bool, id string) error {
+	const op = "token revoke"
+	q := `UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`
+	args := []any{formatStamp(s.now()), id}
+	if !operator {
+		q += ` AND tenant_id = ?`
+		args = append(args, string(tenant))
+	}
+	res, err := s.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	if n == 0 {
+		return crossbill.Errorf(crossbill.CodeNotFound, op, "no live token %q: list them with `crossbill token list`", id)
+	}
+	return nil
+}
+
+const tokenColumns = `id, COALESCE(tenant_id, ''), name, scope, created_at, last_used_at, revoked_at`
+
+func scanToken(r scanner) (Token, error) {
+	var t Token
+	var tenant, scope, created string
+	var used, revoked sql.NullString
+	if err := r.Scan(&t.ID, &tenant, &t.Name, &scope, &created, &used, &revoked); err != nil {
+		return Token{}, err
+	}
+	t.TenantID, t.Scope = crossbill.TenantID(tenant), Scope(scope)
+	var err error
+	if t.CreatedAt, err = time.Parse(time.RFC3339, created); err != nil {
+		return Token{}, err
+	}
+	if t.LastUsedAt, err = parseStampPtr(used); err != nil {
+		return Token{}, err
+	}
+	if t.RevokedAt, err = parseStampPtr(revoked); err != nil {
+		return Token{}, err
+	}
+	return t, nil
+}
+
+// stampLayout is fixed-width so that stamps compare correctly as text in SQL.
+const stampLayout = "2006-01-02T15:04:05.000000Z"
+
+func formatStamp(t time.Time) string { return t.UTC().Format(stampLayout) }
+
+func parseStampPtr(s sql.NullString) (*time.Time, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s.String)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,93 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/store"
+)
+
+func TestTokenLifecycle(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	acme, err := s.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	beta, err := s.CreateTenant(ctx, "beta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, secret, err := s.CreateToken(ctx, acme.ID, "ci", store.ScopeRead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(secret), store.TokenPrefix) || len(secret) < 40 {
+		t.Fatalf("secret %q: want a long %s token", secret, store.TokenPrefix)
+	}
+	// Only the hash is stored: the secret appears nowhere in the table.
+	var n int
+	if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM api_tokens WHERE hash = ? OR name = ? OR id = ?`, string(secret), string(secret), string(secret)).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("secret stored in plain text (%d rows, %v)", n, err)
+	}
+	got, err := s.Authenticate(ctx, secret)
+	if err != nil || got.ID != tok.ID || got.TenantID != acme.ID || got.Scope != store.ScopeRead {
+		t.Fatalf("authenticate: %+v, %v", got, err)
+	}
+	if _, err := s.Authenticate(ctx, secret+"x"); crossbill.ErrorCode(err) != crossbill.CodeUnauthorized {
+		t.Fatalf("wrong secret: code %q", crossbill.ErrorCode(err))
+	}
+	if err := s.TouchToken(ctx, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Another tenant cannot revoke it; the owner can, once.
+	if err := s.RevokeToken(ctx, beta.ID, false, tok.ID); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		t.Fatalf("cross-tenant revoke: code %q", crossbill.ErrorCode(err))
+	}
+	if err := s.RevokeToken(ctx, acme.ID, false, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, secret); crossbill.ErrorCode(err) != crossbill.CodeUnauthorized {
+		t.Fatalf("revoked token: code %q", crossbill.ErrorCode(err))
+	}
+	if err := s.RevokeToken(ctx, acme.ID, false, tok.ID); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		t.Fatalf("second revoke: code %q", crossbill.ErrorCode(err))
+	}
+	list, err := s.Tokens(ctx, acme.ID, false)
+	if err != nil || len(list) != 1 || list[0].RevokedAt == nil || list[0].LastUsedAt == nil {
+		t.Fatalf("list: %+v, %v", list, err)
+	}
+	op, opSecret, err := s.CreateToken(ctx, "", "bootstrap", store.ScopeAdmin)
+	if err != nil || !op.Operator() {
+		t.Fatalf("operator token: %+v, %v", op, err)
+	}
+	if got, err := s.Authenticate(ctx, opSecret); err != nil || !got.Operator() {
+		t.Fatalf("operator authenticate: %+v, %v", got, err)
+	}
+	if ops, err := s.Tokens(ctx, "", false); err != nil || len(ops) != 1 {
+		t.Fatalf("operator list: %+v, %v", ops, err)
+	}
+}
+
+func TestTokenBadInput(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	for name, tc := range map[string]struct {
+		tenant crossbill.TenantID
+		name   string
+		scope  store.Scope
+		want   crossbill.Code
+	}{
+		"unknown scope":  {"", "x", "write", crossbill.CodeInvalid},
+		"unknown tenant": {"nope", "x", store.ScopeRead, crossbill.CodeNotFound},
+		"long name":      {"", strings.Repeat("n", 101), store.ScopeRead, crossbill.CodeInvalid},
+	} {
+		if _, _, err := s.CreateToken(ctx, tc.tenant, tc.name, tc.scope); crossbill.ErrorCode(err) != tc.want {
+			t.Errorf("%s: code %q, want %q", name, crossbill.ErrorCode(err), tc.want)
+		}
+	}
+}
