@@ -1,0 +1,284 @@
+// Package scheduler runs crossbill's background jobs (verify, ingest, ...)
+// from the jobs table: due jobs are claimed, run by the runner registered for
+// their kind, retried with exponential backoff and jitter, and periodic jobs
+// re-enqueued; jobs left running by a stopped process resume on start.
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/store"
+)
+
+// Progress reports a running job's progress (0..1) with a short message.
+type Progress func(fraction float64, message string)
+
+// Runner does one job's work. It must return when ctx is canceled.
+type Runner func(ctx context.Context, job store.Job, progress Progress) error
+
+// Store is the part of the metadata store the scheduler uses.
+type Store interface {
+	ClaimDueJobs(ctx context.Context, limit int) ([]store.Job, error)
+	JobProgress(ctx context.Context, id string, progress float64, message string) error
+	FinishJob(ctx context.Context, j store.Job, out store.JobOutcome) (*store.Job, error)
+	RequeueRunningJobs(ctx context.Context) (int, error)
+	EnqueueJob(ctx context.Context, spec store.JobSpec) (store.Job, error)
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Options tune the scheduler; zero values take the defaults.
+type Options struct {
+	Poll        time.Duration // how often due jobs are looked for; default 1s
+	Concurrency int           // jobs run at once; default 2 (the machine has 2 cores)
+	JobTimeout  time.Duration // one attempt's limit; default 30m
+	BaseBackoff time.Duration // first retry delay; default 30s, doubled per attempt
+	MaxBackoff  time.Duration // default 1h
+	Jitter      float64       // fraction of a delay drawn at random, default 0.2
+	Now         func() time.Time
+	Rand        func() float64 // in [0,1); default math/rand/v2
+}
+
+// Scheduler claims and runs due jobs.
+type Scheduler struct {
+	store   Store
+	log     *slog.Logger
+	opts    Options
+	runners map[string]Runner
+
+	wake    chan struct{}
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	running map[string]context.CancelFunc
+	onEnd   func(store.Job, error) // observer, for metrics
+}
+
+// New makes a scheduler; register runners with Handle before Start.
+func New(s Store, log *slog.Logger, opts Options) *Scheduler {
+	if opts.Poll <= 0 {
+		opts.Poll = time.Second
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 2
+	}
+	if opts.JobTimeout <= 0 {
+		opts.JobTimeout = 30 * time.Minute
+	}
+	if opts.BaseBackoff <= 0 {
+		opts.BaseBackoff = 30 * time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = time.Hour
+	}
+	if opts.Jitter <= 0 {
+		opts.Jitter = 0.2
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	return &Scheduler{store: s, log: log.With("component", "scheduler"), opts: opts, runners: map[string]Runner{},
+		wake: make(chan struct{}, 1), running: map[string]context.CancelFunc{}}
+}
+
+// Handle registers the runner of a job kind.
+func (s *Scheduler) Handle(kind string, r Runner) { s.runners[kind] = r }
+
+// Kinds lists the registered job kinds.
+func (s *Scheduler) Kinds() []string {
+	out := make([]string, 0, len(s.runners))
+	for k := range s.runners {
+		out = append(out, k)
+	}
+	return out
+}
+
+// OnJobEnd sets an observer called after every attempt (err nil on success).
+func (s *Scheduler) OnJobEnd(f func(store.Job, error)) { s.onEnd = f }
+
+// Enqueue adds a job and wakes the scheduler.
+func (s *Scheduler) Enqueue(ctx context.Context, spec store.JobSpec) (store.Job, error) {
+	if _, ok := s.runners[spec.Kind]; !ok {
+		return store.Job{}, crossbill.Errorf(crossbill.CodeInvalid, "job enqueue", "unknown job kind %q", spec.Kind)
+	}
+	j, err := s.store.EnqueueJob(ctx, spec)
+	if err != nil {
+		return store.Job{}, err
+	}
+	s.Wake()
+	return j, nil
+}
+
+// Wake makes the scheduler look for due jobs now.
+func (s *Scheduler) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start requeues jobs a previous process left running and runs the loop
+// until ctx is canceled; Wait waits for the loop and running jobs to end.
+func (s *Scheduler) Start(ctx context.Context) error {
+	n, err := s.store.RequeueRunningJobs(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.log.Info("resumed interrupted jobs", "count", n)
+	}
+	s.wg.Add(1)
+	go s.loop(ctx)
+	return nil
+}
+
+// Wait blocks until the loop and every running job have returned.
+func (s *Scheduler) Wait() { s.wg.Wait() }
+
+func (s *Scheduler) loop(ctx context.Context) {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.Poll)
+	defer t.Stop()
+	for {
+		s.runDue(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+func (s *Scheduler) runDue(ctx context.Context) {
+	s.mu.Lock()
+	free := s.opts.Concurrency - len(s.running)
+	s.mu.Unlock()
+	if free <= 0 || ctx.Err() != nil {
+		return
+	}
+	jobs, err := s.store.ClaimDueJobs(ctx, free)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("claiming due jobs", "err", err)
+		}
+		return
+	}
+	for _, j := range jobs {
+		jctx, cancel := context.WithTimeout(ctx, s.opts.JobTimeout)
+		s.mu.Lock()
+		s.running[j.ID] = cancel
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer func() {
+				cancel()
+				s.mu.Lock()
+				delete(s.running, j.ID)
+				s.mu.Unlock()
+				s.Wake() // a slot is free
+			}()
+			s.run(ctx, jctx, j)
+		}()
+	}
+}
+
+// run does one attempt and records its outcome. parent is the scheduler's
+// context: when it ends (shutdown) the job is left for RequeueRunningJobs
+// rather than counted as failed.
+func (s *Scheduler) run(parent, ctx context.Context, j store.Job) {
+	log := s.log.With("job", j.ID, "kind", j.Kind, "tenant", j.TenantID, "connection", j.ConnectionID, "attempt", j.Attempts)
+	r, ok := s.runners[j.Kind]
+	var err error
+	if !ok {
+		err = crossbill.Errorf(crossbill.CodeInternal, "job run", "no runner for job kind %q in this build", j.Kind)
+	} else {
+		log.Info("job started")
+		err = safeRun(ctx, r, j, func(f float64, msg string) {
+			// Progress is advisory: a failed write must not fail the job.
+			if perr := s.store.JobProgress(context.WithoutCancel(ctx), j.ID, f, msg); perr != nil {
+				log.Warn("recording progress", "err", perr)
+			}
+		})
+	}
+	if parent.Err() != nil {
+		log.Info("job interrupted by shutdown; it resumes on next start")
+		return
+	}
+	if s.onEnd != nil {
+		s.onEnd(j, err)
+	}
+	now := s.opts.Now()
+	out := store.JobOutcome{Err: err}
+	if j.IntervalSec > 0 {
+		out.NextRunAt = now.Add(s.jittered(time.Duration(j.IntervalSec) * time.Second))
+	}
+	if err != nil && retryable(err) {
+		out.RetryAt = now.Add(s.Backoff(j.Attempts))
+	}
+	next, ferr := s.store.FinishJob(context.WithoutCancel(parent), j, out)
+	switch {
+	case ferr != nil:
+		log.Error("recording job outcome", "err", ferr)
+	case err == nil:
+		log.Info("job succeeded")
+	case !out.RetryAt.IsZero() && j.Attempts < j.MaxAttempts:
+		log.Warn("job failed; will retry", "err", err, "code", crossbill.ErrorCode(err), "retry_at", out.RetryAt)
+	default:
+		log.Error("job failed", "err", err, "code", crossbill.ErrorCode(err))
+	}
+	if next != nil {
+		log.Debug("next periodic run", "next_job", next.ID, "at", next.NextRunAt)
+	}
+}
+
+func safeRun(ctx context.Context, r Runner, j store.Job, p Progress) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = crossbill.Errorf(crossbill.CodeInternal, "job run", "job %s panicked: %v", j.Kind, v)
+		}
+	}()
+	return r(ctx, j, p)
+}
+
+// retryable: bad input and missing things do not fix themselves; denials
+// might (a role still propagating, an SCP being changed), throttling and
+// outages do.
+func retryable(err error) bool {
+	switch crossbill.ErrorCode(err) {
+	case crossbill.CodeInvalid, crossbill.CodeConflict, crossbill.CodeUnauthorized:
+		return false
+	}
+	return true
+}
+
+// Backoff is the delay before attempt n+1 after n failed attempts:
+// BaseBackoff doubled per attempt, capped at MaxBackoff, with jitter so that
+// many connections failing together do not retry together.
+func (s *Scheduler) Backoff(attempts int) time.Duration {
+	d := s.opts.BaseBackoff
+	for i := 1; i < attempts && d < s.opts.MaxBackoff; i++ {
+		d *= 2
+	}
+	return s.jittered(min(d, s.opts.MaxBackoff))
+}
+
+// jittered spreads d by ±Jitter/2.
+func (s *Scheduler) jittered(d time.Duration) time.Duration {
+	f := 1 + s.opts.Jitter*(s.opts.Rand()-0.5)
+	return time.Duration(float64(d) * f)
+}
+
+// String describes the configuration, for the startup log.
+func (s *Scheduler) String() string {
+	return fmt.Sprintf("scheduler(concurrency=%d poll=%s backoff=%s..%s)", s.opts.Concurrency, s.opts.Poll, s.opts.BaseBackoff, s.opts.MaxBackoff)
+}
