@@ -38,6 +38,8 @@ func newRootCmd(app *App) *cobra.Command {
 
 	root.AddCommand(
 		newTenantCmd(app),
+		newTokenCmd(app),
+		newServeCmd(app),
 	)
 	return root
 }

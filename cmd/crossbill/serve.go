@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/crossbill/crossbill/internal/server"
+)
+
+func newServeCmd(app *App) *cobra.Command {
+	m := &server.Main{}
+	var logFormat string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the JSON API, the web UI and the background scheduler",
+		Long: `Serve the JSON API (/api/v1, described at /api/v1/openapi.json), the web UI,
+/healthz, /readyz and Prometheus metrics at /metrics, and run the scheduler
+that verifies connections and ingests their bills.
+
+On first start an operator token is created and printed once; keep it.
+Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m.DataDir, m.Version = app.DataDir, version
+			m.Logger = serverLogger(app, logFormat)
+			if err := m.Run(cmd.Context()); err != nil {
+				m.Close() //nolint:errcheck // the Run error matters more
+				return err
+			}
+			printBanner(app, m, "")
+			err := m.Wait(cmd.Context())
+			if cerr := m.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&m.Addr, "addr", "127.0.0.1:8080", "address to listen on (host:port)")
+	cmd.Flags().DurationVar(&m.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long requests in flight may take to finish on shutdown")
+	cmd.Flags().Float64Var(&m.RatePerSecond, "rate", 50, "requests per second allowed per API token (negative: no limit)")
+	cmd.Flags().IntVar(&m.RateBurst, "burst", 100, "burst of requests allowed per API token")
+	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format on stderr: json or text")
+	return cmd
+}
+
+// serverLogger logs to stderr at info level (debug with -v).
+func serverLogger(app *App, format string) *slog.Logger {
+	level := slog.LevelInfo
+	if app.Verbose {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(app.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(app.Stderr, opts))
+}
+
+// printBanner tells the person at the terminal where to go, and shows a
+// freshly created token once (on stdout, never in the logs). With --json it
+// is one JSON object.
+func printBanner(app *App, m *server.Main, token string) {
+	if token == "" {
+		token = string(m.BootstrapToken)
+	}
+	v := map[string]string{"url": m.URL(), "data": m.DataDir}
+	if token != "" {
+		v["token"] = token
+	}
+	err := app.Print(v, func(w io.Writer) error {
+		fmt.Fprintf(w, "crossbill is serving on %s\n", m.URL())
+		if token != "" {
+			fmt.Fprintf(w, "\nAdmin (operator) token, shown once:\n\n    %s\n\nSign in to the web UI with it, or call the API with\n    curl -H 'Authorization: Bearer %s' %s/api/v1/me\n\n", token, token, m.URL())
+		}
+		_, err := fmt.Fprintln(w, "Press Ctrl-C to stop.")
+		return err
+	})
+	if err != nil {
+		app.Logger.Warn("printing banner", "err", err)
+	}
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/store"
+)
+
+func newTokenCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "Manage API tokens (per tenant, scope read or admin; operator tokens for every tenant)",
+	}
+	var tenant, name, scope string
+	var operatorTok bool
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create an API token; the secret is printed once and stored only as a SHA-256 hash",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			const op = "token create"
+			if (tenant == "") == !operatorTok {
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "pass either --tenant NAME or --operator")
+			}
+			sc, err := store.ParseScope(scope)
+			if err != nil {
+				return err
+			}
+			if operatorTok && sc != store.ScopeAdmin {
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "operator tokens have admin scope; drop --scope or use a tenant token")
+			}
+			s, err := app.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			var id crossbill.TenantID
+			if tenant != "" {
+				t, err := s.TenantByName(cmd.Context(), tenant)
+				if err != nil {
+					return err
+				}
+				id = t.ID
+			}
+			tok, secret, err := s.CreateToken(cmd.Context(), id, name, sc)
+			if err != nil {
+				return err
+			}
+			out := struct {
+				store.Token
+				Secret string `json:"token"`
+			}{tok, string(secret)}
+			return app.Print(out, func(w io.Writer) error {
+				fmt.Fprintf(w, "created token %s (scope %s); its secret, shown only now:\n\n    %s\n\n", tok.ID, tok.Scope, secret)
+				_, err := fmt.Fprintln(w, "Send it as: Authorization: Bearer <token>")
+				return err
+			})
+		},
+	}
+	create.Flags().StringVar(&tenant, "tenant", "", "tenant name")
+	create.Flags().BoolVar(&operatorTok, "operator", false, "operator token: admin over every tenant")
+	create.Flags().StringVar(&scope, "scope", "read", "read or admin")
+	create.Flags().StringVar(&name, "name", "", "a label for the token")
+
+	var listTenant string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List tokens (never their secrets)",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := app.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			var id crossbill.TenantID
+			if listTenant != "" {
+				t, err := s.TenantByName(cmd.Context(), listTenant)
+				if err != nil {
+					return err
+				}
+				id = t.ID
+			}
+			ts, err := s.Tokens(cmd.Context(), id, listTenant == "")
+			if err != nil {
+				return err
+			}
+			names := map[crossbill.TenantID]string{"": "(operator)"}
+			tenants, err := s.Tenants(cmd.Context())
+			if err != nil {
+				return err
+			}
+			for _, t := range tenants {
+				names[t.ID] = t.Name
+			}
+			return app.Print(ts, func(w io.Writer) error {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tTENANT\tSCOPE\tNAME\tCREATED\tLAST USED\tSTATE")
+				for _, t := range ts {
+					used, state := "never", "live"
+					if t.LastUsedAt != nil {
+						used = t.LastUsedAt.Format(time.RFC3339)
+					}
+					if t.RevokedAt != nil {
+						state = "revoked " + t.RevokedAt.Format(time.RFC3339)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, names[t.TenantID], t.Scope, t.Name, t.CreatedAt.Format(time.RFC3339), used, state)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	list.Flags().StringVar(&listTenant, "tenant", "", "only this tenant's tokens")
+
+	revoke := &cobra.Command{
+		Use:   "revoke TOKEN_ID",
+		Short: "Revoke a token by its ID (tok_...); it stops working at once",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := app.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := s.RevokeToken(cmd.Context(), "", true, args[0]); err != nil {
+				return err
+			}
+			return app.Print(map[string]string{"revoked": args[0]}, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "revoked token %s\n", args[0])
+				return err
+			})
+		},
+	}
+	cmd.AddCommand(create, list, revoke)
+	return cmd
+}

@@ -1,0 +1,175 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/scheduler"
+	"github.com/crossbill/crossbill/internal/store"
+)
+
+// Main is a running crossbill server: store, scheduler and HTTP listener.
+// The serve and demo commands and the end-to-end tests all use it: Run
+// starts everything and returns once the listener is up; Close shuts down.
+type Main struct {
+	Addr            string // e.g. 127.0.0.1:8080; port 0 picks a free one
+	DataDir         string
+	Logger          *slog.Logger
+	Version         string
+	ShutdownTimeout time.Duration // zero: 10s
+	Scheduler       scheduler.Options
+	RatePerSecond   float64
+	RateBurst       int
+	// NoBootstrap skips creating an operator token on an empty database.
+	NoBootstrap bool
+
+	// BootstrapToken is set by Run when it created the first operator
+	// token; show it once.
+	BootstrapToken store.Secret
+
+	store  *store.Store
+	sched  *scheduler.Scheduler
+	srv    *Server
+	http   *http.Server
+	ln     net.Listener
+	cancel context.CancelFunc
+	served chan error
+	close  sync.Once
+}
+
+// Run opens the store, resumes the job queue, starts the scheduler and the
+// HTTP listener, and returns; the server runs until Close or ctx ends.
+func (m *Main) Run(ctx context.Context) error {
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	if m.ShutdownTimeout == 0 {
+		m.ShutdownTimeout = 10 * time.Second
+	}
+	st, err := store.Open(ctx, m.DataDir)
+	if err != nil {
+		return err
+	}
+	m.store = st
+	if !m.NoBootstrap {
+		if err := m.bootstrap(ctx); err != nil {
+			return err
+		}
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	m.sched = scheduler.New(st, m.Logger, m.Scheduler)
+	m.srv = New(Config{Store: st, Scheduler: m.sched, Logger: m.Logger, DataDir: m.DataDir, Version: m.Version,
+		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst})
+	m.srv.registerRunners()
+	if err := m.sched.Start(runCtx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", m.Addr)
+	if err != nil {
+		return crossbill.Errorf(crossbill.CodeUnavailable, "serve", "cannot listen on %s (in use? pass another --addr): %w", m.Addr, err)
+	}
+	m.ln = ln
+	m.http = &http.Server{
+		Handler:           m.srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return runCtx },
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.http.Serve(ln) }()
+	m.Logger.Info("serving", "url", m.URL(), "data", m.DataDir, "scheduler", m.sched.String())
+	return nil
+}
+
+// bootstrap creates the first operator token when there is none.
+func (m *Main) bootstrap(ctx context.Context) error {
+	ops, err := m.store.Tokens(ctx, "", false)
+	if err != nil {
+		return err
+	}
+	for _, t := range ops {
+		if t.RevokedAt == nil {
+			return nil
+		}
+	}
+	_, secret, err := m.store.CreateToken(ctx, "", "bootstrap", store.ScopeAdmin)
+	if err != nil {
+		return err
+	}
+	m.BootstrapToken = secret
+	return nil
+}
+
+// URL is the server's base URL.
+func (m *Main) URL() string {
+	if m.ln == nil {
+		return ""
+	}
+	return "http://" + m.ln.Addr().String()
+}
+
+// Store is the metadata store (open after Run).
+func (m *Main) Store() *store.Store { return m.store }
+
+// Server is the HTTP handler (after Run).
+func (m *Main) Server() *Server { return m.srv }
+
+// Wait blocks until the HTTP server stops serving on its own (a listener
+// failure) or ctx ends.
+func (m *Main) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-m.served:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return crossbill.Errorf(crossbill.CodeUnavailable, "serve", "HTTP server stopped: %w", err)
+	}
+}
+
+// Close stops accepting requests, lets running ones finish (up to
+// ShutdownTimeout), stops the scheduler (running jobs resume on next
+// start) and closes the store.
+func (m *Main) Close() error {
+	var errs []error
+	m.close.Do(func() {
+		if m.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), m.ShutdownTimeout)
+			if err := m.http.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("shutting down HTTP: %w", err))
+			}
+			cancel()
+		}
+		if m.cancel != nil {
+			m.cancel()
+		}
+		if m.sched != nil {
+			m.sched.Wait()
+		}
+		if m.srv != nil {
+			if err := m.srv.closeFeatures(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if m.store != nil {
+			if err := m.store.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("closing store: %w", err))
+			}
+		}
+		m.Logger.Info("stopped")
+	})
+	return errors.Join(errs...)
+}

@@ -1,0 +1,76 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+)
+
+// route is one API endpoint: how it is matched, who may call it, and how
+// it is documented. The router and the OpenAPI document are both built from
+// the route table, and a test checks them against each other over HTTP.
+type route struct {
+	method      string
+	path        string // ServeMux pattern path, e.g. /api/v1/tenants/{tenant}/jobs
+	access      access
+	tenantParam string // path wildcard naming the tenant, resolved by authorize
+	handler     handlerFunc
+	upload      bool // larger body limit
+
+	// documentation
+	tag     string
+	summary string
+	query   []param
+	body    string // request schema name in components, "" for none
+	resp    string // response schema name; "" for a plain 200/204
+	status  int    // success status; zero: 200
+	content string // response media type when not JSON
+}
+
+// param documents a query parameter.
+type param struct {
+	name, desc string
+	required   bool
+}
+
+func q(name, desc string) param { return param{name: name, desc: desc} }
+
+// pathParams lists the {wildcards} of a pattern path in order.
+func pathParams(path string) []string {
+	var out []string
+	for _, seg := range strings.Split(path, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			out = append(out, strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(seg, "{"), "}"), "..."))
+		}
+	}
+	return out
+}
+
+const tenantPath = "/api/v1/tenants/{tenant}"
+
+// routeTable is every API route. Handlers for features whose package is not
+// in this build are absent, not stubbed.
+func (s *Server) routeTable() []route {
+	rs := []route{
+		{method: http.MethodGet, path: "/healthz", access: public, handler: s.healthz, tag: "ops", summary: "Liveness: the process serves HTTP", resp: "Health"},
+		{method: http.MethodGet, path: "/readyz", access: public, handler: s.readyz, tag: "ops", summary: "Readiness: the store answers and start-up work is done", resp: "Health"},
+		{method: http.MethodGet, path: "/api/v1/openapi.json", access: public, handler: s.openapi, tag: "ops", summary: "This API's OpenAPI 3 document"},
+		{method: http.MethodGet, path: "/api/v1/me", access: read, handler: s.me, tag: "auth", summary: "The calling token: its scope and tenant", resp: "Me"},
+
+		{method: http.MethodGet, path: "/api/v1/tenants", access: read, handler: s.listTenants, tag: "tenants", summary: "Tenants the token may see (operator: all; tenant token: its own)", resp: "TenantList"},
+		{method: http.MethodPost, path: "/api/v1/tenants", access: operator, handler: s.createTenant, tag: "tenants", summary: "Create a tenant", body: "TenantCreate", resp: "Tenant", status: http.StatusCreated},
+		{method: http.MethodGet, path: tenantPath, access: read, tenantParam: "tenant", handler: s.getTenant, tag: "tenants", summary: "One tenant", resp: "Tenant"},
+
+		{method: http.MethodGet, path: tenantPath + "/tokens", access: admin, tenantParam: "tenant", handler: s.listTokens, tag: "auth", summary: "The tenant's API tokens (never their secrets)", resp: "TokenList"},
+		{method: http.MethodPost, path: tenantPath + "/tokens", access: admin, tenantParam: "tenant", handler: s.createToken, tag: "auth", summary: "Create an API token for the tenant; the secret is in this answer only", body: "TokenCreate", resp: "TokenCreated", status: http.StatusCreated},
+		{method: http.MethodDelete, path: tenantPath + "/tokens/{token}", access: admin, tenantParam: "tenant", handler: s.revokeToken, tag: "auth", summary: "Revoke one of the tenant's tokens", status: http.StatusNoContent},
+
+		{method: http.MethodGet, path: tenantPath + "/jobs", access: read, tenantParam: "tenant", handler: s.listJobs, tag: "jobs", summary: "Background jobs, newest first, with status, progress, attempts, last error and next run",
+			query: []param{q("connection", "only this connection's jobs"), q("kind", "only this kind (verify, ingest, ...)"), q("limit", "at most this many (default 100)")}, resp: "JobList"},
+		{method: http.MethodGet, path: tenantPath + "/jobs/{job}", access: read, tenantParam: "tenant", handler: s.getJob, tag: "jobs", summary: "One job", resp: "Job"},
+
+		{method: http.MethodGet, path: tenantPath + "/reviews", access: read, tenantParam: "tenant", handler: s.listReviews, tag: "review", summary: "Access reviews kept for the tenant", resp: "ReviewList"},
+		{method: http.MethodGet, path: tenantPath + "/reviews/{review}", access: read, tenantParam: "tenant", handler: s.getReview, tag: "review", summary: "One review: the document and its findings", resp: "Review"},
+	}
+	rs = append(rs, s.featureRoutes()...)
+	return rs
+}

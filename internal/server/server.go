@@ -1,0 +1,169 @@
+// Package server is crossbill's HTTP face: the JSON API under /api/v1 (with
+// its OpenAPI document), Flexera's onboarding call, health and metrics
+// endpoints and the embedded web UI, behind one authorization middleware.
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/scheduler"
+	"github.com/crossbill/crossbill/internal/store"
+)
+
+// Config is what a Server is built from.
+type Config struct {
+	Store     *store.Store
+	Scheduler *scheduler.Scheduler
+	Logger    *slog.Logger
+	DataDir   string
+
+	RatePerSecond float64 // per token; zero: 50
+	RateBurst     int     // zero: 100
+	MaxBody       int64   // JSON bodies; zero: 1 MiB (uploads get UploadMaxBody)
+	UploadMaxBody int64   // zero: 8 MiB
+	Version       string
+}
+
+// Server serves the API and the UI.
+type Server struct {
+	store   *store.Store
+	sched   *scheduler.Scheduler
+	log     *slog.Logger
+	dataDir string
+	metrics *metrics
+	limits  *limiters
+	cfg     Config
+	routes  []route
+	handler http.Handler
+
+	readyMu sync.RWMutex
+	ready   error // nil when ready
+	costs   *costCache
+}
+
+// New builds a server. The scheduler is optional (tests of pure API parts).
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RatePerSecond == 0 {
+		cfg.RatePerSecond = 50
+	}
+	if cfg.RateBurst == 0 {
+		cfg.RateBurst = 100
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.UploadMaxBody == 0 {
+		cfg.UploadMaxBody = 8 << 20
+	}
+	s := &Server{
+		store: cfg.Store, sched: cfg.Scheduler, log: cfg.Logger.With("component", "http"), dataDir: cfg.DataDir,
+		metrics: newMetrics(), limits: newLimiters(cfg.RatePerSecond, cfg.RateBurst), cfg: cfg,
+		costs: newCostCache(),
+	}
+	if s.sched != nil {
+		s.sched.OnJobEnd(func(j store.Job, err error) {
+			outcome := "succeeded"
+			if err != nil {
+				outcome = "failed"
+			}
+			s.metrics.jobs.WithLabelValues(j.Kind, outcome).Inc()
+		})
+	}
+	s.routes = s.routeTable()
+	s.handler = s.buildMux()
+	return s
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// SetReady records whether the server is ready (readyz); err says why not.
+func (s *Server) SetReady(err error) {
+	s.readyMu.Lock()
+	s.ready = err
+	s.readyMu.Unlock()
+}
+
+// handlerFunc is an API handler: it writes its answer, or returns an error
+// that the router writes with the status of its code.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) buildMux() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes {
+		h := rt.handler
+		maxBody := s.cfg.MaxBody
+		if rt.upload {
+			maxBody = s.cfg.UploadMaxBody
+		}
+		inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			if err := h(w, r); err != nil {
+				writeError(w, r, err)
+			}
+		})
+		mux.Handle(rt.method+" "+rt.path, s.observe(rt.path, s.authorize(rt, inner)))
+	}
+	mux.Handle("GET /metrics", s.observe("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
+	mux.Handle("/", s.observe("/ui", s.uiHandler()))
+	// Unknown API paths answer JSON, not the UI's index page.
+	mux.Handle("/api/", s.observe("/api/*", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, crossbill.Errorf(crossbill.CodeNotFound, "route", "no API route %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
+	})))
+	return securityHeaders(mux)
+}
+
+// securityHeaders set on every response: the UI loads nothing from
+// elsewhere, so the policy can be strict.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// decodeJSON reads a JSON body into v; unknown fields and trailing data are
+// errors, so that typos in field names do not pass silently.
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		if errors.Is(err, io.EOF) {
+			return crossbill.Errorf(crossbill.CodeInvalid, "request", "empty request body: send a JSON object")
+		}
+		return crossbill.Errorf(crossbill.CodeInvalid, "request", "request body is not the expected JSON: %v", err)
+	}
+	if dec.More() {
+		return crossbill.Errorf(crossbill.CodeInvalid, "request", "request body has data after the JSON object")
+	}
+	return nil
+}
+
+func ok(w http.ResponseWriter, r *http.Request, v any) error {
+	writeJSON(w, r, http.StatusOK, v)
+	return nil
+}
+
+func created(w http.ResponseWriter, r *http.Request, v any) error {
+	writeJSON(w, r, http.StatusCreated, v)
+	return nil
+}
