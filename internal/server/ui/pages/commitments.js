@@ -1,0 +1,109 @@
+// Commitments: inventory and expirations, utilization and coverage charts,
+// recommendations with a what-if control.
+import { api } from '../api.js';
+import { h, clear, field, select, table, fmtMoney, fmtMoneyShort, fmtPct, fmtDate, fmtNum, loading, errorBox } from '../dom.js';
+import { lines, stackedBars } from '../chart.js';
+
+export default async function commitments(main, ctx) {
+  main.append(h('h1', {}, 'Commitments'));
+  const inv = h('section', { 'aria-labelledby': 'inv-h' }, h('h2', { id: 'inv-h' }, 'Inventory'));
+  const use = h('section', { 'aria-labelledby': 'use-h' }, h('h2', { id: 'use-h' }, 'Utilization and coverage'));
+  const rec = h('section', { 'aria-labelledby': 'rec-h' }, h('h2', { id: 'rec-h' }, 'Recommendations'));
+  main.append(inv, use, rec);
+  await Promise.allSettled([inventory(inv, ctx), utilization(use, ctx), recommendations(rec, ctx)]);
+}
+
+async function inventory(sec, ctx) {
+  const body = h('div');
+  sec.append(body);
+  const d = await loading(body, api(`${ctx.base}/commitments`));
+  body.append(
+    h('div', { class: 'cards' }, (d.expirations || []).map((b) => h('div', { class: 'card' },
+      h('div', { class: 'muted' }, `Ending within ${b.days} days`), h('div', { class: 'value' }, String(b.count)),
+      h('div', { class: 'muted' }, `${fmtMoney(b.hourly_commitment_ending)}/h`)))),
+    table([
+      { label: 'Type', value: (c) => c.type },
+      { label: 'ID', value: (c) => h('code', {}, c.id || c.arn) },
+      { label: 'Account', value: (c) => c.account },
+      { label: 'Scope', value: (c) => [c.region, c.family, c.instance_type].filter(Boolean).join(' ') || 'any' },
+      { label: 'Term', value: (c) => `${fmtNum(c.term_years, 1)} y`, num: true },
+      { label: 'Payment', value: (c) => c.payment_option },
+      { label: 'Commitment $/h', value: (c) => fmtNum(c.hourly_commitment, 3), num: true },
+      { label: 'Ends', value: (c) => fmtDate(c.end) },
+    ], d.inventory, { caption: `${(d.inventory || []).length} Savings Plans and reservations`, empty: 'No commitments found.' }));
+}
+
+async function utilization(sec, ctx) {
+  const body = h('div');
+  sec.append(body);
+  const d = await loading(body, api(`${ctx.base}/commitments/utilization`));
+  const days = d.daily.map((r) => r.period.slice(5, 10));
+  body.append(
+    h('div', { class: 'cards' },
+      h('div', { class: 'card' }, h('div', { class: 'muted' }, 'Utilization'), h('div', { class: 'value' }, fmtPct(d.total.utilization))),
+      h('div', { class: 'card' }, h('div', { class: 'muted' }, 'Unused commitment'), h('div', { class: 'value' }, fmtMoney(d.total.unused))),
+      h('div', { class: 'card' }, h('div', { class: 'muted' }, 'Net savings vs on-demand'), h('div', { class: 'value' }, fmtMoney(d.total.net_savings))),
+      h('div', { class: 'card' }, h('div', { class: 'muted' }, 'Coverage'), h('div', { class: 'value' }, fmtPct(d.coverage_total)))),
+    h('h3', {}, 'Daily utilization and coverage'),
+    lines({ labels: days, title: 'Commitment utilization and coverage by day', yFormat: fmtPct, yLabel: 'share', yMax: 1,
+      series: [{ name: 'utilization', values: d.daily.map((r) => r.utilization) }, { name: 'coverage', values: d.coverage.map((r) => r.coverage) }] }),
+    h('h3', {}, 'Eligible on-demand-equivalent spend by day'),
+    stackedBars({ labels: d.coverage.map((r) => r.period.slice(5, 10)), title: 'Eligible spend: covered by Savings Plans, reservations, or on demand', yFormat: fmtMoneyShort, yLabel: 'USD',
+      series: [
+        { name: 'Savings Plans', values: d.coverage.map((r) => r.covered_by_savings_plans) },
+        { name: 'Reservations', values: d.coverage.map((r) => r.covered_by_reservations) },
+        { name: 'On demand', values: d.coverage.map((r) => r.on_demand) }] }),
+    table([
+      { label: 'Commitment', value: (s) => h('code', {}, s.key) },
+      { label: 'Paid', value: (s) => fmtMoney(s.commitment), num: true },
+      { label: 'Used', value: (s) => fmtMoney(s.used), num: true },
+      { label: 'Unused', value: (s) => fmtMoney(s.unused), num: true },
+      { label: 'Utilization', value: (s) => fmtPct(s.utilization), num: true },
+      { label: 'Net savings', value: (s) => fmtMoney(s.net_savings), num: true },
+    ], d.by_commitment, { caption: 'Per commitment' }));
+}
+
+async function recommendations(sec, ctx) {
+  const type = select([['', 'All types'], 'COMPUTE_SP', 'EC2_INSTANCE_SP', 'RDS_RI', 'ELASTICACHE_RI', 'OPENSEARCH_RI', 'REDSHIFT_RI'], '');
+  const term = select([['1', '1 year'], ['3', '3 years']], '1');
+  const pay = select([['NO_UPFRONT', 'No upfront'], ['PARTIAL_UPFRONT', 'Partial upfront'], ['ALL_UPFRONT', 'All upfront']], 'NO_UPFRONT');
+  const lookback = select([['7', '7 days'], ['30', '30 days'], ['60', '60 days']], '30');
+  const drop = h('input', { type: 'range', min: 0, max: 30, step: 10, value: 0, 'aria-valuetext': '0% usage drop' });
+  const dropOut = h('output', {}, '0%');
+  const out = h('div', { 'aria-live': 'polite' });
+  const form = h('form', { class: 'form', 'aria-label': 'Recommendation options' },
+    field('Type', type), field('Term', term), field('Payment', pay), field('Lookback', lookback),
+    h('button', { type: 'submit' }, 'Recommend'));
+  const whatIf = h('div', { class: 'form' }, field('What if usage drops by', drop, { hint: 'savings recomputed for lower usage' }), dropOut);
+  sec.append(form, whatIf, out);
+  let recs = [];
+  const render = () => {
+    const d = Number(drop.value) / 100;
+    dropOut.textContent = `${drop.value}%`;
+    drop.setAttribute('aria-valuetext', `${drop.value}% usage drop`);
+    const pick = (r) => (d === 0 ? { monthly_savings: r.monthly_savings, utilization: r.expected_utilization }
+      : (r.if_usage_drops || []).find((s) => Math.abs(s.usage_drop - d) < 1e-6) || { monthly_savings: NaN, utilization: NaN });
+    clear(out).append(table([
+      { label: 'Type', value: (r) => r.type },
+      { label: 'Scope', value: (r) => [r.key || 'all eligible usage', r.scope].filter(Boolean).join(' · ') },
+      { label: 'Commitment $/h', value: (r) => (r.count ? `${r.count} × ${r.instance_type}` : fmtNum(r.hourly_commitment, 3)), num: true },
+      { label: 'Upfront', value: (r) => fmtMoney(r.upfront_cost), num: true },
+      { label: 'Monthly savings', value: (r) => fmtMoney(pick(r).monthly_savings), num: true },
+      { label: 'Savings %', value: (r) => fmtPct(r.savings_percent), num: true },
+      { label: 'Utilization', value: (r) => fmtPct(pick(r).utilization), num: true },
+      { label: 'Coverage', value: (r) => fmtPct(r.expected_coverage), num: true },
+      { label: 'Break-even', value: (r) => (r.break_even_month ? `month ${r.break_even_month}` : '—'), num: true },
+    ], recs.filter((r) => r.hourly_commitment > 0 || r.count > 0), { caption: d ? `If usage drops ${drop.value}%` : 'Expected', empty: 'Nothing worth buying for these options.' }));
+  };
+  drop.addEventListener('input', render);
+  const run = async () => {
+    const q = new URLSearchParams({ terms: term.value, payments: pay.value, lookback_days: lookback.value });
+    if (type.value) q.set('types', type.value);
+    try {
+      recs = await loading(out, api(`${ctx.base}/commitments/recommendations?${q}`));
+      render();
+    } catch (err) { clear(out).append(errorBox(err)); }
+  };
+  form.addEventListener('submit', (e) => { e.preventDefault(); run(); });
+  await run();
+}
