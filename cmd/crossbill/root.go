@@ -40,6 +40,7 @@ func newRootCmd(app *App) *cobra.Command {
 		newTenantCmd(app),
 		newTokenCmd(app),
 		newServeCmd(app),
+		newDemoCmd(app),
 	)
 	return root
 }

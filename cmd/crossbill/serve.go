@@ -83,3 +83,5 @@ func printBanner(app *App, m *server.Main, token string) {
 		app.Logger.Warn("printing banner", "err", err)
 	}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

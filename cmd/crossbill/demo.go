@@ -1,0 +1,81 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/crossbill/crossbill/internal/demo"
+	"github.com/crossbill/crossbill/internal/server"
+	"github.com/crossbill/crossbill/internal/store"
+)
+
+func newDemoCmd(app *App) *cobra.Command {
+	m := &server.Main{NoBootstrap: true}
+	var logFormat string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run crossbill on a synthetic organization, no AWS needed: web UI and API on 127.0.0.1:8080",
+		Long: `Generate a synthetic AWS organization (10 accounts, 3 months of CUR 2.0 bills
+with Savings Plans and reservations), ingest it, compute commitment
+recommendations, review the seed vendors' policies, and serve the web UI and
+the API. An admin (operator) token is printed: sign in with it. The API
+refuses unauthenticated calls, as in production.
+
+Data goes to --data when given, else to crossbill-demo in the temporary
+directory; a second run reuses it and starts at once.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			started := time.Now()
+			m.DataDir, m.Version = app.DataDir, version
+			if !cmd.Flags().Changed("data") && !rootFlagChanged(cmd, "data") && os.Getenv("CROSSBILL_DATA") == "" {
+				m.DataDir = filepath.Join(os.TempDir(), "crossbill-demo")
+			}
+			m.Logger = serverLogger(app, logFormat)
+			if quiet {
+				m.Logger = discardLogger()
+			}
+			st, err := store.Open(ctx, m.DataDir)
+			if err != nil {
+				return err
+			}
+			_, err = demo.Prepare(ctx, st, demo.Options{DataDir: m.DataDir, Progress: app.Progress, Logger: m.Logger})
+			if err != nil {
+				st.Close()
+				return err
+			}
+			_, secret, err := st.CreateToken(ctx, "", "demo", store.ScopeAdmin)
+			if cerr := st.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+			if err := m.Run(ctx); err != nil {
+				m.Close() //nolint:errcheck // the Run error matters more
+				return err
+			}
+			app.Progress("demo: ready in %.1fs", time.Since(started).Seconds())
+			printBanner(app, m, string(secret))
+			err = m.Wait(ctx)
+			if cerr := m.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&m.Addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
+	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format on stderr: json or text")
+	cmd.Flags().BoolVar(&quiet, "quiet", false, "no request logs on stderr")
+	return cmd
+}
+
+// rootFlagChanged reports whether a persistent flag was given.
+func rootFlagChanged(cmd *cobra.Command, name string) bool {
+	f := cmd.Root().PersistentFlags().Lookup(name)
+	return f != nil && f.Changed
+}

@@ -1,0 +1,184 @@
+// Browser end-to-end test of the web UI: starts `crossbill demo` on a free
+// port, drives headless Debian chromium with playwright-core, walks the
+// onboarding wizard, the cost explorer and the access review, asserting
+// what is shown, and saves screenshots to e2e/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const shots = join(here, 'screenshots');
+const bin = process.env.CROSSBILL_BIN || join(here, '..', 'bin', 'crossbill');
+const chromiumPath = process.env.CROSSBILL_CHROMIUM || '/usr/bin/chromium';
+
+let server, browser, page, base, token, dataDir, profileDir, context;
+
+// startDemo runs `crossbill demo` and resolves with its JSON banner.
+function startDemo() {
+  return new Promise((resolve, reject) => {
+    server = spawn(bin, ['demo', '--addr', '127.0.0.1:0', '--data', dataDir, '--json', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    const timer = setTimeout(() => reject(new Error(`demo not ready in 120 s; stderr:\n${err}`)), 120000);
+    server.stdout.on('data', (d) => {
+      out += d;
+      try { const v = JSON.parse(out); clearTimeout(timer); resolve(v); } catch { /* incomplete */ }
+    });
+    server.stderr.on('data', (d) => { err += d; });
+    server.on('exit', (code) => { clearTimeout(timer); reject(new Error(`demo exited with ${code}; stderr:\n${err}`)); });
+  });
+}
+
+async function shot(name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  dataDir = mkdtempSync(join(tmpdir(), 'crossbill-e2e-'));
+  profileDir = mkdtempSync(join(tmpdir(), 'crossbill-e2e-profile-'));
+  const banner = await startDemo();
+  base = banner.url;
+  token = banner.token;
+  assert.match(token, /^cbt_/);
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+  });
+  page = context.pages()[0] || await context.newPage();
+  page.on('pageerror', (e) => { throw e; });
+});
+
+after(async () => {
+  if (context) await context.close();
+  if (server) server.kill('SIGTERM');
+  for (const d of [dataDir, profileDir]) if (d) rmSync(d, { recursive: true, force: true });
+});
+
+test('API refuses unauthenticated calls', async () => {
+  const resp = await fetch(`${base}/api/v1/tenants`);
+  assert.equal(resp.status, 401);
+  const body = await resp.json();
+  assert.equal(body.code, 'unauthorized');
+});
+
+test('sign in: a wrong token is refused, the demo token works', async () => {
+  await page.goto(base);
+  await page.getByLabel('API token').fill('cbt_wrong_token');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'unknown or revoked' }).waitFor();
+  await shot('01-sign-in-refused');
+  await page.getByLabel('API token').fill(token);
+  await page.keyboard.press('Enter'); // keyboard works
+  await page.getByRole('heading', { name: 'Connections' }).waitFor();
+  assert.equal(await page.locator('#tenant-select').inputValue(), 'demo');
+});
+
+test('onboarding wizard: external ID read-only, templates, verify with checks and fixes', async () => {
+  await page.getByRole('link', { name: 'Connect an AWS account' }).click();
+  await page.getByRole('heading', { name: 'Connect an AWS account' }).waitFor();
+  await shot('02-onboarding-modules');
+  await page.getByRole('button', { name: 'Create connection and templates' }).click();
+  const ext = page.getByLabel(/External ID/);
+  await ext.waitFor();
+  assert.equal(await ext.getAttribute('readonly'), '');
+  const extValue = await ext.inputValue();
+  assert.ok(extValue.length >= 20, `external ID ${extValue} too short`);
+  const rows = page.locator('table').first().locator('tbody tr');
+  assert.ok(await rows.count() >= 1, 'no template rows');
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /^Download / }).first().click()]);
+  const tpl = readFileSync(await dl.path(), 'utf8');
+  assert.match(tpl, /AWSTemplateFormatVersion/);
+  assert.ok(tpl.includes('sts:ExternalId'), 'template lacks the external ID condition');
+  await shot('03-onboarding-templates');
+  await page.getByLabel(/Role ARN/).fill('arn:aws:iam::123456789012:role/CrossbillAccess');
+  await page.getByRole('button', { name: 'Verify now' }).click();
+  const checks = page.getByRole('table').filter({ has: page.locator('caption', { hasText: 'Checks' }) });
+  await checks.waitFor({ timeout: 90000 });
+  const first = checks.locator('tbody tr').first();
+  assert.match(await first.innerText(), /fail|pass/);
+  // A failed check names its class and the fix.
+  const failed = checks.locator('tbody tr', { hasText: 'fail' }).first();
+  if (await failed.count()) {
+    const cells = await failed.locator('td').allInnerTexts();
+    assert.ok(cells[4] && cells[4] !== '—', `failed check has no fix: ${cells}`);
+  }
+  await shot('04-onboarding-verify');
+});
+
+test('cost explorer: stacked chart, table, regrouping, CSV', async () => {
+  await page.getByRole('link', { name: 'Costs' }).click();
+  await page.getByRole('heading', { name: 'Cost explorer' }).waitFor();
+  await page.getByTestId('cost-total').waitFor();
+  const total = await page.getByTestId('cost-total').innerText();
+  assert.match(total, /^\$[\d,]+\.\d\d$/);
+  assert.notEqual(total, '$0.00');
+  assert.ok(await page.locator('svg.chart rect').count() > 20, 'chart has too few bars');
+  assert.ok(await page.locator('ul.legend li').count() >= 3, 'legend too short');
+  assert.ok(await page.locator('svg.chart .axis text').count() > 5, 'axes unlabeled');
+  await shot('05-costs-by-service');
+  await page.getByLabel('Group by').selectOption('account');
+  await page.getByRole('button', { name: 'Show costs' }).click();
+  await page.getByRole('heading', { name: /by account/ }).waitFor();
+  const rows = await page.locator('table tbody tr').count();
+  assert.ok(rows >= 5, `only ${rows} accounts`);
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+  const csv = readFileSync(await dl.path(), 'utf8').trim().split('\n');
+  assert.equal(csv[0], 'period,account,amortized');
+  assert.ok(csv.length > 10);
+  await shot('06-costs-by-account');
+});
+
+test('commitments: inventory, utilization chart, recommendations with what-if', async () => {
+  await page.getByRole('link', { name: 'Commitments' }).click();
+  await page.getByRole('heading', { name: 'Commitments', exact: true }).waitFor();
+  await page.getByRole('table').filter({ has: page.locator('caption', { hasText: 'Savings Plans and reservations' }) }).waitFor({ timeout: 60000 });
+  await page.locator('figure svg.chart').first().waitFor();
+  await page.getByRole('table').filter({ has: page.locator('caption', { hasText: 'Expected' }) }).waitFor({ timeout: 60000 });
+  const before = await page.getByRole('table').filter({ has: page.locator('caption', { hasText: 'Expected' }) }).innerText();
+  await page.getByLabel('What if usage drops by').fill('20');
+  const after = await page.getByRole('table').filter({ has: page.locator('caption', { hasText: 'If usage drops 20%' }) }).innerText();
+  assert.notEqual(before, after);
+  await shot('07-commitments');
+});
+
+test('access review: seed policies listed, findings shown, upload works', async () => {
+  await page.getByRole('link', { name: 'Access review' }).click();
+  await page.getByRole('heading', { name: 'Access review' }).waitFor();
+  const links = page.getByRole('link', { name: /alphaus-octo/ });
+  await links.first().waitFor();
+  assert.ok(await page.locator('section table tbody tr').count() >= 5, 'seed reviews missing');
+  await links.first().click();
+  await page.getByRole('heading', { name: /Review of/ }).waitFor();
+  assert.equal(await page.getByTestId('highest').innerText(), 'critical');
+  assert.ok(await page.locator('table tbody tr').count() > 3);
+  await shot('08-review-octo');
+  await page.getByRole('link', { name: 'All reviews' }).click();
+  const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['iam:PassRole', 'ec2:RunInstances'], Resource: '*' }] });
+  const file = join(dataDir, 'vendor-policy.json');
+  writeFileSync(file, policy);
+  await page.getByLabel('Template or policy file').setInputFiles(file);
+  await page.getByRole('button', { name: 'Review', exact: true }).click();
+  await page.getByRole('heading', { name: 'Review of vendor-policy.json' }).waitFor();
+  const findings = await page.locator('table').last().innerText();
+  assert.match(findings, /PassRole/);
+  await shot('09-review-upload');
+});
+
+test('annex and jobs pages render', async () => {
+  await page.getByRole('link', { name: 'Annex' }).click();
+  await page.getByRole('heading', { name: 'Permissions annex' }).waitFor();
+  await page.locator('article.md h2, article.md h3').first().waitFor();
+  await shot('10-annex');
+  await page.getByRole('link', { name: 'Jobs' }).click();
+  await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+  await shot('11-jobs');
+});
