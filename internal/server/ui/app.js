@@ -67,7 +67,13 @@ document.getElementById('sign-out').addEventListener('click', () => {
   signIn();
 });
 
-window.addEventListener('crossbill:unauthorized', () => { session.token = ''; signIn('Your token was refused; sign in again.'); });
+// A token revoked while signed in: back to the sign-in form. (During sign-in
+// itself the form shows the error.)
+window.addEventListener('crossbill:unauthorized', () => {
+  if (!state.me) return;
+  session.token = '';
+  signIn('Your token was refused (revoked?); sign in again.');
+});
 
 let current = null;
 async function route() {
