@@ -41,6 +41,7 @@ func newRootCmd(app *App) *cobra.Command {
 		newTokenCmd(app),
 		newServeCmd(app),
 		newDemoCmd(app),
+		newBenchCmd(app),
 	)
 	return root
 }
