@@ -1,0 +1,124 @@
+// Package awsclient is crossbill's one way into AWS: the hub's own
+// credentials, per-connection AssumeRole credentials, cached clients, the
+// classification of AWS errors into fixes, and a recorder of the operations
+// sent (checked against the permission manifest in tests).
+package awsclient
+
+import (
+	"context"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/crossbill/crossbill"
+)
+
+// DefaultRegion is used for global services (STS, IAM, Organizations) and
+// when the environment names no region.
+const DefaultRegion = "us-east-1"
+
+// HubOptions configures the hub's own AWS access.
+type HubOptions struct {
+	// EndpointURL points every client at an emulator (moto_server) or a
+	// private endpoint; empty uses AWS.
+	EndpointURL string
+	// Region overrides the environment's region.
+	Region string
+	// Profile selects a shared-config profile; empty uses the default chain.
+	Profile string
+}
+
+// HubConfig loads the hub's credentials from the default AWS chain
+// (environment, shared config, SSO, web identity, container or instance
+// role) and sets BaseEndpoint so that every client built from it uses
+// EndpointURL.
+func HubConfig(ctx context.Context, opts HubOptions) (aws.Config, error) {
+	const op = "aws hub config"
+	var loaders []func(*awsconfig.LoadOptions) error
+	if opts.Region != "" {
+		loaders = append(loaders, awsconfig.WithRegion(opts.Region))
+	}
+	if opts.Profile != "" {
+		loaders = append(loaders, awsconfig.WithSharedConfigProfile(opts.Profile))
+	}
+	if opts.EndpointURL != "" {
+		if !strings.HasPrefix(opts.EndpointURL, "http://") && !strings.HasPrefix(opts.EndpointURL, "https://") {
+			return aws.Config{}, crossbill.Errorf(crossbill.CodeInvalid, op, "endpoint URL %q must start with http:// or https://", opts.EndpointURL)
+		}
+		loaders = append(loaders, awsconfig.WithBaseEndpoint(opts.EndpointURL))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, loaders...)
+	if err != nil {
+		return aws.Config{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "loading AWS configuration (check AWS_PROFILE and ~/.aws/config): %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	AnnotateRegion(&cfg)
+	return cfg, nil
+}
+
+// AnnotateRegion makes every error of clients built from cfg carry the
+// region of the call, so that Diagnose can tell "opt-in region not enabled"
+// from "bad credentials" (AWS answers both with InvalidClientTokenId).
+func AnnotateRegion(cfg *aws.Config) {
+	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("crossbillRegion",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleInitialize(ctx, in)
+				if err != nil {
+					err = &regionError{region: awsmiddleware.GetRegion(ctx), err: err}
+				}
+				return out, md, err
+			}), middleware.Before)
+	})
+}
+
+// regionError carries the region of a failed call; its text is the cause's.
+type regionError struct {
+	region string
+	err    error
+}
+
+func (e *regionError) Error() string { return e.err.Error() }
+func (e *regionError) Unwrap() error { return e.err }
+
+// serviceToIAM maps SDK service IDs to IAM action prefixes where they differ
+// from the lowercased ID.
+var serviceToIAM = map[string]string{
+	"Cost Explorer":    "ce",
+	"SSO Admin":        "sso",
+	"OpenSearch":       "es",
+	"BCM Data Exports": "bcm-data-exports",
+	"Pricing":          "pricing",
+	"identitystore":    "identitystore",
+	"savingsplans":     "savingsplans",
+	"CloudWatch":       "cloudwatch",
+	"CloudFormation":   "cloudformation",
+	"Organizations":    "organizations",
+	"ElastiCache":      "elasticache",
+	"CloudTrail":       "cloudtrail",
+	"Redshift":         "redshift",
+	"STS":              "sts",
+	"IAM":              "iam",
+	"S3":               "s3",
+	"EC2":              "ec2",
+	"RDS":              "rds",
+}
+
+// IAMPrefix returns the IAM action prefix of an SDK service ID
+// ("Cost Explorer" -> "ce"); unknown IDs are lowercased without spaces.
+func IAMPrefix(serviceID string) string {
+	if p, ok := serviceToIAM[serviceID]; ok {
+		return p
+	}
+	return strings.ToLower(strings.ReplaceAll(serviceID, " ", ""))
+}
+
+// Call names an SDK operation the way the manifest does: "<iam prefix>:<Operation>".
+func Call(serviceID, operation string) string {
+	return IAMPrefix(serviceID) + ":" + operation
+}
