@@ -6,11 +6,13 @@ package awsclient
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/crossbill/crossbill"
@@ -29,6 +31,35 @@ type HubOptions struct {
 	Region string
 	// Profile selects a shared-config profile; empty uses the default chain.
 	Profile string
+	// AccessKey, when set, replaces the default chain with the hub's own
+	// access key (Trustle/Flexera-style service user). Never a customer's.
+	AccessKey *AccessKey
+}
+
+// AccessKey is a long-term IAM access key of the hub. Its secret never
+// reaches logs or formatted output.
+type AccessKey struct {
+	ID           string
+	Secret       string
+	SessionToken string
+}
+
+// LogValue shows the key ID's prefix only.
+func (k AccessKey) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", redact(k.ID)), slog.String("secret", "[redacted]"))
+}
+
+// String keeps the secret out of %v and %s.
+func (k AccessKey) String() string { return "access key " + redact(k.ID) }
+
+// GoString keeps the secret out of %#v.
+func (k AccessKey) GoString() string { return k.String() }
+
+func redact(id string) string {
+	if len(id) <= 8 {
+		return "[redacted]"
+	}
+	return id[:8] + "…"
 }
 
 // HubConfig loads the hub's credentials from the default AWS chain
@@ -43,6 +74,12 @@ func HubConfig(ctx context.Context, opts HubOptions) (aws.Config, error) {
 	}
 	if opts.Profile != "" {
 		loaders = append(loaders, awsconfig.WithSharedConfigProfile(opts.Profile))
+	}
+	if k := opts.AccessKey; k != nil {
+		if k.ID == "" || k.Secret == "" {
+			return aws.Config{}, crossbill.Errorf(crossbill.CodeInvalid, op, "the hub access key needs both an ID and a secret")
+		}
+		loaders = append(loaders, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(k.ID, k.Secret, k.SessionToken)))
 	}
 	if opts.EndpointURL != "" {
 		if !strings.HasPrefix(opts.EndpointURL, "http://") && !strings.HasPrefix(opts.EndpointURL, "https://") {
