@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/manifest"
 )
 
 // DefaultRegion is used for global services (STS, IAM, Organizations) and
@@ -123,39 +124,11 @@ type regionError struct {
 func (e *regionError) Error() string { return e.err.Error() }
 func (e *regionError) Unwrap() error { return e.err }
 
-// serviceToIAM maps SDK service IDs to IAM action prefixes where they differ
-// from the lowercased ID.
-var serviceToIAM = map[string]string{
-	"Cost Explorer":    "ce",
-	"SSO Admin":        "sso",
-	"OpenSearch":       "es",
-	"BCM Data Exports": "bcm-data-exports",
-	"Pricing":          "pricing",
-	"identitystore":    "identitystore",
-	"savingsplans":     "savingsplans",
-	"CloudWatch":       "cloudwatch",
-	"CloudFormation":   "cloudformation",
-	"Organizations":    "organizations",
-	"ElastiCache":      "elasticache",
-	"CloudTrail":       "cloudtrail",
-	"Redshift":         "redshift",
-	"STS":              "sts",
-	"IAM":              "iam",
-	"S3":               "s3",
-	"EC2":              "ec2",
-	"RDS":              "rds",
-}
-
 // IAMPrefix returns the IAM action prefix of an SDK service ID
-// ("Cost Explorer" -> "ce"); unknown IDs are lowercased without spaces.
+// ("Cost Explorer" -> "ce"); the manifest holds the mapping.
 func IAMPrefix(serviceID string) string {
-	if p, ok := serviceToIAM[serviceID]; ok {
-		return p
-	}
-	return strings.ToLower(strings.ReplaceAll(serviceID, " ", ""))
+	return strings.TrimSuffix(manifest.CallName(serviceID, ""), ":")
 }
 
 // Call names an SDK operation the way the manifest does: "<iam prefix>:<Operation>".
-func Call(serviceID, operation string) string {
-	return IAMPrefix(serviceID) + ":" + operation
-}
+func Call(serviceID, operation string) string { return manifest.CallName(serviceID, operation) }

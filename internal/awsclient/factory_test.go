@@ -321,3 +321,30 @@ func TestHubConfigUsesEndpointAndDefaultChain(t *testing.T) {
 		t.Fatalf("annotation hid the API error: %v", err)
 	}
 }
+
+func TestRecorderReportsUndeclaredCalls(t *testing.T) {
+	t.Parallel()
+	hub, rec := hubConfig(t)
+	ctx := context.Background()
+	if _, err := sts.NewFromConfig(hub).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Undeclared(); len(got) != 0 {
+		t.Fatalf("hub GetCallerIdentity reported undeclared: %v", got)
+	}
+	// iam:CreateUser is nothing crossbill may ever call in a customer account.
+	if _, err := iam.NewFromConfig(hub).CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("recorder-probe")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Undeclared(); len(got) != 1 || got[0] != "iam:CreateUser" {
+		t.Fatalf("Undeclared = %v, want [iam:CreateUser]", got)
+	}
+	ops := rec.Operations()
+	if len(ops) != 2 || ops[0].Service != "IAM" || ops[1].Call != "sts:GetCallerIdentity" || ops[1].Count != 1 {
+		t.Fatalf("Operations = %+v", ops)
+	}
+	rec.Reset()
+	if len(rec.Operations()) != 0 {
+		t.Fatal("Reset kept operations")
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/crossbill/crossbill/internal/manifest"
 )
 
 // Operation is one kind of SDK call a Recorder saw.
@@ -79,4 +81,16 @@ func (r *Recorder) Reset() {
 	r.mu.Lock()
 	r.ops = map[[2]string]int{}
 	r.mu.Unlock()
+}
+
+// Undeclared returns the calls sent that the permission manifest does not
+// declare, sorted; empty means the manifest covers everything the code did.
+func (r *Recorder) Undeclared() []string {
+	var out []string
+	for _, op := range r.Operations() {
+		if _, ok := manifest.ActionForCall(op.Call); !ok {
+			out = append(out, op.Call)
+		}
+	}
+	return out
 }

@@ -41,14 +41,14 @@ type Verification struct {
 
 // VerificationCheck is one check of a verification.
 type VerificationCheck struct {
-	Name      string        `json:"name"`
-	Module    string        `json:"module,omitempty"`
-	Status    CheckStatus   `json:"status"`
-	Class     string        `json:"class,omitempty"`
-	Message   string        `json:"message,omitempty"`
-	Advice    string        `json:"advice,omitempty"`
-	StartedAt  time.Time `json:"started_at"`
-	DurationMS int64     `json:"duration_ms"`
+	Name       string      `json:"name"`
+	Module     string      `json:"module,omitempty"`
+	Status     CheckStatus `json:"status"`
+	Class      string      `json:"class,omitempty"`
+	Message    string      `json:"message,omitempty"`
+	Advice     string      `json:"advice,omitempty"`
+	StartedAt  time.Time   `json:"started_at"`
+	DurationMS int64       `json:"duration_ms"`
 }
 
 const timeMillis = "2006-01-02T15:04:05.000Z07:00"
