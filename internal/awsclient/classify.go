@@ -236,6 +236,10 @@ func isThrottle(code string) bool {
 	return ok || extraThrottleCodes[code]
 }
 
+// Code is the crossbill error code of a failure of class c; classes other
+// packages define (verification findings) count as AccessDenied.
+func (c Class) Code() crossbill.Code { return codeFor(c) }
+
 func codeFor(c Class) crossbill.Code {
 	switch c {
 	case ClassThrottled:
