@@ -111,7 +111,9 @@ func AnnotateRegion(cfg *aws.Config) {
 					err = &regionError{region: awsmiddleware.GetRegion(ctx), err: err}
 				}
 				return out, md, err
-			}), middleware.Before)
+				// After: older clients set the region in an Initialize
+				// middleware of their own, which must run first.
+			}), middleware.After)
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/crossbill/crossbill/internal/manifest"
@@ -38,10 +37,12 @@ func NewRecorder() *Recorder { return &Recorder{ops: map[[2]string]int{}} }
 func (r *Recorder) Attach(cfg *aws.Config) {
 	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
 		// Initialize runs once per call, before retries and signing, so a
-		// call is recorded even when AWS refuses it.
+		// call is recorded even when AWS refuses it. Every client sets the
+		// smithy service ID and operation name before its stack runs (the
+		// aws middleware's copies are set later by some older clients).
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("crossbillRecorder",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				r.record(awsmiddleware.GetServiceID(ctx), awsmiddleware.GetOperationName(ctx))
+				r.record(middleware.GetServiceID(ctx), middleware.GetOperationName(ctx))
 				return next.HandleInitialize(ctx, in)
 			}), middleware.Before)
 	})
