@@ -39,6 +39,7 @@ func newRootCmd(app *App) *cobra.Command {
 	root.AddCommand(
 		newTenantCmd(app),
 		newConnectCmd(app),
+		newPermissionsCmd(app),
 	)
 	return root
 }
