@@ -96,3 +96,9 @@ func TestAnnexDerivesClaims(t *testing.T) {
 		t.Error("compliance note must say crossbill is not certified")
 	}
 }
+
+func BenchmarkAnnexMarkdown(b *testing.B) {
+	for b.Loop() {
+		_ = manifest.BuildAnnex(manifest.ValidModules(), manifest.DefaultSchedule()).Markdown()
+	}
+}

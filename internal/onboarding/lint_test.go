@@ -83,3 +83,10 @@ func TestTemplatesPassCfnLint(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkGenerateAll(b *testing.B) {
+	r := onboarding.Request{Modules: manifest.ValidModules(), TemplateURLBase: "https://b.s3.amazonaws.com/x"}
+	for b.Loop() {
+		generate(b, r, onboarding.FormatYAML)
+	}
+}
