@@ -97,3 +97,21 @@ func FuzzParseRole(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParsePrincipal(f *testing.F) {
+	for _, s := range []string{"arn:aws:iam::123456789012:root", "arn:aws:iam::123456789012:user/u", "arn:aws:sts::123456789012:assumed-role/R/s", "arn:aws:iam::123456789012:group/g"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := awsarn.ParsePrincipal(s, "")
+		if err != nil {
+			if crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+				t.Fatalf("error code %q for %q", crossbill.ErrorCode(err), s)
+			}
+			return
+		}
+		if a.String() != s || a.Service != "iam" || !a.Account.Valid() {
+			t.Fatalf("accepted %q as %+v", s, a)
+		}
+	})
+}

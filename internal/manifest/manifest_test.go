@@ -169,3 +169,34 @@ func FuzzParseModules(f *testing.F) {
 		}
 	})
 }
+
+func TestValidateRejectsSeedMistakes(t *testing.T) {
+	t.Parallel()
+	ok := manifest.Permission{Module: manifest.ModuleCost, Action: "ce:GetCostAndUsage", Level: manifest.LevelRead, Resource: "*", Why: "x"}
+	for name, p := range map[string]manifest.Permission{
+		"service wildcard":      {Module: manifest.ModuleCUR, Action: "s3:*", Level: manifest.LevelRead, Resource: "arn:${AWS::Partition}:s3:::b", Why: "x"},
+		"action wildcard":       {Module: manifest.ModuleCost, Action: "ce:Get*", Level: manifest.LevelRead, Resource: "*", Why: "x"},
+		"deprecated prefix":     {Module: manifest.ModuleCost, Action: "aws-portal:ViewBilling", Level: manifest.LevelRead, Resource: "*", Why: "x"},
+		"uppercase service":     {Module: manifest.ModuleCost, Action: "CE:GetCostAndUsage", Level: manifest.LevelRead, Resource: "*", Why: "x"},
+		"lowercase action":      {Module: manifest.ModuleCost, Action: "ce:getCostAndUsage", Level: manifest.LevelRead, Resource: "*", Why: "x"},
+		"object read on *":      {Module: manifest.ModuleCUR, Action: "s3:GetObject", Level: manifest.LevelRead, Resource: "*", Why: "x"},
+		"iam read on *":         {Module: manifest.ModuleAccessRead, Action: "iam:GetRole", Level: manifest.LevelRead, Resource: "*", Why: "x"},
+		"ec2 delete on *":       {Module: manifest.ModuleRemediation, Action: "ec2:DeleteVolume", Level: manifest.LevelWrite, Resource: "*", Why: "x"},
+		"no why":                {Module: manifest.ModuleCost, Action: "ce:GetTags", Level: manifest.LevelRead, Resource: "*"},
+		"unknown level":         {Module: manifest.ModuleCost, Action: "ce:GetTags", Level: "Admin", Resource: "*", Why: "x"},
+		"unknown module":        {Module: "billing", Action: "ce:GetTags", Level: manifest.LevelRead, Resource: "*", Why: "x"},
+		"hard-coded partition":  {Module: manifest.ModuleCUR, Action: "s3:ListBucket", Level: manifest.LevelList, Resource: "arn:aws:s3:::b", Why: "x"},
+		"unknown template var":  {Module: manifest.ModuleCUR, Action: "s3:ListBucket", Level: manifest.LevelList, Resource: "arn:${AWS::Partition}:s3:::${Bucket}", Why: "x"},
+		"call of other service": {Module: manifest.ModuleCUR, Action: "s3:ListBucket", Level: manifest.LevelList, Resource: "arn:${AWS::Partition}:s3:::${CurBucket}", Calls: []string{"ec2:ListObjectsV2"}, Why: "x"},
+	} {
+		if errs := manifest.ValidatePermissions([]manifest.Permission{ok, p}, nil); len(errs) == 0 {
+			t.Errorf("%s: %s passed validation", name, p.Action)
+		}
+	}
+	if errs := manifest.ValidatePermissions([]manifest.Permission{ok, ok}, nil); len(errs) != 1 {
+		t.Errorf("duplicate: %v", errs)
+	}
+	if errs := manifest.ValidatePermissions([]manifest.Permission{ok}, nil); len(errs) != 0 {
+		t.Errorf("good permission refused: %v", errs)
+	}
+}

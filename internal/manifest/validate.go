@@ -57,12 +57,16 @@ func needsScope(p Permission) bool {
 // one error per problem. known, when not nil, says whether an action exists
 // in AWS's catalog (the IAM catalog package plugs in here).
 func Validate(known func(action string) bool) []error {
+	return validate(append(All(), Hub()...), known)
+}
+
+func validate(perms []Permission, known func(action string) bool) []error {
 	var errs []error
 	bad := func(p Permission, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s %s: %s", p.Module, p.Action, fmt.Sprintf(format, args...)))
 	}
 	seen := map[string]bool{}
-	for _, p := range append(All(), Hub()...) {
+	for _, p := range perms {
 		if !p.Module.valid() && p.Module != ModuleHub {
 			bad(p, "unknown module")
 		}
