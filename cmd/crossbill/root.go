@@ -38,6 +38,8 @@ func newRootCmd(app *App) *cobra.Command {
 
 	root.AddCommand(
 		newTenantCmd(app),
+		newConnectCmd(app),
+		newPermissionsCmd(app),
 	)
 	return root
 }
