@@ -244,7 +244,7 @@ func TestEvaluate(t *testing.T) {
 			want:     policy.ImplicitDeny,
 		},
 		{
-			name:     "numeric, date, ip and bool",
+			name: "numeric, date, ip and bool",
 			req: policy.Request{Action: "s3:ListBucket", Resource: "arn:aws:s3:::data", Context: map[string][]string{
 				"s3:max-keys": {"10"}, "aws:CurrentTime": {"2026-11-23T10:00:00Z"}, "aws:SourceIp": {"203.0.113.7"}, "aws:MultiFactorAuthPresent": {"true"},
 			}},
