@@ -45,6 +45,9 @@ type Service struct {
 
 // Action is one IAM action.
 type Action struct {
+	// ID is the action's position in Catalog.All(): a cheap key for maps
+	// and sorting, valid within one catalog.
+	ID            int
 	Service       string // prefix as the catalog spells it, e.g. "s3"
 	Name          string // canonical case, e.g. "GetObject"
 	Level         Level
@@ -182,7 +185,7 @@ func parse(gz []byte) (*Catalog, error) {
 			if len(f) != 6 || svc == "" {
 				return nil, bad()
 			}
-			a := Action{Service: svc, Name: f[1], Level: Level(f[2]), Description: f[5], ConditionKeys: splitList(f[4], ",")}
+			a := Action{ID: len(c.actions), Service: svc, Name: f[1], Level: Level(f[2]), Description: f[5], ConditionKeys: splitList(f[4], ",")}
 			if f[3] != "" {
 				for _, r := range strings.Split(f[3], ",") {
 					i := strings.LastIndexByte(r, ':')

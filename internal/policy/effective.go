@@ -2,7 +2,6 @@ package policy
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/crossbill/crossbill/internal/iamdata"
 )
@@ -67,13 +66,13 @@ type Effective struct {
 // of this policy do".
 func EffectiveActions(doc *Document, cat *iamdata.Catalog) Effective {
 	var eff Effective
-	index := map[string]int{} // action -> index in eff.Grants
-	removed := map[string]bool{}
+	index := map[int]int{} // action ID -> index in eff.Grants
+	removed := map[int]bool{}
 
 	statementActions := func(st Statement) []iamdata.Action {
 		if st.Action != nil {
 			var out []iamdata.Action
-			seen := map[string]bool{}
+			seen := map[int]bool{}
 			for _, p := range st.Action {
 				acts, err := cat.Expand(p)
 				if err != nil {
@@ -81,8 +80,8 @@ func EffectiveActions(doc *Document, cat *iamdata.Catalog) Effective {
 					continue
 				}
 				for _, a := range acts {
-					if k := a.String(); !seen[k] {
-						seen[k] = true
+					if !seen[a.ID] {
+						seen[a.ID] = true
 						out = append(out, a)
 					}
 				}
@@ -120,7 +119,7 @@ func EffectiveActions(doc *Document, cat *iamdata.Catalog) Effective {
 		if st.Effect == Deny {
 			total := len(st.Conditions) == 0 && st.NotResource == nil && scope.AllResources()
 			for _, a := range acts {
-				k := a.String()
+				k := a.ID
 				if total {
 					removed[k] = true
 					continue
@@ -136,7 +135,7 @@ func EffectiveActions(doc *Document, cat *iamdata.Catalog) Effective {
 			continue
 		}
 		for _, a := range acts {
-			k := a.String()
+			k := a.ID
 			if i, ok := index[k]; ok {
 				eff.Grants[i].Scopes = append(eff.Grants[i].Scopes, scope)
 				continue
@@ -148,16 +147,12 @@ func EffectiveActions(doc *Document, cat *iamdata.Catalog) Effective {
 	// Drop totally denied actions and deny-only entries.
 	kept := eff.Grants[:0]
 	for _, g := range eff.Grants {
-		if len(g.Scopes) > 0 && !removed[g.Action.String()] {
+		if len(g.Scopes) > 0 && !removed[g.Action.ID] {
 			kept = append(kept, g)
 		}
 	}
 	eff.Grants = kept
-	slices.SortFunc(eff.Grants, func(a, b Grant) int {
-		if c := strings.Compare(a.Action.Service, b.Action.Service); c != 0 {
-			return c
-		}
-		return strings.Compare(strings.ToLower(a.Action.Name), strings.ToLower(b.Action.Name))
-	})
+	// Catalog order is service, then action name.
+	slices.SortFunc(eff.Grants, func(a, b Grant) int { return a.Action.ID - b.Action.ID })
 	return eff
 }
