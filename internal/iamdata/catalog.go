@@ -13,7 +13,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -85,14 +85,16 @@ type ConditionKey struct {
 
 // Catalog holds the whole knowledge base. It is immutable and safe for
 // concurrent use; the slices it returns are shared and must not be modified.
+//
+// Lookups binary-search sorted slices rather than fill maps: that keeps
+// the first Load fast and small (it runs in every CLI process).
 type Catalog struct {
 	version   string
-	services  []Service               // sorted by prefix
-	svcIndex  map[string]int          // lower-case prefix -> index in services
+	services  []Service               // sorted by prefix (lower-case in the data)
 	svcSpan   [][2]int                // per service: [start, end) in actions
+	rtSpan    [][2]int                // per service: [start, end) in resources
 	actions   []Action                // sorted by service, then lower-case name
-	svcNames  []map[string]int        // per service: lower-case action name -> index in actions
-	resources map[string]ResourceType // lower-case "svc:type"
+	resources []ResourceType          // sorted by service, then lower-case name
 	keys      map[string]ConditionKey // lower-case key
 	keyPrefix map[string]ConditionKey // lower-case "svc:Tag/" for keys like "aws:RequestTag/${TagKey}"
 }
@@ -122,18 +124,14 @@ func parse(gz []byte) (*Catalog, error) {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "decompressing embedded catalog: %w", err)
 	}
 	text := sb.String()
-	// lower is text with ASCII letters lower-cased, byte for byte, so the
-	// lookup keys are substrings at the same offsets: no allocation each.
-	lower := asciiLower(text)
 	c := &Catalog{
-		svcIndex:  make(map[string]int, 512),
 		actions:   make([]Action, 0, 24000),
-		resources: make(map[string]ResourceType, 2500),
+		resources: make([]ResourceType, 0, 2500),
 		keys:      make(map[string]ConditionKey, 3000),
 		keyPrefix: make(map[string]ConditionKey),
 	}
 	svc := ""
-	var names map[string]int
+	var f [7]string // fields of one line; the last catches any excess
 	for lineNo, pos := 1, 0; pos < len(text); lineNo++ {
 		end := strings.IndexByte(text[pos:], '\n')
 		if end < 0 {
@@ -141,20 +139,20 @@ func parse(gz []byte) (*Catalog, error) {
 		} else {
 			end += pos
 		}
-		line, lowerLine := text[pos:end], lower[pos:end]
+		line := text[pos:end]
 		pos = end + 1
-		f := strings.Split(line, "\t")
+		n := splitFields(line, &f)
 		bad := func() error {
-			return crossbill.Errorf(crossbill.CodeInternal, op, "embedded catalog line %d is malformed: %.60q", lineNo, line)
+			return crossbill.Errorf(crossbill.CodeInternal, op, "embedded catalog line %d is malformed: %.60q; regenerate it (go generate ./internal/iamdata)", lineNo, line)
 		}
 		switch f[0] {
 		case "V":
-			if len(f) != 2 {
+			if n != 2 {
 				return nil, bad()
 			}
 			c.version = f[1]
 		case "K":
-			if len(f) != 3 {
+			if n != 3 {
 				return nil, bad()
 			}
 			k := ConditionKey{Name: f[1], Type: f[2]}
@@ -164,30 +162,34 @@ func parse(gz []byte) (*Catalog, error) {
 				c.keyPrefix[lk[:i+1]] = k
 			}
 		case "S":
-			if len(f) != 4 {
+			// Sorted, lower-case prefixes: lookups binary-search them.
+			if n != 4 || f[1] != strings.ToLower(f[1]) || (len(c.services) > 0 && f[1] <= c.services[len(c.services)-1].Prefix) {
 				return nil, bad()
 			}
-			if n := len(c.svcSpan); n > 0 {
-				c.svcSpan[n-1][1] = len(c.actions)
-			}
+			c.closeService()
 			svc = f[1]
-			names = make(map[string]int)
-			c.svcNames = append(c.svcNames, names)
-			c.svcIndex[lowerLine[2:2+len(svc)]] = len(c.services)
 			c.services = append(c.services, Service{Prefix: svc, Name: f[2], Category: f[3]})
 			c.svcSpan = append(c.svcSpan, [2]int{len(c.actions), len(c.actions)})
+			c.rtSpan = append(c.rtSpan, [2]int{len(c.resources), len(c.resources)})
 		case "R":
-			if len(f) != 4 || svc == "" {
+			if n != 4 || svc == "" {
 				return nil, bad()
 			}
-			c.resources[strings.ToLower(svc+":"+f[1])] = ResourceType{Service: svc, Name: f[1], ARN: f[2], ConditionKeys: splitList(f[3], ",")}
+			if span := c.rtSpan[len(c.rtSpan)-1]; len(c.resources) > span[0] && cmpFold(f[1], c.resources[len(c.resources)-1].Name) <= 0 {
+				return nil, bad()
+			}
+			c.resources = append(c.resources, ResourceType{Service: svc, Name: f[1], ARN: f[2], ConditionKeys: splitList(f[3], ",")})
 		case "A":
-			if len(f) != 6 || svc == "" {
+			if n != 6 || svc == "" {
+				return nil, bad()
+			}
+			if span := c.svcSpan[len(c.svcSpan)-1]; len(c.actions) > span[0] && cmpFold(f[1], c.actions[len(c.actions)-1].Name) <= 0 {
 				return nil, bad()
 			}
 			a := Action{ID: len(c.actions), Service: svc, Name: f[1], Level: Level(f[2]), Description: f[5], ConditionKeys: splitList(f[4], ",")}
 			if f[3] != "" {
-				for _, r := range strings.Split(f[3], ",") {
+				a.Resources = make([]ActionResource, 0, strings.Count(f[3], ",")+1)
+				for r := range strings.SplitSeq(f[3], ",") {
 					i := strings.LastIndexByte(r, ':')
 					if i < 0 {
 						return nil, bad()
@@ -195,33 +197,69 @@ func parse(gz []byte) (*Catalog, error) {
 					a.Resources = append(a.Resources, ActionResource{Type: r[:i], Required: r[i+1:] == "1"})
 				}
 			}
-			names[lowerLine[2:2+len(a.Name)]] = len(c.actions)
 			c.actions = append(c.actions, a)
 		default:
 			return nil, bad()
 		}
 	}
-	if n := len(c.svcSpan); n > 0 {
-		c.svcSpan[n-1][1] = len(c.actions)
-	}
+	c.closeService()
 	if c.version == "" || len(c.actions) == 0 {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "embedded catalog is empty; run go generate ./internal/iamdata")
-	}
-	if !sort.SliceIsSorted(c.services, func(i, j int) bool { return c.services[i].Prefix < c.services[j].Prefix }) {
-		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "embedded catalog services are not sorted; regenerate it")
 	}
 	return c, nil
 }
 
-// asciiLower lower-cases ASCII letters only, keeping every byte offset.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + ('a' - 'A')
+// closeService ends the spans of the service being read.
+func (c *Catalog) closeService() {
+	if n := len(c.svcSpan); n > 0 {
+		c.svcSpan[n-1][1] = len(c.actions)
+		c.rtSpan[n-1][1] = len(c.resources)
+	}
+}
+
+// splitFields cuts a tab-separated line into f without allocating and
+// returns the number of fields; a line with more than len(f)-1 tabs
+// reports len(f)+1 so that no record length check accepts it.
+func splitFields(line string, f *[7]string) int {
+	n := 0
+	for n < len(f)-1 {
+		i := strings.IndexByte(line, '\t')
+		if i < 0 {
+			break
+		}
+		f[n], line = line[:i], line[i+1:]
+		n++
+	}
+	f[n] = line
+	for k := n + 1; k < len(f); k++ {
+		f[k] = ""
+	}
+	if n == len(f)-1 {
+		return len(f) + 1
+	}
+	return n + 1
+}
+
+// cmpFold compares ASCII strings ignoring case, as strings.Compare of
+// their lower-case forms would, without allocating.
+func cmpFold(a, b string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		ca, cb := lowerASCII(a[i]), lowerASCII(b[i])
+		if ca != cb {
+			if ca < cb {
+				return -1
+			}
+			return 1
 		}
 	}
-	return string(b)
+	return len(a) - len(b)
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + ('a' - 'A')
+	}
+	return c
 }
 
 func splitList(s, sep string) []string {
@@ -240,11 +278,15 @@ func (c *Catalog) Services() []Service { return c.services }
 
 // Service returns the service with the given prefix (case-insensitive).
 func (c *Catalog) Service(prefix string) (Service, bool) {
-	i, ok := c.svcIndex[strings.ToLower(prefix)]
+	i, ok := c.serviceIndex(prefix)
 	if !ok {
 		return Service{}, false
 	}
 	return c.services[i], true
+}
+
+func (c *Catalog) serviceIndex(prefix string) (int, bool) {
+	return slices.BinarySearchFunc(c.services, prefix, func(s Service, p string) int { return cmpFold(s.Prefix, p) })
 }
 
 // Action returns the action named "service:Name" (case-insensitive).
@@ -253,25 +295,22 @@ func (c *Catalog) Action(name string) (Action, bool) {
 	if !ok {
 		return Action{}, false
 	}
-	si, ok := c.svcIndex[strings.ToLower(svc)]
+	acts := c.Actions(svc)
+	i, ok := slices.BinarySearchFunc(acts, act, func(a Action, n string) int { return cmpFold(a.Name, n) })
 	if !ok {
 		return Action{}, false
 	}
-	i, ok := c.svcNames[si][strings.ToLower(act)]
-	if !ok {
-		return Action{}, false
-	}
-	return c.actions[i], true
+	return acts[i], true
 }
 
 // Actions returns the actions of one service (nil for an unknown prefix).
 func (c *Catalog) Actions(prefix string) []Action {
-	i, ok := c.svcIndex[strings.ToLower(prefix)]
+	i, ok := c.serviceIndex(prefix)
 	if !ok {
 		return nil
 	}
 	span := c.svcSpan[i]
-	return c.actions[span[0]:span[1]]
+	return c.actions[span[0]:span[1]:span[1]]
 }
 
 // All returns every action in the catalog, sorted by service then name.
@@ -279,8 +318,17 @@ func (c *Catalog) All() []Action { return c.actions }
 
 // ResourceType returns one resource type of a service (case-insensitive).
 func (c *Catalog) ResourceType(service, name string) (ResourceType, bool) {
-	rt, ok := c.resources[strings.ToLower(service+":"+name)]
-	return rt, ok
+	si, ok := c.serviceIndex(service)
+	if !ok {
+		return ResourceType{}, false
+	}
+	span := c.rtSpan[si]
+	rts := c.resources[span[0]:span[1]]
+	i, ok := slices.BinarySearchFunc(rts, name, func(r ResourceType, n string) int { return cmpFold(r.Name, n) })
+	if !ok {
+		return ResourceType{}, false
+	}
+	return rts[i], true
 }
 
 // ResourceTypes returns the resource types the named action works on, in

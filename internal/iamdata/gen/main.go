@@ -273,7 +273,8 @@ func convert(files map[string][]byte) ([]byte, string, error) {
 		if err := unmarshal(files, "data/resourceTypes/"+p+".json", &rts); err != nil {
 			return nil, "", err
 		}
-		for _, k := range sortedMapKeys(rts) {
+		// Sorted by lower-case name: the catalog binary-searches them.
+		for _, k := range sortedFoldKeys(rts, func(r resourceJSON) string { return r.Key }) {
 			rt := rts[k]
 			line("R", rt.Key, rt.ARN, strings.Join(rt.ConditionKeys, ","))
 		}
@@ -281,7 +282,7 @@ func convert(files map[string][]byte) ([]byte, string, error) {
 		if err := unmarshal(files, "data/actions/"+p+".json", &acts); err != nil {
 			return nil, "", err
 		}
-		for _, k := range sortedMapKeys(acts) {
+		for _, k := range sortedFoldKeys(acts, func(a actionJSON) string { return a.Name }) {
 			a := acts[k]
 			// iam-data writes "Permissions management, Write" and "Tagging,
 			// Write" where AWS's reference lists only the first level.
@@ -339,6 +340,16 @@ func sortedMapKeys[V any](m map[string]V) []string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	return keys
+}
+
+// sortedFoldKeys returns m's keys ordered by the lower-cased name of each
+// value.
+func sortedFoldKeys[V any](m map[string]V, name func(V) string) []string {
+	keys := sortedMapKeys(m)
+	sort.SliceStable(keys, func(i, j int) bool {
+		return strings.ToLower(name(m[keys[i]])) < strings.ToLower(name(m[keys[j]]))
+	})
 	return keys
 }
 
