@@ -18,6 +18,7 @@ type grantRef struct {
 // held is one concrete action an identity is allowed, with every grant of it.
 type held struct {
 	action iamdata.Action
+	key    string // lower-case "svc:name"
 	refs   []grantRef
 }
 
@@ -30,8 +31,9 @@ type analyzer struct {
 	findings []Finding
 	// grants are (pattern, resource) pairs counted per service category.
 	grants map[string]int
-	// allowed is every action any identity holds, for the summary.
-	allowed map[string]*held
+	// allowed is every action any identity holds, with each identity's
+	// grants of it, for the summary.
+	allowed map[string][]*held
 }
 
 // analyzed is what the analyzer learned about one identity.
@@ -39,6 +41,7 @@ type analyzed struct {
 	id      *identity
 	label   string
 	held    map[string]*held // lower-case "svc:name" -> grants
+	sorted  []*held          // held in action order, once grants are complete
 	trusted []Principal
 }
 
@@ -67,6 +70,10 @@ func (a *analyzer) identity(id *identity) *analyzed {
 		for _, p := range id.Policies {
 			a.resourcePrincipals(out, p)
 		}
+	}
+	out.sorted = out.sortedHeld()
+	for _, h := range out.sorted {
+		a.allowed[h.key] = append(a.allowed[h.key], h)
 	}
 	a.sensitive(out)
 	a.levels(out)
@@ -145,24 +152,32 @@ func (a *analyzer) policy(out *analyzed, p *rawPolicy) {
 			Why: fmt.Sprintf("%q %s (catalog %s). IAM ignores it, so either the vendor made a typo and lacks a permission it expects, or the documentation invents actions.", u.Pattern, what, a.cat.Version())})
 	}
 	for _, g := range eff.Grants {
-		key := strings.ToLower(g.Action.String())
+		key := lowerKey(g.Action)
 		h := out.held[key]
 		if h == nil {
-			h = &held{action: g.Action}
+			h = &held{action: g.Action, key: key, refs: make([]grantRef, 0, len(g.Scopes))}
 			out.held[key] = h
 		}
 		for _, s := range g.Scopes {
 			h.refs = append(h.refs, grantRef{scope: s, pol: p})
 		}
-		all := a.allowed[key]
-		if all == nil {
-			all = &held{action: g.Action}
-			a.allowed[key] = all
-		}
-		for _, s := range g.Scopes {
-			all.refs = append(all.refs, grantRef{scope: s, pol: p})
+	}
+}
+
+// lowerKey returns "svc:name" in lower case with one allocation.
+func lowerKey(a iamdata.Action) string {
+	var b strings.Builder
+	b.Grow(len(a.Service) + 1 + len(a.Name))
+	for _, part := range []string{a.Service, ":", a.Name} {
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b.WriteByte(c)
 		}
 	}
+	return b.String()
 }
 
 // patterns reviews action patterns as written: admin and service-wide
@@ -415,16 +430,15 @@ func (a *analyzer) addGrouped(out *analyzed, id, title string, hs []*held, sev, 
 
 // sensitive reports data-access and credential-exposure groups.
 func (a *analyzer) sensitive(out *analyzed) {
-	for gi, g := range a.kb.Groups {
-		var hs []*held
-		for _, h := range out.sortedHeld() {
-			for _, i := range a.kb.groupOf[strings.ToLower(h.action.String())] {
-				if i == gi {
-					hs = append(hs, h)
-				}
-			}
+	byGroup := make([][]*held, len(a.kb.Groups))
+	for _, h := range out.sorted {
+		for _, i := range a.kb.groupOf[h.key] {
+			byGroup[i] = append(byGroup[i], h)
 		}
+	}
+	for i, hs := range byGroup {
 		if len(hs) > 0 {
+			g := a.kb.Groups[i]
 			a.addGrouped(out, g.ID, g.Title, hs, g.Severity, g.ScopedSeverity, g.Why)
 		}
 	}
@@ -443,7 +457,7 @@ func isDelete(name string) bool {
 // levels reports writes, deletes, tagging and permissions management.
 func (a *analyzer) levels(out *analyzed) {
 	var perms, deletes, writes, tags []*held
-	for _, h := range out.sortedHeld() {
+	for _, h := range out.sorted {
 		switch {
 		case h.action.Level == iamdata.LevelPermissions:
 			perms = append(perms, h)

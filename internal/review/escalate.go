@@ -84,7 +84,7 @@ func (a *analyzer) escalations(out *analyzed) {
 // onlyServiceLinked reports whether every grant of h names only
 // service-linked roles, where IAM refuses policy changes.
 func (a *analyzer) onlyServiceLinked(h *held) bool {
-	if !strings.HasPrefix(strings.ToLower(h.action.String()), "iam:") {
+	if !strings.HasPrefix(h.key, "iam:") {
 		return false
 	}
 	for _, r := range h.refs {
@@ -106,8 +106,8 @@ func (a *analyzer) selfModification(out *analyzed) {
 		return
 	}
 	var hs []*held
-	for _, h := range out.sortedHeld() {
-		if !a.kb.selfModify[strings.ToLower(h.action.String())] {
+	for _, h := range out.sorted {
+		if !a.kb.selfModify[h.key] {
 			continue
 		}
 		if targetsSelf(h, out.id.RoleARN) {

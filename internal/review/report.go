@@ -34,7 +34,11 @@ type Identity struct {
 	TrustedBy []Principal    `json:"trusted_by,omitempty"`
 	Actions   int            `json:"actions"`
 	ByLevel   map[string]int `json:"by_level"`
-	Highest   Severity       `json:"highest"`
+	// Writes lists every allowed action that is not Read or List (Write,
+	// Tagging, Permissions management), sorted, so that a caller can check
+	// each one against its own explanation of why it is needed.
+	Writes  []string `json:"writes,omitempty"`
+	Highest Severity `json:"highest"`
 }
 
 // LevelCount counts distinct allowed actions of one IAM access level.

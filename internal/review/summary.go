@@ -17,8 +17,11 @@ func (a *analyzer) identities(ids []*analyzed, fs []Finding) []Identity {
 	out := make([]Identity, 0, len(ids))
 	for _, x := range ids {
 		id := Identity{Kind: x.id.Kind, Name: x.id.Name, Location: x.id.Where, TrustedBy: x.trusted, Actions: len(x.held), ByLevel: map[string]int{}}
-		for _, h := range x.held {
+		for _, h := range x.sorted {
 			id.ByLevel[string(h.action.Level)]++
+			if h.action.Level != iamdata.LevelRead && h.action.Level != iamdata.LevelList {
+				id.Writes = append(id.Writes, h.action.String())
+			}
 		}
 		for _, f := range fs {
 			if f.Identity == x.label {
@@ -45,7 +48,8 @@ func (a *analyzer) summary(fs []Finding) Summary {
 		return cats[c]
 	}
 	writesByCat := map[string][]string{}
-	for _, h := range a.allowed {
+	for _, hs := range a.allowed {
+		h := hs[0]
 		byLevel[h.action.Level]++
 		c := catOf(a.category(h.action.Service))
 		c.Actions++
@@ -88,9 +92,7 @@ func (a *analyzer) canCannot(writesByCat map[string][]string) (can, cannot []str
 	for _, c := range a.kb.Capabilities {
 		var hs []*held
 		for _, act := range c.Actions {
-			if h, ok := a.allowed[strings.ToLower(act)]; ok {
-				hs = append(hs, h)
-			}
+			hs = append(hs, a.allowed[strings.ToLower(act)]...)
 		}
 		if len(hs) == 0 {
 			cannot = append(cannot, c.Text)
@@ -104,7 +106,8 @@ func (a *analyzer) canCannot(writesByCat map[string][]string) (can, cannot []str
 	}
 	var reads []string
 	seen := map[string]bool{}
-	for _, h := range a.allowed {
+	for _, all := range a.allowed {
+		h := all[0]
 		c := a.category(h.action.Service)
 		if (h.action.Level == iamdata.LevelRead || h.action.Level == iamdata.LevelList) && !seen[c] {
 			seen[c] = true

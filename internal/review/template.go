@@ -102,7 +102,7 @@ func parseDocument(name string, data []byte) (*node, error) {
 	// JSON allows tabs as whitespace where YAML does not; valid JSON can hold
 	// a raw tab only outside strings, so turning tabs into spaces keeps its
 	// meaning and lets one parser track lines for both formats.
-	if json.Valid(data) {
+	if trimmed := bytes.TrimSpace(data); (trimmed[0] == '{' || trimmed[0] == '[') && json.Valid(data) {
 		data = bytes.ReplaceAll(data, []byte("\t"), []byte(" "))
 	}
 	var doc yaml.Node
