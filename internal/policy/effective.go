@@ -66,93 +66,94 @@ type Effective struct {
 // of this policy do".
 func EffectiveActions(doc *Document, cat *iamdata.Catalog) Effective {
 	var eff Effective
-	index := map[int]int{} // action ID -> index in eff.Grants
-	removed := map[int]bool{}
+	all := cat.All()
+	// Indexed by action ID: cheaper than maps for the thousands of
+	// actions a wildcard grant expands to, and already in catalog order.
+	pos := make([]int32, len(all))  // 1 + index in grants; -1: denied outright
+	mark := make([]int32, len(all)) // 1 + index of the statement that last listed the action
+	var grants []Grant
 
-	statementActions := func(st Statement) []iamdata.Action {
+	for _, st := range doc.Statements {
+		stamp := int32(st.Index + 1)
+		var acts []iamdata.Action
 		if st.Action != nil {
-			var out []iamdata.Action
-			seen := map[int]bool{}
 			for _, p := range st.Action {
-				acts, err := cat.Expand(p)
+				exp, err := cat.Expand(p)
 				if err != nil {
 					eff.Unknown = append(eff.Unknown, UnknownAction{Statement: st.Index, Pattern: p, UnknownService: iamdata.IsUnknownService(err)})
 					continue
 				}
-				for _, a := range acts {
-					if !seen[a.ID] {
-						seen[a.ID] = true
-						out = append(out, a)
+				for _, a := range exp {
+					if mark[a.ID] != stamp {
+						mark[a.ID] = stamp
+						acts = append(acts, a)
 					}
 				}
 			}
-			return out
-		}
-		for _, p := range st.NotAction {
-			if p == "*" {
-				continue
-			}
-			if _, err := cat.Expand(p); err != nil {
-				eff.Unknown = append(eff.Unknown, UnknownAction{Statement: st.Index, Pattern: p, UnknownService: iamdata.IsUnknownService(err), NotAction: true})
-			}
-		}
-		var out []iamdata.Action
-		for _, a := range cat.All() {
-			name := a.String()
-			excluded := false
+		} else {
+			// NotAction: every catalog action that no pattern expands to.
 			for _, p := range st.NotAction {
-				if matchAction(p, name) {
-					excluded = true
-					break
+				exp, err := cat.Expand(p)
+				if err != nil {
+					eff.Unknown = append(eff.Unknown, UnknownAction{Statement: st.Index, Pattern: p, UnknownService: iamdata.IsUnknownService(err), NotAction: true})
+					continue
+				}
+				for _, a := range exp {
+					mark[a.ID] = stamp
 				}
 			}
-			if !excluded {
-				out = append(out, a)
+			for _, a := range all {
+				if mark[a.ID] != stamp {
+					acts = append(acts, a)
+				}
 			}
 		}
-		return out
-	}
 
-	for _, st := range doc.Statements {
 		scope := Scope{Statement: st.Index, Sid: st.Sid, Resources: st.Resource, NotResources: st.NotResource, Conditions: st.Conditions}
-		acts := statementActions(st)
+		// One backing array for the statement's scope, capacity 1: grants
+		// share it until a second scope is appended, which copies.
+		one := []Scope{scope}
 		if st.Effect == Deny {
 			total := len(st.Conditions) == 0 && st.NotResource == nil && scope.AllResources()
 			for _, a := range acts {
-				k := a.ID
-				if total {
-					removed[k] = true
-					continue
-				}
-				if i, ok := index[k]; ok {
-					eff.Grants[i].Denies = append(eff.Grants[i].Denies, scope)
-				} else {
+				switch p := pos[a.ID]; {
+				case total:
+					pos[a.ID] = -1
+				case p < 0:
+				case p == 0:
 					// The allow may come later in the document.
-					index[k] = len(eff.Grants)
-					eff.Grants = append(eff.Grants, Grant{Action: a, Denies: []Scope{scope}})
+					grants = append(grants, Grant{Action: a, Denies: one[:1:1]})
+					pos[a.ID] = int32(len(grants))
+				default:
+					grants[p-1].Denies = append(grants[p-1].Denies, scope)
 				}
 			}
 			continue
 		}
 		for _, a := range acts {
-			k := a.ID
-			if i, ok := index[k]; ok {
-				eff.Grants[i].Scopes = append(eff.Grants[i].Scopes, scope)
-				continue
+			switch p := pos[a.ID]; {
+			case p < 0:
+			case p == 0:
+				grants = append(grants, Grant{Action: a, Scopes: one[:1:1]})
+				pos[a.ID] = int32(len(grants))
+			default:
+				grants[p-1].Scopes = append(grants[p-1].Scopes, scope)
 			}
-			index[k] = len(eff.Grants)
-			eff.Grants = append(eff.Grants, Grant{Action: a, Scopes: []Scope{scope}})
 		}
 	}
-	// Drop totally denied actions and deny-only entries.
-	kept := eff.Grants[:0]
-	for _, g := range eff.Grants {
-		if len(g.Scopes) > 0 && !removed[g.Action.ID] {
-			kept = append(kept, g)
+	// Walking pos gives catalog order (service, then action name). Drop
+	// totally denied actions and deny-only entries.
+	n := 0
+	for _, p := range pos {
+		if p > 0 && len(grants[p-1].Scopes) > 0 {
+			n++
 		}
 	}
-	eff.Grants = kept
-	// Catalog order is service, then action name.
-	slices.SortFunc(eff.Grants, func(a, b Grant) int { return a.Action.ID - b.Action.ID })
+	eff.Grants = make([]Grant, 0, n)
+	for _, p := range pos {
+		if p > 0 && len(grants[p-1].Scopes) > 0 {
+			eff.Grants = append(eff.Grants, grants[p-1])
+		}
+	}
 	return eff
 }

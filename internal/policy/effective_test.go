@@ -76,6 +76,28 @@ func TestEffectiveActions(t *testing.T) {
 	}
 }
 
+func TestEffectiveDenyBeforeAllow(t *testing.T) {
+	t.Parallel()
+	doc := mustParse(t, `{"Version":"2012-10-17","Statement":[
+	  {"Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*"},
+	  {"Effect":"Deny","Action":"s3:PutObject","Resource":"arn:aws:s3:::locked/*"},
+	  {"Effect":"Allow","Action":["s3:DeleteBucket","s3:PutObject","s3:GetObject"],"Resource":"*"}
+	]}`)
+	g := grantMap(policy.EffectiveActions(doc, catalog(t)))
+	if _, ok := g["s3:DeleteBucket"]; ok {
+		t.Error("s3:DeleteBucket denied on * earlier in the document, still granted")
+	}
+	if put := g["s3:PutObject"]; len(put.Scopes) != 1 || len(put.Denies) != 1 || put.Denies[0].Statement != 1 {
+		t.Errorf("s3:PutObject = %+v", put)
+	}
+	if get := g["s3:GetObject"]; len(get.Scopes) != 1 || len(get.Denies) != 0 {
+		t.Errorf("s3:GetObject = %+v", get)
+	}
+	if len(g) != 2 {
+		t.Errorf("%d grants, want 2", len(g))
+	}
+}
+
 func TestEffectiveNotAction(t *testing.T) {
 	t.Parallel()
 	cat := catalog(t)
