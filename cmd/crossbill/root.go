@@ -40,6 +40,7 @@ func newRootCmd(app *App) *cobra.Command {
 	root.AddCommand(
 		newTenantCmd(app),
 		newReviewCmd(app),
+		newIAMCmd(app),
 	)
 	return root
 }

@@ -37,6 +37,11 @@ func evalConditions(conds []Condition, version string, ctx *context) tri {
 func evalCondition(c Condition, version string, ctx *context) tri {
 	vals, known := ctx.lookup(c.Key)
 	if !known {
+		// Record the policy variables in the values too: the caller
+		// needs them all to decide.
+		for _, v := range c.Values {
+			resolve(v, version, ctx)
+		}
 		return maybe
 	}
 	if c.Base == Null {

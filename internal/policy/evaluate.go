@@ -44,13 +44,13 @@ const (
 
 // StatementRef names one statement of one of the evaluated policies.
 type StatementRef struct {
-	Policy string // "identity[0]", "boundary", "scp[1]", "rcp[0]"
-	Index  int
-	Sid    string
-	Effect Effect
+	Policy string `json:"policy"` // "identity[0]", "boundary", "scp[1]", "rcp[0]"
+	Index  int    `json:"index"`
+	Sid    string `json:"sid,omitempty"`
+	Effect Effect `json:"effect"`
 	// Conditional is set when the statement applies only under
 	// conditions on context the request did not give.
-	Conditional bool
+	Conditional bool `json:"conditional,omitempty"`
 }
 
 func (r StatementRef) String() string {
@@ -63,14 +63,14 @@ func (r StatementRef) String() string {
 
 // Result is a decision with the statements that made it.
 type Result struct {
-	Decision Decision
+	Decision Decision `json:"decision"`
 	// Deciding lists the matching deny statements for a deny, and the
 	// allow statements of each policy type for an allow.
-	Deciding []StatementRef
+	Deciding []StatementRef `json:"deciding,omitempty"`
 	// MissingKeys are condition keys (and policy variables) the outcome
 	// depends on that the request context did not give.
-	MissingKeys []string
-	Reason      string
+	MissingKeys []string `json:"missingKeys,omitempty"`
+	Reason      string   `json:"reason"`
 }
 
 // Evaluate decides a request as AWS's policy evaluation logic does for a

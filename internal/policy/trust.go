@@ -43,23 +43,23 @@ func (s Severity) Rank() int {
 
 // TrustPrincipal is one principal a trust policy lets in.
 type TrustPrincipal struct {
-	Statement   int
-	Sid         string
-	Kind        PrincipalKind
-	Value       string
-	Account     string // the principal's account, for AWS principals
-	Vendor      string // known vendor owning Account, "" if none
-	SameAccount bool   // Account is the trusting account
-	Actions     []string
+	Statement   int           `json:"statement"`
+	Sid         string        `json:"sid,omitempty"`
+	Kind        PrincipalKind `json:"kind"`
+	Value       string        `json:"value"`
+	Account     string        `json:"account,omitempty"` // the principal's account, for AWS principals
+	Vendor      string        `json:"vendor,omitempty"`  // known vendor owning Account, "" if none
+	SameAccount bool          `json:"sameAccount,omitempty"`
+	Actions     []string      `json:"actions"`
 }
 
 // TrustFinding is one observation about a trust policy.
 type TrustFinding struct {
-	ID        string // stable identifier, e.g. "no-external-id"
-	Severity  Severity
-	Statement int
-	Principal string // the principal concerned, "" for the whole statement
-	Message   string
+	ID        string   `json:"id"` // stable identifier, e.g. "no-external-id"
+	Severity  Severity `json:"severity"`
+	Statement int      `json:"statement"`
+	Principal string   `json:"principal,omitempty"` // the principal concerned, "" for the whole statement
+	Message   string   `json:"message"`
 }
 
 // Trust finding IDs.
@@ -85,8 +85,8 @@ const (
 
 // TrustReport is the analysis of one trust policy.
 type TrustReport struct {
-	Principals []TrustPrincipal
-	Findings   []TrustFinding // highest severity first, then by statement
+	Principals []TrustPrincipal `json:"principals"`
+	Findings   []TrustFinding   `json:"findings"` // highest severity first, then by statement
 }
 
 // MaxSeverity returns the highest severity among the findings ("" if none).
@@ -120,7 +120,8 @@ func ownComputeService(s string) bool {
 
 // AnalyzeTrust reads a role trust policy (or any resource policy with
 // principals) the way a security reviewer does: who may get in, under what
-// conditions, and what is missing. known may be nil; ownAccount, the
+// conditions, and what is missing. known may be nil (then no account is
+// reported as unknown); ownAccount, the
 // account the role lives in, may be "" when unknown.
 func AnalyzeTrust(doc *Document, known *KnownAccounts, ownAccount string) TrustReport {
 	var r TrustReport
@@ -172,7 +173,7 @@ func AnalyzeTrust(doc *Document, known *KnownAccounts, ownAccount string) TrustR
 			case KindCanonicalUser:
 				add(FindingCanonicalUser, SeverityInfo, p.Value, "S3 canonical user %s", p.Value)
 			case KindAccountRoot, KindAccount, KindRole, KindUser, KindAssumedRole, KindOther:
-				analyzeAWSPrincipal(st, p, add)
+				analyzeAWSPrincipal(st, p, known.Len() > 0, add)
 			}
 		}
 		if len(st.Principal.AWS) > 0 || st.Principal.Any {
@@ -193,7 +194,7 @@ func AnalyzeTrust(doc *Document, known *KnownAccounts, ownAccount string) TrustR
 	return r
 }
 
-func analyzeAWSPrincipal(st Statement, p TrustPrincipal, add func(string, Severity, string, string, ...any)) {
+func analyzeAWSPrincipal(st Statement, p TrustPrincipal, haveList bool, add func(string, Severity, string, string, ...any)) {
 	if p.Vendor != "" {
 		add(FindingKnownVendor, SeverityInfo, p.Value, "account %s belongs to %s (known AWS accounts list)", p.Account, p.Vendor)
 	}
@@ -204,7 +205,7 @@ func analyzeAWSPrincipal(st Statement, p TrustPrincipal, add func(string, Severi
 	if p.Kind == KindAccountRoot || p.Kind == KindAccount {
 		add(FindingAccountRoot, SeverityLow, p.Value, "trusts the whole account %s: any of its principals that its administrators allow can assume the role; prefer a specific role ARN", p.Account)
 	}
-	if p.Vendor == "" && isAccountID(p.Account) {
+	if haveList && p.Vendor == "" && isAccountID(p.Account) {
 		add(FindingUnknownAccount, SeverityLow, p.Value, "account %s is not in the known vendor accounts list; confirm who owns it", p.Account)
 	}
 	if !assumesRole(st) {

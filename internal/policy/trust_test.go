@@ -223,6 +223,11 @@ func TestAnalyzeTrustPrincipalDetails(t *testing.T) {
 			t.Errorf("principal %d = %+v, want %+v", i, p, w)
 		}
 	}
+	for _, f := range policy.AnalyzeTrust(doc, nil, "").Findings {
+		if f.ID == policy.FindingUnknownAccount {
+			t.Errorf("unknown-account reported without a known accounts list: %+v", f)
+		}
+	}
 	if r.MaxSeverity() != policy.SeverityHigh {
 		t.Errorf("MaxSeverity = %s", r.MaxSeverity())
 	}
