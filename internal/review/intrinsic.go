@@ -172,19 +172,28 @@ func (s *scope) ref(name string, line int) *node {
 
 // text resolves n and returns it as one string.
 func (s *scope) text(n *node, depth int) string {
-	v := s.resolveDepth(n, depth+1)
-	if v == nil {
-		return ""
-	}
-	if v.Kind == listNode {
-		return strings.Join(s.strings(v, depth), ",")
-	}
-	return v.Str
+	return textOf(s.resolveDepth(n, depth+1))
 }
 
 // strings resolves n and returns its elements as strings.
 func (s *scope) strings(n *node, depth int) []string {
-	v := s.resolveDepth(n, depth+1)
+	return stringsOf(s.resolveDepth(n, depth+1))
+}
+
+// textOf returns a resolved value as one string. It never resolves again:
+// re-resolving at every level of nested functions would cost exponential time.
+func textOf(v *node) string {
+	if v == nil {
+		return ""
+	}
+	if v.Kind == listNode {
+		return strings.Join(stringsOf(v), ",")
+	}
+	return v.Str
+}
+
+// stringsOf returns the scalar elements of a resolved value.
+func stringsOf(v *node) []string {
 	if v == nil {
 		return nil
 	}

@@ -73,7 +73,7 @@ func (n *node) line(fallback int) int {
 
 // maxNodes bounds the tree built from one document: YAML aliases can make a
 // small file expand into a huge tree, and a review must not exhaust memory.
-const maxNodes = 1 << 20
+const maxNodes = 1 << 18
 
 // maxDepth bounds nesting; real templates stay far below it.
 const maxDepth = 200

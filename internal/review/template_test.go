@@ -74,6 +74,20 @@ func TestResolveListIfKeepsBothBranches(t *testing.T) {
 	}
 }
 
+// TestNestedFunctionsStayLinear guards against re-resolving values at each
+// level of nesting, which once made deep !Join chains take exponential time.
+func TestNestedFunctionsStayLinear(t *testing.T) {
+	t.Parallel()
+	v := "x"
+	for range 40 {
+		v = `!Join ["", [` + v + `, !Sub "${P}"]]`
+	}
+	got := resolveValue(t, v)
+	if got.Kind != scalarNode || !strings.HasPrefix(got.Str, "x${P}${P}") {
+		t.Fatalf("got %+v", got)
+	}
+}
+
 func TestParseTracksLines(t *testing.T) {
 	t.Parallel()
 	// JSON indented with tabs, which YAML alone would reject.
