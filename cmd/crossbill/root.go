@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 
@@ -40,6 +41,8 @@ func newRootCmd(app *App) *cobra.Command {
 		newTenantCmd(app),
 		newConnectCmd(app),
 		newPermissionsCmd(app),
+		newReviewCmd(app),
+		newIAMCmd(app),
 	)
 	return root
 }
@@ -53,6 +56,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
+		var status exitStatus
+		if errors.As(err, &status) {
+			return int(status) // the command printed its result; the code is part of it
+		}
 		if ctx.Err() != nil {
 			app.Stderr.Write([]byte("crossbill: interrupted\n")) //nolint:errcheck // stderr
 			return 130
