@@ -133,6 +133,7 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 			return 0, crossbill.Errorf(crossbill.CodeInternal, op, "clearing %s: %w", t, err)
 		}
 	}
+	s.reached("deleted")
 	insert := fmt.Sprintf(`INSERT INTO %s (tenant, source, billing_period, %s) SELECT $1, $2, $3, %s FROM %s`,
 		table, strings.Join(names, ", "), strings.Join(exprs, ", "), parquetScan(l.Files))
 	res, err := tx.ExecContext(ctx, insert, key...)
@@ -151,6 +152,7 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 		l.Tenant, l.Source, l.Period, string(l.Format), l.ExecutionID, l.Fingerprint, len(l.Files), rows, time.Now().UTC()); err != nil {
 		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "recording the ingest: %w", err)
 	}
+	s.reached("before-commit")
 	if err := tx.Commit(); err != nil {
 		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "committing: %w", err)
 	}
@@ -163,4 +165,11 @@ func ignoreDone(err error) error {
 		return nil
 	}
 	return err
+}
+
+// reached reports a load stage to the test hook.
+func (s *Store) reached(stage string) {
+	if s.stage != nil {
+		s.stage(stage)
+	}
 }

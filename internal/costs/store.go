@@ -35,6 +35,10 @@ type Store struct {
 	db        *sql.DB
 	connector *duckdb.Connector
 	path      string
+
+	// stage, when set (tests only), is called at each stage of a load
+	// inside its transaction, so a test can kill the process there.
+	stage func(name string)
 }
 
 // Options tunes DuckDB for the machine. Zero values take the defaults.
