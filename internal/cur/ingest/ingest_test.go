@@ -257,3 +257,12 @@ func golden(tb testing.TB, name string, got []byte) {
 		tb.Errorf("%s differs (run go test -update after checking):\n--- want\n%s\n--- got\n%s", path, want, got)
 	}
 }
+
+// exportFixture writes a two-month export at root/cur/exp and returns root.
+func exportFixture(tb testing.TB) string {
+	tb.Helper()
+	root := tb.TempDir()
+	writeExport(tb, root, "2026-01", "exec-jan-1", []costtest.Row{usage("2026-01", 1, "AmazonEC2", 10), usage("2026-01", 2, "AmazonS3", 5)})
+	writeExport(tb, root, "2026-02", "exec-feb-1", []costtest.Row{usage("2026-02", 1, "AmazonEC2", 20)})
+	return root
+}
