@@ -38,6 +38,7 @@ func newRootCmd(app *App) *cobra.Command {
 
 	root.AddCommand(
 		newTenantCmd(app),
+		newCurCmd(app),
 	)
 	return root
 }
