@@ -29,7 +29,7 @@ WITH base AS (
 			WHEN 'Usage' THEN 'Usage' WHEN 'SavingsPlanCoveredUsage' THEN 'Usage' WHEN 'DiscountedUsage' THEN 'Usage'
 			WHEN 'SavingsPlanRecurringFee' THEN 'Purchase' WHEN 'SavingsPlanUpfrontFee' THEN 'Purchase'
 			WHEN 'RIFee' THEN 'Purchase' WHEN 'Fee' THEN 'Purchase'
-			WHEN 'Tax' THEN 'Tax' WHEN 'Credit' THEN 'Credit' WHEN 'Refund' THEN 'Credit'
+			WHEN 'Tax' THEN 'Tax' WHEN 'Credit' THEN 'Credit'
 			ELSE 'Adjustment' END AS charge_category,
 		CASE WHEN coalesce(savings_plan_savings_plan_a_r_n, '') <> '' THEN savings_plan_savings_plan_a_r_n
 			WHEN coalesce(reservation_reservation_a_r_n, '') <> '' THEN reservation_reservation_a_r_n END AS commitment_id,

@@ -17,7 +17,13 @@ import (
 	"github.com/crossbill/crossbill/internal/emulator"
 )
 
-func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+func TestMain(m *testing.M) {
+	code := emulator.RunTests(m)
+	if res, err := generated(); err == nil {
+		os.RemoveAll(res.Dir) //nolint:errcheck // temporary test data
+	}
+	os.Exit(code)
+}
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.* files")
 
@@ -256,13 +262,4 @@ func golden(tb testing.TB, name string, got []byte) {
 	if string(want) != string(got) {
 		tb.Errorf("%s differs (run go test -update after checking):\n--- want\n%s\n--- got\n%s", path, want, got)
 	}
-}
-
-// exportFixture writes a two-month export at root/cur/exp and returns root.
-func exportFixture(tb testing.TB) string {
-	tb.Helper()
-	root := tb.TempDir()
-	writeExport(tb, root, "2026-01", "exec-jan-1", []costtest.Row{usage("2026-01", 1, "AmazonEC2", 10), usage("2026-01", 2, "AmazonS3", 5)})
-	writeExport(tb, root, "2026-02", "exec-feb-1", []costtest.Row{usage("2026-02", 1, "AmazonEC2", 20)})
-	return root
 }

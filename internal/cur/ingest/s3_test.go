@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,9 +40,10 @@ func uploadDir(tb testing.TB, ctx context.Context, client *s3.Client, bucket, pr
 	}
 }
 
-// TestIngestFromS3 uploads an export to moto_server's S3 (under another
-// prefix than the manifest names, as when an export is copied) and ingests
-// it through the S3 API: same data as from the directory, then unchanged.
+// TestIngestFromS3 uploads a generated export to moto_server's S3 (under
+// another prefix than the manifests name, as when an export is copied) and
+// ingests it through the S3 API: the generator's totals, the same data as
+// from the directory, then nothing to do.
 func TestIngestFromS3(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -56,10 +58,10 @@ func TestIngestFromS3(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	root := exportFixture(t)
-	uploadDir(t, ctx, client, bucket, "billing", root)
+	gen := generate(t)
+	uploadDir(t, ctx, client, bucket, "billing", filepath.Join(gen.Dir, gen.Prefix))
 	s3Store, dirStore := openStore(t), openStore(t)
-	src := "s3://" + bucket + "/billing/cur/exp"
+	src := "s3://" + bucket + "/billing/" + gen.Export
 	res, err := ingest.Ingest(ctx, s3Store, ingest.Options{Source: src, Tenant: "acme", AWS: cfg})
 	if err != nil {
 		t.Fatal(err)
@@ -67,12 +69,13 @@ func TestIngestFromS3(t *testing.T) {
 	if got := statuses(res); got != "2026-01=loaded 2026-02=loaded" {
 		t.Fatalf("S3 ingest: %s", got)
 	}
-	if _, err := ingest.Ingest(ctx, dirStore, ingest.Options{Source: filepath.Join(root, "cur", "exp"), Tenant: "acme"}); err != nil {
+	if _, err := ingest.Ingest(ctx, dirStore, ingest.Options{Source: filepath.Join(gen.Dir, gen.Prefix, gen.Export), Tenant: "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"2026-01", "2026-02"} {
-		if a, b := periodTotal(t, s3Store, "acme", p), periodTotal(t, dirStore, "acme", p); a != b || a == 0 {
-			t.Errorf("%s: S3 total %v, directory total %v", p, a, b)
+	for _, m := range gen.Months {
+		a, b := periodTotal(t, s3Store, "acme", m.Period), periodTotal(t, dirStore, "acme", m.Period)
+		if math.Abs(a-m.UnblendedCost) > 0.01 || math.Abs(a-b) > 1e-6 {
+			t.Errorf("%s: S3 total %v, directory total %v, generator %v", m.Period, a, b, m.UnblendedCost)
 		}
 	}
 	res, err = ingest.Ingest(ctx, s3Store, ingest.Options{Source: src, Tenant: "acme", AWS: cfg})
