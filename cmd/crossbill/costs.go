@@ -19,8 +19,8 @@ import (
 // costFlags are the flags every costs subcommand shares.
 type costFlags struct {
 	tenant, metric, groupBy, granularity, from, to, format, month string
-	filters                                                      []string
-	top                                                          int
+	filters                                                       []string
+	top                                                           int
 }
 
 func (f *costFlags) register(cmd *cobra.Command, query bool) {

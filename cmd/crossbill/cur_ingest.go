@@ -100,4 +100,3 @@ func printIngest(w io.Writer, res ingest.Result) error {
 	}
 	return tw.Flush()
 }
-

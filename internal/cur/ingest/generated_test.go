@@ -15,23 +15,28 @@ import (
 )
 
 // generated is a small synthetic organization (CUR 2.0 and FOCUS 1.2),
-// written once for the tests that read it (they only read it).
-var generated = sync.OnceValues(func() (cur.GenerateResult, error) {
-	dir, err := os.MkdirTemp("", "crossbill-ingest-gen-")
-	if err != nil {
-		return cur.GenerateResult{}, err
-	}
-	return cur.Generate(context.Background(), cur.GenerateOptions{Dir: dir, Seed: 7, Accounts: 1, Months: 2,
-		Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), ResourcesPerAccount: 4, FOCUS: true})
-})
+// written once for the tests that read it (they only read it); TestMain
+// removes it.
+var generated struct {
+	once sync.Once
+	dir  string
+	res  cur.GenerateResult
+	err  error
+}
 
 func generate(tb testing.TB) cur.GenerateResult {
 	tb.Helper()
-	res, err := generated()
-	if err != nil {
-		tb.Fatal(err)
+	generated.once.Do(func() {
+		if generated.dir, generated.err = os.MkdirTemp("", "crossbill-ingest-gen-"); generated.err != nil {
+			return
+		}
+		generated.res, generated.err = cur.Generate(context.Background(), cur.GenerateOptions{Dir: generated.dir, Seed: 7,
+			Accounts: 1, Months: 2, Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), ResourcesPerAccount: 4, FOCUS: true})
+	})
+	if generated.err != nil {
+		tb.Fatal(generated.err)
 	}
-	return res
+	return generated.res
 }
 
 // TestIngestGenerated loads the generator's CUR 2.0 and FOCUS 1.2 exports

@@ -19,8 +19,8 @@ import (
 
 func TestMain(m *testing.M) {
 	code := emulator.RunTests(m)
-	if res, err := generated(); err == nil {
-		os.RemoveAll(res.Dir) //nolint:errcheck // temporary test data
+	if generated.dir != "" {
+		os.RemoveAll(generated.dir) //nolint:errcheck // temporary test data
 	}
 	os.Exit(code)
 }
