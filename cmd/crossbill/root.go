@@ -43,6 +43,7 @@ func newRootCmd(app *App) *cobra.Command {
 		newPermissionsCmd(app),
 		newReviewCmd(app),
 		newIAMCmd(app),
+		newCurCmd(app),
 	)
 	return root
 }
