@@ -14,7 +14,7 @@ import (
 // names (the cost store's view, or a test table) plus a tenant column.
 
 // classSQL classifies a CUR line into the usage class a commitment can
-// cover, from its product code and usage type; ” is not eligible. Spot,
+// cover, from its product code and usage type (empty: not eligible). Spot,
 // requests, storage and data transfer are never covered.
 const classSQL = `CASE
   WHEN line_item_usage_type ILIKE '%Spot%' THEN ''
