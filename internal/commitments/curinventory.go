@@ -16,6 +16,7 @@ import (
 // Plan is its savings_plan_total_commitment_to_date per hour.
 func FromCUR(ctx context.Context, db *sql.DB, w Window) ([]Commitment, error) {
 	where, args := w.where()
+	riWhere, riArgs := w.overlapping()
 	q := `SELECT 'savings_plan', savings_plan_savings_plan_a_r_n,
 	    coalesce(any_value(savings_plan_offering_type), ''), coalesce(any_value(savings_plan_purchase_term), ''),
 	    coalesce(any_value(savings_plan_payment_option), ''), coalesce(any_value(savings_plan_region), ''),
@@ -30,9 +31,9 @@ func FromCUR(ctx context.Context, db *sql.DB, w Window) ([]Commitment, error) {
 	    '', coalesce(any_value(product_instance_type), ''), coalesce(max(TRY_CAST(reservation_number_of_reservations AS DOUBLE)), 0),
 	    min(TRY_CAST(reservation_start_time AS TIMESTAMP)), max(TRY_CAST(reservation_end_time AS TIMESTAMP)),
 	    coalesce(any_value(line_item_usage_account_id), ''), 0
-	  FROM cur WHERE line_item_line_item_type = 'RIFee' AND ` + where + ` GROUP BY 2
+	  FROM cur WHERE line_item_line_item_type = 'RIFee' AND ` + riWhere + ` GROUP BY 2
 	ORDER BY 2`
-	rows, err := db.QueryContext(ctx, q, append(append([]any{}, args...), args...)...)
+	rows, err := db.QueryContext(ctx, q, append(append([]any{}, args...), riArgs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("reading commitments from the CUR: %w", err)
 	}

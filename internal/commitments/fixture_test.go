@@ -11,7 +11,7 @@ import (
 // curColumns are the CUR 2.0 columns (real Data Exports names) the
 // commitments SQL reads, plus the cost store's tenant and billing_period.
 const curColumns = `
-  line_item_usage_start_date TIMESTAMP, line_item_usage_account_id VARCHAR, line_item_line_item_type VARCHAR,
+  line_item_usage_start_date TIMESTAMP, line_item_usage_end_date TIMESTAMP, line_item_usage_account_id VARCHAR, line_item_line_item_type VARCHAR,
   line_item_product_code VARCHAR, line_item_usage_type VARCHAR, line_item_unblended_cost DOUBLE, line_item_usage_amount DOUBLE,
   pricing_public_on_demand_cost DOUBLE, pricing_lease_contract_length VARCHAR, pricing_purchase_option VARCHAR,
   product_instance_type VARCHAR, product_region_code VARCHAR,
@@ -89,11 +89,11 @@ func newCUR(tb testing.TB) *sql.DB {
 		  '` + spARN + `', 'ComputeSavingsPlans', '1yr', 'No Upfront', 0.9, 'acme', '2026-01' FROM hours`,
 		// The RDS reservation: its monthly RIFee line (744 hours of January
 		// at $0.30) and DiscountedUsage in 3 of 4 hours.
-		`INSERT INTO cur (line_item_usage_start_date, line_item_usage_account_id, line_item_line_item_type, line_item_product_code, line_item_usage_type,
+		`INSERT INTO cur (line_item_usage_start_date, line_item_usage_end_date, line_item_usage_account_id, line_item_line_item_type, line_item_product_code, line_item_usage_type,
 		  line_item_usage_amount, line_item_unblended_cost, pricing_lease_contract_length, pricing_purchase_option, product_instance_type, product_region_code,
 		  reservation_reservation_a_r_n, reservation_amortized_upfront_fee_for_billing_period, reservation_start_time, reservation_end_time,
 		  reservation_number_of_reservations, tenant, billing_period)
-		 VALUES (TIMESTAMP '2026-01-01 00:00:00', '222222222222', 'RIFee', 'AmazonRDS', 'HeavyUsage:db.r6g.xlarge', 744, 744 * 0.30, '1yr', 'No Upfront',
+		 VALUES (TIMESTAMP '2026-01-01 00:00:00', TIMESTAMP '2026-02-01 00:00:00', '222222222222', 'RIFee', 'AmazonRDS', 'HeavyUsage:db.r6g.xlarge', 744, 744 * 0.30, '1yr', 'No Upfront',
 		  'db.r6g.xlarge', 'us-east-1', '` + riARN + `', 0, '2025-03-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z', '1', 'acme', '2026-01')`,
 		`INSERT INTO cur (line_item_usage_start_date, line_item_usage_account_id, line_item_line_item_type, line_item_product_code, line_item_usage_type,
 		  line_item_usage_amount, line_item_unblended_cost, pricing_public_on_demand_cost, pricing_lease_contract_length, pricing_purchase_option,

@@ -59,6 +59,23 @@ func (w Window) where() (string, []any) {
 	return clause, args
 }
 
+// overlapping returns the WHERE clause selecting lines whose usage period
+// overlaps the window (RIFee lines span up to a billing period) and its
+// arguments.
+func (w Window) overlapping() (string, []any) {
+	clause := "line_item_usage_start_date < ? AND coalesce(line_item_usage_end_date, line_item_usage_start_date + INTERVAL 1 HOUR) > ?"
+	args := []any{w.End, w.Start}
+	if w.Tenant != "" {
+		clause += " AND tenant = ?"
+		args = append(args, w.Tenant)
+	}
+	if w.Account != "" {
+		clause += " AND line_item_usage_account_id = ?"
+		args = append(args, string(w.Account))
+	}
+	return clause, args
+}
+
 // CheckData fails with NotFound, naming the months to ingest, unless the
 // cost store holds CUR lines of the tenant from the window's first day to
 // its last.

@@ -53,14 +53,12 @@ type UtilizationRow struct {
 // Utilization reports, per period and commitment, how much of each Savings
 // Plan and reservation was used, from the CUR. Savings Plans: the hourly
 // SavingsPlanRecurringFee lines carry the commitment and the used part.
-// Reservations: the monthly RIFee line's recurring and amortized upfront
-// fee spread evenly over the month's hours, against the effective cost of
-// the DiscountedUsage lines.
+// Reservations: each RIFee line's recurring and amortized upfront fee
+// spread evenly over the hours it bills (its usage start to end date),
+// against the effective cost of the DiscountedUsage lines.
 func Utilization(ctx context.Context, db *sql.DB, w Window, g Granularity) ([]UtilizationRow, error) {
 	where, args := w.where()
-	// RIFee lines start at the billing period's first hour, which may be
-	// before w.Start: read them by billing month.
-	riWhere, riArgs := Window{Tenant: w.Tenant, Account: w.Account, Start: monthStart(w.Start), End: w.End}.where()
+	riWhere, riArgs := w.overlapping()
 	q := `WITH sp_fee AS (
 	  SELECT date_trunc('` + string(g) + `', line_item_usage_start_date) AS period,
 	    savings_plan_savings_plan_a_r_n AS arn, any_value(savings_plan_offering_type) AS typ,
@@ -73,15 +71,13 @@ func Utilization(ctx context.Context, db *sql.DB, w Window, g Granularity) ([]Ut
 	    savings_plan_savings_plan_a_r_n AS arn, sum(` + odSQL + `) AS covered
 	  FROM cur WHERE line_item_line_item_type = 'SavingsPlanCoveredUsage' AND ` + where + ` GROUP BY ALL),
 	ri_fee AS (
-	  SELECT reservation_reservation_a_r_n AS arn, any_value(line_item_product_code) AS typ,
-	    any_value(line_item_usage_account_id) AS account,
-	    date_trunc('month', min(line_item_usage_start_date)) AS month,
-	    (sum(coalesce(line_item_unblended_cost, 0)) + sum(coalesce(reservation_amortized_upfront_fee_for_billing_period, 0)))
-	      / date_diff('hour', date_trunc('month', min(line_item_usage_start_date)), date_trunc('month', min(line_item_usage_start_date)) + INTERVAL 1 MONTH) AS per_hour
-	  FROM cur WHERE line_item_line_item_type = 'RIFee' AND ` + riWhere + `
-	  GROUP BY reservation_reservation_a_r_n, date_trunc('month', line_item_usage_start_date)),
+	  SELECT reservation_reservation_a_r_n AS arn, line_item_product_code AS typ, line_item_usage_account_id AS account,
+	    line_item_usage_start_date AS s, line_item_usage_end_date AS e,
+	    (coalesce(line_item_unblended_cost, 0) + coalesce(reservation_amortized_upfront_fee_for_billing_period, 0))
+	      / greatest(date_diff('hour', line_item_usage_start_date, line_item_usage_end_date), 1) AS per_hour
+	  FROM cur WHERE line_item_line_item_type = 'RIFee' AND ` + riWhere + `),
 	ri_hours AS (
-	  SELECT arn, typ, account, per_hour, unnest(generate_series(month, month + INTERVAL 1 MONTH - INTERVAL 1 HOUR, INTERVAL 1 HOUR)) AS hour
+	  SELECT arn, typ, account, per_hour, unnest(generate_series(s, e - INTERVAL 1 HOUR, INTERVAL 1 HOUR)) AS hour
 	  FROM ri_fee),
 	ri_commit AS (
 	  SELECT date_trunc('` + string(g) + `', hour) AS period, arn, any_value(typ) AS typ, any_value(account) AS account, sum(per_hour) AS commitment
@@ -126,10 +122,6 @@ func Utilization(ctx context.Context, db *sql.DB, w Window, g Granularity) ([]Ut
 		return nil, fmt.Errorf("reading commitment utilization: %w", err)
 	}
 	return out, nil
-}
-
-func monthStart(t time.Time) time.Time {
-	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
 // reservationType maps a CUR product code to the reservation type.
