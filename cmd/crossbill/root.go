@@ -38,6 +38,7 @@ func newRootCmd(app *App) *cobra.Command {
 
 	root.AddCommand(
 		newTenantCmd(app),
+		newCommitmentsCmd(app),
 	)
 	return root
 }

@@ -8,13 +8,11 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/commitments"
+	"github.com/crossbill/crossbill/internal/commitments/commitmentstest"
 	"github.com/crossbill/crossbill/internal/commitments/optimize"
 )
 
-func fixtureWindow() commitments.Window {
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	return commitments.Window{Tenant: "acme", Start: start, End: start.Add(fixtureHours * time.Hour)}
-}
+func fixtureWindow() commitments.Window { return commitmentstest.Window() }
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-6*math.Max(1, math.Abs(b)) }
 

@@ -89,9 +89,10 @@ func gridOptimum(buckets []optimize.Bucket) float64 {
 			best, bestC = s, c
 		}
 	}
+	// Fine grid: ±2 coarse steps at 1/100 of a step.
 	step := upper / n
-	for i := -2 * n; i <= 2*n; i++ {
-		c := bestC + step*float64(i)/n
+	for i := -200; i <= 200; i++ {
+		c := bestC + step*float64(i)/100
 		if c < 0 {
 			continue
 		}
@@ -107,8 +108,8 @@ func gridOptimum(buckets []optimize.Bucket) float64 {
 // as much of it as the remaining commitment allows.
 func naiveSavings(buckets []optimize.Bucket, c float64) float64 {
 	total := 0.0
+	left := make([]float64, len(buckets))
 	for h := range buckets[0].Spend {
-		left := make([]float64, len(buckets))
 		for i, b := range buckets {
 			left[i] = b.Spend[h]
 		}
