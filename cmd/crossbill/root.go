@@ -44,6 +44,7 @@ func newRootCmd(app *App) *cobra.Command {
 		newReviewCmd(app),
 		newIAMCmd(app),
 		newCurCmd(app),
+		newCommitmentsCmd(app),
 	)
 	return root
 }
