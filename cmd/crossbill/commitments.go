@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/spf13/cobra"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/commitments"
+)
+
+// commitmentFlags are the flags every commitments command shares.
+type commitmentFlags struct {
+	tenant   string
+	lookback string
+	end      string
+	account  string
+}
+
+func (f *commitmentFlags) register(cmd *cobra.Command, lookback string) {
+	cmd.Flags().StringVar(&f.tenant, "tenant", "default", "tenant whose costs to read")
+	cmd.Flags().StringVar(&f.lookback, "lookback", lookback, "history to use: 7d, 30d, 60d or any number of days (e.g. 14d)")
+	cmd.Flags().StringVar(&f.end, "end", "", "end of the window, YYYY-MM-DD (default: the last hour of CUR data)")
+	cmd.Flags().StringVar(&f.account, "account", "", "limit usage to one linked account (linked-account scope; default: payer scope)")
+}
+
+// parseDays reads "30d", "30" or "30days".
+func parseDays(s string) (int, error) {
+	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), "days"), "d")
+	n, err := strconv.Atoi(t)
+	if err != nil || n <= 0 || n > 3*366 {
+		return 0, crossbill.Errorf(crossbill.CodeInvalid, "commitments", "--lookback %q: use a number of days such as 7d, 30d or 60d", s)
+	}
+	return n, nil
+}
+
+// window turns the flags into a window ending at --end or at the last
+// hour of CUR data.
+func (f *commitmentFlags) window(ctx context.Context, db *sql.DB) (commitments.Window, error) {
+	days, err := parseDays(f.lookback)
+	if err != nil {
+		return commitments.Window{}, err
+	}
+	w := commitments.Window{Tenant: f.tenant}
+	if f.account != "" {
+		w.Account = crossbill.AccountID(f.account)
+		if !w.Account.Valid() {
+			return w, crossbill.Errorf(crossbill.CodeInvalid, "commitments", "--account %q is not a 12-digit AWS account ID", f.account)
+		}
+	}
+	if f.end != "" {
+		end, err := time.Parse(time.DateOnly, f.end)
+		if err != nil {
+			return w, crossbill.Errorf(crossbill.CodeInvalid, "commitments", "--end %q: use YYYY-MM-DD", f.end)
+		}
+		w.End = end
+	} else {
+		end, err := commitments.DataEnd(ctx, db, f.tenant)
+		if err != nil {
+			return w, err
+		}
+		w.End = end
+	}
+	w.Start = w.End.Add(-time.Duration(days) * 24 * time.Hour)
+	return w, nil
+}
+
+func newCommitmentsCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "commitments",
+		Short: "Savings Plans and reservations: inventory, utilization, coverage and what to buy",
+	}
+	cmd.AddCommand(newCommitmentsInventoryCmd(app), newCommitmentsUtilizationCmd(app), newCommitmentsCoverageCmd(app),
+		newCommitmentsRecommendCmd(app), newCommitmentsSimulateCmd(app), newCommitmentsBacktestCmd(app))
+	return cmd
+}
+
+type inventoryReport struct {
+	Commitments []commitments.Commitment        `json:"commitments"`
+	Expiring    []commitments.ExpirationBuckets `json:"expiring"`
+}
+
+func newCommitmentsInventoryCmd(app *App) *cobra.Command {
+	var f commitmentFlags
+	var fromAWS bool
+	var regions []string
+	cmd := &cobra.Command{
+		Use:   "inventory",
+		Short: "List every Savings Plan and reservation, from the CUR and optionally the AWS APIs",
+		Long: `List Savings Plans and reservations seen in the CUR over the lookback, and with
+--aws also those the AWS APIs report for --account (default AWS credentials;
+reservations are read in each of --regions). Shows expirations in 30/60/90 days.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			return withCommitmentsDB(ctx, app, func(db *sql.DB) error {
+				w, err := f.window(ctx, db)
+				if err != nil {
+					return err
+				}
+				fromCUR, err := commitments.FromCUR(ctx, db, w)
+				if err != nil {
+					return err
+				}
+				var fromAPI []commitments.Commitment
+				if fromAWS {
+					if fromAPI, err = inventoryFromAWS(ctx, app, crossbill.AccountID(f.account), regions); err != nil {
+						return err
+					}
+				}
+				all := commitments.Merge(fromAPI, fromCUR)
+				rep := inventoryReport{Commitments: all, Expiring: commitments.Expirations(all, time.Now().UTC())}
+				if rep.Commitments == nil {
+					rep.Commitments = []commitments.Commitment{}
+				}
+				return app.Print(rep, func(w io.Writer) error {
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "TYPE\tID\tTERM\tPAYMENT\tHOURLY\tSCOPE\tEND\tACCOUNT\tSOURCE")
+					for _, c := range all {
+						scope := strings.Trim(c.Family+" "+c.InstanceType+" "+c.Region, " ")
+						if c.Count > 0 {
+							scope = fmt.Sprintf("%d× %s", c.Count, scope)
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%gy\t%s\t%.4f\t%s\t%s\t%s\t%s\n", c.Type, c.ID, c.TermYears, c.Payment, c.HourlyCommitment,
+							scope, c.End.Format(time.DateOnly), c.Account, c.Source)
+					}
+					for _, e := range rep.Expiring {
+						fmt.Fprintf(tw, "expiring within %d days:\t%d\t($%.4f/h)\n", e.Days, e.Count, e.HourlyLost)
+					}
+					return tw.Flush()
+				})
+			})
+		},
+	}
+	f.register(cmd, "30d")
+	cmd.Flags().BoolVar(&fromAWS, "aws", false, "also read the AWS APIs with the default credentials (needs --account)")
+	cmd.Flags().StringSliceVar(&regions, "regions", []string{"us-east-1"}, "regions whose reservations to read with --aws")
+	return cmd
+}
+
+// inventoryFromAWS reads Savings Plans once and reservations per region.
+func inventoryFromAWS(ctx context.Context, app *App, account crossbill.AccountID, regions []string) ([]commitments.Commitment, error) {
+	if !account.Valid() {
+		return nil, crossbill.Errorf(crossbill.CodeInvalid, "commitments inventory", "--aws needs --account, the 12-digit ID of the account the credentials belong to")
+	}
+	var out []commitments.Commitment
+	for i, region := range regions {
+		cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+		if err != nil {
+			return nil, crossbill.Errorf(crossbill.CodeUnauthorized, "commitments inventory", "loading AWS credentials: %w", err)
+		}
+		c := commitments.NewCollector(cfg, account)
+		if i == 0 {
+			app.Progress("reading Savings Plans of %s", account)
+			sps, err := c.SavingsPlansOf(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sps...)
+		}
+		app.Progress("reading reservations of %s in %s", account, region)
+		ris, err := c.Reservations(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ris...)
+	}
+	return out, nil
+}
+
+func newCommitmentsUtilizationCmd(app *App) *cobra.Command {
+	var f commitmentFlags
+	var granularity, by string
+	cmd := &cobra.Command{
+		Use:   "utilization",
+		Short: "How much of each Savings Plan and reservation was used, per plan or per account",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			g, err := commitments.ParseGranularity(granularity)
+			if err != nil {
+				return err
+			}
+			key, err := utilizationKey(by)
+			if err != nil {
+				return err
+			}
+			return withCommitmentsDB(ctx, app, func(db *sql.DB) error {
+				w, err := f.window(ctx, db)
+				if err != nil {
+					return err
+				}
+				if err := commitments.CheckData(ctx, db, w); err != nil {
+					return err
+				}
+				rows, err := commitments.Utilization(ctx, db, w, g)
+				if err != nil {
+					return err
+				}
+				rep := struct {
+					Summary []commitments.Summary        `json:"summary"`
+					Periods []commitments.UtilizationRow `json:"periods"`
+				}{commitments.Summarize(rows, key), rows}
+				if rep.Periods == nil {
+					rep.Periods, rep.Summary = []commitments.UtilizationRow{}, []commitments.Summary{}
+				}
+				return app.Print(rep, func(out io.Writer) error {
+					tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+					fmt.Fprintf(tw, "%s\tCOMMITMENT\tUSED\tUNUSED\tUTILIZATION\tNET SAVINGS\n", strings.ToUpper(by))
+					for _, s := range rep.Summary {
+						fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.1f%%\t%.2f\n", s.Key, s.Commitment, s.Used, s.Unused, 100*s.Utilization, s.NetSavings)
+					}
+					return tw.Flush()
+				})
+			})
+		},
+	}
+	f.register(cmd, "30d")
+	cmd.Flags().StringVar(&granularity, "granularity", "daily", "hourly or daily periods (in --json)")
+	cmd.Flags().StringVar(&by, "by", "plan", "summarize by plan, account or type")
+	return cmd
+}
+
+func utilizationKey(by string) (func(commitments.UtilizationRow) string, error) {
+	switch by {
+	case "plan":
+		return func(r commitments.UtilizationRow) string { return r.ARN }, nil
+	case "account":
+		return func(r commitments.UtilizationRow) string { return string(r.Account) }, nil
+	case "type":
+		return func(r commitments.UtilizationRow) string { return r.Type }, nil
+	}
+	return nil, crossbill.Errorf(crossbill.CodeInvalid, "commitments utilization", "--by %q: use plan, account or type", by)
+}
+
+func newCommitmentsCoverageCmd(app *App) *cobra.Command {
+	var f commitmentFlags
+	var granularity string
+	var byAccount bool
+	cmd := &cobra.Command{
+		Use:   "coverage",
+		Short: "Share of eligible on-demand-equivalent spend covered by Savings Plans and reservations",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			g, err := commitments.ParseGranularity(granularity)
+			if err != nil {
+				return err
+			}
+			return withCommitmentsDB(ctx, app, func(db *sql.DB) error {
+				w, err := f.window(ctx, db)
+				if err != nil {
+					return err
+				}
+				if err := commitments.CheckData(ctx, db, w); err != nil {
+					return err
+				}
+				rows, err := commitments.Coverage(ctx, db, w, g, byAccount)
+				if err != nil {
+					return err
+				}
+				if rows == nil {
+					rows = []commitments.CoverageRow{}
+				}
+				return app.Print(rows, func(out io.Writer) error {
+					tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "PERIOD\tACCOUNT\tCLASS\tON-DEMAND\tBY SP\tBY RI\tCOVERAGE")
+					for _, r := range rows {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.1f%%\n", r.Period.Format("2006-01-02 15:04"), r.Account, r.Class,
+							r.OnDemand, r.CoveredBySP, r.CoveredByRI, 100*r.Coverage)
+					}
+					return tw.Flush()
+				})
+			})
+		},
+	}
+	f.register(cmd, "30d")
+	cmd.Flags().StringVar(&granularity, "granularity", "daily", "hourly or daily")
+	cmd.Flags().BoolVar(&byAccount, "by-account", false, "one row per linked account")
+	return cmd
+}

@@ -1,0 +1,153 @@
+package commitments
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/crossbill/crossbill"
+)
+
+// FromCUR lists the Savings Plans and reservations that appear in the
+// window's CUR lines: every one that was billed, including those of
+// accounts crossbill has no role in. The hourly commitment of a Savings
+// Plan is its savings_plan_total_commitment_to_date per hour.
+func FromCUR(ctx context.Context, db *sql.DB, w Window) ([]Commitment, error) {
+	where, args := w.where()
+	riWhere, riArgs := w.overlapping()
+	q := `SELECT 'savings_plan', savings_plan_savings_plan_a_r_n,
+	    coalesce(any_value(savings_plan_offering_type), ''), coalesce(any_value(savings_plan_purchase_term), ''),
+	    coalesce(any_value(savings_plan_payment_option), ''), coalesce(any_value(savings_plan_region), ''),
+	    coalesce(any_value(savings_plan_instance_type_family), ''), '', 0,
+	    min(TRY_CAST(savings_plan_start_time AS TIMESTAMP)), max(TRY_CAST(savings_plan_end_time AS TIMESTAMP)),
+	    coalesce(any_value(line_item_usage_account_id), ''), coalesce(max(savings_plan_total_commitment_to_date), 0)
+	  FROM cur WHERE line_item_line_item_type = 'SavingsPlanRecurringFee' AND ` + where + ` GROUP BY 2
+	UNION ALL
+	  SELECT 'reservation', reservation_reservation_a_r_n,
+	    coalesce(any_value(line_item_product_code), ''), coalesce(any_value(pricing_lease_contract_length), ''),
+	    coalesce(any_value(pricing_purchase_option), ''), coalesce(any_value(product_region_code), ''),
+	    '', coalesce(any_value(product_instance_type), ''), coalesce(max(TRY_CAST(reservation_number_of_reservations AS DOUBLE)), 0),
+	    min(TRY_CAST(reservation_start_time AS TIMESTAMP)), max(TRY_CAST(reservation_end_time AS TIMESTAMP)),
+	    coalesce(any_value(line_item_usage_account_id), ''), 0
+	  FROM cur WHERE line_item_line_item_type = 'RIFee' AND ` + riWhere + ` GROUP BY 2
+	ORDER BY 2`
+	rows, err := db.QueryContext(ctx, q, append(append([]any{}, args...), riArgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("reading commitments from the CUR: %w", err)
+	}
+	defer rows.Close()
+	var out []Commitment
+	for rows.Next() {
+		var c Commitment
+		var term, pay, account string
+		var count, hourly float64
+		var start, end sql.NullTime
+		if err := rows.Scan(&c.Kind, &c.ARN, &c.Type, &term, &pay, &c.Region, &c.Family, &c.InstanceType, &count, &start, &end, &account, &hourly); err != nil {
+			return nil, fmt.Errorf("reading commitments from the CUR: %w", err)
+		}
+		c.ID = c.ARN[strings.LastIndexAny(c.ARN, "/:")+1:]
+		c.TermYears = parseTerm(term)
+		c.Payment, _ = ParsePayment(pay)
+		c.Count = int(count)
+		c.HourlyCommitment = hourly
+		c.Start, c.End = start.Time.UTC(), end.Time.UTC()
+		if !start.Valid {
+			c.Start = time.Time{}
+		}
+		if !end.Valid {
+			c.End = time.Time{}
+		}
+		c.Account = crossbill.AccountID(account)
+		c.Source = "cur"
+		if c.Kind == KindReservation {
+			c.Type = reservationType(c.Type)
+			c.Family = family(c.InstanceType)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading commitments from the CUR: %w", err)
+	}
+	return out, nil
+}
+
+// parseTerm reads "1yr", "3yr", "1 year", "3".
+func parseTerm(s string) float64 {
+	s = strings.ToLower(strings.TrimSpace(s))
+	switch {
+	case strings.HasPrefix(s, "1"):
+		return 1
+	case strings.HasPrefix(s, "3"):
+		return 3
+	}
+	return 0
+}
+
+// ObservedRates measures the discounts existing commitments actually get,
+// per option type, usage class, term and payment option: one minus the
+// effective cost over the public on-demand cost of the usage they covered.
+// Classes with less than minSpend of covered on-demand spend are skipped
+// as too thin to trust.
+func ObservedRates(ctx context.Context, db *sql.DB, w Window, minSpend float64) ([]Rate, error) {
+	where, args := w.where()
+	q := `SELECT typ, class, term, pay, sum(eff), sum(od) FROM (
+	    SELECT ` + classSQL + ` AS class, ` + odSQL + ` AS od,
+	      CASE WHEN line_item_line_item_type = 'SavingsPlanCoveredUsage' THEN coalesce(savings_plan_offering_type, '')
+	           ELSE line_item_product_code END AS typ,
+	      CASE WHEN line_item_line_item_type = 'SavingsPlanCoveredUsage' THEN coalesce(savings_plan_purchase_term, '')
+	           ELSE coalesce(pricing_lease_contract_length, '') END AS term,
+	      CASE WHEN line_item_line_item_type = 'SavingsPlanCoveredUsage' THEN coalesce(savings_plan_payment_option, '')
+	           ELSE coalesce(pricing_purchase_option, '') END AS pay,
+	      CASE WHEN line_item_line_item_type = 'SavingsPlanCoveredUsage' THEN coalesce(savings_plan_savings_plan_effective_cost, 0)
+	           ELSE coalesce(reservation_effective_cost, 0) END AS eff
+	    FROM cur WHERE line_item_line_item_type IN ('SavingsPlanCoveredUsage', 'DiscountedUsage') AND ` + where + `)
+	  WHERE class <> '' GROUP BY ALL`
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("measuring observed commitment discounts: %w", err)
+	}
+	defer rows.Close()
+	var out []Rate
+	for rows.Next() {
+		var typ, class, term, pay string
+		var eff, od float64
+		if err := rows.Scan(&typ, &class, &term, &pay, &eff, &od); err != nil {
+			return nil, fmt.Errorf("measuring observed commitment discounts: %w", err)
+		}
+		p, ok := ParsePayment(pay)
+		option := optionOf(typ)
+		if !ok || option == "" || od < minSpend || parseTerm(term) == 0 {
+			continue
+		}
+		d := 1 - eff/od
+		if !(d > 0 && d < 1) {
+			continue
+		}
+		out = append(out, Rate{Type: option, Class: class, Term: int(parseTerm(term)), Payment: p, Discount: d, Source: "cur"})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("measuring observed commitment discounts: %w", err)
+	}
+	return out, nil
+}
+
+// optionOf maps a CUR offering type or product code to an option type.
+func optionOf(s string) string {
+	switch s {
+	case TypeComputeSP, "Compute":
+		return OptionComputeSP
+	case TypeEC2InstanceSP, "EC2Instance":
+		return OptionEC2InstanceSP
+	case "AmazonRDS":
+		return OptionRDSRI
+	case "AmazonElastiCache":
+		return OptionElastiCacheRI
+	case "AmazonES":
+		return OptionOpenSearchRI
+	case "AmazonRedshift":
+		return OptionRedshiftRI
+	}
+	return ""
+}
