@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/demo"
 	"github.com/crossbill/crossbill/internal/loadtest"
 	"github.com/crossbill/crossbill/internal/server"
@@ -45,6 +46,19 @@ and no errors.`,
 				return err
 			}
 			rep, err := demo.Prepare(ctx, st, demo.Options{DataDir: dir, Progress: app.Progress})
+			if err != nil {
+				st.Close()
+				return err
+			}
+			cs, err := costs.Open(ctx, dir)
+			if err != nil {
+				st.Close()
+				return err
+			}
+			_, err = demo.LoadCosts(ctx, st, demo.Options{DataDir: dir, Progress: app.Progress, Costs: cs})
+			if cerr := cs.Close(); err == nil {
+				err = cerr
+			}
 			if err != nil {
 				st.Close()
 				return err

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -8,12 +10,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill/internal/demo"
+	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
 func newDemoCmd(app *App) *cobra.Command {
-	m := &server.Main{NoBootstrap: true}
+	// No AWS in the demo: verification fails fast (and says why) instead of
+	// waiting for a role to propagate.
+	m := &server.Main{NoBootstrap: true, HubPrincipal: "arn:aws:iam::111122223333:role/CrossbillHub", VerifyWait: -1}
 	var logFormat string
 	var quiet bool
 	cmd := &cobra.Command{
@@ -43,23 +48,42 @@ directory; a second run reuses it and starts at once.`,
 			if err != nil {
 				return err
 			}
-			_, err = demo.Prepare(ctx, st, demo.Options{DataDir: m.DataDir, Progress: app.Progress, Logger: m.Logger})
+			rep, err := demo.Prepare(ctx, st, demo.Options{DataDir: m.DataDir, Progress: app.Progress})
 			if err != nil {
 				st.Close()
 				return err
 			}
 			_, secret, err := st.CreateToken(ctx, "", "demo", store.ScopeAdmin)
+			if err == nil {
+				// The cost data is generated and ingested by a job, so that the
+				// UI is up at once and shows the job's progress.
+				_, err = st.EnqueueJob(ctx, store.JobSpec{TenantID: rep.Tenant.ID, Kind: demo.JobKind, MaxAttempts: 2})
+			}
 			if cerr := st.Close(); err == nil {
 				err = cerr
 			}
 			if err != nil {
 				return err
 			}
+			m.Runners = map[string]scheduler.Runner{demo.JobKind: func(ctx context.Context, j store.Job, progress scheduler.Progress) error {
+				n := 0
+				res, err := demo.LoadCosts(ctx, m.Store(), demo.Options{DataDir: m.DataDir, Costs: m.Costs(), Progress: func(format string, args ...any) {
+					n++
+					msg := fmt.Sprintf(format, args...)
+					app.Progress("%s", msg)
+					progress(min(0.95, float64(n)/30), msg)
+				}})
+				m.Server().InvalidateCosts(j.TenantID)
+				if err == nil {
+					app.Progress("demo: cost data ready %.1fs after start (%d steps)", time.Since(started).Seconds(), len(res.Steps))
+				}
+				return err
+			}}
 			if err := m.Run(ctx); err != nil {
 				m.Close() //nolint:errcheck // the Run error matters more
 				return err
 			}
-			app.Progress("demo: ready in %.1fs", time.Since(started).Seconds())
+			app.Progress("demo: serving %.1fs after start; cost data loads in the background (Jobs page)", time.Since(started).Seconds())
 			printBanner(app, m, string(secret))
 			err = m.Wait(ctx)
 			if cerr := m.Close(); err == nil {
@@ -71,6 +95,7 @@ directory; a second run reuses it and starts at once.`,
 	cmd.Flags().StringVar(&m.Addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format on stderr: json or text")
 	cmd.Flags().BoolVar(&quiet, "quiet", false, "no request logs on stderr")
+	hubFlags(cmd, m)
 	return cmd
 }
 

@@ -44,7 +44,19 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 	cmd.Flags().Float64Var(&m.RatePerSecond, "rate", 50, "requests per second allowed per API token (negative: no limit)")
 	cmd.Flags().IntVar(&m.RateBurst, "burst", 100, "burst of requests allowed per API token")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format on stderr: json or text")
+	hubFlags(cmd, m)
 	return cmd
+}
+
+// hubFlags are the flags of crossbill's own AWS identity.
+func hubFlags(cmd *cobra.Command, m *server.Main) {
+	fl := cmd.Flags()
+	fl.StringVar(&m.HubPrincipal, "hub-principal", m.HubPrincipal, "ARN of crossbill's own IAM role or user that customer roles trust (the onboarding default)")
+	fl.StringVar(&m.Hub.EndpointURL, "endpoint-url", "", "send AWS calls to this endpoint (an emulator such as moto_server)")
+	fl.StringVar(&m.Hub.Region, "region", "", "hub region (default from the AWS environment, else us-east-1)")
+	fl.StringVar(&m.Hub.Profile, "profile", "", "AWS shared-config profile of the hub identity")
+	fl.StringVar(&m.TemplateURLBase, "template-url-base", "", "https URL of the folder where templates are hosted, for console quick-create links")
+	fl.DurationVar(&m.VerifyWait, "verify-wait", m.VerifyWait, "how long verification retries a role that cannot be assumed yet (negative: no retry)")
 }
 
 // serverLogger logs to stderr at info level (debug with -v).

@@ -5,10 +5,10 @@ package demo
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
@@ -17,13 +17,15 @@ const TenantName = "demo"
 
 // Options tune the demo data.
 type Options struct {
-	DataDir  string
-	Accounts int       // default 10
-	Months   int       // default 3
-	Start    time.Time // first billing month; default three months before the current one
-	Seed     int64
-	Progress func(format string, args ...any)
-	Logger   *slog.Logger
+	DataDir   string
+	Accounts  int       // default 10
+	Months    int       // default 3
+	Start     time.Time // first billing month; default three months before the current one
+	Seed      int64
+	Resources int // resources per account; default 4 (the generator's smallest fleet)
+	Progress  func(format string, args ...any)
+	// Costs is the open cost store LoadCosts writes to.
+	Costs *costs.Store
 }
 
 // Report says what Prepare did and how long each step took.
@@ -40,9 +42,25 @@ type Step struct {
 	Detail  string  `json:"detail,omitempty"`
 }
 
-// Prepare makes the demo tenant and its data in st, skipping what an
-// earlier run already made.
+// JobKind is the scheduler job that loads the demo's cost data.
+const JobKind = "demo-data"
+
+// Prepare makes the demo tenant and reviews the seed policies, skipping
+// what an earlier run already made. Cost data is LoadCosts' job.
 func Prepare(ctx context.Context, st *store.Store, o Options) (Report, error) {
+	return run(ctx, st, o, quickSteps())
+}
+
+// LoadCosts generates the synthetic organization (once), ingests it into
+// o.Costs for the demo tenant and computes recommendations.
+func LoadCosts(ctx context.Context, st *store.Store, o Options) (Report, error) {
+	if o.Costs == nil {
+		return Report{}, crossbill.Errorf(crossbill.CodeInternal, "demo", "no cost store given")
+	}
+	return run(ctx, st, o, costSteps())
+}
+
+func run(ctx context.Context, st *store.Store, o Options, steps []step) (Report, error) {
 	if o.Accounts == 0 {
 		o.Accounts = 10
 	}
@@ -52,6 +70,9 @@ func Prepare(ctx context.Context, st *store.Store, o Options) (Report, error) {
 	if o.Start.IsZero() {
 		now := time.Now().UTC()
 		o.Start = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -o.Months, 0)
+	}
+	if o.Resources == 0 {
+		o.Resources = 4
 	}
 	if o.Seed == 0 {
 		o.Seed = 42
@@ -68,7 +89,7 @@ func Prepare(ctx context.Context, st *store.Store, o Options) (Report, error) {
 		return Report{}, err
 	}
 	rep.Tenant = t
-	for _, step := range steps() {
+	for _, step := range steps {
 		if err := ctx.Err(); err != nil {
 			return Report{}, crossbill.Errorf(crossbill.CodeUnavailable, "demo", "interrupted: %w", err)
 		}
@@ -92,9 +113,4 @@ func Prepare(ctx context.Context, st *store.Store, o Options) (Report, error) {
 type step struct {
 	name string
 	run  func(ctx context.Context, st *store.Store, t store.Tenant, o Options, rep *Report) (detail string, skipped bool, err error)
-}
-
-// steps are the preparation steps of the packages in this build.
-func steps() []step {
-	return []step{}
 }

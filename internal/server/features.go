@@ -1,18 +1,108 @@
 package server
 
-// featureRoutes are the routes of the feature packages (connections, costs,
-// commitments, review, annex) wired into this build.
+import "net/http"
+
+// featureRoutes are the routes of the feature packages: connections and
+// onboarding, costs, commitments, review and the annex.
 func (s *Server) featureRoutes() []route {
-	return nil
+	conn := tenantPath + "/connections/{connection}"
+	costQuery := []param{
+		q("metric", "unblended, amortized (default), net, list or usage"),
+		q("group_by", "service, account, region, usage-type, operation, charge-type, tag:KEY or cost-category:KEY"),
+		q("granularity", "hourly, daily (default) or monthly"),
+		q("from", "first day, YYYY-MM-DD or YYYY-MM (default: the month of the latest data)"),
+		q("to", "day after the last, exclusive"),
+		q("filter", "DIM=V1,V2; repeat for several"),
+		q("top", "keep the top N groups, fold the rest into others"),
+	}
+	return []route{
+		{method: http.MethodGet, path: "/api/v1/onboarding/modules", access: read, handler: s.onboardingModules, tag: "connections", summary: "Modules a connection can enable, and the server's hub principal", resp: "OnboardingInfo"},
+		{method: http.MethodGet, path: "/api/v1/annex", access: read, handler: s.annex, tag: "annex", summary: "The permissions annex for the customer's security team (Markdown, or JSON with format=json)",
+			query: []param{q("modules", "comma-separated modules (default: the read-only set)"), q("format", "md (default) or json")}, content: "text/markdown"},
+
+		{method: http.MethodGet, path: tenantPath + "/connections", access: read, tenantParam: "tenant", handler: s.listConnections, tag: "connections", summary: "The tenant's connections", resp: "ConnectionList"},
+		{method: http.MethodPost, path: tenantPath + "/connections", access: admin, tenantParam: "tenant", handler: s.createConnection, tag: "connections", summary: "Create a connection: a new external ID, its templates and quick-create links", body: "ConnectionInit", resp: "ConnectionCreated", status: http.StatusCreated},
+		{method: http.MethodGet, path: conn, access: read, tenantParam: "tenant", handler: s.getConnection, tag: "connections", summary: "One connection: status, latest verification, templates, bill bucket, jobs", resp: "ConnectionDetail"},
+		{method: http.MethodGet, path: conn + "/templates/{file}", access: read, tenantParam: "tenant", handler: s.getTemplate, tag: "connections", summary: "Download one CloudFormation template of the connection", query: []param{q("region", "region of the role stacks")}, content: "application/yaml"},
+		{method: http.MethodPost, path: conn + "/verify", access: admin, tenantParam: "tenant", handler: s.verifyConnection, tag: "connections", summary: "Verify now: assume the role, check the external ID protection, probe each module; every check with its class and fix", body: "VerifyRequest", resp: "Verification"},
+		{method: http.MethodGet, path: conn + "/verifications", access: read, tenantParam: "tenant", handler: s.listVerifications, tag: "connections", summary: "Verification history, newest first", resp: "VerificationList"},
+		{method: http.MethodPost, path: conn + "/ingest", access: admin, tenantParam: "tenant", handler: s.ingestNow, tag: "connections", summary: "Queue an ingest of the connection's bill bucket", resp: "Job", status: http.StatusAccepted},
+		{method: http.MethodPost, path: "/api/onboarding/orgs/{org_id}/bill_connects/aws/iam_role", access: admin, tenantParam: "org_id", handler: s.flexeraBillConnect, tag: "connections",
+			summary: "Flexera Optima's bill connect (seed 004): register a role and its bill bucket, verify, schedule ingestion; org_id is the tenant", body: "BillConnect", resp: "BillConnectResult", status: http.StatusCreated},
+
+		{method: http.MethodGet, path: tenantPath + "/costs", access: read, tenantParam: "tenant", handler: s.queryCosts, tag: "costs", summary: "Cost by time bucket and group", query: costQuery, resp: "CostResult"},
+		{method: http.MethodGet, path: tenantPath + "/costs/dimensions", access: read, tenantParam: "tenant", handler: s.costDimensions, tag: "costs", summary: "Metrics, dimensions and billing periods available", resp: "CostMeta"},
+
+		{method: http.MethodGet, path: tenantPath + "/commitments", access: read, tenantParam: "tenant", handler: s.listCommitments, tag: "commitments", summary: "Savings Plans and reservations (from the CUR) with expirations in 30/60/90 days", resp: "CommitmentInventory"},
+		{method: http.MethodGet, path: tenantPath + "/commitments/utilization", access: read, tenantParam: "tenant", handler: s.commitmentUtilization, tag: "commitments", summary: "Daily utilization and coverage, totals and per commitment", resp: "Utilization"},
+		{method: http.MethodGet, path: tenantPath + "/commitments/recommendations", access: read, tenantParam: "tenant", handler: s.recommendCommitments, tag: "commitments", summary: "What to buy: per type, term and payment option, with savings if usage drops",
+			query: []param{q("types", "COMPUTE_SP, EC2_INSTANCE_SP, RDS_RI, ELASTICACHE_RI, OPENSEARCH_RI, REDSHIFT_RI (comma-separated)"), q("terms", "1,3"), q("payments", "NO_UPFRONT, PARTIAL_UPFRONT, ALL_UPFRONT"), q("lookback_days", "7, 30 (default), 60 or any up to 366"), q("ladder", "split each purchase into N monthly tranches")}, resp: "RecommendationList"},
+		{method: http.MethodPost, path: tenantPath + "/commitments/simulate", access: read, tenantParam: "tenant", handler: s.simulateCommitment, tag: "commitments", summary: "What-if: what a given hourly commitment would have done over the lookback", body: "SimulateRequest", resp: "Recommendation"},
+
+		{method: http.MethodPost, path: tenantPath + "/reviews", access: admin, tenantParam: "tenant", handler: s.createReview, upload: true, tag: "review", summary: "Review an uploaded CloudFormation template (YAML/JSON) or IAM policy: the raw request body", query: []param{q("name", "the file's name")}, resp: "Review", status: http.StatusCreated},
+	}
 }
 
 // featureSchemas are the OpenAPI schemas of featureRoutes.
 func (s *Server) featureSchemas() obj {
-	return obj{}
+	connection := object([]string{"id", "status", "external_id"}, obj{
+		"id": str(""), "tenant_id": str(""), "external_id": str("generated by crossbill; read-only"), "hub_principal": str("the ARN the role trusts"),
+		"modules": obj{"type": "array", "items": obj{"type": "string"}}, "role_arn": str(""), "account_id": str(""),
+		"status":     obj{"type": "string", "enum": []string{"pending", "verified", "failed", "inactive"}},
+		"created_at": timestamp(""), "updated_at": timestamp(""), "bill": ref("BillSource"),
+	})
+	check := object([]string{"name", "status"}, obj{
+		"name": str(""), "module": str(""), "status": obj{"type": "string", "enum": []string{"pass", "fail", "skip"}},
+		"class": str("failure class: scp-deny, no-identity-policy, permission-boundary, throttled, ..."), "message": str(""), "advice": str("the fix"),
+		"started_at": timestamp(""), "duration_ms": integer(""),
+	})
+	template := object([]string{"kind", "file"}, obj{"kind": str("account-role, evaluation, cur, members"), "file": str(""), "stack_name": str(""), "region": str(""), "link": str("console quick-create link"), "download": str("API path of the file")})
+	return obj{
+		"OnboardingInfo": object([]string{"modules"}, obj{"modules": obj{"type": "array", "items": object(nil, obj{"name": str(""), "description": str(""), "read_only": boolean(""), "default": boolean("")})}, "hub_principal": str(""), "region": str("")}),
+		"BillSource":     object([]string{"bucket"}, obj{"connection_id": str(""), "account_id": str(""), "bucket": str(""), "path": str(""), "created_at": timestamp(""), "updated_at": timestamp("")}),
+		"Connection":     connection,
+		"ConnectionList": arrayOf("Connection"),
+		"ConnectionInit": object(nil, obj{"hub_principal": str("default: the server's --hub-principal"), "modules": obj{"type": "array", "items": obj{"type": "string"}}, "region": str(""), "format": str("yaml or json"), "evaluation": boolean("read-only evaluation stack only")}),
+		"Template":       template,
+		"ConnectionCreated": object([]string{"connection", "external_id", "templates"}, obj{
+			"connection": ref("Connection"), "external_id": str(""), "templates": obj{"type": "array", "items": ref("Template")}, "links": obj{"type": "object", "additionalProperties": obj{"type": "string"}},
+		}),
+		"ConnectionDetail": object([]string{"connection"}, obj{"connection": ref("Connection"), "verification": ref("Verification"), "templates": obj{"type": "array", "items": ref("Template")}, "bill": ref("BillSource"), "jobs": arrayOf("Job")}),
+		"VerifyRequest":    object(nil, obj{"role_arn": str("the stack's RoleArn output (default: the bound role)"), "include_paid": boolean("also run Cost Explorer probes ($0.01 each)")}),
+		"Check":            check,
+		"Verification": object([]string{"status", "checks"}, obj{
+			"status": obj{"type": "string", "enum": []string{"verified", "failed"}}, "connection_id": str(""), "role_arn": str(""), "account_id": str(""),
+			"started_at": timestamp(""), "finished_at": timestamp(""), "duration_ms": integer(""), "checks": obj{"type": "array", "items": ref("Check")},
+		}),
+		"VerificationList": arrayOf("Verification"),
+		"BillConnect": object([]string{"aws_bill_account_id", "aws_bucket_name", "aws_bucket_path", "aws_sts_role_arn"}, obj{
+			"aws_bill_account_id": str("12-digit account that owns the bill bucket"), "aws_bucket_name": str("the CUR export bucket"),
+			"aws_bucket_path": str("the export's folder: PREFIX/EXPORT"), "aws_sts_role_arn": str("the role trusting crossbill with the connection's external ID"),
+		}),
+		"BillConnectResult": object([]string{"connection", "verification"}, obj{"connection": ref("Connection"), "external_id": str(""), "verification": ref("Verification"), "ingest_job": ref("Job"), "message": str("")}),
+		"CostResult": object([]string{"rows", "totals", "total"}, obj{
+			"metric": str(""), "group_by": str(""), "granularity": str(""), "from": str(""), "to": str(""), "source": str("table that answered"),
+			"rows":   obj{"type": "array", "items": object(nil, obj{"period": timestamp(""), "group": str(""), "value": num("")})},
+			"totals": obj{"type": "array", "items": object(nil, obj{"group": str(""), "value": num("")})}, "total": num(""),
+		}),
+		"CostMeta":            object(nil, obj{"metrics": obj{"type": "array", "items": obj{"type": "string"}}, "dimensions": obj{"type": "array", "items": obj{"type": "object"}}, "periods": obj{"type": "array", "items": obj{"type": "string"}}, "default_from": str(""), "default_to": str("")}),
+		"CommitmentInventory": object([]string{"inventory", "expirations"}, obj{"inventory": obj{"type": "array", "items": obj{"type": "object"}}, "expirations": obj{"type": "array", "items": obj{"type": "object"}}, "source": str("")}),
+		"Utilization":         object(nil, obj{"from": timestamp(""), "to": timestamp(""), "daily": obj{"type": "array", "items": obj{"type": "object"}}, "total": obj{"type": "object"}, "by_commitment": obj{"type": "array", "items": obj{"type": "object"}}, "coverage": obj{"type": "array", "items": obj{"type": "object"}}, "coverage_total": num("")}),
+		"Recommendation": object(nil, obj{
+			"type": str(""), "term_years": integer(""), "payment_option": str(""), "scope": str(""), "key": str(""), "hourly_commitment": num(""), "count": integer(""),
+			"upfront_cost": num(""), "monthly_savings": num(""), "savings_percent": num(""), "break_even_month": integer(""), "expected_utilization": num(""), "expected_coverage": num(""),
+			"if_usage_drops": obj{"type": "array", "items": object(nil, obj{"usage_drop": num(""), "monthly_savings": num(""), "utilization": num("")})},
+		}),
+		"RecommendationList": arrayOf("Recommendation"),
+		"SimulateRequest":    object([]string{"type", "term_years", "payment_option", "hourly_commitment"}, obj{"type": str(""), "term_years": integer(""), "payment_option": str(""), "key": str("family/region or instance type/region"), "hourly_commitment": num("$/h"), "lookback_days": integer("")}),
+	}
 }
 
 // registerRunners registers the scheduler's job kinds.
-func (s *Server) registerRunners() {}
-
-// closeFeatures releases what feature packages opened (cost stores).
-func (s *Server) closeFeatures() error { return nil }
+func (s *Server) registerRunners() {
+	if s.sched == nil {
+		return
+	}
+	s.sched.Handle(JobVerify, s.runVerify)
+	s.sched.Handle(JobIngest, s.runIngest)
+}

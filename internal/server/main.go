@@ -10,7 +10,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/smithy-go/middleware"
+
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/store"
 )
@@ -29,12 +33,24 @@ type Main struct {
 	RateBurst       int
 	// NoBootstrap skips creating an operator token on an empty database.
 	NoBootstrap bool
+	// Hub says where crossbill's own AWS credentials come from (default
+	// chain, profile, emulator endpoint).
+	Hub awsclient.HubOptions
+	// HubAPIOptions are added to the hub configuration (tests stub the
+	// operations the emulator does not serve).
+	HubAPIOptions   []func(*middleware.Stack) error
+	HubPrincipal    string
+	TemplateURLBase string
+	VerifyWait      time.Duration
+	// Runners are extra job kinds (the demo's data loader).
+	Runners map[string]scheduler.Runner
 
 	// BootstrapToken is set by Run when it created the first operator
 	// token; show it once.
 	BootstrapToken store.Secret
 
 	store  *store.Store
+	costs  *costs.Store
 	sched  *scheduler.Scheduler
 	srv    *Server
 	http   *http.Server
@@ -63,12 +79,25 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	hub, err := awsclient.HubConfig(ctx, m.Hub)
+	if err != nil {
+		return err
+	}
+	hub.APIOptions = append(hub.APIOptions, m.HubAPIOptions...)
+	m.costs, err = costs.Open(ctx, m.DataDir)
+	if err != nil {
+		return err
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	m.sched = scheduler.New(st, m.Logger, m.Scheduler)
 	m.srv = New(Config{Store: st, Scheduler: m.sched, Logger: m.Logger, DataDir: m.DataDir, Version: m.Version,
-		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst})
+		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst, Costs: m.costs, Hub: hub,
+		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait})
 	m.srv.registerRunners()
+	for kind, r := range m.Runners {
+		m.sched.Handle(kind, r)
+	}
 	if err := m.sched.Start(runCtx); err != nil {
 		return err
 	}
@@ -123,6 +152,9 @@ func (m *Main) URL() string {
 // Store is the metadata store (open after Run).
 func (m *Main) Store() *store.Store { return m.store }
 
+// Costs is the cost store (open after Run).
+func (m *Main) Costs() *costs.Store { return m.costs }
+
 // Server is the HTTP handler (after Run).
 func (m *Main) Server() *Server { return m.srv }
 
@@ -159,9 +191,9 @@ func (m *Main) Close() error {
 		if m.sched != nil {
 			m.sched.Wait()
 		}
-		if m.srv != nil {
-			if err := m.srv.closeFeatures(); err != nil {
-				errs = append(errs, err)
+		if m.costs != nil {
+			if err := m.costs.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("closing cost store: %w", err))
 			}
 		}
 		if m.store != nil {

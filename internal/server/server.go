@@ -10,10 +10,14 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/store"
 )
@@ -30,6 +34,20 @@ type Config struct {
 	MaxBody       int64   // JSON bodies; zero: 1 MiB (uploads get UploadMaxBody)
 	UploadMaxBody int64   // zero: 8 MiB
 	Version       string
+
+	// Costs is the cost store (DuckDB); nil answers cost routes with 503.
+	Costs *costs.Store
+	// Hub is crossbill's own AWS configuration, used to assume customer
+	// roles (verify, ingest).
+	Hub aws.Config
+	// HubPrincipal is the ARN customer roles trust; the onboarding wizard's
+	// default.
+	HubPrincipal string
+	// TemplateURLBase is where templates are hosted, for quick-create links.
+	TemplateURLBase string
+	// VerifyWait bounds the retries of a new role's first AssumeRole.
+	VerifyWait time.Duration
+	Now        func() time.Time
 }
 
 // Server serves the API and the UI.
@@ -47,6 +65,8 @@ type Server struct {
 	readyMu sync.RWMutex
 	ready   error // nil when ready
 	costs   *costCache
+	costsDB *costs.Store
+	now     func() time.Time
 }
 
 // New builds a server. The scheduler is optional (tests of pure API parts).
@@ -69,7 +89,10 @@ func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, sched: cfg.Scheduler, log: cfg.Logger.With("component", "http"), dataDir: cfg.DataDir,
 		metrics: newMetrics(), limits: newLimiters(cfg.RatePerSecond, cfg.RateBurst), cfg: cfg,
-		costs: newCostCache(),
+		costs: newCostCache(), costsDB: cfg.Costs, now: cfg.Now,
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.sched != nil {
 		s.sched.OnJobEnd(func(j store.Job, err error) {

@@ -71,6 +71,19 @@ func (s *Store) EnqueueJob(ctx context.Context, spec JobSpec) (Job, error) {
 		return Job{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	j, err := s.enqueue(ctx, tx, spec)
+	if err != nil {
+		return Job{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Job{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	return j, nil
+}
+
+// enqueue is EnqueueJob inside a transaction.
+func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, spec JobSpec) (Job, error) {
+	const op = "job enqueue"
 	row := tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = ? AND connection_id = ? AND kind = ? AND status IN ('queued', 'retrying', 'running') ORDER BY created_at LIMIT 1`,
 		string(spec.TenantID), string(spec.ConnectionID), spec.Kind)
 	if j, err := scanJob(row); err == nil {
@@ -96,14 +109,11 @@ func (s *Store) EnqueueJob(ctx context.Context, spec JobSpec) (Job, error) {
 	if !json.Valid(j.Params) {
 		return Job{}, crossbill.Errorf(crossbill.CodeInvalid, op, "job params are not valid JSON")
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO jobs(id, tenant_id, connection_id, kind, status, max_attempts, interval_seconds, params, next_run_at, created_at, updated_at)
+	_, err := tx.ExecContext(ctx, `INSERT INTO jobs(id, tenant_id, connection_id, kind, status, max_attempts, interval_seconds, params, next_run_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		j.ID, string(j.TenantID), string(j.ConnectionID), j.Kind, string(j.Status), j.MaxAttempts, j.IntervalSec, string(j.Params),
 		formatStamp(j.NextRunAt), formatStamp(now), formatStamp(now))
 	if err != nil {
-		return Job{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return Job{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
 	return j, nil
@@ -175,36 +185,44 @@ type JobOutcome struct {
 func (s *Store) FinishJob(ctx context.Context, j Job, out JobOutcome) (*Job, error) {
 	const op = "job finish"
 	now := s.now()
-	var err error
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	final := true
 	switch {
 	case out.Err == nil:
-		_, err = s.db.ExecContext(ctx, `UPDATE jobs SET status = 'succeeded', progress = 1, last_error = '', error_code = '', finished_at = ?, updated_at = ? WHERE id = ?`,
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'succeeded', progress = 1, last_error = '', error_code = '', finished_at = ?, updated_at = ? WHERE id = ?`,
 			formatStamp(now), formatStamp(now), j.ID)
 	case j.Attempts < j.MaxAttempts && !out.RetryAt.IsZero():
-		_, err = s.db.ExecContext(ctx, `UPDATE jobs SET status = 'retrying', last_error = ?, error_code = ?, next_run_at = ?, updated_at = ? WHERE id = ?`,
+		final = false
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'retrying', last_error = ?, error_code = ?, next_run_at = ?, updated_at = ? WHERE id = ?`,
 			out.Err.Error(), string(crossbill.ErrorCode(out.Err)), formatStamp(out.RetryAt), formatStamp(now), j.ID)
-		if err != nil {
-			return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
-		}
-		return nil, nil
 	default:
-		_, err = s.db.ExecContext(ctx, `UPDATE jobs SET status = 'failed', last_error = ?, error_code = ?, finished_at = ?, updated_at = ? WHERE id = ?`,
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'failed', last_error = ?, error_code = ?, finished_at = ?, updated_at = ? WHERE id = ?`,
 			out.Err.Error(), string(crossbill.ErrorCode(out.Err)), formatStamp(now), formatStamp(now), j.ID)
 	}
 	if err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
-	if j.IntervalSec <= 0 {
-		return nil, nil
+	// The successor is enqueued in the same transaction: nobody sees a
+	// finished periodic job without its next run.
+	var next *Job
+	if final && j.IntervalSec > 0 {
+		n, err := s.enqueue(ctx, tx, JobSpec{
+			TenantID: j.TenantID, ConnectionID: j.ConnectionID, Kind: j.Kind, RunAt: out.NextRunAt,
+			MaxAttempts: j.MaxAttempts, Interval: time.Duration(j.IntervalSec) * time.Second, Params: j.Params,
+		})
+		if err != nil {
+			return nil, err
+		}
+		next = &n
 	}
-	next, err := s.EnqueueJob(ctx, JobSpec{
-		TenantID: j.TenantID, ConnectionID: j.ConnectionID, Kind: j.Kind, RunAt: out.NextRunAt,
-		MaxAttempts: j.MaxAttempts, Interval: time.Duration(j.IntervalSec) * time.Second, Params: j.Params,
-	})
-	if err != nil {
-		return nil, err
+	if err := tx.Commit(); err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
-	return &next, nil
+	return next, nil
 }
 
 // RequeueRunningJobs puts jobs left running by a stopped process back in the

@@ -1,0 +1,59 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/crossbill/crossbill/internal/store"
+)
+
+// TestSeedsMatchReviewFixtures keeps the embedded copies identical to the
+// review tests' fixtures they were copied from.
+func TestSeedsMatchReviewFixtures(t *testing.T) {
+	t.Parallel()
+	src, err := filepath.Glob("../review/testdata/seeds/*")
+	if err != nil || len(src) == 0 {
+		t.Fatalf("no review fixtures: %v", err)
+	}
+	for _, p := range src {
+		want, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := seedFiles.ReadFile("seeds/" + filepath.Base(p))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: embedded copy differs or is missing (cp %s internal/demo/seeds/)", filepath.Base(p), p)
+		}
+	}
+}
+
+func TestPrepareReviewsSeedsOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rep, err := Prepare(ctx, st, Options{DataDir: st.Dir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := st.Reviews(ctx, rep.Tenant.ID)
+	if err != nil || len(rs) < 8 {
+		t.Fatalf("reviews: %d, %v", len(rs), err)
+	}
+	again, err := Prepare(ctx, st, Options{DataDir: st.Dir()})
+	if err != nil || !again.Steps[0].Skipped {
+		t.Fatalf("second run: %+v, %v", again, err)
+	}
+	if rs2, _ := st.Reviews(ctx, rep.Tenant.ID); len(rs2) != len(rs) {
+		t.Fatalf("second run added reviews: %d then %d", len(rs), len(rs2))
+	}
+	if _, err := LoadCosts(ctx, st, Options{DataDir: st.Dir()}); err == nil {
+		t.Fatal("LoadCosts without a cost store succeeded")
+	}
+}

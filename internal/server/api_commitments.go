@@ -1,0 +1,297 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/commitments"
+)
+
+// commitmentWindow is the tenant's whole CUR history up to its last hour,
+// or the last lookback days of it.
+func (s *Server) commitmentWindow(ctx context.Context, r *http.Request, lookbackDays int) (commitments.Window, error) {
+	cs, err := s.costStore()
+	if err != nil {
+		return commitments.Window{}, err
+	}
+	tenant := string(tenantOf(r).ID)
+	end, err := commitments.DataEnd(ctx, cs.DB(), tenant)
+	if err != nil {
+		return commitments.Window{}, err
+	}
+	w := commitments.Window{Tenant: tenant, End: end}
+	if lookbackDays > 0 {
+		w.Start = end.AddDate(0, 0, -lookbackDays)
+		return w, nil
+	}
+	ps, err := cs.Periods(ctx, tenant)
+	if err != nil {
+		return commitments.Window{}, err
+	}
+	w.Start = end.AddDate(0, -1, 0)
+	if len(ps) > 0 {
+		if first, err := time.Parse("2006-01", ps[0].Period); err == nil {
+			w.Start = first
+		}
+	}
+	return w, nil
+}
+
+type commitmentInventory struct {
+	Inventory   []commitments.Commitment        `json:"inventory"`
+	Expirations []commitments.ExpirationBuckets `json:"expirations"`
+	Source      string                          `json:"source"`
+}
+
+func (s *Server) listCommitments(w http.ResponseWriter, r *http.Request) error {
+	return s.cached(w, r, "commitments", func(ctx context.Context) (any, error) {
+		win, err := s.commitmentWindow(ctx, r, 0)
+		if err != nil {
+			return nil, err
+		}
+		cs, err := s.costStore()
+		if err != nil {
+			return nil, err
+		}
+		inv, err := commitments.FromCUR(ctx, cs.DB(), win)
+		if err != nil {
+			return nil, err
+		}
+		if inv == nil {
+			inv = []commitments.Commitment{}
+		}
+		return commitmentInventory{Inventory: inv, Expirations: commitments.Expirations(inv, s.now()), Source: "cur"}, nil
+	})
+}
+
+type dayUse struct {
+	Period      time.Time `json:"period"`
+	Commitment  float64   `json:"commitment"`
+	Used        float64   `json:"used"`
+	Unused      float64   `json:"unused"`
+	Utilization float64   `json:"utilization"`
+	NetSavings  float64   `json:"net_savings"`
+}
+
+type dayCoverage struct {
+	Period      time.Time `json:"period"`
+	OnDemand    float64   `json:"on_demand"`
+	CoveredBySP float64   `json:"covered_by_savings_plans"`
+	CoveredByRI float64   `json:"covered_by_reservations"`
+	Eligible    float64   `json:"eligible"`
+	Coverage    float64   `json:"coverage"`
+}
+
+type utilizationView struct {
+	From          time.Time             `json:"from"`
+	To            time.Time             `json:"to"`
+	Daily         []dayUse              `json:"daily"`
+	Total         commitments.Summary   `json:"total"`
+	ByCommitment  []commitments.Summary `json:"by_commitment"`
+	Coverage      []dayCoverage         `json:"coverage"`
+	CoverageTotal float64               `json:"coverage_total"`
+}
+
+func (s *Server) commitmentUtilization(w http.ResponseWriter, r *http.Request) error {
+	return s.cached(w, r, "utilization", func(ctx context.Context) (any, error) {
+		win, err := s.commitmentWindow(ctx, r, 0)
+		if err != nil {
+			return nil, err
+		}
+		cs, err := s.costStore()
+		if err != nil {
+			return nil, err
+		}
+		rows, err := commitments.Utilization(ctx, cs.DB(), win, "daily")
+		if err != nil {
+			return nil, err
+		}
+		cov, err := commitments.Coverage(ctx, cs.DB(), win, "daily", false)
+		if err != nil {
+			return nil, err
+		}
+		v := utilizationView{From: win.Start, To: win.End, Daily: []dayUse{}, Coverage: []dayCoverage{}}
+		days := map[time.Time]*dayUse{}
+		for _, row := range rows {
+			d := days[row.Period]
+			if d == nil {
+				d = &dayUse{Period: row.Period}
+				days[row.Period] = d
+			}
+			d.Commitment += row.Commitment
+			d.Used += row.Used
+			d.Unused += row.Unused
+			d.NetSavings += row.NetSavings
+		}
+		for _, d := range days {
+			if d.Commitment > 0 {
+				d.Utilization = d.Used / d.Commitment
+			}
+			v.Daily = append(v.Daily, *d)
+		}
+		sort.Slice(v.Daily, func(i, j int) bool { return v.Daily[i].Period.Before(v.Daily[j].Period) })
+		v.ByCommitment = commitments.Summarize(rows, func(u commitments.UtilizationRow) string { return u.ARN })
+		if all := commitments.Summarize(rows, func(commitments.UtilizationRow) string { return "all" }); len(all) == 1 {
+			v.Total = all[0]
+		}
+		cdays := map[time.Time]*dayCoverage{}
+		var covered, eligible float64
+		for _, c := range cov {
+			d := cdays[c.Period]
+			if d == nil {
+				d = &dayCoverage{Period: c.Period}
+				cdays[c.Period] = d
+			}
+			d.OnDemand += c.OnDemand
+			d.CoveredBySP += c.CoveredBySP
+			d.CoveredByRI += c.CoveredByRI
+			d.Eligible += c.Eligible
+			covered += c.CoveredBySP + c.CoveredByRI
+			eligible += c.Eligible
+		}
+		for _, d := range cdays {
+			if d.Eligible > 0 {
+				d.Coverage = (d.CoveredBySP + d.CoveredByRI) / d.Eligible
+			}
+			v.Coverage = append(v.Coverage, *d)
+		}
+		sort.Slice(v.Coverage, func(i, j int) bool { return v.Coverage[i].Period.Before(v.Coverage[j].Period) })
+		if eligible > 0 {
+			v.CoverageTotal = covered / eligible
+		}
+		return v, nil
+	})
+}
+
+// rates is the embedded discount table overridden by the discounts the
+// tenant's own commitments get in the window.
+func (s *Server) rates(ctx context.Context, win commitments.Window) (*commitments.Rates, error) {
+	rates, err := commitments.DefaultRates()
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, "commitments", "loading the discount table: %w", err)
+	}
+	cs, err := s.costStore()
+	if err != nil {
+		return nil, err
+	}
+	observed, err := commitments.ObservedRates(ctx, cs.DB(), win, 100)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range observed {
+		rates.Set(r)
+	}
+	return rates, nil
+}
+
+func lookbackOf(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("lookback_days")
+	if v == "" {
+		return 30, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 366 {
+		return 0, crossbill.Errorf(crossbill.CodeInvalid, "commitments", "lookback_days %q: use 7, 30, 60 or any number of days up to 366", v)
+	}
+	return n, nil
+}
+
+func (s *Server) recommendCommitments(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var o commitments.Options
+	o.Types = splitList(q.Get("types"))
+	for _, t := range splitList(q.Get("terms")) {
+		n, err := strconv.Atoi(t)
+		if err != nil {
+			return crossbill.Errorf(crossbill.CodeInvalid, "commitments", "term %q: use 1 or 3", t)
+		}
+		o.Terms = append(o.Terms, n)
+	}
+	for _, p := range splitList(q.Get("payments")) {
+		pay, ok := commitments.ParsePayment(p)
+		if !ok {
+			return crossbill.Errorf(crossbill.CodeInvalid, "commitments", "payment %q: use NO_UPFRONT, PARTIAL_UPFRONT or ALL_UPFRONT", p)
+		}
+		o.Payments = append(o.Payments, pay)
+	}
+	if l := q.Get("ladder"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 0 || n > 36 {
+			return crossbill.Errorf(crossbill.CodeInvalid, "commitments", "ladder %q: use 0 to 36 tranches", l)
+		}
+		o.Ladder = n
+	}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	days, err := lookbackOf(r)
+	if err != nil {
+		return err
+	}
+	return s.cached(w, r, cacheKey("recommend", q), func(ctx context.Context) (any, error) {
+		win, err := s.commitmentWindow(ctx, r, days)
+		if err != nil {
+			return nil, err
+		}
+		rates, err := s.rates(ctx, win)
+		if err != nil {
+			return nil, err
+		}
+		cs, err := s.costStore()
+		if err != nil {
+			return nil, err
+		}
+		recs, err := commitments.Recommend(ctx, cs.DB(), win, rates, o)
+		if recs == nil && err == nil {
+			recs = []commitments.Recommendation{}
+		}
+		return recs, err
+	})
+}
+
+type simulateRequest struct {
+	Type             string  `json:"type"`
+	Term             int     `json:"term_years"`
+	Payment          string  `json:"payment_option"`
+	Key              string  `json:"key"`
+	HourlyCommitment float64 `json:"hourly_commitment"`
+	LookbackDays     int     `json:"lookback_days"`
+}
+
+func (s *Server) simulateCommitment(w http.ResponseWriter, r *http.Request) error {
+	var in simulateRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	pay, okPay := commitments.ParsePayment(in.Payment)
+	if !okPay {
+		return crossbill.Errorf(crossbill.CodeInvalid, "commitments simulate", "payment_option %q: use NO_UPFRONT, PARTIAL_UPFRONT or ALL_UPFRONT", in.Payment)
+	}
+	if in.LookbackDays == 0 {
+		in.LookbackDays = 30
+	}
+	if in.LookbackDays < 1 || in.LookbackDays > 366 {
+		return crossbill.Errorf(crossbill.CodeInvalid, "commitments simulate", "lookback_days must be 1 to 366")
+	}
+	win, err := s.commitmentWindow(r.Context(), r, in.LookbackDays)
+	if err != nil {
+		return err
+	}
+	rates, err := s.rates(r.Context(), win)
+	if err != nil {
+		return err
+	}
+	cs, err := s.costStore()
+	if err != nil {
+		return err
+	}
+	rec, err := commitments.Simulate(r.Context(), cs.DB(), win, rates, in.Type, in.Term, pay, in.Key, in.HourlyCommitment)
+	if err != nil {
+		return err
+	}
+	return ok(w, r, rec)
+}

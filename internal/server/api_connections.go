@@ -1,0 +1,339 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/manifest"
+	"github.com/crossbill/crossbill/internal/onboarding"
+	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/verify"
+)
+
+// Job kinds and their periods.
+const (
+	JobVerify      = "verify"
+	JobIngest      = "ingest"
+	verifyInterval = 24 * time.Hour
+	ingestInterval = 8 * time.Hour // AWS refreshes a CUR export up to three times a day
+)
+
+// connectionOf loads the connection named in the path, if it is the
+// tenant's. The connections store looks connections up by ID alone, so the
+// tenant check is made here, once, for every connection route.
+func (s *Server) connectionOf(r *http.Request) (store.Connection, error) {
+	id := crossbill.ConnectionID(r.PathValue("connection"))
+	c, err := s.store.ConnectionByID(r.Context(), id)
+	if err == nil && c.TenantID != tenantOf(r).ID {
+		err = crossbill.Errorf(crossbill.CodeNotFound, "connection", "no connection %q in this tenant", id)
+	}
+	return c, err
+}
+
+// connectionView is a connection with its bill bucket, if one is registered.
+type connectionView struct {
+	store.Connection
+	Bill *store.BillSource `json:"bill,omitempty"`
+}
+
+func (s *Server) view(r *http.Request, c store.Connection) (connectionView, error) {
+	v := connectionView{Connection: c}
+	b, err := s.store.BillSource(r.Context(), c.TenantID, c.ID)
+	switch crossbill.ErrorCode(err) {
+	case "":
+		v.Bill = &b
+	case crossbill.CodeNotFound:
+	default:
+		return v, err
+	}
+	return v, nil
+}
+
+func (s *Server) listConnections(w http.ResponseWriter, r *http.Request) error {
+	cs, err := s.store.ConnectionsByTenant(r.Context(), tenantOf(r).ID)
+	if err != nil {
+		return err
+	}
+	out := make([]connectionView, 0, len(cs))
+	for _, c := range cs {
+		v, err := s.view(r, c)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+	}
+	return ok(w, r, out)
+}
+
+type connectionInit struct {
+	HubPrincipal string   `json:"hub_principal"`
+	Modules      []string `json:"modules"`
+	Region       string   `json:"region"`
+	Format       string   `json:"format"`
+	Evaluation   bool     `json:"evaluation"`
+}
+
+// templateInfo describes one template of a connection.
+type templateInfo struct {
+	onboarding.File
+	Download string `json:"download"`
+}
+
+type initResponse struct {
+	Connection connectionView       `json:"connection"`
+	ExternalID crossbill.ExternalID `json:"external_id"`
+	Templates  []templateInfo       `json:"templates"`
+	Links      map[string]string    `json:"links,omitempty"`
+}
+
+// templates regenerates a connection's templates: they are a pure function
+// of its external ID, hub principal and modules.
+func (s *Server) templates(r *http.Request, c store.Connection, format, region string) ([]onboarding.File, error) {
+	f, err := onboarding.ParseFormat(format)
+	if err != nil {
+		return nil, err
+	}
+	if region == "" {
+		region = s.cfg.Hub.Region
+	}
+	return onboarding.Generate(onboarding.Request{
+		ExternalID: c.ExternalID, HubPrincipal: c.HubPrincipal, Modules: c.Modules, Format: f,
+		TemplateURLBase: s.cfg.TemplateURLBase, Region: region,
+	})
+}
+
+func templateInfos(base string, c store.Connection, files []onboarding.File) []templateInfo {
+	out := make([]templateInfo, 0, len(files))
+	for _, f := range files {
+		out = append(out, templateInfo{File: f, Download: base + "/connections/" + string(c.ID) + "/templates/" + f.Name})
+	}
+	return out
+}
+
+func tenantBase(r *http.Request) string { return "/api/v1/tenants/" + tenantOf(r).Name }
+
+// createConnection is `connect init` over HTTP: a new external ID, a
+// pending connection and its templates.
+func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) error {
+	const op = "connect init"
+	var in connectionInit
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.HubPrincipal == "" {
+		in.HubPrincipal = s.cfg.HubPrincipal
+	}
+	if in.HubPrincipal == "" {
+		return crossbill.Errorf(crossbill.CodeInvalid, op, "hub_principal is required (the ARN of crossbill's own IAM role or user; serve --hub-principal sets a default)")
+	}
+	mods, err := manifest.ParseModules(strings.Join(in.Modules, ","))
+	if err != nil {
+		return err
+	}
+	if in.Evaluation {
+		mods = onboarding.EvaluationModules()
+	}
+	f, err := onboarding.ParseFormat(in.Format)
+	if in.Format == "" {
+		f, err = onboarding.ParseFormat("yaml")
+	}
+	if err != nil {
+		return err
+	}
+	ext, err := onboarding.NewExternalID()
+	if err != nil {
+		return err
+	}
+	region := in.Region
+	if region == "" {
+		region = s.cfg.Hub.Region
+	}
+	// Generate first: it validates the principal and region before anything
+	// is stored.
+	files, err := onboarding.Generate(onboarding.Request{ExternalID: ext, HubPrincipal: in.HubPrincipal, Modules: mods, Format: f,
+		Evaluation: in.Evaluation, TemplateURLBase: s.cfg.TemplateURLBase, Region: region})
+	if err != nil {
+		return err
+	}
+	c, err := s.store.CreateConnection(r.Context(), store.NewConnection{TenantID: tenantOf(r).ID, ExternalID: ext, HubPrincipal: in.HubPrincipal, Modules: mods})
+	if err != nil {
+		return err
+	}
+	res := initResponse{Connection: connectionView{Connection: c}, ExternalID: ext, Templates: templateInfos(tenantBase(r), c, files)}
+	for _, f := range files {
+		if f.Link != "" {
+			if res.Links == nil {
+				res.Links = map[string]string{}
+			}
+			res.Links[f.Kind] = f.Link
+		}
+	}
+	return created(w, r, res)
+}
+
+type connectionDetail struct {
+	Connection   connectionView      `json:"connection"`
+	Verification *store.Verification `json:"verification,omitempty"`
+	Templates    []templateInfo      `json:"templates"`
+	Bill         *store.BillSource   `json:"bill,omitempty"`
+	Jobs         []store.Job         `json:"jobs"`
+}
+
+func (s *Server) getConnection(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.connectionOf(r)
+	if err != nil {
+		return err
+	}
+	v, err := s.view(r, c)
+	if err != nil {
+		return err
+	}
+	d := connectionDetail{Connection: v, Bill: v.Bill}
+	if latest, err := s.store.LatestVerification(r.Context(), c.ID); err == nil {
+		d.Verification = &latest
+	} else if crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		return err
+	}
+	files, err := s.templates(r, c, "yaml", "")
+	if err != nil {
+		return err
+	}
+	d.Templates = templateInfos(tenantBase(r), c, files)
+	if d.Jobs, err = s.store.Jobs(r.Context(), c.TenantID, store.JobFilter{ConnectionID: c.ID, Limit: 20}); err != nil {
+		return err
+	}
+	return ok(w, r, d)
+}
+
+func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.connectionOf(r)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("file")
+	format := "yaml"
+	if strings.HasSuffix(name, ".json") {
+		format = "json"
+	}
+	files, err := s.templates(r, c, format, r.URL.Query().Get("region"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if f.Name == name {
+			ct := "application/yaml"
+			if format == "json" {
+				ct = "application/json"
+			}
+			w.Header().Set("Content-Type", ct+"; charset=utf-8")
+			w.Header().Set("Content-Disposition", `attachment; filename="`+f.Name+`"`)
+			if _, err := w.Write(f.Body); err != nil {
+				logger(r.Context()).Debug("writing template", "err", err)
+			}
+			return nil
+		}
+	}
+	return crossbill.Errorf(crossbill.CodeNotFound, "template", "connection %s has no template %q; GET the connection to list them", c.ID, name)
+}
+
+type verifyRequest struct {
+	RoleARN     string `json:"role_arn"`
+	IncludePaid bool   `json:"include_paid"`
+}
+
+// verifyConnection verifies now and answers with every check; a verified
+// connection gets its periodic verify (and, with a bill bucket, ingest)
+// scheduled.
+func (s *Server) verifyConnection(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.connectionOf(r)
+	if err != nil {
+		return err
+	}
+	var in verifyRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.RoleARN == "" {
+		in.RoleARN = string(c.RoleARN)
+	}
+	if in.RoleARN == "" {
+		return crossbill.Errorf(crossbill.CodeInvalid, "connect verify", "role_arn is required: the RoleArn output of the customer's stack")
+	}
+	res, err := s.verify(r, c, in.RoleARN, in.IncludePaid)
+	if err != nil {
+		return err
+	}
+	if err := s.schedule(r, c.ID); err != nil {
+		return err
+	}
+	return ok(w, r, res)
+}
+
+// verify runs a verification of c with the hub's credentials and stores it.
+func (s *Server) verify(r *http.Request, c store.Connection, role string, paid bool) (verify.Result, error) {
+	t := tenantOf(r)
+	log := logger(r.Context())
+	return verify.Connection(r.Context(), s.store, verify.Request{Tenant: t.Name, RoleARN: role, Connection: c.ID}, verify.Options{
+		Hub: s.cfg.Hub, IncludePaid: paid, PropagationWait: s.cfg.VerifyWait,
+		Progress: func(format string, args ...any) { log.Debug("verify", "step", fmt.Sprintf(format, args...)) },
+	})
+}
+
+// schedule makes sure a connection has its periodic jobs: verify always,
+// ingest when a bill bucket is registered. A verification that just
+// failed is retried by the verify job with backoff.
+func (s *Server) schedule(r *http.Request, id crossbill.ConnectionID) error {
+	if s.sched == nil {
+		return nil
+	}
+	t := tenantOf(r).ID
+	if _, err := s.sched.Enqueue(r.Context(), store.JobSpec{TenantID: t, ConnectionID: id, Kind: JobVerify, RunAt: s.now().Add(verifyInterval), Interval: verifyInterval}); err != nil {
+		return err
+	}
+	if _, err := s.store.BillSource(r.Context(), t, id); err == nil {
+		if _, err := s.sched.Enqueue(r.Context(), store.JobSpec{TenantID: t, ConnectionID: id, Kind: JobIngest, Interval: ingestInterval}); err != nil {
+			return err
+		}
+	} else if crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) listVerifications(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.connectionOf(r)
+	if err != nil {
+		return err
+	}
+	vs, err := s.store.Verifications(r.Context(), c.ID, 50)
+	if err != nil {
+		return err
+	}
+	if vs == nil {
+		vs = []store.Verification{}
+	}
+	return ok(w, r, vs)
+}
+
+// ingestNow queues an ingest of the connection's bill bucket.
+func (s *Server) ingestNow(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.connectionOf(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.BillSource(r.Context(), c.TenantID, c.ID); err != nil {
+		return err
+	}
+	if s.sched == nil {
+		return crossbill.Errorf(crossbill.CodeUnavailable, "ingest", "no scheduler in this server")
+	}
+	j, err := s.sched.Enqueue(r.Context(), store.JobSpec{TenantID: c.TenantID, ConnectionID: c.ID, Kind: JobIngest, Interval: ingestInterval})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, r, http.StatusAccepted, j)
+	return nil
+}

@@ -1,0 +1,168 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costs"
+)
+
+// queryTimeout bounds one cost computation; it runs detached from the
+// request so that a burst of identical requests shares it.
+const queryTimeout = 30 * time.Second
+
+func (s *Server) costStore() (*costs.Store, error) {
+	if s.costsDB == nil {
+		return nil, crossbill.Errorf(crossbill.CodeUnavailable, "costs", "the cost store is not open (see the server log)")
+	}
+	return s.costsDB, nil
+}
+
+// cacheKey normalizes a query string (sorted keys and values) so that the
+// same question asked with parameters in another order hits the cache.
+func cacheKey(prefix string, v url.Values) string {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(prefix)
+	for _, k := range keys {
+		vals := append([]string(nil), v[k]...)
+		sort.Strings(vals)
+		b.WriteString("&" + k + "=" + strings.Join(vals, "\x1f"))
+	}
+	return b.String()
+}
+
+// cached answers with the tenant's cached JSON for key, computing it once.
+func (s *Server) cached(w http.ResponseWriter, r *http.Request, key string, compute func(ctx context.Context) (any, error)) error {
+	body, err := s.costs.get(tenantOf(r).ID, key, func() ([]byte, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), queryTimeout)
+		defer cancel()
+		v, err := compute(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(v)
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if _, err := w.Write(body); err != nil {
+		logger(r.Context()).Debug("writing response", "err", err)
+	}
+	return nil
+}
+
+// parseCostQuery reads the query parameters of GET .../costs.
+func parseCostQuery(tenant crossbill.TenantID, v url.Values) (costs.Query, error) {
+	q := costs.Query{Tenant: string(tenant), Metric: v.Get("metric")}
+	var err error
+	if g := v.Get("group_by"); g != "" && g != "total" {
+		if q.GroupBy, err = costs.ParseDim(g); err != nil {
+			return q, err
+		}
+	}
+	if g := v.Get("granularity"); g != "" {
+		if q.Granularity, err = costs.ParseGranularity(g); err != nil {
+			return q, err
+		}
+	}
+	if f := v.Get("from"); f != "" {
+		if q.From, err = costs.ParseDate(f); err != nil {
+			return q, err
+		}
+	}
+	if t := v.Get("to"); t != "" {
+		if q.To, err = costs.ParseDate(t); err != nil {
+			return q, err
+		}
+	}
+	for _, f := range v["filter"] {
+		flt, err := costs.ParseFilter(f)
+		if err != nil {
+			return q, err
+		}
+		q.Filters = append(q.Filters, flt)
+	}
+	if t := v.Get("top"); t != "" {
+		if q.Top, err = strconv.Atoi(t); err != nil || q.Top < 0 || q.Top > 1000 {
+			return q, crossbill.Errorf(crossbill.CodeInvalid, "costs", "top %q: use a number from 0 (all groups) to 1000", t)
+		}
+	}
+	return q, nil
+}
+
+func (s *Server) queryCosts(w http.ResponseWriter, r *http.Request) error {
+	cs, err := s.costStore()
+	if err != nil {
+		return err
+	}
+	q, err := parseCostQuery(tenantOf(r).ID, r.URL.Query())
+	if err != nil {
+		return err
+	}
+	return s.cached(w, r, cacheKey("costs", r.URL.Query()), func(ctx context.Context) (any, error) {
+		return cs.Query(ctx, q)
+	})
+}
+
+type dimDoc struct {
+	Name  string `json:"name"`
+	Keyed bool   `json:"keyed,omitempty"`
+}
+
+type costMeta struct {
+	Metrics     []string       `json:"metrics"`
+	Dimensions  []dimDoc       `json:"dimensions"`
+	Periods     []string       `json:"periods"`
+	DefaultFrom string         `json:"default_from,omitempty"`
+	DefaultTo   string         `json:"default_to,omitempty"`
+	Loaded      []costs.Period `json:"loaded"`
+}
+
+func (s *Server) costDimensions(w http.ResponseWriter, r *http.Request) error {
+	cs, err := s.costStore()
+	if err != nil {
+		return err
+	}
+	ps, err := cs.Periods(r.Context(), string(tenantOf(r).ID))
+	if err != nil {
+		return err
+	}
+	m := costMeta{Metrics: costs.Metrics(), Periods: []string{}, Loaded: ps}
+	for _, d := range []string{costs.DimService, costs.DimAccount, costs.DimRegion, costs.DimUsageType, costs.DimOperation, costs.DimChargeType} {
+		m.Dimensions = append(m.Dimensions, dimDoc{Name: d})
+	}
+	m.Dimensions = append(m.Dimensions, dimDoc{Name: costs.DimTag, Keyed: true}, dimDoc{Name: costs.DimCostCategory, Keyed: true})
+	seen := map[string]bool{}
+	for _, p := range ps {
+		if !seen[p.Period] {
+			seen[p.Period] = true
+			m.Periods = append(m.Periods, p.Period)
+		}
+	}
+	if len(m.Periods) > 0 {
+		first, err1 := time.Parse("2006-01", m.Periods[0])
+		last, err2 := time.Parse("2006-01", m.Periods[len(m.Periods)-1])
+		if err1 == nil && err2 == nil {
+			m.DefaultFrom, m.DefaultTo = first.Format(time.DateOnly), last.AddDate(0, 1, 0).Format(time.DateOnly)
+		}
+	}
+	return ok(w, r, m)
+}
+
+// InvalidateCosts drops cached cost answers of a tenant whose cost data
+// changed outside the server's own jobs.
+func (s *Server) InvalidateCosts(tenant crossbill.TenantID) { s.costs.invalidate(tenant) }

@@ -1,0 +1,96 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/cur/ingest"
+	"github.com/crossbill/crossbill/internal/scheduler"
+	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/verify"
+)
+
+// jobConnection loads a job's connection and tenant, checking they match.
+func (s *Server) jobConnection(ctx context.Context, j store.Job) (store.Connection, store.Tenant, error) {
+	t, err := s.store.TenantByID(ctx, j.TenantID)
+	if err != nil {
+		return store.Connection{}, store.Tenant{}, err
+	}
+	c, err := s.store.ConnectionByID(ctx, j.ConnectionID)
+	if err != nil {
+		return store.Connection{}, store.Tenant{}, err
+	}
+	if c.TenantID != t.ID {
+		return store.Connection{}, store.Tenant{}, crossbill.Errorf(crossbill.CodeInvalid, "job", "job %s names connection %s of another tenant", j.ID, c.ID)
+	}
+	return c, t, nil
+}
+
+// runVerify re-verifies a connection; a failed verification fails the job
+// with the first failed check's code, so denials are retried with backoff.
+func (s *Server) runVerify(ctx context.Context, j store.Job, progress scheduler.Progress) error {
+	c, t, err := s.jobConnection(ctx, j)
+	if err != nil {
+		return err
+	}
+	if c.RoleARN == "" {
+		return crossbill.Errorf(crossbill.CodeInvalid, "verify", "connection %s has no role yet", c.ID)
+	}
+	progress(0.1, "assuming "+string(c.RoleARN))
+	res, err := verify.Connection(ctx, s.store, verify.Request{Tenant: t.Name, RoleARN: string(c.RoleARN), Connection: c.ID}, verify.Options{
+		Hub: s.cfg.Hub, PropagationWait: s.cfg.VerifyWait,
+		Progress: func(format string, args ...any) { progress(0.5, fmt.Sprintf(format, args...)) },
+	})
+	if err != nil {
+		return err
+	}
+	return res.Err()
+}
+
+// runIngest reads the connection's bill bucket with the connection's role
+// credentials and loads new or changed billing periods.
+func (s *Server) runIngest(ctx context.Context, j store.Job, progress scheduler.Progress) error {
+	c, t, err := s.jobConnection(ctx, j)
+	if err != nil {
+		return err
+	}
+	bill, err := s.store.BillSource(ctx, t.ID, c.ID)
+	if err != nil {
+		return err
+	}
+	if c.Status != store.StatusVerified {
+		// Retried with backoff: the role may be fixed and verified meanwhile.
+		return crossbill.Errorf(crossbill.CodeUnavailable, "ingest", "connection %s is %s, not verified: fix the role and verify it, then ingestion proceeds", c.ID, c.Status)
+	}
+	cs, err := s.costStore()
+	if err != nil {
+		return err
+	}
+	factory, err := awsclient.NewFactory(s.cfg.Hub, awsclient.FactoryOptions{})
+	if err != nil {
+		return err
+	}
+	cfg := factory.Config(awsclient.Target{Tenant: t.Name, Connection: c.ID, RoleARN: c.RoleARN, ExternalID: c.ExternalID}, "")
+	n := 0
+	res, err := ingest.Ingest(ctx, cs, ingest.Options{
+		Source: "s3://" + bill.Bucket + "/" + bill.Path, Tenant: string(t.ID), AWS: cfg,
+		Progress: func(format string, args ...any) {
+			n++
+			progress(min(0.95, float64(n)/float64(n+4)), fmt.Sprintf(format, args...))
+		},
+	})
+	s.costs.invalidate(t.ID)
+	if err != nil {
+		return err
+	}
+	loaded := 0
+	for _, p := range res.Periods {
+		if p.Status == ingest.StatusLoaded {
+			loaded++
+		}
+	}
+	progress(1, fmt.Sprintf("%d billing period(s), %d loaded", len(res.Periods), loaded))
+	return nil
+}
