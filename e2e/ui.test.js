@@ -33,6 +33,21 @@ function startDemo() {
   });
 }
 
+// waitForDemoData waits for the demo's background job that generates and
+// ingests the synthetic organization's bills.
+async function waitForDemoData() {
+  const deadline = Date.now() + 15 * 60 * 1000;
+  while (Date.now() < deadline) {
+    const resp = await fetch(`${base}/api/v1/tenants/demo/jobs?kind=demo-data`, { headers: { Authorization: `Bearer ${token}` } });
+    const jobs = await resp.json();
+    if (jobs.some((j) => j.status === 'succeeded')) return;
+    const failed = jobs.find((j) => j.status === 'failed');
+    if (failed) throw new Error(`demo data job failed: ${failed.last_error}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error('demo data not ready in 15 minutes');
+}
+
 async function shot(name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
@@ -54,6 +69,7 @@ before(async () => {
     acceptDownloads: true,
   });
   page = context.pages()[0] || await context.newPage();
+  await waitForDemoData();
   page.on('pageerror', (e) => { throw e; });
 });
 

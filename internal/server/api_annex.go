@@ -41,6 +41,7 @@ type onboardingInfo struct {
 	Modules      []moduleInfo `json:"modules"`
 	HubPrincipal string       `json:"hub_principal,omitempty"`
 	Region       string       `json:"region"`
+	HubProblem   string       `json:"hub_problem,omitempty"`
 }
 
 // onboardingModules lists the modules a connection can enable and the
@@ -51,7 +52,7 @@ func (s *Server) onboardingModules(w http.ResponseWriter, r *http.Request) error
 	for _, m := range manifest.DefaultModules() {
 		def[m] = true
 	}
-	out := onboardingInfo{HubPrincipal: s.cfg.HubPrincipal, Region: s.cfg.Hub.Region}
+	out := onboardingInfo{HubPrincipal: s.cfg.HubPrincipal, Region: s.cfg.Hub.Region, HubProblem: s.cfg.HubProblem}
 	if out.Region == "" {
 		out.Region = "us-east-1"
 	}

@@ -106,11 +106,11 @@ func (s *Server) commitmentUtilization(w http.ResponseWriter, r *http.Request) e
 		if err != nil {
 			return nil, err
 		}
-		rows, err := commitments.Utilization(ctx, cs.DB(), win, "daily")
+		rows, err := commitments.Utilization(ctx, cs.DB(), win, commitments.Daily)
 		if err != nil {
 			return nil, err
 		}
-		cov, err := commitments.Coverage(ctx, cs.DB(), win, "daily", false)
+		cov, err := commitments.Coverage(ctx, cs.DB(), win, commitments.Daily, false)
 		if err != nil {
 			return nil, err
 		}

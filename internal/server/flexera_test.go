@@ -231,6 +231,19 @@ func TestFlexeraBillConnect(t *testing.T) {
 	if want := gen.Months[0].AmortizedCost; costs.Total < want*0.99 || costs.Total > want*1.01 {
 		t.Errorf("amortized total %.2f, generator wrote %.2f", costs.Total, want)
 	}
+	// The commitment views answer from the same data.
+	for _, p := range []string{"/commitments", "/commitments/utilization", "/commitments/recommendations?terms=1&payments=NO_UPFRONT&lookback_days=14", "/costs/dimensions"} {
+		var e errJSON
+		if st := ts.do(t, "GET", "/api/v1/tenants/acme"+p, readTok, nil, &e); st != 200 {
+			t.Errorf("GET %s: %d %s", p, st, e.Error)
+		}
+	}
+	var sim struct {
+		MonthlySavings float64 `json:"monthly_savings"`
+	}
+	if st := ts.do(t, "POST", "/api/v1/tenants/acme/commitments/simulate", readTok, map[string]any{"type": "COMPUTE_SP", "term_years": 1, "payment_option": "NO_UPFRONT", "hourly_commitment": 0.5, "lookback_days": 14}, &sim); st != 200 {
+		t.Errorf("simulate: %d", st)
+	}
 	var other struct {
 		Total float64 `json:"total"`
 	}

@@ -84,6 +84,20 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	hub.APIOptions = append(hub.APIOptions, m.HubAPIOptions...)
+	// Without credentials of its own crossbill cannot assume any customer
+	// role; say so at start and in the onboarding wizard, rather than only
+	// through failed verifications.
+	var hubProblem string
+	if hub.Credentials == nil {
+		hubProblem = "crossbill has no AWS credentials"
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		if _, err := hub.Credentials.Retrieve(cctx); err != nil {
+			hubProblem = "crossbill has no AWS credentials of its own (hub): set AWS_PROFILE or AWS_ACCESS_KEY_ID, run on an instance or container role, or pass --endpoint-url for an emulator; verification and ingestion cannot reach customer accounts until then"
+			m.Logger.Warn("no hub AWS credentials", "err", err)
+		}
+		cancel()
+	}
 	m.costs, err = costs.Open(ctx, m.DataDir)
 	if err != nil {
 		return err
@@ -93,7 +107,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.sched = scheduler.New(st, m.Logger, m.Scheduler)
 	m.srv = New(Config{Store: st, Scheduler: m.sched, Logger: m.Logger, DataDir: m.DataDir, Version: m.Version,
 		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst, Costs: m.costs, Hub: hub,
-		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait})
+		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait, HubProblem: hubProblem})
 	m.srv.registerRunners()
 	for kind, r := range m.Runners {
 		m.sched.Handle(kind, r)

@@ -45,6 +45,9 @@ type Config struct {
 	HubPrincipal string
 	// TemplateURLBase is where templates are hosted, for quick-create links.
 	TemplateURLBase string
+	// HubProblem, when set, says why the hub cannot reach AWS (no
+	// credentials); the onboarding wizard shows it.
+	HubProblem string
 	// VerifyWait bounds the retries of a new role's first AssumeRole.
 	VerifyWait time.Duration
 	Now        func() time.Time

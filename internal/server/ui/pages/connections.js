@@ -27,9 +27,14 @@ function steps(current) {
   return h('ol', { class: 'steps', 'aria-label': 'Onboarding steps' }, names.map((n, i) => h('li', { 'aria-current': i === current ? 'step' : null }, `${i + 1}. ${n}`)));
 }
 
+function hubNotice(info) {
+  return info.hub_problem ? h('p', { class: 'panel', role: 'note' }, h('strong', {}, 'Note: '), info.hub_problem) : null;
+}
+
 async function wizard(main, ctx) {
   main.append(h('h1', {}, 'Connect an AWS account'), steps(0));
   const info = await api('/api/v1/onboarding/modules');
+  main.append(hubNotice(info) || '');
   const boxes = info.modules.map((m) => {
     const cb = h('input', { type: 'checkbox', name: 'module', value: m.name, checked: m.default });
     return h('div', {}, h('label', {}, cb, ' ', h('strong', {}, m.name), ' — ', h('span', { class: 'muted' }, m.description)));
@@ -52,12 +57,14 @@ async function wizard(main, ctx) {
   });
 }
 
-async function detail(main, ctx, id) {
+async function detail(main, ctx, id, justVerified) {
   const base = `${ctx.base}/connections/${encodeURIComponent(id)}`;
-  const d = await api(base);
+  const [d, info] = await Promise.all([api(base), api('/api/v1/onboarding/modules').catch(() => ({}))]);
   const c = d.connection;
   main.append(h('h1', {}, 'Connection ', h('code', {}, c.id), ' ', badge(c.status)));
   main.append(steps(c.status === 'verified' ? 2 : 1));
+  const note = hubNotice(info);
+  if (note) main.append(note);
 
   const ext = h('input', { type: 'text', readonly: true, value: c.external_id, 'aria-describedby': 'ext-help', size: 40, 'data-testid': 'external-id' });
   main.append(h('section', { 'aria-labelledby': 'deploy-h' },
@@ -77,12 +84,15 @@ async function detail(main, ctx, id) {
   const vform = h('form', { class: 'form', 'aria-label': 'Verify' }, field('Role ARN (the stack’s RoleArn output)', role, { wide: true }),
     h('button', { type: 'submit', disabled: !ctx.canWrite }, 'Verify now'));
   main.append(h('section', { 'aria-labelledby': 'verify-h' }, h('h2', { id: 'verify-h' }, '2. Verify'), vform, results));
-  if (d.verification) showChecks(results, d.verification);
+  if (justVerified || d.verification) showChecks(results, justVerified || d.verification);
   vform.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
       const res = await loading(results, api(`${base}/verify`, { method: 'POST', body: { role_arn: role.value.trim() } }));
-      showChecks(results, res);
+      // Redraw the page: status, history and jobs changed with it.
+      clear(main);
+      await detail(main, ctx, id, res);
+      main.querySelector('#verify-h').scrollIntoView();
     } catch { /* shown by loading */ }
   });
 

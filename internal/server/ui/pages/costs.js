@@ -39,6 +39,9 @@ export default async function costs(main, ctx) {
   main.append(form, out);
   if (meta.periods && meta.periods.length) {
     main.insertBefore(h('p', { class: 'muted' }, `Billing periods loaded: ${meta.periods.join(', ')}`), form);
+  } else {
+    main.insertBefore(h('p', { class: 'panel', role: 'status' }, 'No cost data yet. Ingestion runs as a background job: follow it on the ',
+      h('a', { href: '#/jobs' }, 'Jobs page'), ', then come back.'), form);
   }
 
   let last = null;
