@@ -54,7 +54,9 @@ async function shot(name) {
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
-  dataDir = mkdtempSync(join(tmpdir(), 'crossbill-e2e-'));
+  // CROSSBILL_E2E_DATA reuses a data directory (its generated bills) between
+  // runs; by default each run starts from nothing.
+  dataDir = process.env.CROSSBILL_E2E_DATA || mkdtempSync(join(tmpdir(), 'crossbill-e2e-'));
   profileDir = mkdtempSync(join(tmpdir(), 'crossbill-e2e-profile-'));
   const banner = await startDemo();
   base = banner.url;
@@ -76,7 +78,7 @@ before(async () => {
 after(async () => {
   if (context) await context.close();
   if (server) server.kill('SIGTERM');
-  for (const d of [dataDir, profileDir]) if (d) rmSync(d, { recursive: true, force: true });
+  for (const d of [process.env.CROSSBILL_E2E_DATA ? '' : dataDir, profileDir]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
 test('API refuses unauthenticated calls', async () => {
@@ -115,10 +117,15 @@ test('onboarding wizard: external ID read-only, templates, verify with checks an
   assert.match(tpl, /AWSTemplateFormatVersion/);
   assert.ok(tpl.includes('sts:ExternalId'), 'template lacks the external ID condition');
   await shot('03-onboarding-templates');
-  await page.getByLabel(/Role ARN/).fill('arn:aws:iam::123456789012:role/CrossbillAccess');
+  // A fresh account each run: an account belongs to one connection's tenant.
+  const account = String(Math.floor(1e11 + Math.random() * 8.9e11));
+  await page.getByLabel(/Role ARN/).fill(`arn:aws:iam::${account}:role/CrossbillAccess`);
   await page.getByRole('button', { name: 'Verify now' }).click();
   const checks = page.getByRole('table').filter({ has: page.locator('caption', { hasText: 'Checks' }) });
   await checks.waitFor({ timeout: 90000 });
+  // The page was redrawn with the verification: status and history follow it.
+  await page.getByRole('heading', { name: 'Verification history' }).waitFor();
+  assert.ok(await page.locator('section', { hasText: 'Verification history' }).locator('tbody tr').count() >= 1, 'history is empty after verifying');
   const first = checks.locator('tbody tr').first();
   assert.match(await first.innerText(), /fail|pass/);
   // A failed check names its class and the fix.
@@ -179,7 +186,7 @@ test('access review: seed policies listed, findings shown, upload works', async 
   await shot('08-review-octo');
   await page.getByRole('link', { name: 'All reviews' }).click();
   const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['iam:PassRole', 'ec2:RunInstances'], Resource: '*' }] });
-  const file = join(dataDir, 'vendor-policy.json');
+  const file = join(profileDir, 'vendor-policy.json');
   writeFileSync(file, policy);
   await page.getByLabel('Template or policy file').setInputFiles(file);
   await page.getByRole('button', { name: 'Review', exact: true }).click();
