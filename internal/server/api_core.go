@@ -127,6 +127,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.RevokeToken(r.Context(), tenantOf(r).ID, false, r.PathValue("token")); err != nil {
 		return err
 	}
+	s.tokens.forget(r.PathValue("token"))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -1,8 +1,12 @@
 package server
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/store"
@@ -67,7 +71,7 @@ func (s *Server) authorize(rt route, next http.Handler) http.Handler {
 				"missing bearer token: send Authorization: Bearer <token> (create one with `crossbill token create`)"))
 			return
 		}
-		tok, err := s.store.Authenticate(r.Context(), secret)
+		tok, err := s.tokens.authenticate(r.Context(), s.store, secret)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -80,9 +84,7 @@ func (s *Server) authorize(rt route, next http.Handler) http.Handler {
 			writeError(w, r, crossbill.Errorf(crossbill.CodeThrottled, "rate limit", "too many requests for this token; slow down and retry"))
 			return
 		}
-		if err := s.store.TouchToken(r.Context(), tok.ID); err != nil {
-			logger(r.Context()).Warn("recording token use", "err", err)
-		}
+		s.tokens.touch(s.store, tok.ID, logger(r.Context()))
 		if rt.tenantParam != "" {
 			t, err := s.resolveTenant(r, tok, r.PathValue(rt.tenantParam))
 			if err != nil {
@@ -108,7 +110,7 @@ func (s *Server) authorize(rt route, next http.Handler) http.Handler {
 func (s *Server) resolveTenant(r *http.Request, tok store.Token, ref string) (store.Tenant, error) {
 	hidden := crossbill.Errorf(crossbill.CodeNotFound, "tenant", "no tenant %q", ref)
 	if !tok.Operator() {
-		t, err := s.store.TenantByID(r.Context(), tok.TenantID)
+		t, err := s.tenantByID(r.Context(), tok.TenantID)
 		if err != nil {
 			return store.Tenant{}, err
 		}
@@ -117,7 +119,7 @@ func (s *Server) resolveTenant(r *http.Request, tok store.Token, ref string) (st
 		}
 		return t, nil
 	}
-	t, err := s.store.TenantByID(r.Context(), crossbill.TenantID(ref))
+	t, err := s.tenantByID(r.Context(), crossbill.TenantID(ref))
 	if crossbill.ErrorCode(err) == crossbill.CodeNotFound {
 		t, err = s.store.TenantByName(r.Context(), ref)
 	}
@@ -125,4 +127,106 @@ func (s *Server) resolveTenant(r *http.Request, tok store.Token, ref string) (st
 		return store.Tenant{}, hidden
 	}
 	return t, err
+}
+
+// tokenCache keeps recently authenticated tokens for a few seconds, so that
+// a busy client costs no database read per request, and records token use
+// in the background at most once a minute per token. A revoked token stops
+// working at once through this server's API, and within ttl when revoked
+// from the CLI.
+type tokenCache struct {
+	ttl     time.Duration
+	mu      sync.Mutex
+	live    map[string]cachedToken // by hash of the secret
+	touched map[string]time.Time   // by token ID
+	wg      sync.WaitGroup
+}
+
+type cachedToken struct {
+	tok store.Token
+	at  time.Time
+}
+
+func newTokenCache(ttl time.Duration) *tokenCache {
+	return &tokenCache{ttl: ttl, live: map[string]cachedToken{}, touched: map[string]time.Time{}}
+}
+
+func (c *tokenCache) authenticate(ctx context.Context, st *store.Store, secret store.Secret) (store.Token, error) {
+	key := store.HashToken(secret)
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.live[key]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < c.ttl {
+		return e.tok, nil
+	}
+	tok, err := st.Authenticate(ctx, secret)
+	if err != nil {
+		return store.Token{}, err
+	}
+	c.mu.Lock()
+	if len(c.live) > 10000 { // bounded: start over rather than grow
+		c.live = map[string]cachedToken{}
+	}
+	c.live[key] = cachedToken{tok: tok, at: now}
+	c.mu.Unlock()
+	return tok, nil
+}
+
+// forget drops a token from the cache (it was revoked).
+func (c *tokenCache) forget(id string) {
+	c.mu.Lock()
+	for k, e := range c.live {
+		if e.tok.ID == id {
+			delete(c.live, k)
+		}
+	}
+	c.mu.Unlock()
+}
+
+// touch records a token's use without making the request wait for the
+// write.
+func (c *tokenCache) touch(st *store.Store, id string, log *slog.Logger) {
+	now := time.Now()
+	c.mu.Lock()
+	if now.Sub(c.touched[id]) < time.Minute {
+		c.mu.Unlock()
+		return
+	}
+	c.touched[id] = now
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := st.TouchToken(ctx, id); err != nil {
+			log.Warn("recording token use", "err", err)
+		}
+	}()
+}
+
+// wait waits for background writes (before the store closes).
+func (c *tokenCache) wait() { c.wg.Wait() }
+
+// tenantByID reads a tenant through a cache: tenants are never renamed or
+// deleted, so an entry never goes stale, and busy clients cost no database
+// read per request.
+func (s *Server) tenantByID(ctx context.Context, id crossbill.TenantID) (store.Tenant, error) {
+	s.tenantMu.Lock()
+	t, ok := s.tenantCache[id]
+	s.tenantMu.Unlock()
+	if ok {
+		return t, nil
+	}
+	t, err := s.store.TenantByID(ctx, id)
+	if err != nil {
+		return store.Tenant{}, err
+	}
+	s.tenantMu.Lock()
+	if len(s.tenantCache) < 100000 {
+		s.tenantCache[id] = t
+	}
+	s.tenantMu.Unlock()
+	return t, nil
 }

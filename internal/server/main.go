@@ -205,6 +205,9 @@ func (m *Main) Close() error {
 		if m.sched != nil {
 			m.sched.Wait()
 		}
+		if m.srv != nil {
+			m.srv.Wait()
+		}
 		if m.costs != nil {
 			if err := m.costs.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("closing cost store: %w", err))

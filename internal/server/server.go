@@ -70,6 +70,10 @@ type Server struct {
 	costs   *costCache
 	costsDB *costs.Store
 	now     func() time.Time
+	tokens  *tokenCache
+
+	tenantMu    sync.Mutex
+	tenantCache map[crossbill.TenantID]store.Tenant
 }
 
 // New builds a server. The scheduler is optional (tests of pure API parts).
@@ -92,7 +96,8 @@ func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, sched: cfg.Scheduler, log: cfg.Logger.With("component", "http"), dataDir: cfg.DataDir,
 		metrics: newMetrics(), limits: newLimiters(cfg.RatePerSecond, cfg.RateBurst), cfg: cfg,
-		costs: newCostCache(), costsDB: cfg.Costs, now: cfg.Now,
+		costs: newCostCache(), costsDB: cfg.Costs, now: cfg.Now, tokens: newTokenCache(5 * time.Second),
+		tenantCache: map[crossbill.TenantID]store.Tenant{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -113,6 +118,10 @@ func New(cfg Config) *Server {
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Wait waits for the server's background writes to end; call it after the
+// HTTP server stopped and before the store closes.
+func (s *Server) Wait() { s.tokens.wait() }
 
 // SetReady records whether the server is ready (readyz); err says why not.
 func (s *Server) SetReady(err error) {
