@@ -133,7 +133,11 @@ condition on a key given neither way is unknown: the decision is then
 			if len(identity) == 0 || req.Action == "" {
 				return crossbill.Errorf(crossbill.CodeInvalid, op, "give at least one --policy FILE and an --action")
 			}
-			var p policy.Policies
+			cat, err := iamdata.Load()
+			if err != nil {
+				return err
+			}
+			p := policy.Policies{Catalog: cat}
 			for _, f := range identity {
 				d, err := readPolicyFile(op, f)
 				if err != nil {

@@ -38,9 +38,12 @@ const (
 
 // Service is one AWS service as IAM knows it.
 type Service struct {
-	Prefix   string // action prefix, e.g. "ec2"
-	Name     string // e.g. "Amazon EC2"
-	Category string // iam-data's service category, e.g. "compute"
+	Prefix       string // action prefix, e.g. "ec2"
+	Name         string // e.g. "Amazon EC2"
+	Category     string // iam-data's service category, e.g. "compute"
+	CategoryName string // e.g. "Compute"
+	// RCP is set for services that resource control policies apply to.
+	RCP bool
 }
 
 // Action is one IAM action.
@@ -163,12 +166,12 @@ func parse(gz []byte) (*Catalog, error) {
 			}
 		case "S":
 			// Sorted, lower-case prefixes: lookups binary-search them.
-			if n != 4 || f[1] != strings.ToLower(f[1]) || (len(c.services) > 0 && f[1] <= c.services[len(c.services)-1].Prefix) {
+			if n != 6 || f[1] != strings.ToLower(f[1]) || (len(c.services) > 0 && f[1] <= c.services[len(c.services)-1].Prefix) {
 				return nil, bad()
 			}
 			c.closeService()
 			svc = f[1]
-			c.services = append(c.services, Service{Prefix: svc, Name: f[2], Category: f[3]})
+			c.services = append(c.services, Service{Prefix: svc, Name: f[2], Category: f[3], CategoryName: f[4], RCP: f[5] == "1"})
 			c.svcSpan = append(c.svcSpan, [2]int{len(c.actions), len(c.actions)})
 			c.rtSpan = append(c.rtSpan, [2]int{len(c.resources), len(c.resources)})
 		case "R":

@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/crossbill/crossbill/internal/iamdata"
 )
 
 // Request is one API request to evaluate.
@@ -27,6 +29,10 @@ type Policies struct {
 	SCPs []*Document
 	// RCPs, like SCPs, for resource control policies.
 	RCPs []*Document
+	// Catalog, when set, limits RCPs to the services that support them
+	// (iamdata Service.RCP), as AWS does; without it RCPs apply to every
+	// request.
+	Catalog *iamdata.Catalog
 }
 
 // Decision is the outcome of an evaluation.
@@ -97,8 +103,10 @@ func Evaluate(req Request, p Policies) Result {
 	for i, d := range p.SCPs {
 		gates = append(gates, gate{fmt.Sprintf("scp[%d]", i), []*Document{d}})
 	}
-	for i, d := range p.RCPs {
-		gates = append(gates, gate{fmt.Sprintf("rcp[%d]", i), []*Document{d}})
+	if rcpApplies(p.Catalog, req.Action) {
+		for i, d := range p.RCPs {
+			gates = append(gates, gate{fmt.Sprintf("rcp[%d]", i), []*Document{d}})
+		}
 	}
 
 	var denies, maybeDenies, allows []StatementRef
@@ -174,6 +182,16 @@ func Evaluate(req Request, p Policies) Result {
 		}
 	}
 	return res
+}
+
+// rcpApplies reports whether RCPs govern the action's service.
+func rcpApplies(cat *iamdata.Catalog, action string) bool {
+	if cat == nil {
+		return true
+	}
+	svc, _, _ := strings.Cut(action, ":")
+	s, ok := cat.Service(svc)
+	return !ok || s.RCP
 }
 
 func joinRefs(refs []StatementRef) string {

@@ -351,6 +351,33 @@ func TestEvaluateResourcePolicyPrincipal(t *testing.T) {
 	}
 }
 
+func TestEvaluateRCP(t *testing.T) {
+	t.Parallel()
+	id := mustParse(t, `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`)
+	rcp := mustParse(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+	  {"Effect":"Deny","Action":["s3:*","ec2:*"],"Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-1"}}}]}`)
+	ctx := map[string][]string{"aws:PrincipalOrgID": {"o-other"}}
+	cat := catalog(t)
+	tests := []struct {
+		action  string
+		catalog bool
+		want    policy.Decision
+	}{
+		{"s3:GetObject", true, policy.ExplicitDeny},
+		{"ec2:RunInstances", true, policy.Allowed}, // EC2 does not support RCPs
+		{"ec2:RunInstances", false, policy.ExplicitDeny},
+	}
+	for _, tt := range tests {
+		p := policy.Policies{Identity: []*policy.Document{id}, RCPs: []*policy.Document{rcp}}
+		if tt.catalog {
+			p.Catalog = cat
+		}
+		if got := policy.Evaluate(policy.Request{Action: tt.action, Context: ctx}, p); got.Decision != tt.want {
+			t.Errorf("%s (catalog %v): %s, want %s (%s)", tt.action, tt.catalog, got.Decision, tt.want, got.Reason)
+		}
+	}
+}
+
 func TestMerge(t *testing.T) {
 	t.Parallel()
 	a := mustParse(t, `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`)

@@ -13,7 +13,7 @@
 //
 //	V <version>
 //	K <condition key> <type>                       (global and service keys)
-//	S <prefix> <name> <category>                   (then that service's R and A lines)
+//	S <prefix> <name> <category> <category name> <RCP 0|1>   (then its R and A lines)
 //	R <resource type> <ARN pattern> <key,key,...>
 //	A <Name> <level> <type:1,type:0,...> <key,key,...> <description>
 //
@@ -215,12 +215,23 @@ func convert(files map[string][]byte) ([]byte, string, error) {
 	if err := unmarshal(files, "data/services.json", &prefixes); err != nil {
 		return nil, "", err
 	}
-	var names, categories map[string]string
+	var names, categories, categoryNames map[string]string
 	if err := unmarshal(files, "data/serviceNames.json", &names); err != nil {
 		return nil, "", err
 	}
 	if err := unmarshal(files, "data/serviceCategories.json", &categories); err != nil {
 		return nil, "", err
+	}
+	if err := unmarshal(files, "data/categoryNames.json", &categoryNames); err != nil {
+		return nil, "", err
+	}
+	var rcpList []string
+	if err := unmarshal(files, "data/rcpSupportedServices.json", &rcpList); err != nil {
+		return nil, "", err
+	}
+	rcp := map[string]bool{}
+	for _, p := range rcpList {
+		rcp[p] = true
 	}
 	sort.Strings(prefixes)
 
@@ -268,7 +279,11 @@ func convert(files map[string][]byte) ([]byte, string, error) {
 		if names[p] == "" {
 			return nil, "", fmt.Errorf("service %s has no name in data/serviceNames.json", p)
 		}
-		line("S", p, names[p], categories[p])
+		rcpFlag := "0"
+		if rcp[p] {
+			rcpFlag = "1"
+		}
+		line("S", p, names[p], categories[p], categoryNames[categories[p]], rcpFlag)
 		var rts map[string]resourceJSON
 		if err := unmarshal(files, "data/resourceTypes/"+p+".json", &rts); err != nil {
 			return nil, "", err
