@@ -99,7 +99,11 @@ func (a *analyzer) problems(lbl string, ps []problem, where *Location) {
 	}
 	msgs := make([]string, 0, len(ps))
 	for _, p := range ps {
-		msgs = append(msgs, strings.TrimPrefix(p.Where.Path, where.Path)+": "+p.Message)
+		if sub := strings.TrimPrefix(strings.TrimPrefix(p.Where.Path, where.Path), "."); sub != "" && sub != p.Where.Path {
+			msgs = append(msgs, sub+": "+p.Message)
+		} else {
+			msgs = append(msgs, p.Message)
+		}
 	}
 	loc := *where
 	loc.Line = ps[0].Where.Line
@@ -151,17 +155,31 @@ func (a *analyzer) policy(out *analyzed, p *rawPolicy) {
 		a.add(Finding{ID: "action/unknown", Severity: SeverityLow, Title: "Unknown action " + u.Pattern, Identity: out.label, Actions: []string{u.Pattern}, Location: p.stmtLocation(u.Statement),
 			Why: fmt.Sprintf("%q %s (catalog %s). IAM ignores it, so either the vendor made a typo and lacks a permission it expects, or the documentation invents actions.", u.Pattern, what, a.cat.Version())})
 	}
+	var dropped []*held
 	for _, g := range eff.Grants {
+		var refs, none []grantRef
+		for _, s := range g.Scopes {
+			if es, ok := a.effectiveScope(g.Action, s); ok {
+				refs = append(refs, grantRef{scope: es, pol: p})
+			} else {
+				none = append(none, grantRef{scope: s, pol: p})
+			}
+		}
+		if len(none) > 0 && len(refs) == 0 {
+			dropped = append(dropped, &held{action: g.Action, refs: none})
+		}
+		if len(refs) == 0 {
+			continue
+		}
 		key := lowerKey(g.Action)
 		h := out.held[key]
 		if h == nil {
-			h = &held{action: g.Action, key: key, refs: make([]grantRef, 0, len(g.Scopes))}
+			h = &held{action: g.Action, key: key}
 			out.held[key] = h
 		}
-		for _, s := range g.Scopes {
-			h.refs = append(h.refs, grantRef{scope: s, pol: p})
-		}
+		h.refs = append(h.refs, refs...)
 	}
+	a.ineffective(out, dropped)
 }
 
 // lowerKey returns "svc:name" in lower case with one allocation.
@@ -444,6 +462,16 @@ func (a *analyzer) sensitive(out *analyzed) {
 	}
 }
 
+// isReadVerb reports whether an action name only reads.
+func isReadVerb(name string) bool {
+	for _, v := range []string{"Get", "List", "Describe", "View", "Search", "BatchGet"} {
+		if strings.HasPrefix(name, v) {
+			return true
+		}
+	}
+	return false
+}
+
 // isDelete reports whether an action name destroys something.
 func isDelete(name string) bool {
 	for _, v := range []string{"Delete", "Terminate", "Purge", "Destroy", "Deregister"} {
@@ -458,7 +486,13 @@ func isDelete(name string) bool {
 func (a *analyzer) levels(out *analyzed) {
 	var perms, deletes, writes, tags []*held
 	for _, h := range out.sorted {
+		if len(a.kb.groupOf[h.key]) > 0 {
+			continue // explained by its own finding
+		}
 		switch {
+		case h.action.Level == iamdata.LevelPermissions && isReadVerb(h.action.Name):
+			// Reading a policy is filed as Permissions management but
+			// changes nothing.
 		case h.action.Level == iamdata.LevelPermissions:
 			perms = append(perms, h)
 		case h.action.Level == iamdata.LevelTagging:

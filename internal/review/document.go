@@ -25,6 +25,9 @@ func (e *extractor) policy(doc *node, name, path string, owner *node) *rawPolicy
 
 func (e *extractor) document(doc *node, name, path string, owner *node, kind string) *rawPolicy {
 	p := &rawPolicy{Name: name, Where: e.at(firstNode(doc, owner), path)}
+	if e.scope != nil {
+		p.ownAccount = "${AWS::AccountId}"
+	}
 	fix := func(n *node, subpath, format string, args ...any) {
 		p.Problems = append(p.Problems, problem{Where: e.at(firstNode(n, doc, owner), path+subpath), Message: fmt.Sprintf(format, args...)})
 	}

@@ -39,6 +39,9 @@ type rawPolicy struct {
 	// Problems are structural mistakes CloudFormation or IAM would reject,
 	// repaired for the review with the most permissive reading.
 	Problems []problem
+	// ownAccount is how the document names the account it lives in:
+	// ${AWS::AccountId} in templates, unknown ("") for bare policies.
+	ownAccount string
 }
 
 // problem is a structural mistake found while reading the input.

@@ -149,11 +149,36 @@ func dedupe(fs []Finding) []Finding {
 	return out
 }
 
+// familyRank orders findings of equal severity: what lets the vendor gain
+// access comes before what it can do with the access it has, and both come
+// before hygiene.
+func familyRank(id string) int {
+	family, _, _ := strings.Cut(id, "/")
+	switch family {
+	case "escalation":
+		return 0
+	case "identity", "credential-exposure":
+		return 1
+	case "trust", "resource-policy":
+		return 2
+	case "data-access", "policy", "managed-policy", "organization":
+		return 3
+	case "access":
+		return 4
+	case "action":
+		return 6
+	}
+	return 5
+}
+
 func sortFindings(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
 		if a.Severity.Rank() != b.Severity.Rank() {
 			return a.Severity.Rank() > b.Severity.Rank()
+		}
+		if ra, rb := familyRank(a.ID), familyRank(b.ID); ra != rb {
+			return ra < rb
 		}
 		if a.Location.File != b.Location.File {
 			return a.Location.File < b.Location.File

@@ -93,7 +93,7 @@ func TestSeedReviews(t *testing.T) {
 				{id: "template/malformed", identity: "CURS3BucketPolicy"},
 				{id: "action/deprecated", identity: "FrustCloudformationRole", action: "aws-portal:ViewBilling"},
 				{id: "action/deprecated", identity: "FrustCloudformationRole", action: "aws-portal:ViewUsage"},
-				{id: "access/write", identity: "FrustCloudformationRole", severity: SeverityMedium, action: "organizations:InviteAccountToOrganization", scoped: ptr(false)},
+				{id: "organization/membership", identity: "FrustCloudformationRole", severity: SeverityHigh, action: "organizations:InviteAccountToOrganization", scoped: ptr(false)},
 				{id: "data-access/instance-secrets", identity: "FrustCloudformationRole", action: "ec2:DescribeInstanceAttribute"},
 				{id: "access/write", identity: "CURS3BucketPolicy", action: "s3:PutObject", scoped: ptr(true)},
 				{id: "data-access/object-read", identity: "CURS3BucketPolicy", severity: SeverityLow, scoped: ptr(true)},
@@ -118,7 +118,8 @@ func TestSeedReviews(t *testing.T) {
 				{id: "escalation/identitystore-create-user-membership", identity: "user TrustleServiceUser", action: "identitystore:CreateGroupMembership"},
 				{id: "escalation/sts-assume-role", identity: "user TrustleServiceUser", severity: SeverityLow, scoped: ptr(true), resource: "role/Trustle-CrossAccount"},
 				{id: "access/delete", identity: "user TrustleServiceUser", action: "iam:DeleteUser"},
-				{id: "trust/no-external-id", identity: "role TrustleCrossAccountRole"},
+				{id: "trust/same-account", identity: "role TrustleCrossAccountRole"},
+				{id: "trust/no-external-id", identity: "role MemberRole"},
 			},
 			absent: []want{
 				{id: "escalation/iam-create-access-key"},

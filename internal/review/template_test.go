@@ -170,3 +170,26 @@ func FuzzParseTemplate(f *testing.F) {
 		}
 	})
 }
+
+func TestARNPatternsIntersect(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		p, q string
+		want bool
+	}{
+		{"arn:aws:s3:::wiv-cur-*/*", "arn:*:s3:::*/*", true},
+		{"arn:aws:s3:::wiv-cur-1", "arn:*:s3:::*/*", false}, // a bucket ARN is not an object ARN
+		{"arn:aws:s3:::wiv-cur-*", "arn:*:s3:::*/*", true},  // but a trailing * reaches objects
+		{"arn:aws:glue:*:*:catalog", "arn:*:glue:*:*:job/*", false},
+		{"arn:aws:glue:*:*:table/wivdb/*", "arn:*:glue:*:*:table/*/*", true},
+		{"arn:aws:iam::*:role/Trustle-CrossAccount", "arn:*:iam::*:role/*", true},
+		{"arn:aws:iam::*:role/Trustle-CrossAccount", "arn:*:iam::*:user/*", false},
+		{"a?c", "*b*", true},
+		{"abc", "abd", false},
+	}
+	for _, tt := range tests {
+		if got := arnsIntersect(tt.p, tt.q); got != tt.want {
+			t.Errorf("arnsIntersect(%q, %q) = %v, want %v", tt.p, tt.q, got, tt.want)
+		}
+	}
+}
