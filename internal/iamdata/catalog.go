@@ -166,7 +166,7 @@ func parse(gz []byte) (*Catalog, error) {
 			}
 		case "S":
 			// Sorted, lower-case prefixes: lookups binary-search them.
-			if n != 6 || f[1] != strings.ToLower(f[1]) || (len(c.services) > 0 && f[1] <= c.services[len(c.services)-1].Prefix) {
+			if n != 6 || f[1] == "" || strings.ContainsAny(f[1], ":*? ") || f[1] != strings.ToLower(f[1]) || (len(c.services) > 0 && f[1] <= c.services[len(c.services)-1].Prefix) {
 				return nil, bad()
 			}
 			c.closeService()
@@ -183,7 +183,7 @@ func parse(gz []byte) (*Catalog, error) {
 			}
 			c.resources = append(c.resources, ResourceType{Service: svc, Name: f[1], ARN: f[2], ConditionKeys: splitList(f[3], ",")})
 		case "A":
-			if n != 6 || svc == "" {
+			if n != 6 || svc == "" || f[1] == "" || strings.ContainsAny(f[1], ":*?") {
 				return nil, bad()
 			}
 			if span := c.svcSpan[len(c.svcSpan)-1]; len(c.actions) > span[0] && cmpFold(f[1], c.actions[len(c.actions)-1].Name) <= 0 {

@@ -66,3 +66,23 @@ func TestParseCatalog(t *testing.T) {
 		t.Error("non-gzip input parsed")
 	}
 }
+
+// FuzzParseCatalog feeds arbitrary catalog text to the parser: it must
+// refuse bad input with an error, never panic, and what it accepts must be
+// searchable.
+func FuzzParseCatalog(f *testing.F) {
+	f.Add("V\t1\nS\tabc\tAbc\tc\tC\t1\nR\tthing\tarn\t\nA\tGet\tRead\tthing:1\tk\td\n")
+	f.Add("V\t1\nK\taws:RequestTag/${TagKey}\tString\nS\ta\tA\tc\tC\t0\nA\tX\tList\t\t\t\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		c, err := iamdata.ParseCatalog(gz(t, text))
+		if err != nil {
+			return
+		}
+		for _, a := range c.All() {
+			got, ok := c.Action(a.String())
+			if !ok || got.ID != a.ID {
+				t.Fatalf("Action(%q) = %+v, %v", a.String(), got, ok)
+			}
+		}
+	})
+}

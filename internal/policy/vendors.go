@@ -99,6 +99,14 @@ func (k *KnownAccounts) Vendor(account string) (Vendor, bool) {
 	return k.vendors[i], true
 }
 
+// Vendors returns the entries in file order (shared; do not modify).
+func (k *KnownAccounts) Vendors() []Vendor {
+	if k == nil {
+		return nil
+	}
+	return k.vendors
+}
+
 // Len returns the number of vendors in the list.
 func (k *KnownAccounts) Len() int {
 	if k == nil {

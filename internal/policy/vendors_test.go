@@ -76,3 +76,34 @@ func TestSharedKnownAccounts(t *testing.T) {
 		t.Errorf("Lookup(464622532012) = %q, %v; want Datadog", name, ok)
 	}
 }
+
+func FuzzLoadKnownAccounts(f *testing.F) {
+	seed, err := os.ReadFile("testdata/known_accounts.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(seed))
+	f.Add("- name: x\n  accounts: [123456789012]\n  enabled: true\n")
+	f.Add("[]")
+	f.Add("- {name: a, accounts: ['000000000000'], source: [], type: aws}\n- {name: b, accounts: ['000000000000']}\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		k, err := policy.LoadKnownAccounts(strings.NewReader(src))
+		if err != nil {
+			if code := crossbill.ErrorCode(err); code != crossbill.CodeInvalid {
+				t.Fatalf("code %s: %v", code, err)
+			}
+			return
+		}
+		// Every listed account is found, and each is a 12-digit ID.
+		for _, v := range k.Vendors() {
+			for _, a := range v.Accounts {
+				if !crossbill.AccountID(a).Valid() {
+					t.Fatalf("loaded malformed account %q", a)
+				}
+				if _, ok := k.Lookup(a); !ok {
+					t.Fatalf("account %s of %s not found", a, v.Name)
+				}
+			}
+		}
+	})
+}
