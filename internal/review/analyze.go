@@ -31,6 +31,9 @@ type analyzer struct {
 	findings []Finding
 	// grants are (pattern, resource) pairs counted per service category.
 	grants map[string]int
+	// applyCache remembers whether a policy resource can name a resource
+	// type, keyed by type ARN and resource.
+	applyCache map[string]bool
 	// allowed is every action any identity holds, with each identity's
 	// grants of it, for the summary.
 	allowed map[string][]*held

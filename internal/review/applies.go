@@ -30,14 +30,21 @@ func (a *analyzer) applies(act iamdata.Action, resource string) bool {
 		return false
 	}
 	known := false
-	r := arnPattern(resource)
 	for _, ar := range act.Resources {
 		rt, ok := a.cat.ResourceType(act.Service, ar.Type)
 		if !ok || rt.ARN == "" {
 			continue
 		}
 		known = true
-		if arnsIntersect(r, arnPattern(rt.ARN)) {
+		// Many actions share a resource type (svc:* expands to hundreds),
+		// so each (type ARN, resource) pair is compared once per review.
+		key := rt.ARN + "\x00" + resource
+		match, seen := a.applyCache[key]
+		if !seen {
+			match = arnsIntersect(arnPattern(resource), arnPattern(rt.ARN))
+			a.applyCache[key] = match
+		}
+		if match {
 			return true
 		}
 	}
@@ -82,15 +89,16 @@ func arnsIntersect(p, q string) bool {
 // globsIntersect reports whether some string matches both IAM globs (* and
 // ?). ARN comparisons in IAM are case-sensitive, so this one is too.
 func globsIntersect(p, q string) bool {
-	// memo[i][j]: 0 unknown, 1 true, 2 false.
-	memo := make([][]uint8, len(p)+1)
-	for i := range memo {
-		memo[i] = make([]uint8, len(q)+1)
+	if !strings.ContainsAny(p, "*?") && !strings.ContainsAny(q, "*?") {
+		return p == q
 	}
+	// memo[i*w+j]: 0 unknown, 1 true, 2 false.
+	w := len(q) + 1
+	memo := make([]uint8, (len(p)+1)*w)
 	var f func(i, j int) bool
 	f = func(i, j int) bool {
-		if memo[i][j] != 0 {
-			return memo[i][j] == 1
+		if m := memo[i*w+j]; m != 0 {
+			return m == 1
 		}
 		var r bool
 		switch {
@@ -106,9 +114,9 @@ func globsIntersect(p, q string) bool {
 			r = (p[i] == '?' || q[j] == '?' || p[i] == q[j]) && f(i+1, j+1)
 		}
 		if r {
-			memo[i][j] = 1
+			memo[i*w+j] = 1
 		} else {
-			memo[i][j] = 2
+			memo[i*w+j] = 2
 		}
 		return r
 	}
