@@ -134,4 +134,3 @@ func (a *analyzer) ineffective(out *analyzed, dropped []*held) {
 		Actions: actionNames(dropped), Resources: a.describeScopes(dropped), Scoped: true, Location: firstLocation(dropped),
 		Why: "The resources named are not of a type these actions act on (per the IAM catalog), so IAM never matches them. The review ignores these grants; the vendor should fix or remove them."})
 }
-
