@@ -135,7 +135,10 @@ func (p *rawPolicy) stmtLocation(i int) Location {
 	if i >= 0 && i < len(p.stmtLines) && p.stmtLines[i] > 0 {
 		l.Line = p.stmtLines[i]
 	}
-	l.Path = fmt.Sprintf("%s.Statement[%d]", p.Where.Path, i)
+	l.Path = fmt.Sprintf("Statement[%d]", i)
+	if p.Where.Path != "" {
+		l.Path = p.Where.Path + "." + l.Path
+	}
 	return l
 }
 
