@@ -50,12 +50,15 @@ type Service struct {
 type Action struct {
 	// ID is the action's position in Catalog.All(): a cheap key for maps
 	// and sorting, valid within one catalog.
-	ID            int
-	Service       string // prefix as the catalog spells it, e.g. "s3"
-	Name          string // canonical case, e.g. "GetObject"
-	Level         Level
-	Description   string // "Grants permission to ..."
-	Resources     []ActionResource
+	ID          int
+	Service     string // prefix as the catalog spells it, e.g. "s3"
+	Name        string // canonical case, e.g. "GetObject"
+	Level       Level
+	Description string // "Grants permission to ..."
+	Resources   []ActionResource
+	// ConditionKeys the action supports, including those it supports only
+	// on one of its resource types (keys of the resource types themselves
+	// are in ResourceType.ConditionKeys).
 	ConditionKeys []string
 }
 

@@ -34,6 +34,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -181,8 +182,9 @@ type actionJSON struct {
 	Description   string `json:"description"`
 	AccessLevel   string `json:"accessLevel"`
 	ResourceTypes []struct {
-		Name     string `json:"name"`
-		Required bool   `json:"required"`
+		Name          string   `json:"name"`
+		Required      bool     `json:"required"`
+		ConditionKeys []string `json:"conditionKeys"`
 	} `json:"resourceTypes"`
 	ConditionKeys []string `json:"conditionKeys"`
 }
@@ -316,7 +318,17 @@ func convert(files map[string][]byte) ([]byte, string, error) {
 				}
 				res[i] = rt.Name + ":" + req
 			}
-			line("A", a.Name, level, strings.Join(res, ","), strings.Join(a.ConditionKeys, ","), a.Description)
+			// The action's keys, then those it supports only on one of its
+			// resource types: callers ask "does the action support this key".
+			keys := slices.Clone(a.ConditionKeys)
+			for _, rt := range a.ResourceTypes {
+				for _, k := range rt.ConditionKeys {
+					if !slices.Contains(keys, k) {
+						keys = append(keys, k)
+					}
+				}
+			}
+			line("A", a.Name, level, strings.Join(res, ","), strings.Join(keys, ","), a.Description)
 			nActions++
 		}
 	}
