@@ -33,7 +33,8 @@ type analyzer struct {
 	grants map[string]int
 	// applyCache remembers whether a policy resource can name a resource
 	// type, keyed by type ARN and resource.
-	applyCache map[string]bool
+	applyCache map[[2]string]bool
+	typeARNs   map[[2]string]string // (service, resource type) -> ARN format
 	// allowed is every action any identity holds, with each identity's
 	// grants of it, for the summary.
 	allowed map[string][]*held

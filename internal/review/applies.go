@@ -31,17 +31,17 @@ func (a *analyzer) applies(act iamdata.Action, resource string) bool {
 	}
 	known := false
 	for _, ar := range act.Resources {
-		rt, ok := a.cat.ResourceType(act.Service, ar.Type)
-		if !ok || rt.ARN == "" {
+		arn := a.typeARN(act.Service, ar.Type)
+		if arn == "" {
 			continue
 		}
 		known = true
 		// Many actions share a resource type (svc:* expands to hundreds),
 		// so each (type ARN, resource) pair is compared once per review.
-		key := rt.ARN + "\x00" + resource
+		key := [2]string{arn, resource}
 		match, seen := a.applyCache[key]
 		if !seen {
-			match = arnsIntersect(arnPattern(resource), arnPattern(rt.ARN))
+			match = arnsIntersect(arnPattern(resource), arnPattern(arn))
 			a.applyCache[key] = match
 		}
 		if match {
@@ -49,6 +49,17 @@ func (a *analyzer) applies(act iamdata.Action, resource string) bool {
 		}
 	}
 	return !known
+}
+
+// typeARN returns the ARN format of a resource type, "" when unknown.
+func (a *analyzer) typeARN(service, typ string) string {
+	key := [2]string{service, typ}
+	if arn, ok := a.typeARNs[key]; ok {
+		return arn
+	}
+	rt, _ := a.cat.ResourceType(service, typ)
+	a.typeARNs[key] = rt.ARN
+	return rt.ARN
 }
 
 // effectiveScope drops the resources of s that cannot name a resource of

@@ -69,7 +69,7 @@ func Review(ctx context.Context, inputs []Input, opts Options) (Report, error) {
 			return Report{}, crossbill.Errorf(crossbill.CodeInvalid, op, "%s: line %d: neither a CloudFormation template (no Resources) nor an IAM policy (no Statement)", in.Name, root.line(1))
 		}
 	}
-	a := &analyzer{cat: cat, kb: kb, known: opts.Known, grants: map[string]int{}, allowed: map[string][]*held{}, applyCache: map[string]bool{}}
+	a := &analyzer{cat: cat, kb: kb, known: opts.Known, grants: map[string]int{}, allowed: map[string][]*held{}, applyCache: map[[2]string]bool{}, typeARNs: map[[2]string]string{}}
 	a.findings = append(a.findings, outputs...)
 	a.problems("", inv.Problems, nil)
 	for _, u := range inv.Unreviewable {

@@ -370,6 +370,8 @@ func TestSmallTemplates(t *testing.T) {
 			[]want{{id: "escalation/iam-create-policy-version", identity: "group G"}, {id: "escalation/iam-create-policy-version", identity: "user U"}}},
 		{"stackset json body", "Resources:\n  S:\n    Type: AWS::CloudFormation::StackSet\n    Properties:\n      TemplateBody: '{\"Resources\": {\"R\": {\"Type\": \"AWS::IAM::ManagedPolicy\", \"Properties\": {\"PolicyDocument\": {\"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"ssm:StartSession\", \"Resource\": \"*\"}]}}}}}'\n",
 			[]want{{id: "escalation/ssm-start-session", identity: "policy R"}}},
+		{"boundary", "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Statement: [{Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: 'sts:AssumeRole'}]}\n      PermissionsBoundary: !Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/Cap\n",
+			[]want{{id: "identity/permissions-boundary", resource: "arn:aws:iam::${AWS::AccountId}:policy/Cap"}}},
 		{"stackset url", "Resources:\n  S: {Type: AWS::CloudFormation::StackSet, Properties: {TemplateURL: 'https://example.com/t.yaml'}}\n",
 			[]want{{id: "template/unreviewable"}}},
 		{"wildcard trust", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}`,
