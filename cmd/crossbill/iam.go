@@ -21,7 +21,7 @@ func newIAMCmd(app *App) *cobra.Command {
 		Use:   "iam",
 		Short: "Look up IAM actions, evaluate policies and analyse trust policies offline",
 	}
-	cmd.AddCommand(newIAMActionsCmd(app), newIAMEvalCmd(app), newIAMTrustCmd(app))
+	cmd.AddCommand(newIAMActionsCmd(app), newIAMEvalCmd(app), newIAMTrustCmd(app), newIAMLintCmd(app))
 	return cmd
 }
 
@@ -257,6 +257,42 @@ YAML format) given with --known-accounts.`,
 	cmd.Flags().StringVar(&knownFile, "known-accounts", "", "known_aws_accounts YAML file (fwdcloudsec format)")
 	cmd.Flags().StringVar(&account, "account", "", "the account the role lives in (same-account principals)")
 	return cmd
+}
+
+func newIAMLintCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "lint FILE",
+		Short: "Find statements that do less than they say (wrong resources, unknown actions, unsupported condition keys)",
+		Long: `Lint checks a policy document against the IAM catalog for mistakes AWS
+accepts silently: unknown actions; an action named with resources it cannot
+act on (s3:GetObject on a bucket ARN, s3:ListBucket on bucket/*); actions
+that support only Resource "*" given specific ARNs; resources no action of
+the statement applies to; service condition keys no action of the statement
+supports. In a Deny statement these mean the deny protects nothing, and are
+reported as medium.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			doc, err := readPolicyFile("iam lint", args[0])
+			if err != nil {
+				return err
+			}
+			cat, err := iamdata.Load()
+			if err != nil {
+				return err
+			}
+			issues := policy.Lint(doc, cat)
+			if issues == nil {
+				issues = []policy.Issue{}
+			}
+			return app.Print(map[string]any{"issues": issues}, func(w io.Writer) error {
+				for _, is := range issues {
+					fmt.Fprintf(w, "%-8s %s (Statement[%d]): %s\n", is.Severity, is.ID, is.Statement, is.Message)
+				}
+				fmt.Fprintf(w, "%d issues\n", len(issues))
+				return nil
+			})
+		},
+	}
 }
 
 func dash(s string) string {

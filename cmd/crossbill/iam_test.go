@@ -139,3 +139,23 @@ func TestIAMTrust(t *testing.T) {
 		t.Errorf("missing known accounts: code %d", code)
 	}
 }
+
+func TestIAMLint(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := writeFile(t, dir, "p.json", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":"arn:aws:s3:::cur"}}`)
+	out, errOut, code := runCLI(t, dir, "iam", "lint", p, "--json")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errOut)
+	}
+	var res struct{ Issues []struct{ ID, Action string } }
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Issues) != 1 || res.Issues[0].ID != "resource-mismatch" || res.Issues[0].Action != "s3:GetObject" {
+		t.Errorf("issues = %+v", res.Issues)
+	}
+	if out, _, code := runCLI(t, dir, "iam", "lint", p); code != 0 || !strings.Contains(out, "1 issues") {
+		t.Errorf("text: %d %s", code, out)
+	}
+}
