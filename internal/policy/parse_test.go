@@ -68,6 +68,10 @@ func TestParseForms(t *testing.T) {
 		t.Errorf("ConditionsOn = %+v", got)
 	}
 
+	if bom := mustParse(t, "\ufeff"+`{"Statement":{"Effect":"Allow","Action":"*"}}`); len(bom.Statements) != 1 {
+		t.Error("document with a byte-order mark not parsed")
+	}
+
 	doc = mustParse(t, `{"Statement": [
 	  {"Effect": "Deny", "NotAction": ["iam:*", "sts:*"], "NotResource": "arn:aws:s3:::b/*", "NotPrincipal": {"AWS": ["111122223333"]}},
 	  {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": ["*"], "Condition": {"stringequalsignorecaseifexists": {"aws:PrincipalOrgID": "o-123"}}},
