@@ -85,6 +85,25 @@ type Result struct {
 // boundary (if any) and the identity policies must each allow.
 // Resource-based policies are not evaluated.
 func Evaluate(req Request, p Policies) Result {
+	return evaluate(req, p, "identity")
+}
+
+// EvaluateTrust decides whether a role's trust policy lets req.Principal
+// assume the role: req.Action defaults to sts:AssumeRole, and
+// req.Context carries sts:ExternalId, aws:MultiFactorAuthPresent and the
+// like (a nil value: known absent). It checks the trust policy alone; a
+// caller in another account also needs its own policies to allow
+// sts:AssumeRole on the role.
+func EvaluateTrust(trust *Document, req Request) Result {
+	if req.Action == "" {
+		req.Action = "sts:AssumeRole"
+	}
+	return evaluate(req, Policies{Identity: []*Document{trust}}, "trust")
+}
+
+// evaluate runs the evaluation; first names the first gate's policies in
+// results ("identity" or "trust").
+func evaluate(req Request, p Policies, first string) Result {
 	ctx := newContext(req.Context)
 	resource := req.Resource
 	if resource == "" {
@@ -96,7 +115,7 @@ func Evaluate(req Request, p Policies) Result {
 		name string
 		docs []*Document
 	}
-	gates := []gate{{"identity", p.Identity}}
+	gates := []gate{{first, p.Identity}}
 	if p.Boundary != nil {
 		gates = append(gates, gate{"boundary", []*Document{p.Boundary}})
 	}
@@ -208,6 +227,8 @@ func describeGates(failed []string) string {
 		switch {
 		case f == "identity":
 			names[i] = "the identity policies"
+		case f == "trust":
+			names[i] = "the trust policy"
 		case f == "boundary":
 			names[i] = "the permissions boundary"
 		default:

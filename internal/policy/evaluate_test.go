@@ -378,6 +378,37 @@ func TestEvaluateRCP(t *testing.T) {
 	}
 }
 
+func TestEvaluateTrust(t *testing.T) {
+	t.Parallel()
+	trust := mustParse(t, `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/crossbill-hub"},
+	  "Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"4f9c2a7e1b3d45e6a8c0b2d4f6e8a0c1"}}}}`)
+	const hub = "arn:aws:sts::111122223333:assumed-role/crossbill-hub/sync"
+	tests := []struct {
+		name      string
+		principal string
+		ctx       map[string][]string
+		want      policy.Decision
+	}{
+		{"right external id", hub, map[string][]string{"sts:ExternalId": {"4f9c2a7e1b3d45e6a8c0b2d4f6e8a0c1"}}, policy.Allowed},
+		{"wrong external id", hub, map[string][]string{"sts:ExternalId": {"guess"}}, policy.ImplicitDeny},
+		{"no external id", hub, map[string][]string{"sts:ExternalId": nil}, policy.ImplicitDeny},
+		{"external id not given", hub, nil, policy.AllowedUnderConditions},
+		{"other principal", "arn:aws:iam::444455556666:role/crossbill-hub", map[string][]string{"sts:ExternalId": {"4f9c2a7e1b3d45e6a8c0b2d4f6e8a0c1"}}, policy.ImplicitDeny},
+	}
+	for _, tt := range tests {
+		got := policy.EvaluateTrust(trust, policy.Request{Principal: tt.principal, Context: tt.ctx})
+		if got.Decision != tt.want {
+			t.Errorf("%s: %s, want %s (%s)", tt.name, got.Decision, tt.want, got.Reason)
+		}
+		if got.Decision == policy.Allowed && (len(got.Deciding) != 1 || got.Deciding[0].Policy != "trust") {
+			t.Errorf("%s: deciding %+v", tt.name, got.Deciding)
+		}
+		if got.Decision == policy.ImplicitDeny && !strings.Contains(got.Reason, "trust policy") {
+			t.Errorf("%s: reason %q", tt.name, got.Reason)
+		}
+	}
+}
+
 func TestMerge(t *testing.T) {
 	t.Parallel()
 	a := mustParse(t, `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`)
