@@ -1,6 +1,7 @@
 package review
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,4 +193,36 @@ func TestARNPatternsIntersect(t *testing.T) {
 			t.Errorf("arnsIntersect(%q, %q) = %v, want %v", tt.p, tt.q, got, tt.want)
 		}
 	}
+}
+
+// FuzzReview runs the whole review on arbitrary input: any outcome but a
+// panic or an error without a code is acceptable.
+func FuzzReview(f *testing.F) {
+	files, err := filepath.Glob("testdata/seeds/*")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`{"Statement":[{"Effect":"Allow","NotAction":"s3:*","NotResource":"arn:aws:s3:::x/*","Condition":{"StringLike":{"aws:ResourceTag/a":"*"}}}]}`))
+	f.Add([]byte("Resources: {R: {Type: AWS::IAM::Role, Properties: {Policies: [x, {PolicyName: p}], ManagedPolicyArns: [!Ref P]}}}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rep, err := Template(context.Background(), "fuzz.yaml", data, Options{})
+		if err != nil {
+			if crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+				t.Fatalf("error code %q: %v", crossbill.ErrorCode(err), err)
+			}
+			return
+		}
+		for _, f := range rep.Findings {
+			if !f.Severity.valid() || f.ID == "" {
+				t.Fatalf("finding without id or severity: %+v", f)
+			}
+		}
+	})
 }
