@@ -113,11 +113,11 @@ func readPolicyFile(op, path string) (*policy.Document, error) {
 func newIAMEvalCmd(app *App) *cobra.Command {
 	var (
 		identity, scps, rcps, contextKV, absent []string
-		boundary                                string
+		boundary, trust                         string
 		req                                     policy.Request
 	)
 	cmd := &cobra.Command{
-		Use:   "eval --policy FILE --action ACTION [--resource ARN]",
+		Use:   "eval (--policy FILE --action ACTION | --trust FILE --principal ARN)",
 		Short: "Decide whether policies allow a request (identity, boundary, SCPs), as AWS would",
 		Long: `Eval applies AWS's evaluation logic to one request: an explicit deny in
 any policy wins; otherwise the identity policies, the permissions boundary
@@ -126,12 +126,21 @@ and every SCP/RCP level must each allow.
 Condition keys come from --context key=value (repeat the key for several
 values) and --absent key (known to be missing from the request). A
 condition on a key given neither way is unknown: the decision is then
-"allowed-under-conditions" and the keys are listed, never a plain allow.`,
+"allowed-under-conditions" and the keys are listed, never a plain allow.
+
+With --trust FILE, eval decides whether --principal may assume the role
+whose trust policy FILE is (action sts:AssumeRole unless --action says
+otherwise), e.g. with --context sts:ExternalId=... or --absent sts:ExternalId.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			const op = "iam eval"
-			if len(identity) == 0 || req.Action == "" {
-				return crossbill.Errorf(crossbill.CodeInvalid, op, "give at least one --policy FILE and an --action")
+			switch {
+			case trust != "" && (len(identity) > 0 || boundary != "" || len(scps) > 0 || len(rcps) > 0):
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "--trust evaluates a trust policy alone; leave out --policy, --boundary, --scp and --rcp")
+			case trust != "" && req.Principal == "":
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "--trust needs the --principal that assumes the role")
+			case trust == "" && (len(identity) == 0 || req.Action == ""):
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "give at least one --policy FILE and an --action (or --trust FILE and a --principal)")
 			}
 			cat, err := iamdata.Load()
 			if err != nil {
@@ -180,7 +189,16 @@ condition on a key given neither way is unknown: the decision is then
 				}
 				req.Context[k] = nil
 			}
-			res := policy.Evaluate(req, p)
+			var res policy.Result
+			if trust != "" {
+				d, err := readPolicyFile(op, trust)
+				if err != nil {
+					return err
+				}
+				res = policy.EvaluateTrust(d, req)
+			} else {
+				res = policy.Evaluate(req, p)
+			}
 			return app.Print(res, func(w io.Writer) error {
 				fmt.Fprintf(w, "%s: %s\n", res.Decision, res.Reason)
 				for _, r := range res.Deciding {
@@ -200,6 +218,7 @@ condition on a key given neither way is unknown: the decision is then
 	f := cmd.Flags()
 	f.StringArrayVar(&identity, "policy", nil, "identity policy file (repeatable)")
 	f.StringVar(&boundary, "boundary", "", "permissions boundary policy file")
+	f.StringVar(&trust, "trust", "", "role trust policy file: may --principal assume the role?")
 	f.StringArrayVar(&scps, "scp", nil, "SCP file, one per organization level (repeatable)")
 	f.StringArrayVar(&rcps, "rcp", nil, "RCP file, one per organization level (repeatable)")
 	f.StringVar(&req.Action, "action", "", "action, e.g. s3:GetObject")

@@ -106,6 +106,32 @@ func TestIAMEval(t *testing.T) {
 	}
 }
 
+func TestIAMEvalTrust(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	trust := writeFile(t, dir, "trust.json", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/hub"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"4f9c2a7e1b3d45e6a8c0b2d4f6e8a0c1"}}}}`)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--context", "sts:ExternalId=4f9c2a7e1b3d45e6a8c0b2d4f6e8a0c1"}, "allowed:"},
+		{[]string{"--absent", "sts:ExternalId"}, "implicit-deny:"},
+		{nil, "allowed-under-conditions:"},
+	} {
+		args := append([]string{"iam", "eval", "--trust", trust, "--principal", "arn:aws:sts::111122223333:assumed-role/hub/s"}, tt.args...)
+		out, errOut, code := runCLI(t, dir, args...)
+		if code != 0 || !strings.HasPrefix(out, tt.want) {
+			t.Errorf("%v: code %d, out %q, stderr %q; want %s", tt.args, code, out, errOut, tt.want)
+		}
+	}
+	if _, _, code := runCLI(t, dir, "iam", "eval", "--trust", trust); code != 2 {
+		t.Errorf("--trust without --principal: code %d", code)
+	}
+	if _, _, code := runCLI(t, dir, "iam", "eval", "--trust", trust, "--principal", "x", "--policy", trust); code != 2 {
+		t.Errorf("--trust with --policy: code %d", code)
+	}
+}
+
 func TestIAMTrust(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
