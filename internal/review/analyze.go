@@ -149,6 +149,9 @@ func (a *analyzer) policy(out *analyzed, p *rawPolicy) {
 	if doc == nil {
 		return
 	}
+	if out.id.Kind == kindResourcePolicy {
+		doc = grantsToOthers(doc)
+	}
 	a.patterns(out, p, doc)
 	eff := policy.EffectiveActions(doc, a.cat)
 	for _, u := range eff.Unknown {
@@ -187,6 +190,22 @@ func (a *analyzer) policy(out *analyzed, p *rawPolicy) {
 		h.refs = append(h.refs, refs...)
 	}
 	a.ineffective(out, dropped)
+}
+
+// grantsToOthers keeps the statements of a resource policy that grant to
+// identities (accounts, roles, users, federated users, "*"): what a bucket
+// policy lets an AWS service do for the account itself is not third-party
+// access (its confused-deputy risk is reported by the trust analysis).
+func grantsToOthers(doc *policy.Document) *policy.Document {
+	out := *doc
+	out.Statements = nil
+	for _, st := range doc.Statements {
+		p := st.Principal
+		if st.NotPrincipal != nil || (p != nil && (p.Any || len(p.AWS) > 0 || len(p.Federated) > 0 || len(p.CanonicalUser) > 0)) {
+			out.Statements = append(out.Statements, st)
+		}
+	}
+	return &out
 }
 
 // lowerKey returns "svc:name" in lower case with one allocation.

@@ -352,30 +352,34 @@ func TestReviewInputErrors(t *testing.T) {
 func TestSmallTemplates(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name string
-		data string
-		want []want
+		name   string
+		data   string
+		want   []want
+		absent []want
 	}{
 		{"admin policy", `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`,
-			[]want{{id: "policy/all-actions", severity: SeverityCritical}}},
+			[]want{{id: "policy/all-actions", severity: SeverityCritical}}, nil},
 		{"not action", `{"Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}`,
-			[]want{{id: "policy/not-action", severity: SeverityHigh}, {id: "data-access/secret-values", severity: SeverityCritical}}},
+			[]want{{id: "policy/not-action", severity: SeverityHigh}, {id: "data-access/secret-values", severity: SeverityCritical}}, nil},
 		{"unknown action", `{"Statement":[{"Effect":"Allow","Action":["ec2:DescribeEverything","nosuchsvc:Get"],"Resource":"*"}]}`,
-			[]want{{id: "action/unknown", action: "ec2:DescribeEverything"}, {id: "action/unknown", action: "nosuchsvc:Get"}}},
+			[]want{{id: "action/unknown", action: "ec2:DescribeEverything"}, {id: "action/unknown", action: "nosuchsvc:Get"}}, nil},
 		{"managed policies", "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Statement: [{Effect: Allow, Principal: {AWS: '111122223333'}, Action: 'sts:AssumeRole'}]}\n      ManagedPolicyArns:\n        - arn:aws:iam::aws:policy/ReadOnlyAccess\n        - !Sub arn:${AWS::Partition}:iam::aws:policy/job-function/ViewOnlyAccess\n        - arn:aws:iam::123456789012:policy/Elsewhere\n",
-			[]want{{id: "managed-policy/aws", severity: SeverityHigh, resource: "ReadOnlyAccess"}, {id: "managed-policy/aws", severity: SeverityLow, resource: "job-function/ViewOnlyAccess"}, {id: "managed-policy/external", resource: "Elsewhere"}}},
+			[]want{{id: "managed-policy/aws", severity: SeverityHigh, resource: "ReadOnlyAccess"}, {id: "managed-policy/aws", severity: SeverityLow, resource: "job-function/ViewOnlyAccess"}, {id: "managed-policy/external", resource: "Elsewhere"}}, nil},
 		{"secret in outputs", "Resources:\n  U: {Type: AWS::IAM::User}\n  K: {Type: AWS::IAM::AccessKey, Properties: {UserName: !Ref U}}\nOutputs:\n  Secret: {Value: !GetAtt K.SecretAccessKey}\n",
-			[]want{{id: "identity/secret-in-outputs", severity: SeverityHigh}, {id: "identity/long-lived-keys", identity: "user U"}}},
+			[]want{{id: "identity/secret-in-outputs", severity: SeverityHigh}, {id: "identity/long-lived-keys", identity: "user U"}}, nil},
 		{"policy attached through resources", "Resources:\n  G: {Type: AWS::IAM::Group}\n  U: {Type: AWS::IAM::User, Properties: {Groups: [!Ref G]}}\n  P:\n    Type: AWS::IAM::Policy\n    Properties:\n      PolicyName: p\n      Groups: [!Ref G]\n      PolicyDocument: {Statement: [{Effect: Allow, Action: 'iam:CreatePolicyVersion', Resource: '*'}]}\n",
-			[]want{{id: "escalation/iam-create-policy-version", identity: "group G"}, {id: "escalation/iam-create-policy-version", identity: "user U"}}},
+			[]want{{id: "escalation/iam-create-policy-version", identity: "group G"}, {id: "escalation/iam-create-policy-version", identity: "user U"}}, nil},
 		{"stackset json body", "Resources:\n  S:\n    Type: AWS::CloudFormation::StackSet\n    Properties:\n      TemplateBody: '{\"Resources\": {\"R\": {\"Type\": \"AWS::IAM::ManagedPolicy\", \"Properties\": {\"PolicyDocument\": {\"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"ssm:StartSession\", \"Resource\": \"*\"}]}}}}}'\n",
-			[]want{{id: "escalation/ssm-start-session", identity: "policy R"}}},
+			[]want{{id: "escalation/ssm-start-session", identity: "policy R"}}, nil},
 		{"boundary", "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Statement: [{Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: 'sts:AssumeRole'}]}\n      PermissionsBoundary: !Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/Cap\n",
-			[]want{{id: "identity/permissions-boundary", resource: "arn:aws:iam::${AWS::AccountId}:policy/Cap"}}},
+			[]want{{id: "identity/permissions-boundary", resource: "arn:aws:iam::${AWS::AccountId}:policy/Cap"}}, nil},
+		{name: "service-only bucket policy", data: "Resources:\n  B: {Type: AWS::S3::Bucket}\n  P:\n    Type: AWS::S3::BucketPolicy\n    Properties:\n      Bucket: !Ref B\n      PolicyDocument:\n        Statement:\n          - {Effect: Allow, Principal: {Service: bcm-data-exports.amazonaws.com}, Action: [s3:PutObject, s3:GetBucketPolicy], Resource: [!Sub 'arn:aws:s3:::${B}', !Sub 'arn:aws:s3:::${B}/*']}\n          - {Effect: Allow, Principal: {AWS: '111122223333'}, Action: s3:GetObject, Resource: !Sub 'arn:aws:s3:::${B}/*'}\n",
+			want:   []want{{id: "resource-policy/service-without-source"}, {id: "data-access/object-read", identity: "bucket policy P", scoped: ptr(true)}},
+			absent: []want{{id: "access/write", identity: "bucket policy P"}}},
 		{"stackset url", "Resources:\n  S: {Type: AWS::CloudFormation::StackSet, Properties: {TemplateURL: 'https://example.com/t.yaml'}}\n",
-			[]want{{id: "template/unreviewable"}}},
+			[]want{{id: "template/unreviewable"}}, nil},
 		{"wildcard trust", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}`,
-			[]want{{id: "trust/wildcard-principal"}}},
+			[]want{{id: "trust/wildcard-principal"}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -387,6 +391,12 @@ func TestSmallTemplates(t *testing.T) {
 			for _, w := range tt.want {
 				if !slices.ContainsFunc(rep.Findings, w.matches) {
 					t.Errorf("missing finding %s", w)
+					dump(t, rep)
+				}
+			}
+			for _, w := range tt.absent {
+				if slices.ContainsFunc(rep.Findings, w.matches) {
+					t.Errorf("unexpected finding %s", w)
 					dump(t, rep)
 				}
 			}
