@@ -57,7 +57,7 @@ func run(src, version, out string) error {
 	if err != nil {
 		return err
 	}
-	data, pkgVersion, err := convert(files)
+	data, pkgVersion, err := convert(files, sanity{minGlobalKeys: 20, minActions: 10000})
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,13 @@ var levels = map[string]bool{"List": true, "Read": true, "Write": true, "Tagging
 // inside its compiled JavaScript.
 var globalKeyRE = regexp.MustCompile(`key:\s*'([^']+)',\s*category:\s*'[^']*',\s*type:\s*'([^']+)'`)
 
-func convert(files map[string][]byte) ([]byte, string, error) {
+// sanity holds the least a real package yields: fewer means its layout
+// changed and the converter would embed a truncated catalog.
+type sanity struct {
+	minGlobalKeys, minActions int
+}
+
+func convert(files map[string][]byte, min sanity) ([]byte, string, error) {
 	var pkg struct {
 		Version string `json:"version"`
 	}
@@ -251,7 +257,7 @@ func convert(files map[string][]byte) ([]byte, string, error) {
 
 	keys := map[string]string{} // lower-case key -> "Key\tType"
 	globals := globalKeyRE.FindAllSubmatch(files["dist/cjs/globalConditionKeys.js"], -1)
-	if len(globals) < 20 {
+	if len(globals) < min.minGlobalKeys {
 		return nil, "", fmt.Errorf("found %d global condition keys in dist/cjs/globalConditionKeys.js; the package layout changed", len(globals))
 	}
 	for _, m := range globals {
@@ -332,7 +338,7 @@ func convert(files map[string][]byte) ([]byte, string, error) {
 			nActions++
 		}
 	}
-	if nActions < 10000 {
+	if nActions < min.minActions {
 		return nil, "", fmt.Errorf("only %d actions converted; the package layout changed", nActions)
 	}
 
