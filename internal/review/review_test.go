@@ -231,8 +231,8 @@ func TestFindingLocationsHaveLines(t *testing.T) {
 	for _, f := range rep.Findings {
 		if f.ID == "escalation/self-modification" {
 			// The OwnRole statement of the "root" policy.
-			if f.Location.Line != 67 || !strings.Contains(f.Location.Path, "Policies[0].PolicyDocument.Statement[3]") {
-				t.Fatalf("self-modification at %s, want line 67, Policies[0] Statement[3]", f.Location)
+			if f.Location.Line != 66 || !strings.Contains(f.Location.Path, "Policies[0].PolicyDocument.Statement[3]") {
+				t.Fatalf("self-modification at %s, want line 66, Policies[0] Statement[3]", f.Location)
 			}
 			return
 		}
