@@ -228,11 +228,16 @@ func TestSeedReviews(t *testing.T) {
 func TestFindingLocationsHaveLines(t *testing.T) {
 	t.Parallel()
 	rep := reviewFiles(t, "002-alphaus-octo.yaml")
+	data, err := os.ReadFile(filepath.Join("testdata", "seeds", "002-alphaus-octo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
 	for _, f := range rep.Findings {
 		if f.ID == "escalation/self-modification" {
 			// The OwnRole statement of the "root" policy.
-			if f.Location.Line != 66 || !strings.Contains(f.Location.Path, "Policies[0].PolicyDocument.Statement[3]") {
-				t.Fatalf("self-modification at %s, want line 66, Policies[0] Statement[3]", f.Location)
+			if got := strings.TrimSpace(lines[f.Location.Line-1]); got != "- Sid: OwnRole" || !strings.HasSuffix(f.Location.Path, "Policies[0].PolicyDocument.Statement[3]") {
+				t.Fatalf("self-modification at %s, which reads %q; want the OwnRole statement", f.Location, got)
 			}
 			return
 		}
