@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/iamdata"
 )
 
 // reviewFiles reviews fixture files from testdata/seeds as one integration.
@@ -429,6 +430,37 @@ func BenchmarkReviewWiv(b *testing.B) {
 	}
 	// CPU time per review, next to wall time: on a shared machine the
 	// wall figure mostly measures the other processes.
+	b.ReportMetric(float64((cpuTime(b)-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkReview125Actions reviews a bare identity policy of 125 explicit
+// actions spread over the catalog, in five statements of 25 on "*".
+func BenchmarkReview125Actions(b *testing.B) {
+	cat, err := iamdata.Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	all := cat.All()
+	var stmts []string
+	for s := 0; s < 5; s++ {
+		var acts []string
+		for i := 0; i < 25; i++ {
+			acts = append(acts, `"`+all[(s*25+i)*(len(all)/125)].String()+`"`)
+		}
+		stmts = append(stmts, `{"Effect":"Allow","Action":[`+strings.Join(acts, ",")+`],"Resource":"*"}`)
+	}
+	data := []byte(`{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`)
+	ctx := context.Background()
+	if _, err := Template(ctx, "125.json", data, Options{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	start := cpuTime(b)
+	for b.Loop() {
+		if _, err := Template(ctx, "125.json", data, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.ReportMetric(float64((cpuTime(b)-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
