@@ -32,6 +32,10 @@ func TestLoadKnownAccounts(t *testing.T) {
 	if _, ok := k.Lookup("111111111111"); ok {
 		t.Error("unknown account found")
 	}
+	extra, err := policy.LoadKnownAccounts(strings.NewReader("- name: x\n  accounts: ['123456789012']\n  notes: a field a newer list may add\n"))
+	if err != nil || extra.Len() != 1 {
+		t.Errorf("list with an extra field: %v", err)
+	}
 	var nilK *policy.KnownAccounts
 	if _, ok := nilK.Lookup("123456789012"); ok || nilK.Len() != 0 {
 		t.Error("nil list found something")
@@ -45,7 +49,7 @@ func TestLoadKnownAccountsErrors(t *testing.T) {
 		"no name":       "- accounts: ['123456789012']\n",
 		"no accounts":   "- name: x\n",
 		"short account": "- name: x\n  accounts: ['12345']\n",
-		"unknown field": "- name: x\n  acounts: ['123456789012']\n",
+		"misspelt field": "- name: x\n  acounts: ['123456789012']\n",
 	} {
 		_, err := policy.LoadKnownAccounts(strings.NewReader(src))
 		if code := crossbill.ErrorCode(err); code != crossbill.CodeInvalid {
