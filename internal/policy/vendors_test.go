@@ -45,10 +45,10 @@ func TestLoadKnownAccounts(t *testing.T) {
 func TestLoadKnownAccountsErrors(t *testing.T) {
 	t.Parallel()
 	for name, src := range map[string]string{
-		"not a list":    "name: x\n",
-		"no name":       "- accounts: ['123456789012']\n",
-		"no accounts":   "- name: x\n",
-		"short account": "- name: x\n  accounts: ['12345']\n",
+		"not a list":     "name: x\n",
+		"no name":        "- accounts: ['123456789012']\n",
+		"no accounts":    "- name: x\n",
+		"short account":  "- name: x\n  accounts: ['12345']\n",
 		"misspelt field": "- name: x\n  acounts: ['123456789012']\n",
 	} {
 		_, err := policy.LoadKnownAccounts(strings.NewReader(src))
