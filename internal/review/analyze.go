@@ -56,7 +56,7 @@ func label(id *identity) string {
 	case kindPolicy:
 		return "policy " + id.Name
 	case kindResourcePolicy:
-		return "bucket policy " + id.Name
+		return firstNonEmpty(id.What, "resource policy") + " " + id.Name
 	}
 	return id.Kind + " " + id.Name
 }
@@ -150,7 +150,7 @@ func (a *analyzer) policy(out *analyzed, p *rawPolicy) {
 		return
 	}
 	if out.id.Kind == kindResourcePolicy {
-		doc = grantsToOthers(doc)
+		doc = grantsToOthers(doc, p.ownAccount)
 	}
 	a.patterns(out, p, doc)
 	eff := policy.EffectiveActions(doc, a.cat)
@@ -193,19 +193,30 @@ func (a *analyzer) policy(out *analyzed, p *rawPolicy) {
 }
 
 // grantsToOthers keeps the statements of a resource policy that grant to
-// identities (accounts, roles, users, federated users, "*"): what a bucket
-// policy lets an AWS service do for the account itself is not third-party
-// access (its confused-deputy risk is reported by the trust analysis).
-func grantsToOthers(doc *policy.Document) *policy.Document {
+// other identities (accounts, roles, users, federated users, "*"). What it
+// lets an AWS service do for the account, or the account's own identities
+// do (a key policy's usual "enable IAM policies" statement), is not
+// third-party access; the trust analysis still reviews those principals.
+func grantsToOthers(doc *policy.Document, ownAccount string) *policy.Document {
 	out := *doc
 	out.Statements = nil
 	for _, st := range doc.Statements {
 		p := st.Principal
-		if st.NotPrincipal != nil || (p != nil && (p.Any || len(p.AWS) > 0 || len(p.Federated) > 0 || len(p.CanonicalUser) > 0)) {
+		if st.NotPrincipal != nil || (p != nil && (p.Any || len(p.Federated) > 0 || len(p.CanonicalUser) > 0 || hasOtherAccount(p.AWS, ownAccount))) {
 			out.Statements = append(out.Statements, st)
 		}
 	}
 	return &out
+}
+
+// hasOtherAccount reports whether some AWS principal is outside the account.
+func hasOtherAccount(principals []string, ownAccount string) bool {
+	for _, pr := range principals {
+		if ownAccount == "" || (pr != ownAccount && !strings.Contains(pr, ":"+ownAccount+":")) {
+			return true
+		}
+	}
+	return false
 }
 
 // lowerKey returns "svc:name" in lower case with one allocation.

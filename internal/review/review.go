@@ -111,7 +111,7 @@ func rawPolicyFile(name string, root *node, inv *inventory) {
 		inv.Identities = append(inv.Identities, &identity{Kind: kindRole, Name: base, Where: p.Where, Trust: p})
 	case hasPrincipal:
 		p := e.document(root, base, "", root, docResource)
-		inv.Identities = append(inv.Identities, &identity{Kind: kindResourcePolicy, Name: base, Where: p.Where, Policies: []*rawPolicy{p}})
+		inv.Identities = append(inv.Identities, &identity{Kind: kindResourcePolicy, What: "resource policy", Name: base, Where: p.Where, Policies: []*rawPolicy{p}})
 	default:
 		p := e.document(root, base, "", root, docIdentity)
 		inv.Identities = append(inv.Identities, &identity{Kind: kindPolicy, Name: base, Where: p.Where, Policies: []*rawPolicy{p}})
