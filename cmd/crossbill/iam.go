@@ -113,7 +113,7 @@ func readPolicyFile(op, path string) (*policy.Document, error) {
 func newIAMEvalCmd(app *App) *cobra.Command {
 	var (
 		identity, scps, rcps, contextKV, absent []string
-		boundary, trust                         string
+		boundary, trust, resourcePolicy         string
 		req                                     policy.Request
 	)
 	cmd := &cobra.Command{
@@ -130,16 +130,24 @@ condition on a key given neither way is unknown: the decision is then
 
 With --trust FILE, eval decides whether --principal may assume the role
 whose trust policy FILE is (action sts:AssumeRole unless --action says
-otherwise), e.g. with --context sts:ExternalId=... or --absent sts:ExternalId.`,
+otherwise), e.g. with --context sts:ExternalId=... or --absent sts:ExternalId.
+With --resource-policy FILE, eval decides the request against that
+resource-based policy alone (bucket, key or queue policy) for --principal.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			const op = "iam eval"
 			switch {
+			case trust != "" && resourcePolicy != "":
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "give --trust or --resource-policy, not both")
+			case resourcePolicy != "" && (len(identity) > 0 || boundary != "" || len(scps) > 0 || len(rcps) > 0):
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "--resource-policy evaluates a resource policy alone; leave out --policy, --boundary, --scp and --rcp")
+			case resourcePolicy != "" && req.Action == "":
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "--resource-policy needs an --action")
 			case trust != "" && (len(identity) > 0 || boundary != "" || len(scps) > 0 || len(rcps) > 0):
 				return crossbill.Errorf(crossbill.CodeInvalid, op, "--trust evaluates a trust policy alone; leave out --policy, --boundary, --scp and --rcp")
 			case trust != "" && req.Principal == "":
 				return crossbill.Errorf(crossbill.CodeInvalid, op, "--trust needs the --principal that assumes the role")
-			case trust == "" && (len(identity) == 0 || req.Action == ""):
+			case trust == "" && resourcePolicy == "" && (len(identity) == 0 || req.Action == ""):
 				return crossbill.Errorf(crossbill.CodeInvalid, op, "give at least one --policy FILE and an --action (or --trust FILE and a --principal)")
 			}
 			cat, err := iamdata.Load()
@@ -175,28 +183,26 @@ otherwise), e.g. with --context sts:ExternalId=... or --absent sts:ExternalId.`,
 				}
 				p.RCPs = append(p.RCPs, d)
 			}
-			req.Context = map[string][]string{}
-			for _, kv := range contextKV {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return crossbill.Errorf(crossbill.CodeInvalid, op, "--context %q: write key=value, e.g. aws:SourceIp=203.0.113.7", kv)
-				}
-				req.Context[k] = append(req.Context[k], v)
+			ctx, err := parseContext(op, contextKV, absent)
+			if err != nil {
+				return err
 			}
-			for _, k := range absent {
-				if _, dup := req.Context[k]; dup {
-					return crossbill.Errorf(crossbill.CodeInvalid, op, "%s is both in --context and --absent", k)
-				}
-				req.Context[k] = nil
-			}
+			req.Context = ctx
 			var res policy.Result
-			if trust != "" {
+			switch {
+			case trust != "":
 				d, err := readPolicyFile(op, trust)
 				if err != nil {
 					return err
 				}
 				res = policy.EvaluateTrust(d, req)
-			} else {
+			case resourcePolicy != "":
+				d, err := readPolicyFile(op, resourcePolicy)
+				if err != nil {
+					return err
+				}
+				res = policy.EvaluateResource(d, req)
+			default:
 				res = policy.Evaluate(req, p)
 			}
 			return app.Print(res, func(w io.Writer) error {
@@ -219,6 +225,7 @@ otherwise), e.g. with --context sts:ExternalId=... or --absent sts:ExternalId.`,
 	f.StringArrayVar(&identity, "policy", nil, "identity policy file (repeatable)")
 	f.StringVar(&boundary, "boundary", "", "permissions boundary policy file")
 	f.StringVar(&trust, "trust", "", "role trust policy file: may --principal assume the role?")
+	f.StringVar(&resourcePolicy, "resource-policy", "", "resource-based policy file (bucket, key, queue policy), evaluated alone for --principal")
 	f.StringArrayVar(&scps, "scp", nil, "SCP file, one per organization level (repeatable)")
 	f.StringArrayVar(&rcps, "rcp", nil, "RCP file, one per organization level (repeatable)")
 	f.StringVar(&req.Action, "action", "", "action, e.g. s3:GetObject")
@@ -227,6 +234,26 @@ otherwise), e.g. with --context sts:ExternalId=... or --absent sts:ExternalId.`,
 	f.StringArrayVar(&contextKV, "context", nil, "condition key=value (repeatable)")
 	f.StringArrayVar(&absent, "absent", nil, "condition key known to be absent (repeatable)")
 	return cmd
+}
+
+// parseContext builds a request context from --context key=value and
+// --absent key flags.
+func parseContext(op string, contextKV, absent []string) (map[string][]string, error) {
+	ctx := map[string][]string{}
+	for _, kv := range contextKV {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "--context %q: write key=value, e.g. aws:SourceIp=203.0.113.7", kv)
+		}
+		ctx[k] = append(ctx[k], v)
+	}
+	for _, k := range absent {
+		if _, dup := ctx[k]; dup {
+			return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "%s is both in --context and --absent", k)
+		}
+		ctx[k] = nil
+	}
+	return ctx, nil
 }
 
 func newIAMTrustCmd(app *App) *cobra.Command {

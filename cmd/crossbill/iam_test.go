@@ -132,6 +132,23 @@ func TestIAMEvalTrust(t *testing.T) {
 	}
 }
 
+func TestIAMEvalResourcePolicy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bucket := writeFile(t, dir, "bucket.json", `{"Version":"2012-10-17","Statement":[
+	  {"Effect":"Allow","Principal":{"Service":"bcm-data-exports.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::cur/*","Condition":{"StringEquals":{"aws:SourceAccount":"111122223333"}}}]}`)
+	base := []string{"iam", "eval", "--resource-policy", bucket, "--action", "s3:PutObject", "--resource", "arn:aws:s3:::cur/x", "--principal", "bcm-data-exports.amazonaws.com"}
+	if out, errOut, code := runCLI(t, dir, append(base, "--context", "aws:SourceAccount=111122223333")...); code != 0 || !strings.HasPrefix(out, "allowed:") {
+		t.Errorf("right account: %d %q %q", code, out, errOut)
+	}
+	if out, _, code := runCLI(t, dir, append(base, "--context", "aws:SourceAccount=444455556666")...); code != 0 || !strings.HasPrefix(out, "implicit-deny:") {
+		t.Errorf("other account: %d %q", code, out)
+	}
+	if _, _, code := runCLI(t, dir, "iam", "eval", "--resource-policy", bucket, "--trust", bucket, "--action", "s3:PutObject"); code != 2 {
+		t.Errorf("both --trust and --resource-policy: code %d", code)
+	}
+}
+
 func TestIAMTrust(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

@@ -101,6 +101,15 @@ func EvaluateTrust(trust *Document, req Request) Result {
 	return evaluate(req, Policies{Identity: []*Document{trust}}, "trust")
 }
 
+// EvaluateResource decides a request against a resource-based policy
+// alone (a bucket, key or queue policy): whether it allows or denies
+// req.Principal the action on req.Resource. Combine it with Evaluate for
+// the caller's side: within one account either may allow (a deny in
+// either wins); across accounts both must allow.
+func EvaluateResource(doc *Document, req Request) Result {
+	return evaluate(req, Policies{Identity: []*Document{doc}}, "resource")
+}
+
 // evaluate runs the evaluation; first names the first gate's policies in
 // results ("identity" or "trust").
 func evaluate(req Request, p Policies, first string) Result {
@@ -229,6 +238,8 @@ func describeGates(failed []string) string {
 			names[i] = "the identity policies"
 		case f == "trust":
 			names[i] = "the trust policy"
+		case f == "resource":
+			names[i] = "the resource policy"
 		case f == "boundary":
 			names[i] = "the permissions boundary"
 		default:

@@ -409,6 +409,31 @@ func TestEvaluateTrust(t *testing.T) {
 	}
 }
 
+func TestEvaluateResource(t *testing.T) {
+	t.Parallel()
+	bucket := mustParse(t, `{"Version":"2012-10-17","Statement":[
+	  {"Sid":"Exports","Effect":"Allow","Principal":{"Service":"bcm-data-exports.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::cur/*",
+	   "Condition":{"StringEquals":{"aws:SourceAccount":"111122223333"}}},
+	  {"Sid":"OnlyHub","Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:role/hub"],"Service":"bcm-data-exports.amazonaws.com"},"Action":"s3:*","Resource":"arn:aws:s3:::cur/*"}
+	]}`)
+	tests := []struct {
+		name, principal string
+		ctx             map[string][]string
+		want            policy.Decision
+	}{
+		{"service from the right account", "bcm-data-exports.amazonaws.com", map[string][]string{"aws:SourceAccount": {"111122223333"}}, policy.Allowed},
+		{"service for another account", "bcm-data-exports.amazonaws.com", map[string][]string{"aws:SourceAccount": {"444455556666"}}, policy.ImplicitDeny},
+		{"hub is not denied, nor allowed here", "arn:aws:iam::111122223333:role/hub", nil, policy.ImplicitDeny},
+		{"anyone else is denied", "arn:aws:iam::444455556666:user/eve", nil, policy.ExplicitDeny},
+	}
+	for _, tt := range tests {
+		got := policy.EvaluateResource(bucket, policy.Request{Action: "s3:PutObject", Resource: "arn:aws:s3:::cur/data/x.parquet", Principal: tt.principal, Context: tt.ctx})
+		if got.Decision != tt.want {
+			t.Errorf("%s: %s, want %s (%s)", tt.name, got.Decision, tt.want, got.Reason)
+		}
+	}
+}
+
 func TestMerge(t *testing.T) {
 	t.Parallel()
 	a := mustParse(t, `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`)
