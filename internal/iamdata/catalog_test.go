@@ -182,8 +182,11 @@ func TestServicesResourcesKeys(t *testing.T) {
 	t.Parallel()
 	c := mustLoad(t)
 	s, ok := c.Service("EC2")
-	if !ok || s.Prefix != "ec2" || s.Name == "" || s.Category == "" {
+	if !ok || s.Prefix != "ec2" || s.Name == "" || s.Category != "compute" || s.CategoryName != "Compute" || s.RCP {
 		t.Errorf("Service(EC2) = %+v, %v", s, ok)
+	}
+	if s3, _ := c.Service("s3"); !s3.RCP {
+		t.Error("s3 does not support RCPs in the catalog")
 	}
 	if _, ok := c.Service("nosuch"); ok {
 		t.Error("Service(nosuch) found")

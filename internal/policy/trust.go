@@ -81,6 +81,7 @@ const (
 	FindingMFARequired          = "mfa-required"
 	FindingMFAIfExists          = "mfa-ifexists"
 	FindingCanonicalUser        = "canonical-user"
+	FindingPrincipalWildcardARN = "principal-wildcard-arn"
 )
 
 // TrustReport is the analysis of one trust policy.
@@ -195,6 +196,10 @@ func AnalyzeTrust(doc *Document, known *KnownAccounts, ownAccount string) TrustR
 }
 
 func analyzeAWSPrincipal(st Statement, p TrustPrincipal, haveList bool, add func(string, Severity, string, string, ...any)) {
+	if strings.ContainsAny(p.Value, "*?") {
+		add(FindingPrincipalWildcardARN, SeverityMedium, p.Value, "AWS does not accept wildcards inside a principal ARN, so this policy is refused or names no one; use \"*\" with an aws:PrincipalArn condition, or name the principal exactly")
+		return
+	}
 	if p.Vendor != "" {
 		add(FindingKnownVendor, SeverityInfo, p.Value, "account %s belongs to %s (known AWS accounts list)", p.Account, p.Vendor)
 	}

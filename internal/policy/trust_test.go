@@ -158,6 +158,12 @@ func TestAnalyzeTrust(t *testing.T) {
 			findings: []string{"not-principal-allow/high"},
 		},
 		{
+			name:     "wildcard inside a principal ARN",
+			doc:      trustDoc(`{"AWS":"arn:aws:iam::*:role/vendor"}`, extID),
+			kinds:    []policy.PrincipalKind{policy.KindRole},
+			findings: []string{"principal-wildcard-arn/medium"},
+		},
+		{
 			name:     "deny statements are not principals",
 			doc:      `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"}}}}`,
 			findings: nil,
