@@ -26,11 +26,17 @@ func newIAMCmd(app *App) *cobra.Command {
 }
 
 type actionOut struct {
-	Action        string   `json:"action"`
-	Level         string   `json:"level"`
-	Description   string   `json:"description"`
-	ResourceTypes []string `json:"resourceTypes"`
-	ConditionKeys []string `json:"conditionKeys"`
+	Action        string            `json:"action"`
+	Level         string            `json:"level"`
+	Description   string            `json:"description"`
+	ResourceTypes []resourceTypeOut `json:"resourceTypes"`
+	ConditionKeys []string          `json:"conditionKeys"`
+}
+
+type resourceTypeOut struct {
+	Type     string `json:"type"`
+	Required bool   `json:"required"`
+	ARN      string `json:"arn,omitempty"`
 }
 
 func newIAMActionsCmd(app *App) *cobra.Command {
@@ -64,13 +70,10 @@ service prefix or a pattern that matches nothing is an error (exit 3).`,
 						continue
 					}
 					seen[a.ID] = true
-					o := actionOut{Action: a.String(), Level: string(a.Level), Description: a.Description, ResourceTypes: []string{}, ConditionKeys: a.ConditionKeys}
+					o := actionOut{Action: a.String(), Level: string(a.Level), Description: a.Description, ResourceTypes: []resourceTypeOut{}, ConditionKeys: a.ConditionKeys}
 					for _, r := range a.Resources {
-						t := r.Type
-						if r.Required {
-							t += "*"
-						}
-						o.ResourceTypes = append(o.ResourceTypes, t)
+						rt, _ := cat.ResourceType(a.Service, r.Type)
+						o.ResourceTypes = append(o.ResourceTypes, resourceTypeOut{Type: r.Type, Required: r.Required, ARN: rt.ARN})
 					}
 					if o.ConditionKeys == nil {
 						o.ConditionKeys = []string{}
@@ -82,7 +85,14 @@ service prefix or a pattern that matches nothing is an error (exit 3).`,
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ACTION\tLEVEL\tRESOURCE TYPES (* required)")
 				for _, o := range out {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Action, o.Level, strings.Join(o.ResourceTypes, " "))
+					var types []string
+					for _, r := range o.ResourceTypes {
+						if r.Required {
+							r.Type += "*"
+						}
+						types = append(types, r.Type)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Action, o.Level, strings.Join(types, " "))
 				}
 				fmt.Fprintf(tw, "%d actions (iam-data %s)\n", len(out), cat.Version())
 				return tw.Flush()

@@ -319,8 +319,9 @@ func (c *Catalog) Actions(prefix string) []Action {
 	return c.actions[span[0]:span[1]:span[1]]
 }
 
-// All returns every action in the catalog, sorted by service then name.
-func (c *Catalog) All() []Action { return c.actions }
+// All returns every action in the catalog, sorted by service then name
+// (index = Action.ID). Its capacity is its length, so an append copies.
+func (c *Catalog) All() []Action { return c.actions[:len(c.actions):len(c.actions)] }
 
 // ResourceType returns one resource type of a service (case-insensitive).
 func (c *Catalog) ResourceType(service, name string) (ResourceType, bool) {

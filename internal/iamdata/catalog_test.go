@@ -29,6 +29,14 @@ func TestLoad(t *testing.T) {
 	if !strings.HasPrefix(c.Version(), "0.") {
 		t.Errorf("Version() = %q", c.Version())
 	}
+	for i, a := range c.All() {
+		if a.ID != i {
+			t.Fatalf("All()[%d].ID = %d", i, a.ID)
+		}
+	}
+	if all := c.All(); cap(all) != len(all) || cap(c.Actions("s3")) != len(c.Actions("s3")) {
+		t.Error("returned slices have spare capacity: an append would write into the catalog")
+	}
 	c2 := mustLoad(t)
 	if c != c2 {
 		t.Error("Load returned a different catalog the second time")

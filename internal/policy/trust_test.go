@@ -229,6 +229,10 @@ func TestAnalyzeTrustPrincipalDetails(t *testing.T) {
 			t.Errorf("principal %d = %+v, want %+v", i, p, w)
 		}
 	}
+	svc := policy.AnalyzeTrust(mustParse(t, trustDoc(`{"AWS":"arn:aws:iam::210987654321:root"}`, "")), knownAccounts(t), "")
+	if p := svc.Principals[0]; !p.AWSService || p.Vendor != "Example Log Service" {
+		t.Errorf("AWS service account principal = %+v", p)
+	}
 	for _, f := range policy.AnalyzeTrust(doc, nil, "").Findings {
 		if f.ID == policy.FindingUnknownAccount {
 			t.Errorf("unknown-account reported without a known accounts list: %+v", f)
