@@ -88,13 +88,13 @@ func Generate(r Request) ([]File, error) {
 		}
 		add(KindEvaluation, "crossbill-evaluation", r.Region, body)
 	} else {
-		if len(roleModules(r.Modules)) > 0 {
-			body, err := AccountRoleTemplate(role)
-			if err != nil {
-				return nil, err
-			}
-			add(KindAccountRole, "crossbill-access", r.Region, body)
+		// Always made: with cur alone, the role's only policy comes from
+		// the CUR stack, which attaches it to this role.
+		body, err := AccountRoleTemplate(role)
+		if err != nil {
+			return nil, err
 		}
+		add(KindAccountRole, "crossbill-access", r.Region, body)
 		if containsModule(r.Modules, manifest.ModuleCUR) {
 			body, err := CURTemplate(CUROptions{Format: r.Format})
 			if err != nil {

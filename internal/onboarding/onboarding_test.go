@@ -291,6 +291,16 @@ func TestGenerateFiles(t *testing.T) {
 	if !strings.Contains(kinds[onboarding.KindCUR].Link, "region=us-east-1") {
 		t.Errorf("CUR link %q", kinds[onboarding.KindCUR].Link)
 	}
+	// cur alone still needs the role: the CUR stack attaches its policy to it.
+	curOnly := generate(t, onboarding.Request{Modules: []manifest.Module{manifest.ModuleCUR}}, onboarding.FormatYAML)
+	if len(curOnly) != 2 || curOnly[0].Kind != onboarding.KindAccountRole || curOnly[1].Kind != onboarding.KindCUR {
+		t.Fatalf("cur only: %+v", curOnly)
+	}
+	for name := range dig(parse(t, curOnly[0]), "Resources").(map[string]any) {
+		if name != "Role" {
+			t.Errorf("cur-only role stack has %s; the cur policy belongs to the CUR stack", name)
+		}
+	}
 	noLinks := generate(t, onboarding.Request{Modules: manifest.DefaultModules()}, onboarding.FormatYAML)
 	if noLinks[0].Link != "" || !strings.HasSuffix(noLinks[0].Name, ".yaml") {
 		t.Errorf("without a URL base: %+v", noLinks[0])
