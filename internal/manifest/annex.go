@@ -172,7 +172,7 @@ func moduleSummary(m Module) string {
 	case ModuleAccessJIT:
 		return "Adds and removes users in crossbill-jit/ IAM groups and assigns permission sets tagged crossbill-jit=allowed, for time-bound access."
 	case ModuleRemediation:
-		return "Opt-in changes (delete, snapshot, modify, stop) limited to resources tagged crossbill-remediation=allowed."
+		return "Opt-in changes (delete, snapshot, modify, stop, start) limited to resources tagged crossbill-remediation=allowed."
 	}
 	return ""
 }
@@ -194,7 +194,7 @@ func canDo(m Module) []string {
 	case ModuleAccessJIT:
 		return []string{"Add a user to, or remove a user from, an IAM group under the path /crossbill-jit/.", "Create or delete Identity Center assignments of permission sets tagged crossbill-jit=allowed."}
 	case ModuleRemediation:
-		return []string{"Delete, snapshot or modify EBS volumes, delete snapshots, stop or resize instances, release Elastic IPs and stop RDS instances: only resources the customer tagged crossbill-remediation=allowed."}
+		return []string{"Delete, snapshot or modify EBS volumes, delete snapshots, stop, start or resize instances, release Elastic IPs and stop RDS instances: only resources the customer tagged crossbill-remediation=allowed."}
 	}
 	return nil
 }
