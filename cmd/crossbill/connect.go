@@ -258,15 +258,19 @@ func newConnectListCmd(app *App) *cobra.Command {
 			} else if cs, err = s.Connections(ctx); err != nil {
 				return err
 			}
+			ts, err := s.Tenants(ctx)
+			if err != nil {
+				return err
+			}
+			names := map[crossbill.TenantID]string{}
+			for _, t := range ts {
+				names[t.ID] = t.Name
+			}
 			return app.Print(cs, func(w io.Writer) error {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tSTATUS\tROLE\tMODULES\tCREATED")
+				fmt.Fprintln(tw, "ID\tTENANT\tSTATUS\tROLE\tMODULES\tCREATED")
 				for _, c := range cs {
-					role := string(c.RoleARN)
-					if role == "" {
-						role = "-"
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Status, role, joinModules(c.Modules), c.CreatedAt.Format(time.RFC3339))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, names[c.TenantID], c.Status, orDash(string(c.RoleARN)), joinModules(c.Modules), c.CreatedAt.Format(time.RFC3339))
 				}
 				return tw.Flush()
 			})
