@@ -64,8 +64,12 @@ func Generate(r Request) ([]File, error) {
 		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "no modules chosen: pass --modules (e.g. cost,cur,commitments)")
 	}
 	partition := awsarn.PartitionOf(r.Region)
-	if _, err := awsarn.ParsePrincipal(r.HubPrincipal, partition); err != nil {
+	hub, err := awsarn.ParsePrincipal(r.HubPrincipal, "")
+	if err != nil {
 		return nil, err
+	}
+	if hub.Partition != partition {
+		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "hub principal %s is in partition %s but region %s is in %s: a role can only trust a principal of its own partition; pass a region of partition %s", r.HubPrincipal, hub.Partition, r.Region, partition, hub.Partition)
 	}
 	base, err := checkURLBase(r.TemplateURLBase)
 	if err != nil {
