@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithy "github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
@@ -346,5 +347,23 @@ func TestRecorderReportsUndeclaredCalls(t *testing.T) {
 	rec.Reset()
 	if len(rec.Operations()) != 0 {
 		t.Fatal("Reset kept operations")
+	}
+}
+
+// TestAttachDoesNotLeakIntoCopies: aws.Config.Copy shares the APIOptions
+// array; attaching a recorder to one copy must not record the other's calls.
+func TestAttachDoesNotLeakIntoCopies(t *testing.T) {
+	t.Parallel()
+	base, _ := hubConfig(t)
+	base.APIOptions = append(make([]func(*middleware.Stack) error, 0, 8), base.APIOptions...)
+	a, b := base.Copy(), base.Copy()
+	recA, recB := awsclient.NewRecorder(), awsclient.NewRecorder()
+	recA.Attach(&a)
+	recB.Attach(&b)
+	if _, err := sts.NewFromConfig(a).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if recA.Count("sts:GetCallerIdentity") != 1 || recB.Count("sts:GetCallerIdentity") != 0 {
+		t.Fatalf("recorders: a=%d b=%d, want 1 and 0", recA.Count("sts:GetCallerIdentity"), recB.Count("sts:GetCallerIdentity"))
 	}
 }
