@@ -99,9 +99,10 @@ func TestConcurrentCallersTriggerOneAssumeRole(t *testing.T) {
 func TestCredentialsRefreshBeforeExpiry(t *testing.T) {
 	t.Parallel()
 	hub, rec := hubConfig(t)
-	// A 15-minute session refreshed 2 s after issue: the window makes the
-	// cache treat the credentials as expiring long before AWS would.
-	f := newFactory(t, hub, awsclient.FactoryOptions{Duration: 15 * time.Minute, ExpiryWindow: 15*time.Minute - 2*time.Second})
+	// A 15-minute session refreshed 4 s after issue: the window makes the
+	// cache treat the credentials as expiring long before AWS would. (4 s
+	// leaves room for a loaded machine between the first two calls.)
+	f := newFactory(t, hub, awsclient.FactoryOptions{Duration: 15 * time.Minute, ExpiryWindow: 15*time.Minute - 4*time.Second})
 	tg := target("conn-refresh", "CrossbillAccess")
 	ctx := context.Background()
 	first, err := f.Credentials(tg).Retrieve(ctx)
@@ -114,7 +115,7 @@ func TestCredentialsRefreshBeforeExpiry(t *testing.T) {
 	if n := rec.Count("sts:AssumeRole"); n != 1 {
 		t.Fatalf("fresh credentials were refreshed: %d AssumeRole calls", n)
 	}
-	time.Sleep(2500 * time.Millisecond)
+	time.Sleep(4500 * time.Millisecond)
 	second, err := f.Credentials(tg).Retrieve(ctx)
 	if err != nil {
 		t.Fatal(err)
