@@ -42,6 +42,7 @@ type initResult struct {
 func newConnectInitCmd(app *App) *cobra.Command {
 	var (
 		tenant, principal, modules, out, format, urlBase, region string
+		ous                                                      []string
 		evaluation, force                                        bool
 	)
 	cmd := &cobra.Command{
@@ -89,7 +90,7 @@ Modules: ` + moduleNames() + ` (default: cost,cur,commitments,inventory,org).
 			}
 			files, err := onboarding.Generate(onboarding.Request{
 				ExternalID: ext, HubPrincipal: principal, Modules: mods, Format: f,
-				Evaluation: evaluation, TemplateURLBase: urlBase, Region: region,
+				Evaluation: evaluation, TemplateURLBase: urlBase, Region: region, OrganizationalUnits: ous,
 			})
 			if err != nil {
 				return err
@@ -126,6 +127,7 @@ Modules: ` + moduleNames() + ` (default: cost,cur,commitments,inventory,org).
 	fl.StringVar(&format, "format", "yaml", "template format: yaml or json")
 	fl.StringVar(&urlBase, "template-url-base", "", "https URL of the folder where the templates will be hosted, for quick-create links")
 	fl.StringVar(&region, "region", "us-east-1", "region for the role stacks (the CUR stack is always us-east-1)")
+	fl.StringSliceVar(&ous, "ous", nil, "members stack targets: the organization root ID (r-...) or OU IDs (ou-...), comma-separated")
 	fl.BoolVar(&force, "force", false, "overwrite template files already in --out")
 	return cmd
 }

@@ -33,6 +33,8 @@ type Request struct {
 	// Region is where the role and members stacks are created (the CUR
 	// stack is always in us-east-1); "" means us-east-1.
 	Region string
+	// OrganizationalUnits prefill the members stack's targets.
+	OrganizationalUnits []string
 }
 
 // File is one generated template.
@@ -79,7 +81,10 @@ func Generate(r Request) ([]File, error) {
 	if r.Format == "" {
 		ext = ".yaml"
 	}
-	role := RoleOptions{ExternalID: r.ExternalID, HubPrincipal: r.HubPrincipal, Modules: r.Modules, Format: r.Format}
+	if err := CheckOrganizationalUnits(r.OrganizationalUnits); err != nil {
+		return nil, err
+	}
+	role := RoleOptions{ExternalID: r.ExternalID, HubPrincipal: r.HubPrincipal, Modules: r.Modules, Format: r.Format, OrganizationalUnits: r.OrganizationalUnits}
 	var files []File
 	add := func(kind, stack, region string, body []byte) {
 		files = append(files, File{Kind: kind, Name: "crossbill-" + kind + ext, StackName: stack, Region: region, Body: body})
@@ -163,6 +168,9 @@ func QuickCreateLink(templateURL string, f File, partition string, r Request) st
 	case KindAccountRole, KindEvaluation, KindMembers:
 		q.Set("param_ExternalId", string(r.ExternalID))
 		q.Set("param_HubPrincipalArn", r.HubPrincipal)
+	}
+	if f.Kind == KindMembers && len(r.OrganizationalUnits) > 0 {
+		q.Set("param_OrganizationalUnitIds", strings.Join(r.OrganizationalUnits, ","))
 	}
 	return consoleBase(partition) + "/cloudformation/home?region=" + url.QueryEscape(f.Region) + "#/stacks/quickcreate?" + q.Encode()
 }

@@ -319,6 +319,7 @@ func TestGenerateRefusesBadInput(t *testing.T) {
 		"no role modules":      func(r *onboarding.Request) { r.Modules = nil },
 		"external ID charset":  func(r *onboarding.Request) { r.ExternalID = "cb-has space" },
 		"unknown format value": func(r *onboarding.Request) { r.Format = "toml" },
+		"bad OU":               func(r *onboarding.Request) { r.OrganizationalUnits = []string{"ou-x"} },
 	} {
 		r := good
 		mutate(&r)
@@ -385,4 +386,22 @@ func resolveSub(v any) any {
 		return out
 	}
 	return v
+}
+
+func TestMembersTargets(t *testing.T) {
+	t.Parallel()
+	ous := []string{"r-ab12", "ou-ab12-cdefgh34"}
+	files := generate(t, onboarding.Request{Modules: []manifest.Module{manifest.ModuleCost}, OrganizationalUnits: ous, TemplateURLBase: "https://b.s3.amazonaws.com"}, onboarding.FormatYAML)
+	var members onboarding.File
+	for _, f := range files {
+		if f.Kind == onboarding.KindMembers {
+			members = f
+		}
+	}
+	if d := dig(parse(t, members), "Parameters", "OrganizationalUnitIds", "Default"); d != "r-ab12,ou-ab12-cdefgh34" {
+		t.Errorf("OrganizationalUnitIds default %v", d)
+	}
+	if !strings.Contains(members.Link, "param_OrganizationalUnitIds=r-ab12%2Cou-ab12-cdefgh34") {
+		t.Errorf("members link %s", members.Link)
+	}
 }

@@ -41,6 +41,10 @@ type RoleOptions struct {
 	Format       Format
 	// Evaluation marks the evaluation stack (only affects descriptions).
 	Evaluation bool
+	// OrganizationalUnits are the members stack's deployment targets: the
+	// root ID (r-...) or OU IDs (ou-...). Empty leaves the parameter for
+	// the customer to fill in.
+	OrganizationalUnits []string
 }
 
 func (o *RoleOptions) check() error {
