@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -157,13 +158,13 @@ func (s *Store) BindRole(ctx context.Context, id crossbill.ConnectionID, role cr
 	if err == nil {
 		return Connection{}, crossbill.Errorf(crossbill.CodeConflict, op, "role %s is already bound to connection %s", role, other)
 	}
-	if err != sql.ErrNoRows {
+	if !errors.Is(err, sql.ErrNoRows) {
 		return Connection{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
 	var owner string
 	err = tx.QueryRowContext(ctx, `SELECT tenant_id FROM account_owners WHERE account_id = ?`, string(r.Account)).Scan(&owner)
 	switch {
-	case err == sql.ErrNoRows:
+	case errors.Is(err, sql.ErrNoRows):
 		if _, err := tx.ExecContext(ctx, `INSERT INTO account_owners(account_id, tenant_id) VALUES (?, ?)`, string(r.Account), string(c.TenantID)); err != nil {
 			return Connection{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 		}
