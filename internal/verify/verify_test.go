@@ -342,7 +342,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		c := w.newConnection(t, stored, modules)
 		wrongRole := w.deployRole(t, "crossbill-wrong", "CrossbillWrongId", newExternalID(t), modules)
 		o := opts
-		o.PropagationWait = 1500 * time.Millisecond
+		o.PropagationWait = 3 * time.Second
 		before := w.rec.Count("sts:AssumeRole")
 		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(wrongRole), Connection: c.ID}, o)
 		if err != nil {
