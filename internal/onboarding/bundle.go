@@ -73,6 +73,9 @@ func Generate(r Request) ([]File, error) {
 	if hub.Partition != partition {
 		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "hub principal %s is in partition %s but region %s is in %s: a role can only trust a principal of its own partition; pass a region of partition %s", r.HubPrincipal, hub.Partition, r.Region, partition, hub.Partition)
 	}
+	if partition != "aws" && containsModule(r.Modules, manifest.ModuleCUR) && !r.Evaluation {
+		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "the CUR stack targets us-east-1 in the aws partition; region %s is in %s: drop the cur module (use --modules without cur)", r.Region, partition)
+	}
 	base, err := checkURLBase(r.TemplateURLBase)
 	if err != nil {
 		return nil, err

@@ -320,12 +320,21 @@ func TestGenerateRefusesBadInput(t *testing.T) {
 		"external ID charset":  func(r *onboarding.Request) { r.ExternalID = "cb-has space" },
 		"unknown format value": func(r *onboarding.Request) { r.Format = "toml" },
 		"bad OU":               func(r *onboarding.Request) { r.OrganizationalUnits = []string{"ou-x"} },
+		"cur in china": func(r *onboarding.Request) {
+			r.Region, r.HubPrincipal = "cn-north-1", "arn:aws-cn:iam::111111111111:role/hub"
+		},
 	} {
 		r := good
 		mutate(&r)
 		if _, err := onboarding.Generate(r); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 			t.Errorf("%s: %v, want invalid", name, err)
 		}
+	}
+	china := good
+	china.Region, china.HubPrincipal, china.Modules = "cn-north-1", "arn:aws-cn:iam::111111111111:role/hub", []manifest.Module{manifest.ModuleCost}
+	files, err := onboarding.Generate(china)
+	if err != nil || !strings.Contains(string(files[0].Body), "arn:aws-cn:iam::111111111111:role/hub") {
+		t.Errorf("china without cur: %v", err)
 	}
 	if _, err := onboarding.ParseFormat("xml"); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 		t.Errorf("ParseFormat(xml) = %v", err)
