@@ -90,8 +90,9 @@ func (r *Recorder) Reset() {
 // declare, sorted; empty means the manifest covers everything the code did.
 func (r *Recorder) Undeclared() []string {
 	var out []string
+	ix := manifest.NewIndex()
 	for _, op := range r.Operations() {
-		if _, ok := manifest.ActionForCall(op.Call); !ok {
+		if _, ok := ix.ActionForCall(op.Call); !ok {
 			out = append(out, op.Call)
 		}
 	}
