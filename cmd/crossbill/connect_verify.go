@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/verify"
 )
@@ -96,4 +97,45 @@ func printVerification(w io.Writer, r verify.Result) error {
 		}
 	}
 	return nil
+}
+
+// newConnectHistoryCmd is `crossbill connect history ID`: the stored
+// verifications of a connection, newest first.
+func newConnectHistoryCmd(app *App) *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "history ID",
+		Short: "Show a connection's verifications, newest first, with every check",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, err := app.Store(ctx)
+			if err != nil {
+				return err
+			}
+			c, err := s.ConnectionByID(ctx, crossbill.ConnectionID(args[0]))
+			if err != nil {
+				return err
+			}
+			vs, err := s.Verifications(ctx, c.ID, limit)
+			if err != nil {
+				return err
+			}
+			return app.Print(vs, func(w io.Writer) error {
+				if len(vs) == 0 {
+					_, err := fmt.Fprintf(w, "connection %s was never verified: run `crossbill connect verify`\n", c.ID)
+					return err
+				}
+				for _, v := range vs {
+					fmt.Fprintf(w, "%s  %s  %s  (%d ms)\n", v.StartedAt.Format(time.RFC3339), v.Status, v.RoleARN, v.DurationMS)
+					for _, ch := range v.Checks {
+						fmt.Fprintf(w, "    %-4s %s %s\n", ch.Status, ch.Name, ch.Class)
+					}
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 10, "how many verifications to show (0: all)")
+	return cmd
 }

@@ -200,6 +200,14 @@ func TestConnectVerifyEndToEnd(t *testing.T) {
 	if !failed || !strings.Contains(stderr, `"code":"access_denied"`) {
 		t.Fatalf("inventory probe not reported as a missing policy: %s / %s", stdout, stderr)
 	}
+	stdout, _, code = runCLI(t, dir, "connect", "history", init.ConnectionID, "--json")
+	var history []struct {
+		Status string                  `json:"status"`
+		Checks []struct{ Name string } `json:"checks"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &history) != nil || len(history) != 2 || history[0].Status != "failed" || history[1].Status != "verified" || len(history[0].Checks) < 6 {
+		t.Fatalf("history: code %d, %s", code, stdout)
+	}
 	// Text output names the fix.
 	stdout, _, code = runCLI(t, dir, verifyArgs[:len(verifyArgs)-1]...)
 	if code != 5 || !strings.Contains(stdout, "fix:") || !strings.Contains(stdout, "CHECK") {
