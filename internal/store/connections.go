@@ -106,12 +106,12 @@ func (s *Store) ConnectionByRoleARN(ctx context.Context, role crossbill.RoleARN)
 
 // ConnectionsByTenant lists a tenant's connections, oldest first.
 func (s *Store) ConnectionsByTenant(ctx context.Context, tenant crossbill.TenantID) ([]Connection, error) {
-	return s.queryConnections(ctx, `SELECT `+connectionColumns+` FROM connections WHERE tenant_id = ? ORDER BY created_at, id`, string(tenant))
+	return s.queryConnections(ctx, `SELECT `+connectionColumns+` FROM connections WHERE tenant_id = ? ORDER BY created_at, rowid`, string(tenant))
 }
 
 // Connections lists every connection of every tenant, oldest first.
 func (s *Store) Connections(ctx context.Context) ([]Connection, error) {
-	return s.queryConnections(ctx, `SELECT `+connectionColumns+` FROM connections ORDER BY created_at, id`)
+	return s.queryConnections(ctx, `SELECT `+connectionColumns+` FROM connections ORDER BY created_at, rowid`)
 }
 
 // PendingConnectionForTenant returns the tenant's newest connection that has
