@@ -6,7 +6,9 @@ caller's IAM backend, finds nothing for a role of another account, and then
 skips the trust check entirely. Cross-account AssumeRole (crossbill's whole
 design) would succeed with any external ID, or none. This looks the role up
 in the backend of the account its ARN names, so trust policies (and the
-emulator launcher's external-ID fix) apply across accounts as in AWS.
+emulator launcher's external-ID fix) apply across accounts as in AWS; and
+like AWS it refuses to assume a role that does not exist (moto hands out
+credentials for any role ARN).
 
 Python imports sitecustomize at start-up when this directory is on
 PYTHONPATH; the verify tests put it there before starting moto. It belongs
@@ -32,17 +34,14 @@ def _role_of(self, role_arn):
 
 
 def _is_assuming_role_operation(self, resource_arn):
-    if ":role" not in resource_arn.lower():
-        return False
-    try:
-        _role_of(self, resource_arn)
-    except NotFoundException:
-        return False
-    return self._action in REQUIRE_RESOURCE_ACCESS_POLICIES_CHECK
+    return bool(_ROLE.match(resource_arn or "")) and self._action in REQUIRE_RESOURCE_ACCESS_POLICIES_CHECK
 
 
 def _check_role_trust_relationship(self, role_arn):
-    role = _role_of(self, role_arn)
+    try:
+        role = _role_of(self, role_arn)
+    except NotFoundException:
+        return False
     policy = access_control.IAMPolicy(role.assume_role_policy_document)
     result = policy.is_action_permitted(
         self._action,
