@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -58,13 +57,8 @@ const setupCalls = 6
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := context.Background()
-	// moto skips trust policies on cross-account AssumeRole; the patch in
-	// testdata/motopatch (loaded by Python as sitecustomize) applies them.
-	patch, err := filepath.Abs(filepath.Join("testdata", "motopatch"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PYTHONPATH", patch)
+	// The emulator's launcher makes moto check trust policies on
+	// cross-account AssumeRole, as AWS does.
 	srv := emulator.Own(t, emulator.Options{NoAuthActions: setupCalls})
 	root, err := srv.RootConfig(ctx)
 	if err != nil {
