@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -213,8 +214,14 @@ func generateMonth(ctx context.Context, conn *sql.Conn, sim *simulator, opts Gen
 	o := sim.o
 	p := period.Format("2006-01")
 	mr := MonthResult{Period: p, Restated: revision > 0}
-	if _, err := conn.ExecContext(ctx, "DELETE FROM fact"); err != nil {
+	if _, err := conn.ExecContext(ctx, "DELETE FROM fact; DELETE FROM hours"); err != nil {
 		return mr, fmt.Errorf("clear facts: %w", err)
+	}
+	// identity_time_interval of the month's hourly rows
+	hoursQ := fmt.Sprintf(`INSERT INTO hours SELECT h, strftime(t, '%%Y-%%m-%%dT%%H:%%M:%%SZ') || '/' || strftime(t + INTERVAL 1 HOUR, '%%Y-%%m-%%dT%%H:%%M:%%SZ')
+		FROM (SELECT h::INTEGER AS h, %s + to_hours(h) AS t FROM range(%d) r(h))`, sqlTimestamp(period), int(hoursInMonth(period)))
+	if _, err := conn.ExecContext(ctx, hoursQ); err != nil {
+		return mr, fmt.Errorf("fill hours: %w", err)
 	}
 	err := conn.Raw(func(dc any) error {
 		dconn, ok := dc.(driver.Conn)
@@ -394,7 +401,7 @@ func loadDimensions(ctx context.Context, conn *sql.Conn, o *org) error {
 			}
 			if err := app.AppendRow(int32(i), r.acct.ID, r.acct.Name, r.productCode, r.servicecode, r.productName, nullable(r.family),
 				r.usageType, nullable(r.operation), r.region.code, r.region.name, nullable(r.az), nullable(r.resourceID), nullable(rtype),
-				r.description, nullable(r.unit), r.odRate, nullable(r.itype), nullable(r.ifamily), nf, r.sku,
+				r.description, nullable(r.unit), r.odRate, strconv.FormatFloat(r.odRate, 'g', -1, 64), nullable(r.itype), nullable(r.ifamily), nf, r.sku,
 				duckMap(r.productMap), duckMap(r.tags), duckMap(cc), nullable(r.fromLoc), nullable(r.toLoc), nullable(r.taxType), r.billType,
 				svc, cat); err != nil {
 				return errors.Join(fmt.Errorf("append resource: %w", err), app.Close())

@@ -13,7 +13,7 @@ CREATE TABLE res (
 	id INTEGER, account_id VARCHAR, account_name VARCHAR, product_code VARCHAR, servicecode VARCHAR,
 	product_name VARCHAR, product_family VARCHAR, usage_type VARCHAR, operation VARCHAR, region VARCHAR,
 	region_name VARCHAR, az VARCHAR, resource_id VARCHAR, resource_type VARCHAR, description VARCHAR,
-	pricing_unit VARCHAR, od_rate DOUBLE, instance_type VARCHAR, instance_family VARCHAR, nf DOUBLE,
+	pricing_unit VARCHAR, od_rate DOUBLE, od_rate_str VARCHAR, instance_type VARCHAR, instance_family VARCHAR, nf DOUBLE,
 	sku VARCHAR, product MAP(VARCHAR, VARCHAR), tags MAP(VARCHAR, VARCHAR), cost_category MAP(VARCHAR, VARCHAR),
 	from_location VARCHAR, to_location VARCHAR, tax_type VARCHAR, bill_type VARCHAR,
 	service_name VARCHAR, service_category VARCHAR);
@@ -22,6 +22,7 @@ CREATE TABLE cmt (
 	region VARCHAR, region_name VARCHAR, family VARCHAR, commit_h DOUBLE, recurring_h DOUBLE, upfront_h DOUBLE,
 	upfront_total DOUBLE, count INTEGER, nf DOUBLE, sub_id VARCHAR, focus_type VARCHAR, focus_category VARCHAR,
 	description VARCHAR);
+CREATE TABLE hours (h INTEGER, iv VARCHAR);
 CREATE TABLE fact (
 	res INTEGER, h INTEGER, n INTEGER, lit UTINYINT, cmt INTEGER,
 	usage DOUBLE, cost DOUBLE, rate DOUBLE, od DOUBLE, eff DOUBLE, a DOUBLE, b DOUBLE, c DOUBLE);
@@ -66,7 +67,11 @@ func curExpressions(m monthInfo) map[string]string {
 	usageLits := []uint8{litUsage, litSPCovered, litSPNegation, litDiscounted}
 	spLits := []uint8{litSPCovered, litSPNegation, litSPRecurring, litSPUpfront}
 	riLits := []uint8{litDiscounted, litRIFee, litFee}
-	rate := "CAST(f.rate AS VARCHAR)"
+	// Formatting doubles and timestamps is the costliest part of writing a
+	// row, so usage rows take their rate string from the resource and their
+	// time interval from the hours table.
+	rate := fmt.Sprintf("CASE WHEN f.lit IN (%d, %d) THEN r.od_rate_str WHEN f.lit IN (%d, %d) THEN '0.0' ELSE CAST(f.rate AS VARCHAR) END",
+		litUsage, litSPCovered, litSPNegation, litDiscounted)
 	return map[string]string{
 		ColBillBillType:                                    fmt.Sprintf("CASE WHEN f.lit IN (%d, %d) THEN 'Purchase' ELSE r.bill_type END", litSPUpfront, litFee),
 		ColBillBillingEntity:                               "'AWS'",
@@ -188,7 +193,7 @@ func curSelect(m monthInfo) string {
 		cols = append(cols, fmt.Sprintf("CAST(%s AS %s) AS %s", e, c.Type, c.Name))
 	}
 	return "SELECT " + strings.Join(cols, ",\n  ") +
-		"\nFROM fact f JOIN res r ON r.id = f.res LEFT JOIN cmt c ON c.id = f.cmt"
+		"\nFROM fact f JOIN res r ON r.id = f.res LEFT JOIN cmt c ON c.id = f.cmt LEFT JOIN hours hr ON hr.h = f.h"
 }
 
 // focusSelect maps the same facts to FOCUS 1.2. Savings Plan negation rows
