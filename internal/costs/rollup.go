@@ -29,25 +29,34 @@ const sums = `sum(unblended) AS unblended, sum(amortized) AS amortized, sum(net)
 	sum(list) AS list, sum(usage) AS usage, count(*) AS line_items`
 
 // rollupInsertSQL rebuilds the rollups of one (tenant, source, period); the
-// three parameters are tenant, source and billing period.
+// three parameters are tenant, source and billing period. The export is
+// read once, into a temporary fine-grained aggregate (per day and every
+// dimension, tag set and cost category set), from which both rollups are
+// built.
 var rollupInsertSQL = []string{
-	`INSERT INTO cost_daily
+	`DROP TABLE IF EXISTS temp.load_fine`,
+	`CREATE TEMP TABLE load_fine AS
 	SELECT tenant, source, billing_period, usage_start::DATE AS day,
-		account, service, region, usage_type, operation, charge_type, ` + sums + `
+		account, service, region, usage_type, operation, charge_type, tags, cost_categories, ` + sums + `
 	FROM line_items WHERE tenant = $1 AND source = $2 AND billing_period = $3
-	GROUP BY ALL ORDER BY day`,
+	GROUP BY ALL`,
+	`INSERT INTO cost_daily
+	SELECT tenant, source, billing_period, day, account, service, region, usage_type, operation, charge_type,
+		` + resum + `
+	FROM temp.load_fine GROUP BY ALL ORDER BY day`,
 	`INSERT INTO cost_daily_dim
 	SELECT tenant, source, billing_period, day, kind,
 		regexp_replace(e.key, '^user[_:]', '') AS key, e.value AS value,
-		account, service, region, charge_type, ` + sums + `
+		account, service, region, charge_type, ` + resum + `
 	FROM (
-		SELECT tenant, source, billing_period, usage_start::DATE AS day, 'tag' AS kind, unnest(map_entries(tags)) AS e,
-			account, service, region, charge_type, unblended, amortized, net, list, usage
-		FROM line_items WHERE tenant = $1 AND source = $2 AND billing_period = $3 AND cardinality(tags) > 0
-		UNION ALL
-		SELECT tenant, source, billing_period, usage_start::DATE AS day, 'cost_category' AS kind, unnest(map_entries(cost_categories)) AS e,
-			account, service, region, charge_type, unblended, amortized, net, list, usage
-		FROM line_items WHERE tenant = $1 AND source = $2 AND billing_period = $3 AND cardinality(cost_categories) > 0
+		SELECT *, 'tag' AS kind, unnest(map_entries(tags)) AS e FROM temp.load_fine WHERE cardinality(tags) > 0
+		UNION ALL BY NAME
+		SELECT *, 'cost_category' AS kind, unnest(map_entries(cost_categories)) AS e FROM temp.load_fine WHERE cardinality(cost_categories) > 0
 	)
 	GROUP BY ALL ORDER BY day`,
+	`DROP TABLE temp.load_fine`,
 }
+
+// resum re-aggregates the fine aggregate's sums.
+const resum = `sum(unblended) AS unblended, sum(amortized) AS amortized, sum(net) AS net,
+	sum(list) AS list, sum(usage) AS usage, sum(line_items) AS line_items`
