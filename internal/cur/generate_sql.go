@@ -23,10 +23,19 @@ CREATE TABLE cmt (
 	upfront_total DOUBLE, count INTEGER, nf DOUBLE, sub_id VARCHAR, focus_type VARCHAR, focus_category VARCHAR,
 	description VARCHAR);
 CREATE TABLE hours (h INTEGER, iv VARCHAR);
-CREATE TABLE fact (
+`
+
+// factDDL is run for every month, so that the facts' rowids start at 0 and
+// a data file can take a rowid range.
+const factDDL = `CREATE OR REPLACE TABLE fact (
 	res INTEGER, h INTEGER, n INTEGER, lit UTINYINT, cmt INTEGER,
 	usage DOUBLE, cost DOUBLE, rate DOUBLE, od DOUBLE, eff DOUBLE, a DOUBLE, b DOUBLE, c DOUBLE);
-`
+DELETE FROM hours;`
+
+// factRange selects the facts with rowid in [from, to).
+func factRange(from, to int64) string {
+	return fmt.Sprintf("(SELECT * FROM fact WHERE rowid >= %d AND rowid < %d)", from, to)
+}
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
@@ -182,7 +191,7 @@ func curExpressions(m monthInfo) map[string]string {
 	}
 }
 
-func curSelect(m monthInfo) string {
+func curSelect(m monthInfo, facts string) string {
 	exprs := curExpressions(m)
 	var cols []string
 	for _, c := range Columns() {
@@ -193,14 +202,14 @@ func curSelect(m monthInfo) string {
 		cols = append(cols, fmt.Sprintf("CAST(%s AS %s) AS %s", e, c.Type, c.Name))
 	}
 	return "SELECT " + strings.Join(cols, ",\n  ") +
-		"\nFROM fact f JOIN res r ON r.id = f.res LEFT JOIN cmt c ON c.id = f.cmt LEFT JOIN hours hr ON hr.h = f.h"
+		"\nFROM " + facts + " f JOIN res r ON r.id = f.res LEFT JOIN cmt c ON c.id = f.cmt LEFT JOIN hours hr ON hr.h = f.h"
 }
 
 // focusSelect maps the same facts to FOCUS 1.2. Savings Plan negation rows
 // have no FOCUS counterpart (covered usage is billed at 0 instead), and each
 // recurring commitment fee also yields a row for its unused part, as in the
 // FOCUS commitment-discount scenarios.
-func focusSelect(m monthInfo) string {
+func focusSelect(m monthInfo, facts string) string {
 	start := "(" + sqlTimestamp(m.period) + " + to_hours(f.h))"
 	end := "(" + sqlTimestamp(m.period) + " + to_hours(f.h + f.n))"
 	unusedAmount := fmt.Sprintf("CASE f.lit WHEN %d THEN f.eff - f.a WHEN %d THEN f.b + f.c END", litSPRecurring, litRIFee)
@@ -276,9 +285,15 @@ func focusSelect(m monthInfo) string {
 	}
 	return "SELECT " + strings.Join(cols, ",\n  ") + fmt.Sprintf(`
 FROM (
-  SELECT *, false AS unused FROM fact WHERE lit <> %d
+  SELECT *, false AS unused FROM %[1]s WHERE lit <> %[2]d
   UNION ALL
-  SELECT *, true AS unused FROM fact
-  WHERE (lit = %d AND eff - a > 1e-9) OR (lit = %d AND b + c > 1e-9)
-) f JOIN res r ON r.id = f.res LEFT JOIN cmt c ON c.id = f.cmt`, litSPNegation, litSPRecurring, litRIFee)
+  SELECT *, true AS unused FROM %[1]s
+  WHERE (lit = %[3]d AND eff - a > 1e-9) OR (lit = %[4]d AND b + c > 1e-9)
+) f JOIN res r ON r.id = f.res LEFT JOIN cmt c ON c.id = f.cmt`, facts, litSPNegation, litSPRecurring, litRIFee)
+}
+
+// focusCountQuery counts the rows focusSelect makes from all facts.
+func focusCountQuery() string {
+	return fmt.Sprintf(`SELECT count(*) FILTER (WHERE lit <> %d)
+	+ count(*) FILTER (WHERE (lit = %d AND eff - a > 1e-9) OR (lit = %d AND b + c > 1e-9)) FROM fact`, litSPNegation, litSPRecurring, litRIFee)
 }

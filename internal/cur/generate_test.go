@@ -349,6 +349,53 @@ func TestGenerateDeterministicAndRestate(t *testing.T) {
 	}
 }
 
+// TestGenerateSplitsFiles: a month larger than RowsPerFile is written as
+// several numbered files that the manifest lists; regenerating with fewer
+// files removes the stale ones.
+func TestGenerateSplitsFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	opts := GenerateOptions{Dir: dir, Seed: 9, Accounts: 1, Months: 1, Start: testStart, ResourcesPerAccount: 4, RowsPerFile: 20000, FOCUS: true}
+	res, err := Generate(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Months[0]
+	if len(m.Files) < 2 || len(m.FOCUSFiles) != len(m.Files) {
+		t.Fatalf("%d rows in files %v and FOCUS files %v; want several", m.Rows, m.Files, m.FOCUSFiles)
+	}
+	db := openDuck(t)
+	var rows, focusRows float64
+	for i, k := range m.Files {
+		if k != DataKey(res.Prefix, res.Export, m.Period, i+1) {
+			t.Errorf("file %d is %s", i+1, k)
+		}
+		rows += query1(t, db, "SELECT count(*) FROM read_parquet(?)", filepath.Join(dir, k))
+		focusRows += query1(t, db, "SELECT count(*) FROM read_parquet(?)", filepath.Join(dir, m.FOCUSFiles[i]))
+	}
+	if int64(rows) != m.Rows || int64(focusRows) != m.FOCUSRows {
+		t.Errorf("files hold %v and %v rows, result says %d and %d", rows, focusRows, m.Rows, m.FOCUSRows)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, m.Manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, err := ParseManifest(b)
+	if err != nil || len(man.DataFiles) != len(m.Files) {
+		t.Fatalf("manifest lists %v (%v), want %v", man.DataFiles, err, m.Files)
+	}
+
+	opts.RowsPerFile = 0
+	again, err := Generate(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := filepath.Glob(filepath.Join(dir, res.Prefix, res.Export, "data", "*", "*.parquet"))
+	if err != nil || len(left) != 1 || len(again.Months[0].Files) != 1 {
+		t.Errorf("after regenerating into one file, data files are %v (%v)", left, err)
+	}
+}
+
 func TestGenerateOptionsInvalid(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -361,6 +408,7 @@ func TestGenerateOptionsInvalid(t *testing.T) {
 		"start mid":     {Dir: dir, Start: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)},
 		"restate":       {Dir: dir, Start: testStart, Months: 1, Restate: []string{"2025-12"}},
 		"resources low": {Dir: dir, ResourcesPerAccount: 2},
+		"rows per file": {Dir: dir, RowsPerFile: 10},
 	}
 	for name, o := range tests {
 		t.Run(name, func(t *testing.T) {
