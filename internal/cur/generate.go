@@ -320,8 +320,11 @@ func copyParquet(ctx context.Context, conn *sql.Conn, query, path string) error 
 	tmp := path + ".tmp"
 	q := fmt.Sprintf("COPY (%s) TO %s (FORMAT PARQUET, COMPRESSION SNAPPY, ROW_GROUP_SIZE 122880)", query, sqlString(tmp))
 	if _, err := conn.ExecContext(ctx, q); err != nil {
-		_ = os.Remove(tmp) // best effort: the error that matters is the COPY's
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+		err = fmt.Errorf("write %s: %w", filepath.Base(path), err)
+		if rmErr := os.Remove(tmp); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
+			err = errors.Join(err, rmErr)
+		}
+		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("rename %s: %w", filepath.Base(path), err)
@@ -381,7 +384,9 @@ func serviceCategory(r *resource) (name, category, rtype string) {
 	if r.productCode == "ComputeSavingsPlans" {
 		return "Savings Plans for AWS Compute usage", "Compute", "Savings Plan"
 	}
-	return r.productName, map[string]string{"AmazonRDS": "Databases", "AmazonS3": "Storage", "AmazonCloudWatch": "Management and Governance"}[r.productCode] + "", ""
+	// tax, credit and refund rows belong to the service they are for
+	return r.productName, map[string]string{"AmazonEC2": "Compute", "AmazonRDS": "Databases", "AmazonS3": "Storage",
+		"AWSLambda": "Compute", "AmazonECS": "Compute", "AmazonCloudWatch": "Management and Governance"}[r.productCode], ""
 }
 
 func duckMap(m map[string]string) duckdb.Map {

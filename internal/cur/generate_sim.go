@@ -1,7 +1,6 @@
 package cur
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -474,5 +473,3 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return b
 }
-
-func (k kind) String() string { return fmt.Sprintf("kind%d", uint8(k)) }
