@@ -39,6 +39,7 @@ func newRootCmd(app *App) *cobra.Command {
 	root.AddCommand(
 		newTenantCmd(app),
 		newCurCmd(app),
+		newCostsCmd(app),
 	)
 	return root
 }
