@@ -72,6 +72,12 @@ func (s *Store) Fingerprint(ctx context.Context, tenant, source, period string) 
 	if err != nil {
 		return "", crossbill.Errorf(crossbill.CodeInternal, "cost ledger", "reading the ingest ledger: %w", err)
 	}
+	// A load made by code with other rollups counts as never made, so the
+	// next ingest rebuilds it.
+	fp, ok := strings.CutPrefix(fp, rollupVersion+"/")
+	if !ok {
+		return "", nil
+	}
 	return fp, nil
 }
 
@@ -178,7 +184,7 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 	}
 	s.reached("deleted")
 	if _, err := tx.ExecContext(ctx, `INSERT INTO ingest_ledger VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::VARCHAR[], $12::VARCHAR[])`,
-		l.Tenant, l.Source, l.Period, string(l.Format), l.ExecutionID, l.Fingerprint, len(l.Files), n, time.Now().UTC(),
+		l.Tenant, l.Source, l.Period, string(l.Format), l.ExecutionID, rollupVersion+"/"+l.Fingerprint, len(l.Files), n, time.Now().UTC(),
 		rel, duckArray(paths), duckArray(columns)); err != nil {
 		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "recording the load: %w", err)
 	}

@@ -10,7 +10,12 @@ package costs
 //	cost_daily_dim  per (tenant, source, period, day, kind, key, value,
 //	                account, service, region, charge type), kind being 'tag'
 //	                (resource tags; the CUR 2.0 'user_' prefix is removed) or
-//	                'cost_category'; a row per tag of the line item.
+//	                'cost_category'; a row per tag of the line item, and
+//	                value NULL for the line items without that key.
+
+// rollupVersion changes whenever the rollups' definition does: loads made
+// with another version are redone by the next ingest.
+const rollupVersion = "rollups-2"
 
 var rollupTablesSQL = []string{
 	`CREATE TABLE IF NOT EXISTS cost_daily (
@@ -53,6 +58,18 @@ var rollupInsertSQL = []string{
 		UNION ALL BY NAME
 		SELECT *, 'cost_category' AS kind, unnest(map_entries(cost_categories)) AS e FROM temp.load_fine WHERE cardinality(cost_categories) > 0
 	)
+	GROUP BY ALL ORDER BY day`,
+	// For each tag key and cost category of the period, the line items
+	// without it, under value NULL: a group-by on a tag then needs no join.
+	`INSERT INTO cost_daily_dim
+	SELECT f.tenant, f.source, f.billing_period, f.day, k.kind, k.key, NULL AS value,
+		f.account, f.service, f.region, f.charge_type,
+		sum(f.unblended), sum(f.amortized), sum(f.net), sum(f.list), sum(f.usage), sum(f.line_items)
+	FROM temp.load_fine f
+	JOIN (SELECT DISTINCT kind, key FROM cost_daily_dim WHERE tenant = $1 AND source = $2 AND billing_period = $3) k
+		ON NOT coalesce(list_contains(list_transform(
+			map_keys(CASE WHEN k.kind = 'tag' THEN f.tags ELSE f.cost_categories END),
+			x -> CASE WHEN k.kind = 'tag' THEN regexp_replace(x, '^user[_:]', '') ELSE x END), k.key), false)
 	GROUP BY ALL ORDER BY day`,
 	`DROP TABLE temp.load_fine`,
 }
