@@ -307,9 +307,10 @@ func planDailyDim(q Query, k Dim) (string, []any, string) {
 	stmt += fmt.Sprintf(`
 	UNION ALL
 	SELECT %s, %s, sum(%s) FROM cost_daily WHERE %s AND (source, billing_period) NOT IN (
-		SELECT DISTINCT source, billing_period FROM cost_daily_dim WHERE tenant = ? AND kind = ? AND key = ?)
+		SELECT DISTINCT source, billing_period FROM cost_daily_dim
+		WHERE tenant = ? AND day >= ?::DATE AND day < ?::DATE AND kind = ? AND key = ?)
 	GROUP BY 1, 2`, bucket, group, q.Metric, plain)
-	args := append(append(append([]any(nil), w.args...), plain.args...), q.Tenant, kind, normalizeKey(k))
+	args := append(append(append([]any(nil), w.args...), plain.args...), q.Tenant, q.From, q.To, kind, normalizeKey(k))
 	return stmt, args, sourceDailyDim
 }
 
