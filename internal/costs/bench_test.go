@@ -45,11 +45,10 @@ func BenchmarkStore(b *testing.B) {
 	defer raw.Close()
 	scan := "read_parquet([" + quoteList(files) + "], union_by_name = true)"
 	var rows int64
-	start := time.Now()
 	if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM `+scan).Scan(&rows); err != nil {
 		b.Fatal(err)
 	}
-	start = time.Now()
+	start := time.Now()
 	var sink string
 	if err := raw.QueryRowContext(ctx, `SELECT bit_xor(hash(t))::VARCHAR FROM `+scan+` t`).Scan(&sink); err != nil {
 		b.Fatal(err)
