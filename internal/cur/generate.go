@@ -179,6 +179,12 @@ func Generate(ctx context.Context, opts GenerateOptions) (GenerateResult, error)
 		return GenerateResult{}, crossbill.Errorf(crossbill.CodeInternal, op, "connect to DuckDB: %w", err)
 	}
 	defer conn.Close()
+	// One DuckDB thread: writing Parquet in order with more threads buffers
+	// row groups (1 GB and more for a large month) for little gain on a
+	// shared 2-core machine; the Go simulation runs beside it.
+	if _, err := conn.ExecContext(ctx, "SET threads = 1"); err != nil {
+		return GenerateResult{}, crossbill.Errorf(crossbill.CodeInternal, op, "configure DuckDB: %w", err)
+	}
 	if _, err := conn.ExecContext(ctx, generatorDDL); err != nil {
 		return GenerateResult{}, crossbill.Errorf(crossbill.CodeInternal, op, "create tables: %w", err)
 	}
