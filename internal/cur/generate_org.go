@@ -17,6 +17,7 @@ type Account struct {
 
 	growth float64 // monthly growth of demand
 	scale  float64 // size relative to a typical account
+	idx    int     // position, for per-account randomness
 }
 
 type region struct {
@@ -120,6 +121,7 @@ type resource struct {
 	slot    int     // auto scaling: this instance runs when demand > slot/slots
 	slots   int
 	group   int  // auto scaling: resource index of the group's first instance
+	burst   bool // auto scaling: a group that can grow past its usual size
 	compute bool // eligible for Compute Savings Plans
 }
 
@@ -211,7 +213,9 @@ func newOrg(opts GenerateOptions) *org {
 			scale: scale, growth: 0.005 + 0.05*rng.Float64(),
 		})
 	}
+	o.payer.idx = len(o.accounts)
 	for i, a := range o.accounts {
+		a.idx = i
 		o.addResources(rng, a, i, opts.ResourcesPerAccount)
 	}
 	o.addResources(rng, o.payer, -1, opts.ResourcesPerAccount/4)
@@ -255,7 +259,7 @@ func (o *org) addResources(rng *rand.Rand, a *Account, anchor, n int) {
 	az := func(r region) string { return r.code + string(rune('a'+rng.IntN(3))) }
 	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
 
-	group := 0
+	group, burst := 0, false
 	ec2 := func(r region, itype, os, appName string, slot, slots int) {
 		if slot == 0 {
 			group = len(o.res)
@@ -277,10 +281,12 @@ func (o *org) addResources(rng *rand.Rand, a *Account, anchor, n int) {
 			description: fmt.Sprintf("$%.4g per On Demand %s %s Instance Hour", od, map[string]string{"Linux": "Linux", "Windows": "Windows"}[os], itype),
 			unit:        "Hrs", odRate: od, linuxRate: linux, itype: itype, ifamily: family, os: os, nf: nf,
 			productMap: map[string]string{"product_name": "Amazon Elastic Compute Cloud", "region": r.code, "operating_system": os, "tenancy": "Shared", "vcpu": fmt.Sprint(vcpu), "memory": mem, "instance_type": itype},
-			tags:       o.tagsFor(rng, a, appName), base: 1, slot: slot, slots: slots, group: group, compute: true,
+			tags:       o.tagsFor(rng, a, appName), base: 1, slot: slot, slots: slots, group: group, burst: burst, compute: true,
 		})
-		// every instance has a root volume
-		o.addEBS(rng, a, r, az(r), 30+10*rng.IntN(10), "gp3", appName)
+		// every instance has a root volume (burst instances' volumes go with them)
+		if slot < max(slots, 1) {
+			o.addEBS(rng, a, r, az(r), 30+10*rng.IntN(10), "gp3", appName)
+		}
 	}
 
 	// Fixed fleets in the first accounts, so that the RIs and the EC2
@@ -290,8 +296,12 @@ func (o *org) addResources(rng *rand.Rand, a *Account, anchor, n int) {
 		for range 4 {
 			ec2(regs[0], "c6i.xlarge", "Linux", a.Team+"-api", 0, 1)
 		}
-		for i := range 6 {
-			ec2(regs[0], "m5.xlarge", "Linux", a.Team+"-worker", i, 6)
+		// An auto scaling group of 6 that may burst to 24 instances: the
+		// runaway scaling anomaly happens here.
+		for i := range 24 {
+			burst = true
+			ec2(regs[0], "m5.2xlarge", "Linux", a.Team+"-worker", i, 6)
+			burst = false
 		}
 		for range 2 {
 			o.addRDS(rng, a, regs[0], "db.r6g.large", "PostgreSQL", a.Team+"-api")
