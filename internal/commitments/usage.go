@@ -27,6 +27,9 @@ const classSQL = `CASE
   WHEN line_item_product_code = 'AmazonRedshift' AND line_item_usage_type ILIKE '%Node%' THEN 'redshift'
   ELSE '' END`
 
+// eligibleProducts are the product codes classSQL can classify.
+const eligibleProducts = `'AmazonEC2', 'AmazonECS', 'AmazonEKS', 'AWSLambda', 'AmazonRDS', 'AmazonElastiCache', 'AmazonES', 'AmazonRedshift'`
+
 // odSQL is a line's on-demand-equivalent cost: the public on-demand cost
 // (the only figure on discounted lines), else the unblended cost.
 const odSQL = `coalesce(pricing_public_on_demand_cost, line_item_unblended_cost, 0)`
@@ -150,13 +153,17 @@ type Usage struct {
 // already cover (SavingsPlanCoveredUsage, DiscountedUsage) is excluded.
 func EligibleUsage(ctx context.Context, db *sql.DB, w Window) ([]Usage, error) {
 	where, args := w.where()
+	// Aggregate first on the raw columns (cheap equality filters), then
+	// classify the few aggregated rows: the CASE of pattern matches is the
+	// costly part when it runs on every line.
 	q := `SELECT class, itype, region, h, sum(od), sum(units) FROM (
-	  SELECT ` + classSQL + ` AS class,
-	    coalesce(product_instance_type, '') AS itype,
-	    coalesce(product_region_code, '') AS region,
-	    CAST((epoch(line_item_usage_start_date) - epoch(?::TIMESTAMP)) / 3600 AS BIGINT) AS h,
-	    ` + odSQL + ` AS od, coalesce(line_item_usage_amount, 0) AS units
-	  FROM cur WHERE line_item_line_item_type = 'Usage' AND ` + where + `)
+	  SELECT ` + classSQL + ` AS class, itype, region,
+	    CAST((epoch(ts) - epoch(?::TIMESTAMP)) / 3600 AS BIGINT) AS h, od, units
+	  FROM (SELECT line_item_product_code, line_item_usage_type, coalesce(product_instance_type, '') AS itype,
+	      coalesce(product_region_code, '') AS region, line_item_usage_start_date AS ts,
+	      sum(` + odSQL + `) AS od, sum(coalesce(line_item_usage_amount, 0)) AS units
+	    FROM cur WHERE line_item_line_item_type = 'Usage' AND line_item_product_code IN (` + eligibleProducts + `) AND ` + where + `
+	    GROUP BY ALL))
 	WHERE class <> '' GROUP BY ALL`
 	rows, err := db.QueryContext(ctx, q, append([]any{w.Start}, args...)...)
 	if err != nil {
