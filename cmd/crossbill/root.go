@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 
@@ -38,6 +39,11 @@ func newRootCmd(app *App) *cobra.Command {
 
 	root.AddCommand(
 		newTenantCmd(app),
+		newConnectCmd(app),
+		newPermissionsCmd(app),
+		newReviewCmd(app),
+		newIAMCmd(app),
+		newCurCmd(app),
 		newCommitmentsCmd(app),
 	)
 	return root
@@ -52,6 +58,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
+		var status exitStatus
+		if errors.As(err, &status) {
+			return int(status) // the command printed its result; the code is part of it
+		}
 		if ctx.Err() != nil {
 			app.Stderr.Write([]byte("crossbill: interrupted\n")) //nolint:errcheck // stderr
 			return 130

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/manifest"
+	"github.com/crossbill/crossbill/internal/onboarding"
+	"github.com/crossbill/crossbill/internal/store"
+)
+
+func newConnectCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "connect",
+		Short: "Connect AWS accounts: make templates and external IDs, verify roles, list connections",
+	}
+	cmd.AddCommand(newConnectInitCmd(app), newConnectListCmd(app), newConnectShowCmd(app), newConnectVerifyCmd(app))
+	return cmd
+}
+
+// initResult is what `connect init --json` prints; scripts depend on it.
+type initResult struct {
+	ConnectionID crossbill.ConnectionID `json:"connection_id"`
+	Tenant       string                 `json:"tenant"`
+	ExternalID   crossbill.ExternalID   `json:"external_id"`
+	Modules      []manifest.Module      `json:"modules"`
+	Templates    []string               `json:"templates"`       // file paths
+	Links        map[string]string      `json:"links,omitempty"` // template kind -> quick-create link
+	Stacks       []onboarding.File      `json:"stacks"`
+}
+
+func newConnectInitCmd(app *App) *cobra.Command {
+	var (
+		tenant, principal, modules, out, format, urlBase, region string
+		evaluation, force                                        bool
+	)
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create a connection: a new external ID and the CloudFormation templates to deploy",
+		Long: `Create a connection for a tenant: crossbill generates a new external ID and writes the
+CloudFormation templates the customer deploys (account role, CUR 2.0 export when the cur
+module is on, member-account StackSet), and prints console quick-create links when
+--template-url-base says where the files will be hosted.
+
+Modules: ` + moduleNames() + ` (default: cost,cur,commitments,inventory,org).
+--evaluation writes only the read-only evaluation stack (cost, commitments).`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			const op = "connect init"
+			ctx := cmd.Context()
+			if tenant == "" || principal == "" {
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "--tenant and --principal are required (the hub principal is the ARN of crossbill's own IAM role or user)")
+			}
+			mods, err := manifest.ParseModules(modules)
+			if err != nil {
+				return err
+			}
+			if evaluation {
+				if cmd.Flags().Changed("modules") {
+					return crossbill.Errorf(crossbill.CodeInvalid, op, "--evaluation always grants cost and commitments: drop --modules")
+				}
+				mods = onboarding.EvaluationModules()
+			}
+			f, err := onboarding.ParseFormat(format)
+			if err != nil {
+				return err
+			}
+			s, err := app.Store(ctx)
+			if err != nil {
+				return err
+			}
+			t, err := s.TenantByName(ctx, tenant)
+			if err != nil {
+				return err
+			}
+			ext, err := onboarding.NewExternalID()
+			if err != nil {
+				return err
+			}
+			files, err := onboarding.Generate(onboarding.Request{
+				ExternalID: ext, HubPrincipal: principal, Modules: mods, Format: f,
+				Evaluation: evaluation, TemplateURLBase: urlBase, Region: region,
+			})
+			if err != nil {
+				return err
+			}
+			paths, err := writeTemplates(out, files, force)
+			if err != nil {
+				return err
+			}
+			c, err := s.CreateConnection(ctx, store.NewConnection{TenantID: t.ID, ExternalID: ext, HubPrincipal: principal, Modules: mods})
+			if err != nil {
+				// No connection means the files would carry an external ID
+				// crossbill does not know: take them back.
+				removeAll(paths)
+				return err
+			}
+			res := initResult{ConnectionID: c.ID, Tenant: t.Name, ExternalID: ext, Modules: mods, Templates: paths, Stacks: files}
+			for _, file := range files {
+				if file.Link != "" {
+					if res.Links == nil {
+						res.Links = map[string]string{}
+					}
+					res.Links[file.Kind] = file.Link
+				}
+			}
+			return app.Print(res, func(w io.Writer) error { return printInit(w, res) })
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&tenant, "tenant", "", "tenant the connection belongs to (required)")
+	fl.StringVar(&principal, "principal", "", "ARN of crossbill's hub identity the role will trust (required)")
+	fl.StringVar(&modules, "modules", "", "comma-separated modules: "+moduleNames())
+	fl.BoolVar(&evaluation, "evaluation", false, "write only the read-only evaluation stack (role CrossbillEvaluation)")
+	fl.StringVar(&out, "out", "crossbill-templates", "directory to write the templates to")
+	fl.StringVar(&format, "format", "yaml", "template format: yaml or json")
+	fl.StringVar(&urlBase, "template-url-base", "", "https URL of the folder where the templates will be hosted, for quick-create links")
+	fl.StringVar(&region, "region", "us-east-1", "region for the role stacks (the CUR stack is always us-east-1)")
+	fl.BoolVar(&force, "force", false, "overwrite template files already in --out")
+	return cmd
+}
+
+func moduleNames() string {
+	var s []string
+	for _, m := range manifest.ValidModules() {
+		s = append(s, string(m))
+	}
+	return strings.Join(s, ", ")
+}
+
+// writeTemplates writes every file or none: it checks the directory and
+// every target first, writes each through a temporary file, and removes
+// what it wrote if a later file fails.
+func writeTemplates(dir string, files []onboarding.File, force bool) ([]string, error) {
+	const op = "connect init"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "cannot create --out directory %s (pass a directory you can write to): %w", dir, err)
+	}
+	probe, err := os.CreateTemp(dir, ".crossbill-probe-*")
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "cannot write to --out directory %s (pass a directory you can write to): %w", dir, err)
+	}
+	probe.Close()
+	if err := os.Remove(probe.Name()); err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "removing %s: %w", probe.Name(), err)
+	}
+	var paths []string
+	for _, f := range files {
+		p := filepath.Join(dir, f.Name)
+		if _, err := os.Stat(p); err == nil && !force {
+			return nil, crossbill.Errorf(crossbill.CodeConflict, op, "%s already exists (templates of another connection?): choose another --out or pass --force", p)
+		} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "checking %s: %w", p, err)
+		}
+		paths = append(paths, p)
+	}
+	var written []string
+	for i, f := range files {
+		if err := writeFileAtomic(paths[i], f.Body); err != nil {
+			removeAll(written)
+			return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "writing %s: %w", paths[i], err)
+		}
+		written = append(written, paths[i])
+	}
+	return paths, nil
+}
+
+func writeFileAtomic(path string, body []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".crossbill-*.tmp")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(body); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func removeAll(paths []string) {
+	for _, p := range paths {
+		os.Remove(p) //nolint:errcheck // best effort clean-up after a failure already reported
+	}
+}
+
+func printInit(w io.Writer, r initResult) error {
+	fmt.Fprintf(w, "connection %s for tenant %s\n", r.ConnectionID, r.Tenant)
+	fmt.Fprintf(w, "external ID: %s\n", r.ExternalID)
+	fmt.Fprintf(w, "modules:     %s\n\n", joinModules(r.Modules))
+	fmt.Fprintln(w, "templates:")
+	for i, f := range r.Stacks {
+		fmt.Fprintf(w, "  %-13s %s  (stack %s, region %s)\n", f.Kind, r.Templates[i], f.StackName, f.Region)
+	}
+	if len(r.Links) > 0 {
+		fmt.Fprintln(w, "\nquick-create links:")
+		for _, f := range r.Stacks {
+			if f.Link != "" {
+				fmt.Fprintf(w, "  %s:\n    %s\n", f.Kind, f.Link)
+			}
+		}
+	} else {
+		fmt.Fprintln(w, "\nupload the templates (e.g. to S3) and pass --template-url-base for console links, or deploy them with the AWS CLI:")
+		fmt.Fprintln(w, "  aws cloudformation deploy --capabilities CAPABILITY_NAMED_IAM --stack-name crossbill-access --template-file FILE")
+	}
+	_, err := fmt.Fprintf(w, "\nthen: crossbill connect verify --tenant %s --role-arn <RoleArn output of the stack>\n", r.Tenant)
+	return err
+}
+
+func joinModules(ms []manifest.Module) string {
+	var s []string
+	for _, m := range ms {
+		s = append(s, string(m))
+	}
+	return strings.Join(s, ",")
+}
+
+func newConnectListCmd(app *App) *cobra.Command {
+	var tenant string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List connections (all tenants, or one with --tenant)",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			s, err := app.Store(ctx)
+			if err != nil {
+				return err
+			}
+			var cs []store.Connection
+			if tenant != "" {
+				t, err := s.TenantByName(ctx, tenant)
+				if err != nil {
+					return err
+				}
+				cs, err = s.ConnectionsByTenant(ctx, t.ID)
+				if err != nil {
+					return err
+				}
+			} else if cs, err = s.Connections(ctx); err != nil {
+				return err
+			}
+			return app.Print(cs, func(w io.Writer) error {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tSTATUS\tROLE\tMODULES\tCREATED")
+				for _, c := range cs {
+					role := string(c.RoleARN)
+					if role == "" {
+						role = "-"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Status, role, joinModules(c.Modules), c.CreatedAt.Format(time.RFC3339))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVar(&tenant, "tenant", "", "only this tenant's connections")
+	return cmd
+}
+
+func newConnectShowCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one connection",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s, err := app.Store(ctx)
+			if err != nil {
+				return err
+			}
+			c, err := s.ConnectionByID(ctx, crossbill.ConnectionID(args[0]))
+			if err != nil {
+				return err
+			}
+			t, err := s.TenantByID(ctx, c.TenantID)
+			if err != nil {
+				return err
+			}
+			return app.Print(c, func(w io.Writer) error {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintf(tw, "id:\t%s\n", c.ID)
+				fmt.Fprintf(tw, "tenant:\t%s\n", t.Name)
+				fmt.Fprintf(tw, "status:\t%s\n", c.Status)
+				fmt.Fprintf(tw, "external id:\t%s\n", c.ExternalID)
+				fmt.Fprintf(tw, "hub principal:\t%s\n", c.HubPrincipal)
+				fmt.Fprintf(tw, "modules:\t%s\n", joinModules(c.Modules))
+				fmt.Fprintf(tw, "role:\t%s\n", orDash(string(c.RoleARN)))
+				fmt.Fprintf(tw, "account:\t%s\n", orDash(string(c.AccountID)))
+				fmt.Fprintf(tw, "created:\t%s\n", c.CreatedAt.Format(time.RFC3339))
+				fmt.Fprintf(tw, "updated:\t%s\n", c.UpdatedAt.Format(time.RFC3339))
+				return tw.Flush()
+			})
+		},
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,396 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costs"
+)
+
+// costFlags are the flags every costs subcommand shares.
+type costFlags struct {
+	tenant, metric, groupBy, granularity, from, to, format, month string
+	filters                                                       []string
+	top                                                           int
+}
+
+func (f *costFlags) register(cmd *cobra.Command, query bool) {
+	cmd.Flags().StringVar(&f.tenant, "tenant", defaultCostTenant, "tenant whose costs to read")
+	cmd.Flags().StringVar(&f.metric, "metric", costs.MetricAmortized, "unblended, amortized, net, list or usage")
+	cmd.Flags().StringArrayVar(&f.filters, "filter", nil, "keep DIM=V1[,V2] (repeatable), e.g. service=AmazonEC2, tag:team=web")
+	cmd.Flags().StringVar(&f.format, "format", "table", "table, csv or json")
+	if query {
+		cmd.Flags().StringVar(&f.groupBy, "group-by", "", "service, account, region, usage-type, operation, charge-type, tag:KEY or cost-category:KEY")
+		cmd.Flags().StringVar(&f.granularity, "granularity", "daily", "hourly, daily or monthly")
+		cmd.Flags().StringVar(&f.from, "from", "", "first day, YYYY-MM-DD or YYYY-MM (default: start of the latest month with data)")
+		cmd.Flags().StringVar(&f.to, "to", "", "day after the last, exclusive (default: after the latest day with data)")
+		cmd.Flags().IntVar(&f.top, "top", 0, "keep the N largest groups, fold the rest into \"others\"")
+	}
+}
+
+// query turns the flags into a costs.Query.
+func (f *costFlags) query(ctx context.Context, app *App) (costs.Query, error) {
+	tenant, err := costTenant(ctx, app, f.tenant)
+	if err != nil {
+		return costs.Query{}, err
+	}
+	q := costs.Query{Tenant: tenant, Top: f.top}
+	if q.Metric, err = costs.ParseMetric(f.metric); err != nil {
+		return q, err
+	}
+	if f.groupBy != "" {
+		if q.GroupBy, err = costs.ParseDim(f.groupBy); err != nil {
+			return q, err
+		}
+	}
+	if f.granularity != "" {
+		if q.Granularity, err = costs.ParseGranularity(f.granularity); err != nil {
+			return q, err
+		}
+	}
+	for _, s := range f.filters {
+		flt, err := costs.ParseFilter(s)
+		if err != nil {
+			return q, err
+		}
+		q.Filters = append(q.Filters, flt)
+	}
+	if f.from != "" {
+		if q.From, err = costs.ParseDate(f.from); err != nil {
+			return q, err
+		}
+	}
+	if f.to != "" {
+		if q.To, err = costs.ParseDate(f.to); err != nil {
+			return q, err
+		}
+	}
+	return q, nil
+}
+
+// output picks the format: --json wins, else --format.
+func (f *costFlags) output(app *App) (string, error) {
+	if app.JSON {
+		return "json", nil
+	}
+	switch f.format {
+	case "table", "csv", "json":
+		return f.format, nil
+	}
+	return "", crossbill.Errorf(crossbill.CodeInvalid, "costs", "unknown --format %q; use table, csv or json", f.format)
+}
+
+// emit writes v as JSON, or calls csvRows / table.
+func emit(app *App, format string, v any, csvRows func() [][]string, table func(w io.Writer) error) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(app.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case "csv":
+		w := csv.NewWriter(app.Stdout)
+		if err := w.WriteAll(csvRows()); err != nil {
+			return crossbill.Errorf(crossbill.CodeInternal, "costs", "writing CSV: %w", err)
+		}
+		return nil
+	}
+	return table(app.Stdout)
+}
+
+// withCosts opens the cost store for one command.
+func withCosts(ctx context.Context, app *App, f func(*costs.Store) error) error {
+	s, err := costs.Open(ctx, app.DataDir)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return f(s)
+}
+
+func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+func newCostsCmd(app *App) *cobra.Command {
+	var f costFlags
+	runQuery := func(cmd *cobra.Command, _ []string) error {
+		ctx := cmd.Context()
+		format, err := f.output(app)
+		if err != nil {
+			return err
+		}
+		q, err := f.query(ctx, app)
+		if err != nil {
+			return err
+		}
+		return withCosts(ctx, app, func(s *costs.Store) error {
+			res, err := s.Query(ctx, q)
+			if err != nil {
+				return err
+			}
+			return emit(app, format, res, func() [][]string {
+				out := [][]string{{"period", "group", res.Metric}}
+				for _, r := range res.Rows {
+					out = append(out, []string{periodLabel(r.Period, res.Granularity), r.Group, strconv.FormatFloat(r.Value, 'f', -1, 64)})
+				}
+				return out
+			}, func(w io.Writer) error {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+				fmt.Fprintf(tw, "%s %s, %s to %s (exclusive), from %s\n", res.Metric, res.Granularity, res.From, res.To, res.Source)
+				fmt.Fprintf(tw, "PERIOD\tGROUP\t%s\t\n", res.Metric)
+				for _, r := range res.Rows {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t\n", periodLabel(r.Period, res.Granularity), r.Group, money(r.Value))
+				}
+				fmt.Fprintln(tw, "\t\t\t")
+				fmt.Fprintf(tw, "TOTAL\tGROUP\t%s\t\n", res.Metric)
+				for _, t := range res.Totals {
+					fmt.Fprintf(tw, "\t%s\t%s\t\n", t.Group, money(t.Value))
+				}
+				fmt.Fprintf(tw, "\tall\t%s\t\n", money(res.Total))
+				return tw.Flush()
+			})
+		})
+	}
+	cmd := &cobra.Command{
+		Use:   "costs",
+		Short: "Query costs: metrics by service, account, region, tag...; month over month, forecast, anomalies",
+		Args:  exactArgs(0),
+		RunE:  runQuery,
+	}
+	f.register(cmd, true)
+	var qf costFlags
+	query := &cobra.Command{
+		Use:   "query",
+		Short: "Cost by time bucket and group (the default of `crossbill costs`)",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f = qf
+			return runQuery(cmd, args)
+		},
+	}
+	qf.register(query, true)
+	cmd.AddCommand(query, newCostsMoMCmd(app), newCostsForecastCmd(app), newCostsAnomaliesCmd(app), newCostsPeriodsCmd(app))
+	return cmd
+}
+
+func periodLabel(t time.Time, g costs.Granularity) string {
+	switch g {
+	case costs.Hourly:
+		return t.Format("2006-01-02T15:04Z")
+	case costs.Monthly:
+		return t.Format("2006-01")
+	}
+	return t.Format("2006-01-02")
+}
+
+func newCostsMoMCmd(app *App) *cobra.Command {
+	var f costFlags
+	cmd := &cobra.Command{
+		Use:   "mom",
+		Short: "Month over month: a month against the one before, by group (like for like when the month is not over)",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			format, err := f.output(app)
+			if err != nil {
+				return err
+			}
+			q, err := f.query(ctx, app)
+			if err != nil {
+				return err
+			}
+			month, err := parseMonth(f.month)
+			if err != nil {
+				return err
+			}
+			return withCosts(ctx, app, func(s *costs.Store) error {
+				m, err := s.MonthOverMonth(ctx, q, month)
+				if err != nil {
+					return err
+				}
+				pct := func(p *float64) string {
+					if p == nil {
+						return "new"
+					}
+					return strconv.FormatFloat(*p, 'f', 1, 64) + "%"
+				}
+				return emit(app, format, m, func() [][]string {
+					out := [][]string{{"group", "previous", "current", "delta", "percent"}}
+					for _, c := range m.Changes {
+						out = append(out, []string{c.Group, strconv.FormatFloat(c.Previous, 'f', -1, 64), strconv.FormatFloat(c.Current, 'f', -1, 64),
+							strconv.FormatFloat(c.Delta, 'f', -1, 64), pct(c.Percent)})
+					}
+					return out
+				}, func(w io.Writer) error {
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+					fmt.Fprintf(tw, "%s: %s..%s against %s..%s (exclusive ends)\n", m.Metric, m.Current.From, m.Current.To, m.Previous.From, m.Previous.To)
+					fmt.Fprintln(tw, "GROUP\tPREVIOUS\tCURRENT\tDELTA\tCHANGE\t")
+					for _, c := range m.Changes {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", c.Group, money(c.Previous), money(c.Current), money(c.Delta), pct(c.Percent))
+					}
+					return tw.Flush()
+				})
+			})
+		},
+	}
+	f.register(cmd, true)
+	cmd.Flags().StringVar(&f.month, "month", "", "month to compare, YYYY-MM (default: the latest with data)")
+	return cmd
+}
+
+func parseMonth(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse("2006-01", s)
+	if err != nil {
+		return time.Time{}, crossbill.Errorf(crossbill.CodeInvalid, "month", "%q is not a month; use YYYY-MM", s)
+	}
+	return t, nil
+}
+
+func newCostsForecastCmd(app *App) *cobra.Command {
+	var f costFlags
+	cmd := &cobra.Command{
+		Use:   "forecast",
+		Short: "Project the month's total (actual to date + a weekday-aware run rate)",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			format, err := f.output(app)
+			if err != nil {
+				return err
+			}
+			q, err := f.query(ctx, app)
+			if err != nil {
+				return err
+			}
+			month, err := parseMonth(f.month)
+			if err != nil {
+				return err
+			}
+			return withCosts(ctx, app, func(s *costs.Store) error {
+				fc, err := s.ForecastMonth(ctx, q.Tenant, q.Metric, month, q.Filters)
+				if err != nil {
+					return err
+				}
+				return emit(app, format, fc, func() [][]string {
+					return [][]string{{"month", "metric", "actual_to_date", "forecast", "low", "high", "days_actual", "days_in_month"},
+						{fc.Month, fc.Metric, money(fc.ActualToDate), money(fc.Forecast), money(fc.Low), money(fc.High),
+							strconv.Itoa(fc.DaysActual), strconv.Itoa(fc.DaysInMonth)}}
+				}, func(w io.Writer) error {
+					_, err := fmt.Fprintf(w, "%s %s: %s actual over %d of %d days; forecast %s (%s to %s)\nmethod: %s\n",
+						fc.Month, fc.Metric, money(fc.ActualToDate), fc.DaysActual, fc.DaysInMonth, money(fc.Forecast), money(fc.Low), money(fc.High), fc.Method)
+					return err
+				})
+			})
+		},
+	}
+	f.register(cmd, false)
+	cmd.Flags().StringVar(&f.month, "month", "", "month to forecast, YYYY-MM (default: the latest with data)")
+	return cmd
+}
+
+func newCostsAnomaliesCmd(app *App) *cobra.Command {
+	var f costFlags
+	var by []string
+	var window int
+	var threshold, minDelta float64
+	cmd := &cobra.Command{
+		Use:   "anomalies",
+		Short: "Days whose cost left its usual range, per service and account (rolling median + MAD)",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			format, err := f.output(app)
+			if err != nil {
+				return err
+			}
+			q, err := f.query(ctx, app)
+			if err != nil {
+				return err
+			}
+			o := costs.AnomalyOptions{Tenant: q.Tenant, Metric: q.Metric, From: q.From, To: q.To, Filters: q.Filters,
+				Window: window, Threshold: threshold, MinDelta: minDelta}
+			for _, b := range by {
+				d, err := costs.ParseDim(b)
+				if err != nil {
+					return err
+				}
+				o.Dims = append(o.Dims, d)
+			}
+			return withCosts(ctx, app, func(s *costs.Store) error {
+				as, err := s.Anomalies(ctx, o)
+				if err != nil {
+					return err
+				}
+				return emit(app, format, as, func() [][]string {
+					out := [][]string{{"day", "dim", "group", "value", "baseline", "delta", "score", "direction"}}
+					for _, a := range as {
+						out = append(out, []string{a.Day, a.Dim, a.Group, money(a.Value), money(a.Baseline), money(a.Delta),
+							strconv.FormatFloat(a.Score, 'f', 1, 64), a.Direction})
+					}
+					return out
+				}, func(w io.Writer) error {
+					if len(as) == 0 {
+						_, err := fmt.Fprintln(w, "no anomalies")
+						return err
+					}
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "DAY\tDIM\tGROUP\tVALUE\tBASELINE\tDELTA\tSCORE\tDIRECTION")
+					for _, a := range as {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\n", a.Day, a.Dim, a.Group, money(a.Value), money(a.Baseline), money(a.Delta), a.Score, a.Direction)
+					}
+					return tw.Flush()
+				})
+			})
+		},
+	}
+	f.register(cmd, false)
+	cmd.Flags().StringVar(&f.from, "from", "", "first day to judge (default: 30 days before --to)")
+	cmd.Flags().StringVar(&f.to, "to", "", "day after the last to judge (default: the latest day with data, which is usually partial)")
+	cmd.Flags().StringArrayVar(&by, "by", nil, "dimension to judge (repeatable; default service and account)")
+	cmd.Flags().IntVar(&window, "window", 14, "days of history that form the baseline (>= 7)")
+	cmd.Flags().Float64Var(&threshold, "threshold", 3.5, "robust z-score to flag")
+	cmd.Flags().Float64Var(&minDelta, "min-delta", 10, "smallest absolute change to flag")
+	return cmd
+}
+
+func newCostsPeriodsCmd(app *App) *cobra.Command {
+	var tenant string
+	cmd := &cobra.Command{
+		Use:   "periods",
+		Short: "List the billing periods loaded for a tenant",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			t, err := costTenant(ctx, app, tenant)
+			if err != nil {
+				return err
+			}
+			return withCosts(ctx, app, func(s *costs.Store) error {
+				ps, err := s.Periods(ctx, t)
+				if err != nil {
+					return err
+				}
+				return app.Print(ps, func(w io.Writer) error {
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "PERIOD\tFORMAT\tROWS\tFILES\tEXECUTION\tINGESTED\tSOURCE")
+					for _, p := range ps {
+						fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", p.Period, p.Format, p.Rows, p.Files, p.ExecutionID, p.IngestedAt, p.Source)
+					}
+					return tw.Flush()
+				})
+			})
+		},
+	}
+	cmd.Flags().StringVar(&tenant, "tenant", defaultCostTenant, "tenant")
+	return cmd
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/costs/costtest"
+	"github.com/crossbill/crossbill/internal/cur"
+	"github.com/crossbill/crossbill/internal/cur/ingest"
+)
+
+// costRow is an EC2 or S3 usage line item on a January 2026 day.
+func costRow(day, service string, cost string) costtest.Row {
+	return costtest.Row{
+		cur.ColBillBillType: "'Anniversary'", cur.ColBillPayerAccountID: "'999999999999'",
+		cur.ColBillBillingPeriodStartDate: "TIMESTAMP '2026-01-01'", cur.ColBillBillingPeriodEndDate: "TIMESTAMP '2026-02-01'",
+		cur.ColLineItemUsageAccountID: "'111111111111'", cur.ColLineItemType: "'Usage'",
+		cur.ColLineItemProductCode: "'" + service + "'", cur.ColProductRegionCode: "'us-east-1'",
+		cur.ColLineItemUsageType: "'BoxUsage'", cur.ColLineItemOperation: "'RunInstances'",
+		cur.ColLineItemUsageStartDate: "TIMESTAMP '" + day + " 05:00:00'", cur.ColLineItemUsageEndDate: "TIMESTAMP '" + day + " 06:00:00'",
+		cur.ColLineItemUnblendedCost: cost, cur.ColLineItemUsageAmount: "1", cur.ColPricingPublicOnDemandCost: cost,
+		cur.ColResourceTags: "MAP {'user_team': 'web'}",
+	}
+}
+
+func TestCostsCommands(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir, root := t.TempDir(), t.TempDir()
+	var rows []costtest.Row
+	for d := 1; d <= 20; d++ {
+		day := "2026-01-" + twoDigits(d)
+		ec2 := "100"
+		if d == 18 {
+			ec2 = "400"
+		}
+		rows = append(rows, costRow(day, "AmazonEC2", ec2), costRow(day, "AmazonS3", "5"))
+	}
+	costtest.Export(t, root, "cur", "exp", "2026-01", "exec-1", cur.Columns(), rows)
+	s, err := costs.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.Ingest(ctx, s, ingest.Options{Source: filepath.Join(root, "cur", "exp"), Tenant: "default"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errOut, code := runCLI(t, dir, "costs", "--group-by", "service", "--granularity", "monthly", "--metric", "unblended", "--json")
+	var res costs.Result
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil {
+		t.Fatalf("costs --json: code %d, out %q, stderr %q", code, out, errOut)
+	}
+	if res.Total != 20*105+300 || len(res.Totals) != 2 || res.Totals[0].Group != "AmazonEC2" {
+		t.Errorf("costs result %+v", res)
+	}
+	out, _, code = runCLI(t, dir, "costs", "query", "--group-by", "tag:team", "--format", "csv", "--granularity", "monthly")
+	if code != 0 || !strings.Contains(out, "period,group,amortized\n2026-01,web,2400\n") {
+		t.Errorf("costs query csv: code %d, out %q", code, out)
+	}
+	out, _, code = runCLI(t, dir, "costs", "--group-by", "service", "--top", "1")
+	if code != 0 || !strings.Contains(out, "others") || !strings.Contains(out, "2400.00") {
+		t.Errorf("costs table: code %d, out %q", code, out)
+	}
+	out, _, code = runCLI(t, dir, "costs", "anomalies", "--json")
+	var as []costs.Anomaly
+	if code != 0 || json.Unmarshal([]byte(out), &as) != nil || len(as) != 2 || as[0].Day != "2026-01-18" {
+		t.Errorf("anomalies: code %d, out %q", code, out)
+	}
+	out, _, code = runCLI(t, dir, "costs", "forecast")
+	if code != 0 || !strings.Contains(out, "2026-01 amortized") || !strings.Contains(out, "forecast") {
+		t.Errorf("forecast: code %d, out %q", code, out)
+	}
+	out, _, code = runCLI(t, dir, "costs", "mom", "--group-by", "service", "--format", "csv")
+	if code != 0 || !strings.HasPrefix(out, "group,previous,current,delta,percent\nAmazonEC2,0,2300,2300,new\n") {
+		t.Errorf("mom: code %d, out %q", code, out)
+	}
+	out, _, code = runCLI(t, dir, "costs", "periods")
+	if code != 0 || !strings.Contains(out, "exec-1") {
+		t.Errorf("periods: code %d, out %q", code, out)
+	}
+	for _, args := range [][]string{
+		{"costs", "--group-by", "colour"},
+		{"costs", "--metric", "blended"},
+		{"costs", "--filter", "service"},
+		{"costs", "--from", "2026-02-01", "--to", "2026-01-01"},
+		{"costs", "--format", "xml"},
+		{"costs", "--tenant", "Bad Name"},
+	} {
+		if _, errOut, code := runCLI(t, dir, args...); code != 2 || errOut == "" {
+			t.Errorf("%v: code %d, stderr %q; want 2 and a message", args, code, errOut)
+		}
+	}
+	if _, _, code := runCLI(t, dir, "costs", "--tenant", "nobody"); code != 3 {
+		t.Errorf("unknown tenant: code %d, want 3", code)
+	}
+}
+
+func twoDigits(d int) string { return string(rune('0'+d/10)) + string(rune('0'+d%10)) }

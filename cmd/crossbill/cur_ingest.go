@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/spf13/cobra"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/cur/ingest"
+	"github.com/crossbill/crossbill/internal/store"
+)
+
+// defaultCostTenant is the tenant cost commands use without --tenant; it
+// need not exist in the metadata store (single-team installs).
+const defaultCostTenant = "default"
+
+// costTenant checks --tenant: the default one, or a tenant of the store.
+func costTenant(ctx context.Context, app *App, name string) (string, error) {
+	if name == defaultCostTenant {
+		return name, nil
+	}
+	if err := store.ValidateTenantName(name); err != nil {
+		return "", err
+	}
+	s, err := app.Store(ctx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.TenantByName(ctx, name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+func newCurIngestCmd(app *App) *cobra.Command {
+	var source, tenant, endpoint, region string
+	cmd := &cobra.Command{
+		Use:   "ingest --source s3://BUCKET/PREFIX/EXPORT | DIR",
+		Short: "Load a CUR 2.0 or FOCUS 1.2 export into the cost store (changed billing periods only)",
+		Long: `Ingest reads an AWS Data Exports export (CUR 2.0 or FOCUS 1.2, Parquet) from S3
+or from a local directory in the same layout (the folder holding data/ and
+metadata/), and loads every billing period whose manifest or files changed
+since the last ingest. Each period is validated, then replaced whole in one
+transaction: a restated month replaces the old one, and an interrupted
+ingest leaves the previous data. Running it twice changes nothing.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if source == "" {
+				return crossbill.Errorf(crossbill.CodeInvalid, "cur ingest", "--source is required: s3://BUCKET/PREFIX/EXPORT or a directory")
+			}
+			t, err := costTenant(ctx, app, tenant)
+			if err != nil {
+				return err
+			}
+			opt := ingest.Options{Source: source, Tenant: t, Progress: app.Progress}
+			if loc, err := ingest.ParseLocation(source); err != nil {
+				return err
+			} else if loc.Bucket != "" {
+				opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(region)}
+				if endpoint != "" {
+					opts = append(opts, awsconfig.WithBaseEndpoint(endpoint))
+				}
+				cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+				if err != nil {
+					return crossbill.Errorf(crossbill.CodeUnauthorized, "cur ingest", "loading AWS credentials: %w", err)
+				}
+				opt.AWS = cfg
+			}
+			s, err := costs.Open(ctx, app.DataDir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			res, err := ingest.Ingest(ctx, s, opt)
+			if err != nil {
+				return err
+			}
+			return app.Print(res, func(w io.Writer) error { return printIngest(w, res) })
+		},
+	}
+	cmd.Flags().StringVar(&source, "source", "", "s3://BUCKET/PREFIX/EXPORT or a local directory")
+	cmd.Flags().StringVar(&tenant, "tenant", defaultCostTenant, "tenant the costs belong to")
+	cmd.Flags().StringVar(&endpoint, "endpoint-url", "", "S3 endpoint (emulator or S3-compatible store)")
+	cmd.Flags().StringVar(&region, "region", "us-east-1", "AWS region of the bucket")
+	return cmd
+}
+
+func printIngest(w io.Writer, res ingest.Result) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "source %s, tenant %s\n", res.Source, res.Tenant)
+	fmt.Fprintln(tw, "PERIOD\tSTATUS\tFORMAT\tFILES\tROWS\tEXECUTION")
+	for _, p := range res.Periods {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", p.Period, p.Status, p.Format, p.Files, p.Rows, p.ExecutionID)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,263 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/iamdata"
+	"github.com/crossbill/crossbill/internal/policy"
+)
+
+func newIAMCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "iam",
+		Short: "Look up IAM actions, evaluate policies and analyse trust policies offline",
+	}
+	cmd.AddCommand(newIAMActionsCmd(app), newIAMEvalCmd(app), newIAMTrustCmd(app))
+	return cmd
+}
+
+type actionOut struct {
+	Action        string   `json:"action"`
+	Level         string   `json:"level"`
+	Description   string   `json:"description"`
+	ResourceTypes []string `json:"resourceTypes"`
+	ConditionKeys []string `json:"conditionKeys"`
+}
+
+func newIAMActionsCmd(app *App) *cobra.Command {
+	var level string
+	cmd := &cobra.Command{
+		Use:   "actions PATTERN...",
+		Short: "Expand action patterns (ec2:Describe*, s3:Get*Acl, iam:?etRole) as IAM does",
+		Long: `Expand lists the actions of the embedded IAM catalog that each pattern
+matches: * and ? wildcards, case-insensitive, service:action. An unknown
+service prefix or a pattern that matches nothing is an error (exit 3).`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return &crossbill.Error{Code: crossbill.CodeInvalid, Op: cmd.CommandPath(), Message: "give at least one action pattern, e.g. ec2:Describe*"}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cat, err := iamdata.Load()
+			if err != nil {
+				return err
+			}
+			seen := map[int]bool{}
+			out := []actionOut{}
+			for _, p := range args {
+				acts, err := cat.Expand(p)
+				if err != nil {
+					return err
+				}
+				for _, a := range acts {
+					if seen[a.ID] || (level != "" && !strings.EqualFold(string(a.Level), level)) {
+						continue
+					}
+					seen[a.ID] = true
+					o := actionOut{Action: a.String(), Level: string(a.Level), Description: a.Description, ResourceTypes: []string{}, ConditionKeys: a.ConditionKeys}
+					for _, r := range a.Resources {
+						t := r.Type
+						if r.Required {
+							t += "*"
+						}
+						o.ResourceTypes = append(o.ResourceTypes, t)
+					}
+					if o.ConditionKeys == nil {
+						o.ConditionKeys = []string{}
+					}
+					out = append(out, o)
+				}
+			}
+			return app.Print(map[string]any{"catalog": cat.Version(), "actions": out}, func(w io.Writer) error {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ACTION\tLEVEL\tRESOURCE TYPES (* required)")
+				for _, o := range out {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Action, o.Level, strings.Join(o.ResourceTypes, " "))
+				}
+				fmt.Fprintf(tw, "%d actions (iam-data %s)\n", len(out), cat.Version())
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVar(&level, "level", "", "only actions of this access level (List, Read, Write, Tagging, \"Permissions management\")")
+	return cmd
+}
+
+// readPolicyFile reads and parses one policy document, naming the file in
+// errors.
+func readPolicyFile(op, path string) (*policy.Document, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, crossbill.Errorf(crossbill.CodeNotFound, op, "%s: no such file", path)
+	}
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "reading %s: %w", path, err)
+	}
+	doc, err := policy.Parse(data)
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "%s: %w", path, err)
+	}
+	return doc, nil
+}
+
+func newIAMEvalCmd(app *App) *cobra.Command {
+	var (
+		identity, scps, rcps, contextKV, absent []string
+		boundary                                string
+		req                                     policy.Request
+	)
+	cmd := &cobra.Command{
+		Use:   "eval --policy FILE --action ACTION [--resource ARN]",
+		Short: "Decide whether policies allow a request (identity, boundary, SCPs), as AWS would",
+		Long: `Eval applies AWS's evaluation logic to one request: an explicit deny in
+any policy wins; otherwise the identity policies, the permissions boundary
+and every SCP/RCP level must each allow.
+
+Condition keys come from --context key=value (repeat the key for several
+values) and --absent key (known to be missing from the request). A
+condition on a key given neither way is unknown: the decision is then
+"allowed-under-conditions" and the keys are listed, never a plain allow.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			const op = "iam eval"
+			if len(identity) == 0 || req.Action == "" {
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "give at least one --policy FILE and an --action")
+			}
+			var p policy.Policies
+			for _, f := range identity {
+				d, err := readPolicyFile(op, f)
+				if err != nil {
+					return err
+				}
+				p.Identity = append(p.Identity, d)
+			}
+			if boundary != "" {
+				d, err := readPolicyFile(op, boundary)
+				if err != nil {
+					return err
+				}
+				p.Boundary = d
+			}
+			for _, f := range scps {
+				d, err := readPolicyFile(op, f)
+				if err != nil {
+					return err
+				}
+				p.SCPs = append(p.SCPs, d)
+			}
+			for _, f := range rcps {
+				d, err := readPolicyFile(op, f)
+				if err != nil {
+					return err
+				}
+				p.RCPs = append(p.RCPs, d)
+			}
+			req.Context = map[string][]string{}
+			for _, kv := range contextKV {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return crossbill.Errorf(crossbill.CodeInvalid, op, "--context %q: write key=value, e.g. aws:SourceIp=203.0.113.7", kv)
+				}
+				req.Context[k] = append(req.Context[k], v)
+			}
+			for _, k := range absent {
+				if _, dup := req.Context[k]; dup {
+					return crossbill.Errorf(crossbill.CodeInvalid, op, "%s is both in --context and --absent", k)
+				}
+				req.Context[k] = nil
+			}
+			res := policy.Evaluate(req, p)
+			return app.Print(res, func(w io.Writer) error {
+				fmt.Fprintf(w, "%s: %s\n", res.Decision, res.Reason)
+				for _, r := range res.Deciding {
+					cond := ""
+					if r.Conditional {
+						cond = " (under conditions)"
+					}
+					fmt.Fprintf(w, "  %s %s%s\n", r.Effect, r, cond)
+				}
+				if len(res.MissingKeys) > 0 {
+					fmt.Fprintf(w, "context not given: %s (use --context or --absent)\n", strings.Join(res.MissingKeys, ", "))
+				}
+				return nil
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&identity, "policy", nil, "identity policy file (repeatable)")
+	f.StringVar(&boundary, "boundary", "", "permissions boundary policy file")
+	f.StringArrayVar(&scps, "scp", nil, "SCP file, one per organization level (repeatable)")
+	f.StringArrayVar(&rcps, "rcp", nil, "RCP file, one per organization level (repeatable)")
+	f.StringVar(&req.Action, "action", "", "action, e.g. s3:GetObject")
+	f.StringVar(&req.Resource, "resource", "", "resource ARN (default \"*\")")
+	f.StringVar(&req.Principal, "principal", "", "caller ARN, for statements with a Principal")
+	f.StringArrayVar(&contextKV, "context", nil, "condition key=value (repeatable)")
+	f.StringArrayVar(&absent, "absent", nil, "condition key known to be absent (repeatable)")
+	return cmd
+}
+
+func newIAMTrustCmd(app *App) *cobra.Command {
+	var knownFile, account string
+	cmd := &cobra.Command{
+		Use:   "trust FILE",
+		Short: "Analyse a role trust policy: who may assume the role, and what protects it",
+		Long: `Trust lists the principals a trust policy lets in (account root, role,
+user, service, federated, "*") and reports what a security reviewer checks:
+an exact sts:ExternalId for third parties, MFA conditions, service
+principals without aws:SourceArn/aws:SourceAccount, wildcard principals,
+and accounts found (or not) in a known_aws_accounts list (fwdcloudsec
+YAML format) given with --known-accounts.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			const op = "iam trust"
+			doc, err := readPolicyFile(op, args[0])
+			if err != nil {
+				return err
+			}
+			var known *policy.KnownAccounts
+			if knownFile != "" {
+				if known, err = policy.LoadKnownAccountsFile(knownFile); err != nil {
+					return err
+				}
+			}
+			if account != "" && !crossbill.AccountID(account).Valid() {
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "--account %q is not a 12-digit account ID", account)
+			}
+			rep := policy.AnalyzeTrust(doc, known, account)
+			return app.Print(rep, func(w io.Writer) error {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "PRINCIPAL\tKIND\tACCOUNT\tVENDOR")
+				for _, p := range rep.Principals {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Value, p.Kind, dash(p.Account), dash(p.Vendor))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				for _, f := range rep.Findings {
+					fmt.Fprintf(w, "%-8s %s (Statement[%d]): %s\n", f.Severity, f.ID, f.Statement, f.Message)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&knownFile, "known-accounts", "", "known_aws_accounts YAML file (fwdcloudsec format)")
+	cmd.Flags().StringVar(&account, "account", "", "the account the role lives in (same-account principals)")
+	return cmd
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

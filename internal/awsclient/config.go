@@ -1,0 +1,136 @@
+// Package awsclient is crossbill's one way into AWS: the hub's own
+// credentials, per-connection AssumeRole credentials, cached clients, the
+// classification of AWS errors into fixes, and a recorder of the operations
+// sent (checked against the permission manifest in tests).
+package awsclient
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/manifest"
+)
+
+// DefaultRegion is used for global services (STS, IAM, Organizations) and
+// when the environment names no region.
+const DefaultRegion = "us-east-1"
+
+// HubOptions configures the hub's own AWS access.
+type HubOptions struct {
+	// EndpointURL points every client at an emulator (moto_server) or a
+	// private endpoint; empty uses AWS.
+	EndpointURL string
+	// Region overrides the environment's region.
+	Region string
+	// Profile selects a shared-config profile; empty uses the default chain.
+	Profile string
+	// AccessKey, when set, replaces the default chain with the hub's own
+	// access key (Trustle/Flexera-style service user). Never a customer's.
+	AccessKey *AccessKey
+}
+
+// AccessKey is a long-term IAM access key of the hub. Its secret never
+// reaches logs or formatted output.
+type AccessKey struct {
+	ID           string
+	Secret       string
+	SessionToken string
+}
+
+// LogValue shows the key ID's prefix only.
+func (k AccessKey) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", redact(k.ID)), slog.String("secret", "[redacted]"))
+}
+
+// String keeps the secret out of %v and %s.
+func (k AccessKey) String() string { return "access key " + redact(k.ID) }
+
+// GoString keeps the secret out of %#v.
+func (k AccessKey) GoString() string { return k.String() }
+
+func redact(id string) string {
+	if len(id) <= 8 {
+		return "[redacted]"
+	}
+	return id[:8] + "…"
+}
+
+// HubConfig loads the hub's credentials from the default AWS chain
+// (environment, shared config, SSO, web identity, container or instance
+// role) and sets BaseEndpoint so that every client built from it uses
+// EndpointURL.
+func HubConfig(ctx context.Context, opts HubOptions) (aws.Config, error) {
+	const op = "aws hub config"
+	var loaders []func(*awsconfig.LoadOptions) error
+	if opts.Region != "" {
+		loaders = append(loaders, awsconfig.WithRegion(opts.Region))
+	}
+	if opts.Profile != "" {
+		loaders = append(loaders, awsconfig.WithSharedConfigProfile(opts.Profile))
+	}
+	if k := opts.AccessKey; k != nil {
+		if k.ID == "" || k.Secret == "" {
+			return aws.Config{}, crossbill.Errorf(crossbill.CodeInvalid, op, "the hub access key needs both an ID and a secret")
+		}
+		loaders = append(loaders, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(k.ID, k.Secret, k.SessionToken)))
+	}
+	if opts.EndpointURL != "" {
+		if !strings.HasPrefix(opts.EndpointURL, "http://") && !strings.HasPrefix(opts.EndpointURL, "https://") {
+			return aws.Config{}, crossbill.Errorf(crossbill.CodeInvalid, op, "endpoint URL %q must start with http:// or https://", opts.EndpointURL)
+		}
+		loaders = append(loaders, awsconfig.WithBaseEndpoint(opts.EndpointURL))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, loaders...)
+	if err != nil {
+		return aws.Config{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "loading AWS configuration (check AWS_PROFILE and ~/.aws/config): %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	AnnotateRegion(&cfg)
+	return cfg, nil
+}
+
+// AnnotateRegion makes every error of clients built from cfg carry the
+// region of the call, so that Diagnose can tell "opt-in region not enabled"
+// from "bad credentials" (AWS answers both with InvalidClientTokenId).
+func AnnotateRegion(cfg *aws.Config) {
+	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("crossbillRegion",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleInitialize(ctx, in)
+				if err != nil {
+					err = &regionError{region: awsmiddleware.GetRegion(ctx), err: err}
+				}
+				return out, md, err
+				// After: older clients set the region in an Initialize
+				// middleware of their own, which must run first.
+			}), middleware.After)
+	})
+}
+
+// regionError carries the region of a failed call; its text is the cause's.
+type regionError struct {
+	region string
+	err    error
+}
+
+func (e *regionError) Error() string { return e.err.Error() }
+func (e *regionError) Unwrap() error { return e.err }
+
+// IAMPrefix returns the IAM action prefix of an SDK service ID
+// ("Cost Explorer" -> "ce"); the manifest holds the mapping.
+func IAMPrefix(serviceID string) string {
+	return strings.TrimSuffix(manifest.CallName(serviceID, ""), ":")
+}
+
+// Call names an SDK operation the way the manifest does: "<iam prefix>:<Operation>".
+func Call(serviceID, operation string) string { return manifest.CallName(serviceID, operation) }

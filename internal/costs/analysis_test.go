@@ -1,0 +1,103 @@
+package costs_test
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/costs/costtest"
+	"github.com/crossbill/crossbill/internal/cur"
+)
+
+// dailySeries loads January 1 to February 9, 2026: EC2 at 100 a day with
+// a spike to 300 on January 25, S3 at 5 a day.
+func dailySeries(tb testing.TB, s *costs.Store) {
+	tb.Helper()
+	byPeriod := map[string][]costtest.Row{}
+	for d := jan(1); d.Before(time.Date(2026, 2, 10, 0, 0, 0, 0, time.UTC)); d = d.AddDate(0, 0, 1) {
+		ec2 := 100.0
+		if d.Equal(jan(25)) {
+			ec2 = 300
+		}
+		p := d.Format("2006-01")
+		for _, r := range []costtest.Row{
+			lineItem(1, "Usage", "AmazonEC2", "us-east-1", ec2, nil),
+			lineItem(1, "Usage", "AmazonS3", "us-east-1", 5, nil),
+		} {
+			ts := "TIMESTAMP '" + d.Format("2006-01-02") + " 10:00:00'"
+			r[cur.ColLineItemUsageStartDate], r[cur.ColLineItemUsageEndDate] = ts, ts
+			byPeriod[p] = append(byPeriod[p], r)
+		}
+	}
+	for p, rows := range byPeriod {
+		loadRows(tb, s, "acme", p, "exec-"+p, rows)
+	}
+}
+
+func TestAnomalies(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t)
+	dailySeries(t, s)
+	got, err := s.Anomalies(ctx, costs.AnomalyOptions{Tenant: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The spike shows per service (EC2) and per account; S3 and the flat
+	// days do not.
+	if len(got) != 2 {
+		t.Fatalf("anomalies = %+v, want 2", got)
+	}
+	for _, a := range got {
+		if a.Day != "2026-01-25" || a.Delta != 200 || a.Direction != "spike" || a.Baseline != 100 && a.Baseline != 105 {
+			t.Errorf("anomaly %+v", a)
+		}
+	}
+	// A minimum delta above the spike hides it.
+	got, err = s.Anomalies(ctx, costs.AnomalyOptions{Tenant: "acme", MinDelta: 500})
+	if err != nil || len(got) != 0 {
+		t.Errorf("with min delta 500: %+v, %v", got, err)
+	}
+	if _, err := s.Anomalies(ctx, costs.AnomalyOptions{Tenant: "acme", Window: 3}); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+		t.Errorf("window 3: %v, want invalid", err)
+	}
+}
+
+func TestForecastAndMoM(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t)
+	dailySeries(t, s)
+	f, err := s.ForecastMonth(ctx, "acme", costs.MetricUnblended, time.Time{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// February 9 is the latest day, taken as partial: 8 days actual, 20
+	// projected at the 105 median.
+	if f.Month != "2026-02" || f.DaysActual != 8 || f.DaysInMonth != 28 || math.Abs(f.ActualToDate-840) > 1e-9 || math.Abs(f.Forecast-2940) > 1e-9 {
+		t.Errorf("forecast %+v", f)
+	}
+	// January is complete: the forecast is the actual.
+	f, err = s.ForecastMonth(ctx, "acme", costs.MetricUnblended, jan(1), nil)
+	if err != nil || math.Abs(f.Forecast-(31*105+200)) > 1e-9 || f.Forecast != f.ActualToDate {
+		t.Errorf("January forecast %+v, %v", f, err)
+	}
+
+	m, err := s.MonthOverMonth(ctx, costs.Query{Tenant: "acme", Metric: costs.MetricUnblended, GroupBy: costs.Dim{Kind: costs.DimService}}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Like for like: February 1-9 against January 1-9.
+	if m.Current.From != "2026-02-01" || m.Current.To != "2026-02-10" || m.Previous.To != "2026-01-10" || len(m.Changes) != 2 {
+		t.Fatalf("mom %+v", m)
+	}
+	if c := m.Changes[0]; c.Group != "AmazonEC2" || c.Current != 900 || c.Previous != 900 || c.Percent == nil || *c.Percent != 0 {
+		t.Errorf("EC2 change %+v", c)
+	}
+	if _, err := s.ForecastMonth(ctx, "nobody", "", time.Time{}, nil); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		t.Errorf("unknown tenant: %v, want not_found", err)
+	}
+}

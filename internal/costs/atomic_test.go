@@ -1,0 +1,126 @@
+package costs_test
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/costs/costtest"
+	"github.com/crossbill/crossbill/internal/cur"
+)
+
+// The child half of TestKillMidLoad: load the file named by the environment
+// and stop at the named stage, inside the transaction, until killed.
+func TestKillMidLoadChild(t *testing.T) {
+	dir, file, stop := os.Getenv("COSTS_KILL_DIR"), os.Getenv("COSTS_KILL_FILE"), os.Getenv("COSTS_KILL_STAGE")
+	if dir == "" {
+		t.Skip("run by TestKillMidLoad")
+	}
+	s, err := costs.OpenWith(context.Background(), dir, costs.Options{MemoryLimit: "256MB", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	costs.SetStageHook(s, func(stage string) {
+		if stage == stop {
+			os.Stdout.WriteString("STAGE " + stage + "\n") //nolint:errcheck // the parent reads it
+			time.Sleep(time.Minute)
+		}
+	})
+	_, err = s.ReplacePeriod(context.Background(), costs.Load{Tenant: "acme", Source: "fixture", Period: "2026-01",
+		Format: costs.FormatCUR2, Files: []string{file}, ExecutionID: "exec-2", Fingerprint: "exec-2"})
+	t.Fatalf("the load finished (%v); it should have been killed", err)
+}
+
+// TestKillMidLoad kills (SIGKILL) a process in the middle of replacing a
+// billing period and checks that the store still holds the previous load,
+// whole, and accepts the next load.
+func TestKillMidLoad(t *testing.T) {
+	t.Parallel()
+	for _, stage := range []string{"deleted", "before-commit"} {
+		t.Run(stage, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dir := t.TempDir()
+			s, err := costs.OpenWith(ctx, dir, costs.Options{MemoryLimit: "256MB", Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			loadRows(t, s, "acme", "2026-01", "exec-1", commitmentScenario())
+			before := storeState(t, s)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			restated := filepath.Join(t.TempDir(), "restated.parquet")
+			costtest.WriteParquet(t, restated, cur.Columns(), commitmentScenario()[:3])
+			cmd := exec.Command(os.Args[0], "-test.run=^TestKillMidLoadChild$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "COSTS_KILL_DIR="+dir, "COSTS_KILL_FILE="+restated, "COSTS_KILL_STAGE="+stage)
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			reached := false
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				if strings.HasPrefix(sc.Text(), "STAGE "+stage) {
+					reached = true
+					break
+				}
+			}
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Wait(); err == nil {
+				t.Fatal("the child exited cleanly; it should have been killed")
+			}
+			if !reached {
+				t.Fatal("the child never reached the stage")
+			}
+
+			s, err = costs.OpenWith(ctx, dir, costs.Options{MemoryLimit: "256MB", Threads: 1})
+			if err != nil {
+				t.Fatalf("reopening after kill -9: %v", err)
+			}
+			defer s.Close()
+			if after := storeState(t, s); after != before {
+				t.Fatalf("kill -9 at %s changed the store:\nbefore\n%s\nafter\n%s", stage, before, after)
+			}
+			loadRows(t, s, "acme", "2026-01", "exec-2", commitmentScenario()[:3])
+			if after := storeState(t, s); after == before || !strings.Contains(after, "exec-2") {
+				t.Fatalf("the next load did not replace the period:\n%s", after)
+			}
+		})
+	}
+}
+
+// storeState summarizes every table a load writes.
+func storeState(tb testing.TB, s *costs.Store) string {
+	tb.Helper()
+	var b strings.Builder
+	for _, q := range []string{
+		`SELECT string_agg(execution_id || ':' || rows, ',' ORDER BY billing_period) FROM ingest_ledger`,
+		`SELECT count(*) || ':' || round(sum(line_item_unblended_cost), 6) FROM cur`,
+		`SELECT count(*) || ':' || round(sum(amortized), 6) FROM cost_daily`,
+		`SELECT count(*) || ':' || round(sum(amortized), 6) FROM cost_daily_dim`,
+	} {
+		var v *string
+		if err := s.DB().QueryRowContext(context.Background(), q).Scan(&v); err != nil {
+			tb.Fatal(err)
+		}
+		if v != nil {
+			b.WriteString(*v)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

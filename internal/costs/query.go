@@ -1,0 +1,421 @@
+package costs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/crossbill/crossbill"
+)
+
+// Query asks for one metric over a time range, bucketed by Granularity and
+// split by GroupBy (zero Dim: one group, "total").
+type Query struct {
+	Tenant      string
+	Metric      string      // default amortized
+	GroupBy     Dim         // zero: no grouping
+	Granularity Granularity // default daily
+	From, To    time.Time   // [From, To); zero: the month of the latest data
+	Filters     []Filter
+	Top         int // > 0: keep the Top groups by total, fold the rest into "others"
+}
+
+// Row is one (time bucket, group) value.
+type Row struct {
+	Period time.Time `json:"period"`
+	Group  string    `json:"group"`
+	Value  float64   `json:"value"`
+}
+
+// GroupTotal is a group's total over the whole range.
+type GroupTotal struct {
+	Group string  `json:"group"`
+	Value float64 `json:"value"`
+}
+
+// Result is a query's answer: Rows ordered by period then value
+// (descending), Totals by value (descending), and Total over everything.
+type Result struct {
+	Metric      string       `json:"metric"`
+	GroupBy     string       `json:"group_by,omitempty"`
+	Granularity Granularity  `json:"granularity"`
+	From        string       `json:"from"`
+	To          string       `json:"to"`
+	Source      string       `json:"source"` // the table that answered: a rollup or line_items
+	Rows        []Row        `json:"rows"`
+	Totals      []GroupTotal `json:"totals"`
+	Total       float64      `json:"total"`
+}
+
+// OthersGroup is the group that holds everything past the top N.
+const OthersGroup = "others"
+
+// Query answers q, from a rollup when every dimension asked for is in one,
+// else from the line items.
+func (s *Store) Query(ctx context.Context, q Query) (Result, error) {
+	const op = "cost query"
+	q, err := s.normalize(ctx, q)
+	if err != nil {
+		return Result{}, err
+	}
+	stmt, args, source := plan(q)
+	rows, err := s.db.QueryContext(ctx, stmt, args...)
+	if err != nil {
+		return Result{}, crossbill.Errorf(crossbill.CodeInternal, op, "querying %s: %w", source, err)
+	}
+	defer rows.Close()
+	res := Result{Metric: q.Metric, Granularity: q.Granularity, Source: source,
+		From: q.From.Format("2006-01-02"), To: q.To.Format("2006-01-02"), Rows: []Row{}}
+	if q.GroupBy.Kind != "" {
+		res.GroupBy = q.GroupBy.String()
+	}
+	for rows.Next() {
+		var r Row
+		var g sql.NullString
+		var v sql.NullFloat64
+		if err := rows.Scan(&r.Period, &g, &v); err != nil {
+			return Result{}, crossbill.Errorf(crossbill.CodeInternal, op, "reading %s: %w", source, err)
+		}
+		r.Period = r.Period.UTC()
+		r.Group, r.Value = g.String, v.Float64
+		if q.GroupBy.Kind == "" {
+			r.Group = "total"
+		} else if r.Group == "" {
+			r.Group = describe(q.GroupBy, "")
+		}
+		res.Rows = append(res.Rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return Result{}, crossbill.Errorf(crossbill.CodeInternal, op, "reading %s: %w", source, err)
+	}
+	res.Rows, res.Totals = topN(res.Rows, q.Top)
+	for _, t := range res.Totals {
+		res.Total += t.Value
+	}
+	return res, nil
+}
+
+// normalize fills defaults and checks q.
+func (s *Store) normalize(ctx context.Context, q Query) (Query, error) {
+	const op = "cost query"
+	if q.Tenant == "" {
+		return q, crossbill.Errorf(crossbill.CodeInvalid, op, "no tenant given")
+	}
+	if q.Metric == "" {
+		q.Metric = MetricAmortized
+	}
+	m, err := ParseMetric(q.Metric)
+	if err != nil {
+		return q, err
+	}
+	q.Metric = m
+	if q.Granularity == "" {
+		q.Granularity = Daily
+	}
+	if _, err := ParseGranularity(string(q.Granularity)); err != nil {
+		return q, err
+	}
+	if q.Top < 0 {
+		return q, crossbill.Errorf(crossbill.CodeInvalid, op, "--top must be 0 (all groups) or more")
+	}
+	for _, f := range q.Filters {
+		if len(f.Values) == 0 {
+			return q, crossbill.Errorf(crossbill.CodeInvalid, op, "filter on %s has no values", f.Dim)
+		}
+	}
+	if q.From.IsZero() || q.To.IsZero() {
+		latest, err := s.latestDay(ctx, q.Tenant)
+		if err != nil {
+			return q, err
+		}
+		if q.To.IsZero() {
+			q.To = latest.AddDate(0, 0, 1)
+		}
+		if q.From.IsZero() {
+			last := q.To.AddDate(0, 0, -1)
+			q.From = time.Date(last.Year(), last.Month(), 1, 0, 0, 0, 0, time.UTC)
+		}
+	}
+	if !q.From.Before(q.To) {
+		return q, crossbill.Errorf(crossbill.CodeInvalid, op, "--from %s is not before --to %s (--to is exclusive)",
+			q.From.Format("2006-01-02"), q.To.Format("2006-01-02"))
+	}
+	return q, nil
+}
+
+// latestDay is the last day with cost data for the tenant.
+func (s *Store) latestDay(ctx context.Context, tenant string) (time.Time, error) {
+	var t sql.NullTime
+	if err := s.db.QueryRowContext(ctx, `SELECT max(day)::TIMESTAMP FROM cost_daily WHERE tenant = ?`, tenant).Scan(&t); err != nil {
+		return time.Time{}, crossbill.Errorf(crossbill.CodeInternal, "cost query", "finding the latest cost data: %w", err)
+	}
+	if !t.Valid {
+		return time.Time{}, crossbill.Errorf(crossbill.CodeNotFound, "cost query", "tenant %q has no cost data yet; load some with `crossbill cur ingest --source ... --tenant %s`", tenant, tenant)
+	}
+	return t.Time.UTC(), nil
+}
+
+// Query plans, one per table that can answer.
+const (
+	sourceDaily     = "cost_daily"
+	sourceDailyDim  = "cost_daily_dim"
+	sourceLineItems = "line_items"
+)
+
+// plan picks the smallest table that holds every dimension of q and writes
+// the statement. Results are (period TIMESTAMP, group VARCHAR, value DOUBLE).
+func plan(q Query) (stmt string, args []any, source string) {
+	var keyed []Dim
+	plainOK := true // every plain dimension is in cost_daily_dim
+	untaggedFilter := false
+	note := func(d Dim) {
+		if d.keyed() {
+			if !containsDim(keyed, d) {
+				keyed = append(keyed, d)
+			}
+		} else if d.Kind != "" && !d.inDimRollup() {
+			plainOK = false
+		}
+	}
+	note(q.GroupBy)
+	for _, f := range q.Filters {
+		note(f.Dim)
+		if f.Dim.keyed() && containsString(f.Values, "") {
+			untaggedFilter = true
+		}
+	}
+	switch {
+	case q.Granularity == Hourly:
+		return planLineItems(q)
+	case len(keyed) == 0:
+		return planDaily(q)
+	case len(keyed) == 1 && plainOK && !untaggedFilter:
+		return planDailyDim(q, keyed[0])
+	}
+	return planLineItems(q)
+}
+
+// where collects conditions and their arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) in(expr string, values []string) { w.inWith(expr, nil, values) }
+
+// inWith is in for an expression that has arguments of its own.
+func (w *where) inWith(expr string, exprArgs []any, values []string) {
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ")
+	args := append([]any(nil), exprArgs...)
+	for _, v := range values {
+		args = append(args, v)
+	}
+	w.add(expr+" IN ("+marks+")", args...)
+}
+
+func (w *where) String() string { return strings.Join(w.conds, " AND ") }
+
+// bucketExpr truncates a day or timestamp column to the query's granularity.
+func bucketExpr(g Granularity, col string) string {
+	switch g {
+	case Hourly:
+		return "date_trunc('hour', " + col + ")::TIMESTAMP"
+	case Monthly:
+		return "date_trunc('month', " + col + ")::TIMESTAMP"
+	}
+	return col + "::DATE::TIMESTAMP"
+}
+
+func planDaily(q Query) (string, []any, string) {
+	w := &where{}
+	w.add("tenant = ?", q.Tenant)
+	w.add("day >= ?::DATE AND day < ?::DATE", q.From, q.To)
+	for _, f := range q.Filters {
+		w.in(f.Dim.column(), f.Values)
+	}
+	group := "''"
+	if q.GroupBy.Kind != "" {
+		group = q.GroupBy.column()
+	}
+	stmt := fmt.Sprintf(`SELECT %s AS period, %s AS grp, sum(%s) AS value FROM cost_daily WHERE %s GROUP BY 1, 2`,
+		bucketExpr(q.Granularity, "day"), group, q.Metric, w)
+	return stmt, w.args, sourceDaily
+}
+
+// planDailyDim answers from cost_daily_dim, for queries with one tag or cost
+// category. Grouped by it, line items without it form their own group,
+// computed as the cost_daily total minus the tagged total.
+func planDailyDim(q Query, k Dim) (string, []any, string) {
+	kind := "tag"
+	if k.Kind == DimCostCategory {
+		kind = "cost_category"
+	}
+	plain := &where{}
+	plain.add("tenant = ?", q.Tenant)
+	plain.add("day >= ?::DATE AND day < ?::DATE", q.From, q.To)
+	w := &where{conds: append([]string(nil), plain.conds...), args: append([]any(nil), plain.args...)}
+	w.add("kind = ? AND key = ?", kind, normalizeKey(k))
+	filteredOnKey := false
+	for _, f := range q.Filters {
+		if f.Dim.keyed() {
+			w.in("value", f.Values)
+			filteredOnKey = true
+			continue
+		}
+		w.in(f.Dim.column(), f.Values)
+		plain.in(f.Dim.column(), f.Values)
+	}
+	bucket := bucketExpr(q.Granularity, "day")
+	group := "''"
+	switch {
+	case q.GroupBy.keyed():
+		group = "value"
+	case q.GroupBy.Kind != "":
+		group = q.GroupBy.column()
+	}
+	tagged := fmt.Sprintf(`SELECT %s AS period, %s AS grp, sum(%s) AS value FROM cost_daily_dim WHERE %s GROUP BY 1, 2`,
+		bucket, group, q.Metric, w)
+	if !q.GroupBy.keyed() || filteredOnKey {
+		return tagged, w.args, sourceDailyDim
+	}
+	stmt := fmt.Sprintf(`WITH tagged AS (%s),
+	total AS (SELECT %s AS period, sum(%s) AS value FROM cost_daily WHERE %s GROUP BY 1),
+	untagged AS (SELECT t.period, '' AS grp, t.value - coalesce(g.value, 0) AS value
+		FROM total t LEFT JOIN (SELECT period, sum(value) AS value FROM tagged GROUP BY 1) g USING (period))
+	SELECT * FROM tagged
+	UNION ALL
+	SELECT * FROM untagged WHERE abs(value) > 1e-9`, tagged, bucket, q.Metric, plain)
+	args := append(append([]any(nil), w.args...), plain.args...)
+	return stmt, args, sourceDailyDim + "+" + sourceDaily
+}
+
+func planLineItems(q Query) (string, []any, string) {
+	w := &where{}
+	w.add("tenant = ?", q.Tenant)
+	w.add("usage_start >= ?::TIMESTAMP AND usage_start < ?::TIMESTAMP", q.From, q.To)
+	var args []any
+	group := "''"
+	if q.GroupBy.Kind != "" {
+		var a []any
+		group, a = lineItemExpr(q.GroupBy)
+		args = append(args, a...)
+	}
+	for _, f := range q.Filters {
+		expr, a := lineItemExpr(f.Dim)
+		w.inWith(expr, a, f.Values)
+	}
+	// Arguments in statement order: the group expression's, then WHERE's.
+	stmt := fmt.Sprintf(`SELECT %s AS period, %s AS grp, sum(%s) AS value FROM line_items WHERE %s GROUP BY 1, 2`,
+		bucketExpr(q.Granularity, "usage_start"), group, q.Metric, w)
+	return stmt, append(args, w.args...), sourceLineItems
+}
+
+// lineItemExpr is a dimension's expression over line_items; keyed ones
+// look the key up in the map as written, with CUR 2.0's "user_" prefix and
+// with FOCUS's "user:" prefix.
+func lineItemExpr(d Dim) (string, []any) {
+	if !d.keyed() {
+		return d.column(), nil
+	}
+	col := "tags"
+	if d.Kind == DimCostCategory {
+		col = "cost_categories"
+	}
+	k := normalizeKey(d)
+	return fmt.Sprintf("coalesce(%[1]s[?], %[1]s['user_' || ?], %[1]s['user:' || ?], '')", col), []any{k, k, k}
+}
+
+// normalizeKey strips the CUR 2.0 / FOCUS user-tag prefix, as the rollup does.
+func normalizeKey(d Dim) string {
+	if d.Kind != DimTag {
+		return d.Key
+	}
+	for _, p := range []string{"user_", "user:"} {
+		if k, ok := strings.CutPrefix(d.Key, p); ok && k != "" {
+			return k
+		}
+	}
+	return d.Key
+}
+
+// topN keeps the n groups with the largest totals and folds the rest into
+// OthersGroup; n <= 0 keeps all.
+func topN(rows []Row, n int) ([]Row, []GroupTotal) {
+	totals := map[string]float64{}
+	for _, r := range rows {
+		totals[r.Group] += r.Value
+	}
+	ranked := make([]GroupTotal, 0, len(totals))
+	for g, v := range totals {
+		ranked = append(ranked, GroupTotal{Group: g, Value: v})
+	}
+	sort.Slice(ranked, func(i, j int) bool {
+		if ranked[i].Value != ranked[j].Value {
+			return ranked[i].Value > ranked[j].Value
+		}
+		return ranked[i].Group < ranked[j].Group
+	})
+	if n > 0 && len(ranked) > n {
+		keep := map[string]bool{}
+		for _, g := range ranked[:n] {
+			keep[g.Group] = true
+		}
+		others := GroupTotal{Group: OthersGroup}
+		for _, g := range ranked[n:] {
+			others.Value += g.Value
+		}
+		ranked = append(ranked[:n:n], others)
+		merged := map[time.Time]float64{}
+		var kept []Row
+		for _, r := range rows {
+			if keep[r.Group] {
+				kept = append(kept, r)
+			} else {
+				merged[r.Period] += r.Value
+			}
+		}
+		for p, v := range merged {
+			kept = append(kept, Row{Period: p, Group: OthersGroup, Value: v})
+		}
+		rows = kept
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if !rows[i].Period.Equal(rows[j].Period) {
+			return rows[i].Period.Before(rows[j].Period)
+		}
+		if rows[i].Value != rows[j].Value {
+			return rows[i].Value > rows[j].Value
+		}
+		return rows[i].Group < rows[j].Group
+	})
+	if rows == nil {
+		rows = []Row{}
+	}
+	return rows, ranked
+}
+
+func containsDim(ds []Dim, d Dim) bool {
+	for _, x := range ds {
+		if x.Kind == d.Kind && normalizeKey(x) == normalizeKey(d) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsString(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

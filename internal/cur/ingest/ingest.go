@@ -1,0 +1,251 @@
+// Package ingest loads AWS Data Exports (CUR 2.0 or FOCUS 1.2, Parquet) from
+// S3 or a local directory into the cost store, one billing period at a
+// time, skipping periods whose export has not changed.
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/cur"
+)
+
+// Options says what to ingest.
+type Options struct {
+	Source string // s3://bucket/prefix/export or a local directory
+	Tenant string
+	// AWS is the configuration for S3 sources: a connection's role
+	// credentials, or the emulator's. A BaseEndpoint (emulator, S3-compatible
+	// store) switches to path-style addressing.
+	AWS aws.Config
+	// Progress receives progress lines; nil drops them.
+	Progress func(format string, args ...any)
+}
+
+// Period statuses.
+const (
+	StatusLoaded    = "loaded"
+	StatusUnchanged = "unchanged"
+)
+
+// PeriodResult is what happened to one billing period.
+type PeriodResult struct {
+	Period      string       `json:"billing_period"`
+	Status      string       `json:"status"`
+	Format      costs.Format `json:"format,omitempty"`
+	ExecutionID string       `json:"execution_id"`
+	Files       int          `json:"files"`
+	Bytes       int64        `json:"bytes"`
+	Rows        int64        `json:"rows"`
+	Seconds     float64      `json:"seconds"`
+}
+
+// Result is the outcome of an ingest.
+type Result struct {
+	Source  string         `json:"source"`
+	Tenant  string         `json:"tenant"`
+	Periods []PeriodResult `json:"periods"`
+}
+
+var manifestKeyRe = regexp.MustCompile(`^metadata/BILLING_PERIOD=(\d{4}-\d{2})/[^/]*Manifest\.json$`)
+
+// Ingest discovers the export's billing periods from its manifests and
+// loads every period whose manifest or data files changed since the last
+// ingest. Each period is validated before anything is replaced and loaded
+// in one transaction (see costs.Store.ReplacePeriod). Running it twice
+// changes nothing the second time.
+func Ingest(ctx context.Context, store *costs.Store, opt Options) (Result, error) {
+	const op = "cur ingest"
+	progress := opt.Progress
+	if progress == nil {
+		progress = func(string, ...any) {}
+	}
+	loc, err := ParseLocation(opt.Source)
+	if err != nil {
+		return Result{}, err
+	}
+	if opt.Tenant == "" {
+		return Result{}, crossbill.Errorf(crossbill.CodeInvalid, op, "no tenant given")
+	}
+	var files exportFiles = dirFiles{root: loc.Prefix}
+	if loc.Bucket != "" {
+		files = s3Files{loc: loc, client: s3.NewFromConfig(opt.AWS, func(o *s3.Options) {
+			o.UsePathStyle = o.BaseEndpoint != nil
+		})}
+	}
+	res := Result{Source: loc.String(), Tenant: opt.Tenant, Periods: []PeriodResult{}}
+
+	progress("listing %s", loc)
+	objects, err := files.list(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	byKey := map[string]object{}
+	var manifests []object
+	for _, o := range objects {
+		byKey[o.Key] = o
+		if manifestKeyRe.MatchString(o.Key) {
+			manifests = append(manifests, o)
+		}
+	}
+	if len(manifests) == 0 {
+		return Result{}, crossbill.Errorf(crossbill.CodeNotFound, op,
+			"no manifests under %s/metadata/BILLING_PERIOD=YYYY-MM/; point --source at the export itself (the folder that holds data/ and metadata/)", loc)
+	}
+	sort.Slice(manifests, func(i, j int) bool { return manifests[i].Key < manifests[j].Key })
+
+	staging := filepath.Join(filepath.Dir(store.Path()), "staging")
+	// Downloads a killed ingest left behind; the store's lock means no other
+	// ingest is running.
+	if err := os.RemoveAll(staging); err != nil {
+		return Result{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "clearing %s: %w", staging, err)
+	}
+	for _, mo := range manifests {
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		pr, err := ingestPeriod(ctx, store, files, loc, opt.Tenant, mo, byKey, staging, progress)
+		if err != nil {
+			return Result{}, err
+		}
+		res.Periods = append(res.Periods, pr)
+	}
+	return res, nil
+}
+
+// ingestPeriod loads one billing period if its export changed.
+func ingestPeriod(ctx context.Context, store *costs.Store, files exportFiles, loc Location, tenant string,
+	mo object, byKey map[string]object, staging string, progress func(string, ...any)) (PeriodResult, error) {
+	start := time.Now()
+	period := manifestKeyRe.FindStringSubmatch(mo.Key)[1]
+	op := "cur ingest " + period
+	raw, err := files.read(ctx, mo.Key)
+	if err != nil {
+		return PeriodResult{}, err
+	}
+	m, err := cur.ParseManifest(raw)
+	if err != nil {
+		return PeriodResult{}, crossbill.Errorf(crossbill.CodeInvalid, op, "%s: %w", mo.Key, err)
+	}
+	if m.BillingPeriod != period {
+		return PeriodResult{}, crossbill.Errorf(crossbill.CodeInvalid, op, "%s describes billing period %s, not %s", mo.Key, m.BillingPeriod, period)
+	}
+	pr := PeriodResult{Period: period, ExecutionID: m.ExecutionID, Files: len(m.DataFiles)}
+	// The fingerprint covers the manifest's execution and every data file's
+	// ETag: a restatement changes the first, a file rewritten in place the
+	// second.
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", m.ExecutionID, mo.ETag)
+	keys := make([]string, len(m.DataFiles))
+	for i, k := range m.DataFiles {
+		rel, err := exportRelative(k)
+		if err != nil {
+			return PeriodResult{}, crossbill.Errorf(crossbill.CodeInvalid, op, "%s: %w", mo.Key, err)
+		}
+		o, ok := byKey[rel]
+		if !ok {
+			return PeriodResult{}, crossbill.Errorf(crossbill.CodeNotFound, op,
+				"the manifest lists %s but %s has no such file; the export may still be delivering, retry later", rel, loc)
+		}
+		keys[i] = rel
+		pr.Bytes += o.Size
+		fmt.Fprintf(h, "%s %s %d\n", rel, o.ETag, o.Size)
+	}
+	fingerprint := hex.EncodeToString(h.Sum(nil))
+	old, err := store.Fingerprint(ctx, tenant, loc.String(), period)
+	if err != nil {
+		return PeriodResult{}, err
+	}
+	if old == fingerprint {
+		pr.Status = StatusUnchanged
+		progress("%s: unchanged (execution %s), skipped", period, m.ExecutionID)
+		return pr, nil
+	}
+
+	dir := filepath.Join(staging, period)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return PeriodResult{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "creating %s: %w", dir, err)
+	}
+	defer os.RemoveAll(dir) //nolint:errcheck // best effort; the next ingest clears staging too
+	progress("%s: fetching %d file(s), %.1f MB", period, len(keys), float64(pr.Bytes)/1e6)
+	paths := make([]string, len(keys))
+	for i, k := range keys {
+		if paths[i], err = files.localPath(ctx, k, dir); err != nil {
+			return PeriodResult{}, err
+		}
+	}
+	cols, err := store.DescribeParquet(ctx, paths)
+	if err != nil {
+		return PeriodResult{}, err
+	}
+	pr.Format = costs.FormatCUR2
+	validate := cur.Validate
+	if _, ok := cols[cur.FocusBilledCost]; ok {
+		pr.Format, validate = costs.FormatFOCUS, cur.ValidateFOCUS
+	}
+	if err := validate(cols); err != nil {
+		return PeriodResult{}, crossbill.Errorf(crossbill.CodeInvalid, op, "%s: %w; nothing was replaced", loc, err)
+	}
+	progress("%s: loading %s export (execution %s)", period, pr.Format, m.ExecutionID)
+	pr.Rows, err = store.ReplacePeriod(ctx, costs.Load{Tenant: tenant, Source: loc.String(), Period: period, Format: pr.Format,
+		Files: paths, ExecutionID: m.ExecutionID, Fingerprint: fingerprint})
+	if err != nil {
+		return PeriodResult{}, err
+	}
+	pr.Status = StatusLoaded
+	pr.Seconds = time.Since(start).Seconds()
+	progress("%s: loaded %d rows in %.1fs", period, pr.Rows, pr.Seconds)
+	return pr, nil
+}
+
+// exportRelative maps a manifest's data file key (bucket-relative, e.g.
+// "cur/export/data/BILLING_PERIOD=2026-01/x.parquet") to a key relative to
+// the export root ("data/BILLING_PERIOD=2026-01/x.parquet"), so an export
+// copied to another bucket, prefix or directory still resolves.
+func exportRelative(key string) (string, error) {
+	if strings.HasPrefix(key, "data/") {
+		return key, nil
+	}
+	i := strings.LastIndex(key, "/data/")
+	if i < 0 {
+		return "", fmt.Errorf("data file %q is not under the export's data/ folder", key)
+	}
+	return key[i+1:], nil
+}
+
+// s3Error classifies an S3 failure with advice.
+func s3Error(what string, err error) error {
+	const op = "cur source"
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NoSuchBucket", "NoSuchKey", "NotFound":
+			return crossbill.Errorf(crossbill.CodeNotFound, op, "%s: %s; check the bucket and prefix of the export", what, api.ErrorCode())
+		case "AccessDenied", "Forbidden", "AllAccessDisabled":
+			return crossbill.Errorf(crossbill.CodeAccessDenied, op, "%s: access denied; the role needs s3:ListBucket and s3:GetObject on the export's prefix (see the cur module's policy)", what)
+		case "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded":
+			return crossbill.Errorf(crossbill.CodeThrottled, op, "%s: S3 is throttling; retry later", what)
+		case "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken":
+			return crossbill.Errorf(crossbill.CodeUnauthorized, op, "%s: the credentials were refused (%s)", what, api.ErrorCode())
+		}
+	}
+	return crossbill.Errorf(crossbill.CodeUnavailable, op, "%s: %w", what, err)
+}

@@ -1,0 +1,93 @@
+package ingest_test
+
+import (
+	"context"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/cur/ingest"
+	"github.com/crossbill/crossbill/internal/emulator"
+)
+
+// uploadDir copies every file under dir to s3://bucket/prefix/<relative path>.
+func uploadDir(tb testing.TB, ctx context.Context, client *s3.Client, bucket, prefix, dir string) {
+	tb.Helper()
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(prefix + "/" + filepath.ToSlash(rel)), Body: f})
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// TestIngestFromS3 uploads a generated export to moto_server's S3 (under
+// another prefix than the manifests name, as when an export is copied) and
+// ingests it through the S3 API: the generator's totals, the same data as
+// from the directory, then nothing to do.
+func TestIngestFromS3(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := emulator.Shared(t)
+	cfg, err := srv.RootConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	bucket := "crossbill-cur-ingest-test"
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+
+	gen := generate(t)
+	uploadDir(t, ctx, client, bucket, "billing", filepath.Join(gen.Dir, gen.Prefix))
+	s3Store, dirStore := openStore(t), openStore(t)
+	src := "s3://" + bucket + "/billing/" + gen.Export
+	res, err := ingest.Ingest(ctx, s3Store, ingest.Options{Source: src, Tenant: "acme", AWS: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(res); got != "2026-01=loaded 2026-02=loaded" {
+		t.Fatalf("S3 ingest: %s", got)
+	}
+	if _, err := ingest.Ingest(ctx, dirStore, ingest.Options{Source: filepath.Join(gen.Dir, gen.Prefix, gen.Export), Tenant: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range gen.Months {
+		a, b := periodTotal(t, s3Store, "acme", m.Period), periodTotal(t, dirStore, "acme", m.Period)
+		if math.Abs(a-m.UnblendedCost) > 0.01 || math.Abs(a-b) > 1e-6 {
+			t.Errorf("%s: S3 total %v, directory total %v, generator %v", m.Period, a, b, m.UnblendedCost)
+		}
+	}
+	res, err = ingest.Ingest(ctx, s3Store, ingest.Options{Source: src, Tenant: "acme", AWS: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(res); got != "2026-01=unchanged 2026-02=unchanged" {
+		t.Fatalf("second S3 ingest: %s", got)
+	}
+
+	_, err = ingest.Ingest(ctx, s3Store, ingest.Options{Source: "s3://no-such-bucket-crossbill/x/y", Tenant: "acme", AWS: cfg})
+	if code := crossbill.ErrorCode(err); code != crossbill.CodeNotFound {
+		t.Errorf("missing bucket: %v (code %q), want not_found", err, code)
+	}
+}

@@ -1,0 +1,393 @@
+package manifest
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Annex is the customer-facing description of what crossbill may do in an
+// account with the given modules: every action and why, what it can and
+// cannot do, what it costs the customer, and the controls it supports.
+type Annex struct {
+	Modules    []ModuleAnnex    `json:"modules"`
+	CanDo      []string         `json:"can_do"`
+	CannotDo   []string         `json:"cannot_do"`
+	Cost       CostImpact       `json:"cost_impact"`
+	Compliance []ControlMapping `json:"compliance"`
+	Note       string           `json:"compliance_note"`
+}
+
+// ModuleAnnex is one module's part of the annex.
+type ModuleAnnex struct {
+	Module   Module        `json:"module"`
+	Summary  string        `json:"summary"`
+	ReadOnly bool          `json:"read_only"`
+	Actions  []AnnexAction `json:"actions"`
+	Probe    string        `json:"verification_probe"`
+}
+
+// AnnexAction is one permission as the annex shows it.
+type AnnexAction struct {
+	Action    string   `json:"action"`
+	Level     Level    `json:"level"`
+	Resources []string `json:"resources"`
+	Condition string   `json:"condition,omitempty"`
+	Why       string   `json:"why"`
+	Cost      string   `json:"cost,omitempty"`
+}
+
+// CostImpact is what crossbill adds to the customer's AWS bill.
+type CostImpact struct {
+	Items       []CostItem `json:"items"`
+	MonthlyUSD  float64    `json:"monthly_usd"`
+	Assumptions []string   `json:"assumptions"`
+}
+
+// CostItem is one line of the cost estimate.
+type CostItem struct {
+	What         string  `json:"what"`
+	Unit         string  `json:"unit"`
+	UnitUSD      float64 `json:"unit_usd"`
+	MonthlyUnits float64 `json:"monthly_units"`
+	MonthlyUSD   float64 `json:"monthly_usd"`
+	Basis        string  `json:"basis"`
+}
+
+// ControlMapping says which control of a framework the integration supports
+// and how. It is never a claim of certification.
+type ControlMapping struct {
+	Framework string `json:"framework"`
+	Control   string `json:"control"`
+	Supports  string `json:"supports"`
+}
+
+// Schedule is how often crossbill's collectors call the paid APIs; the
+// cost estimate is derived from it.
+type Schedule struct {
+	// CostExplorerDaily are Cost Explorer requests made once a day.
+	CostExplorerDaily map[string]int
+	// CostExplorerWeekly are Cost Explorer requests made once a week.
+	CostExplorerWeekly map[string]int
+	// MetricResources is how many resources get utilization metrics, each
+	// MetricsPerResource metrics at hourly resolution once a day.
+	MetricResources    int
+	MetricsPerResource int
+	// CURGBPerMonth is the size of one month of CUR 2.0 Parquet.
+	CURGBPerMonth float64
+}
+
+// DefaultSchedule is the collectors' documented schedule.
+func DefaultSchedule() Schedule {
+	return Schedule{
+		CostExplorerDaily: map[string]int{
+			"ce:GetCostAndUsage":                   2, // by service and by account
+			"ce:GetCostForecast":                   1,
+			"ce:GetDimensionValues":                1,
+			"ce:GetTags":                           1,
+			"ce:GetSavingsPlansUtilization":        1,
+			"ce:GetSavingsPlansUtilizationDetails": 1,
+			"ce:GetSavingsPlansCoverage":           1,
+			"ce:GetReservationUtilization":         1,
+			"ce:GetReservationCoverage":            1,
+		},
+		CostExplorerWeekly: map[string]int{
+			// 2 plan types x 2 terms x 3 payment options
+			"ce:GetSavingsPlansPurchaseRecommendation": 12,
+			// EC2, RDS, ElastiCache, Redshift, OpenSearch
+			"ce:GetReservationPurchaseRecommendation": 5,
+		},
+		MetricResources:    100,
+		MetricsPerResource: 3,
+		CURGBPerMonth:      1,
+	}
+}
+
+// S3 us-east-1 list prices used for the CUR storage estimate.
+const (
+	s3StandardGBMonth  = 0.023
+	s3GlacierIRGBMonth = 0.004
+	daysPerMonth       = 30
+	weeksPerMonth      = 52.0 / 12
+)
+
+// BuildAnnex makes the annex for the given modules.
+func BuildAnnex(mods []Module, sched Schedule) Annex {
+	a := Annex{
+		Note: "crossbill is not certified against SOC 2 or ISO/IEC 27001. The mapping shows which controls of the customer's own programme this integration's design supports; the customer's auditor decides.",
+	}
+	var perms []Permission
+	for _, m := range mods {
+		mp := ByModule(m)
+		perms = append(perms, mp...)
+		ma := ModuleAnnex{Module: m, Summary: moduleSummary(m), ReadOnly: m.ReadOnly()}
+		for _, p := range mp {
+			aa := AnnexAction{Action: p.Action, Level: p.Level, Resources: p.Resources(), Why: p.Why}
+			if p.Condition != nil {
+				aa.Condition = conditionText(p.Condition)
+			}
+			if p.CostUSD > 0 {
+				per := p.CostPer
+				if per == "" {
+					per = "request"
+				}
+				aa.Cost = fmt.Sprintf("$%.2f per %s", p.CostUSD, per)
+			}
+			ma.Actions = append(ma.Actions, aa)
+		}
+		for _, pr := range Probes(m) {
+			switch {
+			case pr.Skip != "":
+				ma.Probe = "none: " + pr.Skip
+			case ma.Probe == "" && !pr.Paid:
+				ma.Probe = pr.Call
+			case pr.Paid:
+				ma.Probe += " (" + pr.Call + " only with --include-paid)"
+			}
+		}
+		a.Modules = append(a.Modules, ma)
+		a.CanDo = append(a.CanDo, canDo(m)...)
+	}
+	a.CannotDo = cannotDo(perms, mods)
+	a.Cost = costImpact(mods, sched)
+	a.Compliance = compliance(mods)
+	return a
+}
+
+func moduleSummary(m Module) string {
+	switch m {
+	case ModuleCost:
+		return "Cost Explorer reads and public prices."
+	case ModuleCUR:
+		return "Reads the CUR 2.0 export, only under its bucket prefix."
+	case ModuleCommitments:
+		return "Reads Savings Plans and reservations (EC2, RDS, ElastiCache, Redshift, OpenSearch)."
+	case ModuleInventory:
+		return "Describes and lists resources, reads CloudWatch metrics and tags; bucket metadata only, never object content."
+	case ModuleOrg:
+		return "Reads the organization's accounts, OUs, tags and service control policies."
+	case ModuleAccessRead:
+		return "Reads IAM and Identity Center users, groups, roles, policies and the credential report."
+	case ModuleAccessJIT:
+		return "Adds and removes users in crossbill-jit/ IAM groups and assigns permission sets tagged crossbill-jit=allowed, for time-bound access."
+	case ModuleRemediation:
+		return "Opt-in changes (delete, snapshot, modify, stop) limited to resources tagged crossbill-remediation=allowed."
+	}
+	return ""
+}
+
+func canDo(m Module) []string {
+	switch m {
+	case ModuleCost:
+		return []string{"Read cost and usage, forecasts, and Savings Plans / reservation utilization, coverage and recommendations from Cost Explorer.", "Read public AWS prices."}
+	case ModuleCUR:
+		return []string{"List and read the files of the CUR 2.0 export under its prefix in the export bucket."}
+	case ModuleCommitments:
+		return []string{"List Savings Plans and reserved instances / nodes with their terms and rates."}
+	case ModuleInventory:
+		return []string{"List resources of EC2, EBS, RDS, ELB, Lambda, ECS, EKS, ElastiCache, Redshift, OpenSearch, DynamoDB and Auto Scaling, with their configuration and tags.", "List S3 buckets with their region, tags and lifecycle settings.", "Read CloudWatch utilization metrics."}
+	case ModuleOrg:
+		return []string{"Read the organization structure, account names and tags, and service control policies."}
+	case ModuleAccessRead:
+		return []string{"Read IAM users, groups, roles, policies, access key metadata (never secrets), MFA status and the credential report.", "Read Identity Center users, groups, permission sets and assignments."}
+	case ModuleAccessJIT:
+		return []string{"Add a user to, or remove a user from, an IAM group under the path /crossbill-jit/.", "Create or delete Identity Center assignments of permission sets tagged crossbill-jit=allowed."}
+	case ModuleRemediation:
+		return []string{"Delete, snapshot or modify EBS volumes, delete snapshots, stop or resize instances, release Elastic IPs and stop RDS instances: only resources the customer tagged crossbill-remediation=allowed."}
+	}
+	return nil
+}
+
+// claim is a "cannot do" statement and the permissions that would break it.
+type claim struct {
+	text   string
+	breaks func(p Permission) bool
+}
+
+func prefixOf(action string) string {
+	p, _, _ := strings.Cut(action, ":")
+	return p
+}
+
+func isWrite(p Permission) bool {
+	return p.Level == LevelWrite || p.Level == LevelTagging || p.Level == LevelPermissions
+}
+
+// cannotDo keeps only the claims no granted permission contradicts, so the
+// list is derived from the manifest, not written by hand for each module.
+func cannotDo(perms []Permission, mods []Module) []string {
+	curOn := false
+	for _, m := range mods {
+		curOn = curOn || m == ModuleCUR
+	}
+	objects := "Read the content of any S3 object."
+	if curOn {
+		objects = "Read the content of any S3 object other than the CUR export's files under its prefix."
+	}
+	claims := []claim{
+		{objects, func(p Permission) bool {
+			return p.Action == "s3:GetObject" && !(curOn && p.Module == ModuleCUR && strings.HasSuffix(p.Resource, "${CurBucket}/${CurPrefix}/*"))
+		}},
+		{"Create, change or delete any resource (crossbill's access is read-only).", isWrite},
+		{"Create, change or delete any resource other than those tagged crossbill-remediation=allowed, IAM group membership under /crossbill-jit/ and assignments of permission sets tagged crossbill-jit=allowed.", func(p Permission) bool {
+			return isWrite(p) && p.Condition == nil && !strings.Contains(p.Resource, "crossbill-jit") && !strings.Contains(p.Resource, ":snapshot/") && !strings.Contains(p.Resource, "sso:::instance/")
+		}},
+		{"Create, change or delete IAM users, roles, policies, access keys or passwords.", func(p Permission) bool {
+			return prefixOf(p.Action) == "iam" && isWrite(p) && p.Action != "iam:AddUserToGroup" && p.Action != "iam:RemoveUserFromGroup"
+		}},
+		{"Change IAM group membership.", func(p Permission) bool {
+			return p.Action == "iam:AddUserToGroup" || p.Action == "iam:RemoveUserFromGroup"
+		}},
+		{"Pass a role to a service or assume any other role.", func(p Permission) bool { return p.Action == "iam:PassRole" || prefixOf(p.Action) == "sts" }},
+		{"Read secrets (Secrets Manager), parameters (Systems Manager Parameter Store) or decrypt anything with KMS keys.", func(p Permission) bool {
+			switch prefixOf(p.Action) {
+			case "secretsmanager", "ssm", "kms":
+				return true
+			}
+			return false
+		}},
+		{"Read data stored in databases, tables, queues, streams or logs (only their configuration).", func(p Permission) bool {
+			switch p.Action {
+			case "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "sqs:ReceiveMessage", "kinesis:GetRecords", "logs:GetLogEvents", "logs:FilterLogEvents", "rds-data:ExecuteStatement", "redshift-data:ExecuteStatement", "athena:StartQueryExecution":
+				return true
+			}
+			return false
+		}},
+		{"Buy, sell or change Savings Plans or reservations, or change billing settings.", func(p Permission) bool {
+			switch p.Action {
+			case "savingsplans:CreateSavingsPlan", "ec2:PurchaseReservedInstancesOffering", "ec2:ModifyReservedInstances", "rds:PurchaseReservedDBInstancesOffering", "elasticache:PurchaseReservedCacheNodesOffering":
+				return true
+			}
+			return isWrite(p) && (prefixOf(p.Action) == "billing" || prefixOf(p.Action) == "ce" || prefixOf(p.Action) == "account")
+		}},
+		{"Be used by anyone but the hub identity named in the trust policy, or without this connection's external ID.", func(Permission) bool { return false }},
+	}
+	var out []string
+	readOnly := true
+	for _, p := range perms {
+		readOnly = readOnly && !isWrite(p)
+	}
+	for i, c := range claims {
+		if i == 2 && readOnly {
+			continue // the read-only claim already says more
+		}
+		broken := false
+		for _, p := range perms {
+			if c.breaks(p) {
+				broken = true
+				break
+			}
+		}
+		if !broken {
+			out = append(out, c.text)
+		}
+	}
+	return out
+}
+
+func costImpact(mods []Module, s Schedule) CostImpact {
+	var ci CostImpact
+	on := map[Module]bool{}
+	for _, m := range mods {
+		on[m] = true
+	}
+	if on[ModuleCost] {
+		var actions []string
+		for a := range s.CostExplorerDaily {
+			actions = append(actions, a)
+		}
+		for a := range s.CostExplorerWeekly {
+			if _, dup := s.CostExplorerDaily[a]; !dup {
+				actions = append(actions, a)
+			}
+		}
+		sort.Strings(actions)
+		for _, a := range actions {
+			n := float64(s.CostExplorerDaily[a]*daysPerMonth) + math.Ceil(float64(s.CostExplorerWeekly[a])*weeksPerMonth)
+			basis := []string{}
+			if d := s.CostExplorerDaily[a]; d > 0 {
+				basis = append(basis, fmt.Sprintf("%d a day", d))
+			}
+			if w := s.CostExplorerWeekly[a]; w > 0 {
+				basis = append(basis, fmt.Sprintf("%d a week", w))
+			}
+			ci.Items = append(ci.Items, CostItem{What: "Cost Explorer " + strings.TrimPrefix(a, "ce:"), Unit: "request", UnitUSD: ceRequestUSD,
+				MonthlyUnits: n, MonthlyUSD: round2(n * ceRequestUSD), Basis: strings.Join(basis, " + ")})
+		}
+		ci.Assumptions = append(ci.Assumptions, "Cost Explorer API requests cost $0.01 each; counts follow crossbill's collection schedule (daily cost and utilization, weekly purchase recommendations). Verification never makes a paid call unless run with --include-paid.")
+	}
+	if on[ModuleInventory] {
+		metrics := float64(s.MetricResources * s.MetricsPerResource * daysPerMonth)
+		ci.Items = append(ci.Items, CostItem{What: "CloudWatch GetMetricData", Unit: "1,000 metrics requested", UnitUSD: 0.01,
+			MonthlyUnits: metrics / 1000, MonthlyUSD: round2(metrics / 1000 * 0.01),
+			Basis: fmt.Sprintf("%d resources x %d metrics, once a day", s.MetricResources, s.MetricsPerResource)})
+		ci.Assumptions = append(ci.Assumptions, "GetMetricData costs $0.01 per 1,000 metrics requested; the estimate scales with the number of resources. Describe and List calls are free.")
+	}
+	if on[ModuleCUR] {
+		// With OVERWRITE_REPORT a month's files are replaced in place: about
+		// one month sits in S3 Standard, the rest (up to the 180-day expiry)
+		// in Glacier Instant Retrieval.
+		standard := s.CURGBPerMonth
+		glacier := s.CURGBPerMonth * 5
+		ci.Items = append(ci.Items,
+			CostItem{What: "CUR 2.0 files in S3 Standard (first 30 days)", Unit: "GB-month", UnitUSD: s3StandardGBMonth,
+				MonthlyUnits: standard, MonthlyUSD: round2(standard * s3StandardGBMonth), Basis: fmt.Sprintf("%.1f GB of Parquet per month", s.CURGBPerMonth)},
+			CostItem{What: "CUR 2.0 files in S3 Glacier Instant Retrieval (days 30-180)", Unit: "GB-month", UnitUSD: s3GlacierIRGBMonth,
+				MonthlyUnits: glacier, MonthlyUSD: round2(glacier * s3GlacierIRGBMonth), Basis: "5 older months kept until expiry"})
+		ci.Assumptions = append(ci.Assumptions, "Data Exports itself is free; S3 storage at us-east-1 list prices. Parquet size grows with resource count: about 1 GB a month is typical for a few thousand resources. crossbill reads only recent months, so Glacier IR retrieval fees do not arise in normal use. Request charges are a few cents.")
+	}
+	if on[ModuleCommitments] || on[ModuleOrg] || on[ModuleAccessRead] || on[ModuleAccessJIT] || on[ModuleRemediation] {
+		ci.Assumptions = append(ci.Assumptions, "Savings Plans, reservation, Organizations, IAM and Identity Center calls are free.")
+	}
+	for _, it := range ci.Items {
+		ci.MonthlyUSD += it.MonthlyUSD
+	}
+	ci.MonthlyUSD = round2(ci.MonthlyUSD)
+	if ci.Items == nil {
+		ci.Items = []CostItem{}
+	}
+	return ci
+}
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
+func compliance(mods []Module) []ControlMapping {
+	out := []ControlMapping{
+		{"SOC 2", "CC6.1", "Logical access is restricted to least privilege: one policy per module, actions scoped to resource ARNs or conditions, every action documented here."},
+		{"SOC 2", "CC6.6", "Access from outside the customer's boundary is limited to one named hub identity presenting a per-connection external ID (confused-deputy protection); crossbill uses temporary credentials only."},
+		{"SOC 2", "CC6.3", "Access is granted, changed and removed by the customer through CloudFormation: removing a module's policy or deleting the stack revokes it."},
+		{"SOC 2", "CC7.2", "Every call crossbill makes is recorded by the customer's CloudTrail under the role's session name, which names the tenant and connection."},
+		{"ISO/IEC 27001:2022", "A.5.15", "Access control: access is limited to what each module needs, per this annex."},
+		{"ISO/IEC 27001:2022", "A.5.18", "Access rights are provisioned and removed by the customer's own change process (stack deployment and deletion)."},
+		{"ISO/IEC 27001:2022", "A.5.19", "Information security in supplier relationships: this annex states what the supplier can and cannot do."},
+		{"ISO/IEC 27001:2022", "A.8.5", "Secure authentication: AssumeRole with an external ID, short-lived sessions, no long-term keys in the customer account."},
+		{"ISO/IEC 27001:2022", "A.8.15", "Logging: crossbill's activity appears in the customer's CloudTrail."},
+	}
+	for _, m := range mods {
+		if m == ModuleAccessJIT {
+			out = append(out,
+				ControlMapping{"ISO/IEC 27001:2022", "A.8.2", "Privileged access rights: just-in-time grants are time-bound and limited to groups and permission sets the customer designated."},
+				ControlMapping{"SOC 2", "CC6.2", "Just-in-time access is granted only to approved users, for a limited time, and removed automatically."})
+		}
+		if m == ModuleAccessRead {
+			out = append(out, ControlMapping{"ISO/IEC 27001:2022", "A.5.18", "Access rights review: the access-read module supports periodic review of IAM and Identity Center entitlements."})
+		}
+	}
+	return out
+}
+
+func conditionText(c map[string]map[string]any) string {
+	var parts []string
+	for op, kv := range c {
+		for k, v := range kv {
+			val := fmt.Sprint(v)
+			if l, ok := v.([]string); ok {
+				val = strings.Join(l, " or ")
+			}
+			parts = append(parts, fmt.Sprintf("%s %s = %s", op, k, val))
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,104 @@
+package manifest_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crossbill/crossbill/internal/manifest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/manifest -run Annex -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; if the change is intended, run with -update and review the diff.\n--- got:\n%s", path, got)
+	}
+}
+
+func TestAnnexGolden(t *testing.T) {
+	t.Parallel()
+	for name, mods := range map[string][]manifest.Module{
+		"default":  manifest.DefaultModules(),
+		"all":      manifest.ValidModules(),
+		"org-only": {manifest.ModuleOrg},
+	} {
+		a := manifest.BuildAnnex(mods, manifest.DefaultSchedule())
+		golden(t, "annex-"+name+".golden.md", []byte(a.Markdown()))
+		js, err := json.MarshalIndent(a, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "annex-"+name+".golden.json", append(js, '\n'))
+	}
+}
+
+func hasClaim(list []string, sub string) bool {
+	for _, s := range list {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestAnnexDerivesClaims(t *testing.T) {
+	t.Parallel()
+	sched := manifest.DefaultSchedule()
+	ro := manifest.BuildAnnex(manifest.DefaultModules(), sched)
+	if !hasClaim(ro.CannotDo, "read-only") || !hasClaim(ro.CannotDo, "other than the CUR export") || !hasClaim(ro.CannotDo, "IAM users, roles") || !hasClaim(ro.CannotDo, "secrets") {
+		t.Errorf("read-only modules: cannot-do %q", ro.CannotDo)
+	}
+	all := manifest.BuildAnnex(manifest.ValidModules(), sched)
+	if hasClaim(all.CannotDo, "read-only") || hasClaim(all.CannotDo, "Change IAM group membership") {
+		t.Errorf("with writes enabled the annex still claims read-only: %q", all.CannotDo)
+	}
+	if !hasClaim(all.CannotDo, "other than those tagged crossbill-remediation=allowed") || !hasClaim(all.CannotDo, "IAM users, roles") {
+		t.Errorf("all modules: cannot-do %q", all.CannotDo)
+	}
+	org := manifest.BuildAnnex([]manifest.Module{manifest.ModuleOrg}, sched)
+	if !hasClaim(org.CannotDo, "Read the content of any S3 object.") || org.Cost.MonthlyUSD != 0 {
+		t.Errorf("org only: %q, cost %v", org.CannotDo, org.Cost.MonthlyUSD)
+	}
+	// The cost estimate follows the schedule: 10 more daily requests add $3.
+	more := manifest.DefaultSchedule()
+	more.CostExplorerDaily["ce:GetCostAndUsage"] += 10
+	costOnly := []manifest.Module{manifest.ModuleCost}
+	base, bigger := manifest.BuildAnnex(costOnly, sched).Cost.MonthlyUSD, manifest.BuildAnnex(costOnly, more).Cost.MonthlyUSD
+	if d := bigger - base; d < 2.99 || d > 3.01 {
+		t.Errorf("10 more daily Cost Explorer requests changed the estimate by %v, want 3.00", d)
+	}
+	for _, c := range all.Compliance {
+		if strings.Contains(strings.ToLower(c.Supports), "certified") {
+			t.Errorf("compliance mapping claims certification: %+v", c)
+		}
+	}
+	if !strings.Contains(all.Note, "not certified") {
+		t.Error("compliance note must say crossbill is not certified")
+	}
+}
+
+func BenchmarkAnnexMarkdown(b *testing.B) {
+	for b.Loop() {
+		_ = manifest.BuildAnnex(manifest.ValidModules(), manifest.DefaultSchedule()).Markdown()
+	}
+}

@@ -1,0 +1,31 @@
+package manifest
+
+// org: the organization's structure and its service control policies, read
+// from the management account (or a delegated administrator, which is why
+// organization ARNs name any management account).
+func orgPermissions() []Permission {
+	return []Permission{
+		{Module: ModuleOrg, Action: "organizations:DescribeOrganization", Level: LevelRead, Resource: "*",
+			Why: "Organization ID and management account; also the verification probe for this module."},
+		{Module: ModuleOrg, Action: "organizations:ListAccounts", Level: LevelList, Resource: "*",
+			Why: "Member accounts with names, emails and status, to map costs to accounts."},
+		{Module: ModuleOrg, Action: "organizations:DescribeAccount", Level: LevelRead,
+			Resource: "arn:${AWS::Partition}:organizations::*:account/o-*/*",
+			Why:      "Details of one member account."},
+		{Module: ModuleOrg, Action: "organizations:ListRoots", Level: LevelList, Resource: "*",
+			Why: "The organization root, where the OU tree starts."},
+		{Module: ModuleOrg, Action: "organizations:ListOrganizationalUnitsForParent", Level: LevelList, Resource: "*",
+			Why: "The OU tree, to group costs and to choose StackSet targets."},
+		{Module: ModuleOrg, Action: "organizations:ListAccountsForParent", Level: LevelList, Resource: "*",
+			Why: "Which accounts sit in which OU."},
+		{Module: ModuleOrg, Action: "organizations:ListTagsForResource", Level: LevelList, Resource: "*",
+			Why: "Account and OU tags, for cost allocation."},
+		{Module: ModuleOrg, Action: "organizations:ListPoliciesForTarget", Level: LevelList, Resource: "*",
+			Why: "Service control policies on an account, to explain an explicit deny during verification."},
+		{Module: ModuleOrg, Action: "organizations:DescribePolicy", Level: LevelRead,
+			Resource: "arn:${AWS::Partition}:organizations::*:policy/o-*/service_control_policy/p-*",
+			Why:      "Content of a service control policy, to show which statement denies crossbill."},
+		{Module: ModuleOrg, Action: "iam:ListAccountAliases", Level: LevelList, Resource: "*",
+			Why: "The account's alias, to show a readable name."},
+	}
+}

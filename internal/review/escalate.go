@@ -1,0 +1,165 @@
+package review
+
+import (
+	"fmt"
+	"strings"
+)
+
+// serviceLinkedRole reports whether an ARN pattern can only name
+// service-linked roles, whose policies IAM refuses to change.
+func serviceLinkedRole(r string) bool {
+	return strings.Contains(r, ":role/aws-service-role/")
+}
+
+// selfOnly reports whether every grant of h targets only the identity's own
+// ARNs (or service-linked roles, which IAM protects).
+func (a *analyzer) selfOnly(out *analyzed, h *held) bool {
+	if len(out.id.RoleARN) == 0 {
+		return false
+	}
+	for _, r := range h.refs {
+		if len(r.scope.Resources) == 0 {
+			return false
+		}
+		for _, res := range r.scope.Resources {
+			if serviceLinkedRole(res) {
+				continue
+			}
+			if res == "*" || !matchesAny(res, out.id.RoleARN) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// matchesAny reports whether ARN pattern res matches one of the ARNs.
+func matchesAny(res string, arns []string) bool {
+	for _, arn := range arns {
+		if globMatch(res, arn) {
+			return true
+		}
+	}
+	return false
+}
+
+// escalations matches the identity's grants against the escalation catalog.
+func (a *analyzer) escalations(out *analyzed) {
+	for _, e := range a.kb.Escalations {
+		var involved []*held
+		complete := true
+		for _, group := range e.Requires {
+			found := false
+			for _, act := range group {
+				if h, ok := out.held[strings.ToLower(act)]; ok && !a.onlyServiceLinked(h) {
+					involved = append(involved, h)
+					found = true
+				}
+			}
+			if !found {
+				complete = false
+				break
+			}
+		}
+		if !complete {
+			continue
+		}
+		allSelf, allScoped := true, true
+		for _, h := range involved {
+			allSelf = allSelf && a.selfOnly(out, h)
+			allScoped = allScoped && a.heldScoped(h)
+		}
+		if allSelf {
+			continue // reported once as self-modification
+		}
+		sev := e.Severity
+		if allScoped {
+			sev = e.ScopedSeverity
+		}
+		a.add(Finding{ID: "escalation/" + e.ID, Severity: sev, Title: "Privilege escalation: " + e.Title, Identity: out.label,
+			Actions: actionNames(involved), Resources: a.describeScopes(involved), Scoped: allScoped, Location: firstLocation(involved), Why: e.Description})
+	}
+}
+
+// onlyServiceLinked reports whether every grant of h names only
+// service-linked roles, where IAM refuses policy changes.
+func (a *analyzer) onlyServiceLinked(h *held) bool {
+	if !strings.HasPrefix(h.key, "iam:") {
+		return false
+	}
+	for _, r := range h.refs {
+		if len(r.scope.Resources) == 0 {
+			return false
+		}
+		for _, res := range r.scope.Resources {
+			if !serviceLinkedRole(res) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// selfModification finds a role allowed to change its own permissions.
+func (a *analyzer) selfModification(out *analyzed) {
+	if len(out.id.RoleARN) == 0 {
+		return
+	}
+	var hs []*held
+	for _, h := range out.sorted {
+		if !a.kb.selfModify[h.key] {
+			continue
+		}
+		if targetsSelf(h, out.id.RoleARN) {
+			hs = append(hs, h)
+		}
+	}
+	if len(hs) == 0 {
+		return
+	}
+	a.add(Finding{ID: "escalation/self-modification", Severity: SeverityCritical, Title: "The vendor's role can change its own permissions", Identity: out.label,
+		Actions: actionNames(hs), Resources: a.describeScopes(hs), Scoped: true, Location: firstLocation(hs),
+		Why: fmt.Sprintf("%s is allowed on the role's own ARN. Restricting a policy-writing action to \"our own role\" is no restriction: the vendor can add any statement to this role and then hold every permission in the account.", strings.Join(actionNames(hs), ", "))})
+}
+
+// targetsSelf reports whether some grant of h names one of the role's ARNs
+// explicitly (not through "*", which the escalation findings cover).
+func targetsSelf(h *held, arns []string) bool {
+	for _, r := range h.refs {
+		for _, res := range r.scope.Resources {
+			if res != "*" && matchesAny(res, arns) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// managedPolicies explains AWS managed policies attached by ARN.
+func (a *analyzer) managedPolicies(out *analyzed) {
+	for _, m := range out.id.ManagedARNs {
+		if mp, ok := a.kb.managed(m.ARN); ok {
+			a.add(Finding{ID: "managed-policy/aws", Severity: mp.Severity, Title: "AWS managed policy " + mp.Name + " attached", Identity: out.label, Resources: []string{m.ARN}, Location: m.Where, Why: mp.Meaning})
+			continue
+		}
+		if strings.Contains(m.ARN, ":iam::aws:policy/") {
+			a.add(Finding{ID: "managed-policy/aws", Severity: SeverityMedium, Title: "AWS managed policy attached", Identity: out.label, Resources: []string{m.ARN}, Location: m.Where,
+				Why: "This AWS managed policy is not in the review's list; AWS changes managed policies over time, so read its current version in the IAM console before accepting it."})
+			continue
+		}
+		a.add(Finding{ID: "managed-policy/external", Severity: SeverityMedium, Title: "Policy defined outside the template attached", Identity: out.label, Resources: []string{m.ARN}, Location: m.Where,
+			Why: "The policy's content is not in the input, so the review cannot see what it grants; review it separately."})
+	}
+}
+
+// credentials reports long-lived credentials of vendor users.
+func (a *analyzer) credentials(out *analyzed) {
+	for _, k := range out.id.AccessKeys {
+		a.add(Finding{ID: "identity/long-lived-keys", Severity: SeverityHigh, Title: "Long-lived access key for a vendor user", Identity: out.label, Location: k,
+			Why: "An IAM user access key never expires on its own; it is stored in the vendor's systems, works from anywhere, and needs no external ID. Prefer a role the vendor assumes with an external ID, or rotate the key and alert on its use."})
+	}
+	if out.id.LoginProfile != nil {
+		a.add(Finding{ID: "identity/console-password", Severity: SeverityHigh, Title: "Console password for a vendor user", Identity: out.label, Location: *out.id.LoginProfile,
+			Why: "A vendor integration needs API access only; a console password is a second long-lived credential that can be phished."})
+	}
+}

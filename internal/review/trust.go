@@ -1,0 +1,87 @@
+package review
+
+import (
+	"strings"
+
+	"github.com/crossbill/crossbill/internal/policy"
+)
+
+// trust reviews a role's trust policy and returns who can assume the role.
+func (a *analyzer) trust(out *analyzed, p *rawPolicy) []Principal {
+	doc := a.parse(out.label, p)
+	if doc == nil {
+		return nil
+	}
+	return a.principals(out, p, doc, "trust/")
+}
+
+// principals runs the trust analysis on any policy with principals.
+func (a *analyzer) principals(out *analyzed, p *rawPolicy, doc *policy.Document, prefix string) []Principal {
+	rep := policy.AnalyzeTrust(doc, a.known, "")
+	for _, f := range rep.Findings {
+		if prefix == "resource-policy/" && strings.Contains(f.ID, "external-id") {
+			continue // external IDs apply to sts:AssumeRole only
+		}
+		sev := Severity(f.Severity)
+		if !sev.valid() {
+			sev = SeverityMedium
+		}
+		a.add(Finding{ID: prefix + f.ID, Severity: sev, Title: trustTitle(f.ID), Identity: out.label, Resources: nonEmpty(f.Principal), Location: p.stmtLocation(f.Statement), Why: f.Message})
+	}
+	var list []Principal
+	for _, tp := range rep.Principals {
+		ext := false
+		for _, st := range doc.Statements {
+			if st.Index == tp.Statement {
+				for _, c := range st.ConditionsOn("sts:ExternalId") {
+					ext = ext || strings.HasPrefix(c.Operator, "StringEquals")
+				}
+			}
+		}
+		list = append(list, Principal{Kind: string(tp.Kind), Value: tp.Value, Vendor: tp.Vendor, ExternalID: ext})
+	}
+	return list
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+// trustTitle turns a trust finding ID into a title.
+func trustTitle(id string) string {
+	switch id {
+	case "wildcard-principal":
+		return "Anyone can use this trust or grant"
+	case "no-external-id":
+		return "Cross-account trust without an external ID"
+	case "external-id-wildcard":
+		return "External ID checked with a pattern, not an exact value"
+	case "service-without-source":
+		return "Service principal without aws:SourceArn or aws:SourceAccount"
+	case "known-vendor":
+		return "Trusted account belongs to a known vendor"
+	case "unknown-account":
+		return "Trusted account is not a known vendor account"
+	case "account-root":
+		return "Trust names a whole account (any identity it allows)"
+	case "federated":
+		return "Trust to a federated identity provider"
+	}
+	return "Trust: " + strings.ReplaceAll(id, "-", " ")
+}
+
+// resourcePrincipals reviews the principals of a resource (bucket) policy.
+func (a *analyzer) resourcePrincipals(out *analyzed, p *rawPolicy) {
+	data, err := p.policyJSON()
+	if err != nil {
+		return // reported by policy()
+	}
+	doc, err := policy.Parse(data)
+	if err != nil {
+		return // reported by policy()
+	}
+	out.trusted = append(out.trusted, a.principals(out, p, doc, "resource-policy/")...)
+}

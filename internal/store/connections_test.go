@@ -1,0 +1,131 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/manifest"
+	"github.com/crossbill/crossbill/internal/store"
+)
+
+func newConn(tb testing.TB, s *store.Store, tenant crossbill.TenantID, ext string) store.Connection {
+	tb.Helper()
+	c, err := s.CreateConnection(context.Background(), store.NewConnection{
+		TenantID: tenant, ExternalID: crossbill.ExternalID(ext), HubPrincipal: "arn:aws:iam::111111111111:role/hub",
+		Modules: []manifest.Module{manifest.ModuleCost, manifest.ModuleOrg},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+func TestConnectionLifecycle(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	acme, err := s.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newConn(t, s, acme.ID, "cb-one")
+	if c.Status != store.StatusPending || c.RoleARN != "" {
+		t.Fatalf("new connection %+v", c)
+	}
+	got, err := s.ConnectionByID(ctx, c.ID)
+	if err != nil || got.ExternalID != "cb-one" || len(got.Modules) != 2 || got.Modules[1] != manifest.ModuleOrg {
+		t.Fatalf("ConnectionByID = %+v, %v", got, err)
+	}
+	if _, err := s.CreateConnection(ctx, store.NewConnection{TenantID: acme.ID, ExternalID: "cb-one", HubPrincipal: "x", Modules: []manifest.Module{"cost"}}); crossbill.ErrorCode(err) != crossbill.CodeConflict {
+		t.Fatalf("duplicate external ID: %v", err)
+	}
+	if _, err := s.CreateConnection(ctx, store.NewConnection{TenantID: "nope", ExternalID: "cb-x", HubPrincipal: "x", Modules: []manifest.Module{"cost"}}); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		t.Fatalf("unknown tenant: %v", err)
+	}
+	c2 := newConn(t, s, acme.ID, "cb-two")
+	pending, err := s.PendingConnectionForTenant(ctx, acme.ID)
+	if err != nil || pending.ID != c2.ID {
+		t.Fatalf("pending = %+v, %v; want newest %s", pending, err, c2.ID)
+	}
+	const role = "arn:aws:iam::222222222222:role/CrossbillAccess"
+	bound, err := s.BindRole(ctx, c2.ID, role)
+	if err != nil || bound.RoleARN != role || bound.AccountID != "222222222222" {
+		t.Fatalf("BindRole = %+v, %v", bound, err)
+	}
+	if _, err := s.BindRole(ctx, c2.ID, role); err != nil {
+		t.Fatalf("rebinding the same role: %v", err)
+	}
+	if _, err := s.BindRole(ctx, c2.ID, "arn:aws:iam::222222222222:role/Other"); crossbill.ErrorCode(err) != crossbill.CodeConflict {
+		t.Fatalf("rebinding another role: %v", err)
+	}
+	if _, err := s.BindRole(ctx, c.ID, role); crossbill.ErrorCode(err) != crossbill.CodeConflict {
+		t.Fatalf("same role on two connections: %v", err)
+	}
+	if _, err := s.BindRole(ctx, c.ID, "not-an-arn"); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+		t.Fatalf("bad ARN: %v", err)
+	}
+	byRole, err := s.ConnectionByRoleARN(ctx, role)
+	if err != nil || byRole.ID != c2.ID {
+		t.Fatalf("ConnectionByRoleARN = %+v, %v", byRole, err)
+	}
+	// Same tenant, same account, another role (the evaluation role): fine.
+	if _, err := s.BindRole(ctx, c.ID, "arn:aws:iam::222222222222:role/CrossbillEvaluation"); err != nil {
+		t.Fatalf("second role of the same account and tenant: %v", err)
+	}
+	if _, err := s.PendingConnectionForTenant(ctx, acme.ID); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		t.Fatalf("no pending left: %v", err)
+	}
+	if err := s.SetConnectionStatus(ctx, c2.ID, store.StatusVerified); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetConnectionStatus(ctx, c2.ID, "great"); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+		t.Fatalf("bad status: %v", err)
+	}
+	if err := s.SetConnectionStatus(ctx, "nope", store.StatusFailed); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		t.Fatalf("missing connection: %v", err)
+	}
+	list, err := s.ConnectionsByTenant(ctx, acme.ID)
+	if err != nil || len(list) != 2 || list[1].Status != store.StatusVerified {
+		t.Fatalf("ConnectionsByTenant = %+v, %v", list, err)
+	}
+}
+
+func TestRoleAndAccountBelongToOneTenant(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	a, _ := s.CreateTenant(ctx, "a")
+	b, err := s.CreateTenant(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, cb := newConn(t, s, a.ID, "cb-a"), newConn(t, s, b.ID, "cb-b")
+	if _, err := s.BindRole(ctx, ca.ID, "arn:aws:iam::333333333333:role/CrossbillAccess"); err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []crossbill.RoleARN{"arn:aws:iam::333333333333:role/CrossbillAccess", "arn:aws:iam::333333333333:role/Another"} {
+		if _, err := s.BindRole(ctx, cb.ID, role); crossbill.ErrorCode(err) != crossbill.CodeConflict {
+			t.Errorf("tenant b binding %s: %v, want conflict", role, err)
+		}
+	}
+	got, err := s.ConnectionByID(ctx, cb.ID)
+	if err != nil || got.RoleARN != "" {
+		t.Fatalf("failed bind changed the connection: %+v, %v", got, err)
+	}
+	all, err := s.Connections(ctx)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("Connections = %d, %v", len(all), err)
+	}
+}
+
+func TestExternalIDImmutable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	a, _ := s.CreateTenant(ctx, "a")
+	c := newConn(t, s, a.ID, "cb-fixed")
+	if _, err := s.DB().ExecContext(ctx, `UPDATE connections SET external_id = 'cb-changed' WHERE id = ?`, string(c.ID)); err == nil {
+		t.Fatal("external_id was changed")
+	}
+}

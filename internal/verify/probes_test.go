@@ -1,0 +1,32 @@
+package verify
+
+import (
+	"testing"
+
+	"github.com/crossbill/crossbill/internal/manifest"
+)
+
+// TestEveryManifestProbeHasAnExecutor keeps the manifest's probes and the
+// verifier's calls in step, in both directions.
+func TestEveryManifestProbeHasAnExecutor(t *testing.T) {
+	t.Parallel()
+	ex := executors()
+	used := map[string]bool{}
+	for _, p := range manifest.Probes(manifest.ValidModules()...) {
+		if p.Skip != "" {
+			continue
+		}
+		if _, ok := ex[p.Call]; !ok {
+			t.Errorf("probe %s of module %s has no executor", p.Call, p.Module)
+		}
+		if _, ok := manifest.ActionForCall(p.Call); !ok {
+			t.Errorf("probe %s is not declared in the manifest", p.Call)
+		}
+		used[p.Call] = true
+	}
+	for call := range ex {
+		if !used[call] {
+			t.Errorf("executor %s matches no manifest probe", call)
+		}
+	}
+}

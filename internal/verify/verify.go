@@ -1,0 +1,365 @@
+// Package verify checks a connection the way a careful security reviewer
+// would: crossbill can assume the customer's role with the connection's
+// external ID, the role refuses anyone without it (confused deputy), the
+// session lands in the right account, and each enabled module's policy is in
+// place. Every failure carries its class and the fix to apply.
+package verify
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	mrand "math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/awsarn"
+	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/manifest"
+	"github.com/crossbill/crossbill/internal/store"
+)
+
+// Findings of the verifier that are not AWS errors.
+const (
+	// ClassExternalIDNotEnforced: the role can be assumed without the
+	// connection's external ID, so anyone who can make crossbill assume a
+	// role ARN could reach this account (the confused deputy problem).
+	ClassExternalIDNotEnforced awsclient.Class = "external-id-not-enforced"
+	// ClassAccountMismatch: the session is not in the role's account.
+	ClassAccountMismatch awsclient.Class = "account-mismatch"
+)
+
+// Check names.
+const (
+	CheckAssumeRole         = "assume-role"
+	CheckCallerIdentity     = "caller-identity"
+	CheckExternalIDRequired = "external-id-required"
+	CheckExternalIDWrong    = "external-id-wrong"
+)
+
+// Options tunes a verification.
+type Options struct {
+	// Hub is the hub's AWS configuration (awsclient.HubConfig). Tests
+	// attach a Recorder and stubs to it.
+	Hub aws.Config
+	// Tenant is the tenant's name, shown in the role session name.
+	Tenant string
+	// IncludePaid runs probes that cost the customer money (Cost Explorer).
+	IncludePaid bool
+	// Region for regional probes; default the hub's region.
+	Region string
+	// PropagationWait bounds the retries of the first AssumeRole while a
+	// newly created role propagates through IAM (AWS answers AccessDenied
+	// for a few seconds). 0 means DefaultPropagationWait; negative: no retry.
+	PropagationWait time.Duration
+	// Progress receives one line per step; nil discards.
+	Progress func(format string, args ...any)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultPropagationWait is how long verify keeps retrying a role that
+// cannot be assumed yet. IAM changes usually propagate within seconds.
+const DefaultPropagationWait = 30 * time.Second
+
+// Result is the outcome of one verification.
+type Result struct {
+	Status         store.VerificationStatus  `json:"status"`
+	VerificationID int64                     `json:"verification_id,omitempty"`
+	Tenant         string                    `json:"tenant"`
+	ConnectionID   crossbill.ConnectionID    `json:"connection_id"`
+	RoleARN        crossbill.RoleARN         `json:"role_arn"`
+	AccountID      crossbill.AccountID       `json:"account_id"`
+	Modules        []manifest.Module         `json:"modules"`
+	StartedAt      time.Time                 `json:"started_at"`
+	FinishedAt     time.Time                 `json:"finished_at"`
+	DurationMS     int64                     `json:"duration_ms"`
+	Checks         []store.VerificationCheck `json:"checks"`
+}
+
+// Failed returns the failed checks.
+func (r Result) Failed() []store.VerificationCheck {
+	var out []store.VerificationCheck
+	for _, c := range r.Checks {
+		if c.Status == store.CheckFail {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Err is nil for a verified connection; otherwise an error whose code
+// comes from the first failed check (AccessDenied for denials and for
+// external-ID findings) and whose message names every failed check.
+func (r Result) Err() error {
+	failed := r.Failed()
+	if r.Status == store.VerificationVerified && len(failed) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(failed))
+	code := crossbill.CodeAccessDenied
+	for i, c := range failed {
+		names = append(names, c.Name)
+		if i == 0 && c.Class != "" {
+			code = awsclient.Class(c.Class).Code()
+		}
+	}
+	first := "see the checks"
+	if len(failed) > 0 {
+		first = failed[0].Advice
+	}
+	return crossbill.Errorf(code, "connect verify", "connection %s failed %d check(s) (%s); the connection stays inactive. First fix: %s",
+		r.ConnectionID, len(failed), strings.Join(names, ", "), first)
+}
+
+// run holds one verification in progress.
+type run struct {
+	opts    Options
+	factory *awsclient.Factory
+	target  awsclient.Target
+	role    awsarn.Role
+	res     *Result
+}
+
+// Run verifies conn (which must be bound to a role) against AWS. AWS
+// failures are findings in the result, not errors; the error is for input
+// that cannot be verified at all and for cancellation.
+func Run(ctx context.Context, conn store.Connection, opts Options) (Result, error) {
+	const op = "connect verify"
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Progress == nil {
+		opts.Progress = func(string, ...any) {}
+	}
+	if opts.PropagationWait == 0 {
+		opts.PropagationWait = DefaultPropagationWait
+	}
+	if opts.Region == "" {
+		opts.Region = opts.Hub.Region
+	}
+	if conn.RoleARN == "" {
+		return Result{}, crossbill.Errorf(crossbill.CodeInvalid, op, "connection %s has no role yet: pass --role-arn with the stack's RoleArn output", conn.ID)
+	}
+	role, err := awsarn.ParseRole(string(conn.RoleARN), "")
+	if err != nil {
+		return Result{}, err
+	}
+	if conn.ExternalID == "" {
+		return Result{}, crossbill.Errorf(crossbill.CodeInternal, op, "connection %s has no external ID", conn.ID)
+	}
+	factory, err := awsclient.NewFactory(opts.Hub, awsclient.FactoryOptions{})
+	if err != nil {
+		return Result{}, err
+	}
+	r := &run{
+		opts:    opts,
+		factory: factory,
+		role:    role,
+		target: awsclient.Target{Tenant: opts.Tenant, Connection: conn.ID, RoleARN: conn.RoleARN,
+			ExternalID: conn.ExternalID},
+		res: &Result{Tenant: opts.Tenant, ConnectionID: conn.ID, RoleARN: conn.RoleARN, AccountID: role.Account,
+			Modules: conn.Modules, StartedAt: opts.Now().UTC(), Checks: []store.VerificationCheck{}},
+	}
+	assumed := r.assumeRole(ctx)
+	if err := ctx.Err(); err != nil {
+		return Result{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "interrupted: %w", err)
+	}
+	if assumed {
+		r.callerIdentity(ctx)
+	} else {
+		r.skip(CheckCallerIdentity, "", "the role could not be assumed")
+	}
+	// The negative checks run even when the right external ID failed: a
+	// role that anyone can assume is worth knowing about in any case.
+	r.mustDeny(ctx, CheckExternalIDRequired, nil)
+	wrong := wrongExternalID()
+	r.mustDeny(ctx, CheckExternalIDWrong, &wrong)
+	for _, p := range manifest.Probes(conn.Modules...) {
+		if err := ctx.Err(); err != nil {
+			return Result{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "interrupted: %w", err)
+		}
+		r.probe(ctx, p, assumed)
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "interrupted: %w", err)
+	}
+	res := *r.res
+	res.FinishedAt = opts.Now().UTC()
+	res.DurationMS = res.FinishedAt.Sub(res.StartedAt).Milliseconds()
+	res.Status = store.VerificationVerified
+	if len(res.Failed()) > 0 {
+		res.Status = store.VerificationFailed
+	}
+	return res, nil
+}
+
+// add records a check that started at start.
+func (r *run) add(c store.VerificationCheck, start time.Time) {
+	c.StartedAt = start.UTC()
+	c.DurationMS = r.opts.Now().Sub(start).Milliseconds()
+	r.res.Checks = append(r.res.Checks, c)
+	line := fmt.Sprintf("  %-4s %s (%d ms)", c.Status, c.Name, c.DurationMS)
+	if c.Status != store.CheckPass && c.Message != "" {
+		line += ": " + c.Message
+	}
+	r.opts.Progress("%s", line)
+	if c.Status == store.CheckFail && c.Advice != "" {
+		r.opts.Progress("       fix: %s", c.Advice)
+	}
+}
+
+func (r *run) skip(name string, module manifest.Module, why string) {
+	r.add(store.VerificationCheck{Name: name, Module: string(module), Status: store.CheckSkip, Message: why}, r.opts.Now())
+}
+
+// failure turns an AWS error into a failed check.
+func failure(name string, module manifest.Module, err error) store.VerificationCheck {
+	d := awsclient.Diagnose(err)
+	msg := d.Message
+	if d.ErrorCode != "" {
+		msg = d.ErrorCode + ": " + msg
+	}
+	if d.Service != "" {
+		msg = fmt.Sprintf("%s %s: %s", d.Service, d.Operation, msg)
+	}
+	return store.VerificationCheck{Name: name, Module: string(module), Status: store.CheckFail,
+		Class: string(d.Class), Message: msg, Advice: d.Fix}
+}
+
+// assumeRole gets the role's credentials with the stored external ID,
+// retrying with exponential backoff and jitter while the role may still be
+// propagating, at most PropagationWait.
+func (r *run) assumeRole(ctx context.Context) bool {
+	start := r.opts.Now()
+	r.opts.Progress("assuming %s with the connection's external ID", r.target.RoleARN)
+	deadline := start.Add(r.opts.PropagationWait)
+	delay := 500 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		_, err := r.factory.Retrieve(ctx, r.target)
+		if err == nil {
+			r.add(store.VerificationCheck{Name: CheckAssumeRole, Status: store.CheckPass,
+				Message: fmt.Sprintf("assumed after %d attempt(s)", attempt)}, start)
+			return true
+		}
+		d := awsclient.Diagnose(err)
+		// Jitter spreads retries of many verifications; full jitter on the
+		// upper half keeps a floor so retries do not hammer STS.
+		sleep := delay/2 + mrand.N(delay/2+1)
+		if d.Class != awsclient.ClassRoleTrust || ctx.Err() != nil || r.opts.PropagationWait < 0 || r.opts.Now().Add(sleep).After(deadline) {
+			r.add(failure(CheckAssumeRole, "", err), start)
+			return false
+		}
+		r.opts.Progress("  role not assumable yet (a new role takes seconds to propagate); retry %d in %s", attempt, sleep.Round(time.Millisecond))
+		t := time.NewTimer(sleep)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			r.add(failure(CheckAssumeRole, "", err), start)
+			return false
+		case <-t.C:
+		}
+		delay = min(delay*2, 8*time.Second)
+	}
+}
+
+// callerIdentity checks that the session is the role's, in its account.
+func (r *run) callerIdentity(ctx context.Context) {
+	start := r.opts.Now()
+	out, err := sts.NewFromConfig(r.factory.Config(r.target, "")).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		r.add(failure(CheckCallerIdentity, "", r.factory.Check("get caller identity", r.target, err)), start)
+		return
+	}
+	account, arn := aws.ToString(out.Account), aws.ToString(out.Arn)
+	wantPrefix := fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/", r.role.Partition, r.role.Account, r.role.Name)
+	if account != string(r.role.Account) || !strings.HasPrefix(arn, wantPrefix) {
+		r.add(store.VerificationCheck{Name: CheckCallerIdentity, Status: store.CheckFail, Class: string(ClassAccountMismatch),
+			Message: fmt.Sprintf("the session is %s in account %s, not the role %s", arn, account, r.target.RoleARN),
+			Advice:  "Give the role ARN from the RoleArn output of the stack deployed in the account you want to connect."}, start)
+		return
+	}
+	r.add(store.VerificationCheck{Name: CheckCallerIdentity, Status: store.CheckPass, Message: arn}, start)
+}
+
+// mustDeny assumes the role with externalID (nil: none) and passes only if
+// AWS refuses.
+func (r *run) mustDeny(ctx context.Context, name string, externalID *string) {
+	start := r.opts.Now()
+	what := "without an external ID"
+	if externalID != nil {
+		what = "with a wrong external ID"
+	}
+	r.opts.Progress("checking that the role refuses crossbill %s", what)
+	_, err := sts.NewFromConfig(r.factory.Hub()).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn:         aws.String(string(r.target.RoleARN)),
+		RoleSessionName: aws.String(awsclient.SessionName(r.opts.Tenant, r.target.Connection)),
+		ExternalId:      externalID,
+		DurationSeconds: aws.Int32(int32(awsclient.MinSessionDuration / time.Second)),
+	})
+	if err == nil {
+		r.add(store.VerificationCheck{Name: name, Status: store.CheckFail, Class: string(ClassExternalIDNotEnforced),
+			Message: "the role can be assumed " + what,
+			Advice: "Add Condition StringEquals sts:ExternalId = the connection's external ID to the role's trust policy " +
+				"(redeploy crossbill's account role template, which has it); until then anyone who learns the role ARN can make crossbill act in this account."}, start)
+		return
+	}
+	if d := awsclient.Diagnose(err); !d.Class.Denied() {
+		c := failure(name, "", err)
+		c.Message = "could not check: " + c.Message
+		r.add(c, start)
+		return
+	}
+	r.add(store.VerificationCheck{Name: name, Status: store.CheckPass, Message: "AWS refused " + what}, start)
+}
+
+// probe makes one module's probe call.
+func (r *run) probe(ctx context.Context, p manifest.Probe, assumed bool) {
+	name := "probe:" + string(p.Module)
+	if p.Call != "" {
+		name += ":" + p.Call
+	}
+	switch {
+	case p.Skip != "":
+		r.skip(name, p.Module, p.Skip)
+		return
+	case !assumed:
+		r.skip(name, p.Module, "the role could not be assumed")
+		return
+	case p.Paid && !r.opts.IncludePaid:
+		r.skip(name, p.Module, "paid call (about $0.01 per request); run with --include-paid to make it")
+		return
+	}
+	exec, ok := executors()[p.Call]
+	if !ok {
+		// A manifest probe without an executor is a crossbill bug; a test
+		// keeps the two in step.
+		r.add(store.VerificationCheck{Name: name, Module: string(p.Module), Status: store.CheckFail, Class: string(awsclient.ClassUnknown),
+			Message: "crossbill has no executor for probe " + p.Call, Advice: "Report this crossbill bug."}, r.opts.Now())
+		return
+	}
+	start := r.opts.Now()
+	err := exec(ctx, probeEnv{factory: r.factory, target: r.target, region: r.opts.Region, partition: r.role.Partition})
+	if err == nil || allowed(err, p.AllowedErrors) {
+		r.add(store.VerificationCheck{Name: name, Module: string(p.Module), Status: store.CheckPass}, start)
+		return
+	}
+	r.add(failure(name, p.Module, r.factory.Check("probe "+p.Call, r.target, err)), start)
+}
+
+func allowed(err error, codes []string) bool {
+	code := awsclient.Diagnose(err).ErrorCode
+	for _, c := range codes {
+		if c == code {
+			return true
+		}
+	}
+	return false
+}
+
+// wrongExternalID is a fresh random ID no trust policy can expect.
+func wrongExternalID() string { return "crossbill-verify-wrong-" + rand.Text() }

@@ -1,0 +1,448 @@
+package verify_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/bcmdataexports"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/pricing"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithy "github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/emulator"
+	"github.com/crossbill/crossbill/internal/manifest"
+	"github.com/crossbill/crossbill/internal/onboarding"
+	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/verify"
+)
+
+func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+
+const (
+	hubAccount      = emulator.DefaultAccount
+	customerAccount = "210987654321"
+	hubUserName     = "crossbill-hub"
+)
+
+// world is one emulated AWS with IAM enforced: a hub account whose IAM user
+// is crossbill's hub identity, and a customer account administered through
+// an admin role.
+type world struct {
+	srv      *emulator.Server
+	hubKey   awsclient.AccessKey
+	hubARN   string
+	customer aws.Config // customer admin: the test's own calls, not crossbill's
+	rec      *awsclient.Recorder
+	st       *store.Store
+	tenant   store.Tenant
+}
+
+// setupCalls is how many calls newWorld makes before IAM is enforced.
+const setupCalls = 6
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	ctx := context.Background()
+	// moto skips trust policies on cross-account AssumeRole; the patch in
+	// testdata/motopatch (loaded by Python as sitecustomize) applies them.
+	patch, err := filepath.Abs(filepath.Join("testdata", "motopatch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PYTHONPATH", patch)
+	srv := emulator.Own(t, emulator.Options{NoAuthActions: setupCalls})
+	root, err := srv.RootConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// moto serves every account from one endpoint and picks the account
+	// from the access key; keys from AssumeRole belong to the role's
+	// account. While IAM is not yet enforced, root may assume a role that
+	// does not exist yet: that gives credentials in the customer account,
+	// with which the role is then created and given admin rights.
+	adminARN := "arn:aws:iam::" + customerAccount + ":role/admin"
+	out, err := sts.NewFromConfig(root).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(adminARN), RoleSessionName: aws.String("setup")}) // call 1
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := out.Credentials
+	customer, err := srv.Config(ctx, aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ciam := iam.NewFromConfig(customer)
+	must(t, call(ciam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("admin"), // call 2
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + hubAccount + `:root"},"Action":"sts:AssumeRole"}]}`)})))
+	must(t, call(ciam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("admin"), PolicyName: aws.String("admin"), // call 3
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)})))
+	// The hub identity: an IAM user allowed exactly what the manifest's
+	// hub side declares.
+	hiam := iam.NewFromConfig(root)
+	user, err := hiam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(hubUserName)}) // call 4
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, call(hiam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(hubUserName), PolicyName: aws.String("crossbill-hub"), // call 5
+		PolicyDocument: aws.String(hubPolicy())})))
+	key, err := hiam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(hubUserName)}) // call 6
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	tenant, err := st.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &world{
+		srv:      srv,
+		hubKey:   awsclient.AccessKey{ID: aws.ToString(key.AccessKey.AccessKeyId), Secret: aws.ToString(key.AccessKey.SecretAccessKey)},
+		hubARN:   aws.ToString(user.User.Arn),
+		customer: customer,
+		rec:      awsclient.NewRecorder(),
+		st:       st,
+		tenant:   tenant,
+	}
+}
+
+// hubPolicy is the hub user's policy, built from the manifest's hub side.
+func hubPolicy() string {
+	var actions []string
+	for _, p := range manifest.Hub() {
+		if !p.NoPermission {
+			actions = append(actions, p.Action)
+		}
+	}
+	b, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{
+		map[string]any{"Effect": "Allow", "Action": actions, "Resource": "arn:aws:iam::*:role/*"}}})
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func call[T any](_ T, err error) error { return err }
+
+func must(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// hubConfig is crossbill's hub configuration: the hub user's key, the
+// recorder, and stubs for what moto does not serve. extra adds stubs.
+func (w *world) hubConfig(t *testing.T, extra ...func(*middleware.Stack) error) aws.Config {
+	t.Helper()
+	cfg, err := awsclient.HubConfig(context.Background(), awsclient.HubOptions{EndpointURL: w.srv.URL, Region: "us-east-1", AccessKey: &w.hubKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A default-chain lookup would read the developer's files; the access
+	// key above replaces it, and the cache wraps it as HubConfig would.
+	cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(w.hubKey.ID, w.hubKey.Secret, ""))
+	w.rec.Attach(&cfg)
+	// moto 5.2.1 does not serve the Price List API, BCM Data Exports or
+	// EC2 DescribeReservedInstances (it answers 500): these probes are
+	// stubbed with an empty success, after the recorder has seen the call.
+	cfg.APIOptions = append(cfg.APIOptions, stub("Pricing", "DescribeServices", &pricing.DescribeServicesOutput{}, nil),
+		stub("BCM Data Exports", "ListExports", &bcmdataexports.ListExportsOutput{}, nil),
+		stub("EC2", "DescribeReservedInstances", &ec2.DescribeReservedInstancesOutput{}, nil))
+	cfg.APIOptions = append(cfg.APIOptions, extra...)
+	return cfg
+}
+
+// stub answers one operation with out or err without sending it.
+func stub(service, operation string, out any, err error) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("test-stub-"+service+operation,
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if middleware.GetServiceID(ctx) == service && middleware.GetOperationName(ctx) == operation {
+					return middleware.InitializeOutput{Result: out}, middleware.Metadata{}, err
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	}
+}
+
+// deployRole deploys crossbill's generated account role template into the
+// customer account through CloudFormation and returns the RoleArn output.
+func (w *world) deployRole(t *testing.T, stack, roleName string, ext crossbill.ExternalID, mods []manifest.Module) crossbill.RoleARN {
+	t.Helper()
+	ctx := context.Background()
+	body, err := onboarding.AccountRoleTemplate(onboarding.RoleOptions{ExternalID: ext, HubPrincipal: w.hubARN, Modules: mods, RoleName: roleName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfn := cloudformation.NewFromConfig(w.customer)
+	if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{
+		StackName: aws.String(stack), TemplateBody: aws.String(string(body)),
+		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam},
+		Parameters: []cfntypes.Parameter{
+			{ParameterKey: aws.String("ExternalId"), ParameterValue: aws.String(string(ext))},
+			{ParameterKey: aws.String("HubPrincipalArn"), ParameterValue: aws.String(w.hubARN)},
+			{ParameterKey: aws.String("RoleName"), ParameterValue: aws.String(roleName)},
+		},
+	}); err != nil {
+		t.Fatalf("deploying the account role template: %v", err)
+	}
+	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := out.Stacks[0]
+	if s.StackStatus != cfntypes.StackStatusCreateComplete {
+		t.Fatalf("stack %s: %s %s", stack, s.StackStatus, aws.ToString(s.StackStatusReason))
+	}
+	for _, o := range s.Outputs {
+		if aws.ToString(o.OutputKey) == "RoleArn" {
+			return crossbill.RoleARN(aws.ToString(o.OutputValue))
+		}
+	}
+	t.Fatalf("stack %s has no RoleArn output", stack)
+	return ""
+}
+
+func (w *world) newConnection(t *testing.T, ext crossbill.ExternalID, mods []manifest.Module) store.Connection {
+	t.Helper()
+	c, err := w.st.CreateConnection(context.Background(), store.NewConnection{TenantID: w.tenant.ID, ExternalID: ext, HubPrincipal: w.hubARN, Modules: mods})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func newExternalID(t *testing.T) crossbill.ExternalID {
+	t.Helper()
+	ext, err := onboarding.NewExternalID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ext
+}
+
+// check returns the named check of a result.
+func check(t *testing.T, res verify.Result, name string) store.VerificationCheck {
+	t.Helper()
+	for _, c := range res.Checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no check %q in %+v", name, res.Checks)
+	return store.VerificationCheck{}
+}
+
+func logTimings(t *testing.T, label string, res verify.Result) {
+	t.Helper()
+	var parts []string
+	for _, c := range res.Checks {
+		parts = append(parts, fmt.Sprintf("%s=%s/%dms", c.Name, c.Status, c.DurationMS))
+	}
+	t.Logf("timing %s: %s total %d ms: %s", label, res.Status, res.DurationMS, strings.Join(parts, " "))
+}
+
+var modules = []manifest.Module{manifest.ModuleCost, manifest.ModuleCommitments, manifest.ModuleInventory, manifest.ModuleOrg, manifest.ModuleAccessRead}
+
+// TestVerifyAgainstEmulator is the issue's "done when": a generated role
+// template deployed through CloudFormation verifies; a wrong external ID, a
+// removed module policy, an SCP deny and a role that does not require the
+// external ID each fail with the right class and advice. The recorder runs
+// across the whole test and fails it on any operation the manifest does
+// not declare.
+func TestVerifyAgainstEmulator(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	t.Cleanup(func() {
+		if undeclared := w.rec.Undeclared(); len(undeclared) > 0 {
+			t.Errorf("crossbill sent operations the manifest does not declare: %v", undeclared)
+		}
+		t.Logf("operations sent: %+v", w.rec.Operations())
+	})
+	hub := w.hubConfig(t)
+	ext := newExternalID(t)
+	conn := w.newConnection(t, ext, modules)
+	role := w.deployRole(t, "crossbill-acme", onboarding.DefaultRoleName, ext, modules)
+	var progress []string
+	opts := verify.Options{Hub: hub, Progress: func(f string, a ...any) { progress = append(progress, fmt.Sprintf(f, a...)) }}
+
+	t.Run("verified", func(t *testing.T) {
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logTimings(t, "verified", res)
+		if res.Status != store.VerificationVerified || res.Err() != nil || res.ConnectionID != conn.ID {
+			t.Fatalf("status %s, err %v, checks %+v", res.Status, res.Err(), res.Checks)
+		}
+		for _, name := range []string{verify.CheckAssumeRole, verify.CheckCallerIdentity, verify.CheckExternalIDRequired, verify.CheckExternalIDWrong,
+			"probe:cost:pricing:DescribeServices", "probe:commitments:ec2:DescribeReservedInstances", "probe:inventory:ec2:DescribeVolumes",
+			"probe:org:organizations:DescribeOrganization", "probe:access-read:iam:ListRoles"} {
+			if c := check(t, res, name); c.Status != store.CheckPass {
+				t.Errorf("%s: %+v", name, c)
+			}
+		}
+		if c := check(t, res, "probe:cost:ce:GetCostAndUsage"); c.Status != store.CheckSkip || !strings.Contains(c.Message, "--include-paid") {
+			t.Errorf("paid probe ran without --include-paid: %+v", c)
+		}
+		if w.rec.Count("ce:GetCostAndUsage") != 0 {
+			t.Error("a paid Cost Explorer call was sent without --include-paid")
+		}
+		got, err := w.st.ConnectionByID(ctx, conn.ID)
+		if err != nil || got.Status != store.StatusVerified || got.RoleARN != role {
+			t.Fatalf("stored connection %+v, %v", got, err)
+		}
+		latest, err := w.st.LatestVerification(ctx, conn.ID)
+		if err != nil || latest.ID != res.VerificationID || len(latest.Checks) != len(res.Checks) {
+			t.Fatalf("stored verification %+v, %v", latest, err)
+		}
+		if len(progress) == 0 {
+			t.Error("no progress reported")
+		}
+	})
+
+	t.Run("include paid", func(t *testing.T) {
+		o := opts
+		o.IncludePaid = true
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logTimings(t, "include-paid", res)
+		if c := check(t, res, "probe:cost:ce:GetCostAndUsage"); c.Status != store.CheckPass {
+			t.Fatalf("paid probe: %+v", c)
+		}
+		if w.rec.Count("ce:GetCostAndUsage") != 1 {
+			t.Fatalf("Cost Explorer calls = %d, want 1", w.rec.Count("ce:GetCostAndUsage"))
+		}
+	})
+
+	t.Run("wrong external ID", func(t *testing.T) {
+		// The customer deployed the stack with another external ID than the
+		// one crossbill stored for the connection.
+		stored := newExternalID(t)
+		c := w.newConnection(t, stored, modules)
+		wrongRole := w.deployRole(t, "crossbill-wrong", "CrossbillWrongId", newExternalID(t), modules)
+		o := opts
+		o.PropagationWait = 1500 * time.Millisecond
+		before := w.rec.Count("sts:AssumeRole")
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(wrongRole), Connection: c.ID}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logTimings(t, "wrong-external-id", res)
+		a := check(t, res, verify.CheckAssumeRole)
+		if res.Status != store.VerificationFailed || a.Status != store.CheckFail || a.Class != string(awsclient.ClassRoleTrust) || !strings.Contains(a.Advice, "external ID") {
+			t.Fatalf("assume-role check %+v", a)
+		}
+		// Retried with backoff while a new role might be propagating, then
+		// gave up: more than one attempt, fewer than a tight loop would make.
+		if n := w.rec.Count("sts:AssumeRole") - before; n < 3+1 || n > 3+6 {
+			t.Errorf("AssumeRole sent %d times (2 negative checks + retries)", n)
+		}
+		if c := check(t, res, "probe:inventory:ec2:DescribeVolumes"); c.Status != store.CheckSkip {
+			t.Errorf("probe ran without credentials: %+v", c)
+		}
+		if crossbill.ErrorCode(res.Err()) != crossbill.CodeAccessDenied || crossbill.ExitCode(res.Err()) != 5 {
+			t.Errorf("Err() = %v", res.Err())
+		}
+		if got, _ := w.st.ConnectionByID(ctx, c.ID); got.Status != store.StatusFailed {
+			t.Errorf("connection status %s", got.Status)
+		}
+	})
+
+	t.Run("scp deny", func(t *testing.T) {
+		// moto has no service control policies: the SCP's answer is stubbed
+		// with AWS's message format for an explicit SCP deny.
+		msg := "User: arn:aws:sts::" + customerAccount + ":assumed-role/CrossbillAccess/s is not authorized to perform: organizations:DescribeOrganization with an explicit deny in a service control policy"
+		o := opts
+		o.Hub = w.hubConfig(t, stub("Organizations", "DescribeOrganization", nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: msg}))
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logTimings(t, "scp-deny", res)
+		c := check(t, res, "probe:org:organizations:DescribeOrganization")
+		if res.Status != store.VerificationFailed || c.Status != store.CheckFail || c.Class != string(awsclient.ClassSCPDeny) || !strings.Contains(c.Advice, "service control policy") {
+			t.Fatalf("org probe %+v", c)
+		}
+		if crossbill.ExitCode(res.Err()) != 5 {
+			t.Errorf("exit code %d", crossbill.ExitCode(res.Err()))
+		}
+	})
+
+	t.Run("module policy removed", func(t *testing.T) {
+		policy := "arn:aws:iam::" + customerAccount + ":policy/" + onboarding.DefaultRoleName + "-access-read"
+		ciam := iam.NewFromConfig(w.customer)
+		must(t, call(ciam.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(onboarding.DefaultRoleName), PolicyArn: aws.String(policy)})))
+		t.Cleanup(func() {
+			must(t, call(ciam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(onboarding.DefaultRoleName), PolicyArn: aws.String(policy)})))
+		})
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logTimings(t, "policy-removed", res)
+		c := check(t, res, "probe:access-read:iam:ListRoles")
+		// moto's denial names no policy type ("User: ... is not authorized
+		// to perform: iam:ListRoles"); AWS would add "because no
+		// identity-based policy allows". Both classify the same.
+		if c.Status != store.CheckFail || c.Class != string(awsclient.ClassNoIdentityPolicy) || !strings.Contains(c.Advice, "iam:ListRoles") || !strings.Contains(c.Advice, "CloudFormation stack") {
+			t.Fatalf("access-read probe %+v", c)
+		}
+		if other := check(t, res, "probe:inventory:ec2:DescribeVolumes"); other.Status != store.CheckPass {
+			t.Errorf("other modules must still pass: %+v", other)
+		}
+		if got, _ := w.st.ConnectionByID(ctx, conn.ID); got.Status != store.StatusFailed {
+			t.Errorf("connection status %s, want failed", got.Status)
+		}
+	})
+
+	t.Run("role assumable without external ID", func(t *testing.T) {
+		// A real role whose trust policy lacks the sts:ExternalId condition
+		// (no stub): AWS (and the emulator) let the hub in with any or no
+		// external ID.
+		ciam := iam.NewFromConfig(w.customer)
+		trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + w.hubARN + `"},"Action":"sts:AssumeRole"}]}`
+		created, err := ciam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("CrossbillOpen"), AssumeRolePolicyDocument: aws.String(trust)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := w.newConnection(t, newExternalID(t), []manifest.Module{manifest.ModuleInventory})
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: aws.ToString(created.Role.Arn), Connection: c.ID}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logTimings(t, "no-external-id", res)
+		for _, name := range []string{verify.CheckExternalIDRequired, verify.CheckExternalIDWrong} {
+			ch := check(t, res, name)
+			if ch.Status != store.CheckFail || ch.Class != string(verify.ClassExternalIDNotEnforced) || !strings.Contains(ch.Advice, "sts:ExternalId") {
+				t.Errorf("%s: %+v", name, ch)
+			}
+		}
+		if res.Status != store.VerificationFailed || crossbill.ExitCode(res.Err()) != 5 {
+			t.Fatalf("status %s err %v", res.Status, res.Err())
+		}
+		if got, _ := w.st.ConnectionByID(ctx, c.ID); got.Status != store.StatusFailed {
+			t.Errorf("connection status %s: a role without the external ID condition must not become active", got.Status)
+		}
+	})
+}
