@@ -26,7 +26,7 @@ type commitmentFlags struct {
 }
 
 func (f *commitmentFlags) register(cmd *cobra.Command, lookback string) {
-	cmd.Flags().StringVar(&f.tenant, "tenant", "default", "tenant whose costs to read")
+	cmd.Flags().StringVar(&f.tenant, "tenant", defaultCostTenant, "tenant whose costs to read")
 	cmd.Flags().StringVar(&f.lookback, "lookback", lookback, "history to use: 7d, 30d, 60d or any number of days (e.g. 14d)")
 	cmd.Flags().StringVar(&f.end, "end", "", "end of the window, YYYY-MM-DD (default: the last hour of CUR data)")
 	cmd.Flags().StringVar(&f.account, "account", "", "limit usage to one linked account (linked-account scope; default: payer scope)")
@@ -101,7 +101,7 @@ reservations are read in each of --regions). Shows expirations in 30/60/90 days.
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return withCommitmentsDB(ctx, app, func(db *sql.DB) error {
+			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				w, err := f.window(ctx, db)
 				if err != nil {
 					return err
@@ -193,7 +193,7 @@ func newCommitmentsUtilizationCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCommitmentsDB(ctx, app, func(db *sql.DB) error {
+			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				w, err := f.window(ctx, db)
 				if err != nil {
 					return err
@@ -255,7 +255,7 @@ func newCommitmentsCoverageCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCommitmentsDB(ctx, app, func(db *sql.DB) error {
+			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				w, err := f.window(ctx, db)
 				if err != nil {
 					return err

@@ -127,7 +127,7 @@ crossbill's (default AWS credentials; $0.01 per request).`,
 				return err
 			}
 			opts.Ladder = ladder
-			return withCommitmentsDB(ctx, app, func(db *sql.DB) error {
+			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				w, err := f.window(ctx, db)
 				if err != nil {
 					return err
@@ -243,7 +243,7 @@ func newCommitmentsSimulateCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCommitmentsDB(ctx, app, func(db *sql.DB) error {
+			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				w, err := f.window(ctx, db)
 				if err != nil {
 					return err
@@ -283,7 +283,7 @@ func newCommitmentsBacktestCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCommitmentsDB(ctx, app, func(db *sql.DB) error {
+			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				// --end (or the data's end) closes the test window; the
 				// training window (--lookback) precedes it.
 				test, err := (&commitmentFlags{tenant: f.tenant, lookback: testDays, end: f.end, account: f.account}).window(ctx, db)
