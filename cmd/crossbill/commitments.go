@@ -23,6 +23,7 @@ type commitmentFlags struct {
 	lookback string
 	end      string
 	account  string
+	gross    bool
 }
 
 func (f *commitmentFlags) register(cmd *cobra.Command, lookback string) {
@@ -49,7 +50,7 @@ func (f *commitmentFlags) window(ctx context.Context, db *sql.DB) (commitments.W
 	if err != nil {
 		return commitments.Window{}, err
 	}
-	w := commitments.Window{Tenant: f.tenant}
+	w := commitments.Window{Tenant: f.tenant, Gross: f.gross}
 	if f.account != "" {
 		w.Account = crossbill.AccountID(f.account)
 		if !w.Account.Valid() {
