@@ -183,4 +183,3 @@ func committed(cs []cur.Commitment, w commitments.Window) float64 {
 	}
 	return total
 }
-
