@@ -338,6 +338,9 @@ func narrowResource(r string) bool {
 	if r == "*" || r == "" {
 		return false
 	}
+	// A CloudFormation placeholder stands for one value; "${AWS::AccountId}"
+	// must not be split at its own colons.
+	r = placeholder.ReplaceAllString(r, "x")
 	parts := strings.SplitN(r, ":", 6)
 	if len(parts) < 6 {
 		return !strings.HasPrefix(r, "*")
@@ -375,16 +378,6 @@ func (a *analyzer) scopeScoped(s policy.Scope) bool {
 
 func (a *analyzer) statementScoped(st policy.Statement) bool {
 	return a.scopeScoped(policy.Scope{Resources: st.Resource, NotResources: st.NotResource, Conditions: st.Conditions})
-}
-
-// heldScoped reports whether every grant of h is scoped.
-func (a *analyzer) heldScoped(h *held) bool {
-	for _, r := range h.refs {
-		if !a.scopeScoped(r.scope) {
-			return false
-		}
-	}
-	return true
 }
 
 // describeScopes lists the resources (and scoping conditions) of grants.
@@ -479,7 +472,7 @@ func (a *analyzer) addGrouped(out *analyzed, id, title string, hs []*held, sev, 
 	}
 	if len(scoped) > 0 {
 		a.add(Finding{ID: id, Severity: scopedSev, Title: title + ", scoped", Identity: out.label, Actions: actionNames(scoped), Resources: a.describeScopes(scoped), Scoped: true, Location: firstLocation(scoped),
-			Why: why + " These grants are limited to the resources or conditions listed, which lowers the risk."})
+			Why: strings.TrimSpace(why + " These grants are limited to the resources or conditions listed, which lowers the risk. " + a.scopeNotes(scoped))})
 	}
 }
 

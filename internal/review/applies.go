@@ -31,20 +31,11 @@ func (a *analyzer) applies(act iamdata.Action, resource string) bool {
 	}
 	known := false
 	for _, ar := range act.Resources {
-		arn := a.typeARN(act.Service, ar.Type)
-		if arn == "" {
+		if a.typeARN(act.Service, ar.Type) == "" {
 			continue
 		}
 		known = true
-		// Many actions share a resource type (svc:* expands to hundreds),
-		// so each (type ARN, resource) pair is compared once per review.
-		key := [2]string{arn, resource}
-		match, seen := a.applyCache[key]
-		if !seen {
-			match = arnsIntersect(arnPattern(resource), arnPattern(arn))
-			a.applyCache[key] = match
-		}
-		if match {
+		if a.appliesToType(act.Service, ar.Type, resource) {
 			return true
 		}
 	}

@@ -72,12 +72,15 @@ func (a *analyzer) escalations(out *analyzed) {
 		if allSelf {
 			continue // reported once as self-modification
 		}
-		sev := e.Severity
+		sev, why := e.Severity, e.Description
 		if allScoped {
 			sev = e.ScopedSeverity
+			if note := a.scopeNotes(involved); note != "" {
+				why += " " + note
+			}
 		}
 		a.add(Finding{ID: "escalation/" + e.ID, Severity: sev, Title: "Privilege escalation: " + e.Title, Identity: out.label,
-			Actions: actionNames(involved), Resources: a.describeScopes(involved), Scoped: allScoped, Location: firstLocation(involved), Why: e.Description})
+			Actions: actionNames(involved), Resources: a.describeScopes(involved), Scoped: allScoped, Location: firstLocation(involved), Why: why})
 	}
 }
 
