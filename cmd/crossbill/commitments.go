@@ -23,10 +23,11 @@ type commitmentFlags struct {
 	lookback string
 	end      string
 	account  string
+	gross    bool
 }
 
 func (f *commitmentFlags) register(cmd *cobra.Command, lookback string) {
-	cmd.Flags().StringVar(&f.tenant, "tenant", "default", "tenant whose costs to read")
+	cmd.Flags().StringVar(&f.tenant, "tenant", defaultCostTenant, "tenant whose costs to read")
 	cmd.Flags().StringVar(&f.lookback, "lookback", lookback, "history to use: 7d, 30d, 60d or any number of days (e.g. 14d)")
 	cmd.Flags().StringVar(&f.end, "end", "", "end of the window, YYYY-MM-DD (default: the last hour of CUR data)")
 	cmd.Flags().StringVar(&f.account, "account", "", "limit usage to one linked account (linked-account scope; default: payer scope)")
@@ -49,7 +50,7 @@ func (f *commitmentFlags) window(ctx context.Context, db *sql.DB) (commitments.W
 	if err != nil {
 		return commitments.Window{}, err
 	}
-	w := commitments.Window{Tenant: f.tenant}
+	w := commitments.Window{Tenant: f.tenant, Gross: f.gross}
 	if f.account != "" {
 		w.Account = crossbill.AccountID(f.account)
 		if !w.Account.Valid() {
@@ -101,7 +102,7 @@ reservations are read in each of --regions). Shows expirations in 30/60/90 days.
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return withCommitmentsDB(ctx, app, func(db *sql.DB) error {
+			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				w, err := f.window(ctx, db)
 				if err != nil {
 					return err
@@ -193,7 +194,7 @@ func newCommitmentsUtilizationCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCommitmentsDB(ctx, app, func(db *sql.DB) error {
+			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				w, err := f.window(ctx, db)
 				if err != nil {
 					return err
@@ -255,7 +256,7 @@ func newCommitmentsCoverageCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCommitmentsDB(ctx, app, func(db *sql.DB) error {
+			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				w, err := f.window(ctx, db)
 				if err != nil {
 					return err

@@ -39,6 +39,11 @@ func (o *optionFlags) register(cmd *cobra.Command, multi bool) {
 	cmd.Flags().StringVar(&o.rates, "rates", "", "JSON file of discount rates overriding the embedded table and the CUR's observed rates")
 }
 
+// registerGross adds --gross to the commands that size commitments.
+func registerGross(cmd *cobra.Command, f *commitmentFlags) {
+	cmd.Flags().BoolVar(&f.gross, "gross", false, "size from scratch: count usage existing commitments cover as eligible (plan renewals)")
+}
+
 func (o *optionFlags) options() (commitments.Options, error) {
 	opts := commitments.Options{Terms: o.terms}
 	for _, t := range o.types {
@@ -127,7 +132,7 @@ crossbill's (default AWS credentials; $0.01 per request).`,
 				return err
 			}
 			opts.Ladder = ladder
-			return withCommitmentsDB(ctx, app, func(db *sql.DB) error {
+			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				w, err := f.window(ctx, db)
 				if err != nil {
 					return err
@@ -155,6 +160,7 @@ crossbill's (default AWS credentials; $0.01 per request).`,
 		},
 	}
 	f.register(cmd, "30d")
+	registerGross(cmd, &f)
 	o.register(cmd, true)
 	cmd.Flags().IntVar(&ladder, "ladder", 0, "split each purchase into N tranches bought a month apart")
 	cmd.Flags().IntVar(&top, "top", 20, "rows to print (text output)")
@@ -243,7 +249,7 @@ func newCommitmentsSimulateCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCommitmentsDB(ctx, app, func(db *sql.DB) error {
+			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				w, err := f.window(ctx, db)
 				if err != nil {
 					return err
@@ -263,6 +269,7 @@ func newCommitmentsSimulateCmd(app *App) *cobra.Command {
 		},
 	}
 	f.register(cmd, "30d")
+	registerGross(cmd, &f)
 	o.register(cmd, false)
 	cmd.Flags().Float64Var(&commitment, "commitment", 0, "hourly commitment in dollars at commitment rates (required)")
 	cmd.Flags().StringVar(&key, "key", "", "family/region (EC2_INSTANCE_SP) or instance-type/region (reservations), e.g. m5/us-east-1")
@@ -283,10 +290,10 @@ func newCommitmentsBacktestCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCommitmentsDB(ctx, app, func(db *sql.DB) error {
+			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				// --end (or the data's end) closes the test window; the
 				// training window (--lookback) precedes it.
-				test, err := (&commitmentFlags{tenant: f.tenant, lookback: testDays, end: f.end, account: f.account}).window(ctx, db)
+				test, err := (&commitmentFlags{tenant: f.tenant, lookback: testDays, end: f.end, account: f.account, gross: f.gross}).window(ctx, db)
 				if err != nil {
 					return err
 				}
@@ -323,6 +330,7 @@ func newCommitmentsBacktestCmd(app *App) *cobra.Command {
 		},
 	}
 	f.register(cmd, "30d")
+	registerGross(cmd, &f)
 	o.register(cmd, false)
 	cmd.Flags().StringVar(&testDays, "test", "7d", "length of the scoring window after the training window")
 	return cmd

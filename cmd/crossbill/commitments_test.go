@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/commitments/commitmentstest"
+	"github.com/crossbill/crossbill/internal/costs"
 )
 
 // commitmentsData returns a data directory whose cost store holds the
@@ -21,17 +19,14 @@ func commitmentsData(t *testing.T) string {
 	if _, errOut, code := runCLI(t, dir, "tenant", "create", "acme"); code != 0 {
 		t.Fatalf("tenant create: %s", errOut)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "costs"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("duckdb", filepath.Join(dir, "costs", "costs.duckdb"))
+	s, err := costs.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := commitmentstest.Load(context.Background(), db); err != nil {
+	if err := commitmentstest.Load(context.Background(), s.DB()); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Close(); err != nil {
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return dir

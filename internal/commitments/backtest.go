@@ -33,7 +33,8 @@ type BacktestResult struct {
 	Hindsight   Score     `json:"hindsight_optimum"`
 	Floor       Score     `json:"floor_rule"`
 	Mean        Score     `json:"mean_rule"`
-	// Efficiency is Recommended.NetSavings / Hindsight.NetSavings.
+	// Efficiency is Recommended.NetSavings / Hindsight.NetSavings (1 when
+	// nothing was worth buying and nothing was recommended).
 	Efficiency float64 `json:"efficiency"`
 }
 
@@ -101,8 +102,11 @@ func BacktestFrom(trainUsage, testUsage []Usage, train, test Window, rates *Rate
 		}
 	}
 	res.Recommended, res.Hindsight, res.Floor, res.Mean = score(rec), score(hind), score(fl), score(mn)
-	if res.Hindsight.NetSavings > 0 {
+	switch {
+	case res.Hindsight.NetSavings > 0:
 		res.Efficiency = res.Recommended.NetSavings / res.Hindsight.NetSavings
+	case res.Recommended.NetSavings >= res.Hindsight.NetSavings-1e-9:
+		res.Efficiency = 1 // nothing was worth buying, and nothing was bought
 	}
 	return res, nil
 }

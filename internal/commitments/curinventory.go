@@ -13,7 +13,8 @@ import (
 // FromCUR lists the Savings Plans and reservations that appear in the
 // window's CUR lines: every one that was billed, including those of
 // accounts crossbill has no role in. The hourly commitment of a Savings
-// Plan is its savings_plan_total_commitment_to_date per hour.
+// Plan is its savings_plan_total_commitment_to_date per hour; that of a
+// reservation its RIFee recurring and amortized upfront fees per hour billed.
 func FromCUR(ctx context.Context, db *sql.DB, w Window) ([]Commitment, error) {
 	where, args := w.where()
 	riWhere, riArgs := w.overlapping()
@@ -30,7 +31,9 @@ func FromCUR(ctx context.Context, db *sql.DB, w Window) ([]Commitment, error) {
 	    coalesce(any_value(pricing_purchase_option), ''), coalesce(any_value(product_region_code), ''),
 	    '', coalesce(any_value(product_instance_type), ''), coalesce(max(TRY_CAST(reservation_number_of_reservations AS DOUBLE)), 0),
 	    min(TRY_CAST(reservation_start_time AS TIMESTAMP)), max(TRY_CAST(reservation_end_time AS TIMESTAMP)),
-	    coalesce(any_value(line_item_usage_account_id), ''), 0
+	    coalesce(any_value(line_item_usage_account_id), ''),
+	    coalesce(sum(coalesce(line_item_unblended_cost, 0) + coalesce(reservation_amortized_upfront_fee_for_billing_period, 0))
+	      / nullif(sum(date_diff('hour', line_item_usage_start_date, line_item_usage_end_date)), 0), 0)
 	  FROM cur WHERE line_item_line_item_type = 'RIFee' AND ` + riWhere + ` GROUP BY 2
 	ORDER BY 2`
 	rows, err := db.QueryContext(ctx, q, append(append([]any{}, args...), riArgs...)...)
@@ -61,6 +64,7 @@ func FromCUR(ctx context.Context, db *sql.DB, w Window) ([]Commitment, error) {
 		}
 		c.Account = crossbill.AccountID(account)
 		c.Source = "cur"
+		c.Region = regionCode(c.Region)
 		if c.Kind == KindReservation {
 			c.Type = reservationType(c.Type)
 			c.Family = family(c.InstanceType)

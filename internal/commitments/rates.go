@@ -98,6 +98,10 @@ func (r *Rates) ReadRates(path string) error {
 	return nil
 }
 
+// ParseRates reads a rates document (the rates.json format), as --rates
+// files are read.
+func ParseRates(b []byte) (*Rates, error) { return parseRates(b, "file") }
+
 // parseRates reads a rates document, refusing discounts outside (0, 1)
 // and unknown payment options.
 func parseRates(b []byte, source string) (*Rates, error) {

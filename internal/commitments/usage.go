@@ -27,6 +27,9 @@ const classSQL = `CASE
   WHEN line_item_product_code = 'AmazonRedshift' AND line_item_usage_type ILIKE '%Node%' THEN 'redshift'
   ELSE '' END`
 
+// eligibleProducts are the product codes classSQL can classify.
+const eligibleProducts = `'AmazonEC2', 'AmazonECS', 'AmazonEKS', 'AWSLambda', 'AmazonRDS', 'AmazonElastiCache', 'AmazonES', 'AmazonRedshift'`
+
 // odSQL is a line's on-demand-equivalent cost: the public on-demand cost
 // (the only figure on discounted lines), else the unblended cost.
 const odSQL = `coalesce(pricing_public_on_demand_cost, line_item_unblended_cost, 0)`
@@ -39,6 +42,10 @@ type Window struct {
 	// Account, when set, limits usage to one linked account (the "linked"
 	// account scope); empty is the payer scope.
 	Account crossbill.AccountID
+	// Gross counts the usage existing Savings Plans and reservations cover
+	// as eligible too: recommendations then size a whole portfolio, as if
+	// nothing were committed (to plan renewals).
+	Gross bool
 }
 
 // Hours is the window's length in hours.
@@ -147,16 +154,25 @@ type Usage struct {
 
 // EligibleUsage reads the hourly on-demand spend a new commitment could
 // cover: Usage lines only, so what existing Savings Plans and reservations
-// already cover (SavingsPlanCoveredUsage, DiscountedUsage) is excluded.
+// already cover (SavingsPlanCoveredUsage, DiscountedUsage) is excluded,
+// unless w.Gross.
 func EligibleUsage(ctx context.Context, db *sql.DB, w Window) ([]Usage, error) {
 	where, args := w.where()
+	types := "'Usage'"
+	if w.Gross {
+		types = "'Usage', 'SavingsPlanCoveredUsage', 'DiscountedUsage'"
+	}
+	// Aggregate first on the raw columns (cheap equality filters), then
+	// classify the few aggregated rows: the CASE of pattern matches is the
+	// costly part when it runs on every line.
 	q := `SELECT class, itype, region, h, sum(od), sum(units) FROM (
-	  SELECT ` + classSQL + ` AS class,
-	    coalesce(product_instance_type, '') AS itype,
-	    coalesce(product_region_code, '') AS region,
-	    CAST((epoch(line_item_usage_start_date) - epoch(?::TIMESTAMP)) / 3600 AS BIGINT) AS h,
-	    ` + odSQL + ` AS od, coalesce(line_item_usage_amount, 0) AS units
-	  FROM cur WHERE line_item_line_item_type = 'Usage' AND ` + where + `)
+	  SELECT ` + classSQL + ` AS class, itype, region,
+	    CAST((epoch(ts) - epoch(?::TIMESTAMP)) / 3600 AS BIGINT) AS h, od, units
+	  FROM (SELECT line_item_product_code, line_item_usage_type, coalesce(product_instance_type, '') AS itype,
+	      coalesce(product_region_code, '') AS region, line_item_usage_start_date AS ts,
+	      sum(` + odSQL + `) AS od, sum(coalesce(line_item_usage_amount, 0)) AS units
+	    FROM cur WHERE line_item_line_item_type IN (` + types + `) AND line_item_product_code IN (` + eligibleProducts + `) AND ` + where + `
+	    GROUP BY ALL))
 	WHERE class <> '' GROUP BY ALL`
 	rows, err := db.QueryContext(ctx, q, append([]any{w.Start}, args...)...)
 	if err != nil {

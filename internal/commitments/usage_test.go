@@ -31,7 +31,7 @@ func TestFromCUR(t *testing.T) {
 		!near(sp.HourlyCommitment, spCommitment) || sp.Account != "111111111111" || sp.End != time.Date(2026, 2, 10, 0, 0, 0, 0, time.UTC) || sp.ID != "sp-1" {
 		t.Errorf("savings plan: %+v", sp)
 	}
-	if ri.ARN != riARN || ri.Type != commitments.TypeRDSRI || ri.InstanceType != "db.r6g.xlarge" || ri.Family != "r6g" || ri.Count != 1 ||
+	if ri.ARN != riARN || ri.Type != commitments.TypeRDSRI || ri.InstanceType != "db.r6g.xlarge" || ri.Family != "r6g" || ri.Count != 1 || !near(ri.HourlyCommitment, riRate) ||
 		ri.Region != "us-east-1" || ri.Account != "222222222222" || ri.End != time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) {
 		t.Errorf("reservation: %+v", ri)
 	}

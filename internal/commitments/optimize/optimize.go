@@ -97,12 +97,28 @@ func (r Result) Coverage() float64 {
 }
 
 // sortedBuckets returns the buckets with usable discounts, highest first:
-// the order in which AWS applies a commitment within an hour.
+// the order in which AWS applies a commitment within an hour. Buckets with
+// the same discount are summed: within an hour it does not matter which of
+// them a dollar of commitment covers, and fewer buckets mean fewer
+// breakpoints to sort.
 func sortedBuckets(buckets []Bucket) []Bucket {
+	byDiscount := map[float64]int{}
 	out := make([]Bucket, 0, len(buckets))
+	H := hours(buckets)
 	for _, b := range buckets {
-		if b.Discount > 0 && b.Discount < 1 {
-			out = append(out, b)
+		if !(b.Discount > 0 && b.Discount < 1) {
+			continue
+		}
+		i, ok := byDiscount[b.Discount]
+		if !ok {
+			i = len(out)
+			byDiscount[b.Discount] = i
+			out = append(out, Bucket{Key: b.Key, Discount: b.Discount, Spend: make([]float64, H)})
+		}
+		for h, s := range b.Spend {
+			if s > 0 {
+				out[i].Spend[h] += s
+			}
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Discount > out[j].Discount })
