@@ -22,7 +22,7 @@ import (
 // documents: copies of internal/review/testdata/seeds (a test keeps them
 // identical), so that the binary carries them.
 //
-//go:embed seeds/*
+//go:embed seeds/*.yaml seeds/*.json
 var seedFiles embed.FS
 
 // curDir is where the synthetic export is written, inside the data dir.
