@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/time/rate"
 
 	"github.com/crossbill/crossbill"
@@ -101,7 +102,7 @@ func newMetrics() *metrics {
 		}, []string{"kind", "outcome"}),
 	}
 	m.registry.MustRegister(m.requests, m.duration, m.rateLimited, m.jobs,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
