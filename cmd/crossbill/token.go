@@ -28,6 +28,9 @@ func newTokenCmd(app *App) *cobra.Command {
 			if (tenant == "") == !operatorTok {
 				return crossbill.Errorf(crossbill.CodeInvalid, op, "pass either --tenant NAME or --operator")
 			}
+			if operatorTok && !cmd.Flags().Changed("scope") {
+				scope = string(store.ScopeAdmin)
+			}
 			sc, err := store.ParseScope(scope)
 			if err != nil {
 				return err
@@ -64,7 +67,7 @@ func newTokenCmd(app *App) *cobra.Command {
 	}
 	create.Flags().StringVar(&tenant, "tenant", "", "tenant name")
 	create.Flags().BoolVar(&operatorTok, "operator", false, "operator token: admin over every tenant")
-	create.Flags().StringVar(&scope, "scope", "read", "read or admin")
+	create.Flags().StringVar(&scope, "scope", "read", "read or admin (operator tokens: admin)")
 	create.Flags().StringVar(&name, "name", "", "a label for the token")
 
 	var listTenant string
