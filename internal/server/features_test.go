@@ -1,11 +1,16 @@
 package server_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/crossbill/crossbill/internal/manifest"
+	"github.com/crossbill/crossbill/internal/server"
+	"github.com/crossbill/crossbill/internal/store"
 )
 
 func TestConnectionInitTemplatesAndIsolation(t *testing.T) {
@@ -137,5 +142,37 @@ func TestReviewUploadAndAnnex(t *testing.T) {
 	}
 	if st := ts.do(t, "GET", "/api/v1/onboarding/modules", aRead, nil, &mods); st != 200 || len(mods.Modules) < 8 {
 		t.Fatalf("modules: %d %+v", st, mods)
+	}
+}
+
+// TestStartSchedulesVerifiedConnections: a connection verified outside the
+// server (the CLI) gets its periodic verify job when the server starts.
+func TestStartSchedulesVerifiedConnections(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, err := st.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.CreateConnection(ctx, store.NewConnection{TenantID: tn.ID, ExternalID: "cb-test-external-id-0001", HubPrincipal: "arn:aws:iam::111122223333:role/Hub", Modules: []manifest.Module{manifest.ModuleCost}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.BindRole(ctx, c.ID, "arn:aws:iam::222233334444:role/CrossbillAccess"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetConnectionStatus(ctx, c.ID, store.StatusVerified); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	ts := startServer(t, func(m *server.Main) { m.DataDir = dir })
+	jobs, err := ts.Store().Jobs(ctx, tn.ID, store.JobFilter{ConnectionID: c.ID})
+	if err != nil || len(jobs) != 1 || jobs[0].Kind != "verify" || jobs[0].Status != store.JobQueued || jobs[0].IntervalSec != 86400 {
+		t.Fatalf("jobs after start: %+v, %v", jobs, err)
 	}
 }

@@ -115,6 +115,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.sched.Start(runCtx); err != nil {
 		return err
 	}
+	if err := m.srv.EnsureSchedules(ctx); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		return crossbill.Errorf(crossbill.CodeUnavailable, "serve", "cannot listen on %s (in use? pass another --addr): %w", m.Addr, err)

@@ -94,3 +94,35 @@ func (s *Server) runIngest(ctx context.Context, j store.Job, progress scheduler.
 	progress(1, fmt.Sprintf("%d billing period(s), %d loaded", len(res.Periods), loaded))
 	return nil
 }
+
+// EnsureSchedules gives every verified connection its periodic jobs, for
+// connections verified outside the server (`crossbill connect verify`) or
+// before a restart. Enqueueing is idempotent.
+func (s *Server) EnsureSchedules(ctx context.Context) error {
+	if s.sched == nil {
+		return nil
+	}
+	conns, err := s.store.Connections(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range conns {
+		if c.Status != store.StatusVerified {
+			continue
+		}
+		if _, err := s.sched.Enqueue(ctx, store.JobSpec{TenantID: c.TenantID, ConnectionID: c.ID, Kind: JobVerify, RunAt: s.now().Add(verifyInterval), Interval: verifyInterval}); err != nil {
+			return err
+		}
+		_, err := s.store.BillSource(ctx, c.TenantID, c.ID)
+		switch crossbill.ErrorCode(err) {
+		case "":
+			if _, err := s.sched.Enqueue(ctx, store.JobSpec{TenantID: c.TenantID, ConnectionID: c.ID, Kind: JobIngest, Interval: ingestInterval}); err != nil {
+				return err
+			}
+		case crossbill.CodeNotFound:
+		default:
+			return err
+		}
+	}
+	return nil
+}
