@@ -31,7 +31,7 @@ func TestTokenCommands(t *testing.T) {
 		t.Fatalf("revoked token not shown as such: %q", out)
 	}
 	for _, args := range [][]string{
-		{"token", "create"},                                        // neither --tenant nor --operator
+		{"token", "create"}, // neither --tenant nor --operator
 		{"token", "create", "--tenant", "acme", "--operator"},      // both
 		{"token", "create", "--tenant", "acme", "--scope", "root"}, // bad scope
 		{"token", "create", "--operator", "--scope", "read"},       // operators are admins
