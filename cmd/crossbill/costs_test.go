@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -29,7 +28,6 @@ func costRow(day, service string, cost string) costtest.Row {
 
 func TestCostsCommands(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	dir, root := t.TempDir(), t.TempDir()
 	var rows []costtest.Row
 	for d := 1; d <= 20; d++ {
@@ -41,15 +39,22 @@ func TestCostsCommands(t *testing.T) {
 		rows = append(rows, costRow(day, "AmazonEC2", ec2), costRow(day, "AmazonS3", "5"))
 	}
 	costtest.Export(t, root, "cur", "exp", "2026-01", "exec-1", cur.Columns(), rows)
-	s, err := costs.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
+	src := filepath.Join(root, "cur", "exp")
+	for _, want := range []string{ingest.StatusLoaded, ingest.StatusUnchanged} {
+		out, errOut, code := runCLI(t, dir, "cur", "ingest", "--source", src, "--json")
+		var res ingest.Result
+		if code != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res.Periods) != 1 || res.Periods[0].Status != want {
+			t.Fatalf("cur ingest: code %d, out %q, stderr %q; want status %s", code, out, errOut, want)
+		}
+		if !strings.Contains(errOut, "2026-01") {
+			t.Errorf("cur ingest shows no progress on stderr: %q", errOut)
+		}
 	}
-	if _, err := ingest.Ingest(ctx, s, ingest.Options{Source: filepath.Join(root, "cur", "exp"), Tenant: "default"}); err != nil {
-		t.Fatal(err)
+	if _, _, code := runCLI(t, dir, "cur", "ingest", "--source", "s3://x"); code != 2 {
+		t.Errorf("bad source: code %d, want 2", code)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
+	if _, _, code := runCLI(t, dir, "cur", "ingest", "--source", t.TempDir()); code != 3 {
+		t.Errorf("empty source: code %d, want 3", code)
 	}
 
 	out, errOut, code := runCLI(t, dir, "costs", "--group-by", "service", "--granularity", "monthly", "--metric", "unblended", "--json")

@@ -40,17 +40,23 @@ type Anomaly struct {
 // Anomalies finds days whose cost is far from the recent norm, per group of
 // each dimension (default: per service and per account).
 //
-// Method: for each group's daily series and each day d in [From, To), the
-// baseline is the median of the Window days before d and the spread is
-// 1.4826 x the median absolute deviation (MAD) of those days, which
+// Method: only usage line items are judged unless a charge-type filter says
+// otherwise (Usage, SavingsPlanCoveredUsage, DiscountedUsage; FOCUS: Usage),
+// because monthly rows (tax, RI fees, credits) all land on the first day of
+// the month. Each group's daily series is first divided by its weekday
+// factor (the median of that weekday over the 28 days before the judged
+// day, over the median of those 28 days, within 0.5-2; 1 with less than 14
+// days of history), so quiet weekends are not drops. Then for each day d in
+// [From, To) the baseline is the median of the Window adjusted days before d
+// and the spread is 1.4826 x their median absolute deviation (MAD), which
 // estimates a standard deviation without being moved by the outliers it
-// looks for. The spread is floored at 5% of the baseline (and 0.01) so a
-// perfectly flat series does not make every cent an anomaly. A day is
-// flagged when |value - baseline| / spread >= Threshold and |value -
-// baseline| >= MinDelta. Days with no cost count as 0; a group needs 7 days
-// of history before it is judged. By default To is the latest day with data
-// (exclusive), because the last day of a CUR delivery is usually partial,
-// and From is 30 days before To.
+// looks for; it is floored at 5% of the baseline (and 0.01) so a flat series
+// does not make every cent an anomaly. A day is flagged when |value -
+// baseline| / spread >= Threshold and |value - baseline| >= MinDelta (in
+// the metric's unit, on the unadjusted scale: baseline x the day's weekday
+// factor). Days with no cost count as 0; a group needs 7 days of history.
+// By default To is the latest day with data (exclusive), because the last
+// day of a CUR delivery is usually partial, and From is 30 days before To.
 func (s *Store) Anomalies(ctx context.Context, o AnomalyOptions) ([]Anomaly, error) {
 	const op = "cost anomalies"
 	if o.Window <= 0 {
@@ -81,10 +87,16 @@ func (s *Store) Anomalies(ctx context.Context, o AnomalyOptions) ([]Anomaly, err
 	if o.From.IsZero() {
 		o.From = o.To.AddDate(0, 0, -30)
 	}
+	filters := o.Filters
+	if !hasDim(filters, DimChargeType) {
+		filters = append(append([]Filter(nil), filters...), Filter{Dim: Dim{Kind: DimChargeType},
+			Values: []string{"Usage", "SavingsPlanCoveredUsage", "DiscountedUsage"}})
+	}
+	history := max(o.Window, 28)
 	out := []Anomaly{}
 	for _, d := range o.Dims {
 		res, err := s.Query(ctx, Query{Tenant: o.Tenant, Metric: o.Metric, GroupBy: d, Granularity: Daily,
-			From: o.From.AddDate(0, 0, -o.Window), To: o.To, Filters: o.Filters})
+			From: o.From.AddDate(0, 0, -history), To: o.To, Filters: filters})
 		if err != nil {
 			return nil, err
 		}
@@ -98,21 +110,24 @@ func (s *Store) Anomalies(ctx context.Context, o AnomalyOptions) ([]Anomaly, err
 		for group, byDay := range series {
 			first := firstDay(byDay)
 			for day := o.From; day.Before(o.To); day = day.AddDate(0, 0, 1) {
+				factor := weekdayFactors(byDay, first, day)
 				var hist []float64
 				for i := o.Window; i >= 1; i-- {
 					if p := day.AddDate(0, 0, -i); !p.Before(first) {
-						hist = append(hist, byDay[p])
+						hist = append(hist, byDay[p]/factor[p.Weekday()])
 					}
 				}
 				if len(hist) < 7 {
 					continue
 				}
+				f := factor[day.Weekday()]
 				v := byDay[day]
 				med := median(hist)
 				spread := 1.4826 * mad(hist, med)
 				spread = math.Max(spread, math.Max(0.05*math.Abs(med), 0.01))
+				z := (v/f - med) / spread
+				med *= f
 				delta := v - med
-				z := delta / spread
 				if math.Abs(z) < o.Threshold || math.Abs(delta) < o.MinDelta {
 					continue
 				}
@@ -135,6 +150,42 @@ func (s *Store) Anomalies(ctx context.Context, o AnomalyOptions) ([]Anomaly, err
 		return out[i].Dim+out[i].Group < out[j].Dim+out[j].Group
 	})
 	return out, nil
+}
+
+// weekdayFactors is each weekday's median over the 28 days before day
+// divided by the median of those days (0.5-2), or 1 everywhere with less
+// than 14 days of history or a zero median.
+func weekdayFactors(byDay map[time.Time]float64, first, day time.Time) [7]float64 {
+	f := [7]float64{1, 1, 1, 1, 1, 1, 1}
+	var all []float64
+	var per [7][]float64
+	for i := 28; i >= 1; i-- {
+		p := day.AddDate(0, 0, -i)
+		if p.Before(first) {
+			continue
+		}
+		all = append(all, byDay[p])
+		per[p.Weekday()] = append(per[p.Weekday()], byDay[p])
+	}
+	m := median(all)
+	if len(all) < 14 || m <= 0 {
+		return f
+	}
+	for wd := range per {
+		if len(per[wd]) > 0 {
+			f[wd] = math.Min(2, math.Max(0.5, median(per[wd])/m))
+		}
+	}
+	return f
+}
+
+func hasDim(fs []Filter, kind string) bool {
+	for _, f := range fs {
+		if f.Dim.Kind == kind {
+			return true
+		}
+	}
+	return false
 }
 
 func firstDay(m map[time.Time]float64) time.Time {

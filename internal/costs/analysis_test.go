@@ -101,3 +101,40 @@ func TestForecastAndMoM(t *testing.T) {
 		t.Errorf("unknown tenant: %v, want not_found", err)
 	}
 }
+
+// TestAnomaliesWeekendsAndMonthlyRows: quiet weekends and the tax of a month
+// (dated its first day, as in CUR) are not anomalies; a weekday spike is.
+func TestAnomaliesWeekendsAndMonthlyRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t)
+	byPeriod := map[string][]costtest.Row{}
+	for d := jan(1); d.Before(time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC)); d = d.AddDate(0, 0, 1) {
+		cost := 100.0
+		if wd := d.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			cost = 60
+		}
+		if d.Equal(time.Date(2026, 2, 11, 0, 0, 0, 0, time.UTC)) { // a Wednesday
+			cost = 400
+		}
+		ts := "TIMESTAMP '" + d.Format("2006-01-02") + " 10:00:00'"
+		r := lineItem(1, "Usage", "AmazonEC2", "us-east-1", cost, costtest.Row{
+			cur.ColLineItemUsageStartDate: ts, cur.ColLineItemUsageEndDate: ts})
+		p := d.Format("2006-01")
+		byPeriod[p] = append(byPeriod[p], r)
+		if d.Day() == 1 {
+			byPeriod[p] = append(byPeriod[p], lineItem(1, "Tax", "AmazonEC2", "", 500, costtest.Row{
+				cur.ColLineItemUsageStartDate: ts, cur.ColLineItemUsageEndDate: ts}))
+		}
+	}
+	for p, rows := range byPeriod {
+		loadRows(t, s, "acme", p, "exec-"+p, rows)
+	}
+	got, err := s.Anomalies(ctx, costs.AnomalyOptions{Tenant: "acme", Dims: []costs.Dim{{Kind: costs.DimService}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Day != "2026-02-11" || got[0].Direction != "spike" || got[0].Baseline != 100 {
+		t.Errorf("anomalies = %+v, want only the spike of 2026-02-11 over a baseline of 100", got)
+	}
+}

@@ -48,12 +48,17 @@ func BenchmarkStore(b *testing.B) {
 	if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM `+scan).Scan(&rows); err != nil {
 		b.Fatal(err)
 	}
-	start := time.Now()
-	var sink string
-	if err := raw.QueryRowContext(ctx, `SELECT bit_xor(hash(t))::VARCHAR FROM `+scan+` t`).Scan(&sink); err != nil {
-		b.Fatal(err)
+	// The machine is shared, so the scan runs before and after the ingest
+	// and the ratio uses the mean.
+	rawScan := func() float64 {
+		start := time.Now()
+		var sink string
+		if err := raw.QueryRowContext(ctx, `SELECT bit_xor(hash(t))::VARCHAR FROM `+scan+` t`).Scan(&sink); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start).Seconds()
 	}
-	rawSeconds := time.Since(start).Seconds()
+	rawBefore := rawScan()
 	// The month's daily-by-service query straight from Parquet, for reference.
 	lastMonth := files[len(files)-1]
 	rawQuery := percentiles(b, 5, func() {
@@ -73,7 +78,7 @@ func BenchmarkStore(b *testing.B) {
 	}
 	defer s.Close()
 	b.ResetTimer()
-	start = time.Now()
+	start := time.Now()
 	res, err := ingest.Ingest(ctx, s, ingest.Options{Source: export, Tenant: "bench",
 		Progress: func(f string, a ...any) { b.Logf(f, a...) }})
 	if err != nil {
@@ -81,6 +86,7 @@ func BenchmarkStore(b *testing.B) {
 	}
 	ingestSeconds := time.Since(start).Seconds()
 	b.StopTimer()
+	rawSeconds := (rawBefore + rawScan()) / 2
 	var loaded int64
 	for _, p := range res.Periods {
 		loaded += p.Rows
@@ -110,10 +116,11 @@ func BenchmarkStore(b *testing.B) {
 	hwm := peakMemoryMB(b)
 
 	b.ReportMetric(float64(rows), "rows")
-	b.ReportMetric(rawSeconds, "raw-scan-s")
+	b.ReportMetric(rawBefore, "raw-scan-before-s")
+	b.ReportMetric(rawSeconds, "raw-scan-mean-s")
 	b.ReportMetric(ingestSeconds, "ingest-s")
 	b.ReportMetric(float64(rows)/ingestSeconds, "ingest-rows/s")
-	b.ReportMetric(ingestSeconds/rawSeconds, "ingest/raw")
+	b.ReportMetric(ingestSeconds/rawSeconds, "ingest/raw-mean")
 	b.ReportMetric(rawQuery[0]*1000, "raw-parquet-month-query-p50-ms")
 	b.ReportMetric(svc[0]*1000, "by-service-p50-ms")
 	b.ReportMetric(svc[1]*1000, "by-service-p95-ms")

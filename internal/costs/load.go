@@ -147,6 +147,7 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 		}
 		paths[i] = filepath.ToSlash(p)
 	}
+	s.reached("start")
 	present, err := s.DescribeParquet(ctx, l.Files)
 	if err != nil {
 		return 0, err
@@ -160,6 +161,7 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 		return 0, crossbill.Errorf(crossbill.CodeInvalid, op, "counting rows: %w", err)
 	}
 
+	s.reached("described+counted")
 	var oldDir sql.NullString
 	err = s.db.QueryRowContext(ctx, `SELECT dir FROM ingest_ledger WHERE tenant = ? AND source = ? AND billing_period = ?`,
 		l.Tenant, l.Source, l.Period).Scan(&oldDir)
@@ -191,6 +193,7 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 	if err := s.rebuildViews(ctx, tx); err != nil {
 		return 0, err
 	}
+	s.reached("views")
 	for i, q := range rollupInsertSQL {
 		s.reached("rollup-" + string(rune('0'+i)))
 		var args []any

@@ -40,11 +40,16 @@ const sums = `sum(unblended) AS unblended, sum(amortized) AS amortized, sum(net)
 // built.
 var rollupInsertSQL = []string{
 	`DROP TABLE IF EXISTS temp.load_fine`,
+	// Grouping by the maps' hashes rather than the maps halves the time;
+	// two different tag sets of one day and dimensions colliding on a
+	// 64-bit hash is not a practical concern.
 	`CREATE TEMP TABLE load_fine AS
 	SELECT tenant, source, billing_period, usage_start::DATE AS day,
-		account, service, region, usage_type, operation, charge_type, tags, cost_categories, ` + sums + `
+		account, service, region, usage_type, operation, charge_type,
+		any_value(tags) AS tags, any_value(cost_categories) AS cost_categories, ` + sums + `
 	FROM line_items WHERE tenant = $1 AND source = $2 AND billing_period = $3
-	GROUP BY ALL`,
+	GROUP BY tenant, source, billing_period, day, account, service, region, usage_type, operation, charge_type,
+		hash(tags), hash(cost_categories)`,
 	`INSERT INTO cost_daily
 	SELECT tenant, source, billing_period, day, account, service, region, usage_type, operation, charge_type,
 		` + resum + `

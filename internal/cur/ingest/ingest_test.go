@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -179,6 +180,7 @@ func TestIdempotentAndRestated(t *testing.T) {
 	if len(periods) != 2 || periods[0].ExecutionID != "exec-jan-2" || periods[0].Rows != 1 {
 		t.Errorf("periods = %+v", periods)
 	}
+	golden(t, "restated.golden.json", restatedSummary(t, s))
 	// Tenants are isolated.
 	if p, err := s.Periods(ctx, "other"); err != nil || len(p) != 0 {
 		t.Errorf("other tenant sees %v, %v", p, err)
@@ -262,4 +264,39 @@ func golden(tb testing.TB, name string, got []byte) {
 	if string(want) != string(got) {
 		tb.Errorf("%s differs (run go test -update after checking):\n--- want\n%s\n--- got\n%s", path, want, got)
 	}
+}
+
+// restatedSummary is the deterministic part of the store after the
+// restatement: the periods and each period's cost by service.
+func restatedSummary(tb testing.TB, s *costs.Store) []byte {
+	tb.Helper()
+	ctx := context.Background()
+	periods, err := s.Periods(ctx, "acme")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	type period struct {
+		Period      string             `json:"billing_period"`
+		ExecutionID string             `json:"execution_id"`
+		Rows        int64              `json:"rows"`
+		ByService   []costs.GroupTotal `json:"unblended_by_service"`
+	}
+	var out []period
+	for _, p := range periods {
+		from, err := costs.ParseDate(p.Period)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		res, err := s.Query(ctx, costs.Query{Tenant: "acme", Metric: costs.MetricUnblended, GroupBy: costs.Dim{Kind: costs.DimService},
+			Granularity: costs.Monthly, From: from, To: from.AddDate(0, 1, 0)})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, period{Period: p.Period, ExecutionID: p.ExecutionID, Rows: p.Rows, ByService: res.Totals})
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return append(b, '\n')
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
 	"github.com/crossbill/crossbill/internal/emulator"
 )
@@ -62,9 +63,20 @@ func TestIngestFromS3(t *testing.T) {
 	uploadDir(t, ctx, client, bucket, "billing", filepath.Join(gen.Dir, gen.Prefix))
 	s3Store, dirStore := openStore(t), openStore(t)
 	src := "s3://" + bucket + "/billing/" + gen.Export
-	res, err := ingest.Ingest(ctx, s3Store, ingest.Options{Source: src, Tenant: "acme", AWS: cfg})
+	// The ingest's own calls are recorded: each must be declared in the
+	// permission manifest, or the customer's role would refuse it.
+	ingestCfg := cfg.Copy()
+	rec := awsclient.NewRecorder()
+	rec.Attach(&ingestCfg)
+	res, err := ingest.Ingest(ctx, s3Store, ingest.Options{Source: src, Tenant: "acme", AWS: ingestCfg})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(rec.Operations()) == 0 {
+		t.Fatal("the recorder saw no S3 call")
+	}
+	if undeclared := rec.Undeclared(); len(undeclared) > 0 {
+		t.Errorf("ingest called operations the permission manifest does not declare: %v", undeclared)
 	}
 	if got := statuses(res); got != "2026-01=loaded 2026-02=loaded" {
 		t.Fatalf("S3 ingest: %s", got)
