@@ -19,6 +19,9 @@ const (
 	JobIngest      = "ingest"
 	verifyInterval = 24 * time.Hour
 	ingestInterval = 8 * time.Hour // AWS refreshes a CUR export up to three times a day
+	// retryVerifyAfter is when a connection whose verification failed is
+	// verified again.
+	retryVerifyAfter = 5 * time.Minute
 )
 
 // connectionOf loads the connection named in the path, if it is the
@@ -266,7 +269,7 @@ func (s *Server) verifyConnection(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := s.schedule(r, c.ID); err != nil {
+	if err := s.schedule(r, c.ID, res.Status == store.VerificationVerified); err != nil {
 		return err
 	}
 	return ok(w, r, res)
@@ -283,14 +286,19 @@ func (s *Server) verify(r *http.Request, c store.Connection, role string, paid b
 }
 
 // schedule makes sure a connection has its periodic jobs: verify always,
-// ingest when a bill bucket is registered. A verification that just
-// failed is retried by the verify job with backoff.
-func (s *Server) schedule(r *http.Request, id crossbill.ConnectionID) error {
+// ingest when a bill bucket is registered. After a failed verification the
+// verify job runs in a few minutes (the customer is likely fixing the
+// role) and retries with backoff; after a good one, in a day.
+func (s *Server) schedule(r *http.Request, id crossbill.ConnectionID, verified bool) error {
 	if s.sched == nil {
 		return nil
 	}
 	t := tenantOf(r).ID
-	if _, err := s.sched.Enqueue(r.Context(), store.JobSpec{TenantID: t, ConnectionID: id, Kind: JobVerify, RunAt: s.now().Add(verifyInterval), Interval: verifyInterval}); err != nil {
+	next := s.now().Add(verifyInterval)
+	if !verified {
+		next = s.now().Add(retryVerifyAfter)
+	}
+	if _, err := s.sched.Enqueue(r.Context(), store.JobSpec{TenantID: t, ConnectionID: id, Kind: JobVerify, RunAt: next, Interval: verifyInterval}); err != nil {
 		return err
 	}
 	if _, err := s.store.BillSource(r.Context(), t, id); err == nil {

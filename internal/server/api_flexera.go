@@ -75,7 +75,7 @@ func (s *Server) flexeraBillConnect(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	out := billConnectResponse{Connection: connectionView{Connection: c, Bill: &bill}, ExternalID: c.ExternalID, Verification: res}
-	if err := s.schedule(r, c.ID); err != nil {
+	if err := s.schedule(r, c.ID, res.Status == store.VerificationVerified); err != nil {
 		return err
 	}
 	jobs, err := s.store.Jobs(r.Context(), c.TenantID, store.JobFilter{ConnectionID: c.ID, Kind: JobIngest, Limit: 1})
