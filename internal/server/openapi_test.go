@@ -37,7 +37,8 @@ var wildcard = regexp.MustCompile(`\{([a-z_]+)\}`)
 // over HTTP: every documented operation is routed (it does not reach the
 // router's "no API route" answer), every documented path parameter is
 // declared, every referenced schema exists, and undocumented API paths
-// are not routed.
+// are not routed. Outside the document are only the web UI's files (every
+// other GET path) and the JSON 404 for unknown /api/ paths.
 func TestOpenAPIMatchesRouter(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, nil)

@@ -3,7 +3,18 @@ package server
 import (
 	"net/http"
 	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
+
+// metricsHandler serves the server's registry.
+func (s *Server) metricsHandler() handlerFunc {
+	h := promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}
+}
 
 // route is one API endpoint: how it is matched, who may call it, and how
 // it is documented. The router and the OpenAPI document are both built from
@@ -53,6 +64,7 @@ func (s *Server) routeTable() []route {
 	rs := []route{
 		{method: http.MethodGet, path: "/healthz", access: public, handler: s.healthz, tag: "ops", summary: "Liveness: the process serves HTTP", resp: "Health"},
 		{method: http.MethodGet, path: "/readyz", access: public, handler: s.readyz, tag: "ops", summary: "Readiness: the store answers and start-up work is done", resp: "Health"},
+		{method: http.MethodGet, path: "/metrics", access: public, handler: s.metricsHandler(), tag: "ops", summary: "Prometheus metrics (text exposition format)", content: "text/plain"},
 		{method: http.MethodGet, path: "/api/v1/openapi.json", access: public, handler: s.openapi, tag: "ops", summary: "This API's OpenAPI 3 document"},
 		{method: http.MethodGet, path: "/api/v1/me", access: read, handler: s.me, tag: "auth", summary: "The calling token: its scope and tenant", resp: "Me"},
 

@@ -14,8 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/scheduler"
@@ -150,7 +148,6 @@ func (s *Server) buildMux() http.Handler {
 		})
 		mux.Handle(rt.method+" "+rt.path, s.observe(rt.path, s.authorize(rt, inner)))
 	}
-	mux.Handle("GET /metrics", s.observe("/metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 	mux.Handle("/", s.observe("/ui", s.uiHandler()))
 	// Unknown API paths answer JSON, not the UI's index page.
 	mux.Handle("/api/", s.observe("/api/*", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
