@@ -24,7 +24,7 @@ func newConnectCmd(app *App) *cobra.Command {
 		Use:   "connect",
 		Short: "Connect AWS accounts: make templates and external IDs, verify roles, list connections",
 	}
-	cmd.AddCommand(newConnectInitCmd(app), newConnectListCmd(app), newConnectShowCmd(app), newConnectVerifyCmd(app))
+	cmd.AddCommand(newConnectInitCmd(app), newConnectListCmd(app), newConnectShowCmd(app), newConnectVerifyCmd(app), newConnectHistoryCmd(app))
 	return cmd
 }
 
@@ -42,6 +42,7 @@ type initResult struct {
 func newConnectInitCmd(app *App) *cobra.Command {
 	var (
 		tenant, principal, modules, out, format, urlBase, region string
+		ous                                                      []string
 		evaluation, force                                        bool
 	)
 	cmd := &cobra.Command{
@@ -89,7 +90,7 @@ Modules: ` + moduleNames() + ` (default: cost,cur,commitments,inventory,org).
 			}
 			files, err := onboarding.Generate(onboarding.Request{
 				ExternalID: ext, HubPrincipal: principal, Modules: mods, Format: f,
-				Evaluation: evaluation, TemplateURLBase: urlBase, Region: region,
+				Evaluation: evaluation, TemplateURLBase: urlBase, Region: region, OrganizationalUnits: ous,
 			})
 			if err != nil {
 				return err
@@ -126,6 +127,7 @@ Modules: ` + moduleNames() + ` (default: cost,cur,commitments,inventory,org).
 	fl.StringVar(&format, "format", "yaml", "template format: yaml or json")
 	fl.StringVar(&urlBase, "template-url-base", "", "https URL of the folder where the templates will be hosted, for quick-create links")
 	fl.StringVar(&region, "region", "us-east-1", "region for the role stacks (the CUR stack is always us-east-1)")
+	fl.StringSliceVar(&ous, "ous", nil, "members stack targets: the organization root ID (r-...) or OU IDs (ou-...), comma-separated")
 	fl.BoolVar(&force, "force", false, "overwrite template files already in --out")
 	return cmd
 }
@@ -258,15 +260,19 @@ func newConnectListCmd(app *App) *cobra.Command {
 			} else if cs, err = s.Connections(ctx); err != nil {
 				return err
 			}
+			ts, err := s.Tenants(ctx)
+			if err != nil {
+				return err
+			}
+			names := map[crossbill.TenantID]string{}
+			for _, t := range ts {
+				names[t.ID] = t.Name
+			}
 			return app.Print(cs, func(w io.Writer) error {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tSTATUS\tROLE\tMODULES\tCREATED")
+				fmt.Fprintln(tw, "ID\tTENANT\tSTATUS\tROLE\tMODULES\tCREATED")
 				for _, c := range cs {
-					role := string(c.RoleARN)
-					if role == "" {
-						role = "-"
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Status, role, joinModules(c.Modules), c.CreatedAt.Format(time.RFC3339))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, names[c.TenantID], c.Status, orDash(string(c.RoleARN)), joinModules(c.Modules), c.CreatedAt.Format(time.RFC3339))
 				}
 				return tw.Flush()
 			})

@@ -12,6 +12,7 @@ func newCurCmd(app *App) *cobra.Command {
 	}
 	cmd.AddCommand(
 		newCurGenerateCmd(app),
+		newCurIngestCmd(app),
 	)
 	return cmd
 }

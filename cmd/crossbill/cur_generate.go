@@ -57,6 +57,7 @@ injected anomalies.`,
 	f.StringVar(&opts.Export, "export", "crossbill-cur2", "export name")
 	f.StringVar(&opts.Bucket, "bucket", "crossbill-cur", "bucket named in the manifests' s3:// data file URIs")
 	f.IntVar(&opts.ResourcesPerAccount, "resources", 40, "fleet size per account (about 50 line items per account-hour at 40)")
+	f.Int64Var(&opts.RowsPerFile, "rows-per-file", 5_000_000, "split a month into data files of at most this many rows")
 	f.BoolVar(&opts.FOCUS, "focus", false, "also write a FOCUS 1.2 export named EXPORT-focus")
 	f.StringSliceVar(&opts.Restate, "restate", nil, "billing periods (YYYY-MM) to write as restated: corrections and a new execution ID")
 	return cmd

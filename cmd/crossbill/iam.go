@@ -21,16 +21,22 @@ func newIAMCmd(app *App) *cobra.Command {
 		Use:   "iam",
 		Short: "Look up IAM actions, evaluate policies and analyse trust policies offline",
 	}
-	cmd.AddCommand(newIAMActionsCmd(app), newIAMEvalCmd(app), newIAMTrustCmd(app))
+	cmd.AddCommand(newIAMActionsCmd(app), newIAMEvalCmd(app), newIAMTrustCmd(app), newIAMLintCmd(app))
 	return cmd
 }
 
 type actionOut struct {
-	Action        string   `json:"action"`
-	Level         string   `json:"level"`
-	Description   string   `json:"description"`
-	ResourceTypes []string `json:"resourceTypes"`
-	ConditionKeys []string `json:"conditionKeys"`
+	Action        string            `json:"action"`
+	Level         string            `json:"level"`
+	Description   string            `json:"description"`
+	ResourceTypes []resourceTypeOut `json:"resourceTypes"`
+	ConditionKeys []string          `json:"conditionKeys"`
+}
+
+type resourceTypeOut struct {
+	Type     string `json:"type"`
+	Required bool   `json:"required"`
+	ARN      string `json:"arn,omitempty"`
 }
 
 func newIAMActionsCmd(app *App) *cobra.Command {
@@ -64,13 +70,10 @@ service prefix or a pattern that matches nothing is an error (exit 3).`,
 						continue
 					}
 					seen[a.ID] = true
-					o := actionOut{Action: a.String(), Level: string(a.Level), Description: a.Description, ResourceTypes: []string{}, ConditionKeys: a.ConditionKeys}
+					o := actionOut{Action: a.String(), Level: string(a.Level), Description: a.Description, ResourceTypes: []resourceTypeOut{}, ConditionKeys: a.ConditionKeys}
 					for _, r := range a.Resources {
-						t := r.Type
-						if r.Required {
-							t += "*"
-						}
-						o.ResourceTypes = append(o.ResourceTypes, t)
+						rt, _ := cat.ResourceType(a.Service, r.Type)
+						o.ResourceTypes = append(o.ResourceTypes, resourceTypeOut{Type: r.Type, Required: r.Required, ARN: rt.ARN})
 					}
 					if o.ConditionKeys == nil {
 						o.ConditionKeys = []string{}
@@ -82,7 +85,14 @@ service prefix or a pattern that matches nothing is an error (exit 3).`,
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ACTION\tLEVEL\tRESOURCE TYPES (* required)")
 				for _, o := range out {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Action, o.Level, strings.Join(o.ResourceTypes, " "))
+					var types []string
+					for _, r := range o.ResourceTypes {
+						if r.Required {
+							r.Type += "*"
+						}
+						types = append(types, r.Type)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Action, o.Level, strings.Join(types, " "))
 				}
 				fmt.Fprintf(tw, "%d actions (iam-data %s)\n", len(out), cat.Version())
 				return tw.Flush()
@@ -113,11 +123,11 @@ func readPolicyFile(op, path string) (*policy.Document, error) {
 func newIAMEvalCmd(app *App) *cobra.Command {
 	var (
 		identity, scps, rcps, contextKV, absent []string
-		boundary                                string
+		boundary, trust, resourcePolicy         string
 		req                                     policy.Request
 	)
 	cmd := &cobra.Command{
-		Use:   "eval --policy FILE --action ACTION [--resource ARN]",
+		Use:   "eval (--policy FILE --action ACTION | --trust FILE --principal ARN)",
 		Short: "Decide whether policies allow a request (identity, boundary, SCPs), as AWS would",
 		Long: `Eval applies AWS's evaluation logic to one request: an explicit deny in
 any policy wins; otherwise the identity policies, the permissions boundary
@@ -126,14 +136,35 @@ and every SCP/RCP level must each allow.
 Condition keys come from --context key=value (repeat the key for several
 values) and --absent key (known to be missing from the request). A
 condition on a key given neither way is unknown: the decision is then
-"allowed-under-conditions" and the keys are listed, never a plain allow.`,
+"allowed-under-conditions" and the keys are listed, never a plain allow.
+
+With --trust FILE, eval decides whether --principal may assume the role
+whose trust policy FILE is (action sts:AssumeRole unless --action says
+otherwise), e.g. with --context sts:ExternalId=... or --absent sts:ExternalId.
+With --resource-policy FILE, eval decides the request against that
+resource-based policy alone (bucket, key or queue policy) for --principal.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			const op = "iam eval"
-			if len(identity) == 0 || req.Action == "" {
-				return crossbill.Errorf(crossbill.CodeInvalid, op, "give at least one --policy FILE and an --action")
+			switch {
+			case trust != "" && resourcePolicy != "":
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "give --trust or --resource-policy, not both")
+			case resourcePolicy != "" && (len(identity) > 0 || boundary != "" || len(scps) > 0 || len(rcps) > 0):
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "--resource-policy evaluates a resource policy alone; leave out --policy, --boundary, --scp and --rcp")
+			case resourcePolicy != "" && req.Action == "":
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "--resource-policy needs an --action")
+			case trust != "" && (len(identity) > 0 || boundary != "" || len(scps) > 0 || len(rcps) > 0):
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "--trust evaluates a trust policy alone; leave out --policy, --boundary, --scp and --rcp")
+			case trust != "" && req.Principal == "":
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "--trust needs the --principal that assumes the role")
+			case trust == "" && resourcePolicy == "" && (len(identity) == 0 || req.Action == ""):
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "give at least one --policy FILE and an --action (or --trust FILE and a --principal)")
 			}
-			var p policy.Policies
+			cat, err := iamdata.Load()
+			if err != nil {
+				return err
+			}
+			p := policy.Policies{Catalog: cat}
 			for _, f := range identity {
 				d, err := readPolicyFile(op, f)
 				if err != nil {
@@ -162,21 +193,28 @@ condition on a key given neither way is unknown: the decision is then
 				}
 				p.RCPs = append(p.RCPs, d)
 			}
-			req.Context = map[string][]string{}
-			for _, kv := range contextKV {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return crossbill.Errorf(crossbill.CodeInvalid, op, "--context %q: write key=value, e.g. aws:SourceIp=203.0.113.7", kv)
-				}
-				req.Context[k] = append(req.Context[k], v)
+			ctx, err := parseContext(op, contextKV, absent)
+			if err != nil {
+				return err
 			}
-			for _, k := range absent {
-				if _, dup := req.Context[k]; dup {
-					return crossbill.Errorf(crossbill.CodeInvalid, op, "%s is both in --context and --absent", k)
+			req.Context = ctx
+			var res policy.Result
+			switch {
+			case trust != "":
+				d, err := readPolicyFile(op, trust)
+				if err != nil {
+					return err
 				}
-				req.Context[k] = nil
+				res = policy.EvaluateTrust(d, req)
+			case resourcePolicy != "":
+				d, err := readPolicyFile(op, resourcePolicy)
+				if err != nil {
+					return err
+				}
+				res = policy.EvaluateResource(d, req)
+			default:
+				res = policy.Evaluate(req, p)
 			}
-			res := policy.Evaluate(req, p)
 			return app.Print(res, func(w io.Writer) error {
 				fmt.Fprintf(w, "%s: %s\n", res.Decision, res.Reason)
 				for _, r := range res.Deciding {
@@ -196,6 +234,8 @@ condition on a key given neither way is unknown: the decision is then
 	f := cmd.Flags()
 	f.StringArrayVar(&identity, "policy", nil, "identity policy file (repeatable)")
 	f.StringVar(&boundary, "boundary", "", "permissions boundary policy file")
+	f.StringVar(&trust, "trust", "", "role trust policy file: may --principal assume the role?")
+	f.StringVar(&resourcePolicy, "resource-policy", "", "resource-based policy file (bucket, key, queue policy), evaluated alone for --principal")
 	f.StringArrayVar(&scps, "scp", nil, "SCP file, one per organization level (repeatable)")
 	f.StringArrayVar(&rcps, "rcp", nil, "RCP file, one per organization level (repeatable)")
 	f.StringVar(&req.Action, "action", "", "action, e.g. s3:GetObject")
@@ -204,6 +244,26 @@ condition on a key given neither way is unknown: the decision is then
 	f.StringArrayVar(&contextKV, "context", nil, "condition key=value (repeatable)")
 	f.StringArrayVar(&absent, "absent", nil, "condition key known to be absent (repeatable)")
 	return cmd
+}
+
+// parseContext builds a request context from --context key=value and
+// --absent key flags.
+func parseContext(op string, contextKV, absent []string) (map[string][]string, error) {
+	ctx := map[string][]string{}
+	for _, kv := range contextKV {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "--context %q: write key=value, e.g. aws:SourceIp=203.0.113.7", kv)
+		}
+		ctx[k] = append(ctx[k], v)
+	}
+	for _, k := range absent {
+		if _, dup := ctx[k]; dup {
+			return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "%s is both in --context and --absent", k)
+		}
+		ctx[k] = nil
+	}
+	return ctx, nil
 }
 
 func newIAMTrustCmd(app *App) *cobra.Command {
@@ -253,6 +313,42 @@ YAML format) given with --known-accounts.`,
 	cmd.Flags().StringVar(&knownFile, "known-accounts", "", "known_aws_accounts YAML file (fwdcloudsec format)")
 	cmd.Flags().StringVar(&account, "account", "", "the account the role lives in (same-account principals)")
 	return cmd
+}
+
+func newIAMLintCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "lint FILE",
+		Short: "Find statements that do less than they say (wrong resources, unknown actions, unsupported condition keys)",
+		Long: `Lint checks a policy document against the IAM catalog for mistakes AWS
+accepts silently: unknown actions; an action named with resources it cannot
+act on (s3:GetObject on a bucket ARN, s3:ListBucket on bucket/*); actions
+that support only Resource "*" given specific ARNs; resources no action of
+the statement applies to; service condition keys no action of the statement
+supports. In a Deny statement these mean the deny protects nothing, and are
+reported as medium.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			doc, err := readPolicyFile("iam lint", args[0])
+			if err != nil {
+				return err
+			}
+			cat, err := iamdata.Load()
+			if err != nil {
+				return err
+			}
+			issues := policy.Lint(doc, cat)
+			if issues == nil {
+				issues = []policy.Issue{}
+			}
+			return app.Print(map[string]any{"issues": issues}, func(w io.Writer) error {
+				for _, is := range issues {
+					fmt.Fprintf(w, "%-8s %s (Statement[%d]): %s\n", is.Severity, is.ID, is.Statement, is.Message)
+				}
+				fmt.Fprintf(w, "%d issues\n", len(issues))
+				return nil
+			})
+		},
+	}
 }
 
 func dash(s string) string {

@@ -106,6 +106,49 @@ func TestIAMEval(t *testing.T) {
 	}
 }
 
+func TestIAMEvalTrust(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	trust := writeFile(t, dir, "trust.json", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/hub"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"4f9c2a7e1b3d45e6a8c0b2d4f6e8a0c1"}}}}`)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--context", "sts:ExternalId=4f9c2a7e1b3d45e6a8c0b2d4f6e8a0c1"}, "allowed:"},
+		{[]string{"--absent", "sts:ExternalId"}, "implicit-deny:"},
+		{nil, "allowed-under-conditions:"},
+	} {
+		args := append([]string{"iam", "eval", "--trust", trust, "--principal", "arn:aws:sts::111122223333:assumed-role/hub/s"}, tt.args...)
+		out, errOut, code := runCLI(t, dir, args...)
+		if code != 0 || !strings.HasPrefix(out, tt.want) {
+			t.Errorf("%v: code %d, out %q, stderr %q; want %s", tt.args, code, out, errOut, tt.want)
+		}
+	}
+	if _, _, code := runCLI(t, dir, "iam", "eval", "--trust", trust); code != 2 {
+		t.Errorf("--trust without --principal: code %d", code)
+	}
+	if _, _, code := runCLI(t, dir, "iam", "eval", "--trust", trust, "--principal", "x", "--policy", trust); code != 2 {
+		t.Errorf("--trust with --policy: code %d", code)
+	}
+}
+
+func TestIAMEvalResourcePolicy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bucket := writeFile(t, dir, "bucket.json", `{"Version":"2012-10-17","Statement":[
+	  {"Effect":"Allow","Principal":{"Service":"bcm-data-exports.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::cur/*","Condition":{"StringEquals":{"aws:SourceAccount":"111122223333"}}}]}`)
+	base := []string{"iam", "eval", "--resource-policy", bucket, "--action", "s3:PutObject", "--resource", "arn:aws:s3:::cur/x", "--principal", "bcm-data-exports.amazonaws.com"}
+	if out, errOut, code := runCLI(t, dir, append(base, "--context", "aws:SourceAccount=111122223333")...); code != 0 || !strings.HasPrefix(out, "allowed:") {
+		t.Errorf("right account: %d %q %q", code, out, errOut)
+	}
+	if out, _, code := runCLI(t, dir, append(base, "--context", "aws:SourceAccount=444455556666")...); code != 0 || !strings.HasPrefix(out, "implicit-deny:") {
+		t.Errorf("other account: %d %q", code, out)
+	}
+	if _, _, code := runCLI(t, dir, "iam", "eval", "--resource-policy", bucket, "--trust", bucket, "--action", "s3:PutObject"); code != 2 {
+		t.Errorf("both --trust and --resource-policy: code %d", code)
+	}
+}
+
 func TestIAMTrust(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -137,5 +180,25 @@ func TestIAMTrust(t *testing.T) {
 	}
 	if _, _, code := runCLI(t, dir, "iam", "trust", trust, "--known-accounts", filepath.Join(dir, "none.yaml")); code != 3 {
 		t.Errorf("missing known accounts: code %d", code)
+	}
+}
+
+func TestIAMLint(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := writeFile(t, dir, "p.json", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":"arn:aws:s3:::cur"}}`)
+	out, errOut, code := runCLI(t, dir, "iam", "lint", p, "--json")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errOut)
+	}
+	var res struct{ Issues []struct{ ID, Action string } }
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Issues) != 1 || res.Issues[0].ID != "resource-mismatch" || res.Issues[0].Action != "s3:GetObject" {
+		t.Errorf("issues = %+v", res.Issues)
+	}
+	if out, _, code := runCLI(t, dir, "iam", "lint", p); code != 0 || !strings.Contains(out, "1 issues") {
+		t.Errorf("text: %d %s", code, out)
 	}
 }

@@ -45,6 +45,7 @@ func newRootCmd(app *App) *cobra.Command {
 		newIAMCmd(app),
 		newCurCmd(app),
 		newCommitmentsCmd(app),
+		newCostsCmd(app),
 	)
 	return root
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -37,6 +38,8 @@ const (
 	ClassNotFound            Class = "not-found"             // the resource does not exist
 	ClassUnavailable         Class = "service-unavailable"   // AWS answered 5xx
 	ClassCanceled            Class = "canceled"              // the caller gave up (context canceled or timed out)
+	ClassNoCredentials       Class = "no-hub-credentials"    // the hub found no credentials to sign with
+	ClassUnreachable         Class = "endpoint-unreachable"  // no network path to the AWS endpoint
 	ClassUnknown             Class = "unknown"
 )
 
@@ -71,7 +74,7 @@ func (c Class) Denied() bool {
 // principal must be dropped: its credentials are wrong, expired or can no
 // longer be obtained.
 func (c Class) authFailure() bool {
-	return c == ClassRoleTrust || c == ClassExpiredCredentials || c == ClassInvalidCredentials
+	return c == ClassRoleTrust || c == ClassExpiredCredentials || c == ClassInvalidCredentials || c == ClassNoCredentials
 }
 
 // Real AWS denial messages name the policy type, e.g.
@@ -190,6 +193,18 @@ func classify(err error, d Diagnosis, status int) (Class, bool) {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return ClassCanceled, false
 	}
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		// No answer from AWS: either no credentials to sign with, or no
+		// network path to the endpoint.
+		var ne net.Error
+		switch {
+		case strings.Contains(d.Message, "failed to refresh cached credentials") || strings.Contains(d.Message, "failed to retrieve credentials"):
+			return ClassNoCredentials, false
+		case errors.As(err, &ne):
+			return ClassUnreachable, false
+		}
+	}
 	lower := strings.ToLower(d.Message)
 	for _, p := range denialPatterns {
 		if strings.Contains(lower, p.phrase) {
@@ -244,8 +259,10 @@ func codeFor(c Class) crossbill.Code {
 	switch c {
 	case ClassThrottled:
 		return crossbill.CodeThrottled
-	case ClassExpiredCredentials, ClassInvalidCredentials:
+	case ClassExpiredCredentials, ClassInvalidCredentials, ClassNoCredentials:
 		return crossbill.CodeUnauthorized
+	case ClassUnreachable:
+		return crossbill.CodeUnavailable
 	case ClassNotFound:
 		return crossbill.CodeNotFound
 	case ClassUnavailable, ClassCanceled:
@@ -299,6 +316,10 @@ func fixFor(d Diagnosis) string {
 		return "AWS had an internal error: try again later."
 	case ClassCanceled:
 		return "The operation was canceled or timed out: run it again."
+	case ClassNoCredentials:
+		return "crossbill found no AWS credentials for its hub identity: set AWS_PROFILE (or --profile), environment keys, or run it where an instance or container role is available."
+	case ClassUnreachable:
+		return "crossbill could not reach the AWS endpoint: check the network, proxy settings and --endpoint-url."
 	}
 	return "Unexpected AWS error: run again with --verbose, and report it if it persists."
 }

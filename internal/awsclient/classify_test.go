@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -185,6 +186,18 @@ func TestDiagnose(t *testing.T) {
 			name:  "validation error is unknown",
 			err:   sdkError("EC2", "DescribeVolumes", "us-east-1", 400, "InvalidParameterValue", "bad filter"),
 			class: ClassUnknown, code: crossbill.CodeInternal, fixSubstr: "--verbose",
+		},
+		{
+			name: "no hub credentials",
+			err: &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole",
+				Err: fmt.Errorf("failed to sign request: %w", errors.New("failed to retrieve credentials: failed to refresh cached credentials, no EC2 IMDS role found"))},
+			class: ClassNoCredentials, code: crossbill.CodeUnauthorized, fixSubstr: "AWS_PROFILE",
+		},
+		{
+			name: "endpoint unreachable",
+			err: &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole",
+				Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}},
+			class: ClassUnreachable, code: crossbill.CodeUnavailable, fixSubstr: "--endpoint-url",
 		},
 		{
 			name:  "plain error",

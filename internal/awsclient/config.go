@@ -103,7 +103,9 @@ func HubConfig(ctx context.Context, opts HubOptions) (aws.Config, error) {
 // region of the call, so that Diagnose can tell "opt-in region not enabled"
 // from "bad credentials" (AWS answers both with InvalidClientTokenId).
 func AnnotateRegion(cfg *aws.Config) {
-	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
+	// The three-index slice makes append copy: aws.Config.Copy shares the
+	// APIOptions array, and another copy must not see this middleware.
+	cfg.APIOptions = append(cfg.APIOptions[:len(cfg.APIOptions):len(cfg.APIOptions)], func(stack *middleware.Stack) error {
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("crossbillRegion",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 				out, md, err := next.HandleInitialize(ctx, in)

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithy "github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
@@ -98,9 +99,10 @@ func TestConcurrentCallersTriggerOneAssumeRole(t *testing.T) {
 func TestCredentialsRefreshBeforeExpiry(t *testing.T) {
 	t.Parallel()
 	hub, rec := hubConfig(t)
-	// A 15-minute session refreshed 2 s after issue: the window makes the
-	// cache treat the credentials as expiring long before AWS would.
-	f := newFactory(t, hub, awsclient.FactoryOptions{Duration: 15 * time.Minute, ExpiryWindow: 15*time.Minute - 2*time.Second})
+	// A 15-minute session refreshed 4 s after issue: the window makes the
+	// cache treat the credentials as expiring long before AWS would. (4 s
+	// leaves room for a loaded machine between the first two calls.)
+	f := newFactory(t, hub, awsclient.FactoryOptions{Duration: 15 * time.Minute, ExpiryWindow: 15*time.Minute - 4*time.Second})
 	tg := target("conn-refresh", "CrossbillAccess")
 	ctx := context.Background()
 	first, err := f.Credentials(tg).Retrieve(ctx)
@@ -113,7 +115,7 @@ func TestCredentialsRefreshBeforeExpiry(t *testing.T) {
 	if n := rec.Count("sts:AssumeRole"); n != 1 {
 		t.Fatalf("fresh credentials were refreshed: %d AssumeRole calls", n)
 	}
-	time.Sleep(2500 * time.Millisecond)
+	time.Sleep(4500 * time.Millisecond)
 	second, err := f.Credentials(tg).Retrieve(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -346,5 +348,23 @@ func TestRecorderReportsUndeclaredCalls(t *testing.T) {
 	rec.Reset()
 	if len(rec.Operations()) != 0 {
 		t.Fatal("Reset kept operations")
+	}
+}
+
+// TestAttachDoesNotLeakIntoCopies: aws.Config.Copy shares the APIOptions
+// array; attaching a recorder to one copy must not record the other's calls.
+func TestAttachDoesNotLeakIntoCopies(t *testing.T) {
+	t.Parallel()
+	base, _ := hubConfig(t)
+	base.APIOptions = append(make([]func(*middleware.Stack) error, 0, 8), base.APIOptions...)
+	a, b := base.Copy(), base.Copy()
+	recA, recB := awsclient.NewRecorder(), awsclient.NewRecorder()
+	recA.Attach(&a)
+	recB.Attach(&b)
+	if _, err := sts.NewFromConfig(a).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatal(err)
+	}
+	if recA.Count("sts:GetCallerIdentity") != 1 || recB.Count("sts:GetCallerIdentity") != 0 {
+		t.Fatalf("recorders: a=%d b=%d, want 1 and 0", recA.Count("sts:GetCallerIdentity"), recB.Count("sts:GetCallerIdentity"))
 	}
 }

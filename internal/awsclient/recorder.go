@@ -35,7 +35,9 @@ func NewRecorder() *Recorder { return &Recorder{ops: map[[2]string]int{}} }
 // to r. Clients (and credential providers) built from copies of cfg made
 // after Attach report too.
 func (r *Recorder) Attach(cfg *aws.Config) {
-	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
+	// The three-index slice makes append copy: aws.Config.Copy shares the
+	// APIOptions array, and another copy must not see this middleware.
+	cfg.APIOptions = append(cfg.APIOptions[:len(cfg.APIOptions):len(cfg.APIOptions)], func(stack *middleware.Stack) error {
 		// Initialize runs once per call, before retries and signing, so a
 		// call is recorded even when AWS refuses it. Every client sets the
 		// smithy service ID and operation name before its stack runs (the
@@ -88,8 +90,9 @@ func (r *Recorder) Reset() {
 // declare, sorted; empty means the manifest covers everything the code did.
 func (r *Recorder) Undeclared() []string {
 	var out []string
+	ix := manifest.NewIndex()
 	for _, op := range r.Operations() {
-		if _, ok := manifest.ActionForCall(op.Call); !ok {
+		if _, ok := ix.ActionForCall(op.Call); !ok {
 			out = append(out, op.Call)
 		}
 	}

@@ -33,8 +33,20 @@ func TestKillMidLoadChild(t *testing.T) {
 			time.Sleep(time.Minute)
 		}
 	})
+	stage, err := s.StageDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staged := filepath.Join(stage, "part.parquet")
+	if err := os.WriteFile(staged, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	_, err = s.ReplacePeriod(context.Background(), costs.Load{Tenant: "acme", Source: "fixture", Period: "2026-01",
-		Format: costs.FormatCUR2, Files: []string{file}, ExecutionID: "exec-2", Fingerprint: "exec-2"})
+		Format: costs.FormatCUR2, Dir: stage, Files: []string{staged}, ExecutionID: "exec-2", Fingerprint: "exec-2"})
 	t.Fatalf("the load finished (%v); it should have been killed", err)
 }
 
@@ -98,6 +110,11 @@ func TestKillMidLoad(t *testing.T) {
 			loadRows(t, s, "acme", "2026-01", "exec-2", commitmentScenario()[:3])
 			if after := storeState(t, s); after == before || !strings.Contains(after, "exec-2") {
 				t.Fatalf("the next load did not replace the period:\n%s", after)
+			}
+			// The killed load's files and the replaced load's are gone.
+			entries, err := os.ReadDir(filepath.Join(dir, "costs", "files"))
+			if err != nil || len(entries) != 1 {
+				t.Errorf("load directories after the next load: %v, %v; want only the live one", entries, err)
 			}
 		})
 	}

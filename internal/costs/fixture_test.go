@@ -106,10 +106,14 @@ func openStore(tb testing.TB) *costs.Store {
 // loadRows writes rows as a period's Parquet file and loads it.
 func loadRows(tb testing.TB, s *costs.Store, tenant, period, execID string, rows []costtest.Row) int64 {
 	tb.Helper()
-	path := filepath.Join(tb.TempDir(), "part.parquet")
+	dir, err := s.StageDir()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(dir, "part.parquet")
 	costtest.WriteParquet(tb, path, cur.Columns(), rows)
 	n, err := s.ReplacePeriod(context.Background(), costs.Load{Tenant: tenant, Source: "fixture", Period: period,
-		Format: costs.FormatCUR2, Files: []string{path}, ExecutionID: execID, Fingerprint: execID})
+		Format: costs.FormatCUR2, Dir: dir, Files: []string{path}, ExecutionID: execID, Fingerprint: execID})
 	if err != nil {
 		tb.Fatal(err)
 	}

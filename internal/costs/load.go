@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/crossbill/crossbill"
-	"github.com/crossbill/crossbill/internal/cur"
 )
 
 // Format is the shape of an export.
@@ -28,9 +30,34 @@ type Load struct {
 	Source      string // the export's location, e.g. s3://bucket/prefix/export
 	Period      string // YYYY-MM
 	Format      Format
-	Files       []string // local Parquet files, already validated
+	Dir         string   // from StageDir; the store owns it from ReplacePeriod on
+	Files       []string // the period's Parquet files, inside Dir, validated
 	ExecutionID string   // from the export's manifest
 	Fingerprint string   // changes whenever the export's content may have changed
+}
+
+// StageDir creates a directory for the files of a coming load, inside the
+// store. Pass it to ReplacePeriod, which keeps it or removes it.
+func (s *Store) StageDir() (string, error) {
+	dir := filepath.Join(s.filesDir, uuid.NewString())
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return "", crossbill.Errorf(crossbill.CodeUnavailable, "cost stage", "creating %s: %w", dir, err)
+	}
+	s.mu.Lock()
+	s.staging[dir] = true
+	s.mu.Unlock()
+	return dir, nil
+}
+
+// DiscardStage removes a directory from StageDir that will not be loaded.
+func (s *Store) DiscardStage(dir string) error {
+	s.mu.Lock()
+	delete(s.staging, dir)
+	s.mu.Unlock()
+	if err := os.RemoveAll(dir); err != nil {
+		return crossbill.Errorf(crossbill.CodeUnavailable, "cost stage", "removing %s: %w", dir, err)
+	}
+	return nil
 }
 
 // Fingerprint returns the fingerprint recorded when (tenant, source, period)
@@ -45,6 +72,12 @@ func (s *Store) Fingerprint(ctx context.Context, tenant, source, period string) 
 	if err != nil {
 		return "", crossbill.Errorf(crossbill.CodeInternal, "cost ledger", "reading the ingest ledger: %w", err)
 	}
+	// A load made by code with other rollups counts as never made, so the
+	// next ingest rebuilds it.
+	fp, ok := strings.CutPrefix(fp, rollupVersion+"/")
+	if !ok {
+		return "", nil
+	}
 	return fp, nil
 }
 
@@ -55,26 +88,18 @@ func (s *Store) DescribeParquet(ctx context.Context, files []string) (map[string
 	if len(files) == 0 {
 		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "no Parquet files to read")
 	}
-	rows, err := s.db.QueryContext(ctx, `DESCRIBE SELECT * FROM `+parquetScan(files))
+	rows, err := s.db.QueryContext(ctx, `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM `+parquetScan(files)+`)`)
 	if err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "reading the Parquet schema of %s: %w", files[0], err)
 	}
 	defer rows.Close()
 	cols := map[string]string{}
-	n, err := rows.Columns()
-	if err != nil {
-		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
-	}
 	for rows.Next() {
-		vals := make([]sql.NullString, len(n))
-		ptrs := make([]any, len(n))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
 			return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 		}
-		cols[vals[0].String] = vals[1].String
+		cols[name] = typ
 	}
 	if err := rows.Err(); err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
@@ -92,30 +117,54 @@ func parquetScan(files []string) string {
 	return "read_parquet([" + strings.Join(quoted, ", ") + "], union_by_name = true)"
 }
 
-// ReplacePeriod replaces everything the store holds for (Tenant, Source,
-// Period) by the given files, in one DuckDB transaction: line items,
-// rollups and the ledger entry change together or not at all, so a
-// restated month replaces the old one whole and a crash (even kill -9)
-// mid-load leaves the previous state. It returns the rows loaded.
+// ReplacePeriod makes the files in l.Dir what the store holds for (Tenant,
+// Source, Period). In one DuckDB transaction it replaces the ledger entry,
+// repoints the views at the new files and rebuilds the period's rollups, so
+// a restated month replaces the old one whole, and a crash (even kill -9)
+// before the commit leaves the previous state: the old files are removed
+// only after the commit, the new ones are orphans until then. It returns
+// the rows loaded.
 func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err error) {
 	op := "load " + l.Period
-	table, cols := "cur", cur.Columns()
-	if l.Format == FormatFOCUS {
-		table, cols = "focus_export", cur.FOCUSColumns()
+	rel, err := filepath.Rel(s.filesDir, l.Dir)
+	if err != nil || rel == "." || strings.Contains(rel, string(filepath.Separator)) || strings.HasPrefix(rel, "..") {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "%s is not a directory from StageDir", l.Dir)
+	}
+	committed := false
+	defer func() {
+		s.mu.Lock()
+		delete(s.staging, l.Dir)
+		s.mu.Unlock()
+		if !committed {
+			err = errors.Join(err, os.RemoveAll(l.Dir))
+		}
+	}()
+	paths := make([]string, len(l.Files))
+	for i, f := range l.Files {
+		p, err := filepath.Rel(s.filesDir, f)
+		if err != nil || !strings.HasPrefix(p, rel+string(filepath.Separator)) {
+			return 0, crossbill.Errorf(crossbill.CodeInternal, op, "%s is not inside %s", f, l.Dir)
+		}
+		paths[i] = filepath.ToSlash(p)
 	}
 	present, err := s.DescribeParquet(ctx, l.Files)
 	if err != nil {
 		return 0, err
 	}
-	names := make([]string, 0, len(cols))
-	exprs := make([]string, 0, len(cols))
-	for _, c := range cols {
-		names = append(names, quoteIdent(c.Name))
-		if _, ok := present[c.Name]; ok {
-			exprs = append(exprs, quoteIdent(c.Name))
-		} else {
-			exprs = append(exprs, "NULL::"+c.Type)
-		}
+	columns := make([]string, 0, len(present))
+	for c := range present {
+		columns = append(columns, c)
+	}
+	var n int64
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+parquetScan(l.Files)).Scan(&n); err != nil {
+		return 0, crossbill.Errorf(crossbill.CodeInvalid, op, "counting rows: %w", err)
+	}
+
+	var oldDir sql.NullString
+	err = s.db.QueryRowContext(ctx, `SELECT dir FROM ingest_ledger WHERE tenant = ? AND source = ? AND billing_period = ?`,
+		l.Tenant, l.Source, l.Period).Scan(&oldDir)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "reading the ledger: %w", err)
 	}
 
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -123,40 +172,96 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "starting a transaction: %w", err)
 	}
 	defer func() {
-		if err != nil {
+		if !committed {
 			err = errors.Join(err, ignoreDone(tx.Rollback()))
 		}
 	}()
 	key := []any{l.Tenant, l.Source, l.Period}
-	for _, t := range []string{"cur", "focus_export", "cost_daily", "cost_daily_dim", "ingest_ledger"} {
+	for _, t := range []string{"cost_daily", "cost_daily_dim", "ingest_ledger"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE tenant = $1 AND source = $2 AND billing_period = $3`, key...); err != nil {
 			return 0, crossbill.Errorf(crossbill.CodeInternal, op, "clearing %s: %w", t, err)
 		}
 	}
 	s.reached("deleted")
-	insert := fmt.Sprintf(`INSERT INTO %s (tenant, source, billing_period, %s) SELECT $1, $2, $3, %s FROM %s`,
-		table, strings.Join(names, ", "), strings.Join(exprs, ", "), parquetScan(l.Files))
-	res, err := tx.ExecContext(ctx, insert, key...)
-	if err != nil {
-		return 0, crossbill.Errorf(crossbill.CodeInvalid, op, "loading %d Parquet file(s) into %s: %w", len(l.Files), table, err)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ingest_ledger VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::VARCHAR[], $12::VARCHAR[])`,
+		l.Tenant, l.Source, l.Period, string(l.Format), l.ExecutionID, rollupVersion+"/"+l.Fingerprint, len(l.Files), n, time.Now().UTC(),
+		rel, duckArray(paths), duckArray(columns)); err != nil {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "recording the load: %w", err)
 	}
-	if rows, err = res.RowsAffected(); err != nil {
-		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	if err := s.rebuildViews(ctx, tx); err != nil {
+		return 0, err
 	}
-	for _, q := range rollupInsertSQL {
-		if _, err := tx.ExecContext(ctx, q, key...); err != nil {
-			return 0, crossbill.Errorf(crossbill.CodeInternal, op, "building rollups: %w", err)
+	for i, q := range rollupInsertSQL {
+		s.reached("rollup-" + string(rune('0'+i)))
+		var args []any
+		if strings.Contains(q, "$1") {
+			args = key
 		}
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ingest_ledger VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		l.Tenant, l.Source, l.Period, string(l.Format), l.ExecutionID, l.Fingerprint, len(l.Files), rows, time.Now().UTC()); err != nil {
-		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "recording the ingest: %w", err)
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return 0, crossbill.Errorf(crossbill.CodeInvalid, op, "building rollups from %d Parquet file(s): %w", len(l.Files), err)
+		}
 	}
 	s.reached("before-commit")
 	if err := tx.Commit(); err != nil {
 		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "committing: %w", err)
 	}
-	return rows, nil
+	committed = true
+	if oldDir.Valid && oldDir.String != rel {
+		if err := os.RemoveAll(filepath.Join(s.filesDir, oldDir.String)); err != nil {
+			return 0, crossbill.Errorf(crossbill.CodeInternal, op, "removing the replaced files: %w", err)
+		}
+	}
+	if err := s.removeOrphans(ctx); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// removeOrphans deletes load directories no ledger row names and no load
+// in progress holds: left by a crash before or after a commit.
+func (s *Store) removeOrphans(ctx context.Context) error {
+	const op = "cost cleanup"
+	rows, err := s.db.QueryContext(ctx, `SELECT dir FROM ingest_ledger`)
+	if err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	keep := map[string]bool{}
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			rows.Close()
+			return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		keep[d] = true
+	}
+	if err := rows.Close(); err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	entries, err := os.ReadDir(s.filesDir)
+	if err != nil {
+		return crossbill.Errorf(crossbill.CodeUnavailable, op, "%w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range entries {
+		dir := filepath.Join(s.filesDir, e.Name())
+		if keep[e.Name()] || s.staging[dir] {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return crossbill.Errorf(crossbill.CodeUnavailable, op, "removing %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// duckArray renders a string list as a DuckDB list literal parameter.
+func duckArray(items []string) string {
+	q := make([]string, len(items))
+	for i, it := range items {
+		q[i] = quoteString(it)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
 }
 
 // ignoreDone drops the error Rollback returns when the transaction already ended.

@@ -170,7 +170,6 @@ const (
 func plan(q Query) (stmt string, args []any, source string) {
 	var keyed []Dim
 	plainOK := true // every plain dimension is in cost_daily_dim
-	untaggedFilter := false
 	note := func(d Dim) {
 		if d.keyed() {
 			if !containsDim(keyed, d) {
@@ -183,16 +182,13 @@ func plan(q Query) (stmt string, args []any, source string) {
 	note(q.GroupBy)
 	for _, f := range q.Filters {
 		note(f.Dim)
-		if f.Dim.keyed() && containsString(f.Values, "") {
-			untaggedFilter = true
-		}
 	}
 	switch {
 	case q.Granularity == Hourly:
 		return planLineItems(q)
 	case len(keyed) == 0:
 		return planDaily(q)
-	case len(keyed) == 1 && plainOK && !untaggedFilter:
+	case len(keyed) == 1 && plainOK:
 		return planDailyDim(q, keyed[0])
 	}
 	return planLineItems(q)
@@ -251,29 +247,45 @@ func planDaily(q Query) (string, []any, string) {
 }
 
 // planDailyDim answers from cost_daily_dim, for queries with one tag or cost
-// category. Grouped by it, line items without it form their own group,
-// computed as the cost_daily total minus the tagged total.
+// category; value NULL holds the line items without it.
 func planDailyDim(q Query, k Dim) (string, []any, string) {
 	kind := "tag"
 	if k.Kind == DimCostCategory {
 		kind = "cost_category"
 	}
-	plain := &where{}
-	plain.add("tenant = ?", q.Tenant)
-	plain.add("day >= ?::DATE AND day < ?::DATE", q.From, q.To)
-	w := &where{conds: append([]string(nil), plain.conds...), args: append([]any(nil), plain.args...)}
+	w, plain := &where{}, &where{}
+	for _, x := range []*where{w, plain} {
+		x.add("tenant = ?", q.Tenant)
+		x.add("day >= ?::DATE AND day < ?::DATE", q.From, q.To)
+	}
 	w.add("kind = ? AND key = ?", kind, normalizeKey(k))
-	filteredOnKey := false
+	untagged := q.GroupBy.keyed()
 	for _, f := range q.Filters {
-		if f.Dim.keyed() {
-			w.in("value", f.Values)
-			filteredOnKey = true
+		if !f.Dim.keyed() {
+			w.in(f.Dim.column(), f.Values)
+			plain.in(f.Dim.column(), f.Values)
 			continue
 		}
-		w.in(f.Dim.column(), f.Values)
-		plain.in(f.Dim.column(), f.Values)
+		var vals []string
+		for _, v := range f.Values {
+			if v != "" {
+				vals = append(vals, v)
+			}
+		}
+		cond, args := "false", []any(nil)
+		if len(vals) > 0 {
+			cond = "value IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ") + ")"
+			for _, v := range vals {
+				args = append(args, v)
+			}
+		}
+		if len(vals) < len(f.Values) {
+			cond += " OR value IS NULL"
+		} else {
+			untagged = false
+		}
+		w.add("("+cond+")", args...)
 	}
-	bucket := bucketExpr(q.Granularity, "day")
 	group := "''"
 	switch {
 	case q.GroupBy.keyed():
@@ -281,20 +293,25 @@ func planDailyDim(q Query, k Dim) (string, []any, string) {
 	case q.GroupBy.Kind != "":
 		group = q.GroupBy.column()
 	}
-	tagged := fmt.Sprintf(`SELECT %s AS period, %s AS grp, sum(%s) AS value FROM cost_daily_dim WHERE %s GROUP BY 1, 2`,
+	bucket := bucketExpr(q.Granularity, "day")
+	stmt := fmt.Sprintf(`SELECT %s AS period, %s AS grp, sum(%s) AS value FROM cost_daily_dim WHERE %s GROUP BY 1, 2`,
 		bucket, group, q.Metric, w)
-	if !q.GroupBy.keyed() || filteredOnKey {
-		return tagged, w.args, sourceDailyDim
+	if !untagged {
+		return stmt, w.args, sourceDailyDim
 	}
-	stmt := fmt.Sprintf(`WITH tagged AS (%s),
-	total AS (SELECT %s AS period, sum(%s) AS value FROM cost_daily WHERE %s GROUP BY 1),
-	untagged AS (SELECT t.period, '' AS grp, t.value - coalesce(g.value, 0) AS value
-		FROM total t LEFT JOIN (SELECT period, sum(value) AS value FROM tagged GROUP BY 1) g USING (period))
-	SELECT * FROM tagged
+	// Loads in which no line item has the key hold no row for it in
+	// cost_daily_dim: all their cost is untagged.
+	if q.GroupBy.keyed() {
+		group = "NULL"
+	}
+	stmt += fmt.Sprintf(`
 	UNION ALL
-	SELECT * FROM untagged WHERE abs(value) > 1e-9`, tagged, bucket, q.Metric, plain)
-	args := append(append([]any(nil), w.args...), plain.args...)
-	return stmt, args, sourceDailyDim + "+" + sourceDaily
+	SELECT %s, %s, sum(%s) FROM cost_daily WHERE %s AND (source, billing_period) NOT IN (
+		SELECT DISTINCT source, billing_period FROM cost_daily_dim
+		WHERE tenant = ? AND day >= ?::DATE AND day < ?::DATE AND kind = ? AND key = ?)
+	GROUP BY 1, 2`, bucket, group, q.Metric, plain)
+	args := append(append(append([]any(nil), w.args...), plain.args...), q.Tenant, q.From, q.To, kind, normalizeKey(k))
+	return stmt, args, sourceDailyDim
 }
 
 func planLineItems(q Query) (string, []any, string) {
@@ -405,15 +422,6 @@ func topN(rows []Row, n int) ([]Row, []GroupTotal) {
 func containsDim(ds []Dim, d Dim) bool {
 	for _, x := range ds {
 		if x.Kind == d.Kind && normalizeKey(x) == normalizeKey(d) {
-			return true
-		}
-	}
-	return false
-}
-
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
 			return true
 		}
 	}

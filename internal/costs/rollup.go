@@ -10,7 +10,12 @@ package costs
 //	cost_daily_dim  per (tenant, source, period, day, kind, key, value,
 //	                account, service, region, charge type), kind being 'tag'
 //	                (resource tags; the CUR 2.0 'user_' prefix is removed) or
-//	                'cost_category'; a row per tag of the line item.
+//	                'cost_category'; a row per tag of the line item, and
+//	                value NULL for the line items without that key.
+
+// rollupVersion changes whenever the rollups' definition does: loads made
+// with another version are redone by the next ingest.
+const rollupVersion = "rollups-2"
 
 var rollupTablesSQL = []string{
 	`CREATE TABLE IF NOT EXISTS cost_daily (
@@ -29,25 +34,46 @@ const sums = `sum(unblended) AS unblended, sum(amortized) AS amortized, sum(net)
 	sum(list) AS list, sum(usage) AS usage, count(*) AS line_items`
 
 // rollupInsertSQL rebuilds the rollups of one (tenant, source, period); the
-// three parameters are tenant, source and billing period.
+// three parameters are tenant, source and billing period. The export is
+// read once, into a temporary fine-grained aggregate (per day and every
+// dimension, tag set and cost category set), from which both rollups are
+// built.
 var rollupInsertSQL = []string{
-	`INSERT INTO cost_daily
+	`DROP TABLE IF EXISTS temp.load_fine`,
+	`CREATE TEMP TABLE load_fine AS
 	SELECT tenant, source, billing_period, usage_start::DATE AS day,
-		account, service, region, usage_type, operation, charge_type, ` + sums + `
+		account, service, region, usage_type, operation, charge_type, tags, cost_categories, ` + sums + `
 	FROM line_items WHERE tenant = $1 AND source = $2 AND billing_period = $3
-	GROUP BY ALL ORDER BY day`,
+	GROUP BY ALL`,
+	`INSERT INTO cost_daily
+	SELECT tenant, source, billing_period, day, account, service, region, usage_type, operation, charge_type,
+		` + resum + `
+	FROM temp.load_fine GROUP BY ALL ORDER BY day`,
 	`INSERT INTO cost_daily_dim
 	SELECT tenant, source, billing_period, day, kind,
 		regexp_replace(e.key, '^user[_:]', '') AS key, e.value AS value,
-		account, service, region, charge_type, ` + sums + `
+		account, service, region, charge_type, ` + resum + `
 	FROM (
-		SELECT tenant, source, billing_period, usage_start::DATE AS day, 'tag' AS kind, unnest(map_entries(tags)) AS e,
-			account, service, region, charge_type, unblended, amortized, net, list, usage
-		FROM line_items WHERE tenant = $1 AND source = $2 AND billing_period = $3 AND cardinality(tags) > 0
-		UNION ALL
-		SELECT tenant, source, billing_period, usage_start::DATE AS day, 'cost_category' AS kind, unnest(map_entries(cost_categories)) AS e,
-			account, service, region, charge_type, unblended, amortized, net, list, usage
-		FROM line_items WHERE tenant = $1 AND source = $2 AND billing_period = $3 AND cardinality(cost_categories) > 0
+		SELECT *, 'tag' AS kind, unnest(map_entries(tags)) AS e FROM temp.load_fine WHERE cardinality(tags) > 0
+		UNION ALL BY NAME
+		SELECT *, 'cost_category' AS kind, unnest(map_entries(cost_categories)) AS e FROM temp.load_fine WHERE cardinality(cost_categories) > 0
 	)
 	GROUP BY ALL ORDER BY day`,
+	// For each tag key and cost category of the period, the line items
+	// without it, under value NULL: a group-by on a tag then needs no join.
+	`INSERT INTO cost_daily_dim
+	SELECT f.tenant, f.source, f.billing_period, f.day, k.kind, k.key, NULL AS value,
+		f.account, f.service, f.region, f.charge_type,
+		sum(f.unblended), sum(f.amortized), sum(f.net), sum(f.list), sum(f.usage), sum(f.line_items)
+	FROM temp.load_fine f
+	JOIN (SELECT DISTINCT kind, key FROM cost_daily_dim WHERE tenant = $1 AND source = $2 AND billing_period = $3) k
+		ON NOT coalesce(list_contains(list_transform(
+			map_keys(CASE WHEN k.kind = 'tag' THEN f.tags ELSE f.cost_categories END),
+			x -> CASE WHEN k.kind = 'tag' THEN regexp_replace(x, '^user[_:]', '') ELSE x END), k.key), false)
+	GROUP BY ALL ORDER BY day`,
+	`DROP TABLE temp.load_fine`,
 }
+
+// resum re-aggregates the fine aggregate's sums.
+const resum = `sum(unblended) AS unblended, sum(amortized) AS amortized, sum(net) AS net,
+	sum(list) AS list, sum(usage) AS usage, sum(line_items) AS line_items`

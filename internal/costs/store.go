@@ -11,30 +11,42 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/duckdb/duckdb-go/v2"
 
 	"github.com/crossbill/crossbill"
-	"github.com/crossbill/crossbill/internal/cur"
 )
 
-// Store is the cost store: one DuckDB database file under the data directory,
-// shared by all tenants; every table carries a tenant column and every query
-// filters on it.
+// Store is the cost store, under <data>/costs/:
 //
-// Tables:
-//   - cur: CUR 2.0 line items, column names as AWS writes them, plus tenant
-//     and billing_period ('YYYY-MM').
-//   - focus_export: line items ingested from an AWS FOCUS 1.2 export.
-//   - cost_daily, cost_daily_dim: rollups maintained at ingest (see rollup.go).
-//   - ingest_ledger: what was loaded, to skip unchanged periods.
+//   - files/<load id>/*.parquet: the export's Parquet files of each loaded
+//     billing period, kept as AWS wrote them (validated, never rewritten);
+//   - costs.duckdb: one DuckDB database shared by all tenants, every table
+//     with a tenant column and every query filtering on it.
 //
-// Views: line_items (both sources normalized to one shape) and focus (FOCUS
-// 1.2 over CUR and over FOCUS exports).
+// In the database:
+//   - ingest_ledger: one row per (tenant, source, billing period) loaded:
+//     its files, columns and fingerprint; the views below are built from it.
+//   - cur (view): CUR 2.0 line items over the Parquet files, column names as
+//     AWS writes them, plus tenant, source and billing_period ('YYYY-MM').
+//   - focus_export (view): line items of FOCUS 1.2 exports, likewise.
+//   - line_items (view): both normalized to one shape (see model.go).
+//   - focus (view): FOCUS 1.2 over CUR and FOCUS exports (see focus.go).
+//   - cost_daily, cost_daily_dim: rollups built at load time (rollup.go),
+//     which answer most queries without touching the Parquet files.
+//
+// Keeping the Parquet files rather than copying every column into DuckDB
+// tables makes a load cost about one scan of the export; the rollups make
+// queries faster than scanning it.
 type Store struct {
 	db        *sql.DB
 	connector *duckdb.Connector
 	path      string
+	filesDir  string
+
+	mu      sync.Mutex
+	staging map[string]bool // load directories being filled, kept from cleanup
 
 	// stage, when set (tests only), is called at each stage of a load
 	// inside its transaction, so a test can kill the process there.
@@ -65,6 +77,9 @@ func OpenWith(ctx context.Context, dataDir string, opt Options) (*Store, error) 
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "creating %s: %w", dir, err)
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "files"), 0o700); err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "creating %s: %w", dir, err)
+	}
 	path := filepath.Join(dir, "costs.duckdb")
 	tmp := filepath.Join(dir, "tmp")
 	connector, err := duckdb.NewConnector(path, func(execer driver.ExecerContext) error {
@@ -90,7 +105,8 @@ func OpenWith(ctx context.Context, dataDir string, opt Options) (*Store, error) 
 		}
 		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "opening %s: %w", path, err)
 	}
-	s := &Store{db: sql.OpenDB(connector), connector: connector, path: path}
+	s := &Store{db: sql.OpenDB(connector), connector: connector, path: path,
+		filesDir: filepath.Join(dir, "files"), staging: map[string]bool{}}
 	if err := s.migrate(ctx); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
@@ -113,7 +129,6 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) migrate(ctx context.Context) error {
 	const op = "cost store migrate"
 	var stmts []string
-	stmts = append(stmts, createTableSQL("cur", cur.Columns()), createTableSQL("focus_export", cur.FOCUSColumns()))
 	stmts = append(stmts, rollupTablesSQL...)
 	stmts = append(stmts, `CREATE TABLE IF NOT EXISTS ingest_ledger (
 		tenant VARCHAR NOT NULL,
@@ -125,27 +140,43 @@ func (s *Store) migrate(ctx context.Context) error {
 		files INTEGER NOT NULL,
 		rows BIGINT NOT NULL,
 		ingested_at TIMESTAMP NOT NULL,
-		PRIMARY KEY (tenant, source, billing_period))`)
-	stmts = append(stmts, lineItemsViewSQL(), focusViewSQL())
+		dir VARCHAR NOT NULL,          -- load directory, relative to files/
+		paths VARCHAR[] NOT NULL,      -- Parquet files, relative to files/
+		columns VARCHAR[] NOT NULL)    -- columns the files hold`)
+	stmts = append(stmts, `CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value VARCHAR)`)
 	for _, q := range stmts {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
 			return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 		}
 	}
-	return nil
-}
-
-// createTableSQL builds CREATE TABLE for a line-item table with the export's
-// columns as-is, prefixed by tenant, source (the export it came from) and
-// billing_period.
-func createTableSQL(name string, cols []cur.Column) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (\n\ttenant VARCHAR NOT NULL,\n\tsource VARCHAR NOT NULL,\n\tbilling_period VARCHAR NOT NULL", name)
-	for _, c := range cols {
-		fmt.Fprintf(&b, ",\n\t%s %s", quoteIdent(c.Name), c.Type)
+	// The views name files by absolute path: rebuild them when the data
+	// directory moved or the code's view definitions changed.
+	want := s.filesDir + "\n" + viewsVersion
+	var got string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM store_meta WHERE key = 'views'`).Scan(&got)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
-	b.WriteString(")")
-	return b.String()
+	if got == want {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	if err := s.rebuildViews(ctx, tx); err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM store_meta WHERE key = 'views'`); err != nil {
+		return errors.Join(crossbill.Errorf(crossbill.CodeInternal, op, "%w", err), tx.Rollback())
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO store_meta VALUES ('views', ?)`, want); err != nil {
+		return errors.Join(crossbill.Errorf(crossbill.CodeInternal, op, "%w", err), tx.Rollback())
+	}
+	if err := tx.Commit(); err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	return nil
 }
 
 // quoteIdent quotes an SQL identifier for DuckDB.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,8 +34,11 @@ type GenerateOptions struct {
 	// ResourcesPerAccount scales each account's fleet (default 40, about 50
 	// line items per account-hour).
 	ResourcesPerAccount int
-	FOCUS               bool     // also write a FOCUS 1.2 export named Export+"-focus"
-	Restate             []string // YYYY-MM periods to write as restated (new execution ID, corrections)
+	// RowsPerFile splits a month into several data files, as AWS does for
+	// large exports (default 5,000,000).
+	RowsPerFile int64
+	FOCUS       bool     // also write a FOCUS 1.2 export named Export+"-focus"
+	Restate     []string // YYYY-MM periods to write as restated (new execution ID, corrections)
 	// Progress, if set, receives progress lines.
 	Progress func(format string, args ...any)
 }
@@ -94,6 +98,9 @@ func (o *GenerateOptions) setDefaults(now time.Time) error {
 	if o.Export == "" {
 		o.Export = "crossbill-cur2"
 	}
+	if o.RowsPerFile == 0 {
+		o.RowsPerFile = 5_000_000
+	}
 	if o.Bucket == "" {
 		o.Bucket = "crossbill-cur"
 	}
@@ -105,6 +112,8 @@ func (o *GenerateOptions) setDefaults(now time.Time) error {
 		return crossbill.Errorf(crossbill.CodeInvalid, op, "--accounts must be between 1 and 2000, got %d", o.Accounts)
 	case o.Months < 1 || o.Months > 36:
 		return crossbill.Errorf(crossbill.CodeInvalid, op, "--months must be between 1 and 36, got %d", o.Months)
+	case o.RowsPerFile < 1000:
+		return crossbill.Errorf(crossbill.CodeInvalid, op, "--rows-per-file must be at least 1000, got %d", o.RowsPerFile)
 	case o.ResourcesPerAccount < 4 || o.ResourcesPerAccount > 5000:
 		return crossbill.Errorf(crossbill.CodeInvalid, op, "--resources must be between 4 and 5000, got %d", o.ResourcesPerAccount)
 	case !exportNameRe.MatchString(o.Export):
@@ -170,6 +179,12 @@ func Generate(ctx context.Context, opts GenerateOptions) (GenerateResult, error)
 		return GenerateResult{}, crossbill.Errorf(crossbill.CodeInternal, op, "connect to DuckDB: %w", err)
 	}
 	defer conn.Close()
+	// One DuckDB thread: writing Parquet in order with more threads buffers
+	// row groups (1 GB and more for a large month) for little gain on a
+	// shared 2-core machine; the Go simulation runs beside it.
+	if _, err := conn.ExecContext(ctx, "SET threads = 1"); err != nil {
+		return GenerateResult{}, crossbill.Errorf(crossbill.CodeInternal, op, "configure DuckDB: %w", err)
+	}
 	if _, err := conn.ExecContext(ctx, generatorDDL); err != nil {
 		return GenerateResult{}, crossbill.Errorf(crossbill.CodeInternal, op, "create tables: %w", err)
 	}
@@ -213,8 +228,14 @@ func generateMonth(ctx context.Context, conn *sql.Conn, sim *simulator, opts Gen
 	o := sim.o
 	p := period.Format("2006-01")
 	mr := MonthResult{Period: p, Restated: revision > 0}
-	if _, err := conn.ExecContext(ctx, "DELETE FROM fact"); err != nil {
+	if _, err := conn.ExecContext(ctx, factDDL); err != nil {
 		return mr, fmt.Errorf("clear facts: %w", err)
+	}
+	// identity_time_interval of the month's hourly rows
+	hoursQ := fmt.Sprintf(`INSERT INTO hours SELECT h, strftime(t, '%%Y-%%m-%%dT%%H:%%M:%%SZ') || '/' || strftime(t + INTERVAL 1 HOUR, '%%Y-%%m-%%dT%%H:%%M:%%SZ')
+		FROM (SELECT h::INTEGER AS h, %s + to_hours(h) AS t FROM range(%d) r(h))`, sqlTimestamp(period), int(hoursInMonth(period)))
+	if _, err := conn.ExecContext(ctx, hoursQ); err != nil {
+		return mr, fmt.Errorf("fill hours: %w", err)
 	}
 	err := conn.Raw(func(dc any) error {
 		dconn, ok := dc.(driver.Conn)
@@ -245,13 +266,26 @@ func generateMonth(ctx context.Context, conn *sql.Conn, sim *simulator, opts Gen
 		opts.Seed, opts.Accounts, opts.ResourcesPerAccount, opts.Start.Format("2006-01"), opts.Months, p, revision)).String()
 	mr.ExecutionID = execID
 
-	write := func(export, query string, cols []Column) ([]string, string, error) {
-		key := DataKey(opts.Prefix, export, p, 1)
-		if err := copyParquet(ctx, conn, query, filepath.Join(opts.Dir, filepath.FromSlash(key))); err != nil {
-			return nil, "", err
+	write := func(export string, query func(monthInfo, string) string, cols []Column) ([]string, string, error) {
+		var keys []string
+		for from := int64(0); from == 0 || from < mr.Rows; from += opts.RowsPerFile {
+			key := DataKey(opts.Prefix, export, p, len(keys)+1)
+			if err := copyParquet(ctx, conn, query(info, factRange(from, from+opts.RowsPerFile)), filepath.Join(opts.Dir, filepath.FromSlash(key))); err != nil {
+				return nil, "", err
+			}
+			keys = append(keys, key)
+		}
+		// A restated month may have fewer files than before: remove the rest.
+		for n := len(keys) + 1; ; n++ {
+			stale := filepath.Join(opts.Dir, filepath.FromSlash(DataKey(opts.Prefix, export, p, n)))
+			if err := os.Remove(stale); errors.Is(err, os.ErrNotExist) {
+				break
+			} else if err != nil {
+				return nil, "", fmt.Errorf("remove stale data file: %w", err)
+			}
 		}
 		man := Manifest{ExportARN: exportARN, ExportName: export, ExecutionID: execID, BillingPeriod: p,
-			PeriodStart: period, PeriodEnd: period.AddDate(0, 1, 0), Bucket: opts.Bucket, DataFiles: []string{key}}
+			PeriodStart: period, PeriodEnd: period.AddDate(0, 1, 0), Bucket: opts.Bucket, DataFiles: keys}
 		if export != opts.Export {
 			man.ExportARN = exportARN + "-focus"
 		}
@@ -266,18 +300,18 @@ func generateMonth(ctx context.Context, conn *sql.Conn, sim *simulator, opts Gen
 		if err := writeFileAtomic(filepath.Join(opts.Dir, filepath.FromSlash(mkey)), b); err != nil {
 			return nil, "", err
 		}
-		return []string{key}, mkey, nil
+		return keys, mkey, nil
 	}
-	mr.Files, mr.Manifest, err = write(opts.Export, curSelect(info), Columns())
+	mr.Files, mr.Manifest, err = write(opts.Export, curSelect, Columns())
 	if err != nil {
 		return mr, fmt.Errorf("write CUR 2.0 export: %w", err)
 	}
 	if opts.FOCUS {
-		mr.FOCUSFiles, mr.FOCUSManifest, err = write(opts.Export+"-focus", focusSelect(info), FOCUSColumns())
+		mr.FOCUSFiles, mr.FOCUSManifest, err = write(opts.Export+"-focus", focusSelect, FOCUSColumns())
 		if err != nil {
 			return mr, fmt.Errorf("write FOCUS export: %w", err)
 		}
-		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM read_parquet("+sqlString(filepath.Join(opts.Dir, filepath.FromSlash(mr.FOCUSFiles[0])))+")").Scan(&mr.FOCUSRows); err != nil {
+		if err := conn.QueryRowContext(ctx, focusCountQuery()).Scan(&mr.FOCUSRows); err != nil {
 			return mr, fmt.Errorf("count FOCUS rows: %w", err)
 		}
 	}
@@ -292,8 +326,11 @@ func copyParquet(ctx context.Context, conn *sql.Conn, query, path string) error 
 	tmp := path + ".tmp"
 	q := fmt.Sprintf("COPY (%s) TO %s (FORMAT PARQUET, COMPRESSION SNAPPY, ROW_GROUP_SIZE 122880)", query, sqlString(tmp))
 	if _, err := conn.ExecContext(ctx, q); err != nil {
-		_ = os.Remove(tmp) // best effort: the error that matters is the COPY's
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+		err = fmt.Errorf("write %s: %w", filepath.Base(path), err)
+		if rmErr := os.Remove(tmp); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
+			err = errors.Join(err, rmErr)
+		}
+		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("rename %s: %w", filepath.Base(path), err)
@@ -353,7 +390,9 @@ func serviceCategory(r *resource) (name, category, rtype string) {
 	if r.productCode == "ComputeSavingsPlans" {
 		return "Savings Plans for AWS Compute usage", "Compute", "Savings Plan"
 	}
-	return r.productName, map[string]string{"AmazonRDS": "Databases", "AmazonS3": "Storage", "AmazonCloudWatch": "Management and Governance"}[r.productCode] + "", ""
+	// tax, credit and refund rows belong to the service they are for
+	return r.productName, map[string]string{"AmazonEC2": "Compute", "AmazonRDS": "Databases", "AmazonS3": "Storage",
+		"AWSLambda": "Compute", "AmazonECS": "Compute", "AmazonCloudWatch": "Management and Governance"}[r.productCode], ""
 }
 
 func duckMap(m map[string]string) duckdb.Map {
@@ -394,7 +433,7 @@ func loadDimensions(ctx context.Context, conn *sql.Conn, o *org) error {
 			}
 			if err := app.AppendRow(int32(i), r.acct.ID, r.acct.Name, r.productCode, r.servicecode, r.productName, nullable(r.family),
 				r.usageType, nullable(r.operation), r.region.code, r.region.name, nullable(r.az), nullable(r.resourceID), nullable(rtype),
-				r.description, nullable(r.unit), r.odRate, nullable(r.itype), nullable(r.ifamily), nf, r.sku,
+				r.description, nullable(r.unit), r.odRate, strconv.FormatFloat(r.odRate, 'g', -1, 64), nullable(r.itype), nullable(r.ifamily), nf, r.sku,
 				duckMap(r.productMap), duckMap(r.tags), duckMap(cc), nullable(r.fromLoc), nullable(r.toLoc), nullable(r.taxType), r.billType,
 				svc, cat); err != nil {
 				return errors.Join(fmt.Errorf("append resource: %w", err), app.Close())

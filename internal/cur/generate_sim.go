@@ -1,7 +1,6 @@
 package cur
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -73,12 +72,12 @@ func (o *org) addAnomalies(rng *rand.Rand, months int) {
 	}
 }
 
-// largestGroup is the first instance of the auto scaling group with the
-// most instances.
+// largestGroup is the first instance of the auto scaling group that can
+// burst (the first account always has one), else of the largest group.
 func (o *org) largestGroup() *resource {
 	var best *resource
 	for _, r := range o.res {
-		if r.kind == kEC2 && r.slot == 0 && r.slots > 1 && (best == nil || r.slots > best.slots) {
+		if r.kind == kEC2 && r.slot == 0 && r.slots > 1 && (best == nil || r.burst && !best.burst || r.burst == best.burst && r.slots > best.slots) {
 			best = r
 		}
 	}
@@ -196,7 +195,8 @@ func (s *simulator) usage(t time.Time) {
 			s.use[i], s.rem[i] = 0, 0
 			continue
 		}
-		growth := math.Pow(1+r.acct.growth, monthsIn)
+		// Days differ a little from each other, per account.
+		growth := math.Pow(1+r.acct.growth, monthsIn) * (0.94 + 0.12*s.unit(1<<24+r.acct.idx, abs/24))
 		factor := 1.0
 		for _, j := range s.anomalies[i] {
 			an := &o.anomalies[j]
@@ -474,5 +474,3 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return b
 }
-
-func (k kind) String() string { return fmt.Sprintf("kind%d", uint8(k)) }

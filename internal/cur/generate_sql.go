@@ -13,7 +13,7 @@ CREATE TABLE res (
 	id INTEGER, account_id VARCHAR, account_name VARCHAR, product_code VARCHAR, servicecode VARCHAR,
 	product_name VARCHAR, product_family VARCHAR, usage_type VARCHAR, operation VARCHAR, region VARCHAR,
 	region_name VARCHAR, az VARCHAR, resource_id VARCHAR, resource_type VARCHAR, description VARCHAR,
-	pricing_unit VARCHAR, od_rate DOUBLE, instance_type VARCHAR, instance_family VARCHAR, nf DOUBLE,
+	pricing_unit VARCHAR, od_rate DOUBLE, od_rate_str VARCHAR, instance_type VARCHAR, instance_family VARCHAR, nf DOUBLE,
 	sku VARCHAR, product MAP(VARCHAR, VARCHAR), tags MAP(VARCHAR, VARCHAR), cost_category MAP(VARCHAR, VARCHAR),
 	from_location VARCHAR, to_location VARCHAR, tax_type VARCHAR, bill_type VARCHAR,
 	service_name VARCHAR, service_category VARCHAR);
@@ -22,10 +22,20 @@ CREATE TABLE cmt (
 	region VARCHAR, region_name VARCHAR, family VARCHAR, commit_h DOUBLE, recurring_h DOUBLE, upfront_h DOUBLE,
 	upfront_total DOUBLE, count INTEGER, nf DOUBLE, sub_id VARCHAR, focus_type VARCHAR, focus_category VARCHAR,
 	description VARCHAR);
-CREATE TABLE fact (
+CREATE TABLE hours (h INTEGER, iv VARCHAR);
+`
+
+// factDDL is run for every month, so that the facts' rowids start at 0 and
+// a data file can take a rowid range.
+const factDDL = `CREATE OR REPLACE TABLE fact (
 	res INTEGER, h INTEGER, n INTEGER, lit UTINYINT, cmt INTEGER,
 	usage DOUBLE, cost DOUBLE, rate DOUBLE, od DOUBLE, eff DOUBLE, a DOUBLE, b DOUBLE, c DOUBLE);
-`
+DELETE FROM hours;`
+
+// factRange selects the facts with rowid in [from, to).
+func factRange(from, to int64) string {
+	return fmt.Sprintf("(SELECT * FROM fact WHERE rowid >= %d AND rowid < %d)", from, to)
+}
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
@@ -66,7 +76,11 @@ func curExpressions(m monthInfo) map[string]string {
 	usageLits := []uint8{litUsage, litSPCovered, litSPNegation, litDiscounted}
 	spLits := []uint8{litSPCovered, litSPNegation, litSPRecurring, litSPUpfront}
 	riLits := []uint8{litDiscounted, litRIFee, litFee}
-	rate := "CAST(f.rate AS VARCHAR)"
+	// Formatting doubles and timestamps is the costliest part of writing a
+	// row, so usage rows take their rate string from the resource and their
+	// time interval from the hours table.
+	rate := fmt.Sprintf("CASE WHEN f.lit IN (%d, %d) THEN r.od_rate_str WHEN f.lit IN (%d, %d) THEN '0.0' ELSE CAST(f.rate AS VARCHAR) END",
+		litUsage, litSPCovered, litSPNegation, litDiscounted)
 	return map[string]string{
 		ColBillBillType:                                    fmt.Sprintf("CASE WHEN f.lit IN (%d, %d) THEN 'Purchase' ELSE r.bill_type END", litSPUpfront, litFee),
 		ColBillBillingEntity:                               "'AWS'",
@@ -177,7 +191,7 @@ func curExpressions(m monthInfo) map[string]string {
 	}
 }
 
-func curSelect(m monthInfo) string {
+func curSelect(m monthInfo, facts string) string {
 	exprs := curExpressions(m)
 	var cols []string
 	for _, c := range Columns() {
@@ -188,14 +202,14 @@ func curSelect(m monthInfo) string {
 		cols = append(cols, fmt.Sprintf("CAST(%s AS %s) AS %s", e, c.Type, c.Name))
 	}
 	return "SELECT " + strings.Join(cols, ",\n  ") +
-		"\nFROM fact f JOIN res r ON r.id = f.res LEFT JOIN cmt c ON c.id = f.cmt"
+		"\nFROM " + facts + " f JOIN res r ON r.id = f.res LEFT JOIN cmt c ON c.id = f.cmt LEFT JOIN hours hr ON hr.h = f.h"
 }
 
 // focusSelect maps the same facts to FOCUS 1.2. Savings Plan negation rows
 // have no FOCUS counterpart (covered usage is billed at 0 instead), and each
 // recurring commitment fee also yields a row for its unused part, as in the
 // FOCUS commitment-discount scenarios.
-func focusSelect(m monthInfo) string {
+func focusSelect(m monthInfo, facts string) string {
 	start := "(" + sqlTimestamp(m.period) + " + to_hours(f.h))"
 	end := "(" + sqlTimestamp(m.period) + " + to_hours(f.h + f.n))"
 	unusedAmount := fmt.Sprintf("CASE f.lit WHEN %d THEN f.eff - f.a WHEN %d THEN f.b + f.c END", litSPRecurring, litRIFee)
@@ -271,9 +285,15 @@ func focusSelect(m monthInfo) string {
 	}
 	return "SELECT " + strings.Join(cols, ",\n  ") + fmt.Sprintf(`
 FROM (
-  SELECT *, false AS unused FROM fact WHERE lit <> %d
+  SELECT *, false AS unused FROM %[1]s WHERE lit <> %[2]d
   UNION ALL
-  SELECT *, true AS unused FROM fact
-  WHERE (lit = %d AND eff - a > 1e-9) OR (lit = %d AND b + c > 1e-9)
-) f JOIN res r ON r.id = f.res LEFT JOIN cmt c ON c.id = f.cmt`, litSPNegation, litSPRecurring, litRIFee)
+  SELECT *, true AS unused FROM %[1]s
+  WHERE (lit = %[3]d AND eff - a > 1e-9) OR (lit = %[4]d AND b + c > 1e-9)
+) f JOIN res r ON r.id = f.res LEFT JOIN cmt c ON c.id = f.cmt`, facts, litSPNegation, litSPRecurring, litRIFee)
+}
+
+// focusCountQuery counts the rows focusSelect makes from all facts.
+func focusCountQuery() string {
+	return fmt.Sprintf(`SELECT count(*) FILTER (WHERE lit <> %d)
+	+ count(*) FILTER (WHERE (lit = %d AND eff - a > 1e-9) OR (lit = %d AND b + c > 1e-9)) FROM fact`, litSPNegation, litSPRecurring, litRIFee)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -22,14 +23,23 @@ func smallOptions(dir string) GenerateOptions {
 	return GenerateOptions{Dir: dir, Seed: 42, Accounts: 3, Months: 2, Start: testStart, ResourcesPerAccount: 8, FOCUS: true}
 }
 
-// generated is one small organization shared by the read-only tests.
-var generated = sync.OnceValues(func() (GenerateResult, error) {
+// generated is one small organization shared by the read-only tests;
+// generatedUsed tells TestMain whether to remove it.
+var (
+	generatedUsed atomic.Bool
+	generated     = sync.OnceValues(func() (GenerateResult, error) {
+		generatedUsed.Store(true)
+		return generateShared()
+	})
+)
+
+func generateShared() (GenerateResult, error) {
 	dir, err := os.MkdirTemp("", "crossbill-cur-gen-*")
 	if err != nil {
 		return GenerateResult{}, err
 	}
 	return Generate(context.Background(), smallOptions(dir))
-})
+}
 
 func generatedTB(tb testing.TB) GenerateResult {
 	tb.Helper()
@@ -42,6 +52,9 @@ func generatedTB(tb testing.TB) GenerateResult {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if !generatedUsed.Load() {
+		os.Exit(code)
+	}
 	if res, err := generated(); err == nil && res.Dir != "" {
 		os.RemoveAll(res.Dir) //nolint:errcheck // temp dir cleanup
 	}
@@ -308,14 +321,16 @@ func TestGeneratedLayoutAndManifests(t *testing.T) {
 
 func TestGenerateDeterministicAndRestate(t *testing.T) {
 	t.Parallel()
-	base := generatedTB(t)
-	opts := smallOptions(t.TempDir())
-	opts.FOCUS = false
-	opts.Restate = []string{"2026-02"}
-	again, err := Generate(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
+	tiny := func(seed uint64, restate ...string) GenerateResult {
+		t.Helper()
+		res, err := Generate(context.Background(), GenerateOptions{Dir: t.TempDir(), Seed: seed, Accounts: 1, Months: 2,
+			Start: testStart, ResourcesPerAccount: 4, Restate: restate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
 	}
+	base, again, other := tiny(5), tiny(5, "2026-02"), tiny(6)
 	jan, feb := again.Months[0], again.Months[1]
 	if jan.Rows != base.Months[0].Rows || !near(jan.UnblendedCost, base.Months[0].UnblendedCost) || jan.ExecutionID != base.Months[0].ExecutionID {
 		t.Errorf("same seed, different January: %+v vs %+v", jan, base.Months[0])
@@ -329,14 +344,55 @@ func TestGenerateDeterministicAndRestate(t *testing.T) {
 	if len(again.Commitments) != len(base.Commitments) || again.Commitments[0].ARN != base.Commitments[0].ARN || len(again.Anomalies) != len(base.Anomalies) {
 		t.Error("same seed, different organization")
 	}
-	opts = smallOptions(t.TempDir())
-	opts.Seed, opts.Months, opts.FOCUS = 43, 1, false
-	other, err := Generate(context.Background(), opts)
+	if other.Accounts[0].ID == base.Accounts[0].ID || near(other.Months[0].UnblendedCost, base.Months[0].UnblendedCost) {
+		t.Error("another seed gave the same organization")
+	}
+}
+
+// TestGenerateSplitsFiles: a month larger than RowsPerFile is written as
+// several numbered files that the manifest lists; regenerating with fewer
+// files removes the stale ones.
+func TestGenerateSplitsFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	opts := GenerateOptions{Dir: dir, Seed: 9, Accounts: 1, Months: 1, Start: testStart, ResourcesPerAccount: 4, RowsPerFile: 20000, FOCUS: true}
+	res, err := Generate(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if other.Accounts[0].ID == base.Accounts[0].ID || near(other.Months[0].UnblendedCost, base.Months[0].UnblendedCost) {
-		t.Error("another seed gave the same organization")
+	m := res.Months[0]
+	if len(m.Files) < 2 || len(m.FOCUSFiles) != len(m.Files) {
+		t.Fatalf("%d rows in files %v and FOCUS files %v; want several", m.Rows, m.Files, m.FOCUSFiles)
+	}
+	db := openDuck(t)
+	var rows, focusRows float64
+	for i, k := range m.Files {
+		if k != DataKey(res.Prefix, res.Export, m.Period, i+1) {
+			t.Errorf("file %d is %s", i+1, k)
+		}
+		rows += query1(t, db, "SELECT count(*) FROM read_parquet(?)", filepath.Join(dir, k))
+		focusRows += query1(t, db, "SELECT count(*) FROM read_parquet(?)", filepath.Join(dir, m.FOCUSFiles[i]))
+	}
+	if int64(rows) != m.Rows || int64(focusRows) != m.FOCUSRows {
+		t.Errorf("files hold %v and %v rows, result says %d and %d", rows, focusRows, m.Rows, m.FOCUSRows)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, m.Manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, err := ParseManifest(b)
+	if err != nil || len(man.DataFiles) != len(m.Files) {
+		t.Fatalf("manifest lists %v (%v), want %v", man.DataFiles, err, m.Files)
+	}
+
+	opts.RowsPerFile = 0
+	again, err := Generate(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := filepath.Glob(filepath.Join(dir, res.Prefix, res.Export, "data", "*", "*.parquet"))
+	if err != nil || len(left) != 1 || len(again.Months[0].Files) != 1 {
+		t.Errorf("after regenerating into one file, data files are %v (%v)", left, err)
 	}
 }
 
@@ -352,6 +408,7 @@ func TestGenerateOptionsInvalid(t *testing.T) {
 		"start mid":     {Dir: dir, Start: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)},
 		"restate":       {Dir: dir, Start: testStart, Months: 1, Restate: []string{"2025-12"}},
 		"resources low": {Dir: dir, ResourcesPerAccount: 2},
+		"rows per file": {Dir: dir, RowsPerFile: 10},
 	}
 	for name, o := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -6,6 +6,11 @@ moto 5.2.1 has two trust-policy gaps that matter to crossbill's tests
     as a match, so AssumeRole without sts:ExternalId wrongly succeeds;
   * an account-root principal (arn:aws:iam::ACCOUNT:root) matches only the
     literal root ARN, while AWS lets it match any identity of that account.
+It also checks trust policies across accounts: moto looks a role up in the
+caller's own account only, and for a role of another account skips the trust
+check entirely (any external ID, or none, is accepted) and hands out
+credentials even for roles that do not exist. Here the role is looked up in
+the account its ARN names, and a missing role is refused, as in AWS.
 It also gives AccessDenied the error shape each protocol's SDK parses (moto
 answers every service with EC2's <Errors> envelope, which the AWS SDKs for
 query and JSON protocols cannot read). Then it runs moto's own server.
@@ -18,6 +23,10 @@ from xml.sax.saxutils import escape
 from moto.core.exceptions import AccessDeniedError
 
 from moto.iam import access_control
+from moto.iam.exceptions import NotFoundException
+from moto.iam.models import iam_backends
+from moto.iam.utils import REQUIRE_RESOURCE_ACCESS_POLICIES_CHECK
+from moto.utilities.utils import get_partition
 from moto.iam.policy_conditions import TrustRelationShipConditions
 
 _ROOT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):root$")
@@ -87,6 +96,33 @@ def _raise_access_denied(self):
     raise _ProtocolAccessDenied(self._access_key.arn, self._action, self._service, content_type)
 
 
+_ROLE = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/")
+
+
+def _is_assuming_role_operation(self, resource_arn):
+    return bool(_ROLE.match(resource_arn or "")) and self._action in REQUIRE_RESOURCE_ACCESS_POLICIES_CHECK
+
+
+def _check_role_trust_relationship(self, role_arn):
+    m = _ROLE.match(role_arn or "")
+    if not m:
+        return False
+    try:
+        role = iam_backends[m.group(2)][get_partition(self._region)].get_role_by_arn(role_arn)
+    except NotFoundException:
+        return False
+    policy = access_control.IAMPolicy(role.assume_role_policy_document)
+    result = policy.is_action_permitted(
+        self._action,
+        role_arn,
+        self._access_key.arn,
+        access_control.format_incoming_conditional_values(self._data),
+    )
+    return result == access_control.PermissionResult.PERMITTED
+
+
+access_control.IAMRequestBase._is_assuming_role_operation = _is_assuming_role_operation
+access_control.IAMRequestBase._check_role_trust_relationship = _check_role_trust_relationship
 access_control.IAMRequest._raise_access_denied = _raise_access_denied
 access_control.IAMPolicyStatement._check_conditions = _check_conditions
 access_control.IAMPolicyStatement._check_principal = _check_principal

@@ -38,21 +38,27 @@ const (
 
 // Service is one AWS service as IAM knows it.
 type Service struct {
-	Prefix   string // action prefix, e.g. "ec2"
-	Name     string // e.g. "Amazon EC2"
-	Category string // iam-data's service category, e.g. "compute"
+	Prefix       string // action prefix, e.g. "ec2"
+	Name         string // e.g. "Amazon EC2"
+	Category     string // iam-data's service category, e.g. "compute"
+	CategoryName string // e.g. "Compute"
+	// RCP is set for services that resource control policies apply to.
+	RCP bool
 }
 
 // Action is one IAM action.
 type Action struct {
 	// ID is the action's position in Catalog.All(): a cheap key for maps
 	// and sorting, valid within one catalog.
-	ID            int
-	Service       string // prefix as the catalog spells it, e.g. "s3"
-	Name          string // canonical case, e.g. "GetObject"
-	Level         Level
-	Description   string // "Grants permission to ..."
-	Resources     []ActionResource
+	ID          int
+	Service     string // prefix as the catalog spells it, e.g. "s3"
+	Name        string // canonical case, e.g. "GetObject"
+	Level       Level
+	Description string // "Grants permission to ..."
+	Resources   []ActionResource
+	// ConditionKeys the action supports, including those it supports only
+	// on one of its resource types (keys of the resource types themselves
+	// are in ResourceType.ConditionKeys).
 	ConditionKeys []string
 }
 
@@ -163,12 +169,12 @@ func parse(gz []byte) (*Catalog, error) {
 			}
 		case "S":
 			// Sorted, lower-case prefixes: lookups binary-search them.
-			if n != 4 || f[1] != strings.ToLower(f[1]) || (len(c.services) > 0 && f[1] <= c.services[len(c.services)-1].Prefix) {
+			if n != 6 || f[1] == "" || strings.ContainsAny(f[1], ":*? ") || f[1] != strings.ToLower(f[1]) || (len(c.services) > 0 && f[1] <= c.services[len(c.services)-1].Prefix) {
 				return nil, bad()
 			}
 			c.closeService()
 			svc = f[1]
-			c.services = append(c.services, Service{Prefix: svc, Name: f[2], Category: f[3]})
+			c.services = append(c.services, Service{Prefix: svc, Name: f[2], Category: f[3], CategoryName: f[4], RCP: f[5] == "1"})
 			c.svcSpan = append(c.svcSpan, [2]int{len(c.actions), len(c.actions)})
 			c.rtSpan = append(c.rtSpan, [2]int{len(c.resources), len(c.resources)})
 		case "R":
@@ -180,7 +186,7 @@ func parse(gz []byte) (*Catalog, error) {
 			}
 			c.resources = append(c.resources, ResourceType{Service: svc, Name: f[1], ARN: f[2], ConditionKeys: splitList(f[3], ",")})
 		case "A":
-			if n != 6 || svc == "" {
+			if n != 6 || svc == "" || f[1] == "" || strings.ContainsAny(f[1], ":*?") {
 				return nil, bad()
 			}
 			if span := c.svcSpan[len(c.svcSpan)-1]; len(c.actions) > span[0] && cmpFold(f[1], c.actions[len(c.actions)-1].Name) <= 0 {
@@ -313,8 +319,9 @@ func (c *Catalog) Actions(prefix string) []Action {
 	return c.actions[span[0]:span[1]:span[1]]
 }
 
-// All returns every action in the catalog, sorted by service then name.
-func (c *Catalog) All() []Action { return c.actions }
+// All returns every action in the catalog, sorted by service then name
+// (index = Action.ID). Its capacity is its length, so an append copies.
+func (c *Catalog) All() []Action { return c.actions[:len(c.actions):len(c.actions)] }
 
 // ResourceType returns one resource type of a service (case-insensitive).
 func (c *Catalog) ResourceType(service, name string) (ResourceType, bool) {

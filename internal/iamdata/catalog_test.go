@@ -29,6 +29,14 @@ func TestLoad(t *testing.T) {
 	if !strings.HasPrefix(c.Version(), "0.") {
 		t.Errorf("Version() = %q", c.Version())
 	}
+	for i, a := range c.All() {
+		if a.ID != i {
+			t.Fatalf("All()[%d].ID = %d", i, a.ID)
+		}
+	}
+	if all := c.All(); cap(all) != len(all) || cap(c.Actions("s3")) != len(c.Actions("s3")) {
+		t.Error("returned slices have spare capacity: an append would write into the catalog")
+	}
 	c2 := mustLoad(t)
 	if c != c2 {
 		t.Error("Load returned a different catalog the second time")
@@ -182,8 +190,11 @@ func TestServicesResourcesKeys(t *testing.T) {
 	t.Parallel()
 	c := mustLoad(t)
 	s, ok := c.Service("EC2")
-	if !ok || s.Prefix != "ec2" || s.Name == "" || s.Category == "" {
+	if !ok || s.Prefix != "ec2" || s.Name == "" || s.Category != "compute" || s.CategoryName != "Compute" || s.RCP {
 		t.Errorf("Service(EC2) = %+v, %v", s, ok)
+	}
+	if s3, _ := c.Service("s3"); !s3.RCP {
+		t.Error("s3 does not support RCPs in the catalog")
 	}
 	if _, ok := c.Service("nosuch"); ok {
 		t.Error("Service(nosuch) found")

@@ -31,7 +31,7 @@ func IsNoMatch(err error) bool { return errors.Is(err, errNoMatch) }
 func (c *Catalog) Expand(pattern string) ([]Action, error) {
 	const op = "expand action"
 	if pattern == "*" {
-		return c.actions, nil
+		return c.All(), nil
 	}
 	svc, name, ok := strings.Cut(pattern, ":")
 	if !ok || svc == "" || name == "" {

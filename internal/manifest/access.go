@@ -94,7 +94,7 @@ func accessJITPermissions() []Permission {
 		{Module: ModuleAccessJIT, Action: "sso:CreateAccountAssignment", Level: LevelWrite,
 			Resource:  "arn:${AWS::Partition}:sso:::permissionSet/*",
 			Condition: map[string]map[string]any{"StringEquals": {"aws:ResourceTag/" + JITTagKey: "allowed"}},
-			Why:       "Grants just-in-time access: assigns a permission set tagged crossbill-jit=allowed."},
+			Why:       "Grants just-in-time access: assigns a permission set tagged crossbill-jit=allowed, in member accounts (in the management account Identity Center would need the caller to write IAM roles, which crossbill does not ask for)."},
 		{Module: ModuleAccessJIT, Action: "sso:CreateAccountAssignment", Level: LevelWrite,
 			Resource: "arn:${AWS::Partition}:sso:::instance/*", ExtraResources: []string{"arn:${AWS::Partition}:sso:::account/*"},
 			Why: "The instance and account side of the same assignment (these resources carry no tags)."},

@@ -11,6 +11,7 @@ import (
 // account with the given modules: every action and why, what it can and
 // cannot do, what it costs the customer, and the controls it supports.
 type Annex struct {
+	AccessPath []string         `json:"access_path"`
 	Modules    []ModuleAnnex    `json:"modules"`
 	CanDo      []string         `json:"can_do"`
 	CannotDo   []string         `json:"cannot_do"`
@@ -115,7 +116,8 @@ const (
 // BuildAnnex makes the annex for the given modules.
 func BuildAnnex(mods []Module, sched Schedule) Annex {
 	a := Annex{
-		Note: "crossbill is not certified against SOC 2 or ISO/IEC 27001. The mapping shows which controls of the customer's own programme this integration's design supports; the customer's auditor decides.",
+		AccessPath: accessPath(),
+		Note:       "crossbill is not certified against SOC 2 or ISO/IEC 27001. The mapping shows which controls of the customer's own programme this integration's design supports; the customer's auditor decides.",
 	}
 	var perms []Permission
 	for _, m := range mods {
@@ -172,7 +174,7 @@ func moduleSummary(m Module) string {
 	case ModuleAccessJIT:
 		return "Adds and removes users in crossbill-jit/ IAM groups and assigns permission sets tagged crossbill-jit=allowed, for time-bound access."
 	case ModuleRemediation:
-		return "Opt-in changes (delete, snapshot, modify, stop) limited to resources tagged crossbill-remediation=allowed."
+		return "Opt-in changes (delete, snapshot, modify, stop, start) limited to resources tagged crossbill-remediation=allowed."
 	}
 	return ""
 }
@@ -194,7 +196,7 @@ func canDo(m Module) []string {
 	case ModuleAccessJIT:
 		return []string{"Add a user to, or remove a user from, an IAM group under the path /crossbill-jit/.", "Create or delete Identity Center assignments of permission sets tagged crossbill-jit=allowed."}
 	case ModuleRemediation:
-		return []string{"Delete, snapshot or modify EBS volumes, delete snapshots, stop or resize instances, release Elastic IPs and stop RDS instances: only resources the customer tagged crossbill-remediation=allowed."}
+		return []string{"Delete, snapshot or modify EBS volumes, delete snapshots, stop, start or resize instances, release Elastic IPs and stop RDS instances: only resources the customer tagged crossbill-remediation=allowed."}
 	}
 	return nil
 }
@@ -390,4 +392,16 @@ func conditionText(c map[string]map[string]any) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, "; ")
+}
+
+// accessPath says how crossbill gets into the account; it holds for every
+// module because the templates are built that way.
+func accessPath() []string {
+	return []string{
+		"You create the role with CloudFormation; crossbill never receives keys to your account.",
+		"The role trusts one principal, crossbill's hub identity, and only when the request carries this connection's external ID (StringEquals sts:ExternalId). crossbill generates the ID (160 random bits) and never lets it be chosen or changed.",
+		"crossbill works with temporary credentials from sts:AssumeRole: one-hour sessions (never longer than the role's MaxSessionDuration), refreshed before they expire. The session name names the tenant and the connection, so CloudTrail shows every call.",
+		"Before a connection is used, crossbill checks that assuming the role without the external ID, and with a wrong one, is refused.",
+		"Each module is a separate managed policy: detach one to withdraw that module; delete the stack to withdraw everything.",
+	}
 }

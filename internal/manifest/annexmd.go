@@ -16,7 +16,11 @@ func (a Annex) Markdown() string {
 	w("# crossbill AWS access annex\n\n")
 	w("Modules: %s. Generated from crossbill's permission manifest: the same source that builds the CloudFormation policies.\n\n", strings.Join(names, ", "))
 
-	w("## What crossbill can do\n\n")
+	w("## How crossbill gets in\n\n")
+	for _, s := range a.AccessPath {
+		w("- %s\n", s)
+	}
+	w("\n## What crossbill can do\n\n")
 	for _, s := range a.CanDo {
 		w("- %s\n", s)
 	}

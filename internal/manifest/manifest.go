@@ -191,19 +191,34 @@ func Hub() []Permission {
 
 // ActionForCall finds the permission an SDK operation needs. call is
 // "<iam prefix>:<OperationName>", e.g. "s3:ListObjectsV2". Customer modules
-// are searched first (in All's order), then hub operations.
+// are searched first (in All's order), then hub operations. It builds the
+// lookup on each call; hot paths keep an Index.
 func ActionForCall(call string) (Permission, bool) {
+	return NewIndex().ActionForCall(call)
+}
+
+// Index looks up SDK operations in the manifest without rebuilding it.
+type Index struct {
+	calls map[string]Permission
+}
+
+// NewIndex builds the lookup of every declared operation.
+func NewIndex() Index {
+	ix := Index{calls: map[string]Permission{}}
 	for _, p := range append(All(), Hub()...) {
-		if p.Action == call {
-			return p, true
-		}
-		for _, c := range p.Calls {
-			if c == call {
-				return p, true
+		for _, c := range append([]string{p.Action}, p.Calls...) {
+			if _, seen := ix.calls[c]; !seen {
+				ix.calls[c] = p
 			}
 		}
 	}
-	return Permission{}, false
+	return ix
+}
+
+// ActionForCall is the package function's lookup, from the index.
+func (ix Index) ActionForCall(call string) (Permission, bool) {
+	p, ok := ix.calls[call]
+	return p, ok
 }
 
 // CallName turns an SDK service ID and operation name (as the SDK's

@@ -200,3 +200,20 @@ func TestValidateRejectsSeedMistakes(t *testing.T) {
 		t.Errorf("good permission refused: %v", errs)
 	}
 }
+
+func BenchmarkActionForCall(b *testing.B) {
+	for b.Loop() {
+		if _, ok := manifest.ActionForCall("s3:ListObjectsV2"); !ok {
+			b.Fatal("not found")
+		}
+	}
+}
+
+func BenchmarkIndexActionForCall(b *testing.B) {
+	ix := manifest.NewIndex()
+	for b.Loop() {
+		if _, ok := ix.ActionForCall("s3:ListObjectsV2"); !ok {
+			b.Fatal("not found")
+		}
+	}
+}

@@ -37,6 +37,8 @@ func remediationPermissions() []Permission {
 			Why: "Changes a tagged volume's type or size (gp2 to gp3, for instance)."},
 		{Module: ModuleRemediation, Action: "ec2:StopInstances", Level: LevelWrite, Resource: ec2ARN("instance"), Condition: tagged(),
 			Why: "Stops an idle tagged instance, or stops it to change its type."},
+		{Module: ModuleRemediation, Action: "ec2:StartInstances", Level: LevelWrite, Resource: ec2ARN("instance"), Condition: tagged(),
+			Why: "Starts a tagged instance again after crossbill stopped it to change its type."},
 		{Module: ModuleRemediation, Action: "ec2:ModifyInstanceAttribute", Level: LevelWrite, Resource: ec2ARN("instance"), Condition: tagged(),
 			Why: "Changes a stopped tagged instance's type (rightsizing)."},
 		{Module: ModuleRemediation, Action: "ec2:ReleaseAddress", Level: LevelWrite, Resource: ec2ARN("elastic-ip"), Condition: tagged(),

@@ -33,6 +33,8 @@ type Request struct {
 	// Region is where the role and members stacks are created (the CUR
 	// stack is always in us-east-1); "" means us-east-1.
 	Region string
+	// OrganizationalUnits prefill the members stack's targets.
+	OrganizationalUnits []string
 }
 
 // File is one generated template.
@@ -64,8 +66,15 @@ func Generate(r Request) ([]File, error) {
 		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "no modules chosen: pass --modules (e.g. cost,cur,commitments)")
 	}
 	partition := awsarn.PartitionOf(r.Region)
-	if _, err := awsarn.ParsePrincipal(r.HubPrincipal, partition); err != nil {
+	hub, err := awsarn.ParsePrincipal(r.HubPrincipal, "")
+	if err != nil {
 		return nil, err
+	}
+	if hub.Partition != partition {
+		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "hub principal %s is in partition %s but region %s is in %s: a role can only trust a principal of its own partition; pass a region of partition %s", r.HubPrincipal, hub.Partition, r.Region, partition, hub.Partition)
+	}
+	if partition != "aws" && containsModule(r.Modules, manifest.ModuleCUR) && !r.Evaluation {
+		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "the CUR stack targets us-east-1 in the aws partition; region %s is in %s: drop the cur module (use --modules without cur)", r.Region, partition)
 	}
 	base, err := checkURLBase(r.TemplateURLBase)
 	if err != nil {
@@ -75,7 +84,10 @@ func Generate(r Request) ([]File, error) {
 	if r.Format == "" {
 		ext = ".yaml"
 	}
-	role := RoleOptions{ExternalID: r.ExternalID, HubPrincipal: r.HubPrincipal, Modules: r.Modules, Format: r.Format}
+	if err := CheckOrganizationalUnits(r.OrganizationalUnits); err != nil {
+		return nil, err
+	}
+	role := RoleOptions{ExternalID: r.ExternalID, HubPrincipal: r.HubPrincipal, Modules: r.Modules, Format: r.Format, OrganizationalUnits: r.OrganizationalUnits}
 	var files []File
 	add := func(kind, stack, region string, body []byte) {
 		files = append(files, File{Kind: kind, Name: "crossbill-" + kind + ext, StackName: stack, Region: region, Body: body})
@@ -88,13 +100,13 @@ func Generate(r Request) ([]File, error) {
 		}
 		add(KindEvaluation, "crossbill-evaluation", r.Region, body)
 	} else {
-		if len(roleModules(r.Modules)) > 0 {
-			body, err := AccountRoleTemplate(role)
-			if err != nil {
-				return nil, err
-			}
-			add(KindAccountRole, "crossbill-access", r.Region, body)
+		// Always made: with cur alone, the role's only policy comes from
+		// the CUR stack, which attaches it to this role.
+		body, err := AccountRoleTemplate(role)
+		if err != nil {
+			return nil, err
 		}
+		add(KindAccountRole, "crossbill-access", r.Region, body)
 		if containsModule(r.Modules, manifest.ModuleCUR) {
 			body, err := CURTemplate(CUROptions{Format: r.Format})
 			if err != nil {
@@ -159,6 +171,9 @@ func QuickCreateLink(templateURL string, f File, partition string, r Request) st
 	case KindAccountRole, KindEvaluation, KindMembers:
 		q.Set("param_ExternalId", string(r.ExternalID))
 		q.Set("param_HubPrincipalArn", r.HubPrincipal)
+	}
+	if f.Kind == KindMembers && len(r.OrganizationalUnits) > 0 {
+		q.Set("param_OrganizationalUnitIds", strings.Join(r.OrganizationalUnits, ","))
 	}
 	return consoleBase(partition) + "/cloudformation/home?region=" + url.QueryEscape(f.Region) + "#/stacks/quickcreate?" + q.Encode()
 }

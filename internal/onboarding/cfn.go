@@ -58,11 +58,14 @@ func subIfNeeded(s string) any {
 func encode(tree obj, f Format) ([]byte, error) {
 	switch f {
 	case FormatJSON:
-		b, err := json.MarshalIndent(tree, "", "  ")
-		if err != nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false) // CloudFormation reads & < > as they are
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(tree); err != nil {
 			return nil, crossbill.Errorf(crossbill.CodeInternal, "template", "encoding JSON: %w", err)
 		}
-		return append(b, '\n'), nil
+		return buf.Bytes(), nil
 	case FormatYAML, "":
 		var buf bytes.Buffer
 		enc := yaml.NewEncoder(&buf)

@@ -26,6 +26,7 @@ func variants() map[string]onboarding.Request {
 		"access":     {Modules: []manifest.Module{manifest.ModuleAccessRead, manifest.ModuleAccessJIT}},
 		"remediate":  {Modules: []manifest.Module{manifest.ModuleInventory, manifest.ModuleRemediation}},
 		"evaluation": {Evaluation: true},
+		"ous":        {Modules: []manifest.Module{manifest.ModuleCost, manifest.ModuleInventory}, OrganizationalUnits: []string{"r-ab12", "ou-ab12-cdefgh34"}},
 	}
 }
 

@@ -2,6 +2,8 @@ package onboarding
 
 import (
 	"encoding/json"
+	"regexp"
+	"strings"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/manifest"
@@ -9,6 +11,19 @@ import (
 
 // maxTemplateBody is CloudFormation's limit on an inline TemplateBody.
 const maxTemplateBody = 51200
+
+// ouPattern matches an organization root ID or an OU ID.
+var ouPattern = regexp.MustCompile(`^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`)
+
+// CheckOrganizationalUnits checks deployment targets for the members stack.
+func CheckOrganizationalUnits(ids []string) error {
+	for _, id := range ids {
+		if !ouPattern.MatchString(id) {
+			return crossbill.Errorf(crossbill.CodeInvalid, "members template", "%q is neither an organization root ID (r-xxxx) nor an OU ID (ou-xxxx-xxxxxxxx): find them with `aws organizations list-roots` and `list-organizational-units-for-parent`", id)
+		}
+	}
+	return nil
+}
 
 // MemberModules are the modules a member account's role gets: the chosen
 // ones minus those that only make sense in the management account (the
@@ -59,6 +74,16 @@ func membersTree(o RoleOptions) (obj, error) {
 	if len(body) > maxTemplateBody {
 		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "member role template is %d bytes, over CloudFormation's %d: enable fewer modules", len(body), maxTemplateBody)
 	}
+	if err := CheckOrganizationalUnits(o.OrganizationalUnits); err != nil {
+		return nil, err
+	}
+	ous := obj{
+		"Type":        "CommaDelimitedList",
+		"Description": "Where to deploy: the organization root ID (r-xxxx) for every account, or OU IDs (ou-xxxx-yyyyyyyy)",
+	}
+	if len(o.OrganizationalUnits) > 0 {
+		ous["Default"] = strings.Join(o.OrganizationalUnits, ",")
+	}
 	stackParam := func(name string) obj { return obj{"ParameterKey": name, "ParameterValue": ref(name)} }
 	return obj{
 		"AWSTemplateFormatVersion": "2010-09-09",
@@ -82,10 +107,7 @@ func membersTree(o RoleOptions) (obj, error) {
 				"Default":        member.RoleName,
 				"AllowedPattern": roleNameParamPattern,
 			},
-			"OrganizationalUnitIds": obj{
-				"Type":        "CommaDelimitedList",
-				"Description": "Where to deploy: the organization root ID (r-xxxx) for every account, or OU IDs (ou-xxxx-yyyyyyyy)",
-			},
+			"OrganizationalUnitIds": ous,
 			"CallAs": obj{
 				"Type":          "String",
 				"Description":   "SELF in the management account, DELEGATED_ADMIN in a delegated StackSets administrator",

@@ -291,6 +291,16 @@ func TestGenerateFiles(t *testing.T) {
 	if !strings.Contains(kinds[onboarding.KindCUR].Link, "region=us-east-1") {
 		t.Errorf("CUR link %q", kinds[onboarding.KindCUR].Link)
 	}
+	// cur alone still needs the role: the CUR stack attaches its policy to it.
+	curOnly := generate(t, onboarding.Request{Modules: []manifest.Module{manifest.ModuleCUR}}, onboarding.FormatYAML)
+	if len(curOnly) != 2 || curOnly[0].Kind != onboarding.KindAccountRole || curOnly[1].Kind != onboarding.KindCUR {
+		t.Fatalf("cur only: %+v", curOnly)
+	}
+	for name := range dig(parse(t, curOnly[0]), "Resources").(map[string]any) {
+		if name != "Role" {
+			t.Errorf("cur-only role stack has %s; the cur policy belongs to the CUR stack", name)
+		}
+	}
 	noLinks := generate(t, onboarding.Request{Modules: manifest.DefaultModules()}, onboarding.FormatYAML)
 	if noLinks[0].Link != "" || !strings.HasSuffix(noLinks[0].Name, ".yaml") {
 		t.Errorf("without a URL base: %+v", noLinks[0])
@@ -309,12 +319,22 @@ func TestGenerateRefusesBadInput(t *testing.T) {
 		"no role modules":      func(r *onboarding.Request) { r.Modules = nil },
 		"external ID charset":  func(r *onboarding.Request) { r.ExternalID = "cb-has space" },
 		"unknown format value": func(r *onboarding.Request) { r.Format = "toml" },
+		"bad OU":               func(r *onboarding.Request) { r.OrganizationalUnits = []string{"ou-x"} },
+		"cur in china": func(r *onboarding.Request) {
+			r.Region, r.HubPrincipal = "cn-north-1", "arn:aws-cn:iam::111111111111:role/hub"
+		},
 	} {
 		r := good
 		mutate(&r)
 		if _, err := onboarding.Generate(r); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 			t.Errorf("%s: %v, want invalid", name, err)
 		}
+	}
+	china := good
+	china.Region, china.HubPrincipal, china.Modules = "cn-north-1", "arn:aws-cn:iam::111111111111:role/hub", []manifest.Module{manifest.ModuleCost}
+	files, err := onboarding.Generate(china)
+	if err != nil || !strings.Contains(string(files[0].Body), "arn:aws-cn:iam::111111111111:role/hub") {
+		t.Errorf("china without cur: %v", err)
 	}
 	if _, err := onboarding.ParseFormat("xml"); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 		t.Errorf("ParseFormat(xml) = %v", err)
@@ -324,25 +344,73 @@ func TestGenerateRefusesBadInput(t *testing.T) {
 func TestManagedPoliciesFitIAMLimits(t *testing.T) {
 	t.Parallel()
 	// A managed policy may hold 6,144 characters, whitespace excluded, and a
-	// role 10 managed policies by default.
+	// role 10 managed policies by default. Sizes are measured after Fn::Sub,
+	// with the longest partition name.
 	files := generate(t, onboarding.Request{Modules: manifest.ValidModules()}, onboarding.FormatJSON)
-	tree := parse(t, files[0])
-	n := 0
-	for name, res := range dig(tree, "Resources").(map[string]any) {
-		if dig(res, "Type") != "AWS::IAM::ManagedPolicy" {
+	for _, f := range files {
+		if f.Kind != onboarding.KindAccountRole && f.Kind != onboarding.KindCUR {
 			continue
 		}
-		n++
-		doc, err := json.Marshal(dig(res, "Properties", "PolicyDocument"))
-		if err != nil {
-			t.Fatal(err)
+		n := 0
+		for name, res := range dig(parse(t, f), "Resources").(map[string]any) {
+			if dig(res, "Type") != "AWS::IAM::ManagedPolicy" {
+				continue
+			}
+			n++
+			doc, err := json.Marshal(resolveSub(dig(res, "Properties", "PolicyDocument")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if size := len(strings.Join(strings.Fields(string(doc)), "")); size > 6144 {
+				t.Errorf("%s policy is %d characters, over 6,144", name, size)
+			} else {
+				t.Logf("%s %s: %d characters", f.Kind, name, size)
+			}
 		}
-		// Fn::Sub resolves to longer ARNs; allow 40% headroom.
-		if size := len(doc) * 14 / 10; size > 6144 {
-			t.Errorf("%s policy is about %d characters, over 6,144", name, size)
+		if n > 10 {
+			t.Errorf("%d managed policies on one role, over the default quota of 10", n)
 		}
 	}
-	if n > 10 {
-		t.Errorf("%d managed policies on one role, over the default quota of 10", n)
+}
+
+// resolveSub replaces Fn::Sub with its string, the pseudo parameters with
+// their longest values and template values with long names.
+func resolveSub(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if s, ok := v["Fn::Sub"].(string); ok && len(v) == 1 {
+			return strings.NewReplacer("${AWS::Partition}", "aws-us-gov", "${AWS::AccountId}", "123456789012",
+				"${CurBucket}", strings.Repeat("b", 63), "${CurPrefix}", strings.Repeat("p", 64)).Replace(s)
+		}
+		out := map[string]any{}
+		for k, x := range v {
+			out[k] = resolveSub(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = resolveSub(x)
+		}
+		return out
+	}
+	return v
+}
+
+func TestMembersTargets(t *testing.T) {
+	t.Parallel()
+	ous := []string{"r-ab12", "ou-ab12-cdefgh34"}
+	files := generate(t, onboarding.Request{Modules: []manifest.Module{manifest.ModuleCost}, OrganizationalUnits: ous, TemplateURLBase: "https://b.s3.amazonaws.com"}, onboarding.FormatYAML)
+	var members onboarding.File
+	for _, f := range files {
+		if f.Kind == onboarding.KindMembers {
+			members = f
+		}
+	}
+	if d := dig(parse(t, members), "Parameters", "OrganizationalUnitIds", "Default"); d != "r-ab12,ou-ab12-cdefgh34" {
+		t.Errorf("OrganizationalUnitIds default %v", d)
+	}
+	if !strings.Contains(members.Link, "param_OrganizationalUnitIds=r-ab12%2Cou-ab12-cdefgh34") {
+		t.Errorf("members link %s", members.Link)
 	}
 }

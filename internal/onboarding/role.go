@@ -36,11 +36,15 @@ var roleNamePattern = regexp.MustCompile(`^` + roleNameParamPattern + `$`)
 type RoleOptions struct {
 	ExternalID   crossbill.ExternalID
 	HubPrincipal string            // the ARN the role trusts: a role, user or account root
-	Modules      []manifest.Module // "cur" is ignored: the CUR stack grants it
+	Modules      []manifest.Module // "cur" gets no policy here: the CUR stack grants it
 	RoleName     string            // "" means DefaultRoleName
 	Format       Format
 	// Evaluation marks the evaluation stack (only affects descriptions).
 	Evaluation bool
+	// OrganizationalUnits are the members stack's deployment targets: the
+	// root ID (r-...) or OU IDs (ou-...). Empty leaves the parameter for
+	// the customer to fill in.
+	OrganizationalUnits []string
 }
 
 func (o *RoleOptions) check() error {
@@ -57,8 +61,8 @@ func (o *RoleOptions) check() error {
 	if _, err := awsarn.ParsePrincipal(o.HubPrincipal, ""); err != nil {
 		return err
 	}
-	if len(roleModules(o.Modules)) == 0 {
-		return crossbill.Errorf(crossbill.CodeInvalid, op, "no module to grant: choose at least one of cost, commitments, inventory, org, access-read, access-jit, remediation (cur alone needs only the CUR stack)")
+	if len(o.Modules) == 0 {
+		return crossbill.Errorf(crossbill.CodeInvalid, op, "no module to grant: choose at least one of %s", strings.Join(moduleNames(manifest.ValidModules()), ", "))
 	}
 	return nil
 }

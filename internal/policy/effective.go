@@ -68,14 +68,15 @@ func EffectiveActions(doc *Document, cat *iamdata.Catalog) Effective {
 	var eff Effective
 	all := cat.All()
 	// Indexed by action ID: cheaper than maps for the thousands of
-	// actions a wildcard grant expands to, and already in catalog order.
+	// actions a wildcard or NotAction grant expands to.
 	pos := make([]int32, len(all))  // 1 + index in grants; -1: denied outright
 	mark := make([]int32, len(all)) // 1 + index of the statement that last listed the action
+	var ids []int32                 // the current statement's actions, reused
 	var grants []Grant
 
 	for _, st := range doc.Statements {
 		stamp := int32(st.Index + 1)
-		var acts []iamdata.Action
+		ids = ids[:0]
 		if st.Action != nil {
 			for _, p := range st.Action {
 				exp, err := cat.Expand(p)
@@ -86,12 +87,13 @@ func EffectiveActions(doc *Document, cat *iamdata.Catalog) Effective {
 				for _, a := range exp {
 					if mark[a.ID] != stamp {
 						mark[a.ID] = stamp
-						acts = append(acts, a)
+						ids = append(ids, int32(a.ID))
 					}
 				}
 			}
 		} else {
 			// NotAction: every catalog action that no pattern expands to.
+			excluded := 0
 			for _, p := range st.NotAction {
 				exp, err := cat.Expand(p)
 				if err != nil {
@@ -99,12 +101,16 @@ func EffectiveActions(doc *Document, cat *iamdata.Catalog) Effective {
 					continue
 				}
 				for _, a := range exp {
-					mark[a.ID] = stamp
+					if mark[a.ID] != stamp {
+						mark[a.ID] = stamp
+						excluded++
+					}
 				}
 			}
-			for _, a := range all {
-				if mark[a.ID] != stamp {
-					acts = append(acts, a)
+			ids = slices.Grow(ids, len(all)-excluded)
+			for id := range all {
+				if mark[id] != stamp {
+					ids = append(ids, int32(id))
 				}
 			}
 		}
@@ -115,45 +121,48 @@ func EffectiveActions(doc *Document, cat *iamdata.Catalog) Effective {
 		one := []Scope{scope}
 		if st.Effect == Deny {
 			total := len(st.Conditions) == 0 && st.NotResource == nil && scope.AllResources()
-			for _, a := range acts {
-				switch p := pos[a.ID]; {
+			for _, id := range ids {
+				switch p := pos[id]; {
 				case total:
-					pos[a.ID] = -1
+					pos[id] = -1
 				case p < 0:
 				case p == 0:
 					// The allow may come later in the document.
-					grants = append(grants, Grant{Action: a, Denies: one[:1:1]})
-					pos[a.ID] = int32(len(grants))
+					grants = append(grants, Grant{Action: all[id], Denies: one[:1:1]})
+					pos[id] = int32(len(grants))
 				default:
 					grants[p-1].Denies = append(grants[p-1].Denies, scope)
 				}
 			}
 			continue
 		}
-		for _, a := range acts {
-			switch p := pos[a.ID]; {
+		if grants == nil {
+			grants = make([]Grant, 0, len(ids))
+		}
+		for _, id := range ids {
+			switch p := pos[id]; {
 			case p < 0:
 			case p == 0:
-				grants = append(grants, Grant{Action: a, Scopes: one[:1:1]})
-				pos[a.ID] = int32(len(grants))
+				grants = append(grants, Grant{Action: all[id], Scopes: one[:1:1]})
+				pos[id] = int32(len(grants))
 			default:
 				grants[p-1].Scopes = append(grants[p-1].Scopes, scope)
 			}
 		}
 	}
-	// Walking pos gives catalog order (service, then action name). Drop
-	// totally denied actions and deny-only entries.
-	n := 0
-	for _, p := range pos {
-		if p > 0 && len(grants[p-1].Scopes) > 0 {
-			n++
+	// Drop totally denied actions and deny-only entries, in place, then
+	// put the rest in catalog order (service, then action name): usually
+	// it already is.
+	kept := grants[:0]
+	for _, g := range grants {
+		if pos[g.Action.ID] > 0 && len(g.Scopes) > 0 {
+			kept = append(kept, g)
 		}
 	}
-	eff.Grants = make([]Grant, 0, n)
-	for _, p := range pos {
-		if p > 0 && len(grants[p-1].Scopes) > 0 {
-			eff.Grants = append(eff.Grants, grants[p-1])
-		}
+	byID := func(a, b Grant) int { return a.Action.ID - b.Action.ID }
+	if !slices.IsSortedFunc(kept, byID) {
+		slices.SortFunc(kept, byID)
 	}
+	eff.Grants = kept
 	return eff
 }

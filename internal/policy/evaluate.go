@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/crossbill/crossbill/internal/iamdata"
 )
 
 // Request is one API request to evaluate.
@@ -27,6 +29,10 @@ type Policies struct {
 	SCPs []*Document
 	// RCPs, like SCPs, for resource control policies.
 	RCPs []*Document
+	// Catalog, when set, limits RCPs to the services that support them
+	// (iamdata Service.RCP), as AWS does; without it RCPs apply to every
+	// request.
+	Catalog *iamdata.Catalog
 }
 
 // Decision is the outcome of an evaluation.
@@ -79,6 +85,34 @@ type Result struct {
 // boundary (if any) and the identity policies must each allow.
 // Resource-based policies are not evaluated.
 func Evaluate(req Request, p Policies) Result {
+	return evaluate(req, p, "identity")
+}
+
+// EvaluateTrust decides whether a role's trust policy lets req.Principal
+// assume the role: req.Action defaults to sts:AssumeRole, and
+// req.Context carries sts:ExternalId, aws:MultiFactorAuthPresent and the
+// like (a nil value: known absent). It checks the trust policy alone; a
+// caller in another account also needs its own policies to allow
+// sts:AssumeRole on the role.
+func EvaluateTrust(trust *Document, req Request) Result {
+	if req.Action == "" {
+		req.Action = "sts:AssumeRole"
+	}
+	return evaluate(req, Policies{Identity: []*Document{trust}}, "trust")
+}
+
+// EvaluateResource decides a request against a resource-based policy
+// alone (a bucket, key or queue policy): whether it allows or denies
+// req.Principal the action on req.Resource. Combine it with Evaluate for
+// the caller's side: within one account either may allow (a deny in
+// either wins); across accounts both must allow.
+func EvaluateResource(doc *Document, req Request) Result {
+	return evaluate(req, Policies{Identity: []*Document{doc}}, "resource")
+}
+
+// evaluate runs the evaluation; first names the first gate's policies in
+// results ("identity" or "trust").
+func evaluate(req Request, p Policies, first string) Result {
 	ctx := newContext(req.Context)
 	resource := req.Resource
 	if resource == "" {
@@ -90,15 +124,17 @@ func Evaluate(req Request, p Policies) Result {
 		name string
 		docs []*Document
 	}
-	gates := []gate{{"identity", p.Identity}}
+	gates := []gate{{first, p.Identity}}
 	if p.Boundary != nil {
 		gates = append(gates, gate{"boundary", []*Document{p.Boundary}})
 	}
 	for i, d := range p.SCPs {
 		gates = append(gates, gate{fmt.Sprintf("scp[%d]", i), []*Document{d}})
 	}
-	for i, d := range p.RCPs {
-		gates = append(gates, gate{fmt.Sprintf("rcp[%d]", i), []*Document{d}})
+	if rcpApplies(p.Catalog, req.Action) {
+		for i, d := range p.RCPs {
+			gates = append(gates, gate{fmt.Sprintf("rcp[%d]", i), []*Document{d}})
+		}
 	}
 
 	var denies, maybeDenies, allows []StatementRef
@@ -176,6 +212,16 @@ func Evaluate(req Request, p Policies) Result {
 	return res
 }
 
+// rcpApplies reports whether RCPs govern the action's service.
+func rcpApplies(cat *iamdata.Catalog, action string) bool {
+	if cat == nil {
+		return true
+	}
+	svc, _, _ := strings.Cut(action, ":")
+	s, ok := cat.Service(svc)
+	return !ok || s.RCP
+}
+
 func joinRefs(refs []StatementRef) string {
 	s := make([]string, len(refs))
 	for i, r := range refs {
@@ -190,6 +236,10 @@ func describeGates(failed []string) string {
 		switch {
 		case f == "identity":
 			names[i] = "the identity policies"
+		case f == "trust":
+			names[i] = "the trust policy"
+		case f == "resource":
+			names[i] = "the resource policy"
 		case f == "boundary":
 			names[i] = "the permissions boundary"
 		default:

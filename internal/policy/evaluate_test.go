@@ -351,6 +351,89 @@ func TestEvaluateResourcePolicyPrincipal(t *testing.T) {
 	}
 }
 
+func TestEvaluateRCP(t *testing.T) {
+	t.Parallel()
+	id := mustParse(t, `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`)
+	rcp := mustParse(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+	  {"Effect":"Deny","Action":["s3:*","ec2:*"],"Resource":"*","Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-1"}}}]}`)
+	ctx := map[string][]string{"aws:PrincipalOrgID": {"o-other"}}
+	cat := catalog(t)
+	tests := []struct {
+		action  string
+		catalog bool
+		want    policy.Decision
+	}{
+		{"s3:GetObject", true, policy.ExplicitDeny},
+		{"ec2:RunInstances", true, policy.Allowed}, // EC2 does not support RCPs
+		{"ec2:RunInstances", false, policy.ExplicitDeny},
+	}
+	for _, tt := range tests {
+		p := policy.Policies{Identity: []*policy.Document{id}, RCPs: []*policy.Document{rcp}}
+		if tt.catalog {
+			p.Catalog = cat
+		}
+		if got := policy.Evaluate(policy.Request{Action: tt.action, Context: ctx}, p); got.Decision != tt.want {
+			t.Errorf("%s (catalog %v): %s, want %s (%s)", tt.action, tt.catalog, got.Decision, tt.want, got.Reason)
+		}
+	}
+}
+
+func TestEvaluateTrust(t *testing.T) {
+	t.Parallel()
+	trust := mustParse(t, `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/crossbill-hub"},
+	  "Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"4f9c2a7e1b3d45e6a8c0b2d4f6e8a0c1"}}}}`)
+	const hub = "arn:aws:sts::111122223333:assumed-role/crossbill-hub/sync"
+	tests := []struct {
+		name      string
+		principal string
+		ctx       map[string][]string
+		want      policy.Decision
+	}{
+		{"right external id", hub, map[string][]string{"sts:ExternalId": {"4f9c2a7e1b3d45e6a8c0b2d4f6e8a0c1"}}, policy.Allowed},
+		{"wrong external id", hub, map[string][]string{"sts:ExternalId": {"guess"}}, policy.ImplicitDeny},
+		{"no external id", hub, map[string][]string{"sts:ExternalId": nil}, policy.ImplicitDeny},
+		{"external id not given", hub, nil, policy.AllowedUnderConditions},
+		{"other principal", "arn:aws:iam::444455556666:role/crossbill-hub", map[string][]string{"sts:ExternalId": {"4f9c2a7e1b3d45e6a8c0b2d4f6e8a0c1"}}, policy.ImplicitDeny},
+	}
+	for _, tt := range tests {
+		got := policy.EvaluateTrust(trust, policy.Request{Principal: tt.principal, Context: tt.ctx})
+		if got.Decision != tt.want {
+			t.Errorf("%s: %s, want %s (%s)", tt.name, got.Decision, tt.want, got.Reason)
+		}
+		if got.Decision == policy.Allowed && (len(got.Deciding) != 1 || got.Deciding[0].Policy != "trust") {
+			t.Errorf("%s: deciding %+v", tt.name, got.Deciding)
+		}
+		if got.Decision == policy.ImplicitDeny && !strings.Contains(got.Reason, "trust policy") {
+			t.Errorf("%s: reason %q", tt.name, got.Reason)
+		}
+	}
+}
+
+func TestEvaluateResource(t *testing.T) {
+	t.Parallel()
+	bucket := mustParse(t, `{"Version":"2012-10-17","Statement":[
+	  {"Sid":"Exports","Effect":"Allow","Principal":{"Service":"bcm-data-exports.amazonaws.com"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::cur/*",
+	   "Condition":{"StringEquals":{"aws:SourceAccount":"111122223333"}}},
+	  {"Sid":"OnlyHub","Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:role/hub"],"Service":"bcm-data-exports.amazonaws.com"},"Action":"s3:*","Resource":"arn:aws:s3:::cur/*"}
+	]}`)
+	tests := []struct {
+		name, principal string
+		ctx             map[string][]string
+		want            policy.Decision
+	}{
+		{"service from the right account", "bcm-data-exports.amazonaws.com", map[string][]string{"aws:SourceAccount": {"111122223333"}}, policy.Allowed},
+		{"service for another account", "bcm-data-exports.amazonaws.com", map[string][]string{"aws:SourceAccount": {"444455556666"}}, policy.ImplicitDeny},
+		{"hub is not denied, nor allowed here", "arn:aws:iam::111122223333:role/hub", nil, policy.ImplicitDeny},
+		{"anyone else is denied", "arn:aws:iam::444455556666:user/eve", nil, policy.ExplicitDeny},
+	}
+	for _, tt := range tests {
+		got := policy.EvaluateResource(bucket, policy.Request{Action: "s3:PutObject", Resource: "arn:aws:s3:::cur/data/x.parquet", Principal: tt.principal, Context: tt.ctx})
+		if got.Decision != tt.want {
+			t.Errorf("%s: %s, want %s (%s)", tt.name, got.Decision, tt.want, got.Reason)
+		}
+	}
+}
+
 func TestMerge(t *testing.T) {
 	t.Parallel()
 	a := mustParse(t, `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`)

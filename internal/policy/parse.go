@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -24,6 +25,8 @@ func Parse(data []byte) (*Document, error) {
 	if len(data) > maxDocument {
 		return nil, invalid("", "document is %d bytes; AWS policies are at most 20 KiB, is this the right file?", len(data))
 	}
+	// Editors on Windows save a byte-order mark; JSON has no place for it.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	root, err := decodeJSON(data)
 	if err != nil {
 		return nil, invalid("", "not valid JSON: %v", err)

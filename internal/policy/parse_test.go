@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -68,6 +69,10 @@ func TestParseForms(t *testing.T) {
 		t.Errorf("ConditionsOn = %+v", got)
 	}
 
+	if bom := mustParse(t, "\ufeff"+`{"Statement":{"Effect":"Allow","Action":"*"}}`); len(bom.Statements) != 1 {
+		t.Error("document with a byte-order mark not parsed")
+	}
+
 	doc = mustParse(t, `{"Statement": [
 	  {"Effect": "Deny", "NotAction": ["iam:*", "sts:*"], "NotResource": "arn:aws:s3:::b/*", "NotPrincipal": {"AWS": ["111122223333"]}},
 	  {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": ["*"], "Condition": {"stringequalsignorecaseifexists": {"aws:PrincipalOrgID": "o-123"}}},
@@ -89,6 +94,37 @@ func TestParseForms(t *testing.T) {
 	}
 	if len(s3.Principal.Federated) != 1 || len(s3.Principal.CanonicalUser) != 1 || s3.Principal.Any {
 		t.Errorf("statement 3 = %+v", s3)
+	}
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	t.Parallel()
+	paths, err := filepath.Glob("testdata/*.good.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range paths {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := mustParse(t, string(b))
+		out, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again := mustParse(t, string(out)); !reflect.DeepEqual(again, doc) {
+			t.Errorf("%s: round trip changed the document\n%s", path, out)
+		}
+	}
+	doc := mustParse(t, `{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Condition":{"Bool":{"aws:SecureTransport":true}}}}`)
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"Statement":[{"Effect":"Allow","Principal":"*","Action":["s3:GetObject"],"Condition":{"Bool":{"aws:SecureTransport":["true"]}}}]}`
+	if string(out) != want {
+		t.Errorf("canonical form\n%s\nwant\n%s", out, want)
 	}
 }
 
@@ -193,6 +229,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"Statement":{"Effect":"Allow","Action":"*","Condition":{"ForAnyValue:StringLike":{"a:b":["x",1,true]}}}}`))
+	f.Add([]byte(`{"Statement":{"Sid":"q\"b\\c\u0001\u00e9","Effect":"Deny","NotAction":"s3:Get*","NotPrincipal":{"AWS":["*"]},"Resource":"\ud83d\ude00"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := policy.Parse(data)
 		if err != nil {
@@ -200,6 +237,18 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("error code %s, want invalid: %v", code, err)
 			}
 			return
+		}
+		// The canonical form parses back to the same document.
+		out, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatalf("marshal: %v", err)
+		}
+		again, err := policy.Parse(out)
+		if err != nil {
+			t.Fatalf("canonical form does not parse: %v\n%s", err, out)
+		}
+		if !reflect.DeepEqual(again, doc) {
+			t.Fatalf("round trip changed the document:\n%+v\n%+v\n%s", doc, again, out)
 		}
 		// Invariants every parsed document keeps.
 		if len(doc.Statements) == 0 {

@@ -47,8 +47,9 @@ type TrustPrincipal struct {
 	Sid         string        `json:"sid,omitempty"`
 	Kind        PrincipalKind `json:"kind"`
 	Value       string        `json:"value"`
-	Account     string        `json:"account,omitempty"` // the principal's account, for AWS principals
-	Vendor      string        `json:"vendor,omitempty"`  // known vendor owning Account, "" if none
+	Account     string        `json:"account,omitempty"`    // the principal's account, for AWS principals
+	Vendor      string        `json:"vendor,omitempty"`     // known vendor owning Account, "" if none
+	AWSService  bool          `json:"awsService,omitempty"` // the list marks Vendor as an AWS service (type: aws)
 	SameAccount bool          `json:"sameAccount,omitempty"`
 	Actions     []string      `json:"actions"`
 }
@@ -81,6 +82,7 @@ const (
 	FindingMFARequired          = "mfa-required"
 	FindingMFAIfExists          = "mfa-ifexists"
 	FindingCanonicalUser        = "canonical-user"
+	FindingPrincipalWildcardARN = "principal-wildcard-arn"
 )
 
 // TrustReport is the analysis of one trust policy.
@@ -195,8 +197,15 @@ func AnalyzeTrust(doc *Document, known *KnownAccounts, ownAccount string) TrustR
 }
 
 func analyzeAWSPrincipal(st Statement, p TrustPrincipal, haveList bool, add func(string, Severity, string, string, ...any)) {
-	if p.Vendor != "" {
-		add(FindingKnownVendor, SeverityInfo, p.Value, "account %s belongs to %s (known AWS accounts list)", p.Account, p.Vendor)
+	if strings.ContainsAny(p.Value, "*?") {
+		add(FindingPrincipalWildcardARN, SeverityMedium, p.Value, "AWS does not accept wildcards inside a principal ARN, so this policy is refused or names no one; use \"*\" with an aws:PrincipalArn condition, or name the principal exactly")
+		return
+	}
+	switch {
+	case p.AWSService:
+		add(FindingKnownVendor, SeverityInfo, p.Value, "account %s belongs to AWS itself (%s), per the known accounts list", p.Account, p.Vendor)
+	case p.Vendor != "":
+		add(FindingKnownVendor, SeverityInfo, p.Value, "account %s belongs to %s, per the known accounts list", p.Account, p.Vendor)
 	}
 	if p.SameAccount {
 		add(FindingSameAccount, SeverityInfo, p.Value, "principal in the role's own account")
@@ -388,7 +397,9 @@ func classifyPrincipals(st Statement, known *KnownAccounts, ownAccount string) [
 		tp.Value = v
 		tp.Kind, tp.Account = classifyAWS(v)
 		if tp.Account != "" {
-			tp.Vendor, _ = known.Lookup(tp.Account)
+			if v, ok := known.Vendor(tp.Account); ok {
+				tp.Vendor, tp.AWSService = v.Name, v.Type == "aws"
+			}
 			tp.SameAccount = ownAccount != "" && tp.Account == ownAccount
 		}
 		out = append(out, tp)

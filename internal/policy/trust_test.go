@@ -158,6 +158,12 @@ func TestAnalyzeTrust(t *testing.T) {
 			findings: []string{"not-principal-allow/high"},
 		},
 		{
+			name:     "wildcard inside a principal ARN",
+			doc:      trustDoc(`{"AWS":"arn:aws:iam::*:role/vendor"}`, extID),
+			kinds:    []policy.PrincipalKind{policy.KindRole},
+			findings: []string{"principal-wildcard-arn/medium"},
+		},
+		{
 			name:     "deny statements are not principals",
 			doc:      `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"}}}}`,
 			findings: nil,
@@ -222,6 +228,10 @@ func TestAnalyzeTrustPrincipalDetails(t *testing.T) {
 		if p.Kind != w.kind || p.Account != w.account || p.Vendor != w.vendor || p.SameAccount || !reflect.DeepEqual(p.Actions, []string{"sts:AssumeRole"}) {
 			t.Errorf("principal %d = %+v, want %+v", i, p, w)
 		}
+	}
+	svc := policy.AnalyzeTrust(mustParse(t, trustDoc(`{"AWS":"arn:aws:iam::210987654321:root"}`, "")), knownAccounts(t), "")
+	if p := svc.Principals[0]; !p.AWSService || p.Vendor != "Example Log Service" {
+		t.Errorf("AWS service account principal = %+v", p)
 	}
 	for _, f := range policy.AnalyzeTrust(doc, nil, "").Findings {
 		if f.ID == policy.FindingUnknownAccount {

@@ -53,8 +53,9 @@ func LoadKnownAccounts(r io.Reader) (*KnownAccounts, error) {
 		Vendor  `yaml:",inline"`
 		Enabled *bool `yaml:"enabled"`
 	}
+	// Unknown fields are ignored: the upstream list may grow new ones. A
+	// misspelt "accounts" still fails below, as an entry without accounts.
 	dec := yaml.NewDecoder(r)
-	dec.KnownFields(true)
 	if err := dec.Decode(&raw); err != nil && err != io.EOF {
 		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "not a known_aws_accounts list (a YAML list of name/source/accounts entries): %w", err)
 	}
@@ -97,6 +98,14 @@ func (k *KnownAccounts) Vendor(account string) (Vendor, bool) {
 		return Vendor{}, false
 	}
 	return k.vendors[i], true
+}
+
+// Vendors returns the entries in file order (shared; do not modify).
+func (k *KnownAccounts) Vendors() []Vendor {
+	if k == nil {
+		return nil
+	}
+	return k.vendors
 }
 
 // Len returns the number of vendors in the list.

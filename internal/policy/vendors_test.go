@@ -32,6 +32,10 @@ func TestLoadKnownAccounts(t *testing.T) {
 	if _, ok := k.Lookup("111111111111"); ok {
 		t.Error("unknown account found")
 	}
+	extra, err := policy.LoadKnownAccounts(strings.NewReader("- name: x\n  accounts: ['123456789012']\n  notes: a field a newer list may add\n"))
+	if err != nil || extra.Len() != 1 {
+		t.Errorf("list with an extra field: %v", err)
+	}
 	var nilK *policy.KnownAccounts
 	if _, ok := nilK.Lookup("123456789012"); ok || nilK.Len() != 0 {
 		t.Error("nil list found something")
@@ -41,11 +45,11 @@ func TestLoadKnownAccounts(t *testing.T) {
 func TestLoadKnownAccountsErrors(t *testing.T) {
 	t.Parallel()
 	for name, src := range map[string]string{
-		"not a list":    "name: x\n",
-		"no name":       "- accounts: ['123456789012']\n",
-		"no accounts":   "- name: x\n",
-		"short account": "- name: x\n  accounts: ['12345']\n",
-		"unknown field": "- name: x\n  acounts: ['123456789012']\n",
+		"not a list":     "name: x\n",
+		"no name":        "- accounts: ['123456789012']\n",
+		"no accounts":    "- name: x\n",
+		"short account":  "- name: x\n  accounts: ['12345']\n",
+		"misspelt field": "- name: x\n  acounts: ['123456789012']\n",
 	} {
 		_, err := policy.LoadKnownAccounts(strings.NewReader(src))
 		if code := crossbill.ErrorCode(err); code != crossbill.CodeInvalid {
@@ -75,4 +79,35 @@ func TestSharedKnownAccounts(t *testing.T) {
 	if name, ok := k.Lookup("464622532012"); !ok || name != "Datadog" {
 		t.Errorf("Lookup(464622532012) = %q, %v; want Datadog", name, ok)
 	}
+}
+
+func FuzzLoadKnownAccounts(f *testing.F) {
+	seed, err := os.ReadFile("testdata/known_accounts.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(seed))
+	f.Add("- name: x\n  accounts: [123456789012]\n  enabled: true\n")
+	f.Add("[]")
+	f.Add("- {name: a, accounts: ['000000000000'], source: [], type: aws}\n- {name: b, accounts: ['000000000000']}\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		k, err := policy.LoadKnownAccounts(strings.NewReader(src))
+		if err != nil {
+			if code := crossbill.ErrorCode(err); code != crossbill.CodeInvalid {
+				t.Fatalf("code %s: %v", code, err)
+			}
+			return
+		}
+		// Every listed account is found, and each is a 12-digit ID.
+		for _, v := range k.Vendors() {
+			for _, a := range v.Accounts {
+				if !crossbill.AccountID(a).Valid() {
+					t.Fatalf("loaded malformed account %q", a)
+				}
+				if _, ok := k.Lookup(a); !ok {
+					t.Fatalf("account %s of %s not found", a, v.Name)
+				}
+			}
+		}
+	})
 }

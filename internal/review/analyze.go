@@ -31,6 +31,10 @@ type analyzer struct {
 	findings []Finding
 	// grants are (pattern, resource) pairs counted per service category.
 	grants map[string]int
+	// applyCache remembers whether a policy resource can name a resource
+	// type, keyed by type ARN and resource.
+	applyCache map[[2]string]bool
+	typeARNs   map[[2]string]string // (service, resource type) -> ARN format
 	// allowed is every action any identity holds, with each identity's
 	// grants of it, for the summary.
 	allowed map[string][]*held
@@ -52,7 +56,7 @@ func label(id *identity) string {
 	case kindPolicy:
 		return "policy " + id.Name
 	case kindResourcePolicy:
-		return "bucket policy " + id.Name
+		return firstNonEmpty(id.What, "resource policy") + " " + id.Name
 	}
 	return id.Kind + " " + id.Name
 }
@@ -99,7 +103,11 @@ func (a *analyzer) problems(lbl string, ps []problem, where *Location) {
 	}
 	msgs := make([]string, 0, len(ps))
 	for _, p := range ps {
-		msgs = append(msgs, strings.TrimPrefix(p.Where.Path, where.Path)+": "+p.Message)
+		if sub := strings.TrimPrefix(strings.TrimPrefix(p.Where.Path, where.Path), "."); sub != "" && sub != p.Where.Path {
+			msgs = append(msgs, sub+": "+p.Message)
+		} else {
+			msgs = append(msgs, p.Message)
+		}
 	}
 	loc := *where
 	loc.Line = ps[0].Where.Line
@@ -128,7 +136,10 @@ func (p *rawPolicy) stmtLocation(i int) Location {
 	if i >= 0 && i < len(p.stmtLines) && p.stmtLines[i] > 0 {
 		l.Line = p.stmtLines[i]
 	}
-	l.Path = fmt.Sprintf("%s.Statement[%d]", p.Where.Path, i)
+	l.Path = fmt.Sprintf("Statement[%d]", i)
+	if p.Where.Path != "" {
+		l.Path = p.Where.Path + "." + l.Path
+	}
 	return l
 }
 
@@ -137,6 +148,9 @@ func (a *analyzer) policy(out *analyzed, p *rawPolicy) {
 	doc := a.parse(out.label, p)
 	if doc == nil {
 		return
+	}
+	if out.id.Kind == kindResourcePolicy {
+		doc = grantsToOthers(doc, p.ownAccount)
 	}
 	a.patterns(out, p, doc)
 	eff := policy.EffectiveActions(doc, a.cat)
@@ -151,17 +165,58 @@ func (a *analyzer) policy(out *analyzed, p *rawPolicy) {
 		a.add(Finding{ID: "action/unknown", Severity: SeverityLow, Title: "Unknown action " + u.Pattern, Identity: out.label, Actions: []string{u.Pattern}, Location: p.stmtLocation(u.Statement),
 			Why: fmt.Sprintf("%q %s (catalog %s). IAM ignores it, so either the vendor made a typo and lacks a permission it expects, or the documentation invents actions.", u.Pattern, what, a.cat.Version())})
 	}
+	var dropped []*held
 	for _, g := range eff.Grants {
+		var refs, none []grantRef
+		for _, s := range g.Scopes {
+			if es, ok := a.effectiveScope(g.Action, s); ok {
+				refs = append(refs, grantRef{scope: es, pol: p})
+			} else {
+				none = append(none, grantRef{scope: s, pol: p})
+			}
+		}
+		if len(none) > 0 && len(refs) == 0 {
+			dropped = append(dropped, &held{action: g.Action, refs: none})
+		}
+		if len(refs) == 0 {
+			continue
+		}
 		key := lowerKey(g.Action)
 		h := out.held[key]
 		if h == nil {
-			h = &held{action: g.Action, key: key, refs: make([]grantRef, 0, len(g.Scopes))}
+			h = &held{action: g.Action, key: key}
 			out.held[key] = h
 		}
-		for _, s := range g.Scopes {
-			h.refs = append(h.refs, grantRef{scope: s, pol: p})
+		h.refs = append(h.refs, refs...)
+	}
+	a.ineffective(out, dropped)
+}
+
+// grantsToOthers keeps the statements of a resource policy that grant to
+// other identities (accounts, roles, users, federated users, "*"). What it
+// lets an AWS service do for the account, or the account's own identities
+// do (a key policy's usual "enable IAM policies" statement), is not
+// third-party access; the trust analysis still reviews those principals.
+func grantsToOthers(doc *policy.Document, ownAccount string) *policy.Document {
+	out := *doc
+	out.Statements = nil
+	for _, st := range doc.Statements {
+		p := st.Principal
+		if st.NotPrincipal != nil || (p != nil && (p.Any || len(p.Federated) > 0 || len(p.CanonicalUser) > 0 || hasOtherAccount(p.AWS, ownAccount))) {
+			out.Statements = append(out.Statements, st)
 		}
 	}
+	return &out
+}
+
+// hasOtherAccount reports whether some AWS principal is outside the account.
+func hasOtherAccount(principals []string, ownAccount string) bool {
+	for _, pr := range principals {
+		if ownAccount == "" || (pr != ownAccount && !strings.Contains(pr, ":"+ownAccount+":")) {
+			return true
+		}
+	}
+	return false
 }
 
 // lowerKey returns "svc:name" in lower case with one allocation.
@@ -283,6 +338,9 @@ func narrowResource(r string) bool {
 	if r == "*" || r == "" {
 		return false
 	}
+	// A CloudFormation placeholder stands for one value; "${AWS::AccountId}"
+	// must not be split at its own colons.
+	r = placeholder.ReplaceAllString(r, "x")
 	parts := strings.SplitN(r, ":", 6)
 	if len(parts) < 6 {
 		return !strings.HasPrefix(r, "*")
@@ -320,16 +378,6 @@ func (a *analyzer) scopeScoped(s policy.Scope) bool {
 
 func (a *analyzer) statementScoped(st policy.Statement) bool {
 	return a.scopeScoped(policy.Scope{Resources: st.Resource, NotResources: st.NotResource, Conditions: st.Conditions})
-}
-
-// heldScoped reports whether every grant of h is scoped.
-func (a *analyzer) heldScoped(h *held) bool {
-	for _, r := range h.refs {
-		if !a.scopeScoped(r.scope) {
-			return false
-		}
-	}
-	return true
 }
 
 // describeScopes lists the resources (and scoping conditions) of grants.
@@ -424,7 +472,7 @@ func (a *analyzer) addGrouped(out *analyzed, id, title string, hs []*held, sev, 
 	}
 	if len(scoped) > 0 {
 		a.add(Finding{ID: id, Severity: scopedSev, Title: title + ", scoped", Identity: out.label, Actions: actionNames(scoped), Resources: a.describeScopes(scoped), Scoped: true, Location: firstLocation(scoped),
-			Why: why + " These grants are limited to the resources or conditions listed, which lowers the risk."})
+			Why: strings.TrimSpace(why + " These grants are limited to the resources or conditions listed, which lowers the risk. " + a.scopeNotes(scoped))})
 	}
 }
 
@@ -444,6 +492,16 @@ func (a *analyzer) sensitive(out *analyzed) {
 	}
 }
 
+// isReadVerb reports whether an action name only reads.
+func isReadVerb(name string) bool {
+	for _, v := range []string{"Get", "List", "Describe", "View", "Search", "BatchGet"} {
+		if strings.HasPrefix(name, v) {
+			return true
+		}
+	}
+	return false
+}
+
 // isDelete reports whether an action name destroys something.
 func isDelete(name string) bool {
 	for _, v := range []string{"Delete", "Terminate", "Purge", "Destroy", "Deregister"} {
@@ -458,7 +516,13 @@ func isDelete(name string) bool {
 func (a *analyzer) levels(out *analyzed) {
 	var perms, deletes, writes, tags []*held
 	for _, h := range out.sorted {
+		if len(a.kb.groupOf[h.key]) > 0 {
+			continue // explained by its own finding
+		}
 		switch {
+		case h.action.Level == iamdata.LevelPermissions && isReadVerb(h.action.Name):
+			// Reading a policy is filed as Permissions management but
+			// changes nothing.
 		case h.action.Level == iamdata.LevelPermissions:
 			perms = append(perms, h)
 		case h.action.Level == iamdata.LevelTagging:

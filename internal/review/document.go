@@ -25,6 +25,9 @@ func (e *extractor) policy(doc *node, name, path string, owner *node) *rawPolicy
 
 func (e *extractor) document(doc *node, name, path string, owner *node, kind string) *rawPolicy {
 	p := &rawPolicy{Name: name, Where: e.at(firstNode(doc, owner), path)}
+	if e.scope != nil {
+		p.ownAccount = "${AWS::AccountId}"
+	}
 	fix := func(n *node, subpath, format string, args ...any) {
 		p.Problems = append(p.Problems, problem{Where: e.at(firstNode(n, doc, owner), path+subpath), Message: fmt.Sprintf(format, args...)})
 	}
@@ -180,7 +183,19 @@ func (e *extractor) bucketPolicy(logical string, r, props *node, guess string) {
 	}
 	p := e.document(doc, logical, path+".Properties.PolicyDocument", r, docResource)
 	p.Problems = append(probs, p.Problems...)
-	e.inv.Identities = append(e.inv.Identities, &identity{Kind: kindResourcePolicy, Name: logical, Where: e.at(r, path), Policies: []*rawPolicy{p}})
+	e.inv.Identities = append(e.inv.Identities, &identity{Kind: kindResourcePolicy, What: "bucket policy", Name: logical, Where: e.at(r, path), Policies: []*rawPolicy{p}})
+}
+
+// resourcePolicy reads the policy document of a KMS key, SQS queue, SNS
+// topic or secret as a resource policy.
+func (e *extractor) resourcePolicy(logical string, r, props *node, key, what string) {
+	path := "Resources." + logical
+	doc := props.get(key)
+	if doc == nil {
+		return // a key without a key policy gets the default one
+	}
+	p := e.document(doc, logical, path+".Properties."+key, r, docResource)
+	e.inv.Identities = append(e.inv.Identities, &identity{Kind: kindResourcePolicy, What: what, Name: logical, Where: e.at(r, path), Policies: []*rawPolicy{p}})
 }
 
 // maxStackSetDepth bounds StackSets nested in StackSet templates.

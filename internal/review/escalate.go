@@ -72,12 +72,15 @@ func (a *analyzer) escalations(out *analyzed) {
 		if allSelf {
 			continue // reported once as self-modification
 		}
-		sev := e.Severity
+		sev, why := e.Severity, e.Description
 		if allScoped {
 			sev = e.ScopedSeverity
+			if note := a.scopeNotes(involved); note != "" {
+				why += " " + note
+			}
 		}
 		a.add(Finding{ID: "escalation/" + e.ID, Severity: sev, Title: "Privilege escalation: " + e.Title, Identity: out.label,
-			Actions: actionNames(involved), Resources: a.describeScopes(involved), Scoped: allScoped, Location: firstLocation(involved), Why: e.Description})
+			Actions: actionNames(involved), Resources: a.describeScopes(involved), Scoped: allScoped, Location: firstLocation(involved), Why: why})
 	}
 }
 
@@ -152,8 +155,13 @@ func (a *analyzer) managedPolicies(out *analyzed) {
 	}
 }
 
-// credentials reports long-lived credentials of vendor users.
+// credentials reports long-lived credentials of vendor users, and notes a
+// permissions boundary, which this review does not apply.
 func (a *analyzer) credentials(out *analyzed) {
+	if out.id.Boundary != "" {
+		a.add(Finding{ID: "identity/permissions-boundary", Severity: SeverityInfo, Title: "Permissions boundary set", Identity: out.label, Resources: []string{out.id.Boundary}, Location: out.id.Where,
+			Why: "A boundary caps what the identity's policies can grant. This review reports the policies as written; check the boundary to see which of these grants it removes."})
+	}
 	for _, k := range out.id.AccessKeys {
 		a.add(Finding{ID: "identity/long-lived-keys", Severity: SeverityHigh, Title: "Long-lived access key for a vendor user", Identity: out.label, Location: k,
 			Why: "An IAM user access key never expires on its own; it is stored in the vendor's systems, works from anywhere, and needs no external ID. Prefer a role the vendor assumes with an external ID, or rotate the key and alert on its use."})

@@ -11,7 +11,7 @@ const (
 	kindUser           = "user"
 	kindGroup          = "group"
 	kindPolicy         = "policy"          // a policy attached to nothing we can see
-	kindResourcePolicy = "resource-policy" // an S3 bucket policy granting to principals
+	kindResourcePolicy = "resource-policy" // a bucket, key, queue, topic or secret policy granting to principals
 )
 
 // Location says where something is, for people (Path) and for SARIF (File, Line).
@@ -39,6 +39,9 @@ type rawPolicy struct {
 	// Problems are structural mistakes CloudFormation or IAM would reject,
 	// repaired for the review with the most permissive reading.
 	Problems []problem
+	// ownAccount is how the document names the account it lives in:
+	// ${AWS::AccountId} in templates, unknown ("") for bare policies.
+	ownAccount string
 }
 
 // problem is a structural mistake found while reading the input.
@@ -51,6 +54,7 @@ type problem struct {
 // standalone policy, or a resource policy.
 type identity struct {
 	Kind    string
+	What    string // for resource policies: "bucket policy", "key policy", ...
 	Name    string // logical ID, or file name for raw policies
 	Where   Location
 	RoleARN []string // ARNs the identity is known by, for self-modification checks
@@ -180,6 +184,14 @@ func (e *extractor) extractTemplate(tmpl *node) {
 			})
 		case "AWS::S3::BucketPolicy":
 			e.bucketPolicy(logical, r, props, onlyBucket(res))
+		case "AWS::KMS::Key":
+			e.resourcePolicy(logical, r, props, "KeyPolicy", "key policy")
+		case "AWS::SQS::QueuePolicy":
+			e.resourcePolicy(logical, r, props, "PolicyDocument", "queue policy")
+		case "AWS::SNS::TopicPolicy":
+			e.resourcePolicy(logical, r, props, "PolicyDocument", "topic policy")
+		case "AWS::SecretsManager::ResourcePolicy":
+			e.resourcePolicy(logical, r, props, "ResourcePolicy", "secret policy")
 		case "AWS::CloudFormation::StackSet":
 			e.stackSet(logical, r, props)
 		}

@@ -183,7 +183,7 @@ func (k *knowledge) deprecation(pattern string) string {
 			}
 			continue
 		}
-		if globMatch(p, dp) || globMatch(dp, p) {
+		if globMatch(dp, p) {
 			return d.Why
 		}
 	}

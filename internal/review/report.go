@@ -12,7 +12,8 @@ type Finding struct {
 	Actions   []string `json:"actions,omitempty"`
 	Resources []string `json:"resources,omitempty"`
 	// Scoped is true when every grant behind the finding is limited to
-	// named resources or by conditions.
+	// named resources or by conditions, or the action always also acts on
+	// a resource type that is granted only that way.
 	Scoped   bool     `json:"scoped"`
 	Location Location `json:"location"`
 	Why      string   `json:"why"`

@@ -69,7 +69,7 @@ func Review(ctx context.Context, inputs []Input, opts Options) (Report, error) {
 			return Report{}, crossbill.Errorf(crossbill.CodeInvalid, op, "%s: line %d: neither a CloudFormation template (no Resources) nor an IAM policy (no Statement)", in.Name, root.line(1))
 		}
 	}
-	a := &analyzer{cat: cat, kb: kb, known: opts.Known, grants: map[string]int{}, allowed: map[string][]*held{}}
+	a := &analyzer{cat: cat, kb: kb, known: opts.Known, grants: map[string]int{}, allowed: map[string][]*held{}, applyCache: map[[2]string]bool{}, typeARNs: map[[2]string]string{}}
 	a.findings = append(a.findings, outputs...)
 	a.problems("", inv.Problems, nil)
 	for _, u := range inv.Unreviewable {
@@ -111,7 +111,7 @@ func rawPolicyFile(name string, root *node, inv *inventory) {
 		inv.Identities = append(inv.Identities, &identity{Kind: kindRole, Name: base, Where: p.Where, Trust: p})
 	case hasPrincipal:
 		p := e.document(root, base, "", root, docResource)
-		inv.Identities = append(inv.Identities, &identity{Kind: kindResourcePolicy, Name: base, Where: p.Where, Policies: []*rawPolicy{p}})
+		inv.Identities = append(inv.Identities, &identity{Kind: kindResourcePolicy, What: "resource policy", Name: base, Where: p.Where, Policies: []*rawPolicy{p}})
 	default:
 		p := e.document(root, base, "", root, docIdentity)
 		inv.Identities = append(inv.Identities, &identity{Kind: kindPolicy, Name: base, Where: p.Where, Policies: []*rawPolicy{p}})
@@ -149,11 +149,36 @@ func dedupe(fs []Finding) []Finding {
 	return out
 }
 
+// familyRank orders findings of equal severity: what lets the vendor gain
+// access comes before what it can do with the access it has, and both come
+// before hygiene.
+func familyRank(id string) int {
+	family, _, _ := strings.Cut(id, "/")
+	switch family {
+	case "escalation":
+		return 0
+	case "identity", "credential-exposure":
+		return 1
+	case "trust", "resource-policy":
+		return 2
+	case "data-access", "policy", "managed-policy", "organization":
+		return 3
+	case "access":
+		return 4
+	case "action":
+		return 6
+	}
+	return 5
+}
+
 func sortFindings(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
 		if a.Severity.Rank() != b.Severity.Rank() {
 			return a.Severity.Rank() > b.Severity.Rank()
+		}
+		if ra, rb := familyRank(a.ID), familyRank(b.ID); ra != rb {
+			return ra < rb
 		}
 		if a.Location.File != b.Location.File {
 			return a.Location.File < b.Location.File

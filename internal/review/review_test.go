@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/iamdata"
 )
 
 // reviewFiles reviews fixture files from testdata/seeds as one integration.
@@ -93,7 +94,7 @@ func TestSeedReviews(t *testing.T) {
 				{id: "template/malformed", identity: "CURS3BucketPolicy"},
 				{id: "action/deprecated", identity: "FrustCloudformationRole", action: "aws-portal:ViewBilling"},
 				{id: "action/deprecated", identity: "FrustCloudformationRole", action: "aws-portal:ViewUsage"},
-				{id: "access/write", identity: "FrustCloudformationRole", severity: SeverityMedium, action: "organizations:InviteAccountToOrganization", scoped: ptr(false)},
+				{id: "organization/membership", identity: "FrustCloudformationRole", severity: SeverityHigh, action: "organizations:InviteAccountToOrganization", scoped: ptr(false)},
 				{id: "data-access/instance-secrets", identity: "FrustCloudformationRole", action: "ec2:DescribeInstanceAttribute"},
 				{id: "access/write", identity: "CURS3BucketPolicy", action: "s3:PutObject", scoped: ptr(true)},
 				{id: "data-access/object-read", identity: "CURS3BucketPolicy", severity: SeverityLow, scoped: ptr(true)},
@@ -118,7 +119,8 @@ func TestSeedReviews(t *testing.T) {
 				{id: "escalation/identitystore-create-user-membership", identity: "user TrustleServiceUser", action: "identitystore:CreateGroupMembership"},
 				{id: "escalation/sts-assume-role", identity: "user TrustleServiceUser", severity: SeverityLow, scoped: ptr(true), resource: "role/Trustle-CrossAccount"},
 				{id: "access/delete", identity: "user TrustleServiceUser", action: "iam:DeleteUser"},
-				{id: "trust/no-external-id", identity: "role TrustleCrossAccountRole"},
+				{id: "trust/same-account", identity: "role TrustleCrossAccountRole"},
+				{id: "trust/no-external-id", identity: "role MemberRole"},
 			},
 			absent: []want{
 				{id: "escalation/iam-create-access-key"},
@@ -227,11 +229,16 @@ func TestSeedReviews(t *testing.T) {
 func TestFindingLocationsHaveLines(t *testing.T) {
 	t.Parallel()
 	rep := reviewFiles(t, "002-alphaus-octo.yaml")
+	data, err := os.ReadFile(filepath.Join("testdata", "seeds", "002-alphaus-octo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
 	for _, f := range rep.Findings {
 		if f.ID == "escalation/self-modification" {
 			// The OwnRole statement of the "root" policy.
-			if f.Location.Line != 67 || !strings.Contains(f.Location.Path, "Policies[0].PolicyDocument.Statement[3]") {
-				t.Fatalf("self-modification at %s, want line 67, Policies[0] Statement[3]", f.Location)
+			if got := strings.TrimSpace(lines[f.Location.Line-1]); got != "- Sid: OwnRole" || !strings.HasSuffix(f.Location.Path, "Policies[0].PolicyDocument.Statement[3]") {
+				t.Fatalf("self-modification at %s, which reads %q; want the OwnRole statement", f.Location, got)
 			}
 			return
 		}
@@ -351,28 +358,39 @@ func TestReviewInputErrors(t *testing.T) {
 func TestSmallTemplates(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name string
-		data string
-		want []want
+		name   string
+		data   string
+		want   []want
+		absent []want
 	}{
 		{"admin policy", `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`,
-			[]want{{id: "policy/all-actions", severity: SeverityCritical}}},
+			[]want{{id: "policy/all-actions", severity: SeverityCritical}}, nil},
 		{"not action", `{"Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}`,
-			[]want{{id: "policy/not-action", severity: SeverityHigh}, {id: "data-access/secret-values", severity: SeverityCritical}}},
+			[]want{{id: "policy/not-action", severity: SeverityHigh}, {id: "data-access/secret-values", severity: SeverityCritical}}, nil},
 		{"unknown action", `{"Statement":[{"Effect":"Allow","Action":["ec2:DescribeEverything","nosuchsvc:Get"],"Resource":"*"}]}`,
-			[]want{{id: "action/unknown", action: "ec2:DescribeEverything"}, {id: "action/unknown", action: "nosuchsvc:Get"}}},
+			[]want{{id: "action/unknown", action: "ec2:DescribeEverything"}, {id: "action/unknown", action: "nosuchsvc:Get"}}, nil},
 		{"managed policies", "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Statement: [{Effect: Allow, Principal: {AWS: '111122223333'}, Action: 'sts:AssumeRole'}]}\n      ManagedPolicyArns:\n        - arn:aws:iam::aws:policy/ReadOnlyAccess\n        - !Sub arn:${AWS::Partition}:iam::aws:policy/job-function/ViewOnlyAccess\n        - arn:aws:iam::123456789012:policy/Elsewhere\n",
-			[]want{{id: "managed-policy/aws", severity: SeverityHigh, resource: "ReadOnlyAccess"}, {id: "managed-policy/aws", severity: SeverityLow, resource: "job-function/ViewOnlyAccess"}, {id: "managed-policy/external", resource: "Elsewhere"}}},
+			[]want{{id: "managed-policy/aws", severity: SeverityHigh, resource: "ReadOnlyAccess"}, {id: "managed-policy/aws", severity: SeverityLow, resource: "job-function/ViewOnlyAccess"}, {id: "managed-policy/external", resource: "Elsewhere"}}, nil},
 		{"secret in outputs", "Resources:\n  U: {Type: AWS::IAM::User}\n  K: {Type: AWS::IAM::AccessKey, Properties: {UserName: !Ref U}}\nOutputs:\n  Secret: {Value: !GetAtt K.SecretAccessKey}\n",
-			[]want{{id: "identity/secret-in-outputs", severity: SeverityHigh}, {id: "identity/long-lived-keys", identity: "user U"}}},
+			[]want{{id: "identity/secret-in-outputs", severity: SeverityHigh}, {id: "identity/long-lived-keys", identity: "user U"}}, nil},
 		{"policy attached through resources", "Resources:\n  G: {Type: AWS::IAM::Group}\n  U: {Type: AWS::IAM::User, Properties: {Groups: [!Ref G]}}\n  P:\n    Type: AWS::IAM::Policy\n    Properties:\n      PolicyName: p\n      Groups: [!Ref G]\n      PolicyDocument: {Statement: [{Effect: Allow, Action: 'iam:CreatePolicyVersion', Resource: '*'}]}\n",
-			[]want{{id: "escalation/iam-create-policy-version", identity: "group G"}, {id: "escalation/iam-create-policy-version", identity: "user U"}}},
+			[]want{{id: "escalation/iam-create-policy-version", identity: "group G"}, {id: "escalation/iam-create-policy-version", identity: "user U"}}, nil},
 		{"stackset json body", "Resources:\n  S:\n    Type: AWS::CloudFormation::StackSet\n    Properties:\n      TemplateBody: '{\"Resources\": {\"R\": {\"Type\": \"AWS::IAM::ManagedPolicy\", \"Properties\": {\"PolicyDocument\": {\"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"ssm:StartSession\", \"Resource\": \"*\"}]}}}}}'\n",
-			[]want{{id: "escalation/ssm-start-session", identity: "policy R"}}},
+			[]want{{id: "escalation/ssm-start-session", identity: "policy R"}}, nil},
+		{"boundary", "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Statement: [{Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: 'sts:AssumeRole'}]}\n      PermissionsBoundary: !Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/Cap\n",
+			[]want{{id: "identity/permissions-boundary", resource: "arn:aws:iam::${AWS::AccountId}:policy/Cap"}}, nil},
+		{name: "role, user and group policies as resources", data: "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: vendor\n      AssumeRolePolicyDocument: {Statement: [{Effect: Allow, Principal: {AWS: '111122223333'}, Action: 'sts:AssumeRole'}]}\n  RP:\n    Type: AWS::IAM::RolePolicy\n    Properties: {RoleName: vendor, PolicyName: rp, PolicyDocument: {Statement: [{Effect: Allow, Action: 'lambda:UpdateFunctionCode', Resource: '*'}]}}\n  U: {Type: AWS::IAM::User}\n  G: {Type: AWS::IAM::Group, Properties: {GroupName: ops}}\n  Add: {Type: AWS::IAM::UserToGroupAddition, Properties: {GroupName: ops, Users: [!Ref U]}}\n  GP:\n    Type: AWS::IAM::GroupPolicy\n    Properties: {GroupName: !Ref G, PolicyName: gp, PolicyDocument: {Statement: [{Effect: Allow, Action: 'ssm:StartSession', Resource: '*'}]}}\n",
+			want: []want{{id: "escalation/lambda-update-function-code", identity: "role R"}, {id: "escalation/ssm-start-session", identity: "group G"}, {id: "escalation/ssm-start-session", identity: "user U"}}},
+		{name: "key and queue policies", data: "Resources:\n  K:\n    Type: AWS::KMS::Key\n    Properties:\n      KeyPolicy:\n        Statement:\n          - {Sid: own, Effect: Allow, Principal: {AWS: !Sub 'arn:aws:iam::${AWS::AccountId}:root'}, Action: 'kms:*', Resource: '*'}\n          - {Sid: vendor, Effect: Allow, Principal: {AWS: 'arn:aws:iam::111122223333:root'}, Action: ['kms:Decrypt', 'kms:DescribeKey'], Resource: '*'}\n  Q: {Type: AWS::SQS::Queue}\n  QP:\n    Type: AWS::SQS::QueuePolicy\n    Properties:\n      Queues: [!Ref Q]\n      PolicyDocument: {Statement: [{Effect: Allow, Principal: '*', Action: 'sqs:SendMessage', Resource: !GetAtt Q.Arn}]}\n",
+			want:   []want{{id: "data-access/decrypt", identity: "key policy K", action: "kms:Decrypt"}, {id: "resource-policy/wildcard-principal", identity: "queue policy QP"}},
+			absent: []want{{id: "policy/service-wide", identity: "key policy K"}}},
+		{name: "service-only bucket policy", data: "Resources:\n  B: {Type: AWS::S3::Bucket}\n  P:\n    Type: AWS::S3::BucketPolicy\n    Properties:\n      Bucket: !Ref B\n      PolicyDocument:\n        Statement:\n          - {Effect: Allow, Principal: {Service: bcm-data-exports.amazonaws.com}, Action: [s3:PutObject, s3:GetBucketPolicy], Resource: [!Sub 'arn:aws:s3:::${B}', !Sub 'arn:aws:s3:::${B}/*']}\n          - {Effect: Allow, Principal: {AWS: '111122223333'}, Action: s3:GetObject, Resource: !Sub 'arn:aws:s3:::${B}/*'}\n",
+			want:   []want{{id: "resource-policy/service-without-source"}, {id: "data-access/object-read", identity: "bucket policy P", scoped: ptr(true)}},
+			absent: []want{{id: "access/write", identity: "bucket policy P"}}},
 		{"stackset url", "Resources:\n  S: {Type: AWS::CloudFormation::StackSet, Properties: {TemplateURL: 'https://example.com/t.yaml'}}\n",
-			[]want{{id: "template/unreviewable"}}},
+			[]want{{id: "template/unreviewable"}}, nil},
 		{"wildcard trust", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}`,
-			[]want{{id: "trust/wildcard-principal"}}},
+			[]want{{id: "trust/wildcard-principal"}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -384,6 +402,12 @@ func TestSmallTemplates(t *testing.T) {
 			for _, w := range tt.want {
 				if !slices.ContainsFunc(rep.Findings, w.matches) {
 					t.Errorf("missing finding %s", w)
+					dump(t, rep)
+				}
+			}
+			for _, w := range tt.absent {
+				if slices.ContainsFunc(rep.Findings, w.matches) {
+					t.Errorf("unexpected finding %s", w)
 					dump(t, rep)
 				}
 			}
@@ -411,6 +435,37 @@ func BenchmarkReviewWiv(b *testing.B) {
 	}
 	// CPU time per review, next to wall time: on a shared machine the
 	// wall figure mostly measures the other processes.
+	b.ReportMetric(float64((cpuTime(b)-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkReview125Actions reviews a bare identity policy of 125 explicit
+// actions spread over the catalog, in five statements of 25 on "*".
+func BenchmarkReview125Actions(b *testing.B) {
+	cat, err := iamdata.Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	all := cat.All()
+	var stmts []string
+	for s := 0; s < 5; s++ {
+		var acts []string
+		for i := 0; i < 25; i++ {
+			acts = append(acts, `"`+all[(s*25+i)*(len(all)/125)].String()+`"`)
+		}
+		stmts = append(stmts, `{"Effect":"Allow","Action":[`+strings.Join(acts, ",")+`],"Resource":"*"}`)
+	}
+	data := []byte(`{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`)
+	ctx := context.Background()
+	if _, err := Template(ctx, "125.json", data, Options{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	start := cpuTime(b)
+	for b.Loop() {
+		if _, err := Template(ctx, "125.json", data, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.ReportMetric(float64((cpuTime(b)-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 

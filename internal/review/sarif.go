@@ -1,6 +1,8 @@
 package review
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/url"
@@ -46,12 +48,13 @@ type sarifRule struct {
 }
 
 type sarifResult struct {
-	RuleID     string          `json:"ruleId"`
-	RuleIndex  int             `json:"ruleIndex"`
-	Level      string          `json:"level"`
-	Message    sarifText       `json:"message"`
-	Locations  []sarifLocation `json:"locations"`
-	Properties map[string]any  `json:"properties,omitempty"`
+	RuleID              string            `json:"ruleId"`
+	RuleIndex           int               `json:"ruleIndex"`
+	Level               string            `json:"level"`
+	Message             sarifText         `json:"message"`
+	Locations           []sarifLocation   `json:"locations"`
+	PartialFingerprints map[string]string `json:"partialFingerprints"`
+	Properties          map[string]any    `json:"properties,omitempty"`
 }
 
 type sarifLocation struct {
@@ -147,11 +150,19 @@ func (r Report) WriteSARIF(w io.Writer, version string) error {
 			loc.LogicalLocations = []sarifLogical{{FullyQualifiedName: f.Location.Path}}
 		}
 		run.Results = append(run.Results, sarifResult{RuleID: f.ID, RuleIndex: i, Level: sarifLevel(f.Severity), Message: sarifText{msg}, Locations: []sarifLocation{loc},
-			Properties: map[string]any{"severity": string(f.Severity), "scoped": f.Scoped}})
+			PartialFingerprints: map[string]string{"crossbillFinding/v1": fingerprint(f)},
+			Properties:          map[string]any{"severity": string(f.Severity), "scoped": f.Scoped}})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
+}
+
+// fingerprint identifies a finding across runs without its line number, so
+// code-scanning alerts survive edits elsewhere in the file.
+func fingerprint(f Finding) string {
+	h := sha256.Sum256([]byte(strings.Join([]string{f.ID, f.Identity, f.Title, f.Location.File, f.Location.Path, strings.Join(f.Actions, ",")}, "\x00")))
+	return hex.EncodeToString(h[:16])
 }
 
 // ruleName turns "escalation/passrole-ec2" into "EscalationPassroleEc2".

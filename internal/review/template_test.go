@@ -1,6 +1,7 @@
 package review
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -166,6 +167,61 @@ func FuzzParseTemplate(f *testing.F) {
 				if _, err := p.policyJSON(); err != nil {
 					t.Fatalf("policy JSON: %v", err)
 				}
+			}
+		}
+	})
+}
+
+func TestARNPatternsIntersect(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		p, q string
+		want bool
+	}{
+		{"arn:aws:s3:::wiv-cur-*/*", "arn:*:s3:::*/*", true},
+		{"arn:aws:s3:::wiv-cur-1", "arn:*:s3:::*/*", false}, // a bucket ARN is not an object ARN
+		{"arn:aws:s3:::wiv-cur-*", "arn:*:s3:::*/*", true},  // but a trailing * reaches objects
+		{"arn:aws:glue:*:*:catalog", "arn:*:glue:*:*:job/*", false},
+		{"arn:aws:glue:*:*:table/wivdb/*", "arn:*:glue:*:*:table/*/*", true},
+		{"arn:aws:iam::*:role/Trustle-CrossAccount", "arn:*:iam::*:role/*", true},
+		{"arn:aws:iam::*:role/Trustle-CrossAccount", "arn:*:iam::*:user/*", false},
+		{"a?c", "*b*", true},
+		{"abc", "abd", false},
+	}
+	for _, tt := range tests {
+		if got := arnsIntersect(tt.p, tt.q); got != tt.want {
+			t.Errorf("arnsIntersect(%q, %q) = %v, want %v", tt.p, tt.q, got, tt.want)
+		}
+	}
+}
+
+// FuzzReview runs the whole review on arbitrary input: any outcome but a
+// panic or an error without a code is acceptable.
+func FuzzReview(f *testing.F) {
+	files, err := filepath.Glob("testdata/seeds/*")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`{"Statement":[{"Effect":"Allow","NotAction":"s3:*","NotResource":"arn:aws:s3:::x/*","Condition":{"StringLike":{"aws:ResourceTag/a":"*"}}}]}`))
+	f.Add([]byte("Resources: {R: {Type: AWS::IAM::Role, Properties: {Policies: [x, {PolicyName: p}], ManagedPolicyArns: [!Ref P]}}}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rep, err := Template(context.Background(), "fuzz.yaml", data, Options{})
+		if err != nil {
+			if crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+				t.Fatalf("error code %q: %v", crossbill.ErrorCode(err), err)
+			}
+			return
+		}
+		for _, f := range rep.Findings {
+			if !f.Severity.valid() || f.ID == "" {
+				t.Fatalf("finding without id or severity: %+v", f)
 			}
 		}
 	})

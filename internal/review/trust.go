@@ -17,7 +17,7 @@ func (a *analyzer) trust(out *analyzed, p *rawPolicy) []Principal {
 
 // principals runs the trust analysis on any policy with principals.
 func (a *analyzer) principals(out *analyzed, p *rawPolicy, doc *policy.Document, prefix string) []Principal {
-	rep := policy.AnalyzeTrust(doc, a.known, "")
+	rep := policy.AnalyzeTrust(doc, a.known, p.ownAccount)
 	for _, f := range rep.Findings {
 		if prefix == "resource-policy/" && strings.Contains(f.ID, "external-id") {
 			continue // external IDs apply to sts:AssumeRole only
@@ -53,22 +53,40 @@ func nonEmpty(s string) []string {
 // trustTitle turns a trust finding ID into a title.
 func trustTitle(id string) string {
 	switch id {
-	case "wildcard-principal":
+	case policy.FindingWildcardPrincipal:
 		return "Anyone can use this trust or grant"
-	case "no-external-id":
+	case policy.FindingNotPrincipalAllow:
+		return "Allow with NotPrincipal admits everyone not listed"
+	case policy.FindingNoExternalID:
 		return "Cross-account trust without an external ID"
-	case "external-id-wildcard":
+	case policy.FindingExternalIDWildcard:
 		return "External ID checked with a pattern, not an exact value"
-	case "service-without-source":
-		return "Service principal without aws:SourceArn or aws:SourceAccount"
-	case "known-vendor":
-		return "Trusted account belongs to a known vendor"
-	case "unknown-account":
-		return "Trusted account is not a known vendor account"
-	case "account-root":
+	case policy.FindingExternalIDIfExists:
+		return "External ID condition passes when the ID is absent"
+	case policy.FindingExternalIDShort:
+		return "External ID is short or guessable"
+	case policy.FindingExternalID:
+		return "Trust requires an exact external ID"
+	case policy.FindingAccountRoot:
 		return "Trust names a whole account (any identity it allows)"
-	case "federated":
+	case policy.FindingKnownVendor:
+		return "Trusted account belongs to a known vendor"
+	case policy.FindingUnknownAccount:
+		return "Trusted account is not a known vendor account"
+	case policy.FindingSameAccount:
+		return "Trust to the account itself"
+	case policy.FindingServiceWithoutSource:
+		return "Service principal without aws:SourceArn or aws:SourceAccount"
+	case policy.FindingFederated:
 		return "Trust to a federated identity provider"
+	case policy.FindingOIDCNoSubject:
+		return "Web identity trust without a subject condition"
+	case policy.FindingMFARequired:
+		return "Trust requires MFA"
+	case policy.FindingMFAIfExists:
+		return "MFA condition passes without MFA"
+	case policy.FindingCanonicalUser:
+		return "Grant to an S3 canonical user"
 	}
 	return "Trust: " + strings.ReplaceAll(id, "-", " ")
 }

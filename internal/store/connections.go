@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -105,12 +106,12 @@ func (s *Store) ConnectionByRoleARN(ctx context.Context, role crossbill.RoleARN)
 
 // ConnectionsByTenant lists a tenant's connections, oldest first.
 func (s *Store) ConnectionsByTenant(ctx context.Context, tenant crossbill.TenantID) ([]Connection, error) {
-	return s.queryConnections(ctx, `SELECT `+connectionColumns+` FROM connections WHERE tenant_id = ? ORDER BY created_at, id`, string(tenant))
+	return s.queryConnections(ctx, `SELECT `+connectionColumns+` FROM connections WHERE tenant_id = ? ORDER BY created_at, rowid`, string(tenant))
 }
 
 // Connections lists every connection of every tenant, oldest first.
 func (s *Store) Connections(ctx context.Context) ([]Connection, error) {
-	return s.queryConnections(ctx, `SELECT `+connectionColumns+` FROM connections ORDER BY created_at, id`)
+	return s.queryConnections(ctx, `SELECT `+connectionColumns+` FROM connections ORDER BY created_at, rowid`)
 }
 
 // PendingConnectionForTenant returns the tenant's newest connection that has
@@ -142,6 +143,13 @@ func (s *Store) BindRole(ctx context.Context, id crossbill.ConnectionID, role cr
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
 
+	// Write first: a transaction that starts by reading and then writes
+	// fails with SQLITE_BUSY when another writer got in between (the busy
+	// timeout does not apply to that upgrade). Touching the row takes the
+	// write lock up front, so concurrent binds queue instead.
+	if _, err := tx.ExecContext(ctx, `UPDATE connections SET updated_at = updated_at WHERE id = ?`, string(id)); err != nil {
+		return Connection{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "locking connection %s (database busy, retry): %w", id, err)
+	}
 	c, err := scanConnection(tx.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM connections WHERE id = ?`, string(id)))
 	if err != nil {
 		return Connection{}, notFound(err, op, "no connection with id %q", id)
@@ -157,14 +165,19 @@ func (s *Store) BindRole(ctx context.Context, id crossbill.ConnectionID, role cr
 	if err == nil {
 		return Connection{}, crossbill.Errorf(crossbill.CodeConflict, op, "role %s is already bound to connection %s", role, other)
 	}
-	if err != sql.ErrNoRows {
+	if !errors.Is(err, sql.ErrNoRows) {
 		return Connection{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
 	var owner string
 	err = tx.QueryRowContext(ctx, `SELECT tenant_id FROM account_owners WHERE account_id = ?`, string(r.Account)).Scan(&owner)
 	switch {
-	case err == sql.ErrNoRows:
-		if _, err := tx.ExecContext(ctx, `INSERT INTO account_owners(account_id, tenant_id) VALUES (?, ?)`, string(r.Account), string(c.TenantID)); err != nil {
+	case errors.Is(err, sql.ErrNoRows):
+		_, err := tx.ExecContext(ctx, `INSERT INTO account_owners(account_id, tenant_id) VALUES (?, ?)`, string(r.Account), string(c.TenantID))
+		if isUniqueViolation(err) {
+			// Another tenant bound a role of this account in the meantime.
+			return Connection{}, crossbill.Errorf(crossbill.CodeConflict, op, "account %s already belongs to another tenant: an account can be connected by one tenant only", r.Account)
+		}
+		if err != nil {
 			return Connection{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 		}
 	case err != nil:

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/crossbill/crossbill"
@@ -127,5 +129,47 @@ func TestExternalIDImmutable(t *testing.T) {
 	c := newConn(t, s, a.ID, "cb-fixed")
 	if _, err := s.DB().ExecContext(ctx, `UPDATE connections SET external_id = 'cb-changed' WHERE id = ?`, string(c.ID)); err == nil {
 		t.Fatal("external_id was changed")
+	}
+}
+
+// TestConcurrentBindsOneWinner has tenants race to bind roles of the same
+// account: exactly one tenant may own it, the others get a conflict.
+func TestConcurrentBindsOneWinner(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	const n = 6
+	conns := make([]store.Connection, n)
+	for i := range conns {
+		tn, err := s.CreateTenant(ctx, fmt.Sprintf("t%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = newConn(t, s, tn.ID, fmt.Sprintf("cb-%d", i))
+	}
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.BindRole(ctx, c.ID, crossbill.RoleARN(fmt.Sprintf("arn:aws:iam::444444444444:role/R%d", i)))
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	won := 0
+	for err := range errs {
+		switch crossbill.ErrorCode(err) {
+		case "":
+			won++
+		case crossbill.CodeConflict:
+		default:
+			t.Errorf("unexpected error %v", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d tenants own the account, want 1", won)
 	}
 }

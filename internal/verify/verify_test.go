@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -58,13 +57,8 @@ const setupCalls = 6
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := context.Background()
-	// moto skips trust policies on cross-account AssumeRole; the patch in
-	// testdata/motopatch (loaded by Python as sitecustomize) applies them.
-	patch, err := filepath.Abs(filepath.Join("testdata", "motopatch"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PYTHONPATH", patch)
+	// The emulator's launcher makes moto check trust policies on
+	// cross-account AssumeRole, as AWS does.
 	srv := emulator.Own(t, emulator.Options{NoAuthActions: setupCalls})
 	root, err := srv.RootConfig(ctx)
 	if err != nil {
@@ -342,7 +336,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		c := w.newConnection(t, stored, modules)
 		wrongRole := w.deployRole(t, "crossbill-wrong", "CrossbillWrongId", newExternalID(t), modules)
 		o := opts
-		o.PropagationWait = 1500 * time.Millisecond
+		o.PropagationWait = 3 * time.Second
 		before := w.rec.Count("sts:AssumeRole")
 		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(wrongRole), Connection: c.ID}, o)
 		if err != nil {
@@ -443,6 +437,51 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		}
 		if got, _ := w.st.ConnectionByID(ctx, c.ID); got.Status != store.StatusFailed {
 			t.Errorf("connection status %s: a role without the external ID condition must not become active", got.Status)
+		}
+	})
+
+	t.Run("role missing", func(t *testing.T) {
+		c := w.newConnection(t, newExternalID(t), []manifest.Module{manifest.ModuleInventory})
+		o := opts
+		o.PropagationWait = -1 // no retries: the role will not appear
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: "arn:aws:iam::" + customerAccount + ":role/NeverDeployed", Connection: c.ID}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logTimings(t, "role-missing", res)
+		a := check(t, res, verify.CheckAssumeRole)
+		if a.Status != store.CheckFail || a.Class != string(awsclient.ClassRoleTrust) || !strings.Contains(a.Advice, "stack finished") {
+			t.Fatalf("assume-role check %+v", a)
+		}
+	})
+
+	t.Run("trust policy propagates while verify retries", func(t *testing.T) {
+		// The role exists but its trust policy still names an old external
+		// ID; the customer fixes it while verify is retrying, as happens
+		// when verify runs right after a stack update.
+		ext := newExternalID(t)
+		c := w.newConnection(t, ext, []manifest.Module{manifest.ModuleInventory})
+		late := w.deployRole(t, "crossbill-late", "CrossbillLate", newExternalID(t), []manifest.Module{manifest.ModuleInventory})
+		trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + w.hubARN + `"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"` + string(ext) + `"}}}]}`
+		fixed := make(chan error, 1)
+		go func() {
+			time.Sleep(1200 * time.Millisecond)
+			_, err := iam.NewFromConfig(w.customer).UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("CrossbillLate"), PolicyDocument: aws.String(trust)})
+			fixed <- err
+		}()
+		o := opts
+		o.PropagationWait = 20 * time.Second
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(late), Connection: c.ID}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-fixed; err != nil {
+			t.Fatal(err)
+		}
+		logTimings(t, "propagation", res)
+		a := check(t, res, verify.CheckAssumeRole)
+		if res.Status != store.VerificationVerified || a.Status != store.CheckPass || strings.Contains(a.Message, "after 1 attempt") {
+			t.Fatalf("status %s, assume-role %+v: want verified after retries", res.Status, a)
 		}
 	})
 }

@@ -104,3 +104,67 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+func TestIntersect(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"*", "anything", true},
+		{"arn:*:s3:::*/*", "arn:aws:s3:::bucket", false},
+		{"arn:*:s3:::*/*", "arn:aws:s3:::bucket/*", true},
+		{"arn:*:s3:::*", "arn:aws:s3:::bucket", true},
+		{"arn:*:ec2:*:*:instance/*", "arn:aws:s3:::bucket/*", true}, // a `*` spans colons
+		{"arn:*:ec2:*:*:instance/?", "arn:aws:s3:::bucket/?", false},
+		{"a?c", "*b*", true},
+		{"a?c", "abd", false},
+		{"*x", "y*", true},
+		{"x*", "y*", false},
+		{"", "*", true},
+		{"", "?", false},
+		{"\uE000", "cur/*", false},
+		{"\uE000", "cur*", true},
+		{"\uE000/*", "cur/*", true},
+		{"a\uE000b", "a?b", true},
+		{"a\uE000b", "a/b", false},
+		{"a\uE000\uE000", "a*", true},
+	}
+	for _, tt := range tests {
+		if got := wildcard.Intersect(tt.a, tt.b); got != tt.want {
+			t.Errorf("Intersect(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+		if got := wildcard.Intersect(tt.b, tt.a); got != tt.want {
+			t.Errorf("Intersect(%q, %q) = %v, want %v (symmetry)", tt.b, tt.a, got, tt.want)
+		}
+	}
+}
+
+// FuzzIntersect checks Intersect against witnesses: a string built from
+// one pattern that the other matches proves the intersection non-empty,
+// and Intersect must then say so; a true answer must be symmetric.
+func FuzzIntersect(f *testing.F) {
+	f.Add("arn:*:s3:::*/*", "arn:aws:s3:::b/k")
+	f.Add("a*b?c", "*")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if !utf8.ValidString(a) || !utf8.ValidString(b) || len(a) > 64 || len(b) > 64 {
+			t.Skip()
+		}
+		got := wildcard.Intersect(a, b)
+		if got != wildcard.Intersect(b, a) {
+			t.Fatalf("Intersect(%q, %q) is not symmetric", a, b)
+		}
+		for _, fill := range []string{"", "x", "/"} {
+			for _, w := range []string{witness(a, fill), witness(b, fill)} {
+				if wildcard.Match(a, w, false) && wildcard.Match(b, w, false) && !got {
+					t.Fatalf("Intersect(%q, %q) = false, but %q matches both", a, b, w)
+				}
+			}
+		}
+	})
+}
+
+// witness replaces a pattern's wildcards: `*` by fill, `?` by "x".
+func witness(p, fill string) string {
+	return strings.NewReplacer("*", fill, "?", "x").Replace(p)
+}

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -109,17 +108,11 @@ func Ingest(ctx context.Context, store *costs.Store, opt Options) (Result, error
 	}
 	sort.Slice(manifests, func(i, j int) bool { return manifests[i].Key < manifests[j].Key })
 
-	staging := filepath.Join(filepath.Dir(store.Path()), "staging")
-	// Downloads a killed ingest left behind; the store's lock means no other
-	// ingest is running.
-	if err := os.RemoveAll(staging); err != nil {
-		return Result{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "clearing %s: %w", staging, err)
-	}
 	for _, mo := range manifests {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
-		pr, err := ingestPeriod(ctx, store, files, loc, opt.Tenant, mo, byKey, staging, progress)
+		pr, err := ingestPeriod(ctx, store, files, loc, opt.Tenant, mo, byKey, progress)
 		if err != nil {
 			return Result{}, err
 		}
@@ -130,7 +123,7 @@ func Ingest(ctx context.Context, store *costs.Store, opt Options) (Result, error
 
 // ingestPeriod loads one billing period if its export changed.
 func ingestPeriod(ctx context.Context, store *costs.Store, files exportFiles, loc Location, tenant string,
-	mo object, byKey map[string]object, staging string, progress func(string, ...any)) (PeriodResult, error) {
+	mo object, byKey map[string]object, progress func(string, ...any)) (_ PeriodResult, err error) {
 	start := time.Now()
 	period := manifestKeyRe.FindStringSubmatch(mo.Key)[1]
 	op := "cur ingest " + period
@@ -177,15 +170,22 @@ func ingestPeriod(ctx context.Context, store *costs.Store, files exportFiles, lo
 		return pr, nil
 	}
 
-	dir := filepath.Join(staging, period)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return PeriodResult{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "creating %s: %w", dir, err)
+	// The files are copied into the store: it keeps them, as delivered, as
+	// the period's line items.
+	dir, err := store.StageDir()
+	if err != nil {
+		return PeriodResult{}, err
 	}
-	defer os.RemoveAll(dir) //nolint:errcheck // best effort; the next ingest clears staging too
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			err = errors.Join(err, store.DiscardStage(dir))
+		}
+	}()
 	progress("%s: fetching %d file(s), %.1f MB", period, len(keys), float64(pr.Bytes)/1e6)
 	paths := make([]string, len(keys))
 	for i, k := range keys {
-		if paths[i], err = files.localPath(ctx, k, dir); err != nil {
+		if paths[i], err = files.fetch(ctx, k, filepath.Join(dir, fmt.Sprintf("part-%05d.parquet", i+1))); err != nil {
 			return PeriodResult{}, err
 		}
 	}
@@ -202,8 +202,9 @@ func ingestPeriod(ctx context.Context, store *costs.Store, files exportFiles, lo
 		return PeriodResult{}, crossbill.Errorf(crossbill.CodeInvalid, op, "%s: %w; nothing was replaced", loc, err)
 	}
 	progress("%s: loading %s export (execution %s)", period, pr.Format, m.ExecutionID)
+	handedOver = true
 	pr.Rows, err = store.ReplacePeriod(ctx, costs.Load{Tenant: tenant, Source: loc.String(), Period: period, Format: pr.Format,
-		Files: paths, ExecutionID: m.ExecutionID, Fingerprint: fingerprint})
+		Dir: dir, Files: paths, ExecutionID: m.ExecutionID, Fingerprint: fingerprint})
 	if err != nil {
 		return PeriodResult{}, err
 	}

@@ -95,9 +95,8 @@ type exportFiles interface {
 	list(ctx context.Context) ([]object, error)
 	// read returns an object's content (manifests: small).
 	read(ctx context.Context, key string) ([]byte, error)
-	// localPath returns a local file with the object's content, downloading
-	// it into dir if needed.
-	localPath(ctx context.Context, key, dir string) (string, error)
+	// fetch copies the object's content to the local file dst and returns dst.
+	fetch(ctx context.Context, key, dst string) (string, error)
 }
 
 // dirFiles is an export in a local directory.
@@ -144,8 +143,29 @@ func (d dirFiles) read(_ context.Context, key string) ([]byte, error) {
 	return b, nil
 }
 
-func (d dirFiles) localPath(_ context.Context, key, _ string) (string, error) {
-	return filepath.Join(d.root, filepath.FromSlash(key)), nil
+func (d dirFiles) fetch(_ context.Context, key, dst string) (string, error) {
+	src, err := os.Open(filepath.Join(d.root, filepath.FromSlash(key)))
+	if err != nil {
+		return "", crossbill.Errorf(crossbill.CodeUnavailable, "cur source", "reading %s: %w", key, err)
+	}
+	defer src.Close()
+	return dst, writeFile(dst, src, key)
+}
+
+// writeFile copies r to a new file dst (os.File to os.File copies stay in
+// the kernel: copy_file_range on Linux).
+func writeFile(dst string, r io.Reader, key string) error {
+	file, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return crossbill.Errorf(crossbill.CodeUnavailable, "cur fetch", "creating %s: %w", dst, err)
+	}
+	if _, err := io.Copy(file, r); err != nil {
+		return errors.Join(crossbill.Errorf(crossbill.CodeUnavailable, "cur fetch", "copying %s: %w", key, err), file.Close())
+	}
+	if err := file.Close(); err != nil {
+		return crossbill.Errorf(crossbill.CodeUnavailable, "cur fetch", "writing %s: %w", dst, err)
+	}
+	return nil
 }
 
 // s3API is the subset of *s3.Client an ingest calls.
@@ -204,22 +224,11 @@ func (f s3Files) read(ctx context.Context, key string) ([]byte, error) {
 	return b, nil
 }
 
-func (f s3Files) localPath(ctx context.Context, key, dir string) (string, error) {
+func (f s3Files) fetch(ctx context.Context, key, dst string) (string, error) {
 	body, err := f.get(ctx, key)
 	if err != nil {
 		return "", err
 	}
 	defer body.Close()
-	dst := filepath.Join(dir, strings.ReplaceAll(key, "/", "_"))
-	file, err := os.Create(dst)
-	if err != nil {
-		return "", crossbill.Errorf(crossbill.CodeUnavailable, "cur download", "creating %s: %w", dst, err)
-	}
-	if _, err := io.Copy(file, body); err != nil {
-		return "", errors.Join(crossbill.Errorf(crossbill.CodeUnavailable, "cur download", "downloading %s: %w", key, err), file.Close())
-	}
-	if err := file.Close(); err != nil {
-		return "", crossbill.Errorf(crossbill.CodeUnavailable, "cur download", "writing %s: %w", dst, err)
-	}
-	return dst, nil
+	return dst, writeFile(dst, body, key)
 }

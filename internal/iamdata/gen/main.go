@@ -13,12 +13,14 @@
 //
 //	V <version>
 //	K <condition key> <type>                       (global and service keys)
-//	S <prefix> <name> <category>                   (then that service's R and A lines)
+//	S <prefix> <name> <category> <category name> <RCP 0|1>   (then its R and A lines)
 //	R <resource type> <ARN pattern> <key,key,...>
 //	A <Name> <level> <type:1,type:0,...> <key,key,...> <description>
 //
-// A plain line format parses in a few milliseconds, which JSON of the same
-// data does not; gzip makes it small.
+// A plain line format parses with few allocations (every field is a
+// substring of the one decompressed string); gzip makes it small. Records
+// are sorted (services by prefix, actions and resource types by lower-case
+// name) so that the catalog can binary-search them.
 package main
 
 import (
@@ -34,6 +36,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -56,7 +59,7 @@ func run(src, version, out string) error {
 	if err != nil {
 		return err
 	}
-	data, pkgVersion, err := convert(files)
+	data, pkgVersion, err := convert(files, sanity{minGlobalKeys: 20, minActions: 10000})
 	if err != nil {
 		return err
 	}
@@ -181,8 +184,9 @@ type actionJSON struct {
 	Description   string `json:"description"`
 	AccessLevel   string `json:"accessLevel"`
 	ResourceTypes []struct {
-		Name     string `json:"name"`
-		Required bool   `json:"required"`
+		Name          string   `json:"name"`
+		Required      bool     `json:"required"`
+		ConditionKeys []string `json:"conditionKeys"`
 	} `json:"resourceTypes"`
 	ConditionKeys []string `json:"conditionKeys"`
 }
@@ -204,7 +208,13 @@ var levels = map[string]bool{"List": true, "Read": true, "Write": true, "Tagging
 // inside its compiled JavaScript.
 var globalKeyRE = regexp.MustCompile(`key:\s*'([^']+)',\s*category:\s*'[^']*',\s*type:\s*'([^']+)'`)
 
-func convert(files map[string][]byte) ([]byte, string, error) {
+// sanity holds the least a real package yields: fewer means its layout
+// changed and the converter would embed a truncated catalog.
+type sanity struct {
+	minGlobalKeys, minActions int
+}
+
+func convert(files map[string][]byte, min sanity) ([]byte, string, error) {
 	var pkg struct {
 		Version string `json:"version"`
 	}
@@ -215,12 +225,23 @@ func convert(files map[string][]byte) ([]byte, string, error) {
 	if err := unmarshal(files, "data/services.json", &prefixes); err != nil {
 		return nil, "", err
 	}
-	var names, categories map[string]string
+	var names, categories, categoryNames map[string]string
 	if err := unmarshal(files, "data/serviceNames.json", &names); err != nil {
 		return nil, "", err
 	}
 	if err := unmarshal(files, "data/serviceCategories.json", &categories); err != nil {
 		return nil, "", err
+	}
+	if err := unmarshal(files, "data/categoryNames.json", &categoryNames); err != nil {
+		return nil, "", err
+	}
+	var rcpList []string
+	if err := unmarshal(files, "data/rcpSupportedServices.json", &rcpList); err != nil {
+		return nil, "", err
+	}
+	rcp := map[string]bool{}
+	for _, p := range rcpList {
+		rcp[p] = true
 	}
 	sort.Strings(prefixes)
 
@@ -238,7 +259,7 @@ func convert(files map[string][]byte) ([]byte, string, error) {
 
 	keys := map[string]string{} // lower-case key -> "Key\tType"
 	globals := globalKeyRE.FindAllSubmatch(files["dist/cjs/globalConditionKeys.js"], -1)
-	if len(globals) < 20 {
+	if len(globals) < min.minGlobalKeys {
 		return nil, "", fmt.Errorf("found %d global condition keys in dist/cjs/globalConditionKeys.js; the package layout changed", len(globals))
 	}
 	for _, m := range globals {
@@ -268,7 +289,11 @@ func convert(files map[string][]byte) ([]byte, string, error) {
 		if names[p] == "" {
 			return nil, "", fmt.Errorf("service %s has no name in data/serviceNames.json", p)
 		}
-		line("S", p, names[p], categories[p])
+		rcpFlag := "0"
+		if rcp[p] {
+			rcpFlag = "1"
+		}
+		line("S", p, names[p], categories[p], categoryNames[categories[p]], rcpFlag)
 		var rts map[string]resourceJSON
 		if err := unmarshal(files, "data/resourceTypes/"+p+".json", &rts); err != nil {
 			return nil, "", err
@@ -301,11 +326,21 @@ func convert(files map[string][]byte) ([]byte, string, error) {
 				}
 				res[i] = rt.Name + ":" + req
 			}
-			line("A", a.Name, level, strings.Join(res, ","), strings.Join(a.ConditionKeys, ","), a.Description)
+			// The action's keys, then those it supports only on one of its
+			// resource types: callers ask "does the action support this key".
+			keys := slices.Clone(a.ConditionKeys)
+			for _, rt := range a.ResourceTypes {
+				for _, k := range rt.ConditionKeys {
+					if !slices.Contains(keys, k) {
+						keys = append(keys, k)
+					}
+				}
+			}
+			line("A", a.Name, level, strings.Join(res, ","), strings.Join(keys, ","), a.Description)
 			nActions++
 		}
 	}
-	if nActions < 10000 {
+	if nActions < min.minActions {
 		return nil, "", fmt.Errorf("only %d actions converted; the package layout changed", nActions)
 	}
 

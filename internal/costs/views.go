@@ -1,0 +1,124 @@
+package costs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/cur"
+)
+
+// viewsVersion changes whenever the view definitions change, so stores
+// built by older code get their views rebuilt on Open.
+const viewsVersion = "views-1"
+
+// querier is what rebuildViews needs of a transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// loadRef is a ledger row's reference to its files.
+type loadRef struct {
+	tenant, source, period, format string
+	paths, columns                 []string
+}
+
+// rebuildViews recreates cur and focus_export over the files the ledger
+// lists, then the views built on them. Inside the caller's transaction, so
+// the views change with the ledger, atomically.
+func (s *Store) rebuildViews(ctx context.Context, q querier) error {
+	const op = "cost views"
+	rows, err := q.QueryContext(ctx, `SELECT tenant, source, billing_period, format, paths, columns
+		FROM ingest_ledger ORDER BY tenant, source, billing_period`)
+	if err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "reading the ledger: %w", err)
+	}
+	var loads []loadRef
+	for rows.Next() {
+		var l loadRef
+		var paths, cols duckList
+		if err := rows.Scan(&l.tenant, &l.source, &l.period, &l.format, &paths, &cols); err != nil {
+			rows.Close()
+			return crossbill.Errorf(crossbill.CodeInternal, op, "reading the ledger: %w", err)
+		}
+		l.paths, l.columns = paths, cols
+		loads = append(loads, l)
+	}
+	if err := rows.Close(); err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "reading the ledger: %w", err)
+	}
+	for _, stmt := range []string{
+		s.exportViewSQL("cur", cur.Columns(), loads, string(FormatCUR2)),
+		s.exportViewSQL("focus_export", cur.FOCUSColumns(), loads, string(FormatFOCUS)),
+		lineItemsViewSQL(),
+		focusViewSQL(),
+	} {
+		if _, err := q.ExecContext(ctx, stmt); err != nil {
+			return crossbill.Errorf(crossbill.CodeInternal, op, "creating a view: %w", err)
+		}
+	}
+	return nil
+}
+
+// exportViewSQL is a view with the schema's columns (typed as the schema
+// says) plus tenant, source and billing_period: an empty typed branch, then
+// one branch per load of the format, reading its files; columns the files
+// lack are NULL.
+func (s *Store) exportViewSQL(name string, schema []cur.Column, loads []loadRef, format string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s AS\nSELECT NULL::VARCHAR AS tenant, NULL::VARCHAR AS source, NULL::VARCHAR AS billing_period", name)
+	for _, c := range schema {
+		fmt.Fprintf(&b, ", NULL::%s AS %s", c.Type, quoteIdent(c.Name))
+	}
+	b.WriteString(" WHERE false")
+	for _, l := range loads {
+		if l.format != format {
+			continue
+		}
+		have := map[string]bool{}
+		for _, c := range l.columns {
+			have[c] = true
+		}
+		fmt.Fprintf(&b, "\nUNION ALL\nSELECT %s, %s, %s", quoteString(l.tenant), quoteString(l.source), quoteString(l.period))
+		for _, c := range schema {
+			if have[c.Name] {
+				fmt.Fprintf(&b, ", CAST(%s AS %s)", quoteIdent(c.Name), c.Type)
+			} else {
+				fmt.Fprintf(&b, ", NULL::%s", c.Type)
+			}
+		}
+		abs := make([]string, len(l.paths))
+		for i, p := range l.paths {
+			abs[i] = filepath.Join(s.filesDir, filepath.FromSlash(p))
+		}
+		fmt.Fprintf(&b, " FROM %s", parquetScan(abs))
+	}
+	return b.String()
+}
+
+// duckList scans a DuckDB VARCHAR[] into a []string.
+type duckList []string
+
+func (l *duckList) Scan(src any) error {
+	items, ok := src.([]any)
+	if !ok {
+		return fmt.Errorf("want a list, got %T", src)
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		s, ok := it.(string)
+		if !ok {
+			return fmt.Errorf("want a string list item, got %T", it)
+		}
+		out[i] = s
+	}
+	*l = out
+	return nil
+}
