@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/commitments/commitmentstest"
-	"github.com/crossbill/crossbill/internal/costs"
 )
 
 // commitmentsData returns a data directory whose cost store holds the
@@ -19,15 +17,9 @@ func commitmentsData(t *testing.T) string {
 	if _, errOut, code := runCLI(t, dir, "tenant", "create", "acme"); code != 0 {
 		t.Fatalf("tenant create: %s", errOut)
 	}
-	s, err := costs.Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := commitmentstest.Load(context.Background(), s.DB()); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
+	src := commitmentstest.Export(t, t.TempDir())
+	if _, errOut, code := runCLI(t, dir, "cur", "ingest", "--tenant", "acme", "--source", src); code != 0 {
+		t.Fatalf("cur ingest: %s", errOut)
 	}
 	return dir
 }

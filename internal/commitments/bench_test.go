@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -18,14 +19,16 @@ import (
 // with its own daily shape.
 func benchCUR(b *testing.B, accounts int) *sql.DB {
 	b.Helper()
-	db, err := sql.Open("duckdb", "")
+	// As in the cost store: cur is a view over the export's Parquet files.
+	dir := b.TempDir()
+	db, err := sql.Open("duckdb", filepath.Join(dir, "bench.duckdb"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
 	q := fmt.Sprintf(`
-	CREATE TABLE cur (%s);
-	INSERT INTO cur (line_item_usage_start_date, line_item_usage_account_id, line_item_line_item_type, line_item_product_code,
+	CREATE TABLE src (%s);
+	INSERT INTO src (line_item_usage_start_date, line_item_usage_account_id, line_item_line_item_type, line_item_product_code,
 	    line_item_usage_type, line_item_usage_amount, line_item_unblended_cost, product_instance_type, product_region_code, tenant, source, billing_period)
 	WITH a AS (SELECT range AS a, lpad(CAST(100000000000 + range AS VARCHAR), 12, '0') AS id FROM range(%d)),
 	  h AS (SELECT ts, hour(ts) AS hod FROM generate_series(TIMESTAMP '2026-01-01', TIMESTAMP '2026-01-01' + INTERVAL 1439 HOUR, INTERVAL 1 HOUR) g(ts)),
@@ -47,8 +50,12 @@ func benchCUR(b *testing.B, accounts int) *sql.DB {
 	      WHEN 2 THEN 'db.r6g.large' ELSE '' END AS itype,
 	    greatest(0, round(CASE t.k WHEN 4 THEN 20000 ELSE 3 END * (2 + sin(2 * pi() * (hod + a.a %% 24) / 24) + (a.a %% 3)))) AS n)`,
 		commitmentstest.Columns, accounts)
-	if _, err := db.ExecContext(context.Background(), q); err != nil {
-		b.Fatal(err)
+	file := filepath.Join(dir, "cur.parquet")
+	for _, stmt := range []string{q, "COPY src TO '" + file + "' (FORMAT parquet)", "DROP TABLE src",
+		"CREATE VIEW cur AS SELECT * FROM read_parquet('" + file + "')"} {
+		if _, err := db.ExecContext(context.Background(), stmt); err != nil {
+			b.Fatal(err)
+		}
 	}
 	return db
 }
