@@ -4,7 +4,7 @@ BIN      := bin/crossbill
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOBIN    := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: setup build test lint unit fuzz bench clean
+.PHONY: setup build test lint unit fuzz bench bench-costs bench-serve clean
 
 setup:
 	./scripts/setup.sh
@@ -39,3 +39,12 @@ bench:
 
 clean:
 	rm -rf bin
+
+# 10 million generated line items: ingest throughput vs a raw Parquet scan,
+# query p50/p95 and peak memory (about 10 minutes; not part of `make test`).
+bench-costs:
+	$(GO) test ./internal/costs -run '^$$' -bench BenchmarkStore -benchtime 1x -timeout 60m -v
+
+# 200 concurrent clients for 30 s against the API on loopback.
+bench-serve: build
+	./$(BIN) bench serve --clients 200 --duration 30s
