@@ -6,6 +6,7 @@ package awsclient
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/crossbill/crossbill"
@@ -88,6 +90,7 @@ func HubConfig(ctx context.Context, opts HubOptions) (aws.Config, error) {
 		}
 		loaders = append(loaders, awsconfig.WithBaseEndpoint(opts.EndpointURL))
 	}
+	loaders = append(loaders, awsconfig.WithLogger(sdkLogger{}))
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, loaders...)
 	if err != nil {
 		return aws.Config{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "loading AWS configuration (check AWS_PROFILE and ~/.aws/config): %w", err)
@@ -136,3 +139,13 @@ func IAMPrefix(serviceID string) string {
 
 // Call names an SDK operation the way the manifest does: "<iam prefix>:<Operation>".
 func Call(serviceID, operation string) string { return manifest.CallName(serviceID, operation) }
+
+// sdkLogger sends the SDK's own log lines to slog at debug level. Left to
+// itself the SDK prints unstructured warnings to stderr (e.g. "falling back
+// to IMDSv1" on every machine without an instance role), which crossbill
+// already reports in its own words.
+type sdkLogger struct{}
+
+func (sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	slog.Debug(fmt.Sprintf(format, v...), "component", "aws-sdk", "sdk_level", string(c))
+}
