@@ -77,6 +77,19 @@ func (f *costFlags) query(ctx context.Context, app *App) (costs.Query, error) {
 	return q, nil
 }
 
+// parse reads every flag: the output format, the query and --month (zero
+// when not given).
+func (f *costFlags) parse(ctx context.Context, app *App) (format string, q costs.Query, month time.Time, err error) {
+	if format, err = f.output(app); err != nil {
+		return
+	}
+	if q, err = f.query(ctx, app); err != nil {
+		return
+	}
+	month, err = parseMonth(f.month)
+	return
+}
+
 // output picks the format: --json wins, else --format.
 func (f *costFlags) output(app *App) (string, error) {
 	if app.JSON {
@@ -122,11 +135,7 @@ func newCostsCmd(app *App) *cobra.Command {
 	var f costFlags
 	runQuery := func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
-		format, err := f.output(app)
-		if err != nil {
-			return err
-		}
-		q, err := f.query(ctx, app)
+		format, q, _, err := f.parse(ctx, app)
 		if err != nil {
 			return err
 		}
@@ -198,15 +207,7 @@ func newCostsMoMCmd(app *App) *cobra.Command {
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			format, err := f.output(app)
-			if err != nil {
-				return err
-			}
-			q, err := f.query(ctx, app)
-			if err != nil {
-				return err
-			}
-			month, err := parseMonth(f.month)
+			format, q, month, err := f.parse(ctx, app)
 			if err != nil {
 				return err
 			}
@@ -264,15 +265,7 @@ func newCostsForecastCmd(app *App) *cobra.Command {
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			format, err := f.output(app)
-			if err != nil {
-				return err
-			}
-			q, err := f.query(ctx, app)
-			if err != nil {
-				return err
-			}
-			month, err := parseMonth(f.month)
+			format, q, month, err := f.parse(ctx, app)
 			if err != nil {
 				return err
 			}
@@ -309,11 +302,7 @@ func newCostsAnomaliesCmd(app *App) *cobra.Command {
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			format, err := f.output(app)
-			if err != nil {
-				return err
-			}
-			q, err := f.query(ctx, app)
+			format, q, _, err := f.parse(ctx, app)
 			if err != nil {
 				return err
 			}

@@ -217,6 +217,27 @@ func hourly(upfront, perInstanceHour float64, durationSeconds int64, count int) 
 	return h
 }
 
+// reserved is what the RDS, ElastiCache, Redshift and OpenSearch
+// reservation descriptions share, under each SDK's own field names.
+type reserved struct {
+	arn, id, offering, instanceType, state string
+	count                                  int32
+	start                                  time.Time
+	seconds                                int64 // term
+	fixed, usage                           float64
+}
+
+func (c *Collector) reservation(typ string, r reserved) Commitment {
+	pay, _ := ParsePayment(r.offering)
+	n := int(r.count)
+	return Commitment{
+		ARN: r.arn, ID: r.id, Kind: KindReservation, Type: typ, TermYears: termYears(r.seconds), Payment: pay,
+		InstanceType: r.instanceType, Count: n, Region: c.Region, Family: family(r.instanceType),
+		Start: r.start, End: endOf(r.start, r.seconds), Account: c.Account, State: r.state, Source: "api",
+		Upfront: r.fixed, HourlyCommitment: hourly(r.fixed, r.usage, r.seconds, n),
+	}
+}
+
 func (c *Collector) rds(ctx context.Context) ([]Commitment, error) {
 	var out []Commitment
 	in := &rds.DescribeReservedDBInstancesInput{}
@@ -226,19 +247,12 @@ func (c *Collector) rds(ctx context.Context) ([]Commitment, error) {
 			return nil, err
 		}
 		for _, r := range resp.ReservedDBInstances {
-			pay, _ := ParsePayment(aws.ToString(r.OfferingType))
-			dur := int64(aws.ToInt32(r.Duration))
-			n := int(aws.ToInt32(r.DBInstanceCount))
-			start := aws.ToTime(r.StartTime)
-			cm := Commitment{
-				ARN: aws.ToString(r.ReservedDBInstanceArn), ID: aws.ToString(r.ReservedDBInstanceId),
-				Kind: KindReservation, Type: TypeRDSRI, TermYears: termYears(dur), Payment: pay,
-				InstanceType: aws.ToString(r.DBInstanceClass), Count: n, Region: c.Region,
-				Family: family(aws.ToString(r.DBInstanceClass)), Start: start, End: endOf(start, dur),
-				Account: c.Account, State: aws.ToString(r.State), Source: "api", Upfront: aws.ToFloat64(r.FixedPrice),
-			}
-			cm.HourlyCommitment = hourly(cm.Upfront, aws.ToFloat64(r.UsagePrice), dur, n)
-			out = append(out, cm)
+			out = append(out, c.reservation(TypeRDSRI, reserved{
+				arn: aws.ToString(r.ReservedDBInstanceArn), id: aws.ToString(r.ReservedDBInstanceId),
+				offering: aws.ToString(r.OfferingType), instanceType: aws.ToString(r.DBInstanceClass),
+				state: aws.ToString(r.State), count: aws.ToInt32(r.DBInstanceCount), start: aws.ToTime(r.StartTime),
+				seconds: int64(aws.ToInt32(r.Duration)), fixed: aws.ToFloat64(r.FixedPrice), usage: aws.ToFloat64(r.UsagePrice),
+			}))
 		}
 		if aws.ToString(resp.Marker) == "" {
 			return out, nil
@@ -256,19 +270,12 @@ func (c *Collector) elastiCache(ctx context.Context) ([]Commitment, error) {
 			return nil, err
 		}
 		for _, r := range resp.ReservedCacheNodes {
-			pay, _ := ParsePayment(aws.ToString(r.OfferingType))
-			dur := int64(aws.ToInt32(r.Duration))
-			n := int(aws.ToInt32(r.CacheNodeCount))
-			start := aws.ToTime(r.StartTime)
-			cm := Commitment{
-				ARN: aws.ToString(r.ReservationARN), ID: aws.ToString(r.ReservedCacheNodeId),
-				Kind: KindReservation, Type: TypeElastiCacheRI, TermYears: termYears(dur), Payment: pay,
-				InstanceType: aws.ToString(r.CacheNodeType), Count: n, Region: c.Region,
-				Family: family(aws.ToString(r.CacheNodeType)), Start: start, End: endOf(start, dur),
-				Account: c.Account, State: aws.ToString(r.State), Source: "api", Upfront: aws.ToFloat64(r.FixedPrice),
-			}
-			cm.HourlyCommitment = hourly(cm.Upfront, aws.ToFloat64(r.UsagePrice), dur, n)
-			out = append(out, cm)
+			out = append(out, c.reservation(TypeElastiCacheRI, reserved{
+				arn: aws.ToString(r.ReservationARN), id: aws.ToString(r.ReservedCacheNodeId),
+				offering: aws.ToString(r.OfferingType), instanceType: aws.ToString(r.CacheNodeType),
+				state: aws.ToString(r.State), count: aws.ToInt32(r.CacheNodeCount), start: aws.ToTime(r.StartTime),
+				seconds: int64(aws.ToInt32(r.Duration)), fixed: aws.ToFloat64(r.FixedPrice), usage: aws.ToFloat64(r.UsagePrice),
+			}))
 		}
 		if aws.ToString(resp.Marker) == "" {
 			return out, nil
@@ -286,22 +293,15 @@ func (c *Collector) redshift(ctx context.Context) ([]Commitment, error) {
 			return nil, err
 		}
 		for _, r := range resp.ReservedNodes {
-			pay, _ := ParsePayment(aws.ToString(r.OfferingType))
-			dur := int64(aws.ToInt32(r.Duration))
-			n := int(aws.ToInt32(r.NodeCount))
-			start := aws.ToTime(r.StartTime)
 			id := aws.ToString(r.ReservedNodeId)
-			cm := Commitment{
+			out = append(out, c.reservation(TypeRedshiftRI, reserved{
 				// DescribeReservedNodes returns no ARN; this is the ARN form
 				// IAM uses for reserved nodes.
-				ARN: fmt.Sprintf("arn:aws:redshift:%s:%s:reservednode:%s", c.Region, c.Account, id), ID: id,
-				Kind: KindReservation, Type: TypeRedshiftRI, TermYears: termYears(dur), Payment: pay,
-				InstanceType: aws.ToString(r.NodeType), Count: n, Region: c.Region,
-				Family: family(aws.ToString(r.NodeType)), Start: start, End: endOf(start, dur),
-				Account: c.Account, State: aws.ToString(r.State), Source: "api", Upfront: aws.ToFloat64(r.FixedPrice),
-			}
-			cm.HourlyCommitment = hourly(cm.Upfront, aws.ToFloat64(r.UsagePrice), dur, n)
-			out = append(out, cm)
+				arn: fmt.Sprintf("arn:aws:redshift:%s:%s:reservednode:%s", c.Region, c.Account, id), id: id,
+				offering: aws.ToString(r.OfferingType), instanceType: aws.ToString(r.NodeType),
+				state: aws.ToString(r.State), count: aws.ToInt32(r.NodeCount), start: aws.ToTime(r.StartTime),
+				seconds: int64(aws.ToInt32(r.Duration)), fixed: aws.ToFloat64(r.FixedPrice), usage: aws.ToFloat64(r.UsagePrice),
+			}))
 		}
 		if aws.ToString(resp.Marker) == "" {
 			return out, nil
@@ -319,20 +319,13 @@ func (c *Collector) openSearch(ctx context.Context) ([]Commitment, error) {
 			return nil, err
 		}
 		for _, r := range resp.ReservedInstances {
-			pay, _ := ParsePayment(string(r.PaymentOption))
-			dur := int64(r.Duration)
-			n := int(r.InstanceCount)
-			start := aws.ToTime(r.StartTime)
 			id := aws.ToString(r.ReservedInstanceId)
-			cm := Commitment{
-				ARN: fmt.Sprintf("arn:aws:es:%s:%s:reserved-instance/%s", c.Region, c.Account, id), ID: id,
-				Kind: KindReservation, Type: TypeOpenSearchRI, TermYears: termYears(dur), Payment: pay,
-				InstanceType: string(r.InstanceType), Count: n, Region: c.Region,
-				Family: family(string(r.InstanceType)), Start: start, End: endOf(start, dur),
-				Account: c.Account, State: aws.ToString(r.State), Source: "api", Upfront: aws.ToFloat64(r.FixedPrice),
-			}
-			cm.HourlyCommitment = hourly(cm.Upfront, aws.ToFloat64(r.UsagePrice), dur, n)
-			out = append(out, cm)
+			out = append(out, c.reservation(TypeOpenSearchRI, reserved{
+				arn: fmt.Sprintf("arn:aws:es:%s:%s:reserved-instance/%s", c.Region, c.Account, id), id: id,
+				offering: string(r.PaymentOption), instanceType: string(r.InstanceType),
+				state: aws.ToString(r.State), count: r.InstanceCount, start: aws.ToTime(r.StartTime),
+				seconds: int64(r.Duration), fixed: aws.ToFloat64(r.FixedPrice), usage: aws.ToFloat64(r.UsagePrice),
+			}))
 		}
 		if aws.ToString(resp.NextToken) == "" {
 			return out, nil
