@@ -31,8 +31,9 @@ cheap read per enabled module. Paid Cost Explorer calls run only with
 --include-paid. Every failure names its class and the fix to apply.
 
 The hub's AWS credentials come from the default chain (environment, profile,
-SSO, instance or container role). Exit code 0 when verified; 5 when access was
-denied or a check failed; 2 for bad input; 3 for an unknown tenant; 4 when the
+SSO, instance or container role); without any, verify stops before recording
+anything. Exit code 0 when verified; 5 when access was
+denied or a check failed; 6 when the hub has no AWS credentials; 2 for bad input; 3 for an unknown tenant; 4 when the
 role belongs to another tenant.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {

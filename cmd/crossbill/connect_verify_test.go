@@ -221,3 +221,47 @@ func mustNoErr(tb testing.TB, err error) {
 		tb.Fatal(err)
 	}
 }
+
+// TestConnectVerifyWithoutHubCredentials: on a machine with no AWS
+// credentials at all, verify says so once, exits 6 (unavailable, not denied: the UI signs
+// out on 401), and records no
+// verification against the customer's connection (the problem is the hub's,
+// not theirs); the connection stays pending.
+// Not parallel: it empties the AWS environment.
+func TestConnectVerifyWithoutHubCredentials(t *testing.T) {
+	dir := t.TempDir()
+	env := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_CONFIG_FILE": filepath.Join(env, "config"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(env, "credentials"),
+		"AWS_PROFILE": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "",
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "",
+		"AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_REGION": "us-east-1",
+	} {
+		t.Setenv(k, v)
+	}
+	if _, e, code := runCLI(t, dir, "tenant", "create", "acme"); code != 0 {
+		t.Fatalf("tenant create: %d %s", code, e)
+	}
+	if _, e, code := runCLI(t, dir, "connect", "init", "--tenant", "acme", "--principal", "arn:aws:iam::111111111111:role/hub",
+		"--out", filepath.Join(dir, "tpl")); code != 0 {
+		t.Fatalf("connect init: %d %s", code, e)
+	}
+	_, stderr, code := runCLI(t, dir, "connect", "verify", "--tenant", "acme", "--role-arn", "arn:aws:iam::222222222222:role/CrossbillAccess")
+	if code != 6 || !strings.Contains(stderr, "AWS_PROFILE") || strings.Count(stderr, "no AWS credentials") != 1 {
+		t.Fatalf("code %d, stderr %q; want 6 and one line saying how to give crossbill credentials", code, stderr)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, dir)
+	mustNoErr(t, err)
+	defer st.Close()
+	acme, err := st.TenantByName(ctx, "acme")
+	mustNoErr(t, err)
+	conns, err := st.ConnectionsByTenant(ctx, acme.ID)
+	mustNoErr(t, err)
+	if len(conns) != 1 || conns[0].Status != store.StatusPending {
+		t.Fatalf("connection changed: %+v", conns)
+	}
+	if _, err := st.LatestVerification(ctx, conns[0].ID); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		t.Fatalf("a verification was stored: %v", err)
+	}
+}

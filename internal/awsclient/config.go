@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -101,6 +102,25 @@ func HubConfig(ctx context.Context, opts HubOptions) (aws.Config, error) {
 	AnnotateRegion(&cfg)
 	return cfg, nil
 }
+
+// CheckHub retrieves the hub's credentials once, so that a machine with none
+// gets one clear error up front instead of every AWS call failing (and a
+// customer's connection being marked failed for the hub's own problem).
+func CheckHub(ctx context.Context, cfg aws.Config) error {
+	const op = "aws hub credentials"
+	if cfg.Credentials == nil {
+		return crossbill.Errorf(crossbill.CodeUnavailable, op, "%s", NoHubCredentials)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return crossbill.Errorf(crossbill.CodeUnavailable, op, "%s: %w", NoHubCredentials, err)
+	}
+	return nil
+}
+
+// NoHubCredentials says what to do when the hub has no AWS credentials.
+const NoHubCredentials = "crossbill has no AWS credentials of its own (the hub identity): set AWS_PROFILE (or --profile) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run where an instance or container role is available, or pass --endpoint-url for an emulator"
 
 // AnnotateRegion makes every error of clients built from cfg carry the
 // region of the call, so that Diagnose can tell "opt-in region not enabled"

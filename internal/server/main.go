@@ -88,15 +88,9 @@ func (m *Main) Run(ctx context.Context) error {
 	// role; say so at start and in the onboarding wizard, rather than only
 	// through failed verifications.
 	var hubProblem string
-	if hub.Credentials == nil {
-		hubProblem = "crossbill has no AWS credentials"
-	} else {
-		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		if _, err := hub.Credentials.Retrieve(cctx); err != nil {
-			hubProblem = "crossbill has no AWS credentials of its own (hub): set AWS_PROFILE or AWS_ACCESS_KEY_ID, run on an instance or container role, or pass --endpoint-url for an emulator; verification and ingestion cannot reach customer accounts until then"
-			m.Logger.Warn("no hub AWS credentials", "err", err)
-		}
-		cancel()
+	if err := awsclient.CheckHub(ctx, hub); err != nil {
+		hubProblem = awsclient.NoHubCredentials
+		m.Logger.Warn("no hub AWS credentials: verification and ingestion cannot reach customer accounts", "err", err)
 	}
 	m.costs, err = costs.Open(ctx, m.DataDir)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsarn"
+	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
@@ -46,6 +47,12 @@ func Connection(ctx context.Context, st *store.Store, req Request, opts Options)
 		if conn, err = st.BindRole(ctx, conn.ID, arn); err != nil {
 			return Result{}, err
 		}
+	}
+	// Without hub credentials every check would fail for the hub's own
+	// problem: say so once, and record no verification against the
+	// customer's connection.
+	if err := awsclient.CheckHub(ctx, opts.Hub); err != nil {
+		return Result{}, err
 	}
 	opts.Tenant = tenant.Name
 	res, err := Run(ctx, conn, opts)
