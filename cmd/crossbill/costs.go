@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -129,7 +130,14 @@ func withCosts(ctx context.Context, app *App, f func(*costs.Store) error) error 
 	return f(s)
 }
 
-func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+// money shows dollars to the cent; amounts that round to zero print as 0.00,
+// never -0.00.
+func money(v float64) string {
+	if math.Abs(v) < 0.005 {
+		v = 0
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
 
 func newCostsCmd(app *App) *cobra.Command {
 	var f costFlags

@@ -108,3 +108,12 @@ func TestCostsCommands(t *testing.T) {
 }
 
 func twoDigits(d int) string { return string(rune('0'+d/10)) + string(rune('0'+d%10)) }
+
+func TestMoneyNeverNegativeZero(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[float64]string{-0.001: "0.00", -0.004999: "0.00", -0.005: "-0.01", 0: "0.00", 1234.567: "1234.57", -2.5: "-2.50"} {
+		if got := money(v); got != want {
+			t.Errorf("money(%v) = %q, want %q", v, got, want)
+		}
+	}
+}

@@ -24,8 +24,8 @@ function append(el, children) {
 
 export function clear(el) { while (el.firstChild) el.firstChild.remove(); return el; }
 
-const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 2 });
-const moneyShort = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', notation: 'compact', maximumFractionDigits: 1 });
+const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 2, signDisplay: 'negative' }); // no "-$0.00"
+const moneyShort = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', notation: 'compact', maximumFractionDigits: 1, signDisplay: 'negative' });
 export const fmtMoney = (v) => money.format(v || 0);
 export const fmtMoneyShort = (v) => moneyShort.format(v || 0);
 export const fmtPct = (v) => (v === undefined || v === null || Number.isNaN(v)) ? '—' : `${(v * 100).toFixed(1)}%`;
