@@ -133,7 +133,7 @@ func TestCommitmentsPricing(t *testing.T) {
 		source   string
 		discount float64
 	}{
-		{commitments.OptionRDSRI, commitments.AllUpfront, "pricing", 0.5},        // 2102.40 / 8760 = $0.24 of $0.48
+		{commitments.OptionRDSRI, commitments.AllUpfront, "pricing", 0.5},         // 2102.40 / 8760 = $0.24 of $0.48
 		{commitments.OptionEC2InstanceSP, commitments.AllUpfront, "pricing", 0.5}, // $0.048 of $0.096
 		{commitments.OptionRDSRI, commitments.NoUpfront, "cur", 0.375},            // observed: $0.30 of $0.48
 		{commitments.OptionComputeSP, commitments.NoUpfront, "cur", 0.28},         // the fixture's plan
