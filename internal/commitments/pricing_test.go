@@ -86,6 +86,8 @@ type priceStubs struct {
 	products []*pricing.GetProductsInput
 	rates    []*savingsplans.DescribeSavingsPlansOfferingRatesInput
 	deny     map[string]bool // operation -> answer AccessDenied
+	// broken, when set, answers every GetProducts with it.
+	broken func() (any, error)
 }
 
 func filterValue(in *pricing.GetProductsInput, field string) string {
@@ -112,6 +114,9 @@ func (s *priceStubs) answers() map[string]func(any) (any, error) {
 			s.mu.Unlock()
 			if deny {
 				return nil, accessDenied("pricing:GetProducts")
+			}
+			if s.broken != nil {
+				return s.broken()
 			}
 			itype, region := filterValue(in, "instanceType"), filterValue(in, "regionCode")
 			switch aws.ToString(in.ServiceCode) + " " + itype + " " + region {
@@ -292,4 +297,34 @@ func TestPricingDenied(t *testing.T) {
 			t.Errorf("%d rates, %d offering-rate calls", len(res.Rates), rec.Count("savingsplans:DescribeSavingsPlansOfferingRates"))
 		}
 	})
+}
+
+// Failures other than a denial are errors: the user asked for --pricing.
+func TestPricingFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		answer func() (any, error)
+		code   crossbill.Code
+	}{
+		{"unavailable", func() (any, error) {
+			return nil, &smithy.GenericAPIError{Code: "ServiceUnavailable", Message: "Service is unavailable"}
+		}, crossbill.CodeUnavailable},
+		{"unreadable product", func() (any, error) {
+			return &pricing.GetProductsOutput{PriceList: []string{`{"terms": [`}}, nil
+		}, crossbill.CodeUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src, _ := priceSource(t, &priceStubs{broken: tt.answer})
+			res, err := src.Rates(context.Background(), pricingUsage())
+			if err == nil || len(res.Rates) != 0 {
+				t.Fatalf("got %+v, %v; want an error and no rates", res, err)
+			}
+			if code := crossbill.ErrorCode(awsclient.Classify("commitments pricing", err)); code != tt.code {
+				t.Errorf("code %s, want %s (%v)", code, tt.code, err)
+			}
+		})
+	}
 }
