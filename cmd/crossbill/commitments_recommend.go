@@ -6,24 +6,31 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/commitments"
 )
 
-// optionFlags select commitment types, terms and payment options.
+// optionFlags select commitment types, terms and payment options, and
+// where discount rates come from.
 type optionFlags struct {
 	types    []string
 	terms    []int
 	payments []string
 	rates    string
+	pricing  bool
+	perClass int
+	hub      awsclient.HubOptions
 }
 
 func (o *optionFlags) register(cmd *cobra.Command, multi bool) {
@@ -36,7 +43,22 @@ func (o *optionFlags) register(cmd *cobra.Command, multi bool) {
 		cmd.Flags().IntSliceVar(&o.terms, "term", []int{1}, "term in years, 1 or 3")
 		cmd.Flags().StringSliceVar(&o.payments, "payment", []string{"no"}, "no, partial or all (upfront)")
 	}
-	cmd.Flags().StringVar(&o.rates, "rates", "", "JSON file of discount rates overriding the embedded table and the CUR's observed rates")
+	cmd.Flags().StringVar(&o.rates, "rates", "", "JSON file of discount rates overriding the embedded table, the Pricing API's and the CUR's observed rates")
+	cmd.Flags().BoolVar(&o.pricing, "pricing", false, "compute discount rates from the AWS Price List and Savings Plans offering rates (free; hub credentials)")
+	cmd.Flags().IntVar(&o.perClass, "pricing-top", commitments.DefaultPricedPerClass, "with --pricing, instance types (per region) priced per usage class, most on-demand spend first")
+	cmd.Flags().StringVar(&o.hub.EndpointURL, "endpoint-url", "", "send AWS calls (--pricing, --aws-compare) to this endpoint (an emulator)")
+	cmd.Flags().StringVar(&o.hub.Profile, "profile", "", "AWS shared-config profile of the hub identity (--pricing, --aws-compare)")
+}
+
+// awsConfig loads the hub's AWS configuration for the us-east-1 services
+// (Price List, Savings Plans, Cost Explorer).
+func (o *optionFlags) awsConfig(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsclient.HubConfig(ctx, o.hub)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	cfg.Region = "us-east-1"
+	return cfg, nil
 }
 
 // registerGross adds --gross to the commands that size commitments.
@@ -71,12 +93,20 @@ func (o *optionFlags) single() (string, int, commitments.Payment, error) {
 	return opts.Types[0], opts.Terms[0], opts.Payments[0], nil
 }
 
-// loadRates layers the discount table: embedded defaults, then rates
-// observed in the CUR over the window, then the user's --rates file.
-func (o *optionFlags) loadRates(ctx context.Context, db *sql.DB, w commitments.Window) (*commitments.Rates, error) {
+// loadRates layers the discount table: embedded defaults, then (with
+// --pricing) rates from AWS's public prices of the window's instance types,
+// then rates observed in the CUR over the window, then the user's --rates
+// file. A Pricing API the hub may not call is a warning on stderr: the
+// other sources stand in.
+func (o *optionFlags) loadRates(ctx context.Context, app *App, db *sql.DB, w commitments.Window) (*commitments.Rates, error) {
 	rates, err := commitments.DefaultRates()
 	if err != nil {
 		return nil, err
+	}
+	if o.pricing {
+		if err := o.loadPricing(ctx, app, db, w, rates); err != nil {
+			return nil, err
+		}
 	}
 	observed, err := commitments.ObservedRates(ctx, db, w, 10)
 	if err != nil {
@@ -93,10 +123,59 @@ func (o *optionFlags) loadRates(ctx context.Context, db *sql.DB, w commitments.W
 	return rates, nil
 }
 
+// loadPricing sets the rates the Pricing source computes for the window's
+// eligible usage.
+func (o *optionFlags) loadPricing(ctx context.Context, app *App, db *sql.DB, w commitments.Window, rates *commitments.Rates) error {
+	if err := commitments.CheckData(ctx, db, w); err != nil {
+		return err
+	}
+	usage, err := commitments.EligibleUsage(ctx, db, w)
+	if err != nil {
+		return err
+	}
+	cfg, err := o.awsConfig(ctx)
+	if err != nil {
+		return err
+	}
+	src := commitments.NewPriceSource(cfg)
+	src.PerClass, src.Progress = o.perClass, app.Progress
+	res, err := src.Rates(ctx, usage)
+	if err != nil {
+		return awsclient.Classify("commitments pricing", err)
+	}
+	for _, warn := range res.Warnings {
+		app.Progress("warning: %v", warn)
+	}
+	for _, r := range res.Rates {
+		rates.Set(r)
+	}
+	app.Progress("priced %d discount rates from AWS's public prices", len(res.Rates))
+	return nil
+}
+
+// usedRates returns the table's rates for the options asked for, sorted.
+func usedRates(rates *commitments.Rates, opts commitments.Options) []commitments.Rate {
+	in := func(n int, xs []int) bool { return len(xs) == 0 || slices.Contains(xs, n) }
+	var out []commitments.Rate
+	for _, r := range rates.All() {
+		if (len(opts.Types) == 0 || slices.Contains(opts.Types, r.Type)) && in(r.Term, opts.Terms) &&
+			(len(opts.Payments) == 0 || slices.Contains(opts.Payments, r.Payment)) {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return fmt.Sprint(a.Type, a.Class, a.Term, a.Payment) < fmt.Sprint(b.Type, b.Class, b.Term, b.Payment)
+	})
+	return out
+}
+
 type recommendReport struct {
 	Window          windowJSON                      `json:"window"`
 	Recommendations []commitments.Recommendation    `json:"recommendations"`
 	AWS             []commitments.AWSRecommendation `json:"aws_cost_explorer,omitempty"`
+	// Rates are the discount rates used, each with its source.
+	Rates []commitments.Rate `json:"rates"`
 }
 
 type windowJSON struct {
@@ -121,9 +200,14 @@ func newCommitmentsRecommendCmd(app *App) *cobra.Command {
 		Long: `Build the hourly on-demand spend each commitment type could cover over the
 lookback (net of what existing Savings Plans and reservations already cover) and
 choose, for each type, term and payment option, the hourly commitment that
-maximizes net savings (exact optimum; see docs/commitments.md). With
---aws-compare, Cost Explorer's own Savings Plans recommendation is shown next to
-crossbill's (default AWS credentials; $0.01 per request).`,
+maximizes net savings (exact optimum; see docs/commitments.md).
+
+Discount rates: the embedded table, then with --pricing the AWS Price List and
+Savings Plans offering rates of the instance types in use (free), then rates
+observed in the CUR, then --rates FILE; each rate's source is in the output.
+With --aws-compare, Cost Explorer's own Savings Plans and reservation
+recommendations are shown next to crossbill's ($0.01 per request, one request
+per type, term and payment option).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -137,7 +221,7 @@ crossbill's (default AWS credentials; $0.01 per request).`,
 				if err != nil {
 					return err
 				}
-				rates, err := o.loadRates(ctx, db, w)
+				rates, err := o.loadRates(ctx, app, db, w)
 				if err != nil {
 					return err
 				}
@@ -146,12 +230,12 @@ crossbill's (default AWS credentials; $0.01 per request).`,
 				if err != nil {
 					return err
 				}
-				rep := recommendReport{Window: toWindowJSON(w), Recommendations: recs}
+				rep := recommendReport{Window: toWindowJSON(w), Recommendations: recs, Rates: usedRates(rates, opts)}
 				if rep.Recommendations == nil {
 					rep.Recommendations = []commitments.Recommendation{}
 				}
 				if compare {
-					if rep.AWS, err = compareWithAWS(ctx, app, opts, f, w); err != nil {
+					if rep.AWS, err = compareWithAWS(ctx, app, &o, opts, f, w); err != nil {
 						return err
 					}
 				}
@@ -164,21 +248,24 @@ crossbill's (default AWS credentials; $0.01 per request).`,
 	o.register(cmd, true)
 	cmd.Flags().IntVar(&ladder, "ladder", 0, "split each purchase into N tranches bought a month apart")
 	cmd.Flags().IntVar(&top, "top", 20, "rows to print (text output)")
-	cmd.Flags().BoolVar(&compare, "aws-compare", false, "also show Cost Explorer's recommendation (Savings Plans; lookback 7, 30 or 60 days)")
+	cmd.Flags().BoolVar(&compare, "aws-compare", false, "also show Cost Explorer's recommendations (Savings Plans and reservations; lookback 7, 30 or 60 days; $0.01 per request)")
 	return cmd
 }
 
-func compareWithAWS(ctx context.Context, app *App, opts commitments.Options, f commitmentFlags, w commitments.Window) ([]commitments.AWSRecommendation, error) {
+// compareWithAWS asks Cost Explorer for its recommendation of every type,
+// term and payment option asked for (one request each).
+func compareWithAWS(ctx context.Context, app *App, o *optionFlags, opts commitments.Options, f commitmentFlags, w commitments.Window) ([]commitments.AWSRecommendation, error) {
 	days := int(w.End.Sub(w.Start) / (24 * time.Hour))
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1"))
+	cfg, err := o.awsConfig(ctx)
 	if err != nil {
-		return nil, crossbill.Errorf(crossbill.CodeUnauthorized, "commitments recommend", "loading AWS credentials for Cost Explorer: %w", err)
+		return nil, err
 	}
 	ce := costexplorer.NewFromConfig(cfg)
 	var out []commitments.AWSRecommendation
 	types, terms, pays := opts.Types, opts.Terms, opts.Payments
 	if len(types) == 0 {
-		types = []string{commitments.OptionComputeSP, commitments.OptionEC2InstanceSP}
+		types = []string{commitments.OptionComputeSP, commitments.OptionEC2InstanceSP, commitments.OptionRDSRI,
+			commitments.OptionElastiCacheRI, commitments.OptionOpenSearchRI, commitments.OptionRedshiftRI}
 	}
 	if len(terms) == 0 {
 		terms = []int{1, 3}
@@ -187,15 +274,12 @@ func compareWithAWS(ctx context.Context, app *App, opts commitments.Options, f c
 		pays = []commitments.Payment{commitments.NoUpfront, commitments.PartialUpfront, commitments.AllUpfront}
 	}
 	for _, t := range types {
-		if t != commitments.OptionComputeSP && t != commitments.OptionEC2InstanceSP {
-			continue
-		}
 		for _, term := range terms {
 			for _, p := range pays {
-				app.Progress("asking Cost Explorer for %s %dy %s", t, term, p)
+				app.Progress("asking Cost Explorer for %s %dy %s ($0.01)", t, term, p)
 				r, err := commitments.FetchAWSRecommendation(ctx, ce, t, term, p, days, f.account != "")
 				if err != nil {
-					return nil, err
+					return nil, awsclient.Classify("commitments recommend", err)
 				}
 				out = append(out, r)
 			}
@@ -229,7 +313,47 @@ func printRecommendations(out io.Writer, rep recommendReport, top int) error {
 			r.HourlyCommitment, count, r.Upfront, r.MonthlySavings, 100*r.SavingsPercent, be, 100*r.Utilization, 100*r.Coverage, strings.Join(drops, "/"))
 	}
 	for _, a := range rep.AWS {
-		fmt.Fprintf(tw, "Cost Explorer\t%s %dy %s\t\t\t%.4f\t\t\t%.2f\t%.1f%%\n", a.Type, a.Term, a.Payment, a.HourlyCommitment, a.MonthlySavings, 100*a.SavingsPercent)
+		hourly := ""
+		if a.HourlyCommitment > 0 {
+			hourly = fmt.Sprintf("%.4f", a.HourlyCommitment)
+		}
+		fmt.Fprintf(tw, "AWS %s\t(Cost Explorer, %s)\t%dy\t%s\t%s\t\t%.0f\t%.2f\t%.1f%%\n", a.Type, a.Scope, a.Term, a.Payment, hourly, a.Upfront, a.MonthlySavings, 100*a.SavingsPercent)
+		for _, d := range a.Details {
+			if d.InstanceType == "" {
+				continue // Savings Plans details repeat the summary per account
+			}
+			fmt.Fprintf(tw, "AWS %s\t%s/%s\t%dy\t%s\t\t%g\t%.0f\t%.2f\t\t%.1f months\t%.1f%%\n", a.Type, d.InstanceType, d.Region, a.Term, a.Payment,
+				d.Count, d.Upfront, d.MonthlySavings, d.BreakEvenMonths, 100*d.Utilization)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return printRateSources(out, rep.Rates)
+}
+
+// printRateSources counts the rates used per source and lists those the
+// Pricing API gave.
+func printRateSources(out io.Writer, rates []commitments.Rate) error {
+	count := map[string]int{}
+	for _, r := range rates {
+		count[r.Source]++
+	}
+	var parts []string
+	for _, s := range []string{"default", "pricing", "cur", "file"} {
+		if count[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", s, count[s]))
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "discount rates by source: %s (all in --json)\n", strings.Join(parts, ", "))
+	for _, r := range rates {
+		if r.Source == "pricing" {
+			fmt.Fprintf(tw, "  pricing\t%s\t%s\t%dy\t%s\t%.1f%%\n", r.Type, r.Class, r.Term, r.Payment, 100*r.Discount)
+		}
 	}
 	return tw.Flush()
 }
@@ -254,7 +378,7 @@ func newCommitmentsSimulateCmd(app *App) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				rates, err := o.loadRates(ctx, db, w)
+				rates, err := o.loadRates(ctx, app, db, w)
 				if err != nil {
 					return err
 				}
@@ -304,7 +428,7 @@ func newCommitmentsBacktestCmd(app *App) *cobra.Command {
 				train := test
 				train.End = test.Start
 				train.Start = test.Start.Add(-time.Duration(days) * 24 * time.Hour)
-				rates, err := o.loadRates(ctx, db, train)
+				rates, err := o.loadRates(ctx, app, db, train)
 				if err != nil {
 					return err
 				}

@@ -214,5 +214,5 @@ func TestInventoryFromAPIs(t *testing.T) {
 // iamPrefix maps SDK service IDs to IAM action prefixes.
 var iamPrefix = map[string]string{
 	"savingsplans": "savingsplans", "EC2": "ec2", "RDS": "rds",
-	"ElastiCache": "elasticache", "Redshift": "redshift", "OpenSearch": "es", "Cost Explorer": "ce",
+	"ElastiCache": "elasticache", "Redshift": "redshift", "OpenSearch": "es", "Cost Explorer": "ce", "Pricing": "pricing",
 }

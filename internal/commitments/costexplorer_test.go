@@ -9,6 +9,7 @@ import (
 	cetypes "github.com/aws/aws-sdk-go-v2/service/costexplorer/types"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/emulator"
 )
@@ -65,5 +66,106 @@ func TestAWSRecommendationSideBySide(t *testing.T) {
 	}
 	if _, err := commitments.FetchAWSRecommendation(ctx, ce, commitments.OptionComputeSP, 1, commitments.NoUpfront, 14, false); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 		t.Errorf("14-day lookback: %v, want Invalid", err)
+	}
+}
+
+// TestMotoLacksReservationRecommendation pins why the reservation
+// recommendation test stubs: moto 5.2.1's Cost Explorer does not serve
+// GetReservationPurchaseRecommendation. When a moto upgrade makes this
+// fail, drop the stub.
+func TestMotoLacksReservationRecommendation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg, err := emulator.Shared(t).RootConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RetryMaxAttempts = 1
+	if _, err := costexplorer.NewFromConfig(cfg).GetReservationPurchaseRecommendation(ctx, &costexplorer.GetReservationPurchaseRecommendationInput{
+		Service: aws.String("Amazon Redshift")}); err == nil {
+		t.Error("moto now serves ce:GetReservationPurchaseRecommendation: drop its stub")
+	}
+}
+
+func TestAWSReservationRecommendation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg, err := emulator.Shared(t).RootConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := awsclient.NewRecorder()
+	rec.Attach(&cfg)
+	var got []*costexplorer.GetReservationPurchaseRecommendationInput
+	detail := func(account, itype, count, savings, onDemand, upfront, util string) cetypes.ReservationPurchaseRecommendationDetail {
+		return cetypes.ReservationPurchaseRecommendationDetail{AccountId: aws.String(account),
+			InstanceDetails: &cetypes.InstanceDetails{RDSInstanceDetails: &cetypes.RDSInstanceDetails{
+				Family: aws.String("r6g"), InstanceType: aws.String(itype), Region: aws.String("us-east-1"), DatabaseEngine: aws.String("MySQL")}},
+			RecommendedNumberOfInstancesToPurchase: aws.String(count), EstimatedMonthlySavingsAmount: aws.String(savings),
+			EstimatedMonthlyOnDemandCost: aws.String(onDemand), UpfrontCost: aws.String(upfront), AverageUtilization: aws.String(util),
+			RecurringStandardMonthlyCost: aws.String("0"), EstimatedBreakEvenInMonths: aws.String("7.5")}
+	}
+	// STUBBED: moto_server's Cost Explorer does not serve
+	// GetReservationPurchaseRecommendation (TestMotoLacksReservationRecommendation);
+	// the stub checks the request crossbill builds and answers two pages.
+	st := &stubs{answer: map[string]func(any) (any, error){
+		"GetReservationPurchaseRecommendation": func(in any) (any, error) {
+			req := in.(*costexplorer.GetReservationPurchaseRecommendationInput)
+			got = append(got, req)
+			if req.NextPageToken == nil {
+				return &costexplorer.GetReservationPurchaseRecommendationOutput{NextPageToken: aws.String("2"),
+					Recommendations: []cetypes.ReservationPurchaseRecommendation{{
+						RecommendationSummary: &cetypes.ReservationPurchaseRecommendationSummary{
+							TotalEstimatedMonthlySavingsAmount: aws.String("300"), TotalEstimatedMonthlySavingsPercentage: aws.String("30")},
+						RecommendationDetails: []cetypes.ReservationPurchaseRecommendationDetail{
+							detail("111111111111", "db.r6g.xlarge", "3", "300", "1000", "5256", "92.5")},
+					}}}, nil
+			}
+			return &costexplorer.GetReservationPurchaseRecommendationOutput{Recommendations: []cetypes.ReservationPurchaseRecommendation{{
+				RecommendationDetails: []cetypes.ReservationPurchaseRecommendationDetail{detail("222222222222", "db.r6g.large", "1", "100", "1000", "876", "80")},
+			}}}, nil
+		},
+	}}
+	cfg.APIOptions = append(cfg.APIOptions, st.option)
+	r, err := commitments.FetchAWSRecommendation(ctx, costexplorer.NewFromConfig(cfg), commitments.OptionRDSRI, 1, commitments.AllUpfront, 60, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Savings and upfront total both pages' details; the percentage is
+	// over both pages' on-demand cost: 400 / 2000.
+	if r.Type != commitments.OptionRDSRI || r.Scope != "payer" || r.MonthlySavings != 400 || r.SavingsPercent != 0.2 || r.Upfront != 5256+876 || len(r.Details) != 2 {
+		t.Fatalf("recommendation %+v", r)
+	}
+	if d := r.Details[0]; d.InstanceType != "db.r6g.xlarge" || d.Region != "us-east-1" || d.Family != "r6g" || d.Count != 3 ||
+		d.MonthlySavings != 300 || d.Upfront != 5256 || d.Utilization != 0.925 || d.BreakEvenMonths != 7.5 || d.Account != "111111111111" {
+		t.Errorf("detail %+v", d)
+	}
+	if len(got) != 2 || aws.ToString(got[0].Service) != "Amazon Relational Database Service" || got[0].TermInYears != cetypes.TermInYearsOneYear ||
+		got[0].PaymentOption != cetypes.PaymentOptionAllUpfront || got[0].LookbackPeriodInDays != cetypes.LookbackPeriodInDaysSixtyDays ||
+		got[0].AccountScope != cetypes.AccountScopePayer || aws.ToString(got[1].NextPageToken) != "2" {
+		t.Errorf("requests %+v", got)
+	}
+	if u := rec.Undeclared(); len(u) > 0 {
+		t.Errorf("calls not declared in internal/manifest: %v", u)
+	}
+	if n := rec.Count("ce:GetReservationPurchaseRecommendation"); n != 2 {
+		t.Errorf("recorded %d reservation recommendation calls, want 2", n)
+	}
+
+	// The other services, in Cost Explorer's names.
+	services := map[string]string{}
+	st.answer["GetReservationPurchaseRecommendation"] = func(in any) (any, error) {
+		services[aws.ToString(in.(*costexplorer.GetReservationPurchaseRecommendationInput).Service)] = "asked"
+		return &costexplorer.GetReservationPurchaseRecommendationOutput{}, nil
+	}
+	for _, typ := range []string{commitments.OptionElastiCacheRI, commitments.OptionOpenSearchRI, commitments.OptionRedshiftRI} {
+		if _, err := commitments.FetchAWSRecommendation(ctx, costexplorer.NewFromConfig(cfg), typ, 3, commitments.NoUpfront, 7, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []string{"Amazon ElastiCache", "Amazon OpenSearch Service", "Amazon Redshift"} {
+		if services[s] == "" {
+			t.Errorf("%s not asked for (asked %v)", s, services)
+		}
 	}
 }

@@ -20,7 +20,8 @@ func TestOperationsDeclared(t *testing.T) {
 			declared[c] = true
 		}
 	}
-	for _, op := range append(commitments.Operations(), commitments.CostExplorerOperations()...) {
+	ops := append(commitments.Operations(), commitments.CostExplorerOperations()...)
+	for _, op := range append(ops, commitments.PricingOperations()...) {
 		if !declared[op] {
 			t.Errorf("%s is called but not declared in internal/manifest", op)
 		}

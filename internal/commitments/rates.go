@@ -57,7 +57,8 @@ type Rate struct {
 	Term     int     `json:"term"`
 	Payment  Payment `json:"payment"`
 	Discount float64 `json:"discount"`
-	// Source is "default", "file" or "cur" (observed in the CUR).
+	// Source is "default", "pricing" (AWS public prices), "cur" (observed
+	// in the CUR) or "file".
 	Source string `json:"source,omitempty"`
 }
 

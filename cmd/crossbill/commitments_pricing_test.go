@@ -1,0 +1,193 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/crossbill/crossbill/internal/commitments"
+)
+
+// awsPriceServer stands in for the AWS Price List, Savings Plans and Cost
+// Explorer recommendation APIs, which moto_server 5.2.1 does not serve
+// (STUBBED, over HTTP so that the CLI's own --endpoint-url path is tested).
+// It answers real-shaped documents for the commitments fixture's
+// db.r6g.xlarge and m5.large, or AccessDenied to everything.
+type awsPriceServer struct {
+	mu    sync.Mutex
+	deny  bool
+	calls []string
+}
+
+const rdsPriceDoc = `{"product":{"productFamily":"Database Instance","attributes":{"instanceType":"db.r6g.xlarge","regionCode":"us-east-1","databaseEngine":"MySQL","deploymentOption":"Single-AZ"},"sku":"9QH3PUGXCYKNCYPB"},"serviceCode":"AmazonRDS","terms":{"OnDemand":{"9QH3PUGXCYKNCYPB.JRTCKXETXF":{"priceDimensions":{"9QH3PUGXCYKNCYPB.JRTCKXETXF.6YS6EN2CT7":{"unit":"Hrs","beginRange":"0","endRange":"Inf","pricePerUnit":{"USD":"0.4800000000"}}},"termAttributes":{}}},"Reserved":{"9QH3PUGXCYKNCYPB.6QCMYABX3D":{"priceDimensions":{"9QH3PUGXCYKNCYPB.6QCMYABX3D.2TG2D8R56U":{"unit":"Quantity","description":"Upfront Fee","pricePerUnit":{"USD":"2102.4"}},"9QH3PUGXCYKNCYPB.6QCMYABX3D.6YS6EN2CT7":{"unit":"Hrs","beginRange":"0","endRange":"Inf","pricePerUnit":{"USD":"0.0000000000"}}},"termAttributes":{"LeaseContractLength":"1yr","OfferingClass":"standard","PurchaseOption":"All Upfront"}}}},"version":"20251101000000"}`
+
+const ec2PriceDoc = `{"product":{"productFamily":"Compute Instance","attributes":{"instanceType":"m5.large","regionCode":"us-east-1","operatingSystem":"Linux","tenancy":"Shared"},"sku":"2WM8BNQ8JMXNCYN6"},"serviceCode":"AmazonEC2","terms":{"OnDemand":{"2WM8BNQ8JMXNCYN6.JRTCKXETXF":{"priceDimensions":{"2WM8BNQ8JMXNCYN6.JRTCKXETXF.6YS6EN2CT7":{"unit":"Hrs","beginRange":"0","endRange":"Inf","pricePerUnit":{"USD":"0.0960000000"}}},"termAttributes":{}}}},"version":"20251101000000"}`
+
+func (s *awsPriceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	op := r.Header.Get("X-Amz-Target")
+	if op == "" {
+		op = strings.TrimPrefix(r.URL.Path, "/")
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, op)
+	deny := s.deny
+	s.mu.Unlock()
+	if deny {
+		w.Header().Set("X-Amzn-Errortype", "AccessDeniedException")
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		action := map[string]string{"AWSPriceListService.GetProducts": "pricing:GetProducts"}[op]
+		fmt.Fprintf(w, `{"__type":"AccessDeniedException","message":"User: arn:aws:iam::123456789012:user/hub is not authorized to perform: %s"}`, action)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	switch op {
+	case "AWSPriceListService.GetProducts":
+		var in struct{ ServiceCode string }
+		if err := json.Unmarshal(body, &in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		list := []string{}
+		switch {
+		case in.ServiceCode == "AmazonRDS" && strings.Contains(string(body), "db.r6g.xlarge"):
+			list = append(list, rdsPriceDoc)
+		case in.ServiceCode == "AmazonEC2" && strings.Contains(string(body), "m5.large"):
+			list = append(list, ec2PriceDoc)
+		}
+		b, err := json.Marshal(map[string]any{"FormatVersion": "aws_v1", "PriceList": list})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Write(b) //nolint:errcheck // test server
+	case "DescribeSavingsPlansOfferingRates":
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"searchResults":[{"savingsPlanOffering":{"offeringId":"o-1","paymentOption":"All Upfront","planType":"EC2Instance","durationSeconds":31536000,"currency":"USD"},"rate":"0.048","unit":"Hrs","productType":"EC2","serviceCode":"AmazonEC2","usageType":"BoxUsage:m5.large","operation":"RunInstances","properties":[]}]}`)
+	case "AWSInsightsIndexService.GetReservationPurchaseRecommendation":
+		fmt.Fprint(w, `{"Recommendations":[{"RecommendationDetails":[{"AccountId":"222222222222","InstanceDetails":{"RDSInstanceDetails":{"InstanceType":"db.r6g.xlarge","Region":"us-east-1","Family":"r6g"}},"RecommendedNumberOfInstancesToPurchase":"2","EstimatedMonthlySavingsAmount":"150","EstimatedMonthlyOnDemandCost":"700","UpfrontCost":"4204.8","AverageUtilization":"95","EstimatedBreakEvenInMonths":"6"}]}]}`)
+	case "AWSInsightsIndexService.GetSavingsPlansPurchaseRecommendation":
+		fmt.Fprint(w, `{"SavingsPlansPurchaseRecommendation":{"SavingsPlansPurchaseRecommendationSummary":{"HourlyCommitmentToPurchase":"0.4","EstimatedMonthlySavingsAmount":"80","EstimatedSavingsPercentage":"25"}}}`)
+	default:
+		http.Error(w, "not stubbed: "+op, http.StatusNotFound)
+	}
+}
+
+// TestCommitmentsPricing runs recommend --pricing --aws-compare against the
+// stub endpoint: Pricing rates sit between the defaults and the CUR's
+// observed rates, Cost Explorer's reservation recommendation is shown, and
+// a denied Pricing API is a warning, not a failure. Not parallel: it sets
+// the hub's credentials in the environment.
+func TestCommitmentsPricing(t *testing.T) {
+	dir := commitmentsData(t)
+	env := t.TempDir()
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(env, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(env, "credentials"))
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAHUBEXAMPLE000001")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "hub-secret")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	srv := &awsPriceServer{}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	args := func(more ...string) []string {
+		return append([]string{"commitments", "recommend", "--tenant", "acme", "--lookback", "7d", "--term", "1", "--type", "RDS_RI,EC2_INSTANCE_SP,COMPUTE_SP",
+			"--pricing", "--endpoint-url", ts.URL}, more...)
+	}
+
+	out, errOut, code := runCLI(t, dir, args("--aws-compare", "--json")...)
+	if code != 0 {
+		t.Fatalf("code %d, stderr %s", code, errOut)
+	}
+	var rep recommendReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	rate := func(rep recommendReport, typ string, pay commitments.Payment) commitments.Rate {
+		class := commitments.ClassEC2
+		if typ == commitments.OptionRDSRI {
+			class = commitments.ClassRDS
+		}
+		for _, r := range rep.Rates {
+			if r.Type == typ && r.Class == class && r.Term == 1 && r.Payment == pay {
+				return r
+			}
+		}
+		return commitments.Rate{}
+	}
+	tests := []struct {
+		typ      string
+		pay      commitments.Payment
+		source   string
+		discount float64
+	}{
+		{commitments.OptionRDSRI, commitments.AllUpfront, "pricing", 0.5},         // 2102.40 / 8760 = $0.24 of $0.48
+		{commitments.OptionEC2InstanceSP, commitments.AllUpfront, "pricing", 0.5}, // $0.048 of $0.096
+		{commitments.OptionRDSRI, commitments.NoUpfront, "cur", 0.375},            // observed: $0.30 of $0.48
+		{commitments.OptionComputeSP, commitments.NoUpfront, "cur", 0.28},         // the fixture's plan
+		{commitments.OptionEC2InstanceSP, commitments.NoUpfront, "default", 0.36}, // no price answered
+	}
+	for _, tt := range tests {
+		r := rate(rep, tt.typ, tt.pay)
+		if r.Source != tt.source || math.Abs(r.Discount-tt.discount) > 1e-9 {
+			t.Errorf("%s 1y %s: %+v, want %s %v", tt.typ, tt.pay, r, tt.source, tt.discount)
+		}
+	}
+	var rdsAWS *commitments.AWSRecommendation
+	for i, a := range rep.AWS {
+		if a.Type == commitments.OptionRDSRI && a.Payment == commitments.AllUpfront {
+			rdsAWS = &rep.AWS[i]
+		}
+	}
+	// 3 types × 3 payments for 1 year.
+	if len(rep.AWS) != 9 || rdsAWS == nil || len(rdsAWS.Details) != 1 || rdsAWS.Details[0].Count != 2 || rdsAWS.MonthlySavings != 150 || rdsAWS.Upfront != 4204.8 {
+		t.Fatalf("Cost Explorer side: %+v", rep.AWS)
+	}
+	if !strings.Contains(errOut, "pricing AmazonRDS db.r6g.xlarge in us-east-1") || strings.Contains(errOut, "warning") {
+		t.Errorf("stderr: %s", errOut)
+	}
+
+	// Text output shows the sources and Cost Explorer's reservations.
+	text, errOut, code := runCLI(t, dir, args("--aws-compare")...)
+	if code != 0 || !strings.Contains(text, "discount rates by source:") || !strings.Contains(text, "pricing 2") ||
+		!strings.Contains(text, "(Cost Explorer, payer)") || !strings.Contains(text, "6.0 months") {
+		t.Errorf("text (code %d, stderr %s):\n%s", code, errOut, text)
+	}
+
+	// Denied: a warning naming the permission, and the recommendation
+	// still runs on the other sources.
+	srv.mu.Lock()
+	srv.deny, srv.calls = true, nil
+	srv.mu.Unlock()
+	out, errOut, code = runCLI(t, dir, args("--json")...)
+	if code != 0 {
+		t.Fatalf("denied Pricing API: code %d, stderr %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "warning:") || !strings.Contains(errOut, `allow "pricing:GetProducts"`) {
+		t.Errorf("no warning on stderr: %s", errOut)
+	}
+	rep = recommendReport{}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Recommendations) == 0 {
+		t.Fatalf("denied: %v, %+v", err, rep)
+	}
+	for _, r := range rep.Rates {
+		if r.Source == "pricing" {
+			t.Errorf("pricing rate after a denial: %+v", r)
+		}
+	}
+	if len(srv.calls) != 1 {
+		t.Errorf("calls after the denial: %v", srv.calls)
+	}
+}
