@@ -58,6 +58,10 @@ func (o *optionFlags) awsConfig(ctx context.Context) (aws.Config, error) {
 		return aws.Config{}, err
 	}
 	cfg.Region = "us-east-1"
+	// One clear error up front rather than a failed first call.
+	if err := awsclient.CheckHub(ctx, cfg); err != nil {
+		return aws.Config{}, err
+	}
 	return cfg, nil
 }
 
