@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill"
@@ -93,15 +92,18 @@ func newCommitmentsInventoryCmd(app *App) *cobra.Command {
 	var f commitmentFlags
 	var fromAWS bool
 	var regions []string
+	var access customerAWS
 	cmd := &cobra.Command{
 		Use:   "inventory",
 		Short: "List every Savings Plan and reservation, from the CUR and optionally the AWS APIs",
 		Long: `List Savings Plans and reservations seen in the CUR over the lookback, and with
---aws also those the AWS APIs report for --account (default AWS credentials;
+--aws also those the AWS APIs report, through --connection's role (or for
+--account with the environment's AWS credentials;
 reservations are read in each of --regions). Shows expirations in 30/60/90 days.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			tenantName := f.tenant // withCommitmentsDB turns it into the store's key
 			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				w, err := f.window(ctx, db)
 				if err != nil {
@@ -113,7 +115,7 @@ reservations are read in each of --regions). Shows expirations in 30/60/90 days.
 				}
 				var fromAPI []commitments.Commitment
 				if fromAWS {
-					if fromAPI, err = inventoryFromAWS(ctx, app, crossbill.AccountID(f.account), regions); err != nil {
+					if fromAPI, err = inventoryFromAWS(ctx, app, &access, tenantName, crossbill.AccountID(f.account), regions); err != nil {
 						return err
 					}
 				}
@@ -142,22 +144,31 @@ reservations are read in each of --regions). Shows expirations in 30/60/90 days.
 		},
 	}
 	f.register(cmd, "30d")
-	cmd.Flags().BoolVar(&fromAWS, "aws", false, "also read the AWS APIs with the default credentials (needs --account)")
+	cmd.Flags().BoolVar(&fromAWS, "aws", false, "also read the AWS APIs: through --connection's role, or with the environment's credentials (then --account names their account)")
 	cmd.Flags().StringSliceVar(&regions, "regions", []string{"us-east-1"}, "regions whose reservations to read with --aws")
+	access.register(cmd, "Savings Plans and reservations (with --aws)")
 	return cmd
 }
 
-// inventoryFromAWS reads Savings Plans once and reservations per region.
-func inventoryFromAWS(ctx context.Context, app *App, account crossbill.AccountID, regions []string) ([]commitments.Commitment, error) {
-	if !account.Valid() {
-		return nil, crossbill.Errorf(crossbill.CodeInvalid, "commitments inventory", "--aws needs --account, the 12-digit ID of the account the credentials belong to")
+// inventoryFromAWS reads Savings Plans once and reservations per region,
+// through the connection's role or with the environment's credentials.
+func inventoryFromAWS(ctx context.Context, app *App, access *customerAWS, tenant string, account crossbill.AccountID, regions []string) ([]commitments.Commitment, error) {
+	const op = "commitments inventory"
+	cfgFor, reached, err := access.open(ctx, app, op, tenant)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case reached != "" && account != "" && account != reached:
+		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "--account %s is not the account of connection %s (%s)", account, access.connection, reached)
+	case reached != "":
+		account = reached
+	case !account.Valid():
+		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "--aws needs --connection, or --account: the 12-digit ID of the account the credentials belong to")
 	}
 	var out []commitments.Commitment
 	for i, region := range regions {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
-		if err != nil {
-			return nil, crossbill.Errorf(crossbill.CodeUnauthorized, "commitments inventory", "loading AWS credentials: %w", err)
-		}
+		cfg := cfgFor(region)
 		c := commitments.NewCollector(cfg, account)
 		if i == 0 {
 			app.Progress("reading Savings Plans of %s", account)

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/commitments/commitmentstest"
+	"github.com/crossbill/crossbill/internal/store"
 )
 
 // commitmentsData returns a data directory whose cost store holds the
@@ -48,7 +50,8 @@ func TestCommitmentsCommands(t *testing.T) {
 			rds = &rec.Recommendations[i]
 		}
 	}
-	if rds == nil || rds.Count != 3 || rec.Window.Tenant != "acme" {
+	// Costs are filed under the tenant's ID, as the server files them.
+	if rds == nil || rds.Count != 3 || rec.Window.Tenant != tenantID(t, dir, "acme") {
 		t.Fatalf("recommend: %+v", rec)
 	}
 	if out := run("recommend", "--tenant", "acme", "--lookback", "14d", "--type", "rds_ri", "--payment", "all"); !strings.Contains(out, "RDS_RI") || !strings.Contains(out, "db.r6g.xlarge") {
@@ -107,4 +110,16 @@ func TestCommitmentsErrors(t *testing.T) {
 	if code != 3 || !strings.Contains(errOut, "crossbill cur ingest") {
 		t.Errorf("empty data dir: code %d, stderr %q", code, errOut)
 	}
+}
+
+// tenantID is the store ID of the tenant called name.
+func tenantID(t *testing.T, dir, name string) string {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, dir)
+	mustNoErr(t, err)
+	defer st.Close()
+	tn, err := st.TenantByName(ctx, name)
+	mustNoErr(t, err)
+	return string(tn.ID)
 }

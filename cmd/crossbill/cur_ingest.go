@@ -6,7 +6,6 @@ import (
 	"io"
 	"text/tabwriter"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill"
@@ -19,7 +18,10 @@ import (
 // need not exist in the metadata store (single-team installs).
 const defaultCostTenant = "default"
 
-// costTenant checks --tenant: the default one, or a tenant of the store.
+// costTenant resolves --tenant to the key the cost store files costs under:
+// "default" for the CLI's own default tenant, else the store tenant's ID,
+// the key the server and the demo use, so that what the CLI ingests the
+// web UI shows for that tenant, and the other way round.
 func costTenant(ctx context.Context, app *App, name string) (string, error) {
 	if name == defaultCostTenant {
 		return name, nil
@@ -31,14 +33,16 @@ func costTenant(ctx context.Context, app *App, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.TenantByName(ctx, name); err != nil {
+	t, err := s.TenantByName(ctx, name)
+	if err != nil {
 		return "", err
 	}
-	return name, nil
+	return string(t.ID), nil
 }
 
 func newCurIngestCmd(app *App) *cobra.Command {
-	var source, tenant, endpoint, region string
+	var source, tenant, region string
+	var access customerAWS
 	cmd := &cobra.Command{
 		Use:   "ingest --source s3://BUCKET/PREFIX/EXPORT | DIR",
 		Short: "Load a CUR 2.0 or FOCUS 1.2 export into the cost store (changed billing periods only)",
@@ -47,7 +51,11 @@ or from a local directory in the same layout (the folder holding data/ and
 metadata/), and loads every billing period whose manifest or files changed
 since the last ingest. Each period is validated, then replaced whole in one
 transaction: a restated month replaces the old one, and an interrupted
-ingest leaves the previous data. Running it twice changes nothing.`,
+ingest leaves the previous data. Running it twice changes nothing.
+
+From S3, --connection reads through a verified connection's role (assumed
+from crossbill's hub with the connection's external ID, as the server does);
+without it, the environment's AWS credentials are used.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -62,15 +70,13 @@ ingest leaves the previous data. Running it twice changes nothing.`,
 			if loc, err := ingest.ParseLocation(source); err != nil {
 				return err
 			} else if loc.Bucket != "" {
-				opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(region)}
-				if endpoint != "" {
-					opts = append(opts, awsconfig.WithBaseEndpoint(endpoint))
-				}
-				cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+				cfgFor, _, err := access.open(ctx, app, "cur ingest", tenant)
 				if err != nil {
-					return crossbill.Errorf(crossbill.CodeUnauthorized, "cur ingest", "loading AWS credentials: %w", err)
+					return err
 				}
-				opt.AWS = cfg
+				opt.AWS = cfgFor(region)
+			} else if access.connection != "" {
+				return crossbill.Errorf(crossbill.CodeInvalid, "cur ingest", "--connection reads from S3; %s is a local directory", source)
 			}
 			s, err := costs.Open(ctx, app.DataDir)
 			if err != nil {
@@ -86,7 +92,7 @@ ingest leaves the previous data. Running it twice changes nothing.`,
 	}
 	cmd.Flags().StringVar(&source, "source", "", "s3://BUCKET/PREFIX/EXPORT or a local directory")
 	cmd.Flags().StringVar(&tenant, "tenant", defaultCostTenant, "tenant the costs belong to")
-	cmd.Flags().StringVar(&endpoint, "endpoint-url", "", "S3 endpoint (emulator or S3-compatible store)")
+	access.register(cmd, "the export bucket")
 	cmd.Flags().StringVar(&region, "region", "us-east-1", "AWS region of the bucket")
 	return cmd
 }

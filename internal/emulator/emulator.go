@@ -36,6 +36,10 @@ type Options struct {
 	NoAuthActions int
 	// LoadManagedPolicies loads AWS managed policies into IAM.
 	LoadManagedPolicies bool
+	// IsolateS3Accounts refuses access to another account's bucket
+	// (moto allows it by default), so that a test can tell whose
+	// credentials read a bucket without enforcing IAM.
+	IsolateS3Accounts bool
 	// Python is the interpreter that has moto installed; default
 	// $CROSSBILL_PYTHON, else python3.
 	Python string
@@ -84,6 +88,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		"MOTO_IAM_LOAD_MANAGED_POLICIES="+strconv.FormatBool(opts.LoadManagedPolicies),
 		"AWS_DEFAULT_REGION=us-east-1",
 	)
+	if opts.IsolateS3Accounts {
+		cmd.Env = append(cmd.Env, "MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS=false")
+	}
 	if opts.NoAuthActions > 0 {
 		cmd.Env = append(cmd.Env, "INITIAL_NO_AUTH_ACTION_COUNT="+strconv.Itoa(opts.NoAuthActions))
 	}

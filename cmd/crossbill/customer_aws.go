@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/spf13/cobra"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/store"
+)
+
+// customerAWS is how a command reads a customer's account: through a
+// connection's role, assumed from the hub with the connection's external ID
+// (as the server does), or, without --connection, with the AWS credentials
+// of the environment (someone reading their own account).
+type customerAWS struct {
+	hub        awsclient.HubOptions
+	connection string
+}
+
+func (c *customerAWS) register(cmd *cobra.Command, what string) {
+	fl := cmd.Flags()
+	fl.StringVar(&c.connection, "connection", "", "read "+what+" through this verified connection's role (assumed with its external ID); default: the environment's AWS credentials")
+	fl.StringVar(&c.hub.EndpointURL, "endpoint-url", "", "send AWS calls to this endpoint (an emulator such as moto_server, or an S3-compatible store)")
+	fl.StringVar(&c.hub.Profile, "profile", "", "AWS shared-config profile of the credentials (the hub's, with --connection)")
+}
+
+// open returns a configuration per region and the account it reaches (""
+// without --connection). tenant is the --tenant name the connection must
+// belong to.
+func (c *customerAWS) open(ctx context.Context, app *App, op, tenant string) (func(region string) aws.Config, crossbill.AccountID, error) {
+	hub, err := awsclient.HubConfig(ctx, c.hub)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := awsclient.CheckHub(ctx, hub); err != nil {
+		return nil, "", err
+	}
+	if c.connection == "" {
+		return func(region string) aws.Config {
+			cfg := hub.Copy()
+			if region != "" {
+				cfg.Region = region
+			}
+			return cfg
+		}, "", nil
+	}
+	st, err := app.Store(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	t, err := st.TenantByName(ctx, tenant)
+	if err != nil {
+		return nil, "", err
+	}
+	conn, err := st.ConnectionByID(ctx, crossbill.ConnectionID(c.connection))
+	if err != nil || conn.TenantID != t.ID {
+		if err == nil || crossbill.ErrorCode(err) == crossbill.CodeNotFound {
+			return nil, "", crossbill.Errorf(crossbill.CodeNotFound, op, "tenant %s has no connection %s: see `crossbill connect list --tenant %s`", tenant, c.connection, tenant)
+		}
+		return nil, "", err
+	}
+	if conn.Status != store.StatusVerified || conn.RoleARN == "" {
+		return nil, "", crossbill.Errorf(crossbill.CodeInvalid, op, "connection %s is %s: verify it first with `crossbill connect verify --tenant %s --role-arn ARN`", conn.ID, conn.Status, tenant)
+	}
+	factory, err := awsclient.NewFactory(hub, awsclient.FactoryOptions{})
+	if err != nil {
+		return nil, "", err
+	}
+	target := awsclient.Target{Tenant: t.Name, Connection: conn.ID, RoleARN: conn.RoleARN, ExternalID: conn.ExternalID}
+	return func(region string) aws.Config { return factory.Config(target, region) }, target.Account(), nil
+}
