@@ -228,7 +228,7 @@ func newCommitmentsUtilizationCmd(app *App) *cobra.Command {
 					tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 					fmt.Fprintf(tw, "%s\tCOMMITMENT\tUSED\tUNUSED\tUTILIZATION\tNET SAVINGS\n", strings.ToUpper(by))
 					for _, s := range rep.Summary {
-						fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.1f%%\t%.2f\n", s.Key, s.Commitment, s.Used, s.Unused, 100*s.Utilization, s.NetSavings)
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f%%\t%s\n", s.Key, money(s.Commitment), money(s.Used), money(s.Unused), 100*s.Utilization, money(s.NetSavings))
 					}
 					return tw.Flush()
 				})
@@ -286,8 +286,8 @@ func newCommitmentsCoverageCmd(app *App) *cobra.Command {
 					tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 					fmt.Fprintln(tw, "PERIOD\tACCOUNT\tCLASS\tON-DEMAND\tBY SP\tBY RI\tCOVERAGE")
 					for _, r := range rows {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.1f%%\n", r.Period.Format("2006-01-02 15:04"), r.Account, r.Class,
-							r.OnDemand, r.CoveredBySP, r.CoveredByRI, 100*r.Coverage)
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f%%\n", r.Period.Format("2006-01-02 15:04"), r.Account, r.Class,
+							money(r.OnDemand), money(r.CoveredBySP), money(r.CoveredByRI), 100*r.Coverage)
 					}
 					return tw.Flush()
 				})

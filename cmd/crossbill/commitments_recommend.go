@@ -449,7 +449,7 @@ func newCommitmentsBacktestCmd(app *App) *cobra.Command {
 						name string
 						s    commitments.Score
 					}{{"crossbill", res.Recommended}, {"hindsight optimum", res.Hindsight}, {"floor rule", res.Floor}, {"mean rule", res.Mean}} {
-						fmt.Fprintf(tw, "%s\t%.4f\t%.2f\t%.1f%%\t%.1f%%\n", s.name, s.s.HourlyCommitment, s.s.NetSavings, 100*s.s.Utilization, 100*s.s.Coverage)
+						fmt.Fprintf(tw, "%s\t%.4f\t%s\t%.1f%%\t%.1f%%\n", s.name, s.s.HourlyCommitment, money(s.s.NetSavings), 100*s.s.Utilization, 100*s.s.Coverage)
 					}
 					fmt.Fprintf(tw, "efficiency (crossbill / hindsight)\t%.1f%%\n", 100*res.Efficiency)
 					return tw.Flush()

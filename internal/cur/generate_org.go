@@ -417,7 +417,7 @@ func (o *org) addLambda(rng *rand.Rand, a *Account, r region, appName string) {
 	arn := fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", r.code, a.ID, fn)
 	tags := o.tagsFor(rng, a, appName)
 	pm := map[string]string{"product_name": "AWS Lambda", "region": r.code}
-	gbs := float64(20000 * (1 + rng.IntN(30)))
+	gbs := float64(4000 * (1 + rng.IntN(30))) // $0.07 to $2 an hour a function
 	o.add(&resource{
 		acct: a, kind: kLambdaGBs, productCode: "AWSLambda", servicecode: "AWSLambda", productName: "AWS Lambda",
 		family: "Serverless", usageType: r.prefix + "Lambda-GB-Second", operation: "Invoke", region: r, resourceID: arn,
