@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,21 +50,7 @@ func TestCurIngestThroughConnection(t *testing.T) {
 	local := t.TempDir()
 	costtest.Export(t, local, "cur", "exp", "2026-01", "exec-1", cur.Columns(),
 		[]costtest.Row{costRow("2026-01-05", "AmazonEC2", "42"), costRow("2026-01-06", "AmazonS3", "8")})
-	mustNoErr(t, filepath.WalkDir(local, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(local, p)
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		_, err = custS3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bills"), Key: aws.String(filepath.ToSlash(rel)), Body: bytes.NewReader(b)})
-		return err
-	}))
+	emulator.UploadDir(t, ctx, custS3, "bills", "", local)
 
 	// crossbill's side: tenant acme with a verified connection to the role,
 	// and a pending one.

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,24 +72,7 @@ func TestFlexeraBillConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	root2 := filepath.Join(gen.Dir, gen.Prefix)
-	if err := filepath.WalkDir(root2, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(root2, p)
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(prefix + "/" + filepath.ToSlash(rel)), Body: f})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	emulator.UploadDir(t, ctx, s3c, bucket, prefix, root2)
 
 	ts := startServer(t, func(m *server.Main) {
 		m.Hub = awsclient.HubOptions{EndpointURL: moto.URL, Region: "us-east-1", AccessKey: &awsclient.AccessKey{ID: creds.AccessKeyID, Secret: creds.SecretAccessKey}}

@@ -2,9 +2,7 @@ package ingest_test
 
 import (
 	"context"
-	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -16,30 +14,6 @@ import (
 	"github.com/crossbill/crossbill/internal/cur/ingest"
 	"github.com/crossbill/crossbill/internal/emulator"
 )
-
-// uploadDir copies every file under dir to s3://bucket/prefix/<relative path>.
-func uploadDir(tb testing.TB, ctx context.Context, client *s3.Client, bucket, prefix, dir string) {
-	tb.Helper()
-	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(prefix + "/" + filepath.ToSlash(rel)), Body: f})
-		return err
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-}
 
 // TestIngestFromS3 uploads a generated export to moto_server's S3 (under
 // another prefix than the manifests name, as when an export is copied) and
@@ -60,7 +34,7 @@ func TestIngestFromS3(t *testing.T) {
 	}
 
 	gen := generate(t)
-	uploadDir(t, ctx, client, bucket, "billing", filepath.Join(gen.Dir, gen.Prefix))
+	emulator.UploadDir(t, ctx, client, bucket, "billing", filepath.Join(gen.Dir, gen.Prefix))
 	s3Store, dirStore := openStore(t), openStore(t)
 	src := "s3://" + bucket + "/billing/" + gen.Export
 	// The ingest's own calls are recorded: each must be declared in the
