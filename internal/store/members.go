@@ -93,7 +93,8 @@ const memberColumns = `connection_id, account_id, name, email, state, joined_met
 const (
 	memberSelfMessage     = "the connection's own account: `crossbill connect verify` checks it"
 	memberConflictMessage = "account %s belongs to another tenant: an account is connected by one tenant only, so crossbill does not check or use it for this one"
-	memberConflictFix     = "If this organization really is this tenant's, remove the other tenant's connection of the account first; otherwise exclude the account's OU from the members stack."
+	// MemberConflictFix is the fix for a member account owned by another tenant.
+	MemberConflictFix = "If this organization really is this tenant's, remove the other tenant's connection of the account first; otherwise exclude the account's OU from the members stack."
 )
 
 // SyncMembers records the accounts the organization lists for conn (bound
@@ -156,7 +157,7 @@ func (s *Store) SyncMembers(ctx context.Context, conn Connection, roleName strin
 		keep := false // keep the last check's outcome
 		switch {
 		case owner != "" && owner != string(conn.TenantID):
-			status, message, fix = MemberConflict, fmt.Sprintf(memberConflictMessage, a.AccountID), memberConflictFix
+			status, message, fix = MemberConflict, fmt.Sprintf(memberConflictMessage, a.AccountID), MemberConflictFix
 		case a.AccountID == conn.AccountID:
 			status, message = MemberSkipped, memberSelfMessage
 		case a.State != AccountActive:
@@ -288,7 +289,7 @@ func claimMember(ctx context.Context, tx *sql.Tx, conn crossbill.ConnectionID, a
 		return nil
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE connection_members SET check_status = ?, failure_class = '', message = ?, fix = ? WHERE connection_id = ? AND account_id = ?`,
-		string(MemberConflict), fmt.Sprintf(memberConflictMessage, account), memberConflictFix, string(conn), string(account))
+		string(MemberConflict), fmt.Sprintf(memberConflictMessage, account), MemberConflictFix, string(conn), string(account))
 	if err != nil {
 		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
