@@ -98,7 +98,7 @@ func newOrgWorld(t *testing.T) *orgWorld {
 		}
 		// Organizations made OrganizationAccountAccessRole in the new
 		// account, trusting the management account, with no policy yet.
-		a := assume("arn:aws:iam::" + string(id) + ":role/OrganizationAccountAccessRole") // calls 11, 13
+		a := assume("arn:aws:iam::" + string(id) + ":role/OrganizationAccountAccessRole")                                                   // calls 11, 13
 		must(t, call(iam.NewFromConfig(a).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("OrganizationAccountAccessRole"), // calls 12, 14
 			PolicyName: aws.String("admin"), PolicyDocument: aws.String(admin)})))
 		w.admins = append(w.admins, a)
