@@ -1,0 +1,99 @@
+package server_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+
+	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/emulator"
+	"github.com/crossbill/crossbill/internal/server"
+)
+
+type membersJSON struct {
+	Summary struct {
+		Accounts, Members, Pending, Verified int
+	} `json:"summary"`
+	Members []struct {
+		AccountID string `json:"account_id"`
+		Status    string `json:"status"`
+	} `json:"members"`
+}
+
+// TestMembersAPI: POST lists the organization through the connection's
+// role and stores it; GET answers the stored accounts; another tenant gets
+// 404 for both, a read token may not refresh. IAM is not enforced in this
+// emulator (the verify package's test covers the member checks), so the
+// refresh lists without verifying.
+func TestMembersAPI(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	moto := emulator.Own(t, emulator.Options{})
+	root, err := moto.RootConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := root.Credentials.Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := organizations.NewFromConfig(root)
+	if _, err := org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"prod", "dev"} {
+		if _, err := org.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(name), Email: aws.String(name + "@example.com")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := startServer(t, func(m *server.Main) {
+		m.Hub = awsclient.HubOptions{EndpointURL: moto.URL, Region: "us-east-1", AccessKey: &awsclient.AccessKey{ID: creds.AccessKeyID, Secret: creds.SecretAccessKey}}
+		m.HubPrincipal = "arn:aws:iam::" + emulator.DefaultAccount + ":user/crossbill-hub"
+		m.VerifyWait = -1
+	})
+	_, aRead, aAdmin := ts.tenantWithTokens(t, "acme")
+	_, _, bAdmin := ts.tenantWithTokens(t, "beta")
+	var created struct {
+		Connection struct{ ID string }
+	}
+	if st := ts.do(t, "POST", "/api/v1/tenants/acme/connections", aAdmin, map[string]any{"modules": []string{"inventory", "org"}}, &created); st != 201 {
+		t.Fatalf("init: %d", st)
+	}
+	base := "/api/v1/tenants/acme/connections/" + created.Connection.ID
+	var e errJSON
+	if st := ts.do(t, "POST", base+"/members", aAdmin, map[string]any{}, &e); st != 400 {
+		t.Fatalf("members of a connection without a role: %d %s", st, e.Error)
+	}
+	// Binding the role: the verification itself fails here (the emulator
+	// does not enforce the external ID), which does not matter for listing.
+	if st := ts.do(t, "POST", base+"/verify", aAdmin, map[string]string{"role_arn": "arn:aws:iam::" + emulator.DefaultAccount + ":role/CrossbillAccess"}, nil); st != 200 {
+		t.Fatalf("verify: %d", st)
+	}
+	var got membersJSON
+	if st := ts.do(t, "GET", base+"/members", aRead, nil, &got); st != 200 || len(got.Members) != 0 {
+		t.Fatalf("members before a refresh: %d %+v", st, got)
+	}
+	if st := ts.do(t, "POST", base+"/members", aRead, map[string]any{"verify": false}, nil); st != 403 {
+		t.Errorf("read token refreshing members: %d", st)
+	}
+	got = membersJSON{}
+	if st := ts.do(t, "POST", base+"/members", aAdmin, map[string]any{"verify": false}, &got); st != 200 || got.Summary.Accounts != 3 || got.Summary.Members != 2 || got.Summary.Pending != 2 {
+		t.Fatalf("refresh: %d %+v", st, got)
+	}
+	got = membersJSON{}
+	if st := ts.do(t, "GET", base+"/members", aRead, nil, &got); st != 200 || len(got.Members) != 3 || got.Summary.Members != 2 {
+		t.Fatalf("stored members: %d %+v", st, got)
+	}
+	other := "/api/v1/tenants/beta/connections/" + created.Connection.ID + "/members"
+	if st := ts.do(t, "GET", other, bAdmin, nil, nil); st != 404 {
+		t.Errorf("beta GET acme's members: %d, want 404", st)
+	}
+	if st := ts.do(t, "POST", other, bAdmin, map[string]any{"verify": false}, nil); st != 404 {
+		t.Errorf("beta POST acme's members: %d, want 404", st)
+	}
+	if st := ts.do(t, "GET", "/api/v1/tenants/acme/connections/"+created.Connection.ID+"/members", bAdmin, nil, nil); st != 403 && st != 404 {
+		t.Errorf("beta's token on acme's path: %d", st)
+	}
+}
