@@ -3,6 +3,7 @@ package verify_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -39,13 +40,28 @@ type orgWorld struct {
 	standaloneExt crossbill.ExternalID
 }
 
-// orgSetupCalls is how many calls newOrgWorld makes before IAM is enforced.
-const orgSetupCalls = 16
+// enforceIAM makes moto enforce IAM from the next call on. Counting the
+// setup's calls (NoAuthActions) breaks when the SDK retries one of them on
+// a loaded machine; moto's reset-auth endpoint sets the count instead.
+func enforceIAM(tb testing.TB, srv *emulator.Server) {
+	tb.Helper()
+	resp, err := http.Post(srv.URL+"/moto-api/reset-auth", "text/plain", strings.NewReader("0"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		tb.Fatalf("moto reset-auth: %s", resp.Status)
+	}
+}
 
-func newOrgWorld(t *testing.T) *orgWorld {
+// newOrgWorld builds the organization: a member account per name, the
+// first withRole of them with the members stack's role deployed.
+func newOrgWorld(t testing.TB, names []string, withRole int) *orgWorld {
 	t.Helper()
 	ctx := context.Background()
-	srv := emulator.Own(t, emulator.Options{NoAuthActions: orgSetupCalls})
+	// IAM is enforced once the setup is done (enforceIAM below).
+	srv := emulator.Own(t, emulator.Options{NoAuthActions: 1 << 20})
 	root, err := srv.RootConfig(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -66,48 +82,46 @@ func newOrgWorld(t *testing.T) *orgWorld {
 		return cfg
 	}
 	admin := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
-	customer := assume("arn:aws:iam::" + customerAccount + ":role/admin") // call 1
+	customer := assume("arn:aws:iam::" + customerAccount + ":role/admin")
 	ciam := iam.NewFromConfig(customer)
-	must(t, call(ciam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("admin"), // call 2
+	must(t, call(ciam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("admin"),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + hubAccount + `:root"},"Action":"sts:AssumeRole"}]}`)})))
-	must(t, call(ciam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("admin"), PolicyName: aws.String("admin"), PolicyDocument: aws.String(admin)}))) // call 3
+	must(t, call(ciam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("admin"), PolicyName: aws.String("admin"), PolicyDocument: aws.String(admin)})))
 	hiam := iam.NewFromConfig(root)
-	user, err := hiam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(hubUserName)}) // call 4
+	user, err := hiam.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(hubUserName)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	must(t, call(hiam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(hubUserName), PolicyName: aws.String("crossbill-hub"), // call 5
+	must(t, call(hiam.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(hubUserName), PolicyName: aws.String("crossbill-hub"),
 		PolicyDocument: aws.String(hubPolicy())})))
-	key, err := hiam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(hubUserName)}) // call 6
+	key, err := hiam.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(hubUserName)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	org := organizations.NewFromConfig(customer)
-	must(t, call(org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{}))) // call 7
+	must(t, call(org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{})))
 	w := &orgWorld{world: &world{srv: srv, hubKey: awsclient.AccessKey{ID: aws.ToString(key.AccessKey.AccessKeyId), Secret: aws.ToString(key.AccessKey.SecretAccessKey)},
 		hubARN: aws.ToString(user.User.Arn), customer: customer, rec: awsclient.NewRecorder()}}
-	for i, name := range []string{"prod", "dev", "sandbox"} { // calls 8-10
+	for _, name := range names {
 		out, err := org.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(name), Email: aws.String(name + "@example.com")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		id := crossbill.AccountID(aws.ToString(out.CreateAccountStatus.AccountId))
-		w.members = append(w.members, id)
-		if i == 2 {
-			continue // the StackSet never reaches sandbox: no admin needed
-		}
+		w.members = append(w.members, crossbill.AccountID(aws.ToString(out.CreateAccountStatus.AccountId)))
+	}
+	for _, id := range w.members[:withRole] {
 		// Organizations made OrganizationAccountAccessRole in the new
 		// account, trusting the management account, with no policy yet.
-		a := assume("arn:aws:iam::" + string(id) + ":role/OrganizationAccountAccessRole")                                                   // calls 11, 13
-		must(t, call(iam.NewFromConfig(a).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("OrganizationAccountAccessRole"), // calls 12, 14
+		a := assume("arn:aws:iam::" + string(id) + ":role/OrganizationAccountAccessRole")
+		must(t, call(iam.NewFromConfig(a).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("OrganizationAccountAccessRole"),
 			PolicyName: aws.String("admin"), PolicyDocument: aws.String(admin)})))
 		w.admins = append(w.admins, a)
 	}
 	w.ext = newExternalID(t)
 	w.standaloneExt = newExternalID(t)
-	w.standalone = deployWith(t, root, "crossbill-standalone", "CrossbillStandalone", w.hubARN, w.standaloneExt, modules) // calls 15-16
+	w.standalone = deployWith(t, root, "crossbill-standalone", "CrossbillStandalone", w.hubARN, w.standaloneExt, modules)
 
-	// IAM is enforced from here on.
+	enforceIAM(t, srv)
 	st, err := store.Open(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +133,7 @@ func newOrgWorld(t *testing.T) *orgWorld {
 	}
 	// The customer deploys the account role in the management account and
 	// the members stack, which puts the same role (member modules only)
-	// into prod and dev; sandbox's OU is not targeted.
+	// into the first withRole members; the others' OU is not targeted.
 	role := deployWith(t, customer, "crossbill-acme", onboarding.DefaultRoleName, w.hubARN, w.ext, modules)
 	for _, a := range w.admins {
 		deployWith(t, a, "StackSet-crossbill-members", onboarding.DefaultRoleName, w.hubARN, w.ext, onboarding.MemberModules(modules))
@@ -133,7 +147,7 @@ func newOrgWorld(t *testing.T) *orgWorld {
 
 // deployWith deploys crossbill's account role template with the admin
 // configuration cfg of an account and returns the RoleArn output.
-func deployWith(t *testing.T, cfg aws.Config, stack, roleName, hub string, ext crossbill.ExternalID, mods []manifest.Module) crossbill.RoleARN {
+func deployWith(t testing.TB, cfg aws.Config, stack, roleName, hub string, ext crossbill.ExternalID, mods []manifest.Module) crossbill.RoleARN {
 	t.Helper()
 	ctx := context.Background()
 	body, err := onboarding.AccountRoleTemplate(onboarding.RoleOptions{ExternalID: ext, HubPrincipal: hub, Modules: mods, RoleName: roleName})
@@ -184,7 +198,7 @@ func member(t *testing.T, res verify.MembersResult, id crossbill.AccountID) stor
 // from the organization is marked gone; connections outside a management
 // account get a clear error. Every operation sent is in the manifest.
 func TestMembersAgainstEmulator(t *testing.T) {
-	w := newOrgWorld(t)
+	w := newOrgWorld(t, []string{"prod", "dev", "sandbox"}, 2)
 	ctx := context.Background()
 	t.Cleanup(func() {
 		if undeclared := w.rec.Undeclared(); len(undeclared) > 0 {
@@ -367,4 +381,32 @@ func TestMembersAgainstEmulator(t *testing.T) {
 			t.Errorf("no org module: %v", err)
 		}
 	})
+}
+
+// BenchmarkMembersVerify measures verifying an organization of 24 members
+// (each: three AssumeRole, GetCallerIdentity and four probes, two of them
+// stubbed) against moto, one at a time and 8 at once. moto answers from
+// one Python process, so the figures show crossbill's overhead and the
+// concurrency's effect on a serial server, not AWS latency.
+func BenchmarkMembersVerify(b *testing.B) {
+	names := make([]string, 24)
+	for i := range names {
+		names[i] = fmt.Sprintf("member-%02d", i)
+	}
+	w := newOrgWorld(b, names, len(names))
+	ctx := context.Background()
+	for _, n := range []int{1, 8} {
+		b.Run(fmt.Sprintf("members=%d/concurrency=%d", len(names), n), func(b *testing.B) {
+			opts := verify.MembersOptions{Options: verify.Options{Hub: w.hubConfig(b), Tenant: "acme"}, Verify: true, Concurrency: n}
+			for b.Loop() {
+				res, err := verify.Members(ctx, w.st, w.conn, opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.Summary.Verified != len(names) {
+					b.Fatalf("summary %+v", res.Summary)
+				}
+			}
+		})
+	}
 }
