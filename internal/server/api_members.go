@@ -4,10 +4,21 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
+	"github.com/crossbill/crossbill/internal/manifest"
+	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
+)
+
+// JobMembers refreshes and verifies the member accounts of a verified
+// connection with the org module, daily: accounts join and leave, and the
+// members StackSet reaches new ones some minutes after they join.
+const (
+	JobMembers      = "members"
+	membersInterval = 24 * time.Hour
 )
 
 // membersTimeout bounds a synchronous refresh and verification of an
@@ -70,6 +81,41 @@ func (s *Server) refreshMembers(w http.ResponseWriter, r *http.Request) error {
 	// Failed members are findings, not an error of the request: the answer
 	// is 200 with every member's class and fix.
 	return ok(w, r, res)
+}
+
+// runMembers lists the organization and verifies every member. The job
+// fails (and is retried with backoff) when a member failed, so that an
+// account the StackSet is still reaching is checked again soon; accounts
+// owned by another tenant do not fail it (retrying changes nothing).
+func (s *Server) runMembers(ctx context.Context, j store.Job, progress scheduler.Progress) error {
+	c, t, err := s.jobConnection(ctx, j)
+	if err != nil {
+		return err
+	}
+	n := 0
+	res, err := verify.Members(ctx, s.store, c, verify.MembersOptions{Options: verify.Options{Hub: s.cfg.Hub, Tenant: t.Name,
+		Progress: func(format string, args ...any) {
+			n++
+			progress(min(0.95, float64(n)/float64(n+8)), fmt.Sprintf(format, args...))
+		}}, Verify: true})
+	if err != nil {
+		return err
+	}
+	progress(1, res.Summary.String())
+	if res.Summary.Failed > 0 {
+		return res.Err()
+	}
+	return nil
+}
+
+// scheduleMembers gives a connection with the org module its daily members
+// job, first run at runAt. Enqueueing is idempotent.
+func (s *Server) scheduleMembers(ctx context.Context, c store.Connection, runAt time.Time) error {
+	if s.sched == nil || !slices.Contains(c.Modules, manifest.ModuleOrg) {
+		return nil
+	}
+	_, err := s.sched.Enqueue(ctx, store.JobSpec{TenantID: c.TenantID, ConnectionID: c.ID, Kind: JobMembers, RunAt: runAt, Interval: membersInterval})
+	return err
 }
 
 // memberSchemas are the OpenAPI schemas of the members routes.

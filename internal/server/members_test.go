@@ -2,14 +2,18 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
+	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/emulator"
+	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/server"
+	"github.com/crossbill/crossbill/internal/store"
 )
 
 type membersJSON struct {
@@ -95,5 +99,48 @@ func TestMembersAPI(t *testing.T) {
 	}
 	if st := ts.do(t, "GET", "/api/v1/tenants/acme/connections/"+created.Connection.ID+"/members", bAdmin, nil, nil); st != 403 && st != 404 {
 		t.Errorf("beta's token on acme's path: %d", st)
+	}
+}
+
+// TestStartSchedulesMembers: a verified connection with the org module gets
+// its daily members job at start, beside its verify job; one without the
+// module gets none.
+func TestStartSchedulesMembers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, err := st.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := map[string]crossbill.ConnectionID{}
+	for i, mods := range [][]manifest.Module{{manifest.ModuleCost, manifest.ModuleOrg}, {manifest.ModuleCost}} {
+		c, err := st.CreateConnection(ctx, store.NewConnection{TenantID: tn.ID, ExternalID: crossbill.ExternalID(fmt.Sprintf("cb-members-%d", i)),
+			HubPrincipal: "arn:aws:iam::111122223333:role/Hub", Modules: mods})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.BindRole(ctx, c.ID, crossbill.RoleARN(fmt.Sprintf("arn:aws:iam::22223333444%d:role/CrossbillAccess", i))); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetConnectionStatus(ctx, c.ID, store.StatusVerified); err != nil {
+			t.Fatal(err)
+		}
+		conns[string(mods[len(mods)-1])] = c.ID
+	}
+	st.Close()
+	ts := startServer(t, func(m *server.Main) { m.DataDir = dir })
+	for module, want := range map[string]int{"org": 1, "cost": 0} {
+		jobs, err := ts.Store().Jobs(ctx, tn.ID, store.JobFilter{ConnectionID: conns[module], Kind: server.JobMembers})
+		if err != nil || len(jobs) != want {
+			t.Fatalf("%s connection: members jobs %+v, %v; want %d", module, jobs, err, want)
+		}
+		if want == 1 && (jobs[0].IntervalSec != 86400 || jobs[0].Status != store.JobQueued) {
+			t.Errorf("members job %+v", jobs[0])
+		}
 	}
 }
