@@ -437,10 +437,23 @@ func checkMember(ctx context.Context, conn store.Connection, m store.Member, mod
 		}
 		c.Message += fmt.Sprintf(" (also failed: %s)", strings.Join(names, ", "))
 	}
-	if f.Name == CheckAssumeRole && f.Class == string(awsclient.ClassRoleTrust) {
-		c.Fix = MemberRoleFix(opts.RoleName)
-	}
+	c.Fix = MemberFix(f, opts.RoleName)
 	return c, nil
+}
+
+// MemberFix turns the advice of a failed check, written for a role the
+// customer deployed with its own stack, into one for a role the members
+// StackSet deployed.
+func MemberFix(f store.VerificationCheck, roleName string) string {
+	switch {
+	case f.Name == CheckAssumeRole && f.Class == string(awsclient.ClassRoleTrust):
+		return MemberRoleFix(roleName)
+	case f.Class == string(ClassExternalIDNotEnforced):
+		return fmt.Sprintf("The role %s in this account can be assumed without this connection's external ID, so it is not the one the members stack deploys: update the members stack in the management account (its template requires sts:ExternalId) or delete the hand-made role so the StackSet can create it; until then anyone who learns the role ARN can make crossbill act in this account.", roleName)
+	case f.Class == string(awsclient.ClassNoIdentityPolicy) && strings.HasPrefix(f.Name, "probe:"):
+		return f.Advice + " For member accounts that stack is the members stack in the management account: update it with the connection's modules; the StackSet then updates every member."
+	}
+	return f.Advice
 }
 
 // MemberRoleFix is the fix for a member role that cannot be assumed. From

@@ -161,3 +161,22 @@ func TestMembersOptionsRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestMemberFixes(t *testing.T) {
+	t.Parallel()
+	// The advice for the connection's own role names its own stack; for a
+	// member, the members stack.
+	for _, tt := range []struct {
+		check store.VerificationCheck
+		says  string
+	}{
+		{store.VerificationCheck{Name: verify.CheckAssumeRole, Class: string(awsclient.ClassRoleTrust), Advice: "check the stack"}, "StackSet has not reached it"},
+		{store.VerificationCheck{Name: verify.CheckExternalIDRequired, Class: string(verify.ClassExternalIDNotEnforced), Advice: "redeploy the account role"}, "members stack"},
+		{store.VerificationCheck{Name: "probe:inventory:ec2:DescribeVolumes", Class: string(awsclient.ClassNoIdentityPolicy), Advice: "update the stack"}, "members stack"},
+		{store.VerificationCheck{Name: "probe:inventory:ec2:DescribeVolumes", Class: string(awsclient.ClassSCPDeny), Advice: "exempt the role from the SCP"}, "exempt the role from the SCP"},
+	} {
+		if got := verify.MemberFix(tt.check, "CrossbillAccess"); !strings.Contains(got, tt.says) {
+			t.Errorf("%s/%s: %q does not say %q", tt.check.Name, tt.check.Class, got, tt.says)
+		}
+	}
+}
