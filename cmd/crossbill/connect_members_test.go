@@ -202,6 +202,11 @@ func TestConnectMembersEndToEnd(t *testing.T) {
 		t.Errorf("text list: code %d\n%s", code, stdout)
 	}
 
+	stdout, _, code = runCLI(t, dir, "connect", "show", init.ConnectionID)
+	if code != 0 || !strings.Contains(stdout, "1 of 2 members verified") {
+		t.Errorf("show: code %d\n%s", code, stdout)
+	}
+
 	_, err = organizations.NewFromConfig(admin).RemoveAccountFromOrganization(ctx, &organizations.RemoveAccountFromOrganizationInput{AccountId: aws.String(members[1])})
 	mustNoErr(t, err)
 	stdout, stderr, code = runCLI(t, dir, append(membersArgs, "--verify")...)
