@@ -2,7 +2,11 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -143,4 +147,49 @@ func TestStartSchedulesMembers(t *testing.T) {
 			t.Errorf("members job %+v", jobs[0])
 		}
 	}
+}
+
+// FuzzMembersBody sends arbitrary bodies to POST .../members of a
+// connection that cannot list an organization (no org module): the answer
+// is a JSON 400, never a server error, and no AWS call is made.
+func FuzzMembersBody(f *testing.F) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, f.TempDir())
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer st.Close()
+	tn, err := st.CreateTenant(ctx, "acme")
+	if err != nil {
+		f.Fatal(err)
+	}
+	c, err := st.CreateConnection(ctx, store.NewConnection{TenantID: tn.ID, ExternalID: "cb-fuzz", HubPrincipal: "arn:aws:iam::111122223333:role/Hub", Modules: []manifest.Module{manifest.ModuleCost}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := st.BindRole(ctx, c.ID, "arn:aws:iam::222233334444:role/CrossbillAccess"); err != nil {
+		f.Fatal(err)
+	}
+	_, op, err := st.CreateToken(ctx, "", "fuzz", store.ScopeAdmin)
+	if err != nil {
+		f.Fatal(err)
+	}
+	srv := server.New(server.Config{Store: st, RatePerSecond: -1})
+	for _, seed := range []string{`{}`, `{"verify":false}`, `{"verify":true,"concurrency":8,"role_name":"CrossbillAccess"}`, `{"concurrency":-1}`,
+		`{"role_name":"bad name!"}`, `{"verify":"yes"}`, `[]`, `null`, "\x00", `{"x":1}`} {
+		f.Add(seed)
+	}
+	path := "/api/v1/tenants/acme/connections/" + string(c.ID) + "/members"
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+string(op))
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest && rec.Code != http.StatusRequestEntityTooLarge {
+			t.Fatalf("POST members %q: %d %s", body, rec.Code, rec.Body)
+		}
+		if !json.Valid(rec.Body.Bytes()) {
+			t.Fatalf("POST members %q: answer is not JSON: %q", body, rec.Body)
+		}
+	})
 }

@@ -464,9 +464,11 @@ func MemberRoleFix(roleName string) string {
 	return fmt.Sprintf("The role %s could not be assumed in this account: most likely the members StackSet has not reached it. Add its OU to the members stack's targets (OrganizationalUnitIds) or wait for auto-deployment to finish; if the role exists, its trust policy must name crossbill's hub principal and this connection's external ID, so update the members stack with the parameters `crossbill connect show` gives.", roleName)
 }
 
+// clip shortens s to n runes for a progress column.
 func clip(s string, n int) string {
-	if len(s) <= n {
+	r := []rune(s)
+	if len(r) <= n {
 		return s
 	}
-	return s[:n-1] + "…"
+	return string(r[:n-1]) + "…"
 }
