@@ -248,6 +248,9 @@ func Members(ctx context.Context, st *store.Store, conn store.Connection, opts M
 	if err != nil {
 		return MembersResult{}, orgError(factory, target, role.Account, "describe organization", err)
 	}
+	if org.Organization == nil {
+		return MembersResult{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "DescribeOrganization answered no organization for account %s: try again", role.Account)
+	}
 	res.OrganizationID = aws.ToString(org.Organization.Id)
 	res.ManagementAccount = crossbill.AccountID(aws.ToString(org.Organization.MasterAccountId))
 	accounts, err := listAccounts(ctx, client)
