@@ -17,6 +17,7 @@ import (
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/onboarding"
 	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/verify"
 )
 
 func newConnectCmd(app *App) *cobra.Command {
@@ -24,7 +25,7 @@ func newConnectCmd(app *App) *cobra.Command {
 		Use:   "connect",
 		Short: "Connect AWS accounts: make templates and external IDs, verify roles, list connections",
 	}
-	cmd.AddCommand(newConnectInitCmd(app), newConnectListCmd(app), newConnectShowCmd(app), newConnectVerifyCmd(app), newConnectHistoryCmd(app))
+	cmd.AddCommand(newConnectInitCmd(app), newConnectListCmd(app), newConnectShowCmd(app), newConnectVerifyCmd(app), newConnectHistoryCmd(app), newConnectMembersCmd(app))
 	return cmd
 }
 
@@ -301,6 +302,10 @@ func newConnectShowCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			members, err := s.Members(ctx, c.ID)
+			if err != nil {
+				return err
+			}
 			return app.Print(c, func(w io.Writer) error {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintf(tw, "id:\t%s\n", c.ID)
@@ -311,6 +316,9 @@ func newConnectShowCmd(app *App) *cobra.Command {
 				fmt.Fprintf(tw, "modules:\t%s\n", joinModules(c.Modules))
 				fmt.Fprintf(tw, "role:\t%s\n", orDash(string(c.RoleARN)))
 				fmt.Fprintf(tw, "account:\t%s\n", orDash(string(c.AccountID)))
+				if len(members) > 0 {
+					fmt.Fprintf(tw, "members:\t%s (`crossbill connect members --tenant %s --connection %s`)\n", verify.Summarize(members, c.AccountID), t.Name, c.ID)
+				}
 				fmt.Fprintf(tw, "created:\t%s\n", c.CreatedAt.Format(time.RFC3339))
 				fmt.Fprintf(tw, "updated:\t%s\n", c.UpdatedAt.Format(time.RFC3339))
 				return tw.Flush()

@@ -272,6 +272,13 @@ func (s *Server) verifyConnection(w http.ResponseWriter, r *http.Request) error 
 	if err := s.schedule(r, c.ID, res.Status == store.VerificationVerified); err != nil {
 		return err
 	}
+	if res.Status == store.VerificationVerified {
+		// An organization's management account: list and verify its
+		// members now, then daily.
+		if err := s.scheduleMembers(r.Context(), c, s.now()); err != nil {
+			return err
+		}
+	}
 	return ok(w, r, res)
 }
 

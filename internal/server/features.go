@@ -26,6 +26,8 @@ func (s *Server) featureRoutes() []route {
 		{method: http.MethodGet, path: conn + "/templates/{file}", access: read, tenantParam: "tenant", handler: s.getTemplate, tag: "connections", summary: "Download one CloudFormation template of the connection", query: []param{q("region", "region of the role stacks")}, content: "application/yaml"},
 		{method: http.MethodPost, path: conn + "/verify", access: admin, tenantParam: "tenant", handler: s.verifyConnection, tag: "connections", summary: "Verify now: assume the role, check the external ID protection, probe each module; every check with its class and fix", body: "VerifyRequest", resp: "Verification"},
 		{method: http.MethodGet, path: conn + "/verifications", access: read, tenantParam: "tenant", handler: s.listVerifications, tag: "connections", summary: "Verification history, newest first", resp: "VerificationList"},
+		{method: http.MethodGet, path: conn + "/members", access: read, tenantParam: "tenant", handler: s.listMembers, tag: "connections", summary: "The organization's member accounts recorded for the connection, each with its last check (no AWS call)", resp: "MemberList"},
+		{method: http.MethodPost, path: conn + "/members", access: admin, tenantParam: "tenant", handler: s.refreshMembers, tag: "connections", summary: "List the organization through the connection's role, store its accounts (gone ones marked) and verify every member's role; synchronous, at most 5 minutes", body: "MembersRequest", resp: "MembersResult"},
 		{method: http.MethodPost, path: conn + "/ingest", access: admin, tenantParam: "tenant", handler: s.ingestNow, tag: "connections", summary: "Queue an ingest of the connection's bill bucket", resp: "Job", status: http.StatusAccepted},
 		{method: http.MethodPost, path: "/api/onboarding/orgs/{org_id}/bill_connects/aws/iam_role", access: admin, tenantParam: "org_id", handler: s.flexeraBillConnect, tag: "connections",
 			summary: "Flexera Optima's bill connect (seed 004): register a role and its bill bucket, verify, schedule ingestion; org_id is the tenant", body: "BillConnect", resp: "BillConnectResult", status: http.StatusCreated},
@@ -57,7 +59,7 @@ func (s *Server) featureSchemas() obj {
 		"started_at": timestamp(""), "duration_ms": integer(""),
 	})
 	template := object([]string{"kind", "file"}, obj{"kind": str("account-role, evaluation, cur, members"), "file": str(""), "stack_name": str(""), "region": str(""), "link": str("console quick-create link"), "download": str("API path of the file")})
-	return obj{
+	sc := obj{
 		"OnboardingInfo": object([]string{"modules"}, obj{"modules": obj{"type": "array", "items": object(nil, obj{"name": str(""), "description": str(""), "read_only": boolean(""), "default": boolean("")})}, "hub_principal": str(""), "region": str(""), "hub_problem": str("why verification cannot reach AWS, when it cannot")}),
 		"BillSource":     object([]string{"bucket"}, obj{"connection_id": str(""), "account_id": str(""), "bucket": str(""), "path": str(""), "created_at": timestamp(""), "updated_at": timestamp("")}),
 		"Connection":     connection,
@@ -96,6 +98,10 @@ func (s *Server) featureSchemas() obj {
 		"RecommendationList": arrayOf("Recommendation"),
 		"SimulateRequest":    object([]string{"type", "term_years", "payment_option", "hourly_commitment"}, obj{"type": str(""), "term_years": integer(""), "payment_option": str(""), "key": str("family/region or instance type/region"), "hourly_commitment": num("$/h"), "lookback_days": integer("")}),
 	}
+	for k, v := range memberSchemas() {
+		sc[k] = v
+	}
+	return sc
 }
 
 // registerRunners registers the scheduler's job kinds.
@@ -105,4 +111,5 @@ func (s *Server) registerRunners() {
 	}
 	s.sched.Handle(JobVerify, s.runVerify)
 	s.sched.Handle(JobIngest, s.runIngest)
+	s.sched.Handle(JobMembers, s.runMembers)
 }

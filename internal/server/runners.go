@@ -113,6 +113,9 @@ func (s *Server) EnsureSchedules(ctx context.Context) error {
 		if _, err := s.sched.Enqueue(ctx, store.JobSpec{TenantID: c.TenantID, ConnectionID: c.ID, Kind: JobVerify, RunAt: s.now().Add(verifyInterval), Interval: verifyInterval}); err != nil {
 			return err
 		}
+		if err := s.scheduleMembers(ctx, c, s.now().Add(membersInterval)); err != nil {
+			return err
+		}
 		_, err := s.store.BillSource(ctx, c.TenantID, c.ID)
 		switch crossbill.ErrorCode(err) {
 		case "":

@@ -144,7 +144,7 @@ func must(tb testing.TB, err error) {
 
 // hubConfig is crossbill's hub configuration: the hub user's key, the
 // recorder, and stubs for what moto does not serve. extra adds stubs.
-func (w *world) hubConfig(t *testing.T, extra ...func(*middleware.Stack) error) aws.Config {
+func (w *world) hubConfig(t testing.TB, extra ...func(*middleware.Stack) error) aws.Config {
 	t.Helper()
 	cfg, err := awsclient.HubConfig(context.Background(), awsclient.HubOptions{EndpointURL: w.srv.URL, Region: "us-east-1", AccessKey: &w.hubKey})
 	if err != nil {
@@ -215,7 +215,7 @@ func (w *world) deployRole(t *testing.T, stack, roleName string, ext crossbill.E
 	return ""
 }
 
-func (w *world) newConnection(t *testing.T, ext crossbill.ExternalID, mods []manifest.Module) store.Connection {
+func (w *world) newConnection(t testing.TB, ext crossbill.ExternalID, mods []manifest.Module) store.Connection {
 	t.Helper()
 	c, err := w.st.CreateConnection(context.Background(), store.NewConnection{TenantID: w.tenant.ID, ExternalID: ext, HubPrincipal: w.hubARN, Modules: mods})
 	if err != nil {
@@ -224,7 +224,7 @@ func (w *world) newConnection(t *testing.T, ext crossbill.ExternalID, mods []man
 	return c
 }
 
-func newExternalID(t *testing.T) crossbill.ExternalID {
+func newExternalID(t testing.TB) crossbill.ExternalID {
 	t.Helper()
 	ext, err := onboarding.NewExternalID()
 	if err != nil {

@@ -2,6 +2,7 @@
 // generated templates (external ID shown read-only), verify the role.
 import { api, download } from '../api.js';
 import { h, clear, field, table, badge, fmtTime, errorBox, toast, loading } from '../dom.js';
+import members from './members.js';
 
 export default async function connections(main, ctx) {
   if (ctx.args[0] === 'new') return wizard(main, ctx);
@@ -106,6 +107,7 @@ async function detail(main, ctx, id, justVerified) {
     { label: 'Failed checks', value: (v) => (v.checks || []).filter((k) => k.status === 'fail').map((k) => k.name).join(', ') || '—' },
     { label: 'Duration', value: (v) => `${v.duration_ms} ms`, num: true },
   ], vs, { empty: 'Not verified yet.' }));
+  if ((c.modules || []).includes('org')) await members(main, ctx, base, c);
   main.append(h('p', {}, h('a', { href: `#/jobs/${encodeURIComponent(c.id)}` }, 'Jobs of this connection')));
 }
 

@@ -1,0 +1,138 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/emulator"
+	"github.com/crossbill/crossbill/internal/manifest"
+	"github.com/crossbill/crossbill/internal/onboarding"
+	"github.com/crossbill/crossbill/internal/scheduler"
+	"github.com/crossbill/crossbill/internal/server"
+)
+
+// TestMembersJobRunsAfterVerify: verifying an organization's management
+// account through the API queues the members job, which lists the
+// organization and verifies the member's role (IAM enforced, so the
+// external ID checks are real). The management account (moto's default
+// account) also holds the hub identity.
+func TestMembersJobRunsAfterVerify(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	moto := emulator.Own(t, emulator.Options{NoAuthActions: 1 << 20})
+	root, err := moto.RootConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
+	rootIAM := iam.NewFromConfig(root)
+	must(rootIAM.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("admin")}))
+	must(rootIAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("admin"), PolicyName: aws.String("all"), PolicyDocument: all}))
+	key, err := rootIAM.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("admin")})
+	must(nil, err)
+	admin, err := moto.Config(ctx, aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey), "")
+	must(nil, err)
+	org := organizations.NewFromConfig(root)
+	must(org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{}))
+	acct, err := org.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("prod"), Email: aws.String("prod@example.com")})
+	must(nil, err)
+	prod := aws.ToString(acct.CreateAccountStatus.AccountId)
+	out, err := sts.NewFromConfig(root).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + prod + ":role/OrganizationAccountAccessRole"), RoleSessionName: aws.String("setup")})
+	must(nil, err)
+	prodAdmin, err := moto.Config(ctx, aws.ToString(out.Credentials.AccessKeyId), aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
+	must(nil, err)
+	must(iam.NewFromConfig(prodAdmin).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("OrganizationAccountAccessRole"), PolicyName: aws.String("all"), PolicyDocument: all}))
+	// IAM is enforced from here on (moto's reset-auth; counting free calls
+	// breaks when the SDK retries one).
+	resp, err := http.Post(moto.URL+"/moto-api/reset-auth", "text/plain", strings.NewReader("0"))
+	must(nil, err)
+	resp.Body.Close()
+	adminIAM := iam.NewFromConfig(admin)
+	hub, err := adminIAM.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("crossbill-hub")})
+	must(nil, err)
+	must(adminIAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("crossbill-hub"), PolicyName: aws.String("hub"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/*"}]}`)}))
+	hubKey, err := adminIAM.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("crossbill-hub")})
+	must(nil, err)
+
+	ts := startServer(t, func(m *server.Main) {
+		m.Hub = awsclient.HubOptions{EndpointURL: moto.URL, Region: "us-east-1", AccessKey: &awsclient.AccessKey{ID: aws.ToString(hubKey.AccessKey.AccessKeyId), Secret: aws.ToString(hubKey.AccessKey.SecretAccessKey)}}
+		m.HubPrincipal = aws.ToString(hub.User.Arn)
+		m.VerifyWait = -1
+		m.Scheduler = scheduler.Options{Poll: 20 * time.Millisecond, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond}
+	})
+	_, readTok, adminTok := ts.tenantWithTokens(t, "acme")
+	var created struct {
+		Connection struct{ ID string }
+		ExternalID string `json:"external_id"`
+	}
+	if st := ts.do(t, "POST", "/api/v1/tenants/acme/connections", adminTok, map[string]any{"modules": []string{"inventory", "org"}}, &created); st != 201 {
+		t.Fatalf("init: %d", st)
+	}
+	deploy := func(cfg aws.Config, mods []manifest.Module) string {
+		t.Helper()
+		body, err := onboarding.AccountRoleTemplate(onboarding.RoleOptions{ExternalID: crossbill.ExternalID(created.ExternalID), HubPrincipal: aws.ToString(hub.User.Arn), Modules: mods})
+		must(nil, err)
+		cfn := cloudformation.NewFromConfig(cfg)
+		must(cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("crossbill"), TemplateBody: aws.String(string(body)),
+			Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam}}))
+		stacks, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("crossbill")})
+		must(nil, err)
+		for _, o := range stacks.Stacks[0].Outputs {
+			if aws.ToString(o.OutputKey) == "RoleArn" {
+				return aws.ToString(o.OutputValue)
+			}
+		}
+		t.Fatalf("no RoleArn output: %s", stacks.Stacks[0].StackStatus)
+		return ""
+	}
+	mods := []manifest.Module{manifest.ModuleInventory, manifest.ModuleOrg}
+	role := deploy(admin, mods)
+	deploy(prodAdmin, onboarding.MemberModules(mods))
+
+	base := "/api/v1/tenants/acme/connections/" + created.Connection.ID
+	var v struct{ Status string }
+	if st := ts.do(t, "POST", base+"/verify", adminTok, map[string]string{"role_arn": role}, &v); st != 200 || v.Status != "verified" {
+		t.Fatalf("verify: %d %+v", st, v)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var jobs []struct{ Status, Message, LastError string }
+		if st := ts.do(t, "GET", "/api/v1/tenants/acme/jobs?kind=members&connection="+created.Connection.ID, readTok, nil, &jobs); st != 200 {
+			t.Fatalf("jobs: %d", st)
+		}
+		done := false
+		for _, j := range jobs {
+			done = done || (j.Status == "succeeded" && strings.Contains(j.Message, "1 of 1 members verified"))
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("members job did not run: %+v", jobs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var got membersJSON
+	if st := ts.do(t, "GET", base+"/members", readTok, nil, &got); st != 200 || got.Summary.Verified != 1 || got.Summary.Members != 1 {
+		t.Fatalf("members after the job: %d %+v", st, got)
+	}
+}
