@@ -46,36 +46,39 @@ var rollupInsertSQL = []string{
 	`CREATE TEMP TABLE load_fine AS
 	SELECT tenant, source, billing_period, usage_start::DATE AS day,
 		account, service, region, usage_type, operation, charge_type,
-		any_value(tags) AS tags, any_value(cost_categories) AS cost_categories, ` + sums + `
+		any_value(tags) AS tags, any_value(cost_categories) AS cost_categories,
+		list_transform(map_keys(any_value(tags)), x -> regexp_replace(x, '^user[_:]', '')) AS tag_keys, ` + sums + `
 	FROM line_items WHERE tenant = $1 AND source = $2 AND billing_period = $3
 	GROUP BY tenant, source, billing_period, day, account, service, region, usage_type, operation, charge_type,
 		hash(tags), hash(cost_categories)`,
+	// No ORDER BY day in these inserts: a period adds fewer rows than one
+	// row group holds, so sorting bought the zone maps nothing.
 	`INSERT INTO cost_daily
 	SELECT tenant, source, billing_period, day, account, service, region, usage_type, operation, charge_type,
 		` + resum + `
-	FROM temp.load_fine GROUP BY ALL ORDER BY day`,
+	FROM temp.load_fine GROUP BY ALL`,
 	`INSERT INTO cost_daily_dim
 	SELECT tenant, source, billing_period, day, kind,
 		regexp_replace(e.key, '^user[_:]', '') AS key, e.value AS value,
 		account, service, region, charge_type, ` + resum + `
 	FROM (
-		SELECT *, 'tag' AS kind, unnest(map_entries(tags)) AS e FROM temp.load_fine WHERE cardinality(tags) > 0
+		SELECT * EXCLUDE (tag_keys), 'tag' AS kind, unnest(map_entries(tags)) AS e FROM temp.load_fine WHERE cardinality(tags) > 0
 		UNION ALL BY NAME
-		SELECT *, 'cost_category' AS kind, unnest(map_entries(cost_categories)) AS e FROM temp.load_fine WHERE cardinality(cost_categories) > 0
+		SELECT * EXCLUDE (tag_keys), 'cost_category' AS kind, unnest(map_entries(cost_categories)) AS e FROM temp.load_fine WHERE cardinality(cost_categories) > 0
 	)
-	GROUP BY ALL ORDER BY day`,
+	GROUP BY ALL`,
 	// For each tag key and cost category of the period, the line items
 	// without it, under value NULL: a group-by on a tag then needs no join.
+	// (tag_keys, the keys without their prefix, is computed once per
+	// load_fine row rather than once per row and key here.)
 	`INSERT INTO cost_daily_dim
 	SELECT f.tenant, f.source, f.billing_period, f.day, k.kind, k.key, NULL AS value,
 		f.account, f.service, f.region, f.charge_type,
 		sum(f.unblended), sum(f.amortized), sum(f.net), sum(f.list), sum(f.usage), sum(f.line_items)
 	FROM temp.load_fine f
 	JOIN (SELECT DISTINCT kind, key FROM cost_daily_dim WHERE tenant = $1 AND source = $2 AND billing_period = $3) k
-		ON NOT coalesce(list_contains(list_transform(
-			map_keys(CASE WHEN k.kind = 'tag' THEN f.tags ELSE f.cost_categories END),
-			x -> CASE WHEN k.kind = 'tag' THEN regexp_replace(x, '^user[_:]', '') ELSE x END), k.key), false)
-	GROUP BY ALL ORDER BY day`,
+		ON NOT coalesce(list_contains(CASE WHEN k.kind = 'tag' THEN f.tag_keys ELSE map_keys(f.cost_categories) END, k.key), false)
+	GROUP BY ALL`,
 	`DROP TABLE temp.load_fine`,
 }
 

@@ -28,9 +28,12 @@ type loadRef struct {
 }
 
 // rebuildViews recreates cur and focus_export over the files the ledger
-// lists, then the views built on them. Inside the caller's transaction, so
-// the views change with the ledger, atomically.
-func (s *Store) rebuildViews(ctx context.Context, q querier) error {
+// lists, and with derived also the views built on them (line_items,
+// focus). Inside the caller's transaction, so the views change with the
+// ledger, atomically. A load needs only the first two: DuckDB binds a view
+// when it is queried, so the derived views see the new branches, and
+// recreating them would bind every loaded file's schema again.
+func (s *Store) rebuildViews(ctx context.Context, q querier, derived bool) error {
 	const op = "cost views"
 	rows, err := q.QueryContext(ctx, `SELECT tenant, source, billing_period, format, paths, columns
 		FROM ingest_ledger ORDER BY tenant, source, billing_period`)
@@ -54,12 +57,14 @@ func (s *Store) rebuildViews(ctx context.Context, q querier) error {
 	if err := rows.Err(); err != nil {
 		return crossbill.Errorf(crossbill.CodeInternal, op, "reading the ledger: %w", err)
 	}
-	for _, stmt := range []string{
+	stmts := []string{
 		s.exportViewSQL("cur", cur.Columns(), loads, string(FormatCUR2)),
 		s.exportViewSQL("focus_export", cur.FOCUSColumns(), loads, string(FormatFOCUS)),
-		lineItemsViewSQL(),
-		focusViewSQL(),
-	} {
+	}
+	if derived {
+		stmts = append(stmts, lineItemsViewSQL(), focusViewSQL())
+	}
+	for _, stmt := range stmts {
 		if _, err := q.ExecContext(ctx, stmt); err != nil {
 			return crossbill.Errorf(crossbill.CodeInternal, op, "creating a view: %w", err)
 		}

@@ -118,6 +118,11 @@ func Ingest(ctx context.Context, store *costs.Store, opt Options) (Result, error
 		}
 		res.Periods = append(res.Periods, pr)
 	}
+	for _, p := range res.Periods {
+		if p.Status == StatusLoaded {
+			return res, store.Checkpoint(ctx)
+		}
+	}
 	return res, nil
 }
 
