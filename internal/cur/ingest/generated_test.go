@@ -70,6 +70,39 @@ func TestIngestGenerated(t *testing.T) {
 			}
 		}
 	}
+	// For every tag key and cost category, its rollup (values and the
+	// untagged remainder) adds up to the month: every line item once.
+	for _, tenant := range []string{"cur2", "focus"} {
+		rows, err := s.DB().QueryContext(ctx, `
+			SELECT d.kind, d.key, d.billing_period, d.n, d.amortized, c.n, c.amortized
+			FROM (SELECT kind, key, billing_period, sum(line_items) AS n, sum(amortized) AS amortized
+				FROM cost_daily_dim WHERE tenant = $1 GROUP BY ALL) d
+			JOIN (SELECT billing_period, sum(line_items) AS n, sum(amortized) AS amortized
+				FROM cost_daily WHERE tenant = $1 GROUP BY ALL) c USING (billing_period)`, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := 0
+		for rows.Next() {
+			var kind, key, period string
+			var dn, cn int64
+			var da, ca float64
+			if err := rows.Scan(&kind, &key, &period, &dn, &da, &cn, &ca); err != nil {
+				t.Fatal(err)
+			}
+			keys++
+			if dn != cn || math.Abs(da-ca) > 0.01 {
+				t.Errorf("%s %s %s:%s: %d line items, %.4f amortized; the month has %d, %.4f", tenant, period, kind, key, dn, da, cn, ca)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		if keys == 0 {
+			t.Errorf("%s: no tag or cost category rollups", tenant)
+		}
+	}
 	// The FOCUS view over CUR agrees with the FOCUS export, row class by row class.
 	rows, err := s.DB().QueryContext(ctx, `
 		SELECT ChargeCategory, coalesce(CommitmentDiscountStatus, ''),
