@@ -43,29 +43,28 @@ var rollupInsertSQL = []string{
 	// Grouping by the maps' hashes rather than the maps halves the time;
 	// two different tag sets of one day and dimensions colliding on a
 	// 64-bit hash is not a practical concern.
+	// The period's key (tenant, source, period) is one value: the
+	// statements select it as constants rather than group by it.
 	`CREATE TEMP TABLE load_fine AS
-	SELECT tenant, source, billing_period, usage_start::DATE AS day,
+	SELECT usage_start::DATE AS day,
 		account, service, region, usage_type, operation, charge_type,
 		any_value(tags) AS tags, any_value(cost_categories) AS cost_categories, ` + sums + `
 	FROM line_items WHERE tenant = $1 AND source = $2 AND billing_period = $3
-	GROUP BY tenant, source, billing_period, day, account, service, region, usage_type, operation, charge_type,
-		hash(tags), hash(cost_categories)`,
+	GROUP BY day, account, service, region, usage_type, operation, charge_type, hash(tags), hash(cost_categories)`,
 	// No ORDER BY day in these inserts: a period adds fewer rows than one
 	// row group holds, so sorting bought the zone maps nothing.
 	`INSERT INTO cost_daily
-	SELECT tenant, source, billing_period, day, account, service, region, usage_type, operation, charge_type,
-		` + resum + `
-	FROM temp.load_fine GROUP BY ALL`,
+	SELECT ` + periodKey + `, day, account, service, region, usage_type, operation, charge_type, ` + resum + `
+	FROM temp.load_fine GROUP BY day, account, service, region, usage_type, operation, charge_type`,
 	`INSERT INTO cost_daily_dim
-	SELECT tenant, source, billing_period, day, kind,
-		regexp_replace(e.key, '^user[_:]', '') AS key, e.value AS value,
+	SELECT ` + periodKey + `, day, kind, regexp_replace(e.key, '^user[_:]', '') AS k, e.value AS value,
 		account, service, region, charge_type, ` + resum + `
 	FROM (
 		SELECT *, 'tag' AS kind, unnest(map_entries(tags)) AS e FROM temp.load_fine WHERE cardinality(tags) > 0
 		UNION ALL BY NAME
 		SELECT *, 'cost_category' AS kind, unnest(map_entries(cost_categories)) AS e FROM temp.load_fine WHERE cardinality(cost_categories) > 0
 	)
-	GROUP BY ALL`,
+	GROUP BY day, kind, k, value, account, service, region, charge_type`,
 	// For each tag key and cost category of the period, the line items
 	// without it, under value NULL, so that a group-by on a tag needs no
 	// join: the day's totals per dimension minus what the key's values hold
@@ -73,12 +72,12 @@ var rollupInsertSQL = []string{
 	// against every key took most of a second a month). Differences are
 	// rounded to 1e-10 so that they carry no floating-point dust.
 	`INSERT INTO cost_daily_dim
-	SELECT t.tenant, t.source, t.billing_period, t.day, k.kind, k.key, NULL AS value,
+	SELECT ` + periodKey + `, t.day, k.kind, k.key, NULL AS value,
 		t.account, t.service, t.region, t.charge_type,
 		round(t.unblended - coalesce(v.unblended, 0), 10), round(t.amortized - coalesce(v.amortized, 0), 10),
 		round(t.net - coalesce(v.net, 0), 10), round(t.list - coalesce(v.list, 0), 10),
 		round(t.usage - coalesce(v.usage, 0), 10), t.line_items - coalesce(v.line_items, 0)
-	FROM (SELECT tenant, source, billing_period, day, account, service, region, charge_type, ` + resum + `
+	FROM (SELECT day, account, service, region, charge_type, ` + resum + `
 		FROM temp.load_fine GROUP BY ALL) t
 	CROSS JOIN (SELECT DISTINCT kind, key FROM cost_daily_dim WHERE tenant = $1 AND source = $2 AND billing_period = $3) k
 	LEFT JOIN (SELECT day, account, service, region, charge_type, kind, key, ` + resum + `
@@ -87,6 +86,9 @@ var rollupInsertSQL = []string{
 	WHERE t.line_items > coalesce(v.line_items, 0)`,
 	`DROP TABLE temp.load_fine`,
 }
+
+// periodKey selects the period's key, substituted as literals.
+const periodKey = `$1::VARCHAR AS tenant, $2::VARCHAR AS source, $3::VARCHAR AS billing_period`
 
 // resum re-aggregates the fine aggregate's sums.
 const resum = `sum(unblended) AS unblended, sum(amortized) AS amortized, sum(net) AS net,
