@@ -18,7 +18,7 @@ import (
 func newDemoCmd(app *App) *cobra.Command {
 	// No AWS in the demo: verification fails fast (and says why) instead of
 	// waiting for a role to propagate.
-	m := &server.Main{NoBootstrap: true, HubPrincipal: "arn:aws:iam::111122223333:role/CrossbillHub", VerifyWait: -1}
+	m := &server.Main{NoBootstrap: true, HubOptional: true, HubPrincipal: "arn:aws:iam::111122223333:role/CrossbillHub", VerifyWait: -1}
 	var logFormat string
 	var quiet bool
 	cmd := &cobra.Command{

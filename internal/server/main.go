@@ -33,6 +33,9 @@ type Main struct {
 	RateBurst       int
 	// NoBootstrap skips creating an operator token on an empty database.
 	NoBootstrap bool
+	// HubOptional says that running without AWS credentials is expected
+	// (the demo): their absence is logged at info, not as a warning.
+	HubOptional bool
 	// Hub says where crossbill's own AWS credentials come from (default
 	// chain, profile, emulator endpoint).
 	Hub awsclient.HubOptions
@@ -90,7 +93,11 @@ func (m *Main) Run(ctx context.Context) error {
 	var hubProblem string
 	if err := awsclient.CheckHub(ctx, hub); err != nil {
 		hubProblem = awsclient.NoHubCredentials
-		m.Logger.Warn("no hub AWS credentials: verification and ingestion cannot reach customer accounts", "err", err)
+		level := slog.LevelWarn
+		if m.HubOptional {
+			level = slog.LevelInfo
+		}
+		m.Logger.Log(ctx, level, "no hub AWS credentials: verification and ingestion cannot reach customer accounts", "err", err)
 	}
 	m.costs, err = costs.Open(ctx, m.DataDir)
 	if err != nil {
