@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/crossbill/crossbill/internal/manifest"
 )
 
 const hub = "arn:aws:iam::111111111111:role/crossbill-hub"
@@ -66,7 +68,7 @@ func TestConnectInitListShow(t *testing.T) {
 		Status     string   `json:"status"`
 		Modules    []string `json:"modules"`
 	}
-	if code != 0 || json.Unmarshal([]byte(stdout), &shown) != nil || shown.ExternalID != res.ExternalID || shown.Status != "pending" || len(shown.Modules) != 5 {
+	if code != 0 || json.Unmarshal([]byte(stdout), &shown) != nil || shown.ExternalID != res.ExternalID || shown.Status != "pending" || len(shown.Modules) != len(manifest.DefaultModules()) {
 		t.Fatalf("show: code %d, %s", code, stdout)
 	}
 	if _, _, code := runCLI(t, dir, "connect", "show", "nope"); code != 3 {

@@ -37,9 +37,12 @@ func ValidModules() []Module {
 }
 
 // DefaultModules are the read-only modules a connection gets when none are
-// named: cost visibility and commitments, no access review, no writes.
+// named: what crossbill's cost, commitments and organization features call
+// today, nothing more. inventory is opt-in until the optimization
+// collectors that read it ship: a customer should not grant reads no code
+// makes. No access review, no writes.
 func DefaultModules() []Module {
-	return []Module{ModuleCost, ModuleCUR, ModuleCommitments, ModuleInventory, ModuleOrg}
+	return []Module{ModuleCost, ModuleCUR, ModuleCommitments, ModuleOrg}
 }
 
 // ReadOnly reports whether a module has only List and Read actions.
