@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -61,11 +62,12 @@ func TestLoadKnownAccountsErrors(t *testing.T) {
 	}
 }
 
-// TestSharedKnownAccounts reads the full fwdcloudsec list kept outside the
-// repository for tests; it is skipped where that copy is absent.
+// TestSharedKnownAccounts reads the full fwdcloudsec list kept beside the
+// repository (../shared/data, as CI lays it out); it is skipped where that
+// copy is absent.
 func TestSharedKnownAccounts(t *testing.T) {
 	t.Parallel()
-	const path = "/work/shared/data/known_aws_accounts.yaml"
+	path := filepath.Join("..", "..", "..", "shared", "data", "known_aws_accounts.yaml")
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("%s not present", path)
 	}
