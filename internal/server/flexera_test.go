@@ -25,20 +25,8 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
 
-// stubOperation answers one operation with out without sending it: moto
-// 5.2.1 does not serve BCM Data Exports (it answers 500), the cur module's
-// verification probe.
-func stubOperation(service, operation string, out any) func(*middleware.Stack) error {
-	return func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("test-stub-"+service+operation,
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				if middleware.GetServiceID(ctx) == service && middleware.GetOperationName(ctx) == operation {
-					return middleware.InitializeOutput{Result: out}, middleware.Metadata{}, nil
-				}
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
-	}
-}
+// moto 5.2.1 does not serve BCM Data Exports (it answers 500), the cur
+// module's verification probe: the tests stub it with emulator.Stub.
 
 // TestFlexeraBillConnect makes Flexera Optima's onboarding call (seed 004)
 // against a role and a CUR bucket in moto_server: the connection is
@@ -76,7 +64,7 @@ func TestFlexeraBillConnect(t *testing.T) {
 
 	ts := startServer(t, func(m *server.Main) {
 		m.Hub = awsclient.HubOptions{EndpointURL: moto.URL, Region: "us-east-1", AccessKey: &awsclient.AccessKey{ID: creds.AccessKeyID, Secret: creds.SecretAccessKey}}
-		m.HubAPIOptions = []func(*middleware.Stack) error{stubOperation("BCM Data Exports", "ListExports", &bcmdataexports.ListExportsOutput{})}
+		m.HubAPIOptions = []func(*middleware.Stack) error{emulator.Stub("BCM Data Exports", "ListExports", &bcmdataexports.ListExportsOutput{}, nil)}
 		m.HubPrincipal = "arn:aws:iam::" + emulator.DefaultAccount + ":user/crossbill-hub"
 		m.VerifyWait = -1
 		m.Scheduler = scheduler.Options{Poll: 20 * time.Millisecond, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond}

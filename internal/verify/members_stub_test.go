@@ -17,6 +17,7 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/emulator"
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
@@ -38,7 +39,7 @@ func stubbedHub(rec *awsclient.Recorder, stubs ...func(*middleware.Stack) error)
 
 // assumed answers AssumeRole with an hour of credentials.
 func assumed() func(*middleware.Stack) error {
-	return stub("STS", "AssumeRole", &sts.AssumeRoleOutput{Credentials: &ststypes.Credentials{
+	return emulator.Stub("STS", "AssumeRole", &sts.AssumeRoleOutput{Credentials: &ststypes.Credentials{
 		AccessKeyId: aws.String("ASIAEXAMPLEEXAMPLE00"), SecretAccessKey: aws.String("secret"), SessionToken: aws.String("token"),
 		Expiration: aws.Time(time.Now().Add(time.Hour))}}, nil)
 }
@@ -104,17 +105,17 @@ func TestMembersOrganizationErrors(t *testing.T) {
 		says  string
 	}{
 		{"not in an organization", []func(*middleware.Stack) error{assumed(),
-			stub("Organizations", "DescribeOrganization", nil, &orgtypes.AWSOrganizationsNotInUseException{Message: aws.String("Your account is not a member of an organization.")})},
+			emulator.Stub("Organizations", "DescribeOrganization", nil, &orgtypes.AWSOrganizationsNotInUseException{Message: aws.String("Your account is not a member of an organization.")})},
 			crossbill.CodeInvalid, "not in an AWS Organization"},
 		{"member account", []func(*middleware.Stack) error{assumed(),
-			stub("Organizations", "DescribeOrganization", orgOf("999999999999"), nil),
-			stub("Organizations", "ListAccounts", nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "You don't have permissions to access this resource."})},
+			emulator.Stub("Organizations", "DescribeOrganization", orgOf("999999999999"), nil),
+			emulator.Stub("Organizations", "ListAccounts", nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "You don't have permissions to access this resource."})},
 			crossbill.CodeAccessDenied, "delegated administrator"},
 		{"role without the org policy", []func(*middleware.Stack) error{assumed(),
-			stub("Organizations", "DescribeOrganization", nil, denied("organizations:DescribeOrganization"))},
+			emulator.Stub("Organizations", "DescribeOrganization", nil, denied("organizations:DescribeOrganization"))},
 			crossbill.CodeAccessDenied, "org module"},
 		{"role not assumable", []func(*middleware.Stack) error{
-			stub("STS", "AssumeRole", nil, &smithy.GenericAPIError{Code: "AccessDenied", Message: "User: arn:aws:iam::123456789012:user/hub is not authorized to perform: sts:AssumeRole"})},
+			emulator.Stub("STS", "AssumeRole", nil, &smithy.GenericAPIError{Code: "AccessDenied", Message: "User: arn:aws:iam::123456789012:user/hub is not authorized to perform: sts:AssumeRole"})},
 			crossbill.CodeAccessDenied, "connect verify"},
 	}
 	for _, tt := range tests {
@@ -140,7 +141,7 @@ func TestMembersReadsEveryPage(t *testing.T) {
 	t.Parallel()
 	st, conn := stubStore(t)
 	rec := awsclient.NewRecorder()
-	hub := stubbedHub(rec, assumed(), stub("Organizations", "DescribeOrganization", orgOf("111111111111"), nil),
+	hub := stubbedHub(rec, assumed(), emulator.Stub("Organizations", "DescribeOrganization", orgOf("111111111111"), nil),
 		pagedAccounts("111111111111", "222222222222", "333333333333"))
 	res, err := verify.Members(context.Background(), st, conn, verify.MembersOptions{Options: verify.Options{Hub: hub}})
 	if err != nil {

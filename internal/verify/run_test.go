@@ -12,6 +12,7 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/emulator"
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
@@ -25,7 +26,7 @@ func deniedHub(rec *awsclient.Recorder) aws.Config {
 		Credentials: credentials.NewStaticCredentialsProvider("AKIAEXAMPLEEXAMPLE00", "secret", "")}
 	rec.Attach(&cfg)
 	denied := &smithy.GenericAPIError{Code: "AccessDenied", Message: "User: arn:aws:iam::123456789012:user/hub is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::210987654321:role/CrossbillAccess"}
-	cfg.APIOptions = append(cfg.APIOptions, stub("STS", "AssumeRole", nil, denied))
+	cfg.APIOptions = append(cfg.APIOptions, emulator.Stub("STS", "AssumeRole", nil, denied))
 	return cfg
 }
 

@@ -157,24 +157,11 @@ func (w *world) hubConfig(t testing.TB, extra ...func(*middleware.Stack) error) 
 	// moto 5.2.1 does not serve the Price List API, BCM Data Exports or
 	// EC2 DescribeReservedInstances (it answers 500): these probes are
 	// stubbed with an empty success, after the recorder has seen the call.
-	cfg.APIOptions = append(cfg.APIOptions, stub("Pricing", "DescribeServices", &pricing.DescribeServicesOutput{}, nil),
-		stub("BCM Data Exports", "ListExports", &bcmdataexports.ListExportsOutput{}, nil),
-		stub("EC2", "DescribeReservedInstances", &ec2.DescribeReservedInstancesOutput{}, nil))
+	cfg.APIOptions = append(cfg.APIOptions, emulator.Stub("Pricing", "DescribeServices", &pricing.DescribeServicesOutput{}, nil),
+		emulator.Stub("BCM Data Exports", "ListExports", &bcmdataexports.ListExportsOutput{}, nil),
+		emulator.Stub("EC2", "DescribeReservedInstances", &ec2.DescribeReservedInstancesOutput{}, nil))
 	cfg.APIOptions = append(cfg.APIOptions, extra...)
 	return cfg
-}
-
-// stub answers one operation with out or err without sending it.
-func stub(service, operation string, out any, err error) func(*middleware.Stack) error {
-	return func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("test-stub-"+service+operation,
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				if middleware.GetServiceID(ctx) == service && middleware.GetOperationName(ctx) == operation {
-					return middleware.InitializeOutput{Result: out}, middleware.Metadata{}, err
-				}
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
-	}
 }
 
 // deployRole deploys crossbill's generated account role template into the
@@ -368,7 +355,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		// with AWS's message format for an explicit SCP deny.
 		msg := "User: arn:aws:sts::" + customerAccount + ":assumed-role/CrossbillAccess/s is not authorized to perform: organizations:DescribeOrganization with an explicit deny in a service control policy"
 		o := opts
-		o.Hub = w.hubConfig(t, stub("Organizations", "DescribeOrganization", nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: msg}))
+		o.Hub = w.hubConfig(t, emulator.Stub("Organizations", "DescribeOrganization", nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: msg}))
 		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, o)
 		if err != nil {
 			t.Fatal(err)
