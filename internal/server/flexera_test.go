@@ -38,7 +38,7 @@ func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
 func TestFlexeraBillConnect(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	moto := emulator.Shared(t)
+	moto := emulator.Own(t, emulator.Options{}) // its own: the customer's bucket and role names are fixed
 	root, err := moto.RootConfig(ctx)
 	if err != nil {
 		t.Fatal(err)
