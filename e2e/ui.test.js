@@ -144,6 +144,55 @@ test('onboarding wizard: external ID read-only, templates, verify with checks an
   await shot('04-onboarding-verify');
 });
 
+test('organization: the management role verifies, member accounts are listed and checked', async (t) => {
+  const deployURL = process.env.CROSSBILL_E2E_DEPLOY;
+  if (!deployURL) { t.skip('needs e2e_test.go\'s emulated organization'); return; }
+  const [prod, sandbox] = process.env.CROSSBILL_E2E_MEMBERS.split(',');
+  await page.getByRole('link', { name: 'Connections' }).click();
+  await page.getByRole('link', { name: 'Connect an AWS account' }).click();
+  await page.getByRole('heading', { name: 'Connect an AWS account' }).waitFor();
+  // Only modules whose probes the emulator serves: org (DescribeOrganization)
+  // and inventory (DescribeVolumes).
+  const wanted = ['org', 'inventory'];
+  for (const box of await page.locator('input[name=module]').all()) {
+    const want = wanted.includes(await box.getAttribute('value'));
+    if (want !== await box.isChecked()) await box.click();
+  }
+  await page.getByLabel(/Hub principal/).fill(process.env.CROSSBILL_E2E_HUB_ARN);
+  await page.getByRole('button', { name: 'Create connection and templates' }).click();
+  const ext = page.getByLabel(/External ID/);
+  await ext.waitFor();
+  // The customer deploys the templates with this external ID.
+  const resp = await fetch(deployURL, { method: 'POST', body: JSON.stringify({ external_id: await ext.inputValue(), modules: wanted }) });
+  assert.equal(resp.status, 200, await resp.clone().text());
+  const { role_arn: roleArn } = await resp.json();
+  await page.getByLabel(/Role ARN/).fill(roleArn);
+  await page.getByRole('button', { name: 'Verify now' }).click();
+  const checks = page.getByRole('table').filter({ has: page.locator('caption', { hasText: 'Checks' }) });
+  try {
+    await checks.waitFor({ timeout: 90000 });
+  } catch (e) {
+    throw new Error(`no checks after Verify now: ${await page.locator('main').innerText()}`);
+  }
+  assert.ok(await checks.locator('tbody tr').count() >= 5, 'too few checks');
+  for (const row of await checks.locator('tbody tr').all()) {
+    assert.match(await row.innerText(), /\tpass\t/, `a check did not pass: ${await row.innerText()}`);
+  }
+  // Both confused-deputy checks ran and passed.
+  const names = (await checks.locator('tbody tr td:first-child').allInnerTexts()).join(' ');
+  assert.match(names, /external-id-required.*external-id-wrong/s, `checks: ${names}`);
+
+  await page.getByRole('button', { name: 'List and verify member accounts' }).click();
+  const members = page.getByRole('table').filter({ has: page.locator('caption', { hasText: 'Member accounts' }) });
+  await members.locator('tbody tr', { hasText: sandbox }).waitFor({ timeout: 90000 });
+  assert.match(await members.locator('tbody tr', { hasText: prod }).innerText(), /verified/);
+  const failed = await members.locator('tbody tr', { hasText: sandbox }).innerText();
+  assert.match(failed, /failed/);
+  assert.match(failed, /StackSet|OU/, `no fix for the account the StackSet missed: ${failed}`);
+  await page.getByText('1 of 2 members verified').waitFor();
+  await shot('04b-organization-members');
+});
+
 test('cost explorer: stacked chart, table, regrouping, CSV', async () => {
   await page.getByRole('link', { name: 'Costs' }).click();
   await page.getByRole('heading', { name: 'Cost explorer' }).waitFor();
