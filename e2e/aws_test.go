@@ -42,19 +42,12 @@ func newAWSWorld(ctx context.Context, t *testing.T) *awsWorld {
 	root, err := srv.RootConfig(ctx)
 	must(t, err)
 	w := &awsWorld{url: srv.URL}
-	c := iam.NewFromConfig(root)
-	user := func(name, policy string) (id, secret, arn string) {
-		u, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)})
-		must(t, err)
-		_, err = c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String(name), PolicyDocument: aws.String(policy)})
-		must(t, err)
-		k, err := c.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
-		must(t, err)
-		return aws.ToString(k.AccessKey.AccessKeyId), aws.ToString(k.AccessKey.SecretAccessKey), aws.ToString(u.User.Arn)
-	}
-	w.hubID, w.hubKey, w.hubARN = user("crossbill-hub", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/*"}]}`)
-	adminID, adminKey, _ := user("admin", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
-	w.admin, err = srv.Config(ctx, adminID, adminKey, "")
+	hub, err := emulator.CreateUser(ctx, root, "crossbill-hub", emulator.HubPolicy)
+	must(t, err)
+	w.hubID, w.hubKey, w.hubARN = hub.KeyID, hub.Secret, hub.ARN
+	admin, err := emulator.CreateUser(ctx, root, "admin", emulator.AdminPolicy)
+	must(t, err)
+	w.admin, err = srv.Config(ctx, admin.KeyID, admin.Secret, "")
 	must(t, err)
 
 	org := organizations.NewFromConfig(root)
@@ -74,17 +67,12 @@ func newAWSWorld(ctx context.Context, t *testing.T) *awsWorld {
 	pa, err := srv.Config(ctx, aws.ToString(s.Credentials.AccessKeyId), aws.ToString(s.Credentials.SecretAccessKey), aws.ToString(s.Credentials.SessionToken))
 	must(t, err)
 	_, err = iam.NewFromConfig(pa).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("OrganizationAccountAccessRole"),
-		PolicyName: aws.String("admin"), PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)})
+		PolicyName: aws.String("admin"), PolicyDocument: aws.String(emulator.AdminPolicy)})
 	must(t, err)
 	w.memberAdmins = []aws.Config{pa}
 
 	// From here on moto checks every call's signature and policy.
-	resp, err := http.Post(srv.URL+"/moto-api/reset-auth", "text/plain", strings.NewReader("0"))
-	must(t, err)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("moto reset-auth: %s", resp.Status)
-	}
+	must(t, srv.EnforceIAM(ctx))
 	return w
 }
 

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -84,16 +82,11 @@ func TestConnectMembersEndToEnd(t *testing.T) {
 	srv := emulator.Own(t, emulator.Options{NoAuthActions: 1 << 20})
 	root, err := srv.RootConfig(ctx)
 	mustNoErr(t, err)
-	all := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+	all := emulator.AdminPolicy
 	// An admin user for the customer.
-	rootIAM := iam.NewFromConfig(root)
-	_, err = rootIAM.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("admin")})
+	adminUser, err := emulator.CreateUser(ctx, root, "admin", all)
 	mustNoErr(t, err)
-	_, err = rootIAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("admin"), PolicyName: aws.String("all"), PolicyDocument: aws.String(all)})
-	mustNoErr(t, err)
-	adminKey, err := rootIAM.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("admin")})
-	mustNoErr(t, err)
-	admin, err := srv.Config(ctx, aws.ToString(adminKey.AccessKey.AccessKeyId), aws.ToString(adminKey.AccessKey.SecretAccessKey), "")
+	admin, err := srv.Config(ctx, adminUser.KeyID, adminUser.Secret, "")
 	mustNoErr(t, err)
 	// The organization, two members, admin rights in the first.
 	org := organizations.NewFromConfig(root)
@@ -113,36 +106,18 @@ func TestConnectMembersEndToEnd(t *testing.T) {
 	_, err = iam.NewFromConfig(prodAdmin).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("OrganizationAccountAccessRole"), PolicyName: aws.String("all"), PolicyDocument: aws.String(all)})
 	mustNoErr(t, err)
 
-	resp, err := http.Post(srv.URL+"/moto-api/reset-auth", "text/plain", strings.NewReader("0"))
-	mustNoErr(t, err)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("moto reset-auth: %s", resp.Status)
-	}
 	// IAM is enforced from here on. The hub identity may only assume roles.
-	adminIAM := iam.NewFromConfig(admin)
-	hubUser, err := adminIAM.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("crossbill-hub")})
+	mustNoErr(t, srv.EnforceIAM(ctx))
+	hubUser, err := emulator.CreateUser(ctx, admin, "crossbill-hub", emulator.HubPolicy)
 	mustNoErr(t, err)
-	_, err = adminIAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("crossbill-hub"), PolicyName: aws.String("hub"),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/*"}]}`)})
-	mustNoErr(t, err)
-	hubKey, err := adminIAM.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("crossbill-hub")})
-	mustNoErr(t, err)
-	envDir := t.TempDir()
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(envDir, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(envDir, "credentials"))
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", aws.ToString(hubKey.AccessKey.AccessKeyId))
-	t.Setenv("AWS_SECRET_ACCESS_KEY", aws.ToString(hubKey.AccessKey.SecretAccessKey))
+	setHubEnv(t, hubUser.KeyID, hubUser.Secret)
 
 	dir := t.TempDir()
 	if _, e, code := runCLI(t, dir, "tenant", "create", "acme"); code != 0 {
 		t.Fatal(e)
 	}
 	mods := "inventory,org"
-	stdout, stderr, code := runCLI(t, dir, "connect", "init", "--tenant", "acme", "--principal", aws.ToString(hubUser.User.Arn),
+	stdout, stderr, code := runCLI(t, dir, "connect", "init", "--tenant", "acme", "--principal", hubUser.ARN,
 		"--modules", mods, "--out", t.TempDir(), "--json")
 	if code != 0 {
 		t.Fatalf("init: %d %s", code, stderr)
@@ -155,7 +130,7 @@ func TestConnectMembersEndToEnd(t *testing.T) {
 	deploy := func(cfg aws.Config, modules []manifest.Module) string {
 		t.Helper()
 		body, err := onboarding.AccountRoleTemplate(onboarding.RoleOptions{ExternalID: crossbill.ExternalID(init.ExternalID),
-			HubPrincipal: aws.ToString(hubUser.User.Arn), Modules: modules})
+			HubPrincipal: hubUser.ARN, Modules: modules})
 		mustNoErr(t, err)
 		cfn := cloudformation.NewFromConfig(cfg)
 		_, err = cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("crossbill"), TemplateBody: aws.String(string(body)),

@@ -101,39 +101,21 @@ func TestConnectVerifyEndToEnd(t *testing.T) {
 	root, err := srv.RootConfig(ctx)
 	mustNoErr(t, err)
 	// Free calls: an admin user for the "customer" and its key.
-	rootIAM := iam.NewFromConfig(root)
-	_, err = rootIAM.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("admin")})
+	adminUser, err := emulator.CreateUser(ctx, root, "admin", emulator.AdminPolicy)
 	mustNoErr(t, err)
-	_, err = rootIAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("admin"), PolicyName: aws.String("all"),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)})
-	mustNoErr(t, err)
-	adminKey, err := rootIAM.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("admin")})
-	mustNoErr(t, err)
-	admin, err := srv.Config(ctx, aws.ToString(adminKey.AccessKey.AccessKeyId), aws.ToString(adminKey.AccessKey.SecretAccessKey), "")
+	admin, err := srv.Config(ctx, adminUser.KeyID, adminUser.Secret, "")
 	mustNoErr(t, err)
 	// IAM is enforced from here on. The hub identity may only assume roles.
 	adminIAM := iam.NewFromConfig(admin)
-	hubUser, err := adminIAM.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("crossbill-hub")})
+	hubUser, err := emulator.CreateUser(ctx, admin, "crossbill-hub", emulator.HubPolicy)
 	mustNoErr(t, err)
-	_, err = adminIAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("crossbill-hub"), PolicyName: aws.String("hub"),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/*"}]}`)})
-	mustNoErr(t, err)
-	hubKey, err := adminIAM.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("crossbill-hub")})
-	mustNoErr(t, err)
-	envDir := t.TempDir()
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(envDir, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(envDir, "credentials"))
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", aws.ToString(hubKey.AccessKey.AccessKeyId))
-	t.Setenv("AWS_SECRET_ACCESS_KEY", aws.ToString(hubKey.AccessKey.SecretAccessKey))
+	setHubEnv(t, hubUser.KeyID, hubUser.Secret)
 
 	dir, out := t.TempDir(), t.TempDir()
 	if _, e, code := runCLI(t, dir, "tenant", "create", "acme"); code != 0 {
 		t.Fatal(e)
 	}
-	stdout, stderr, code := runCLI(t, dir, "connect", "init", "--tenant", "acme", "--principal", aws.ToString(hubUser.User.Arn),
+	stdout, stderr, code := runCLI(t, dir, "connect", "init", "--tenant", "acme", "--principal", hubUser.ARN,
 		"--modules", "inventory,access-read", "--out", out, "--force", "--json")
 	if code != 0 {
 		t.Fatalf("init: %d %s", code, stderr)
@@ -263,5 +245,20 @@ func TestConnectVerifyWithoutHubCredentials(t *testing.T) {
 	}
 	if _, err := st.LatestVerification(ctx, conns[0].ID); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
 		t.Fatalf("a verification was stored: %v", err)
+	}
+}
+
+// setHubEnv gives the CLI (run in-process) the hub's access key through the
+// environment, as in production, with no shared config files of the
+// developer's machine. Tests that call it cannot be parallel.
+func setHubEnv(t *testing.T, keyID, secret string) {
+	t.Helper()
+	envDir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_CONFIG_FILE": filepath.Join(envDir, "config"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(envDir, "credentials"),
+		"AWS_PROFILE": "", "AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_ACCESS_KEY_ID": keyID, "AWS_SECRET_ACCESS_KEY": secret,
+	} {
+		t.Setenv(k, v)
 	}
 }

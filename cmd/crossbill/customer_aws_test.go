@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -75,14 +74,7 @@ func TestCurIngestThroughConnection(t *testing.T) {
 	mustNoErr(t, err)
 	mustNoErr(t, st.Close())
 
-	envDir := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_CONFIG_FILE": filepath.Join(envDir, "config"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(envDir, "credentials"),
-		"AWS_PROFILE": "", "AWS_SESSION_TOKEN": "", "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-		"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-	} {
-		t.Setenv(k, v)
-	}
+	setHubEnv(t, "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 	base := []string{"cur", "ingest", "--tenant", "acme", "--source", "s3://bills/cur/exp", "--endpoint-url", srv.URL}
 
 	tests := []struct {

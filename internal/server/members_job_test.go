@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -42,13 +41,10 @@ func TestMembersJobRunsAfterVerify(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	all := aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
-	rootIAM := iam.NewFromConfig(root)
-	must(rootIAM.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("admin")}))
-	must(rootIAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("admin"), PolicyName: aws.String("all"), PolicyDocument: all}))
-	key, err := rootIAM.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("admin")})
+	all := aws.String(emulator.AdminPolicy)
+	adminUser, err := emulator.CreateUser(ctx, root, "admin", emulator.AdminPolicy)
 	must(nil, err)
-	admin, err := moto.Config(ctx, aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey), "")
+	admin, err := moto.Config(ctx, adminUser.KeyID, adminUser.Secret, "")
 	must(nil, err)
 	org := organizations.NewFromConfig(root)
 	must(org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{}))
@@ -60,22 +56,14 @@ func TestMembersJobRunsAfterVerify(t *testing.T) {
 	prodAdmin, err := moto.Config(ctx, aws.ToString(out.Credentials.AccessKeyId), aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
 	must(nil, err)
 	must(iam.NewFromConfig(prodAdmin).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("OrganizationAccountAccessRole"), PolicyName: aws.String("all"), PolicyDocument: all}))
-	// IAM is enforced from here on (moto's reset-auth; counting free calls
-	// breaks when the SDK retries one).
-	resp, err := http.Post(moto.URL+"/moto-api/reset-auth", "text/plain", strings.NewReader("0"))
-	must(nil, err)
-	resp.Body.Close()
-	adminIAM := iam.NewFromConfig(admin)
-	hub, err := adminIAM.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("crossbill-hub")})
-	must(nil, err)
-	must(adminIAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("crossbill-hub"), PolicyName: aws.String("hub"),
-		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::*:role/*"}]}`)}))
-	hubKey, err := adminIAM.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("crossbill-hub")})
+	// IAM is enforced from here on.
+	must(nil, moto.EnforceIAM(ctx))
+	hub, err := emulator.CreateUser(ctx, admin, "crossbill-hub", emulator.HubPolicy)
 	must(nil, err)
 
 	ts := startServer(t, func(m *server.Main) {
-		m.Hub = awsclient.HubOptions{EndpointURL: moto.URL, Region: "us-east-1", AccessKey: &awsclient.AccessKey{ID: aws.ToString(hubKey.AccessKey.AccessKeyId), Secret: aws.ToString(hubKey.AccessKey.SecretAccessKey)}}
-		m.HubPrincipal = aws.ToString(hub.User.Arn)
+		m.Hub = awsclient.HubOptions{EndpointURL: moto.URL, Region: "us-east-1", AccessKey: &awsclient.AccessKey{ID: hub.KeyID, Secret: hub.Secret}}
+		m.HubPrincipal = hub.ARN
 		m.VerifyWait = -1
 		m.Scheduler = scheduler.Options{Poll: 20 * time.Millisecond, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond}
 	})
@@ -89,7 +77,7 @@ func TestMembersJobRunsAfterVerify(t *testing.T) {
 	}
 	deploy := func(cfg aws.Config, mods []manifest.Module) string {
 		t.Helper()
-		body, err := onboarding.AccountRoleTemplate(onboarding.RoleOptions{ExternalID: crossbill.ExternalID(created.ExternalID), HubPrincipal: aws.ToString(hub.User.Arn), Modules: mods})
+		body, err := onboarding.AccountRoleTemplate(onboarding.RoleOptions{ExternalID: crossbill.ExternalID(created.ExternalID), HubPrincipal: hub.ARN, Modules: mods})
 		must(nil, err)
 		cfn := cloudformation.NewFromConfig(cfg)
 		must(cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("crossbill"), TemplateBody: aws.String(string(body)),

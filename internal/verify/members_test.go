@@ -3,7 +3,6 @@ package verify_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -40,18 +39,11 @@ type orgWorld struct {
 	standaloneExt crossbill.ExternalID
 }
 
-// enforceIAM makes moto enforce IAM from the next call on. Counting the
-// setup's calls (NoAuthActions) breaks when the SDK retries one of them on
-// a loaded machine; moto's reset-auth endpoint sets the count instead.
+// enforceIAM makes moto enforce IAM from the next call on.
 func enforceIAM(tb testing.TB, srv *emulator.Server) {
 	tb.Helper()
-	resp, err := http.Post(srv.URL+"/moto-api/reset-auth", "text/plain", strings.NewReader("0"))
-	if err != nil {
+	if err := srv.EnforceIAM(context.Background()); err != nil {
 		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		tb.Fatalf("moto reset-auth: %s", resp.Status)
 	}
 }
 
