@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -123,27 +121,8 @@ func deploy(ctx context.Context, cfg aws.Config, stack, hub string, ext crossbil
 	if err != nil {
 		return "", err
 	}
-	cfn := cloudformation.NewFromConfig(cfg)
-	if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{
-		StackName: aws.String(stack), TemplateBody: aws.String(string(body)),
-		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam},
-		Parameters: []cfntypes.Parameter{
-			{ParameterKey: aws.String("ExternalId"), ParameterValue: aws.String(string(ext))},
-			{ParameterKey: aws.String("HubPrincipalArn"), ParameterValue: aws.String(hub)},
-		},
-	}); err != nil {
-		return "", err
-	}
-	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
-	if err != nil {
-		return "", err
-	}
-	for _, o := range out.Stacks[0].Outputs {
-		if aws.ToString(o.OutputKey) == "RoleArn" {
-			return aws.ToString(o.OutputValue), nil
-		}
-	}
-	return "", crossbill.Errorf(crossbill.CodeInternal, "deploy", "stack %s has no RoleArn output (%s)", stack, out.Stacks[0].StackStatus)
+	out, err := emulator.CreateStack(ctx, cfg, stack, body, map[string]string{"ExternalId": string(ext), "HubPrincipalArn": hub})
+	return out["RoleArn"], err
 }
 
 func must(t *testing.T, err error) {

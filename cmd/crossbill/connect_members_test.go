@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -132,19 +130,9 @@ func TestConnectMembersEndToEnd(t *testing.T) {
 		body, err := onboarding.AccountRoleTemplate(onboarding.RoleOptions{ExternalID: crossbill.ExternalID(init.ExternalID),
 			HubPrincipal: hubUser.ARN, Modules: modules})
 		mustNoErr(t, err)
-		cfn := cloudformation.NewFromConfig(cfg)
-		_, err = cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("crossbill"), TemplateBody: aws.String(string(body)),
-			Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam}})
+		outputs, err := emulator.CreateStack(ctx, cfg, "crossbill", body, nil)
 		mustNoErr(t, err)
-		stacks, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("crossbill")})
-		mustNoErr(t, err)
-		for _, o := range stacks.Stacks[0].Outputs {
-			if aws.ToString(o.OutputKey) == "RoleArn" {
-				return aws.ToString(o.OutputValue)
-			}
-		}
-		t.Fatalf("stack %s has no RoleArn output", stacks.Stacks[0].StackStatus)
-		return ""
+		return outputs["RoleArn"]
 	}
 	modules := []manifest.Module{manifest.ModuleInventory, manifest.ModuleOrg}
 	role := deploy(admin, modules)

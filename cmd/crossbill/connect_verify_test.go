@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/crossbill/crossbill"
@@ -135,20 +133,11 @@ func TestConnectVerifyEndToEnd(t *testing.T) {
 	if body == nil {
 		t.Fatalf("no account role template in %v", init.Templates)
 	}
-	cfn := cloudformation.NewFromConfig(admin)
-	_, err = cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("crossbill"), TemplateBody: aws.String(string(body)),
-		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam}})
+	outputs, err := emulator.CreateStack(ctx, admin, "crossbill", body, nil)
 	mustNoErr(t, err)
-	stacks, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("crossbill")})
-	mustNoErr(t, err)
-	var role string
-	for _, o := range stacks.Stacks[0].Outputs {
-		if aws.ToString(o.OutputKey) == "RoleArn" {
-			role = aws.ToString(o.OutputValue)
-		}
-	}
+	role := outputs["RoleArn"]
 	if role == "" {
-		t.Fatalf("stack %s has no RoleArn output", stacks.Stacks[0].StackStatus)
+		t.Fatalf("stack has no RoleArn output: %v", outputs)
 	}
 
 	verifyArgs := []string{"connect", "verify", "--tenant", "acme", "--role-arn", role, "--endpoint-url", srv.URL, "--wait", "2s", "--json"}

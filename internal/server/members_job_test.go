@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -79,18 +77,9 @@ func TestMembersJobRunsAfterVerify(t *testing.T) {
 		t.Helper()
 		body, err := onboarding.AccountRoleTemplate(onboarding.RoleOptions{ExternalID: crossbill.ExternalID(created.ExternalID), HubPrincipal: hub.ARN, Modules: mods})
 		must(nil, err)
-		cfn := cloudformation.NewFromConfig(cfg)
-		must(cfn.CreateStack(ctx, &cloudformation.CreateStackInput{StackName: aws.String("crossbill"), TemplateBody: aws.String(string(body)),
-			Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam}}))
-		stacks, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("crossbill")})
+		outputs, err := emulator.CreateStack(ctx, cfg, "crossbill", body, nil)
 		must(nil, err)
-		for _, o := range stacks.Stacks[0].Outputs {
-			if aws.ToString(o.OutputKey) == "RoleArn" {
-				return aws.ToString(o.OutputValue)
-			}
-		}
-		t.Fatalf("no RoleArn output: %s", stacks.Stacks[0].StackStatus)
-		return ""
+		return outputs["RoleArn"]
 	}
 	mods := []manifest.Module{manifest.ModuleInventory, manifest.ModuleOrg}
 	role := deploy(admin, mods)

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -141,34 +139,16 @@ func newOrgWorld(t testing.TB, names []string, withRole int) *orgWorld {
 // configuration cfg of an account and returns the RoleArn output.
 func deployWith(t testing.TB, cfg aws.Config, stack, roleName, hub string, ext crossbill.ExternalID, mods []manifest.Module) crossbill.RoleARN {
 	t.Helper()
-	ctx := context.Background()
 	body, err := onboarding.AccountRoleTemplate(onboarding.RoleOptions{ExternalID: ext, HubPrincipal: hub, Modules: mods, RoleName: roleName})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfn := cloudformation.NewFromConfig(cfg)
-	if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{
-		StackName: aws.String(stack), TemplateBody: aws.String(string(body)),
-		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam},
-		Parameters: []cfntypes.Parameter{
-			{ParameterKey: aws.String("ExternalId"), ParameterValue: aws.String(string(ext))},
-			{ParameterKey: aws.String("HubPrincipalArn"), ParameterValue: aws.String(hub)},
-			{ParameterKey: aws.String("RoleName"), ParameterValue: aws.String(roleName)},
-		},
-	}); err != nil {
-		t.Fatalf("deploying %s: %v", stack, err)
+	out, err := emulator.CreateStack(context.Background(), cfg, stack, body,
+		map[string]string{"ExternalId": string(ext), "HubPrincipalArn": hub, "RoleName": roleName})
+	if err != nil || out["RoleArn"] == "" {
+		t.Fatalf("deploying %s: %v (outputs %v)", stack, err, out)
 	}
-	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range out.Stacks[0].Outputs {
-		if aws.ToString(o.OutputKey) == "RoleArn" {
-			return crossbill.RoleARN(aws.ToString(o.OutputValue))
-		}
-	}
-	t.Fatalf("stack %s: %s, no RoleArn output", stack, out.Stacks[0].StackStatus)
-	return ""
+	return crossbill.RoleARN(out["RoleArn"])
 }
 
 func member(t *testing.T, res verify.MembersResult, id crossbill.AccountID) store.Member {

@@ -12,8 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bcmdataexports"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/pricing"
@@ -168,38 +166,7 @@ func (w *world) hubConfig(t testing.TB, extra ...func(*middleware.Stack) error) 
 // customer account through CloudFormation and returns the RoleArn output.
 func (w *world) deployRole(t *testing.T, stack, roleName string, ext crossbill.ExternalID, mods []manifest.Module) crossbill.RoleARN {
 	t.Helper()
-	ctx := context.Background()
-	body, err := onboarding.AccountRoleTemplate(onboarding.RoleOptions{ExternalID: ext, HubPrincipal: w.hubARN, Modules: mods, RoleName: roleName})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfn := cloudformation.NewFromConfig(w.customer)
-	if _, err := cfn.CreateStack(ctx, &cloudformation.CreateStackInput{
-		StackName: aws.String(stack), TemplateBody: aws.String(string(body)),
-		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityNamedIam},
-		Parameters: []cfntypes.Parameter{
-			{ParameterKey: aws.String("ExternalId"), ParameterValue: aws.String(string(ext))},
-			{ParameterKey: aws.String("HubPrincipalArn"), ParameterValue: aws.String(w.hubARN)},
-			{ParameterKey: aws.String("RoleName"), ParameterValue: aws.String(roleName)},
-		},
-	}); err != nil {
-		t.Fatalf("deploying the account role template: %v", err)
-	}
-	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := out.Stacks[0]
-	if s.StackStatus != cfntypes.StackStatusCreateComplete {
-		t.Fatalf("stack %s: %s %s", stack, s.StackStatus, aws.ToString(s.StackStatusReason))
-	}
-	for _, o := range s.Outputs {
-		if aws.ToString(o.OutputKey) == "RoleArn" {
-			return crossbill.RoleARN(aws.ToString(o.OutputValue))
-		}
-	}
-	t.Fatalf("stack %s has no RoleArn output", stack)
-	return ""
+	return deployWith(t, w.customer, stack, roleName, w.hubARN, ext, mods)
 }
 
 func (w *world) newConnection(t testing.TB, ext crossbill.ExternalID, mods []manifest.Module) store.Connection {
