@@ -1,10 +1,10 @@
-# crossbill: `make setup && make build`, then `./bin/crossbill demo`; `make test`.
+# crossbill: `make demo` sets up, builds and runs the demo; `make test` runs every test.
 GO       ?= go
 BIN      := bin/crossbill
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOBIN    := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: setup build test lint unit fuzz bench bench-costs bench-serve clean
+.PHONY: setup build demo test lint unit fuzz bench bench-costs bench-serve clean
 
 setup:
 	./scripts/setup.sh
@@ -12,11 +12,19 @@ setup:
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/crossbill
 
+# The main job on a fresh machine: set up, build, then the demo (DEMO_ARGS
+# passes flags, e.g. DEMO_ARGS="--addr 127.0.0.1:9090").
+demo:
+	CROSSBILL_SKIP_BROWSER=1 ./scripts/setup.sh
+	$(MAKE) build
+	./$(BIN) demo $(DEMO_ARGS)
+
 # The one test command (CI runs exactly this): set-up check, lint, all tests
 # with the race detector, moto_server and cfn-lint included.
 test: setup lint unit
 
 lint:
+	./scripts/check-repo.sh
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...

@@ -1,7 +1,6 @@
 """crossbill's moto_server launcher.
 
-moto 5.2.1 has two trust-policy gaps that matter to crossbill's tests
-(see ../shared/DESIGN.md):
+moto 5.2.1 has two trust-policy gaps that matter to crossbill's tests:
   * a StringEquals condition whose key is absent from the request is treated
     as a match, so AssumeRole without sts:ExternalId wrongly succeeds;
   * an account-root principal (arn:aws:iam::ACCOUNT:root) matches only the

@@ -2,7 +2,6 @@ package policy_test
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -59,27 +58,6 @@ func TestLoadKnownAccountsErrors(t *testing.T) {
 	}
 	if _, err := policy.LoadKnownAccountsFile("testdata/nosuch.yaml"); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
 		t.Errorf("missing file: %v", err)
-	}
-}
-
-// TestSharedKnownAccounts reads the full fwdcloudsec list kept beside the
-// repository (../shared/data, as CI lays it out); it is skipped where that
-// copy is absent.
-func TestSharedKnownAccounts(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join("..", "..", "..", "shared", "data", "known_aws_accounts.yaml")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s not present", path)
-	}
-	k, err := policy.LoadKnownAccountsFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if k.Len() < 200 {
-		t.Errorf("loaded %d vendors, want > 200", k.Len())
-	}
-	if name, ok := k.Lookup("464622532012"); !ok || name != "Datadog" {
-		t.Errorf("Lookup(464622532012) = %q, %v; want Datadog", name, ok)
 	}
 }
 
