@@ -6,6 +6,7 @@ import (
 
 	"github.com/crossbill/crossbill/internal/iamdata"
 	"github.com/crossbill/crossbill/internal/policy"
+	"github.com/crossbill/crossbill/internal/wildcard"
 )
 
 // placeholder matches ${...} in ARN templates and resolved CloudFormation
@@ -78,51 +79,14 @@ func (a *analyzer) effectiveScope(act iamdata.Action, s policy.Scope) (policy.Sc
 func arnsIntersect(p, q string) bool {
 	ps, qs := strings.SplitN(p, ":", 6), strings.SplitN(q, ":", 6)
 	if len(ps) != 6 || len(qs) != 6 {
-		return globsIntersect(p, q)
+		return wildcard.Intersect(p, q)
 	}
 	for i := range ps {
-		if !globsIntersect(ps[i], qs[i]) {
+		if !wildcard.Intersect(ps[i], qs[i]) {
 			return false
 		}
 	}
 	return true
-}
-
-// globsIntersect reports whether some string matches both IAM globs (* and
-// ?). ARN comparisons in IAM are case-sensitive, so this one is too.
-func globsIntersect(p, q string) bool {
-	if !strings.ContainsAny(p, "*?") && !strings.ContainsAny(q, "*?") {
-		return p == q
-	}
-	// memo[i*w+j]: 0 unknown, 1 true, 2 false.
-	w := len(q) + 1
-	memo := make([]uint8, (len(p)+1)*w)
-	var f func(i, j int) bool
-	f = func(i, j int) bool {
-		if m := memo[i*w+j]; m != 0 {
-			return m == 1
-		}
-		var r bool
-		switch {
-		case i == len(p) && j == len(q):
-			r = true
-		case i < len(p) && p[i] == '*':
-			r = f(i+1, j) || (j < len(q) && f(i, j+1))
-		case j < len(q) && q[j] == '*':
-			r = f(i, j+1) || (i < len(p) && f(i+1, j))
-		case i == len(p) || j == len(q):
-			r = false
-		default:
-			r = (p[i] == '?' || q[j] == '?' || p[i] == q[j]) && f(i+1, j+1)
-		}
-		if r {
-			memo[i*w+j] = 1
-		} else {
-			memo[i*w+j] = 2
-		}
-		return r
-	}
-	return f(0, 0)
 }
 
 // ineffective reports grants that name only resources the action cannot

@@ -3,6 +3,8 @@ package review
 import (
 	"fmt"
 	"strings"
+
+	"github.com/crossbill/crossbill/internal/wildcard"
 )
 
 // serviceLinkedRole reports whether an ARN pattern can only name
@@ -36,7 +38,7 @@ func (a *analyzer) selfOnly(out *analyzed, h *held) bool {
 // matchesAny reports whether ARN pattern res matches one of the ARNs.
 func matchesAny(res string, arns []string) bool {
 	for _, arn := range arns {
-		if globMatch(res, arn) {
+		if wildcard.Match(res, arn, false) {
 			return true
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/wildcard"
 )
 
 //go:embed data/*.yaml
@@ -183,7 +184,7 @@ func (k *knowledge) deprecation(pattern string) string {
 			}
 			continue
 		}
-		if globMatch(dp, p) {
+		if wildcard.Match(dp, p, true) {
 			return d.Why
 		}
 	}
