@@ -134,8 +134,8 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/onboarding/modules": {control: 200, probes: []isoProbe{probeTenant(200)}},
 		"GET /api/v1/annex":              {control: 200, probes: []isoProbe{probeTenant(200)}},
 
-		"GET /api/v1/tenants/{tenant}":         {control: 200, probes: []isoProbe{probeTenant(200)}},
-		"GET /api/v1/tenants/{tenant}/tokens":  {control: 200, probes: []isoProbe{probeTenant(200)}},
+		"GET /api/v1/tenants/{tenant}":        {control: 200, probes: []isoProbe{probeTenant(200)}},
+		"GET /api/v1/tenants/{tenant}/tokens": {control: 200, probes: []isoProbe{probeTenant(200)}},
 		"POST /api/v1/tenants/{tenant}/tokens": {body: tokenBody, control: 201, probes: []isoProbe{{name: "tenant_id in the body", want: []int{400}, body: func(w *isoWorld) any {
 			return map[string]string{"name": "x", "scope": "admin", "tenant_id": w.b.id}
 		}}}},
@@ -175,6 +175,11 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/costs": {control: 200, probes: []isoProbe{
 			{name: "B's account as a filter", want: []int{200}, query: func(w *isoWorld) url.Values {
 				return url.Values{"filter": {"account=" + w.b.account}, "group_by": {"account"}, "from": {"2026-06-01"}, "to": {"2026-07-01"}}
+			}},
+			// B asked exactly this before the attacks: a cache keyed
+			// without the tenant would hand A B's answer.
+			{name: "B's cached question", want: []int{200}, query: func(w *isoWorld) url.Values {
+				return url.Values{"group_by": {"account"}, "from": {"2026-06"}, "to": {"2026-07"}}
 			}},
 			{name: "grouped by account over B's months", want: []int{200}, query: func(w *isoWorld) url.Values {
 				return url.Values{"group_by": {"account"}, "from": {"2026-06"}, "to": {"2026-07"}, "tenant": {w.b.id}}
@@ -227,7 +232,7 @@ func TestTenantIsolationAdversarial(t *testing.T) {
 		t.Errorf("isoCases has %s, which the OpenAPI document does not: remove or rename it", key)
 	}
 	w.checkBIntact(t)
-	t.Logf("%d of %d operations covered; %d requests sent", covered, len(ops), w.sent)
+	t.Logf("%d of %d operations covered; %d requests sent; %d values of B's searched for in every answer", covered, len(ops), w.sent, len(w.secrets))
 }
 
 // attack runs every attack on one operation; false when the case does not
@@ -695,6 +700,12 @@ func newIsoWorld(t *testing.T) *isoWorld {
 	}
 	if code := ts.do(t, "GET", "/api/v1/tenants/"+b.name+"/costs?group_by=account&from=2026-06&to=2026-07", b.read, nil, &costsB); code != 200 || costsB.Total <= 0 || len(costsB.Totals) == 0 {
 		t.Fatalf("B's costs: %d %+v", code, costsB)
+	}
+	// B's commitment answers are cached too before A asks.
+	for _, p := range []string{"/commitments", "/commitments/utilization"} {
+		if code := ts.do(t, "GET", "/api/v1/tenants/"+b.name+p, b.read, nil, nil); code != 200 {
+			t.Fatalf("B's %s: %d", p, code)
+		}
 	}
 	w.secretsOf(b, figure(costsB.Total))
 	for _, g := range costsB.Totals {
