@@ -506,7 +506,13 @@ func variantOf(v variant, value, via string) variant {
 }
 
 var (
-	cyrillic  = strings.NewReplacer("a", "а", "c", "с", "e", "е", "o", "о", "p", "р", "x", "х", "y", "у", "i", "і")
+	// lookalike writes every lowercase letter and digit with another
+	// script's character that looks the same (Cyrillic, Greek, Armenian;
+	// mathematical digits, which NFKC folds back to ASCII).
+	lookalike = strings.NewReplacer(
+		"a", "а", "b", "ƅ", "c", "с", "d", "ԁ", "e", "е", "f", "ƒ", "g", "ɡ", "h", "һ", "i", "і", "j", "ј", "k", "κ", "l", "ӏ", "m", "м",
+		"n", "ո", "o", "о", "p", "р", "q", "ԛ", "r", "г", "s", "ѕ", "t", "τ", "u", "ս", "v", "ν", "w", "ԝ", "x", "х", "y", "у", "z", "ᴢ",
+		"0", "𝟢", "1", "𝟣", "2", "𝟤", "3", "𝟥", "4", "𝟦", "5", "𝟧", "6", "𝟨", "7", "𝟩", "8", "𝟪", "9", "𝟫")
 	pctEncode = func(s string, pre string) string {
 		var b strings.Builder
 		for i := 0; i < len(s); i++ {
@@ -539,7 +545,7 @@ func variants(v, via string) []variant {
 		{name: "percent-encoded dots", make: func(v, via string) (string, string) { return v, esc(via) + "/%2e%2e/" + esc(v) }},
 		{name: "backslash dot-dot", make: func(v, via string) (string, string) { return via + `\..\` + v, esc(via) + "%5C..%5C" + esc(v) }},
 		{name: "dot segment", make: func(v, _ string) (string, string) { return v, "./" + esc(v) }},
-		{name: "cyrillic look-alikes", make: func(v, _ string) (string, string) { return cyrillic.Replace(v), esc(cyrillic.Replace(v)) }},
+		{name: "look-alike characters", make: func(v, _ string) (string, string) { return lookalike.Replace(v), esc(lookalike.Replace(v)) }},
 		{name: "fullwidth", make: func(v, _ string) (string, string) {
 			f := strings.Map(func(r rune) rune {
 				if r > ' ' && r < 0x7f {

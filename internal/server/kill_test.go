@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -82,6 +83,9 @@ func killChild(t *testing.T, dir, mode, at string, delay time.Duration) []string
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	for sc.Scan() { // what it printed before it died
+		lines = append(lines, sc.Text())
+	}
 	if err := cmd.Wait(); err == nil {
 		t.Fatal("the child exited cleanly; it should have been killed")
 	}
@@ -96,11 +100,14 @@ func killChild(t *testing.T, dir, mode, at string, delay time.Duration) []string
 // come up ready with one operator token, and resume the killed job.
 func TestServerKill(t *testing.T) {
 	t.Parallel()
-	for _, delay := range []time.Duration{0, 5 * time.Millisecond, 40 * time.Millisecond} {
+	for _, delay := range []time.Duration{0, 5 * time.Millisecond, 40 * time.Millisecond, 150 * time.Millisecond} {
 		t.Run(fmt.Sprintf("starting+%s", delay), func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			killChild(t, dir, "start", "STARTING", delay)
+			lines := killChild(t, dir, "start", "STARTING", delay)
+			if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "TOKEN") }) {
+				t.Log("killed before the server was up")
+			}
 			m := restart(t, dir)
 			ops, err := m.Store().Tokens(context.Background(), "", false)
 			if err != nil {
