@@ -53,6 +53,7 @@ type isoWorld struct {
 	client  *http.Client
 	a, b    isoTenant
 	secrets []string
+	own     []string // A's values of the same kinds
 	sent    int
 }
 
@@ -717,6 +718,13 @@ func newIsoWorld(t *testing.T) *isoWorld {
 	for _, g := range costsB.Totals {
 		w.secretsOf(b, figure(g.Value))
 	}
+	for _, v := range w.own {
+		for _, s := range w.secrets {
+			if strings.Contains(v, s) {
+				t.Fatalf("A's %q holds B's %q: the suite could not tell A's own data from a leak", v, s)
+			}
+		}
+	}
 	return w
 }
 
@@ -730,14 +738,16 @@ func figure(v float64) string {
 	return s
 }
 
-// secretsOf records values of B's that A must not see.
+// secretsOf records values of B's that A must not see, and A's own, which
+// must differ from B's for a match to mean a leak.
 func (w *isoWorld) secretsOf(tn *isoTenant, vs ...string) {
-	if tn != &w.b {
-		return
-	}
 	for _, v := range vs {
-		if v != "" {
+		switch {
+		case v == "":
+		case tn == &w.b:
 			w.secrets = append(w.secrets, v)
+		default:
+			w.own = append(w.own, v)
 		}
 	}
 }
