@@ -25,15 +25,9 @@ const (
 )
 
 // connectionOf loads the connection named in the path, if it is the
-// tenant's. The connections store looks connections up by ID alone, so the
-// tenant check is made here, once, for every connection route.
+// tenant's; another tenant's is NotFound exactly as a missing one is.
 func (s *Server) connectionOf(r *http.Request) (store.Connection, error) {
-	id := crossbill.ConnectionID(r.PathValue("connection"))
-	c, err := s.store.ConnectionByID(r.Context(), id)
-	if err == nil && c.TenantID != tenantOf(r).ID {
-		err = crossbill.Errorf(crossbill.CodeNotFound, "connection", "no connection %q in this tenant", id)
-	}
-	return c, err
+	return s.connectionByID(r, crossbill.ConnectionID(r.PathValue("connection")))
 }
 
 // connectionView is a connection with its bill bucket, if one is registered.

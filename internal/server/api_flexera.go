@@ -129,9 +129,5 @@ func (s *Server) billConnection(r *http.Request, role crossbill.RoleARN) (store.
 
 // connectionByID reloads a connection of the request's tenant.
 func (s *Server) connectionByID(r *http.Request, id crossbill.ConnectionID) (store.Connection, error) {
-	c, err := s.store.ConnectionByID(r.Context(), id)
-	if err == nil && c.TenantID != tenantOf(r).ID {
-		err = crossbill.Errorf(crossbill.CodeNotFound, "connection", "no connection %q in this tenant", id)
-	}
-	return c, err
+	return s.store.TenantConnection(r.Context(), tenantOf(r).ID, id)
 }

@@ -94,6 +94,19 @@ func (s *Store) ConnectionByID(ctx context.Context, id crossbill.ConnectionID) (
 	return c, nil
 }
 
+// TenantConnection finds one of a tenant's connections. Another tenant's
+// connection is NotFound with the same message as a missing one, so that
+// API callers cannot tell the two apart: every tenant-scoped lookup of a
+// connection goes through here.
+func (s *Store) TenantConnection(ctx context.Context, tenant crossbill.TenantID, id crossbill.ConnectionID) (Connection, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM connections WHERE tenant_id = ? AND id = ?`, string(tenant), string(id))
+	c, err := scanConnection(row)
+	if err != nil {
+		return Connection{}, notFound(err, "connection", "no connection %q in this tenant: list them with `crossbill connect list`", id)
+	}
+	return c, nil
+}
+
 // ConnectionByRoleARN finds the connection a role is bound to.
 func (s *Store) ConnectionByRoleARN(ctx context.Context, role crossbill.RoleARN) (Connection, error) {
 	row := s.db.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM connections WHERE role_arn = ?`, string(role))

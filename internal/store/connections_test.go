@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -171,5 +172,34 @@ func TestConcurrentBindsOneWinner(t *testing.T) {
 	}
 	if won != 1 {
 		t.Fatalf("%d tenants own the account, want 1", won)
+	}
+}
+
+// TestTenantConnection: a tenant finds its own connection; another
+// tenant's is NotFound with the very message of a missing one, so the API
+// cannot be used to learn which connection IDs exist.
+func TestTenantConnection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	acme, err := s.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	beta, err := s.CreateTenant(ctx, "beta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newConn(t, s, acme.ID, "cb-own")
+	if got, err := s.TenantConnection(ctx, acme.ID, c.ID); err != nil || got.ID != c.ID || got.ExternalID != "cb-own" {
+		t.Fatalf("own connection: %+v, %v", got, err)
+	}
+	_, other := s.TenantConnection(ctx, beta.ID, c.ID)
+	_, missing := s.TenantConnection(ctx, beta.ID, "nosuch")
+	if crossbill.ErrorCode(other) != crossbill.CodeNotFound || crossbill.ErrorCode(missing) != crossbill.CodeNotFound {
+		t.Fatalf("other tenant's: %v; missing: %v; want NotFound", other, missing)
+	}
+	if a, b := strings.ReplaceAll(other.Error(), string(c.ID), "X"), strings.ReplaceAll(missing.Error(), "nosuch", "X"); a != b {
+		t.Fatalf("another tenant's connection and a missing one answer differently:\n%s\n%s", a, b)
 	}
 }
