@@ -129,7 +129,7 @@ func newConnectHistoryCmd(app *App) *cobra.Command {
 				for _, v := range vs {
 					fmt.Fprintf(w, "%s  %s  %s  (%d ms)\n", v.StartedAt.Format(time.RFC3339), v.Status, v.RoleARN, v.DurationMS)
 					for _, ch := range v.Checks {
-						fmt.Fprintf(w, "    %-4s %s %s\n", ch.Status, ch.Name, ch.Class)
+						rowf(w, "    %-4s %s %s\n", ch.Status, ch.Name, ch.Class)
 					}
 				}
 				return nil

@@ -221,7 +221,7 @@ resource-based policy alone (bucket, key or queue policy) for --principal.`,
 					if r.Conditional {
 						cond = " (under conditions)"
 					}
-					fmt.Fprintf(w, "  %s %s%s\n", r.Effect, r, cond)
+					rowf(w, "  %s %s%s\n", r.Effect, r, cond)
 				}
 				if len(res.MissingKeys) > 0 {
 					fmt.Fprintf(w, "context not given: %s (use --context or --absent)\n", strings.Join(res.MissingKeys, ", "))
@@ -303,7 +303,7 @@ YAML format) given with --known-accounts.`,
 					return err
 				}
 				for _, f := range rep.Findings {
-					fmt.Fprintf(w, "%-8s %s (Statement[%d]): %s\n", f.Severity, f.ID, f.Statement, f.Message)
+					rowf(w, "%-8s %s (Statement[%d]): %s\n", f.Severity, f.ID, f.Statement, f.Message)
 				}
 				return nil
 			})
@@ -341,7 +341,7 @@ reported as medium.`,
 			}
 			return app.Print(map[string]any{"issues": issues}, func(w io.Writer) error {
 				for _, is := range issues {
-					fmt.Fprintf(w, "%-8s %s (Statement[%d]): %s\n", is.Severity, is.ID, is.Statement, is.Message)
+					rowf(w, "%-8s %s (Statement[%d]): %s\n", is.Severity, is.ID, is.Statement, is.Message)
 				}
 				fmt.Fprintf(w, "%d issues\n", len(issues))
 				return nil
