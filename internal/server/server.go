@@ -231,6 +231,9 @@ func checkText(v reflect.Value, field string) error {
 	case reflect.String:
 		return crossbill.CheckText("request", field, v.String())
 	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return nil // bytes (json.RawMessage) are data, not text
+		}
 		for i := range v.Len() {
 			if err := checkText(v.Index(i), fmt.Sprintf("%s[%d]", field, i)); err != nil {
 				return err
