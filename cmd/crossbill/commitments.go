@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -125,18 +124,18 @@ reservations are read in each of --regions). Shows expirations in 30/60/90 days.
 					rep.Commitments = []commitments.Commitment{}
 				}
 				return app.Print(rep, func(w io.Writer) error {
-					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					tw := newTable(w, 0)
 					fmt.Fprintln(tw, "TYPE\tID\tTERM\tPAYMENT\tHOURLY\tSCOPE\tEND\tACCOUNT\tSOURCE")
 					for _, c := range all {
 						scope := strings.Trim(c.Family+" "+c.InstanceType+" "+c.Region, " ")
 						if c.Count > 0 {
 							scope = fmt.Sprintf("%d× %s", c.Count, scope)
 						}
-						fmt.Fprintf(tw, "%s\t%s\t%gy\t%s\t%.4f\t%s\t%s\t%s\t%s\n", c.Type, c.ID, c.TermYears, c.Payment, c.HourlyCommitment,
+						rowf(tw, "%s\t%s\t%gy\t%s\t%.4f\t%s\t%s\t%s\t%s\n", c.Type, c.ID, c.TermYears, c.Payment, c.HourlyCommitment,
 							scope, c.End.Format(time.DateOnly), c.Account, c.Source)
 					}
 					for _, e := range rep.Expiring {
-						fmt.Fprintf(tw, "expiring within %d days:\t%d\t($%.4f/h)\n", e.Days, e.Count, e.HourlyLost)
+						rowf(tw, "expiring within %d days:\t%d\t($%.4f/h)\n", e.Days, e.Count, e.HourlyLost)
 					}
 					return tw.Flush()
 				})
@@ -225,10 +224,10 @@ func newCommitmentsUtilizationCmd(app *App) *cobra.Command {
 					rep.Periods, rep.Summary = []commitments.UtilizationRow{}, []commitments.Summary{}
 				}
 				return app.Print(rep, func(out io.Writer) error {
-					tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-					fmt.Fprintf(tw, "%s\tCOMMITMENT\tUSED\tUNUSED\tUTILIZATION\tNET SAVINGS\n", strings.ToUpper(by))
+					tw := newTable(out, 0)
+					rowf(tw, "%s\tCOMMITMENT\tUSED\tUNUSED\tUTILIZATION\tNET SAVINGS\n", strings.ToUpper(by))
 					for _, s := range rep.Summary {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f%%\t%s\n", s.Key, money(s.Commitment), money(s.Used), money(s.Unused), 100*s.Utilization, money(s.NetSavings))
+						rowf(tw, "%s\t%s\t%s\t%s\t%.1f%%\t%s\n", s.Key, money(s.Commitment), money(s.Used), money(s.Unused), 100*s.Utilization, money(s.NetSavings))
 					}
 					return tw.Flush()
 				})
@@ -283,10 +282,10 @@ func newCommitmentsCoverageCmd(app *App) *cobra.Command {
 					rows = []commitments.CoverageRow{}
 				}
 				return app.Print(rows, func(out io.Writer) error {
-					tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+					tw := newTable(out, 0)
 					fmt.Fprintln(tw, "PERIOD\tACCOUNT\tCLASS\tON-DEMAND\tBY SP\tBY RI\tCOVERAGE")
 					for _, r := range rows {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f%%\n", r.Period.Format("2006-01-02 15:04"), r.Account, r.Class,
+						rowf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f%%\n", r.Period.Format("2006-01-02 15:04"), r.Account, r.Class,
 							money(r.OnDemand), money(r.CoveredBySP), money(r.CoveredByRI), 100*r.Coverage)
 					}
 					return tw.Flush()

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -293,12 +292,12 @@ func compareWithAWS(ctx context.Context, app *App, o *optionFlags, opts commitme
 }
 
 func printRecommendations(out io.Writer, rep recommendReport, top int) error {
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "window %s to %s, tenant %s\n", rep.Window.Start.Format(time.DateOnly), rep.Window.End.Format(time.DateOnly), rep.Window.Tenant)
+	tw := newTable(out, 0)
+	rowf(tw, "window %s to %s, tenant %s\n", rep.Window.Start.Format(time.DateOnly), rep.Window.End.Format(time.DateOnly), rep.Window.Tenant)
 	fmt.Fprintln(tw, "TYPE\tKEY\tTERM\tPAYMENT\tHOURLY\tCOUNT\tUPFRONT\tMONTHLY SAVINGS\tSAVINGS%\tBREAK-EVEN\tUTIL\tCOVERAGE\t-10%/-20%/-30%")
 	for i, r := range rep.Recommendations {
 		if i >= top {
-			fmt.Fprintf(tw, "… %d more (use --json or --top)\n", len(rep.Recommendations)-top)
+			rowf(tw, "… %d more (use --json or --top)\n", len(rep.Recommendations)-top)
 			break
 		}
 		count := ""
@@ -313,7 +312,7 @@ func printRecommendations(out io.Writer, rep recommendReport, top int) error {
 		for _, s := range r.Scenarios {
 			drops = append(drops, fmt.Sprintf("%.0f", s.MonthlySavings))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%dy\t%s\t%.4f\t%s\t%.0f\t%.2f\t%.1f%%\t%s\t%.1f%%\t%.1f%%\t%s\n", r.Type, r.Key, r.Term, r.Payment,
+		rowf(tw, "%s\t%s\t%dy\t%s\t%.4f\t%s\t%.0f\t%.2f\t%.1f%%\t%s\t%.1f%%\t%.1f%%\t%s\n", r.Type, r.Key, r.Term, r.Payment,
 			r.HourlyCommitment, count, r.Upfront, r.MonthlySavings, 100*r.SavingsPercent, be, 100*r.Utilization, 100*r.Coverage, strings.Join(drops, "/"))
 	}
 	for _, a := range rep.AWS {
@@ -321,12 +320,12 @@ func printRecommendations(out io.Writer, rep recommendReport, top int) error {
 		if a.HourlyCommitment > 0 {
 			hourly = fmt.Sprintf("%.4f", a.HourlyCommitment)
 		}
-		fmt.Fprintf(tw, "AWS %s\t(Cost Explorer, %s)\t%dy\t%s\t%s\t\t%.0f\t%.2f\t%.1f%%\n", a.Type, a.Scope, a.Term, a.Payment, hourly, a.Upfront, a.MonthlySavings, 100*a.SavingsPercent)
+		rowf(tw, "AWS %s\t(Cost Explorer, %s)\t%dy\t%s\t%s\t\t%.0f\t%.2f\t%.1f%%\n", a.Type, a.Scope, a.Term, a.Payment, hourly, a.Upfront, a.MonthlySavings, 100*a.SavingsPercent)
 		for _, d := range a.Details {
 			if d.InstanceType == "" {
 				continue // Savings Plans details repeat the summary per account
 			}
-			fmt.Fprintf(tw, "AWS %s\t%s/%s\t%dy\t%s\t\t%g\t%.0f\t%.2f\t\t%.1f months\t%.1f%%\n", a.Type, d.InstanceType, d.Region, a.Term, a.Payment,
+			rowf(tw, "AWS %s\t%s/%s\t%dy\t%s\t\t%g\t%.0f\t%.2f\t\t%.1f months\t%.1f%%\n", a.Type, d.InstanceType, d.Region, a.Term, a.Payment,
 				d.Count, d.Upfront, d.MonthlySavings, d.BreakEvenMonths, 100*d.Utilization)
 		}
 	}
@@ -352,11 +351,11 @@ func printRateSources(out io.Writer, rates []commitments.Rate) error {
 	if len(parts) == 0 {
 		return nil
 	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "discount rates by source: %s (all in --json)\n", strings.Join(parts, ", "))
+	tw := newTable(out, 0)
+	rowf(tw, "discount rates by source: %s (all in --json)\n", strings.Join(parts, ", "))
 	for _, r := range rates {
 		if r.Source == "pricing" {
-			fmt.Fprintf(tw, "  pricing\t%s\t%s\t%dy\t%s\t%.1f%%\n", r.Type, r.Class, r.Term, r.Payment, 100*r.Discount)
+			rowf(tw, "  pricing\t%s\t%s\t%dy\t%s\t%.1f%%\n", r.Type, r.Class, r.Term, r.Payment, 100*r.Discount)
 		}
 	}
 	return tw.Flush()
@@ -441,17 +440,17 @@ func newCommitmentsBacktestCmd(app *App) *cobra.Command {
 					return err
 				}
 				return app.Print(res, func(out io.Writer) error {
-					tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-					fmt.Fprintf(tw, "%s %dy %s: train %s..%s, test %s..%s\n", res.Type, res.Term, res.Payment, res.TrainStart.Format(time.DateOnly),
+					tw := newTable(out, 0)
+					rowf(tw, "%s %dy %s: train %s..%s, test %s..%s\n", res.Type, res.Term, res.Payment, res.TrainStart.Format(time.DateOnly),
 						res.TrainEnd.Format(time.DateOnly), res.TestStart.Format(time.DateOnly), res.TestEnd.Format(time.DateOnly))
 					fmt.Fprintln(tw, "CHOICE\tHOURLY\tNET SAVINGS (TEST)\tUTILIZATION\tCOVERAGE")
 					for _, s := range []struct {
 						name string
 						s    commitments.Score
 					}{{"crossbill", res.Recommended}, {"hindsight optimum", res.Hindsight}, {"floor rule", res.Floor}, {"mean rule", res.Mean}} {
-						fmt.Fprintf(tw, "%s\t%.4f\t%s\t%.1f%%\t%.1f%%\n", s.name, s.s.HourlyCommitment, money(s.s.NetSavings), 100*s.s.Utilization, 100*s.s.Coverage)
+						rowf(tw, "%s\t%.4f\t%s\t%.1f%%\t%.1f%%\n", s.name, s.s.HourlyCommitment, money(s.s.NetSavings), 100*s.s.Utilization, 100*s.s.Coverage)
 					}
-					fmt.Fprintf(tw, "efficiency (crossbill / hindsight)\t%.1f%%\n", 100*res.Efficiency)
+					rowf(tw, "efficiency (crossbill / hindsight)\t%.1f%%\n", 100*res.Efficiency)
 					return tw.Flush()
 				})
 			})

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -270,10 +269,10 @@ func newConnectListCmd(app *App) *cobra.Command {
 				names[t.ID] = t.Name
 			}
 			return app.Print(cs, func(w io.Writer) error {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				tw := newTable(w, 0)
 				fmt.Fprintln(tw, "ID\tTENANT\tSTATUS\tROLE\tMODULES\tCREATED")
 				for _, c := range cs {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, names[c.TenantID], c.Status, orDash(string(c.RoleARN)), joinModules(c.Modules), c.CreatedAt.Format(time.RFC3339))
+					rowf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, names[c.TenantID], c.Status, orDash(string(c.RoleARN)), joinModules(c.Modules), c.CreatedAt.Format(time.RFC3339))
 				}
 				return tw.Flush()
 			})
@@ -307,20 +306,20 @@ func newConnectShowCmd(app *App) *cobra.Command {
 				return err
 			}
 			return app.Print(c, func(w io.Writer) error {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintf(tw, "id:\t%s\n", c.ID)
-				fmt.Fprintf(tw, "tenant:\t%s\n", t.Name)
-				fmt.Fprintf(tw, "status:\t%s\n", c.Status)
-				fmt.Fprintf(tw, "external id:\t%s\n", c.ExternalID)
-				fmt.Fprintf(tw, "hub principal:\t%s\n", c.HubPrincipal)
-				fmt.Fprintf(tw, "modules:\t%s\n", joinModules(c.Modules))
-				fmt.Fprintf(tw, "role:\t%s\n", orDash(string(c.RoleARN)))
-				fmt.Fprintf(tw, "account:\t%s\n", orDash(string(c.AccountID)))
+				tw := newTable(w, 0)
+				rowf(tw, "id:\t%s\n", c.ID)
+				rowf(tw, "tenant:\t%s\n", t.Name)
+				rowf(tw, "status:\t%s\n", c.Status)
+				rowf(tw, "external id:\t%s\n", c.ExternalID)
+				rowf(tw, "hub principal:\t%s\n", c.HubPrincipal)
+				rowf(tw, "modules:\t%s\n", joinModules(c.Modules))
+				rowf(tw, "role:\t%s\n", orDash(string(c.RoleARN)))
+				rowf(tw, "account:\t%s\n", orDash(string(c.AccountID)))
 				if len(members) > 0 {
-					fmt.Fprintf(tw, "members:\t%s (`crossbill connect members --tenant %s --connection %s`)\n", verify.Summarize(members, c.AccountID), t.Name, c.ID)
+					rowf(tw, "members:\t%s (`crossbill connect members --tenant %s --connection %s`)\n", verify.Summarize(members, c.AccountID), t.Name, c.ID)
 				}
-				fmt.Fprintf(tw, "created:\t%s\n", c.CreatedAt.Format(time.RFC3339))
-				fmt.Fprintf(tw, "updated:\t%s\n", c.UpdatedAt.Format(time.RFC3339))
+				rowf(tw, "created:\t%s\n", c.CreatedAt.Format(time.RFC3339))
+				rowf(tw, "updated:\t%s\n", c.UpdatedAt.Format(time.RFC3339))
 				return tw.Flush()
 			})
 		},

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -89,7 +88,7 @@ no AWS credentials; 2 for bad input (not a management account, no org module);
 func printMembers(w io.Writer, r verify.MembersResult) error {
 	fmt.Fprintf(w, "organization %s, management account %s, connection %s (tenant %s)\n", r.OrganizationID, r.ManagementAccount, r.ConnectionID, r.Tenant)
 	fmt.Fprintf(w, "%s (role %s, %s)\n\n", r.Summary, r.RoleName, (time.Duration(r.DurationMS) * time.Millisecond).String())
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w, 0)
 	fmt.Fprintln(tw, "ACCOUNT\tNAME\tSTATE\tSTATUS\tCLASS\tCHECKED")
 	for _, m := range r.Members {
 		state := m.State
@@ -100,7 +99,7 @@ func printMembers(w io.Writer, r verify.MembersResult) error {
 		if m.CheckedAt != nil {
 			checked = m.CheckedAt.Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.AccountID, orDash(m.Name), orDash(state), m.Status, orDash(m.Class), checked)
+		rowf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.AccountID, orDash(m.Name), orDash(state), m.Status, orDash(m.Class), checked)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -77,17 +76,17 @@ role belongs to another tenant.`,
 }
 
 func printVerification(w io.Writer, r verify.Result) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "connection:\t%s (tenant %s)\n", r.ConnectionID, r.Tenant)
-	fmt.Fprintf(tw, "role:\t%s\n", r.RoleARN)
-	fmt.Fprintf(tw, "status:\t%s in %s\n", r.Status, (time.Duration(r.DurationMS) * time.Millisecond).String())
+	tw := newTable(w, 0)
+	rowf(tw, "connection:\t%s (tenant %s)\n", r.ConnectionID, r.Tenant)
+	rowf(tw, "role:\t%s\n", r.RoleARN)
+	rowf(tw, "status:\t%s in %s\n", r.Status, (time.Duration(r.DurationMS) * time.Millisecond).String())
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw = newTable(w, 0)
 	fmt.Fprintln(tw, "\nCHECK\tSTATUS\tCLASS\tMS")
 	for _, c := range r.Checks {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", c.Name, c.Status, orDash(c.Class), c.DurationMS)
+		rowf(tw, "%s\t%s\t%s\t%d\n", c.Name, c.Status, orDash(c.Class), c.DurationMS)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -130,7 +129,7 @@ func newConnectHistoryCmd(app *App) *cobra.Command {
 				for _, v := range vs {
 					fmt.Fprintf(w, "%s  %s  %s  (%d ms)\n", v.StartedAt.Format(time.RFC3339), v.Status, v.RoleARN, v.DurationMS)
 					for _, ch := range v.Checks {
-						fmt.Fprintf(w, "    %-4s %s %s\n", ch.Status, ch.Name, ch.Class)
+						rowf(w, "    %-4s %s %s\n", ch.Status, ch.Name, ch.Class)
 					}
 				}
 				return nil

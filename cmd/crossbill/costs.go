@@ -159,18 +159,18 @@ func newCostsCmd(app *App) *cobra.Command {
 				}
 				return out
 			}, func(w io.Writer) error {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-				fmt.Fprintf(tw, "%s %s, %s to %s (exclusive), from %s\n", res.Metric, res.Granularity, res.From, res.To, res.Source)
-				fmt.Fprintf(tw, "PERIOD\tGROUP\t%s\t\n", res.Metric)
+				tw := newTable(w, tabwriter.AlignRight)
+				rowf(tw, "%s %s, %s to %s (exclusive), from %s\n", res.Metric, res.Granularity, res.From, res.To, res.Source)
+				rowf(tw, "PERIOD\tGROUP\t%s\t\n", res.Metric)
 				for _, r := range res.Rows {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t\n", periodLabel(r.Period, res.Granularity), r.Group, money(r.Value))
+					rowf(tw, "%s\t%s\t%s\t\n", periodLabel(r.Period, res.Granularity), r.Group, money(r.Value))
 				}
 				fmt.Fprintln(tw, "\t\t\t")
-				fmt.Fprintf(tw, "TOTAL\tGROUP\t%s\t\n", res.Metric)
+				rowf(tw, "TOTAL\tGROUP\t%s\t\n", res.Metric)
 				for _, t := range res.Totals {
-					fmt.Fprintf(tw, "\t%s\t%s\t\n", t.Group, money(t.Value))
+					rowf(tw, "\t%s\t%s\t\n", t.Group, money(t.Value))
 				}
-				fmt.Fprintf(tw, "\tall\t%s\t\n", money(res.Total))
+				rowf(tw, "\tall\t%s\t\n", money(res.Total))
 				return tw.Flush()
 			})
 		})
@@ -238,11 +238,11 @@ func newCostsMoMCmd(app *App) *cobra.Command {
 					}
 					return out
 				}, func(w io.Writer) error {
-					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-					fmt.Fprintf(tw, "%s: %s..%s against %s..%s (exclusive ends)\n", m.Metric, m.Current.From, m.Current.To, m.Previous.From, m.Previous.To)
+					tw := newTable(w, tabwriter.AlignRight)
+					rowf(tw, "%s: %s..%s against %s..%s (exclusive ends)\n", m.Metric, m.Current.From, m.Current.To, m.Previous.From, m.Previous.To)
 					fmt.Fprintln(tw, "GROUP\tPREVIOUS\tCURRENT\tDELTA\tCHANGE\t")
 					for _, c := range m.Changes {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", c.Group, money(c.Previous), money(c.Current), money(c.Delta), pct(c.Percent))
+						rowf(tw, "%s\t%s\t%s\t%s\t%s\t\n", c.Group, money(c.Previous), money(c.Current), money(c.Delta), pct(c.Percent))
 					}
 					return tw.Flush()
 				})
@@ -340,10 +340,10 @@ func newCostsAnomaliesCmd(app *App) *cobra.Command {
 						_, err := fmt.Fprintln(w, "no anomalies")
 						return err
 					}
-					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					tw := newTable(w, 0)
 					fmt.Fprintln(tw, "DAY\tDIM\tGROUP\tVALUE\tBASELINE\tDELTA\tSCORE\tDIRECTION")
 					for _, a := range as {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\n", a.Day, a.Dim, a.Group, money(a.Value), money(a.Baseline), money(a.Delta), a.Score, a.Direction)
+						rowf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\n", a.Day, a.Dim, a.Group, money(a.Value), money(a.Baseline), money(a.Delta), a.Score, a.Direction)
 					}
 					return tw.Flush()
 				})
@@ -378,10 +378,10 @@ func newCostsPeriodsCmd(app *App) *cobra.Command {
 					return err
 				}
 				return app.Print(ps, func(w io.Writer) error {
-					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					tw := newTable(w, 0)
 					fmt.Fprintln(tw, "PERIOD\tFORMAT\tROWS\tFILES\tEXECUTION\tINGESTED\tSOURCE")
 					for _, p := range ps {
-						fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", p.Period, p.Format, p.Rows, p.Files, p.ExecutionID, p.IngestedAt, p.Source)
+						rowf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", p.Period, p.Format, p.Rows, p.Files, p.ExecutionID, p.IngestedAt, p.Source)
 					}
 					return tw.Flush()
 				})

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -66,28 +65,28 @@ injected anomalies.`,
 func printGenerateResult(w io.Writer, res cur.GenerateResult) error {
 	fmt.Fprintf(w, "organization %s: %d accounts, %d line items in %.1fs (%.0f rows/min)\n\n",
 		res.Organization, len(res.Accounts), res.Rows, res.Seconds, res.RowsPerMinute)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w, 0)
 	fmt.Fprintln(tw, "PERIOD\tROWS\tUNBLENDED\tAMORTIZED\tEXECUTION ID\tMANIFEST")
 	for _, m := range res.Months {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%s\t%s\n", m.Period, m.Rows, m.UnblendedCost, m.AmortizedCost, m.ExecutionID, m.Manifest)
+		rowf(tw, "%s\t%d\t%.2f\t%.2f\t%s\t%s\n", m.Period, m.Rows, m.UnblendedCost, m.AmortizedCost, m.ExecutionID, m.Manifest)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw = newTable(w, 0)
 	fmt.Fprintln(tw, "COMMITMENT\tTERM\tPAYMENT\t$/HOUR\tSTART\tARN")
 	for _, c := range res.Commitments {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%s\t%s\n", c.Type, c.Term, c.Payment, c.HourlyCommitment, c.Start.Format("2006-01-02"), c.ARN)
+		rowf(tw, "%s\t%s\t%s\t%.3f\t%s\t%s\n", c.Type, c.Term, c.Payment, c.HourlyCommitment, c.Start.Format("2006-01-02"), c.ARN)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw = newTable(w, 0)
 	fmt.Fprintln(tw, "ANOMALY\tACCOUNT\tSERVICE\tUSAGE TYPE\tSTART\tEND")
 	for _, a := range res.Anomalies {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Kind, a.AccountName, a.Service, a.UsageType, a.Start.Format(time.RFC3339), a.End.Format(time.RFC3339))
+		rowf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Kind, a.AccountName, a.Service, a.UsageType, a.Start.Format(time.RFC3339), a.End.Format(time.RFC3339))
 	}
 	return tw.Flush()
 }

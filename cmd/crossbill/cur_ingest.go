@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -98,11 +97,11 @@ without it, the environment's AWS credentials are used.`,
 }
 
 func printIngest(w io.Writer, res ingest.Result) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "source %s, tenant %s\n", res.Source, res.Tenant)
+	tw := newTable(w, 0)
+	rowf(tw, "source %s, tenant %s\n", res.Source, res.Tenant)
 	fmt.Fprintln(tw, "PERIOD\tSTATUS\tFORMAT\tFILES\tROWS\tEXECUTION")
 	for _, p := range res.Periods {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", p.Period, p.Status, p.Format, p.Files, p.Rows, p.ExecutionID)
+		rowf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", p.Period, p.Status, p.Format, p.Files, p.Rows, p.ExecutionID)
 	}
 	return tw.Flush()
 }

@@ -27,8 +27,9 @@ func newDemoCmd(app *App) *cobra.Command {
 		Long: `Generate a synthetic AWS organization (10 accounts, 3 months of CUR 2.0 bills
 with Savings Plans and reservations), ingest it, compute commitment
 recommendations, review the seed vendors' policies, and serve the web UI and
-the API. An admin (operator) token is printed: sign in with it. The API
-refuses unauthenticated calls, as in production.
+the API. An admin (operator) token is printed: sign in with it. Each start
+prints a new one and revokes the previous start's. The API refuses
+unauthenticated calls, as in production.
 
 Data goes to --data when given, else to crossbill-demo in the temporary
 directory; a second run reuses it and starts at once.`,
@@ -53,7 +54,7 @@ directory; a second run reuses it and starts at once.`,
 				st.Close()
 				return err
 			}
-			_, secret, err := st.CreateToken(ctx, "", "demo", store.ScopeAdmin)
+			secret, err := demo.OperatorToken(ctx, st)
 			if err == nil {
 				// The cost data is generated and ingested by a job, so that the
 				// UI is up at once and shows the job's progress.

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -82,7 +81,7 @@ service prefix or a pattern that matches nothing is an error (exit 3).`,
 				}
 			}
 			return app.Print(map[string]any{"catalog": cat.Version(), "actions": out}, func(w io.Writer) error {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				tw := newTable(w, 0)
 				fmt.Fprintln(tw, "ACTION\tLEVEL\tRESOURCE TYPES (* required)")
 				for _, o := range out {
 					var types []string
@@ -92,9 +91,9 @@ service prefix or a pattern that matches nothing is an error (exit 3).`,
 						}
 						types = append(types, r.Type)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Action, o.Level, strings.Join(types, " "))
+					rowf(tw, "%s\t%s\t%s\n", o.Action, o.Level, strings.Join(types, " "))
 				}
-				fmt.Fprintf(tw, "%d actions (iam-data %s)\n", len(out), cat.Version())
+				rowf(tw, "%d actions (iam-data %s)\n", len(out), cat.Version())
 				return tw.Flush()
 			})
 		},
@@ -222,7 +221,7 @@ resource-based policy alone (bucket, key or queue policy) for --principal.`,
 					if r.Conditional {
 						cond = " (under conditions)"
 					}
-					fmt.Fprintf(w, "  %s %s%s\n", r.Effect, r, cond)
+					rowf(w, "  %s %s%s\n", r.Effect, r, cond)
 				}
 				if len(res.MissingKeys) > 0 {
 					fmt.Fprintf(w, "context not given: %s (use --context or --absent)\n", strings.Join(res.MissingKeys, ", "))
@@ -295,16 +294,16 @@ YAML format) given with --known-accounts.`,
 			}
 			rep := policy.AnalyzeTrust(doc, known, account)
 			return app.Print(rep, func(w io.Writer) error {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				tw := newTable(w, 0)
 				fmt.Fprintln(tw, "PRINCIPAL\tKIND\tACCOUNT\tVENDOR")
 				for _, p := range rep.Principals {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Value, p.Kind, dash(p.Account), dash(p.Vendor))
+					rowf(tw, "%s\t%s\t%s\t%s\n", p.Value, p.Kind, dash(p.Account), dash(p.Vendor))
 				}
 				if err := tw.Flush(); err != nil {
 					return err
 				}
 				for _, f := range rep.Findings {
-					fmt.Fprintf(w, "%-8s %s (Statement[%d]): %s\n", f.Severity, f.ID, f.Statement, f.Message)
+					rowf(w, "%-8s %s (Statement[%d]): %s\n", f.Severity, f.ID, f.Statement, f.Message)
 				}
 				return nil
 			})
@@ -342,7 +341,7 @@ reported as medium.`,
 			}
 			return app.Print(map[string]any{"issues": issues}, func(w io.Writer) error {
 				for _, is := range issues {
-					fmt.Fprintf(w, "%-8s %s (Statement[%d]): %s\n", is.Severity, is.ID, is.Statement, is.Message)
+					rowf(w, "%-8s %s (Statement[%d]): %s\n", is.Severity, is.ID, is.Statement, is.Message)
 				}
 				fmt.Fprintf(w, "%d issues\n", len(issues))
 				return nil

@@ -43,6 +43,9 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 	cmd.Flags().DurationVar(&m.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long requests in flight may take to finish on shutdown")
 	cmd.Flags().Float64Var(&m.RatePerSecond, "rate", 50, "requests per second allowed per API token (negative: no limit)")
 	cmd.Flags().IntVar(&m.RateBurst, "burst", 100, "burst of requests allowed per API token")
+	cmd.Flags().IntVar(&m.MaxTokensPerTenant, "max-tokens-per-tenant", 100, "live API tokens a tenant may create through the API (negative: no cap)")
+	cmd.Flags().IntVar(&m.AuthFailures, "auth-failures", 10, "failed authentications one client address may make per --auth-fail-window before it gets 429 (negative: no limit)")
+	cmd.Flags().DurationVar(&m.AuthFailWindow, "auth-fail-window", time.Minute, "the window of --auth-failures")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format on stderr: json or text")
 	hubFlags(cmd, m)
 	return cmd

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,10 +45,10 @@ func newTenantCmd(app *App) *cobra.Command {
 				return err
 			}
 			return app.Print(ts, func(w io.Writer) error {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				tw := newTable(w, 0)
 				fmt.Fprintln(tw, "NAME\tID\tCREATED")
 				for _, t := range ts {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.ID, t.CreatedAt.Format(time.RFC3339))
+					rowf(tw, "%s\t%s\t%s\n", t.Name, t.ID, t.CreatedAt.Format(time.RFC3339))
 				}
 				return tw.Flush()
 			})

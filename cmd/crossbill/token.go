@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
@@ -101,7 +101,7 @@ func newTokenCmd(app *App) *cobra.Command {
 				names[t.ID] = t.Name
 			}
 			return app.Print(ts, func(w io.Writer) error {
-				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				tw := newTable(w, 0)
 				fmt.Fprintln(tw, "ID\tTENANT\tSCOPE\tNAME\tCREATED\tLAST USED\tSTATE")
 				for _, t := range ts {
 					used, state := "never", "live"
@@ -111,7 +111,7 @@ func newTokenCmd(app *App) *cobra.Command {
 					if t.RevokedAt != nil {
 						state = "revoked " + t.RevokedAt.Format(time.RFC3339)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, names[t.TenantID], t.Scope, t.Name, t.CreatedAt.Format(time.RFC3339), used, state)
+					rowf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, names[t.TenantID], t.Scope, t.Name, t.CreatedAt.Format(time.RFC3339), used, state)
 				}
 				return tw.Flush()
 			})
@@ -121,8 +121,12 @@ func newTokenCmd(app *App) *cobra.Command {
 
 	revoke := &cobra.Command{
 		Use:   "revoke TOKEN_ID",
-		Short: "Revoke a token by its ID (tok_...); it stops working at once",
-		Args:  exactArgs(1),
+		Short: fmt.Sprintf("Revoke a token by its ID (tok_...); a running server refuses it within %s", server.TokenCacheTTL),
+		Long: fmt.Sprintf(`Revoke a token by its ID (tok_...). A running server reads a token it
+has seen from the store again only every %s, so it refuses this one within
+%s; a token revoked through the API (DELETE
+/api/v1/tenants/{tenant}/tokens/{id}) is refused by that server at once.`, server.TokenCacheTTL, server.TokenCacheTTL),
+		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := app.Store(cmd.Context())
 			if err != nil {

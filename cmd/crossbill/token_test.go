@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/crossbill/crossbill/internal/server"
+	"github.com/crossbill/crossbill/internal/store"
 )
 
 func TestTokenCommands(t *testing.T) {
@@ -45,5 +49,42 @@ func TestTokenCommands(t *testing.T) {
 	}
 	if _, _, code := runCLI(t, dir, "token", "revoke", tok.ID); code != 3 {
 		t.Errorf("second revoke: code %d, want 3", code)
+	}
+}
+
+// TestTokenListEscapesNames: a name stored before names were checked (or
+// by another writer) cannot drive the operator's terminal or forge a row.
+func TestTokenListEscapesNames(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, errOut, code := runCLI(t, dir, "token", "create", "--operator", "--name", "x\x1b[2J"); code != 2 || !strings.Contains(errOut, "U+001B") {
+		t.Fatalf("create with an escape in the name: %d %q, want 2 naming the character", code, errOut)
+	}
+	st, err := store.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := st.CreateToken(context.Background(), "", "ci", store.ScopeAdmin)
+	if err == nil {
+		_, err = st.DB().Exec(`UPDATE api_tokens SET name = ? WHERE id = ?`, "\x1b]0;pwned\x07ci\u202e\nfake\trow", tok.ID)
+	}
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := runCLI(t, dir, "token", "list")
+	if code != 0 || strings.ContainsAny(out, "\x1b\x07\u202e\t") || strings.Count(out, "\n") != 2 || !strings.Contains(out, `\x1b]0;pwned\x07ci\u202e\x0afake\x09row`) {
+		t.Fatalf("list: %d %q, want the name escaped on one row", code, out)
+	}
+}
+
+func TestTokenRevokeHelpStatesTheDelay(t *testing.T) {
+	t.Parallel()
+	out, _, code := runCLI(t, t.TempDir(), "token", "revoke", "--help")
+	out = strings.Join(strings.Fields(out), " ")
+	if code != 0 || !strings.Contains(out, "refuses this one within "+server.TokenCacheTTL.String()) {
+		t.Fatalf("help: %q", out)
 	}
 }

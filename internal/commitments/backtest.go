@@ -157,6 +157,20 @@ func score(rs []optimize.Result) Score {
 	return s
 }
 
+// maxHourlyCommitment is far above any real commitment (a billion dollars
+// an hour).
+const maxHourlyCommitment = 1e9
+
+// CheckHourlyCommitment accepts a simulated commitment: positive, and
+// small enough that the savings arithmetic stays finite (1e308 would
+// overflow to +Inf, which JSON cannot carry). NaN fails too.
+func CheckHourlyCommitment(commitment float64) error {
+	if !(commitment > 0 && commitment <= maxHourlyCommitment) {
+		return crossbill.Errorf(crossbill.CodeInvalid, "commitments simulate", "--commitment (hourly_commitment) must be a positive hourly amount in dollars, at most %.0f", float64(maxHourlyCommitment))
+	}
+	return nil
+}
+
 // Simulate reports what an hourly commitment of the given type would have
 // done over the window: over all eligible usage for a Compute Savings Plan,
 // over one family/region (EC2 Instance SP) or instance type/region
@@ -166,8 +180,8 @@ func Simulate(ctx context.Context, db *sql.DB, w Window, rates *Rates, typ strin
 	if err := (Options{Types: []string{typ}, Terms: []int{term}}).Validate(); err != nil {
 		return Recommendation{}, err
 	}
-	if commitment <= 0 {
-		return Recommendation{}, crossbill.Errorf(crossbill.CodeInvalid, op, "--commitment must be a positive hourly amount in dollars")
+	if err := CheckHourlyCommitment(commitment); err != nil {
+		return Recommendation{}, err
 	}
 	if err := CheckData(ctx, db, w); err != nil {
 		return Recommendation{}, err

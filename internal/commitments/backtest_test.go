@@ -96,6 +96,8 @@ func TestSimulate(t *testing.T) {
 		{commitments.OptionEC2InstanceSP, "", 1, crossbill.CodeInvalid},
 		{commitments.OptionEC2InstanceSP, "z9/mars-1", 1, crossbill.CodeNotFound},
 		{commitments.OptionComputeSP, "", -1, crossbill.CodeInvalid},
+		{commitments.OptionComputeSP, "", math.NaN(), crossbill.CodeInvalid},
+		{commitments.OptionComputeSP, "", 1e308, crossbill.CodeInvalid}, // savings would overflow to +Inf
 		{"BOGUS", "", 1, crossbill.CodeInvalid},
 	}
 	for _, tt := range tests {

@@ -33,6 +33,7 @@ type Load struct {
 	Dir         string   // from StageDir; the store owns it from ReplacePeriod on
 	Files       []string // the period's Parquet files, inside Dir, validated
 	ExecutionID string   // from the export's manifest
+	Export      string   // the export's ARN from its manifest; "" when it has none
 	Fingerprint string   // changes whenever the export's content may have changed
 }
 
@@ -79,6 +80,22 @@ func (s *Store) Fingerprint(ctx context.Context, tenant, source, period string) 
 		return "", nil
 	}
 	return fp, nil
+}
+
+// LoadedFrom returns the source from which the tenant's period was loaded
+// with this execution (the same delivery of the same export), "" when none
+// was; ingest skips a period another source already loaded.
+func (s *Store) LoadedFrom(ctx context.Context, tenant, period, executionID string) (string, error) {
+	var src string
+	err := s.db.QueryRowContext(ctx, `SELECT source FROM ingest_ledger WHERE tenant = ? AND billing_period = ? AND execution_id = ? AND starts_with(fingerprint, ?) LIMIT 1`,
+		tenant, period, executionID, rollupVersion+"/").Scan(&src)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", crossbill.Errorf(crossbill.CodeInternal, "cost ledger", "reading the ingest ledger: %w", err)
+	}
+	return src, nil
 }
 
 // DescribeParquet returns the columns of a set of Parquet files (name ->
@@ -162,10 +179,25 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 	}
 
 	s.reached("described+counted")
-	var oldDir sql.NullString
-	err = s.db.QueryRowContext(ctx, `SELECT dir FROM ingest_ledger WHERE tenant = ? AND source = ? AND billing_period = ?`,
-		l.Tenant, l.Source, l.Period).Scan(&oldDir)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	// The loads this one replaces: the source's own, and the same export's
+	// (by ARN or execution) loaded for the tenant from another source, so
+	// that a copy of an export never doubles the tenant's costs.
+	type replaced struct{ source, dir string }
+	var olds []replaced
+	rs, err := s.db.QueryContext(ctx, `SELECT source, dir FROM ingest_ledger WHERE tenant = $1 AND billing_period = $2
+		AND (source = $3 OR execution_id = $4 OR (coalesce(export, '') <> '' AND export = $5))`, l.Tenant, l.Period, l.Source, l.ExecutionID, l.Export)
+	if err != nil {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "reading the ledger: %w", err)
+	}
+	for rs.Next() {
+		var r replaced
+		if err := rs.Scan(&r.source, &r.dir); err != nil {
+			rs.Close()
+			return 0, crossbill.Errorf(crossbill.CodeInternal, op, "reading the ledger: %w", err)
+		}
+		olds = append(olds, r)
+	}
+	if err := rs.Close(); err != nil {
 		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "reading the ledger: %w", err)
 	}
 
@@ -178,16 +210,18 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 			err = errors.Join(err, ignoreDone(tx.Rollback()))
 		}
 	}()
-	key := []any{l.Tenant, l.Source, l.Period}
-	for _, t := range []string{"cost_daily", "cost_daily_dim", "ingest_ledger"} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE tenant = $1 AND source = $2 AND billing_period = $3`, key...); err != nil {
-			return 0, crossbill.Errorf(crossbill.CodeInternal, op, "clearing %s: %w", t, err)
+	for _, old := range append(olds, replaced{source: l.Source}) {
+		for _, t := range []string{"cost_daily", "cost_daily_dim", "ingest_ledger"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE tenant = $1 AND source = $2 AND billing_period = $3`, l.Tenant, old.source, l.Period); err != nil {
+				return 0, crossbill.Errorf(crossbill.CodeInternal, op, "clearing %s: %w", t, err)
+			}
 		}
 	}
 	s.reached("deleted")
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ingest_ledger VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::VARCHAR[], $12::VARCHAR[])`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ingest_ledger (tenant, source, billing_period, format, execution_id, fingerprint, files, rows, ingested_at, dir, paths, columns, export)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::VARCHAR[], $12::VARCHAR[], $13)`,
 		l.Tenant, l.Source, l.Period, string(l.Format), l.ExecutionID, rollupVersion+"/"+l.Fingerprint, len(l.Files), n, time.Now().UTC(),
-		rel, duckArray(paths), duckArray(columns)); err != nil {
+		rel, duckArray(paths), duckArray(columns), l.Export); err != nil {
 		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "recording the load: %w", err)
 	}
 	if err := s.rebuildViews(ctx, tx, false); err != nil {
@@ -212,8 +246,11 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 	}
 	committed = true
 	s.reached("committed")
-	if oldDir.Valid && oldDir.String != rel {
-		if err := os.RemoveAll(filepath.Join(s.filesDir, oldDir.String)); err != nil {
+	for _, old := range olds {
+		if old.dir == rel {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(s.filesDir, old.dir)); err != nil {
 			return 0, crossbill.Errorf(crossbill.CodeInternal, op, "removing the replaced files: %w", err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/duckdb/duckdb-go/v2"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/datadir"
 )
 
 // Store is the cost store, under <data>/costs/:
@@ -28,6 +29,8 @@ import (
 // In the database:
 //   - ingest_ledger: one row per (tenant, source, billing period) loaded:
 //     its files, columns and fingerprint; the views below are built from it.
+//     A tenant's period holds one load per export: loading the same export
+//     (same ARN, or same execution) from another source replaces it.
 //   - cur (view): CUR 2.0 line items over the Parquet files, column names as
 //     AWS writes them, plus tenant, source and billing_period ('YYYY-MM').
 //   - focus_export (view): line items of FOCUS 1.2 exports, likewise.
@@ -72,6 +75,9 @@ func OpenWith(ctx context.Context, dataDir string, opt Options) (*Store, error) 
 	}
 	if opt.Threads <= 0 {
 		opt.Threads = 2
+	}
+	if err := datadir.Secure(dataDir); err != nil {
+		return nil, err
 	}
 	dir := filepath.Join(dataDir, "costs")
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
@@ -157,6 +163,10 @@ func (s *Store) migrate(ctx context.Context) error {
 		dir VARCHAR NOT NULL,          -- load directory, relative to files/
 		paths VARCHAR[] NOT NULL,      -- Parquet files, relative to files/
 		columns VARCHAR[] NOT NULL)    -- columns the files hold`)
+	// The export's ARN, from its manifest ('' when the manifest has none):
+	// with the execution ID it recognizes one export reached through two
+	// sources (a copy, another bucket path), which must not count twice.
+	stmts = append(stmts, `ALTER TABLE ingest_ledger ADD COLUMN IF NOT EXISTS export VARCHAR DEFAULT ''`)
 	stmts = append(stmts, `CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR PRIMARY KEY, value VARCHAR)`)
 	for _, q := range stmts {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {

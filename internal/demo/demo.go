@@ -42,6 +42,20 @@ type Step struct {
 	Detail  string  `json:"detail,omitempty"`
 }
 
+// TokenName names the operator token each demo start prints.
+const TokenName = "demo"
+
+// OperatorToken makes the operator token a demo start prints, revoking the
+// one of the previous start: only its hash is stored, so it cannot be shown
+// again, and it must not stay valid forever once nobody knows it is there.
+func OperatorToken(ctx context.Context, st *store.Store) (store.Secret, error) {
+	if _, err := st.RevokeTokensNamed(ctx, "", TokenName); err != nil {
+		return "", err
+	}
+	_, secret, err := st.CreateToken(ctx, "", TokenName, store.ScopeAdmin)
+	return secret, err
+}
+
 // JobKind is the scheduler job that loads the demo's cost data.
 const JobKind = "demo-data"
 

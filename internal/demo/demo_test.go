@@ -65,3 +65,50 @@ func TestPrepareReviewsSeedsOnce(t *testing.T) {
 		t.Fatal("LoadCosts without a cost store succeeded")
 	}
 }
+
+// TestOperatorTokenReplacesThePreviousStarts: each start prints a token and
+// revokes the last one, so restarts do not pile up never-expiring operator
+// tokens nobody can see any more. Other operator tokens stay.
+func TestOperatorTokenReplacesThePreviousStarts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, other, err := st.CreateToken(ctx, "", "ops", store.ScopeAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := OperatorToken(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := OperatorToken(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Authenticate(ctx, first); err == nil {
+		t.Error("the first start's token still works")
+	}
+	if _, err := st.Authenticate(ctx, second); err != nil {
+		t.Errorf("the second start's token: %v", err)
+	}
+	if _, err := st.Authenticate(ctx, other); err != nil {
+		t.Errorf("another operator token was revoked: %v", err)
+	}
+	toks, err := st.Tokens(ctx, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := 0
+	for _, tok := range toks {
+		if tok.Name == TokenName && tok.RevokedAt == nil {
+			live++
+		}
+	}
+	if live != 1 {
+		t.Errorf("%d live demo tokens, want 1", live)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/crossbill/crossbill"
 )
 
 // Formats a report can be written in.
@@ -33,7 +35,10 @@ func (r Report) Write(w io.Writer, format, version string) error {
 	return fmt.Errorf("unknown format %q; use text, json, md or sarif", format)
 }
 
-// errWriter keeps the first write error so rendering code stays linear.
+// errWriter keeps the first write error so rendering code stays linear. It
+// escapes control, bidi and invisible characters in text arguments: names
+// and conditions come from the vendor's document, which must not be able to
+// drive the reviewer's terminal.
 type errWriter struct {
 	w   io.Writer
 	err error
@@ -41,7 +46,7 @@ type errWriter struct {
 
 func (e *errWriter) printf(format string, args ...any) {
 	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
+		_, e.err = fmt.Fprintf(e.w, format, crossbill.PrintableArgs(args)...)
 	}
 }
 

@@ -267,6 +267,9 @@ func (s *Server) simulateCommitment(w http.ResponseWriter, r *http.Request) erro
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
+	if err := commitments.CheckHourlyCommitment(in.HourlyCommitment); err != nil {
+		return err // before reading any data: a bad number is the caller's mistake
+	}
 	pay, okPay := commitments.ParsePayment(in.Payment)
 	if !okPay {
 		return crossbill.Errorf(crossbill.CodeInvalid, "commitments simulate", "payment_option %q: use NO_UPFRONT, PARTIAL_UPFRONT or ALL_UPFRONT", in.Payment)

@@ -114,7 +114,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	t, secret, err := s.store.CreateToken(r.Context(), tenantOf(r).ID, in.Name, in.Scope)
+	t, secret, err := s.store.CreateTokenCapped(r.Context(), tenantOf(r).ID, in.Name, in.Scope, s.cfg.MaxTokensPerTenant)
 	if err != nil {
 		return err
 	}

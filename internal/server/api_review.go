@@ -22,6 +22,9 @@ func (s *Server) createReview(w http.ResponseWriter, r *http.Request) error {
 	if len(name) > 200 {
 		return crossbill.Errorf(crossbill.CodeInvalid, op, "name is %d characters long; use at most 200", len(name))
 	}
+	if err := crossbill.CheckText(op, "name", name); err != nil {
+		return err
+	}
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		return err // a MaxBytesError becomes 413

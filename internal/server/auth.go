@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -71,8 +73,19 @@ func (s *Server) authorize(rt route, next http.Handler) http.Handler {
 				"missing bearer token: send Authorization: Bearer <token> (create one with `crossbill token create`)"))
 			return
 		}
+		addr := clientAddr(r)
+		if wait := s.authFails.blocked(addr); wait > 0 {
+			s.metrics.authBlocked.Inc()
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			writeError(w, r, crossbill.Errorf(crossbill.CodeThrottled, "authenticate",
+				"too many failed authentications from this address; retry after %s with a valid token", wait.Round(time.Second)))
+			return
+		}
 		tok, err := s.tokens.authenticate(r.Context(), s.store, secret)
 		if err != nil {
+			if crossbill.ErrorCode(err) == crossbill.CodeUnauthorized {
+				s.authFails.fail(addr)
+			}
 			writeError(w, r, err)
 			return
 		}
@@ -128,6 +141,11 @@ func (s *Server) resolveTenant(r *http.Request, tok store.Token, ref string) (st
 	}
 	return t, err
 }
+
+// TokenCacheTTL is how long a server trusts a token it authenticated
+// without reading the store again: the delay before a token revoked from
+// the CLI (not through this server's API) is refused.
+const TokenCacheTTL = 5 * time.Second
 
 // tokenCache keeps recently authenticated tokens for a few seconds, so that
 // a busy client costs no database read per request, and records token use

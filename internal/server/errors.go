@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -64,13 +65,24 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, r, status, errorBody{Error: msg, Code: code, RequestID: rid})
 }
 
+// writeJSON encodes v before sending the status, so that a value that
+// cannot be encoded (an infinite or NaN float) is answered with a 500 and an
+// error body rather than a 200 with an empty or truncated one.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		if _, isErr := v.(errorBody); isErr {
+			panic(err) // an errorBody holds only strings: cannot fail
+		}
+		writeError(w, r, crossbill.Errorf(crossbill.CodeInternal, "response", "encoding the response: %w", err))
+		return
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
+	if _, err := w.Write(buf.Bytes()); err != nil {
 		// The status is sent; all that is left is to note the broken write.
 		logger(r.Context()).Debug("writing response", "err", err)
 	}

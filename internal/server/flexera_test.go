@@ -214,6 +214,12 @@ func TestFlexeraBillConnect(t *testing.T) {
 	if st := ts.do(t, "POST", "/api/v1/tenants/acme/commitments/simulate", readTok, map[string]any{"type": "COMPUTE_SP", "term_years": 1, "payment_option": "NO_UPFRONT", "hourly_commitment": 0.5, "lookback_days": 14}, &sim); st != 200 {
 		t.Errorf("simulate: %d", st)
 	}
+	// With data to simulate on, 1e308 used to overflow the savings to -Inf:
+	// a 200 with an empty body.
+	var e errJSON
+	if st := ts.do(t, "POST", "/api/v1/tenants/acme/commitments/simulate", readTok, map[string]any{"type": "COMPUTE_SP", "term_years": 1, "payment_option": "NO_UPFRONT", "hourly_commitment": 1e308, "lookback_days": 14}, &e); st != 400 || e.Code != "invalid" {
+		t.Errorf("simulate 1e308: %d %+v, want 400", st, e)
+	}
 	var other struct {
 		Total float64 `json:"total"`
 	}

@@ -31,6 +31,10 @@ type Main struct {
 	Scheduler       scheduler.Options
 	RatePerSecond   float64
 	RateBurst       int
+	// AuthFailures, AuthFailWindow and MaxTokensPerTenant: see Config.
+	AuthFailures       int
+	AuthFailWindow     time.Duration
+	MaxTokensPerTenant int
 	// NoBootstrap skips creating an operator token on an empty database.
 	NoBootstrap bool
 	// HubOptional says that running without AWS credentials is expected
@@ -108,6 +112,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.sched = scheduler.New(st, m.Logger, m.Scheduler)
 	m.srv = New(Config{Store: st, Scheduler: m.sched, Logger: m.Logger, DataDir: m.DataDir, Version: m.Version,
 		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst, Costs: m.costs, Hub: hub,
+		AuthFailures: m.AuthFailures, AuthFailWindow: m.AuthFailWindow, MaxTokensPerTenant: m.MaxTokensPerTenant,
 		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait, HubProblem: hubProblem})
 	m.srv.registerRunners()
 	for kind, r := range m.Runners {

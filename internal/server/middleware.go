@@ -81,6 +81,7 @@ type metrics struct {
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	rateLimited prometheus.Counter
+	authBlocked prometheus.Counter
 	jobs        *prometheus.CounterVec
 }
 
@@ -97,11 +98,14 @@ func newMetrics() *metrics {
 		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "crossbill_http_rate_limited_total", Help: "Requests refused by the per-token rate limit.",
 		}),
+		authBlocked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "crossbill_http_auth_blocked_total", Help: "Requests refused because their address failed authentication too often.",
+		}),
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crossbill_jobs_total", Help: "Background job attempts by kind and outcome.",
 		}, []string{"kind", "outcome"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.rateLimited, m.jobs,
+	m.registry.MustRegister(m.requests, m.duration, m.rateLimited, m.authBlocked, m.jobs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -146,10 +146,13 @@ func (s *Server) operation(rt route) obj {
 		op["security"] = []any{obj{"bearer": []string{}}}
 		responses["401"] = errResp("missing, unknown or revoked token")
 		responses["403"] = errResp("the token's scope does not allow this call")
-		responses["429"] = errResp("rate limit for this token exceeded")
+		responses["429"] = errResp("rate limit for this token exceeded, or too many failed authentications from this address")
 	}
 	if len(pathParams(rt.path)) > 0 {
 		responses["404"] = errResp("not found (or another tenant's)")
+	}
+	if rt.method == http.MethodPost && strings.HasSuffix(rt.path, "/tokens") {
+		responses["409"] = errResp("the tenant holds the most live tokens allowed (serve --max-tokens-per-tenant)")
 	}
 	op["responses"] = responses
 	return op

@@ -4,13 +4,18 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -29,9 +34,17 @@ type Config struct {
 
 	RatePerSecond float64 // per token; zero: 50
 	RateBurst     int     // zero: 100
-	MaxBody       int64   // JSON bodies; zero: 1 MiB (uploads get UploadMaxBody)
-	UploadMaxBody int64   // zero: 8 MiB
-	Version       string
+	// AuthFailures failed authentications from one client address within
+	// AuthFailWindow lock the address out for the rest of the window;
+	// zero: 10 a minute, negative: no limit.
+	AuthFailures   int
+	AuthFailWindow time.Duration
+	// MaxTokensPerTenant caps a tenant's live tokens; zero: 100, negative:
+	// no cap.
+	MaxTokensPerTenant int
+	MaxBody            int64 // JSON bodies; zero: 1 MiB (uploads get UploadMaxBody)
+	UploadMaxBody      int64 // zero: 8 MiB
+	Version            string
 
 	// Costs is the cost store (DuckDB); nil answers cost routes with 503.
 	Costs *costs.Store
@@ -70,6 +83,8 @@ type Server struct {
 	now     func() time.Time
 	tokens  *tokenCache
 
+	authFails *authFailures
+
 	tenantMu    sync.Mutex
 	tenantCache map[crossbill.TenantID]store.Tenant
 }
@@ -85,6 +100,15 @@ func New(cfg Config) *Server {
 	if cfg.RateBurst == 0 {
 		cfg.RateBurst = 100
 	}
+	if cfg.AuthFailures == 0 {
+		cfg.AuthFailures = 10
+	}
+	if cfg.AuthFailWindow == 0 {
+		cfg.AuthFailWindow = time.Minute
+	}
+	if cfg.MaxTokensPerTenant == 0 {
+		cfg.MaxTokensPerTenant = 100
+	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = 1 << 20
 	}
@@ -94,12 +118,13 @@ func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, sched: cfg.Scheduler, log: cfg.Logger.With("component", "http"), dataDir: cfg.DataDir,
 		metrics: newMetrics(), limits: newLimiters(cfg.RatePerSecond, cfg.RateBurst), cfg: cfg,
-		costs: newCostCache(), costsDB: cfg.Costs, now: cfg.Now, tokens: newTokenCache(5 * time.Second),
+		costs: newCostCache(), costsDB: cfg.Costs, now: cfg.Now, tokens: newTokenCache(TokenCacheTTL),
 		tenantCache: map[crossbill.TenantID]store.Tenant{},
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.authFails = newAuthFailures(cfg.AuthFailures, cfg.AuthFailWindow, s.now)
 	if s.sched != nil {
 		s.sched.OnJobEnd(func(j store.Job, err error) {
 			outcome := "succeeded"
@@ -172,13 +197,17 @@ func securityHeaders(next http.Handler) http.Handler {
 // decodeJSON reads a JSON body into v; unknown fields and trailing data are
 // errors, so that typos in field names do not pass silently.
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err // a MaxBytesError becomes 413
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD.
+	if !utf8.Valid(body) {
+		return crossbill.Errorf(crossbill.CodeInvalid, "request", "request body is not valid UTF-8: send UTF-8 JSON")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return err
-		}
 		if errors.Is(err, io.EOF) {
 			return crossbill.Errorf(crossbill.CodeInvalid, "request", "empty request body: send a JSON object")
 		}
@@ -186,6 +215,59 @@ func decodeJSON(r *http.Request, v any) error {
 	}
 	if dec.More() {
 		return crossbill.Errorf(crossbill.CodeInvalid, "request", "request body has data after the JSON object")
+	}
+	return checkText(reflect.ValueOf(v), "")
+}
+
+// checkText applies crossbill.CheckText to every string in a decoded body,
+// so that no field a tenant sends can carry terminal escapes or bidi tricks
+// into the store, the logs or an operator's screen.
+func checkText(v reflect.Value, field string) error {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return checkText(v.Elem(), field)
+		}
+	case reflect.String:
+		return crossbill.CheckText("request", field, v.String())
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return nil // bytes (json.RawMessage) are data, not text
+		}
+		for i := range v.Len() {
+			if err := checkText(v.Index(i), fmt.Sprintf("%s[%d]", field, i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			name := fmt.Sprintf("%s[%s]", field, crossbill.Printable(fmt.Sprint(it.Key())))
+			if err := checkText(it.Key(), name+" (key)"); err != nil {
+				return err
+			}
+			if err := checkText(it.Value(), name); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" {
+				name = f.Name
+			}
+			if f.Anonymous {
+				name = field
+			} else if field != "" {
+				name = field + "." + name
+			}
+			if err := checkText(v.Field(i), name); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/datadir"
 )
 
 //go:embed migrations/*.sql
@@ -34,15 +35,15 @@ type Store struct {
 	now func() time.Time
 }
 
-// Open creates dir if needed, opens (or creates) the database in it and
+// Open creates dir if needed (private: see datadir.Secure), opens (or creates) the database in it and
 // applies pending migrations.
 func Open(ctx context.Context, dir string) (*Store, error) {
 	const op = "store open"
 	if dir == "" {
 		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "no data directory given: pass --data DIR or set CROSSBILL_DATA")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "cannot create data directory %s (check its permissions or pass another --data): %w", dir, err)
+	if err := datadir.Secure(dir); err != nil {
+		return nil, err
 	}
 	if err := checkWritable(dir); err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "data directory %s is not writable (fix its permissions or pass another --data): %w", dir, err)

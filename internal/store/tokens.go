@@ -77,6 +77,13 @@ func randomString(n int) (string, error) {
 // CreateToken makes a token for a tenant (tenant "" makes an operator token)
 // and returns the secret, which is not kept: show it once.
 func (s *Store) CreateToken(ctx context.Context, tenant crossbill.TenantID, name string, scope Scope) (Token, Secret, error) {
+	return s.CreateTokenCapped(ctx, tenant, name, scope, 0)
+}
+
+// CreateTokenCapped is CreateToken refusing (Conflict) when the tenant
+// already has max live tokens; max <= 0 means no cap. The count and the
+// insert are one statement, so concurrent requests cannot overshoot.
+func (s *Store) CreateTokenCapped(ctx context.Context, tenant crossbill.TenantID, name string, scope Scope, max int) (Token, Secret, error) {
 	const op = "token create"
 	if _, err := ParseScope(string(scope)); err != nil {
 		return Token{}, "", err
@@ -86,6 +93,9 @@ func (s *Store) CreateToken(ctx context.Context, tenant crossbill.TenantID, name
 	}
 	if len(name) > 100 {
 		return Token{}, "", crossbill.Errorf(crossbill.CodeInvalid, op, "token name is %d characters long; use at most 100", len(name))
+	}
+	if err := crossbill.CheckText(op, "token name", name); err != nil {
+		return Token{}, "", err
 	}
 	if tenant != "" {
 		if _, err := s.TenantByID(ctx, tenant); err != nil {
@@ -102,10 +112,22 @@ func (s *Store) CreateToken(ctx context.Context, tenant crossbill.TenantID, name
 	}
 	t := Token{ID: "tok_" + idPart, TenantID: tenant, Name: name, Scope: scope, CreatedAt: s.now().Truncate(time.Second)}
 	secret := Secret(TokenPrefix + idPart + "_" + secretPart)
-	_, err = s.db.ExecContext(ctx, `INSERT INTO api_tokens(id, tenant_id, name, scope, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		t.ID, nullIfEmpty(string(tenant)), t.Name, string(t.Scope), HashToken(secret), formatStamp(t.CreatedAt))
+	if max <= 0 {
+		max = -1 // the count is never below -1: no cap
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens(id, tenant_id, name, scope, hash, created_at)
+		SELECT ?, ?, ?, ?, ?, ?
+		WHERE ? < 0 OR (SELECT COUNT(*) FROM api_tokens WHERE tenant_id IS ? AND revoked_at IS NULL) < ?`,
+		t.ID, nullIfEmpty(string(tenant)), t.Name, string(t.Scope), HashToken(secret), formatStamp(t.CreatedAt),
+		max, nullIfEmpty(string(tenant)), max)
 	if err != nil {
 		return Token{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return Token{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	} else if n == 0 {
+		return Token{}, "", crossbill.Errorf(crossbill.CodeConflict, op,
+			"the tenant already has %d live tokens, the most allowed (serve --max-tokens-per-tenant): revoke unused ones first (DELETE .../tokens/{id} or `crossbill token revoke`)", max)
 	}
 	return t, secret, nil
 }
@@ -193,6 +215,21 @@ func (s *Store) RevokeToken(ctx context.Context, tenant crossbill.TenantID, oper
 		return crossbill.Errorf(crossbill.CodeNotFound, op, "no live token %q: list them with `crossbill token list`", id)
 	}
 	return nil
+}
+
+// RevokeTokensNamed revokes every live token of a tenant (tenant "": the
+// operator tokens) that carries this name, and says how many.
+func (s *Store) RevokeTokensNamed(ctx context.Context, tenant crossbill.TenantID, name string) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE tenant_id IS ? AND name = ? AND revoked_at IS NULL`,
+		formatStamp(s.now()), nullIfEmpty(string(tenant)), name)
+	if err != nil {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, "token revoke", "%w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, "token revoke", "%w", err)
+	}
+	return int(n), nil
 }
 
 const tokenColumns = `id, COALESCE(tenant_id, ''), name, scope, created_at, last_used_at, revoked_at`

@@ -174,6 +174,16 @@ func ingestPeriod(ctx context.Context, store *costs.Store, files exportFiles, lo
 		progress("%s: unchanged (execution %s), skipped", period, m.ExecutionID)
 		return pr, nil
 	}
+	// The same delivery reached through another path (a copy of the
+	// export, another bucket prefix) is already counted: loading it again
+	// would only swap one copy for the other.
+	if other, err := store.LoadedFrom(ctx, tenant, period, m.ExecutionID); err != nil {
+		return PeriodResult{}, err
+	} else if other != "" && other != loc.String() {
+		pr.Status = StatusUnchanged
+		progress("%s: execution %s already loaded from %s, skipped", period, m.ExecutionID, other)
+		return pr, nil
+	}
 
 	// The files are copied into the store: it keeps them, as delivered, as
 	// the period's line items.
@@ -209,7 +219,7 @@ func ingestPeriod(ctx context.Context, store *costs.Store, files exportFiles, lo
 	progress("%s: loading %s export (execution %s)", period, pr.Format, m.ExecutionID)
 	handedOver = true
 	pr.Rows, err = store.ReplacePeriod(ctx, costs.Load{Tenant: tenant, Source: loc.String(), Period: period, Format: pr.Format,
-		Dir: dir, Files: paths, ExecutionID: m.ExecutionID, Fingerprint: fingerprint})
+		Dir: dir, Files: paths, ExecutionID: m.ExecutionID, Export: m.ExportARN, Fingerprint: fingerprint})
 	if err != nil {
 		return PeriodResult{}, err
 	}
