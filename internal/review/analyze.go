@@ -27,6 +27,11 @@ type analyzer struct {
 	cat   *iamdata.Catalog
 	kb    *knowledge
 	known *policy.KnownAccounts
+	// taggable: services whose resources the identity being reviewed may
+	// tag at will (see narrows).
+	taggable map[string]bool
+	// local maps the template's own role and user ARN placeholders to them.
+	local map[string]*identity
 
 	findings []Finding
 	// grants are (pattern, resource) pairs counted per service category.
@@ -47,6 +52,7 @@ type analyzed struct {
 	held    map[string]*held // lower-case "svc:name" -> grants
 	sorted  []*held          // held in action order, once grants are complete
 	trusted []Principal
+	vendor  bool // the vendor can use this identity (see reach)
 }
 
 func (a *analyzer) add(f Finding) { a.findings = append(a.findings, f) }
@@ -79,6 +85,8 @@ func (a *analyzer) identity(id *identity) *analyzed {
 	for _, h := range out.sorted {
 		a.allowed[h.key] = append(a.allowed[h.key], h)
 	}
+	a.taggable = a.selfTaggable(out)
+	defer func() { a.taggable = nil }()
 	a.sensitive(out)
 	a.levels(out)
 	a.escalations(out)
@@ -358,10 +366,11 @@ func narrowResource(r string) bool {
 	return res != "" && res != "*"
 }
 
-// scopeScoped reports whether one grant is limited by resource or condition.
-func (a *analyzer) scopeScoped(s policy.Scope) bool {
+// scopeScoped reports whether one grant of an action of service svc is
+// limited by resource or condition.
+func (a *analyzer) scopeScoped(svc string, s policy.Scope) bool {
 	for _, c := range s.Conditions {
-		if !a.kb.nonScoping[strings.ToLower(c.Key)] {
+		if a.narrows(svc, c) {
 			return true
 		}
 	}
@@ -376,8 +385,52 @@ func (a *analyzer) scopeScoped(s policy.Scope) bool {
 	return true
 }
 
+// narrows reports whether a condition limits which requests a grant of an
+// action of service svc covers, as AWS evaluates it: a negated test
+// (StringNotEquals a tag) or Null excludes a few resources and allows the
+// rest; a "*" value matches everything; a resource tag the identity may set
+// itself on any resource of the service is no limit.
+func (a *analyzer) narrows(svc string, c policy.Condition) bool {
+	key := strings.ToLower(c.Key)
+	if a.kb.nonScoping[key] || c.Base.Negated() || c.Base == policy.Null {
+		return false
+	}
+	wild := true
+	for _, v := range c.Values {
+		wild = wild && strings.Trim(v, "*") == ""
+	}
+	if wild {
+		return false
+	}
+	if strings.Contains(key, ":resourcetag/") && a.taggable[strings.ToLower(svc)] {
+		return false
+	}
+	return true
+}
+
 func (a *analyzer) statementScoped(st policy.Statement) bool {
-	return a.scopeScoped(policy.Scope{Resources: st.Resource, NotResources: st.NotResource, Conditions: st.Conditions})
+	return a.scopeScoped("", policy.Scope{Resources: st.Resource, NotResources: st.NotResource, Conditions: st.Conditions})
+}
+
+// selfTaggable lists the services whose resources the identity may tag on
+// any resource: for them a resource-tag condition does not limit it.
+func (a *analyzer) selfTaggable(out *analyzed) map[string]bool {
+	m := map[string]bool{}
+	for _, h := range out.sorted {
+		if h.action.Level != iamdata.LevelTagging || !strings.HasPrefix(h.action.Name, "Create") && !strings.HasPrefix(h.action.Name, "Tag") && !strings.HasPrefix(h.action.Name, "Add") {
+			continue
+		}
+		for _, r := range h.refs {
+			broad := len(r.scope.Resources) == 0
+			for _, res := range r.scope.Resources {
+				broad = broad || !narrowResource(res)
+			}
+			if broad {
+				m[strings.ToLower(h.action.Service)] = true
+			}
+		}
+	}
+	return m
 }
 
 // describeScopes lists the resources (and scoping conditions) of grants.
@@ -387,6 +440,7 @@ func (a *analyzer) describeScopes(hs []*held) []string {
 	for _, h := range hs {
 		for _, r := range h.refs {
 			res := r.scope.Resources
+			svc := h.action.Service
 			if len(r.scope.NotResources) > 0 {
 				res = nil
 				for _, nr := range r.scope.NotResources {
@@ -395,7 +449,7 @@ func (a *analyzer) describeScopes(hs []*held) []string {
 			}
 			var conds []string
 			for _, c := range r.scope.Conditions {
-				if !a.kb.nonScoping[strings.ToLower(c.Key)] {
+				if a.narrows(svc, c) {
 					conds = append(conds, c.Operator+" "+c.Key+"="+strings.Join(c.Values, "|"))
 				}
 			}
@@ -514,7 +568,7 @@ func isDelete(name string) bool {
 
 // levels reports writes, deletes, tagging and permissions management.
 func (a *analyzer) levels(out *analyzed) {
-	var perms, deletes, writes, tags []*held
+	var perms, limited, deletes, writes, tags []*held
 	for _, h := range out.sorted {
 		if len(a.kb.groupOf[h.key]) > 0 {
 			continue // explained by its own finding
@@ -523,6 +577,8 @@ func (a *analyzer) levels(out *analyzed) {
 		case h.action.Level == iamdata.LevelPermissions && isReadVerb(h.action.Name):
 			// Reading a policy is filed as Permissions management but
 			// changes nothing.
+		case a.attachLimited(h) != "":
+			limited = append(limited, h)
 		case h.action.Level == iamdata.LevelPermissions:
 			perms = append(perms, h)
 		case h.action.Level == iamdata.LevelTagging:
@@ -535,6 +591,8 @@ func (a *analyzer) levels(out *analyzed) {
 	}
 	a.addGrouped(out, "access/permissions-management", "Change permissions", perms, SeverityHigh, SeverityMedium,
 		"Permissions-management actions change who may do what (policies, grants, sharing); misused they widen the vendor's own access or open resources to others.")
+	a.addGrouped(out, "access/permissions-management", "Attach named low-risk managed policies", limited, SeverityLow, SeverityLow,
+		"iam:PolicyARN limits which managed policies can be attached, and those named grant little; the vendor can still choose when to attach them.")
 	a.addGrouped(out, "access/delete", "Delete resources", deletes, SeverityHigh, SeverityMedium,
 		"Deletes are irreversible for data-bearing resources (volumes, databases, secrets); a compromised vendor can cause an outage or data loss.")
 	a.addGrouped(out, "access/write", "Change infrastructure", writes, SeverityMedium, SeverityLow,
