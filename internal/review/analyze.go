@@ -29,7 +29,7 @@ type analyzer struct {
 	known *policy.KnownAccounts
 	// taggable: services whose resources the identity being reviewed may
 	// tag at will (see narrows).
-	taggable map[string]bool
+	taggable map[string]map[string]bool
 	// local maps the template's own role and user ARN placeholders to them.
 	local map[string]*identity
 
@@ -402,8 +402,10 @@ func (a *analyzer) narrows(svc string, c policy.Condition) bool {
 	if wild {
 		return false
 	}
-	if strings.Contains(key, ":resourcetag/") && a.taggable[strings.ToLower(svc)] {
-		return false
+	if _, tag, ok := strings.Cut(key, ":resourcetag/"); ok {
+		if t := a.taggable[strings.ToLower(svc)]; t["*"] || t[tag] {
+			return false
+		}
 	}
 	return true
 }
@@ -412,25 +414,63 @@ func (a *analyzer) statementScoped(st policy.Statement) bool {
 	return a.scopeScoped("", policy.Scope{Resources: st.Resource, NotResources: st.NotResource, Conditions: st.Conditions})
 }
 
-// selfTaggable lists the services whose resources the identity may tag on
-// any resource: for them a resource-tag condition does not limit it.
-func (a *analyzer) selfTaggable(out *analyzed) map[string]bool {
-	m := map[string]bool{}
+// selfTaggable returns, per service, the tag keys the identity may set on
+// any resource of the service ("*" for any key): a resource-tag condition
+// on such a key does not limit it, since it can tag what it wants first.
+func (a *analyzer) selfTaggable(out *analyzed) map[string]map[string]bool {
+	m := map[string]map[string]bool{}
 	for _, h := range out.sorted {
 		if h.action.Level != iamdata.LevelTagging || !strings.HasPrefix(h.action.Name, "Create") && !strings.HasPrefix(h.action.Name, "Tag") && !strings.HasPrefix(h.action.Name, "Add") {
 			continue
 		}
+		svc := strings.ToLower(h.action.Service)
 		for _, r := range h.refs {
 			broad := len(r.scope.Resources) == 0
 			for _, res := range r.scope.Resources {
 				broad = broad || !narrowResource(res)
 			}
-			if broad {
-				m[strings.ToLower(h.action.Service)] = true
+			if !broad {
+				continue
+			}
+			if m[svc] == nil {
+				m[svc] = map[string]bool{}
+			}
+			keys := requestTagKeys(r.scope.Conditions)
+			if keys == nil {
+				m[svc]["*"] = true
+			}
+			for _, k := range keys {
+				m[svc][k] = true
 			}
 		}
 	}
 	return m
+}
+
+// requestTagKeys returns the tag keys a tagging grant is limited to by
+// aws:RequestTag/K or aws:TagKeys conditions (lower case), nil when any.
+func requestTagKeys(conds []policy.Condition) []string {
+	var keys []string
+	limited := false
+	for _, c := range conds {
+		if c.Base.Negated() || c.IfExists {
+			continue
+		}
+		key := strings.ToLower(c.Key)
+		if k, ok := strings.CutPrefix(key, "aws:requesttag/"); ok {
+			limited, keys = true, append(keys, k)
+		}
+		if key == "aws:tagkeys" && c.Set == policy.ForAllValues {
+			limited = true
+			for _, v := range c.Values {
+				keys = append(keys, strings.ToLower(v))
+			}
+		}
+	}
+	if !limited {
+		return nil
+	}
+	return keys
 }
 
 // describeScopes lists the resources (and scoping conditions) of grants.

@@ -104,8 +104,8 @@ func (a *analyzer) reachable(x *analyzed, fns []*function, byID map[*identity]*a
 	if x.id.Kind != kindRole {
 		return true // users, groups, standalone and resource policies
 	}
-	if x.id.Trust == nil && x.id.Service == "" {
-		return true // trust not seen: assume the worst
+	if x.id.Service == "" && len(x.trusted) == 0 {
+		return true // trust not seen or not readable: assume the worst
 	}
 	for _, fn := range fns {
 		if fn.Inline == "" {

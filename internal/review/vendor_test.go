@@ -166,6 +166,48 @@ func TestConditionsThatNarrow(t *testing.T) {
 	// A tag condition does not limit an identity that may set the tag.
 	rep = corpusReview(t, "20-snapshot-scanner.yaml", Options{})
 	requireFinding(t, rep, want{id: "access/permissions-management", severity: SeverityHigh, scoped: ptr(false), action: "ec2:ModifySnapshotAttribute"})
+
+	// Tagging limited to another key does not defeat the condition.
+	tmpl := `Resources:
+  VendorRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {AWS: "arn:aws:iam::111122223333:root"}, Action: sts:AssumeRole, Condition: {StringEquals: {sts:ExternalId: !Ref ExternalId}}}
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - {Effect: Allow, Action: ec2:CreateTags, Resource: "*", Condition: {StringEquals: {aws:RequestTag/CostCenter: vendor}}}
+              - {Effect: Allow, Action: ec2:TerminateInstances, Resource: "*", Condition: {StringEquals: {aws:ResourceTag/VendorManaged: "true"}}}
+`
+	rep, err := Template(context.Background(), "tag-other-key.yaml", []byte(tmpl), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireFinding(t, rep, want{id: "access/delete", scoped: ptr(true), action: "ec2:TerminateInstances"})
+}
+
+// A role whose trust policy cannot be read is assumed to be the vendor's:
+// its findings keep their severity.
+func TestUnreadableTrustIsTheVendors(t *testing.T) {
+	tmpl := `Resources:
+  VendorRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {Version: "2012-10-17"}
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - {Effect: Allow, Action: secretsmanager:GetSecretValue, Resource: "*"}
+`
+	rep, err := Template(context.Background(), "no-statement.yaml", []byte(tmpl), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireFinding(t, rep, want{id: "data-access/secret-values", severity: SeverityCritical})
 }
 
 // What the vendor can trigger counts as what it can do.
