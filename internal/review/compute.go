@@ -137,3 +137,55 @@ func fetchesAtRuntime(code string) bool {
 	}
 	return false
 }
+
+// macros reports template macros other than AWS's own transforms: a macro
+// is a function that rewrites the template at deploy time, so what deploys
+// (policies included) is not what the input shows.
+func (e *extractor) macros(tmpl *node) {
+	var names []string
+	if t := tmpl.get("Transform"); t != nil {
+		names = append(names, e.names(t)...)
+	}
+	for _, n := range names {
+		if !strings.HasPrefix(n, "AWS::") {
+			e.inv.Unreviewable = append(e.inv.Unreviewable, problem{Where: e.at(tmpl.get("Transform"), "Transform"),
+				Message: "the template is processed by the macro " + n + ", which rewrites it at deploy time; review the processed template (CloudFormation shows it in the stack's template, \"View processed template\")"})
+		}
+	}
+	res := tmpl.get("Resources")
+	if res == nil || res.Kind != mapNode {
+		return
+	}
+	for i, logical := range res.Keys {
+		if where := findTransform(res.Vals[i], 0); where != nil {
+			name := where.get("Fn::Transform").get("Name").str()
+			e.inv.Unreviewable = append(e.inv.Unreviewable, problem{Where: e.at(where, "Resources."+logical),
+				Message: "Fn::Transform calls the macro " + firstNonEmpty(name, "(unnamed)") + ", which generates this part of the resource at deploy time; review the processed template"})
+		}
+	}
+}
+
+// findTransform returns the first map holding an Fn::Transform under n.
+func findTransform(n *node, depth int) *node {
+	if n == nil || depth > maxDepth {
+		return nil
+	}
+	switch n.Kind {
+	case mapNode:
+		for i, k := range n.Keys {
+			if k == "Fn::Transform" {
+				return n
+			}
+			if w := findTransform(n.Vals[i], depth+1); w != nil {
+				return w
+			}
+		}
+	case listNode:
+		for _, v := range n.List {
+			if w := findTransform(v, depth+1); w != nil {
+				return w
+			}
+		}
+	}
+	return nil
+}

@@ -112,6 +112,7 @@ func (e *extractor) at(n *node, path string) Location {
 // extractTemplate finds every identity and policy in a CloudFormation template.
 func (e *extractor) extractTemplate(tmpl *node) {
 	e.scope = newScope(tmpl)
+	e.macros(tmpl)
 	res := tmpl.get("Resources")
 	if res == nil || res.Kind != mapNode {
 		e.inv.Problems = append(e.inv.Problems, problem{Where: e.at(tmpl, "Resources"), Message: "the template has no Resources section"})

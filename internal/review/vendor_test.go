@@ -84,6 +84,30 @@ func TestNeverAFalseAllClear(t *testing.T) {
 
 	rep = corpusReview(t, "19-stackset-template-url.yaml", Options{})
 	requireFinding(t, rep, want{id: "template/unreviewable", severity: SeverityHigh})
+
+	// A vendor macro generates the policy at deploy time.
+	tmpl := `Resources:
+  VendorRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {AWS: "arn:aws:iam::111122223333:root"}, Action: sts:AssumeRole, Condition: {StringEquals: {sts:ExternalId: !Ref ExternalId}}}
+      Policies:
+        - PolicyName: generated
+          PolicyDocument:
+            Fn::Transform:
+              Name: VendorPolicyMacro
+              Parameters: {Permissions: Full}
+`
+	rep, err := Template(context.Background(), "macro.yaml", []byte(tmpl), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f = requireFinding(t, rep, want{id: "template/unreviewable", severity: SeverityHigh})
+	if !strings.Contains(f.Why, "VendorPolicyMacro") {
+		t.Errorf("why %q should name the macro", f.Why)
+	}
 }
 
 // CAN/CANNOT comes from identities the vendor can use, and says "unknown"
