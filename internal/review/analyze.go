@@ -606,9 +606,25 @@ func isDelete(name string) bool {
 	return false
 }
 
+// destroysData reports whether a delete can lose data or take a workload
+// down (instances, volumes, snapshots, tables, buckets and objects,
+// secrets, keys, logs, streams, queues, backups...), rather than remove
+// configuration that can be recreated (a rule, a subscription filter, a tag).
+func destroysData(name string) bool {
+	if !strings.HasPrefix(name, "Delete") && !strings.HasPrefix(name, "Purge") {
+		return true // Terminate, Destroy, Deregister: keep them high
+	}
+	for _, noun := range []string{"Bucket", "Object", "Table", "DB", "Database", "Volume", "Snapshot", "Secret", "Key", "LogGroup", "LogStream", "Stream", "Queue", "FileSystem", "Backup", "RecoveryPoint", "Vault", "Archive", "Repository", "Image", "Item", "Instance", "Cluster", "Function", "Stack", "Domain", "Cache", "Replication", "Index", "Dataset", "Graph", "Ledger", "Keyspace", "Topic", "Parameter", "Certificate", "Document", "Object", "Registry", "Directory", "User", "Account", "Organization", "Policy", "Role", "Group", "Vpc", "Subnet", "Gateway", "LoadBalancer", "Distribution", "HostedZone", "Service", "Application", "Environment", "Workspace", "Model", "Job", "Notebook"} {
+		if strings.Contains(name, noun) {
+			return true
+		}
+	}
+	return strings.HasPrefix(name, "Purge")
+}
+
 // levels reports writes, deletes, tagging and permissions management.
 func (a *analyzer) levels(out *analyzed) {
-	var perms, limited, deletes, writes, tags []*held
+	var perms, limited, deletes, configDeletes, writes, tags []*held
 	for _, h := range out.sorted {
 		if len(a.kb.groupOf[h.key]) > 0 {
 			continue // explained by its own finding
@@ -623,8 +639,10 @@ func (a *analyzer) levels(out *analyzed) {
 			perms = append(perms, h)
 		case h.action.Level == iamdata.LevelTagging:
 			tags = append(tags, h)
-		case h.action.Level == iamdata.LevelWrite && isDelete(h.action.Name):
+		case h.action.Level == iamdata.LevelWrite && isDelete(h.action.Name) && destroysData(h.action.Name):
 			deletes = append(deletes, h)
+		case h.action.Level == iamdata.LevelWrite && isDelete(h.action.Name):
+			configDeletes = append(configDeletes, h)
 		case h.action.Level == iamdata.LevelWrite:
 			writes = append(writes, h)
 		}
@@ -635,6 +653,8 @@ func (a *analyzer) levels(out *analyzed) {
 		"iam:PolicyARN limits which managed policies can be attached, and those named grant little; the vendor can still choose when to attach them.")
 	a.addGrouped(out, "access/delete", "Delete resources", deletes, SeverityHigh, SeverityMedium,
 		"Deletes are irreversible for data-bearing resources (volumes, databases, secrets); a compromised vendor can cause an outage or data loss.")
+	a.addGrouped(out, "access/delete", "Delete configuration", configDeletes, SeverityMedium, SeverityLow,
+		"These deletes remove configuration (rules, filters, subscriptions, settings) rather than data; they can break monitoring or automation until recreated.")
 	a.addGrouped(out, "access/write", "Change infrastructure", writes, SeverityMedium, SeverityLow,
 		"Writes change resources in the account; each should match a feature the vendor documents.")
 	a.addGrouped(out, "access/tagging", "Change tags", tags, SeverityLow, SeverityInfo,

@@ -158,7 +158,11 @@ func (e *extractor) macros(tmpl *node) {
 	}
 	for i, logical := range res.Keys {
 		if where := findTransform(res.Vals[i], 0); where != nil {
-			name := where.get("Fn::Transform").get("Name").str()
+			t := where.get("Fn::Transform")
+			if t != nil && t.Kind == listNode && len(t.List) > 0 {
+				t = t.List[0] // Datadog's templates write it as a list
+			}
+			name := t.get("Name").str()
 			e.inv.Unreviewable = append(e.inv.Unreviewable, problem{Where: e.at(where, "Resources."+logical),
 				Message: "Fn::Transform calls the macro " + firstNonEmpty(name, "(unnamed)") + ", which generates this part of the resource at deploy time; review the processed template"})
 		}

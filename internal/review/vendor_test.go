@@ -97,8 +97,8 @@ func TestNeverAFalseAllClear(t *testing.T) {
         - PolicyName: generated
           PolicyDocument:
             Fn::Transform:
-              Name: VendorPolicyMacro
-              Parameters: {Permissions: Full}
+              - Name: VendorPolicyMacro
+                Parameters: {Permissions: Full}
 `
 	rep, err := Template(context.Background(), "macro.yaml", []byte(tmpl), Options{})
 	if err != nil {
@@ -328,6 +328,20 @@ Resources:
 		t.Errorf("trusted by %+v, want the vendor of the parameter's default account", tb)
 	}
 	requireFinding(t, rep, want{id: "trust/external-id-literal", severity: SeverityLow})
+}
+
+// Deleting configuration is not deleting data; Keyspaces Select reads rows.
+func TestDeleteAndReadCalibration(t *testing.T) {
+	pol := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*",
+	  "Action":["logs:DeleteSubscriptionFilter","ec2:DeleteVolume","cassandra:Select"]}]}`
+	rep, err := Template(context.Background(), "monitoring.json", []byte(pol), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireFinding(t, rep, want{id: "access/delete", severity: SeverityMedium, action: "logs:DeleteSubscriptionFilter"})
+	requireFinding(t, rep, want{id: "access/delete", severity: SeverityHigh, action: "ec2:DeleteVolume"})
+	requireNone(t, rep, want{id: "access/delete", severity: SeverityHigh, action: "logs:DeleteSubscriptionFilter"})
+	requireFinding(t, rep, want{id: "data-access/tables", severity: SeverityHigh, action: "cassandra:Select"})
 }
 
 // JSON output shows empty lists as [], never null.
