@@ -373,6 +373,9 @@ func narrowingConditions(st Statement, known *KnownAccounts, ownAccount string) 
 		key := strings.ToLower(c.Key)
 		ok := true
 		for _, v := range c.Values {
+			if isPlaceholder(v) {
+				continue // a template parameter: one value given at deploy time
+			}
 			switch key {
 			case "aws:principalarn", "aws:sourcearn":
 				parts := splitARN(v)
@@ -407,6 +410,11 @@ func narrowingConditions(st Statement, known *KnownAccounts, ownAccount string) 
 		}
 	}
 	return narrowed, derived
+}
+
+// isPlaceholder reports whether v is only a template placeholder, "${Name}".
+func isPlaceholder(v string) bool {
+	return strings.HasPrefix(v, "${") && strings.Index(v, "}") == len(v)-1
 }
 
 // principalRestrictions lists the condition keys that narrow "*" to known

@@ -403,7 +403,7 @@ func (a *analyzer) narrows(svc string, c policy.Condition) bool {
 		return false
 	}
 	if _, tag, ok := strings.Cut(key, ":resourcetag/"); ok {
-		if t := a.taggable[strings.ToLower(svc)]; t["*"] || t[tag] {
+		if t := a.taggable[tagOwner(svc)]; t["*"] || t[tag] {
 			return false
 		}
 	}
@@ -423,7 +423,7 @@ func (a *analyzer) selfTaggable(out *analyzed) map[string]map[string]bool {
 		if h.action.Level != iamdata.LevelTagging || !strings.HasPrefix(h.action.Name, "Create") && !strings.HasPrefix(h.action.Name, "Tag") && !strings.HasPrefix(h.action.Name, "Add") {
 			continue
 		}
-		svc := strings.ToLower(h.action.Service)
+		svc := tagOwner(h.action.Service)
 		for _, r := range h.refs {
 			broad := len(r.scope.Resources) == 0
 			for _, res := range r.scope.Resources {
@@ -445,6 +445,16 @@ func (a *analyzer) selfTaggable(out *analyzed) map[string]map[string]bool {
 		}
 	}
 	return m
+}
+
+// tagOwner returns the service whose tagging actions tag a service's
+// resources: EBS direct APIs act on EC2 snapshots, tagged through EC2.
+func tagOwner(svc string) string {
+	svc = strings.ToLower(svc)
+	if svc == "ebs" {
+		return "ec2"
+	}
+	return svc
 }
 
 // requestTagKeys returns the tag keys a tagging grant is limited to by

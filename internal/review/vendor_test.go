@@ -191,6 +191,12 @@ func TestConditionsThatNarrow(t *testing.T) {
 	rep = corpusReview(t, "20-snapshot-scanner.yaml", Options{})
 	requireFinding(t, rep, want{id: "access/permissions-management", severity: SeverityHigh, scoped: ptr(false), action: "ec2:ModifySnapshotAttribute"})
 
+	// "*" narrowed by aws:PrincipalArn given as a parameter; the EBS
+	// snapshot tag is set through EC2, which the role may do at will.
+	rep = corpusReview(t, "22-agentless-snapshot-reader.yaml", Options{})
+	requireFinding(t, rep, want{id: "trust/wildcard-principal", severity: SeverityLow})
+	requireFinding(t, rep, want{id: "data-access/backups", severity: SeverityHigh, scoped: ptr(false), action: "ebs:GetSnapshotBlock"})
+
 	// Tagging limited to another key does not defeat the condition.
 	tmpl := `Resources:
   VendorRole:
