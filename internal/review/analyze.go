@@ -27,9 +27,9 @@ type analyzer struct {
 	cat   *iamdata.Catalog
 	kb    *knowledge
 	known *policy.KnownAccounts
-	// taggable: services whose resources the identity being reviewed may
-	// tag at will (see narrows).
-	taggable map[string]map[string]bool
+	// taggable: what the identity being reviewed may tag, per service
+	// (see tags.go).
+	taggable map[string][]tagRight
 	// local maps the template's own role and user ARN placeholders to them.
 	local map[string]*identity
 
@@ -366,11 +366,11 @@ func narrowResource(r string) bool {
 	return res != "" && res != "*"
 }
 
-// scopeScoped reports whether one grant of an action of service svc is
-// limited by resource or condition.
-func (a *analyzer) scopeScoped(svc string, s policy.Scope) bool {
+// scopeScoped reports whether one grant of act is limited by resource or
+// condition (act is the zero Action when judging a whole statement).
+func (a *analyzer) scopeScoped(act iamdata.Action, s policy.Scope) bool {
 	for _, c := range s.Conditions {
-		if a.narrows(svc, c) {
+		if a.narrows(act, s, c) {
 			return true
 		}
 	}
@@ -385,12 +385,12 @@ func (a *analyzer) scopeScoped(svc string, s policy.Scope) bool {
 	return true
 }
 
-// narrows reports whether a condition limits which requests a grant of an
-// action of service svc covers, as AWS evaluates it: a negated test
-// (StringNotEquals a tag) or Null excludes a few resources and allows the
-// rest; a "*" value matches everything; a resource tag the identity may set
-// itself on any resource of the service is no limit.
-func (a *analyzer) narrows(svc string, c policy.Condition) bool {
+// narrows reports whether a condition limits which requests grant s of
+// act covers, as AWS evaluates it: a negated test (StringNotEquals a tag)
+// or Null excludes a few resources and allows the rest; a "*" value
+// matches everything; a resource tag the identity may set itself is no
+// limit (see selfTagged).
+func (a *analyzer) narrows(act iamdata.Action, s policy.Scope, c policy.Condition) bool {
 	key := strings.ToLower(c.Key)
 	if a.kb.nonScoping[key] || c.Base.Negated() || c.Base == policy.Null {
 		return false
@@ -402,85 +402,14 @@ func (a *analyzer) narrows(svc string, c policy.Condition) bool {
 	if wild {
 		return false
 	}
-	if _, tag, ok := strings.Cut(key, ":resourcetag/"); ok {
-		if t := a.taggable[tagOwner(svc)]; t["*"] || t[tag] {
-			return false
-		}
+	if _, tag, ok := strings.Cut(key, ":resourcetag/"); ok && a.selfTagged(act, s, tag) {
+		return false
 	}
 	return true
 }
 
 func (a *analyzer) statementScoped(st policy.Statement) bool {
-	return a.scopeScoped("", policy.Scope{Resources: st.Resource, NotResources: st.NotResource, Conditions: st.Conditions})
-}
-
-// selfTaggable returns, per service, the tag keys the identity may set on
-// any resource of the service ("*" for any key): a resource-tag condition
-// on such a key does not limit it, since it can tag what it wants first.
-func (a *analyzer) selfTaggable(out *analyzed) map[string]map[string]bool {
-	m := map[string]map[string]bool{}
-	for _, h := range out.sorted {
-		if h.action.Level != iamdata.LevelTagging || !strings.HasPrefix(h.action.Name, "Create") && !strings.HasPrefix(h.action.Name, "Tag") && !strings.HasPrefix(h.action.Name, "Add") {
-			continue
-		}
-		svc := tagOwner(h.action.Service)
-		for _, r := range h.refs {
-			broad := len(r.scope.Resources) == 0
-			for _, res := range r.scope.Resources {
-				broad = broad || !narrowResource(res)
-			}
-			if !broad {
-				continue
-			}
-			if m[svc] == nil {
-				m[svc] = map[string]bool{}
-			}
-			keys := requestTagKeys(r.scope.Conditions)
-			if keys == nil {
-				m[svc]["*"] = true
-			}
-			for _, k := range keys {
-				m[svc][k] = true
-			}
-		}
-	}
-	return m
-}
-
-// tagOwner returns the service whose tagging actions tag a service's
-// resources: EBS direct APIs act on EC2 snapshots, tagged through EC2.
-func tagOwner(svc string) string {
-	svc = strings.ToLower(svc)
-	if svc == "ebs" {
-		return "ec2"
-	}
-	return svc
-}
-
-// requestTagKeys returns the tag keys a tagging grant is limited to by
-// aws:RequestTag/K or aws:TagKeys conditions (lower case), nil when any.
-func requestTagKeys(conds []policy.Condition) []string {
-	var keys []string
-	limited := false
-	for _, c := range conds {
-		if c.Base.Negated() || c.IfExists {
-			continue
-		}
-		key := strings.ToLower(c.Key)
-		if k, ok := strings.CutPrefix(key, "aws:requesttag/"); ok {
-			limited, keys = true, append(keys, k)
-		}
-		if key == "aws:tagkeys" && c.Set == policy.ForAllValues {
-			limited = true
-			for _, v := range c.Values {
-				keys = append(keys, strings.ToLower(v))
-			}
-		}
-	}
-	if !limited {
-		return nil
-	}
-	return keys
+	return a.scopeScoped(iamdata.Action{}, policy.Scope{Resources: st.Resource, NotResources: st.NotResource, Conditions: st.Conditions})
 }
 
 // describeScopes lists the resources (and scoping conditions) of grants.
@@ -490,7 +419,6 @@ func (a *analyzer) describeScopes(hs []*held) []string {
 	for _, h := range hs {
 		for _, r := range h.refs {
 			res := r.scope.Resources
-			svc := h.action.Service
 			if len(r.scope.NotResources) > 0 {
 				res = nil
 				for _, nr := range r.scope.NotResources {
@@ -499,7 +427,7 @@ func (a *analyzer) describeScopes(hs []*held) []string {
 			}
 			var conds []string
 			for _, c := range r.scope.Conditions {
-				if a.narrows(svc, c) {
+				if a.narrows(h.action, r.scope, c) {
 					conds = append(conds, c.Operator+" "+c.Key+"="+strings.Join(c.Values, "|"))
 				}
 			}

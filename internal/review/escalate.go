@@ -192,7 +192,7 @@ func (a *analyzer) attachLimited(h *held) string {
 	for _, r := range h.refs {
 		found := false
 		for _, c := range r.scope.Conditions {
-			if !strings.EqualFold(c.Key, "iam:PolicyARN") || !a.narrows("iam", c) || c.IfExists {
+			if !strings.EqualFold(c.Key, "iam:PolicyARN") || !a.narrows(h.action, r.scope, c) || c.IfExists {
 				continue
 			}
 			ok := len(c.Values) > 0

@@ -197,6 +197,21 @@ func TestConditionsThatNarrow(t *testing.T) {
 	requireFinding(t, rep, want{id: "trust/wildcard-principal", severity: SeverityLow})
 	requireFinding(t, rep, want{id: "data-access/backups", severity: SeverityHigh, scoped: ptr(false), action: "ebs:GetSnapshotBlock"})
 
+	// Tagging only at creation (ec2:CreateAction) lets the role satisfy a
+	// tag condition on its own snapshots only: reads of them stay data
+	// access (the snapshot copies any volume), deletes of them are scoped,
+	// and other resource types (volumes, instances) are not affected.
+	requireFinding(t, rep, want{id: "access/delete", scoped: ptr(true), action: "ec2:DeleteSnapshot"})
+	pol := `{"Version":"2012-10-17","Statement":[
+	  {"Effect":"Allow","Action":"ec2:CreateTags","Resource":"arn:aws:ec2:*::snapshot/*","Condition":{"StringEquals":{"ec2:CreateAction":"CreateSnapshot"}}},
+	  {"Effect":"Allow","Action":["ec2:DeleteVolume","ec2:ModifyInstanceAttribute"],"Resource":["arn:aws:ec2:*:*:volume/*","arn:aws:ec2:*:*:instance/*"],"Condition":{"StringEquals":{"aws:ResourceTag/remediation":"allowed"}}}]}`
+	rep, err := Template(context.Background(), "create-only.json", []byte(pol), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireFinding(t, rep, want{id: "access/delete", scoped: ptr(true), action: "ec2:DeleteVolume"})
+	requireNone(t, rep, want{id: "access/delete", scoped: ptr(false)})
+
 	// Tagging limited to another key does not defeat the condition.
 	tmpl := `Resources:
   VendorRole:
@@ -212,7 +227,7 @@ func TestConditionsThatNarrow(t *testing.T) {
               - {Effect: Allow, Action: ec2:CreateTags, Resource: "*", Condition: {StringEquals: {aws:RequestTag/CostCenter: vendor}}}
               - {Effect: Allow, Action: ec2:TerminateInstances, Resource: "*", Condition: {StringEquals: {aws:ResourceTag/VendorManaged: "true"}}}
 `
-	rep, err := Template(context.Background(), "tag-other-key.yaml", []byte(tmpl), Options{})
+	rep, err = Template(context.Background(), "tag-other-key.yaml", []byte(tmpl), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
