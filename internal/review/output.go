@@ -24,13 +24,20 @@ func (r Report) Write(w io.Writer, format, version string) error {
 	case FormatJSON:
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(r.withEmptyLists())
+		return enc.Encode(r)
 	case FormatMarkdown, "markdown":
 		return r.WriteMarkdown(w)
 	case FormatSARIF:
 		return r.WriteSARIF(w, version)
 	}
 	return fmt.Errorf("unknown format %q; use text, json, md or sarif", format)
+}
+
+// MarshalJSON writes the report with [] for empty lists, for the CLI and
+// the API alike.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report // without this method
+	return json.Marshal(plain(r.withEmptyLists()))
 }
 
 // withEmptyLists returns r with every nil list that JSON always shows set

@@ -378,6 +378,14 @@ func TestJSONEmptyListsAreNotNull(t *testing.T) {
 	if bytes.Contains(buf.Bytes(), []byte("null")) {
 		t.Errorf("JSON contains null:\n%s", buf.String())
 	}
+	// The API stores json.Marshal(report): the same rule applies.
+	direct, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(direct, []byte("null")) {
+		t.Errorf("json.Marshal(report) contains null: %s", direct)
+	}
 	var back map[string]any
 	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
 		t.Fatal(err)
