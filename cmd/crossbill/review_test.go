@@ -22,9 +22,13 @@ func TestReviewExitCodes(t *testing.T) {
 	}{
 		{"critical finding, default --fail-on high", []string{seed("002-alphaus-octo.yaml")}, 14},
 		{"high finding, default --fail-on high", []string{seed("001-trustle.yaml")}, 13},
+		// A nested stack's template is not in the input: never a quiet 0.
+		{"nested stack only, default --fail-on high", []string{filepath.Join("..", "..", "internal", "review", "testdata", "corpus", "01-monitoring-nested-stacks.yaml")}, 13},
 		{"high finding below --fail-on critical", []string{seed("001-trustle.yaml"), "--fail-on", "critical"}, 0},
 		{"--fail-on none", []string{seed("002-alphaus-octo.yaml"), "--fail-on", "none"}, 0},
-		{"low finding at --fail-on low", []string{seed("004-flexera-trust.json"), seed("004-flexera-policy.json"), "--fail-on", "low"}, 11},
+		// A short external ID (the customer's numeric organization ID) is medium.
+		{"medium finding at --fail-on low", []string{seed("004-flexera-trust.json"), seed("004-flexera-policy.json"), "--fail-on", "low"}, 12},
+		{"low finding at --fail-on low", []string{seed("004-flexera-policy.json"), "--fail-on", "low"}, 11},
 		{"bad --fail-on", []string{seed("001-trustle.yaml"), "--fail-on", "severe"}, 2},
 		{"bad --format", []string{seed("001-trustle.yaml"), "--format", "pdf"}, 2},
 		{"no files", nil, 2},

@@ -9,6 +9,10 @@ import (
 
 // negated reports whether the operator is true when the request value is
 // not among the condition's values (StringNotEquals, NotIpAddress, ...).
+// Negated reports whether the operator matches when the value differs
+// (StringNotEquals, ArnNotLike...), so that it excludes rather than names.
+func (o Operator) Negated() bool { return o.negated() }
+
 func (o Operator) negated() bool {
 	switch o {
 	case StringNotEquals, StringNotEqualsIgnoreCase, StringNotLike, NumericNotEquals, DateNotEquals, NotIPAddress, ArnNotEquals, ArnNotLike:

@@ -65,24 +65,26 @@ type TrustFinding struct {
 
 // Trust finding IDs.
 const (
-	FindingWildcardPrincipal    = "wildcard-principal"
-	FindingNotPrincipalAllow    = "not-principal-allow"
-	FindingNoExternalID         = "no-external-id"
-	FindingExternalIDWildcard   = "external-id-wildcard"
-	FindingExternalIDIfExists   = "external-id-ifexists"
-	FindingExternalIDShort      = "external-id-short"
-	FindingExternalID           = "external-id"
-	FindingAccountRoot          = "account-root"
-	FindingKnownVendor          = "known-vendor"
-	FindingUnknownAccount       = "unknown-account"
-	FindingSameAccount          = "same-account"
-	FindingServiceWithoutSource = "service-without-source"
-	FindingFederated            = "federated"
-	FindingOIDCNoSubject        = "oidc-without-subject"
-	FindingMFARequired          = "mfa-required"
-	FindingMFAIfExists          = "mfa-ifexists"
-	FindingCanonicalUser        = "canonical-user"
-	FindingPrincipalWildcardARN = "principal-wildcard-arn"
+	FindingWildcardPrincipal     = "wildcard-principal"
+	FindingNotPrincipalAllow     = "not-principal-allow"
+	FindingNoExternalID          = "no-external-id"
+	FindingExternalIDWildcard    = "external-id-wildcard"
+	FindingExternalIDIfExists    = "external-id-ifexists"
+	FindingExternalIDShort       = "external-id-short"
+	FindingExternalIDLiteral     = "external-id-literal"
+	FindingExternalIDPlaceholder = "external-id-placeholder"
+	FindingExternalID            = "external-id"
+	FindingAccountRoot           = "account-root"
+	FindingKnownVendor           = "known-vendor"
+	FindingUnknownAccount        = "unknown-account"
+	FindingSameAccount           = "same-account"
+	FindingServiceWithoutSource  = "service-without-source"
+	FindingFederated             = "federated"
+	FindingOIDCNoSubject         = "oidc-without-subject"
+	FindingMFARequired           = "mfa-required"
+	FindingMFAIfExists           = "mfa-ifexists"
+	FindingCanonicalUser         = "canonical-user"
+	FindingPrincipalWildcardARN  = "principal-wildcard-arn"
 )
 
 // TrustReport is the analysis of one trust policy.
@@ -149,9 +151,14 @@ func AnalyzeTrust(doc *Document, known *KnownAccounts, ownAccount string) TrustR
 		for _, p := range principals {
 			switch p.Kind {
 			case KindAny:
-				if len(restricted) == 0 {
+				narrowed, derived := narrowingConditions(st, known, ownAccount)
+				r.Principals = append(r.Principals, derived...)
+				switch {
+				case len(restricted) == 0:
 					add(FindingWildcardPrincipal, SeverityCritical, p.Value, "principal \"*\" with no condition on the caller: anyone with an AWS account can use this")
-				} else {
+				case len(narrowed) > 0:
+					add(FindingWildcardPrincipal, SeverityLow, p.Value, "principal \"*\", narrowed by %s: AWS grants it only to callers that match, so it is no wider than naming them", strings.Join(narrowed, " and "))
+				default:
 					add(FindingWildcardPrincipal, SeverityMedium, p.Value, "principal \"*\" limited only by conditions on %s; name the trusted principals instead", strings.Join(restricted, ", "))
 				}
 			case KindService:
@@ -231,20 +238,41 @@ func analyzeAWSPrincipal(st Statement, p TrustPrincipal, haveList bool, add func
 	case extNegated:
 		add(FindingNoExternalID, SeverityHigh, p.Value, "sts:ExternalId appears only in a negated test (%s), which does not require it; use StringEquals", ext[0].Operator)
 	case extExact:
-		short := false
+		var placeholder, short bool
 		for _, c := range ext {
 			for _, v := range c.Values {
-				if !strings.Contains(v, "${") && len(v) < minExternalIDLength {
+				switch {
+				case strings.Contains(v, "${"):
+				case placeholderExternalID(v):
+					placeholder = true
+				case len(v) < minExternalIDLength:
 					short = true
 				}
 			}
 		}
-		if short {
-			add(FindingExternalIDShort, SeverityLow, p.Value, "the external ID is shorter than %d characters and may be guessable; use a random value of at least 128 bits", minExternalIDLength)
-		} else {
+		switch {
+		case placeholder:
+			add(FindingExternalIDPlaceholder, SeverityHigh, p.Value, "the external ID is a documentation placeholder, not a value: whoever deploys the template as written shares it with every other customer who did the same, which is no protection against the confused deputy; the vendor must give each customer its own value")
+		case short:
+			add(FindingExternalIDShort, SeverityMedium, p.Value, "the external ID is shorter than %d characters and guessable (a default or an organization ID); use a random value of at least 128 bits that the vendor generates for this customer", minExternalIDLength)
+		default:
 			add(FindingExternalID, SeverityInfo, p.Value, "requires an exact sts:ExternalId")
 		}
 	}
+}
+
+// placeholderExternalID reports whether an external ID is a documentation
+// placeholder ("<EXTERNAL_ID>", "YOUR-EXTERNAL-ID", "changeme", "xxxx").
+func placeholderExternalID(v string) bool {
+	l := strings.ToLower(strings.TrimSpace(v))
+	if l == "" || strings.ContainsAny(l, "<>") || strings.Contains(l, "{{") || strings.HasPrefix(l, "your") || strings.Contains(l, "_your") || strings.Contains(l, "-your") {
+		return true
+	}
+	switch strings.NewReplacer("-", "", "_", "", " ", "").Replace(l) {
+	case "changeme", "externalid", "placeholder", "todo", "example", "replaceme", "none", "null", "test", "default", "secret", "password":
+		return true
+	}
+	return strings.Trim(l, string(l[0])) == "" // one character repeated: "xxxxxxxx", "00000000"
 }
 
 // assumesRole reports whether the statement allows sts:AssumeRole (the
@@ -329,6 +357,64 @@ func mfaConditions(st Statement) mfaCheck {
 		}
 	}
 	return best
+}
+
+// narrowingConditions describes the conditions of a "*" statement that
+// limit the caller to named organizations, accounts, principals, sources or
+// networks, as AWS evaluates them: only positive tests count, and an ARN or
+// ID whose account part is a wildcard names no one in particular. Principals
+// named by aws:PrincipalArn or aws:PrincipalAccount are returned so that
+// they are listed like any other trusted principal.
+func narrowingConditions(st Statement, known *KnownAccounts, ownAccount string) (narrowed []string, derived []TrustPrincipal) {
+	for _, c := range st.Conditions {
+		if c.Base.negated() || c.IfExists || c.Base == Null || c.Set == ForAllValues || len(c.Values) == 0 {
+			continue
+		}
+		key := strings.ToLower(c.Key)
+		ok := true
+		for _, v := range c.Values {
+			if isPlaceholder(v) {
+				continue // a template parameter: one value given at deploy time
+			}
+			switch key {
+			case "aws:principalarn", "aws:sourcearn":
+				parts := splitARN(v)
+				ok = ok && len(parts) == 6 && parts[4] != "" && !strings.ContainsAny(parts[4], "*?")
+			case "aws:principalaccount", "aws:sourceaccount", "aws:principalorgid", "aws:sourceorgid", "aws:sourcevpc", "aws:sourcevpce":
+				ok = ok && v != "" && !strings.ContainsAny(v, "*?")
+			case "aws:principalorgpaths", "aws:sourceorgpaths":
+				ok = ok && strings.HasPrefix(v, "o-") && !strings.HasPrefix(v, "o-*")
+			case "aws:userid":
+				ok = ok && !strings.HasPrefix(v, "*")
+			default:
+				ok = false
+			}
+		}
+		if !ok {
+			continue
+		}
+		narrowed = append(narrowed, c.Key+" = "+strings.Join(c.Values, ", "))
+		if key != "aws:principalarn" && key != "aws:principalaccount" {
+			continue
+		}
+		for _, v := range c.Values {
+			tp := TrustPrincipal{Statement: st.Index, Sid: st.Sid, Actions: actionList(st), Value: v}
+			tp.Kind, tp.Account = classifyAWS(v)
+			if tp.Account != "" {
+				if vd, found := known.Vendor(tp.Account); found {
+					tp.Vendor, tp.AWSService = vd.Name, vd.Type == "aws"
+				}
+				tp.SameAccount = ownAccount != "" && tp.Account == ownAccount
+			}
+			derived = append(derived, tp)
+		}
+	}
+	return narrowed, derived
+}
+
+// isPlaceholder reports whether v is only a template placeholder, "${Name}".
+func isPlaceholder(v string) bool {
+	return strings.HasPrefix(v, "${") && strings.Index(v, "}") == len(v)-1
 }
 
 // principalRestrictions lists the condition keys that narrow "*" to known

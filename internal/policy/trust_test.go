@@ -82,7 +82,19 @@ func TestAnalyzeTrust(t *testing.T) {
 			name:     "short external id",
 			doc:      trustDoc(`{"AWS":"arn:aws:iam::123456789012:role/x"}`, `{"StringEquals":{"sts:ExternalId":"acme"}}`),
 			kinds:    []policy.PrincipalKind{policy.KindRole},
-			findings: []string{"external-id-short/low", "known-vendor/info"},
+			findings: []string{"external-id-short/medium", "known-vendor/info"},
+		},
+		{
+			name:     "documentation placeholder external id",
+			doc:      trustDoc(`{"AWS":"arn:aws:iam::123456789012:role/x"}`, `{"StringEquals":{"sts:ExternalId":"<YOUR_EXTERNAL_ID>"}}`),
+			kinds:    []policy.PrincipalKind{policy.KindRole},
+			findings: []string{"external-id-placeholder/high", "known-vendor/info"},
+		},
+		{
+			name:     "repeated-character external id",
+			doc:      trustDoc(`{"AWS":"arn:aws:iam::123456789012:role/x"}`, `{"StringEquals":{"sts:ExternalId":"xxxxxxxxxxxxxxxxxxxx"}}`),
+			kinds:    []policy.PrincipalKind{policy.KindRole},
+			findings: []string{"external-id-placeholder/high", "known-vendor/info"},
 		},
 		{
 			name:     "template placeholder external id",
@@ -112,7 +124,27 @@ func TestAnalyzeTrust(t *testing.T) {
 			name:     "wildcard principal limited to the organization",
 			doc:      trustDoc(`{"AWS":"*"}`, `{"StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}`),
 			kinds:    []policy.PrincipalKind{policy.KindAny},
+			findings: []string{"wildcard-principal/low"},
+		},
+		{
+			// aws:PrincipalArn names the caller: AWS admits only that
+			// role, which is then listed like a named principal.
+			name:     "wildcard principal limited to one role ARN",
+			doc:      trustDoc(`{"AWS":"*"}`, `{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::123456789012:role/reader"}}`),
+			kinds:    []policy.PrincipalKind{policy.KindAny, policy.KindRole},
+			findings: []string{"wildcard-principal/low"},
+		},
+		{
+			name:     "wildcard principal with a source ARN in any account",
+			doc:      trustDoc(`{"AWS":"*"}`, `{"ArnLike":{"aws:SourceArn":"arn:aws:cloudwatch:*:*:alarm:*"}}`),
+			kinds:    []policy.PrincipalKind{policy.KindAny},
 			findings: []string{"wildcard-principal/medium"},
+		},
+		{
+			name:     "wildcard principal with a negated organization test",
+			doc:      trustDoc(`{"AWS":"*"}`, `{"StringNotEquals":{"aws:PrincipalOrgID":"o-abc123"}}`),
+			kinds:    []policy.PrincipalKind{policy.KindAny},
+			findings: []string{"wildcard-principal/critical"},
 		},
 		{
 			name:     "service principal without source",

@@ -27,6 +27,11 @@ type analyzer struct {
 	cat   *iamdata.Catalog
 	kb    *knowledge
 	known *policy.KnownAccounts
+	// taggable: what the identity being reviewed may tag, per service
+	// (see tags.go).
+	taggable map[string][]tagRight
+	// local maps the template's own role and user ARN placeholders to them.
+	local map[string]*identity
 
 	findings []Finding
 	// grants are (pattern, resource) pairs counted per service category.
@@ -47,6 +52,7 @@ type analyzed struct {
 	held    map[string]*held // lower-case "svc:name" -> grants
 	sorted  []*held          // held in action order, once grants are complete
 	trusted []Principal
+	vendor  bool // the vendor can use this identity (see reach)
 }
 
 func (a *analyzer) add(f Finding) { a.findings = append(a.findings, f) }
@@ -79,6 +85,8 @@ func (a *analyzer) identity(id *identity) *analyzed {
 	for _, h := range out.sorted {
 		a.allowed[h.key] = append(a.allowed[h.key], h)
 	}
+	a.taggable = a.selfTaggable(out)
+	defer func() { a.taggable = nil }()
 	a.sensitive(out)
 	a.levels(out)
 	a.escalations(out)
@@ -358,10 +366,11 @@ func narrowResource(r string) bool {
 	return res != "" && res != "*"
 }
 
-// scopeScoped reports whether one grant is limited by resource or condition.
-func (a *analyzer) scopeScoped(s policy.Scope) bool {
+// scopeScoped reports whether one grant of act is limited by resource or
+// condition (act is the zero Action when judging a whole statement).
+func (a *analyzer) scopeScoped(act iamdata.Action, s policy.Scope) bool {
 	for _, c := range s.Conditions {
-		if !a.kb.nonScoping[strings.ToLower(c.Key)] {
+		if a.narrows(act, s, c) {
 			return true
 		}
 	}
@@ -376,8 +385,31 @@ func (a *analyzer) scopeScoped(s policy.Scope) bool {
 	return true
 }
 
+// narrows reports whether a condition limits which requests grant s of
+// act covers, as AWS evaluates it: a negated test (StringNotEquals a tag)
+// or Null excludes a few resources and allows the rest; a "*" value
+// matches everything; a resource tag the identity may set itself is no
+// limit (see selfTagged).
+func (a *analyzer) narrows(act iamdata.Action, s policy.Scope, c policy.Condition) bool {
+	key := strings.ToLower(c.Key)
+	if a.kb.nonScoping[key] || c.Base.Negated() || c.Base == policy.Null {
+		return false
+	}
+	wild := true
+	for _, v := range c.Values {
+		wild = wild && strings.Trim(v, "*") == ""
+	}
+	if wild {
+		return false
+	}
+	if _, tag, ok := strings.Cut(key, ":resourcetag/"); ok && a.selfTagged(act, s, tag) {
+		return false
+	}
+	return true
+}
+
 func (a *analyzer) statementScoped(st policy.Statement) bool {
-	return a.scopeScoped(policy.Scope{Resources: st.Resource, NotResources: st.NotResource, Conditions: st.Conditions})
+	return a.scopeScoped(iamdata.Action{}, policy.Scope{Resources: st.Resource, NotResources: st.NotResource, Conditions: st.Conditions})
 }
 
 // describeScopes lists the resources (and scoping conditions) of grants.
@@ -395,7 +427,7 @@ func (a *analyzer) describeScopes(hs []*held) []string {
 			}
 			var conds []string
 			for _, c := range r.scope.Conditions {
-				if !a.kb.nonScoping[strings.ToLower(c.Key)] {
+				if a.narrows(h.action, r.scope, c) {
 					conds = append(conds, c.Operator+" "+c.Key+"="+strings.Join(c.Values, "|"))
 				}
 			}
@@ -512,9 +544,25 @@ func isDelete(name string) bool {
 	return false
 }
 
+// destroysData reports whether a delete can lose data or take a workload
+// down (instances, volumes, snapshots, tables, buckets and objects,
+// secrets, keys, logs, streams, queues, backups...), rather than remove
+// configuration that can be recreated (a rule, a subscription filter, a tag).
+func destroysData(name string) bool {
+	if !strings.HasPrefix(name, "Delete") && !strings.HasPrefix(name, "Purge") {
+		return true // Terminate, Destroy, Deregister: keep them high
+	}
+	for _, noun := range []string{"Bucket", "Object", "Table", "DB", "Database", "Volume", "Snapshot", "Secret", "Key", "LogGroup", "LogStream", "Stream", "Queue", "FileSystem", "Backup", "RecoveryPoint", "Vault", "Archive", "Repository", "Image", "Item", "Instance", "Cluster", "Function", "Stack", "Domain", "Cache", "Replication", "Index", "Dataset", "Graph", "Ledger", "Keyspace", "Topic", "Parameter", "Certificate", "Document", "Object", "Registry", "Directory", "User", "Account", "Organization", "Policy", "Role", "Group", "Vpc", "Subnet", "Gateway", "LoadBalancer", "Distribution", "HostedZone", "Service", "Application", "Environment", "Workspace", "Model", "Job", "Notebook"} {
+		if strings.Contains(name, noun) {
+			return true
+		}
+	}
+	return strings.HasPrefix(name, "Purge")
+}
+
 // levels reports writes, deletes, tagging and permissions management.
 func (a *analyzer) levels(out *analyzed) {
-	var perms, deletes, writes, tags []*held
+	var perms, limited, deletes, configDeletes, writes, tags []*held
 	for _, h := range out.sorted {
 		if len(a.kb.groupOf[h.key]) > 0 {
 			continue // explained by its own finding
@@ -523,20 +571,28 @@ func (a *analyzer) levels(out *analyzed) {
 		case h.action.Level == iamdata.LevelPermissions && isReadVerb(h.action.Name):
 			// Reading a policy is filed as Permissions management but
 			// changes nothing.
+		case a.attachLimited(h) != "":
+			limited = append(limited, h)
 		case h.action.Level == iamdata.LevelPermissions:
 			perms = append(perms, h)
 		case h.action.Level == iamdata.LevelTagging:
 			tags = append(tags, h)
-		case h.action.Level == iamdata.LevelWrite && isDelete(h.action.Name):
+		case h.action.Level == iamdata.LevelWrite && isDelete(h.action.Name) && destroysData(h.action.Name):
 			deletes = append(deletes, h)
+		case h.action.Level == iamdata.LevelWrite && isDelete(h.action.Name):
+			configDeletes = append(configDeletes, h)
 		case h.action.Level == iamdata.LevelWrite:
 			writes = append(writes, h)
 		}
 	}
 	a.addGrouped(out, "access/permissions-management", "Change permissions", perms, SeverityHigh, SeverityMedium,
 		"Permissions-management actions change who may do what (policies, grants, sharing); misused they widen the vendor's own access or open resources to others.")
+	a.addGrouped(out, "access/permissions-management", "Attach named low-risk managed policies", limited, SeverityLow, SeverityLow,
+		"iam:PolicyARN limits which managed policies can be attached, and those named grant little; the vendor can still choose when to attach them.")
 	a.addGrouped(out, "access/delete", "Delete resources", deletes, SeverityHigh, SeverityMedium,
 		"Deletes are irreversible for data-bearing resources (volumes, databases, secrets); a compromised vendor can cause an outage or data loss.")
+	a.addGrouped(out, "access/delete", "Delete configuration", configDeletes, SeverityMedium, SeverityLow,
+		"These deletes remove configuration (rules, filters, subscriptions, settings) rather than data; they can break monitoring or automation until recreated.")
 	a.addGrouped(out, "access/write", "Change infrastructure", writes, SeverityMedium, SeverityLow,
 		"Writes change resources in the account; each should match a feature the vendor documents.")
 	a.addGrouped(out, "access/tagging", "Change tags", tags, SeverityLow, SeverityInfo,

@@ -75,7 +75,9 @@ func (a *analyzer) escalations(out *analyzed) {
 			continue // reported once as self-modification
 		}
 		sev, why := e.Severity, e.Description
-		if allScoped {
+		if limited := a.attachLimitedAll(involved); limited != "" {
+			sev, why = SeverityLow, why+" Here the policies that can be attached are limited by iam:PolicyARN to "+limited+", which grant no more than that."
+		} else if allScoped {
 			sev = e.ScopedSeverity
 			if note := a.scopeNotes(involved); note != "" {
 				why += " " + note
@@ -172,4 +174,54 @@ func (a *analyzer) credentials(out *analyzed) {
 		a.add(Finding{ID: "identity/console-password", Severity: SeverityHigh, Title: "Console password for a vendor user", Identity: out.label, Location: *out.id.LoginProfile,
 			Why: "A vendor integration needs API access only; a console password is a second long-lived credential that can be phished."})
 	}
+}
+
+// attachActions attach a managed policy; iam:PolicyARN says which one.
+var attachActions = map[string]bool{"iam:attachrolepolicy": true, "iam:attachuserpolicy": true, "iam:attachgrouppolicy": true}
+
+// attachLimited returns the managed policies h may attach when every grant
+// of h limits iam:PolicyARN to AWS managed policies the review knows to be
+// below high (SecurityAudit, ViewOnlyAccess...); "" otherwise. AWS checks
+// iam:PolicyARN against the policy in the request, so such a grant can
+// attach nothing else.
+func (a *analyzer) attachLimited(h *held) string {
+	if !attachActions[h.key] || len(h.refs) == 0 {
+		return ""
+	}
+	var names []string
+	for _, r := range h.refs {
+		found := false
+		for _, c := range r.scope.Conditions {
+			if !strings.EqualFold(c.Key, "iam:PolicyARN") || !a.narrows(h.action, r.scope, c) || c.IfExists {
+				continue
+			}
+			ok := len(c.Values) > 0
+			for _, v := range c.Values {
+				mp, known := a.kb.managed(v)
+				ok = ok && known && !strings.ContainsAny(v, "*?") && mp.Severity.Rank() < SeverityHigh.Rank()
+				if ok {
+					names = appendNew(names, mp.Name)
+				}
+			}
+			found = found || ok
+		}
+		if !found {
+			return ""
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// attachLimitedAll returns the policies when every involved grant that
+// attaches a policy is limited, and all involved grants are attaches.
+func (a *analyzer) attachLimitedAll(hs []*held) string {
+	var out []string
+	for _, h := range hs {
+		l := a.attachLimited(h)
+		if l == "" {
+			return ""
+		}
+		out = appendNew(out, l)
+	}
+	return strings.Join(out, ", ")
 }

@@ -66,6 +66,9 @@ type identity struct {
 	AccessKeys   []Location
 	LoginProfile *Location
 	Boundary     string
+	// Service is the AWS service that alone assumes a role SAM creates
+	// (no trust policy in the template).
+	Service string
 
 	referenced bool // a policy that some identity attaches by ARN
 }
@@ -81,6 +84,11 @@ type inventory struct {
 	Problems   []problem
 	// Unreviewable notes what could not be read (e.g. a StackSet TemplateURL).
 	Unreviewable []problem
+	Functions    []*function
+	Tokens       []serviceToken
+	// Local maps the ARN placeholders of the template's own roles and users
+	// ("${Logical.Arn}") to them: a trust in one is not cross-account.
+	Local map[string]*identity
 }
 
 // extractor walks one template.
@@ -104,13 +112,15 @@ func (e *extractor) at(n *node, path string) Location {
 // extractTemplate finds every identity and policy in a CloudFormation template.
 func (e *extractor) extractTemplate(tmpl *node) {
 	e.scope = newScope(tmpl)
+	e.macros(tmpl)
 	res := tmpl.get("Resources")
 	if res == nil || res.Kind != mapNode {
 		e.inv.Problems = append(e.inv.Problems, problem{Where: e.at(tmpl, "Resources"), Message: "the template has no Resources section"})
 		return
 	}
 	byRef := map[string]*identity{} // "${Logical}" or literal name -> identity
-	var attachments []func()
+	var attachments, custom []func()
+	var fns []*function
 	for i, logical := range res.Keys {
 		r := res.Vals[i]
 		if i < len(res.KeyLines) {
@@ -194,6 +204,22 @@ func (e *extractor) extractTemplate(tmpl *node) {
 			e.resourcePolicy(logical, r, props, "ResourcePolicy", "secret policy")
 		case "AWS::CloudFormation::StackSet":
 			e.stackSet(logical, r, props)
+		case "AWS::CloudFormation::Stack":
+			e.nestedStack(logical, r, props)
+		case "AWS::Lambda::Function":
+			fns = append(fns, e.lambdaFunction(logical, r, props))
+		case "AWS::Serverless::Function":
+			fn, id := e.samFunction(logical, r, props)
+			fns = append(fns, fn)
+			if id != nil {
+				e.inv.Identities = append(e.inv.Identities, id)
+				byRef["${"+id.Name+"}"] = id
+				byRef["${"+id.Name+".Arn}"] = id
+			}
+		default:
+			if strings.HasPrefix(typ, "Custom::") || typ == "AWS::CloudFormation::CustomResource" {
+				custom = append(custom, func() { e.customResource(logical, r, props) })
+			}
 		}
 	}
 	// Attach policies and keys once every identity is known, because
@@ -202,6 +228,23 @@ func (e *extractor) extractTemplate(tmpl *node) {
 		attach()
 	}
 	e.linkManaged(byRef)
+	for _, c := range custom {
+		c()
+	}
+	if e.inv.Local == nil {
+		e.inv.Local = map[string]*identity{}
+	}
+	for ref, id := range byRef {
+		if strings.HasSuffix(ref, ".Arn}") && (id.Kind == kindRole || id.Kind == kindUser) {
+			e.inv.Local[ref] = id
+		}
+	}
+	for _, fn := range fns {
+		if id, ok := byRef[fn.Role]; !ok || id.Kind != kindRole {
+			e.inv.Unreviewable = append(e.inv.Unreviewable, problem{Where: fn.Where,
+				Message: "function " + fn.Name + " runs as " + firstNonEmpty(fn.Role, "an unnamed role") + ", a role that is not in the input, so what its code may do was not seen; review that role's policies too"})
+		}
+	}
 }
 
 // onlyBucket returns the logical ID of the template's only S3 bucket, or "".

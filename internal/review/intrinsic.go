@@ -8,16 +8,33 @@ import (
 
 // scope is what intrinsic functions can refer to in one template.
 type scope struct {
-	params    map[string]bool
+	params map[string]bool
+	// defaults holds the Default of parameters that have one: a reviewer
+	// reads the template as it deploys when nobody overrides it, so a
+	// vendor account or an external ID given as a default is named.
+	defaults  map[string]*node
 	resources map[string]string // logical ID -> type
 	mappings  *node
 }
 
 func newScope(tmpl *node) *scope {
-	s := &scope{params: map[string]bool{}, resources: map[string]string{}, mappings: tmpl.get("Mappings")}
+	s := &scope{params: map[string]bool{}, defaults: map[string]*node{}, resources: map[string]string{}, mappings: tmpl.get("Mappings")}
 	if p := tmpl.get("Parameters"); p != nil && p.Kind == mapNode {
-		for _, k := range p.Keys {
+		for i, k := range p.Keys {
 			s.params[k] = true
+			d := p.Vals[i].get("Default")
+			if d == nil || d.Kind != scalarNode || d.Str == "" {
+				continue
+			}
+			if typ := p.Vals[i].get("Type").str(); typ == "CommaDelimitedList" || strings.HasPrefix(typ, "List<") {
+				list := &node{Kind: listNode, Line: d.Line}
+				for _, part := range strings.Split(d.Str, ",") {
+					list.List = append(list.List, scalar(strings.TrimSpace(part), d.Line))
+				}
+				s.defaults[k] = list
+				continue
+			}
+			s.defaults[k] = d
 		}
 	}
 	if r := tmpl.get("Resources"); r != nil && r.Kind == mapNode {
@@ -63,7 +80,13 @@ func (s *scope) resolveDepth(n *node, depth int) *node {
 		}
 		out := &node{Kind: mapNode, Line: n.Line}
 		for i, k := range n.Keys {
-			v := s.resolveDepth(n.Vals[i], depth+1)
+			val := n.Vals[i]
+			if fn, _ := intrinsic(val); fn == "Fn::If" && listKey(k) {
+				// A principal, action or resource chosen by a condition:
+				// the reviewer must see every branch, as in a list.
+				val = &node{Kind: listNode, Line: val.Line, List: []*node{val}}
+			}
+			v := s.resolveDepth(val, depth+1)
 			if v == nil {
 				continue
 			}
@@ -73,6 +96,16 @@ func (s *scope) resolveDepth(n *node, depth int) *node {
 		return out
 	}
 	return n
+}
+
+// listKey reports whether a policy element takes a list, so that an
+// Fn::If there stands for both branches.
+func listKey(k string) bool {
+	switch k {
+	case "AWS", "Service", "Federated", "CanonicalUser", "Action", "NotAction", "Resource", "NotResource":
+		return true
+	}
+	return false
 }
 
 // appendResolved adds v to list out; a list that a function (an If branch,
@@ -166,6 +199,9 @@ func (s *scope) ref(name string, line int) *node {
 		return scalar("aws", line)
 	case "AWS::URLSuffix":
 		return scalar("amazonaws.com", line)
+	}
+	if d, ok := s.defaults[name]; ok {
+		return d
 	}
 	return scalar("${"+name+"}", line)
 }

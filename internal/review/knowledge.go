@@ -45,6 +45,11 @@ type managedPolicy struct {
 	Name     string   `yaml:"name"`
 	Severity Severity `yaml:"severity"`
 	Meaning  string   `yaml:"meaning"`
+	// Can lists the summary capabilities (their text, or "*" for all) the
+	// policy grants; Complete says that list is all of them, so the
+	// summary may say "cannot" for the others instead of "unknown".
+	Can      []string `yaml:"can"`
+	Complete bool     `yaml:"complete"`
 }
 
 type capability struct {

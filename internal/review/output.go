@@ -35,6 +35,41 @@ func (r Report) Write(w io.Writer, format, version string) error {
 	return fmt.Errorf("unknown format %q; use text, json, md or sarif", format)
 }
 
+// MarshalJSON writes the report with [] for empty lists, for the CLI and
+// the API alike.
+func (r Report) MarshalJSON() ([]byte, error) {
+	type plain Report // without this method
+	return json.Marshal(plain(r.withEmptyLists()))
+}
+
+// withEmptyLists returns r with every nil list that JSON always shows set
+// to an empty one, so that consumers read [] and never null.
+func (r Report) withEmptyLists() Report {
+	empty := func(l *[]string) {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	empty(&r.Files)
+	empty(&r.Summary.Can)
+	empty(&r.Summary.Cannot)
+	empty(&r.Summary.Unknown)
+	empty(&r.Summary.TopRisks)
+	if r.Summary.ByLevel == nil {
+		r.Summary.ByLevel = []LevelCount{}
+	}
+	if r.Summary.ByCategory == nil {
+		r.Summary.ByCategory = []CategoryCount{}
+	}
+	if r.Identities == nil {
+		r.Identities = []Identity{}
+	}
+	if r.Findings == nil {
+		r.Findings = []Finding{}
+	}
+	return r
+}
+
 // errWriter keeps the first write error so rendering code stays linear. It
 // escapes control, bidi and invisible characters in text arguments: names
 // and conditions come from the vendor's document, which must not be able to
@@ -128,6 +163,12 @@ func (r Report) WriteText(w io.Writer) error {
 	for _, c := range s.Cannot {
 		e.printf("  - %s\n", c)
 	}
+	if len(s.Unknown) > 0 {
+		e.printf("UNKNOWN (not everything the vendor holds was seen):\n")
+		for _, c := range s.Unknown {
+			e.printf("  - %s\n", c)
+		}
+	}
 	if len(s.TopRisks) > 0 {
 		e.printf("\nHighest risks:\n")
 		for i, t := range s.TopRisks {
@@ -182,6 +223,12 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	e.printf("\n**Cannot:**\n\n")
 	for _, c := range s.Cannot {
 		e.printf("- %s\n", mdEscape(c))
+	}
+	if len(s.Unknown) > 0 {
+		e.printf("\n**Unknown** (not everything the vendor holds was seen):\n\n")
+		for _, c := range s.Unknown {
+			e.printf("- %s\n", mdEscape(c))
+		}
 	}
 	e.printf("\n## Identities\n\n| Kind | Name | Location | Actions | Trusted by |\n|---|---|---|---|---|\n")
 	for _, id := range r.Identities {

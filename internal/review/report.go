@@ -68,7 +68,10 @@ type Summary struct {
 	ByCategory []CategoryCount  `json:"by_category"`
 	Can        []string         `json:"can"`
 	Cannot     []string         `json:"cannot"`
-	TopRisks   []string         `json:"top_risks"`
+	// Unknown lists capabilities the review cannot rule in or out: a
+	// managed policy it does not expand, or a part not in the input.
+	Unknown  []string `json:"unknown"`
+	TopRisks []string `json:"top_risks"`
 }
 
 // Report is the result of a review.

@@ -72,17 +72,22 @@ func Review(ctx context.Context, inputs []Input, opts Options) (Report, error) {
 	a := &analyzer{cat: cat, kb: kb, known: opts.Known, grants: map[string]int{}, allowed: map[string][]*held{}, applyCache: map[[2]string]bool{}, typeARNs: map[[2]string]string{}}
 	a.findings = append(a.findings, outputs...)
 	a.problems("", inv.Problems, nil)
+	// Unread parts fail --fail-on high by default: "no findings" must mean
+	// everything was seen.
 	for _, u := range inv.Unreviewable {
-		a.add(Finding{ID: "template/unreviewable", Severity: SeverityMedium, Title: "Part of the integration is not in the input", Location: u.Where, Why: u.Message})
+		a.add(Finding{ID: "template/unreviewable", Severity: SeverityHigh, Title: "Part of the integration is not in the input", Location: u.Where, Why: u.Message})
 	}
+	a.serviceTokens(inv.Tokens)
+	a.local = inv.Local
 	var ids []*analyzed
 	for _, id := range inv.Identities {
 		ids = append(ids, a.identity(id))
 	}
+	a.reach(ids, inv)
 	rep.Findings = dedupe(a.findings)
 	sortFindings(rep.Findings)
 	rep.Identities = a.identities(ids, rep.Findings)
-	rep.Summary = a.summary(rep.Findings)
+	rep.Summary = a.summary(rep.Findings, ids, len(inv.Unreviewable) > 0)
 	return rep, nil
 }
 
@@ -139,7 +144,9 @@ func dedupe(fs []Finding) []Finding {
 	seen := map[string]bool{}
 	out := fs[:0]
 	for _, f := range fs {
-		key := f.ID + "|" + f.Identity + "|" + f.Title + "|" + f.Location.String()
+		// Resources are part of the key: one statement trusting several
+		// accounts gives one finding per account, and each must be listed.
+		key := f.ID + "|" + f.Identity + "|" + f.Title + "|" + f.Location.String() + "|" + strings.Join(f.Resources, ",")
 		if seen[key] {
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/crossbill/crossbill/internal/iamdata"
 	"github.com/crossbill/crossbill/internal/policy"
 )
 
@@ -31,7 +32,7 @@ func (a *analyzer) heldScoped(h *held) bool {
 func (a *analyzer) scopeOf(h *held) (scoped bool, note string) {
 	every := true
 	for _, r := range h.refs {
-		if !a.scopeScoped(r.scope) {
+		if !a.scopeScoped(h.action, r.scope) {
 			every = false
 			break
 		}
@@ -59,7 +60,7 @@ func (a *analyzer) scopeOf(h *held) (scoped bool, note string) {
 func (a *analyzer) requiredTypeLimits(h *held, typ string) []string {
 	var limits []string
 	for _, r := range h.refs {
-		conds := a.scopingConditions(r.scope)
+		conds := a.scopingConditions(h.action, r.scope)
 		if len(r.scope.Resources) == 0 { // NotResource, or no Resource element
 			if len(conds) == 0 {
 				return nil
@@ -88,10 +89,10 @@ func (a *analyzer) requiredTypeLimits(h *held, typ string) []string {
 // scopingConditions describes the conditions of s that limit which
 // requests or resources it covers; a resource tag condition reads as
 // "tagged key=value".
-func (a *analyzer) scopingConditions(s policy.Scope) []string {
+func (a *analyzer) scopingConditions(act iamdata.Action, s policy.Scope) []string {
 	var out []string
 	for _, c := range s.Conditions {
-		if a.kb.nonScoping[strings.ToLower(c.Key)] {
+		if !a.narrows(act, s, c) {
 			continue
 		}
 		_, tagKey, isTag := strings.Cut(c.Key, ":ResourceTag/")

@@ -33,7 +33,7 @@ func (a *analyzer) identities(ids []*analyzed, fs []Finding) []Identity {
 	return out
 }
 
-func (a *analyzer) summary(fs []Finding) Summary {
+func (a *analyzer) summary(fs []Finding, ids []*analyzed, unreviewed bool) Summary {
 	s := Summary{BySeverity: map[Severity]int{}, Actions: len(a.allowed)}
 	for _, f := range fs {
 		s.BySeverity[f.Severity]++
@@ -47,7 +47,6 @@ func (a *analyzer) summary(fs []Finding) Summary {
 		}
 		return cats[c]
 	}
-	writesByCat := map[string][]string{}
 	for _, hs := range a.allowed {
 		h := hs[0]
 		byLevel[h.action.Level]++
@@ -55,7 +54,6 @@ func (a *analyzer) summary(fs []Finding) Summary {
 		c.Actions++
 		if h.action.Level != iamdata.LevelRead && h.action.Level != iamdata.LevelList {
 			c.Writes++
-			writesByCat[c.Category] = append(writesByCat[c.Category], h.action.String())
 		}
 	}
 	for c, n := range a.grants {
@@ -73,7 +71,7 @@ func (a *analyzer) summary(fs []Finding) Summary {
 		}
 		return s.ByCategory[i].Category < s.ByCategory[j].Category
 	})
-	s.Can, s.Cannot = a.canCannot(writesByCat)
+	s.Can, s.Cannot, s.Unknown = a.canCannot(ids, unreviewed)
 	for _, f := range fs {
 		if len(s.TopRisks) == 5 || f.Severity.Rank() < SeverityMedium.Rank() {
 			break
@@ -87,29 +85,67 @@ func (a *analyzer) summary(fs []Finding) Summary {
 	return s
 }
 
-// canCannot writes the plain-language lines of the summary.
-func (a *analyzer) canCannot(writesByCat map[string][]string) (can, cannot []string) {
+// canCannot writes the plain-language lines of the summary, from the
+// identities the vendor can use only. A capability not granted is "cannot"
+// only when everything those identities hold was seen; otherwise it is
+// "unknown", with the reason.
+func (a *analyzer) canCannot(ids []*analyzed, unreviewed bool) (can, cannot, unknown []string) {
+	allowed := map[string][]*held{}
+	viaManaged := map[string][]string{} // capability text -> managed policy names
+	var reasons []string
+	if unreviewed {
+		reasons = append(reasons, "part of the integration is not in the input")
+	}
+	for _, x := range ids {
+		if !x.vendor {
+			continue
+		}
+		for _, h := range x.sorted {
+			allowed[h.key] = append(allowed[h.key], h)
+		}
+		for _, m := range x.id.ManagedARNs {
+			mp, ok := a.kb.managed(m.ARN)
+			name := firstNonEmpty(mp.Name, m.ARN)
+			for _, c := range mp.Can {
+				viaManaged[c] = appendNew(viaManaged[c], name)
+			}
+			if !ok || !mp.Complete {
+				reasons = appendNew(reasons, "policy "+name+" is attached and not expanded")
+			}
+		}
+	}
 	for _, c := range a.kb.Capabilities {
 		var hs []*held
 		for _, act := range c.Actions {
-			hs = append(hs, a.allowed[strings.ToLower(act)]...)
+			hs = append(hs, allowed[strings.ToLower(act)]...)
 		}
-		if len(hs) == 0 {
+		managed := append(append([]string(nil), viaManaged[c.Text]...), viaManaged["*"]...)
+		switch {
+		case len(hs) > 0:
+			line := c.Text
+			if _, scoped := a.split(hs); len(scoped) == len(hs) {
+				line += ", limited to " + strings.Join(a.describeScopes(hs), ", ")
+			}
+			can = append(can, line)
+		case len(managed) > 0:
+			can = append(can, c.Text+" (through "+strings.Join(managed, ", ")+")")
+		case len(reasons) > 0:
+			unknown = append(unknown, c.Text+": unknown, because "+strings.Join(reasons, "; "))
+		default:
 			cannot = append(cannot, c.Text)
-			continue
 		}
-		line := c.Text
-		if _, scoped := a.split(hs); len(scoped) == len(hs) {
-			line += ", limited to " + strings.Join(a.describeScopes(hs), ", ")
-		}
-		can = append(can, line)
 	}
 	var reads []string
 	seen := map[string]bool{}
-	for _, all := range a.allowed {
+	writesByCat := map[string][]string{}
+	for _, all := range allowed {
 		h := all[0]
 		c := a.category(h.action.Service)
-		if (h.action.Level == iamdata.LevelRead || h.action.Level == iamdata.LevelList) && !seen[c] {
+		if h.action.Level != iamdata.LevelRead && h.action.Level != iamdata.LevelList {
+			writesByCat[c] = append(writesByCat[c], h.action.String())
+			continue
+		}
+		if !seen[c] {
 			seen[c] = true
 			reads = append(reads, c)
 		}
@@ -132,5 +168,5 @@ func (a *analyzer) canCannot(writesByCat map[string][]string) (can, cannot []str
 			can = append(can, fmt.Sprintf("change %s: %s", c, strings.Join(acts, ", ")))
 		}
 	}
-	return can, cannot
+	return can, cannot, unknown
 }

@@ -22,9 +22,23 @@ func (a *analyzer) principals(out *analyzed, p *rawPolicy, doc *policy.Document,
 		if prefix == "resource-policy/" && strings.Contains(f.ID, "external-id") {
 			continue // external IDs apply to sts:AssumeRole only
 		}
+		if _, ok := a.local[f.Principal]; ok {
+			// !GetAtt Role.Arn names a role of this template, in this
+			// account: not a cross-account trust, whatever the policy
+			// package could tell from a placeholder.
+			if f.ID == policy.FindingNoExternalID || f.ID == policy.FindingUnknownAccount || f.ID == policy.FindingAccountRoot || strings.HasPrefix(f.ID, "external-id") {
+				continue
+			}
+		}
 		sev := Severity(f.Severity)
 		if !sev.valid() {
 			sev = SeverityMedium
+		}
+		if f.ID == policy.FindingExternalID && p.ownAccount != "" && literalExternalID(doc, f.Statement) {
+			// In a template (not a deployed policy) a literal value is
+			// the same for everyone who downloads it.
+			f.ID, sev = "external-id-literal", SeverityLow
+			f.Message = "the external ID is written into the template (or a parameter default): it protects only if the vendor generated this template for this customer alone; otherwise every customer who deploys it shares the value"
 		}
 		a.add(Finding{ID: prefix + f.ID, Severity: sev, Title: trustTitle(f.ID), Identity: out.label, Resources: nonEmpty(f.Principal), Location: p.stmtLocation(f.Statement), Why: f.Message})
 	}
@@ -38,9 +52,33 @@ func (a *analyzer) principals(out *analyzed, p *rawPolicy, doc *policy.Document,
 				}
 			}
 		}
-		list = append(list, Principal{Kind: string(tp.Kind), Value: tp.Value, Vendor: tp.Vendor, ExternalID: ext})
+		kind := string(tp.Kind)
+		if id, ok := a.local[tp.Value]; ok {
+			kind = "same-template"
+			a.add(Finding{ID: prefix + policy.FindingSameAccount, Severity: SeverityInfo, Title: trustTitle(policy.FindingSameAccount), Identity: out.label, Resources: []string{tp.Value}, Location: p.stmtLocation(tp.Statement),
+				Why: tp.Value + " is " + id.Kind + " " + id.Name + " of this template, in this account; who can use it is reviewed with that " + id.Kind + "."})
+		}
+		list = append(list, Principal{Kind: kind, Value: tp.Value, Vendor: tp.Vendor, ExternalID: ext})
 	}
 	return list
+}
+
+// literalExternalID reports whether statement i tests sts:ExternalId
+// against a literal value rather than a template parameter.
+func literalExternalID(doc *policy.Document, i int) bool {
+	for _, st := range doc.Statements {
+		if st.Index != i {
+			continue
+		}
+		for _, c := range st.ConditionsOn("sts:ExternalId") {
+			for _, v := range c.Values {
+				if !strings.Contains(v, "${") {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func nonEmpty(s string) []string {
