@@ -101,6 +101,9 @@ func (s *Server) featureSchemas() obj {
 	for k, v := range memberSchemas() {
 		sc[k] = v
 	}
+	for k, v := range bindingSchemas() {
+		sc[k] = v
+	}
 	return sc
 }
 
