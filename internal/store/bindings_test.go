@@ -9,6 +9,7 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/store/storetest"
 )
 
 // attempt is a verification of role for connection id; assumed says
@@ -25,14 +26,7 @@ func attempt(id crossbill.ConnectionID, role crossbill.RoleARN, assumed bool) st
 	return v
 }
 
-// bind records a verification that assumed role for connection id: the
-// one way a role is bound.
-func bind(ctx context.Context, s *store.Store, id crossbill.ConnectionID, role crossbill.RoleARN) (store.Connection, error) {
-	if _, err := s.SaveVerification(ctx, attempt(id, role, true)); err != nil {
-		return store.Connection{}, err
-	}
-	return s.ConnectionByID(ctx, id)
-}
+var bind = storetest.Bind
 
 // TestOnlyAnAssumedVerificationBinds: naming a role binds nothing; a
 // failed attempt is kept for the tenant's connection without binding; a
