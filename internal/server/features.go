@@ -70,7 +70,7 @@ func (s *Server) featureSchemas() obj {
 			"connection": ref("Connection"), "external_id": str(""), "templates": obj{"type": "array", "items": ref("Template")}, "links": obj{"type": "object", "additionalProperties": obj{"type": "string"}},
 		}),
 		"ConnectionDetail": object([]string{"connection"}, obj{"connection": ref("Connection"), "verification": ref("Verification"), "templates": obj{"type": "array", "items": ref("Template")}, "bill": ref("BillSource"), "jobs": arrayOf("Job")}),
-		"VerifyRequest":    object(nil, obj{"role_arn": str("the stack's RoleArn output (default: the bound role)"), "include_paid": boolean("also run Cost Explorer probes ($0.01 each)")}),
+		"VerifyRequest":    object(nil, obj{"role_arn": str("the stack's RoleArn output (default: the bound role, else the role of the last attempt)"), "include_paid": boolean("also run Cost Explorer probes ($0.01 each)")}),
 		"Check":            check,
 		"Verification": object([]string{"status", "checks"}, obj{
 			"status": obj{"type": "string", "enum": []string{"verified", "failed"}}, "connection_id": str(""), "role_arn": str(""), "account_id": str(""),
