@@ -16,6 +16,7 @@ import (
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/onboarding"
 	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/store/storetest"
 )
 
 type membersOut struct {
@@ -44,7 +45,7 @@ func TestConnectMembersBadInput(t *testing.T) {
 	mustNoErr(t, err)
 	c, err := st.CreateConnection(ctx, store.NewConnection{TenantID: acme.ID, ExternalID: "cb-acme", HubPrincipal: hub, Modules: []manifest.Module{manifest.ModuleInventory}})
 	mustNoErr(t, err)
-	_, err = st.BindRole(ctx, c.ID, "arn:aws:iam::222222222222:role/CrossbillAccess")
+	_, err = storetest.Bind(ctx, st, c.ID, "arn:aws:iam::222222222222:role/CrossbillAccess")
 	mustNoErr(t, err)
 	mustNoErr(t, st.Close())
 	tests := []struct {

@@ -31,9 +31,12 @@ cheap read per enabled module. Paid Cost Explorer calls run only with
 
 The hub's AWS credentials come from the default chain (environment, profile,
 SSO, instance or container role); without any, verify stops before recording
-anything. Exit code 0 when verified; 5 when access was
-denied or a check failed; 6 when the hub has no AWS credentials; 2 for bad input; 3 for an unknown tenant; 4 when the
-role belongs to another tenant.`,
+anything. The role and its account are bound to the tenant only when the role
+was assumed with the connection's external ID; a role or account another tenant
+holds fails like any role that does not trust that external ID (see
+` + "`crossbill connect bindings`" + `). Exit code 0 when verified; 5 when access was
+denied or a check failed; 6 when the hub has no AWS credentials; 2 for bad input;
+3 for an unknown tenant.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

@@ -18,6 +18,7 @@ import (
 	"github.com/crossbill/crossbill/internal/emulator"
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/store/storetest"
 )
 
 // TestCurIngestThroughConnection: the customer's bill bucket lives in their
@@ -63,7 +64,7 @@ func TestCurIngestThroughConnection(t *testing.T) {
 	conn, err := st.CreateConnection(ctx, store.NewConnection{TenantID: acme.ID, ExternalID: ext,
 		HubPrincipal: hubARN, Modules: []manifest.Module{manifest.ModuleCUR}})
 	mustNoErr(t, err)
-	_, err = st.BindRole(ctx, conn.ID, crossbill.RoleARN(roleARN))
+	_, err = storetest.Bind(ctx, st, conn.ID, crossbill.RoleARN(roleARN))
 	mustNoErr(t, err)
 	now := time.Now().UTC()
 	_, err = st.SaveVerification(ctx, store.Verification{ConnectionID: conn.ID, RoleARN: crossbill.RoleARN(roleARN),

@@ -255,6 +255,9 @@ func isThrottle(code string) bool {
 // packages define (verification findings) count as AccessDenied.
 func (c Class) Code() crossbill.Code { return codeFor(c) }
 
+// Fix is the class's fix when nothing more is known of the failure.
+func (c Class) Fix() string { return fixFor(Diagnosis{Class: c}) }
+
 func codeFor(c Class) crossbill.Code {
 	switch c {
 	case ClassThrottled:
@@ -305,7 +308,7 @@ func fixFor(d Diagnosis) string {
 		}
 		return fmt.Sprintf("%s is not enabled in this account: enable it under Account > AWS Regions, or remove it from the connection's regions.", region)
 	case ClassRoleTrust:
-		return "crossbill could not assume the role: check that the stack finished (the role exists), that its trust policy names crossbill's hub principal and requires this connection's external ID (`crossbill connect show`), then verify again."
+		return "crossbill could not assume the role: check that the stack finished (the role exists), that its trust policy names crossbill's hub principal and requires this connection's external ID (`crossbill connect show`), then verify again. If all of that is right and it still fails, ask your crossbill operator."
 	case ClassExpiredCredentials:
 		return "Temporary credentials expired: crossbill refreshes them itself; if this repeats, check the hub's clock (NTP) and the role's MaxSessionDuration."
 	case ClassInvalidCredentials:

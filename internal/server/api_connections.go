@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -254,7 +255,9 @@ func (s *Server) verifyConnection(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if in.RoleARN == "" {
-		in.RoleARN = string(c.RoleARN)
+		if in.RoleARN, err = s.roleToVerify(r.Context(), c); err != nil {
+			return err
+		}
 	}
 	if in.RoleARN == "" {
 		return crossbill.Errorf(crossbill.CodeInvalid, "connect verify", "role_arn is required: the RoleArn output of the customer's stack")
@@ -280,10 +283,26 @@ func (s *Server) verifyConnection(w http.ResponseWriter, r *http.Request) error 
 func (s *Server) verify(r *http.Request, c store.Connection, role string, paid bool) (verify.Result, error) {
 	t := tenantOf(r)
 	log := logger(r.Context())
-	return verify.Connection(r.Context(), s.store, verify.Request{Tenant: t.Name, RoleARN: role, Connection: c.ID}, verify.Options{
+	return verify.Connection(r.Context(), s.store, verify.Request{Tenant: t.Name, RoleARN: role, Connection: c.ID, Actor: "token:" + authOf(r).token.ID}, verify.Options{
 		Hub: s.cfg.Hub, IncludePaid: paid, PropagationWait: s.cfg.VerifyWait,
 		Progress: func(format string, args ...any) { log.Debug("verify", "step", fmt.Sprintf(format, args...)) },
 	})
+}
+
+// roleToVerify is the connection's bound role, else the role of its latest
+// verification attempt (a failed attempt binds nothing), else "".
+func (s *Server) roleToVerify(ctx context.Context, c store.Connection) (string, error) {
+	if c.RoleARN != "" {
+		return string(c.RoleARN), nil
+	}
+	v, err := s.store.LatestVerification(ctx, c.ID)
+	switch crossbill.ErrorCode(err) {
+	case "":
+		return string(v.RoleARN), nil
+	case crossbill.CodeNotFound:
+		return "", nil
+	}
+	return "", err
 }
 
 // schedule makes sure a connection has its periodic jobs: verify always,

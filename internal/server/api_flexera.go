@@ -34,6 +34,9 @@ type billConnectResponse struct {
 // role and its bill bucket are recorded, the role is verified, and the
 // bill's ingestion is scheduled. {org_id} is the tenant.
 //
+// The role is bound to the tenant only if the verification assumes it with
+// the connection's external ID; a failed one binds nothing.
+//
 // Unlike Flexera, crossbill does not use a customer-known value (the org
 // ID) as the external ID: the role must trust the external ID of the
 // tenant's pending connection (from POST .../connections or `crossbill
@@ -95,9 +98,12 @@ func (s *Server) flexeraBillConnect(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// billConnection finds the connection the role belongs to: the one already
-// bound to it, else the tenant's newest pending one, else a new one (CUR
-// module only) whose external ID the customer must put in the trust policy.
+// billConnection finds the tenant's connection for the role: the one
+// already bound to it, else the tenant's newest pending one, else a new one
+// (CUR module only) whose external ID the customer must put in the trust
+// policy. A role another tenant connected is treated like any other: its
+// verification fails as for a role that does not trust the connection's
+// external ID, and nothing is bound (see verify.Connection).
 func (s *Server) billConnection(r *http.Request, role crossbill.RoleARN) (store.Connection, error) {
 	t := tenantOf(r).ID
 	c, err := s.store.ConnectionByRoleARN(r.Context(), role)
@@ -105,7 +111,6 @@ func (s *Server) billConnection(r *http.Request, role crossbill.RoleARN) (store.
 	case err == nil && c.TenantID == t:
 		return c, nil
 	case err == nil:
-		return store.Connection{}, crossbill.Errorf(crossbill.CodeConflict, "bill connect", "role %s is connected by another tenant", role)
 	case crossbill.ErrorCode(err) != crossbill.CodeNotFound:
 		return store.Connection{}, err
 	}

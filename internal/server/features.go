@@ -70,7 +70,7 @@ func (s *Server) featureSchemas() obj {
 			"connection": ref("Connection"), "external_id": str(""), "templates": obj{"type": "array", "items": ref("Template")}, "links": obj{"type": "object", "additionalProperties": obj{"type": "string"}},
 		}),
 		"ConnectionDetail": object([]string{"connection"}, obj{"connection": ref("Connection"), "verification": ref("Verification"), "templates": obj{"type": "array", "items": ref("Template")}, "bill": ref("BillSource"), "jobs": arrayOf("Job")}),
-		"VerifyRequest":    object(nil, obj{"role_arn": str("the stack's RoleArn output (default: the bound role)"), "include_paid": boolean("also run Cost Explorer probes ($0.01 each)")}),
+		"VerifyRequest":    object(nil, obj{"role_arn": str("the stack's RoleArn output (default: the bound role, else the role of the last attempt)"), "include_paid": boolean("also run Cost Explorer probes ($0.01 each)")}),
 		"Check":            check,
 		"Verification": object([]string{"status", "checks"}, obj{
 			"status": obj{"type": "string", "enum": []string{"verified", "failed"}}, "connection_id": str(""), "role_arn": str(""), "account_id": str(""),
@@ -99,6 +99,9 @@ func (s *Server) featureSchemas() obj {
 		"SimulateRequest":    object([]string{"type", "term_years", "payment_option", "hourly_commitment"}, obj{"type": str(""), "term_years": integer(""), "payment_option": str(""), "key": str("family/region or instance type/region"), "hourly_commitment": num("$/h"), "lookback_days": integer("")}),
 	}
 	for k, v := range memberSchemas() {
+		sc[k] = v
+	}
+	for k, v := range bindingSchemas() {
 		sc[k] = v
 	}
 	return sc

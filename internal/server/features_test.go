@@ -11,6 +11,7 @@ import (
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/store/storetest"
 )
 
 func TestConnectionInitTemplatesAndIsolation(t *testing.T) {
@@ -163,7 +164,7 @@ func TestStartSchedulesVerifiedConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.BindRole(ctx, c.ID, "arn:aws:iam::222233334444:role/CrossbillAccess"); err != nil {
+	if _, err := storetest.Bind(ctx, st, c.ID, "arn:aws:iam::222233334444:role/CrossbillAccess"); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.SetConnectionStatus(ctx, c.ID, store.StatusVerified); err != nil {

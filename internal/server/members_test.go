@@ -18,6 +18,7 @@ import (
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/store/storetest"
 )
 
 type membersJSON struct {
@@ -128,7 +129,7 @@ func TestStartSchedulesMembers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.BindRole(ctx, c.ID, crossbill.RoleARN(fmt.Sprintf("arn:aws:iam::22223333444%d:role/CrossbillAccess", i))); err != nil {
+		if _, err := storetest.Bind(ctx, st, c.ID, crossbill.RoleARN(fmt.Sprintf("arn:aws:iam::22223333444%d:role/CrossbillAccess", i))); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.SetConnectionStatus(ctx, c.ID, store.StatusVerified); err != nil {
@@ -167,7 +168,7 @@ func FuzzMembersBody(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if _, err := st.BindRole(ctx, c.ID, "arn:aws:iam::222233334444:role/CrossbillAccess"); err != nil {
+	if _, err := storetest.Bind(ctx, st, c.ID, "arn:aws:iam::222233334444:role/CrossbillAccess"); err != nil {
 		f.Fatal(err)
 	}
 	_, op, err := st.CreateToken(ctx, "", "fuzz", store.ScopeAdmin)

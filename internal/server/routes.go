@@ -84,5 +84,6 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodGet, path: tenantPath + "/reviews/{review}", access: read, tenantParam: "tenant", handler: s.getReview, tag: "review", summary: "One review: the document and its findings", resp: "Review"},
 	}
 	rs = append(rs, s.featureRoutes()...)
+	rs = append(rs, s.bindingRoutes()...)
 	return rs
 }

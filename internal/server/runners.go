@@ -28,18 +28,23 @@ func (s *Server) jobConnection(ctx context.Context, j store.Job) (store.Connecti
 	return c, t, nil
 }
 
-// runVerify re-verifies a connection; a failed verification fails the job
+// runVerify re-verifies a connection (its bound role, or the role of its
+// last attempt: a failed attempt binds nothing); a failed verification fails the job
 // with the first failed check's code, so denials are retried with backoff.
 func (s *Server) runVerify(ctx context.Context, j store.Job, progress scheduler.Progress) error {
 	c, t, err := s.jobConnection(ctx, j)
 	if err != nil {
 		return err
 	}
-	if c.RoleARN == "" {
+	role, err := s.roleToVerify(ctx, c)
+	if err != nil {
+		return err
+	}
+	if role == "" {
 		return crossbill.Errorf(crossbill.CodeInvalid, "verify", "connection %s has no role yet", c.ID)
 	}
-	progress(0.1, "assuming "+string(c.RoleARN))
-	res, err := verify.Connection(ctx, s.store, verify.Request{Tenant: t.Name, RoleARN: string(c.RoleARN), Connection: c.ID}, verify.Options{
+	progress(0.1, "assuming "+role)
+	res, err := verify.Connection(ctx, s.store, verify.Request{Tenant: t.Name, RoleARN: role, Connection: c.ID, Actor: "scheduler"}, verify.Options{
 		Hub: s.cfg.Hub, PropagationWait: s.cfg.VerifyWait,
 		Progress: func(format string, args ...any) { progress(0.5, fmt.Sprintf(format, args...)) },
 	})

@@ -3,14 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/crossbill/crossbill"
-	"github.com/crossbill/crossbill/internal/awsarn"
 	"github.com/crossbill/crossbill/internal/manifest"
 )
 
@@ -40,11 +38,13 @@ type Connection struct {
 	ExternalID   crossbill.ExternalID   `json:"external_id"`
 	HubPrincipal string                 `json:"hub_principal"`
 	Modules      []manifest.Module      `json:"modules"`
-	RoleARN      crossbill.RoleARN      `json:"role_arn,omitempty"`   // empty until bound
-	AccountID    crossbill.AccountID    `json:"account_id,omitempty"` // empty until bound
-	Status       ConnectionStatus       `json:"status"`
-	CreatedAt    time.Time              `json:"created_at"`
-	UpdatedAt    time.Time              `json:"updated_at"`
+	// RoleARN and AccountID are empty until a verification assumes the
+	// role (see SaveVerification).
+	RoleARN   crossbill.RoleARN   `json:"role_arn,omitempty"`
+	AccountID crossbill.AccountID `json:"account_id,omitempty"`
+	Status    ConnectionStatus    `json:"status"`
+	CreatedAt time.Time           `json:"created_at"`
+	UpdatedAt time.Time           `json:"updated_at"`
 }
 
 // NewConnection is what CreateConnection needs.
@@ -136,81 +136,6 @@ func (s *Store) PendingConnectionForTenant(ctx context.Context, tenant crossbill
 	if err != nil {
 		return Connection{}, notFound(err, "connection", "the tenant has no connection waiting for a role: run `crossbill connect init` first")
 	}
-	return c, nil
-}
-
-// BindRole records the role the customer created for a connection, and its
-// account. A role belongs to one connection and an account to one tenant; a
-// connection keeps the role it was first bound to. Binding the same role
-// again changes nothing.
-func (s *Store) BindRole(ctx context.Context, id crossbill.ConnectionID, role crossbill.RoleARN) (Connection, error) {
-	const op = "connection bind role"
-	r, err := awsarn.ParseRole(string(role), "")
-	if err != nil {
-		return Connection{}, err
-	}
-	role = r.ARN()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return Connection{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-
-	// Write first: a transaction that starts by reading and then writes
-	// fails with SQLITE_BUSY when another writer got in between (the busy
-	// timeout does not apply to that upgrade). Touching the row takes the
-	// write lock up front, so concurrent binds queue instead.
-	if _, err := tx.ExecContext(ctx, `UPDATE connections SET updated_at = updated_at WHERE id = ?`, string(id)); err != nil {
-		return Connection{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "locking connection %s (database busy, retry): %w", id, err)
-	}
-	c, err := scanConnection(tx.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM connections WHERE id = ?`, string(id)))
-	if err != nil {
-		return Connection{}, notFound(err, op, "no connection with id %q", id)
-	}
-	if c.RoleARN == role {
-		return c, nil
-	}
-	if c.RoleARN != "" {
-		return Connection{}, crossbill.Errorf(crossbill.CodeConflict, op, "connection %s is already bound to %s: create a new connection with `crossbill connect init` for another role", id, c.RoleARN)
-	}
-	var other string
-	err = tx.QueryRowContext(ctx, `SELECT id FROM connections WHERE role_arn = ?`, string(role)).Scan(&other)
-	if err == nil {
-		return Connection{}, crossbill.Errorf(crossbill.CodeConflict, op, "role %s is already bound to connection %s", role, other)
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return Connection{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
-	}
-	var owner string
-	err = tx.QueryRowContext(ctx, `SELECT tenant_id FROM account_owners WHERE account_id = ?`, string(r.Account)).Scan(&owner)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		_, err := tx.ExecContext(ctx, `INSERT INTO account_owners(account_id, tenant_id) VALUES (?, ?)`, string(r.Account), string(c.TenantID))
-		if isUniqueViolation(err) {
-			// Another tenant bound a role of this account in the meantime.
-			return Connection{}, crossbill.Errorf(crossbill.CodeConflict, op, "account %s already belongs to another tenant: an account can be connected by one tenant only", r.Account)
-		}
-		if err != nil {
-			return Connection{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
-		}
-	case err != nil:
-		return Connection{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
-	case owner != string(c.TenantID):
-		return Connection{}, crossbill.Errorf(crossbill.CodeConflict, op, "account %s already belongs to another tenant: an account can be connected by one tenant only", r.Account)
-	}
-	now := s.now().Truncate(time.Second)
-	_, err = tx.ExecContext(ctx, `UPDATE connections SET role_arn = ?, account_id = ?, updated_at = ? WHERE id = ?`,
-		string(role), string(r.Account), now.Format(time.RFC3339), string(id))
-	if isUniqueViolation(err) {
-		return Connection{}, crossbill.Errorf(crossbill.CodeConflict, op, "role %s is already bound to another connection", role)
-	}
-	if err != nil {
-		return Connection{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return Connection{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
-	}
-	c.RoleARN, c.AccountID, c.UpdatedAt = role, r.Account, now
 	return c, nil
 }
 

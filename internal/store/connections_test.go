@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -52,20 +53,20 @@ func TestConnectionLifecycle(t *testing.T) {
 		t.Fatalf("pending = %+v, %v; want newest %s", pending, err, c2.ID)
 	}
 	const role = "arn:aws:iam::222222222222:role/CrossbillAccess"
-	bound, err := s.BindRole(ctx, c2.ID, role)
+	bound, err := bind(ctx, s, c2.ID, role)
 	if err != nil || bound.RoleARN != role || bound.AccountID != "222222222222" {
-		t.Fatalf("BindRole = %+v, %v", bound, err)
+		t.Fatalf("bind = %+v, %v", bound, err)
 	}
-	if _, err := s.BindRole(ctx, c2.ID, role); err != nil {
+	if _, err := bind(ctx, s, c2.ID, role); err != nil {
 		t.Fatalf("rebinding the same role: %v", err)
 	}
-	if _, err := s.BindRole(ctx, c2.ID, "arn:aws:iam::222222222222:role/Other"); crossbill.ErrorCode(err) != crossbill.CodeConflict {
+	if _, err := bind(ctx, s, c2.ID, "arn:aws:iam::222222222222:role/Other"); crossbill.ErrorCode(err) != crossbill.CodeConflict {
 		t.Fatalf("rebinding another role: %v", err)
 	}
-	if _, err := s.BindRole(ctx, c.ID, role); crossbill.ErrorCode(err) != crossbill.CodeConflict {
-		t.Fatalf("same role on two connections: %v", err)
+	if _, err := bind(ctx, s, c.ID, role); crossbill.ErrorCode(err) != crossbill.CodeConflict || errors.Is(err, store.ErrNotBindable) {
+		t.Fatalf("same role on two connections of one tenant: %v, want a plain conflict", err)
 	}
-	if _, err := s.BindRole(ctx, c.ID, "not-an-arn"); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+	if _, err := bind(ctx, s, c.ID, "not-an-arn"); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 		t.Fatalf("bad ARN: %v", err)
 	}
 	byRole, err := s.ConnectionByRoleARN(ctx, role)
@@ -73,7 +74,7 @@ func TestConnectionLifecycle(t *testing.T) {
 		t.Fatalf("ConnectionByRoleARN = %+v, %v", byRole, err)
 	}
 	// Same tenant, same account, another role (the evaluation role): fine.
-	if _, err := s.BindRole(ctx, c.ID, "arn:aws:iam::222222222222:role/CrossbillEvaluation"); err != nil {
+	if _, err := bind(ctx, s, c.ID, "arn:aws:iam::222222222222:role/CrossbillEvaluation"); err != nil {
 		t.Fatalf("second role of the same account and tenant: %v", err)
 	}
 	if _, err := s.PendingConnectionForTenant(ctx, acme.ID); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
@@ -104,12 +105,12 @@ func TestRoleAndAccountBelongToOneTenant(t *testing.T) {
 		t.Fatal(err)
 	}
 	ca, cb := newConn(t, s, a.ID, "cb-a"), newConn(t, s, b.ID, "cb-b")
-	if _, err := s.BindRole(ctx, ca.ID, "arn:aws:iam::333333333333:role/CrossbillAccess"); err != nil {
+	if _, err := bind(ctx, s, ca.ID, "arn:aws:iam::333333333333:role/CrossbillAccess"); err != nil {
 		t.Fatal(err)
 	}
 	for _, role := range []crossbill.RoleARN{"arn:aws:iam::333333333333:role/CrossbillAccess", "arn:aws:iam::333333333333:role/Another"} {
-		if _, err := s.BindRole(ctx, cb.ID, role); crossbill.ErrorCode(err) != crossbill.CodeConflict {
-			t.Errorf("tenant b binding %s: %v, want conflict", role, err)
+		if _, err := bind(ctx, s, cb.ID, role); crossbill.ErrorCode(err) != crossbill.CodeConflict || !errors.Is(err, store.ErrNotBindable) {
+			t.Errorf("tenant b binding %s: %v, want conflict (not bindable)", role, err)
 		}
 	}
 	got, err := s.ConnectionByID(ctx, cb.ID)
@@ -154,7 +155,7 @@ func TestConcurrentBindsOneWinner(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.BindRole(ctx, c.ID, crossbill.RoleARN(fmt.Sprintf("arn:aws:iam::444444444444:role/R%d", i)))
+			_, err := bind(ctx, s, c.ID, crossbill.RoleARN(fmt.Sprintf("arn:aws:iam::444444444444:role/R%d", i)))
 			errs <- err
 		}()
 	}

@@ -120,7 +120,7 @@ func (s *Store) SyncMembers(ctx context.Context, conn Connection, roleName strin
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
 	// Write first so that the transaction holds the write lock from the
-	// start (see BindRole).
+	// start (see SaveVerification).
 	res, err := tx.ExecContext(ctx, `UPDATE connections SET updated_at = updated_at WHERE id = ?`, string(conn.ID))
 	if err != nil {
 		return MemberSync{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "locking connection %s (database busy, retry): %w", conn.ID, err)

@@ -29,11 +29,11 @@ func TestSyncMembers(t *testing.T) {
 	other, err := s.CreateTenant(ctx, "other")
 	mustOK(t, err)
 	c := newConn(t, s, acme.ID, "cb-members")
-	c, err = s.BindRole(ctx, c.ID, "arn:aws:iam::100000000000:role/CrossbillAccess")
+	c, err = bind(ctx, s, c.ID, "arn:aws:iam::100000000000:role/CrossbillAccess")
 	mustOK(t, err)
 	// Another tenant already connected account 400000000000.
 	oc := newConn(t, s, other.ID, "cb-other")
-	_, err = s.BindRole(ctx, oc.ID, "arn:aws:iam::400000000000:role/CrossbillAccess")
+	_, err = bind(ctx, s, oc.ID, "arn:aws:iam::400000000000:role/CrossbillAccess")
 	mustOK(t, err)
 
 	joined := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -75,7 +75,7 @@ func TestSyncMembers(t *testing.T) {
 	_, err = s.SetMemberCheck(ctx, c.ID, "500000000000", store.MemberCheck{Status: store.MemberFailed, Class: "role-missing-or-trust", Fix: "deploy", CheckedAt: at})
 	mustOK(t, err)
 	oc2 := newConn(t, s, other.ID, "cb-other-2")
-	if _, err := s.BindRole(ctx, oc2.ID, "arn:aws:iam::200000000000:role/Other"); crossbill.ErrorCode(err) != crossbill.CodeConflict {
+	if _, err := bind(ctx, s, oc2.ID, "arn:aws:iam::200000000000:role/Other"); crossbill.ErrorCode(err) != crossbill.CodeConflict {
 		t.Fatalf("another tenant took a verified member account: %v", err)
 	}
 
@@ -128,7 +128,7 @@ func TestSyncMembersRefusesBadInput(t *testing.T) {
 	if _, err := s.SyncMembers(ctx, c, "CrossbillAccess", nil); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 		t.Errorf("unbound connection: %v", err)
 	}
-	c, err = s.BindRole(ctx, c.ID, "arn:aws:iam::100000000000:role/CrossbillAccess")
+	c, err = bind(ctx, s, c.ID, "arn:aws:iam::100000000000:role/CrossbillAccess")
 	mustOK(t, err)
 	for _, tt := range []struct {
 		role    string

@@ -27,6 +27,14 @@ const (
 	CheckSkip CheckStatus = "skip"
 )
 
+// Checks the store reads: a verification binds its role only when
+// crossbill assumed it with the connection's external ID and the session
+// was not found in another account.
+const (
+	CheckAssumeRole     = "assume-role"
+	CheckCallerIdentity = "caller-identity"
+)
+
 // Verification is one stored run of `connect verify`.
 type Verification struct {
 	ID           int64                  `json:"id"`
@@ -53,9 +61,30 @@ type VerificationCheck struct {
 
 const timeMillis = "2006-01-02T15:04:05.000Z07:00"
 
+// Assumed reports whether crossbill assumed v's role with the connection's
+// external ID: the assume-role check passed and the caller-identity check
+// did not fail.
+func (v Verification) Assumed() bool {
+	assumed := false
+	for _, c := range v.Checks {
+		switch {
+		case c.Name == CheckAssumeRole:
+			assumed = c.Status == CheckPass
+		case c.Name == CheckCallerIdentity && c.Status == CheckFail:
+			return false
+		}
+	}
+	return assumed
+}
+
 // SaveVerification stores v with its checks and sets the connection's
-// status to match, in one transaction: either both happen or neither.
-// It returns v with its ID.
+// status to match, in one transaction: either all happens or nothing.
+// When v assumed its role (Assumed), the same transaction binds the role
+// and its account to the connection's tenant; this is the only place
+// bindings are made. If another tenant holds the role or the account,
+// nothing is written and the error wraps ErrNotBindable. A failed
+// verification that did not assume the role is stored as an attempt of
+// the connection and binds nothing. It returns v with its ID.
 func (s *Store) SaveVerification(ctx context.Context, v Verification) (Verification, error) {
 	const op = "verification save"
 	var connStatus ConnectionStatus
@@ -84,6 +113,21 @@ func (s *Store) SaveVerification(ctx context.Context, v Verification) (Verificat
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return Verification{}, crossbill.Errorf(crossbill.CodeNotFound, op, "no connection with id %q", v.ConnectionID)
+	}
+	// The status update above holds the write lock, so the ownership read
+	// and the binding below cannot interleave with another verification.
+	if v.Assumed() {
+		if err := bindRole(ctx, tx, v.ConnectionID, v.RoleARN, s.now().Truncate(time.Second)); err != nil {
+			return Verification{}, err
+		}
+	} else if v.Status == VerificationVerified {
+		var role sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT role_arn FROM connections WHERE id = ?`, string(v.ConnectionID)).Scan(&role); err != nil {
+			return Verification{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		if !role.Valid || role.String != string(v.RoleARN) {
+			return Verification{}, crossbill.Errorf(crossbill.CodeInvalid, op, "a verification that did not assume role %s cannot be verified", v.RoleARN)
+		}
 	}
 	res, err = tx.ExecContext(ctx, `INSERT INTO verifications(connection_id, role_arn, status, started_at, finished_at, duration_ms) VALUES (?, ?, ?, ?, ?, ?)`,
 		string(v.ConnectionID), string(v.RoleARN), string(v.Status),

@@ -20,6 +20,7 @@ import (
 	"github.com/crossbill/crossbill/internal/emulator"
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/store/storetest"
 	"github.com/crossbill/crossbill/internal/verify"
 )
 
@@ -87,7 +88,7 @@ func stubStore(t *testing.T) (*store.Store, store.Connection) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c, err = st.BindRole(ctx, c.ID, "arn:aws:iam::111111111111:role/CrossbillAccess"); err != nil {
+	if c, err = storetest.Bind(ctx, st, c.ID, "arn:aws:iam::111111111111:role/CrossbillAccess"); err != nil {
 		t.Fatal(err)
 	}
 	return st, c

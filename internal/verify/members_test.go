@@ -19,6 +19,7 @@ import (
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/onboarding"
 	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/store/storetest"
 	"github.com/crossbill/crossbill/internal/verify"
 )
 
@@ -129,7 +130,7 @@ func newOrgWorld(t testing.TB, names []string, withRole int) *orgWorld {
 		deployWith(t, a, "StackSet-crossbill-members", onboarding.DefaultRoleName, w.hubARN, w.ext, onboarding.MemberModules(modules))
 	}
 	w.conn = w.newConnection(t, w.ext, modules)
-	if w.conn, err = st.BindRole(ctx, w.conn.ID, role); err != nil {
+	if w.conn, err = storetest.Bind(ctx, st, w.conn.ID, role); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -246,7 +247,7 @@ func TestMembersAgainstEmulator(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.st.BindRole(ctx, oc.ID, crossbill.RoleARN("arn:aws:iam::"+string(prod)+":role/Theirs")); crossbill.ErrorCode(err) != crossbill.CodeConflict {
+		if _, err := storetest.Bind(ctx, w.st, oc.ID, crossbill.RoleARN("arn:aws:iam::"+string(prod)+":role/Theirs")); crossbill.ErrorCode(err) != crossbill.CodeConflict {
 			t.Errorf("another tenant bound a verified member account: %v", err)
 		}
 		mu.Lock()
@@ -284,7 +285,7 @@ func TestMembersAgainstEmulator(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.st.BindRole(ctx, oc.ID, crossbill.RoleARN("arn:aws:iam::"+string(sandbox)+":role/Theirs")); err != nil {
+		if _, err := storetest.Bind(ctx, w.st, oc.ID, crossbill.RoleARN("arn:aws:iam::"+string(sandbox)+":role/Theirs")); err != nil {
 			t.Fatal(err)
 		}
 		o := opts
@@ -327,7 +328,7 @@ func TestMembersAgainstEmulator(t *testing.T) {
 		ext := newExternalID(t)
 		role := deployWith(t, w.admins[1], "crossbill-dev-org", "CrossbillDevOrg", w.hubARN, ext, modules)
 		c := w.newConnection(t, ext, modules)
-		c, err := w.st.BindRole(ctx, c.ID, role)
+		c, err := storetest.Bind(ctx, w.st, c.ID, role)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,7 +338,7 @@ func TestMembersAgainstEmulator(t *testing.T) {
 		}
 		// An account in no organization.
 		c = w.newConnection(t, w.standaloneExt, modules)
-		if c, err = w.st.BindRole(ctx, c.ID, w.standalone); err != nil {
+		if c, err = storetest.Bind(ctx, w.st, c.ID, w.standalone); err != nil {
 			t.Fatal(err)
 		}
 		_, err = verify.Members(ctx, w.st, c, opts)
@@ -346,7 +347,7 @@ func TestMembersAgainstEmulator(t *testing.T) {
 		}
 		// A connection without the org module is refused before any call.
 		c = w.newConnection(t, newExternalID(t), []manifest.Module{manifest.ModuleInventory})
-		if c, err = w.st.BindRole(ctx, c.ID, crossbill.RoleARN("arn:aws:iam::"+customerAccount+":role/Other")); err != nil {
+		if c, err = storetest.Bind(ctx, w.st, c.ID, crossbill.RoleARN("arn:aws:iam::"+customerAccount+":role/Other")); err != nil {
 			t.Fatal(err)
 		}
 		if _, err = verify.Members(ctx, w.st, c, opts); crossbill.ErrorCode(err) != crossbill.CodeInvalid || !strings.Contains(err.Error(), "org module") {

@@ -2,10 +2,14 @@ package verify
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsarn"
 	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/onboarding"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
@@ -16,13 +20,25 @@ type Request struct {
 	// Connection picks one connection when the tenant has several pending;
 	// empty means the one bound to RoleARN, else the tenant's newest pending one.
 	Connection crossbill.ConnectionID
+	// Actor is who asked (token:ID, cli:USER, scheduler), for the audit
+	// line of a refused binding; empty means "crossbill".
+	Actor string
 }
 
-// Connection checks req against the store, binds the role to the tenant's
-// connection, verifies it against AWS and stores the result, which also
-// sets the connection's status. Bad input (unknown tenant, malformed ARN,
-// role of another partition or tenant, account mismatch) is refused before
-// anything is written or sent.
+// Connection checks req against the store, verifies the role against AWS
+// with the tenant's connection's external ID and stores the result, which
+// sets the connection's status and, when the role was assumed, binds the
+// role and its account to the tenant in the same transaction. Bad input
+// (unknown tenant, malformed ARN, role of another partition, account
+// mismatch with the connection) is refused before anything is written or
+// sent.
+//
+// A role or account that another tenant holds is never bound, and the
+// caller cannot tell: the verification runs with an external ID the role
+// cannot trust, so it fails exactly as it does for any role that does not
+// trust this connection's external ID (same checks, classes, advice and,
+// roughly, duration), and the refusal goes to the audit log for the
+// operator.
 func Connection(ctx context.Context, st *store.Store, req Request, opts Options) (Result, error) {
 	const op = "connect verify"
 	tenant, err := st.TenantByName(ctx, req.Tenant)
@@ -43,11 +59,6 @@ func Connection(ctx context.Context, st *store.Store, req Request, opts Options)
 		return Result{}, crossbill.Errorf(crossbill.CodeInvalid, op, "connection %s is for account %s, but role %s is in account %s: give the role of account %s, or run `crossbill connect init` for the other account",
 			conn.ID, conn.AccountID, arn, role.Account, conn.AccountID)
 	}
-	if conn.RoleARN == "" {
-		if conn, err = st.BindRole(ctx, conn.ID, arn); err != nil {
-			return Result{}, err
-		}
-	}
 	// Without hub credentials every check would fail for the hub's own
 	// problem: say so once, and record no verification against the
 	// customer's connection.
@@ -55,14 +66,28 @@ func Connection(ctx context.Context, st *store.Store, req Request, opts Options)
 		return Result{}, err
 	}
 	opts.Tenant = tenant.Name
-	res, err := Run(ctx, conn, opts)
+	conn.RoleARN = arn // the role to try; bound only if the save below binds it
+	taken, err := st.BoundElsewhere(ctx, tenant.ID, arn)
 	if err != nil {
 		return Result{}, err
 	}
-	saved, err := st.SaveVerification(ctx, store.Verification{
-		ConnectionID: conn.ID, RoleARN: arn, Status: res.Status,
-		StartedAt: res.StartedAt, FinishedAt: res.FinishedAt, Checks: res.Checks,
-	})
+	var res Result
+	if taken {
+		res, err = refused(ctx, st, conn, req.Actor, opts)
+	} else {
+		res, err = Run(ctx, conn, opts)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	saved, err := st.SaveVerification(ctx, record(conn, res))
+	if errors.Is(err, store.ErrNotBindable) {
+		// Another tenant bound the role or account while this one verified.
+		if res, err = refused(ctx, st, conn, req.Actor, opts); err != nil {
+			return Result{}, err
+		}
+		saved, err = st.SaveVerification(ctx, record(conn, res))
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -70,14 +95,62 @@ func Connection(ctx context.Context, st *store.Store, req Request, opts Options)
 	return res, nil
 }
 
-// pickConnection finds the connection the role belongs to, refusing a role
-// that another tenant already connected.
+func record(conn store.Connection, res Result) store.Verification {
+	return store.Verification{ConnectionID: conn.ID, RoleARN: conn.RoleARN, Status: res.Status,
+		StartedAt: res.StartedAt, FinishedAt: res.FinishedAt, Checks: res.Checks}
+}
+
+// refused verifies conn's role, which another tenant holds, the way a role
+// that does not trust conn's external ID is verified: with a fresh external
+// ID that no trust policy names. AWS itself then refuses the AssumeRole,
+// with its own words, after the usual propagation retries. The result can
+// never bind: should the role trust any external ID (no sts:ExternalId
+// condition), its assume-role check is failed by hand, with the same
+// class and advice.
+func refused(ctx context.Context, st *store.Store, conn store.Connection, actor string, opts Options) (Result, error) {
+	if actor == "" {
+		actor = "crossbill"
+	}
+	if err := st.AppendAudit(ctx, store.AuditEntry{Actor: actor, Action: store.AuditBindingRefused, TenantID: conn.TenantID, Subject: string(conn.RoleARN)},
+		map[string]any{"connection_id": conn.ID, "why": "the role or its account is bound to another tenant; the caller was answered with an ordinary failed verification"}); err != nil {
+		return Result{}, err
+	}
+	decoy, err := onboarding.NewExternalID()
+	if err != nil {
+		return Result{}, err
+	}
+	c := conn
+	c.ExternalID = decoy
+	res, err := Run(ctx, c, opts)
+	if err != nil {
+		return Result{}, err
+	}
+	for i, k := range res.Checks {
+		switch {
+		case k.Name == CheckAssumeRole && k.Status == store.CheckPass:
+			res.Checks[i] = store.VerificationCheck{Name: k.Name, Status: store.CheckFail, Class: string(awsclient.ClassRoleTrust),
+				Message: fmt.Sprintf("STS AssumeRole: AccessDenied: not authorized to perform: sts:AssumeRole on resource: %s", conn.RoleARN),
+				Advice:  awsclient.ClassRoleTrust.Fix(), StartedAt: k.StartedAt, DurationMS: k.DurationMS}
+		case k.Name == CheckCallerIdentity || (strings.HasPrefix(k.Name, "probe:") && k.Status != store.CheckSkip):
+			res.Checks[i] = store.VerificationCheck{Name: k.Name, Module: k.Module, Status: store.CheckSkip, Message: "the role could not be assumed",
+				StartedAt: k.StartedAt}
+		}
+	}
+	res.Status = store.VerificationFailed
+	return res, nil
+}
+
+// pickConnection finds the tenant's connection the role belongs to: the
+// one bound to it, else the one asked for, else the newest pending one.
+// Other tenants' connections are not looked at, so the answer never tells
+// whether another tenant connected the role.
 func pickConnection(ctx context.Context, st *store.Store, tenant store.Tenant, arn crossbill.RoleARN, id crossbill.ConnectionID) (store.Connection, error) {
 	const op = "connect verify"
 	bound, err := st.ConnectionByRoleARN(ctx, arn)
 	switch {
 	case err == nil && bound.TenantID != tenant.ID:
-		return store.Connection{}, crossbill.Errorf(crossbill.CodeConflict, op, "role %s is already connected for another tenant: a role (and its account) belongs to one tenant only", arn)
+		// Another tenant's: verified below like any role of this tenant,
+		// and never bound.
 	case err == nil && id != "" && bound.ID != id:
 		return store.Connection{}, crossbill.Errorf(crossbill.CodeConflict, op, "role %s is bound to connection %s, not %s", arn, bound.ID, id)
 	case err == nil:

@@ -35,8 +35,8 @@ const (
 
 // Check names.
 const (
-	CheckAssumeRole         = "assume-role"
-	CheckCallerIdentity     = "caller-identity"
+	CheckAssumeRole         = store.CheckAssumeRole
+	CheckCallerIdentity     = store.CheckCallerIdentity
 	CheckExternalIDRequired = "external-id-required"
 	CheckExternalIDWrong    = "external-id-wrong"
 )

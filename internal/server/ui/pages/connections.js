@@ -16,7 +16,7 @@ export default async function connections(main, ctx) {
     { label: 'Connection', value: (c) => h('a', { href: `#/connections/${encodeURIComponent(c.id)}` }, c.id) },
     { label: 'Status', value: (c) => badge(c.status) },
     { label: 'Account', value: (c) => c.account_id || '—' },
-    { label: 'Role', value: (c) => c.role_arn || h('span', { class: 'muted' }, 'not deployed yet') },
+    { label: 'Role', value: (c) => c.role_arn || h('span', { class: 'muted' }, 'none until a verification assumes it') },
     { label: 'Bill bucket', value: (c) => (c.bill ? `s3://${c.bill.bucket}/${c.bill.path || ''}` : '—') },
     { label: 'Modules', value: (c) => (c.modules || []).join(', ') },
     { label: 'Created', value: (c) => fmtTime(c.created_at) },
