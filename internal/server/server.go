@@ -51,7 +51,7 @@ type Config struct {
 	// VerifyRetry is how soon a connection whose verification failed or
 	// could not check is verified again; zero: 5 minutes.
 	VerifyRetry time.Duration
-	Now        func() time.Time
+	Now         func() time.Time
 }
 
 // Server serves the API and the UI.

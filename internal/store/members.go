@@ -83,11 +83,11 @@ type MemberCheck struct {
 	// and only the class, message and fix say why.
 	Inconclusive bool
 	Status       MemberStatus
-	Class      string
-	Message    string
-	Fix        string
-	CheckedAt  time.Time
-	DurationMS int64
+	Class        string
+	Message      string
+	Fix          string
+	CheckedAt    time.Time
+	DurationMS   int64
 }
 
 const memberColumns = `connection_id, account_id, name, email, state, joined_method, joined_at, role_arn, check_status,
