@@ -99,7 +99,7 @@ func HubConfig(ctx context.Context, opts HubOptions) (aws.Config, error) {
 	if opts.AttemptTimeout <= 0 {
 		opts.AttemptTimeout = DefaultAttemptTimeout
 	}
-	loaders = append(loaders, awsconfig.WithLogger(sdkLogger{}), awsconfig.WithRetryer(NewRetryer),
+	loaders = append(loaders, awsconfig.WithLogger(sdkLogger{}), awsconfig.WithRetryer(Retryers()),
 		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithReadTimeout(opts.AttemptTimeout).WithTransportOptions(func(t *http.Transport) {
 			// The read window starts when a pooled connection goes idle, not
 			// when the next request is written on it: closing idle

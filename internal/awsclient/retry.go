@@ -20,16 +20,18 @@ import (
 // verification or a scheduler slot until the job's own timeout.
 const DefaultAttemptTimeout = 30 * time.Second
 
-// adaptiveServices throttle per account rather than per call: a client
-// that was throttled slows its own rate (the SDK's adaptive mode) instead
-// of spending its retries against the same limit.
-var adaptiveServices = map[string]bool{"STS": true, "Organizations": true, "Cost Explorer": true}
+// adaptiveServices throttle per account rather than per call: their
+// clients share, per service, the SDK's adaptive client-side rate limit,
+// which slows every caller once one is throttled instead of each spending
+// its retries against the same limit.
+var adaptiveServices = []string{"STS", "Organizations", "Cost Explorer"}
 
-// NewRetryer is the retryer of every client crossbill builds: the SDK's
-// standard retries (3 attempts, exponential backoff with jitter), plus
-// broken responses of idempotent calls (see markBroken), with the
-// adaptive client-side rate limit for adaptiveServices.
-func NewRetryer() aws.Retryer {
+// Retryers returns the retryer constructor of every client built from one
+// hub configuration: the SDK's standard retries (3 attempts, exponential
+// backoff with jitter, a retry quota per client), plus broken responses of
+// idempotent calls (see markBroken), with one adaptive rate limit per
+// adaptiveServices member shared by all the clients.
+func Retryers() func() aws.Retryer {
 	opts := func(o *retry.StandardOptions) {
 		o.Retryables = append(o.Retryables, retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
 			var b *retryableResponse
@@ -39,23 +41,24 @@ func NewRetryer() aws.Retryer {
 			return aws.UnknownTernary
 		}))
 	}
-	return &retryer{
-		RetryerV2: retry.NewStandard(opts),
-		adaptive:  retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) { o.StandardOptions = append(o.StandardOptions, opts) }),
+	shared := map[string]*retry.AdaptiveMode{}
+	for _, s := range adaptiveServices {
+		shared[s] = retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) { o.StandardOptions = append(o.StandardOptions, opts) })
 	}
+	return func() aws.Retryer { return &retryer{RetryerV2: retry.NewStandard(opts), adaptive: shared} }
 }
 
-// retryer is the standard retryer whose attempts, for adaptiveServices,
-// wait for the adaptive mode's rate limiter (which learns from throttling
+// retryer is a standard retryer whose attempts, for adaptiveServices, first
+// wait for the service's shared rate limiter (which learns from throttling
 // answers through the release function it returns).
 type retryer struct {
 	aws.RetryerV2
-	adaptive *retry.AdaptiveMode
+	adaptive map[string]*retry.AdaptiveMode
 }
 
 func (r *retryer) GetAttemptToken(ctx context.Context) (func(error) error, error) {
-	if adaptiveServices[middleware.GetServiceID(ctx)] {
-		return r.adaptive.GetAttemptToken(ctx)
+	if a, ok := r.adaptive[middleware.GetServiceID(ctx)]; ok {
+		return a.GetAttemptToken(ctx)
 	}
 	return r.RetryerV2.GetAttemptToken(ctx)
 }
