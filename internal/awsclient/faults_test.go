@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
+	cetypes "github.com/aws/aws-sdk-go-v2/service/costexplorer/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -135,5 +137,22 @@ func TestCutResponseOfWriteNotRetried(t *testing.T) {
 	}
 	if c := awsclient.Diagnose(err).Class; c != awsclient.ClassUnavailable {
 		t.Fatalf("class %s, want service-unavailable", c)
+	}
+}
+
+// TestCostExplorerLimitExceededRetried: Cost Explorer answers a request
+// rate above its limit with LimitExceededException, which the SDK does not
+// retry by itself; the hub's retryer does.
+func TestCostExplorerLimitExceededRetried(t *testing.T) {
+	t.Parallel()
+	hub, p := faultyHub(t, time.Second, emulator.Rule{Service: "ce", Fault: emulator.FaultThrottle, Times: 1})
+	_, err := costexplorer.NewFromConfig(hub).GetCostAndUsage(context.Background(), &costexplorer.GetCostAndUsageInput{
+		Granularity: cetypes.GranularityMonthly, Metrics: []string{"UnblendedCost"},
+		TimePeriod: &cetypes.DateInterval{Start: aws.String("2026-01-01"), End: aws.String("2026-02-01")}})
+	if err != nil {
+		t.Fatalf("one LimitExceededException was not retried: %v (%v)", err, p.Injected())
+	}
+	if n := p.Requests()["ce:GetCostAndUsage"]; n != 2 {
+		t.Fatalf("GetCostAndUsage sent %d times, want 2", n)
 	}
 }
