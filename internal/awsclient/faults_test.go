@@ -141,8 +141,9 @@ func TestCutResponseOfWriteNotRetried(t *testing.T) {
 }
 
 // TestCostExplorerLimitExceededRetried: Cost Explorer answers a request
-// rate above its limit with LimitExceededException, which the SDK does not
-// retry by itself; the hub's retryer does.
+// rate above its limit with LimitExceededException; the hub's retryer
+// (the SDK's throttle codes, Cost Explorer's shared adaptive rate) retries
+// it.
 func TestCostExplorerLimitExceededRetried(t *testing.T) {
 	t.Parallel()
 	hub, p := faultyHub(t, time.Second, emulator.Rule{Service: "ce", Fault: emulator.FaultThrottle, Times: 1})

@@ -65,8 +65,7 @@ func (r *retryer) GetAttemptToken(ctx context.Context) (func(error) error, error
 
 // retryableResponse marks an attempt's error the SDK would not retry by
 // itself but crossbill does: a response cut mid-body or unreadable
-// (deserialization error) on an idempotent call, and Cost Explorer's
-// LimitExceededException, its answer to a request rate above its limit.
+// (deserialization error) on an idempotent call.
 type retryableResponse struct{ err error }
 
 func (e *retryableResponse) Error() string { return e.err.Error() }
@@ -82,12 +81,7 @@ func markBroken(stack *middleware.Stack) error {
 			if err == nil {
 				return out, md, nil
 			}
-			op := middleware.GetOperationName(ctx)
-			var ae smithy.APIError
-			switch {
-			case idempotent(op) && brokenResponse(err):
-				err = &retryableResponse{err: err}
-			case middleware.GetServiceID(ctx) == "Cost Explorer" && errors.As(err, &ae) && ae.ErrorCode() == "LimitExceededException":
+			if idempotent(middleware.GetOperationName(ctx)) && brokenResponse(err) {
 				err = &retryableResponse{err: err}
 			}
 			return out, md, err
