@@ -215,6 +215,12 @@ func classify(err error, d Diagnosis, status int) (Class, bool) {
 		// of a role's credentials) is a network failure, not missing
 		// credentials; only a hub whose own credentials cannot be found
 		// has none.
+		// The one network failure that is the hub's own: no instance
+		// metadata service (the machine has no instance role), the end of
+		// the default credential chain.
+		if d.Service == "ec2imds" || strings.Contains(d.Message, "no EC2 IMDS role found") {
+			return ClassNoCredentials, false
+		}
 		if c, ok := transportClass(err); ok {
 			return c, false
 		}
