@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	smithy "github.com/aws/smithy-go"
@@ -38,6 +40,7 @@ const (
 	ClassNotFound            Class = "not-found"             // the resource does not exist
 	ClassUnavailable         Class = "service-unavailable"   // AWS answered 5xx
 	ClassCanceled            Class = "canceled"              // the caller gave up (context canceled or timed out)
+	ClassTimeout             Class = "timeout"               // AWS sent nothing within the attempt timeout, on every attempt
 	ClassNoCredentials       Class = "no-hub-credentials"    // the hub found no credentials to sign with
 	ClassUnreachable         Class = "endpoint-unreachable"  // no network path to the AWS endpoint
 	ClassUnknown             Class = "unknown"
@@ -65,6 +68,18 @@ func (c Class) Denied() bool {
 	switch c {
 	case ClassSCPDeny, ClassRCPDeny, ClassNoIdentityPolicy, ClassIdentityDeny,
 		ClassPermissionsBoundary, ClassSessionPolicy, ClassResourcePolicy, ClassRoleTrust:
+		return true
+	}
+	return false
+}
+
+// Transient reports whether the class is a passing state of AWS or of the
+// path to it (throttling, outage, network, timeout, cancellation), which
+// says nothing about the customer's role: a check that failed this way
+// could not be made, it did not fail.
+func (c Class) Transient() bool {
+	switch c {
+	case ClassThrottled, ClassUnavailable, ClassUnreachable, ClassTimeout, ClassCanceled:
 		return true
 	}
 	return false
@@ -195,14 +210,22 @@ func classify(err error, d Diagnosis, status int) (Class, bool) {
 	}
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
-		// No answer from AWS: either no credentials to sign with, or no
-		// network path to the endpoint.
-		var ne net.Error
-		switch {
-		case strings.Contains(d.Message, "failed to refresh cached credentials") || strings.Contains(d.Message, "failed to retrieve credentials"):
+		// No answer from AWS that could be read. The root cause decides:
+		// a network failure inside a credentials refresh (the AssumeRole
+		// of a role's credentials) is a network failure, not missing
+		// credentials; only a hub whose own credentials cannot be found
+		// has none.
+		// The one network failure that is the hub's own: no instance
+		// metadata service (the machine has no instance role), the end of
+		// the default credential chain.
+		if d.Service == "ec2imds" || strings.Contains(d.Message, "no EC2 IMDS role found") {
 			return ClassNoCredentials, false
-		case errors.As(err, &ne):
-			return ClassUnreachable, false
+		}
+		if c, ok := transportClass(err); ok {
+			return c, false
+		}
+		if strings.Contains(d.Message, "failed to refresh cached credentials") || strings.Contains(d.Message, "failed to retrieve credentials") {
+			return ClassNoCredentials, false
 		}
 	}
 	lower := strings.ToLower(d.Message)
@@ -243,6 +266,42 @@ func classify(err error, d Diagnosis, status int) (Class, bool) {
 	return ClassUnknown, false
 }
 
+// transportClass classifies an error that carries no AWS answer by the
+// state of the connection: it timed out, the endpoint could not be reached
+// (dial, DNS), or the answer arrived broken (cut, reset, unreadable).
+func transportClass(err error) (Class, bool) {
+	var (
+		de  *smithy.DeserializationError
+		op  *net.OpError
+		dns *net.DNSError
+		ne  net.Error
+	)
+	switch {
+	case timedOut(err):
+		return ClassTimeout, true
+	case errors.As(err, &dns), errors.As(err, &op) && op.Op == "dial":
+		return ClassUnreachable, true
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET),
+		errors.As(err, &de), strings.Contains(err.Error(), "connection reset"):
+		return ClassUnavailable, true
+	case errors.As(err, &ne):
+		return ClassUnreachable, true
+	}
+	return "", false
+}
+
+// timedOut reports whether any error in err's chain says it is a timeout
+// (errors.As would stop at the first Timeout method, *url.Error's, which
+// answers false when the cause's type is not a net.Error).
+func timedOut(err error) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if t, ok := e.(interface{ Timeout() bool }); ok && t.Timeout() {
+			return true
+		}
+	}
+	return false
+}
+
 func isThrottle(code string) bool {
 	if code == "" {
 		return false
@@ -268,7 +327,7 @@ func codeFor(c Class) crossbill.Code {
 		return crossbill.CodeUnavailable
 	case ClassNotFound:
 		return crossbill.CodeNotFound
-	case ClassUnavailable, ClassCanceled:
+	case ClassUnavailable, ClassCanceled, ClassTimeout:
 		return crossbill.CodeUnavailable
 	case ClassUnknown:
 		return crossbill.CodeInternal
@@ -316,7 +375,9 @@ func fixFor(d Diagnosis) string {
 	case ClassNotFound:
 		return "The resource does not exist: check its name or ARN and the region."
 	case ClassUnavailable:
-		return "AWS had an internal error: try again later."
+		return "AWS answered with an internal error or a broken response (after crossbill's retries): nothing to change on your side; crossbill tries again later, or run it again."
+	case ClassTimeout:
+		return "AWS did not answer within the attempt timeout on any attempt: check the network path to the AWS endpoint (proxy, firewall); crossbill tries again later."
 	case ClassCanceled:
 		return "The operation was canceled or timed out: run it again."
 	case ClassNoCredentials:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -198,6 +199,23 @@ func TestDiagnose(t *testing.T) {
 			err: &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole",
 				Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}},
 			class: ClassUnreachable, code: crossbill.CodeUnavailable, fixSubstr: "--endpoint-url",
+		},
+		{
+			// The default chain's last resort, the instance metadata
+			// service, is not there: a dial error, but the hub's own.
+			name: "no instance role, network error inside",
+			err: &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole",
+				Err: fmt.Errorf("failed to sign request: failed to retrieve credentials: failed to refresh cached credentials, no EC2 IMDS role found, %w",
+					&smithy.OperationError{ServiceID: "ec2imds", OperationName: "GetMetadata", Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: host is down")}})},
+			class: ClassNoCredentials, code: crossbill.CodeUnauthorized, fixSubstr: "AWS_PROFILE",
+		},
+		{
+			// The role's AssumeRole cut off: AWS answered, brokenly.
+			name: "response cut inside a credentials refresh",
+			err: &smithy.OperationError{ServiceID: "EC2", OperationName: "DescribeVolumes",
+				Err: fmt.Errorf("failed to sign request: failed to retrieve credentials: failed to refresh cached credentials, %w",
+					&smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole", Err: &smithy.DeserializationError{Err: fmt.Errorf("failed to decode response body, %w", io.ErrUnexpectedEOF)}})},
+			class: ClassUnavailable, code: crossbill.CodeUnavailable,
 		},
 		{
 			name:  "plain error",

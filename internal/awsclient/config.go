@@ -8,11 +8,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go/logging"
@@ -38,6 +40,9 @@ type HubOptions struct {
 	// AccessKey, when set, replaces the default chain with the hub's own
 	// access key (Trustle/Flexera-style service user). Never a customer's.
 	AccessKey *AccessKey
+	// AttemptTimeout bounds one attempt's wait for AWS to send anything;
+	// 0 means DefaultAttemptTimeout.
+	AttemptTimeout time.Duration
 }
 
 // AccessKey is a long-term IAM access key of the hub. Its secret never
@@ -91,7 +96,16 @@ func HubConfig(ctx context.Context, opts HubOptions) (aws.Config, error) {
 		}
 		loaders = append(loaders, awsconfig.WithBaseEndpoint(opts.EndpointURL))
 	}
-	loaders = append(loaders, awsconfig.WithLogger(sdkLogger{}))
+	if opts.AttemptTimeout <= 0 {
+		opts.AttemptTimeout = DefaultAttemptTimeout
+	}
+	loaders = append(loaders, awsconfig.WithLogger(sdkLogger{}), awsconfig.WithRetryer(Retryers()),
+		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithReadTimeout(opts.AttemptTimeout).WithTransportOptions(func(t *http.Transport) {
+			// The read window starts when a pooled connection goes idle, not
+			// when the next request is written on it: closing idle
+			// connections early leaves every attempt most of its window.
+			t.IdleConnTimeout = opts.AttemptTimeout / 3
+		})))
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, loaders...)
 	if err != nil {
 		return aws.Config{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "loading AWS configuration (check AWS_PROFILE and ~/.aws/config): %w", err)
@@ -100,6 +114,7 @@ func HubConfig(ctx context.Context, opts HubOptions) (aws.Config, error) {
 		cfg.Region = DefaultRegion
 	}
 	AnnotateRegion(&cfg)
+	cfg.APIOptions = append(cfg.APIOptions, markBroken)
 	return cfg, nil
 }
 

@@ -6,10 +6,14 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/crossbill/crossbill"
@@ -222,13 +226,19 @@ func (s *Scheduler) run(parent, ctx context.Context, j store.Job) {
 	if j.IntervalSec > 0 {
 		out.NextRunAt = now.Add(s.jittered(time.Duration(j.IntervalSec) * time.Second))
 	}
-	if err != nil && retryable(err) {
+	var deferred *DeferError
+	switch {
+	case errors.As(err, &deferred):
+		out.Defer, out.Err = deferred.Until, deferred.Err
+	case err != nil && retryable(err):
 		out.RetryAt = now.Add(s.Backoff(j.Attempts))
 	}
 	next, ferr := s.store.FinishJob(context.WithoutCancel(parent), j, out)
 	switch {
 	case ferr != nil:
 		log.Error("recording job outcome", "err", ferr)
+	case deferred != nil:
+		log.Info("job deferred", "reason", deferred.Err, "until", deferred.Until)
 	case err == nil:
 		log.Info("job succeeded")
 	case !out.RetryAt.IsZero() && j.Attempts < j.MaxAttempts:
@@ -250,15 +260,37 @@ func safeRun(ctx context.Context, r Runner, j store.Job, p Progress) (err error)
 	return r(ctx, j, p)
 }
 
+// DeferError asks the scheduler to put the job back in the queue until
+// Until without counting the attempt: it could not start for a reason
+// outside itself (its connection awaits a re-verify). Err says why.
+type DeferError struct {
+	Until time.Time
+	Err   error
+}
+
+func (e *DeferError) Error() string {
+	return fmt.Sprintf("deferred until %s: %v", e.Until.Format(time.RFC3339), e.Err)
+}
+func (e *DeferError) Unwrap() error { return e.Err }
+
 // retryable: bad input and missing things do not fix themselves; denials
 // might (a role still propagating, an SCP being changed), throttling and
-// outages do.
+// outages do. Refused credentials do not, unless the network caused the
+// refusal (a credentials refresh cut off on its way).
 func retryable(err error) bool {
 	switch crossbill.ErrorCode(err) {
-	case crossbill.CodeInvalid, crossbill.CodeConflict, crossbill.CodeUnauthorized:
+	case crossbill.CodeInvalid, crossbill.CodeConflict:
 		return false
+	case crossbill.CodeUnauthorized:
+		return networkCause(err)
 	}
 	return true
+}
+
+// networkCause reports whether err's chain holds a network failure.
+func networkCause(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // Backoff is the delay before attempt n+1 after n failed attempts:

@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -175,5 +177,71 @@ func TestBackoffGrowsWithJitter(t *testing.T) {
 				t.Errorf("rand %v attempts %d: backoff %s outside [%s, %s]", r, attempts, got, lo, hi)
 			}
 		}
+	}
+}
+
+// TestNetworkUnauthorizedIsRetried: refused credentials are permanent, but
+// an "unauthorized" whose cause is the network (a credentials refresh cut
+// off) is a passing fault and is retried.
+func TestNetworkUnauthorizedIsRetried(t *testing.T) {
+	t.Parallel()
+	s, tenant := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	sch := scheduler.New(s, quiet(), fast())
+	var calls atomic.Int32
+	sch.Handle("verify", func(context.Context, store.Job, scheduler.Progress) error {
+		if calls.Add(1) < 3 {
+			return crossbill.Errorf(crossbill.CodeUnauthorized, "verify", "failed to refresh cached credentials: %w",
+				&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET})
+		}
+		return nil
+	})
+	sch.Handle("bad-key", func(context.Context, store.Job, scheduler.Progress) error {
+		return crossbill.Errorf(crossbill.CodeUnauthorized, "verify", "InvalidClientTokenId: the security token is invalid")
+	})
+	if err := sch.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); sch.Wait() }()
+	j, err := sch.Enqueue(ctx, store.JobSpec{TenantID: tenant, Kind: "verify", MaxAttempts: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitJob(t, s, tenant, j.ID); got.Status != store.JobSucceeded || got.Attempts != 3 {
+		t.Fatalf("network-derived unauthorized: %+v", got)
+	}
+	b, err := sch.Enqueue(ctx, store.JobSpec{TenantID: tenant, Kind: "bad-key", MaxAttempts: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitJob(t, s, tenant, b.ID); got.Status != store.JobFailed || got.Attempts != 1 {
+		t.Fatalf("refused key: %+v", got)
+	}
+}
+
+// TestDeferredRunsSpendNoAttempts: a runner that defers (its connection
+// awaits a re-verify) runs again later with its attempts intact.
+func TestDeferredRunsSpendNoAttempts(t *testing.T) {
+	t.Parallel()
+	s, tenant := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	sch := scheduler.New(s, quiet(), fast())
+	var calls atomic.Int32
+	sch.Handle("ingest", func(context.Context, store.Job, scheduler.Progress) error {
+		if calls.Add(1) <= 4 {
+			return &scheduler.DeferError{Until: time.Now().Add(5 * time.Millisecond), Err: crossbill.Errorf(crossbill.CodeUnavailable, "ingest", "connection is failed")}
+		}
+		return nil
+	})
+	if err := sch.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); sch.Wait() }()
+	j, err := sch.Enqueue(ctx, store.JobSpec{TenantID: tenant, Kind: "ingest", MaxAttempts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitJob(t, s, tenant, j.ID); got.Status != store.JobSucceeded || got.Attempts != 1 || calls.Load() != 5 {
+		t.Fatalf("job %+v after %d runs: want succeeded with 1 attempt counted", got, calls.Load())
 	}
 }

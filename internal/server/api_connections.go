@@ -20,10 +20,18 @@ const (
 	JobIngest      = "ingest"
 	verifyInterval = 24 * time.Hour
 	ingestInterval = 8 * time.Hour // AWS refreshes a CUR export up to three times a day
-	// retryVerifyAfter is when a connection whose verification failed is
-	// verified again.
+	// retryVerifyAfter is when a connection whose verification failed (or
+	// could not check) is verified again, unless Config.VerifyRetry says.
 	retryVerifyAfter = 5 * time.Minute
 )
+
+// verifyRetry is how soon a failed or inconclusive verification is redone.
+func (s *Server) verifyRetry() time.Duration {
+	if s.cfg.VerifyRetry > 0 {
+		return s.cfg.VerifyRetry
+	}
+	return retryVerifyAfter
+}
 
 // connectionOf loads the connection named in the path, if it is the
 // tenant's; another tenant's is NotFound exactly as a missing one is.
@@ -316,7 +324,7 @@ func (s *Server) schedule(r *http.Request, id crossbill.ConnectionID, verified b
 	t := tenantOf(r).ID
 	next := s.now().Add(verifyInterval)
 	if !verified {
-		next = s.now().Add(retryVerifyAfter)
+		next = s.now().Add(s.verifyRetry())
 	}
 	if _, err := s.sched.Enqueue(r.Context(), store.JobSpec{TenantID: t, ConnectionID: id, Kind: JobVerify, RunAt: next, Interval: verifyInterval}); err != nil {
 		return err

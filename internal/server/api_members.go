@@ -124,6 +124,7 @@ func memberSchemas() obj {
 		"accounts": integer("accounts in the organization, the connection's own included"), "members": integer("accounts to check"),
 		"verified": integer(""), "failed": integer(""), "pending": integer("not checked yet"), "skipped": integer("not ACTIVE"),
 		"conflict": integer("owned by another tenant"), "gone": integer("no longer in the organization"),
+		"unchecked": integer("could not be checked in this run for passing AWS faults (throttling, outages); their previous status is kept"),
 	})
 	member := object([]string{"account_id", "status"}, obj{
 		"connection_id": str(""), "account_id": str(""), "name": str(""), "email": str(""), "state": str("ACTIVE, SUSPENDED, PENDING_CLOSURE..."),
@@ -146,7 +147,7 @@ func memberSchemas() obj {
 		}),
 		"MembersResult": object([]string{"summary", "members"}, obj{
 			"tenant": str(""), "connection_id": str(""), "organization_id": str(""), "management_account": str(""), "role_name": str(""),
-			"verified": boolean("member roles were checked"), "summary": ref("MembersSummary"), "added": ids, "gone": ids,
+			"verified": boolean("member roles were checked"), "summary": ref("MembersSummary"), "added": ids, "gone": ids, "unchecked": ids,
 			"members": arrayOf("Member"), "started_at": timestamp(""), "duration_ms": integer(""),
 		}),
 	}

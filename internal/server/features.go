@@ -73,7 +73,7 @@ func (s *Server) featureSchemas() obj {
 		"VerifyRequest":    object(nil, obj{"role_arn": str("the stack's RoleArn output (default: the bound role, else the role of the last attempt)"), "include_paid": boolean("also run Cost Explorer probes ($0.01 each)")}),
 		"Check":            check,
 		"Verification": object([]string{"status", "checks"}, obj{
-			"status": obj{"type": "string", "enum": []string{"verified", "failed"}}, "connection_id": str(""), "role_arn": str(""), "account_id": str(""),
+			"status": obj{"type": "string", "enum": []string{"verified", "failed", "inconclusive"}}, "connection_id": str(""), "role_arn": str(""), "account_id": str(""),
 			"started_at": timestamp(""), "finished_at": timestamp(""), "duration_ms": integer(""), "checks": obj{"type": "array", "items": ref("Check")},
 		}),
 		"VerificationList": arrayOf("Verification"),

@@ -49,6 +49,8 @@ type Main struct {
 	HubPrincipal    string
 	TemplateURLBase string
 	VerifyWait      time.Duration
+	// VerifyRetry: see Config.VerifyRetry.
+	VerifyRetry time.Duration
 	// Runners are extra job kinds (the demo's data loader).
 	Runners map[string]scheduler.Runner
 
@@ -113,7 +115,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.srv = New(Config{Store: st, Scheduler: m.sched, Logger: m.Logger, DataDir: m.DataDir, Version: m.Version,
 		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst, Costs: m.costs, Hub: hub,
 		AuthFailures: m.AuthFailures, AuthFailWindow: m.AuthFailWindow, MaxTokensPerTenant: m.MaxTokensPerTenant,
-		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait, HubProblem: hubProblem})
+		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait, VerifyRetry: m.VerifyRetry, HubProblem: hubProblem})
 	m.srv.registerRunners()
 	for kind, r := range m.Runners {
 		m.sched.Handle(kind, r)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
@@ -29,8 +30,9 @@ func (s *Server) jobConnection(ctx context.Context, j store.Job) (store.Connecti
 }
 
 // runVerify re-verifies a connection (its bound role, or the role of its
-// last attempt: a failed attempt binds nothing); a failed verification fails the job
-// with the first failed check's code, so denials are retried with backoff.
+// last attempt: a failed attempt binds nothing); a failed or inconclusive
+// verification fails the job with its code, so that denials and passing
+// faults are retried with backoff.
 func (s *Server) runVerify(ctx context.Context, j store.Job, progress scheduler.Progress) error {
 	c, t, err := s.jobConnection(ctx, j)
 	if err != nil {
@@ -51,6 +53,14 @@ func (s *Server) runVerify(ctx context.Context, j store.Job, progress scheduler.
 	if err != nil {
 		return err
 	}
+	if res.Status == store.VerificationVerified && c.Status != store.StatusVerified {
+		// Back from failed: the ingest that waited for this runs now.
+		if _, err := s.store.BillSource(ctx, t.ID, c.ID); err == nil {
+			if _, err := s.sched.Enqueue(ctx, store.JobSpec{TenantID: t.ID, ConnectionID: c.ID, Kind: JobIngest, Interval: ingestInterval}); err != nil {
+				return err
+			}
+		}
+	}
 	return res.Err()
 }
 
@@ -66,8 +76,7 @@ func (s *Server) runIngest(ctx context.Context, j store.Job, progress scheduler.
 		return err
 	}
 	if c.Status != store.StatusVerified {
-		// Retried with backoff: the role may be fixed and verified meanwhile.
-		return crossbill.Errorf(crossbill.CodeUnavailable, "ingest", "connection %s is %s, not verified: fix the role and verify it, then ingestion proceeds", c.ID, c.Status)
+		return s.awaitVerify(ctx, c)
 	}
 	cs, err := s.costStore()
 	if err != nil {
@@ -98,6 +107,47 @@ func (s *Server) runIngest(ctx context.Context, j store.Job, progress scheduler.
 	}
 	progress(1, fmt.Sprintf("%d billing period(s), %d loaded", len(res.Periods), loaded))
 	return nil
+}
+
+// awaitVerify defers the ingest of a connection that is not verified,
+// without spending its attempts. A connection failed by passing faults
+// alone (a verification stored before crossbill told those apart, or one
+// that could not check since) is verified again now; one failed for a real
+// reason waits for its own verify job, which retries with backoff while
+// the customer fixes the role.
+func (s *Server) awaitVerify(ctx context.Context, c store.Connection) error {
+	why := crossbill.Errorf(crossbill.CodeUnavailable, "ingest", "connection %s is %s, not verified: ingestion waits for it to verify", c.ID, c.Status)
+	now := s.now()
+	latest, err := s.store.LatestVerification(ctx, c.ID)
+	switch {
+	case err == nil && verify.Inconclusive(latest.Checks):
+		// At most one re-verify per verifyRetry while AWS keeps failing.
+		at := latest.FinishedAt.Add(s.verifyRetry())
+		if at.Before(now) {
+			at = now
+		}
+		if _, err := s.sched.Enqueue(ctx, store.JobSpec{TenantID: c.TenantID, ConnectionID: c.ID, Kind: JobVerify, RunAt: at, Interval: verifyInterval}); err != nil {
+			return err
+		}
+		return &scheduler.DeferError{Until: at.Add(time.Minute), Err: why}
+	case err != nil && crossbill.ErrorCode(err) != crossbill.CodeNotFound:
+		return err
+	}
+	until := now.Add(time.Hour)
+	jobs, err := s.store.Jobs(ctx, c.TenantID, store.JobFilter{ConnectionID: c.ID, Kind: JobVerify, Limit: 5})
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if j.Status == store.JobQueued || j.Status == store.JobRetrying || j.Status == store.JobRunning {
+			until = j.NextRunAt.Add(time.Minute)
+			if j.Status == store.JobRunning || until.Before(now) {
+				until = now.Add(time.Minute)
+			}
+			break
+		}
+	}
+	return &scheduler.DeferError{Until: until, Err: why}
 }
 
 // EnsureSchedules gives every verified connection its periodic jobs, for

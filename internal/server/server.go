@@ -61,7 +61,10 @@ type Config struct {
 	HubProblem string
 	// VerifyWait bounds the retries of a new role's first AssumeRole.
 	VerifyWait time.Duration
-	Now        func() time.Time
+	// VerifyRetry is how soon a connection whose verification failed or
+	// could not check is verified again; zero: 5 minutes.
+	VerifyRetry time.Duration
+	Now         func() time.Time
 }
 
 // Server serves the API and the UI.

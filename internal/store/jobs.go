@@ -60,7 +60,9 @@ type JobSpec struct {
 
 // EnqueueJob adds a job, unless one of the same kind for the same tenant and
 // connection is already queued, retrying or running: then that one is
-// returned (a second verify while one waits would do the same work twice).
+// returned (a second verify while one waits would do the same work twice),
+// its next run moved earlier when the new request is due sooner (a verify
+// asked for in five minutes must not wait for the daily one).
 func (s *Store) EnqueueJob(ctx context.Context, spec JobSpec) (Job, error) {
 	const op = "job enqueue"
 	if spec.Kind == "" || spec.TenantID == "" {
@@ -86,22 +88,30 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, spec JobSpec) (Job, err
 	const op = "job enqueue"
 	row := tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = ? AND connection_id = ? AND kind = ? AND status IN ('queued', 'retrying', 'running') ORDER BY created_at LIMIT 1`,
 		string(spec.TenantID), string(spec.ConnectionID), spec.Kind)
+	now := s.now()
+	runAt := spec.RunAt
+	if runAt.IsZero() {
+		runAt = now
+	}
 	if j, err := scanJob(row); err == nil {
+		if j.Status == JobRunning || !runAt.Before(j.NextRunAt) {
+			return j, nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET next_run_at = ?, updated_at = ? WHERE id = ?`, formatStamp(runAt), formatStamp(now), j.ID); err != nil {
+			return Job{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		j.NextRunAt, j.UpdatedAt = runAt, now
 		return j, nil
 	} else if err != sql.ErrNoRows {
 		return Job{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
-	now := s.now()
 	j := Job{
 		ID: "job_" + uuid.NewString()[:18], TenantID: spec.TenantID, ConnectionID: spec.ConnectionID, Kind: spec.Kind,
 		Status: JobQueued, MaxAttempts: spec.MaxAttempts, Interval: spec.Interval, IntervalSec: int64(spec.Interval / time.Second),
-		Params: spec.Params, NextRunAt: spec.RunAt, CreatedAt: now, UpdatedAt: now,
+		Params: spec.Params, NextRunAt: runAt, CreatedAt: now, UpdatedAt: now,
 	}
 	if j.MaxAttempts <= 0 {
 		j.MaxAttempts = 5
-	}
-	if j.NextRunAt.IsZero() {
-		j.NextRunAt = now
 	}
 	if len(j.Params) == 0 {
 		j.Params = json.RawMessage(`{}`)
@@ -174,6 +184,10 @@ func (s *Store) JobProgress(ctx context.Context, id string, progress float64, me
 
 // JobOutcome is how a run ended.
 type JobOutcome struct {
+	// Defer, when set, puts the job back in the queue until then without
+	// counting the attempt: it could not start for a reason outside itself
+	// (its connection awaits a re-verify). Err says why.
+	Defer     time.Time
 	Err       error     // nil: succeeded
 	RetryAt   time.Time // when Err is set and attempts remain: next attempt
 	NextRunAt time.Time // for periodic jobs: when the successor runs
@@ -192,6 +206,14 @@ func (s *Store) FinishJob(ctx context.Context, j Job, out JobOutcome) (*Job, err
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
 	final := true
 	switch {
+	case !out.Defer.IsZero():
+		final = false
+		msg := ""
+		if out.Err != nil {
+			msg = out.Err.Error()
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'queued', attempts = MAX(attempts - 1, 0), message = ?, next_run_at = ?, updated_at = ? WHERE id = ?`,
+			msg, formatStamp(out.Defer), formatStamp(now), j.ID)
 	case out.Err == nil:
 		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'succeeded', progress = 1, last_error = '', error_code = '', finished_at = ?, updated_at = ? WHERE id = ?`,
 			formatStamp(now), formatStamp(now), j.ID)

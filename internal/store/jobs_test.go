@@ -113,3 +113,69 @@ func TestRequeueRunningJobs(t *testing.T) {
 		t.Fatalf("resumed claim: %+v, %v", c, err)
 	}
 }
+
+// TestEnqueueMovesWaitingJobEarlier: a verify asked for in five minutes
+// while the daily one waits moves that one up; a later request changes
+// nothing. Without it the re-verify promised after a failed verification
+// waited a day.
+func TestEnqueueMovesWaitingJobEarlier(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	s.SetClock(func() time.Time { return now })
+	acme, err := s.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	daily := store.JobSpec{TenantID: acme.ID, ConnectionID: "c1", Kind: "verify", RunAt: now.Add(24 * time.Hour), Interval: 24 * time.Hour}
+	j, err := s.EnqueueJob(ctx, daily)
+	if err != nil {
+		t.Fatal(err)
+	}
+	soon := daily
+	soon.RunAt = now.Add(5 * time.Minute)
+	got, err := s.EnqueueJob(ctx, soon)
+	if err != nil || got.ID != j.ID || !got.NextRunAt.Equal(soon.RunAt) {
+		t.Fatalf("sooner request: %+v, %v", got, err)
+	}
+	if got, err = s.EnqueueJob(ctx, daily); err != nil || !got.NextRunAt.Equal(soon.RunAt) {
+		t.Fatalf("a later request moved the job back: %+v, %v", got, err)
+	}
+	if at, err := s.NextJobRun(ctx); err != nil || !at.Equal(soon.RunAt) {
+		t.Fatalf("stored next run %v, %v", at, err)
+	}
+}
+
+// TestDeferredJobKeepsItsAttempts: a run deferred (its connection awaits a
+// re-verify) goes back to the queue without spending an attempt.
+func TestDeferredJobKeepsItsAttempts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	s.SetClock(func() time.Time { return now })
+	acme, err := s.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.EnqueueJob(ctx, store.JobSpec{TenantID: acme.ID, ConnectionID: "c1", Kind: "ingest", MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		claimed, err := s.ClaimDueJobs(ctx, 10)
+		if err != nil || len(claimed) != 1 {
+			t.Fatalf("claim: %+v, %v", claimed, err)
+		}
+		why := crossbill.Errorf(crossbill.CodeUnavailable, "ingest", "connection c1 is failed: re-verifying first")
+		if _, err := s.FinishJob(ctx, claimed[0], store.JobOutcome{Err: why, Defer: now.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.JobByID(ctx, acme.ID, j.ID)
+		if err != nil || got.Status != store.JobQueued || got.Attempts != 0 || !got.NextRunAt.Equal(now.Add(time.Minute)) || got.Message == "" {
+			t.Fatalf("deferred job %+v, %v", got, err)
+		}
+		now = now.Add(time.Minute)
+	}
+}

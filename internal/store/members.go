@@ -78,12 +78,16 @@ type MemberSync struct {
 
 // MemberCheck is the outcome of checking one member account.
 type MemberCheck struct {
-	Status     MemberStatus
-	Class      string
-	Message    string
-	Fix        string
-	CheckedAt  time.Time
-	DurationMS int64
+	// Inconclusive: the check could not be made (every failure was a
+	// passing fault); the member keeps its status and last check time,
+	// and only the class, message and fix say why.
+	Inconclusive bool
+	Status       MemberStatus
+	Class        string
+	Message      string
+	Fix          string
+	CheckedAt    time.Time
+	DurationMS   int64
 }
 
 const memberColumns = `connection_id, account_id, name, email, state, joined_method, joined_at, role_arn, check_status,
@@ -236,7 +240,7 @@ func memberRoles(ctx context.Context, tx *sql.Tx, conn crossbill.ConnectionID) (
 // returns the member as stored.
 func (s *Store) SetMemberCheck(ctx context.Context, conn crossbill.ConnectionID, account crossbill.AccountID, c MemberCheck) (Member, error) {
 	const op = "member check save"
-	if !c.Status.valid() || c.Status == MemberPending {
+	if !c.Inconclusive && (!c.Status.valid() || c.Status == MemberPending) {
 		return Member{}, crossbill.Errorf(crossbill.CodeInvalid, op, "a check ends verified, failed, skipped or conflict, not %q", c.Status)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -245,16 +249,21 @@ func (s *Store) SetMemberCheck(ctx context.Context, conn crossbill.ConnectionID,
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
 	checked := c.CheckedAt.UTC().Truncate(time.Second).Format(time.RFC3339)
-	res, err := tx.ExecContext(ctx, `UPDATE connection_members SET check_status = ?, checked_at = ?, duration_ms = ?, failure_class = ?, message = ?, fix = ?
-		WHERE connection_id = ? AND account_id = ?`,
-		string(c.Status), checked, c.DurationMS, c.Class, c.Message, c.Fix, string(conn), string(account))
+	q := `UPDATE connection_members SET check_status = ?, checked_at = ?, duration_ms = ?, failure_class = ?, message = ?, fix = ?
+		WHERE connection_id = ? AND account_id = ?`
+	args := []any{string(c.Status), checked, c.DurationMS, c.Class, c.Message, c.Fix, string(conn), string(account)}
+	if c.Inconclusive {
+		q = `UPDATE connection_members SET failure_class = ?, message = ?, fix = ? WHERE connection_id = ? AND account_id = ?`
+		args = args[3:]
+	}
+	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
 		return Member{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "storing the check of %s (database busy, retry): %w", account, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return Member{}, crossbill.Errorf(crossbill.CodeNotFound, op, "connection %s has no member account %s: list the members first", conn, account)
 	}
-	if c.Status == MemberVerified {
+	if c.Status == MemberVerified && !c.Inconclusive {
 		if err := claimMember(ctx, tx, conn, account); err != nil {
 			return Member{}, err
 		}

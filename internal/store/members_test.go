@@ -74,6 +74,14 @@ func TestSyncMembers(t *testing.T) {
 	}
 	_, err = s.SetMemberCheck(ctx, c.ID, "500000000000", store.MemberCheck{Status: store.MemberFailed, Class: "role-missing-or-trust", Fix: "deploy", CheckedAt: at})
 	mustOK(t, err)
+	// A check that could not be made (throttled) keeps the status and the
+	// time of the last real check; only the note says why.
+	m, err = s.SetMemberCheck(ctx, c.ID, "200000000000", store.MemberCheck{Inconclusive: true, Status: store.MemberFailed, Class: "throttled",
+		Message: "could not check: Rate exceeded", CheckedAt: at.Add(time.Hour)})
+	mustOK(t, err)
+	if m.Status != store.MemberVerified || !m.CheckedAt.Equal(at) || m.Class != "throttled" {
+		t.Fatalf("inconclusive check changed the member: %+v", m)
+	}
 	oc2 := newConn(t, s, other.ID, "cb-other-2")
 	if _, err := bind(ctx, s, oc2.ID, "arn:aws:iam::200000000000:role/Other"); crossbill.ErrorCode(err) != crossbill.CodeConflict {
 		t.Fatalf("another tenant took a verified member account: %v", err)

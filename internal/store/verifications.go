@@ -15,6 +15,10 @@ type VerificationStatus string
 const (
 	VerificationVerified VerificationStatus = "verified"
 	VerificationFailed   VerificationStatus = "failed"
+	// VerificationInconclusive: every failing check was a passing fault
+	// (throttling, outage, network, timeout), so nothing was learnt about
+	// the role; the connection keeps its previous status.
+	VerificationInconclusive VerificationStatus = "inconclusive"
 )
 
 // CheckStatus is the outcome of one check.
@@ -78,8 +82,8 @@ func (v Verification) Assumed() bool {
 }
 
 // SaveVerification stores v with its checks and sets the connection's
-// status to match, in one transaction: either all happens or nothing.
-// When v assumed its role (Assumed), the same transaction binds the role
+// status to match (an inconclusive one leaves it as it was), in one
+// transaction: either all happens or nothing. When v assumed its role (Assumed), the same transaction binds the role
 // and its account to the connection's tenant; this is the only place
 // bindings are made. If another tenant holds the role or the account,
 // nothing is written and the error wraps ErrNotBindable. A failed
@@ -93,6 +97,7 @@ func (s *Store) SaveVerification(ctx context.Context, v Verification) (Verificat
 		connStatus = StatusVerified
 	case VerificationFailed:
 		connStatus = StatusFailed
+	case VerificationInconclusive:
 	default:
 		return Verification{}, crossbill.Errorf(crossbill.CodeInvalid, op, "unknown verification status %q", v.Status)
 	}
@@ -106,8 +111,13 @@ func (s *Store) SaveVerification(ctx context.Context, v Verification) (Verificat
 		return Verification{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	res, err := tx.ExecContext(ctx, `UPDATE connections SET status = ?, updated_at = ? WHERE id = ?`,
-		string(connStatus), s.now().Truncate(time.Second).Format(time.RFC3339), string(v.ConnectionID))
+	// A NULL status (inconclusive) keeps the connection's own.
+	var newStatus any
+	if connStatus != "" {
+		newStatus = string(connStatus)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE connections SET status = COALESCE(?, status), updated_at = ? WHERE id = ?`,
+		newStatus, s.now().Truncate(time.Second).Format(time.RFC3339), string(v.ConnectionID))
 	if err != nil {
 		return Verification{}, crossbill.Errorf(crossbill.CodeInternal, op, "updating connection status: %w", err)
 	}

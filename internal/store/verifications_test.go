@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -98,5 +99,84 @@ func TestSaveVerificationRejectsBadInputAndChangesNothing(t *testing.T) {
 	}
 	if _, err := s.LatestVerification(ctx, c.ID); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
 		t.Fatalf("LatestVerification of a never-verified connection: %v", err)
+	}
+}
+
+// TestInconclusiveVerificationKeepsStatus: a verification that could not
+// check (every failure a passing fault) is stored as history but leaves the
+// connection as it was, verified or failed.
+func TestInconclusiveVerificationKeepsStatus(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	acme, err := s.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newConn(t, s, acme.ID, "cb-inconclusive")
+	start := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	v := store.Verification{ConnectionID: c.ID, RoleARN: "arn:aws:iam::222222222222:role/CrossbillAccess", StartedAt: start, FinishedAt: start.Add(time.Second)}
+	for _, prev := range []store.VerificationStatus{store.VerificationVerified, store.VerificationFailed} {
+		v.Status, v.Checks = prev, nil
+		if _, err := s.SaveVerification(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := s.ConnectionByID(ctx, c.ID)
+		v.Status = store.VerificationInconclusive
+		v.Checks = []store.VerificationCheck{{Name: "assume-role", Status: store.CheckFail, Class: "throttled", Message: "Rate exceeded", StartedAt: start}}
+		saved, err := s.SaveVerification(ctx, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, _ := s.ConnectionByID(ctx, c.ID)
+		if after.Status != before.Status || (after.Status != store.StatusVerified && after.Status != store.StatusFailed) {
+			t.Fatalf("after %s then inconclusive: connection %s, want %s", prev, after.Status, before.Status)
+		}
+		latest, err := s.LatestVerification(ctx, c.ID)
+		if err != nil || latest.ID != saved.ID || latest.Status != store.VerificationInconclusive || len(latest.Checks) != 1 {
+			t.Fatalf("latest = %+v, %v", latest, err)
+		}
+	}
+}
+
+// TestInconclusiveMigrationKeepsHistory runs migration 052 again over a
+// database with verifications: the rebuild keeps every verification and
+// its checks, and the checks still cascade with their verification.
+func TestInconclusiveMigrationKeepsHistory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	acme, err := s.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newConn(t, s, acme.ID, "cb-migrate")
+	now := time.Now()
+	saved, err := s.SaveVerification(ctx, store.Verification{ConnectionID: c.ID, RoleARN: "arn:aws:iam::222222222222:role/R", Status: store.VerificationFailed,
+		StartedAt: now, FinishedAt: now, Checks: []store.VerificationCheck{{Name: "a", Status: store.CheckFail}, {Name: "b", Status: store.CheckPass}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql, err := os.ReadFile("migrations/052_verification_inconclusive.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(ctx, string(sql)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.LatestVerification(ctx, c.ID)
+	if err != nil || got.ID != saved.ID || len(got.Checks) != 2 {
+		t.Fatalf("after the rebuild: %+v, %v", got, err)
+	}
+	var bad int
+	if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_foreign_key_check`).Scan(&bad); err != nil || bad != 0 {
+		t.Fatalf("foreign key check: %d, %v", bad, err)
+	}
+	if _, err := s.DB().ExecContext(ctx, `DELETE FROM verifications WHERE id = ?`, saved.ID); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM verification_checks`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("checks left after their verification was deleted: %d, %v", left, err)
 	}
 }

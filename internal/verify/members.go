@@ -53,9 +53,13 @@ type MembersResult struct {
 	Summary           MembersSummary         `json:"summary"`
 	Added             []crossbill.AccountID  `json:"added"`
 	Gone              []crossbill.AccountID  `json:"gone"` // left the organization since the last run (kept, marked gone)
-	Members           []store.Member         `json:"members"`
-	StartedAt         time.Time              `json:"started_at"`
-	DurationMS        int64                  `json:"duration_ms"`
+	// Unchecked are the members whose check met only passing faults in
+	// this run (throttled, unavailable, unreachable, timed out): each kept
+	// its previous status.
+	Unchecked  []crossbill.AccountID `json:"unchecked"`
+	Members    []store.Member        `json:"members"`
+	StartedAt  time.Time             `json:"started_at"`
+	DurationMS int64                 `json:"duration_ms"`
 }
 
 // MembersSummary counts members by status. Members are the accounts to
@@ -69,6 +73,9 @@ type MembersSummary struct {
 	Skipped  int `json:"skipped"`
 	Conflict int `json:"conflict"`
 	Gone     int `json:"gone"` // recorded accounts no longer in the organization
+	// Unchecked: members this run could not check for passing AWS faults
+	// (counted under their kept status too).
+	Unchecked int `json:"unchecked"`
 }
 
 // Summarize counts ms for conn's own account self.
@@ -106,7 +113,7 @@ func (s MembersSummary) String() string {
 	for _, p := range []struct {
 		n    int
 		what string
-	}{{s.Failed, "failed"}, {s.Pending, "not checked"}, {s.Skipped, "skipped (not ACTIVE)"}, {s.Conflict, "owned by another tenant"}, {s.Gone, "gone from the organization"}} {
+	}{{s.Failed, "failed"}, {s.Unchecked, "could not be checked now (passing AWS faults; previous status kept)"}, {s.Pending, "not checked"}, {s.Skipped, "skipped (not ACTIVE)"}, {s.Conflict, "owned by another tenant"}, {s.Gone, "gone from the organization"}} {
 		if p.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.what))
 		}
@@ -115,23 +122,29 @@ func (s MembersSummary) String() string {
 }
 
 // Err is nil when every member checked is verified (or nothing was
-// checked); AccessDenied (exit 5) when some failed; Conflict (exit 4) when
-// the only problem is accounts owned by another tenant.
+// checked); AccessDenied (exit 5) when some failed; Unavailable (exit 6)
+// when the only failures were passing AWS faults (throttling, outages:
+// never reported as denials); Conflict (exit 4) when the only problem is
+// accounts owned by another tenant.
 func (r MembersResult) Err() error {
 	const op = "connect members"
 	if !r.Verified {
 		return nil
 	}
 	s := r.Summary
-	if s.Failed > 0 {
-		var first store.Member
-		for _, m := range r.Members {
-			if m.Status == store.MemberFailed && !m.Gone() {
-				first = m
-				break
-			}
+	var first *store.Member
+	for i, m := range r.Members {
+		if m.Status == store.MemberFailed && !m.Gone() && !slices.Contains(r.Unchecked, m.AccountID) {
+			first = &r.Members[i]
+			break
 		}
+	}
+	if first != nil {
 		return crossbill.Errorf(crossbill.CodeAccessDenied, op, "%s. First failure, account %s: %s", s, first.AccountID, first.Fix)
+	}
+	if len(r.Unchecked) > 0 {
+		return crossbill.Errorf(crossbill.CodeUnavailable, op, "%s. AWS throttled or failed the checks of %d member(s) after every retry; their previous status is kept: run again later (the server retries by itself)",
+			s, len(r.Unchecked))
 	}
 	if s.Conflict > 0 {
 		return crossbill.Errorf(crossbill.CodeConflict, op, "%s: %s", s, strings.TrimSuffix(store.MemberConflictFix, "."))
@@ -220,6 +233,9 @@ func Members(ctx context.Context, st *store.Store, conn store.Connection, opts M
 	if opts.Concurrency == 0 {
 		opts.Concurrency = DefaultMemberConcurrency
 	}
+	if opts.TransientWait == 0 {
+		opts.TransientWait = DefaultTransientWait
+	}
 	if opts.Concurrency < 1 || opts.Concurrency > 64 {
 		return MembersResult{}, crossbill.Errorf(crossbill.CodeInvalid, op, "concurrency %d: use 1 to 64", opts.Concurrency)
 	}
@@ -244,7 +260,11 @@ func Members(ctx context.Context, st *store.Store, conn store.Connection, opts M
 	client := organizations.NewFromConfig(env.config(env.globalRegion()))
 
 	opts.Progress("reading the organization of account %s through %s", role.Account, conn.RoleARN)
-	org, err := client.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	var org *organizations.DescribeOrganizationOutput
+	err = retryTransient(ctx, opts.Options, "describe organization", func() (err error) {
+		org, err = client.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+		return err
+	})
 	if err != nil {
 		return MembersResult{}, orgError(factory, target, role.Account, "describe organization", err)
 	}
@@ -253,7 +273,11 @@ func Members(ctx context.Context, st *store.Store, conn store.Connection, opts M
 	}
 	res.OrganizationID = aws.ToString(org.Organization.Id)
 	res.ManagementAccount = crossbill.AccountID(aws.ToString(org.Organization.MasterAccountId))
-	accounts, err := listAccounts(ctx, client)
+	var accounts []store.OrgAccount
+	err = retryTransient(ctx, opts.Options, "list accounts", func() (err error) {
+		accounts, err = listAccounts(ctx, client)
+		return err
+	})
 	if err != nil {
 		return MembersResult{}, orgError(factory, target, role.Account, "list accounts", err)
 	}
@@ -273,7 +297,7 @@ func Members(ctx context.Context, st *store.Store, conn store.Connection, opts M
 		opts.Progress("account %s is no longer in the organization: marked gone (its record is kept)", id)
 	}
 	if opts.Verify {
-		if err := checkMembers(ctx, st, conn, opts); err != nil {
+		if res.Unchecked, err = checkMembers(ctx, st, conn, opts); err != nil {
 			return MembersResult{}, err
 		}
 		res.Verified = true
@@ -282,12 +306,16 @@ func Members(ctx context.Context, st *store.Store, conn store.Connection, opts M
 		return MembersResult{}, err
 	}
 	res.Summary = Summarize(res.Members, conn.AccountID)
+	res.Summary.Unchecked = len(res.Unchecked)
 	res.DurationMS = opts.Now().Sub(start).Milliseconds()
 	if res.Added == nil {
 		res.Added = []crossbill.AccountID{}
 	}
 	if res.Gone == nil {
 		res.Gone = []crossbill.AccountID{}
+	}
+	if res.Unchecked == nil {
+		res.Unchecked = []crossbill.AccountID{}
 	}
 	return res, nil
 }
@@ -345,11 +373,11 @@ func notAdmin(account, management crossbill.AccountID, org string) error {
 
 // checkMembers checks every pending, failed or verified member still in the
 // organization, at most opts.Concurrency at once, storing each outcome as
-// it comes.
-func checkMembers(ctx context.Context, st *store.Store, conn store.Connection, opts MembersOptions) error {
+// it comes. It returns the members whose check was inconclusive.
+func checkMembers(ctx context.Context, st *store.Store, conn store.Connection, opts MembersOptions) ([]crossbill.AccountID, error) {
 	ms, err := st.Members(ctx, conn.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var todo []store.Member
 	for _, m := range ms {
@@ -362,10 +390,11 @@ func checkMembers(ctx context.Context, st *store.Store, conn store.Connection, o
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex // serialises store writes, progress lines and the count
-		done  int
-		first error
+		wg        sync.WaitGroup
+		mu        sync.Mutex // serialises store writes, progress lines and the counts
+		done      int
+		first     error
+		unchecked []crossbill.AccountID
 	)
 	sem := make(chan struct{}, opts.Concurrency)
 loop:
@@ -393,24 +422,30 @@ loop:
 				return
 			}
 			done++
-			line := fmt.Sprintf("[%d/%d] %s %-20s %s (%d ms)", done, len(todo), m.AccountID, clip(m.Name, 20), m.Status, m.DurationMS)
-			if m.Status != store.MemberVerified {
+			status := string(m.Status)
+			if check.Inconclusive {
+				unchecked = append(unchecked, m.AccountID)
+				status = "unchecked (kept " + status + ")"
+			}
+			line := fmt.Sprintf("[%d/%d] %s %-20s %s (%d ms)", done, len(todo), m.AccountID, clip(m.Name, 20), status, m.DurationMS)
+			if m.Status != store.MemberVerified || check.Inconclusive {
 				line += ": " + m.Class + ": " + m.Message
 			}
 			opts.Progress("%s", line)
-			if m.Fix != "" && m.Status != store.MemberVerified {
+			if m.Fix != "" && (m.Status != store.MemberVerified || check.Inconclusive) {
 				opts.Progress("       fix: %s", m.Fix)
 			}
 		}(m)
 	}
 	wg.Wait()
 	if first != nil {
-		return first
+		return nil, first
 	}
 	if err := ctx.Err(); err != nil {
-		return crossbill.Errorf(crossbill.CodeUnavailable, "connect members", "interrupted: %w", err)
+		return nil, crossbill.Errorf(crossbill.CodeUnavailable, "connect members", "interrupted: %w", err)
 	}
-	return nil
+	slices.Sort(unchecked)
+	return unchecked, nil
 }
 
 // checkMember verifies one member's role with Run, as `connect verify`
@@ -433,6 +468,10 @@ func checkMember(ctx context.Context, conn store.Connection, m store.Member, mod
 	}
 	f := failed[0]
 	c.Status, c.Class, c.Message, c.Fix = store.MemberFailed, f.Class, f.Name+": "+f.Message, f.Advice
+	if res.Status == store.VerificationInconclusive {
+		// Nothing was learnt about the role: the member keeps its status.
+		c.Inconclusive, c.Message = true, "could not check: "+c.Message
+	}
 	if len(failed) > 1 {
 		names := make([]string, 0, len(failed)-1)
 		for _, g := range failed[1:] {

@@ -3,6 +3,7 @@ package verify_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,8 +95,9 @@ func TestResultErr(t *testing.T) {
 	}{
 		{string(awsclient.ClassSCPDeny), crossbill.CodeAccessDenied, 5},
 		{string(verify.ClassExternalIDNotEnforced), crossbill.CodeAccessDenied, 5},
-		{string(awsclient.ClassThrottled), crossbill.CodeThrottled, 6},
 		{string(awsclient.ClassInvalidCredentials), crossbill.CodeUnauthorized, 5},
+		// A passing fault beside a real failure: the real one decides.
+		{string(awsclient.ClassThrottled), crossbill.CodeInternal, 1},
 	}
 	for _, tt := range tests {
 		r := verify.Result{Status: store.VerificationFailed, Checks: []store.VerificationCheck{
@@ -107,5 +109,36 @@ func TestResultErr(t *testing.T) {
 		if crossbill.ErrorCode(err) != tt.code || crossbill.ExitCode(err) != tt.exit {
 			t.Errorf("%s: err %v code %s exit %d", tt.class, err, crossbill.ErrorCode(err), crossbill.ExitCode(err))
 		}
+	}
+}
+
+// TestInconclusiveResult: checks that failed only for passing faults make
+// an inconclusive result, exit 6 (never a denial), and a real failure among
+// them makes a failed one.
+func TestInconclusiveResult(t *testing.T) {
+	t.Parallel()
+	checks := []store.VerificationCheck{
+		{Name: "assume-role", Status: store.CheckPass},
+		{Name: "external-id-required", Status: store.CheckFail, Class: string(awsclient.ClassThrottled)},
+		{Name: "probe:org", Status: store.CheckFail, Class: string(awsclient.ClassUnavailable)},
+		{Name: "probe:cost", Status: store.CheckSkip},
+	}
+	if !verify.Inconclusive(checks) {
+		t.Fatal("throttled and unavailable checks are not inconclusive")
+	}
+	r := verify.Result{Status: store.VerificationInconclusive, Checks: checks}
+	if err := r.Err(); crossbill.ExitCode(err) != 6 || !strings.Contains(err.Error(), "keeps its status") {
+		t.Fatalf("inconclusive: exit %d: %v", crossbill.ExitCode(err), err)
+	}
+	checks = append(checks, store.VerificationCheck{Name: "probe:inventory", Status: store.CheckFail, Class: string(awsclient.ClassNoIdentityPolicy)})
+	if verify.Inconclusive(checks) {
+		t.Fatal("a missing permission beside the faults is inconclusive")
+	}
+	r = verify.Result{Status: store.VerificationFailed, Checks: checks}
+	if err := r.Err(); crossbill.ExitCode(err) != 5 {
+		t.Fatalf("failed with a throttled first check: exit %d, want 5 from the real failure: %v", crossbill.ExitCode(err), err)
+	}
+	if verify.Inconclusive(checks[:1]) {
+		t.Fatal("no failure at all is inconclusive")
 	}
 }

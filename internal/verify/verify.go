@@ -56,6 +56,11 @@ type Options struct {
 	// newly created role propagates through IAM (AWS answers AccessDenied
 	// for a few seconds). 0 means DefaultPropagationWait; negative: no retry.
 	PropagationWait time.Duration
+	// TransientWait bounds the retries of each call that failed for a
+	// passing fault (throttled, unavailable, unreachable, timed out) once
+	// the SDK's own attempts are spent. 0 means DefaultTransientWait;
+	// negative: no retry.
+	TransientWait time.Duration
 	// Progress receives one line per step; nil discards.
 	Progress func(format string, args ...any)
 	// Now is the clock; nil means time.Now.
@@ -65,6 +70,12 @@ type Options struct {
 // DefaultPropagationWait is how long verify keeps retrying a role that
 // cannot be assumed yet. IAM changes usually propagate within seconds.
 const DefaultPropagationWait = 30 * time.Second
+
+// DefaultTransientWait is how long verify keeps retrying one call that
+// failed for a passing fault: long enough to outlast a burst of throttling
+// or a brief outage, short enough for a verification to end in a minute or
+// two when AWS stays unavailable.
+const DefaultTransientWait = 30 * time.Second
 
 // Result is the outcome of one verification.
 type Result struct {
@@ -93,27 +104,52 @@ func (r Result) Failed() []store.VerificationCheck {
 }
 
 // Err is nil for a verified connection; otherwise an error whose code
-// comes from the first failed check (AccessDenied for denials and for
-// external-ID findings) and whose message names every failed check.
+// comes from the first failed check that is not a passing fault
+// (AccessDenied for denials and for external-ID findings) and whose message
+// names every failed check. An inconclusive result's code is its first
+// passing fault's: Throttled or Unavailable (exit 6), never a denial.
 func (r Result) Err() error {
 	failed := r.Failed()
 	if r.Status == store.VerificationVerified && len(failed) == 0 {
 		return nil
 	}
 	names := make([]string, 0, len(failed))
-	code := crossbill.CodeAccessDenied
+	var first *store.VerificationCheck
 	for i, c := range failed {
 		names = append(names, c.Name)
-		if i == 0 && c.Class != "" {
-			code = awsclient.Class(c.Class).Code()
+		if first == nil && (r.Status == store.VerificationInconclusive || !awsclient.Class(c.Class).Transient()) {
+			first = &failed[i]
 		}
 	}
-	first := "see the checks"
-	if len(failed) > 0 {
-		first = failed[0].Advice
+	code, fix := crossbill.CodeAccessDenied, "see the checks"
+	if first != nil {
+		fix = first.Advice
+		if first.Class != "" {
+			code = awsclient.Class(first.Class).Code()
+		}
+	}
+	if r.Status == store.VerificationInconclusive {
+		return crossbill.Errorf(code, "connect verify", "connection %s could not be checked: %d check(s) met passing AWS faults after every retry (%s); nothing was learnt about the role and the connection keeps its status. %s",
+			r.ConnectionID, len(failed), strings.Join(names, ", "), fix)
 	}
 	return crossbill.Errorf(code, "connect verify", "connection %s failed %d check(s) (%s); the connection stays inactive. First fix: %s",
-		r.ConnectionID, len(failed), strings.Join(names, ", "), first)
+		r.ConnectionID, len(failed), strings.Join(names, ", "), fix)
+}
+
+// Inconclusive reports whether checks failed and every failure was a
+// passing fault: the verification could not check, it did not fail.
+func Inconclusive(checks []store.VerificationCheck) bool {
+	n := 0
+	for _, c := range checks {
+		if c.Status != store.CheckFail {
+			continue
+		}
+		if !awsclient.Class(c.Class).Transient() {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
 
 // run holds one verification in progress.
@@ -138,6 +174,9 @@ func Run(ctx context.Context, conn store.Connection, opts Options) (Result, erro
 	}
 	if opts.PropagationWait == 0 {
 		opts.PropagationWait = DefaultPropagationWait
+	}
+	if opts.TransientWait == 0 {
+		opts.TransientWait = DefaultTransientWait
 	}
 	if opts.Region == "" {
 		opts.Region = opts.Hub.Region
@@ -192,7 +231,10 @@ func Run(ctx context.Context, conn store.Connection, opts Options) (Result, erro
 	res.FinishedAt = opts.Now().UTC()
 	res.DurationMS = res.FinishedAt.Sub(res.StartedAt).Milliseconds()
 	res.Status = store.VerificationVerified
-	if len(res.Failed()) > 0 {
+	switch {
+	case Inconclusive(res.Checks):
+		res.Status = store.VerificationInconclusive
+	case len(res.Failed()) > 0:
 		res.Status = store.VerificationFailed
 	}
 	return res, nil
@@ -233,11 +275,13 @@ func failure(name string, module manifest.Module, err error) store.VerificationC
 
 // assumeRole gets the role's credentials with the stored external ID,
 // retrying with exponential backoff and jitter while the role may still be
-// propagating, at most PropagationWait.
+// propagating (at most PropagationWait) or while AWS answers with passing
+// faults (at most TransientWait).
 func (r *run) assumeRole(ctx context.Context) bool {
 	start := r.opts.Now()
 	r.opts.Progress("assuming %s with the connection's external ID", r.target.RoleARN)
 	deadline := start.Add(r.opts.PropagationWait)
+	transientDeadline := start.Add(r.opts.TransientWait)
 	delay := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		_, err := r.factory.Retrieve(ctx, r.target)
@@ -250,18 +294,62 @@ func (r *run) assumeRole(ctx context.Context) bool {
 		// Jitter spreads retries of many verifications; full jitter on the
 		// upper half keeps a floor so retries do not hammer STS.
 		sleep := delay/2 + mrand.N(delay/2+1)
-		if d.Class != awsclient.ClassRoleTrust || ctx.Err() != nil || r.opts.PropagationWait < 0 || r.opts.Now().Add(sleep).After(deadline) {
+		wake := r.opts.Now().Add(sleep)
+		propagating := d.Class == awsclient.ClassRoleTrust && r.opts.PropagationWait >= 0 && !wake.After(deadline)
+		passing := d.Class.Transient() && r.opts.TransientWait >= 0 && !wake.After(transientDeadline)
+		if ctx.Err() != nil || !propagating && !passing {
 			r.add(failure(CheckAssumeRole, "", err), start)
 			return false
 		}
-		r.opts.Progress("  role not assumable yet (a new role takes seconds to propagate); retry %d in %s", attempt, sleep.Round(time.Millisecond))
-		t := time.NewTimer(sleep)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if propagating {
+			r.opts.Progress("  role not assumable yet (a new role takes seconds to propagate); retry %d in %s", attempt, sleep.Round(time.Millisecond))
+		} else {
+			r.opts.Progress("  %s (a passing fault); retry %d in %s", d.Class, attempt, sleep.Round(time.Millisecond))
+		}
+		if !pause(ctx, sleep) {
 			r.add(failure(CheckAssumeRole, "", err), start)
 			return false
-		case <-t.C:
+		}
+		delay = min(delay*2, 8*time.Second)
+	}
+}
+
+// pause sleeps d unless ctx ends first; it reports whether it slept.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// retryTransient calls f until it succeeds, fails for a reason other than
+// a passing fault, or TransientWait is spent, with exponential backoff and
+// jitter between calls. The SDK has already retried each call; this
+// outlasts a burst that outlasted the SDK.
+func (r *run) retryTransient(ctx context.Context, what string, f func() error) error {
+	return retryTransient(ctx, r.opts, what, f)
+}
+
+func retryTransient(ctx context.Context, opts Options, what string, f func() error) error {
+	deadline := opts.Now().Add(opts.TransientWait)
+	delay := 500 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || opts.TransientWait < 0 || ctx.Err() != nil {
+			return err
+		}
+		d := awsclient.Diagnose(err)
+		sleep := delay/2 + mrand.N(delay/2+1)
+		if !d.Class.Transient() || opts.Now().Add(sleep).After(deadline) {
+			return err
+		}
+		opts.Progress("  %s: %s (a passing fault); retry %d in %s", what, d.Class, attempt, sleep.Round(time.Millisecond))
+		if !pause(ctx, sleep) {
+			return err
 		}
 		delay = min(delay*2, 8*time.Second)
 	}
@@ -270,7 +358,11 @@ func (r *run) assumeRole(ctx context.Context) bool {
 // callerIdentity checks that the session is the role's, in its account.
 func (r *run) callerIdentity(ctx context.Context) {
 	start := r.opts.Now()
-	out, err := sts.NewFromConfig(r.factory.Config(r.target, "")).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	var out *sts.GetCallerIdentityOutput
+	err := r.retryTransient(ctx, CheckCallerIdentity, func() (err error) {
+		out, err = sts.NewFromConfig(r.factory.Config(r.target, "")).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		return err
+	})
 	if err != nil {
 		r.add(failure(CheckCallerIdentity, "", r.factory.Check("get caller identity", r.target, err)), start)
 		return
@@ -295,11 +387,15 @@ func (r *run) mustDeny(ctx context.Context, name string, externalID *string) {
 		what = "with a wrong external ID"
 	}
 	r.opts.Progress("checking that the role refuses crossbill %s", what)
-	_, err := sts.NewFromConfig(r.factory.Hub()).AssumeRole(ctx, &sts.AssumeRoleInput{
-		RoleArn:         aws.String(string(r.target.RoleARN)),
-		RoleSessionName: aws.String(awsclient.SessionName(r.opts.Tenant, r.target.Connection)),
-		ExternalId:      externalID,
-		DurationSeconds: aws.Int32(int32(awsclient.MinSessionDuration / time.Second)),
+	client := sts.NewFromConfig(r.factory.Hub())
+	err := r.retryTransient(ctx, name, func() error {
+		_, err := client.AssumeRole(ctx, &sts.AssumeRoleInput{
+			RoleArn:         aws.String(string(r.target.RoleARN)),
+			RoleSessionName: aws.String(awsclient.SessionName(r.opts.Tenant, r.target.Connection)),
+			ExternalId:      externalID,
+			DurationSeconds: aws.Int32(int32(awsclient.MinSessionDuration / time.Second)),
+		})
+		return err
 	})
 	if err == nil {
 		r.add(store.VerificationCheck{Name: name, Status: store.CheckFail, Class: string(ClassExternalIDNotEnforced),
@@ -343,7 +439,8 @@ func (r *run) probe(ctx context.Context, p manifest.Probe, assumed bool) {
 		return
 	}
 	start := r.opts.Now()
-	err := exec(ctx, probeEnv{factory: r.factory, target: r.target, region: r.opts.Region, partition: r.role.Partition})
+	env := probeEnv{factory: r.factory, target: r.target, region: r.opts.Region, partition: r.role.Partition}
+	err := r.retryTransient(ctx, name, func() error { return exec(ctx, env) })
 	if err == nil || allowed(err, p.AllowedErrors) {
 		r.add(store.VerificationCheck{Name: name, Module: string(p.Module), Status: store.CheckPass}, start)
 		return

@@ -144,7 +144,14 @@ func must(tb testing.TB, err error) {
 // recorder, and stubs for what moto does not serve. extra adds stubs.
 func (w *world) hubConfig(t testing.TB, extra ...func(*middleware.Stack) error) aws.Config {
 	t.Helper()
-	cfg, err := awsclient.HubConfig(context.Background(), awsclient.HubOptions{EndpointURL: w.srv.URL, Region: "us-east-1", AccessKey: &w.hubKey})
+	return w.hubConfigAt(t, w.srv.URL, extra...)
+}
+
+// hubConfigAt is hubConfig with every call sent to endpoint (a fault
+// proxy in front of the emulator).
+func (w *world) hubConfigAt(t testing.TB, endpoint string, extra ...func(*middleware.Stack) error) aws.Config {
+	t.Helper()
+	cfg, err := awsclient.HubConfig(context.Background(), awsclient.HubOptions{EndpointURL: endpoint, Region: "us-east-1", AccessKey: &w.hubKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -90,7 +92,11 @@ func Ingest(ctx context.Context, store *costs.Store, opt Options) (Result, error
 	res := Result{Source: loc.String(), Tenant: opt.Tenant, Periods: []PeriodResult{}}
 
 	progress("listing %s", loc)
-	objects, err := files.list(ctx)
+	var objects []object
+	err = retry(ctx, progress, "listing "+loc.String(), func() (err error) {
+		objects, err = files.list(ctx)
+		return err
+	})
 	if err != nil {
 		return Result{}, err
 	}
@@ -132,7 +138,11 @@ func ingestPeriod(ctx context.Context, store *costs.Store, files exportFiles, lo
 	start := time.Now()
 	period := manifestKeyRe.FindStringSubmatch(mo.Key)[1]
 	op := "cur ingest " + period
-	raw, err := files.read(ctx, mo.Key)
+	var raw []byte
+	err = retry(ctx, progress, "reading "+mo.Key, func() (err error) {
+		raw, err = files.read(ctx, mo.Key)
+		return err
+	})
 	if err != nil {
 		return PeriodResult{}, err
 	}
@@ -200,7 +210,16 @@ func ingestPeriod(ctx context.Context, store *costs.Store, files exportFiles, lo
 	progress("%s: fetching %d file(s), %.1f MB", period, len(keys), float64(pr.Bytes)/1e6)
 	paths := make([]string, len(keys))
 	for i, k := range keys {
-		if paths[i], err = files.fetch(ctx, k, filepath.Join(dir, fmt.Sprintf("part-%05d.parquet", i+1))); err != nil {
+		dst := filepath.Join(dir, fmt.Sprintf("part-%05d.parquet", i+1))
+		err := retry(ctx, progress, "downloading "+k, func() (err error) {
+			// A download cut off midway left part of the file: start over.
+			if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return crossbill.Errorf(crossbill.CodeInternal, op, "removing a partial download: %w", err)
+			}
+			paths[i], err = files.fetch(ctx, k, dst)
+			return err
+		})
+		if err != nil {
 			return PeriodResult{}, err
 		}
 	}
@@ -227,6 +246,36 @@ func ingestPeriod(ctx context.Context, store *costs.Store, files exportFiles, lo
 	pr.Seconds = time.Since(start).Seconds()
 	progress("%s: loaded %d rows in %.1fs", period, pr.Rows, pr.Seconds)
 	return pr, nil
+}
+
+// Retries of one listing, manifest read or download that failed for a
+// passing fault (throttled, unavailable, cut off) after the SDK's own
+// attempts: a run spends seconds on a burst instead of failing whole.
+const (
+	retryAttempts = 4
+	retryDelay    = 500 * time.Millisecond
+)
+
+// retry calls f until it succeeds, fails for a reason that does not pass
+// by itself, or retryAttempts are spent, doubling the delay each time.
+func retry(ctx context.Context, progress func(string, ...any), what string, f func() error) error {
+	delay := retryDelay
+	for attempt := 1; ; attempt++ {
+		err := f()
+		code := crossbill.ErrorCode(err)
+		if err == nil || attempt == retryAttempts || ctx.Err() != nil || code != crossbill.CodeThrottled && code != crossbill.CodeUnavailable {
+			return err
+		}
+		progress("%s failed (%v); retry %d in %s", what, err, attempt, delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		delay *= 2
+	}
 }
 
 // exportRelative maps a manifest's data file key (bucket-relative, e.g.
