@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill/internal/server"
+	"github.com/crossbill/crossbill/internal/verify"
 )
 
 func newServeCmd(app *App) *cobra.Command {
@@ -59,7 +60,11 @@ func hubFlags(cmd *cobra.Command, m *server.Main) {
 	fl.StringVar(&m.Hub.Region, "region", "", "hub region (default from the AWS environment, else us-east-1)")
 	fl.StringVar(&m.Hub.Profile, "profile", "", "AWS shared-config profile of the hub identity")
 	fl.StringVar(&m.TemplateURLBase, "template-url-base", "", "https URL of the folder where templates are hosted, for console quick-create links")
-	fl.DurationVar(&m.VerifyWait, "verify-wait", m.VerifyWait, "how long verification retries a role that cannot be assumed yet (negative: no retry)")
+	fl.DurationVar(&m.VerifyWait, "verify-wait", m.VerifyWait, fmt.Sprintf("how long verification retries a role that cannot be assumed yet (0: %s; negative: no retry)", verify.DefaultPropagationWait))
+	if m.VerifyWait < 0 {
+		// The demo has no AWS to wait for: say so instead of "-1ns".
+		fl.Lookup("verify-wait").DefValue = "no retry"
+	}
 }
 
 // serverLogger logs to stderr at info level (debug with -v).
