@@ -182,7 +182,9 @@ func RecommendFrom(usage []Usage, w Window, rates *Rates, o Options) ([]Recommen
 					} else {
 						res = optimize.Evaluate(ch.on, ch.commitment)
 					}
-					if res.Commitment <= 0 {
+					// A trend that holds a worthwhile purchase at zero is
+					// still a row: it says why nothing is bought.
+					if res.Commitment <= 0 && (ch.trend.Action == ActionNone || ch.trend.LookbackOptimum <= 0) {
 						continue
 					}
 					fill(&r, ch.on, res, o.Ladder)
@@ -200,12 +202,13 @@ func RecommendFrom(usage []Usage, w Window, rates *Rates, o Options) ([]Recommen
 // all of them. RankRisk: by monthly savings if usage drops 20% (a choice
 // that only pays when usage holds ranks below one that survives a dip),
 // without the options that break even after o.MaxBreakEven months or lose
-// money in that dip unless o.AllowLoss.
+// money in that dip unless o.AllowLoss; a row the trend held at zero stays,
+// for its why.
 func Rank(recs []Recommendation, o Options) []Recommendation {
 	o = o.withDefaults()
 	out := make([]Recommendation, 0, len(recs))
 	for _, r := range recs {
-		if o.Rank == RankRisk {
+		if o.Rank == RankRisk && (r.HourlyCommitment > 0 || r.Why == "") {
 			if o.MaxBreakEven > 0 && (r.BreakEvenMonth == 0 || r.BreakEvenMonth > o.MaxBreakEven) {
 				continue
 			}

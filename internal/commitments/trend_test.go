@@ -225,3 +225,29 @@ func TestRankByRisk(t *testing.T) {
 		t.Error("rank best accepted")
 	}
 }
+
+// TestRecommendHoldAtZero: when usage declines and stops for some hours of
+// the recent week, the policy buys nothing, and the row says so rather than
+// vanishing.
+func TestRecommendHoldAtZero(t *testing.T) {
+	t.Parallel()
+	rates, err := commitments.DefaultRates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	w := commitments.Window{Start: start, End: start.Add(30 * 24 * time.Hour)}
+	s := series(shapes[0].level, 30*24, 7)
+	for h := 23 * 24; h < len(s); h++ {
+		if h%24 < 6 {
+			s[h] = 0 // nights switched off in the last week
+		}
+	}
+	recs, err := commitments.RecommendFrom(ec2Usage(s), w, rates, commitments.Options{Types: []string{commitments.OptionComputeSP}, Terms: []int{1}, Payments: []commitments.Payment{commitments.NoUpfront}})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("%v %+v", err, recs)
+	}
+	if r := recs[0]; r.HourlyCommitment != 0 || r.Trend.Action != commitments.ActionHold || r.Trend.LookbackOptimum <= 0 || !strings.Contains(r.Why, "holding") {
+		t.Errorf("hold at zero: %+v %+v", r, r.Trend)
+	}
+}

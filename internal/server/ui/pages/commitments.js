@@ -90,7 +90,7 @@ async function recommendations(sec, ctx) {
       : (r.if_usage_drops || []).find((s) => Math.abs(s.usage_drop - d) < 1e-6) || { monthly_savings: NaN, utilization: NaN });
     const shown = recs.filter((r) => r.hourly_commitment > 0 || r.count > 0);
     const label = (r) => [r.type, r.key, `${r.term_years}y`, r.payment_option].filter(Boolean).join(' ');
-    const whys = shown.filter((r) => r.why);
+    const whys = recs.filter((r) => r.why); // a row held at zero is not in the table, but its reason is
     const note = rank.value === 'optimum' ? 'Exact lookback optimum of every option, by expected monthly savings.'
       : `Ranked by monthly savings if usage drops 20%; options breaking even ${breakEven.value === '0' ? 'never' : `after month ${breakEven.value}`} or losing money in that drop are hidden.`;
     clear(out).append(h('p', { class: 'muted' }, note), table([
