@@ -100,10 +100,14 @@ func DetectTrend(hourly []float64) Trend {
 	if s != 0 { // continuity correction
 		t.MannKendallZ = (s - math.Copysign(1, s)) / math.Sqrt(n*(n-1)*(2*n+5)/18)
 	}
+	// A steady trend is significant and moves usage at least levelShift
+	// over a recent window: a one-off step scores a significant z with a
+	// near-flat median slope, and is a level shift instead.
+	steep := math.Abs(t.SlopePerDay)*float64(t.RecentDays) >= levelShift
 	switch {
-	case t.MannKendallZ <= -mkCritical && t.RecentRatio < 1:
+	case steep && t.MannKendallZ <= -mkCritical && t.RecentRatio < 1:
 		t.Direction = TrendDeclining
-	case t.MannKendallZ >= mkCritical && t.RecentRatio > 1:
+	case steep && t.MannKendallZ >= mkCritical && t.RecentRatio > 1:
 		t.Direction = TrendGrowing
 	default:
 		t.Direction = TrendFlat
@@ -158,12 +162,13 @@ type choice struct {
 
 // choose applies the trend policy to one group's buckets:
 //
-//   - steady decline (Mann–Kendall z ≤ −1.96, recent days below the
-//     lookback): hold at the recent window's floor, the spend every recent
-//     hour reached, capped by the recent and the lookback optima;
+//   - steady decline (Mann–Kendall z ≤ −1.96, a slope worth 5% over the
+//     recent window, recent days below the lookback): hold at the recent
+//     window's floor, the spend every recent hour reached, capped by the
+//     recent and the lookback optima;
 //   - a level drop (recent median day 5% or more below the lookback's):
 //     the smaller of the lookback and the recent optimum;
-//   - steady growth (z ≥ 1.96, recent days above): the recent window's
+//   - steady growth (z ≥ 1.96, as steep, recent days above): the recent window's
 //     optimum, which is observed usage; growth is never projected beyond it;
 //   - otherwise, or with exact set, the exact optimum over the lookback.
 //
