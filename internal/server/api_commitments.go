@@ -225,6 +225,9 @@ func (s *Server) recommendCommitments(w http.ResponseWriter, r *http.Request) er
 		}
 		o.Ladder = n
 	}
+	if err := rankOptions(q, &o); err != nil {
+		return err
+	}
 	if err := o.Validate(); err != nil {
 		return err
 	}
