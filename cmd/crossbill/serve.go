@@ -8,12 +8,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costs"
+
 	"github.com/crossbill/crossbill/internal/server"
 )
 
 func newServeCmd(app *App) *cobra.Command {
 	m := &server.Main{}
 	var logFormat string
+	var cacheMB, tenantCacheMB int64
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the JSON API, the web UI and the background scheduler",
@@ -27,6 +31,13 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m.DataDir, m.Version = app.DataDir, version
 			m.Logger = serverLogger(app, logFormat)
+			if cacheMB <= 0 || tenantCacheMB <= 0 || m.HeavyQueries <= 0 {
+				return crossbill.Errorf(crossbill.CodeInvalid, "serve", "--cache-mb, --tenant-cache-mb and --heavy-queries must be positive")
+			}
+			m.CacheBytes, m.TenantCacheBytes = cacheMB<<20, tenantCacheMB<<20
+			if m.MaxRows == 0 {
+				m.MaxRows = -1 // the server's "no cap"
+			}
 			if err := m.Run(cmd.Context()); err != nil {
 				m.Close() //nolint:errcheck // the Run error matters more
 				return err
@@ -43,6 +54,10 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 	cmd.Flags().DurationVar(&m.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long requests in flight may take to finish on shutdown")
 	cmd.Flags().Float64Var(&m.RatePerSecond, "rate", 50, "requests per second allowed per API token (negative: no limit)")
 	cmd.Flags().IntVar(&m.RateBurst, "burst", 100, "burst of requests allowed per API token")
+	cmd.Flags().IntVar(&m.MaxRows, "max-rows", costs.DefaultMaxRows, "rows one cost answer may have; larger ones are refused with how to narrow them (0: no cap)")
+	cmd.Flags().Int64Var(&cacheMB, "cache-mb", 64, "MiB of answers (costs, commitments) the cache keeps, all tenants together")
+	cmd.Flags().Int64Var(&tenantCacheMB, "tenant-cache-mb", 16, "MiB of answers the cache keeps per tenant")
+	cmd.Flags().IntVar(&m.HeavyQueries, "heavy-queries", 2, "cost and commitment queries one tenant may run at once; more wait, then get 429")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format on stderr: json or text")
 	hubFlags(cmd, m)
 	return cmd

@@ -12,7 +12,7 @@ func (s *Server) featureRoutes() []route {
 		q("granularity", "hourly, daily (default) or monthly"),
 		q("from", "first day, YYYY-MM-DD or YYYY-MM (default: the month of the latest data)"),
 		q("to", "day after the last, exclusive"),
-		q("filter", "DIM=V1,V2; repeat for several"),
+		{name: "filter", desc: "DIM=V1,V2; repeat for several", repeat: true},
 		q("top", "keep the top N groups, fold the rest into others"),
 	}
 	return []route{

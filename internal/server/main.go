@@ -31,6 +31,12 @@ type Main struct {
 	Scheduler       scheduler.Options
 	RatePerSecond   float64
 	RateBurst       int
+	// Memory bounds (see Config): rows per cost answer, answer cache bytes
+	// (whole and per tenant), concurrent heavy queries per tenant.
+	MaxRows          int
+	CacheBytes       int64
+	TenantCacheBytes int64
+	HeavyQueries     int
 	// NoBootstrap skips creating an operator token on an empty database.
 	NoBootstrap bool
 	// HubOptional says that running without AWS credentials is expected
@@ -108,6 +114,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.sched = scheduler.New(st, m.Logger, m.Scheduler)
 	m.srv = New(Config{Store: st, Scheduler: m.sched, Logger: m.Logger, DataDir: m.DataDir, Version: m.Version,
 		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst, Costs: m.costs, Hub: hub,
+		MaxRows: m.MaxRows, CacheBytes: m.CacheBytes, TenantCacheBytes: m.TenantCacheBytes, HeavyQueries: m.HeavyQueries,
 		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait, HubProblem: hubProblem})
 	m.srv.registerRunners()
 	for kind, r := range m.Runners {
