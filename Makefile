@@ -4,7 +4,7 @@ BIN      := bin/crossbill
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOBIN    := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: setup build test lint unit fuzz bench bench-costs bench-serve clean
+.PHONY: setup build test lint unit fuzz bench bench-costs bench-serve bench-memory clean
 
 setup:
 	./scripts/setup.sh
@@ -48,3 +48,7 @@ bench-costs:
 # 200 concurrent clients for 30 s against the API on loopback.
 bench-serve: build
 	./$(BIN) bench serve --clients 200 --duration 30s
+
+# 300 distinct heavy queries against a server process; peak RSS against idle.
+bench-memory: build
+	./$(BIN) bench memory --queries 300 --concurrency 16

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/loadtest"
+)
+
+// memoryTargetMiB is the most a server may grow above idle under any mix
+// of queries (issue: a read token could take it from 0.2 to 1.7 GB).
+const memoryTargetMiB = 300
+
+func newBenchMemoryCmd(app *App) *cobra.Command {
+	var queries, concurrency int
+	var serverBin string
+	var serveArgs []string
+	cmd := &cobra.Command{
+		Use:   "memory",
+		Short: "Memory test: many distinct heavy queries against a server process; prints its idle and peak RSS",
+		Long: `Prepare the demo organization (in --data, else a temporary directory), start
+` + "`crossbill serve`" + ` as a separate process on a free loopback port, and send --queries
+distinct heavy queries, --concurrency at a time: costs by usage type, operation,
+account... mostly hourly, over random date ranges (up to all the data), with and without top N,
+filters and metrics, plus commitment recommendations over random lookbacks.
+Every answer is read whole. The server's resident memory is sampled from
+/proc/PID/status (VmRSS, and VmHWM reset before the run) together with its
+answer-cache size from /metrics. Reports idle and peak RSS, the growth, and
+the cache bytes against its cap. The target: peak under idle + 300 MiB, the
+cache within its cap. Linux only.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if serverBin == "" {
+				exe, err := os.Executable()
+				if err != nil {
+					return crossbill.Errorf(crossbill.CodeInternal, "bench memory", "finding this program: %w", err)
+				}
+				serverBin = exe
+			}
+			dir, tenant, tokens, cleanup, err := benchData(cmd, app, 1)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
+			srv, err := startServerProcess(ctx, serverBin, dir, serveArgs)
+			if err != nil {
+				return err
+			}
+			defer srv.stop()
+			paths, err := heavyQueries(ctx, srv.url, tenant, tokens[0], queries)
+			if err != nil {
+				return err
+			}
+			time.Sleep(time.Second) // let start-up settle before "idle"
+			app.Progress("bench: %d distinct heavy queries, %d at a time, against %s (pid %d)", len(paths), concurrency, srv.url, srv.cmd.Process.Pid)
+			res, err := loadtest.Memory(ctx, loadtest.MemoryOptions{BaseURL: srv.url, Token: tokens[0], Paths: paths, Concurrency: concurrency,
+				PID: srv.cmd.Process.Pid, Metrics: []string{"crossbill_cache_bytes", "crossbill_cache_max_bytes", "crossbill_cache_tenant_max_bytes", "crossbill_cache_evictions_total"}})
+			if err != nil {
+				return err
+			}
+			out := memoryReport{MemoryResult: res, TargetMiB: memoryTargetMiB}
+			cacheBytes, cacheMax := res.MaxMetrics["crossbill_cache_bytes"], res.MaxMetrics["crossbill_cache_max_bytes"]
+			out.CacheWithinCap = cacheMax > 0 && cacheBytes <= cacheMax
+			out.WithinTarget = res.DeltaMiB < memoryTargetMiB && out.CacheWithinCap
+			return app.Print(out, func(w io.Writer) error {
+				verdict := "within"
+				if !out.WithinTarget {
+					verdict = "NOT within"
+				}
+				_, err := fmt.Fprintf(w, "%s\ncache: max %.1f MiB of its %.0f MiB cap, %.0f evictions\n%s the target (peak < idle + %d MiB, cache within its cap)\n",
+					res, cacheBytes/(1<<20), cacheMax/(1<<20), res.MaxMetrics["crossbill_cache_evictions_total"], verdict, memoryTargetMiB)
+				return err
+			})
+		},
+	}
+	cmd.Flags().IntVar(&queries, "queries", 300, "distinct heavy queries to send")
+	cmd.Flags().IntVar(&concurrency, "concurrency", 8, "queries in flight at once")
+	cmd.Flags().StringVar(&serverBin, "server", "", "crossbill binary to serve with (default: this one), e.g. an older build to compare")
+	cmd.Flags().StringArrayVar(&serveArgs, "serve-arg", nil, "extra flag for the server, e.g. --serve-arg=--cache-mb=32 (repeatable)")
+	return cmd
+}
+
+type memoryReport struct {
+	loadtest.MemoryResult
+	TargetMiB      int  `json:"target_mib"`
+	CacheWithinCap bool `json:"cache_within_cap"`
+	WithinTarget   bool `json:"within_target"`
+}
+
+// serverProcess is `crossbill serve` running as a child process.
+type serverProcess struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan struct{}
+}
+
+// startServerProcess starts bin serve on a free loopback port, without the
+// per-token rate limit (the test sends as fast as the server answers), and
+// reads its URL from the JSON banner. Its log goes to server.log in dir.
+func startServerProcess(ctx context.Context, bin, dir string, extra []string) (*serverProcess, error) {
+	logPath := filepath.Join(dir, "server.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"--data", dir, "--json", "serve", "--addr", "127.0.0.1:0", "--rate", "-1"}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = logFile
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, crossbill.Errorf(crossbill.CodeInternal, "bench memory", "starting %s: %w", bin, err)
+	}
+	p := &serverProcess{cmd: cmd, done: make(chan struct{})}
+	banner := make(chan error, 1)
+	go func() {
+		var b struct{ URL string }
+		err := json.NewDecoder(stdout).Decode(&b)
+		p.url = b.URL
+		banner <- err
+		io.Copy(io.Discard, stdout) //nolint:errcheck // drained until the process ends
+	}()
+	go func() {
+		cmd.Wait() //nolint:errcheck // a stopped server's status is not news
+		logFile.Close()
+		close(p.done)
+	}()
+	select {
+	case err := <-banner:
+		if err == nil && p.url != "" {
+			return p, nil
+		}
+	case <-time.After(time.Minute):
+	case <-ctx.Done():
+	}
+	p.stop()
+	return nil, crossbill.Errorf(crossbill.CodeUnavailable, "bench memory", "the server did not start; see %s", logPath)
+}
+
+// stop interrupts the server (it finishes requests in flight) and kills it
+// if it has not ended within 15 seconds.
+func (p *serverProcess) stop() {
+	p.cmd.Process.Signal(os.Interrupt) //nolint:errcheck // it may have ended
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		p.cmd.Process.Kill() //nolint:errcheck // it may have ended
+		<-p.done
+	}
+}
+
+// heavyQueries makes n distinct heavy queries over the tenant's data:
+// mostly hourly costs by usage type or operation over random ranges.
+func heavyQueries(ctx context.Context, base, tenant, token string, n int) ([]string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/tenants/"+url.PathEscape(tenant)+"/costs/dimensions", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeUnavailable, "bench memory", "asking the server for the data's range: %w", err)
+	}
+	defer resp.Body.Close()
+	var meta struct {
+		From string `json:"default_from"`
+		To   string `json:"default_to"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&meta); err != nil || resp.StatusCode != http.StatusOK {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, "bench memory", "reading the data's range: status %d, %v", resp.StatusCode, err)
+	}
+	from, err1 := time.Parse(time.DateOnly, meta.From)
+	to, err2 := time.Parse(time.DateOnly, meta.To)
+	if err1 != nil || err2 != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, "bench memory", "the tenant has no cost data (range %q to %q)", meta.From, meta.To)
+	}
+	days := int(to.Sub(from).Hours() / 24)
+	tenantPath := "/api/v1/tenants/" + url.PathEscape(tenant)
+	rng := rand.New(rand.NewPCG(1, 2)) // the same mix every run
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	seen := map[string]bool{}
+	var paths []string
+	for len(paths) < n {
+		var p string
+		if rng.IntN(10) == 0 {
+			v := url.Values{"lookback_days": {strconv.Itoa(7 + rng.IntN(120))}, "terms": {pick("1", "3", "1,3")}}
+			p = tenantPath + "/commitments/recommendations?" + v.Encode()
+		} else {
+			start := rng.IntN(days)
+			length := 1 + rng.IntN(days-start)
+			v := url.Values{
+				"from":        {from.AddDate(0, 0, start).Format(time.DateOnly)},
+				"to":          {from.AddDate(0, 0, start+length).Format(time.DateOnly)},
+				"granularity": {pick("hourly", "hourly", "hourly", "hourly", "daily")},
+				"group_by":    {pick("usage-type", "usage-type", "usage-type", "operation", "account", "region", "service")},
+				"metric":      {pick("amortized", "unblended", "net", "list", "usage")},
+			}
+			if rng.IntN(2) == 0 {
+				v.Set("top", strconv.Itoa(5+rng.IntN(46)))
+			}
+			if rng.IntN(3) == 0 {
+				v.Set("filter", pick("region=us-east-1", "charge-type=Usage", "service=AmazonEC2,AmazonRDS"))
+			}
+			p = tenantPath + "/costs?" + v.Encode()
+		}
+		if !seen[p] {
+			seen[p] = true
+			paths = append(paths, p)
+		}
+	}
+	return paths, nil
+}
