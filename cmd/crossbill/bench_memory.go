@@ -17,7 +17,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/cur/ingest"
+	"github.com/crossbill/crossbill/internal/demo"
 	"github.com/crossbill/crossbill/internal/loadtest"
+	"github.com/crossbill/crossbill/internal/store"
 )
 
 // memoryTargetMiB is the most a server may grow above idle under any mix
@@ -25,7 +29,7 @@ import (
 const memoryTargetMiB = 300
 
 func newBenchMemoryCmd(app *App) *cobra.Command {
-	var queries, concurrency int
+	var queries, concurrency, tenants int
 	var serverBin string
 	var serveArgs []string
 	cmd := &cobra.Command{
@@ -33,7 +37,8 @@ func newBenchMemoryCmd(app *App) *cobra.Command {
 		Short: "Memory test: many distinct heavy queries against a server process; prints its idle and peak RSS",
 		Long: `Prepare the demo organization (in --data, else a temporary directory), start
 ` + "`crossbill serve`" + ` as a separate process on a free loopback port, and send --queries
-distinct heavy queries, --concurrency at a time: costs by usage type, operation,
+distinct heavy queries of --tenants tenants (each loaded with the demo's
+costs), --concurrency at a time: costs by usage type, operation,
 account... mostly hourly, over random date ranges (up to all the data), with and without top N,
 filters and metrics, plus commitment recommendations over random lookbacks.
 Every answer is read whole. The server's resident memory is sampled from
@@ -51,24 +56,44 @@ cache within its cap. Linux only.`,
 				}
 				serverBin = exe
 			}
+			if tenants < 1 {
+				return crossbill.Errorf(crossbill.CodeInvalid, "bench memory", "--tenants must be 1 or more")
+			}
 			dir, tenant, tokens, cleanup, err := benchData(cmd, app, 1)
 			if err != nil {
 				return err
 			}
 			defer cleanup()
+			ts, err := moreTenants(ctx, app, dir, tenants-1)
+			if err != nil {
+				return err
+			}
+			ts = append([]benchTenant{{name: tenant, token: tokens[0]}}, ts...)
 			srv, err := startServerProcess(ctx, serverBin, dir, serveArgs)
 			if err != nil {
 				return err
 			}
 			defer srv.stop()
-			paths, err := heavyQueries(ctx, srv.url, tenant, tokens[0], queries)
-			if err != nil {
-				return err
+			var reqs []loadtest.Request
+			for i, t := range ts {
+				n := queries / len(ts)
+				if i < queries%len(ts) {
+					n++
+				}
+				paths, err := heavyQueries(ctx, srv.url, t.name, t.token, n)
+				if err != nil {
+					return err
+				}
+				for _, p := range paths {
+					reqs = append(reqs, loadtest.Request{Path: p, Token: t.token})
+				}
 			}
+			// Tenants interleaved, as when they share a server.
+			rand.New(rand.NewPCG(3, 4)).Shuffle(len(reqs), func(i, j int) { reqs[i], reqs[j] = reqs[j], reqs[i] })
 			time.Sleep(time.Second) // let start-up settle before "idle"
-			app.Progress("bench: %d distinct heavy queries, %d at a time, against %s (pid %d)", len(paths), concurrency, srv.url, srv.cmd.Process.Pid)
-			res, err := loadtest.Memory(ctx, loadtest.MemoryOptions{BaseURL: srv.url, Token: tokens[0], Paths: paths, Concurrency: concurrency,
-				PID: srv.cmd.Process.Pid, Metrics: []string{"crossbill_cache_bytes", "crossbill_cache_max_bytes", "crossbill_cache_tenant_max_bytes", "crossbill_cache_evictions_total"}})
+			app.Progress("bench: %d distinct heavy queries of %d tenants, %d at a time, against %s (pid %d)", len(reqs), len(ts), concurrency, srv.url, srv.cmd.Process.Pid)
+			res, err := loadtest.Memory(ctx, loadtest.MemoryOptions{BaseURL: srv.url, Requests: reqs, Concurrency: concurrency,
+				PID: srv.cmd.Process.Pid, Metrics: []string{"crossbill_cache_bytes", "crossbill_cache_max_bytes", "crossbill_cache_tenant_max_bytes", "crossbill_cache_evictions_total", "go_memstats_heap_inuse_bytes", "go_memstats_sys_bytes", "crossbill_duckdb_memory_bytes"}})
 			if err != nil {
 				return err
 			}
@@ -81,17 +106,62 @@ cache within its cap. Linux only.`,
 				if !out.WithinTarget {
 					verdict = "NOT within"
 				}
-				_, err := fmt.Fprintf(w, "%s\ncache: max %.1f MiB of its %.0f MiB cap, %.0f evictions\n%s the target (peak < idle + %d MiB, cache within its cap)\n",
-					res, cacheBytes/(1<<20), cacheMax/(1<<20), res.MaxMetrics["crossbill_cache_evictions_total"], verdict, memoryTargetMiB)
+				_, err := fmt.Fprintf(w, "%s\ncache: max %.1f MiB of its %.0f MiB cap, %.0f evictions; max Go heap in use %.0f MiB, Go runtime total %.0f MiB, DuckDB buffer manager %.0f MiB\n%s the target (peak < idle + %d MiB, cache within its cap)\n",
+					res, cacheBytes/(1<<20), cacheMax/(1<<20), res.MaxMetrics["crossbill_cache_evictions_total"], res.MaxMetrics["go_memstats_heap_inuse_bytes"]/(1<<20),
+					res.MaxMetrics["go_memstats_sys_bytes"]/(1<<20), res.MaxMetrics["crossbill_duckdb_memory_bytes"]/(1<<20), verdict, memoryTargetMiB)
 				return err
 			})
 		},
 	}
 	cmd.Flags().IntVar(&queries, "queries", 300, "distinct heavy queries to send")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 8, "queries in flight at once")
+	cmd.Flags().IntVar(&tenants, "tenants", 5, "tenants sharing the server, each with the demo's costs")
 	cmd.Flags().StringVar(&serverBin, "server", "", "crossbill binary to serve with (default: this one), e.g. an older build to compare")
 	cmd.Flags().StringArrayVar(&serveArgs, "serve-arg", nil, "extra flag for the server, e.g. --serve-arg=--cache-mb=32 (repeatable)")
 	return cmd
+}
+
+// benchTenant is a tenant the memory test queries, with its read token.
+type benchTenant struct{ name, token string }
+
+// moreTenants loads the demo's export into n more tenants (bench-2, ...),
+// each with a read token. Run again on the same data, the loads are
+// unchanged and skipped.
+func moreTenants(ctx context.Context, app *App, dir string, n int) ([]benchTenant, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	st, err := store.Open(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	cs, err := costs.Open(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer cs.Close()
+	var out []benchTenant
+	for i := range n {
+		name := fmt.Sprintf("bench-%d", i+2)
+		t, err := st.TenantByName(ctx, name)
+		if crossbill.ErrorCode(err) == crossbill.CodeNotFound {
+			t, err = st.CreateTenant(ctx, name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		app.Progress("bench: loading the demo's costs into tenant %s", name)
+		if _, err := ingest.Ingest(ctx, cs, ingest.Options{Source: demo.CURSource(dir), Tenant: string(t.ID)}); err != nil {
+			return nil, err
+		}
+		_, secret, err := st.CreateToken(ctx, t.ID, "bench-memory", store.ScopeRead)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, benchTenant{name: name, token: string(secret)})
+	}
+	return out, nil
 }
 
 type memoryReport struct {

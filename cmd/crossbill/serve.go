@@ -31,8 +31,8 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m.DataDir, m.Version = app.DataDir, version
 			m.Logger = serverLogger(app, logFormat)
-			if cacheMB <= 0 || tenantCacheMB <= 0 || m.HeavyQueries <= 0 {
-				return crossbill.Errorf(crossbill.CodeInvalid, "serve", "--cache-mb, --tenant-cache-mb and --heavy-queries must be positive")
+			if cacheMB <= 0 || tenantCacheMB <= 0 || m.HeavyQueries <= 0 || m.HeavyQueriesAll <= 0 {
+				return crossbill.Errorf(crossbill.CodeInvalid, "serve", "--cache-mb, --tenant-cache-mb, --heavy-queries and --heavy-queries-total must be positive")
 			}
 			m.CacheBytes, m.TenantCacheBytes = cacheMB<<20, tenantCacheMB<<20
 			if m.MaxRows == 0 {
@@ -58,6 +58,8 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 	cmd.Flags().Int64Var(&cacheMB, "cache-mb", 64, "MiB of answers (costs, commitments) the cache keeps, all tenants together")
 	cmd.Flags().Int64Var(&tenantCacheMB, "tenant-cache-mb", 16, "MiB of answers the cache keeps per tenant")
 	cmd.Flags().IntVar(&m.HeavyQueries, "heavy-queries", 2, "cost and commitment queries one tenant may run at once; more wait, then get 429")
+	cmd.Flags().StringVar(&m.DuckDBMemory, "duckdb-memory", "1GB", "memory DuckDB may use for cost queries and ingests, e.g. 512MB (its buffer pool keeps scanned data up to it; beyond, joins and aggregates spill to disk)")
+	cmd.Flags().IntVar(&m.HeavyQueriesAll, "heavy-queries-total", 2, "cost and commitment queries all tenants together may run at once (DuckDB runs on 2 threads: more only share them, at the cost of memory)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format on stderr: json or text")
 	hubFlags(cmd, m)
 	return cmd

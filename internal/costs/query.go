@@ -97,6 +97,11 @@ func (s *Store) Query(ctx context.Context, q Query) (Result, error) {
 	if folded {
 		stmt, args = foldTop(stmt, args, q.Top)
 	}
+	if q.MaxRows > 0 {
+		// One row past the cap tells it is exceeded; DuckDB then never
+		// holds a larger result either.
+		stmt, args = "SELECT * FROM ("+stmt+") AS capped LIMIT ?", append(slices.Clone(args), q.MaxRows+1)
+	}
 	rows, err := s.db.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return Result{}, crossbill.Errorf(crossbill.CodeInternal, op, "querying %s: %w", source, err)

@@ -136,6 +136,16 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 // focus). Writers must go through the Store.
 func (s *Store) DB() *sql.DB { return s.db }
 
+// MemoryBytes is the memory DuckDB's buffer manager holds now (data
+// blocks, hash tables, results), for the server's metrics.
+func (s *Store) MemoryBytes(ctx context.Context) (int64, error) {
+	var n sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()`).Scan(&n); err != nil {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, "cost store", "reading DuckDB's memory use: %w", err)
+	}
+	return n.Int64, nil
+}
+
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 

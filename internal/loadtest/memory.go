@@ -22,8 +22,7 @@ import (
 // some of its /metrics are sampled.
 type MemoryOptions struct {
 	BaseURL     string
-	Token       string
-	Paths       []string
+	Requests    []Request
 	Concurrency int
 	// PID is the server process; its /proc/PID/status gives the resident
 	// set (VmRSS) and its high-water mark (VmHWM).
@@ -33,6 +32,9 @@ type MemoryOptions struct {
 	// reported (e.g. crossbill_cache_bytes).
 	Metrics []string
 }
+
+// Request is one GET with its bearer token.
+type Request struct{ Path, Token string }
 
 // MemoryResult is what a memory run saw. Sizes are MiB.
 type MemoryResult struct {
@@ -65,13 +67,13 @@ func (r MemoryResult) String() string {
 // Memory runs o: it reads the server's idle memory, resets its high-water
 // mark, sends every path once and reports the peak.
 func Memory(ctx context.Context, o MemoryOptions) (MemoryResult, error) {
-	if o.Concurrency <= 0 || len(o.Paths) == 0 || o.PID <= 0 {
-		return MemoryResult{}, crossbill.Errorf(crossbill.CodeInvalid, "memory test", "need paths, a concurrency and the server's process ID")
+	if o.Concurrency <= 0 || len(o.Requests) == 0 || o.PID <= 0 {
+		return MemoryResult{}, crossbill.Errorf(crossbill.CodeInvalid, "memory test", "need requests, a concurrency and the server's process ID")
 	}
 	if o.Interval <= 0 {
 		o.Interval = 20 * time.Millisecond
 	}
-	res := MemoryResult{Queries: len(o.Paths), Concurrency: o.Concurrency, Statuses: map[string]int{}, MaxMetrics: map[string]float64{}}
+	res := MemoryResult{Queries: len(o.Requests), Concurrency: o.Concurrency, Statuses: map[string]int{}, MaxMetrics: map[string]float64{}}
 	idle, _, err := procMemory(o.PID)
 	if err != nil {
 		return res, err
@@ -114,12 +116,12 @@ func Memory(ctx context.Context, o MemoryOptions) (MemoryResult, error) {
 	}()
 
 	start := time.Now()
-	paths := make(chan string)
+	reqs := make(chan Request)
 	var wg sync.WaitGroup
 	for range o.Concurrency {
 		wg.Go(func() {
-			for p := range paths {
-				status, n := get(ctx, client, o.BaseURL+p, o.Token)
+			for r := range reqs {
+				status, n := get(ctx, client, o.BaseURL+r.Path, r.Token)
 				mu.Lock()
 				res.Statuses[status]++
 				res.ReceivedMiB += float64(n) / (1 << 20)
@@ -128,13 +130,13 @@ func Memory(ctx context.Context, o MemoryOptions) (MemoryResult, error) {
 			}
 		})
 	}
-	for _, p := range o.Paths {
+	for _, r := range o.Requests {
 		select {
-		case paths <- p:
+		case reqs <- r:
 		case <-ctx.Done():
 		}
 	}
-	close(paths)
+	close(reqs)
 	wg.Wait()
 	res.Seconds = time.Since(start).Seconds()
 	time.Sleep(3 * o.Interval) // a last sample or two

@@ -13,8 +13,9 @@ import (
 // until the tenant's cost data changes (an ingest ends): dashboards repeat
 // the same queries, and DuckDB on two cores answers a few hundred a second
 // at best. It also runs those queries: identical concurrent ones share one
-// execution, a tenant runs at most slots at a time, and a query nobody
-// waits for any more is cancelled.
+// execution, a tenant runs at most slots at a time (and all tenants
+// together as many as DuckDB has threads), and a query nobody waits for any more is
+// cancelled.
 //
 // Memory policy: the cache is bounded in bytes (the encoded answers plus a
 // fixed overhead per entry), globally and per tenant, with least recently
@@ -27,6 +28,7 @@ import (
 type costCache struct {
 	maxBytes, tenantMax int64
 	slots               int           // concurrent computations per tenant
+	all                 chan struct{} // slots of all tenants together
 	slotWait            time.Duration // how long a computation waits for a slot
 	timeout             time.Duration // bounds one computation
 
@@ -82,6 +84,7 @@ type cacheLimits struct {
 	Bytes       int64         // whole cache; default 64 MiB
 	TenantBytes int64         // per tenant; default 16 MiB (at most Bytes)
 	Slots       int           // concurrent heavy queries per tenant; default 2
+	TotalSlots  int           // all tenants together; default 2 (DuckDB's threads)
 	SlotWait    time.Duration // wait for a slot before 429; default 10s
 	Timeout     time.Duration // one computation; default 30s
 }
@@ -97,13 +100,16 @@ func newCostCache(l cacheLimits) *costCache {
 	if l.Slots <= 0 {
 		l.Slots = 2
 	}
+	if l.TotalSlots <= 0 {
+		l.TotalSlots = 2
+	}
 	if l.SlotWait <= 0 {
 		l.SlotWait = 10 * time.Second
 	}
 	if l.Timeout <= 0 {
 		l.Timeout = 30 * time.Second
 	}
-	return &costCache{maxBytes: l.Bytes, tenantMax: l.TenantBytes, slots: l.Slots, slotWait: l.SlotWait, timeout: l.Timeout,
+	return &costCache{maxBytes: l.Bytes, tenantMax: l.TenantBytes, slots: l.Slots, all: make(chan struct{}, l.TotalSlots), slotWait: l.SlotWait, timeout: l.Timeout,
 		entries: map[entryKey]*list.Element{}, tenants: map[crossbill.TenantID]*tenantCache{}, flights: map[entryKey]*flight{}}
 }
 
@@ -189,30 +195,33 @@ func (c *costCache) run(ctx context.Context, k entryKey, f *flight, gen int, com
 	close(f.done)
 }
 
-// inSlot runs compute in one of the tenant's slots, waiting up to slotWait
-// for one.
+// inSlot runs compute in one of the tenant's slots and one of all
+// tenants' slots, waiting up to slotWait for them: the first bounds what
+// one tenant can take, the second the memory of all queries at once.
 func (c *costCache) inSlot(ctx context.Context, tenant crossbill.TenantID, compute func(context.Context) ([]byte, error)) ([]byte, error) {
 	c.mu.Lock()
-	slots := c.tenant(tenant).slots
+	mine := c.tenant(tenant).slots
 	c.mu.Unlock()
 	wait := time.NewTimer(c.slotWait)
 	defer wait.Stop()
-	select {
-	case slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-wait.C:
-		c.mu.Lock()
-		c.rejected++
-		c.mu.Unlock()
-		return nil, crossbill.Errorf(crossbill.CodeThrottled, "query",
-			"this tenant already runs %d heavy queries (costs, commitments); retry in a few seconds, or ask for less (coarser granularity, a shorter range)", c.slots)
+	for _, slots := range []chan struct{}{mine, c.all} {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-wait.C:
+			c.mu.Lock()
+			c.rejected++
+			c.mu.Unlock()
+			return nil, crossbill.Errorf(crossbill.CodeThrottled, "query",
+				"too many heavy queries (costs, commitments) are running (at most %d per tenant, %d in all); retry in a few seconds, or ask for less (coarser granularity, a shorter range)", c.slots, cap(c.all))
+		}
 	}
 	c.mu.Lock()
 	c.running++
 	c.mu.Unlock()
 	defer func() {
-		<-slots
 		c.mu.Lock()
 		c.running--
 		c.mu.Unlock()

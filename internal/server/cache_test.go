@@ -183,6 +183,39 @@ func TestCacheSlots(t *testing.T) {
 	}
 }
 
+// TestCacheTotalSlots: all tenants together run at most TotalSlots.
+func TestCacheTotalSlots(t *testing.T) {
+	t.Parallel()
+	c := newCostCache(cacheLimits{Slots: 2, TotalSlots: 3, SlotWait: 300 * time.Millisecond})
+	var running atomic.Int32
+	release := make(chan struct{})
+	blocking := func(context.Context) ([]byte, error) {
+		running.Add(1)
+		<-release
+		return []byte("v"), nil
+	}
+	errs := make(chan error, 3)
+	for _, q := range []struct{ tenant, key string }{{"a", "1"}, {"a", "2"}, {"b", "1"}} {
+		go func() {
+			_, err := c.get(context.Background(), crossbill.TenantID(q.tenant), q.key, blocking)
+			errs <- err
+		}()
+	}
+	waitFor(t, func() bool { return running.Load() == 3 })
+	if _, err := c.get(context.Background(), "c", "1", answer(1)); crossbill.ErrorCode(err) != crossbill.CodeThrottled {
+		t.Errorf("a fourth query while three run in all: %v; want throttled", err)
+	}
+	close(release)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if v := mustGet(t, c, "c", "1", answer(1)); len(v) != 1 {
+		t.Error("no answer once the slots freed up")
+	}
+}
+
 // TestCacheCancel: a computation goes on while a request waits for it and
 // is cancelled when the last waiting request goes away; the next request
 // starts afresh, and nothing is cached.

@@ -109,4 +109,7 @@ func TestCostLimitsOverHTTP(t *testing.T) {
 	if b, max := ts.metric(t, "crossbill_cache_bytes"), ts.metric(t, "crossbill_cache_max_bytes"); b <= 0 || b > max || max != 64<<20 {
 		t.Errorf("cache bytes %v of %v", b, max)
 	}
+	if v := ts.metric(t, "crossbill_duckdb_memory_bytes"); v <= 0 {
+		t.Errorf("DuckDB memory %v after queries; want its buffer manager's bytes", v)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costs"
 )
 
 type ctxKey int
@@ -123,6 +124,22 @@ func (m *metrics) watchCache(c *costCache) {
 		gauge("crossbill_heavy_queries_running", "Heavy queries (costs, commitments) computing now.", func(s cacheStats) float64 { return float64(s.Running) }),
 		counter("crossbill_heavy_queries_rejected_total", "Heavy queries refused (429) because their tenant's slots stayed busy.", func(s cacheStats) float64 { return float64(s.Rejected) }),
 	)
+}
+
+// watchDuckDB exports the memory DuckDB's buffer manager holds: next to
+// the process's RSS it tells DuckDB's share from Go's.
+func (m *metrics) watchDuckDB(cs *costs.Store) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "crossbill_duckdb_memory_bytes", Help: "Memory held by DuckDB's buffer manager (the cost store).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := cs.MemoryBytes(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
 }
 
 // observe wraps every request: request ID, panic recovery, the access log

@@ -42,6 +42,7 @@ type Config struct {
 	CacheBytes       int64         // whole cache; zero: 64 MiB
 	TenantCacheBytes int64         // per tenant; zero: 16 MiB
 	HeavyQueries     int           // concurrent heavy queries per tenant; zero: 2
+	HeavyQueriesAll  int           // all tenants together; zero: 2
 	HeavyQueryWait   time.Duration // wait for a free slot before 429; zero: 10s
 	// Hub is crossbill's own AWS configuration, used to assume customer
 	// roles (verify, ingest).
@@ -105,7 +106,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		store: cfg.Store, sched: cfg.Scheduler, log: cfg.Logger.With("component", "http"), dataDir: cfg.DataDir,
 		metrics: newMetrics(), limits: newLimiters(cfg.RatePerSecond, cfg.RateBurst), cfg: cfg,
-		costs:   newCostCache(cacheLimits{Bytes: cfg.CacheBytes, TenantBytes: cfg.TenantCacheBytes, Slots: cfg.HeavyQueries, SlotWait: cfg.HeavyQueryWait}),
+		costs:   newCostCache(cacheLimits{Bytes: cfg.CacheBytes, TenantBytes: cfg.TenantCacheBytes, Slots: cfg.HeavyQueries, TotalSlots: cfg.HeavyQueriesAll, SlotWait: cfg.HeavyQueryWait}),
 		costsDB: cfg.Costs, now: cfg.Now, tokens: newTokenCache(5 * time.Second),
 		tenantCache: map[crossbill.TenantID]store.Tenant{},
 	}
@@ -113,6 +114,9 @@ func New(cfg Config) *Server {
 		s.now = time.Now
 	}
 	s.metrics.watchCache(s.costs)
+	if s.costsDB != nil {
+		s.metrics.watchDuckDB(s.costsDB)
+	}
 	if s.sched != nil {
 		s.sched.OnJobEnd(func(j store.Job, err error) {
 			outcome := "succeeded"
