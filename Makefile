@@ -49,6 +49,6 @@ bench-costs:
 bench-serve: build
 	./$(BIN) bench serve --clients 200 --duration 30s
 
-# 300 distinct heavy queries against a server process; peak RSS against idle.
+# 1000 distinct heavy queries of 5 tenants against a server process; peak RSS against idle.
 bench-memory: build
-	./$(BIN) bench memory --queries 300 --concurrency 16
+	./$(BIN) bench memory --queries 1000 --concurrency 16

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +15,10 @@ import (
 
 	"github.com/crossbill/crossbill/internal/server"
 )
+
+// goWorkingRoom is the Go heap a server needs besides its answer cache:
+// start-up data (templates, the IAM catalogue) and answers being computed.
+const goWorkingRoom = 64 << 20
 
 func newServeCmd(app *App) *cobra.Command {
 	m := &server.Main{}
@@ -38,6 +44,13 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 			if m.MaxRows == 0 {
 				m.MaxRows = -1 // the server's "no cap"
 			}
+			// Cached answers are live heap, and by default Go lets garbage
+			// grow the heap to twice the live size before collecting: a
+			// soft limit of the cache's cap plus working room keeps the
+			// heap near what it holds. GOMEMLIMIT, when set, wins.
+			if os.Getenv("GOMEMLIMIT") == "" {
+				debug.SetMemoryLimit(m.CacheBytes + goWorkingRoom)
+			}
 			if err := m.Run(cmd.Context()); err != nil {
 				m.Close() //nolint:errcheck // the Run error matters more
 				return err
@@ -55,8 +68,8 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 	cmd.Flags().Float64Var(&m.RatePerSecond, "rate", 50, "requests per second allowed per API token (negative: no limit)")
 	cmd.Flags().IntVar(&m.RateBurst, "burst", 100, "burst of requests allowed per API token")
 	cmd.Flags().IntVar(&m.MaxRows, "max-rows", costs.DefaultMaxRows, "rows one cost answer may have; larger ones are refused with how to narrow them (0: no cap)")
-	cmd.Flags().Int64Var(&cacheMB, "cache-mb", 64, "MiB of answers (costs, commitments) the cache keeps, all tenants together")
-	cmd.Flags().Int64Var(&tenantCacheMB, "tenant-cache-mb", 16, "MiB of answers the cache keeps per tenant")
+	cmd.Flags().Int64Var(&cacheMB, "cache-mb", 32, "MiB of answers (costs, commitments) the cache keeps, all tenants together")
+	cmd.Flags().Int64Var(&tenantCacheMB, "tenant-cache-mb", 8, "MiB of answers the cache keeps per tenant")
 	cmd.Flags().IntVar(&m.HeavyQueries, "heavy-queries", 2, "cost and commitment queries one tenant may run at once; more wait, then get 429")
 	cmd.Flags().StringVar(&m.DuckDBMemory, "duckdb-memory", "1GB", "memory DuckDB may use for cost queries and ingests, e.g. 512MB (its buffer pool keeps scanned data up to it; beyond, joins and aggregates spill to disk)")
 	cmd.Flags().IntVar(&m.HeavyQueriesAll, "heavy-queries-total", 2, "cost and commitment queries all tenants together may run at once (DuckDB runs on 2 threads: more only share them, at the cost of memory)")

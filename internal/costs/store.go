@@ -90,6 +90,9 @@ func OpenWith(ctx context.Context, dataDir string, opt Options) (*Store, error) 
 			// Loads need no particular row order; giving it up lets DuckDB
 			// stream Parquet into the table with less memory.
 			"SET preserve_insertion_order = false",
+			// The files are local: the OS already caches them, and DuckDB's
+			// own copy of what it read only adds to the server's memory.
+			"SET enable_external_file_cache = false",
 			// Each load commits to the write-ahead log only; Checkpoint,
 			// once per ingest, folds them into the database file. At the
 			// default 16 MB nearly every load's commit checkpointed,

@@ -13,9 +13,10 @@ import (
 // until the tenant's cost data changes (an ingest ends): dashboards repeat
 // the same queries, and DuckDB on two cores answers a few hundred a second
 // at best. It also runs those queries: identical concurrent ones share one
-// execution, a tenant runs at most slots at a time (and all tenants
-// together as many as DuckDB has threads), and a query nobody waits for any more is
-// cancelled.
+// execution, a tenant runs at most slots at a time (all tenants together
+// as many as DuckDB has threads; waiting ones queue in arrival order, so a
+// tenant that floods holds at most its slots in that queue), and a query
+// nobody waits for any more is cancelled.
 //
 // Memory policy: the cache is bounded in bytes (the encoded answers plus a
 // fixed overhead per entry), globally and per tenant, with least recently
@@ -81,8 +82,8 @@ type flight struct {
 
 // cacheLimits configure a costCache; zero fields take the defaults.
 type cacheLimits struct {
-	Bytes       int64         // whole cache; default 64 MiB
-	TenantBytes int64         // per tenant; default 16 MiB (at most Bytes)
+	Bytes       int64         // whole cache; default 32 MiB
+	TenantBytes int64         // per tenant; default 8 MiB (at most Bytes)
 	Slots       int           // concurrent heavy queries per tenant; default 2
 	TotalSlots  int           // all tenants together; default 2 (DuckDB's threads)
 	SlotWait    time.Duration // wait for a slot before 429; default 10s
@@ -91,10 +92,10 @@ type cacheLimits struct {
 
 func newCostCache(l cacheLimits) *costCache {
 	if l.Bytes <= 0 {
-		l.Bytes = 64 << 20
+		l.Bytes = 32 << 20
 	}
 	if l.TenantBytes <= 0 {
-		l.TenantBytes = 16 << 20
+		l.TenantBytes = 8 << 20
 	}
 	l.TenantBytes = min(l.TenantBytes, l.Bytes)
 	if l.Slots <= 0 {

@@ -124,7 +124,7 @@ func TestCacheSingleflight(t *testing.T) {
 // up in time; other tenants are not held up.
 func TestCacheSlots(t *testing.T) {
 	t.Parallel()
-	c := newCostCache(cacheLimits{Slots: 2, SlotWait: 300 * time.Millisecond})
+	c := newCostCache(cacheLimits{Slots: 2, TotalSlots: 10, SlotWait: 300 * time.Millisecond})
 	var running, peak atomic.Int32
 	release := make(chan struct{})
 	blocking := func(context.Context) ([]byte, error) {

@@ -106,7 +106,7 @@ func TestCostLimitsOverHTTP(t *testing.T) {
 	if n := ts.metric(t, "crossbill_cache_entries"); n != 1 {
 		t.Errorf("three spellings of one query made %v cache entries, want 1", n)
 	}
-	if b, max := ts.metric(t, "crossbill_cache_bytes"), ts.metric(t, "crossbill_cache_max_bytes"); b <= 0 || b > max || max != 64<<20 {
+	if b, max := ts.metric(t, "crossbill_cache_bytes"), ts.metric(t, "crossbill_cache_max_bytes"); b <= 0 || b > max || max != 32<<20 {
 		t.Errorf("cache bytes %v of %v", b, max)
 	}
 	if v := ts.metric(t, "crossbill_duckdb_memory_bytes"); v <= 0 {

@@ -39,8 +39,8 @@ type Config struct {
 	// negative: no cap.
 	MaxRows int
 	// Limits of the answer cache and of heavy queries (costs, commitments).
-	CacheBytes       int64         // whole cache; zero: 64 MiB
-	TenantCacheBytes int64         // per tenant; zero: 16 MiB
+	CacheBytes       int64         // whole cache; zero: 32 MiB
+	TenantCacheBytes int64         // per tenant; zero: 8 MiB
 	HeavyQueries     int           // concurrent heavy queries per tenant; zero: 2
 	HeavyQueriesAll  int           // all tenants together; zero: 2
 	HeavyQueryWait   time.Duration // wait for a free slot before 429; zero: 10s
