@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -310,5 +311,16 @@ func TestCostQueryKey(t *testing.T) {
 		if key(raw) == want {
 			t.Errorf("%s shares the key of a different question", raw)
 		}
+	}
+}
+
+// TestThrottledAnswerSaysWhenToRetry: a 429 carries Retry-After, whoever
+// returned the throttled error.
+func TestThrottledAnswerSaysWhenToRetry(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	writeError(rec, httptest.NewRequest("GET", "/", nil), crossbill.Errorf(crossbill.CodeThrottled, "query", "busy"))
+	if rec.Code != 429 || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("status %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
 	}
 }
