@@ -12,7 +12,7 @@ func (s *Server) featureRoutes() []route {
 		q("granularity", "hourly, daily (default) or monthly"),
 		q("from", "first day, YYYY-MM-DD or YYYY-MM (default: the month of the latest data)"),
 		q("to", "day after the last, exclusive"),
-		q("filter", "DIM=V1,V2; repeat for several"),
+		{name: "filter", desc: "DIM=V1,V2; repeat for several", repeat: true},
 		q("top", "keep the top N groups, fold the rest into others"),
 	}
 	return []route{
@@ -32,7 +32,7 @@ func (s *Server) featureRoutes() []route {
 		{method: http.MethodPost, path: "/api/onboarding/orgs/{org_id}/bill_connects/aws/iam_role", access: admin, tenantParam: "org_id", handler: s.flexeraBillConnect, tag: "connections",
 			summary: "Flexera Optima's bill connect (seed 004): register a role and its bill bucket, verify, schedule ingestion; org_id is the tenant", body: "BillConnect", resp: "BillConnectResult", status: http.StatusCreated},
 
-		{method: http.MethodGet, path: tenantPath + "/costs", access: read, tenantParam: "tenant", handler: s.queryCosts, tag: "costs", summary: "Cost by time bucket and group", query: costQuery, resp: "CostResult"},
+		{method: http.MethodGet, path: tenantPath + "/costs", access: read, tenantParam: "tenant", handler: s.queryCosts, tag: "costs", summary: "Cost by time bucket and group; an answer over the server's --max-rows (10,000) is refused with 400 saying how to narrow it", query: costQuery, resp: "CostResult"},
 		{method: http.MethodGet, path: tenantPath + "/costs/dimensions", access: read, tenantParam: "tenant", handler: s.costDimensions, tag: "costs", summary: "Metrics, dimensions and billing periods available", resp: "CostMeta"},
 
 		{method: http.MethodGet, path: tenantPath + "/commitments", access: read, tenantParam: "tenant", handler: s.listCommitments, tag: "commitments", summary: "Savings Plans and reservations (from the CUR) with expirations in 30/60/90 days", resp: "CommitmentInventory"},
