@@ -138,3 +138,42 @@ func TestAnomaliesWeekendsAndMonthlyRows(t *testing.T) {
 		t.Errorf("anomalies = %+v, want only the spike of 2026-02-11 over a baseline of 100", got)
 	}
 }
+
+// TestMoMCompleteMonth: a complete month is compared with the whole month
+// before, not with its first days (issue 12: February against January 1-29
+// showed +1.0% for a 5.5% drop); forecast agrees the month is complete.
+func TestMoMCompleteMonth(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t)
+	byPeriod := map[string][]costtest.Row{}
+	for d := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC); d.Before(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)); d = d.AddDate(0, 0, 1) {
+		cost := 100.0
+		if d.Month() == time.February {
+			cost = 101
+		}
+		ts := "TIMESTAMP '" + d.Format("2006-01-02") + " 10:00:00'"
+		p := d.Format("2006-01")
+		byPeriod[p] = append(byPeriod[p], lineItem(1, "Usage", "AmazonEC2", "us-east-1", cost, costtest.Row{
+			cur.ColLineItemUsageStartDate: ts, cur.ColLineItemUsageEndDate: ts}))
+	}
+	for p, rows := range byPeriod {
+		loadRows(t, s, "acme", p, "exec-"+p, rows)
+	}
+	m, err := s.MonthOverMonth(ctx, costs.Query{Tenant: "acme", Metric: costs.MetricUnblended}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Current.From != "2024-02-01" || m.Current.To != "2024-03-01" || m.Previous.From != "2024-01-01" || m.Previous.To != "2024-02-01" {
+		t.Fatalf("ranges %+v against %+v, want all of February against all of January", m.Current, m.Previous)
+	}
+	c := m.Changes[0]
+	want := 100 * (29*101.0 - 31*100) / (31 * 100)
+	if c.Current != 29*101 || c.Previous != 3100 || c.Percent == nil || math.Abs(*c.Percent-want) > 1e-9 {
+		t.Errorf("change %+v, want 2929 against 3100 (%.1f%%)", c, want)
+	}
+	f, err := s.ForecastMonth(ctx, "acme", costs.MetricUnblended, time.Time{}, nil)
+	if err != nil || f.DaysActual != 29 || f.ActualToDate != c.Current || f.Forecast != f.ActualToDate {
+		t.Errorf("forecast %+v, %v: want February complete, as mom has it", f, err)
+	}
+}
