@@ -73,6 +73,10 @@ func TestCostsCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "others") || !strings.Contains(out, "2400.00") {
 		t.Errorf("costs table: code %d, out %q", code, out)
 	}
+	out, _, code = runCLI(t, dir, "costs", "--billing-period", "2026-01", "--group-by", "billing-period", "--metric", "unblended", "--format", "csv", "--granularity", "monthly")
+	if code != 0 || out != "period,group,unblended\n2026-01,2026-01,2400\n" {
+		t.Errorf("costs --billing-period: code %d, out %q", code, out)
+	}
 	out, _, code = runCLI(t, dir, "costs", "anomalies", "--json")
 	var as []costs.Anomaly
 	if code != 0 || json.Unmarshal([]byte(out), &as) != nil || len(as) != 2 || as[0].Day != "2026-01-18" {
@@ -96,6 +100,7 @@ func TestCostsCommands(t *testing.T) {
 		{"costs", "--filter", "service"},
 		{"costs", "--from", "2026-02-01", "--to", "2026-01-01"},
 		{"costs", "--format", "xml"},
+		{"costs", "--billing-period", "January"},
 		{"costs", "--tenant", "Bad Name"},
 	} {
 		if _, errOut, code := runCLI(t, dir, args...); code != 2 || errOut == "" {

@@ -177,3 +177,56 @@ func TestMoMCompleteMonth(t *testing.T) {
 		t.Errorf("forecast %+v, %v: want February complete, as mom has it", f, err)
 	}
 }
+
+// TestBillingPeriodDimension: a line item of billing period 2024-10 dated in
+// September (a late charge) counts in 2024-10's invoice: filtering on the
+// billing period without dates totals the invoice, and grouping by it
+// splits a usage-date range by invoice (issue 12).
+func TestBillingPeriodDimension(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t)
+	at := func(day string, cost float64, extra costtest.Row) costtest.Row {
+		ts := "TIMESTAMP '" + day + " 10:00:00'"
+		r := lineItem(1, "Usage", "AmazonEC2", "us-east-1", cost, costtest.Row{
+			cur.ColLineItemUsageStartDate: ts, cur.ColLineItemUsageEndDate: ts})
+		for k, v := range extra {
+			r[k] = v
+		}
+		return r
+	}
+	loadRows(t, s, "acme", "2024-09", "exec-09", []costtest.Row{at("2024-09-10", 50, nil)})
+	loadRows(t, s, "acme", "2024-10", "exec-10", []costtest.Row{
+		at("2024-09-20", 7, costtest.Row{cur.ColResourceTags: "MAP {'user_team': 'web'}"}),
+		at("2024-10-03", 100, nil),
+	})
+	bp := costs.Dim{Kind: costs.DimBillingPeriod}
+	oct := []costs.Filter{{Dim: bp, Values: []string{"2024-10"}}}
+	for _, g := range []costs.Granularity{costs.Daily, costs.Hourly} {
+		res, err := s.Query(ctx, costs.Query{Tenant: "acme", Metric: costs.MetricUnblended, Granularity: g, Filters: oct})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Total != 107 || res.From != "2024-09-20" || res.To != "2024-10-04" {
+			t.Errorf("%s: invoice 2024-10 = %v over %s..%s, want 107 over 2024-09-20..2024-10-04", g, res.Total, res.From, res.To)
+		}
+	}
+	// Through the tag rollup too: the untagged October row is in team "".
+	res, err := s.Query(ctx, costs.Query{Tenant: "acme", Metric: costs.MetricUnblended, Filters: oct, GroupBy: costs.Dim{Kind: costs.DimTag, Key: "team"}})
+	if err != nil || res.Total != 107 || len(res.Totals) != 2 {
+		t.Errorf("invoice 2024-10 by team: %+v, %v", res.Totals, err)
+	}
+	// By usage date, September holds 57, split 50 / 7 between the invoices.
+	res, err = s.Query(ctx, costs.Query{Tenant: "acme", Metric: costs.MetricUnblended, GroupBy: bp,
+		From: time.Date(2024, 9, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2024, 10, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Source != "cost_daily" || len(res.Totals) != 2 || res.Totals[0] != (costs.GroupTotal{Group: "2024-09", Value: 50}) ||
+		res.Totals[1] != (costs.GroupTotal{Group: "2024-10", Value: 7}) {
+		t.Errorf("September by billing period: %+v from %s", res.Totals, res.Source)
+	}
+	if _, err := costs.ParseFilter("billing-period=October"); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+		t.Errorf("billing-period=October: %v, want invalid", err)
+	}
+}

@@ -142,7 +142,7 @@ func (s *Server) costDimensions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m := costMeta{Metrics: costs.Metrics(), Periods: []string{}, Loaded: ps}
-	for _, d := range []string{costs.DimService, costs.DimAccount, costs.DimRegion, costs.DimUsageType, costs.DimOperation, costs.DimChargeType} {
+	for _, d := range costs.PlainDims() {
 		m.Dimensions = append(m.Dimensions, dimDoc{Name: d})
 	}
 	m.Dimensions = append(m.Dimensions, dimDoc{Name: costs.DimTag, Keyed: true}, dimDoc{Name: costs.DimCostCategory, Keyed: true})
