@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -120,5 +121,27 @@ func TestMoneyNeverNegativeZero(t *testing.T) {
 		if got := money(v); got != want {
 			t.Errorf("money(%v) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// TestCurIngestFOCUSFile: a plain FOCUS CSV file (no manifest) is ingested
+// with --format focus, and an invoice's total by --billing-period includes
+// its row dated in the month before.
+func TestCurIngestFOCUSFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := filepath.Join("..", "..", "internal", "cur", "ingest", "testdata", "focus", "azure-focus-2024.csv")
+	if _, errOut, code := runCLI(t, dir, "cur", "ingest", "--source", src); code != 3 || !strings.Contains(errOut, "--format focus") {
+		t.Errorf("without --format: code %d, stderr %q; want 3 and a hint at --format focus", code, errOut)
+	}
+	out, errOut, code := runCLI(t, dir, "cur", "ingest", "--source", src, "--format", "focus", "--json")
+	var res ingest.Result
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res.Periods) != 2 {
+		t.Fatalf("cur ingest --format focus: code %d, out %q, stderr %q", code, out, errOut)
+	}
+	out, _, code = runCLI(t, dir, "costs", "--billing-period", "2024-10", "--metric", "unblended", "--json")
+	var cr costs.Result
+	if code != 0 || json.Unmarshal([]byte(out), &cr) != nil || math.Abs(cr.Total-122.253) > 1e-9 || cr.From != "2024-09-30" {
+		t.Errorf("costs --billing-period 2024-10: code %d, out %q; want 122.253 from 2024-09-30", code, out)
 	}
 }

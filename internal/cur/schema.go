@@ -272,7 +272,7 @@ func validate(op, table string, schema []Column, columns map[string]string) erro
 			}
 			continue
 		}
-		if !compatible(c.Type, got) {
+		if !Compatible(c.Type, got) {
 			mistyped = append(mistyped, fmt.Sprintf("%s is %s, want %s", c.Name, got, c.Type))
 		}
 	}
@@ -292,11 +292,12 @@ func validate(op, table string, schema []Column, columns map[string]string) erro
 		table, strings.Join(parts, "; "), table)
 }
 
-// compatible reports whether a column of DuckDB type got can be read as want.
-// Writers differ in details that do not change meaning: timestamps with or
-// without time zone and of any precision, decimals for doubles, and the
-// discount map, which some exports write with string values.
-func compatible(want, got string) bool {
+// Compatible reports whether a column of DuckDB type got can be read as
+// want by a plain cast. Writers differ in details that do not change
+// meaning: timestamps with or without time zone and of any precision,
+// decimals and integers for doubles, and the discount map, which some
+// exports write with string values.
+func Compatible(want, got string) bool {
 	w, g := normType(want), normType(got)
 	if w == g {
 		return true
@@ -316,6 +317,10 @@ func compatible(want, got string) bool {
 }
 
 func isNumber(t string) bool {
+	switch strings.TrimPrefix(t, "U") {
+	case "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT":
+		return true
+	}
 	return t == "DOUBLE" || t == "FLOAT" || t == "REAL" || strings.HasPrefix(t, "DECIMAL")
 }
 
