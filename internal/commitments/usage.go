@@ -101,6 +101,11 @@ func CheckData(ctx context.Context, db *sql.DB, w Window) error {
 		}
 		return fmt.Errorf("checking the CUR months in the cost store: %w", err)
 	}
+	flo, fhi, err := focusSpan(ctx, db, w.Tenant, w.End)
+	if err != nil {
+		return err
+	}
+	lo, hi = widen(lo, hi, flo, fhi)
 	need := fmt.Sprintf("%s to %s", w.Start.Format("2006-01"), w.End.Add(-time.Hour).Format("2006-01"))
 	tenant := ""
 	if w.Tenant != "" {
@@ -135,6 +140,11 @@ func DataEnd(ctx context.Context, db *sql.DB, tenant string) (time.Time, error) 
 		}
 		return time.Time{}, fmt.Errorf("finding the last CUR hour: %w", err)
 	}
+	_, fhi, err := focusSpan(ctx, db, tenant, time.Time{})
+	if err != nil {
+		return time.Time{}, err
+	}
+	_, hi = widen(hi, hi, fhi, fhi)
 	if !hi.Valid {
 		return time.Time{}, crossbill.Errorf(crossbill.CodeNotFound, "commitments", "the cost store has no CUR data for tenant %q: run `crossbill cur ingest` first", tenant)
 	}
