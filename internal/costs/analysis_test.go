@@ -2,6 +2,7 @@ package costs_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -228,5 +229,35 @@ func TestBillingPeriodDimension(t *testing.T) {
 	}
 	if _, err := costs.ParseFilter("billing-period=October"); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 		t.Errorf("billing-period=October: %v, want invalid", err)
+	}
+}
+
+// TestCURTagsColumn: a CUR 2.0 export with the tags column (resource tags
+// and the IAM principal's, issue 12) is grouped by its keys, and an export
+// without it by resource_tags.
+func TestCURTagsColumn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t)
+	loadRows(t, s, "acme", "2026-01", "exec-1", []costtest.Row{
+		lineItem(1, "Usage", "AWSLambda", "us-east-1", 4, costtest.Row{
+			cur.ColResourceTags: "MAP {'user_team': 'web'}", cur.ColTags: "MAP {'user_team': 'web', 'iamPrincipal/team': 'ml'}",
+			cur.ColLineItemIAMPrincipal: "'arn:aws:iam::111111111111:role/ml-invoker'"}),
+		lineItem(1, "Usage", "AmazonEC2", "us-east-1", 6, costtest.Row{cur.ColResourceTags: "MAP {'user_team': 'web'}"}),
+	})
+	for _, c := range []struct {
+		key  string
+		want []costs.GroupTotal
+	}{
+		{"iamPrincipal/team", []costs.GroupTotal{{Group: "(no tag)", Value: 6}, {Group: "ml", Value: 4}}},
+		{"team", []costs.GroupTotal{{Group: "web", Value: 10}}},
+	} {
+		res, err := s.Query(ctx, costs.Query{Tenant: "acme", Metric: costs.MetricUnblended, GroupBy: costs.Dim{Kind: costs.DimTag, Key: c.key}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(res.Totals) != fmt.Sprint(c.want) {
+			t.Errorf("by tag:%s: %v, want %v", c.key, res.Totals, c.want)
+		}
 	}
 }

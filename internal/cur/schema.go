@@ -56,6 +56,7 @@ const (
 	ColLineItemBlendedCost            = "line_item_blended_cost"
 	ColLineItemBlendedRate            = "line_item_blended_rate"
 	ColLineItemCurrencyCode           = "line_item_currency_code"
+	ColLineItemIAMPrincipal           = "line_item_iam_principal"
 	ColLineItemLegalEntity            = "line_item_legal_entity"
 	ColLineItemDescription            = "line_item_line_item_description"
 	ColLineItemType                   = "line_item_line_item_type"
@@ -101,6 +102,10 @@ const (
 	ColSavingsPlanTotalCommitment     = "savings_plan_total_commitment_to_date"
 	ColSavingsPlanUsedCommitment      = "savings_plan_used_commitment"
 	ColSavingsPlanOfferingType        = "savings_plan_offering_type"
+	// ColTags holds every cost allocation tag of the line item: the
+	// resource's (as in resource_tags) and the tags of the IAM principal
+	// that made the request ("iamPrincipal/KEY").
+	ColTags = "tags"
 )
 
 // Line item types (line_item_line_item_type) that AWS writes.
@@ -143,6 +148,7 @@ func Columns() []Column {
 		{Name: ColLineItemBlendedCost, Type: d},
 		{Name: ColLineItemBlendedRate, Type: v},
 		{Name: ColLineItemCurrencyCode, Type: v},
+		{Name: ColLineItemIAMPrincipal, Type: v},
 		{Name: ColLineItemLegalEntity, Type: v},
 		{Name: ColLineItemDescription, Type: v},
 		{Name: ColLineItemType, Type: v, Required: true},
@@ -250,6 +256,7 @@ func Columns() []Column {
 		{Name: "split_line_item_split_usage", Type: d, Group: GroupSplit},
 		{Name: "split_line_item_split_usage_ratio", Type: d, Group: GroupSplit},
 		{Name: "split_line_item_unused_cost", Type: d, Group: GroupSplit},
+		{Name: ColTags, Type: TypeMapString},
 	}
 	return cols
 }
