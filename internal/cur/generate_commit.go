@@ -48,7 +48,7 @@ type Commitment struct {
 	// AWS's rates do (and crossbill's rates.json): never less off for more
 	// paid upfront or a longer term.
 	lambdaShare, fargateShare float64
-	feeRes    int     // resource dimension of its fee rows
+	feeRes                    int // resource dimension of its fee rows
 }
 
 func (c *Commitment) isSP() bool {
