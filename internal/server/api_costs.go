@@ -96,6 +96,13 @@ func parseCostQuery(tenant crossbill.TenantID, v url.Values) (costs.Query, error
 		}
 		q.Filters = append(q.Filters, flt)
 	}
+	if b := v.Get("billing_period"); b != "" {
+		flt, err := costs.ParseFilter(costs.DimBillingPeriod + "=" + b)
+		if err != nil {
+			return q, err
+		}
+		q.Filters = append(q.Filters, flt)
+	}
 	if t := v.Get("top"); t != "" {
 		if q.Top, err = strconv.Atoi(t); err != nil || q.Top < 0 || q.Top > 1000 {
 			return q, crossbill.Errorf(crossbill.CodeInvalid, "costs", "top %q: use a number from 0 (all groups) to 1000", t)

@@ -12,7 +12,8 @@ func (s *Server) featureRoutes() []route {
 		q("granularity", "hourly, daily (default) or monthly"),
 		q("from", "first day, YYYY-MM-DD or YYYY-MM (default: the month of the latest data)"),
 		q("to", "day after the last, exclusive"),
-		q("filter", "DIM=V1,V2; repeat for several (billing-period=YYYY-MM without from/to: all of that invoice)"),
+		q("filter", "DIM=V1,V2; repeat for several"),
+		q("billing_period", "invoice months YYYY-MM[,YYYY-MM] (same as filter=billing-period=...); without from/to, all of their days"),
 		q("top", "keep the top N groups, fold the rest into others"),
 	}
 	return []route{
