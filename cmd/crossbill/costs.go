@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 // costFlags are the flags every costs subcommand shares.
 type costFlags struct {
 	tenant, metric, groupBy, granularity, from, to, format, month string
-	filters                                                       []string
+	filters, billingPeriods                                       []string
 	top, maxRows                                                  int
 }
 
@@ -29,8 +30,10 @@ func (f *costFlags) register(cmd *cobra.Command, query bool) {
 	cmd.Flags().StringVar(&f.metric, "metric", costs.MetricAmortized, "unblended, amortized, net, list or usage")
 	cmd.Flags().StringArrayVar(&f.filters, "filter", nil, "keep DIM=V1[,V2] (repeatable), e.g. service=AmazonEC2, tag:team=web")
 	cmd.Flags().StringVar(&f.format, "format", "table", "table, csv or json")
+	cmd.Flags().StringSliceVar(&f.billingPeriods, "billing-period", nil,
+		"keep the line items of these invoice months, YYYY-MM (same as --filter billing-period=...); without --from/--to, all their days")
 	if query {
-		cmd.Flags().StringVar(&f.groupBy, "group-by", "", "service, account, region, usage-type, operation, charge-type, tag:KEY or cost-category:KEY")
+		cmd.Flags().StringVar(&f.groupBy, "group-by", "", "service, account, region, usage-type, operation, charge-type, billing-period, tag:KEY or cost-category:KEY")
 		cmd.Flags().StringVar(&f.granularity, "granularity", "daily", "hourly, daily or monthly")
 		cmd.Flags().StringVar(&f.from, "from", "", "first day, YYYY-MM-DD or YYYY-MM (default: start of the latest month with data)")
 		cmd.Flags().StringVar(&f.to, "to", "", "day after the last, exclusive (default: after the latest day with data)")
@@ -60,6 +63,13 @@ func (f *costFlags) query(ctx context.Context, app *App) (costs.Query, error) {
 	}
 	for _, s := range f.filters {
 		flt, err := costs.ParseFilter(s)
+		if err != nil {
+			return q, err
+		}
+		q.Filters = append(q.Filters, flt)
+	}
+	if len(f.billingPeriods) > 0 {
+		flt, err := costs.ParseFilter(costs.DimBillingPeriod + "=" + strings.Join(f.billingPeriods, ","))
 		if err != nil {
 			return q, err
 		}

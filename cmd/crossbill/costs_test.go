@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -73,6 +74,10 @@ func TestCostsCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "others") || !strings.Contains(out, "2400.00") {
 		t.Errorf("costs table: code %d, out %q", code, out)
 	}
+	out, _, code = runCLI(t, dir, "costs", "--billing-period", "2026-01", "--group-by", "billing-period", "--metric", "unblended", "--format", "csv", "--granularity", "monthly")
+	if code != 0 || out != "period,group,unblended\n2026-01,2026-01,2400\n" {
+		t.Errorf("costs --billing-period: code %d, out %q", code, out)
+	}
 	out, _, code = runCLI(t, dir, "costs", "anomalies", "--json")
 	var as []costs.Anomaly
 	if code != 0 || json.Unmarshal([]byte(out), &as) != nil || len(as) != 2 || as[0].Day != "2026-01-18" {
@@ -96,6 +101,7 @@ func TestCostsCommands(t *testing.T) {
 		{"costs", "--filter", "service"},
 		{"costs", "--from", "2026-02-01", "--to", "2026-01-01"},
 		{"costs", "--format", "xml"},
+		{"costs", "--billing-period", "January"},
 		{"costs", "--tenant", "Bad Name"},
 	} {
 		if _, errOut, code := runCLI(t, dir, args...); code != 2 || errOut == "" {
@@ -133,5 +139,27 @@ func TestMoneyNeverNegativeZero(t *testing.T) {
 		if got := money(v); got != want {
 			t.Errorf("money(%v) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// TestCurIngestFOCUSFile: a plain FOCUS CSV file (no manifest) is ingested
+// with --format focus, and an invoice's total by --billing-period includes
+// its row dated in the month before.
+func TestCurIngestFOCUSFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := filepath.Join("..", "..", "internal", "cur", "ingest", "testdata", "focus", "azure-focus-2024.csv")
+	if _, errOut, code := runCLI(t, dir, "cur", "ingest", "--source", src); code != 3 || !strings.Contains(errOut, "--format focus") {
+		t.Errorf("without --format: code %d, stderr %q; want 3 and a hint at --format focus", code, errOut)
+	}
+	out, errOut, code := runCLI(t, dir, "cur", "ingest", "--source", src, "--format", "focus", "--json")
+	var res ingest.Result
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || len(res.Periods) != 2 {
+		t.Fatalf("cur ingest --format focus: code %d, out %q, stderr %q", code, out, errOut)
+	}
+	out, _, code = runCLI(t, dir, "costs", "--billing-period", "2024-10", "--metric", "unblended", "--json")
+	var cr costs.Result
+	if code != 0 || json.Unmarshal([]byte(out), &cr) != nil || math.Abs(cr.Total-122.253) > 1e-9 || cr.From != "2024-09-30" {
+		t.Errorf("costs --billing-period 2024-10: code %d, out %q; want 122.253 from 2024-09-30", code, out)
 	}
 }

@@ -40,10 +40,10 @@ func costTenant(ctx context.Context, app *App, name string) (string, error) {
 }
 
 func newCurIngestCmd(app *App) *cobra.Command {
-	var source, tenant, region string
+	var source, tenant, region, format string
 	var access customerAWS
 	cmd := &cobra.Command{
-		Use:   "ingest --source s3://BUCKET/PREFIX/EXPORT | DIR",
+		Use:   "ingest --source s3://BUCKET/PREFIX/EXPORT | DIR | FILE [--format focus]",
 		Short: "Load a CUR 2.0 or FOCUS 1.2 export into the cost store (changed billing periods only)",
 		Long: `Ingest reads an AWS Data Exports export (CUR 2.0 or FOCUS 1.2, Parquet) from S3
 or from a local directory in the same layout (the folder holding data/ and
@@ -54,7 +54,14 @@ ingest leaves the previous data. Running it twice changes nothing.
 
 From S3, --connection reads through a verified connection's role (assumed
 from crossbill's hub with the connection's external ID, as the server does);
-without it, the environment's AWS credentials are used.`,
+without it, the environment's AWS credentials are used.
+
+--format focus reads plain FOCUS 1.0-1.2 files instead, as Azure, GCP, OCI
+and FinOps tools deliver them: a CSV or Parquet file, or every such file
+under a directory or S3 prefix, no manifest needed. Columns are converted
+to the FOCUS types on load (JSON text tags, integer quantities, numeric
+account IDs, ISO 8601 text times), and rows are filed by billing period
+(the month of BillingPeriodStart).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -65,7 +72,7 @@ without it, the environment's AWS credentials are used.`,
 			if err != nil {
 				return err
 			}
-			opt := ingest.Options{Source: source, Tenant: t, Progress: app.Progress}
+			opt := ingest.Options{Source: source, Tenant: t, Progress: app.Progress, Format: format}
 			if loc, err := ingest.ParseLocation(source); err != nil {
 				return err
 			} else if loc.Bucket != "" {
@@ -89,7 +96,8 @@ without it, the environment's AWS credentials are used.`,
 			return app.Print(res, func(w io.Writer) error { return printIngest(w, res) })
 		},
 	}
-	cmd.Flags().StringVar(&source, "source", "", "s3://BUCKET/PREFIX/EXPORT or a local directory")
+	cmd.Flags().StringVar(&source, "source", "", "s3://BUCKET/PREFIX/EXPORT or a local directory (with --format focus: also a file)")
+	cmd.Flags().StringVar(&format, "format", "", "empty for a Data Exports export (manifests); focus for plain FOCUS CSV/Parquet files")
 	cmd.Flags().StringVar(&tenant, "tenant", defaultCostTenant, "tenant the costs belong to")
 	access.register(cmd, "the export bucket")
 	cmd.Flags().StringVar(&region, "region", "us-east-1", "AWS region of the bucket")

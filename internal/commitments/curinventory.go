@@ -11,7 +11,8 @@ import (
 )
 
 // FromCUR lists the Savings Plans and reservations that appear in the
-// window's CUR lines: every one that was billed, including those of
+// window's CUR lines, and the commitments of its FOCUS rows (see
+// fromFOCUS): every one that was billed, including those of
 // accounts crossbill has no role in. The hourly commitment of a Savings
 // Plan is its savings_plan_total_commitment_to_date per hour; that of a
 // reservation its RIFee recurring and amortized upfront fees per hour billed.
@@ -73,6 +74,15 @@ func FromCUR(ctx context.Context, db *sql.DB, w Window) ([]Commitment, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading commitments from the CUR: %w", err)
+	}
+	if ok, err := hasFOCUS(ctx, db); err != nil {
+		return nil, err
+	} else if ok {
+		fromFOCUS, err := fromFOCUS(ctx, db, w)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fromFOCUS...)
 	}
 	return out, nil
 }

@@ -97,10 +97,15 @@ func CheckData(ctx context.Context, db *sql.DB, w Window) error {
 	var lo, hi sql.NullTime
 	if err := db.QueryRowContext(ctx, q, args...).Scan(&lo, &hi); err != nil {
 		if strings.Contains(err.Error(), "does not exist") {
-			return crossbill.Errorf(crossbill.CodeNotFound, op, "the cost store has no CUR data yet: run `crossbill cur ingest` first")
+			return crossbill.Errorf(crossbill.CodeNotFound, op, "the cost store has no CUR or FOCUS data yet: run `crossbill cur ingest` first")
 		}
 		return fmt.Errorf("checking the CUR months in the cost store: %w", err)
 	}
+	flo, fhi, err := focusSpan(ctx, db, w.Tenant, w.End)
+	if err != nil {
+		return err
+	}
+	lo, hi = widen(lo, hi, flo, fhi)
 	need := fmt.Sprintf("%s to %s", w.Start.Format("2006-01"), w.End.Add(-time.Hour).Format("2006-01"))
 	tenant := ""
 	if w.Tenant != "" {
@@ -108,7 +113,7 @@ func CheckData(ctx context.Context, db *sql.DB, w Window) error {
 	}
 	if !lo.Valid {
 		return crossbill.Errorf(crossbill.CodeNotFound, op,
-			"the cost store has no CUR data%s before %s: run `crossbill cur ingest` for billing periods %s", tenant, w.End.Format(time.DateOnly), need)
+			"the cost store has no CUR or FOCUS data%s before %s: run `crossbill cur ingest` for billing periods %s", tenant, w.End.Format(time.DateOnly), need)
 	}
 	// A day of slack at each end: the last hours of a month may be empty.
 	if lo.Time.After(w.Start.Add(24*time.Hour)) || hi.Time.Before(w.End.Add(-48*time.Hour)) {
@@ -131,12 +136,17 @@ func DataEnd(ctx context.Context, db *sql.DB, tenant string) (time.Time, error) 
 	var hi sql.NullTime
 	if err := db.QueryRowContext(ctx, q, args...).Scan(&hi); err != nil {
 		if strings.Contains(err.Error(), "does not exist") {
-			return time.Time{}, crossbill.Errorf(crossbill.CodeNotFound, "commitments", "the cost store has no CUR data yet: run `crossbill cur ingest` first")
+			return time.Time{}, crossbill.Errorf(crossbill.CodeNotFound, "commitments", "the cost store has no CUR or FOCUS data yet: run `crossbill cur ingest` first")
 		}
 		return time.Time{}, fmt.Errorf("finding the last CUR hour: %w", err)
 	}
+	_, fhi, err := focusSpan(ctx, db, tenant, time.Time{})
+	if err != nil {
+		return time.Time{}, err
+	}
+	_, hi = widen(hi, hi, fhi, fhi)
 	if !hi.Valid {
-		return time.Time{}, crossbill.Errorf(crossbill.CodeNotFound, "commitments", "the cost store has no CUR data for tenant %q: run `crossbill cur ingest` first", tenant)
+		return time.Time{}, crossbill.Errorf(crossbill.CodeNotFound, "commitments", "the cost store has no CUR or FOCUS data for tenant %q: run `crossbill cur ingest` first", tenant)
 	}
 	return hi.Time.UTC().Truncate(time.Hour).Add(time.Hour), nil
 }

@@ -51,7 +51,8 @@ type UtilizationRow struct {
 }
 
 // Utilization reports, per period and commitment, how much of each Savings
-// Plan and reservation was used, from the CUR. Savings Plans: the hourly
+// Plan and reservation was used, from the CUR (and from FOCUS rows, see
+// focus.go). Savings Plans: the hourly
 // SavingsPlanRecurringFee lines carry the commitment and the used part.
 // Reservations: each RIFee line's recurring and amortized upfront fee
 // spread evenly over the hours it bills (its usage start to end date),
@@ -121,7 +122,32 @@ func Utilization(ctx context.Context, db *sql.DB, w Window, g Granularity) ([]Ut
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading commitment utilization: %w", err)
 	}
+	if ok, err := hasFOCUS(ctx, db); err != nil {
+		return nil, err
+	} else if ok {
+		more, err := focusUtilization(ctx, db, w, g)
+		if err != nil {
+			return nil, err
+		}
+		out = mergeByPeriod(out, more, func(r UtilizationRow) time.Time { return r.Period })
+	}
 	return out, nil
+}
+
+// mergeByPeriod merges two lists ordered by period into one.
+func mergeByPeriod[T any](a, b []T, period func(T) time.Time) []T {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]T, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if period(b[0]).Before(period(a[0])) {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // reservationType maps a CUR product code to the reservation type.
@@ -196,7 +222,7 @@ type CoverageRow struct {
 
 // Coverage reports, per period and usage class (and per account when
 // byAccount), the eligible spend and the part Savings Plans and
-// reservations covered.
+// reservations covered, from the CUR and from FOCUS rows (focusCoverage).
 func Coverage(ctx context.Context, db *sql.DB, w Window, g Granularity, byAccount bool) ([]CoverageRow, error) {
 	where, args := w.where()
 	acct := "''"
@@ -233,6 +259,15 @@ func Coverage(ctx context.Context, db *sql.DB, w Window, g Granularity, byAccoun
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading commitment coverage: %w", err)
+	}
+	if ok, err := hasFOCUS(ctx, db); err != nil {
+		return nil, err
+	} else if ok {
+		more, err := focusCoverage(ctx, db, w, g, byAccount)
+		if err != nil {
+			return nil, err
+		}
+		out = mergeByPeriod(out, more, func(r CoverageRow) time.Time { return r.Period })
 	}
 	return out, nil
 }

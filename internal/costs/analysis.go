@@ -248,14 +248,10 @@ func (s *Store) ForecastMonth(ctx context.Context, tenant, metric string, month 
 	if month.IsZero() {
 		month = latest
 	}
-	start := time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, time.UTC)
-	end := start.AddDate(0, 1, 0)
+	start, end, complete := monthSpan(latest, month)
 	// Complete days end before the latest day, unless the month is over.
 	completeEnd := latest
-	if !latest.Before(end.AddDate(0, 0, -1)) {
-		completeEnd = end
-	}
-	if completeEnd.After(end) {
+	if complete {
 		completeEnd = end
 	}
 	res, err := s.Query(ctx, Query{Tenant: tenant, Metric: metric, Granularity: Daily,
@@ -322,6 +318,17 @@ func (s *Store) ForecastMonth(ctx context.Context, tenant, metric string, month 
 	return f, nil
 }
 
+// monthSpan is the month holding month, [start, end), and whether it is
+// complete: its last day has data (or later data exists). The latest day
+// of a month that goes on is partial, as CUR is delivered during the day.
+// Forecast and month over month share this rule, so a month that one calls
+// complete the other compares whole.
+func monthSpan(latest, month time.Time) (start, end time.Time, complete bool) {
+	start = time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, time.UTC)
+	end = start.AddDate(0, 1, 0)
+	return start, end, !latest.Before(end.AddDate(0, 0, -1))
+}
+
 // Change is one group's cost in a month and the month before.
 type Change struct {
 	Group    string   `json:"group"`
@@ -332,8 +339,9 @@ type Change struct {
 }
 
 // MonthOverMonth compares a month (zero: the month of the latest data) with
-// the month before, by q.GroupBy. When the month is not complete it
-// compares like for like: the same number of days from the previous
+// the month before, by q.GroupBy. A complete month (see monthSpan) is
+// compared with the whole previous month; a month not complete yet is
+// compared like for like: the same number of days from the previous
 // month's start. Top N applies to the current month.
 func (s *Store) MonthOverMonth(ctx context.Context, q Query, month time.Time) (MoM, error) {
 	latest, err := s.latestDay(ctx, q.Tenant)
@@ -343,16 +351,17 @@ func (s *Store) MonthOverMonth(ctx context.Context, q Query, month time.Time) (M
 	if month.IsZero() {
 		month = latest
 	}
-	start := time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, time.UTC)
-	end := start.AddDate(0, 1, 0)
-	if latest.Before(end.AddDate(0, 0, -1)) && !latest.Before(start) {
-		end = latest.AddDate(0, 0, 1)
-	}
-	days := int(end.Sub(start).Hours() / 24)
+	start, end, complete := monthSpan(latest, month)
 	prevStart := start.AddDate(0, -1, 0)
-	prevEnd := prevStart.AddDate(0, 0, days)
-	if prevEnd.After(start) {
-		prevEnd = start
+	prevEnd := start
+	if !complete && !latest.Before(start) {
+		// Like for like: as many days of the previous month as this one
+		// has data for (including the partial latest day), at most all.
+		end = latest.AddDate(0, 0, 1)
+		days := int(end.Sub(start).Hours() / 24)
+		if e := prevStart.AddDate(0, 0, days); e.Before(start) {
+			prevEnd = e
+		}
 	}
 	q.Granularity = Monthly
 	top := q.Top

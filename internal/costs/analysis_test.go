@@ -2,6 +2,7 @@ package costs_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -136,5 +137,127 @@ func TestAnomaliesWeekendsAndMonthlyRows(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].Day != "2026-02-11" || got[0].Direction != "spike" || got[0].Baseline != 100 {
 		t.Errorf("anomalies = %+v, want only the spike of 2026-02-11 over a baseline of 100", got)
+	}
+}
+
+// TestMoMCompleteMonth: a complete month is compared with the whole month
+// before, not with its first days (issue 12: February against January 1-29
+// showed +1.0% for a 5.5% drop); forecast agrees the month is complete.
+func TestMoMCompleteMonth(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t)
+	byPeriod := map[string][]costtest.Row{}
+	for d := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC); d.Before(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)); d = d.AddDate(0, 0, 1) {
+		cost := 100.0
+		if d.Month() == time.February {
+			cost = 101
+		}
+		ts := "TIMESTAMP '" + d.Format("2006-01-02") + " 10:00:00'"
+		p := d.Format("2006-01")
+		byPeriod[p] = append(byPeriod[p], lineItem(1, "Usage", "AmazonEC2", "us-east-1", cost, costtest.Row{
+			cur.ColLineItemUsageStartDate: ts, cur.ColLineItemUsageEndDate: ts}))
+	}
+	for p, rows := range byPeriod {
+		loadRows(t, s, "acme", p, "exec-"+p, rows)
+	}
+	m, err := s.MonthOverMonth(ctx, costs.Query{Tenant: "acme", Metric: costs.MetricUnblended}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Current.From != "2024-02-01" || m.Current.To != "2024-03-01" || m.Previous.From != "2024-01-01" || m.Previous.To != "2024-02-01" {
+		t.Fatalf("ranges %+v against %+v, want all of February against all of January", m.Current, m.Previous)
+	}
+	c := m.Changes[0]
+	want := 100 * (29*101.0 - 31*100) / (31 * 100)
+	if c.Current != 29*101 || c.Previous != 3100 || c.Percent == nil || math.Abs(*c.Percent-want) > 1e-9 {
+		t.Errorf("change %+v, want 2929 against 3100 (%.1f%%)", c, want)
+	}
+	f, err := s.ForecastMonth(ctx, "acme", costs.MetricUnblended, time.Time{}, nil)
+	if err != nil || f.DaysActual != 29 || f.ActualToDate != c.Current || f.Forecast != f.ActualToDate {
+		t.Errorf("forecast %+v, %v: want February complete, as mom has it", f, err)
+	}
+}
+
+// TestBillingPeriodDimension: a line item of billing period 2024-10 dated in
+// September (a late charge) counts in 2024-10's invoice: filtering on the
+// billing period without dates totals the invoice, and grouping by it
+// splits a usage-date range by invoice (issue 12).
+func TestBillingPeriodDimension(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t)
+	at := func(day string, cost float64, extra costtest.Row) costtest.Row {
+		ts := "TIMESTAMP '" + day + " 10:00:00'"
+		r := lineItem(1, "Usage", "AmazonEC2", "us-east-1", cost, costtest.Row{
+			cur.ColLineItemUsageStartDate: ts, cur.ColLineItemUsageEndDate: ts})
+		for k, v := range extra {
+			r[k] = v
+		}
+		return r
+	}
+	loadRows(t, s, "acme", "2024-09", "exec-09", []costtest.Row{at("2024-09-10", 50, nil)})
+	loadRows(t, s, "acme", "2024-10", "exec-10", []costtest.Row{
+		at("2024-09-20", 7, costtest.Row{cur.ColResourceTags: "MAP {'user_team': 'web'}"}),
+		at("2024-10-03", 100, nil),
+	})
+	bp := costs.Dim{Kind: costs.DimBillingPeriod}
+	oct := []costs.Filter{{Dim: bp, Values: []string{"2024-10"}}}
+	for _, g := range []costs.Granularity{costs.Daily, costs.Hourly} {
+		res, err := s.Query(ctx, costs.Query{Tenant: "acme", Metric: costs.MetricUnblended, Granularity: g, Filters: oct})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Total != 107 || res.From != "2024-09-20" || res.To != "2024-10-04" {
+			t.Errorf("%s: invoice 2024-10 = %v over %s..%s, want 107 over 2024-09-20..2024-10-04", g, res.Total, res.From, res.To)
+		}
+	}
+	// Through the tag rollup too: the untagged October row is in team "".
+	res, err := s.Query(ctx, costs.Query{Tenant: "acme", Metric: costs.MetricUnblended, Filters: oct, GroupBy: costs.Dim{Kind: costs.DimTag, Key: "team"}})
+	if err != nil || res.Total != 107 || len(res.Totals) != 2 {
+		t.Errorf("invoice 2024-10 by team: %+v, %v", res.Totals, err)
+	}
+	// By usage date, September holds 57, split 50 / 7 between the invoices.
+	res, err = s.Query(ctx, costs.Query{Tenant: "acme", Metric: costs.MetricUnblended, GroupBy: bp,
+		From: time.Date(2024, 9, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2024, 10, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Source != "cost_daily" || len(res.Totals) != 2 || res.Totals[0] != (costs.GroupTotal{Group: "2024-09", Value: 50}) ||
+		res.Totals[1] != (costs.GroupTotal{Group: "2024-10", Value: 7}) {
+		t.Errorf("September by billing period: %+v from %s", res.Totals, res.Source)
+	}
+	if _, err := costs.ParseFilter("billing-period=October"); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+		t.Errorf("billing-period=October: %v, want invalid", err)
+	}
+}
+
+// TestCURTagsColumn: a CUR 2.0 export with the tags column (resource tags
+// and the IAM principal's, issue 12) is grouped by its keys, and an export
+// without it by resource_tags.
+func TestCURTagsColumn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t)
+	loadRows(t, s, "acme", "2026-01", "exec-1", []costtest.Row{
+		lineItem(1, "Usage", "AWSLambda", "us-east-1", 4, costtest.Row{
+			cur.ColResourceTags: "MAP {'user_team': 'web'}", cur.ColTags: "MAP {'user_team': 'web', 'iamPrincipal/team': 'ml'}",
+			cur.ColLineItemIAMPrincipal: "'arn:aws:iam::111111111111:role/ml-invoker'"}),
+		lineItem(1, "Usage", "AmazonEC2", "us-east-1", 6, costtest.Row{cur.ColResourceTags: "MAP {'user_team': 'web'}"}),
+	})
+	for _, c := range []struct {
+		key  string
+		want []costs.GroupTotal
+	}{
+		{"iamPrincipal/team", []costs.GroupTotal{{Group: "(no tag)", Value: 6}, {Group: "ml", Value: 4}}},
+		{"team", []costs.GroupTotal{{Group: "web", Value: 10}}},
+	} {
+		res, err := s.Query(ctx, costs.Query{Tenant: "acme", Metric: costs.MetricUnblended, GroupBy: costs.Dim{Kind: costs.DimTag, Key: c.key}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(res.Totals) != fmt.Sprint(c.want) {
+			t.Errorf("by tag:%s: %v, want %v", c.key, res.Totals, c.want)
+		}
 	}
 }

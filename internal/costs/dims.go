@@ -11,14 +11,17 @@ import (
 
 // Dimension kinds a query can group or filter by.
 const (
-	DimService      = "service"
-	DimAccount      = "account"
-	DimRegion       = "region"
-	DimUsageType    = "usage-type"
-	DimOperation    = "operation"
-	DimChargeType   = "charge-type"
-	DimTag          = "tag"
-	DimCostCategory = "cost-category"
+	DimService    = "service"
+	DimAccount    = "account"
+	DimRegion     = "region"
+	DimUsageType  = "usage-type"
+	DimOperation  = "operation"
+	DimChargeType = "charge-type"
+	// DimBillingPeriod is the invoice month (YYYY-MM) a line item is billed
+	// in, which can differ from its usage month (corrections, late usage).
+	DimBillingPeriod = "billing-period"
+	DimTag           = "tag"
+	DimCostCategory  = "cost-category"
 )
 
 // Dim is a dimension: a plain one (service, account, ...) or a keyed one
@@ -43,18 +46,23 @@ func (d Dim) column() string {
 	return map[string]string{
 		DimService: "service", DimAccount: "account", DimRegion: "region",
 		DimUsageType: "usage_type", DimOperation: "operation", DimChargeType: "charge_type",
+		DimBillingPeriod: "billing_period",
 	}[d.Kind]
 }
 
 // inDimRollup reports whether cost_daily_dim carries the plain dimension.
 func (d Dim) inDimRollup() bool {
-	return d.Kind == DimService || d.Kind == DimAccount || d.Kind == DimRegion || d.Kind == DimChargeType
+	return d.Kind == DimService || d.Kind == DimAccount || d.Kind == DimRegion || d.Kind == DimChargeType ||
+		d.Kind == DimBillingPeriod
 }
 
-var plainDims = []string{DimService, DimAccount, DimRegion, DimUsageType, DimOperation, DimChargeType}
+var plainDims = []string{DimService, DimAccount, DimRegion, DimUsageType, DimOperation, DimChargeType, DimBillingPeriod}
+
+// PlainDims lists the dimensions without a key, in documentation order.
+func PlainDims() []string { return slices.Clone(plainDims) }
 
 // ParseDim parses a --group-by value: service, account, region, usage-type,
-// operation, charge-type, tag:KEY or cost-category:KEY.
+// operation, charge-type, billing-period, tag:KEY or cost-category:KEY.
 func ParseDim(s string) (Dim, error) {
 	const op = "group-by"
 	kind, key, keyed := strings.Cut(strings.TrimSpace(s), ":")
@@ -96,6 +104,11 @@ func ParseFilter(s string) (Filter, error) {
 	vals := strings.Split(v, ",")
 	for i := range vals {
 		vals[i] = strings.TrimSpace(vals[i])
+		if d.Kind == DimBillingPeriod {
+			if _, err := time.Parse("2006-01", vals[i]); err != nil {
+				return Filter{}, crossbill.Errorf(crossbill.CodeInvalid, op, "%q: a billing period is YYYY-MM, e.g. billing-period=2024-10", s)
+			}
+		}
 	}
 	return Filter{Dim: d, Values: vals}, nil
 }

@@ -19,6 +19,10 @@ package costs
 //     columns, so it is the net unblended cost of usage at the rate the bill
 //     shows (the on-demand equivalent for covered usage) and BilledCost for
 //     every other row.
+//   - PricingCategory as the spec has it: Committed on the rows a
+//     commitment applies to (its unused part included), Dynamic on spot
+//     usage, Standard on other usage and on purchases (buying a commitment
+//     is not Committed), none on tax.
 //   - ChargeClass is 'Correction' for rows whose usage started before the
 //     billing period (restatements of an earlier period), else NULL.
 func focusViewSQL() string {
@@ -71,6 +75,10 @@ SELECT tenant, source, billing_period,
 		WHEN line_item_line_item_type = 'Fee' AND commitment_id IS NOT NULL THEN 'One-Time'
 		WHEN line_item_line_item_type IN ('SavingsPlanRecurringFee', 'RIFee') THEN 'Recurring'
 		ELSE 'Usage-Based' END AS ChargeFrequency,
+	CASE WHEN charge_category = 'Tax' THEN NULL
+		WHEN unused_part OR line_item_line_item_type IN ('SavingsPlanCoveredUsage', 'DiscountedUsage') THEN 'Committed'
+		WHEN charge_category = 'Usage' AND line_item_usage_type ILIKE '%SpotUsage%' THEN 'Dynamic'
+		WHEN charge_category IN ('Usage', 'Purchase') THEN 'Standard' END AS PricingCategory,
 	line_item_usage_start_date::TIMESTAMP AS ChargePeriodStart,
 	line_item_usage_end_date::TIMESTAMP AS ChargePeriodEnd,
 	commitment_id AS CommitmentDiscountId,
@@ -92,7 +100,7 @@ SELECT tenant, source, billing_period,
 	line_item_usage_account_id AS SubAccountId,
 	line_item_usage_account_name AS SubAccountName,
 	product_sku AS SkuId,
-	resource_tags AS Tags,
+	` + curTagsSQL + ` AS Tags,
 	line_item_product_code AS x_ServiceCode,
 	line_item_usage_type AS x_UsageType,
 	line_item_operation AS x_Operation,

@@ -49,6 +49,11 @@ const amortizedSQL = `CASE line_item_line_item_type
 	WHEN 'Fee' THEN CASE WHEN coalesce(reservation_reservation_a_r_n, '') <> '' THEN 0 ELSE coalesce(line_item_unblended_cost, 0) END
 	ELSE coalesce(line_item_unblended_cost, 0) END`
 
+// curTagsSQL is a CUR 2.0 line item's tags: the tags column when the export
+// has it (resource tags and the IAM principal's tags, "iamPrincipal/KEY"),
+// else resource_tags.
+const curTagsSQL = `CASE WHEN cardinality(tags) > 0 THEN tags ELSE resource_tags END`
+
 // lineItemsViewSQL normalizes both line-item tables to one shape: the
 // dimensions crossbill groups by and the five metrics.
 func lineItemsViewSQL() string {
@@ -61,7 +66,7 @@ SELECT tenant, source, billing_period,
 	coalesce(line_item_usage_type, '') AS usage_type,
 	coalesce(line_item_operation, '') AS operation,
 	coalesce(line_item_line_item_type, '') AS charge_type,
-	resource_tags AS tags,
+	` + curTagsSQL + ` AS tags,
 	cost_category AS cost_categories,
 	coalesce(line_item_unblended_cost, 0) AS unblended,
 	` + amortizedSQL + ` AS amortized,

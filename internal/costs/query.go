@@ -217,6 +217,15 @@ func (s *Store) normalize(ctx context.Context, q Query) (Query, error) {
 			return q, crossbill.Errorf(crossbill.CodeInvalid, op, "filter on %s has no values", f.Dim)
 		}
 	}
+	if q.From.IsZero() && q.To.IsZero() {
+		// An invoice's line items can be dated outside its month: a
+		// billing-period filter without dates spans all of their days.
+		if from, to, ok, err := s.periodSpan(ctx, q); err != nil {
+			return q, err
+		} else if ok {
+			q.From, q.To = from, to
+		}
+	}
 	if q.From.IsZero() || q.To.IsZero() {
 		latest, err := s.latestDay(ctx, q.Tenant)
 		if err != nil {
@@ -235,6 +244,29 @@ func (s *Store) normalize(ctx context.Context, q Query) (Query, error) {
 			q.From.Format("2006-01-02"), q.To.Format("2006-01-02"))
 	}
 	return q, nil
+}
+
+// periodSpan is [first day, last day + 1) of the line items of the
+// billing periods q filters on; ok is false without such a filter or data.
+func (s *Store) periodSpan(ctx context.Context, q Query) (from, to time.Time, ok bool, err error) {
+	w := &where{}
+	w.add("tenant = ?", q.Tenant)
+	for _, f := range q.Filters {
+		if f.Dim.Kind == DimBillingPeriod {
+			w.in("billing_period", f.Values)
+		}
+	}
+	if len(w.conds) == 1 {
+		return from, to, false, nil
+	}
+	var lo, hi sql.NullTime
+	if err := s.db.QueryRowContext(ctx, `SELECT min(day)::TIMESTAMP, max(day)::TIMESTAMP FROM cost_daily WHERE `+w.String(), w.args...).Scan(&lo, &hi); err != nil {
+		return from, to, false, crossbill.Errorf(crossbill.CodeInternal, "cost query", "finding the billing periods' days: %w", err)
+	}
+	if !lo.Valid {
+		return from, to, false, nil
+	}
+	return lo.Time.UTC(), hi.Time.UTC().AddDate(0, 0, 1), true, nil
 }
 
 // latestDay is the last day with cost data for the tenant.

@@ -15,7 +15,7 @@ package costs
 
 // rollupVersion changes whenever the rollups' definition does: loads made
 // with another version are redone by the next ingest.
-const rollupVersion = "rollups-2"
+const rollupVersion = "rollups-3"
 
 var rollupTablesSQL = []string{
 	`CREATE TABLE IF NOT EXISTS cost_daily (

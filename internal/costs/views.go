@@ -13,7 +13,7 @@ import (
 
 // viewsVersion changes whenever the view definitions change, so stores
 // built by older code get their views rebuilt on Open.
-const viewsVersion = "views-1"
+const viewsVersion = "views-2"
 
 // querier is what rebuildViews needs of a transaction.
 type querier interface {

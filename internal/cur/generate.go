@@ -412,6 +412,19 @@ func nullable(s string) any {
 	return s
 }
 
+// allTags is the CUR 2.0 tags column of a resource's rows: its own tags and
+// its IAM principal's.
+func allTags(r *resource) map[string]string {
+	out := make(map[string]string, len(r.tags)+len(r.principalTags))
+	for k, v := range r.tags {
+		out[k] = v
+	}
+	for k, v := range r.principalTags {
+		out[k] = v
+	}
+	return out
+}
+
 // loadDimensions writes the resource and commitment dimensions.
 func loadDimensions(ctx context.Context, conn *sql.Conn, o *org) error {
 	return conn.Raw(func(dc any) error {
@@ -437,7 +450,7 @@ func loadDimensions(ctx context.Context, conn *sql.Conn, o *org) error {
 				r.usageType, nullable(r.operation), r.region.code, r.region.name, nullable(r.az), nullable(r.resourceID), nullable(rtype),
 				r.description, nullable(r.unit), r.odRate, strconv.FormatFloat(r.odRate, 'g', -1, 64), nullable(r.itype), nullable(r.ifamily), nf, r.sku,
 				duckMap(r.productMap), duckMap(r.tags), duckMap(cc), nullable(r.fromLoc), nullable(r.toLoc), nullable(r.taxType), r.billType,
-				svc, cat); err != nil {
+				svc, cat, r.edp, r.privateRate, r.bundled, nullable(r.principal), duckMap(allTags(r))); err != nil {
 				return errors.Join(fmt.Errorf("append resource: %w", err), app.Close())
 			}
 		}

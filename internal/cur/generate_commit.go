@@ -42,8 +42,13 @@ type Commitment struct {
 	nf        float64 // normalization factor of the reserved size
 	engine    string  // RDS engine of an RDS RI
 	eligible  []int   // resources it may cover, in application order
-	rateShare float64 // SP rate / on-demand rate for its eligible usage
-	feeRes    int     // resource dimension of its fee rows
+	rateShare float64 // SP rate / on-demand rate for its eligible EC2 usage
+	// SP rate / on-demand rate on Lambda and Fargate, which Savings Plans
+	// discount less than EC2. They follow the term and payment option as
+	// AWS's rates do (and crossbill's rates.json): never less off for more
+	// paid upfront or a longer term.
+	lambdaShare, fargateShare float64
+	feeRes                    int // resource dimension of its fee rows
 }
 
 func (c *Commitment) isSP() bool {
@@ -115,11 +120,15 @@ func (o *org) addCommitments(rng *rand.Rand, months int) {
 	}
 	ec2sp := add(&Commitment{ARN: "arn:aws:savingsplans::" + o.payer.ID + ":savingsplan/" + newID(), Type: CommitmentEC2SP,
 		Term: "3yr", Payment: "Partial Upfront", Start: o.start.AddDate(0, -2, 0).Add(-4 * time.Hour),
-		InstanceFamily: "m5", Region: "us-east-1", eligible: m5, rateShare: 0.52})
+		InstanceFamily: "m5", Region: "us-east-1", eligible: m5, rateShare: 0.52, lambdaShare: 1, fargateShare: 1})
 	csp := add(&Commitment{ARN: "arn:aws:savingsplans::" + o.payer.ID + ":savingsplan/" + newID(), Type: CommitmentComputeSP,
-		Term: "3yr", Payment: "No Upfront", Start: o.start.AddDate(0, -5, 0).Add(2 * time.Hour), eligible: compute, rateShare: 0.66})
+		Term: "3yr", Payment: "No Upfront", Start: o.start.AddDate(0, -5, 0).Add(2 * time.Hour), eligible: compute,
+		rateShare: 0.66, lambdaShare: 0.85, fargateShare: 0.55})
+	// A 1-year All Upfront plan gets at least what 1-year No Upfront gets
+	// (rates.json: 27% EC2, 20% Fargate, 10% Lambda): 32%, 23% and 12%.
 	csp2 := add(&Commitment{ARN: "arn:aws:savingsplans::" + o.payer.ID + ":savingsplan/" + newID(), Type: CommitmentComputeSP,
-		Term: "1yr", Payment: "All Upfront", Start: mid.Add(11 * time.Hour), eligible: compute, rateShare: 0.72})
+		Term: "1yr", Payment: "All Upfront", Start: mid.Add(11 * time.Hour), eligible: compute,
+		rateShare: 0.68, lambdaShare: 0.88, fargateShare: 0.77})
 
 	// Size the plans from a dry run of the first week.
 	sim := newSimulator(o)

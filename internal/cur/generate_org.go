@@ -113,6 +113,14 @@ type resource struct {
 	toLoc       string
 	taxType     string
 	billType    string
+	// Discounts off the usage rows' unblended cost (fractions), shown in
+	// the net columns and the discount columns: the organization's EDP,
+	// a private rate and a bundled discount.
+	edp, privateRate, bundled float64
+	// principal is the IAM role whose requests made the usage (Lambda
+	// invocations), principalTags its tags.
+	principal     string
+	principalTags map[string]string
 
 	// usage model
 	base    float64 // usage per hour at demand 1
@@ -221,8 +229,38 @@ func newOrg(opts GenerateOptions) *org {
 	o.addResources(rng, o.payer, -1, opts.ResourcesPerAccount/4)
 	o.addCommitments(rng, opts.Months)
 	o.addFeeDims()
+	o.addDiscounts()
 	o.addAnomalies(rng, opts.Months)
 	return o
+}
+
+// Discount terms of the synthetic organization: an Enterprise Discount
+// Program of 3% off all usage, a private rate of 10% more off S3 storage,
+// and a bundled discount of 20% off CloudWatch logs.
+const (
+	edpDiscount         = 0.03
+	privateRateDiscount = 0.10
+	bundledDiscount     = 0.20
+)
+
+// addDiscounts sets each usage resource's discounts and, for Lambda, the
+// IAM role that invokes it.
+func (o *org) addDiscounts() {
+	for _, r := range o.res {
+		if r.kind == kFee {
+			continue
+		}
+		r.edp = edpDiscount
+		switch r.kind {
+		case kS3Storage:
+			r.privateRate = privateRateDiscount
+		case kCWLogs:
+			r.bundled = bundledDiscount
+		case kLambdaGBs, kLambdaReq:
+			r.principal = "arn:aws:iam::" + r.acct.ID + ":role/" + r.acct.Team + "-" + r.acct.Env + "-invoker"
+			r.principalTags = map[string]string{"iamPrincipal/team": r.acct.Team, "iamPrincipal/cost-center": businessUnit(r.acct.Team)}
+		}
+	}
 }
 
 func (o *org) tagsFor(rng *rand.Rand, a *Account, app string) map[string]string {

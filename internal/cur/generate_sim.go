@@ -243,9 +243,9 @@ func spRate(r *resource, c *Commitment) float64 {
 	case kEC2:
 		return r.linuxRate*c.rateShare + (r.odRate - r.linuxRate)
 	case kLambdaGBs:
-		return r.odRate * min(1, c.rateShare+0.22)
+		return r.odRate * c.lambdaShare
 	case kFargateCPU, kFargateMem:
-		return r.odRate * min(1, c.rateShare+0.12)
+		return r.odRate * c.fargateShare
 	}
 	return r.odRate * c.rateShare
 }

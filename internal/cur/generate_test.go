@@ -475,3 +475,83 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestGeneratedRealism (issue 12): discounts make net < unblended, and the
+// discount columns account for the difference exactly; Lambda rows carry
+// the invoking IAM role and its tags in the tags column; FOCUS
+// PricingCategory is filled on Usage and Purchase rows as the spec
+// requires (Committed on a commitment's unused part, Standard on its
+// purchase); a 1-year All Upfront plan discounts every class at least as
+// much as crossbill's 1-year No Upfront rates.
+func TestGeneratedRealism(t *testing.T) {
+	t.Parallel()
+	res := generatedTB(t)
+	db := openDuck(t)
+	cur := parquetGlob(res, res.Export)
+	unblended := query1(t, db, "SELECT sum(line_item_unblended_cost) FROM read_parquet(?)", cur)
+	net := query1(t, db, "SELECT sum(line_item_net_unblended_cost) FROM read_parquet(?)", cur)
+	if !(net < unblended*0.99) {
+		t.Errorf("net %.2f, unblended %.2f: want net at least 1%% lower", net, unblended)
+	}
+	gap := query1(t, db, `SELECT max(abs(line_item_unblended_cost + coalesce(discount_total_discount, 0) - line_item_net_unblended_cost))
+		+ max(abs(coalesce(discount_total_discount, 0) - coalesce(discount['edp_discount'], 0) - coalesce(discount['private_rate_discount'], 0)
+			- coalesce(discount_bundled_discount, 0))) FROM read_parquet(?)`, cur)
+	if gap > 1e-9 {
+		t.Errorf("net = unblended + total discount = the sum of the discounts is off by %g", gap)
+	}
+	for _, col := range []string{"discount['edp_discount']", "discount['private_rate_discount']", "discount_bundled_discount"} {
+		if n := query1(t, db, "SELECT count(*) FROM read_parquet(?) WHERE "+col+" < 0", cur); n == 0 {
+			t.Errorf("no row has a %s", col)
+		}
+	}
+	bad := query1(t, db, `SELECT count(*) FROM read_parquet(?) WHERE line_item_product_code = 'AWSLambda' AND line_item_line_item_type = 'Usage'
+		AND NOT (line_item_iam_principal LIKE 'arn:aws:iam::%:role/%' AND tags['iamPrincipal/team'] IS NOT NULL
+			AND tags['user_team'] IS NOT DISTINCT FROM resource_tags['user_team'])`, cur)
+	lambda := query1(t, db, `SELECT count(*) FROM read_parquet(?) WHERE line_item_product_code = 'AWSLambda' AND line_item_line_item_type = 'Usage'`, cur)
+	if lambda == 0 || bad > 0 {
+		t.Errorf("%v of %v Lambda usage rows lack the IAM principal or its tags", bad, lambda)
+	}
+
+	focus := parquetGlob(res, res.FOCUSExport)
+	missing := query1(t, db, `SELECT count(*) FROM read_parquet(?) WHERE ChargeCategory IN ('Usage', 'Purchase') AND PricingCategory IS NULL`, focus)
+	wrong := query1(t, db, `SELECT count(*) FROM read_parquet(?) WHERE
+		(CommitmentDiscountStatus = 'Unused' AND PricingCategory <> 'Committed')
+		OR (ChargeCategory = 'Purchase' AND PricingCategory <> 'Standard')
+		OR (ChargeCategory = 'Tax' AND PricingCategory IS NOT NULL)`, focus)
+	if missing > 0 || wrong > 0 {
+		t.Errorf("FOCUS PricingCategory: %v Usage/Purchase rows without one, %v against the spec", missing, wrong)
+	}
+
+	// Observed discounts per plan and class: 1 - covered cost / on-demand.
+	rows, err := db.Query(`SELECT savings_plan_purchase_term, savings_plan_payment_option,
+		CASE WHEN line_item_product_code = 'AWSLambda' THEN 'lambda' WHEN line_item_product_code = 'AmazonECS' THEN 'fargate' ELSE 'ec2' END,
+		1 - sum(savings_plan_savings_plan_effective_cost) / sum(pricing_public_on_demand_cost)
+		FROM read_parquet(?) WHERE line_item_line_item_type = 'SavingsPlanCoveredUsage' AND savings_plan_offering_type = 'ComputeSavingsPlans'
+		GROUP BY ALL`, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	// crossbill's rates.json, 1-year No Upfront Compute Savings Plans.
+	noUpfront1y := map[string]float64{"ec2": 0.27, "fargate": 0.20, "lambda": 0.10}
+	seen := 0
+	for rows.Next() {
+		var term, pay, class string
+		var d float64
+		if err := rows.Scan(&term, &pay, &class, &d); err != nil {
+			t.Fatal(err)
+		}
+		if term == "1yr" && pay == "All Upfront" && class != "ec2" {
+			seen++
+			if d < noUpfront1y[class] {
+				t.Errorf("1-year All Upfront discounts %s by %.3f, less than 1-year No Upfront's %.2f", class, d, noUpfront1y[class])
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if seen == 0 {
+		t.Error("the 1-year All Upfront plan covered no Lambda or Fargate usage")
+	}
+}

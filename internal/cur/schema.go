@@ -56,6 +56,7 @@ const (
 	ColLineItemBlendedCost            = "line_item_blended_cost"
 	ColLineItemBlendedRate            = "line_item_blended_rate"
 	ColLineItemCurrencyCode           = "line_item_currency_code"
+	ColLineItemIAMPrincipal           = "line_item_iam_principal"
 	ColLineItemLegalEntity            = "line_item_legal_entity"
 	ColLineItemDescription            = "line_item_line_item_description"
 	ColLineItemType                   = "line_item_line_item_type"
@@ -101,6 +102,10 @@ const (
 	ColSavingsPlanTotalCommitment     = "savings_plan_total_commitment_to_date"
 	ColSavingsPlanUsedCommitment      = "savings_plan_used_commitment"
 	ColSavingsPlanOfferingType        = "savings_plan_offering_type"
+	// ColTags holds every cost allocation tag of the line item: the
+	// resource's (as in resource_tags) and the tags of the IAM principal
+	// that made the request ("iamPrincipal/KEY").
+	ColTags = "tags"
 )
 
 // Line item types (line_item_line_item_type) that AWS writes.
@@ -143,6 +148,7 @@ func Columns() []Column {
 		{Name: ColLineItemBlendedCost, Type: d},
 		{Name: ColLineItemBlendedRate, Type: v},
 		{Name: ColLineItemCurrencyCode, Type: v},
+		{Name: ColLineItemIAMPrincipal, Type: v},
 		{Name: ColLineItemLegalEntity, Type: v},
 		{Name: ColLineItemDescription, Type: v},
 		{Name: ColLineItemType, Type: v, Required: true},
@@ -250,6 +256,7 @@ func Columns() []Column {
 		{Name: "split_line_item_split_usage", Type: d, Group: GroupSplit},
 		{Name: "split_line_item_split_usage_ratio", Type: d, Group: GroupSplit},
 		{Name: "split_line_item_unused_cost", Type: d, Group: GroupSplit},
+		{Name: ColTags, Type: TypeMapString},
 	}
 	return cols
 }
@@ -272,7 +279,7 @@ func validate(op, table string, schema []Column, columns map[string]string) erro
 			}
 			continue
 		}
-		if !compatible(c.Type, got) {
+		if !Compatible(c.Type, got) {
 			mistyped = append(mistyped, fmt.Sprintf("%s is %s, want %s", c.Name, got, c.Type))
 		}
 	}
@@ -292,11 +299,12 @@ func validate(op, table string, schema []Column, columns map[string]string) erro
 		table, strings.Join(parts, "; "), table)
 }
 
-// compatible reports whether a column of DuckDB type got can be read as want.
-// Writers differ in details that do not change meaning: timestamps with or
-// without time zone and of any precision, decimals for doubles, and the
-// discount map, which some exports write with string values.
-func compatible(want, got string) bool {
+// Compatible reports whether a column of DuckDB type got can be read as
+// want by a plain cast. Writers differ in details that do not change
+// meaning: timestamps with or without time zone and of any precision,
+// decimals and integers for doubles, and the discount map, which some
+// exports write with string values.
+func Compatible(want, got string) bool {
 	w, g := normType(want), normType(got)
 	if w == g {
 		return true
@@ -316,6 +324,10 @@ func compatible(want, got string) bool {
 }
 
 func isNumber(t string) bool {
+	switch strings.TrimPrefix(t, "U") {
+	case "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT":
+		return true
+	}
 	return t == "DOUBLE" || t == "FLOAT" || t == "REAL" || strings.HasPrefix(t, "DECIMAL")
 }
 

@@ -86,6 +86,13 @@ func parseCostQuery(tenant crossbill.TenantID, v url.Values) (costs.Query, error
 		}
 		q.Filters = append(q.Filters, flt)
 	}
+	if b := v.Get("billing_period"); b != "" {
+		flt, err := costs.ParseFilter(costs.DimBillingPeriod + "=" + b)
+		if err != nil {
+			return q, err
+		}
+		q.Filters = append(q.Filters, flt)
+	}
 	if t := v.Get("top"); t != "" {
 		if q.Top, err = strconv.Atoi(t); err != nil || q.Top < 0 || q.Top > 1000 {
 			return q, crossbill.Errorf(crossbill.CodeInvalid, "costs", "top %q: use a number from 0 (all groups) to 1000", t)
@@ -137,7 +144,7 @@ func (s *Server) costDimensions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	m := costMeta{Metrics: costs.Metrics(), Periods: []string{}, Loaded: ps}
-	for _, d := range []string{costs.DimService, costs.DimAccount, costs.DimRegion, costs.DimUsageType, costs.DimOperation, costs.DimChargeType} {
+	for _, d := range costs.PlainDims() {
 		m.Dimensions = append(m.Dimensions, dimDoc{Name: d})
 	}
 	m.Dimensions = append(m.Dimensions, dimDoc{Name: costs.DimTag, Keyed: true}, dimDoc{Name: costs.DimCostCategory, Keyed: true})

@@ -8,11 +8,12 @@ func (s *Server) featureRoutes() []route {
 	conn := tenantPath + "/connections/{connection}"
 	costQuery := []param{
 		q("metric", "unblended, amortized (default), net, list or usage"),
-		q("group_by", "service, account, region, usage-type, operation, charge-type, tag:KEY or cost-category:KEY"),
+		q("group_by", "service, account, region, usage-type, operation, charge-type, billing-period, tag:KEY or cost-category:KEY"),
 		q("granularity", "hourly, daily (default) or monthly"),
 		q("from", "first day, YYYY-MM-DD or YYYY-MM (default: the month of the latest data)"),
 		q("to", "day after the last, exclusive"),
 		{name: "filter", desc: "DIM=V1,V2; repeat for several", repeat: true},
+		q("billing_period", "invoice months YYYY-MM[,YYYY-MM] (same as filter=billing-period=...); without from/to, all of their days"),
 		q("top", "keep the top N groups, fold the rest into others"),
 	}
 	return []route{

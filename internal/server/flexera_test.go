@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -200,6 +201,29 @@ func TestFlexeraBillConnect(t *testing.T) {
 	}
 	if want := gen.Months[0].AmortizedCost; costs.Total < want*0.99 || costs.Total > want*1.01 {
 		t.Errorf("amortized total %.2f, generator wrote %.2f", costs.Total, want)
+	}
+	// An invoice's total through the API: a billing-period filter without
+	// dates spans all of its days (issue 12).
+	var invoice struct {
+		Total  float64 `json:"total"`
+		Totals []struct {
+			Group string `json:"group"`
+		} `json:"totals"`
+	}
+	if st := ts.do(t, "GET", "/api/v1/tenants/acme/costs?metric=unblended&filter=billing-period=2026-06&group_by=billing-period", readTok, nil, &invoice); st != 200 ||
+		len(invoice.Totals) != 1 || invoice.Totals[0].Group != "2026-06" || math.Abs(invoice.Total-gen.Months[0].UnblendedCost) > 0.01 {
+		t.Errorf("invoice 2026-06: %d %+v, want one group of %.2f", st, invoice, gen.Months[0].UnblendedCost)
+	}
+	var byParam struct {
+		Total float64 `json:"total"`
+	}
+	if st := ts.do(t, "GET", "/api/v1/tenants/acme/costs?metric=unblended&billing_period=2026-06", readTok, nil, &byParam); st != 200 || byParam.Total != invoice.Total {
+		t.Errorf("billing_period=2026-06: %d %+v, want %.2f", st, byParam, invoice.Total)
+	}
+	for _, q := range []string{"filter=billing-period=June", "billing_period=June"} {
+		if st := ts.do(t, "GET", "/api/v1/tenants/acme/costs?"+q, readTok, nil, nil); st != 400 {
+			t.Errorf("%s: %d, want 400", q, st)
+		}
 	}
 	// The commitment views answer from the same data.
 	for _, p := range []string{"/commitments", "/commitments/utilization", "/commitments/recommendations?terms=1&payments=NO_UPFRONT&lookback_days=14", "/costs/dimensions"} {

@@ -36,7 +36,16 @@ type Options struct {
 	AWS aws.Config
 	// Progress receives progress lines; nil drops them.
 	Progress func(format string, args ...any)
+	// Format is "" for a Data Exports export (manifests name each billing
+	// period's files) or FormatFOCUSFiles for plain FOCUS files.
+	Format string
 }
+
+// FormatFOCUSFiles reads Source as FOCUS files (CSV or Parquet, a file or
+// every such file under a directory or prefix) without manifests: how most
+// FOCUS users receive their data (Azure, GCP and OCI exports, a FinOps
+// tool's download).
+const FormatFOCUSFiles = "focus"
 
 // Period statuses.
 const (
@@ -84,6 +93,17 @@ func Ingest(ctx context.Context, store *costs.Store, opt Options) (Result, error
 		return Result{}, crossbill.Errorf(crossbill.CodeInvalid, op, "no tenant given")
 	}
 	var files exportFiles = dirFiles{root: loc.Prefix}
+	switch opt.Format {
+	case "":
+	case FormatFOCUSFiles:
+		if loc.Bucket == "" {
+			if info, err := os.Stat(loc.Prefix); err == nil && info.Mode().IsRegular() {
+				files = dirFiles{root: filepath.Dir(loc.Prefix), only: filepath.Base(loc.Prefix)}
+			}
+		}
+	default:
+		return Result{}, crossbill.Errorf(crossbill.CodeInvalid, op, "unknown format %q; leave it out for a Data Exports export, or use %s for plain FOCUS files", opt.Format, FormatFOCUSFiles)
+	}
 	if loc.Bucket != "" {
 		files = s3Files{loc: loc, client: s3.NewFromConfig(opt.AWS, func(o *s3.Options) {
 			o.UsePathStyle = o.BaseEndpoint != nil
@@ -100,6 +120,9 @@ func Ingest(ctx context.Context, store *costs.Store, opt Options) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
+	if opt.Format == FormatFOCUSFiles {
+		return ingestFOCUSFiles(ctx, store, files, loc, opt.Tenant, objects, progress)
+	}
 	byKey := map[string]object{}
 	var manifests []object
 	for _, o := range objects {
@@ -110,7 +133,7 @@ func Ingest(ctx context.Context, store *costs.Store, opt Options) (Result, error
 	}
 	if len(manifests) == 0 {
 		return Result{}, crossbill.Errorf(crossbill.CodeNotFound, op,
-			"no manifests under %s/metadata/BILLING_PERIOD=YYYY-MM/; point --source at the export itself (the folder that holds data/ and metadata/)", loc)
+			"no manifests under %s/metadata/BILLING_PERIOD=YYYY-MM/; point --source at the export itself (the folder that holds data/ and metadata/), or add --format focus for plain FOCUS files", loc)
 	}
 	sort.Slice(manifests, func(i, j int) bool { return manifests[i].Key < manifests[j].Key })
 
@@ -231,6 +254,11 @@ func ingestPeriod(ctx context.Context, store *costs.Store, files exportFiles, lo
 	validate := cur.Validate
 	if _, ok := cols[cur.FocusBilledCost]; ok {
 		pr.Format, validate = costs.FormatFOCUS, cur.ValidateFOCUS
+		if costs.FOCUSNeedsConversion(cols) {
+			if paths, cols, err = convertFOCUS(ctx, store, paths, dir, progress, period); err != nil {
+				return PeriodResult{}, crossbill.Errorf(crossbill.CodeInvalid, op, "%s: %w; nothing was replaced", loc, err)
+			}
+		}
 	}
 	if err := validate(cols); err != nil {
 		return PeriodResult{}, crossbill.Errorf(crossbill.CodeInvalid, op, "%s: %w; nothing was replaced", loc, err)

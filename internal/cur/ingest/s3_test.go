@@ -146,3 +146,43 @@ func TestIngestFromS3RetriesBrokenDownloads(t *testing.T) {
 		}
 	}
 }
+
+// TestIngestFOCUSFilesFromS3: plain FOCUS files under an S3 prefix (moto)
+// are ingested with --format focus through the S3 calls the permission
+// manifest declares, with the totals of the raw file.
+func TestIngestFOCUSFilesFromS3(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := emulator.Shared(t)
+	cfg, err := srv.RootConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	bucket := "crossbill-focus-files-test"
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	emulator.UploadDir(t, ctx, client, bucket, "exports/azure", filepath.Join("testdata", "focus"))
+	s := openStore(t)
+	rec := awsclient.NewRecorder()
+	ingestCfg := cfg.Copy()
+	rec.Attach(&ingestCfg)
+	res, err := ingest.Ingest(ctx, s, ingest.Options{Source: "s3://" + bucket + "/exports/azure", Tenant: "acme", AWS: ingestCfg, Format: ingest.FormatFOCUSFiles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if undeclared := rec.Undeclared(); len(undeclared) > 0 {
+		t.Errorf("undeclared operations: %v", undeclared)
+	}
+	if got := statuses(res); got != "2024-09=loaded 2024-10=loaded" {
+		t.Fatalf("FOCUS files from S3: %s", got)
+	}
+	// Both fixtures (Azure and OCI) are under the prefix.
+	raw := "SELECT left(BillingPeriodStart, 7), sum(BilledCost::DOUBLE) FROM read_csv(['testdata/focus/azure-focus-2024.csv', 'testdata/focus/oci-focus-2024-10.csv'], all_varchar = true, union_by_name = true) GROUP BY 1"
+	for p, want := range independent(t, raw) {
+		if got := storeTotals(t, s, "acme", "unblended", "", p)["total"]; math.Abs(got-want) > 1e-9 {
+			t.Errorf("%s: %v from S3, %v in the raw files", p, got, want)
+		}
+	}
+}

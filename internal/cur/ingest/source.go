@@ -99,8 +99,9 @@ type exportFiles interface {
 	fetch(ctx context.Context, key, dst string) (string, error)
 }
 
-// dirFiles is an export in a local directory.
-type dirFiles struct{ root string }
+// dirFiles is an export in a local directory; only, when set, keeps one
+// file of it (a FOCUS file given as --source).
+type dirFiles struct{ root, only string }
 
 func (d dirFiles) list(ctx context.Context) ([]object, error) {
 	var out []object
@@ -112,6 +113,12 @@ func (d dirFiles) list(ctx context.Context) ([]object, error) {
 			return ctx.Err()
 		}
 		if e.IsDir() {
+			if d.only != "" && p != d.root {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.only != "" && e.Name() != d.only {
 			return nil
 		}
 		info, err := e.Info()

@@ -4,7 +4,7 @@ import { api, saveText } from '../api.js';
 import { h, clear, field, select, table, fmtMoney, fmtMoneyShort, fmtPct, loading } from '../dom.js';
 import { stackedBars } from '../chart.js';
 
-const DIMS = [['service', 'Service'], ['account', 'Account'], ['region', 'Region'], ['usage-type', 'Usage type'], ['operation', 'Operation'], ['charge-type', 'Charge type'], ['tag', 'Tag…'], ['cost-category', 'Cost category…']];
+const DIMS = [['service', 'Service'], ['account', 'Account'], ['region', 'Region'], ['usage-type', 'Usage type'], ['operation', 'Operation'], ['charge-type', 'Charge type'], ['billing-period', 'Billing period'], ['tag', 'Tag…'], ['cost-category', 'Cost category…']];
 
 function csvCell(v) {
   const s = String(v ?? '');
