@@ -53,7 +53,7 @@ no AWS credentials; 2 for bad input (not a management account, no org module);
 			if err != nil {
 				return err
 			}
-			if opts.Hub, err = awsclient.HubConfig(ctx, hub); err != nil {
+			if opts.AWS, err = app.AWS(ctx, hub); err != nil {
 				return err
 			}
 			opts.Tenant = t.Name

@@ -44,11 +44,9 @@ denied or a check failed; 6 when the hub has no AWS credentials; 2 for bad input
 			if err != nil {
 				return err
 			}
-			cfg, err := awsclient.HubConfig(ctx, hub)
-			if err != nil {
+			if opts.AWS, err = app.AWS(ctx, hub); err != nil {
 				return err
 			}
-			opts.Hub = cfg
 			opts.Progress = app.Progress
 			app.Progress("verifying %s for tenant %s", req.RoleARN, req.Tenant)
 			res, err := verify.Connection(ctx, s, req, opts)

@@ -48,7 +48,7 @@ func (s *Server) flexeraBillConnect(w http.ResponseWriter, r *http.Request) erro
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	role, err := awsarn.ParseRole(in.RoleARN, awsarn.PartitionOf(s.cfg.Hub.Region))
+	role, err := awsarn.ParseRole(in.RoleARN, awsarn.PartitionOf(s.hubRegion()))
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/store"
@@ -48,9 +49,11 @@ type Config struct {
 
 	// Costs is the cost store (DuckDB); nil answers cost routes with 503.
 	Costs *costs.Store
-	// Hub is crossbill's own AWS configuration, used to assume customer
-	// roles (verify, ingest).
-	Hub aws.Config
+	// AWS is the process's one factory of customer-role credentials, on
+	// crossbill's own (hub) AWS configuration: verify, members and ingest
+	// share it, so cached sessions live as long as the server. nil: a
+	// factory without hub credentials (every AWS use says so).
+	AWS *awsclient.Factory
 	// HubPrincipal is the ARN customer roles trust; the onboarding wizard's
 	// default.
 	HubPrincipal string
@@ -117,6 +120,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.UploadMaxBody == 0 {
 		cfg.UploadMaxBody = 8 << 20
+	}
+	if cfg.AWS == nil {
+		cfg.AWS = awsclient.MustFactory(aws.Config{})
 	}
 	s := &Server{
 		store: cfg.Store, sched: cfg.Scheduler, log: cfg.Logger.With("component", "http"), dataDir: cfg.DataDir,

@@ -28,8 +28,7 @@ const DefaultMemberConcurrency = 8
 
 // MembersOptions tunes Members.
 type MembersOptions struct {
-	// Hub, Region, IncludePaid, Progress and Now as for Run; Tenant is
-	// filled in by MembersOf.
+	// AWS, Tenant, Region, IncludePaid, Progress and Now as for Run.
 	Options
 	// RoleName is the role the members stack puts into every member
 	// account; empty means onboarding.DefaultRoleName.
@@ -164,9 +163,8 @@ func MembersOf(ctx context.Context, st *store.Store, tenantName string, connID c
 	}
 	var conn store.Connection
 	if connID != "" {
-		conn, err = st.ConnectionByID(ctx, connID)
-		if err != nil || conn.TenantID != tenant.ID {
-			return store.Tenant{}, store.Connection{}, crossbill.Errorf(crossbill.CodeNotFound, op, "tenant %s has no connection %s: see `crossbill connect list --tenant %s`", tenant.Name, connID, tenant.Name)
+		if conn, err = st.TenantConnection(ctx, tenant.ID, connID); err != nil {
+			return store.Tenant{}, store.Connection{}, err
 		}
 	} else {
 		all, err := st.ConnectionsByTenant(ctx, tenant.ID)
@@ -246,15 +244,15 @@ func Members(ctx context.Context, st *store.Store, conn store.Connection, opts M
 	if err != nil {
 		return MembersResult{}, err
 	}
-	if err := awsclient.CheckHub(ctx, opts.Hub); err != nil {
+	if opts.AWS == nil {
+		return MembersResult{}, errNoFactory(op)
+	}
+	if err := awsclient.CheckHub(ctx, opts.AWS.Hub()); err != nil {
 		return MembersResult{}, err
 	}
 	start := opts.Now()
 	res := MembersResult{Tenant: opts.Tenant, ConnectionID: conn.ID, RoleName: opts.RoleName, StartedAt: start.UTC()}
-	factory, err := awsclient.NewFactory(opts.Hub, awsclient.FactoryOptions{})
-	if err != nil {
-		return MembersResult{}, err
-	}
+	factory := opts.AWS
 	target := awsclient.Target{Tenant: opts.Tenant, Connection: conn.ID, RoleARN: conn.RoleARN, ExternalID: conn.ExternalID}
 	env := probeEnv{factory: factory, target: target, partition: role.Partition}
 	client := organizations.NewFromConfig(env.config(env.globalRegion()))

@@ -237,7 +237,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 	conn := w.newConnection(t, ext, modules)
 	role := w.deployRole(t, "crossbill-acme", onboarding.DefaultRoleName, ext, modules)
 	var progress []string
-	opts := verify.Options{Hub: hub, Progress: func(f string, a ...any) { progress = append(progress, fmt.Sprintf(f, a...)) }}
+	opts := verify.Options{AWS: awsclient.MustFactory(hub), Progress: func(f string, a ...any) { progress = append(progress, fmt.Sprintf(f, a...)) }}
 
 	t.Run("verified", func(t *testing.T) {
 		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, opts)
@@ -271,6 +271,19 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		}
 		if len(progress) == 0 {
 			t.Error("no progress reported")
+		}
+	})
+
+	t.Run("verified again assumes afresh", func(t *testing.T) {
+		// opts.AWS is one factory, as in a process: its cached session of
+		// the first verification must not stand in for a new AssumeRole.
+		before := w.rec.Count("sts:AssumeRole")
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, opts)
+		if err != nil || res.Status != store.VerificationVerified {
+			t.Fatalf("second verification %s, %v", res.Status, err)
+		}
+		if n := w.rec.Count("sts:AssumeRole") - before; n != 3 {
+			t.Fatalf("second verification sent %d AssumeRole, want 3 (the role itself, then without and with a wrong external ID)", n)
 		}
 	})
 
@@ -329,7 +342,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		// with AWS's message format for an explicit SCP deny.
 		msg := "User: arn:aws:sts::" + customerAccount + ":assumed-role/CrossbillAccess/s is not authorized to perform: organizations:DescribeOrganization with an explicit deny in a service control policy"
 		o := opts
-		o.Hub = w.hubConfig(t, emulator.Stub("Organizations", "DescribeOrganization", nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: msg}))
+		o.AWS = awsclient.MustFactory(w.hubConfig(t, emulator.Stub("Organizations", "DescribeOrganization", nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: msg})))
 		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, o)
 		if err != nil {
 			t.Fatal(err)
