@@ -49,7 +49,11 @@ no AWS credentials; 2 for bad input (not a management account, no org module);
 			if err != nil {
 				return err
 			}
-			t, conn, err := verify.MembersOf(ctx, s, tenant, crossbill.ConnectionID(connID))
+			t, err := s.TenantByName(ctx, tenant)
+			if err != nil {
+				return err
+			}
+			conn, err := verify.MembersOf(ctx, s, t, crossbill.ConnectionID(connID))
 			if err != nil {
 				return err
 			}

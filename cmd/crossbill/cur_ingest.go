@@ -65,7 +65,7 @@ without it, the environment's AWS credentials are used.`,
 			if err != nil {
 				return err
 			}
-			opt := ingest.Options{Source: source, Tenant: t, Progress: app.Progress}
+			opt := ingest.Options{Source: source, Tenant: crossbill.TenantID(t), Progress: app.Progress}
 			if loc, err := ingest.ParseLocation(source); err != nil {
 				return err
 			} else if loc.Bucket != "" {

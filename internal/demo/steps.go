@@ -68,7 +68,7 @@ func generate(ctx context.Context, _ *store.Store, _ store.Tenant, o Options, re
 func ingestBills(ctx context.Context, _ *store.Store, t store.Tenant, o Options, rep *Report) (string, bool, error) {
 	cs := o.Costs
 	src := filepath.Join(o.DataDir, curDir, "cur", "crossbill-cur2")
-	res, err := ingest.Ingest(ctx, cs, ingest.Options{Source: src, Tenant: string(t.ID), Progress: o.Progress})
+	res, err := ingest.Ingest(ctx, cs, ingest.Options{Source: src, Tenant: t.ID, Progress: o.Progress})
 	if err != nil {
 		return "", false, err
 	}

@@ -32,6 +32,7 @@ type Plan struct {
 	ExternalID   crossbill.ExternalID
 	HubPrincipal string
 	Modules      []manifest.Module
+	Evaluation   bool
 	Files        []File
 }
 
@@ -96,12 +97,12 @@ func Prepare(req InitRequest) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	return Plan{Tenant: req.Tenant, ExternalID: ext, HubPrincipal: req.HubPrincipal, Modules: mods, Files: files}, nil
+	return Plan{Tenant: req.Tenant, ExternalID: ext, HubPrincipal: req.HubPrincipal, Modules: mods, Evaluation: req.Evaluation, Files: files}, nil
 }
 
 // Save stores the planned connection.
 func (p Plan) Save(ctx context.Context, st ConnectionCreator) (Initialized, error) {
-	c, err := st.CreateConnection(ctx, store.NewConnection{TenantID: p.Tenant, ExternalID: p.ExternalID, HubPrincipal: p.HubPrincipal, Modules: p.Modules})
+	c, err := st.CreateConnection(ctx, store.NewConnection{TenantID: p.Tenant, ExternalID: p.ExternalID, HubPrincipal: p.HubPrincipal, Modules: p.Modules, Evaluation: p.Evaluation})
 	if err != nil {
 		return Initialized{}, err
 	}

@@ -58,7 +58,12 @@ func TestInit(t *testing.T) {
 	}
 
 	ev, err := onboarding.Init(ctx, st, onboarding.InitRequest{Tenant: acme.ID, HubPrincipal: hub, Evaluation: true})
-	if err != nil || manifest.JoinModules(ev.Connection.Modules) != "cost,commitments" || len(ev.Files) != 1 {
+	if err != nil || manifest.JoinModules(ev.Connection.Modules) != "cost,commitments" || len(ev.Files) != 1 || !ev.Connection.Evaluation {
 		t.Fatalf("evaluation: %+v, %v", ev, err)
+	}
+	// Stored as an evaluation connection, so its templates regenerate as
+	// the evaluation stack.
+	if back, err := st.TenantConnection(ctx, acme.ID, ev.Connection.ID); err != nil || !back.Evaluation {
+		t.Fatalf("stored evaluation connection %+v, %v", back, err)
 	}
 }

@@ -130,7 +130,7 @@ func memberSchemas() obj {
 		"connection_id": str(""), "account_id": str(""), "name": str(""), "email": str(""), "state": str("ACTIVE, SUSPENDED, PENDING_CLOSURE..."),
 		"joined_method": str("CREATED or INVITED"), "joined_at": timestamp(""), "role_arn": str("the role the members stack puts there"),
 		"status":     obj{"type": "string", "enum": []string{"pending", "verified", "failed", "skipped", "conflict"}},
-		"checked_at": timestamp(""), "duration_ms": integer(""), "class": str("failure class, e.g. role-missing-or-trust, scp-deny"),
+		"checked_at": timestamp(""), "duration_ms": integer(""), "class": failureClass(),
 		"message": str(""), "fix": str("what the customer changes"), "first_seen": timestamp(""), "last_seen": timestamp(""),
 		"gone_at": timestamp("set when the account left the organization; the record is kept"),
 	})

@@ -45,7 +45,7 @@ func (s *Server) runVerify(ctx context.Context, j store.Job, progress scheduler.
 		return crossbill.Errorf(crossbill.CodeInvalid, "verify", "connection %s has no role yet", c.ID)
 	}
 	progress(0.1, "assuming "+role)
-	res, err := verify.Connection(ctx, s.store, verify.Request{Tenant: t.Name, RoleARN: role, Connection: c.ID, Actor: "scheduler"}, verify.Options{
+	res, err := verify.Connection(ctx, s.store, verify.Request{Tenant: t.ID, RoleARN: role, Connection: c.ID, Actor: "scheduler"}, verify.Options{
 		AWS: s.cfg.AWS, PropagationWait: s.cfg.VerifyWait,
 		Progress: func(format string, args ...any) { progress(0.5, fmt.Sprintf(format, args...)) },
 	})
@@ -84,7 +84,7 @@ func (s *Server) runIngest(ctx context.Context, j store.Job, progress scheduler.
 	cfg := s.cfg.AWS.Config(awsclient.Target{Tenant: t.Name, Connection: c.ID, RoleARN: c.RoleARN, ExternalID: c.ExternalID}, "")
 	n := 0
 	res, err := ingest.Ingest(ctx, cs, ingest.Options{
-		Source: "s3://" + bill.Bucket + "/" + bill.Path, Tenant: string(t.ID), AWS: cfg,
+		Source: "s3://" + bill.Bucket + "/" + bill.Path, Tenant: t.ID, AWS: cfg,
 		Progress: func(format string, args ...any) {
 			n++
 			progress(min(0.95, float64(n)/float64(n+4)), fmt.Sprintf(format, args...))

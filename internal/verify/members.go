@@ -155,21 +155,18 @@ func (r MembersResult) Err() error {
 // given (it must be the tenant's), else the tenant's one connection with
 // the org module and a role. It refuses a connection that cannot list
 // its organization.
-func MembersOf(ctx context.Context, st *store.Store, tenantName string, connID crossbill.ConnectionID) (store.Tenant, store.Connection, error) {
+func MembersOf(ctx context.Context, st *store.Store, tenant store.Tenant, connID crossbill.ConnectionID) (store.Connection, error) {
 	const op = "connect members"
-	tenant, err := st.TenantByName(ctx, tenantName)
-	if err != nil {
-		return store.Tenant{}, store.Connection{}, err
-	}
+	var err error
 	var conn store.Connection
 	if connID != "" {
 		if conn, err = st.TenantConnection(ctx, tenant.ID, connID); err != nil {
-			return store.Tenant{}, store.Connection{}, err
+			return store.Connection{}, err
 		}
 	} else {
 		all, err := st.ConnectionsByTenant(ctx, tenant.ID)
 		if err != nil {
-			return store.Tenant{}, store.Connection{}, err
+			return store.Connection{}, err
 		}
 		var orgs []store.Connection
 		for _, c := range all {
@@ -179,7 +176,7 @@ func MembersOf(ctx context.Context, st *store.Store, tenantName string, connID c
 		}
 		switch len(orgs) {
 		case 0:
-			return store.Tenant{}, store.Connection{}, crossbill.Errorf(crossbill.CodeNotFound, op, "tenant %s has no connection with the org module and a role: run `crossbill connect init --tenant %s` (the org module is on by default), deploy its account role stack in the management account, then `crossbill connect verify`", tenant.Name, tenant.Name)
+			return store.Connection{}, crossbill.Errorf(crossbill.CodeNotFound, op, "tenant %s has no connection with the org module and a role: run `crossbill connect init --tenant %s` (the org module is on by default), deploy its account role stack in the management account, then `crossbill connect verify`", tenant.Name, tenant.Name)
 		case 1:
 			conn = orgs[0]
 		default:
@@ -187,13 +184,13 @@ func MembersOf(ctx context.Context, st *store.Store, tenantName string, connID c
 			for i, c := range orgs {
 				ids[i] = string(c.ID)
 			}
-			return store.Tenant{}, store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "tenant %s has %d connections with the org module: pass --connection, one of %s", tenant.Name, len(orgs), strings.Join(ids, ", "))
+			return store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "tenant %s has %d connections with the org module: pass --connection, one of %s", tenant.Name, len(orgs), strings.Join(ids, ", "))
 		}
 	}
 	if err := orgConnection(conn); err != nil {
-		return store.Tenant{}, store.Connection{}, err
+		return store.Connection{}, err
 	}
-	return tenant, conn, nil
+	return conn, nil
 }
 
 // orgConnection refuses a connection that cannot list its organization.

@@ -42,7 +42,7 @@ func TestAccountBoundElsewhereDuringVerify(t *testing.T) {
 			})
 		}
 	}}
-	res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role), Actor: "test"}, opts)
+	res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(role), Actor: "test"}, opts)
 	must(t, err)
 	must(t, bindErr)
 	a := check(t, res, verify.CheckAssumeRole)

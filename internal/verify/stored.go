@@ -13,9 +13,10 @@ import (
 	"github.com/crossbill/crossbill/internal/store"
 )
 
-// Request names the connection to verify the way the CLI and the API do.
+// Request names the connection to verify: the CLI, the API and the
+// scheduler all verify through Connection with one of these.
 type Request struct {
-	Tenant  string // tenant name
+	Tenant  crossbill.TenantID
 	RoleARN string // the stack's RoleArn output
 	// Connection picks one connection when the tenant has several pending;
 	// empty means the one bound to RoleARN, else the tenant's newest pending one.
@@ -44,7 +45,7 @@ func Connection(ctx context.Context, st *store.Store, req Request, opts Options)
 	if opts.AWS == nil {
 		return Result{}, errNoFactory(op)
 	}
-	tenant, err := st.TenantByName(ctx, req.Tenant)
+	tenant, err := st.TenantByID(ctx, req.Tenant)
 	if err != nil {
 		return Result{}, err
 	}

@@ -33,6 +33,12 @@ const (
 	ClassAccountMismatch awsclient.Class = "account-mismatch"
 )
 
+// Classes are every class a verification check or a member check can
+// carry: AWS's failure classes and the verifier's own findings.
+func Classes() []awsclient.Class {
+	return append(awsclient.Classes(), ClassExternalIDNotEnforced, ClassAccountMismatch)
+}
+
 // Check names.
 const (
 	CheckAssumeRole         = store.CheckAssumeRole

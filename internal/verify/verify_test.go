@@ -240,7 +240,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 	opts := verify.Options{AWS: awsclient.MustFactory(hub), Progress: func(f string, a ...any) { progress = append(progress, fmt.Sprintf(f, a...)) }}
 
 	t.Run("verified", func(t *testing.T) {
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, opts)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(role)}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +278,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		// opts.AWS is one factory, as in a process: its cached session of
 		// the first verification must not stand in for a new AssumeRole.
 		before := w.rec.Count("sts:AssumeRole")
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, opts)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(role)}, opts)
 		if err != nil || res.Status != store.VerificationVerified {
 			t.Fatalf("second verification %s, %v", res.Status, err)
 		}
@@ -290,7 +290,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 	t.Run("include paid", func(t *testing.T) {
 		o := opts
 		o.IncludePaid = true
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, o)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(role)}, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,7 +312,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		o := opts
 		o.PropagationWait = 3 * time.Second
 		before := w.rec.Count("sts:AssumeRole")
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(wrongRole), Connection: c.ID}, o)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(wrongRole), Connection: c.ID}, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -343,7 +343,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		msg := "User: arn:aws:sts::" + customerAccount + ":assumed-role/CrossbillAccess/s is not authorized to perform: organizations:DescribeOrganization with an explicit deny in a service control policy"
 		o := opts
 		o.AWS = awsclient.MustFactory(w.hubConfig(t, emulator.Stub("Organizations", "DescribeOrganization", nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: msg})))
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, o)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(role)}, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -364,7 +364,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		t.Cleanup(func() {
 			must(t, call(ciam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(onboarding.DefaultRoleName), PolicyArn: aws.String(policy)})))
 		})
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, opts)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(role)}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -395,7 +395,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := w.newConnection(t, newExternalID(t), []manifest.Module{manifest.ModuleInventory})
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: aws.ToString(created.Role.Arn), Connection: c.ID}, opts)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: aws.ToString(created.Role.Arn), Connection: c.ID}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -418,7 +418,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		c := w.newConnection(t, newExternalID(t), []manifest.Module{manifest.ModuleInventory})
 		o := opts
 		o.PropagationWait = -1 // no retries: the role will not appear
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: "arn:aws:iam::" + customerAccount + ":role/NeverDeployed", Connection: c.ID}, o)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: "arn:aws:iam::" + customerAccount + ":role/NeverDeployed", Connection: c.ID}, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -445,7 +445,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		}()
 		o := opts
 		o.PropagationWait = 20 * time.Second
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(late), Connection: c.ID}, o)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(late), Connection: c.ID}, o)
 		if err != nil {
 			t.Fatal(err)
 		}
