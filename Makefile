@@ -4,7 +4,7 @@ BIN      := bin/crossbill
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOBIN    := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: setup build demo test lint unit fuzz bench bench-costs bench-serve clean
+.PHONY: setup build demo test lint unit fuzz bench bench-costs bench-serve bench-memory clean
 
 setup:
 	./scripts/setup.sh
@@ -56,3 +56,7 @@ bench-costs:
 # 200 concurrent clients for 30 s against the API on loopback.
 bench-serve: build
 	./$(BIN) bench serve --clients 200 --duration 30s
+
+# 1000 distinct heavy queries of 5 tenants against a server process; peak RSS against idle.
+bench-memory: build
+	./$(BIN) bench memory --queries 1000 --concurrency 16

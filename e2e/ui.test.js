@@ -226,6 +226,17 @@ test('commitments: inventory, utilization chart, recommendations with what-if', 
   await page.getByLabel('What if usage drops by').fill('20');
   const after = await page.getByRole('table').filter({ has: page.locator('caption', { hasText: 'If usage drops 20%' }) }).innerText();
   assert.notEqual(before, after);
+  // The downside sits beside the upside, and the exact optimum is one
+  // choice away: it lists at least the rows the risk limits kept.
+  const expected = page.getByRole('table').filter({ has: page.locator('caption', { hasText: 'If usage drops 20%' }) });
+  await expected.getByRole('columnheader', { name: 'If usage −20%' }).waitFor();
+  await expected.getByRole('columnheader', { name: 'Trend' }).waitFor();
+  const riskRows = await expected.locator('tbody tr').count();
+  await page.getByLabel('Rank').selectOption('optimum');
+  await page.getByRole('button', { name: 'Recommend' }).click();
+  await page.getByText('Exact lookback optimum of every option').waitFor();
+  const optRows = await page.getByRole('table').filter({ has: page.locator('caption', { hasText: 'If usage drops 20%' }) }).locator('tbody tr').count();
+  assert.ok(optRows >= riskRows, `optimum ${optRows} rows, risk ${riskRows}`);
   await shot('07-commitments');
 });
 

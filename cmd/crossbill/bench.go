@@ -32,49 +32,11 @@ and no errors.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			dir := app.DataDir
-			if !rootFlagChanged(cmd, "data") && os.Getenv("CROSSBILL_DATA") == "" {
-				tmp, err := os.MkdirTemp("", "crossbill-bench-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(tmp)
-				dir = tmp
-			}
-			st, err := store.Open(ctx, dir)
+			dir, tenant, tokens, cleanup, err := benchData(cmd, app, clients)
 			if err != nil {
 				return err
 			}
-			rep, err := demo.Prepare(ctx, st, demo.Options{DataDir: dir, Progress: app.Progress})
-			if err != nil {
-				st.Close()
-				return err
-			}
-			cs, err := costs.Open(ctx, dir)
-			if err != nil {
-				st.Close()
-				return err
-			}
-			_, err = demo.LoadCosts(ctx, st, demo.Options{DataDir: dir, Progress: app.Progress, Costs: cs})
-			if cerr := cs.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				st.Close()
-				return err
-			}
-			tokens := make([]string, clients)
-			for i := range tokens {
-				_, secret, err := st.CreateToken(ctx, rep.Tenant.ID, fmt.Sprintf("bench-%d", i), store.ScopeRead)
-				if err != nil {
-					st.Close()
-					return err
-				}
-				tokens[i] = string(secret)
-			}
-			if err := st.Close(); err != nil {
-				return err
-			}
+			defer cleanup()
 			// The per-token rate limit (50/s by default) is off here: the
 			// load test measures what the server can serve, and on a quiet
 			// machine each client asks faster than the limit allows. The
@@ -85,7 +47,7 @@ and no errors.`,
 				return err
 			}
 			defer m.Close()
-			base := "/api/v1/tenants/" + url.PathEscape(rep.Tenant.Name) + "/costs?"
+			base := "/api/v1/tenants/" + url.PathEscape(tenant) + "/costs?"
 			var paths []string
 			for _, g := range []string{"service", "account", "region", "charge-type", "usage-type"} {
 				for _, gran := range []string{"daily", "monthly"} {
@@ -106,6 +68,59 @@ and no errors.`,
 	}
 	serve.Flags().IntVar(&clients, "clients", 200, "concurrent clients")
 	serve.Flags().DurationVar(&duration, "duration", 30*time.Second, "how long to send requests")
-	cmd.AddCommand(serve)
+	cmd.AddCommand(serve, newBenchMemoryCmd(app))
 	return cmd
+}
+
+// benchData prepares the demo organization with its costs (in --data, else
+// a temporary directory that cleanup removes) and n read tokens.
+func benchData(cmd *cobra.Command, app *App, n int) (dir, tenant string, tokens []string, cleanup func(), err error) {
+	ctx := cmd.Context()
+	dir, cleanup = app.DataDir, func() {}
+	if !rootFlagChanged(cmd, "data") && os.Getenv("CROSSBILL_DATA") == "" {
+		tmp, err := os.MkdirTemp("", "crossbill-bench-")
+		if err != nil {
+			return "", "", nil, nil, err
+		}
+		dir, cleanup = tmp, func() { os.RemoveAll(tmp) }
+	}
+	fail := func(err error) (string, string, []string, func(), error) {
+		cleanup()
+		return "", "", nil, nil, err
+	}
+	st, err := store.Open(ctx, dir)
+	if err != nil {
+		return fail(err)
+	}
+	failOpen := func(err error) (string, string, []string, func(), error) {
+		st.Close() //nolint:errcheck // err matters more
+		return fail(err)
+	}
+	rep, err := demo.Prepare(ctx, st, demo.Options{DataDir: dir, Progress: app.Progress})
+	if err != nil {
+		return failOpen(err)
+	}
+	cs, err := costs.Open(ctx, dir)
+	if err != nil {
+		return failOpen(err)
+	}
+	_, err = demo.LoadCosts(ctx, st, demo.Options{DataDir: dir, Progress: app.Progress, Costs: cs})
+	if cerr := cs.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return failOpen(err)
+	}
+	tokens = make([]string, n)
+	for i := range tokens {
+		_, secret, err := st.CreateToken(ctx, rep.Tenant.ID, fmt.Sprintf("bench-%d", i), store.ScopeRead)
+		if err != nil {
+			return failOpen(err)
+		}
+		tokens[i] = string(secret)
+	}
+	if err := st.Close(); err != nil {
+		return fail(err)
+	}
+	return dir, rep.Tenant.Name, tokens, cleanup, nil
 }

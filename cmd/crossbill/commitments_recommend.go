@@ -195,15 +195,24 @@ func toWindowJSON(w commitments.Window) windowJSON {
 func newCommitmentsRecommendCmd(app *App) *cobra.Command {
 	var f commitmentFlags
 	var o optionFlags
-	var ladder, top int
-	var compare bool
+	var ladder, top, maxBreakEven int
+	var compare, allowLoss bool
+	var rank string
 	cmd := &cobra.Command{
 		Use:   "recommend",
 		Short: "Recommend the Savings Plans and reservations that maximize net savings",
 		Long: `Build the hourly on-demand spend each commitment type could cover over the
 lookback (net of what existing Savings Plans and reservations already cover) and
 choose, for each type, term and payment option, the hourly commitment that
-maximizes net savings (exact optimum; see docs/commitments.md).
+maximizes net savings, adjusted for the lookback's trend: held at the recent
+floor while usage declines, sized on the last 7 days after a level drop or
+during steady growth (never above observed usage); each adjusted row says why.
+
+Rows are ranked by monthly savings if usage drops 20% (the downside, shown
+beside the expected savings); options breaking even after --max-break-even
+months (default 12) or losing money in that drop (unless --allow-loss) are
+hidden. --rank optimum gives the exact lookback optimum of every option,
+ranked by expected savings, nothing hidden (see docs/commitments.md).
 
 Discount rates: the embedded table, then with --pricing the AWS Price List and
 Savings Plans offering rates of the instance types in use (free), then rates
@@ -218,7 +227,13 @@ per type, term and payment option).`,
 			if err != nil {
 				return err
 			}
-			opts.Ladder = ladder
+			opts.Ladder, opts.Rank, opts.MaxBreakEven, opts.AllowLoss = ladder, rank, maxBreakEven, allowLoss
+			if maxBreakEven == 0 {
+				opts.MaxBreakEven = -1 // 0 on the command line means no limit
+			}
+			if err := opts.Validate(); err != nil {
+				return err
+			}
 			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				w, err := f.window(ctx, db)
 				if err != nil {
@@ -242,7 +257,13 @@ per type, term and payment option).`,
 						return err
 					}
 				}
-				return app.Print(rep, func(out io.Writer) error { return printRecommendations(out, rep, top) })
+				return app.Print(rep, func(out io.Writer) error {
+					if err := printRecommendations(out, rep, top); err != nil {
+						return err
+					}
+					_, err := fmt.Fprintln(out, rankNote(opts))
+					return err
+				})
 			})
 		},
 	}
@@ -251,6 +272,9 @@ per type, term and payment option).`,
 	o.register(cmd, true)
 	cmd.Flags().IntVar(&ladder, "ladder", 0, "split each purchase into N tranches bought a month apart")
 	cmd.Flags().IntVar(&top, "top", 20, "rows to print (text output)")
+	cmd.Flags().StringVar(&rank, "rank", commitments.RankRisk, "risk: trend-adjusted, ranked by savings if usage drops 20%, risky options hidden; optimum: the exact lookback optimum of every option, ranked by expected savings")
+	cmd.Flags().IntVar(&maxBreakEven, "max-break-even", commitments.DefaultMaxBreakEven, "with --rank risk, hide options breaking even after this month (0: no limit)")
+	cmd.Flags().BoolVar(&allowLoss, "allow-loss", false, "with --rank risk, keep options that lose money if usage drops 20%")
 	cmd.Flags().BoolVar(&compare, "aws-compare", false, "also show Cost Explorer's recommendations (Savings Plans and reservations; lookback 7, 30 or 60 days; $0.01 per request)")
 	return cmd
 }
@@ -294,7 +318,8 @@ func compareWithAWS(ctx context.Context, app *App, o *optionFlags, opts commitme
 func printRecommendations(out io.Writer, rep recommendReport, top int) error {
 	tw := newTable(out, 0)
 	rowf(tw, "window %s to %s, tenant %s\n", rep.Window.Start.Format(time.DateOnly), rep.Window.End.Format(time.DateOnly), rep.Window.Tenant)
-	fmt.Fprintln(tw, "TYPE\tKEY\tTERM\tPAYMENT\tHOURLY\tCOUNT\tUPFRONT\tMONTHLY SAVINGS\tSAVINGS%\tBREAK-EVEN\tUTIL\tCOVERAGE\t-10%/-20%/-30%")
+	var whys []string // row, reason: printed under the table so long lines do not break its columns
+	fmt.Fprintln(tw, "#\tTYPE\tKEY\tTERM\tPAYMENT\tHOURLY\tCOUNT\tUPFRONT\tMONTHLY SAVINGS\tIF USAGE -20%\tIF -30%\tSAVINGS%\tBREAK-EVEN\tUTIL\tCOVERAGE")
 	for i, r := range rep.Recommendations {
 		if i >= top {
 			rowf(tw, "… %d more (use --json or --top)\n", len(rep.Recommendations)-top)
@@ -308,31 +333,50 @@ func printRecommendations(out io.Writer, rep recommendReport, top int) error {
 		if r.BreakEvenMonth > 0 {
 			be = fmt.Sprintf("month %d", r.BreakEvenMonth)
 		}
-		var drops []string
-		for _, s := range r.Scenarios {
-			drops = append(drops, fmt.Sprintf("%.0f", s.MonthlySavings))
+		rowf(tw, "%d\t%s\t%s\t%dy\t%s\t%.4f\t%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f%%\t%s\t%.1f%%\t%.1f%%\n", i+1, r.Type, r.Key, r.Term, r.Payment,
+			r.HourlyCommitment, count, r.Upfront, r.MonthlySavings, r.Downside20, r.Downside30, 100*r.SavingsPercent, be, 100*r.Utilization, 100*r.Coverage)
+		if r.Why != "" {
+			whys = append(whys, fmt.Sprintf("#%d %s %s %dy %s", i+1, r.Type, r.Key, r.Term, r.Payment), r.Why)
 		}
-		rowf(tw, "%s\t%s\t%dy\t%s\t%.4f\t%s\t%.0f\t%.2f\t%.1f%%\t%s\t%.1f%%\t%.1f%%\t%s\n", r.Type, r.Key, r.Term, r.Payment,
-			r.HourlyCommitment, count, r.Upfront, r.MonthlySavings, 100*r.SavingsPercent, be, 100*r.Utilization, 100*r.Coverage, strings.Join(drops, "/"))
 	}
 	for _, a := range rep.AWS {
 		hourly := ""
 		if a.HourlyCommitment > 0 {
 			hourly = fmt.Sprintf("%.4f", a.HourlyCommitment)
 		}
-		rowf(tw, "AWS %s\t(Cost Explorer, %s)\t%dy\t%s\t%s\t\t%.0f\t%.2f\t%.1f%%\n", a.Type, a.Scope, a.Term, a.Payment, hourly, a.Upfront, a.MonthlySavings, 100*a.SavingsPercent)
+		rowf(tw, "\tAWS %s\t(Cost Explorer, %s)\t%dy\t%s\t%s\t\t%.0f\t%.2f\t\t\t%.1f%%\n", a.Type, a.Scope, a.Term, a.Payment, hourly, a.Upfront, a.MonthlySavings, 100*a.SavingsPercent)
 		for _, d := range a.Details {
 			if d.InstanceType == "" {
 				continue // Savings Plans details repeat the summary per account
 			}
-			rowf(tw, "AWS %s\t%s/%s\t%dy\t%s\t\t%g\t%.0f\t%.2f\t\t%.1f months\t%.1f%%\n", a.Type, d.InstanceType, d.Region, a.Term, a.Payment,
+			rowf(tw, "\tAWS %s\t%s/%s\t%dy\t%s\t\t%g\t%.0f\t%.2f\t\t\t\t%.1f months\t%.1f%%\n", a.Type, d.InstanceType, d.Region, a.Term, a.Payment,
 				d.Count, d.Upfront, d.MonthlySavings, d.BreakEvenMonths, 100*d.Utilization)
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	for i := 0; i < len(whys); i += 2 {
+		rowf(out, "why %s: %s\n", whys[i], whys[i+1])
+	}
 	return printRateSources(out, rep.Rates)
+}
+
+// rankNote says how the rows were chosen and ordered.
+func rankNote(o commitments.Options) string {
+	if o.Rank == commitments.RankOptimum {
+		return "ranked by expected monthly savings: exact lookback optimum of every option, no trend adjustment (--rank optimum)"
+	}
+	limits := "no break-even limit"
+	if o.MaxBreakEven > 0 {
+		limits = fmt.Sprintf("options breaking even after month %d hidden", o.MaxBreakEven)
+	} else if o.MaxBreakEven == 0 {
+		limits = fmt.Sprintf("options breaking even after month %d hidden", commitments.DefaultMaxBreakEven)
+	}
+	if !o.AllowLoss {
+		limits += ", and those losing money if usage drops 20%"
+	}
+	return "ranked by monthly savings if usage drops 20%; " + limits + "; --rank optimum lists the exact optimum of every option"
 }
 
 // printRateSources counts the rates used per source and lists those the
@@ -447,10 +491,14 @@ func newCommitmentsBacktestCmd(app *App) *cobra.Command {
 					for _, s := range []struct {
 						name string
 						s    commitments.Score
-					}{{"crossbill", res.Recommended}, {"hindsight optimum", res.Hindsight}, {"floor rule", res.Floor}, {"mean rule", res.Mean}} {
+					}{{"crossbill (trend-aware)", res.Recommended}, {"lookback optimum", res.Optimum}, {"hindsight optimum", res.Hindsight}, {"floor rule", res.Floor}, {"mean rule", res.Mean}} {
 						rowf(tw, "%s\t%.4f\t%s\t%.1f%%\t%.1f%%\n", s.name, s.s.HourlyCommitment, money(s.s.NetSavings), 100*s.s.Utilization, 100*s.s.Coverage)
 					}
 					rowf(tw, "efficiency (crossbill / hindsight)\t%.1f%%\n", 100*res.Efficiency)
+					rowf(tw, "efficiency (lookback optimum / hindsight)\t%.1f%%\n", 100*res.OptimumEfficiency)
+					for _, a := range res.Adjustments {
+						rowf(tw, "why: %s\n", a)
+					}
 					return tw.Flush()
 				})
 			})

@@ -58,6 +58,39 @@ func TestCommitmentsCommands(t *testing.T) {
 		t.Errorf("recommend text: %s", out)
 	}
 
+	// Risk rank by default: nothing breaking even after a year or losing
+	// money if usage drops 20%, the best downside first; --rank optimum
+	// lists every option's exact optimum, the biggest expected saving first.
+	var risk, opt recommendReport
+	if err := json.Unmarshal([]byte(run("recommend", "--tenant", "acme", "--lookback", "14d", "--json")), &risk); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(run("recommend", "--tenant", "acme", "--lookback", "14d", "--rank", "optimum", "--json")), &opt); err != nil {
+		t.Fatal(err)
+	}
+	late := 0
+	for i, r := range opt.Recommendations {
+		if r.BreakEvenMonth == 0 || r.BreakEvenMonth > commitments.DefaultMaxBreakEven {
+			late++
+		}
+		if i > 0 && r.MonthlySavings > opt.Recommendations[i-1].MonthlySavings {
+			t.Errorf("--rank optimum not by savings at row %d", i)
+		}
+	}
+	if late == 0 || len(risk.Recommendations) == 0 || len(risk.Recommendations) > len(opt.Recommendations)-late {
+		t.Fatalf("risk rank kept %d of %d (%d break even late)", len(risk.Recommendations), len(opt.Recommendations), late)
+	}
+	for i, r := range risk.Recommendations {
+		if r.BreakEvenMonth == 0 || r.BreakEvenMonth > commitments.DefaultMaxBreakEven || r.Downside20 < 0 || r.Downside20 >= r.MonthlySavings ||
+			(i > 0 && r.Downside20 > risk.Recommendations[i-1].Downside20) {
+			t.Errorf("risk row %d: %+v", i, r)
+		}
+	}
+	if out := run("recommend", "--tenant", "acme", "--lookback", "14d", "--max-break-even", "0", "--allow-loss"); !strings.Contains(out, "IF USAGE -20%") ||
+		!strings.Contains(out, "no break-even limit") || strings.Count(out, "month ") < len(opt.Recommendations)-late {
+		t.Errorf("recommend text without limits: %s", out)
+	}
+
 	var util struct{ Summary []commitments.Summary }
 	if err := json.Unmarshal([]byte(run("utilization", "--tenant", "acme", "--lookback", "14d", "--by", "plan", "--json")), &util); err != nil || len(util.Summary) != 2 {
 		t.Fatalf("utilization: %+v %v", util, err)
@@ -78,6 +111,9 @@ func TestCommitmentsCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(run("backtest", "--tenant", "acme", "--type", "EC2_INSTANCE_SP", "--lookback", "7d", "--test", "7d", "--json")), &bt); err != nil || bt.Efficiency < 0.99 {
 		t.Fatalf("backtest: %+v %v", bt, err)
 	}
+	if out := run("backtest", "--tenant", "acme", "--type", "EC2_INSTANCE_SP", "--lookback", "7d", "--test", "7d"); !strings.Contains(out, "lookback optimum") {
+		t.Errorf("backtest text: %s", out)
+	}
 }
 
 func TestCommitmentsErrors(t *testing.T) {
@@ -92,6 +128,7 @@ func TestCommitmentsErrors(t *testing.T) {
 		{"months missing", []string{"recommend", "--tenant", "acme", "--lookback", "60d"}, 3, "crossbill cur ingest"},
 		{"bad payment", []string{"recommend", "--tenant", "acme", "--payment", "some"}, 2, "--payment"},
 		{"bad type", []string{"recommend", "--tenant", "acme", "--type", "SPOT"}, 2, "unknown type"},
+		{"bad rank", []string{"recommend", "--tenant", "acme", "--rank", "best"}, 2, "rank"},
 		{"bad lookback", []string{"coverage", "--tenant", "acme", "--lookback", "soon"}, 2, "--lookback"},
 		{"two types", []string{"simulate", "--tenant", "acme", "--type", "COMPUTE_SP,EC2_INSTANCE_SP", "--commitment", "1"}, 2, "exactly one"},
 		{"no commitment", []string{"simulate", "--tenant", "acme"}, 2, "--commitment"},

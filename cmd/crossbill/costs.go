@@ -21,7 +21,7 @@ import (
 type costFlags struct {
 	tenant, metric, groupBy, granularity, from, to, format, month string
 	filters                                                       []string
-	top                                                           int
+	top, maxRows                                                  int
 }
 
 func (f *costFlags) register(cmd *cobra.Command, query bool) {
@@ -44,7 +44,7 @@ func (f *costFlags) query(ctx context.Context, app *App) (costs.Query, error) {
 	if err != nil {
 		return costs.Query{}, err
 	}
-	q := costs.Query{Tenant: tenant, Top: f.top}
+	q := costs.Query{Tenant: tenant, Top: f.top, MaxRows: f.maxRows}
 	if q.Metric, err = costs.ParseMetric(f.metric); err != nil {
 		return q, err
 	}
@@ -182,6 +182,10 @@ func newCostsCmd(app *App) *cobra.Command {
 		RunE:  runQuery,
 	}
 	f.register(cmd, true)
+	maxRows := func(c *cobra.Command, f *costFlags) {
+		c.Flags().IntVar(&f.maxRows, "max-rows", costs.DefaultMaxRows, "refuse answers of more rows, saying how to narrow the query (0: no cap)")
+	}
+	maxRows(cmd, &f)
 	var qf costFlags
 	query := &cobra.Command{
 		Use:   "query",
@@ -193,6 +197,7 @@ func newCostsCmd(app *App) *cobra.Command {
 		},
 	}
 	qf.register(query, true)
+	maxRows(query, &qf)
 	cmd.AddCommand(query, newCostsMoMCmd(app), newCostsForecastCmd(app), newCostsAnomaliesCmd(app), newCostsPeriodsCmd(app))
 	return cmd
 }

@@ -102,6 +102,24 @@ func TestCostsCommands(t *testing.T) {
 			t.Errorf("%v: code %d, stderr %q; want 2 and a message", args, code, errOut)
 		}
 	}
+	// The row cap: 20 days of two services is 40 rows; the CLI refuses
+	// more than --max-rows with the server's message, and --top folds the
+	// groups (in DuckDB) below the cap.
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"costs", "--group-by", "service", "--max-rows", "39"}, 2},
+		{[]string{"costs", "query", "--group-by", "service", "--max-rows", "39"}, 2},
+		{[]string{"costs", "--group-by", "service", "--max-rows", "40"}, 0},
+		{[]string{"costs", "--group-by", "service", "--top", "1", "--max-rows", "40"}, 0},
+		{[]string{"costs", "--group-by", "service", "--max-rows", "0"}, 0},
+	} {
+		_, errOut, code := runCLI(t, dir, c.args...)
+		if code != c.code || (code == 2 && (!strings.Contains(errOut, "more than 39 rows") || !strings.Contains(errOut, "coarser granularity"))) {
+			t.Errorf("%v: code %d, stderr %q; want %d", c.args, code, errOut, c.code)
+		}
+	}
 	if _, _, code := runCLI(t, dir, "costs", "--tenant", "nobody"); code != 3 {
 		t.Errorf("unknown tenant: code %d, want 3", code)
 	}

@@ -17,8 +17,16 @@ var version = "dev"
 // newRootCmd wires every command explicitly; there is no init() registry.
 func newRootCmd(app *App) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "crossbill",
-		Short:         "Connect AWS accounts with least privilege; see costs, commitments and access",
+		Use:   "crossbill",
+		Short: "Connect AWS accounts with least privilege; see costs, commitments and access",
+		Long: `crossbill connects AWS accounts and whole AWS Organizations through
+least-privilege cross-account IAM roles (one generated external ID per
+connection, temporary credentials only), then shows their costs from the
+Cost and Usage Report, manages Savings Plans and reservations, and reviews
+third-party access.
+
+Start with "crossbill demo" (no AWS account needed), or connect an account:
+"crossbill tenant create", "crossbill connect init", "crossbill connect verify".`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -4,16 +4,27 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costs"
+
 	"github.com/crossbill/crossbill/internal/server"
+	"github.com/crossbill/crossbill/internal/verify"
 )
+
+// goWorkingRoom is the Go heap a server needs besides its answer cache:
+// start-up data (templates, the IAM catalogue) and answers being computed.
+const goWorkingRoom = 64 << 20
 
 func newServeCmd(app *App) *cobra.Command {
 	m := &server.Main{}
 	var logFormat string
+	var cacheMB, tenantCacheMB int64
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the JSON API, the web UI and the background scheduler",
@@ -27,6 +38,20 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m.DataDir, m.Version = app.DataDir, version
 			m.Logger = serverLogger(app, logFormat)
+			if cacheMB <= 0 || tenantCacheMB <= 0 || m.HeavyQueries <= 0 || m.HeavyQueriesAll <= 0 {
+				return crossbill.Errorf(crossbill.CodeInvalid, "serve", "--cache-mb, --tenant-cache-mb, --heavy-queries and --heavy-queries-total must be positive")
+			}
+			m.CacheBytes, m.TenantCacheBytes = cacheMB<<20, tenantCacheMB<<20
+			if m.MaxRows == 0 {
+				m.MaxRows = -1 // the server's "no cap"
+			}
+			// Cached answers are live heap, and by default Go lets garbage
+			// grow the heap to twice the live size before collecting: a
+			// soft limit of the cache's cap plus working room keeps the
+			// heap near what it holds. GOMEMLIMIT, when set, wins.
+			if os.Getenv("GOMEMLIMIT") == "" {
+				debug.SetMemoryLimit(m.CacheBytes + goWorkingRoom)
+			}
 			if err := m.Run(cmd.Context()); err != nil {
 				m.Close() //nolint:errcheck // the Run error matters more
 				return err
@@ -46,6 +71,12 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 	cmd.Flags().IntVar(&m.MaxTokensPerTenant, "max-tokens-per-tenant", 100, "live API tokens a tenant may create through the API (negative: no cap)")
 	cmd.Flags().IntVar(&m.AuthFailures, "auth-failures", 10, "failed authentications one client address may make per --auth-fail-window before it gets 429 (negative: no limit)")
 	cmd.Flags().DurationVar(&m.AuthFailWindow, "auth-fail-window", time.Minute, "the window of --auth-failures")
+	cmd.Flags().IntVar(&m.MaxRows, "max-rows", costs.DefaultMaxRows, "rows one cost answer may have; larger ones are refused with how to narrow them (0: no cap)")
+	cmd.Flags().Int64Var(&cacheMB, "cache-mb", 32, "MiB of answers (costs, commitments) the cache keeps, all tenants together")
+	cmd.Flags().Int64Var(&tenantCacheMB, "tenant-cache-mb", 8, "MiB of answers the cache keeps per tenant")
+	cmd.Flags().IntVar(&m.HeavyQueries, "heavy-queries", 2, "cost and commitment queries one tenant may run at once; more wait, then get 429")
+	cmd.Flags().StringVar(&m.DuckDBMemory, "duckdb-memory", "1GB", "memory DuckDB may use for cost queries and ingests, e.g. 512MB (its buffer pool keeps scanned data up to it; beyond, joins and aggregates spill to disk)")
+	cmd.Flags().IntVar(&m.HeavyQueriesAll, "heavy-queries-total", 2, "cost and commitment queries all tenants together may run at once (DuckDB runs on 2 threads: more only share them, at the cost of memory)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format on stderr: json or text")
 	hubFlags(cmd, m)
 	return cmd
@@ -59,7 +90,11 @@ func hubFlags(cmd *cobra.Command, m *server.Main) {
 	fl.StringVar(&m.Hub.Region, "region", "", "hub region (default from the AWS environment, else us-east-1)")
 	fl.StringVar(&m.Hub.Profile, "profile", "", "AWS shared-config profile of the hub identity")
 	fl.StringVar(&m.TemplateURLBase, "template-url-base", "", "https URL of the folder where templates are hosted, for console quick-create links")
-	fl.DurationVar(&m.VerifyWait, "verify-wait", m.VerifyWait, "how long verification retries a role that cannot be assumed yet (negative: no retry)")
+	fl.DurationVar(&m.VerifyWait, "verify-wait", m.VerifyWait, fmt.Sprintf("how long verification retries a role that cannot be assumed yet (0: %s; negative: no retry)", verify.DefaultPropagationWait))
+	if m.VerifyWait < 0 {
+		// The demo has no AWS to wait for: say so instead of "-1ns".
+		fl.Lookup("verify-wait").DefValue = "no retry"
+	}
 }
 
 // serverLogger logs to stderr at info level (debug with -v).

@@ -18,7 +18,8 @@ type Score struct {
 }
 
 // BacktestResult compares, on a test window, the commitment recommended
-// from the window before it with the best commitment in hindsight and with
+// from the window before it (trend policy applied) with the exact optimum
+// of that window (no trend policy), the best commitment in hindsight and
 // two rules of thumb: "floor" commits to the lowest hour of the training
 // window (always fully used), "mean" to its average hour.
 type BacktestResult struct {
@@ -30,12 +31,18 @@ type BacktestResult struct {
 	TestStart   time.Time `json:"test_start"`
 	TestEnd     time.Time `json:"test_end"`
 	Recommended Score     `json:"recommended"`
+	Optimum     Score     `json:"lookback_optimum"`
 	Hindsight   Score     `json:"hindsight_optimum"`
 	Floor       Score     `json:"floor_rule"`
 	Mean        Score     `json:"mean_rule"`
 	// Efficiency is Recommended.NetSavings / Hindsight.NetSavings (1 when
 	// nothing was worth buying and nothing was recommended).
 	Efficiency float64 `json:"efficiency"`
+	// OptimumEfficiency is Optimum.NetSavings / Hindsight.NetSavings.
+	OptimumEfficiency float64 `json:"lookback_optimum_efficiency"`
+	// Adjustments say, per group, why the trend policy moved the
+	// commitment off the lookback optimum.
+	Adjustments []string `json:"trend_adjustments"`
 }
 
 // Backtest recommends on train and scores on test, group by group (a
@@ -67,19 +74,28 @@ func BacktestFrom(trainUsage, testUsage []Usage, train, test Window, rates *Rate
 		return BacktestResult{}, err
 	}
 	res := BacktestResult{Type: typ, Term: term, Payment: pay, TrainStart: train.Start, TrainEnd: train.End, TestStart: test.Start, TestEnd: test.End}
-	type choice struct{ rec, floor, mean float64 }
-	chosen := map[string]choice{}
+	type picks struct{ rec, opt, floor, mean float64 }
+	chosen := map[string]picks{}
+	res.Adjustments = []string{}
 	for _, g := range groups(trainUsage, typ) {
 		b, ok := bucketsFor(g.usage, typ, term, pay, rates)
 		if !ok {
 			return res, crossbill.Errorf(crossbill.CodeInvalid, "commitments backtest", "no discount rate for %s %dy %s on %s: add it with --rates", typ, term, pay, g.key)
 		}
 		floor, mean := rulesOfThumb(b)
-		chosen[g.key] = choice{rec: optimize.Optimal(b).Commitment, floor: floor, mean: mean}
+		ch := choose(b, false)
+		if ch.trend.Why != "" {
+			name := g.key
+			if name == "" {
+				name = typ
+			}
+			res.Adjustments = append(res.Adjustments, name+": "+ch.trend.Why)
+		}
+		chosen[g.key] = picks{rec: ch.commitment, opt: ch.trend.LookbackOptimum, floor: floor, mean: mean}
 	}
 	testGroups := groups(testUsage, typ)
 	seen := map[string]bool{}
-	var rec, hind, fl, mn []optimize.Result
+	var rec, opt, hind, fl, mn []optimize.Result
 	for _, g := range testGroups {
 		seen[g.key] = true
 		b, ok := bucketsFor(g.usage, typ, term, pay, rates)
@@ -88,6 +104,7 @@ func BacktestFrom(trainUsage, testUsage []Usage, train, test Window, rates *Rate
 		}
 		c := chosen[g.key]
 		rec = append(rec, optimize.Evaluate(b, c.rec))
+		opt = append(opt, optimize.Evaluate(b, c.opt))
 		fl = append(fl, optimize.Evaluate(b, c.floor))
 		mn = append(mn, optimize.Evaluate(b, c.mean))
 		hind = append(hind, optimize.Optimal(b))
@@ -98,17 +115,24 @@ func BacktestFrom(trainUsage, testUsage []Usage, train, test Window, rates *Rate
 			idle := func(x float64) optimize.Result {
 				return optimize.Result{Commitment: x, Hours: test.Hours(), NetSavings: -x * float64(test.Hours())}
 			}
-			rec, fl, mn = append(rec, idle(c.rec)), append(fl, idle(c.floor)), append(mn, idle(c.mean))
+			rec, opt, fl, mn = append(rec, idle(c.rec)), append(opt, idle(c.opt)), append(fl, idle(c.floor)), append(mn, idle(c.mean))
 		}
 	}
-	res.Recommended, res.Hindsight, res.Floor, res.Mean = score(rec), score(hind), score(fl), score(mn)
-	switch {
-	case res.Hindsight.NetSavings > 0:
-		res.Efficiency = res.Recommended.NetSavings / res.Hindsight.NetSavings
-	case res.Recommended.NetSavings >= res.Hindsight.NetSavings-1e-9:
-		res.Efficiency = 1 // nothing was worth buying, and nothing was bought
-	}
+	res.Recommended, res.Optimum, res.Hindsight, res.Floor, res.Mean = score(rec), score(opt), score(hind), score(fl), score(mn)
+	res.Efficiency = efficiency(res.Recommended, res.Hindsight)
+	res.OptimumEfficiency = efficiency(res.Optimum, res.Hindsight)
 	return res, nil
+}
+
+// efficiency is a choice's net savings over the hindsight optimum's.
+func efficiency(s, hindsight Score) float64 {
+	switch {
+	case hindsight.NetSavings > 0:
+		return s.NetSavings / hindsight.NetSavings
+	case s.NetSavings >= hindsight.NetSavings-1e-9:
+		return 1 // nothing was worth buying, and nothing was bought
+	}
+	return 0
 }
 
 // rulesOfThumb returns the commitments that cover the lowest hour and the

@@ -21,7 +21,32 @@ type Options struct {
 	// Ladder, when > 1, splits each purchase into that many tranches bought
 	// a month apart.
 	Ladder int
+	// Rank is RankRisk (default) or RankOptimum; see Rank.
+	Rank string
+	// MaxBreakEven hides, under RankRisk, options that break even after
+	// this month (or never); 0 means DefaultMaxBreakEven, negative no limit.
+	MaxBreakEven int
+	// AllowLoss keeps, under RankRisk, options that lose money if usage
+	// drops 20%.
+	AllowLoss bool
 }
+
+// Ranks.
+const (
+	// RankRisk applies the trend policy, hides options beyond the risk
+	// limits and sorts by monthly savings if usage drops 20%.
+	RankRisk = "risk"
+	// RankOptimum is the exact optimum over the lookback for every option,
+	// sorted by expected monthly savings, nothing hidden.
+	RankOptimum = "optimum"
+)
+
+// DefaultMaxBreakEven is the latest break-even month RankRisk shows unless
+// told otherwise: a year.
+const DefaultMaxBreakEven = 12
+
+// DownsideDrop is the usage drop RankRisk ranks by.
+const DownsideDrop = 0.2
 
 func (o Options) withDefaults() Options {
 	if len(o.Types) == 0 {
@@ -33,6 +58,12 @@ func (o Options) withDefaults() Options {
 	if len(o.Payments) == 0 {
 		o.Payments = []Payment{NoUpfront, PartialUpfront, AllUpfront}
 	}
+	if o.Rank == "" {
+		o.Rank = RankRisk
+	}
+	if o.MaxBreakEven == 0 {
+		o.MaxBreakEven = DefaultMaxBreakEven
+	}
 	return o
 }
 
@@ -43,6 +74,9 @@ func (o Options) Validate() error {
 			return crossbill.Errorf(crossbill.CodeInvalid, "commitments recommend",
 				"unknown type %q: use COMPUTE_SP, EC2_INSTANCE_SP, RDS_RI, ELASTICACHE_RI, OPENSEARCH_RI or REDSHIFT_RI", t)
 		}
+	}
+	if o.Rank != "" && o.Rank != RankRisk && o.Rank != RankOptimum {
+		return crossbill.Errorf(crossbill.CodeInvalid, "commitments recommend", "rank %q: use risk (default) or optimum", o.Rank)
 	}
 	for _, t := range o.Terms {
 		if t != 1 && t != 3 {
@@ -95,7 +129,16 @@ type Recommendation struct {
 	EligibleMonthly float64    `json:"eligible_on_demand_monthly"`
 	LookbackHours   int        `json:"lookback_hours"`
 	Scenarios       []Scenario `json:"if_usage_drops"`
-	Ladder          []Tranche  `json:"ladder,omitempty"`
+	// Downside20 and Downside30 are the monthly savings if usage drops 20%
+	// and 30% (negative: the commitment loses money); RankRisk sorts by
+	// Downside20.
+	Downside20 float64   `json:"downside_monthly_savings_20"`
+	Downside30 float64   `json:"downside_monthly_savings_30"`
+	Ladder     []Tranche `json:"ladder,omitempty"`
+	// Trend is what the lookback's usage is doing; Why repeats its reason
+	// when it moved the commitment off the lookback optimum.
+	Trend *Trend `json:"trend,omitempty"`
+	Why   string `json:"why,omitempty"`
 }
 
 // Recommend builds the eligible usage of the window (net of existing
@@ -132,23 +175,62 @@ func RecommendFrom(usage []Usage, w Window, rates *Rates, o Options) ([]Recommen
 						continue // no rate known for this combination
 					}
 					r := Recommendation{Type: typ, Term: term, Payment: pay, Scope: scope, Key: g.key, Region: g.region, Family: g.family, InstanceType: g.itype}
+					ch := choose(buckets, o.Rank == RankOptimum)
 					var res optimize.Result
 					if isReservation(typ) {
-						res, r.Count = optimalCount(buckets[0], g.usage)
+						res, r.Count = reservationCount(ch, buckets[0], g.usage)
 					} else {
-						res = optimize.Optimal(buckets)
+						res = optimize.Evaluate(ch.on, ch.commitment)
 					}
-					if res.Commitment <= 0 {
+					// A trend that holds a worthwhile purchase at zero is
+					// still a row: it says why nothing is bought.
+					if res.Commitment <= 0 && (ch.trend.Action == ActionNone || ch.trend.LookbackOptimum <= 0) {
 						continue
 					}
-					fill(&r, buckets, res, o.Ladder)
+					fill(&r, ch.on, res, o.Ladder)
+					t := ch.trend
+					r.Trend, r.Why = &t, t.Why
 					out = append(out, r)
 				}
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].MonthlySavings > out[j].MonthlySavings })
-	return out, nil
+	return Rank(out, o), nil
+}
+
+// Rank orders recommendations. RankOptimum: by expected monthly savings,
+// all of them. RankRisk: by monthly savings if usage drops 20% (a choice
+// that only pays when usage holds ranks below one that survives a dip),
+// without the options that break even after o.MaxBreakEven months or lose
+// money in that dip unless o.AllowLoss; a row the trend held at zero stays,
+// for its why.
+func Rank(recs []Recommendation, o Options) []Recommendation {
+	o = o.withDefaults()
+	out := make([]Recommendation, 0, len(recs))
+	for _, r := range recs {
+		if o.Rank == RankRisk && (r.HourlyCommitment > 0 || r.Why == "") {
+			if o.MaxBreakEven > 0 && (r.BreakEvenMonth == 0 || r.BreakEvenMonth > o.MaxBreakEven) {
+				continue
+			}
+			if !o.AllowLoss && r.Downside20 < 0 {
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	key := func(r Recommendation) float64 {
+		if o.Rank == RankRisk {
+			return r.Downside20
+		}
+		return r.MonthlySavings
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if a, b := key(out[i]), key(out[j]); a != b {
+			return a > b
+		}
+		return out[i].MonthlySavings > out[j].MonthlySavings
+	})
+	return out
 }
 
 func isReservation(typ string) bool { return typ != OptionComputeSP && typ != OptionEC2InstanceSP }
@@ -214,10 +296,11 @@ func bucketsFor(usage []Usage, typ string, term int, pay Payment, rates *Rates) 
 	return out, len(out) > 0
 }
 
-// optimalCount is the best whole number of reservations: N is concave in
-// the count, so the best integer is the floor or the ceiling of the
-// continuous optimum.
-func optimalCount(b optimize.Bucket, usage []Usage) (optimize.Result, int) {
+// reservationCount turns a choice into whole reservations: around the
+// exact optimum, the better of the two whole counts (N is concave in the
+// count, so the best integer is the floor or the ceiling of the continuous
+// optimum); for a trend-moved choice, rounded down.
+func reservationCount(ch choice, b optimize.Bucket, usage []Usage) (optimize.Result, int) {
 	spend, units := 0.0, 0.0
 	for _, u := range usage {
 		for h := range u.Spend {
@@ -225,17 +308,20 @@ func optimalCount(b optimize.Bucket, usage []Usage) (optimize.Result, int) {
 			units += u.Units[h]
 		}
 	}
-	cont := optimize.Optimal([]optimize.Bucket{b})
-	if units <= 0 || cont.Commitment <= 0 {
-		return cont, 0
+	if units <= 0 || ch.commitment <= 0 {
+		return optimize.Evaluate(ch.on, ch.commitment), 0
 	}
 	perUnit := (1 - b.Discount) * spend / units // commitment $/h of one reservation
-	best, bestN := optimize.Evaluate([]optimize.Bucket{b}, 0), 0
-	for _, n := range []float64{math.Floor(cont.Commitment / perUnit), math.Ceil(cont.Commitment / perUnit)} {
+	candidates := []float64{math.Floor(ch.commitment / perUnit), math.Ceil(ch.commitment / perUnit)}
+	if ch.trend.Action != ActionNone {
+		candidates = candidates[:1]
+	}
+	best, bestN := optimize.Evaluate(ch.on, 0), 0
+	for _, n := range candidates {
 		if n <= 0 {
 			continue
 		}
-		if r := optimize.Evaluate([]optimize.Bucket{b}, n*perUnit); r.NetSavings > best.NetSavings {
+		if r := optimize.Evaluate(ch.on, n*perUnit); r.NetSavings > best.NetSavings {
 			best, bestN = r, int(n)
 		}
 	}
@@ -264,6 +350,7 @@ func fill(r *Recommendation, buckets []optimize.Bucket, res optimize.Result, lad
 		d := optimize.Evaluate(optimize.Scale(buckets, 1-drop), c)
 		r.Scenarios = append(r.Scenarios, Scenario{UsageDrop: drop, MonthlySavings: d.NetSavings / H * HoursPerMonth, Utilization: d.Utilization()})
 	}
+	r.Downside20, r.Downside30 = r.Scenarios[1].MonthlySavings, r.Scenarios[2].MonthlySavings
 	r.Ladder = Ladder(c, ladder)
 }
 

@@ -3,10 +3,13 @@ package costs_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/costs"
 )
 
@@ -132,6 +135,12 @@ func TestQueryPlans(t *testing.T) {
 			map[string]float64{"total": 25.5}},
 		{"top 1", costs.Query{GroupBy: costs.Dim{Kind: costs.DimService}, Top: 1}, "cost_daily",
 			map[string]float64{"AmazonEC2": 21, "others": 4.5}},
+		{"top 1 by tag", costs.Query{GroupBy: costs.Dim{Kind: costs.DimTag, Key: "team"}, Top: 1}, "cost_daily_dim",
+			map[string]float64{"web": 12, "others": 13.5}},
+		{"top 2 by tag, hourly", costs.Query{GroupBy: costs.Dim{Kind: costs.DimTag, Key: "team"}, Granularity: costs.Hourly, Top: 2}, "line_items",
+			map[string]float64{"web": 12, "api": 8, "others": 5.5}},
+		{"top 5 of 3", costs.Query{GroupBy: costs.Dim{Kind: costs.DimService}, Granularity: costs.Hourly, Top: 5}, "line_items",
+			map[string]float64{"AmazonEC2": 21, "AmazonRDS": 2.5, "ComputeSavingsPlans": 2}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -158,6 +167,42 @@ func TestQueryPlans(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestQueryRowCap checks that MaxRows refuses a large answer with how to
+// narrow it, and that --top folds groups before the cap counts rows.
+func TestQueryRowCap(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t)
+	loadRows(t, s, "acme", "2026-01", "exec-1", commitmentScenario())
+	q := costs.Query{Tenant: "acme", From: jan(1), To: jan(32), GroupBy: costs.Dim{Kind: costs.DimService}, Granularity: costs.Hourly}
+	all, err := s.Query(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := q
+	top.Top = 1
+	folded, err := s.Query(ctx, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(folded.Rows) >= len(all.Rows) || folded.Totals[len(folded.Totals)-1].Group != costs.OthersGroup {
+		t.Fatalf("top 1 gives %d rows (all: %d), totals %v; want fewer rows and others last", len(folded.Rows), len(all.Rows), folded.Totals)
+	}
+	q.MaxRows = len(all.Rows)
+	if _, err := s.Query(ctx, q); err != nil {
+		t.Errorf("exactly MaxRows rows: %v", err)
+	}
+	q.MaxRows = len(all.Rows) - 1
+	_, err = s.Query(ctx, q)
+	if crossbill.ErrorCode(err) != crossbill.CodeInvalid || !strings.Contains(fmt.Sprint(err), "coarser granularity") || !strings.Contains(fmt.Sprint(err), "top N") {
+		t.Errorf("one row over the cap: %v; want an invalid-input error saying how to narrow the query", err)
+	}
+	top.MaxRows = len(folded.Rows)
+	if _, err := s.Query(ctx, top); err != nil {
+		t.Errorf("top 1 under the cap: %v", err)
 	}
 }
 

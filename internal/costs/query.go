@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -21,6 +22,36 @@ type Query struct {
 	From, To    time.Time   // [From, To); zero: the month of the latest data
 	Filters     []Filter
 	Top         int // > 0: keep the Top groups by total, fold the rest into "others"
+	// MaxRows > 0 refuses answers of more rows (an invalid-input error that
+	// says how to narrow the query), so that one query cannot hold the
+	// memory of millions of rows.
+	MaxRows int
+}
+
+// DefaultMaxRows is the row cap of the server and the CLI unless changed
+// with --max-rows: ten times what a chart can show.
+const DefaultMaxRows = 10000
+
+// Canonical is q with the defaults that need no data filled in and its
+// filters in one order without repeats, so that two spellings of the same
+// question are equal (the server's cache key).
+func (q Query) Canonical() Query {
+	if q.Metric == "" {
+		q.Metric = MetricAmortized
+	}
+	if q.Granularity == "" {
+		q.Granularity = Daily
+	}
+	fs := make([]Filter, 0, len(q.Filters))
+	for _, f := range q.Filters {
+		vals := slices.Clone(f.Values)
+		slices.Sort(vals)
+		fs = append(fs, Filter{Dim: f.Dim, Values: slices.Compact(vals)})
+	}
+	key := func(f Filter) string { return f.Dim.String() + "\x00" + strings.Join(f.Values, "\x00") }
+	slices.SortFunc(fs, func(a, b Filter) int { return strings.Compare(key(a), key(b)) })
+	q.Filters = slices.CompactFunc(fs, func(a, b Filter) bool { return key(a) == key(b) })
+	return q
 }
 
 // Row is one (time bucket, group) value.
@@ -62,6 +93,15 @@ func (s *Store) Query(ctx context.Context, q Query) (Result, error) {
 		return Result{}, err
 	}
 	stmt, args, source := plan(q)
+	folded := q.Top > 0 && q.GroupBy.Kind != ""
+	if folded {
+		stmt, args = foldTop(stmt, args, q.Top)
+	}
+	if q.MaxRows > 0 {
+		// One row past the cap tells it is exceeded; DuckDB then never
+		// holds a larger result either.
+		stmt, args = "SELECT * FROM ("+stmt+") AS capped LIMIT ?", append(slices.Clone(args), q.MaxRows+1)
+	}
 	rows, err := s.db.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return Result{}, crossbill.Errorf(crossbill.CodeInternal, op, "querying %s: %w", source, err)
@@ -73,17 +113,28 @@ func (s *Store) Query(ctx context.Context, q Query) (Result, error) {
 		res.GroupBy = q.GroupBy.String()
 	}
 	for rows.Next() {
+		if q.MaxRows > 0 && len(res.Rows) == q.MaxRows {
+			return Result{}, tooManyRows(q)
+		}
 		var r Row
 		var g sql.NullString
 		var v sql.NullFloat64
-		if err := rows.Scan(&r.Period, &g, &v); err != nil {
+		var other bool
+		dest := []any{&r.Period, &g, &v}
+		if folded {
+			dest = append(dest, &other)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return Result{}, crossbill.Errorf(crossbill.CodeInternal, op, "reading %s: %w", source, err)
 		}
 		r.Period = r.Period.UTC()
 		r.Group, r.Value = g.String, v.Float64
-		if q.GroupBy.Kind == "" {
+		switch {
+		case q.GroupBy.Kind == "":
 			r.Group = "total"
-		} else if r.Group == "" {
+		case other:
+			r.Group = OthersGroup
+		case r.Group == "":
 			r.Group = describe(q.GroupBy, "")
 		}
 		res.Rows = append(res.Rows, r)
@@ -91,11 +142,51 @@ func (s *Store) Query(ctx context.Context, q Query) (Result, error) {
 	if err := rows.Err(); err != nil {
 		return Result{}, crossbill.Errorf(crossbill.CodeInternal, op, "reading %s: %w", source, err)
 	}
-	res.Rows, res.Totals = topN(res.Rows, q.Top)
+	if folded {
+		res.Rows, res.Totals = topN(res.Rows, 0)
+		res.Totals = othersLast(res.Totals)
+	} else {
+		res.Rows, res.Totals = topN(res.Rows, q.Top)
+	}
 	for _, t := range res.Totals {
 		res.Total += t.Value
 	}
 	return res, nil
+}
+
+// tooManyRows says how to ask for less.
+func tooManyRows(q Query) error {
+	by := "total"
+	if q.GroupBy.Kind != "" {
+		by = q.GroupBy.String()
+	}
+	return crossbill.Errorf(crossbill.CodeInvalid, "cost query",
+		"the answer has more than %d rows (%s by %s, %s to %s); narrow the query: a coarser granularity (daily or monthly), "+
+			"fewer groups (top N), a shorter from/to range or a filter (the limit is the server's or the CLI's --max-rows)",
+		q.MaxRows, q.Granularity, by, q.From.Format("2006-01-02"), q.To.Format("2006-01-02"))
+}
+
+// foldTop wraps a plan's statement so that DuckDB keeps the top groups by
+// total and folds the rest into one row per period (folded = true): a query
+// over thousands of groups then reads at most top+1 rows per period instead
+// of holding them all in Go.
+func foldTop(stmt string, args []any, top int) (string, []any) {
+	return `WITH base AS (` + stmt + `),
+	keep AS (SELECT coalesce(grp, '') AS g FROM base GROUP BY 1 ORDER BY sum(value) DESC NULLS LAST, g LIMIT ?)
+	SELECT b.period, CASE WHEN k.g IS NULL THEN NULL ELSE b.grp END AS grp, sum(b.value) AS value, k.g IS NULL AS folded
+	FROM base b LEFT JOIN keep k ON coalesce(b.grp, '') = k.g
+	GROUP BY 1, 2, 4`, append(slices.Clone(args), top)
+}
+
+// othersLast moves the folded group to the end of the ranking, where topN
+// puts it.
+func othersLast(ts []GroupTotal) []GroupTotal {
+	for i, t := range ts {
+		if t.Group == OthersGroup {
+			return append(append(ts[:i:i], ts[i+1:]...), t)
+		}
+	}
+	return ts
 }
 
 // normalize fills defaults and checks q.

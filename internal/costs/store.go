@@ -96,6 +96,9 @@ func OpenWith(ctx context.Context, dataDir string, opt Options) (*Store, error) 
 			// Loads need no particular row order; giving it up lets DuckDB
 			// stream Parquet into the table with less memory.
 			"SET preserve_insertion_order = false",
+			// The files are local: the OS already caches them, and DuckDB's
+			// own copy of what it read only adds to the server's memory.
+			"SET enable_external_file_cache = false",
 			// Each load commits to the write-ahead log only; Checkpoint,
 			// once per ingest, folds them into the database file. At the
 			// default 16 MB nearly every load's commit checkpointed,
@@ -141,6 +144,16 @@ func (s *Store) Checkpoint(ctx context.Context) error {
 // DB exposes the database for other packages' read queries (table cur, view
 // focus). Writers must go through the Store.
 func (s *Store) DB() *sql.DB { return s.db }
+
+// MemoryBytes is the memory DuckDB's buffer manager holds now (data
+// blocks, hash tables, results), for the server's metrics.
+func (s *Store) MemoryBytes(ctx context.Context) (int64, error) {
+	var n sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()`).Scan(&n); err != nil {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, "cost store", "reading DuckDB's memory use: %w", err)
+	}
+	return n.Int64, nil
+}
 
 // Path is the database file.
 func (s *Store) Path() string { return s.path }

@@ -65,9 +65,13 @@ func generate(ctx context.Context, _ *store.Store, _ store.Tenant, o Options, re
 	return fmt.Sprintf("%d accounts, %d months, %d line items, %d commitments", len(res.Accounts), len(res.Months), res.Rows, len(res.Commitments)), false, nil
 }
 
+// CURSource is where the demo's CUR 2.0 export lies in a data directory
+// (the bench loads it into more tenants).
+func CURSource(dataDir string) string { return filepath.Join(dataDir, curDir, "cur", "crossbill-cur2") }
+
 func ingestBills(ctx context.Context, _ *store.Store, t store.Tenant, o Options, rep *Report) (string, bool, error) {
 	cs := o.Costs
-	src := filepath.Join(o.DataDir, curDir, "cur", "crossbill-cur2")
+	src := CURSource(o.DataDir)
 	res, err := ingest.Ingest(ctx, cs, ingest.Options{Source: src, Tenant: t.ID, Progress: o.Progress})
 	if err != nil {
 		return "", false, err

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -225,6 +227,9 @@ func (s *Server) recommendCommitments(w http.ResponseWriter, r *http.Request) er
 		}
 		o.Ladder = n
 	}
+	if err := rankOptions(q, &o); err != nil {
+		return err
+	}
 	if err := o.Validate(); err != nil {
 		return err
 	}
@@ -232,7 +237,17 @@ func (s *Server) recommendCommitments(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	return s.cached(w, r, cacheKey("recommend", q), func(ctx context.Context) (any, error) {
+	// The lists are sets: one order and no repeats, for the answer and
+	// the cache key alike.
+	o.Types, o.Terms, o.Payments = set(o.Types), set(o.Terms), set(o.Payments)
+	key, err := queryKey("recommend", struct {
+		Options commitments.Options
+		Days    int
+	}{o, days})
+	if err != nil {
+		return err
+	}
+	return s.cached(w, r, key, func(ctx context.Context) (any, error) {
 		win, err := s.commitmentWindow(ctx, r, days)
 		if err != nil {
 			return nil, err
@@ -251,6 +266,13 @@ func (s *Server) recommendCommitments(w http.ResponseWriter, r *http.Request) er
 		}
 		return recs, err
 	})
+}
+
+// set sorts a list and drops repeats.
+func set[T cmp.Ordered](xs []T) []T {
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	return slices.Compact(xs)
 }
 
 type simulateRequest struct {

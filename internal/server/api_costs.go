@@ -5,18 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/costs"
 )
-
-// queryTimeout bounds one cost computation; it runs detached from the
-// request so that a burst of identical requests shares it.
-const queryTimeout = 30 * time.Second
 
 func (s *Server) costStore() (*costs.Store, error) {
 	if s.costsDB == nil {
@@ -25,29 +19,20 @@ func (s *Server) costStore() (*costs.Store, error) {
 	return s.costsDB, nil
 }
 
-// cacheKey normalizes a query string (sorted keys and values) so that the
-// same question asked with parameters in another order hits the cache.
-func cacheKey(prefix string, v url.Values) string {
-	keys := make([]string, 0, len(v))
-	for k := range v {
-		keys = append(keys, k)
+// queryKey is a parsed, canonical query (a struct) as a string: two
+// spellings of one question, parameters reordered or repeated, share it.
+func queryKey(kind string, canonical any) (string, error) {
+	b, err := json.Marshal(canonical)
+	if err != nil {
+		return "", crossbill.Errorf(crossbill.CodeInternal, kind, "encoding the cache key: %w", err)
 	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString(prefix)
-	for _, k := range keys {
-		vals := append([]string(nil), v[k]...)
-		sort.Strings(vals)
-		b.WriteString("&" + k + "=" + strings.Join(vals, "\x1f"))
-	}
-	return b.String()
+	return kind + " " + string(b), nil
 }
 
-// cached answers with the tenant's cached JSON for key, computing it once.
+// cached answers with the tenant's cached JSON for key, computing it once
+// for every request that asks meanwhile (see costCache.get).
 func (s *Server) cached(w http.ResponseWriter, r *http.Request, key string, compute func(ctx context.Context) (any, error)) error {
-	body, err := s.costs.get(tenantOf(r).ID, key, func() ([]byte, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), queryTimeout)
-		defer cancel()
+	body, err := s.costs.get(r.Context(), tenantOf(r).ID, key, func(ctx context.Context) ([]byte, error) {
 		v, err := compute(ctx)
 		if err != nil {
 			return nil, err
@@ -67,8 +52,13 @@ func (s *Server) cached(w http.ResponseWriter, r *http.Request, key string, comp
 
 // parseCostQuery reads the query parameters of GET .../costs.
 func parseCostQuery(tenant crossbill.TenantID, v url.Values) (costs.Query, error) {
-	q := costs.Query{Tenant: string(tenant), Metric: v.Get("metric")}
+	q := costs.Query{Tenant: string(tenant)}
 	var err error
+	if m := v.Get("metric"); m != "" {
+		if q.Metric, err = costs.ParseMetric(m); err != nil {
+			return q, err
+		}
+	}
 	if g := v.Get("group_by"); g != "" && g != "total" {
 		if q.GroupBy, err = costs.ParseDim(g); err != nil {
 			return q, err
@@ -101,7 +91,7 @@ func parseCostQuery(tenant crossbill.TenantID, v url.Values) (costs.Query, error
 			return q, crossbill.Errorf(crossbill.CodeInvalid, "costs", "top %q: use a number from 0 (all groups) to 1000", t)
 		}
 	}
-	return q, nil
+	return q.Canonical(), nil
 }
 
 func (s *Server) queryCosts(w http.ResponseWriter, r *http.Request) error {
@@ -113,7 +103,12 @@ func (s *Server) queryCosts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.cached(w, r, cacheKey("costs", r.URL.Query()), func(ctx context.Context) (any, error) {
+	q.MaxRows = s.cfg.MaxRows
+	key, err := queryKey("costs", q)
+	if err != nil {
+		return err
+	}
+	return s.cached(w, r, key, func(ctx context.Context) (any, error) {
 		return cs.Query(ctx, q)
 	})
 }

@@ -59,6 +59,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 			msg = "internal error; the server log has the details under request_id " + rid
 		}
 	}
+	if status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "2")
+	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="crossbill"`)
 	}

@@ -16,7 +16,7 @@ func (s *Server) featureRoutes() []route {
 		q("granularity", "hourly, daily (default) or monthly"),
 		q("from", "first day, YYYY-MM-DD or YYYY-MM (default: the month of the latest data)"),
 		q("to", "day after the last, exclusive"),
-		q("filter", "DIM=V1,V2; repeat for several"),
+		{name: "filter", desc: "DIM=V1,V2; repeat for several", repeat: true},
 		q("top", "keep the top N groups, fold the rest into others"),
 	}
 	return []route{
@@ -36,13 +36,15 @@ func (s *Server) featureRoutes() []route {
 		{method: http.MethodPost, path: "/api/onboarding/orgs/{org_id}/bill_connects/aws/iam_role", access: admin, tenantParam: "org_id", handler: s.flexeraBillConnect, tag: "connections",
 			summary: "Flexera Optima's bill connect (seed 004): register a role and its bill bucket, verify, schedule ingestion; org_id is the tenant", body: "BillConnect", resp: "BillConnectResult", status: http.StatusCreated},
 
-		{method: http.MethodGet, path: tenantPath + "/costs", access: read, tenantParam: "tenant", handler: s.queryCosts, tag: "costs", summary: "Cost by time bucket and group", query: costQuery, resp: "CostResult"},
+		{method: http.MethodGet, path: tenantPath + "/costs", access: read, tenantParam: "tenant", handler: s.queryCosts, tag: "costs", summary: "Cost by time bucket and group; an answer over the server's --max-rows (10,000) is refused with 400 saying how to narrow it", query: costQuery, resp: "CostResult"},
 		{method: http.MethodGet, path: tenantPath + "/costs/dimensions", access: read, tenantParam: "tenant", handler: s.costDimensions, tag: "costs", summary: "Metrics, dimensions and billing periods available", resp: "CostMeta"},
 
 		{method: http.MethodGet, path: tenantPath + "/commitments", access: read, tenantParam: "tenant", handler: s.listCommitments, tag: "commitments", summary: "Savings Plans and reservations (from the CUR) with expirations in 30/60/90 days", resp: "CommitmentInventory"},
 		{method: http.MethodGet, path: tenantPath + "/commitments/utilization", access: read, tenantParam: "tenant", handler: s.commitmentUtilization, tag: "commitments", summary: "Daily utilization and coverage, totals and per commitment", resp: "Utilization"},
 		{method: http.MethodGet, path: tenantPath + "/commitments/recommendations", access: read, tenantParam: "tenant", handler: s.recommendCommitments, tag: "commitments", summary: "What to buy: per type, term and payment option, with savings if usage drops",
-			query: []param{q("types", "COMPUTE_SP, EC2_INSTANCE_SP, RDS_RI, ELASTICACHE_RI, OPENSEARCH_RI, REDSHIFT_RI (comma-separated)"), q("terms", "1,3"), q("payments", "NO_UPFRONT, PARTIAL_UPFRONT, ALL_UPFRONT"), q("lookback_days", "7, 30 (default), 60 or any up to 366"), q("ladder", "split each purchase into N monthly tranches")}, resp: "RecommendationList"},
+			query: []param{q("types", "COMPUTE_SP, EC2_INSTANCE_SP, RDS_RI, ELASTICACHE_RI, OPENSEARCH_RI, REDSHIFT_RI (comma-separated)"), q("terms", "1,3"), q("payments", "NO_UPFRONT, PARTIAL_UPFRONT, ALL_UPFRONT"), q("lookback_days", "7, 30 (default), 60 or any up to 366"), q("ladder", "split each purchase into N monthly tranches"),
+				q("rank", "risk (default: trend-adjusted, ranked by savings if usage drops 20%, options beyond the limits hidden) or optimum (exact lookback optimum of every option, by expected savings)"),
+				q("max_break_even_months", "with rank=risk, hide options breaking even later (default 12; 0: no limit)"), q("allow_loss", "with rank=risk, keep options that lose money if usage drops 20% (true/false)")}, resp: "RecommendationList"},
 		{method: http.MethodPost, path: tenantPath + "/commitments/simulate", access: read, tenantParam: "tenant", handler: s.simulateCommitment, tag: "commitments", summary: "What-if: what a given hourly commitment would have done over the lookback", body: "SimulateRequest", resp: "Recommendation"},
 
 		{method: http.MethodPost, path: tenantPath + "/reviews", access: admin, tenantParam: "tenant", handler: s.createReview, upload: true, tag: "review", summary: "Review an uploaded CloudFormation template (YAML/JSON) or IAM policy: the raw request body", query: []param{q("name", "the file's name")}, resp: "Review", status: http.StatusCreated},
@@ -110,7 +112,12 @@ func (s *Server) featureSchemas() obj {
 		"Recommendation": object(nil, obj{
 			"type": str(""), "term_years": integer(""), "payment_option": str(""), "scope": str(""), "key": str(""), "hourly_commitment": num(""), "count": integer(""),
 			"upfront_cost": num(""), "monthly_savings": num(""), "savings_percent": num(""), "break_even_month": integer(""), "expected_utilization": num(""), "expected_coverage": num(""),
-			"if_usage_drops": obj{"type": "array", "items": object(nil, obj{"usage_drop": num(""), "monthly_savings": num(""), "utilization": num("")})},
+			"if_usage_drops":              obj{"type": "array", "items": object(nil, obj{"usage_drop": num(""), "monthly_savings": num(""), "utilization": num("")})},
+			"downside_monthly_savings_20": num("monthly savings if usage drops 20% (negative: a loss)"), "downside_monthly_savings_30": num("same, 30%"),
+			"why": str("why the trend moved the commitment off the lookback optimum"),
+			"trend": object(nil, obj{"direction": str("flat, declining, growing or unknown"), "slope_per_day": num("Theil–Sen, fraction of the median day"),
+				"mann_kendall_z": num(""), "recent_days": integer(""), "recent_vs_lookback": num(""), "action": str("none, shrink, hold or grow"),
+				"lookback_optimum_hourly": num("the exact optimum before the trend policy"), "why": str("")}),
 		}),
 		"RecommendationList": arrayOf("Recommendation"),
 		"SimulateRequest":    object([]string{"type", "term_years", "payment_option", "hourly_commitment"}, obj{"type": str(""), "term_years": integer(""), "payment_option": str(""), "key": str("family/region or instance type/region"), "hourly_commitment": num("$/h"), "lookback_days": integer("")}),

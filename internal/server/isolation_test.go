@@ -89,8 +89,10 @@ func ownTenant(w *isoWorld) url.Values {
 	return url.Values{"tenant": {w.b.name}, "tenant_id": {w.b.id}}
 }
 
-func probeTenant(want ...int) isoProbe {
-	return isoProbe{name: "tenant in the query", query: ownTenant, want: want}
+// probeTenant names B in query parameters no route takes: refused (400)
+// before any handler runs, as every unknown parameter is.
+func probeTenant() isoProbe {
+	return isoProbe{name: "tenant in the query", query: ownTenant, want: []int{400}}
 }
 
 // resourceParams are the path parameters naming something a tenant owns,
@@ -129,38 +131,38 @@ func isoCases() map[string]isoCase {
 		"GET /metrics":             {public: "counters labelled by route pattern, never by tenant"},
 		"GET /api/v1/openapi.json": {public: "the API's description"},
 
-		"GET /api/v1/me":      {control: 200, probes: []isoProbe{probeTenant(200)}},
-		"GET /api/v1/tenants": {control: 200, probes: []isoProbe{probeTenant(200)}},
+		"GET /api/v1/me":      {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants": {control: 200, probes: []isoProbe{probeTenant()}},
 		"POST /api/v1/tenants": {operator: true, body: func(w *isoWorld) any {
 			return map[string]string{"name": w.b.name} // 403, not a Conflict telling that B exists
 		}},
-		"GET /api/v1/onboarding/modules": {control: 200, probes: []isoProbe{probeTenant(200)}},
-		"GET /api/v1/annex":              {control: 200, probes: []isoProbe{probeTenant(200)}},
+		"GET /api/v1/onboarding/modules": {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/annex":              {control: 200, probes: []isoProbe{probeTenant()}},
 
 		"GET /api/v1/bindings": {operator: true},
 		"POST /api/v1/bindings/{account}/release": {operator: true, body: func(w *isoWorld) any {
 			return map[string]string{"reason": "a tenant token releasing B's account"}
 		}},
 
-		"GET /api/v1/tenants/{tenant}":        {control: 200, probes: []isoProbe{probeTenant(200)}},
-		"GET /api/v1/tenants/{tenant}/tokens": {control: 200, probes: []isoProbe{probeTenant(200)}},
+		"GET /api/v1/tenants/{tenant}":        {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/tokens": {control: 200, probes: []isoProbe{probeTenant()}},
 		"POST /api/v1/tenants/{tenant}/tokens": {body: tokenBody, control: 201, probes: []isoProbe{{name: "tenant_id in the body", want: []int{400}, body: func(w *isoWorld) any {
 			return map[string]string{"name": "x", "scope": "admin", "tenant_id": w.b.id}
 		}}}},
 		"DELETE /api/v1/tenants/{tenant}/tokens/{token}": {control: 204},
 		"GET /api/v1/tenants/{tenant}/jobs": {control: 200, probes: []isoProbe{
 			{name: "B's connection as the filter", want: []int{200}, query: func(w *isoWorld) url.Values { return url.Values{"connection": {w.b.conn}} }},
-			{name: "B's connection and kind", want: []int{200}, query: func(w *isoWorld) url.Values {
+			{name: "B's connection and kind (and an unknown tenant parameter)", want: []int{400}, query: func(w *isoWorld) url.Values {
 				return url.Values{"connection": {w.b.conn}, "kind": {"verify"}, "tenant": {w.b.name}}
 			}},
 		}},
 		"GET /api/v1/tenants/{tenant}/jobs/{job}":       {control: 200},
-		"GET /api/v1/tenants/{tenant}/reviews":          {control: 200, probes: []isoProbe{probeTenant(200)}},
+		"GET /api/v1/tenants/{tenant}/reviews":          {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/reviews/{review}": {control: 200},
 		"POST /api/v1/tenants/{tenant}/reviews": {control: 201, body: func(*isoWorld) any { return fmt.Sprintf(reviewPolicy, "AlphaSid", "alpha-bucket") },
-			probes: []isoProbe{probeTenant(201)}},
+			probes: []isoProbe{probeTenant()}},
 
-		"GET /api/v1/tenants/{tenant}/connections": {control: 200, probes: []isoProbe{probeTenant(200)}},
+		"GET /api/v1/tenants/{tenant}/connections": {control: 200, probes: []isoProbe{probeTenant()}},
 		"POST /api/v1/tenants/{tenant}/connections": {body: connBody, control: 201, probes: []isoProbe{{name: "tenant_id in the body", want: []int{400}, body: func(w *isoWorld) any {
 			return map[string]any{"modules": []string{"cost"}, "tenant_id": w.b.id}
 		}}}},
@@ -189,15 +191,15 @@ func isoCases() map[string]isoCase {
 			{name: "B's cached question", want: []int{200}, query: func(w *isoWorld) url.Values {
 				return url.Values{"group_by": {"account"}, "from": {"2026-06"}, "to": {"2026-07"}}
 			}},
-			{name: "grouped by account over B's months", want: []int{200}, query: func(w *isoWorld) url.Values {
+			{name: "grouped by account over B's months (and an unknown tenant parameter)", want: []int{400}, query: func(w *isoWorld) url.Values {
 				return url.Values{"group_by": {"account"}, "from": {"2026-06"}, "to": {"2026-07"}, "tenant": {w.b.id}}
 			}},
 		}},
-		"GET /api/v1/tenants/{tenant}/costs/dimensions":            {control: 200, probes: []isoProbe{probeTenant(200)}},
-		"GET /api/v1/tenants/{tenant}/commitments":                 {control: 200, probes: []isoProbe{probeTenant(200)}},
-		"GET /api/v1/tenants/{tenant}/commitments/utilization":     {control: 200, probes: []isoProbe{probeTenant(200)}},
-		"GET /api/v1/tenants/{tenant}/commitments/recommendations": {control: 200, probes: []isoProbe{probeTenant(200)}},
-		"POST /api/v1/tenants/{tenant}/commitments/simulate":       {body: simulate, control: 200, probes: []isoProbe{probeTenant(200)}},
+		"GET /api/v1/tenants/{tenant}/costs/dimensions":            {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments":                 {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments/utilization":     {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments/recommendations": {control: 200, probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/commitments/simulate":       {body: simulate, control: 200, probes: []isoProbe{probeTenant()}},
 	}
 }
 

@@ -35,6 +35,17 @@ type Main struct {
 	AuthFailures       int
 	AuthFailWindow     time.Duration
 	MaxTokensPerTenant int
+	// Memory bounds (see Config): rows per cost answer, answer cache bytes
+	// (whole and per tenant), concurrent heavy queries (per tenant and in
+	// all).
+	MaxRows          int
+	CacheBytes       int64
+	TenantCacheBytes int64
+	HeavyQueries     int
+	HeavyQueriesAll  int
+	// DuckDBMemory is the cost store's DuckDB memory_limit (its buffer
+	// pool keeps scanned data up to it); "": costs.Options' default.
+	DuckDBMemory string
 	// NoBootstrap skips creating an operator token on an empty database.
 	NoBootstrap bool
 	// HubOptional says that running without AWS credentials is expected
@@ -109,7 +120,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.Logger.Log(ctx, level, "no hub AWS credentials: verification and ingestion cannot reach customer accounts", "err", err)
 	}
-	m.costs, err = costs.Open(ctx, m.DataDir)
+	m.costs, err = costs.OpenWith(ctx, m.DataDir, costs.Options{MemoryLimit: m.DuckDBMemory})
 	if err != nil {
 		return err
 	}
@@ -119,6 +130,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.srv = New(Config{Store: st, Scheduler: m.sched, Logger: m.Logger, DataDir: m.DataDir, Version: m.Version,
 		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst, Costs: m.costs, AWS: awsclient.MustFactory(hub),
 		AuthFailures: m.AuthFailures, AuthFailWindow: m.AuthFailWindow, MaxTokensPerTenant: m.MaxTokensPerTenant,
+		MaxRows: m.MaxRows, CacheBytes: m.CacheBytes, TenantCacheBytes: m.TenantCacheBytes, HeavyQueries: m.HeavyQueries, HeavyQueriesAll: m.HeavyQueriesAll,
 		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait, VerifyRetry: m.VerifyRetry, HubProblem: hubProblem})
 	m.srv.registerRunners()
 	for kind, r := range m.Runners {

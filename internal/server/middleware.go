@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costs"
 )
 
 type ctxKey int
@@ -108,6 +109,41 @@ func newMetrics() *metrics {
 	m.registry.MustRegister(m.requests, m.duration, m.rateLimited, m.authBlocked, m.jobs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// watchCache exports the answer cache's size and the heavy queries.
+func (m *metrics) watchCache(c *costCache) {
+	gauge := func(name, help string, f func(cacheStats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(c.stats()) })
+	}
+	counter := func(name, help string, f func(cacheStats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return f(c.stats()) })
+	}
+	m.registry.MustRegister(
+		gauge("crossbill_cache_bytes", "Bytes held by the answer cache (costs, commitments).", func(s cacheStats) float64 { return float64(s.Bytes) }),
+		gauge("crossbill_cache_max_bytes", "The answer cache's byte cap.", func(s cacheStats) float64 { return float64(s.MaxBytes) }),
+		gauge("crossbill_cache_tenant_max_bytes", "The answer cache's byte cap per tenant.", func(s cacheStats) float64 { return float64(s.TenantMax) }),
+		gauge("crossbill_cache_entries", "Answers held by the answer cache.", func(s cacheStats) float64 { return float64(s.Entries) }),
+		counter("crossbill_cache_evictions_total", "Answers evicted to keep the cache within its caps.", func(s cacheStats) float64 { return float64(s.Evictions) }),
+		gauge("crossbill_heavy_queries_running", "Heavy queries (costs, commitments) computing now.", func(s cacheStats) float64 { return float64(s.Running) }),
+		counter("crossbill_heavy_queries_rejected_total", "Heavy queries refused (429) because their tenant's slots stayed busy.", func(s cacheStats) float64 { return float64(s.Rejected) }),
+	)
+}
+
+// watchDuckDB exports the memory DuckDB's buffer manager holds: next to
+// the process's RSS it tells DuckDB's share from Go's.
+func (m *metrics) watchDuckDB(cs *costs.Store) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "crossbill_duckdb_memory_bytes", Help: "Memory held by DuckDB's buffer manager (the cost store).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := cs.MemoryBytes(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
 }
 
 // observe wraps every request: request ID, panic recovery, the access log

@@ -117,7 +117,11 @@ func (s *Server) operation(rt route) obj {
 		params = append(params, obj{"name": p, "in": "path", "required": true, "schema": obj{"type": "string"}, "description": desc})
 	}
 	for _, p := range rt.query {
-		params = append(params, obj{"name": p.name, "in": "query", "required": p.required, "schema": obj{"type": "string"}, "description": p.desc})
+		schema := obj{"type": "string"}
+		if p.repeat {
+			schema = obj{"type": "array", "items": schema}
+		}
+		params = append(params, obj{"name": p.name, "in": "query", "required": p.required, "schema": schema, "description": p.desc})
 	}
 	if len(params) > 0 {
 		op["parameters"] = params
@@ -141,7 +145,7 @@ func (s *Server) operation(rt route) obj {
 	errResp := func(desc string) obj {
 		return obj{"description": desc, "content": obj{"application/json": obj{"schema": ref("Error")}}}
 	}
-	responses := obj{strconv.Itoa(status): success, "400": errResp("bad input"), "500": errResp("internal error")}
+	responses := obj{strconv.Itoa(status): success, "400": errResp("bad input (also: a query parameter the operation does not list)"), "500": errResp("internal error")}
 	if rt.access != public {
 		op["security"] = []any{obj{"bearer": []string{}}}
 		responses["401"] = errResp("missing, unknown or revoked token")

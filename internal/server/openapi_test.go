@@ -49,6 +49,7 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 	if len(doc.Paths) < 10 {
 		t.Fatalf("only %d paths documented", len(doc.Paths))
 	}
+	ts.tenantWithTokens(t, "acme")
 	ids := map[string]string{}
 	var paths []string
 	for p := range doc.Paths {
@@ -91,6 +92,23 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 			st := ts.do(t, strings.ToUpper(method), concrete, ts.op, "{}", &e)
 			if st == http.StatusMethodNotAllowed || strings.Contains(e.Error, "no API route") {
 				t.Errorf("%s is documented but not routed (%d %s)", where, st, e.Error)
+			}
+			// Every documented query parameter is accepted by the router
+			// (which refuses undocumented ones).
+			var qs []string
+			for _, prm := range op.Parameters {
+				if prm.In == "query" {
+					qs = append(qs, prm.Name+"=placeholder")
+				}
+			}
+			if len(qs) > 0 {
+				e = errJSON{}
+				known := strings.Replace(wildcard.ReplaceAllString(p, "placeholder"), "/tenants/placeholder", "/tenants/acme", 1)
+				known = strings.Replace(known, "/orgs/placeholder/", "/orgs/acme/", 1)
+				ts.do(t, strings.ToUpper(method), known+"?"+strings.Join(qs, "&"), ts.op, "{}", &e)
+				if strings.Contains(e.Error, "query parameter") {
+					t.Errorf("%s refuses its documented query parameters: %s", where, e.Error)
+				}
 			}
 		}
 	}

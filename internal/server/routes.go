@@ -2,7 +2,12 @@ package server
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
+	"sort"
 	"strings"
+
+	"github.com/crossbill/crossbill"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -37,13 +42,44 @@ type route struct {
 	content string // response media type when not JSON
 }
 
-// param documents a query parameter.
+// param documents a query parameter. The router refuses parameters a
+// route does not declare, and repeats of those that are not repeat.
 type param struct {
 	name, desc string
 	required   bool
+	repeat     bool // may be given several times
 }
 
 func q(name, desc string) param { return param{name: name, desc: desc} }
+
+// checkQuery refuses unknown query parameters and repeats of single ones:
+// ignored silently they would answer a typo as if it were absent, and
+// each spelling could mint an entry in the answer cache.
+func checkQuery(rt route, v url.Values) error {
+	names := make([]string, 0, len(v))
+	for n := range v {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		i := slices.IndexFunc(rt.query, func(p param) bool { return p.name == n })
+		if i < 0 {
+			accepted := "it takes no query parameters"
+			if len(rt.query) > 0 {
+				var ns []string
+				for _, p := range rt.query {
+					ns = append(ns, p.name)
+				}
+				accepted = "accepted: " + strings.Join(ns, ", ")
+			}
+			return crossbill.Errorf(crossbill.CodeInvalid, "request", "unknown query parameter %q for %s %s; %s", n, rt.method, rt.path, accepted)
+		}
+		if len(v[n]) > 1 && !rt.query[i].repeat {
+			return crossbill.Errorf(crossbill.CodeInvalid, "request", "query parameter %q is given %d times; give it once", n, len(v[n]))
+		}
+	}
+	return nil
+}
 
 // pathParams lists the {wildcards} of a pattern path in order.
 func pathParams(path string) []string {

@@ -49,6 +49,15 @@ type Config struct {
 
 	// Costs is the cost store (DuckDB); nil answers cost routes with 503.
 	Costs *costs.Store
+	// MaxRows caps the rows of one cost answer; zero: costs.DefaultMaxRows,
+	// negative: no cap.
+	MaxRows int
+	// Limits of the answer cache and of heavy queries (costs, commitments).
+	CacheBytes       int64         // whole cache; zero: 32 MiB
+	TenantCacheBytes int64         // per tenant; zero: 8 MiB
+	HeavyQueries     int           // concurrent heavy queries per tenant; zero: 2
+	HeavyQueriesAll  int           // all tenants together; zero: 2
+	HeavyQueryWait   time.Duration // wait for a free slot before 429; zero: 10s
 	// AWS is the process's one factory of customer-role credentials, on
 	// crossbill's own (hub) AWS configuration: verify, members and ingest
 	// share it, so cached sessions live as long as the server. nil: a
@@ -124,16 +133,24 @@ func New(cfg Config) *Server {
 	if cfg.AWS == nil {
 		cfg.AWS = awsclient.MustFactory(aws.Config{})
 	}
+	if cfg.MaxRows == 0 {
+		cfg.MaxRows = costs.DefaultMaxRows
+	}
 	s := &Server{
 		store: cfg.Store, sched: cfg.Scheduler, log: cfg.Logger.With("component", "http"), dataDir: cfg.DataDir,
 		metrics: newMetrics(), limits: newLimiters(cfg.RatePerSecond, cfg.RateBurst), cfg: cfg,
-		costs: newCostCache(), costsDB: cfg.Costs, now: cfg.Now, tokens: newTokenCache(TokenCacheTTL),
+		costs:   newCostCache(cacheLimits{Bytes: cfg.CacheBytes, TenantBytes: cfg.TenantCacheBytes, Slots: cfg.HeavyQueries, TotalSlots: cfg.HeavyQueriesAll, SlotWait: cfg.HeavyQueryWait}),
+		costsDB: cfg.Costs, now: cfg.Now, tokens: newTokenCache(TokenCacheTTL),
 		tenantCache: map[crossbill.TenantID]store.Tenant{},
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	s.authFails = newAuthFailures(cfg.AuthFailures, cfg.AuthFailWindow, s.now)
+	s.metrics.watchCache(s.costs)
+	if s.costsDB != nil {
+		s.metrics.watchDuckDB(s.costsDB)
+	}
 	if s.sched != nil {
 		s.sched.OnJobEnd(func(j store.Job, err error) {
 			outcome := "succeeded"
@@ -169,13 +186,17 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 func (s *Server) buildMux() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
-		h := rt.handler
+		rt, h := rt, rt.handler
 		maxBody := s.cfg.MaxBody
 		if rt.upload {
 			maxBody = s.cfg.UploadMaxBody
 		}
 		inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			if err := checkQuery(rt, r.URL.Query()); err != nil {
+				writeError(w, r, err)
+				return
+			}
 			if err := h(w, r); err != nil {
 				writeError(w, r, err)
 			}

@@ -118,6 +118,11 @@ func TestInconclusiveVerificationKeepsStatus(t *testing.T) {
 	v := store.Verification{ConnectionID: c.ID, RoleARN: "arn:aws:iam::222222222222:role/CrossbillAccess", StartedAt: start, FinishedAt: start.Add(time.Second)}
 	for _, prev := range []store.VerificationStatus{store.VerificationVerified, store.VerificationFailed} {
 		v.Status, v.Checks = prev, nil
+		if prev == store.VerificationVerified {
+			// Only a verification that assumed the role verifies (and binds) it.
+			v.Checks = []store.VerificationCheck{{Name: store.CheckAssumeRole, Status: store.CheckPass, StartedAt: start},
+				{Name: store.CheckCallerIdentity, Status: store.CheckPass, StartedAt: start}}
+		}
 		if _, err := s.SaveVerification(ctx, v); err != nil {
 			t.Fatal(err)
 		}

@@ -68,11 +68,16 @@ async function recommendations(sec, ctx) {
   const term = select([['1', '1 year'], ['3', '3 years']], '1');
   const pay = select([['NO_UPFRONT', 'No upfront'], ['PARTIAL_UPFRONT', 'Partial upfront'], ['ALL_UPFRONT', 'All upfront']], 'NO_UPFRONT');
   const lookback = select([['7', '7 days'], ['30', '30 days'], ['60', '60 days']], '30');
+  // The API's rank: risk (trend-adjusted, by savings if usage drops 20%,
+  // risky options hidden) or the exact lookback optimum of every option.
+  const rank = select([['risk', 'Risk-adjusted'], ['optimum', 'Exact optimum']], 'risk');
+  const breakEven = select([['6', '6 months'], ['12', '12 months'], ['24', '24 months'], ['0', 'No limit']], '12');
   const drop = h('input', { type: 'range', min: 0, max: 30, step: 10, value: 0, 'aria-valuetext': '0% usage drop' });
   const dropOut = h('output', {}, '0%');
   const out = h('div', { 'aria-live': 'polite' });
   const form = h('form', { class: 'form', 'aria-label': 'Recommendation options' },
     field('Type', type), field('Term', term), field('Payment', pay), field('Lookback', lookback),
+    field('Rank', rank, { hint: 'risk-adjusted ranks by savings if usage drops 20%' }), field('Break-even within', breakEven, { hint: 'risk-adjusted only' }),
     h('button', { type: 'submit' }, 'Recommend'));
   const whatIf = h('div', { class: 'form' }, field('What if usage drops by', drop, { hint: 'savings recomputed for lower usage' }), dropOut);
   sec.append(form, whatIf, out);
@@ -83,21 +88,30 @@ async function recommendations(sec, ctx) {
     drop.setAttribute('aria-valuetext', `${drop.value}% usage drop`);
     const pick = (r) => (d === 0 ? { monthly_savings: r.monthly_savings, utilization: r.expected_utilization }
       : (r.if_usage_drops || []).find((s) => Math.abs(s.usage_drop - d) < 1e-6) || { monthly_savings: NaN, utilization: NaN });
-    clear(out).append(table([
+    const shown = recs.filter((r) => r.hourly_commitment > 0 || r.count > 0);
+    const label = (r) => [r.type, r.key, `${r.term_years}y`, r.payment_option].filter(Boolean).join(' ');
+    const whys = recs.filter((r) => r.why); // a row held at zero is not in the table, but its reason is
+    const note = rank.value === 'optimum' ? 'Exact lookback optimum of every option, by expected monthly savings.'
+      : `Ranked by monthly savings if usage drops 20%; options breaking even ${breakEven.value === '0' ? 'never' : `after month ${breakEven.value}`} or losing money in that drop are hidden.`;
+    clear(out).append(h('p', { class: 'muted' }, note), table([
       { label: 'Type', value: (r) => r.type },
       { label: 'Scope', value: (r) => [r.key || 'all eligible usage', r.scope].filter(Boolean).join(' · ') },
       { label: 'Commitment $/h', value: (r) => (r.count ? `${r.count} × ${r.instance_type}` : fmtNum(r.hourly_commitment, 3)), num: true },
       { label: 'Upfront', value: (r) => fmtMoney(r.upfront_cost), num: true },
       { label: 'Monthly savings', value: (r) => fmtMoney(pick(r).monthly_savings), num: true },
+      { label: 'If usage −20%', value: (r) => fmtMoney(r.downside_monthly_savings_20), num: true },
+      { label: 'If usage −30%', value: (r) => fmtMoney(r.downside_monthly_savings_30), num: true },
       { label: 'Savings %', value: (r) => fmtPct(r.savings_percent), num: true },
       { label: 'Utilization', value: (r) => fmtPct(pick(r).utilization), num: true },
       { label: 'Coverage', value: (r) => fmtPct(r.expected_coverage), num: true },
       { label: 'Break-even', value: (r) => (r.break_even_month ? `month ${r.break_even_month}` : '—'), num: true },
-    ], recs.filter((r) => r.hourly_commitment > 0 || r.count > 0), { caption: d ? `If usage drops ${drop.value}%` : 'Expected', empty: 'Nothing worth buying for these options.' }));
+      { label: 'Trend', value: (r) => (r.trend ? (r.trend.action === 'none' ? r.trend.direction : `${r.trend.direction}: ${r.trend.action}`) : '') },
+    ], shown, { caption: d ? `If usage drops ${drop.value}%` : 'Expected', empty: 'Nothing worth buying for these options within the risk limits.' }),
+    ...(whys.length ? [h('ul', { class: 'muted', 'aria-label': 'Why the trend changed these commitments' }, whys.map((r) => h('li', {}, `${label(r)}: ${r.why}`)))] : []));
   };
   drop.addEventListener('input', render);
   const run = async () => {
-    const q = new URLSearchParams({ terms: term.value, payments: pay.value, lookback_days: lookback.value });
+    const q = new URLSearchParams({ terms: term.value, payments: pay.value, lookback_days: lookback.value, rank: rank.value, max_break_even_months: breakEven.value });
     if (type.value) q.set('types', type.value);
     try {
       recs = await loading(out, api(`${ctx.base}/commitments/recommendations?${q}`));
