@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
@@ -25,6 +26,7 @@ type App struct {
 	Logger *slog.Logger
 
 	store *store.Store
+	aws   map[awsclient.HubOptions]*awsclient.Factory
 }
 
 // defaultDataDir is $CROSSBILL_DATA, else crossbill/ under the user's data
@@ -53,6 +55,29 @@ func (a *App) Store(ctx context.Context) (*store.Store, error) {
 	}
 	a.store = s
 	return s, nil
+}
+
+// AWS returns the process's AWS client factory on the hub credentials that
+// opts (a command's --endpoint-url, --region, --profile) select, loading
+// them on first use: every use case of the process shares its cached
+// sessions. The SDK logs through the app's logger, so -v shows its lines.
+func (a *App) AWS(ctx context.Context, opts awsclient.HubOptions) (*awsclient.Factory, error) {
+	if opts.Logger == nil {
+		opts.Logger = a.Logger
+	}
+	if f, ok := a.aws[opts]; ok {
+		return f, nil
+	}
+	hub, err := awsclient.HubConfig(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	f := awsclient.MustFactory(hub)
+	if a.aws == nil {
+		a.aws = map[awsclient.HubOptions]*awsclient.Factory{}
+	}
+	a.aws[opts] = f
+	return f, nil
 }
 
 // Close releases what the app opened.

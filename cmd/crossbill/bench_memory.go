@@ -152,7 +152,7 @@ func moreTenants(ctx context.Context, app *App, dir string, n int) ([]benchTenan
 			return nil, err
 		}
 		app.Progress("bench: loading the demo's costs into tenant %s", name)
-		if _, err := ingest.Ingest(ctx, cs, ingest.Options{Source: demo.CURSource(dir), Tenant: string(t.ID)}); err != nil {
+		if _, err := ingest.Ingest(ctx, cs, ingest.Options{Source: demo.CURSource(dir), Tenant: t.ID}); err != nil {
 			return nil, err
 		}
 		_, secret, err := st.CreateToken(ctx, t.ID, "bench-memory", store.ScopeRead)

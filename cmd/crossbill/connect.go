@@ -53,28 +53,15 @@ CloudFormation templates the customer deploys (account role, CUR 2.0 export when
 module is on, member-account StackSet), and prints console quick-create links when
 --template-url-base says where the files will be hosted.
 
-Modules: ` + moduleNames() + ` (default: cost,cur,commitments,inventory,org).
---evaluation writes only the read-only evaluation stack (cost, commitments).`,
+Modules: ` + manifest.JoinModules(manifest.ValidModules()) + ` (default: ` + manifest.JoinModules(manifest.DefaultModules()) + `).
+--evaluation writes only the read-only evaluation stack (` + manifest.JoinModules(onboarding.EvaluationModules()) + `);
+it cannot be combined with --modules.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			const op = "connect init"
 			ctx := cmd.Context()
 			if tenant == "" || principal == "" {
 				return crossbill.Errorf(crossbill.CodeInvalid, op, "--tenant and --principal are required (the hub principal is the ARN of crossbill's own IAM role or user)")
-			}
-			mods, err := manifest.ParseModules(modules)
-			if err != nil {
-				return err
-			}
-			if evaluation {
-				if cmd.Flags().Changed("modules") {
-					return crossbill.Errorf(crossbill.CodeInvalid, op, "--evaluation always grants cost and commitments: drop --modules")
-				}
-				mods = onboarding.EvaluationModules()
-			}
-			f, err := onboarding.ParseFormat(format)
-			if err != nil {
-				return err
 			}
 			s, err := app.Store(ctx)
 			if err != nil {
@@ -84,44 +71,35 @@ Modules: ` + moduleNames() + ` (default: cost,cur,commitments,inventory,org).
 			if err != nil {
 				return err
 			}
-			ext, err := onboarding.NewExternalID()
+			req := onboarding.InitRequest{Tenant: t.ID, HubPrincipal: principal, Evaluation: evaluation, Format: format,
+				Region: region, TemplateURLBase: urlBase, OrganizationalUnits: ous}
+			if cmd.Flags().Changed("modules") {
+				req.Modules = strings.Split(modules, ",")
+			}
+			plan, err := onboarding.Prepare(req)
 			if err != nil {
 				return err
 			}
-			files, err := onboarding.Generate(onboarding.Request{
-				ExternalID: ext, HubPrincipal: principal, Modules: mods, Format: f,
-				Evaluation: evaluation, TemplateURLBase: urlBase, Region: region, OrganizationalUnits: ous,
-			})
+			paths, err := writeTemplates(out, plan.Files, force)
 			if err != nil {
 				return err
 			}
-			paths, err := writeTemplates(out, files, force)
-			if err != nil {
-				return err
-			}
-			c, err := s.CreateConnection(ctx, store.NewConnection{TenantID: t.ID, ExternalID: ext, HubPrincipal: principal, Modules: mods})
+			done, err := plan.Save(ctx, s)
 			if err != nil {
 				// No connection means the files would carry an external ID
 				// crossbill does not know: take them back.
 				removeAll(paths)
 				return err
 			}
-			res := initResult{ConnectionID: c.ID, Tenant: t.Name, ExternalID: ext, Modules: mods, Templates: paths, Stacks: files}
-			for _, file := range files {
-				if file.Link != "" {
-					if res.Links == nil {
-						res.Links = map[string]string{}
-					}
-					res.Links[file.Kind] = file.Link
-				}
-			}
+			res := initResult{ConnectionID: done.Connection.ID, Tenant: t.Name, ExternalID: done.Connection.ExternalID, Modules: done.Connection.Modules,
+				Templates: paths, Links: done.Links, Stacks: done.Files}
 			return app.Print(res, func(w io.Writer) error { return printInit(w, res) })
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&tenant, "tenant", "", "tenant the connection belongs to (required)")
 	fl.StringVar(&principal, "principal", "", "ARN of crossbill's hub identity the role will trust (required)")
-	fl.StringVar(&modules, "modules", "", "comma-separated modules: "+moduleNames())
+	fl.StringVar(&modules, "modules", "", "comma-separated modules: "+manifest.JoinModules(manifest.ValidModules()))
 	fl.BoolVar(&evaluation, "evaluation", false, "write only the read-only evaluation stack (role CrossbillEvaluation)")
 	fl.StringVar(&out, "out", "crossbill-templates", "directory to write the templates to")
 	fl.StringVar(&format, "format", "yaml", "template format: yaml or json")
@@ -130,14 +108,6 @@ Modules: ` + moduleNames() + ` (default: cost,cur,commitments,inventory,org).
 	fl.StringSliceVar(&ous, "ous", nil, "members stack targets: the organization root ID (r-...) or OU IDs (ou-...), comma-separated")
 	fl.BoolVar(&force, "force", false, "overwrite template files already in --out")
 	return cmd
-}
-
-func moduleNames() string {
-	var s []string
-	for _, m := range manifest.ValidModules() {
-		s = append(s, string(m))
-	}
-	return strings.Join(s, ", ")
 }
 
 // writeTemplates writes every file or none: it checks the directory and
@@ -207,7 +177,7 @@ func removeAll(paths []string) {
 func printInit(w io.Writer, r initResult) error {
 	fmt.Fprintf(w, "connection %s for tenant %s\n", r.ConnectionID, r.Tenant)
 	fmt.Fprintf(w, "external ID: %s\n", r.ExternalID)
-	fmt.Fprintf(w, "modules:     %s\n\n", joinModules(r.Modules))
+	fmt.Fprintf(w, "modules:     %s\n\n", manifest.JoinModules(r.Modules))
 	fmt.Fprintln(w, "templates:")
 	for i, f := range r.Stacks {
 		fmt.Fprintf(w, "  %-13s %s  (stack %s, region %s)\n", f.Kind, r.Templates[i], f.StackName, f.Region)
@@ -225,14 +195,6 @@ func printInit(w io.Writer, r initResult) error {
 	}
 	_, err := fmt.Fprintf(w, "\nthen: crossbill connect verify --tenant %s --role-arn <RoleArn output of the stack>\n", r.Tenant)
 	return err
-}
-
-func joinModules(ms []manifest.Module) string {
-	var s []string
-	for _, m := range ms {
-		s = append(s, string(m))
-	}
-	return strings.Join(s, ",")
 }
 
 func newConnectListCmd(app *App) *cobra.Command {
@@ -272,7 +234,7 @@ func newConnectListCmd(app *App) *cobra.Command {
 				tw := newTable(w, 0)
 				fmt.Fprintln(tw, "ID\tTENANT\tSTATUS\tROLE\tMODULES\tCREATED")
 				for _, c := range cs {
-					rowf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, names[c.TenantID], c.Status, orDash(string(c.RoleARN)), joinModules(c.Modules), c.CreatedAt.Format(time.RFC3339))
+					rowf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, names[c.TenantID], c.Status, orDash(string(c.RoleARN)), manifest.JoinModules(c.Modules), c.CreatedAt.Format(time.RFC3339))
 				}
 				return tw.Flush()
 			})
@@ -312,7 +274,7 @@ func newConnectShowCmd(app *App) *cobra.Command {
 				rowf(tw, "status:\t%s\n", c.Status)
 				rowf(tw, "external id:\t%s\n", c.ExternalID)
 				rowf(tw, "hub principal:\t%s\n", c.HubPrincipal)
-				rowf(tw, "modules:\t%s\n", joinModules(c.Modules))
+				rowf(tw, "modules:\t%s\n", manifest.JoinModules(c.Modules))
 				rowf(tw, "role:\t%s\n", orDash(string(c.RoleARN)))
 				rowf(tw, "account:\t%s\n", orDash(string(c.AccountID)))
 				if len(members) > 0 {

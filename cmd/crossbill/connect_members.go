@@ -49,11 +49,15 @@ no AWS credentials; 2 for bad input (not a management account, no org module);
 			if err != nil {
 				return err
 			}
-			t, conn, err := verify.MembersOf(ctx, s, tenant, crossbill.ConnectionID(connID))
+			t, err := s.TenantByName(ctx, tenant)
 			if err != nil {
 				return err
 			}
-			if opts.Hub, err = awsclient.HubConfig(ctx, hub); err != nil {
+			conn, err := verify.MembersOf(ctx, s, t, crossbill.ConnectionID(connID))
+			if err != nil {
+				return err
+			}
+			if opts.AWS, err = app.AWS(ctx, hub); err != nil {
 				return err
 			}
 			opts.Tenant = t.Name

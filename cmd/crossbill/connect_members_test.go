@@ -76,40 +76,9 @@ func TestConnectMembersBadInput(t *testing.T) {
 // failing account leaves the organization, every member is verified (exit 0).
 func TestConnectMembersEndToEnd(t *testing.T) {
 	ctx := context.Background()
-	// IAM is enforced once the setup is done (moto-api/reset-auth below):
-	// counting free calls breaks when the SDK retries one on a loaded machine.
-	srv := emulator.Own(t, emulator.Options{NoAuthActions: 1 << 20})
-	root, err := srv.RootConfig(ctx)
-	mustNoErr(t, err)
-	all := emulator.AdminPolicy
-	// An admin user for the customer.
-	adminUser, err := emulator.CreateUser(ctx, root, "admin", all)
-	mustNoErr(t, err)
-	admin, err := srv.Config(ctx, adminUser.KeyID, adminUser.Secret, "")
-	mustNoErr(t, err)
-	// The organization, two members, admin rights in the first.
-	org := organizations.NewFromConfig(root)
-	_, err = org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{})
-	mustNoErr(t, err)
-	var members []string
-	for _, name := range []string{"prod", "sandbox"} {
-		out, err := org.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(name), Email: aws.String(name + "@example.com")})
-		mustNoErr(t, err)
-		members = append(members, aws.ToString(out.CreateAccountStatus.AccountId))
-	}
-	creds, err := sts.NewFromConfig(root).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + members[0] + ":role/OrganizationAccountAccessRole"), RoleSessionName: aws.String("setup")})
-	mustNoErr(t, err)
-	c := creds.Credentials
-	prodAdmin, err := srv.Config(ctx, aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
-	mustNoErr(t, err)
-	_, err = iam.NewFromConfig(prodAdmin).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("OrganizationAccountAccessRole"), PolicyName: aws.String("all"), PolicyDocument: aws.String(all)})
-	mustNoErr(t, err)
-
-	// IAM is enforced from here on. The hub identity may only assume roles.
-	mustNoErr(t, srv.EnforceIAM(ctx))
-	hubUser, err := emulator.CreateUser(ctx, admin, "crossbill-hub", emulator.HubPolicy)
-	mustNoErr(t, err)
-	setHubEnv(t, hubUser.KeyID, hubUser.Secret)
+	f := newOrgFixture(t)
+	srv, admin, prodAdmin, members, hubUser := f.srv, f.admin, f.prodAdmin, f.members, f.hub
+	var err error
 
 	dir := t.TempDir()
 	if _, e, code := runCLI(t, dir, "tenant", "create", "acme"); code != 0 {
@@ -181,4 +150,57 @@ func TestConnectMembersEndToEnd(t *testing.T) {
 	if !strings.Contains(stderr, "no longer in the organization") {
 		t.Errorf("the gone account was not reported: %s", stderr)
 	}
+}
+
+// orgFixture is an AWS Organization in moto, IAM enforced once it is set
+// up: the management account (moto's default account, which holds the hub
+// identity too) with an admin, and two members, prod (with an admin
+// session) and sandbox. The hub's credentials are in the environment.
+type orgFixture struct {
+	srv       *emulator.Server
+	admin     aws.Config // the management account's admin
+	prodAdmin aws.Config // admin in the prod member account
+	members   []string   // prod, sandbox
+	hub       emulator.User
+}
+
+func newOrgFixture(t *testing.T) orgFixture {
+	t.Helper()
+	ctx := context.Background()
+	// IAM is enforced once the setup is done (moto-api/reset-auth below):
+	// counting free calls breaks when the SDK retries one on a loaded machine.
+	srv := emulator.Own(t, emulator.Options{NoAuthActions: 1 << 20})
+	root, err := srv.RootConfig(ctx)
+	mustNoErr(t, err)
+	all := emulator.AdminPolicy
+	// An admin user for the customer.
+	adminUser, err := emulator.CreateUser(ctx, root, "admin", all)
+	mustNoErr(t, err)
+	admin, err := srv.Config(ctx, adminUser.KeyID, adminUser.Secret, "")
+	mustNoErr(t, err)
+	// The organization, two members, admin rights in the first.
+	org := organizations.NewFromConfig(root)
+	_, err = org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{})
+	mustNoErr(t, err)
+	var members []string
+	for _, name := range []string{"prod", "sandbox"} {
+		out, err := org.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(name), Email: aws.String(name + "@example.com")})
+		mustNoErr(t, err)
+		members = append(members, aws.ToString(out.CreateAccountStatus.AccountId))
+	}
+	creds, err := sts.NewFromConfig(root).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + members[0] + ":role/OrganizationAccountAccessRole"), RoleSessionName: aws.String("setup")})
+	mustNoErr(t, err)
+	c := creds.Credentials
+	prodAdmin, err := srv.Config(ctx, aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+	mustNoErr(t, err)
+	_, err = iam.NewFromConfig(prodAdmin).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("OrganizationAccountAccessRole"), PolicyName: aws.String("all"), PolicyDocument: aws.String(all)})
+	mustNoErr(t, err)
+
+	// IAM is enforced from here on. The hub identity may only assume roles.
+	mustNoErr(t, srv.EnforceIAM(ctx))
+	hubUser, err := emulator.CreateUser(ctx, admin, "crossbill-hub", emulator.HubPolicy)
+	mustNoErr(t, err)
+	setHubEnv(t, hubUser.KeyID, hubUser.Secret)
+	return orgFixture{srv: srv, admin: admin, prodAdmin: prodAdmin, members: members, hub: hubUser}
+
 }

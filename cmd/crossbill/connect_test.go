@@ -135,3 +135,14 @@ func TestConnectInitBadInputWritesNothing(t *testing.T) {
 		t.Fatalf("bad input created connections: %s", stdout)
 	}
 }
+
+// TestConnectInitHelpModulesFromManifest: the help's module lists are the
+// manifest's, so they cannot drift from what init actually grants.
+func TestConnectInitHelpModulesFromManifest(t *testing.T) {
+	t.Parallel()
+	stdout, _, code := runCLI(t, t.TempDir(), "connect", "init", "--help")
+	want := "(default: " + manifest.JoinModules(manifest.DefaultModules()) + ")"
+	if code != 0 || !strings.Contains(stdout, want) || !strings.Contains(stdout, manifest.JoinModules(manifest.ValidModules())) {
+		t.Fatalf("help (code %d) lacks %q or the module list:\n%s", code, want, stdout)
+	}
+}

@@ -16,9 +16,10 @@ import (
 // role, check the confused-deputy protections and probe each module.
 func newConnectVerifyCmd(app *App) *cobra.Command {
 	var (
-		req  verify.Request
-		hub  awsclient.HubOptions
-		opts verify.Options
+		req    verify.Request
+		tenant string
+		hub    awsclient.HubOptions
+		opts   verify.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "verify --tenant NAME --role-arn ARN",
@@ -44,13 +45,16 @@ denied or a check failed; 6 when the hub has no AWS credentials; 2 for bad input
 			if err != nil {
 				return err
 			}
-			cfg, err := awsclient.HubConfig(ctx, hub)
+			if opts.AWS, err = app.AWS(ctx, hub); err != nil {
+				return err
+			}
+			t, err := s.TenantByName(ctx, tenant)
 			if err != nil {
 				return err
 			}
-			opts.Hub = cfg
+			req.Tenant = t.ID
 			opts.Progress = app.Progress
-			app.Progress("verifying %s for tenant %s", req.RoleARN, req.Tenant)
+			app.Progress("verifying %s for tenant %s", req.RoleARN, t.Name)
 			res, err := verify.Connection(ctx, s, req, opts)
 			if err != nil {
 				return err
@@ -62,7 +66,7 @@ denied or a check failed; 6 when the hub has no AWS credentials; 2 for bad input
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&req.Tenant, "tenant", "", "tenant the connection belongs to (required)")
+	fl.StringVar(&tenant, "tenant", "", "tenant the connection belongs to (required)")
 	fl.StringVar(&req.RoleARN, "role-arn", "", "the RoleArn output of the customer's stack (required)")
 	fl.StringVar((*string)(&req.Connection), "connection", "", "connection ID, when the tenant has several waiting for a role")
 	fl.StringVar(&hub.EndpointURL, "endpoint-url", "", "send AWS calls to this endpoint (an emulator such as moto_server)")

@@ -72,7 +72,7 @@ account IDs, ISO 8601 text times), and rows are filed by billing period
 			if err != nil {
 				return err
 			}
-			opt := ingest.Options{Source: source, Tenant: t, Progress: app.Progress, Format: format}
+			opt := ingest.Options{Source: source, Tenant: crossbill.TenantID(t), Progress: app.Progress, Format: format}
 			if loc, err := ingest.ParseLocation(source); err != nil {
 				return err
 			} else if loc.Bucket != "" {

@@ -31,10 +31,11 @@ func (c *customerAWS) register(cmd *cobra.Command, what string) {
 // without --connection). tenant is the --tenant name the connection must
 // belong to.
 func (c *customerAWS) open(ctx context.Context, app *App, op, tenant string) (func(region string) aws.Config, crossbill.AccountID, error) {
-	hub, err := awsclient.HubConfig(ctx, c.hub)
+	factory, err := app.AWS(ctx, c.hub)
 	if err != nil {
 		return nil, "", err
 	}
+	hub := factory.Hub()
 	if err := awsclient.CheckHub(ctx, hub); err != nil {
 		return nil, "", err
 	}
@@ -55,19 +56,12 @@ func (c *customerAWS) open(ctx context.Context, app *App, op, tenant string) (fu
 	if err != nil {
 		return nil, "", err
 	}
-	conn, err := st.ConnectionByID(ctx, crossbill.ConnectionID(c.connection))
-	if err != nil || conn.TenantID != t.ID {
-		if err == nil || crossbill.ErrorCode(err) == crossbill.CodeNotFound {
-			return nil, "", crossbill.Errorf(crossbill.CodeNotFound, op, "tenant %s has no connection %s: see `crossbill connect list --tenant %s`", tenant, c.connection, tenant)
-		}
+	conn, err := st.TenantConnection(ctx, t.ID, crossbill.ConnectionID(c.connection))
+	if err != nil {
 		return nil, "", err
 	}
 	if conn.Status != store.StatusVerified || conn.RoleARN == "" {
 		return nil, "", crossbill.Errorf(crossbill.CodeInvalid, op, "connection %s is %s: verify it first with `crossbill connect verify --tenant %s --role-arn ARN`", conn.ID, conn.Status, tenant)
-	}
-	factory, err := awsclient.NewFactory(hub, awsclient.FactoryOptions{})
-	if err != nil {
-		return nil, "", err
 	}
 	target := awsclient.Target{Tenant: t.Name, Connection: conn.ID, RoleARN: conn.RoleARN, ExternalID: conn.ExternalID}
 	return func(region string) aws.Config { return factory.Config(target, region) }, target.Account(), nil

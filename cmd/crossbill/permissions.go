@@ -44,7 +44,7 @@ func newPermissionsCmd(app *App) *cobra.Command {
 			return crossbill.Errorf(crossbill.CodeInvalid, "permissions annex", "unknown --format %q: use md or json", format)
 		},
 	}
-	annex.Flags().StringVar(&modules, "modules", "", "comma-separated modules: "+moduleNames())
+	annex.Flags().StringVar(&modules, "modules", "", "comma-separated modules: "+manifest.JoinModules(manifest.ValidModules()))
 	annex.Flags().StringVar(&format, "format", "md", "md or json")
 	cmd.AddCommand(annex)
 	return cmd

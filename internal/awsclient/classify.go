@@ -46,6 +46,14 @@ const (
 	ClassUnknown             Class = "unknown"
 )
 
+// Classes are all the classes, in declaration order: the API document's
+// enum of failure classes is made from them.
+func Classes() []Class {
+	return []Class{ClassSCPDeny, ClassRCPDeny, ClassNoIdentityPolicy, ClassIdentityDeny, ClassPermissionsBoundary, ClassSessionPolicy,
+		ClassResourcePolicy, ClassThrottled, ClassRegionNotEnabled, ClassRoleTrust, ClassExpiredCredentials, ClassInvalidCredentials,
+		ClassNotFound, ClassUnavailable, ClassCanceled, ClassTimeout, ClassNoCredentials, ClassUnreachable, ClassUnknown}
+}
+
 // Diagnosis is what crossbill understood of one AWS error.
 type Diagnosis struct {
 	Class Class

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"net"
 	"net/http"
@@ -299,4 +302,36 @@ func FuzzDiagnose(f *testing.F) {
 			t.Fatalf("incomplete diagnosis %+v", d)
 		}
 	})
+}
+
+// TestClassesListsEveryConstant: Classes (the API document's enum) names
+// every Class constant declared in classify.go, so a new class cannot be
+// missing from the document.
+func TestClassesListsEveryConstant(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "classify.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var declared []string
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			v := spec.(*ast.ValueSpec)
+			if id, ok := v.Type.(*ast.Ident); ok && id.Name == "Class" {
+				for _, val := range v.Values {
+					declared = append(declared, strings.Trim(val.(*ast.BasicLit).Value, `"`))
+				}
+			}
+		}
+	}
+	var listed []string
+	for _, c := range Classes() {
+		listed = append(listed, string(c))
+	}
+	if len(declared) < 10 || strings.Join(declared, ",") != strings.Join(listed, ",") {
+		t.Fatalf("Classes() = %v\ndeclared   %v", listed, declared)
+	}
 }

@@ -43,6 +43,9 @@ type HubOptions struct {
 	// AttemptTimeout bounds one attempt's wait for AWS to send anything;
 	// 0 means DefaultAttemptTimeout.
 	AttemptTimeout time.Duration
+	// Logger receives the SDK's own log lines at debug level (so -v shows
+	// them); nil discards them.
+	Logger *slog.Logger
 }
 
 // AccessKey is a long-term IAM access key of the hub. Its secret never
@@ -99,7 +102,7 @@ func HubConfig(ctx context.Context, opts HubOptions) (aws.Config, error) {
 	if opts.AttemptTimeout <= 0 {
 		opts.AttemptTimeout = DefaultAttemptTimeout
 	}
-	loaders = append(loaders, awsconfig.WithLogger(sdkLogger{}), awsconfig.WithRetryer(Retryers()),
+	loaders = append(loaders, awsconfig.WithLogger(sdkLogger{log: opts.Logger}), awsconfig.WithRetryer(Retryers()),
 		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithReadTimeout(opts.AttemptTimeout).WithTransportOptions(func(t *http.Transport) {
 			// The read window starts when a pooled connection goes idle, not
 			// when the next request is written on it: closing idle
@@ -175,12 +178,15 @@ func IAMPrefix(serviceID string) string {
 // Call names an SDK operation the way the manifest does: "<iam prefix>:<Operation>".
 func Call(serviceID, operation string) string { return manifest.CallName(serviceID, operation) }
 
-// sdkLogger sends the SDK's own log lines to slog at debug level. Left to
-// itself the SDK prints unstructured warnings to stderr (e.g. "falling back
-// to IMDSv1" on every machine without an instance role), which crossbill
-// already reports in its own words.
-type sdkLogger struct{}
+// sdkLogger sends the SDK's own log lines to the configured logger at debug
+// level. Left to itself the SDK prints unstructured warnings to stderr (e.g.
+// "falling back to IMDSv1" on every machine without an instance role),
+// which crossbill already reports in its own words.
+type sdkLogger struct{ log *slog.Logger }
 
-func (sdkLogger) Logf(c logging.Classification, format string, v ...any) {
-	slog.Debug(fmt.Sprintf(format, v...), "component", "aws-sdk", "sdk_level", string(c))
+func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	if l.log == nil {
+		return
+	}
+	l.log.Debug(fmt.Sprintf(format, v...), "component", "aws-sdk", "sdk_level", string(c))
 }

@@ -64,9 +64,11 @@ func (t Target) Account() crossbill.AccountID {
 }
 
 // key identifies the credentials of a target: one connection may reach
-// several accounts (its member accounts) through several roles.
+// several accounts (its member accounts) through several roles, and the
+// external ID is part of what was assumed (a verification with a decoy
+// external ID must never reuse the real one's session).
 func (t Target) key() string {
-	k := string(t.Connection) + "|" + string(t.RoleARN)
+	k := string(t.Connection) + "|" + string(t.RoleARN) + "|" + string(t.ExternalID)
 	if t.Via != nil {
 		k += "|via|" + t.Via.key()
 	}
@@ -119,24 +121,17 @@ type FactoryOptions struct {
 	ExpiryJitter float64
 }
 
-// Factory builds AWS configurations and clients for customer roles from the
-// hub's configuration. Credentials are cached per target and refreshed
-// before expiry, one refresh at a time; clients are cached per (connection,
-// account, region, service). It is safe for concurrent use.
+// Factory builds AWS configurations for customer roles from the hub's
+// configuration. Credentials are cached per target and refreshed before
+// expiry, one refresh at a time. A process makes one factory (the CLI app,
+// the server) and passes it down, so that cached credentials live as long
+// as the process. It is safe for concurrent use.
 type Factory struct {
 	hub  aws.Config
 	opts FactoryOptions
 
-	mu      sync.Mutex
-	creds   map[string]*aws.CredentialsCache
-	clients map[clientKey]any
-}
-
-type clientKey struct {
-	target  string
-	account crossbill.AccountID
-	region  string
-	service string
+	mu    sync.Mutex
+	creds map[string]*aws.CredentialsCache
 }
 
 // NewFactory returns a factory that assumes roles with the hub's
@@ -161,7 +156,16 @@ func NewFactory(hub aws.Config, opts FactoryOptions) (*Factory, error) {
 	if hub.Region == "" {
 		hub.Region = DefaultRegion
 	}
-	return &Factory{hub: hub, opts: opts, creds: map[string]*aws.CredentialsCache{}, clients: map[clientKey]any{}}, nil
+	return &Factory{hub: hub, opts: opts, creds: map[string]*aws.CredentialsCache{}}, nil
+}
+
+// MustFactory is NewFactory with default options, which are always valid.
+func MustFactory(hub aws.Config) *Factory {
+	f, err := NewFactory(hub, FactoryOptions{})
+	if err != nil {
+		panic(err)
+	}
+	return f
 }
 
 // Hub returns the hub's configuration (a copy).
@@ -218,41 +222,8 @@ func (f *Factory) Config(t Target, region string) aws.Config {
 	return cfg
 }
 
-// Client returns the cached client of one service for target in region,
-// building it with build on first use. service names the client type, e.g.
-// "ec2"; the same name must always come with the same C.
-func Client[C any](f *Factory, t Target, region, service string, build func(aws.Config) C) (C, error) {
-	if region == "" {
-		region = f.hub.Region
-	}
-	k := clientKey{target: t.key(), account: t.Account(), region: region, service: service}
-	f.mu.Lock()
-	if c, ok := f.clients[k]; ok {
-		f.mu.Unlock()
-		typed, ok := c.(C)
-		if !ok {
-			var zero C
-			return zero, crossbill.Errorf(crossbill.CodeInternal, "aws client", "client %q cached with type %T, asked as %T", service, c, zero)
-		}
-		return typed, nil
-	}
-	f.mu.Unlock()
-	// Build outside the lock: building may be slow and needs f.Config, which
-	// locks. Two racing builders waste one client; the first stored wins.
-	c := build(f.Config(t, region))
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if prev, ok := f.clients[k]; ok {
-		if typed, ok := prev.(C); ok {
-			return typed, nil
-		}
-	}
-	f.clients[k] = c
-	return c, nil
-}
-
-// Forget drops the credentials and clients of target (and of every target
-// chained through it): the next call assumes the role afresh.
+// Forget drops the credentials of target (and of every target chained
+// through it): the next call assumes the role afresh.
 func (f *Factory) Forget(t Target) {
 	k := t.key()
 	f.mu.Lock()
@@ -262,16 +233,11 @@ func (f *Factory) Forget(t Target) {
 			delete(f.creds, ck)
 		}
 	}
-	for ck := range f.clients {
-		if ck.target == k || strings.Contains(ck.target, "|via|"+k) {
-			delete(f.clients, ck)
-		}
-	}
 }
 
 // Check classifies err from a call made for target; when the failure means
 // the credentials are wrong, expired or no longer obtainable, the cached
-// credentials and clients of target are dropped so the next call starts
+// credentials of target are dropped so the next call starts
 // clean. It returns a *crossbill.Error (nil for nil).
 func (f *Factory) Check(op string, t Target, err error) error {
 	if err == nil {

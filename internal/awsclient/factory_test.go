@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithy "github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/crossbill/crossbill"
@@ -160,45 +161,35 @@ func TestChainedSessionsLastAtMostOneHour(t *testing.T) {
 	}
 }
 
-func TestClientsCachedPerRegionAndDroppedOnAuthFailure(t *testing.T) {
+// TestCredentialsDroppedOnAuthFailure: a passing fault keeps a target's
+// cached credentials; an auth failure drops them, so the next call assumes
+// the role again.
+func TestCredentialsDroppedOnAuthFailure(t *testing.T) {
 	t.Parallel()
 	hub, rec := hubConfig(t)
 	f := newFactory(t, hub, awsclient.FactoryOptions{})
-	tg := target("conn-clients", "CrossbillAccess")
-	build := func(cfg aws.Config) *sts.Client { return sts.NewFromConfig(cfg) }
-	a, err := awsclient.Client(f, tg, "us-east-1", "sts", build)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := awsclient.Client(f, tg, "us-east-1", "sts", build)
-	c, _ := awsclient.Client(f, tg, "eu-west-1", "sts", build)
-	if a != b || a == c {
-		t.Fatalf("cache: same region same client %v, other region other client %v", a == b, a != c)
-	}
+	tg := target("conn-drop", "CrossbillAccess")
 	ctx := context.Background()
-	if _, err := a.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
-		t.Fatal(err)
+	call := func() {
+		t.Helper()
+		if _, err := sts.NewFromConfig(f.Config(tg, "")).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	// A throttling error keeps the client; an auth failure drops it and the
-	// credentials, so the next call assumes the role again.
+	call()
 	throttled := &smithy.OperationError{ServiceID: "EC2", OperationName: "DescribeVolumes", Err: &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded"}}
 	if err := f.Check("probe", tg, throttled); crossbill.ErrorCode(err) != crossbill.CodeThrottled {
 		t.Fatalf("Check(throttled) = %v", err)
 	}
-	if d, _ := awsclient.Client(f, tg, "us-east-1", "sts", build); d != a {
-		t.Fatal("throttling dropped the client")
+	call()
+	if n := rec.Count("sts:AssumeRole"); n != 1 {
+		t.Fatalf("AssumeRole sent %d times after throttling, want 1 (credentials kept)", n)
 	}
 	expired := &smithy.OperationError{ServiceID: "EC2", OperationName: "DescribeVolumes", Err: &smithy.GenericAPIError{Code: "ExpiredToken", Message: "The security token included in the request is expired"}}
 	if err := f.Check("probe", tg, expired); crossbill.ErrorCode(err) != crossbill.CodeUnauthorized {
 		t.Fatalf("Check(expired) = %v", err)
 	}
-	d, _ := awsclient.Client(f, tg, "us-east-1", "sts", build)
-	if d == a {
-		t.Fatal("auth failure kept the cached client")
-	}
-	if _, err := d.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
-		t.Fatal(err)
-	}
+	call()
 	if n := rec.Count("sts:AssumeRole"); n != 2 {
 		t.Fatalf("AssumeRole sent %d times, want 2 (one before, one after the drop)", n)
 	}
@@ -271,6 +262,22 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	}
 	if !strings.Contains(out, "CrossbillAccess") {
 		t.Fatalf("log lost the non-secret fields: %s", out)
+	}
+}
+
+// TestSDKLogsGoToTheConfiguredLogger: the SDK's own lines reach the logger
+// the CLI or server configured (so -v shows them), at debug level.
+func TestSDKLogsGoToTheConfiguredLogger(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg, err := awsclient.HubConfig(context.Background(), awsclient.HubOptions{Region: "us-east-1", EndpointURL: "http://127.0.0.1:1", Logger: log,
+		AccessKey: &awsclient.AccessKey{ID: "AKIAIOSFODNN7EXAMPLE", Secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logger.Logf(logging.Warn, "falling back to %s", "IMDSv1")
+	if out := buf.String(); !strings.Contains(out, "falling back to IMDSv1") || !strings.Contains(out, "component=aws-sdk") || !strings.Contains(out, "level=DEBUG") {
+		t.Fatalf("SDK line not in the configured logger: %q", out)
 	}
 }
 

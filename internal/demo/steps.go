@@ -72,7 +72,7 @@ func CURSource(dataDir string) string { return filepath.Join(dataDir, curDir, "c
 func ingestBills(ctx context.Context, _ *store.Store, t store.Tenant, o Options, rep *Report) (string, bool, error) {
 	cs := o.Costs
 	src := CURSource(o.DataDir)
-	res, err := ingest.Ingest(ctx, cs, ingest.Options{Source: src, Tenant: string(t.ID), Progress: o.Progress})
+	res, err := ingest.Ingest(ctx, cs, ingest.Options{Source: src, Tenant: t.ID, Progress: o.Progress})
 	if err != nil {
 		return "", false, err
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // shared is the one server of a test package, started on first use.
@@ -15,7 +17,9 @@ var shared struct {
 	err error
 }
 
-// RunTests runs a package's tests and stops the shared server afterwards.
+// RunTests runs a package's tests, stops the shared server afterwards and,
+// when the tests passed, fails the package if goroutines were left
+// running (a job, a scheduler or a server not stopped).
 // Use it from TestMain: os.Exit(emulator.RunTests(m)).
 func RunTests(m *testing.M) int {
 	code := m.Run()
@@ -24,7 +28,23 @@ func RunTests(m *testing.M) int {
 		shared.srv.Close()
 	}
 	shared.Unlock()
+	if code == 0 {
+		if err := goleak.Find(LeakIgnores()...); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutines left running after the tests: %v\n", err)
+			return 1
+		}
+	}
 	return code
+}
+
+// LeakIgnores are the long-lived goroutines of libraries, not crossbill's:
+// the HTTP keep-alive connections of AWS SDK clients, which
+// idle out on their own.
+func LeakIgnores() []goleak.Option {
+	return []goleak.Option{
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
+	}
 }
 
 // Shared returns the package's server with IAM unenforced, starting it on

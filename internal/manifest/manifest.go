@@ -88,12 +88,16 @@ func (m Module) valid() bool {
 	return false
 }
 
-func moduleList() string {
-	var s []string
-	for _, m := range ValidModules() {
-		s = append(s, string(m))
+func moduleList() string { return JoinModules(ValidModules()) }
+
+// JoinModules is the one way crossbill prints a module list: names joined
+// with commas, as --modules takes them.
+func JoinModules(ms []Module) string {
+	s := make([]string, len(ms))
+	for i, m := range ms {
+		s[i] = string(m)
 	}
-	return strings.Join(s, ", ")
+	return strings.Join(s, ",")
 }
 
 // Level is the IAM access level of an action, as AWS's service authorization

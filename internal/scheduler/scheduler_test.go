@@ -13,7 +13,11 @@ import (
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/store"
+	"go.uber.org/goleak"
 )
+
+// TestMain fails the package if a test leaves a worker or a job running.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func openStore(tb testing.TB) (*store.Store, crossbill.TenantID) {
 	tb.Helper()

@@ -52,7 +52,7 @@ func (s *Server) onboardingModules(w http.ResponseWriter, r *http.Request) error
 	for _, m := range manifest.DefaultModules() {
 		def[m] = true
 	}
-	out := onboardingInfo{HubPrincipal: s.cfg.HubPrincipal, Region: s.cfg.Hub.Region, HubProblem: s.cfg.HubProblem}
+	out := onboardingInfo{HubPrincipal: s.cfg.HubPrincipal, Region: s.hubRegion(), HubProblem: s.cfg.HubProblem}
 	if out.Region == "" {
 		out.Region = "us-east-1"
 	}

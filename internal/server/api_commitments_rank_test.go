@@ -17,7 +17,7 @@ func TestRecommendationsRankAndDownside(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, nil)
 	tenant, read, _ := ts.tenantWithTokens(t, "acme")
-	if _, err := ingest.Ingest(context.Background(), ts.Costs(), ingest.Options{Source: commitmentstest.Export(t, t.TempDir()), Tenant: tenant.ID}); err != nil {
+	if _, err := ingest.Ingest(context.Background(), ts.Costs(), ingest.Options{Source: commitmentstest.Export(t, t.TempDir()), Tenant: crossbill.TenantID(tenant.ID)}); err != nil {
 		t.Fatal(err)
 	}
 	ts.Server().InvalidateCosts(crossbill.TenantID(tenant.ID))

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/crossbill/crossbill"
-	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/onboarding"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
@@ -32,6 +31,9 @@ func (s *Server) verifyRetry() time.Duration {
 	}
 	return retryVerifyAfter
 }
+
+// hubRegion is the hub's region: the default of the role stacks.
+func (s *Server) hubRegion() string { return s.cfg.AWS.Hub().Region }
 
 // connectionOf loads the connection named in the path, if it is the
 // tenant's; another tenant's is NotFound exactly as a missing one is.
@@ -103,10 +105,10 @@ func (s *Server) templates(r *http.Request, c store.Connection, format, region s
 		return nil, err
 	}
 	if region == "" {
-		region = s.cfg.Hub.Region
+		region = s.hubRegion()
 	}
 	return onboarding.Generate(onboarding.Request{
-		ExternalID: c.ExternalID, HubPrincipal: c.HubPrincipal, Modules: c.Modules, Format: f,
+		ExternalID: c.ExternalID, HubPrincipal: c.HubPrincipal, Modules: c.Modules, Format: f, Evaluation: c.Evaluation,
 		TemplateURLBase: s.cfg.TemplateURLBase, Region: region,
 	})
 }
@@ -124,7 +126,6 @@ func tenantBase(r *http.Request) string { return "/api/v1/tenants/" + tenantOf(r
 // createConnection is `connect init` over HTTP: a new external ID, a
 // pending connection and its templates.
 func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) error {
-	const op = "connect init"
 	var in connectionInit
 	if err := decodeJSON(r, &in); err != nil {
 		return err
@@ -133,50 +134,18 @@ func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) error 
 		in.HubPrincipal = s.cfg.HubPrincipal
 	}
 	if in.HubPrincipal == "" {
-		return crossbill.Errorf(crossbill.CodeInvalid, op, "hub_principal is required (the ARN of crossbill's own IAM role or user; serve --hub-principal sets a default)")
+		return crossbill.Errorf(crossbill.CodeInvalid, "connect init", "hub_principal is required (the ARN of crossbill's own IAM role or user; serve --hub-principal sets a default)")
 	}
-	mods, err := manifest.ParseModules(strings.Join(in.Modules, ","))
+	if in.Region == "" {
+		in.Region = s.hubRegion()
+	}
+	done, err := onboarding.Init(r.Context(), s.store, onboarding.InitRequest{Tenant: tenantOf(r).ID, HubPrincipal: in.HubPrincipal,
+		Modules: in.Modules, Evaluation: in.Evaluation, Format: in.Format, Region: in.Region, TemplateURLBase: s.cfg.TemplateURLBase})
 	if err != nil {
 		return err
 	}
-	if in.Evaluation {
-		mods = onboarding.EvaluationModules()
-	}
-	f, err := onboarding.ParseFormat(in.Format)
-	if in.Format == "" {
-		f, err = onboarding.ParseFormat("yaml")
-	}
-	if err != nil {
-		return err
-	}
-	ext, err := onboarding.NewExternalID()
-	if err != nil {
-		return err
-	}
-	region := in.Region
-	if region == "" {
-		region = s.cfg.Hub.Region
-	}
-	// Generate first: it validates the principal and region before anything
-	// is stored.
-	files, err := onboarding.Generate(onboarding.Request{ExternalID: ext, HubPrincipal: in.HubPrincipal, Modules: mods, Format: f,
-		Evaluation: in.Evaluation, TemplateURLBase: s.cfg.TemplateURLBase, Region: region})
-	if err != nil {
-		return err
-	}
-	c, err := s.store.CreateConnection(r.Context(), store.NewConnection{TenantID: tenantOf(r).ID, ExternalID: ext, HubPrincipal: in.HubPrincipal, Modules: mods})
-	if err != nil {
-		return err
-	}
-	res := initResponse{Connection: connectionView{Connection: c}, ExternalID: ext, Templates: templateInfos(tenantBase(r), c, files)}
-	for _, f := range files {
-		if f.Link != "" {
-			if res.Links == nil {
-				res.Links = map[string]string{}
-			}
-			res.Links[f.Kind] = f.Link
-		}
-	}
+	c := done.Connection
+	res := initResponse{Connection: connectionView{Connection: c}, ExternalID: c.ExternalID, Templates: templateInfos(tenantBase(r), c, done.Files), Links: done.Links}
 	return created(w, r, res)
 }
 
@@ -291,8 +260,8 @@ func (s *Server) verifyConnection(w http.ResponseWriter, r *http.Request) error 
 func (s *Server) verify(r *http.Request, c store.Connection, role string, paid bool) (verify.Result, error) {
 	t := tenantOf(r)
 	log := logger(r.Context())
-	return verify.Connection(r.Context(), s.store, verify.Request{Tenant: t.Name, RoleARN: role, Connection: c.ID, Actor: "token:" + authOf(r).token.ID}, verify.Options{
-		Hub: s.cfg.Hub, IncludePaid: paid, PropagationWait: s.cfg.VerifyWait,
+	return verify.Connection(r.Context(), s.store, verify.Request{Tenant: t.ID, RoleARN: role, Connection: c.ID, Actor: "token:" + authOf(r).token.ID}, verify.Options{
+		AWS: s.cfg.AWS, IncludePaid: paid, PropagationWait: s.cfg.VerifyWait,
 		Progress: func(format string, args ...any) { log.Debug("verify", "step", fmt.Sprintf(format, args...)) },
 	})
 }

@@ -48,7 +48,7 @@ func (s *Server) flexeraBillConnect(w http.ResponseWriter, r *http.Request) erro
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	role, err := awsarn.ParseRole(in.RoleARN, awsarn.PartitionOf(s.cfg.Hub.Region))
+	role, err := awsarn.ParseRole(in.RoleARN, awsarn.PartitionOf(s.hubRegion()))
 	if err != nil {
 		return err
 	}
@@ -125,11 +125,9 @@ func (s *Server) billConnection(r *http.Request, role crossbill.RoleARN) (store.
 		return store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, "bill connect",
 			"the tenant has no pending connection: create one first (POST %s/connections) and put its external ID in the role's trust policy", tenantBase(r))
 	}
-	ext, err := onboarding.NewExternalID()
-	if err != nil {
-		return store.Connection{}, err
-	}
-	return s.store.CreateConnection(r.Context(), store.NewConnection{TenantID: t, ExternalID: ext, HubPrincipal: s.cfg.HubPrincipal, Modules: []manifest.Module{manifest.ModuleCUR}})
+	done, err := onboarding.Init(r.Context(), s.store, onboarding.InitRequest{Tenant: t, HubPrincipal: s.cfg.HubPrincipal,
+		Modules: []string{string(manifest.ModuleCUR)}, Region: s.hubRegion()})
+	return done.Connection, err
 }
 
 // connectionByID reloads a connection of the request's tenant.

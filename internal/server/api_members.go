@@ -71,7 +71,7 @@ func (s *Server) refreshMembers(w http.ResponseWriter, r *http.Request) error {
 	defer cancel()
 	log := logger(ctx)
 	res, err := verify.Members(ctx, s.store, c, verify.MembersOptions{
-		Options: verify.Options{Hub: s.cfg.Hub, Tenant: tenantOf(r).Name, IncludePaid: in.IncludePaid,
+		Options: verify.Options{AWS: s.cfg.AWS, Tenant: tenantOf(r).Name, IncludePaid: in.IncludePaid,
 			Progress: func(format string, args ...any) { log.Debug("members", "step", fmt.Sprintf(format, args...)) }},
 		RoleName: in.RoleName, Verify: in.Verify == nil || *in.Verify, Concurrency: in.Concurrency,
 	})
@@ -93,7 +93,7 @@ func (s *Server) runMembers(ctx context.Context, j store.Job, progress scheduler
 		return err
 	}
 	n := 0
-	res, err := verify.Members(ctx, s.store, c, verify.MembersOptions{Options: verify.Options{Hub: s.cfg.Hub, Tenant: t.Name,
+	res, err := verify.Members(ctx, s.store, c, verify.MembersOptions{Options: verify.Options{AWS: s.cfg.AWS, Tenant: t.Name,
 		Progress: func(format string, args ...any) {
 			n++
 			progress(min(0.95, float64(n)/float64(n+8)), fmt.Sprintf(format, args...))
@@ -130,7 +130,7 @@ func memberSchemas() obj {
 		"connection_id": str(""), "account_id": str(""), "name": str(""), "email": str(""), "state": str("ACTIVE, SUSPENDED, PENDING_CLOSURE..."),
 		"joined_method": str("CREATED or INVITED"), "joined_at": timestamp(""), "role_arn": str("the role the members stack puts there"),
 		"status":     obj{"type": "string", "enum": []string{"pending", "verified", "failed", "skipped", "conflict"}},
-		"checked_at": timestamp(""), "duration_ms": integer(""), "class": str("failure class, e.g. role-missing-or-trust, scp-deny"),
+		"checked_at": timestamp(""), "duration_ms": integer(""), "class": failureClass(),
 		"message": str(""), "fix": str("what the customer changes"), "first_seen": timestamp(""), "last_seen": timestamp(""),
 		"gone_at": timestamp("set when the account left the organization; the record is kept"),
 	})

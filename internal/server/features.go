@@ -1,6 +1,10 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/crossbill/crossbill/internal/verify"
+)
 
 // featureRoutes are the routes of the feature packages: connections and
 // onboarding, costs, commitments, review and the annex.
@@ -48,6 +52,16 @@ func (s *Server) featureRoutes() []route {
 	}
 }
 
+// failureClass is the schema of a check's failure class: its enum is the
+// code's own list, so the document cannot spell a class another way.
+func failureClass() obj {
+	var names []string
+	for _, c := range verify.Classes() {
+		names = append(names, string(c))
+	}
+	return obj{"type": "string", "enum": names, "description": "failure class: says what to change"}
+}
+
 // featureSchemas are the OpenAPI schemas of featureRoutes.
 func (s *Server) featureSchemas() obj {
 	connection := object([]string{"id", "status", "external_id"}, obj{
@@ -55,16 +69,17 @@ func (s *Server) featureSchemas() obj {
 		"modules": obj{"type": "array", "items": obj{"type": "string"}}, "role_arn": str(""), "account_id": str(""),
 		"status":     obj{"type": "string", "enum": []string{"pending", "verified", "failed", "inactive"}},
 		"created_at": timestamp(""), "updated_at": timestamp(""), "bill": ref("BillSource"),
+		"evaluation": boolean("the template is the read-only evaluation stack (role CrossbillEvaluation)"),
 	})
 	check := object([]string{"name", "status"}, obj{
 		"name": str(""), "module": str(""), "status": obj{"type": "string", "enum": []string{"pass", "fail", "skip"}},
-		"class": str("failure class: scp-deny, no-identity-policy, permission-boundary, throttled, ..."), "message": str(""), "advice": str("the fix"),
+		"class": failureClass(), "message": str(""), "advice": str("the fix"),
 		"started_at": timestamp(""), "duration_ms": integer(""),
 	})
 	template := object([]string{"kind", "file"}, obj{"kind": str("account-role, evaluation, cur, members"), "file": str(""), "stack_name": str(""), "region": str(""), "link": str("console quick-create link"), "download": str("API path of the file")})
 	sc := obj{
 		"OnboardingInfo": object([]string{"modules"}, obj{"modules": obj{"type": "array", "items": object(nil, obj{"name": str(""), "description": str(""), "read_only": boolean(""), "default": boolean("")})}, "hub_principal": str(""), "region": str(""), "hub_problem": str("why verification cannot reach AWS, when it cannot")}),
-		"BillSource":     object([]string{"bucket"}, obj{"connection_id": str(""), "account_id": str(""), "bucket": str(""), "path": str(""), "created_at": timestamp(""), "updated_at": timestamp("")}),
+		"BillSource":     object([]string{"bucket"}, obj{"connection_id": str(""), "tenant_id": str(""), "account_id": str(""), "bucket": str(""), "path": str(""), "created_at": timestamp(""), "updated_at": timestamp("")}),
 		"Connection":     connection,
 		"ConnectionList": arrayOf("Connection"),
 		"ConnectionInit": object(nil, obj{"hub_principal": str("default: the server's --hub-principal"), "modules": obj{"type": "array", "items": obj{"type": "string"}}, "region": str(""), "format": str("yaml or json"), "evaluation": boolean("read-only evaluation stack only")}),
@@ -77,6 +92,8 @@ func (s *Server) featureSchemas() obj {
 		"Check":            check,
 		"Verification": object([]string{"status", "checks"}, obj{
 			"status": obj{"type": "string", "enum": []string{"verified", "failed", "inconclusive"}}, "connection_id": str(""), "role_arn": str(""), "account_id": str(""),
+			"id": integer("stored verification (history)"), "verification_id": integer("the stored verification (verify now)"), "tenant": str("tenant name (verify now)"),
+			"modules":    obj{"type": "array", "items": obj{"type": "string"}},
 			"started_at": timestamp(""), "finished_at": timestamp(""), "duration_ms": integer(""), "checks": obj{"type": "array", "items": ref("Check")},
 		}),
 		"VerificationList": arrayOf("Verification"),

@@ -702,7 +702,7 @@ func newIsoWorld(t *testing.T) *isoWorld {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ingest.Ingest(ctx, ts.Costs(), ingest.Options{Source: filepath.Join(gen.Dir, gen.Prefix, gen.Export), Tenant: x.t.id}); err != nil {
+		if _, err := ingest.Ingest(ctx, ts.Costs(), ingest.Options{Source: filepath.Join(gen.Dir, gen.Prefix, gen.Export), Tenant: crossbill.TenantID(x.t.id)}); err != nil {
 			t.Fatal(err)
 		}
 		ts.Server().InvalidateCosts(crossbill.TenantID(x.t.id))

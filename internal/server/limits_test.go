@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/costs/costtest"
 	"github.com/crossbill/crossbill/internal/cur"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
@@ -39,7 +40,7 @@ func costFixture(t *testing.T, tweak func(*server.Main)) (ts *testServer, readTo
 	}
 	root := t.TempDir()
 	costtest.Export(t, root, "cur", "exp", "2026-01", "exec-1", cur.Columns(), rows)
-	if _, err := ingest.Ingest(context.Background(), ts.Costs(), ingest.Options{Source: filepath.Join(root, "cur", "exp"), Tenant: tenant.ID}); err != nil {
+	if _, err := ingest.Ingest(context.Background(), ts.Costs(), ingest.Options{Source: filepath.Join(root, "cur", "exp"), Tenant: crossbill.TenantID(tenant.ID)}); err != nil {
 		t.Fatal(err)
 	}
 	return ts, readTok

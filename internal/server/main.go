@@ -99,7 +99,11 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	hub, err := awsclient.HubConfig(ctx, m.Hub)
+	hubOpts := m.Hub
+	if hubOpts.Logger == nil {
+		hubOpts.Logger = m.Logger
+	}
+	hub, err := awsclient.HubConfig(ctx, hubOpts)
 	if err != nil {
 		return err
 	}
@@ -124,7 +128,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.cancel = cancel
 	m.sched = scheduler.New(st, m.Logger, m.Scheduler)
 	m.srv = New(Config{Store: st, Scheduler: m.sched, Logger: m.Logger, DataDir: m.DataDir, Version: m.Version,
-		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst, Costs: m.costs, Hub: hub,
+		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst, Costs: m.costs, AWS: awsclient.MustFactory(hub),
 		AuthFailures: m.AuthFailures, AuthFailWindow: m.AuthFailWindow, MaxTokensPerTenant: m.MaxTokensPerTenant,
 		MaxRows: m.MaxRows, CacheBytes: m.CacheBytes, TenantCacheBytes: m.TenantCacheBytes, HeavyQueries: m.HeavyQueries, HeavyQueriesAll: m.HeavyQueriesAll,
 		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait, VerifyRetry: m.VerifyRetry, HubProblem: hubProblem})

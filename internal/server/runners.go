@@ -13,18 +13,17 @@ import (
 	"github.com/crossbill/crossbill/internal/verify"
 )
 
-// jobConnection loads a job's connection and tenant, checking they match.
+// jobConnection loads a job's tenant and, through the tenant-scoped
+// lookup, its connection: a job naming another tenant's connection finds
+// none.
 func (s *Server) jobConnection(ctx context.Context, j store.Job) (store.Connection, store.Tenant, error) {
 	t, err := s.store.TenantByID(ctx, j.TenantID)
 	if err != nil {
 		return store.Connection{}, store.Tenant{}, err
 	}
-	c, err := s.store.ConnectionByID(ctx, j.ConnectionID)
+	c, err := s.store.TenantConnection(ctx, t.ID, j.ConnectionID)
 	if err != nil {
 		return store.Connection{}, store.Tenant{}, err
-	}
-	if c.TenantID != t.ID {
-		return store.Connection{}, store.Tenant{}, crossbill.Errorf(crossbill.CodeInvalid, "job", "job %s names connection %s of another tenant", j.ID, c.ID)
 	}
 	return c, t, nil
 }
@@ -46,8 +45,8 @@ func (s *Server) runVerify(ctx context.Context, j store.Job, progress scheduler.
 		return crossbill.Errorf(crossbill.CodeInvalid, "verify", "connection %s has no role yet", c.ID)
 	}
 	progress(0.1, "assuming "+role)
-	res, err := verify.Connection(ctx, s.store, verify.Request{Tenant: t.Name, RoleARN: role, Connection: c.ID, Actor: "scheduler"}, verify.Options{
-		Hub: s.cfg.Hub, PropagationWait: s.cfg.VerifyWait,
+	res, err := verify.Connection(ctx, s.store, verify.Request{Tenant: t.ID, RoleARN: role, Connection: c.ID, Actor: "scheduler"}, verify.Options{
+		AWS: s.cfg.AWS, PropagationWait: s.cfg.VerifyWait,
 		Progress: func(format string, args ...any) { progress(0.5, fmt.Sprintf(format, args...)) },
 	})
 	if err != nil {
@@ -82,14 +81,10 @@ func (s *Server) runIngest(ctx context.Context, j store.Job, progress scheduler.
 	if err != nil {
 		return err
 	}
-	factory, err := awsclient.NewFactory(s.cfg.Hub, awsclient.FactoryOptions{})
-	if err != nil {
-		return err
-	}
-	cfg := factory.Config(awsclient.Target{Tenant: t.Name, Connection: c.ID, RoleARN: c.RoleARN, ExternalID: c.ExternalID}, "")
+	cfg := s.cfg.AWS.Config(awsclient.Target{Tenant: t.Name, Connection: c.ID, RoleARN: c.RoleARN, ExternalID: c.ExternalID}, "")
 	n := 0
 	res, err := ingest.Ingest(ctx, cs, ingest.Options{
-		Source: "s3://" + bill.Bucket + "/" + bill.Path, Tenant: string(t.ID), AWS: cfg,
+		Source: "s3://" + bill.Bucket + "/" + bill.Path, Tenant: t.ID, AWS: cfg,
 		Progress: func(format string, args ...any) {
 			n++
 			progress(min(0.95, float64(n)/float64(n+4)), fmt.Sprintf(format, args...))

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/store"
@@ -57,9 +58,11 @@ type Config struct {
 	HeavyQueries     int           // concurrent heavy queries per tenant; zero: 2
 	HeavyQueriesAll  int           // all tenants together; zero: 2
 	HeavyQueryWait   time.Duration // wait for a free slot before 429; zero: 10s
-	// Hub is crossbill's own AWS configuration, used to assume customer
-	// roles (verify, ingest).
-	Hub aws.Config
+	// AWS is the process's one factory of customer-role credentials, on
+	// crossbill's own (hub) AWS configuration: verify, members and ingest
+	// share it, so cached sessions live as long as the server. nil: a
+	// factory without hub credentials (every AWS use says so).
+	AWS *awsclient.Factory
 	// HubPrincipal is the ARN customer roles trust; the onboarding wizard's
 	// default.
 	HubPrincipal string
@@ -126,6 +129,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.UploadMaxBody == 0 {
 		cfg.UploadMaxBody = 8 << 20
+	}
+	if cfg.AWS == nil {
+		cfg.AWS = awsclient.MustFactory(aws.Config{})
 	}
 	if cfg.MaxRows == 0 {
 		cfg.MaxRows = costs.DefaultMaxRows

@@ -38,6 +38,9 @@ type Connection struct {
 	ExternalID   crossbill.ExternalID   `json:"external_id"`
 	HubPrincipal string                 `json:"hub_principal"`
 	Modules      []manifest.Module      `json:"modules"`
+	// Evaluation: the connection's template is the read-only evaluation
+	// stack (role CrossbillEvaluation).
+	Evaluation bool `json:"evaluation,omitempty"`
 	// RoleARN and AccountID are empty until a verification assumes the
 	// role (see SaveVerification).
 	RoleARN   crossbill.RoleARN   `json:"role_arn,omitempty"`
@@ -47,15 +50,16 @@ type Connection struct {
 	UpdatedAt time.Time           `json:"updated_at"`
 }
 
-// NewConnection is what CreateConnection needs.
+// NewConnection is what CreateConnection needs (onboarding.Init fills it).
 type NewConnection struct {
 	TenantID     crossbill.TenantID
 	ExternalID   crossbill.ExternalID
 	HubPrincipal string
 	Modules      []manifest.Module
+	Evaluation   bool
 }
 
-const connectionColumns = `id, tenant_id, external_id, hub_principal, modules, role_arn, account_id, status, created_at, updated_at`
+const connectionColumns = `id, tenant_id, external_id, hub_principal, modules, role_arn, account_id, status, created_at, updated_at, evaluation`
 
 // CreateConnection records a new pending connection for a tenant.
 func (s *Store) CreateConnection(ctx context.Context, nc NewConnection) (Connection, error) {
@@ -69,12 +73,12 @@ func (s *Store) CreateConnection(ctx context.Context, nc NewConnection) (Connect
 	now := s.now().Truncate(time.Second)
 	c := Connection{
 		ID: crossbill.ConnectionID(uuid.NewString()), TenantID: nc.TenantID, ExternalID: nc.ExternalID,
-		HubPrincipal: nc.HubPrincipal, Modules: append([]manifest.Module(nil), nc.Modules...),
+		HubPrincipal: nc.HubPrincipal, Modules: append([]manifest.Module(nil), nc.Modules...), Evaluation: nc.Evaluation,
 		Status: StatusPending, CreatedAt: now, UpdatedAt: now,
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO connections(`+connectionColumns+`) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)`,
+	_, err := s.db.ExecContext(ctx, `INSERT INTO connections(`+connectionColumns+`) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?)`,
 		string(c.ID), string(c.TenantID), string(c.ExternalID), c.HubPrincipal, joinModules(c.Modules),
-		string(c.Status), now.Format(time.RFC3339), now.Format(time.RFC3339))
+		string(c.Status), now.Format(time.RFC3339), now.Format(time.RFC3339), c.Evaluation)
 	if isUniqueViolation(err) {
 		return Connection{}, crossbill.Errorf(crossbill.CodeConflict, op, "external ID already used by another connection: generate a new one")
 	}
@@ -186,7 +190,7 @@ func scanConnection(r scanner) (Connection, error) {
 	var c Connection
 	var id, tenant, ext, modules, status, created, updated string
 	var role, account sql.NullString
-	if err := r.Scan(&id, &tenant, &ext, &c.HubPrincipal, &modules, &role, &account, &status, &created, &updated); err != nil {
+	if err := r.Scan(&id, &tenant, &ext, &c.HubPrincipal, &modules, &role, &account, &status, &created, &updated, &c.Evaluation); err != nil {
 		return Connection{}, err
 	}
 	c.ID, c.TenantID, c.ExternalID = crossbill.ConnectionID(id), crossbill.TenantID(tenant), crossbill.ExternalID(ext)

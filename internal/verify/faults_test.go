@@ -21,8 +21,8 @@ import (
 func TestPassingFaultsAreNotFindings(t *testing.T) {
 	w := newOrgWorld(t, []string{"prod", "dev"}, 2)
 	ctx := context.Background()
-	opts := verify.Options{Hub: w.hubConfig(t), Tenant: "acme"}
-	res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(w.conn.RoleARN)}, opts)
+	opts := verify.Options{AWS: awsclient.MustFactory(w.hubConfig(t)), Tenant: "acme"}
+	res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(w.conn.RoleARN)}, opts)
 	if err != nil || res.Status != store.VerificationVerified {
 		t.Fatalf("verify without faults: %s, %v", res.Status, err)
 	}
@@ -37,9 +37,9 @@ func TestPassingFaultsAreNotFindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(proxy.Close)
-	opts = verify.Options{Hub: w.hubConfigAt(t, proxy.URL), Tenant: "acme", TransientWait: 300 * time.Millisecond}
+	opts = verify.Options{AWS: awsclient.MustFactory(w.hubConfigAt(t, proxy.URL)), Tenant: "acme", TransientWait: 300 * time.Millisecond}
 
-	res, err = verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(w.conn.RoleARN)}, opts)
+	res, err = verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(w.conn.RoleARN)}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,8 +28,7 @@ const DefaultMemberConcurrency = 8
 
 // MembersOptions tunes Members.
 type MembersOptions struct {
-	// Hub, Region, IncludePaid, Progress and Now as for Run; Tenant is
-	// filled in by MembersOf.
+	// AWS, Tenant, Region, IncludePaid, Progress and Now as for Run.
 	Options
 	// RoleName is the role the members stack puts into every member
 	// account; empty means onboarding.DefaultRoleName.
@@ -156,22 +155,18 @@ func (r MembersResult) Err() error {
 // given (it must be the tenant's), else the tenant's one connection with
 // the org module and a role. It refuses a connection that cannot list
 // its organization.
-func MembersOf(ctx context.Context, st *store.Store, tenantName string, connID crossbill.ConnectionID) (store.Tenant, store.Connection, error) {
+func MembersOf(ctx context.Context, st *store.Store, tenant store.Tenant, connID crossbill.ConnectionID) (store.Connection, error) {
 	const op = "connect members"
-	tenant, err := st.TenantByName(ctx, tenantName)
-	if err != nil {
-		return store.Tenant{}, store.Connection{}, err
-	}
+	var err error
 	var conn store.Connection
 	if connID != "" {
-		conn, err = st.ConnectionByID(ctx, connID)
-		if err != nil || conn.TenantID != tenant.ID {
-			return store.Tenant{}, store.Connection{}, crossbill.Errorf(crossbill.CodeNotFound, op, "tenant %s has no connection %s: see `crossbill connect list --tenant %s`", tenant.Name, connID, tenant.Name)
+		if conn, err = st.TenantConnection(ctx, tenant.ID, connID); err != nil {
+			return store.Connection{}, err
 		}
 	} else {
 		all, err := st.ConnectionsByTenant(ctx, tenant.ID)
 		if err != nil {
-			return store.Tenant{}, store.Connection{}, err
+			return store.Connection{}, err
 		}
 		var orgs []store.Connection
 		for _, c := range all {
@@ -181,7 +176,7 @@ func MembersOf(ctx context.Context, st *store.Store, tenantName string, connID c
 		}
 		switch len(orgs) {
 		case 0:
-			return store.Tenant{}, store.Connection{}, crossbill.Errorf(crossbill.CodeNotFound, op, "tenant %s has no connection with the org module and a role: run `crossbill connect init --tenant %s` (the org module is on by default), deploy its account role stack in the management account, then `crossbill connect verify`", tenant.Name, tenant.Name)
+			return store.Connection{}, crossbill.Errorf(crossbill.CodeNotFound, op, "tenant %s has no connection with the org module and a role: run `crossbill connect init --tenant %s` (the org module is on by default), deploy its account role stack in the management account, then `crossbill connect verify`", tenant.Name, tenant.Name)
 		case 1:
 			conn = orgs[0]
 		default:
@@ -189,13 +184,13 @@ func MembersOf(ctx context.Context, st *store.Store, tenantName string, connID c
 			for i, c := range orgs {
 				ids[i] = string(c.ID)
 			}
-			return store.Tenant{}, store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "tenant %s has %d connections with the org module: pass --connection, one of %s", tenant.Name, len(orgs), strings.Join(ids, ", "))
+			return store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "tenant %s has %d connections with the org module: pass --connection, one of %s", tenant.Name, len(orgs), strings.Join(ids, ", "))
 		}
 	}
 	if err := orgConnection(conn); err != nil {
-		return store.Tenant{}, store.Connection{}, err
+		return store.Connection{}, err
 	}
-	return tenant, conn, nil
+	return conn, nil
 }
 
 // orgConnection refuses a connection that cannot list its organization.
@@ -246,15 +241,15 @@ func Members(ctx context.Context, st *store.Store, conn store.Connection, opts M
 	if err != nil {
 		return MembersResult{}, err
 	}
-	if err := awsclient.CheckHub(ctx, opts.Hub); err != nil {
+	if opts.AWS == nil {
+		return MembersResult{}, errNoFactory(op)
+	}
+	if err := awsclient.CheckHub(ctx, opts.AWS.Hub()); err != nil {
 		return MembersResult{}, err
 	}
 	start := opts.Now()
 	res := MembersResult{Tenant: opts.Tenant, ConnectionID: conn.ID, RoleName: opts.RoleName, StartedAt: start.UTC()}
-	factory, err := awsclient.NewFactory(opts.Hub, awsclient.FactoryOptions{})
-	if err != nil {
-		return MembersResult{}, err
-	}
+	factory := opts.AWS
 	target := awsclient.Target{Tenant: opts.Tenant, Connection: conn.ID, RoleARN: conn.RoleARN, ExternalID: conn.ExternalID}
 	env := probeEnv{factory: factory, target: target, partition: role.Partition}
 	client := organizations.NewFromConfig(env.config(env.globalRegion()))

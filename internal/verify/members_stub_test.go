@@ -124,7 +124,7 @@ func TestMembersOrganizationErrors(t *testing.T) {
 			t.Parallel()
 			st, conn := stubStore(t)
 			rec := awsclient.NewRecorder()
-			_, err := verify.Members(context.Background(), st, conn, verify.MembersOptions{Options: verify.Options{Hub: stubbedHub(rec, tt.stubs...)}, Verify: true})
+			_, err := verify.Members(context.Background(), st, conn, verify.MembersOptions{Options: verify.Options{AWS: awsclient.MustFactory(stubbedHub(rec, tt.stubs...))}, Verify: true})
 			if crossbill.ErrorCode(err) != tt.code || !strings.Contains(err.Error(), tt.says) {
 				t.Fatalf("err = %v; want %s saying %q", err, tt.code, tt.says)
 			}
@@ -144,7 +144,7 @@ func TestMembersReadsEveryPage(t *testing.T) {
 	rec := awsclient.NewRecorder()
 	hub := stubbedHub(rec, assumed(), emulator.Stub("Organizations", "DescribeOrganization", orgOf("111111111111"), nil),
 		pagedAccounts("111111111111", "222222222222", "333333333333"))
-	res, err := verify.Members(context.Background(), st, conn, verify.MembersOptions{Options: verify.Options{Hub: hub}})
+	res, err := verify.Members(context.Background(), st, conn, verify.MembersOptions{Options: verify.Options{AWS: awsclient.MustFactory(hub)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestMembersOptionsRefused(t *testing.T) {
 	t.Parallel()
 	st, conn := stubStore(t)
 	for _, n := range []int{-1, 65} {
-		_, err := verify.Members(context.Background(), st, conn, verify.MembersOptions{Options: verify.Options{Hub: stubbedHub(awsclient.NewRecorder())}, Concurrency: n})
+		_, err := verify.Members(context.Background(), st, conn, verify.MembersOptions{Options: verify.Options{AWS: awsclient.MustFactory(stubbedHub(awsclient.NewRecorder()))}, Concurrency: n})
 		if crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 			t.Errorf("concurrency %d: %v", n, err)
 		}

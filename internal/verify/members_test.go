@@ -182,7 +182,7 @@ func TestMembersAgainstEmulator(t *testing.T) {
 	prod, dev, sandbox := w.members[0], w.members[1], w.members[2]
 	var mu sync.Mutex
 	var progress []string
-	opts := verify.MembersOptions{Options: verify.Options{Hub: w.hubConfig(t), Tenant: "acme", Progress: func(f string, a ...any) {
+	opts := verify.MembersOptions{Options: verify.Options{AWS: awsclient.MustFactory(w.hubConfig(t)), Tenant: "acme", Progress: func(f string, a ...any) {
 		mu.Lock()
 		progress = append(progress, fmt.Sprintf(f, a...))
 		mu.Unlock()
@@ -370,7 +370,7 @@ func BenchmarkMembersVerify(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range []int{1, 8} {
 		b.Run(fmt.Sprintf("members=%d/concurrency=%d", len(names), n), func(b *testing.B) {
-			opts := verify.MembersOptions{Options: verify.Options{Hub: w.hubConfig(b), Tenant: "acme"}, Verify: true, Concurrency: n}
+			opts := verify.MembersOptions{Options: verify.Options{AWS: awsclient.MustFactory(w.hubConfig(b)), Tenant: "acme"}, Verify: true, Concurrency: n}
 			for b.Loop() {
 				res, err := verify.Members(ctx, w.st, w.conn, opts)
 				if err != nil {

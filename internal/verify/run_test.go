@@ -40,7 +40,7 @@ func TestRunRetriesWithBackoffWithinTheWait(t *testing.T) {
 	t.Parallel()
 	rec := awsclient.NewRecorder()
 	start := time.Now()
-	res, err := verify.Run(context.Background(), pendingConn(), verify.Options{Hub: deniedHub(rec), PropagationWait: 2 * time.Second})
+	res, err := verify.Run(context.Background(), pendingConn(), verify.Options{AWS: awsclient.MustFactory(deniedHub(rec)), PropagationWait: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestRunStopsWhenCanceled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := verify.Run(ctx, pendingConn(), verify.Options{Hub: deniedHub(awsclient.NewRecorder()), PropagationWait: time.Minute})
+	_, err := verify.Run(ctx, pendingConn(), verify.Options{AWS: awsclient.MustFactory(deniedHub(awsclient.NewRecorder())), PropagationWait: time.Minute})
 	if crossbill.ErrorCode(err) != crossbill.CodeUnavailable || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want an interrupted (unavailable) error", err)
 	}
@@ -77,7 +77,7 @@ func TestRunRefusesUnboundConnection(t *testing.T) {
 	t.Parallel()
 	c := pendingConn()
 	c.RoleARN = ""
-	if _, err := verify.Run(context.Background(), c, verify.Options{Hub: deniedHub(awsclient.NewRecorder())}); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+	if _, err := verify.Run(context.Background(), c, verify.Options{AWS: awsclient.MustFactory(deniedHub(awsclient.NewRecorder()))}); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 		t.Fatalf("err = %v, want invalid", err)
 	}
 }

@@ -34,7 +34,7 @@ func TestAccountBoundElsewhereDuringVerify(t *testing.T) {
 	must(t, err)
 	var once sync.Once
 	var bindErr error
-	opts := verify.Options{Hub: w.hubConfig(t), PropagationWait: -1, Progress: func(format string, args ...any) {
+	opts := verify.Options{AWS: awsclient.MustFactory(w.hubConfig(t)), PropagationWait: -1, Progress: func(format string, args ...any) {
 		// Once the role was assumed, before the result is stored.
 		if strings.Contains(format, "refuses crossbill") {
 			once.Do(func() {
@@ -42,7 +42,7 @@ func TestAccountBoundElsewhereDuringVerify(t *testing.T) {
 			})
 		}
 	}}
-	res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role), Actor: "test"}, opts)
+	res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(role), Actor: "test"}, opts)
 	must(t, err)
 	must(t, bindErr)
 	a := check(t, res, verify.CheckAssumeRole)

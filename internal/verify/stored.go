@@ -13,9 +13,10 @@ import (
 	"github.com/crossbill/crossbill/internal/store"
 )
 
-// Request names the connection to verify the way the CLI and the API do.
+// Request names the connection to verify: the CLI, the API and the
+// scheduler all verify through Connection with one of these.
 type Request struct {
-	Tenant  string // tenant name
+	Tenant  crossbill.TenantID
 	RoleARN string // the stack's RoleArn output
 	// Connection picks one connection when the tenant has several pending;
 	// empty means the one bound to RoleARN, else the tenant's newest pending one.
@@ -41,11 +42,14 @@ type Request struct {
 // operator.
 func Connection(ctx context.Context, st *store.Store, req Request, opts Options) (Result, error) {
 	const op = "connect verify"
-	tenant, err := st.TenantByName(ctx, req.Tenant)
+	if opts.AWS == nil {
+		return Result{}, errNoFactory(op)
+	}
+	tenant, err := st.TenantByID(ctx, req.Tenant)
 	if err != nil {
 		return Result{}, err
 	}
-	partition := awsarn.PartitionOf(opts.Hub.Region)
+	partition := awsarn.PartitionOf(opts.AWS.Hub().Region)
 	role, err := awsarn.ParseRole(req.RoleARN, partition)
 	if err != nil {
 		return Result{}, err
@@ -62,7 +66,7 @@ func Connection(ctx context.Context, st *store.Store, req Request, opts Options)
 	// Without hub credentials every check would fail for the hub's own
 	// problem: say so once, and record no verification against the
 	// customer's connection.
-	if err := awsclient.CheckHub(ctx, opts.Hub); err != nil {
+	if err := awsclient.CheckHub(ctx, opts.AWS.Hub()); err != nil {
 		return Result{}, err
 	}
 	opts.Tenant = tenant.Name
@@ -159,12 +163,9 @@ func pickConnection(ctx context.Context, st *store.Store, tenant store.Tenant, a
 		return store.Connection{}, err
 	}
 	if id != "" {
-		c, err := st.ConnectionByID(ctx, id)
+		c, err := st.TenantConnection(ctx, tenant.ID, id)
 		if err != nil {
 			return store.Connection{}, err
-		}
-		if c.TenantID != tenant.ID {
-			return store.Connection{}, crossbill.Errorf(crossbill.CodeNotFound, op, "tenant %s has no connection %s: see `crossbill connect list --tenant %s`", tenant.Name, id, tenant.Name)
 		}
 		if c.RoleARN != "" && c.RoleARN != arn {
 			return store.Connection{}, crossbill.Errorf(crossbill.CodeConflict, op, "connection %s is bound to role %s, not %s", id, c.RoleARN, arn)

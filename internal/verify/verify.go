@@ -33,6 +33,12 @@ const (
 	ClassAccountMismatch awsclient.Class = "account-mismatch"
 )
 
+// Classes are every class a verification check or a member check can
+// carry: AWS's failure classes and the verifier's own findings.
+func Classes() []awsclient.Class {
+	return append(awsclient.Classes(), ClassExternalIDNotEnforced, ClassAccountMismatch)
+}
+
 // Check names.
 const (
 	CheckAssumeRole         = store.CheckAssumeRole
@@ -43,9 +49,10 @@ const (
 
 // Options tunes a verification.
 type Options struct {
-	// Hub is the hub's AWS configuration (awsclient.HubConfig). Tests
-	// attach a Recorder and stubs to it.
-	Hub aws.Config
+	// AWS is the process's one factory of customer-role credentials, built
+	// on the hub's configuration (awsclient.HubConfig; tests attach a
+	// Recorder and stubs to it). Required.
+	AWS *awsclient.Factory
 	// Tenant is the tenant's name, shown in the role session name.
 	Tenant string
 	// IncludePaid runs probes that cost the customer money (Cost Explorer).
@@ -65,6 +72,11 @@ type Options struct {
 	Progress func(format string, args ...any)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+}
+
+// errNoFactory is a caller's bug: every process makes its factory at start.
+func errNoFactory(op string) error {
+	return crossbill.Errorf(crossbill.CodeInternal, op, "no AWS client factory given (Options.AWS)")
 }
 
 // DefaultPropagationWait is how long verify keeps retrying a role that
@@ -178,8 +190,11 @@ func Run(ctx context.Context, conn store.Connection, opts Options) (Result, erro
 	if opts.TransientWait == 0 {
 		opts.TransientWait = DefaultTransientWait
 	}
+	if opts.AWS == nil {
+		return Result{}, errNoFactory(op)
+	}
 	if opts.Region == "" {
-		opts.Region = opts.Hub.Region
+		opts.Region = opts.AWS.Hub().Region
 	}
 	if conn.RoleARN == "" {
 		return Result{}, crossbill.Errorf(crossbill.CodeInvalid, op, "connection %s has no role yet: pass --role-arn with the stack's RoleArn output", conn.ID)
@@ -191,19 +206,18 @@ func Run(ctx context.Context, conn store.Connection, opts Options) (Result, erro
 	if conn.ExternalID == "" {
 		return Result{}, crossbill.Errorf(crossbill.CodeInternal, op, "connection %s has no external ID", conn.ID)
 	}
-	factory, err := awsclient.NewFactory(opts.Hub, awsclient.FactoryOptions{})
-	if err != nil {
-		return Result{}, err
-	}
 	r := &run{
 		opts:    opts,
-		factory: factory,
+		factory: opts.AWS,
 		role:    role,
 		target: awsclient.Target{Tenant: opts.Tenant, Connection: conn.ID, RoleARN: conn.RoleARN,
 			ExternalID: conn.ExternalID},
 		res: &Result{Tenant: opts.Tenant, ConnectionID: conn.ID, RoleARN: conn.RoleARN, AccountID: role.Account,
 			Modules: conn.Modules, StartedAt: opts.Now().UTC(), Checks: []store.VerificationCheck{}},
 	}
+	// A verification checks the role as it is now: never with credentials
+	// the process's factory cached before the customer changed the role.
+	opts.AWS.Forget(r.target)
 	assumed := r.assumeRole(ctx)
 	if err := ctx.Err(); err != nil {
 		return Result{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "interrupted: %w", err)

@@ -237,10 +237,10 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 	conn := w.newConnection(t, ext, modules)
 	role := w.deployRole(t, "crossbill-acme", onboarding.DefaultRoleName, ext, modules)
 	var progress []string
-	opts := verify.Options{Hub: hub, Progress: func(f string, a ...any) { progress = append(progress, fmt.Sprintf(f, a...)) }}
+	opts := verify.Options{AWS: awsclient.MustFactory(hub), Progress: func(f string, a ...any) { progress = append(progress, fmt.Sprintf(f, a...)) }}
 
 	t.Run("verified", func(t *testing.T) {
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, opts)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(role)}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,10 +274,23 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		}
 	})
 
+	t.Run("verified again assumes afresh", func(t *testing.T) {
+		// opts.AWS is one factory, as in a process: its cached session of
+		// the first verification must not stand in for a new AssumeRole.
+		before := w.rec.Count("sts:AssumeRole")
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(role)}, opts)
+		if err != nil || res.Status != store.VerificationVerified {
+			t.Fatalf("second verification %s, %v", res.Status, err)
+		}
+		if n := w.rec.Count("sts:AssumeRole") - before; n != 3 {
+			t.Fatalf("second verification sent %d AssumeRole, want 3 (the role itself, then without and with a wrong external ID)", n)
+		}
+	})
+
 	t.Run("include paid", func(t *testing.T) {
 		o := opts
 		o.IncludePaid = true
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, o)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(role)}, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -299,7 +312,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		o := opts
 		o.PropagationWait = 3 * time.Second
 		before := w.rec.Count("sts:AssumeRole")
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(wrongRole), Connection: c.ID}, o)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(wrongRole), Connection: c.ID}, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -329,8 +342,8 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		// with AWS's message format for an explicit SCP deny.
 		msg := "User: arn:aws:sts::" + customerAccount + ":assumed-role/CrossbillAccess/s is not authorized to perform: organizations:DescribeOrganization with an explicit deny in a service control policy"
 		o := opts
-		o.Hub = w.hubConfig(t, emulator.Stub("Organizations", "DescribeOrganization", nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: msg}))
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, o)
+		o.AWS = awsclient.MustFactory(w.hubConfig(t, emulator.Stub("Organizations", "DescribeOrganization", nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: msg})))
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(role)}, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -351,7 +364,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		t.Cleanup(func() {
 			must(t, call(ciam.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(onboarding.DefaultRoleName), PolicyArn: aws.String(policy)})))
 		})
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(role)}, opts)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(role)}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -382,7 +395,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := w.newConnection(t, newExternalID(t), []manifest.Module{manifest.ModuleInventory})
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: aws.ToString(created.Role.Arn), Connection: c.ID}, opts)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: aws.ToString(created.Role.Arn), Connection: c.ID}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -405,7 +418,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		c := w.newConnection(t, newExternalID(t), []manifest.Module{manifest.ModuleInventory})
 		o := opts
 		o.PropagationWait = -1 // no retries: the role will not appear
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: "arn:aws:iam::" + customerAccount + ":role/NeverDeployed", Connection: c.ID}, o)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: "arn:aws:iam::" + customerAccount + ":role/NeverDeployed", Connection: c.ID}, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -432,7 +445,7 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		}()
 		o := opts
 		o.PropagationWait = 20 * time.Second
-		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: "acme", RoleARN: string(late), Connection: c.ID}, o)
+		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(late), Connection: c.ID}, o)
 		if err != nil {
 			t.Fatal(err)
 		}

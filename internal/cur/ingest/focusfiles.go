@@ -35,10 +35,11 @@ func isFOCUSFile(key string) bool {
 // BillingPeriodStart); each period is then replaced like an export's. With
 // no manifest, the fingerprint is every file's name, ETag and size: when
 // none changed since the last ingest, nothing is read again.
-func ingestFOCUSFiles(ctx context.Context, store *costs.Store, files exportFiles, loc Location, tenant string,
+func ingestFOCUSFiles(ctx context.Context, store *costs.Store, files exportFiles, loc Location, tenantID crossbill.TenantID,
 	objects []object, progress func(string, ...any)) (_ Result, err error) {
 	const op = "cur ingest"
-	res := Result{Source: loc.String(), Tenant: tenant, Periods: []PeriodResult{}}
+	tenant := string(tenantID) // the cost store keys tenants by string
+	res := Result{Source: loc.String(), Tenant: tenantID, Periods: []PeriodResult{}}
 	var data []object
 	for _, o := range objects {
 		if isFOCUSFile(o.Key) {

@@ -139,7 +139,7 @@ func TestFOCUSAsExported(t *testing.T) {
 	root := t.TempDir()
 	ingestAs := func(tenant, source, format string) ingest.Result {
 		t.Helper()
-		res, err := ingest.Ingest(ctx, s, ingest.Options{Source: source, Tenant: tenant, Format: format})
+		res, err := ingest.Ingest(ctx, s, ingest.Options{Source: source, Tenant: crossbill.TenantID(tenant), Format: format})
 		if err != nil {
 			t.Fatalf("%s: %v", tenant, err)
 		}

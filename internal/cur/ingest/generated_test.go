@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/cur"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
@@ -47,7 +48,7 @@ func TestIngestGenerated(t *testing.T) {
 	ctx := context.Background()
 	gen := generate(t)
 	s := openStore(t)
-	for tenant, export := range map[string]string{"cur2": gen.Export, "focus": gen.FOCUSExport} {
+	for tenant, export := range map[crossbill.TenantID]string{"cur2": gen.Export, "focus": gen.FOCUSExport} {
 		res, err := ingest.Ingest(ctx, s, ingest.Options{Source: filepath.Join(gen.Dir, gen.Prefix, export), Tenant: tenant})
 		if err != nil {
 			t.Fatalf("%s: %v", tenant, err)

@@ -29,7 +29,7 @@ import (
 // Options says what to ingest.
 type Options struct {
 	Source string // s3://bucket/prefix/export or a local directory
-	Tenant string
+	Tenant crossbill.TenantID
 	// AWS is the configuration for S3 sources: a connection's role
 	// credentials, or the emulator's. A BaseEndpoint (emulator, S3-compatible
 	// store) switches to path-style addressing.
@@ -67,9 +67,9 @@ type PeriodResult struct {
 
 // Result is the outcome of an ingest.
 type Result struct {
-	Source  string         `json:"source"`
-	Tenant  string         `json:"tenant"`
-	Periods []PeriodResult `json:"periods"`
+	Source  string             `json:"source"`
+	Tenant  crossbill.TenantID `json:"tenant"`
+	Periods []PeriodResult     `json:"periods"`
 }
 
 var manifestKeyRe = regexp.MustCompile(`^metadata/BILLING_PERIOD=(\d{4}-\d{2})/[^/]*Manifest\.json$`)
@@ -141,7 +141,7 @@ func Ingest(ctx context.Context, store *costs.Store, opt Options) (Result, error
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
-		pr, err := ingestPeriod(ctx, store, files, loc, opt.Tenant, mo, byKey, progress)
+		pr, err := ingestPeriod(ctx, store, files, loc, string(opt.Tenant), mo, byKey, progress)
 		if err != nil {
 			return Result{}, err
 		}

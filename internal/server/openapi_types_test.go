@@ -1,0 +1,123 @@
+package server
+
+import (
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/verify"
+)
+
+// TestOpenAPISchemasMatchGoTypes: each documented schema that a Go type
+// encodes (or decodes) has exactly that type's JSON fields, so a renamed
+// or added field cannot leave the document behind. A schema served by
+// two types (a verification answered now, or read from history) has the
+// union of their fields.
+func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
+	sc := (&Server{}).schemas()
+	types := map[string][]any{
+		"Tenant":            {store.Tenant{}},
+		"Job":               {store.Job{}},
+		"Connection":        {connectionView{}},
+		"ConnectionInit":    {connectionInit{}},
+		"ConnectionCreated": {initResponse{}},
+		"ConnectionDetail":  {connectionDetail{}},
+		"Template":          {templateInfo{}},
+		"BillSource":        {store.BillSource{}},
+		"VerifyRequest":     {verifyRequest{}},
+		"Check":             {store.VerificationCheck{}},
+		"Verification":      {verify.Result{}, store.Verification{}},
+		"Member":            {store.Member{}},
+		"MemberList":        {membersView{}},
+		"MembersSummary":    {verify.MembersSummary{}},
+		"MembersRequest":    {membersRequest{}},
+		"MembersResult":     {verify.MembersResult{}},
+	}
+	for name, values := range types {
+		schema, ok := sc[name].(obj)
+		if !ok {
+			t.Errorf("schema %s is not documented", name)
+			continue
+		}
+		props, _ := schema["properties"].(obj)
+		var documented []string
+		for p := range props {
+			documented = append(documented, p)
+		}
+		want := map[string]bool{}
+		for _, v := range values {
+			for _, f := range jsonFields(reflect.TypeOf(v)) {
+				want[f] = true
+			}
+		}
+		var fields []string
+		for f := range want {
+			fields = append(fields, f)
+		}
+		sort.Strings(documented)
+		sort.Strings(fields)
+		if !slices.Equal(documented, fields) {
+			t.Errorf("schema %s documents %v\nbut the Go type encodes %v", name, documented, fields)
+		}
+		for _, r := range schemaRequired(schema) {
+			if !want[r] {
+				t.Errorf("schema %s requires %q, which the Go type does not have", name, r)
+			}
+		}
+	}
+}
+
+// TestOpenAPIClassesAreTheCodes: the failure classes the document lists
+// are the code's constants (the document once spelled one
+// permission-boundary where the code says permissions-boundary).
+func TestOpenAPIClassesAreTheCodes(t *testing.T) {
+	sc := (&Server{}).schemas()
+	var want []string
+	for _, c := range verify.Classes() {
+		want = append(want, string(c))
+	}
+	for _, name := range []string{"Check", "Member"} {
+		class := sc[name].(obj)["properties"].(obj)["class"].(obj)
+		got, _ := class["enum"].([]string)
+		if !slices.Equal(got, want) || !slices.Contains(got, "permissions-boundary") {
+			t.Errorf("%s.class enum %v, want %v", name, got, want)
+		}
+	}
+}
+
+// jsonFields are the names encoding/json gives t's fields, embedded
+// structs flattened.
+func jsonFields(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				out = append(out, jsonFields(ft)...)
+				continue
+			}
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+func schemaRequired(schema obj) []string {
+	r, _ := schema["required"].([]string)
+	return r
+}
