@@ -75,7 +75,7 @@ func TestCostLimitsOverHTTP(t *testing.T) {
 	const base = "/api/v1/tenants/acme/costs"
 	for _, c := range []struct{ path, want string }{
 		{base + "?group_by=service&nocache=1", `unknown query parameter "nocache"`},
-		{base + "?group_by=service&Group_By=region", `accepted: metric, group_by, granularity, from, to, filter, top`},
+		{base + "?group_by=service&Group_By=region", `accepted: metric, group_by, granularity, from, to, filter, billing_period, top`},
 		{base + "?top=1&top=2", `"top" is given 2 times`},
 		{"/api/v1/me?x=1", "it takes no query parameters"},
 		{base + "?group_by=service", "more than 39 rows"},
