@@ -117,7 +117,7 @@ func (s *Store) CreateTokenCapped(ctx context.Context, tenant crossbill.TenantID
 	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens(id, tenant_id, name, scope, hash, created_at)
 		SELECT ?, ?, ?, ?, ?, ?
-		WHERE ? < 0 OR (SELECT COUNT(*) FROM api_tokens WHERE tenant_id IS ? AND revoked_at IS NULL) < ?`,
+		WHERE ? < 0 OR (SELECT COUNT(*) FROM api_tokens WHERE tenant_id IS NOT DISTINCT FROM ? AND revoked_at IS NULL) < ?`,
 		t.ID, nullIfEmpty(string(tenant)), t.Name, string(t.Scope), HashToken(secret), formatStamp(t.CreatedAt),
 		max, nullIfEmpty(string(tenant)), max)
 	if err != nil {
@@ -220,7 +220,7 @@ func (s *Store) RevokeToken(ctx context.Context, tenant crossbill.TenantID, oper
 // RevokeTokensNamed revokes every live token of a tenant (tenant "": the
 // operator tokens) that carries this name, and says how many.
 func (s *Store) RevokeTokensNamed(ctx context.Context, tenant crossbill.TenantID, name string) (int, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE tenant_id IS ? AND name = ? AND revoked_at IS NULL`,
+	res, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE tenant_id IS NOT DISTINCT FROM ? AND name = ? AND revoked_at IS NULL`,
 		formatStamp(s.now()), nullIfEmpty(string(tenant)), name)
 	if err != nil {
 		return 0, crossbill.Errorf(crossbill.CodeInternal, "token revoke", "%w", err)

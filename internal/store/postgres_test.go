@@ -1,0 +1,112 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/crossbill/crossbill/internal/pgtest"
+	"github.com/crossbill/crossbill/internal/store"
+)
+
+// postgresOnly skips a test on the SQLite pass: it is about what several
+// processes sharing one PostgreSQL database do.
+func postgresOnly(t *testing.T) string {
+	t.Helper()
+	if engine != store.Postgres {
+		t.Skip("PostgreSQL only: replicas share a PostgreSQL database, never a SQLite file")
+	}
+	return pgtest.Database(t)
+}
+
+// TestReplicasMigrateTogether: replicas starting at once on an empty
+// database each apply every migration exactly once between them, and all
+// start. Without the migration lock they race to create the same tables.
+func TestReplicasMigrateTogether(t *testing.T) {
+	t.Parallel()
+	url := postgresOnly(t)
+	ctx := context.Background()
+	const replicas = 4
+	stores := make([]*store.Store, replicas)
+	errs := make([]error, replicas)
+	var wg sync.WaitGroup
+	for i := range replicas {
+		wg.Go(func() { stores[i], errs[i] = store.OpenDatabase(ctx, t.TempDir(), url) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+		t.Cleanup(func() { stores[i].Close() })
+	}
+	var rows, versions int
+	if err := stores[0].DB().QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations`).Scan(&rows, &versions); err != nil {
+		t.Fatal(err)
+	}
+	if rows != versions || rows < 10 {
+		t.Fatalf("schema_migrations: %d rows for %d versions", rows, versions)
+	}
+	if _, err := stores[replicas-1].CreateTenant(ctx, "acme"); err != nil {
+		t.Fatalf("the migrated schema does not work: %v", err)
+	}
+}
+
+// TestClaimersNeverShareAJob: two replicas (two connection pools) claiming
+// from one queue concurrently run each job once.
+func TestClaimersNeverShareAJob(t *testing.T) {
+	t.Parallel()
+	url := postgresOnly(t)
+	ctx := context.Background()
+	var replicas [2]*store.Store
+	for i := range replicas {
+		s, err := store.OpenDatabase(ctx, t.TempDir(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		replicas[i] = s
+	}
+	acme, err := replicas[0].CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const jobs = 60
+	for i := range jobs {
+		if _, err := replicas[0].EnqueueJob(ctx, store.JobSpec{TenantID: acme.ID, Kind: fmt.Sprintf("k%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	claims := map[string]int{}
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Go(func() {
+			for {
+				got, err := replicas[w%2].ClaimDueJobs(ctx, 3)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, j := range got {
+					claims[j.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(claims) != jobs {
+		t.Errorf("%d jobs claimed, want %d", len(claims), jobs)
+	}
+	for id, n := range claims {
+		if n != 1 {
+			t.Errorf("job %s claimed %d times", id, n)
+		}
+	}
+}
