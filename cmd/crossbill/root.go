@@ -17,8 +17,8 @@ var version = "dev"
 // newRootCmd wires every command explicitly; there is no init() registry.
 func newRootCmd(app *App) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "crossbill",
-		Short:         "Connect AWS accounts with least privilege; see costs, commitments and access",
+		Use:   "crossbill",
+		Short: "Connect AWS accounts with least privilege; see costs, commitments and access",
 		Long: `crossbill connects AWS accounts and whole AWS Organizations through
 least-privilege cross-account IAM roles (one generated external ID per
 connection, temporary credentials only), then shows their costs from the
@@ -39,6 +39,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 		},
 	}
 	root.PersistentFlags().StringVar(&app.DataDir, "data", defaultDataDir(), "data directory (env CROSSBILL_DATA)")
+	root.PersistentFlags().StringVar(&app.Database, "database", "", "PostgreSQL URL for the metadata, postgres://USER:PASSWORD@HOST:PORT/DB (env CROSSBILL_DATABASE; default: SQLite in the data directory)")
 	root.PersistentFlags().BoolVar(&app.JSON, "json", false, "print machine-readable JSON on stdout")
 	root.PersistentFlags().BoolVarP(&app.Verbose, "verbose", "v", false, "log debug details on stderr")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {

@@ -26,7 +26,7 @@ On first start an operator token is created and printed once; keep it.
 Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m.DataDir, m.Version = app.DataDir, version
+			m.DataDir, m.Database, m.Version = app.DataDir, app.DatabaseURL(), version
 			m.Logger = serverLogger(app, logFormat)
 			if err := m.Run(cmd.Context()); err != nil {
 				m.Close() //nolint:errcheck // the Run error matters more
