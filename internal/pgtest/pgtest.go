@@ -89,6 +89,23 @@ func runAs() (*syscall.Credential, error) {
 	return nil, errors.New("running as root and neither a postgres nor a nobody user exists to run PostgreSQL as")
 }
 
+// tempBase is where the cluster's directory goes: the usual temporary
+// directory, unless the server's user could not reach into it (a TMPDIR
+// under /root, say); then /tmp.
+func tempBase(cred *syscall.Credential) string {
+	if cred == nil {
+		return ""
+	}
+	for d := os.TempDir(); ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return "/tmp"
+		}
+		if d == filepath.Dir(d) {
+			return ""
+		}
+	}
+}
+
 // Start initialises a cluster in a new temporary directory and starts it.
 func Start(ctx context.Context) (*Server, error) {
 	bin, err := binDir()
@@ -99,7 +116,7 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "crossbill-pg-*")
+	dir, err := os.MkdirTemp(tempBase(cred), "crossbill-pg-*")
 	if err != nil {
 		return nil, err
 	}

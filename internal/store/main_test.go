@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/crossbill/crossbill/internal/pgtest"
 	"github.com/crossbill/crossbill/internal/store"
@@ -14,13 +15,18 @@ import (
 var engine = store.SQLite
 
 func TestMain(m *testing.M) {
+	start := time.Now()
 	code := m.Run()
+	fmt.Printf("store: SQLite pass took %s\n", time.Since(start).Round(time.Millisecond))
 	engine = store.Postgres
+	start = time.Now()
 	if err := pgtest.Available(); err != nil && !pgtest.Required() {
 		fmt.Printf("store: PostgreSQL pass skipped, PostgreSQL cannot start (set %s=1 to fail instead): %v\n", pgtest.RequireEnv, err)
 	} else {
-		fmt.Println("store: running the suite again on PostgreSQL")
+		fmt.Printf("store: PostgreSQL started in %s; running the suite again on it\n", time.Since(start).Round(time.Millisecond))
+		start = time.Now()
 		code = max(code, m.Run())
+		fmt.Printf("store: PostgreSQL pass took %s\n", time.Since(start).Round(time.Millisecond))
 	}
 	pgtest.Stop()
 	os.Exit(code)

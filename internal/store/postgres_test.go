@@ -110,3 +110,34 @@ func TestClaimersNeverShareAJob(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenCapHoldsUnderConcurrency: concurrent creations never take a
+// tenant past its cap. PostgreSQL evaluates concurrent INSERT ... SELECT
+// counts side by side; SQLite has one writer at a time.
+func TestTokenCapHoldsUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	s := MustOpen(t)
+	ctx := context.Background()
+	acme, err := s.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tries, max = 24, 5
+	var mu sync.Mutex
+	made := 0
+	var wg sync.WaitGroup
+	for range tries {
+		wg.Go(func() {
+			_, _, err := s.CreateTokenCapped(ctx, acme.ID, "ci", store.ScopeRead, max)
+			if err == nil {
+				mu.Lock()
+				made++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if made != max {
+		t.Fatalf("%d tokens made under a cap of %d", made, max)
+	}
+}

@@ -115,7 +115,19 @@ func (s *Store) CreateTokenCapped(ctx context.Context, tenant crossbill.TenantID
 	if max <= 0 {
 		max = -1 // the count is never below -1: no cap
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens(id, tenant_id, name, scope, hash, created_at)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Token{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if s.engine == Postgres {
+		// PostgreSQL runs concurrent INSERT ... SELECTs side by side, each
+		// counting without the other's row: serialise one tenant's creations.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, "api_tokens:"+string(tenant)); err != nil {
+			return Token{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO api_tokens(id, tenant_id, name, scope, hash, created_at)
 		SELECT ?, ?, ?, ?, ?, ?
 		WHERE ? < 0 OR (SELECT COUNT(*) FROM api_tokens WHERE tenant_id IS NOT DISTINCT FROM ? AND revoked_at IS NULL) < ?`,
 		t.ID, nullIfEmpty(string(tenant)), t.Name, string(t.Scope), HashToken(secret), formatStamp(t.CreatedAt),
@@ -128,6 +140,9 @@ func (s *Store) CreateTokenCapped(ctx context.Context, tenant crossbill.TenantID
 	} else if n == 0 {
 		return Token{}, "", crossbill.Errorf(crossbill.CodeConflict, op,
 			"the tenant already has %d live tokens, the most allowed (serve --max-tokens-per-tenant): revoke unused ones first (DELETE .../tokens/{id} or `crossbill token revoke`)", max)
+	}
+	if err := tx.Commit(); err != nil {
+		return Token{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
 	return t, secret, nil
 }
