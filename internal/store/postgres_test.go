@@ -141,3 +141,31 @@ func TestTokenCapHoldsUnderConcurrency(t *testing.T) {
 		t.Fatalf("%d tokens made under a cap of %d", made, max)
 	}
 }
+
+// TestPostgresTextIsBytewise: every text column of the schema (variant
+// files included) sorts bytewise, as SQLite does, whatever the database's
+// locale; a variant that forgets COLLATE "C" fails here.
+func TestPostgresTextIsBytewise(t *testing.T) {
+	t.Parallel()
+	if engine != store.Postgres {
+		t.Skip("PostgreSQL only: SQLite's TEXT is always bytewise")
+	}
+	s := MustOpen(t)
+	rows, err := s.DB().QueryContext(context.Background(), `SELECT table_name, column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND data_type = 'text' AND table_name <> 'schema_migrations'
+		AND collation_name IS DISTINCT FROM 'C'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table, column string
+		if err := rows.Scan(&table, &column); err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("%s.%s sorts by the database's locale: declare it TEXT COLLATE \"C\"", table, column)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -9,7 +9,8 @@
 //     Use RETURNING, not LastInsertId, and CASE, not two-argument MAX/MIN.
 //   - migrations/NNN_name.sql is written for SQLite; on PostgreSQL its
 //     column types are mapped (INTEGER -> BIGINT, REAL -> DOUBLE PRECISION,
-//     INTEGER PRIMARY KEY AUTOINCREMENT -> identity). A migration that needs
+//     INTEGER PRIMARY KEY AUTOINCREMENT -> identity, TEXT -> TEXT COLLATE
+//     "C" so text sorts bytewise as in SQLite). A migration that needs
 //     more (triggers, table rebuilds) has a sibling NNN_name.postgres.sql that
 //     replaces it on PostgreSQL; a variant without its base file is an error,
 //     so both engines always share version numbers.

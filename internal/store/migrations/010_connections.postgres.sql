@@ -2,23 +2,23 @@
 -- rowid stands in for SQLite's implicit rowid: queries order connections
 -- created in the same second by it.
 CREATE TABLE connections (
-    id            TEXT PRIMARY KEY,
-    tenant_id     TEXT NOT NULL REFERENCES tenants(id),
-    external_id   TEXT NOT NULL UNIQUE,
-    hub_principal TEXT NOT NULL,
-    modules       TEXT NOT NULL,
-    role_arn      TEXT UNIQUE,
-    account_id    TEXT,
-    status        TEXT NOT NULL CHECK (status IN ('pending', 'verified', 'failed', 'inactive')),
-    created_at    TEXT NOT NULL,
-    updated_at    TEXT NOT NULL,
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    tenant_id     TEXT COLLATE "C" NOT NULL REFERENCES tenants(id),
+    external_id   TEXT COLLATE "C" NOT NULL UNIQUE,
+    hub_principal TEXT COLLATE "C" NOT NULL,
+    modules       TEXT COLLATE "C" NOT NULL,
+    role_arn      TEXT COLLATE "C" UNIQUE,
+    account_id    TEXT COLLATE "C",
+    status        TEXT COLLATE "C" NOT NULL CHECK (status IN ('pending', 'verified', 'failed', 'inactive')),
+    created_at    TEXT COLLATE "C" NOT NULL,
+    updated_at    TEXT COLLATE "C" NOT NULL,
     rowid         BIGINT GENERATED ALWAYS AS IDENTITY
 );
 CREATE INDEX connections_tenant ON connections(tenant_id, created_at);
 
 CREATE TABLE account_owners (
-    account_id TEXT PRIMARY KEY,
-    tenant_id  TEXT NOT NULL REFERENCES tenants(id)
+    account_id TEXT COLLATE "C" PRIMARY KEY,
+    tenant_id  TEXT COLLATE "C" NOT NULL REFERENCES tenants(id)
 );
 
 CREATE FUNCTION connections_external_id_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
