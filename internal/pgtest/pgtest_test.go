@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 
@@ -60,5 +61,21 @@ func TestTempBaseReachable(t *testing.T) {
 	t.Setenv("TMPDIR", dir)
 	if got := tempBase(&syscall.Credential{Uid: 65534}); got != "/tmp" {
 		t.Errorf("TMPDIR closed to others: tempBase = %q, want /tmp", got)
+	}
+}
+
+// TestBinDirOffPath: Debian does not put initdb on PATH; it is found in
+// /usr/lib/postgresql/VERSION/bin all the same.
+func TestBinDirOffPath(t *testing.T) {
+	if dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb"); len(dirs) == 0 {
+		t.Skip("no Debian PostgreSQL layout on this machine")
+	}
+	t.Setenv("PATH", t.TempDir())
+	dir, err := binDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "postgres")); err != nil {
+		t.Fatalf("binDir = %s, without postgres: %v", dir, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -37,7 +38,11 @@ func openPostgres(url string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(dollarConnector{stdlib.GetConnector(*cfg)}), nil
+	db := sql.OpenDB(dollarConnector{stdlib.GetConnector(*cfg)})
+	// Bounded, so that a burst of API requests queues here rather than
+	// using up the server's max_connections (100 by default).
+	db.SetMaxOpenConns(20)
+	return db, nil
 }
 
 type dollarConnector struct{ driver.Connector }
@@ -47,7 +52,12 @@ func (c dollarConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dollarConn{conn.(*stdlib.Conn)}, nil
+	pc, ok := conn.(*stdlib.Conn)
+	if !ok {
+		conn.Close()
+		return nil, fmt.Errorf("pgx returned a %T connection, not *stdlib.Conn", conn)
+	}
+	return dollarConn{pc}, nil
 }
 
 // dollarConn is a pgx connection that rewrites placeholders; every other
