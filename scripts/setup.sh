@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what crossbill's build and tests need, and only what is missing:
-# Go modules, moto_server and cfn-lint (pip), Chromium (apt) and the browser
-# test's npm packages. Safe to run again. Fails loudly, naming what to install.
+# Go modules, moto_server and cfn-lint (pip), Chromium and PostgreSQL (apt)
+# and the browser test's npm packages. Safe to run again. Fails loudly, naming what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +42,18 @@ if [ "${CROSSBILL_SKIP_BROWSER:-}" != 1 ]; then
     command -v npm >/dev/null || fail "npm is missing: sudo apt-get install npm"
     say "installing browser-test packages (npm)"
     (cd e2e && npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci in e2e/ failed"
+  fi
+fi
+
+# The store's tests run on a throwaway PostgreSQL too (internal/pgtest).
+# Debian does not put initdb on PATH; look where its package puts it.
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    say "installing postgresql (apt)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) ||
+      fail "could not install PostgreSQL: apt-get install postgresql"
+  else
+    fail "PostgreSQL's server binaries are missing: sudo apt-get install postgresql"
   fi
 fi
 

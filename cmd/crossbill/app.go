@@ -18,8 +18,11 @@ import (
 // opened on first use so that commands that need no state never touch disk.
 type App struct {
 	DataDir string
-	JSON    bool
-	Verbose bool
+	// Database is --database: a postgres:// URL for the metadata, or ""
+	// for $CROSSBILL_DATABASE, else SQLite in the data directory.
+	Database string
+	JSON     bool
+	Verbose  bool
 
 	Stdout io.Writer
 	Stderr io.Writer
@@ -44,12 +47,23 @@ func defaultDataDir() string {
 	return "crossbill-data"
 }
 
-// Store opens the metadata store in the data directory.
+// DatabaseURL is --database, else $CROSSBILL_DATABASE. The environment is
+// read here rather than as the flag's default so that --help never prints
+// a URL that may hold a password.
+func (a *App) DatabaseURL() string {
+	if a.Database != "" {
+		return a.Database
+	}
+	return os.Getenv("CROSSBILL_DATABASE")
+}
+
+// Store opens the metadata store: PostgreSQL when a database URL is
+// given, else SQLite in the data directory.
 func (a *App) Store(ctx context.Context) (*store.Store, error) {
 	if a.store != nil {
 		return a.store, nil
 	}
-	s, err := store.Open(ctx, a.DataDir)
+	s, err := store.OpenDatabase(ctx, a.DataDir, a.DatabaseURL())
 	if err != nil {
 		return nil, err
 	}

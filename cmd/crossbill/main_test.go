@@ -5,7 +5,13 @@ import (
 	"testing"
 
 	"github.com/crossbill/crossbill/internal/emulator"
+	"github.com/crossbill/crossbill/internal/pgtest"
 )
 
-// TestMain stops the package's shared emulator after the tests.
-func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+// TestMain stops the package's shared emulator and PostgreSQL after the
+// tests.
+func TestMain(m *testing.M) {
+	code := emulator.RunTests(m)
+	pgtest.Stop()
+	os.Exit(code)
+}

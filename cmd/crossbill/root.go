@@ -39,6 +39,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 		},
 	}
 	root.PersistentFlags().StringVar(&app.DataDir, "data", defaultDataDir(), "data directory (env CROSSBILL_DATA)")
+	root.PersistentFlags().StringVar(&app.Database, "database", "", "PostgreSQL URL for the metadata, postgres://USER:PASSWORD@HOST:PORT/DB (env CROSSBILL_DATABASE; default: SQLite in the data directory)")
 	root.PersistentFlags().BoolVar(&app.JSON, "json", false, "print machine-readable JSON on stdout")
 	root.PersistentFlags().BoolVarP(&app.Verbose, "verbose", "v", false, "log debug details on stderr")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {

@@ -36,7 +36,7 @@ On first start an operator token is created and printed once; keep it.
 Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m.DataDir, m.Version = app.DataDir, version
+			m.DataDir, m.Database, m.Version = app.DataDir, app.DatabaseURL(), version
 			m.Logger = serverLogger(app, logFormat)
 			if cacheMB <= 0 || tenantCacheMB <= 0 || m.HeavyQueries <= 0 || m.HeavyQueriesAll <= 0 {
 				return crossbill.Errorf(crossbill.CodeInvalid, "serve", "--cache-mb, --tenant-cache-mb, --heavy-queries and --heavy-queries-total must be positive")

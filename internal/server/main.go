@@ -25,6 +25,7 @@ import (
 type Main struct {
 	Addr            string // e.g. 127.0.0.1:8080; port 0 picks a free one
 	DataDir         string
+	Database        string // metadata on PostgreSQL (a postgres:// URL); "": SQLite in DataDir
 	Logger          *slog.Logger
 	Version         string
 	ShutdownTimeout time.Duration // zero: 10s
@@ -89,7 +90,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.ShutdownTimeout == 0 {
 		m.ShutdownTimeout = 10 * time.Second
 	}
-	st, err := store.Open(ctx, m.DataDir)
+	st, err := store.OpenDatabase(ctx, m.DataDir, m.Database)
 	if err != nil {
 		return err
 	}
@@ -159,7 +160,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(ln) }()
-	m.Logger.Info("serving", "url", m.URL(), "data", m.DataDir, "scheduler", m.sched.String())
+	m.Logger.Info("serving", "url", m.URL(), "data", m.DataDir, "database", m.store.Engine(), "scheduler", m.sched.String())
 	return nil
 }
 

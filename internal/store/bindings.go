@@ -68,7 +68,11 @@ func bindRole(ctx context.Context, tx *sql.Tx, id crossbill.ConnectionID, role c
 		return crossbill.Errorf(crossbill.CodeConflict, op, "%w", ErrNotBindable)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE connections SET role_arn = ?, account_id = ?, updated_at = ? WHERE id = ?`,
-		string(role), string(r.Account), now.Format(time.RFC3339), string(id)); err != nil {
+		string(role), string(r.Account), now.Format(time.RFC3339), string(id)); isUniqueViolation(err) {
+		// PostgreSQL: another connection of this tenant bound the role
+		// since the read above (SQLite's one writer rules that out).
+		return crossbill.Errorf(crossbill.CodeConflict, op, "role %s was just bound to another connection of this tenant: verify that connection instead", role)
+	} else if err != nil {
 		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
 	return nil

@@ -129,9 +129,10 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, spec JobSpec) (Job, err
 	return j, nil
 }
 
-// ClaimDueJobs marks up to limit due jobs running and returns them. Only one
-// scheduler per database claims jobs, but the transaction keeps a claim
-// atomic anyway.
+// ClaimDueJobs marks up to limit due jobs running and returns them, in one
+// transaction. On PostgreSQL the due rows are locked as they are read and
+// rows another claimer holds are skipped, so claimers sharing the database
+// never take the same job; SQLite has one writer at a time anyway.
 func (s *Store) ClaimDueJobs(ctx context.Context, limit int) ([]Job, error) {
 	const op = "job claim"
 	now := s.now()
@@ -140,7 +141,11 @@ func (s *Store) ClaimDueJobs(ctx context.Context, limit int) ([]Job, error) {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	rows, err := tx.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE status IN ('queued', 'retrying') AND next_run_at <= ? ORDER BY next_run_at LIMIT ?`,
+	lock := ""
+	if s.engine == Postgres {
+		lock = ` FOR UPDATE SKIP LOCKED`
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE status IN ('queued', 'retrying') AND next_run_at <= ? ORDER BY next_run_at LIMIT ?`+lock,
 		formatStamp(now), limit)
 	if err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
@@ -212,7 +217,7 @@ func (s *Store) FinishJob(ctx context.Context, j Job, out JobOutcome) (*Job, err
 		if out.Err != nil {
 			msg = out.Err.Error()
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'queued', attempts = MAX(attempts - 1, 0), message = ?, next_run_at = ?, updated_at = ? WHERE id = ?`,
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, message = ?, next_run_at = ?, updated_at = ? WHERE id = ?`,
 			msg, formatStamp(out.Defer), formatStamp(now), j.ID)
 	case out.Err == nil:
 		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'succeeded', progress = 1, last_error = '', error_code = '', finished_at = ?, updated_at = ? WHERE id = ?`,

@@ -85,8 +85,8 @@ func TestJobLifecycle(t *testing.T) {
 func TestRequeueRunningJobs(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := store.Open(ctx, dir)
+	dir, db := t.TempDir(), database(t)
+	s, err := store.OpenDatabase(ctx, dir, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestRequeueRunningJobs(t *testing.T) {
 		t.Fatalf("claim: %v %v", c, err)
 	}
 	s.Close() // the process dies mid-job
-	s, err = store.Open(ctx, dir)
+	s, err = store.OpenDatabase(ctx, dir, db)
 	if err != nil {
 		t.Fatal(err)
 	}

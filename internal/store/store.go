@@ -1,5 +1,22 @@
 // Package store is crossbill's metadata store: tenants, connections,
-// verification results, jobs and tokens in one SQLite file on disk.
+// verification results, jobs and tokens, in one SQLite file in the data
+// directory (the default) or in a PostgreSQL database (--database
+// postgres://...).
+//
+// One set of queries and migrations serves both engines:
+//   - queries are written with SQLite's '?' placeholders and portable SQL;
+//     on PostgreSQL the connection rewrites '?' to $1, $2, ... (dialect.go).
+//     Use RETURNING, not LastInsertId, and CASE, not two-argument MAX/MIN.
+//   - migrations/NNN_name.sql is written for SQLite; on PostgreSQL its
+//     column types are mapped (INTEGER -> BIGINT, REAL -> DOUBLE PRECISION,
+//     INTEGER PRIMARY KEY AUTOINCREMENT -> identity, TEXT -> TEXT COLLATE
+//     "C" so text sorts bytewise as in SQLite). A migration that needs
+//     more (triggers, table rebuilds) has a sibling NNN_name.postgres.sql that
+//     replaces it on PostgreSQL; a variant without its base file is an error,
+//     so both engines always share version numbers.
+//   - migrations run under a lock: PostgreSQL's advisory lock, held while
+//     they are read and applied, so replicas starting together apply each
+//     one once; SQLite serialises writers itself.
 package store
 
 import (
@@ -11,6 +28,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,16 +46,24 @@ var migrationFiles embed.FS
 // FileName is the SQLite file inside the data directory.
 const FileName = "crossbill.db"
 
-// Store is the SQLite metadata store.
+// Store is the metadata store.
 type Store struct {
-	db  *sql.DB
-	dir string
-	now func() time.Time
+	db     *sql.DB
+	engine Engine
+	dir    string
+	now    func() time.Time
 }
 
-// Open creates dir if needed (private: see datadir.Secure), opens (or creates) the database in it and
+// Open creates dir if needed (private: see datadir.Secure), opens (or creates) the SQLite database in it and
 // applies pending migrations.
 func Open(ctx context.Context, dir string) (*Store, error) {
+	return OpenDatabase(ctx, dir, "")
+}
+
+// OpenDatabase is Open with the metadata in database: "" for SQLite in
+// dir, or a postgres:// URL. dir is needed either way (it holds the cost
+// files).
+func OpenDatabase(ctx context.Context, dir, database string) (*Store, error) {
 	const op = "store open"
 	if dir == "" {
 		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "no data directory given: pass --data DIR or set CROSSBILL_DATA")
@@ -48,6 +74,9 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	if err := checkWritable(dir); err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "data directory %s is not writable (fix its permissions or pass another --data): %w", dir, err)
 	}
+	if database != "" {
+		return openPostgresStore(ctx, dir, database)
+	}
 	path := filepath.Join(dir, FileName)
 	// WAL lets the server read while a job writes; busy_timeout rides out
 	// short write contention instead of failing with SQLITE_BUSY.
@@ -56,13 +85,38 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	if err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "opening %s: %w", path, err)
 	}
-	s := &Store{db: db, dir: dir, now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{db: db, engine: SQLite, dir: dir, now: func() time.Time { return time.Now().UTC() }}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return s, nil
 }
+
+func openPostgresStore(ctx context.Context, dir, database string) (*Store, error) {
+	const op = "store open"
+	if !IsPostgresURL(database) {
+		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "--database must be a postgres:// or postgresql:// URL, or empty for SQLite in the data directory")
+	}
+	db, err := openPostgres(database)
+	if err != nil {
+		// pgx's parse errors may quote the URL, password included.
+		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "--database is not a valid PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=...)")
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "connecting to PostgreSQL (is the server up, and are --database's host, user and database right?): %w", err)
+	}
+	s := &Store{db: db, engine: Postgres, dir: dir, now: func() time.Time { return time.Now().UTC() }}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Engine is the database the store runs on.
+func (s *Store) Engine() Engine { return s.engine }
 
 func checkWritable(dir string) error {
 	f, err := os.CreateTemp(dir, ".probe-*")
@@ -96,14 +150,28 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+// postgresSuffix marks a migration's PostgreSQL variant.
+const postgresSuffix = ".postgres.sql"
+
+// loadMigrations reads the migrations for engine, in version order: the
+// base files, each replaced by its .postgres.sql variant on PostgreSQL.
+func loadMigrations(engine Engine) ([]migration, error) {
+	return readMigrations(migrationFiles, engine)
+}
+
+func readMigrations(fsys fs.FS, engine Engine) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, "migrations")
 	if err != nil {
 		return nil, err
 	}
 	var ms []migration
 	seen := map[int]string{}
+	variants := map[string]string{} // base name -> variant file
 	for _, e := range entries {
+		if base, ok := strings.CutSuffix(e.Name(), postgresSuffix); ok {
+			variants[base+".sql"] = e.Name()
+			continue
+		}
 		num, _, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil {
@@ -113,29 +181,64 @@ func loadMigrations() ([]migration, error) {
 			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, e.Name(), v)
 		}
 		seen[v] = e.Name()
-		body, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		ms = append(ms, migration{version: v, name: e.Name()})
+	}
+	for base, variant := range variants {
+		if !slices.ContainsFunc(ms, func(m migration) bool { return m.name == base }) {
+			return nil, fmt.Errorf("migration %s has no base file %s: write the SQLite version too, so both engines share version numbers", variant, base)
+		}
+	}
+	for i, m := range ms {
+		file, typed := m.name, false
+		if v, ok := variants[m.name]; ok && engine == Postgres {
+			file = v
+		} else if engine == Postgres {
+			typed = true
+		}
+		body, err := fs.ReadFile(fsys, "migrations/"+file)
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
+		ms[i].sql = string(body)
+		if typed {
+			ms[i].sql = postgresDDL(ms[i].sql)
+		}
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	return ms, nil
 }
 
+// migrationLock is the PostgreSQL advisory lock key migrations hold
+// ("crossbil" in ASCII), so replicas starting together apply each once.
+const migrationLock = 0x63726f737362696c
+
 // migrate applies every migration newer than the database, each in its own
 // transaction, so a failure leaves the database at the last good version.
 func (s *Store) migrate(ctx context.Context) error {
 	const op = "store migrate"
-	ms, err := loadMigrations()
+	ms, err := loadMigrations(s.engine)
 	if err != nil {
 		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
-		return crossbill.Errorf(crossbill.CodeUnavailable, op, "creating schema_migrations (is the file a crossbill database?): %w", err)
+	// One connection throughout: the advisory lock belongs to its session.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return crossbill.Errorf(crossbill.CodeUnavailable, op, "%w", err)
+	}
+	defer conn.Close()
+	if s.engine == Postgres {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(?)`, int64(migrationLock)); err != nil {
+			return crossbill.Errorf(crossbill.CodeUnavailable, op, "taking the migration lock: %w", err)
+		}
+		// Closing the session would release it too; unlocking returns the
+		// connection to the pool clean.
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(?)`, int64(migrationLock)) //nolint:errcheck // best effort, see above
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		return crossbill.Errorf(crossbill.CodeUnavailable, op, "creating schema_migrations (is this a crossbill database?): %w", err)
 	}
 	applied := map[int]bool{}
-	rows, err := s.db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	rows, err := conn.QueryContext(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {
 		return crossbill.Errorf(crossbill.CodeUnavailable, op, "reading schema_migrations: %w", err)
 	}
@@ -155,15 +258,15 @@ func (s *Store) migrate(ctx context.Context) error {
 		if applied[m.version] {
 			continue
 		}
-		if err := s.apply(ctx, m); err != nil {
+		if err := s.apply(ctx, conn, m); err != nil {
 			return crossbill.Errorf(crossbill.CodeInternal, op, "applying %s: %w", m.name, err)
 		}
 	}
 	return nil
 }
 
-func (s *Store) apply(ctx context.Context, m migration) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -176,11 +279,6 @@ func (s *Store) apply(ctx context.Context, m migration) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-// isUniqueViolation reports whether err is a SQLite UNIQUE constraint failure.
-func isUniqueViolation(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
 // notFound turns sql.ErrNoRows into a NotFound error with a hint.

@@ -10,10 +10,11 @@ import (
 	"github.com/crossbill/crossbill/internal/store"
 )
 
-// MustOpen opens a store in a fresh temporary directory.
+// MustOpen opens a store in a fresh temporary directory (and, on the
+// PostgreSQL pass, a fresh database).
 func MustOpen(tb testing.TB) *store.Store {
 	tb.Helper()
-	s, err := store.Open(context.Background(), tb.TempDir())
+	s, err := store.OpenDatabase(context.Background(), tb.TempDir(), database(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -57,8 +58,8 @@ func TestTenantLifecycle(t *testing.T) {
 func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dir := t.TempDir()
-	s, err := store.Open(ctx, dir)
+	dir, db := t.TempDir(), database(t)
+	s, err := store.OpenDatabase(ctx, dir, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	s2, err := store.Open(ctx, dir)
+	s2, err := store.OpenDatabase(ctx, dir, db)
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}

@@ -115,9 +115,21 @@ func (s *Store) CreateTokenCapped(ctx context.Context, tenant crossbill.TenantID
 	if max <= 0 {
 		max = -1 // the count is never below -1: no cap
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens(id, tenant_id, name, scope, hash, created_at)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Token{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if s.engine == Postgres {
+		// PostgreSQL runs concurrent INSERT ... SELECTs side by side, each
+		// counting without the other's row: serialise one tenant's creations.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext(?))`, "api_tokens:"+string(tenant)); err != nil {
+			return Token{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO api_tokens(id, tenant_id, name, scope, hash, created_at)
 		SELECT ?, ?, ?, ?, ?, ?
-		WHERE ? < 0 OR (SELECT COUNT(*) FROM api_tokens WHERE tenant_id IS ? AND revoked_at IS NULL) < ?`,
+		WHERE ? < 0 OR (SELECT COUNT(*) FROM api_tokens WHERE tenant_id IS NOT DISTINCT FROM ? AND revoked_at IS NULL) < ?`,
 		t.ID, nullIfEmpty(string(tenant)), t.Name, string(t.Scope), HashToken(secret), formatStamp(t.CreatedAt),
 		max, nullIfEmpty(string(tenant)), max)
 	if err != nil {
@@ -128,6 +140,9 @@ func (s *Store) CreateTokenCapped(ctx context.Context, tenant crossbill.TenantID
 	} else if n == 0 {
 		return Token{}, "", crossbill.Errorf(crossbill.CodeConflict, op,
 			"the tenant already has %d live tokens, the most allowed (serve --max-tokens-per-tenant): revoke unused ones first (DELETE .../tokens/{id} or `crossbill token revoke`)", max)
+	}
+	if err := tx.Commit(); err != nil {
+		return Token{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
 	return t, secret, nil
 }
@@ -220,7 +235,7 @@ func (s *Store) RevokeToken(ctx context.Context, tenant crossbill.TenantID, oper
 // RevokeTokensNamed revokes every live token of a tenant (tenant "": the
 // operator tokens) that carries this name, and says how many.
 func (s *Store) RevokeTokensNamed(ctx context.Context, tenant crossbill.TenantID, name string) (int, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE tenant_id IS ? AND name = ? AND revoked_at IS NULL`,
+	res, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE tenant_id IS NOT DISTINCT FROM ? AND name = ? AND revoked_at IS NULL`,
 		formatStamp(s.now()), nullIfEmpty(string(tenant)), name)
 	if err != nil {
 		return 0, crossbill.Errorf(crossbill.CodeInternal, "token revoke", "%w", err)

@@ -91,3 +91,37 @@ func TestTokenBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenCapAndRevokeByName: the cap counts the live tokens of one
+// tenant, operator tokens (tenant NULL) apart; revoking by name matches
+// the tenant the same way. Both compare tenant_id NULL-safely, which
+// PostgreSQL spells IS NOT DISTINCT FROM.
+func TestTokenCapAndRevokeByName(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	acme, err := s.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if _, _, err := s.CreateTokenCapped(ctx, acme.ID, "ci", store.ScopeRead, 2); err != nil {
+			t.Fatalf("token %d under the cap: %v", i, err)
+		}
+	}
+	if _, _, err := s.CreateTokenCapped(ctx, acme.ID, "ci", store.ScopeRead, 2); crossbill.ErrorCode(err) != crossbill.CodeConflict {
+		t.Fatalf("third token over a cap of 2: code %q (%v), want conflict", crossbill.ErrorCode(err), err)
+	}
+	if _, _, err := s.CreateTokenCapped(ctx, "", "ci", store.ScopeAdmin, 1); err != nil {
+		t.Fatalf("operator token: the tenant's tokens must not count: %v", err)
+	}
+	if _, _, err := s.CreateTokenCapped(ctx, "", "ci", store.ScopeAdmin, 1); crossbill.ErrorCode(err) != crossbill.CodeConflict {
+		t.Fatalf("second operator token over a cap of 1: code %q (%v), want conflict", crossbill.ErrorCode(err), err)
+	}
+	if n, err := s.RevokeTokensNamed(ctx, "", "ci"); err != nil || n != 1 {
+		t.Fatalf("revoke operator tokens named ci: %d, %v; want 1", n, err)
+	}
+	if n, err := s.RevokeTokensNamed(ctx, acme.ID, "ci"); err != nil || n != 2 {
+		t.Fatalf("revoke acme tokens named ci: %d, %v; want 2", n, err)
+	}
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"math"
 	"time"
 
 	"github.com/crossbill/crossbill"
@@ -139,13 +140,10 @@ func (s *Store) SaveVerification(ctx context.Context, v Verification) (Verificat
 			return Verification{}, crossbill.Errorf(crossbill.CodeInvalid, op, "a verification that did not assume role %s cannot be verified", v.RoleARN)
 		}
 	}
-	res, err = tx.ExecContext(ctx, `INSERT INTO verifications(connection_id, role_arn, status, started_at, finished_at, duration_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO verifications(connection_id, role_arn, status, started_at, finished_at, duration_ms) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 		string(v.ConnectionID), string(v.RoleARN), string(v.Status),
-		v.StartedAt.UTC().Format(timeMillis), v.FinishedAt.UTC().Format(timeMillis), v.FinishedAt.Sub(v.StartedAt).Milliseconds())
-	if err != nil {
-		return Verification{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
-	}
-	id, err := res.LastInsertId()
+		v.StartedAt.UTC().Format(timeMillis), v.FinishedAt.UTC().Format(timeMillis), v.FinishedAt.Sub(v.StartedAt).Milliseconds()).Scan(&id)
 	if err != nil {
 		return Verification{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
@@ -167,7 +165,7 @@ func (s *Store) SaveVerification(ctx context.Context, v Verification) (Verificat
 func (s *Store) Verifications(ctx context.Context, conn crossbill.ConnectionID, limit int) ([]Verification, error) {
 	const op = "verification list"
 	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+		limit = math.MaxInt64 // no limit; PostgreSQL refuses SQLite's -1
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, connection_id, role_arn, status, started_at, finished_at, duration_ms FROM verifications WHERE connection_id = ? ORDER BY id DESC LIMIT ?`, string(conn), limit)
 	if err != nil {
