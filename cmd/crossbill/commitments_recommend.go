@@ -5,9 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"path/filepath"
-	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -49,13 +46,14 @@ func (o *optionFlags) register(cmd *cobra.Command, multi bool) {
 	cmd.Flags().StringVar(&o.hub.Profile, "profile", "", "AWS shared-config profile of the hub identity (--pricing, --aws-compare)")
 }
 
-// awsConfig loads the hub's AWS configuration for the us-east-1 services
-// (Price List, Savings Plans, Cost Explorer).
-func (o *optionFlags) awsConfig(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsclient.HubConfig(ctx, o.hub)
+// awsConfig is the hub's AWS configuration, from the process's factory, for
+// the us-east-1 services (Price List, Savings Plans, Cost Explorer).
+func (o *optionFlags) awsConfig(ctx context.Context, app *App) (aws.Config, error) {
+	f, err := app.AWS(ctx, o.hub)
 	if err != nil {
 		return aws.Config{}, err
 	}
+	cfg := f.Hub()
 	cfg.Region = "us-east-1"
 	// One clear error up front rather than a failed first call.
 	if err := awsclient.CheckHub(ctx, cfg); err != nil {
@@ -96,81 +94,29 @@ func (o *optionFlags) single() (string, int, commitments.Payment, error) {
 	return opts.Types[0], opts.Terms[0], opts.Payments[0], nil
 }
 
-// loadRates layers the discount table: embedded defaults, then (with
-// --pricing) rates from AWS's public prices of the window's instance types,
-// then rates observed in the CUR over the window, then the user's --rates
-// file. A Pricing API the hub may not call is a warning on stderr: the
-// other sources stand in.
-func (o *optionFlags) loadRates(ctx context.Context, app *App, db *sql.DB, w commitments.Window) (*commitments.Rates, error) {
-	rates, err := commitments.DefaultRates()
-	if err != nil {
-		return nil, err
-	}
+// rateSources are where --pricing and --rates say discount rates come
+// from beyond the embedded table and the CUR's observed rates.
+func (o *optionFlags) rateSources(ctx context.Context, app *App) (commitments.RateSources, error) {
+	src := commitments.RateSources{File: o.rates, Progress: app.Progress}
 	if o.pricing {
-		if err := o.loadPricing(ctx, app, db, w, rates); err != nil {
-			return nil, err
+		cfg, err := o.awsConfig(ctx, app)
+		if err != nil {
+			return src, err
 		}
+		src.Pricing = commitments.NewPriceSource(cfg)
+		src.Pricing.PerClass, src.Pricing.Progress = o.perClass, app.Progress
 	}
-	observed, err := commitments.ObservedRates(ctx, db, w, 10)
+	return src, nil
+}
+
+// loadRates is the discount table simulate and backtest use: the same
+// layering as recommend's.
+func (o *optionFlags) loadRates(ctx context.Context, app *App, db *sql.DB, w commitments.Window) (*commitments.Rates, error) {
+	src, err := o.rateSources(ctx, app)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range observed {
-		rates.Set(r)
-	}
-	if o.rates != "" {
-		if err := rates.ReadRates(filepath.Clean(o.rates)); err != nil {
-			return nil, err
-		}
-	}
-	return rates, nil
-}
-
-// loadPricing sets the rates the Pricing source computes for the window's
-// eligible usage.
-func (o *optionFlags) loadPricing(ctx context.Context, app *App, db *sql.DB, w commitments.Window, rates *commitments.Rates) error {
-	if err := commitments.CheckData(ctx, db, w); err != nil {
-		return err
-	}
-	usage, err := commitments.EligibleUsage(ctx, db, w)
-	if err != nil {
-		return err
-	}
-	cfg, err := o.awsConfig(ctx)
-	if err != nil {
-		return err
-	}
-	src := commitments.NewPriceSource(cfg)
-	src.PerClass, src.Progress = o.perClass, app.Progress
-	res, err := src.Rates(ctx, usage)
-	if err != nil {
-		return awsclient.Classify("commitments pricing", err)
-	}
-	for _, warn := range res.Warnings {
-		app.Progress("warning: %v", warn)
-	}
-	for _, r := range res.Rates {
-		rates.Set(r)
-	}
-	app.Progress("priced %d discount rates from AWS's public prices", len(res.Rates))
-	return nil
-}
-
-// usedRates returns the table's rates for the options asked for, sorted.
-func usedRates(rates *commitments.Rates, opts commitments.Options) []commitments.Rate {
-	in := func(n int, xs []int) bool { return len(xs) == 0 || slices.Contains(xs, n) }
-	var out []commitments.Rate
-	for _, r := range rates.All() {
-		if (len(opts.Types) == 0 || slices.Contains(opts.Types, r.Type)) && in(r.Term, opts.Terms) &&
-			(len(opts.Payments) == 0 || slices.Contains(opts.Payments, r.Payment)) {
-			out = append(out, r)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		return fmt.Sprint(a.Type, a.Class, a.Term, a.Payment) < fmt.Sprint(b.Type, b.Class, b.Term, b.Payment)
-	})
-	return out
+	return commitments.LoadRates(ctx, db, w, src)
 }
 
 type recommendReport struct {
@@ -239,21 +185,21 @@ per type, term and payment option).`,
 				if err != nil {
 					return err
 				}
-				rates, err := o.loadRates(ctx, app, db, w)
+				src, err := o.rateSources(ctx, app)
 				if err != nil {
 					return err
 				}
-				app.Progress("recommending from %s to %s", w.Start.Format(time.DateOnly), w.End.Format(time.DateOnly))
-				recs, err := commitments.Recommend(ctx, db, w, rates, opts)
+				res, err := commitments.Recommend(ctx, db, commitments.Request{Window: w, Options: opts, Rates: src})
 				if err != nil {
 					return err
 				}
-				rep := recommendReport{Window: toWindowJSON(w), Recommendations: recs, Rates: usedRates(rates, opts)}
-				if rep.Recommendations == nil {
-					rep.Recommendations = []commitments.Recommendation{}
-				}
+				rep := recommendReport{Window: toWindowJSON(w), Recommendations: res.Recommendations, Rates: res.Rates}
 				if compare {
-					if rep.AWS, err = compareWithAWS(ctx, app, &o, opts, f, w); err != nil {
+					cfg, err := o.awsConfig(ctx, app)
+					if err != nil {
+						return err
+					}
+					if rep.AWS, err = commitments.CompareWithAWS(ctx, costexplorer.NewFromConfig(cfg), opts, w, app.Progress); err != nil {
 						return err
 					}
 				}
@@ -277,42 +223,6 @@ per type, term and payment option).`,
 	cmd.Flags().BoolVar(&allowLoss, "allow-loss", false, "with --rank risk, keep options that lose money if usage drops 20%")
 	cmd.Flags().BoolVar(&compare, "aws-compare", false, "also show Cost Explorer's recommendations (Savings Plans and reservations; lookback 7, 30 or 60 days; $0.01 per request)")
 	return cmd
-}
-
-// compareWithAWS asks Cost Explorer for its recommendation of every type,
-// term and payment option asked for (one request each).
-func compareWithAWS(ctx context.Context, app *App, o *optionFlags, opts commitments.Options, f commitmentFlags, w commitments.Window) ([]commitments.AWSRecommendation, error) {
-	days := int(w.End.Sub(w.Start) / (24 * time.Hour))
-	cfg, err := o.awsConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ce := costexplorer.NewFromConfig(cfg)
-	var out []commitments.AWSRecommendation
-	types, terms, pays := opts.Types, opts.Terms, opts.Payments
-	if len(types) == 0 {
-		types = []string{commitments.OptionComputeSP, commitments.OptionEC2InstanceSP, commitments.OptionRDSRI,
-			commitments.OptionElastiCacheRI, commitments.OptionOpenSearchRI, commitments.OptionRedshiftRI}
-	}
-	if len(terms) == 0 {
-		terms = []int{1, 3}
-	}
-	if len(pays) == 0 {
-		pays = []commitments.Payment{commitments.NoUpfront, commitments.PartialUpfront, commitments.AllUpfront}
-	}
-	for _, t := range types {
-		for _, term := range terms {
-			for _, p := range pays {
-				app.Progress("asking Cost Explorer for %s %dy %s ($0.01)", t, term, p)
-				r, err := commitments.FetchAWSRecommendation(ctx, ce, t, term, p, days, f.account != "")
-				if err != nil {
-					return nil, awsclient.Classify("commitments recommend", err)
-				}
-				out = append(out, r)
-			}
-		}
-	}
-	return out, nil
 }
 
 func printRecommendations(out io.Writer, rep recommendReport, top int) error {

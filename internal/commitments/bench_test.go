@@ -77,7 +77,7 @@ func BenchmarkRecommend1000Accounts(b *testing.B) {
 	b.ReportMetric(float64(rows), "cur-rows")
 	defer reportCPU(b)()
 	for b.Loop() {
-		recs, err := commitments.Recommend(context.Background(), db, w, rates, commitments.Options{})
+		recs, err := commitments.RecommendWith(context.Background(), db, w, rates, commitments.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

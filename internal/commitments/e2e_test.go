@@ -131,7 +131,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := commitments.Recommend(ctx, db, month2, def, commitments.Options{Terms: []int{1}, Payments: []commitments.Payment{commitments.NoUpfront}})
+	recs, err := commitments.RecommendWith(ctx, db, month2, def, commitments.Options{Terms: []int{1}, Payments: []commitments.Payment{commitments.NoUpfront}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestEndToEnd(t *testing.T) {
 	// to 30th percentile of usage.
 	gross := month2
 	gross.Gross = true
-	recs, err = commitments.Recommend(ctx, db, gross, def, commitments.Options{Types: []string{commitments.OptionComputeSP},
+	recs, err = commitments.RecommendWith(ctx, db, gross, def, commitments.Options{Types: []string{commitments.OptionComputeSP},
 		Terms: []int{3}, Payments: []commitments.Payment{commitments.NoUpfront}})
 	if err != nil {
 		t.Fatal(err)

@@ -141,10 +141,10 @@ type Recommendation struct {
 	Why   string `json:"why,omitempty"`
 }
 
-// Recommend builds the eligible usage of the window (net of existing
+// RecommendWith builds the eligible usage of the window (net of existing
 // commitments) and, for every requested type, term and payment option,
 // the commitment that maximizes net savings over it.
-func Recommend(ctx context.Context, db *sql.DB, w Window, rates *Rates, o Options) ([]Recommendation, error) {
+func RecommendWith(ctx context.Context, db *sql.DB, w Window, rates *Rates, o Options) ([]Recommendation, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func Recommend(ctx context.Context, db *sql.DB, w Window, rates *Rates, o Option
 	return RecommendFrom(usage, w, rates, o)
 }
 
-// RecommendFrom is Recommend on usage already read.
+// RecommendFrom is RecommendWith on usage already read.
 func RecommendFrom(usage []Usage, w Window, rates *Rates, o Options) ([]Recommendation, error) {
 	o = o.withDefaults()
 	scope := "payer"

@@ -136,7 +136,7 @@ func TestRecommendFromFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := commitments.Recommend(ctx, db, fixtureWindow(), rates, commitments.Options{
+	recs, err := commitments.RecommendWith(ctx, db, fixtureWindow(), rates, commitments.Options{
 		Types: []string{commitments.OptionEC2InstanceSP, commitments.OptionRDSRI, commitments.OptionComputeSP},
 		Terms: []int{1}, Payments: []commitments.Payment{commitments.NoUpfront, commitments.AllUpfront}, Ladder: 3,
 	})
@@ -190,15 +190,15 @@ func TestMissingMonths(t *testing.T) {
 	}
 	w := fixtureWindow()
 	w.Start = w.Start.AddDate(0, -2, 0) // 60-day lookback reaching into November
-	if _, err := commitments.Recommend(ctx, db, w, rates, commitments.Options{}); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+	if _, err := commitments.RecommendWith(ctx, db, w, rates, commitments.Options{}); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
 		t.Errorf("lookback beyond the data: %v, want NotFound", err)
 	}
 	w = fixtureWindow()
 	w.Tenant = "nobody"
-	if _, err := commitments.Recommend(ctx, db, w, rates, commitments.Options{}); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+	if _, err := commitments.RecommendWith(ctx, db, w, rates, commitments.Options{}); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
 		t.Errorf("unknown tenant: %v, want NotFound", err)
 	}
-	if _, err := commitments.Recommend(ctx, db, fixtureWindow(), rates, commitments.Options{Types: []string{"SPOT_SP"}}); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+	if _, err := commitments.RecommendWith(ctx, db, fixtureWindow(), rates, commitments.Options{Types: []string{"SPOT_SP"}}); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 		t.Errorf("bad type: %v, want Invalid", err)
 	}
 }

@@ -101,7 +101,7 @@ func recommend(ctx context.Context, _ *store.Store, t store.Tenant, o Options, r
 	if err != nil {
 		return "", false, err
 	}
-	recs, err := commitments.Recommend(ctx, cs.DB(), w, rates, commitments.Options{Terms: []int{1}, Payments: []commitments.Payment{commitments.NoUpfront}})
+	recs, err := commitments.RecommendWith(ctx, cs.DB(), w, rates, commitments.Options{Terms: []int{1}, Payments: []commitments.Payment{commitments.NoUpfront}})
 	if err != nil {
 		return "", false, err
 	}

@@ -169,27 +169,6 @@ func (s *Server) commitmentUtilization(w http.ResponseWriter, r *http.Request) e
 	})
 }
 
-// rates is the embedded discount table overridden by the discounts the
-// tenant's own commitments get in the window.
-func (s *Server) rates(ctx context.Context, win commitments.Window) (*commitments.Rates, error) {
-	rates, err := commitments.DefaultRates()
-	if err != nil {
-		return nil, crossbill.Errorf(crossbill.CodeInternal, "commitments", "loading the discount table: %w", err)
-	}
-	cs, err := s.costStore()
-	if err != nil {
-		return nil, err
-	}
-	observed, err := commitments.ObservedRates(ctx, cs.DB(), win, 100)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range observed {
-		rates.Set(r)
-	}
-	return rates, nil
-}
-
 func lookbackOf(r *http.Request) (int, error) {
 	v := r.URL.Query().Get("lookback_days")
 	if v == "" {
@@ -252,19 +231,12 @@ func (s *Server) recommendCommitments(w http.ResponseWriter, r *http.Request) er
 		if err != nil {
 			return nil, err
 		}
-		rates, err := s.rates(ctx, win)
-		if err != nil {
-			return nil, err
-		}
 		cs, err := s.costStore()
 		if err != nil {
 			return nil, err
 		}
-		recs, err := commitments.Recommend(ctx, cs.DB(), win, rates, o)
-		if recs == nil && err == nil {
-			recs = []commitments.Recommendation{}
-		}
-		return recs, err
+		rep, err := commitments.Recommend(ctx, cs.DB(), commitments.Request{Window: win, Options: o})
+		return rep.Recommendations, err
 	})
 }
 
@@ -306,11 +278,11 @@ func (s *Server) simulateCommitment(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	rates, err := s.rates(r.Context(), win)
+	cs, err := s.costStore()
 	if err != nil {
 		return err
 	}
-	cs, err := s.costStore()
+	rates, err := commitments.LoadRates(r.Context(), cs.DB(), win, commitments.RateSources{})
 	if err != nil {
 		return err
 	}
