@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"time"
 
@@ -70,34 +69,6 @@ func (s *Server) listCommitments(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-type dayUse struct {
-	Period      time.Time `json:"period"`
-	Commitment  float64   `json:"commitment"`
-	Used        float64   `json:"used"`
-	Unused      float64   `json:"unused"`
-	Utilization float64   `json:"utilization"`
-	NetSavings  float64   `json:"net_savings"`
-}
-
-type dayCoverage struct {
-	Period      time.Time `json:"period"`
-	OnDemand    float64   `json:"on_demand"`
-	CoveredBySP float64   `json:"covered_by_savings_plans"`
-	CoveredByRI float64   `json:"covered_by_reservations"`
-	Eligible    float64   `json:"eligible"`
-	Coverage    float64   `json:"coverage"`
-}
-
-type utilizationView struct {
-	From          time.Time             `json:"from"`
-	To            time.Time             `json:"to"`
-	Daily         []dayUse              `json:"daily"`
-	Total         commitments.Summary   `json:"total"`
-	ByCommitment  []commitments.Summary `json:"by_commitment"`
-	Coverage      []dayCoverage         `json:"coverage"`
-	CoverageTotal float64               `json:"coverage_total"`
-}
-
 func (s *Server) commitmentUtilization(w http.ResponseWriter, r *http.Request) error {
 	return s.cached(w, r, "utilization", func(ctx context.Context) (any, error) {
 		win, err := s.commitmentWindow(ctx, r, 0)
@@ -108,64 +79,7 @@ func (s *Server) commitmentUtilization(w http.ResponseWriter, r *http.Request) e
 		if err != nil {
 			return nil, err
 		}
-		rows, err := commitments.Utilization(ctx, cs.DB(), win, commitments.Daily)
-		if err != nil {
-			return nil, err
-		}
-		cov, err := commitments.Coverage(ctx, cs.DB(), win, commitments.Daily, false)
-		if err != nil {
-			return nil, err
-		}
-		v := utilizationView{From: win.Start, To: win.End, Daily: []dayUse{}, Coverage: []dayCoverage{}}
-		days := map[time.Time]*dayUse{}
-		for _, row := range rows {
-			d := days[row.Period]
-			if d == nil {
-				d = &dayUse{Period: row.Period}
-				days[row.Period] = d
-			}
-			d.Commitment += row.Commitment
-			d.Used += row.Used
-			d.Unused += row.Unused
-			d.NetSavings += row.NetSavings
-		}
-		for _, d := range days {
-			if d.Commitment > 0 {
-				d.Utilization = d.Used / d.Commitment
-			}
-			v.Daily = append(v.Daily, *d)
-		}
-		sort.Slice(v.Daily, func(i, j int) bool { return v.Daily[i].Period.Before(v.Daily[j].Period) })
-		v.ByCommitment = commitments.Summarize(rows, func(u commitments.UtilizationRow) string { return u.ARN })
-		if all := commitments.Summarize(rows, func(commitments.UtilizationRow) string { return "all" }); len(all) == 1 {
-			v.Total = all[0]
-		}
-		cdays := map[time.Time]*dayCoverage{}
-		var covered, eligible float64
-		for _, c := range cov {
-			d := cdays[c.Period]
-			if d == nil {
-				d = &dayCoverage{Period: c.Period}
-				cdays[c.Period] = d
-			}
-			d.OnDemand += c.OnDemand
-			d.CoveredBySP += c.CoveredBySP
-			d.CoveredByRI += c.CoveredByRI
-			d.Eligible += c.Eligible
-			covered += c.CoveredBySP + c.CoveredByRI
-			eligible += c.Eligible
-		}
-		for _, d := range cdays {
-			if d.Eligible > 0 {
-				d.Coverage = (d.CoveredBySP + d.CoveredByRI) / d.Eligible
-			}
-			v.Coverage = append(v.Coverage, *d)
-		}
-		sort.Slice(v.Coverage, func(i, j int) bool { return v.Coverage[i].Period.Before(v.Coverage[j].Period) })
-		if eligible > 0 {
-			v.CoverageTotal = covered / eligible
-		}
-		return v, nil
+		return commitments.DailyUtilization(ctx, cs.DB(), win)
 	})
 }
 
