@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -37,7 +36,7 @@ func (f *costFlags) register(cmd *cobra.Command, query bool) {
 		cmd.Flags().StringVar(&f.granularity, "granularity", "daily", "hourly, daily or monthly")
 		cmd.Flags().StringVar(&f.from, "from", "", "first day, YYYY-MM-DD or YYYY-MM (default: start of the latest month with data)")
 		cmd.Flags().StringVar(&f.to, "to", "", "day after the last, exclusive (default: after the latest day with data)")
-		cmd.Flags().IntVar(&f.top, "top", 0, "keep the N largest groups, fold the rest into \"others\"")
+		cmd.Flags().IntVar(&f.top, "top", 0, "keep the N largest groups (at most 1000), fold the rest into \"others\"")
 	}
 }
 
@@ -47,45 +46,10 @@ func (f *costFlags) query(ctx context.Context, app *App) (costs.Query, error) {
 	if err != nil {
 		return costs.Query{}, err
 	}
-	q := costs.Query{Tenant: tenant, Top: f.top, MaxRows: f.maxRows}
-	if q.Metric, err = costs.ParseMetric(f.metric); err != nil {
-		return q, err
-	}
-	if f.groupBy != "" {
-		if q.GroupBy, err = costs.ParseDim(f.groupBy); err != nil {
-			return q, err
-		}
-	}
-	if f.granularity != "" {
-		if q.Granularity, err = costs.ParseGranularity(f.granularity); err != nil {
-			return q, err
-		}
-	}
-	for _, s := range f.filters {
-		flt, err := costs.ParseFilter(s)
-		if err != nil {
-			return q, err
-		}
-		q.Filters = append(q.Filters, flt)
-	}
-	if len(f.billingPeriods) > 0 {
-		flt, err := costs.ParseFilter(costs.DimBillingPeriod + "=" + strings.Join(f.billingPeriods, ","))
-		if err != nil {
-			return q, err
-		}
-		q.Filters = append(q.Filters, flt)
-	}
-	if f.from != "" {
-		if q.From, err = costs.ParseDate(f.from); err != nil {
-			return q, err
-		}
-	}
-	if f.to != "" {
-		if q.To, err = costs.ParseDate(f.to); err != nil {
-			return q, err
-		}
-	}
-	return q, nil
+	return costs.ParseQuery(tenant, costs.QueryInput{
+		Metric: f.metric, GroupBy: f.groupBy, Granularity: f.granularity, From: f.from, To: f.to,
+		Filters: f.filters, BillingPeriods: f.billingPeriods, Top: f.top, MaxRows: f.maxRows,
+	})
 }
 
 // parse reads every flag: the output format, the query and --month (zero

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/crossbill/crossbill/internal/commitments"
@@ -68,5 +69,56 @@ func TestParityCommitmentsRecommend(t *testing.T) {
 		if len(recs) == 0 || cli[i] != string(b) {
 			t.Errorf("%v: CLI and API differ\nCLI %s\nAPI %s", q.cli, cli[i], b)
 		}
+	}
+}
+
+// TestParityCosts: `costs --json` and GET .../costs answer the same query
+// with the same rows and totals, and refuse the same out-of-range query
+// (one ParseQuery reads both).
+func TestParityCosts(t *testing.T) {
+	t.Parallel()
+	dir := commitmentsData(t)
+	queries := []struct {
+		cli []string
+		api string
+	}{
+		{[]string{"--group-by", "service", "--from", "2026-01-01", "--to", "2026-01-10"}, "group_by=service&from=2026-01-01&to=2026-01-10"},
+		{[]string{"--group-by", "region", "--granularity", "monthly", "--metric", "unblended", "--top", "1", "--from", "2026-01"},
+			"group_by=region&granularity=monthly&metric=unblended&top=1&from=2026-01"},
+		{[]string{"--filter", "service=AmazonRDS", "--billing-period", "2026-01"}, "filter=service%3DAmazonRDS&billing_period=2026-01"},
+	}
+	var cli []string
+	for _, q := range queries {
+		stdout, stderr, code := runCLI(t, dir, append([]string{"costs", "--tenant", "acme", "--json"}, q.cli...)...)
+		if code != 0 {
+			t.Fatalf("CLI %v: %d %s", q.cli, code, stderr)
+		}
+		var res costs.Result
+		mustNoErr(t, json.Unmarshal([]byte(stdout), &res))
+		b, err := json.Marshal(res)
+		mustNoErr(t, err)
+		cli = append(cli, string(b))
+	}
+	_, stderr, code := runCLI(t, dir, "costs", "--tenant", "acme", "--json", "--group-by", "service", "--top", "1001")
+	if code != 2 || !strings.Contains(stderr, "top 1001") {
+		t.Errorf("CLI --top 1001: code %d, %s; want 2 and the API's refusal", code, stderr)
+	}
+
+	api := newCostAPI(t, dir)
+	for i, q := range queries {
+		status, body := api.do(t, "GET", "/api/v1/tenants/acme/costs?"+q.api, nil)
+		if status != http.StatusOK {
+			t.Fatalf("API %s: %d %s", q.api, status, body)
+		}
+		var res costs.Result
+		mustNoErr(t, json.Unmarshal(body, &res))
+		b, err := json.Marshal(res)
+		mustNoErr(t, err)
+		if len(res.Rows) == 0 || cli[i] != string(b) {
+			t.Errorf("%v: CLI and API differ\nCLI %s\nAPI %s", q.cli, cli[i], b)
+		}
+	}
+	if status, body := api.do(t, "GET", "/api/v1/tenants/acme/costs?group_by=service&top=1001", nil); status != http.StatusBadRequest || !strings.Contains(string(body), "top 1001") {
+		t.Errorf("API top=1001: %d %s", status, body)
 	}
 }

@@ -52,53 +52,18 @@ func (s *Server) cached(w http.ResponseWriter, r *http.Request, key string, comp
 
 // parseCostQuery reads the query parameters of GET .../costs.
 func parseCostQuery(tenant crossbill.TenantID, v url.Values) (costs.Query, error) {
-	q := costs.Query{Tenant: string(tenant)}
-	var err error
-	if m := v.Get("metric"); m != "" {
-		if q.Metric, err = costs.ParseMetric(m); err != nil {
-			return q, err
-		}
-	}
-	if g := v.Get("group_by"); g != "" && g != "total" {
-		if q.GroupBy, err = costs.ParseDim(g); err != nil {
-			return q, err
-		}
-	}
-	if g := v.Get("granularity"); g != "" {
-		if q.Granularity, err = costs.ParseGranularity(g); err != nil {
-			return q, err
-		}
-	}
-	if f := v.Get("from"); f != "" {
-		if q.From, err = costs.ParseDate(f); err != nil {
-			return q, err
-		}
-	}
-	if t := v.Get("to"); t != "" {
-		if q.To, err = costs.ParseDate(t); err != nil {
-			return q, err
-		}
-	}
-	for _, f := range v["filter"] {
-		flt, err := costs.ParseFilter(f)
-		if err != nil {
-			return q, err
-		}
-		q.Filters = append(q.Filters, flt)
-	}
+	in := costs.QueryInput{Metric: v.Get("metric"), GroupBy: v.Get("group_by"), Granularity: v.Get("granularity"),
+		From: v.Get("from"), To: v.Get("to"), Filters: v["filter"]}
 	if b := v.Get("billing_period"); b != "" {
-		flt, err := costs.ParseFilter(costs.DimBillingPeriod + "=" + b)
-		if err != nil {
-			return q, err
-		}
-		q.Filters = append(q.Filters, flt)
+		in.BillingPeriods = []string{b}
 	}
 	if t := v.Get("top"); t != "" {
-		if q.Top, err = strconv.Atoi(t); err != nil || q.Top < 0 || q.Top > 1000 {
-			return q, crossbill.Errorf(crossbill.CodeInvalid, "costs", "top %q: use a number from 0 (all groups) to 1000", t)
+		var err error
+		if in.Top, err = strconv.Atoi(t); err != nil {
+			return costs.Query{}, crossbill.Errorf(crossbill.CodeInvalid, "costs", "top %q: use a number from 0 (all groups) to %d", t, costs.MaxTop)
 		}
 	}
-	return q.Canonical(), nil
+	return costs.ParseQuery(string(tenant), in)
 }
 
 func (s *Server) queryCosts(w http.ResponseWriter, r *http.Request) error {
