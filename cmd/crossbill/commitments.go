@@ -25,7 +25,7 @@ type commitmentFlags struct {
 }
 
 func (f *commitmentFlags) register(cmd *cobra.Command, lookback string) {
-	cmd.Flags().StringVar(&f.tenant, "tenant", defaultCostTenant, "tenant whose costs to read")
+	cmd.Flags().StringVar(&f.tenant, "tenant", "", "tenant whose costs to read (default: the only tenant with cost data)")
 	cmd.Flags().StringVar(&f.lookback, "lookback", lookback, "history to use: 7d, 30d, 60d or any number of days (e.g. 14d)")
 	cmd.Flags().StringVar(&f.end, "end", "", "end of the window, YYYY-MM-DD (default: the last hour of CUR data)")
 	cmd.Flags().StringVar(&f.account, "account", "", "limit usage to one linked account (linked-account scope; default: payer scope)")

@@ -25,7 +25,7 @@ type costFlags struct {
 }
 
 func (f *costFlags) register(cmd *cobra.Command, query bool) {
-	cmd.Flags().StringVar(&f.tenant, "tenant", defaultCostTenant, "tenant whose costs to read")
+	cmd.Flags().StringVar(&f.tenant, "tenant", "", "tenant whose costs to read (default: the only tenant with cost data)")
 	cmd.Flags().StringVar(&f.metric, "metric", costs.MetricAmortized, "unblended, amortized, net, list or usage")
 	cmd.Flags().StringArrayVar(&f.filters, "filter", nil, "keep DIM=V1[,V2] (repeatable), e.g. service=AmazonEC2, tag:team=web")
 	cmd.Flags().StringVar(&f.format, "format", "table", "table, csv or json")
@@ -46,7 +46,7 @@ func (f *costFlags) query(ctx context.Context, app *App) (costs.Query, error) {
 	if err != nil {
 		return costs.Query{}, err
 	}
-	return costs.ParseQuery(tenant, costs.QueryInput{
+	return costs.ParseQuery(tenant.ID, costs.QueryInput{
 		Metric: f.metric, GroupBy: f.groupBy, Granularity: f.granularity, From: f.from, To: f.to,
 		Filters: f.filters, BillingPeriods: f.billingPeriods, Top: f.top, MaxRows: f.maxRows,
 	})
@@ -352,7 +352,7 @@ func newCostsPeriodsCmd(app *App) *cobra.Command {
 				return err
 			}
 			return withCosts(ctx, app, func(s *costs.Store) error {
-				ps, err := s.Periods(ctx, t)
+				ps, err := s.Periods(ctx, t.ID)
 				if err != nil {
 					return err
 				}
@@ -367,6 +367,6 @@ func newCostsPeriodsCmd(app *App) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&tenant, "tenant", defaultCostTenant, "tenant")
+	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant (default: the only tenant with cost data)")
 	return cmd
 }

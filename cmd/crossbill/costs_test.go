@@ -41,6 +41,10 @@ func TestCostsCommands(t *testing.T) {
 	}
 	costtest.Export(t, root, "cur", "exp", "2026-01", "exec-1", cur.Columns(), rows)
 	src := filepath.Join(root, "cur", "exp")
+	// The only tenant: no --tenant needed to load or read.
+	if _, errOut, code := runCLI(t, dir, "tenant", "create", "acme"); code != 0 {
+		t.Fatal(errOut)
+	}
 	for _, want := range []string{ingest.StatusLoaded, ingest.StatusUnchanged} {
 		out, errOut, code := runCLI(t, dir, "cur", "ingest", "--source", src, "--json")
 		var res ingest.Result
@@ -149,6 +153,9 @@ func TestCurIngestFOCUSFile(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	src := filepath.Join("..", "..", "internal", "cur", "ingest", "testdata", "focus", "azure-focus-2024.csv")
+	if _, errOut, code := runCLI(t, dir, "tenant", "create", "acme"); code != 0 {
+		t.Fatal(errOut)
+	}
 	if _, errOut, code := runCLI(t, dir, "cur", "ingest", "--source", src); code != 3 || !strings.Contains(errOut, "--format focus") {
 		t.Errorf("without --format: code %d, stderr %q; want 3 and a hint at --format focus", code, errOut)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 
@@ -10,34 +9,7 @@ import (
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
-	"github.com/crossbill/crossbill/internal/store"
 )
-
-// defaultCostTenant is the tenant cost commands use without --tenant; it
-// need not exist in the metadata store (single-team installs).
-const defaultCostTenant = "default"
-
-// costTenant resolves --tenant to the key the cost store files costs under:
-// "default" for the CLI's own default tenant, else the store tenant's ID,
-// the key the server and the demo use, so that what the CLI ingests the
-// web UI shows for that tenant, and the other way round.
-func costTenant(ctx context.Context, app *App, name string) (string, error) {
-	if name == defaultCostTenant {
-		return name, nil
-	}
-	if err := store.ValidateTenantName(name); err != nil {
-		return "", err
-	}
-	s, err := app.Store(ctx)
-	if err != nil {
-		return "", err
-	}
-	t, err := s.TenantByName(ctx, name)
-	if err != nil {
-		return "", err
-	}
-	return string(t.ID), nil
-}
 
 func newCurIngestCmd(app *App) *cobra.Command {
 	var source, tenant, region, format string
@@ -72,11 +44,11 @@ account IDs, ISO 8601 text times), and rows are filed by billing period
 			if err != nil {
 				return err
 			}
-			opt := ingest.Options{Source: source, Tenant: crossbill.TenantID(t), Progress: app.Progress, Format: format}
+			opt := ingest.Options{Source: source, Tenant: t.ID, Progress: app.Progress, Format: format}
 			if loc, err := ingest.ParseLocation(source); err != nil {
 				return err
 			} else if loc.Bucket != "" {
-				cfgFor, _, err := access.open(ctx, app, "cur ingest", tenant)
+				cfgFor, _, err := access.open(ctx, app, "cur ingest", t.Name)
 				if err != nil {
 					return err
 				}
@@ -98,7 +70,7 @@ account IDs, ISO 8601 text times), and rows are filed by billing period
 	}
 	cmd.Flags().StringVar(&source, "source", "", "s3://BUCKET/PREFIX/EXPORT or a local directory (with --format focus: also a file)")
 	cmd.Flags().StringVar(&format, "format", "", "empty for a Data Exports export (manifests); focus for plain FOCUS CSV/Parquet files")
-	cmd.Flags().StringVar(&tenant, "tenant", defaultCostTenant, "tenant the costs belong to")
+	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant the costs belong to (default: the only tenant)")
 	access.register(cmd, "the export bucket")
 	cmd.Flags().StringVar(&region, "region", "us-east-1", "AWS region of the bucket")
 	return cmd

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/crossbill/crossbill/internal/commitments"
+	"github.com/crossbill/crossbill/internal/commitments/commitmentstest"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/store"
@@ -120,5 +121,32 @@ func TestParityCosts(t *testing.T) {
 	}
 	if status, body := api.do(t, "GET", "/api/v1/tenants/acme/costs?group_by=service&top=1001", nil); status != http.StatusBadRequest || !strings.Contains(string(body), "top 1001") {
 		t.Errorf("API top=1001: %d %s", status, body)
+	}
+}
+
+// TestCostTenantWithoutFlag: without --tenant the cost commands read the
+// one tenant with cost data (another tenant without data does not make it
+// ambiguous), and refuse to guess between two, naming both.
+func TestCostTenantWithoutFlag(t *testing.T) {
+	t.Parallel()
+	dir := commitmentsData(t)
+	if _, e, code := runCLI(t, dir, "tenant", "create", "beta"); code != 0 {
+		t.Fatal(e)
+	}
+	out, stderr, code := runCLI(t, dir, "costs", "periods", "--json")
+	var ps []costs.Period
+	if code != 0 || json.Unmarshal([]byte(out), &ps) != nil || len(ps) == 0 || ps[0].Tenant != tenantID(t, dir, "acme") {
+		t.Fatalf("one tenant with data: code %d, out %s, stderr %s", code, out, stderr)
+	}
+	if _, stderr, code := runCLI(t, dir, "commitments", "recommend", "--lookback", "14d", "--json"); code != 0 {
+		t.Fatalf("commitments without --tenant: %d %s", code, stderr)
+	}
+	src := commitmentstest.Export(t, t.TempDir())
+	if _, e, code := runCLI(t, dir, "cur", "ingest", "--tenant", "beta", "--source", src); code != 0 {
+		t.Fatal(e)
+	}
+	_, stderr, code = runCLI(t, dir, "costs", "--group-by", "service")
+	if code != 2 || !strings.Contains(stderr, "acme, beta") || !strings.Contains(stderr, "--tenant") {
+		t.Errorf("two tenants with data: code %d, stderr %s; want 2 naming both", code, stderr)
 	}
 }

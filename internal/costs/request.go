@@ -26,8 +26,8 @@ type QueryInput struct {
 const MaxTop = 1000
 
 // ParseQuery reads in into the tenant's canonical Query.
-func ParseQuery(tenant string, in QueryInput) (Query, error) {
-	q := Query{Tenant: tenant, MaxRows: in.MaxRows}
+func ParseQuery(tenant crossbill.TenantID, in QueryInput) (Query, error) {
+	q := Query{Tenant: string(tenant), MaxRows: in.MaxRows}
 	var err error
 	if in.Metric != "" {
 		if q.Metric, err = ParseMetric(in.Metric); err != nil {

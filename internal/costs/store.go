@@ -235,11 +235,11 @@ type Period struct {
 }
 
 // Periods lists the billing periods loaded for a tenant, oldest first.
-func (s *Store) Periods(ctx context.Context, tenant string) ([]Period, error) {
+func (s *Store) Periods(ctx context.Context, tenant crossbill.TenantID) ([]Period, error) {
 	const op = "cost periods"
 	rows, err := s.db.QueryContext(ctx, `SELECT tenant, billing_period, source, format, execution_id, rows, files,
 		strftime(ingested_at, '%Y-%m-%dT%H:%M:%SZ')
-		FROM ingest_ledger WHERE tenant = ? ORDER BY billing_period, source`, tenant)
+		FROM ingest_ledger WHERE tenant = ? ORDER BY billing_period, source`, string(tenant))
 	if err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
@@ -251,6 +251,28 @@ func (s *Store) Periods(ctx context.Context, tenant string) ([]Period, error) {
 			return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 		}
 		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	return out, nil
+}
+
+// Tenants lists the tenants with cost data loaded, by ID.
+func (s *Store) Tenants(ctx context.Context) ([]crossbill.TenantID, error) {
+	const op = "cost tenants"
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT tenant FROM ingest_ledger ORDER BY tenant`)
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	defer rows.Close()
+	var out []crossbill.TenantID
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		out = append(out, crossbill.TenantID(t))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)

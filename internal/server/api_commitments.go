@@ -29,7 +29,7 @@ func (s *Server) commitmentWindow(ctx context.Context, r *http.Request, lookback
 		w.Start = end.AddDate(0, 0, -lookbackDays)
 		return w, nil
 	}
-	ps, err := cs.Periods(ctx, tenant)
+	ps, err := cs.Periods(ctx, tenantOf(r).ID)
 	if err != nil {
 		return commitments.Window{}, err
 	}

@@ -63,7 +63,7 @@ func parseCostQuery(tenant crossbill.TenantID, v url.Values) (costs.Query, error
 			return costs.Query{}, crossbill.Errorf(crossbill.CodeInvalid, "costs", "top %q: use a number from 0 (all groups) to %d", t, costs.MaxTop)
 		}
 	}
-	return costs.ParseQuery(string(tenant), in)
+	return costs.ParseQuery(tenant, in)
 }
 
 func (s *Server) queryCosts(w http.ResponseWriter, r *http.Request) error {
@@ -104,7 +104,7 @@ func (s *Server) costDimensions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ps, err := cs.Periods(r.Context(), string(tenantOf(r).ID))
+	ps, err := cs.Periods(r.Context(), tenantOf(r).ID)
 	if err != nil {
 		return err
 	}

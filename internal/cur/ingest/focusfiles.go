@@ -137,7 +137,7 @@ func ingestFOCUSFiles(ctx context.Context, store *costs.Store, files exportFiles
 // sourceUnchanged returns the periods loaded from source when every one of
 // them was loaded from these very files (fingerprint), else none.
 func sourceUnchanged(ctx context.Context, store *costs.Store, tenant, source, fingerprint string) ([]string, error) {
-	ps, err := store.Periods(ctx, tenant)
+	ps, err := store.Periods(ctx, crossbill.TenantID(tenant))
 	if err != nil {
 		return nil, err
 	}
