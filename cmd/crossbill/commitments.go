@@ -18,6 +18,7 @@ import (
 // commitmentFlags are the flags every commitments command shares.
 type commitmentFlags struct {
 	tenant   string
+	tenantID crossbill.TenantID // what withCommitmentsDB resolved --tenant to
 	lookback string
 	end      string
 	account  string
@@ -48,7 +49,7 @@ func (f *commitmentFlags) window(ctx context.Context, db *sql.DB) (commitments.W
 	if err != nil {
 		return commitments.Window{}, err
 	}
-	w := commitments.Window{Tenant: f.tenant, Gross: f.gross}
+	w := commitments.Window{Tenant: f.tenantID, Gross: f.gross}
 	if f.account != "" {
 		w.Account = crossbill.AccountID(f.account)
 		if !w.Account.Valid() {
@@ -62,7 +63,7 @@ func (f *commitmentFlags) window(ctx context.Context, db *sql.DB) (commitments.W
 		}
 		w.End = end
 	} else {
-		end, err := commitments.DataEnd(ctx, db, f.tenant)
+		end, err := commitments.DataEnd(ctx, db, f.tenantID)
 		if err != nil {
 			return w, err
 		}
@@ -102,7 +103,6 @@ reservations are read in each of --regions). Shows expirations in 30/60/90 days.
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			tenantName := f.tenant // withCommitmentsDB turns it into the store's key
 			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				w, err := f.window(ctx, db)
 				if err != nil {
@@ -114,7 +114,7 @@ reservations are read in each of --regions). Shows expirations in 30/60/90 days.
 				}
 				var fromAPI []commitments.Commitment
 				if fromAWS {
-					if fromAPI, err = inventoryFromAWS(ctx, app, &access, tenantName, crossbill.AccountID(f.account), regions); err != nil {
+					if fromAPI, err = inventoryFromAWS(ctx, app, &access, f.tenant, crossbill.AccountID(f.account), regions); err != nil {
 						return err
 					}
 				}

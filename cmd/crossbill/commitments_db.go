@@ -14,6 +14,6 @@ func withCommitmentsDB(ctx context.Context, app *App, f *commitmentFlags, run fu
 	if err != nil {
 		return err
 	}
-	f.tenant = string(tenant.ID)
+	f.tenant, f.tenantID = tenant.Name, tenant.ID
 	return withCosts(ctx, app, func(s *costs.Store) error { return run(s.DB()) })
 }

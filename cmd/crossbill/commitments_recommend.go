@@ -135,7 +135,7 @@ type windowJSON struct {
 }
 
 func toWindowJSON(w commitments.Window) windowJSON {
-	return windowJSON{Tenant: w.Tenant, Start: w.Start, End: w.End, Account: string(w.Account)}
+	return windowJSON{Tenant: string(w.Tenant), Start: w.Start, End: w.End, Account: string(w.Account)}
 }
 
 func newCommitmentsRecommendCmd(app *App) *cobra.Command {
@@ -374,7 +374,7 @@ func newCommitmentsBacktestCmd(app *App) *cobra.Command {
 			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
 				// --end (or the data's end) closes the test window; the
 				// training window (--lookback) precedes it.
-				test, err := (&commitmentFlags{tenant: f.tenant, lookback: testDays, end: f.end, account: f.account, gross: f.gross}).window(ctx, db)
+				test, err := (&commitmentFlags{tenant: f.tenant, tenantID: f.tenantID, lookback: testDays, end: f.end, account: f.account, gross: f.gross}).window(ctx, db)
 				if err != nil {
 					return err
 				}

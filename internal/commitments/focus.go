@@ -37,7 +37,7 @@ func (w Window) focusWhere() (string, []any) {
 	args := []any{w.Start, w.End}
 	if w.Tenant != "" {
 		clause += " AND tenant = ?"
-		args = append(args, w.Tenant)
+		args = append(args, string(w.Tenant))
 	}
 	if w.Account != "" {
 		clause += " AND SubAccountId = ?"
@@ -209,7 +209,7 @@ func focusCoverage(ctx context.Context, db *sql.DB, w Window, g Granularity, byA
 
 // focusSpan is the first and last ChargePeriodStart of the tenant's FOCUS
 // rows before end (end zero: all); invalid when there are none.
-func focusSpan(ctx context.Context, db *sql.DB, tenant string, end time.Time) (lo, hi sql.NullTime, err error) {
+func focusSpan(ctx context.Context, db *sql.DB, tenant crossbill.TenantID, end time.Time) (lo, hi sql.NullTime, err error) {
 	ok, err := hasFOCUS(ctx, db)
 	if err != nil || !ok {
 		return lo, hi, err
@@ -222,7 +222,7 @@ func focusSpan(ctx context.Context, db *sql.DB, tenant string, end time.Time) (l
 	}
 	if tenant != "" {
 		q += " AND tenant = ?"
-		args = append(args, tenant)
+		args = append(args, string(tenant))
 	}
 	if err := db.QueryRowContext(ctx, q, args...).Scan(&lo, &hi); err != nil {
 		return lo, hi, fmt.Errorf("checking the FOCUS data in the cost store: %w", err)

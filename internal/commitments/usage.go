@@ -36,7 +36,7 @@ const odSQL = `coalesce(pricing_public_on_demand_cost, line_item_unblended_cost,
 
 // Window selects a tenant's CUR lines in [Start, End).
 type Window struct {
-	Tenant string
+	Tenant crossbill.TenantID
 	Start  time.Time
 	End    time.Time
 	// Account, when set, limits usage to one linked account (the "linked"
@@ -57,7 +57,7 @@ func (w Window) where() (string, []any) {
 	args := []any{w.Start, w.End}
 	if w.Tenant != "" {
 		clause += " AND tenant = ?"
-		args = append(args, w.Tenant)
+		args = append(args, string(w.Tenant))
 	}
 	if w.Account != "" {
 		clause += " AND line_item_usage_account_id = ?"
@@ -74,7 +74,7 @@ func (w Window) overlapping() (string, []any) {
 	args := []any{w.End, w.Start}
 	if w.Tenant != "" {
 		clause += " AND tenant = ?"
-		args = append(args, w.Tenant)
+		args = append(args, string(w.Tenant))
 	}
 	if w.Account != "" {
 		clause += " AND line_item_usage_account_id = ?"
@@ -92,7 +92,7 @@ func CheckData(ctx context.Context, db *sql.DB, w Window) error {
 	args := []any{w.End}
 	if w.Tenant != "" {
 		q += " AND tenant = ?"
-		args = append(args, w.Tenant)
+		args = append(args, string(w.Tenant))
 	}
 	var lo, hi sql.NullTime
 	if err := db.QueryRowContext(ctx, q, args...).Scan(&lo, &hi); err != nil {
@@ -109,7 +109,7 @@ func CheckData(ctx context.Context, db *sql.DB, w Window) error {
 	need := fmt.Sprintf("%s to %s", w.Start.Format("2006-01"), w.End.Add(-time.Hour).Format("2006-01"))
 	tenant := ""
 	if w.Tenant != "" {
-		tenant = " for tenant " + w.Tenant
+		tenant = " for tenant " + string(w.Tenant)
 	}
 	if !lo.Valid {
 		return crossbill.Errorf(crossbill.CodeNotFound, op,
@@ -126,12 +126,12 @@ func CheckData(ctx context.Context, db *sql.DB, w Window) error {
 
 // DataEnd returns the end of the last hour of CUR data held for the tenant,
 // the natural end of a lookback window; NotFound when there is none.
-func DataEnd(ctx context.Context, db *sql.DB, tenant string) (time.Time, error) {
+func DataEnd(ctx context.Context, db *sql.DB, tenant crossbill.TenantID) (time.Time, error) {
 	q := "SELECT max(line_item_usage_start_date) FROM cur"
 	var args []any
 	if tenant != "" {
 		q += " WHERE tenant = ?"
-		args = append(args, tenant)
+		args = append(args, string(tenant))
 	}
 	var hi sql.NullTime
 	if err := db.QueryRowContext(ctx, q, args...).Scan(&hi); err != nil {

@@ -11,7 +11,7 @@ import (
 
 // AnomalyOptions tunes anomaly detection. Zero values take the defaults.
 type AnomalyOptions struct {
-	Tenant   string
+	Tenant   crossbill.TenantID
 	Metric   string // default amortized
 	Dims     []Dim  // default service and account
 	From, To time.Time
@@ -240,7 +240,7 @@ const ForecastMethod = "actual cost of complete days + for each remaining day th
 // ForecastMonth projects the month's total cost (zero month: the month of
 // the latest data). The latest day with data is treated as partial (CUR is
 // delivered during the day) and projected, unless it ends the month.
-func (s *Store) ForecastMonth(ctx context.Context, tenant, metric string, month time.Time, filters []Filter) (Forecast, error) {
+func (s *Store) ForecastMonth(ctx context.Context, tenant crossbill.TenantID, metric string, month time.Time, filters []Filter) (Forecast, error) {
 	latest, err := s.latestDay(ctx, tenant)
 	if err != nil {
 		return Forecast{}, err

@@ -15,7 +15,7 @@ import (
 // Query asks for one metric over a time range, bucketed by Granularity and
 // split by GroupBy (zero Dim: one group, "total").
 type Query struct {
-	Tenant      string
+	Tenant      crossbill.TenantID
 	Metric      string      // default amortized
 	GroupBy     Dim         // zero: no grouping
 	Granularity Granularity // default daily
@@ -250,7 +250,7 @@ func (s *Store) normalize(ctx context.Context, q Query) (Query, error) {
 // billing periods q filters on; ok is false without such a filter or data.
 func (s *Store) periodSpan(ctx context.Context, q Query) (from, to time.Time, ok bool, err error) {
 	w := &where{}
-	w.add("tenant = ?", q.Tenant)
+	w.add("tenant = ?", string(q.Tenant))
 	for _, f := range q.Filters {
 		if f.Dim.Kind == DimBillingPeriod {
 			w.in("billing_period", f.Values)
@@ -270,9 +270,9 @@ func (s *Store) periodSpan(ctx context.Context, q Query) (from, to time.Time, ok
 }
 
 // latestDay is the last day with cost data for the tenant.
-func (s *Store) latestDay(ctx context.Context, tenant string) (time.Time, error) {
+func (s *Store) latestDay(ctx context.Context, tenant crossbill.TenantID) (time.Time, error) {
 	var t sql.NullTime
-	if err := s.db.QueryRowContext(ctx, `SELECT max(day)::TIMESTAMP FROM cost_daily WHERE tenant = ?`, tenant).Scan(&t); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT max(day)::TIMESTAMP FROM cost_daily WHERE tenant = ?`, string(tenant)).Scan(&t); err != nil {
 		return time.Time{}, crossbill.Errorf(crossbill.CodeInternal, "cost query", "finding the latest cost data: %w", err)
 	}
 	if !t.Valid {
@@ -355,7 +355,7 @@ func bucketExpr(g Granularity, col string) string {
 
 func planDaily(q Query) (string, []any, string) {
 	w := &where{}
-	w.add("tenant = ?", q.Tenant)
+	w.add("tenant = ?", string(q.Tenant))
 	w.add("day >= ?::DATE AND day < ?::DATE", q.From, q.To)
 	for _, f := range q.Filters {
 		w.in(f.Dim.column(), f.Values)
@@ -378,7 +378,7 @@ func planDailyDim(q Query, k Dim) (string, []any, string) {
 	}
 	w, plain := &where{}, &where{}
 	for _, x := range []*where{w, plain} {
-		x.add("tenant = ?", q.Tenant)
+		x.add("tenant = ?", string(q.Tenant))
 		x.add("day >= ?::DATE AND day < ?::DATE", q.From, q.To)
 	}
 	w.add("kind = ? AND key = ?", kind, normalizeKey(k))
@@ -433,13 +433,13 @@ func planDailyDim(q Query, k Dim) (string, []any, string) {
 		SELECT DISTINCT source, billing_period FROM cost_daily_dim
 		WHERE tenant = ? AND day >= ?::DATE AND day < ?::DATE AND kind = ? AND key = ?)
 	GROUP BY 1, 2`, bucket, group, q.Metric, plain)
-	args := append(append(append([]any(nil), w.args...), plain.args...), q.Tenant, q.From, q.To, kind, normalizeKey(k))
+	args := append(append(append([]any(nil), w.args...), plain.args...), string(q.Tenant), q.From, q.To, kind, normalizeKey(k))
 	return stmt, args, sourceDailyDim
 }
 
 func planLineItems(q Query) (string, []any, string) {
 	w := &where{}
-	w.add("tenant = ?", q.Tenant)
+	w.add("tenant = ?", string(q.Tenant))
 	w.add("usage_start >= ?::TIMESTAMP AND usage_start < ?::TIMESTAMP", q.From, q.To)
 	var args []any
 	group := "''"

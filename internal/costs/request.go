@@ -27,7 +27,7 @@ const MaxTop = 1000
 
 // ParseQuery reads in into the tenant's canonical Query.
 func ParseQuery(tenant crossbill.TenantID, in QueryInput) (Query, error) {
-	q := Query{Tenant: string(tenant), MaxRows: in.MaxRows}
+	q := Query{Tenant: tenant, MaxRows: in.MaxRows}
 	var err error
 	if in.Metric != "" {
 		if q.Metric, err = ParseMetric(in.Metric); err != nil {

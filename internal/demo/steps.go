@@ -92,11 +92,11 @@ func ingestBills(ctx context.Context, _ *store.Store, t store.Tenant, o Options,
 
 func recommend(ctx context.Context, _ *store.Store, t store.Tenant, o Options, rep *Report) (string, bool, error) {
 	cs := o.Costs
-	end, err := commitments.DataEnd(ctx, cs.DB(), string(t.ID))
+	end, err := commitments.DataEnd(ctx, cs.DB(), t.ID)
 	if err != nil {
 		return "", false, err
 	}
-	w := commitments.Window{Tenant: string(t.ID), Start: end.AddDate(0, 0, -30), End: end}
+	w := commitments.Window{Tenant: t.ID, Start: end.AddDate(0, 0, -30), End: end}
 	rates, err := commitments.DefaultRates()
 	if err != nil {
 		return "", false, err

@@ -19,7 +19,7 @@ func (s *Server) commitmentWindow(ctx context.Context, r *http.Request, lookback
 	if err != nil {
 		return commitments.Window{}, err
 	}
-	tenant := string(tenantOf(r).ID)
+	tenant := tenantOf(r).ID
 	end, err := commitments.DataEnd(ctx, cs.DB(), tenant)
 	if err != nil {
 		return commitments.Window{}, err

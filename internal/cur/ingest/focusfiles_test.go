@@ -82,7 +82,7 @@ func independent(tb testing.TB, query string) map[string]float64 {
 // storeTotals asks the cost store for metric by group over billing period p.
 func storeTotals(tb testing.TB, s *costs.Store, tenant, metric, groupBy, period string) map[string]float64 {
 	tb.Helper()
-	q := costs.Query{Tenant: tenant, Metric: metric, Granularity: costs.Monthly,
+	q := costs.Query{Tenant: crossbill.TenantID(tenant), Metric: metric, Granularity: costs.Monthly,
 		Filters: []costs.Filter{{Dim: costs.Dim{Kind: costs.DimBillingPeriod}, Values: []string{period}}}}
 	if groupBy != "" {
 		d, err := costs.ParseDim(groupBy)
