@@ -28,6 +28,7 @@ func (s *Server) featureRoutes() []route {
 		{method: http.MethodGet, path: conn + "/verifications", access: read, tenantParam: "tenant", handler: s.listVerifications, tag: "connections", summary: "Verification history, newest first", resp: "VerificationList"},
 		{method: http.MethodGet, path: conn + "/members", access: read, tenantParam: "tenant", handler: s.listMembers, tag: "connections", summary: "The organization's member accounts recorded for the connection, each with its last check (no AWS call)", resp: "MemberList"},
 		{method: http.MethodPost, path: conn + "/members", access: admin, tenantParam: "tenant", handler: s.refreshMembers, tag: "connections", summary: "List the organization through the connection's role, store its accounts (gone ones marked) and verify every member's role; synchronous, at most 5 minutes", body: "MembersRequest", resp: "MembersResult"},
+		{method: http.MethodPut, path: conn + "/bill", access: admin, tenantParam: "tenant", handler: s.setBill, tag: "connections", summary: "Set or change the connection's bill source (s3://BUCKET/PREFIX/EXPORT); verification registers the CUR stack's export by itself", body: "BillSourceRequest", resp: "BillSource"},
 		{method: http.MethodPost, path: conn + "/ingest", access: admin, tenantParam: "tenant", handler: s.ingestNow, tag: "connections", summary: "Queue an ingest of the connection's bill bucket", resp: "Job", status: http.StatusAccepted},
 		{method: http.MethodPost, path: "/api/onboarding/orgs/{org_id}/bill_connects/aws/iam_role", access: admin, tenantParam: "org_id", handler: s.flexeraBillConnect, tag: "connections",
 			summary: "Flexera Optima's bill connect (seed 004): register a role and its bill bucket, verify, schedule ingestion; org_id is the tenant", body: "BillConnect", resp: "BillConnectResult", status: http.StatusCreated},
@@ -77,8 +78,10 @@ func (s *Server) featureSchemas() obj {
 		"Verification": object([]string{"status", "checks"}, obj{
 			"status": obj{"type": "string", "enum": []string{"verified", "failed", "inconclusive"}}, "connection_id": str(""), "role_arn": str(""), "account_id": str(""),
 			"started_at": timestamp(""), "finished_at": timestamp(""), "duration_ms": integer(""), "checks": obj{"type": "array", "items": ref("Check")},
+			"bill": object(nil, obj{"source": str("s3://bucket/prefix/export"), "discovered": boolean("registered by this verification"), "periods": integer("billing periods delivered"), "note": str("why no bill is known, or what could not be read")}),
 		}),
-		"VerificationList": arrayOf("Verification"),
+		"BillSourceRequest": object([]string{"source"}, obj{"source": str("s3://BUCKET/PREFIX/EXPORT, the folder holding data/ and metadata/")}),
+		"VerificationList":  arrayOf("Verification"),
 		"BillConnect": object([]string{"aws_bill_account_id", "aws_bucket_name", "aws_bucket_path", "aws_sts_role_arn"}, obj{
 			"aws_bill_account_id": str("12-digit account that owns the bill bucket"), "aws_bucket_name": str("the CUR export bucket"),
 			"aws_bucket_path": str("the export's folder: PREFIX/EXPORT"), "aws_sts_role_arn": str("the role trusting crossbill with the connection's external ID"),

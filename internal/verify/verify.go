@@ -90,6 +90,9 @@ type Result struct {
 	FinishedAt     time.Time                 `json:"finished_at"`
 	DurationMS     int64                     `json:"duration_ms"`
 	Checks         []store.VerificationCheck `json:"checks"`
+	// Bill is the connection's CUR 2.0 export, found or registered after
+	// a successful verification of a connection with the cur module.
+	Bill *Bill `json:"bill,omitempty"`
 }
 
 // Failed returns the failed checks.
