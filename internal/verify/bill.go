@@ -113,6 +113,9 @@ func findExport(ctx context.Context, cfg aws.Config) (*store.BillSource, string)
 	p := bcmdataexports.NewListExportsPaginator(c, &bcmdataexports.ListExportsInput{})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
+		if unserved(cfg, err) {
+			return nil, "Data Exports is " + NotInSandbox + "; set the bill with `crossbill connect bill`"
+		}
 		if err != nil {
 			return nil, "could not list the Data Exports exports: " + why(err) + "; set the bill with `crossbill connect bill`"
 		}
