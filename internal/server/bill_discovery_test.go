@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	neturl "net/url"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,13 +25,15 @@ import (
 	"github.com/crossbill/crossbill/internal/onboarding"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/server"
+	"github.com/crossbill/crossbill/internal/store"
 )
 
 // TestVerifyDiscoversBill deploys the role stack and the CUR stack through
 // moto's CloudFormation (IAM enforced), uploads a CUR 2.0 export where the
-// stack's export delivers, and verifies through the API: verification
-// finds the export, registers the bill source, and the scheduler ingests it
-// with no further call.
+// stack's export delivers, and verifies through the API before Data Exports
+// has created the export (no bill, a note), then lets the scheduler's
+// verification find the export: it registers the bill source and the
+// scheduler ingests it with no further call.
 //
 // moto 5.2.1 serves neither BCM Data Exports nor its CloudFormation type
 // AWS::BCMDataExports::Export: the CUR stack is deployed without that one
@@ -64,10 +68,23 @@ func TestVerifyDiscoversBill(t *testing.T) {
 
 	const prefix, export = "crossbill", verifyDefaultExport
 	var bucket string
+	var created atomic.Bool // whether Data Exports has created the export
 	exportARN := "arn:aws:bcm-data-exports:us-east-1:" + emulator.DefaultAccount + ":export/" + export + "-0000"
 	stubs := func() []func(*middleware.Stack) error {
 		return []func(*middleware.Stack) error{
-			emulator.Stub("BCM Data Exports", "ListExports", &bcmdataexports.ListExportsOutput{Exports: []bcmtypes.ExportReference{{ExportArn: aws.String(exportARN), ExportName: aws.String(export)}}}, nil),
+			func(stack *middleware.Stack) error {
+				return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("test-list-exports",
+					func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+						if middleware.GetServiceID(ctx) != "BCM Data Exports" || middleware.GetOperationName(ctx) != "ListExports" {
+							return next.HandleInitialize(ctx, in)
+						}
+						out := &bcmdataexports.ListExportsOutput{}
+						if created.Load() {
+							out.Exports = []bcmtypes.ExportReference{{ExportArn: aws.String(exportARN), ExportName: aws.String(export)}}
+						}
+						return middleware.InitializeOutput{Result: out}, middleware.Metadata{}, nil
+					}), middleware.After)
+			},
 			emulator.Stub("BCM Data Exports", "GetExport", &bcmdataexports.GetExportOutput{Export: &bcmtypes.Export{Name: aws.String(export), ExportArn: aws.String(exportARN),
 				DataQuery: &bcmtypes.DataQuery{QueryStatement: aws.String(onboarding.CURQuery())},
 				DestinationConfigurations: &bcmtypes.DestinationConfigurations{S3Destination: &bcmtypes.S3Destination{
@@ -82,25 +99,25 @@ func TestVerifyDiscoversBill(t *testing.T) {
 		m.VerifyWait = 10 * time.Second
 		m.Scheduler = scheduler.Options{Poll: 20 * time.Millisecond, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond}
 	})
-	_, readTok, adminTok := ts.tenantWithTokens(t, "acme")
-	var created struct {
+	tenant, readTok, adminTok := ts.tenantWithTokens(t, "acme")
+	var conn struct {
 		ID         string `json:"id"`
 		ExternalID string `json:"external_id"`
 	}
-	if st := ts.do(t, "POST", "/api/v1/tenants/acme/connections", adminTok, map[string]any{"modules": []string{"cur"}}, &created); st != 201 || created.ExternalID == "" {
-		t.Fatalf("connection init: %d %+v", st, created)
+	if st := ts.do(t, "POST", "/api/v1/tenants/acme/connections", adminTok, map[string]any{"modules": []string{"cur"}}, &conn); st != 201 || conn.ExternalID == "" {
+		t.Fatalf("connection init: %d %+v", st, conn)
 	}
-	if created.ID == "" {
+	if conn.ID == "" {
 		var list []struct{ ID string }
 		ts.do(t, "GET", "/api/v1/tenants/acme/connections", readTok, nil, &list)
 		if len(list) != 1 {
 			t.Fatalf("connections: %+v", list)
 		}
-		created.ID = list[0].ID
+		conn.ID = list[0].ID
 	}
 
 	// The customer deploys both stacks.
-	roleBody, err := onboarding.AccountRoleTemplate(onboarding.RoleOptions{ExternalID: crossbill.ExternalID(created.ExternalID), HubPrincipal: hub.ARN, Modules: []manifest.Module{manifest.ModuleCUR}})
+	roleBody, err := onboarding.AccountRoleTemplate(onboarding.RoleOptions{ExternalID: crossbill.ExternalID(conn.ExternalID), HubPrincipal: hub.ARN, Modules: []manifest.Module{manifest.ModuleCUR}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,13 +172,21 @@ func TestVerifyDiscoversBill(t *testing.T) {
 			Note       string `json:"note"`
 		} `json:"bill"`
 	}
-	if st := ts.do(t, "POST", "/api/v1/tenants/acme/connections/"+created.ID+"/verify", adminTok, map[string]string{"role_arn": roleARN}, &res); st != 200 || res.Status != "verified" {
+	// Verified before Data Exports created the export: no bill yet, and
+	// the verification says what to do.
+	if st := ts.do(t, "POST", "/api/v1/tenants/acme/connections/"+conn.ID+"/verify", adminTok, map[string]string{"role_arn": roleARN}, &res); st != 200 || res.Status != "verified" {
 		t.Fatalf("verify: %d %+v", st, res)
 	}
-	want := "s3://" + bucket + "/" + prefix + "/" + export
-	if res.Bill == nil || res.Bill.Source != want || !res.Bill.Discovered || res.Bill.Periods != 1 {
-		t.Fatalf("bill after verify: %+v, want %s discovered with 1 period", res.Bill, want)
+	if res.Bill == nil || res.Bill.Source != "" || !strings.Contains(res.Bill.Note, "no CUR 2.0 export found") {
+		t.Fatalf("bill before the export exists: %+v", res.Bill)
 	}
+	// The export appears; the scheduler's next verification (made due
+	// now) finds it, registers it and has it ingested.
+	created.Store(true)
+	if _, err := ts.Store().EnqueueJob(ctx, store.JobSpec{TenantID: crossbill.TenantID(tenant.ID), ConnectionID: crossbill.ConnectionID(conn.ID), Kind: "verify"}); err != nil {
+		t.Fatal(err)
+	}
+	want := "s3://" + bucket + "/" + prefix + "/" + export
 
 	// No further call: the scheduler's ingest job loads the bill.
 	deadline := time.Now().Add(2 * time.Minute)
@@ -178,22 +203,28 @@ func TestVerifyDiscoversBill(t *testing.T) {
 		t.Fatalf("amortized total after the scheduled ingest %.2f, generator wrote %.2f", total, want)
 	}
 
-	// A second verification keeps the registered source and does not
-	// claim to have discovered it.
-	if st := ts.do(t, "POST", "/api/v1/tenants/acme/connections/"+created.ID+"/verify", adminTok, map[string]string{"role_arn": roleARN}, &res); st != 200 || res.Bill == nil || res.Bill.Discovered || res.Bill.Source != want {
+	var detail struct {
+		Bill struct{ Bucket, Path string } `json:"bill"`
+	}
+	if st := ts.do(t, "GET", "/api/v1/tenants/acme/connections/"+conn.ID, readTok, nil, &detail); st != 200 || "s3://"+detail.Bill.Bucket+"/"+detail.Bill.Path != want {
+		t.Fatalf("connection's bill after the scheduled verify: %d %+v, want %s", st, detail, want)
+	}
+	// A verification through the API now keeps the registered source,
+	// does not claim to have discovered it, and counts the delivery.
+	if st := ts.do(t, "POST", "/api/v1/tenants/acme/connections/"+conn.ID+"/verify", adminTok, map[string]string{"role_arn": roleARN}, &res); st != 200 || res.Bill == nil || res.Bill.Discovered || res.Bill.Source != want || res.Bill.Periods != 1 {
 		t.Fatalf("second verify: %d %+v", st, res.Bill)
 	}
 
 	// Set explicitly: the API route changes it; bad input is a 400.
 	var e errJSON
-	if st := ts.do(t, "PUT", "/api/v1/tenants/acme/connections/"+created.ID+"/bill", adminTok, map[string]string{"source": "not-s3"}, &e); st != 400 {
+	if st := ts.do(t, "PUT", "/api/v1/tenants/acme/connections/"+conn.ID+"/bill", adminTok, map[string]string{"source": "not-s3"}, &e); st != 400 {
 		t.Fatalf("PUT bill bad source: %d %+v", st, e)
 	}
-	if st := ts.do(t, "PUT", "/api/v1/tenants/acme/connections/"+created.ID+"/bill", readTok, map[string]string{"source": "s3://" + bucket + "/other/exp"}, nil); st != 403 {
+	if st := ts.do(t, "PUT", "/api/v1/tenants/acme/connections/"+conn.ID+"/bill", readTok, map[string]string{"source": "s3://" + bucket + "/other/exp"}, nil); st != 403 {
 		t.Fatalf("PUT bill with a read token: %d", st)
 	}
 	var set struct{ Bucket, Path string }
-	if st := ts.do(t, "PUT", "/api/v1/tenants/acme/connections/"+created.ID+"/bill", adminTok, map[string]string{"source": "s3://" + bucket + "/other/exp"}, &set); st != 200 || set.Path != "other/exp" {
+	if st := ts.do(t, "PUT", "/api/v1/tenants/acme/connections/"+conn.ID+"/bill", adminTok, map[string]string{"source": "s3://" + bucket + "/other/exp"}, &set); st != 200 || set.Path != "other/exp" {
 		t.Fatalf("PUT bill: %d %+v", st, set)
 	}
 }
