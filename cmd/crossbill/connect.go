@@ -24,7 +24,7 @@ func newConnectCmd(app *App) *cobra.Command {
 		Use:   "connect",
 		Short: "Connect AWS accounts: make templates and external IDs, verify roles, list connections",
 	}
-	cmd.AddCommand(newConnectInitCmd(app), newConnectListCmd(app), newConnectShowCmd(app), newConnectVerifyCmd(app), newConnectHistoryCmd(app), newConnectMembersCmd(app), newConnectBindingsCmd(app), newConnectUnbindCmd(app))
+	cmd.AddCommand(newConnectInitCmd(app), newConnectListCmd(app), newConnectShowCmd(app), newConnectVerifyCmd(app), newConnectHistoryCmd(app), newConnectMembersCmd(app), newConnectBindingsCmd(app), newConnectUnbindCmd(app), newConnectBillCmd(app))
 	return cmd
 }
 

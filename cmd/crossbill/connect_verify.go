@@ -35,7 +35,9 @@ SSO, instance or container role); without any, verify stops before recording
 anything. The role and its account are bound to the tenant only when the role
 was assumed with the connection's external ID; a role or account another tenant
 holds fails like any role that does not trust that external ID (see
-` + "`crossbill connect bindings`" + `). Exit code 0 when verified; 5 when access was
+` + "`crossbill connect bindings`" + `). For a connection with the cur module, a
+verified role is also used to find the CUR 2.0 export and register it as the
+connection's bill (` + "`crossbill connect bill`" + ` sets it by hand). Exit code 0 when verified; 5 when access was
 denied or a check failed; 6 when the hub has no AWS credentials; 2 for bad input;
 3 for an unknown tenant.`,
 		Args: exactArgs(0),
@@ -100,6 +102,11 @@ func printVerification(w io.Writer, r verify.Result) error {
 	}
 	for _, c := range r.Failed() {
 		if _, err := fmt.Fprintf(w, "\n%s: %s\n  fix: %s\n", c.Name, c.Message, c.Advice); err != nil {
+			return err
+		}
+	}
+	if r.Bill != nil {
+		if _, err := fmt.Fprintf(w, "\n%s\n", r.Bill); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -88,5 +89,10 @@ func printGenerateResult(w io.Writer, res cur.GenerateResult) error {
 	for _, a := range res.Anomalies {
 		rowf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Kind, a.AccountName, a.Service, a.UsageType, a.Start.Format(time.RFC3339), a.End.Format(time.RFC3339))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	export := filepath.Join(res.Dir, res.Prefix, res.Export)
+	_, err := fmt.Fprintf(w, "\nexport: %s\nload it with: crossbill cur ingest --source %s\n", export, export)
+	return err
 }

@@ -55,6 +55,8 @@ account IDs, ISO 8601 text times), and rows are filed by billing period
 				opt.AWS = cfgFor(region)
 			} else if access.connection != "" {
 				return crossbill.Errorf(crossbill.CodeInvalid, "cur ingest", "--connection reads from S3; %s is a local directory", source)
+			} else if opt.Source, err = localExport(source); err != nil {
+				return err
 			}
 			s, err := costs.Open(ctx, app.DataDir)
 			if err != nil {

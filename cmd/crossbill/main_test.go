@@ -11,7 +11,5 @@ import (
 // TestMain stops the package's shared emulator and PostgreSQL after the
 // tests.
 func TestMain(m *testing.M) {
-	code := emulator.RunTests(m)
-	pgtest.Stop()
-	os.Exit(code)
+	os.Exit(emulator.RunTests(m, pgtest.Stop))
 }

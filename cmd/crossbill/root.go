@@ -59,6 +59,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 		newCurCmd(app),
 		newCommitmentsCmd(app),
 		newCostsCmd(app),
+		newSandboxCmd(app),
 	)
 	return root
 }

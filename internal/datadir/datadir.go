@@ -3,9 +3,11 @@
 package datadir
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/crossbill/crossbill"
 )
@@ -19,7 +21,15 @@ import (
 func Secure(dir string) error {
 	const op = "data directory"
 	restrictUmask()
+	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+		return crossbill.Errorf(crossbill.CodeInvalid, op, "%s is a file, not a directory: pass a directory with --data", dir)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		if errors.Is(err, syscall.ENOTDIR) {
+			// A file where the path needs a directory: bad input, not a
+			// passing fault to retry.
+			return crossbill.Errorf(crossbill.CodeInvalid, op, "cannot create %s: part of the path is a file (pass a directory with --data): %w", dir, err)
+		}
 		return crossbill.Errorf(crossbill.CodeUnavailable, op, "cannot create %s (check its permissions or pass another --data): %w", dir, err)
 	}
 	info, err := os.Stat(dir)

@@ -1,6 +1,7 @@
 package datadir
 
 import (
+	"github.com/crossbill/crossbill"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -71,6 +72,21 @@ func BenchmarkSecure(b *testing.B) {
 	for b.Loop() {
 		if err := Secure(dir); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestSecureRefusesFile: --data naming a file, or a path through one, is
+// bad input (exit 2), not a passing fault (it was exit 6).
+func TestSecureRefusesFile(t *testing.T) {
+	t.Parallel()
+	f := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{f, filepath.Join(f, "data")} {
+		if err := Secure(dir); crossbill.ErrorCode(err) != crossbill.CodeInvalid || !strings.Contains(err.Error(), "--data") {
+			t.Errorf("Secure(%s) = %v, want invalid input naming --data", dir, err)
 		}
 	}
 }

@@ -20,14 +20,19 @@ var shared struct {
 // RunTests runs a package's tests, stops the shared server afterwards and,
 // when the tests passed, fails the package if goroutines were left
 // running (a job, a scheduler or a server not stopped).
-// Use it from TestMain: os.Exit(emulator.RunTests(m)).
-func RunTests(m *testing.M) int {
+// Use it from TestMain: os.Exit(emulator.RunTests(m, pgtest.Stop...)).
+func RunTests(m *testing.M, stops ...func()) int {
 	code := m.Run()
 	shared.Lock()
 	if shared.srv != nil {
 		shared.srv.Close()
 	}
 	shared.Unlock()
+	// Other servers the package started (PostgreSQL...) stop before the
+	// leak check, which would otherwise count their goroutines.
+	for _, stop := range stops {
+		stop()
+	}
 	if code == 0 {
 		if err := goleak.Find(LeakIgnores()...); err != nil {
 			fmt.Fprintf(os.Stderr, "goroutines left running after the tests: %v\n", err)

@@ -26,9 +26,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	code := emulator.RunTests(m)
-	pgtest.Stop()
-	os.Exit(code)
+	os.Exit(emulator.RunTests(m, pgtest.Stop))
 }
 
 // moto 5.2.1 does not serve BCM Data Exports (it answers 500), the cur

@@ -52,8 +52,8 @@ func (s *Server) runVerify(ctx context.Context, j store.Job, progress scheduler.
 	if err != nil {
 		return err
 	}
-	if res.Status == store.VerificationVerified && c.Status != store.StatusVerified {
-		// Back from failed: the ingest that waited for this runs now.
+	if res.Status == store.VerificationVerified && (c.Status != store.StatusVerified || res.Bill != nil && res.Bill.Discovered) {
+		// Back from failed, or the bill just found: the ingest runs now.
 		if _, err := s.store.BillSource(ctx, t.ID, c.ID); err == nil {
 			if _, err := s.sched.Enqueue(ctx, store.JobSpec{TenantID: t.ID, ConnectionID: c.ID, Kind: JobIngest, Interval: ingestInterval}); err != nil {
 				return err

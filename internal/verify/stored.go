@@ -96,6 +96,13 @@ func Connection(ctx context.Context, st *store.Store, req Request, opts Options)
 		return Result{}, err
 	}
 	res.VerificationID = saved.ID
+	if res.Status == store.VerificationVerified {
+		// The bill is found through the role just verified, so that the
+		// CLI, the API and the scheduler all register it the same way.
+		if res.Bill, err = discoverBill(ctx, st, conn, opts); err != nil {
+			return Result{}, err
+		}
+	}
 	return res, nil
 }
 

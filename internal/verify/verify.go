@@ -102,6 +102,9 @@ type Result struct {
 	FinishedAt     time.Time                 `json:"finished_at"`
 	DurationMS     int64                     `json:"duration_ms"`
 	Checks         []store.VerificationCheck `json:"checks"`
+	// Bill is the connection's CUR 2.0 export, found or registered after
+	// a successful verification of a connection with the cur module.
+	Bill *Bill `json:"bill,omitempty"`
 }
 
 // Failed returns the failed checks.
@@ -454,7 +457,19 @@ func (r *run) probe(ctx context.Context, p manifest.Probe, assumed bool) {
 	}
 	start := r.opts.Now()
 	env := probeEnv{factory: r.factory, target: r.target, region: r.opts.Region, partition: r.role.Partition}
-	err := r.retryTransient(ctx, name, func() error { return exec(ctx, env) })
+	lacking := false
+	err := r.retryTransient(ctx, name, func() error {
+		err := exec(ctx, env)
+		if unserved(r.factory.Hub(), err) {
+			lacking = true
+			return nil
+		}
+		return err
+	})
+	if lacking {
+		r.skip(name, p.Module, NotInSandbox)
+		return
+	}
 	if err == nil || allowed(err, p.AllowedErrors) {
 		r.add(store.VerificationCheck{Name: name, Module: string(p.Module), Status: store.CheckPass}, start)
 		return

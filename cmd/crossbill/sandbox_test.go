@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/crossbill/crossbill/internal/emulator"
+	"github.com/crossbill/crossbill/internal/verify"
+)
+
+// TestSandboxCommandsWork starts the sandbox and runs the commands it
+// prints, as a newcomer pastes them: the connection ends verified, the
+// probes of services moto does not serve (BCM Data Exports) are skipped as
+// not available in the sandbox instead of failing as AWS internal errors,
+// and the organization's members are listed. Not parallel: it sets the
+// environment and the working directory, as the user's shell does.
+func TestSandboxCommandsWork(t *testing.T) {
+	if err := emulator.Available(); err != nil {
+		t.Skip(err)
+	}
+	ctx := context.Background()
+	sb, err := startSandbox(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.srv.Close()
+	var printed bytes.Buffer
+	mustNoErr(t, sb.printCommands(&printed))
+
+	t.Chdir(t.TempDir())
+	setHubEnv(t, "", "")
+	dir := t.TempDir()
+	var verifyOut, membersOut string
+	ran := 0
+	for _, line := range strings.Split(printed.String(), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if fields[0] == "export" {
+			fields = fields[1:]
+		}
+		// Leading NAME=VALUE words set the environment, as the shell does.
+		for len(fields) > 0 && strings.Contains(fields[0], "=") {
+			k, v, _ := strings.Cut(fields[0], "=")
+			t.Setenv(k, v)
+			fields = fields[1:]
+		}
+		if len(fields) == 0 {
+			continue
+		}
+		if fields[0] != "crossbill" {
+			t.Fatalf("printed command does not run crossbill: %q", line)
+		}
+		args := append(fields[1:], "--json")
+		stdout, stderr, code := runCLI(t, dir, args...)
+		if code != 0 && !(len(args) > 2 && args[1] == "verify") {
+			t.Fatalf("%s: exit %d\n%s\n%s", line, code, stdout, stderr)
+		}
+		switch {
+		case len(args) > 2 && args[1] == "verify":
+			verifyOut = stdout + stderr
+		case len(args) > 2 && args[1] == "members":
+			membersOut = stdout
+		}
+		ran++
+		// After the deploy the hub's key is back in the environment.
+		if fields[1] == "sandbox" {
+			t.Setenv("AWS_ACCESS_KEY_ID", sb.hub.KeyID)
+			t.Setenv("AWS_SECRET_ACCESS_KEY", sb.hub.Secret)
+		}
+	}
+	if ran != 5 {
+		t.Fatalf("ran %d commands, want 5:\n%s", ran, printed.String())
+	}
+	var res struct {
+		Status string `json:"status"`
+		Checks []struct{ Name, Status, Message, Class string }
+		Bill   *struct{ Note string }
+	}
+	if err := json.Unmarshal([]byte(verifyOut[:strings.LastIndex(verifyOut, "}")+1]), &res); err != nil || res.Status != "verified" {
+		t.Fatalf("verify did not end verified: %v\n%s", err, verifyOut)
+	}
+	var curSkipped bool
+	for _, c := range res.Checks {
+		if strings.Contains(c.Name, "bcm-data-exports") {
+			curSkipped = c.Status == "skip" && c.Message == verify.NotInSandbox
+		}
+		if c.Status == "fail" || c.Class == "aws-internal" {
+			t.Errorf("check %+v", c)
+		}
+	}
+	if !curSkipped || res.Bill == nil || !strings.Contains(res.Bill.Note, "not available in the sandbox") {
+		t.Errorf("the Data Exports probe and bill are not reported as not available in the sandbox:\n%s", verifyOut)
+	}
+	for _, a := range sb.accounts {
+		if !strings.Contains(membersOut, a) {
+			t.Errorf("members output lacks account %s:\n%s", a, membersOut)
+		}
+	}
+}

@@ -1,0 +1,35 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/verify"
+)
+
+// setBill registers or changes the connection's bill source explicitly
+// (verification discovers it on its own when the CUR stack is deployed in
+// the connection's account) and, for a verified connection, queues its
+// ingestion.
+func (s *Server) setBill(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.connectionOf(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Source string `json:"source"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	bill, err := verify.SetBill(r.Context(), s.store, c.TenantID, c.ID, in.Source)
+	if err != nil {
+		return err
+	}
+	if s.sched != nil && c.Status == store.StatusVerified {
+		if _, err := s.sched.Enqueue(r.Context(), store.JobSpec{TenantID: c.TenantID, ConnectionID: c.ID, Kind: JobIngest, Interval: ingestInterval}); err != nil {
+			return err
+		}
+	}
+	return ok(w, r, bill)
+}
