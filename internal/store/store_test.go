@@ -81,15 +81,15 @@ func TestOpenUnwritableDir(t *testing.T) {
 	t.Parallel()
 	if os.Geteuid() == 0 {
 		// root ignores directory permissions; a file in place of the
-		// directory fails for everyone.
+		// directory fails for everyone, and is the user's mistake (exit 2).
 		parent := t.TempDir()
 		file := filepath.Join(parent, "afile")
 		if err := os.WriteFile(file, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		_, err := store.Open(context.Background(), filepath.Join(file, "data"))
-		if crossbill.ErrorCode(err) != crossbill.CodeUnavailable {
-			t.Fatalf("code %q (%v), want unavailable", crossbill.ErrorCode(err), err)
+		if crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+			t.Fatalf("code %q (%v), want invalid", crossbill.ErrorCode(err), err)
 		}
 		return
 	}
