@@ -150,3 +150,42 @@ func TestCostTenantWithoutFlag(t *testing.T) {
 		t.Errorf("two tenants with data: code %d, stderr %s; want 2 naming both", code, stderr)
 	}
 }
+
+// TestParityCommitmentsSimulate: `commitments simulate --json` and POST
+// .../commitments/simulate give the same what-if for the same commitment
+// (one Simulate, one rate layering).
+func TestParityCommitmentsSimulate(t *testing.T) {
+	t.Parallel()
+	dir := commitmentsData(t)
+	cases := []struct {
+		cli []string
+		api map[string]any
+	}{
+		{[]string{"--type", "COMPUTE_SP", "--term", "1", "--payment", "no", "--commitment", "2", "--lookback", "14d"},
+			map[string]any{"type": "COMPUTE_SP", "term_years": 1, "payment_option": "NO_UPFRONT", "hourly_commitment": 2, "lookback_days": 14}},
+		{[]string{"--type", "COMPUTE_SP", "--term", "3", "--payment", "all", "--commitment", "0.5", "--lookback", "3d"},
+			map[string]any{"type": "COMPUTE_SP", "term_years": 3, "payment_option": "ALL_UPFRONT", "hourly_commitment": 0.5, "lookback_days": 3}},
+	}
+	api := newCostAPI(t, dir)
+	for _, c := range cases {
+		stdout, stderr, code := runCLI(t, dir, append([]string{"commitments", "simulate", "--tenant", "acme", "--json"}, c.cli...)...)
+		if code != 0 {
+			t.Fatalf("CLI %v: %d %s", c.cli, code, stderr)
+		}
+		var fromCLI commitments.Recommendation
+		mustNoErr(t, json.Unmarshal([]byte(stdout), &fromCLI))
+		status, body := api.do(t, "POST", "/api/v1/tenants/acme/commitments/simulate", c.api)
+		if status != http.StatusOK {
+			t.Fatalf("API %v: %d %s", c.api, status, body)
+		}
+		var fromAPI commitments.Recommendation
+		mustNoErr(t, json.Unmarshal(body, &fromAPI))
+		a, err := json.Marshal(fromCLI)
+		mustNoErr(t, err)
+		b, err := json.Marshal(fromAPI)
+		mustNoErr(t, err)
+		if fromCLI.HourlyCommitment == 0 || string(a) != string(b) {
+			t.Errorf("%v: CLI and API differ\nCLI %s\nAPI %s", c.cli, a, b)
+		}
+	}
+}
