@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -186,6 +187,56 @@ func TestParityCommitmentsSimulate(t *testing.T) {
 		mustNoErr(t, err)
 		if fromCLI.HourlyCommitment == 0 || string(a) != string(b) {
 			t.Errorf("%v: CLI and API differ\nCLI %s\nAPI %s", c.cli, a, b)
+		}
+	}
+}
+
+// TestParityCommitmentsUtilization: the CLI's per-plan daily rows and the
+// API's daily rollup (the utilization page) come from one
+// commitments.Utilization, so every day of the CLI's window sums to the
+// API's figures for that day.
+func TestParityCommitmentsUtilization(t *testing.T) {
+	t.Parallel()
+	dir := commitmentsData(t)
+	stdout, stderr, code := runCLI(t, dir, "commitments", "utilization", "--tenant", "acme", "--json", "--granularity", "daily", "--lookback", "10d")
+	if code != 0 {
+		t.Fatalf("CLI: %d %s", code, stderr)
+	}
+	var fromCLI struct {
+		Periods []commitments.UtilizationRow `json:"periods"`
+	}
+	mustNoErr(t, json.Unmarshal([]byte(stdout), &fromCLI))
+	type day struct{ commitment, used float64 }
+	cli := map[string]*day{}
+	for _, r := range fromCLI.Periods {
+		k := r.Period.UTC().Format("2006-01-02")
+		if cli[k] == nil {
+			cli[k] = &day{}
+		}
+		cli[k].commitment += r.Commitment
+		cli[k].used += r.Used
+	}
+	status, body := newCostAPI(t, dir).do(t, "GET", "/api/v1/tenants/acme/commitments/utilization", nil)
+	if status != http.StatusOK {
+		t.Fatalf("API: %d %s", status, body)
+	}
+	var fromAPI commitments.UtilizationView
+	mustNoErr(t, json.Unmarshal(body, &fromAPI))
+	api := map[string]commitments.DayUse{}
+	for _, d := range fromAPI.Daily {
+		api[d.Period.UTC().Format("2006-01-02")] = d
+	}
+	if len(cli) == 0 {
+		t.Fatal("the CLI reported no utilization")
+	}
+	for k, c := range cli {
+		a, ok := api[k]
+		if !ok {
+			t.Errorf("%s: in the CLI's answer, not the API's", k)
+			continue
+		}
+		if math.Abs(a.Commitment-c.commitment) > 1e-6 || math.Abs(a.Used-c.used) > 1e-6 {
+			t.Errorf("%s: CLI commitment %.6f used %.6f, API %.6f / %.6f", k, c.commitment, c.used, a.Commitment, a.Used)
 		}
 	}
 }
