@@ -96,15 +96,15 @@ func recommend(ctx context.Context, _ *store.Store, t store.Tenant, o Options, r
 	if err != nil {
 		return "", false, err
 	}
+	// The same use case as the CLI and the API (rates layered alike), so
+	// the summary matches what the Commitments page then shows.
 	w := commitments.Window{Tenant: t.ID, Start: end.AddDate(0, 0, -30), End: end}
-	rates, err := commitments.DefaultRates()
+	res, err := commitments.Recommend(ctx, cs.DB(), commitments.Request{Window: w,
+		Options: commitments.Options{Terms: []int{1}, Payments: []commitments.Payment{commitments.NoUpfront}}})
 	if err != nil {
 		return "", false, err
 	}
-	recs, err := commitments.RecommendWith(ctx, cs.DB(), w, rates, commitments.Options{Terms: []int{1}, Payments: []commitments.Payment{commitments.NoUpfront}})
-	if err != nil {
-		return "", false, err
-	}
+	recs := res.Recommendations
 	var monthly float64
 	n := 0
 	for _, r := range recs {
