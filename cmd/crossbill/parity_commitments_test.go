@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -238,5 +239,42 @@ func TestParityCommitmentsUtilization(t *testing.T) {
 		if math.Abs(a.Commitment-c.commitment) > 1e-6 || math.Abs(a.Used-c.used) > 1e-6 {
 			t.Errorf("%s: CLI commitment %.6f used %.6f, API %.6f / %.6f", k, c.commitment, c.used, a.Commitment, a.Used)
 		}
+	}
+}
+
+// TestParityCommitmentsInventory: `commitments inventory --json` and GET
+// .../commitments list the same Savings Plans and reservations (one
+// commitments.FromCUR); the windows differ (the CLI's --lookback, the API's
+// whole store), so the plans are compared, not their window's amounts.
+func TestParityCommitmentsInventory(t *testing.T) {
+	t.Parallel()
+	dir := commitmentsData(t)
+	stdout, stderr, code := runCLI(t, dir, "commitments", "inventory", "--tenant", "acme", "--json", "--lookback", "10d")
+	if code != 0 {
+		t.Fatalf("CLI: %d %s", code, stderr)
+	}
+	var fromCLI struct {
+		Commitments []commitments.Commitment `json:"commitments"`
+	}
+	mustNoErr(t, json.Unmarshal([]byte(stdout), &fromCLI))
+	status, body := newCostAPI(t, dir).do(t, "GET", "/api/v1/tenants/acme/commitments", nil)
+	if status != http.StatusOK {
+		t.Fatalf("API: %d %s", status, body)
+	}
+	var fromAPI struct {
+		Inventory []commitments.Commitment `json:"inventory"`
+	}
+	mustNoErr(t, json.Unmarshal(body, &fromAPI))
+	plans := func(cs []commitments.Commitment) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.ARN+" "+c.Type+" "+string(c.Payment))
+		}
+		slices.Sort(out)
+		return out
+	}
+	cli, api := plans(fromCLI.Commitments), plans(fromAPI.Inventory)
+	if len(cli) == 0 || !slices.Equal(cli, api) {
+		t.Errorf("CLI and API list different commitments\nCLI %v\nAPI %v", cli, api)
 	}
 }
