@@ -179,32 +179,7 @@ func focusCoverage(ctx context.Context, db *sql.DB, w Window, g Granularity, byA
 	    FROM focus_export WHERE ChargeCategory = 'Usage' AND coalesce(CommitmentDiscountStatus, '') <> 'Unused'
 	      AND coalesce(PricingCategory, '') <> 'Dynamic' AND ` + where + `)
 	  WHERE class <> '' GROUP BY ALL ORDER BY 1, 2, 3`
-	rows, err := db.QueryContext(ctx, q, append(append([]any{}, args...), args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("reading commitment coverage from FOCUS data: %w", err)
-	}
-	defer rows.Close()
-	var out []CoverageRow
-	for rows.Next() {
-		var r CoverageRow
-		var account string
-		var od, sp, ri sql.NullFloat64
-		if err := rows.Scan(&r.Period, &account, &r.Class, &od, &sp, &ri); err != nil {
-			return nil, fmt.Errorf("reading commitment coverage from FOCUS data: %w", err)
-		}
-		r.Period = r.Period.UTC()
-		r.Account = crossbill.AccountID(account)
-		r.OnDemand, r.CoveredBySP, r.CoveredByRI = od.Float64, sp.Float64, ri.Float64
-		r.Eligible = r.OnDemand + r.CoveredBySP + r.CoveredByRI
-		if r.Eligible > 0 {
-			r.Coverage = (r.CoveredBySP + r.CoveredByRI) / r.Eligible
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading commitment coverage from FOCUS data: %w", err)
-	}
-	return out, nil
+	return scanCoverage(ctx, db, "reading commitment coverage from FOCUS data", q, append(append([]any{}, args...), args...)...)
 }
 
 // focusSpan is the first and last ChargePeriodStart of the tenant's FOCUS

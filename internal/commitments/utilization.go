@@ -235,9 +235,29 @@ func Coverage(ctx context.Context, db *sql.DB, w Window, g Granularity, byAccoun
 	      ` + classSQL + ` AS class, line_item_line_item_type AS t, ` + odSQL + ` AS od
 	    FROM cur WHERE line_item_line_item_type IN ('Usage', 'SavingsPlanCoveredUsage', 'DiscountedUsage') AND ` + where + `)
 	  WHERE class <> '' GROUP BY ALL ORDER BY 1, 2, 3`
+	out, err := scanCoverage(ctx, db, "reading commitment coverage from the cost store", q, args...)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := hasFOCUS(ctx, db); err != nil {
+		return nil, err
+	} else if ok {
+		more, err := focusCoverage(ctx, db, w, g, byAccount)
+		if err != nil {
+			return nil, err
+		}
+		out = mergeByPeriod(out, more, func(r CoverageRow) time.Time { return r.Period })
+	}
+	return out, nil
+}
+
+// scanCoverage runs a coverage query whose rows are (period, account,
+// class, on-demand, covered by Savings Plans, covered by reservations), for
+// CUR and FOCUS data alike; what names the read in errors.
+func scanCoverage(ctx context.Context, db *sql.DB, what, q string, args ...any) ([]CoverageRow, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("reading commitment coverage from the cost store: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []CoverageRow
@@ -246,7 +266,7 @@ func Coverage(ctx context.Context, db *sql.DB, w Window, g Granularity, byAccoun
 		var account string
 		var od, sp, ri sql.NullFloat64
 		if err := rows.Scan(&r.Period, &account, &r.Class, &od, &sp, &ri); err != nil {
-			return nil, fmt.Errorf("reading commitment coverage: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		r.Period = r.Period.UTC()
 		r.Account = crossbill.AccountID(account)
@@ -258,16 +278,7 @@ func Coverage(ctx context.Context, db *sql.DB, w Window, g Granularity, byAccoun
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading commitment coverage: %w", err)
-	}
-	if ok, err := hasFOCUS(ctx, db); err != nil {
-		return nil, err
-	} else if ok {
-		more, err := focusCoverage(ctx, db, w, g, byAccount)
-		if err != nil {
-			return nil, err
-		}
-		out = mergeByPeriod(out, more, func(r CoverageRow) time.Time { return r.Period })
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }
