@@ -127,34 +127,11 @@ func focusUtilization(ctx context.Context, db *sql.DB, w Window, g Granularity) 
 	  FROM focus_export WHERE ChargeCategory = 'Usage' AND CommitmentDiscountStatus IN ('Used', 'Unused')
 	    AND coalesce(CommitmentDiscountId, '') <> '' AND ` + where + `
 	  GROUP BY 1, 2 ORDER BY 1, 2`
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("reading commitment utilization from FOCUS data: %w", err)
-	}
-	defer rows.Close()
-	var out []UtilizationRow
-	for rows.Next() {
-		var r UtilizationRow
-		var account string
-		if err := rows.Scan(&r.Period, &r.ARN, &r.Kind, &r.Type, &account, &r.Commitment, &r.Used, &r.CoveredOnDemand); err != nil {
-			return nil, fmt.Errorf("reading commitment utilization from FOCUS data: %w", err)
-		}
-		r.Period = r.Period.UTC()
-		r.Account = crossbill.AccountID(account)
+	return scanUtilization(ctx, db, "reading commitment utilization from FOCUS data", func(r *UtilizationRow) {
 		if r.Type == "" {
 			r.Type = string(r.Kind)
 		}
-		r.Unused = r.Commitment - r.Used
-		if r.Commitment > 0 {
-			r.Utilization = r.Used / r.Commitment
-		}
-		r.NetSavings = r.CoveredOnDemand - r.Commitment
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading commitment utilization from FOCUS data: %w", err)
-	}
-	return out, nil
+	}, q, args...)
 }
 
 // focusCoverage is Coverage over FOCUS rows, at list price: AWS usage is

@@ -95,32 +95,13 @@ func Utilization(ctx context.Context, db *sql.DB, w Window, g Granularity) ([]Ut
 	ORDER BY 1, 2`
 	all := append(append(append(append([]any{}, args...), args...), riArgs...), w.Start, w.End)
 	all = append(all, args...)
-	rows, err := db.QueryContext(ctx, q, all...)
-	if err != nil {
-		return nil, fmt.Errorf("reading commitment utilization from the cost store: %w", err)
-	}
-	defer rows.Close()
-	var out []UtilizationRow
-	for rows.Next() {
-		var r UtilizationRow
-		var account string
-		if err := rows.Scan(&r.Period, &r.ARN, &r.Kind, &r.Type, &account, &r.Commitment, &r.Used, &r.CoveredOnDemand); err != nil {
-			return nil, fmt.Errorf("reading commitment utilization: %w", err)
-		}
-		r.Account = crossbill.AccountID(account)
-		r.Period = r.Period.UTC()
+	out, err := scanUtilization(ctx, db, "reading commitment utilization from the cost store", func(r *UtilizationRow) {
 		if r.Kind == KindReservation {
 			r.Type = reservationType(r.Type)
 		}
-		r.Unused = r.Commitment - r.Used
-		if r.Commitment > 0 {
-			r.Utilization = r.Used / r.Commitment
-		}
-		r.NetSavings = r.CoveredOnDemand - r.Commitment
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading commitment utilization: %w", err)
+	}, q, all...)
+	if err != nil {
+		return nil, err
 	}
 	if ok, err := hasFOCUS(ctx, db); err != nil {
 		return nil, err
@@ -275,6 +256,39 @@ func scanCoverage(ctx context.Context, db *sql.DB, what, q string, args ...any) 
 		if r.Eligible > 0 {
 			r.Coverage = (r.CoveredBySP + r.CoveredByRI) / r.Eligible
 		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
+// scanUtilization runs a utilization query whose rows are (period, ARN,
+// kind, type, account, commitment, used, covered on-demand), for CUR and
+// FOCUS data alike; typeOf normalizes each row's type, what names the read
+// in errors.
+func scanUtilization(ctx context.Context, db *sql.DB, what string, typeOf func(*UtilizationRow), q string, args ...any) ([]UtilizationRow, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []UtilizationRow
+	for rows.Next() {
+		var r UtilizationRow
+		var account string
+		if err := rows.Scan(&r.Period, &r.ARN, &r.Kind, &r.Type, &account, &r.Commitment, &r.Used, &r.CoveredOnDemand); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		r.Period = r.Period.UTC()
+		r.Account = crossbill.AccountID(account)
+		typeOf(&r)
+		r.Unused = r.Commitment - r.Used
+		if r.Commitment > 0 {
+			r.Utilization = r.Used / r.Commitment
+		}
+		r.NetSavings = r.CoveredOnDemand - r.Commitment
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
