@@ -33,17 +33,7 @@ var focusClassSQL = strings.NewReplacer("line_item_usage_type", "x_UsageType", "
 
 // focusWhere is Window.where over focus_export.
 func (w Window) focusWhere() (string, []any) {
-	clause := "ChargePeriodStart >= ? AND ChargePeriodStart < ?"
-	args := []any{w.Start, w.End}
-	if w.Tenant != "" {
-		clause += " AND tenant = ?"
-		args = append(args, string(w.Tenant))
-	}
-	if w.Account != "" {
-		clause += " AND SubAccountId = ?"
-		args = append(args, string(w.Account))
-	}
-	return clause, args
+	return w.whereOn("ChargePeriodStart", "SubAccountId")
 }
 
 // hasFOCUS reports whether db has the cost store's focus_export view (the

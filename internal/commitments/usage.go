@@ -51,16 +51,23 @@ type Window struct {
 // Hours is the window's length in hours.
 func (w Window) Hours() int { return int(w.End.Sub(w.Start) / time.Hour) }
 
-// where returns the WHERE clause selecting the window and its arguments.
+// where returns the WHERE clause selecting the window in the CUR and its
+// arguments.
 func (w Window) where() (string, []any) {
-	clause := "line_item_usage_start_date >= ? AND line_item_usage_start_date < ?"
+	return w.whereOn("line_item_usage_start_date", "line_item_usage_account_id")
+}
+
+// whereOn selects the window on the given time and account columns: the
+// CUR's and FOCUS's differ, the rule does not.
+func (w Window) whereOn(timeCol, accountCol string) (string, []any) {
+	clause := timeCol + " >= ? AND " + timeCol + " < ?"
 	args := []any{w.Start, w.End}
 	if w.Tenant != "" {
 		clause += " AND tenant = ?"
 		args = append(args, string(w.Tenant))
 	}
 	if w.Account != "" {
-		clause += " AND line_item_usage_account_id = ?"
+		clause += " AND " + accountCol + " = ?"
 		args = append(args, string(w.Account))
 	}
 	return clause, args
