@@ -363,7 +363,7 @@ func costImpact(mods []Module, s Schedule) CostImpact {
 			}
 		}
 		sort.Strings(actions)
-		pend := pendingSet(PendingActions())
+		pend := pendingIndex()
 		for _, a := range actions {
 			if _, ok := pend[moduleAction{ModuleCost, a}]; ok {
 				continue // not granted, so never called
@@ -381,7 +381,7 @@ func costImpact(mods []Module, s Schedule) CostImpact {
 		}
 		ci.Assumptions = append(ci.Assumptions, "Cost Explorer API requests cost $0.01 each; counts follow crossbill's collection schedule (daily cost and utilization, weekly purchase recommendations). Verification never makes a paid call unless run with --include-paid.")
 	}
-	if _, metricsPending := pendingSet(PendingActions())[moduleAction{ModuleInventory, "cloudwatch:GetMetricData"}]; on[ModuleInventory] && !metricsPending {
+	if _, metricsPending := pendingIndex()[moduleAction{ModuleInventory, "cloudwatch:GetMetricData"}]; on[ModuleInventory] && !metricsPending {
 		metrics := float64(s.MetricResources * s.MetricsPerResource * daysPerMonth)
 		ci.Items = append(ci.Items, CostItem{What: "CloudWatch GetMetricData", Unit: "1,000 metrics requested", UnitUSD: 0.01,
 			MonthlyUnits: metrics / 1000, MonthlyUSD: round2(metrics / 1000 * 0.01),

@@ -1,6 +1,9 @@
 package manifest
 
-import "sort"
+import (
+	"sort"
+	"sync"
+)
 
 // PendingAction is a declared action no crossbill feature calls yet: it
 // stays in the manifest (so reviewers see what is coming) but the templates
@@ -106,24 +109,29 @@ type moduleAction struct {
 	a string
 }
 
-func pendingSet(list []PendingAction) map[moduleAction]PendingAction {
-	out := map[moduleAction]PendingAction{}
-	for _, p := range list {
-		out[moduleAction{p.Module, p.Action}] = p
+// pendingSet indexes list; pendingIndex is the package list's, built once.
+func pendingSet(list []PendingAction) func() map[moduleAction]PendingAction {
+	return func() map[moduleAction]PendingAction {
+		out := map[moduleAction]PendingAction{}
+		for _, p := range list {
+			out[moduleAction{p.Module, p.Action}] = p
+		}
+		return out
 	}
-	return out
 }
+
+var pendingIndex = sync.OnceValue(pendingSet(PendingActions()))
 
 // Pending reports whether p's action is pending in p's module, and for what.
 func (p Permission) Pending() (PendingAction, bool) {
-	pa, ok := pendingSet(PendingActions())[moduleAction{p.Module, p.Action}]
+	pa, ok := pendingIndex()[moduleAction{p.Module, p.Action}]
 	return pa, ok
 }
 
 // Granted returns the permissions of the given modules that the templates
 // grant: ByModule without the pending actions.
 func Granted(mods ...Module) []Permission {
-	pend := pendingSet(PendingActions())
+	pend := pendingIndex()
 	var out []Permission
 	for _, p := range ByModule(mods...) {
 		if _, ok := pend[moduleAction{p.Module, p.Action}]; !ok {

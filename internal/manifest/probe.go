@@ -31,7 +31,7 @@ func Probes(mods ...Module) []Probe {
 	for _, m := range mods {
 		want[m] = true
 	}
-	pend := pendingSet(PendingActions())
+	pend := pendingIndex()
 	var out []Probe
 	for _, p := range allProbes() {
 		if !want[p.Module] {

@@ -96,15 +96,21 @@ type ModuleUsage struct {
 // the middleware test does not: every declared action must be called.
 type UsageReport struct {
 	Modules []ModuleUsage
-	// Unused are granted actions (module and action) no test called.
-	Unused []PendingAction
+	// Unused are granted actions no test called.
+	Unused []ActionRef
 	// PendingUsed are pending actions a test called: their feature has
 	// landed, so they belong in the templates now.
 	PendingUsed []PendingAction
 	// HubOnly are granted actions the suite called only with the hub's own
 	// credentials: the customer's grant is not what they used (a note, not
 	// a failure: some are meant to, like the public Price List).
-	HubOnly []PendingAction
+	HubOnly []ActionRef
+}
+
+// ActionRef names one module's action.
+type ActionRef struct {
+	Module Module
+	Action string
 }
 
 // CheckUsage compares ex with the customer modules' declared actions and
@@ -115,7 +121,7 @@ func CheckUsage(ex Exercised) UsageReport {
 
 func checkUsage(perms []Permission, pending []PendingAction, ex Exercised) UsageReport {
 	var r UsageReport
-	pend := pendingSet(pending)
+	pend := pendingSet(pending)()
 	type key = moduleAction
 	// A call does not say which module's statement allowed it: a pending
 	// action that another module grants is not reported as used.
@@ -162,7 +168,7 @@ func checkUsage(perms []Permission, pending []PendingAction, ex Exercised) Usage
 				mu.StubbedOnly++
 			}
 			if o.HubOnly {
-				r.HubOnly = append(r.HubOnly, PendingAction{Module: p.Module, Action: p.Action})
+				r.HubOnly = append(r.HubOnly, ActionRef{Module: p.Module, Action: p.Action})
 			}
 		}
 		pa, isPending := pend[k]
@@ -173,7 +179,7 @@ func checkUsage(perms []Permission, pending []PendingAction, ex Exercised) Usage
 				r.PendingUsed = append(r.PendingUsed, pa)
 			}
 		case !used:
-			r.Unused = append(r.Unused, PendingAction{Module: p.Module, Action: p.Action})
+			r.Unused = append(r.Unused, ActionRef{Module: p.Module, Action: p.Action})
 		}
 	}
 	for _, m := range order {
