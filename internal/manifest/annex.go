@@ -248,7 +248,7 @@ func canDo(m Module) []string {
 	case ModuleInventory:
 		return []string{"List resources of EC2, EBS, RDS, ELB, Lambda, ECS, EKS, ElastiCache, Redshift, OpenSearch, DynamoDB and Auto Scaling, with their configuration and tags.", "List S3 buckets with their region, tags and lifecycle settings.", "Read CloudWatch utilization metrics."}
 	case ModuleOrg:
-		return []string{"Read the organization structure, account names and tags, and service control policies."}
+		return []string{"Read the organization and its member accounts (the OU tree, tags and service control policies once the features pending for them land)."}
 	case ModuleAccessRead:
 		return []string{"Read IAM users, groups, roles, policies, access key metadata (never secrets), MFA status and the credential report.", "Read Identity Center users, groups, permission sets and assignments."}
 	case ModuleAccessJIT:
