@@ -336,3 +336,16 @@ func nullIfEmpty(s string) any {
 	}
 	return s
 }
+
+// LiveToken reads a token that is not revoked (a token's browser session
+// ends with the token).
+func (s *Store) LiveToken(ctx context.Context, id string) (Token, error) {
+	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = ? AND revoked_at IS NULL`, id))
+	if err == sql.ErrNoRows {
+		return Token{}, crossbill.Errorf(crossbill.CodeUnauthorized, "authenticate", "the token this session signed in with was revoked: sign in again")
+	}
+	if err != nil {
+		return Token{}, crossbill.Errorf(crossbill.CodeInternal, "authenticate", "%w", err)
+	}
+	return t, nil
+}
