@@ -33,7 +33,7 @@ func (s *Server) authRoutes() []route {
 		{method: http.MethodGet, path: "/api/v1/auth/login", role: public, handler: s.authLogin, tag: "auth", summary: "Start single sign-on: redirects to the identity provider (authorization code flow with PKCE, state and nonce)",
 			query: []param{q("provider", "the provider's name (optional with one provider)")}, status: http.StatusFound},
 		{method: http.MethodGet, path: "/api/v1/auth/callback", role: public, handler: s.authCallback, tag: "auth", summary: "The identity provider's redirect: checks state, code and ID token, opens a session (cookie) and redirects to the UI",
-			query: []param{q("code", ""), q("state", ""), q("error", ""), q("error_description", ""), q("iss", ""), q("session_state", ""), q("scope", "")}, status: http.StatusFound},
+			query: []param{q("code", "the authorization code"), q("state", "the sign-in's state"), q("error", "the provider's refusal"), q("error_description", "")}, anyQuery: true, status: http.StatusFound},
 		{method: http.MethodPost, path: "/api/v1/auth/token", role: public, handler: s.authToken, tag: "auth", summary: "Sign a browser in with an API token (the operator token: break-glass sign-in, marked in the UI and the audit log)", body: "TokenSignIn", resp: "Me"},
 		{method: http.MethodPost, path: "/api/v1/auth/logout", role: viewer, handler: s.authLogout, tag: "auth", summary: "Sign this session out", status: http.StatusNoContent},
 		{method: http.MethodPost, path: "/api/v1/auth/logout-everywhere", role: viewer, handler: s.authLogoutEverywhere, tag: "auth", summary: "Sign the person out of every session", resp: "SignedOut"},

@@ -81,6 +81,11 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	e := authOf(r).audit()
+	e.Action, e.TenantID, e.Subject = store.AuditTokenCreate, t.TenantID, t.ID
+	if err := s.store.AppendAudit(r.Context(), e, map[string]string{"role": string(t.Role), "name": t.Name}); err != nil {
+		return err
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	return created(w, r, tokenCreated{Token: t, Secret: string(secret)})
 }

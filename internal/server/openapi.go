@@ -47,7 +47,7 @@ func (s *Server) schemas() obj {
 			"role": obj{"type": "string", "enum": roleNames()}, "user_id": str("the person the token acts for"),
 			"created_at": timestamp(""), "last_used_at": timestamp(""), "revoked_at": timestamp(""),
 		}),
-		"TokenList":   arrayOf("Token"),
+		"TokenList": arrayOf("Token"),
 		"TokenCreate": object(nil, obj{"name": str("a label"), "scope": obj{"type": "string", "enum": []string{"read", "admin"}, "description": "without role: read = viewer, admin = admin"},
 			"role": obj{"type": "string", "enum": []string{"viewer", "analyst", "approver", "admin"}, "description": "sets the scope (admin: admin, else read)"}}),
 		"TokenCreated": obj{"allOf": []any{ref("Token"), object([]string{"token"}, obj{
@@ -63,7 +63,7 @@ func (s *Server) schemas() obj {
 		}),
 		"JobList": arrayOf("Job"),
 		"Review": object([]string{"id", "name"}, obj{
-			"id": str(""), "name": str("uploaded file name"), "source": str("the document reviewed"),
+			"id": str(""), "tenant_id": str(""), "name": str("uploaded file name"), "source": str("the document reviewed"),
 			"result": anyJSON("the review: summary and findings"), "created_at": timestamp(""),
 			"acknowledged": object([]string{"actor", "at"}, obj{"actor": str(""), "person": str("the approver's email"), "note": str(""), "at": timestamp("")}),
 		}),

@@ -35,6 +35,9 @@ type route struct {
 	tenantParam string // path wildcard naming the tenant, resolved by authorize
 	handler     handlerFunc
 	upload      bool // larger body limit
+	// anyQuery accepts query parameters beyond those declared: the
+	// identity provider's redirect may add its own (Google: authuser, hd).
+	anyQuery bool
 
 	// documentation
 	tag     string

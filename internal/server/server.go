@@ -211,7 +211,7 @@ func (s *Server) buildMux() http.Handler {
 		}
 		inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-			if err := checkQuery(rt, r.URL.Query()); err != nil {
+			if err := checkQuery(rt, r.URL.Query()); err != nil && !rt.anyQuery {
 				writeError(w, r, err)
 				return
 			}

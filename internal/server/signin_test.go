@@ -258,7 +258,8 @@ func TestSignInSessionsCSRFAndApproval(t *testing.T) {
 			callback = h
 		}
 	}
-	resp, err := newBrowser(t).Get(callback)
+	// (with a parameter of the provider's own, which the callback accepts)
+	resp, err := newBrowser(t).Get(callback + "&authuser=0")
 	if err != nil {
 		t.Fatal(err)
 	}

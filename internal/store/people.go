@@ -41,6 +41,7 @@ const (
 	AuditRoleGrant      = "role.grant"
 	AuditRoleRevoke     = "role.revoke"
 	AuditReviewApproved = "review.acknowledge"
+	AuditTokenCreate    = "token.create" // a token, and the role it carries, made through the API
 )
 
 const userColumns = `id, issuer, subject, email, name, created_at, last_login_at`
