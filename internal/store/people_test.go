@@ -179,6 +179,19 @@ func TestRolesSessionsAndTokens(t *testing.T) {
 		}
 	}
 
+	// Sessions ended over a day ago are dropped at the next sign-in.
+	var before, after int
+	if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(48 * time.Hour)
+	if _, _, err := s.CreateSession(ctx, u.ID, "", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions`).Scan(&after); err != nil || before != 4 || after != 1 {
+		t.Fatalf("sessions before %d, after the next sign-in %d (%v); want 4 then 1", before, after, err)
+	}
+
 	// Tokens: no role keeps the scope's meaning; a role sets the scope.
 	read, _, err := s.CreateToken(ctx, acme.ID, "r", store.ScopeRead)
 	if err != nil || read.Role != store.RoleViewer {

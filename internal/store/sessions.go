@@ -42,6 +42,11 @@ func (s *Store) CreateSession(ctx context.Context, userID, tokenID string, absol
 		return Session{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "reading random bytes: %w", err)
 	}
 	now := s.now()
+	// Ended sessions are kept a day (for the audit's sake of a question
+	// soon after), then dropped; sign-ins are rare enough to carry this.
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, formatStamp(now.Add(-24*time.Hour))); err != nil {
+		return Session{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
 	ses := Session{ID: "ses_" + idPart, UserID: userID, TokenID: tokenID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(absolute)}
 	secret := Secret(SessionPrefix + secretPart)
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO sessions(id, hash, user_id, token_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,

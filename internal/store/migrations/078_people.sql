@@ -34,6 +34,7 @@ CREATE TABLE sessions (
     revoked_at   TEXT
 );
 CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX sessions_expires ON sessions(expires_at);
 
 -- Tokens carry a role ('' before this migration: derived from the scope,
 -- read = viewer, admin = admin of the tenant, operator tokens = operator)
