@@ -15,7 +15,7 @@ const pages = { connections, costs, commitments, review, annex, jobs, me, people
 const main = document.getElementById('main');
 const header = document.getElementById('top');
 const tenantSelect = document.getElementById('tenant-select');
-const state = { me: null, tenant: '' };
+const state = { me: null, tenant: '', needs: {} };
 const TENANT_KEY = 'crossbill.tenant';
 const ranks = ['viewer', 'analyst', 'approver', 'admin', 'operator'];
 const atLeast = (role, min) => ranks.indexOf(role) >= ranks.indexOf(min) && ranks.indexOf(role) >= 0;
@@ -54,8 +54,19 @@ async function signIn(message) {
   if (!providers.length) input.focus();
 }
 
+// needs maps "METHOD /path/{pattern}" to the least role the route takes,
+// from the OpenAPI document the server builds from its route table: the UI
+// offers an action exactly when the API would allow it.
+async function loadNeeds() {
+  const doc = await api('/api/v1/openapi.json');
+  for (const [path, ops] of Object.entries(doc.paths || {})) {
+    for (const [m, op] of Object.entries(ops)) state.needs[`${m.toUpperCase()} ${path}`] = op['x-role'];
+  }
+}
+
 async function start() {
   state.me = await api('/api/v1/me');
+  if (!Object.keys(state.needs).length) await loadNeeds();
   session.csrf = state.me.csrf_token || '';
   const tenants = await api('/api/v1/tenants');
   clear(tenantSelect);
@@ -125,7 +136,8 @@ async function route() {
     tenant: state.tenant, me: state.me, args: rest.map(decodeURIComponent), role,
     base: `/api/v1/tenants/${encodeURIComponent(state.tenant)}`,
     canWrite: atLeast(role, 'admin'),
-    canApprove: atLeast(role, 'approver'),
+    // can: whether the caller's role allows a route (method, path pattern).
+    can: (method, pattern) => { const need = state.needs[`${method} ${pattern}`]; return need === 'public' || (!!need && atLeast(role, need)); },
   };
   try {
     current = await page(main, ctx) || null;

@@ -48,7 +48,7 @@ function approval(rv, ctx) {
     box.append(h('p', { 'data-testid': 'acknowledged' }, 'Findings acknowledged by ', h('strong', {}, a.person || a.actor), ` on ${fmtTime(a.at)}`, a.note ? ` — “${a.note}”` : '', '.'));
     return box;
   }
-  if (!ctx.canApprove) {
+  if (!ctx.can('POST', '/api/v1/tenants/{tenant}/reviews/{review}/acknowledge')) {
     box.append(h('p', { class: 'muted' }, 'Not acknowledged yet. An approver of this tenant can acknowledge the findings.'));
     return box;
   }
