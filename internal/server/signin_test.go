@@ -28,6 +28,7 @@ import (
 
 	"github.com/crossbill/crossbill"
 
+	"github.com/crossbill/crossbill/internal/pgtest"
 	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/signin"
 	"github.com/crossbill/crossbill/internal/store"
@@ -115,7 +116,7 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func startWithIdP(t *testing.T) *idp {
+func startWithIdP(t *testing.T, database string) *idp {
 	t.Helper()
 	m, err := mockoidc.Run()
 	if err != nil {
@@ -132,7 +133,7 @@ func startWithIdP(t *testing.T) *idp {
 	if err := cfg.Resolve(func(string) string { return m.ClientSecret }); err != nil {
 		t.Fatal(err)
 	}
-	ts := startServer(t, func(mn *server.Main) { mn.Addr, mn.SignIn = addr, &cfg })
+	ts := startServer(t, func(mn *server.Main) { mn.Addr, mn.SignIn, mn.Database = addr, &cfg, database })
 	return &idp{MockOIDC: m, ts: ts}
 }
 
@@ -211,10 +212,16 @@ type meJSON struct {
 	Recent     []struct{ Action string }
 }
 
+// TestSignInSessionsCSRFAndApproval runs on SQLite and on PostgreSQL.
 func TestSignInSessionsCSRFAndApproval(t *testing.T) {
 	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); signInSessionsCSRFAndApproval(t, "") })
+	t.Run("postgres", func(t *testing.T) { t.Parallel(); signInSessionsCSRFAndApproval(t, pgtest.Database(t)) })
+}
+
+func signInSessionsCSRFAndApproval(t *testing.T, database string) {
 	ctx := context.Background()
-	p := startWithIdP(t)
+	p := startWithIdP(t, database)
 	ts := p.ts
 	_, _, acmeAdmin := ts.tenantWithTokens(t, "acme")
 	ts.tenantWithTokens(t, "beta")
