@@ -37,13 +37,6 @@ type AuditEntry struct {
 	Hash          string          `json:"hash,omitempty"`
 }
 
-// auditTx is what appendAudit writes through: a transaction, so that an
-// audited change, its line and the chain's head commit together.
-type auditTx interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // The audit log is one hash chain over every tenant (not one per tenant):
 // a single sequence proves that no line was removed, reordered or moved
 // between tenants, and one head row serialises appends on both engines.
@@ -58,11 +51,12 @@ func auditHash(prev string, e AuditEntry, at string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// appendAudit writes one audit line inside tx; detail is marshalled to
-// JSON. The head row's update comes first: it takes SQLite's write lock
+// appendAudit writes one audit line inside tx (a transaction, never the
+// bare handle: the head's update, the line and the head's new hash must
+// commit together, with the audited change); detail is marshalled to JSON. The head row's update comes first: it takes SQLite's write lock
 // (and PostgreSQL's row lock), so concurrent appends from any process
 // chain one after another.
-func (s *Store) appendAudit(ctx context.Context, tx auditTx, e AuditEntry, detail any) error {
+func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, e AuditEntry, detail any) error {
 	const op = "audit append"
 	if e.Actor == "" || e.Action == "" {
 		return crossbill.Errorf(crossbill.CodeInvalid, op, "an audit line needs an actor and an action")
