@@ -2,46 +2,31 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/crossbill/crossbill/internal/emulator"
 )
 
-func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
+func TestMain(m *testing.M) {
+	code := emulator.RunTests(m)
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}
 
 // TestBrowser runs ui.test.js. It is part of the default test run and fails
 // (rather than skips) when the browser tooling is missing, with the command
 // that installs it.
 func TestBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped with -short")
-	}
-	chromium := os.Getenv("CROSSBILL_CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("no chromium at %s: install it with `sudo apt-get install -y chromium` (or set CROSSBILL_CHROMIUM)", chromium)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is not installed: `sudo apt-get install -y nodejs npm`")
-	}
-	if _, err := os.Stat(filepath.Join("node_modules", "playwright-core")); err != nil {
-		t.Fatal("e2e/node_modules is missing: run `npm ci --prefix e2e` (or `make setup`)")
-	}
-	bin := filepath.Join(t.TempDir(), "crossbill")
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "../cmd/crossbill")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building crossbill: %v\n%s", err, out)
-	}
+	chromium, node, bin, ctx := browserTools(t)
 	cmd := exec.CommandContext(ctx, node, "--test", "--test-concurrency=1", "ui.test.js")
 	// The demo's hub talks to moto (IAM enforced) as a user that may only
 	// assume roles, so that "Verify now" really tries the customer's role;
@@ -57,4 +42,50 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser test failed: %v (screenshots in e2e/screenshots/)", err)
 	}
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// browserTools checks chromium, node and playwright, and builds crossbill
+// once for the package's browser tests.
+func browserTools(t *testing.T) (chromium, node, bin string, ctx context.Context) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test skipped with -short")
+	}
+	chromium = os.Getenv("CROSSBILL_CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		t.Fatalf("no chromium at %s: install it with `sudo apt-get install -y chromium` (or set CROSSBILL_CHROMIUM)", chromium)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is not installed: `sudo apt-get install -y nodejs npm`")
+	}
+	if _, err := os.Stat(filepath.Join("node_modules", "playwright-core")); err != nil {
+		t.Fatal("e2e/node_modules is missing: run `npm ci --prefix e2e` (or `make setup`)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "crossbill-e2e-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "crossbill")
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", builtBin, "../cmd/crossbill").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building crossbill: %v", buildErr)
+	}
+	return chromium, node, builtBin, ctx
 }

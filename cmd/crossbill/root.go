@@ -49,6 +49,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 	root.AddCommand(
 		newTenantCmd(app),
 		newTokenCmd(app),
+		newAuditCmd(app),
 		newServeCmd(app),
 		newDemoCmd(app),
 		newBenchCmd(app),

@@ -25,6 +25,7 @@ func newServeCmd(app *App) *cobra.Command {
 	m := &server.Main{}
 	var logFormat string
 	var cacheMB, tenantCacheMB int64
+	var sso *signInFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the JSON API, the web UI and the background scheduler",
@@ -42,6 +43,9 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 				return crossbill.Errorf(crossbill.CodeInvalid, "serve", "--cache-mb, --tenant-cache-mb, --heavy-queries and --heavy-queries-total must be positive")
 			}
 			m.CacheBytes, m.TenantCacheBytes = cacheMB<<20, tenantCacheMB<<20
+			if err := sso.apply(m); err != nil {
+				return err
+			}
 			if m.MaxRows == 0 {
 				m.MaxRows = -1 // the server's "no cap"
 			}
@@ -79,6 +83,7 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 	cmd.Flags().IntVar(&m.HeavyQueriesAll, "heavy-queries-total", 2, "cost and commitment queries all tenants together may run at once (DuckDB runs on 2 threads: more only share them, at the cost of memory)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format on stderr: json or text")
 	hubFlags(cmd, m)
+	sso = addSignInFlags(cmd)
 	return cmd
 }
 

@@ -17,7 +17,7 @@ func newTokenCmd(app *App) *cobra.Command {
 		Use:   "token",
 		Short: "Manage API tokens (per tenant, scope read or admin; operator tokens for every tenant)",
 	}
-	var tenant, name, scope string
+	var tenant, name, scope, role, user string
 	var operatorTok bool
 	create := &cobra.Command{
 		Use:   "create",
@@ -31,11 +31,17 @@ func newTokenCmd(app *App) *cobra.Command {
 			if operatorTok && !cmd.Flags().Changed("scope") {
 				scope = string(store.ScopeAdmin)
 			}
-			sc, err := store.ParseScope(scope)
-			if err != nil {
-				return err
+			if role != "" && !cmd.Flags().Changed("scope") {
+				scope = "" // the role sets it
 			}
-			if operatorTok && sc != store.ScopeAdmin {
+			var sc store.Scope
+			if scope != "" {
+				var err error
+				if sc, err = store.ParseScope(scope); err != nil {
+					return err
+				}
+			}
+			if operatorTok && sc != store.ScopeAdmin && role == "" {
 				return crossbill.Errorf(crossbill.CodeInvalid, op, "operator tokens have admin scope; drop --scope or use a tenant token")
 			}
 			s, err := app.Store(cmd.Context())
@@ -50,7 +56,15 @@ func newTokenCmd(app *App) *cobra.Command {
 				}
 				id = t.ID
 			}
-			tok, secret, err := s.CreateToken(cmd.Context(), id, name, sc)
+			req := store.TokenRequest{Tenant: id, Name: name, Scope: sc, Role: store.Role(role)}
+			if user != "" {
+				u, err := s.LocalUser(cmd.Context(), user)
+				if err != nil {
+					return err
+				}
+				req.UserID = u.ID
+			}
+			tok, secret, err := s.NewToken(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
@@ -59,7 +73,7 @@ func newTokenCmd(app *App) *cobra.Command {
 				Secret string `json:"token"`
 			}{tok, string(secret)}
 			return app.Print(out, func(w io.Writer) error {
-				fmt.Fprintf(w, "created token %s (scope %s); its secret, shown only now:\n\n    %s\n\n", tok.ID, tok.Scope, secret)
+				fmt.Fprintf(w, "created token %s (role %s); its secret, shown only now:\n\n    %s\n\n", tok.ID, tok.Role, secret)
 				_, err := fmt.Fprintln(w, "Send it as: Authorization: Bearer <token>")
 				return err
 			})
@@ -67,7 +81,9 @@ func newTokenCmd(app *App) *cobra.Command {
 	}
 	create.Flags().StringVar(&tenant, "tenant", "", "tenant name")
 	create.Flags().BoolVar(&operatorTok, "operator", false, "operator token: admin over every tenant")
-	create.Flags().StringVar(&scope, "scope", "read", "read or admin (operator tokens: admin)")
+	create.Flags().StringVar(&scope, "scope", "read", "read or admin (operator tokens: admin); without --role, read = viewer and admin = admin of the tenant")
+	create.Flags().StringVar(&role, "role", "", "viewer, analyst, approver or admin (operator tokens: operator); sets the scope")
+	create.Flags().StringVar(&user, "user", "", "the person (email) the token acts for: audit lines name them")
 	create.Flags().StringVar(&name, "name", "", "a label for the token")
 
 	var listTenant string
@@ -102,7 +118,7 @@ func newTokenCmd(app *App) *cobra.Command {
 			}
 			return app.Print(ts, func(w io.Writer) error {
 				tw := newTable(w, 0)
-				fmt.Fprintln(tw, "ID\tTENANT\tSCOPE\tNAME\tCREATED\tLAST USED\tSTATE")
+				fmt.Fprintln(tw, "ID\tTENANT\tROLE\tNAME\tCREATED\tLAST USED\tSTATE")
 				for _, t := range ts {
 					used, state := "never", "live"
 					if t.LastUsedAt != nil {
@@ -111,7 +127,7 @@ func newTokenCmd(app *App) *cobra.Command {
 					if t.RevokedAt != nil {
 						state = "revoked " + t.RevokedAt.Format(time.RFC3339)
 					}
-					rowf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, names[t.TenantID], t.Scope, t.Name, t.CreatedAt.Format(time.RFC3339), used, state)
+					rowf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, names[t.TenantID], t.Role, t.Name, t.CreatedAt.Format(time.RFC3339), used, state)
 				}
 				return tw.Flush()
 			})

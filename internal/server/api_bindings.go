@@ -13,10 +13,10 @@ import (
 // connected an account.
 func (s *Server) bindingRoutes() []route {
 	return []route{
-		{method: http.MethodGet, path: "/api/v1/bindings", access: operator, handler: s.listBindings, tag: "bindings",
+		{method: http.MethodGet, path: "/api/v1/bindings", role: operator, handler: s.listBindings, tag: "bindings",
 			summary: "Operator: AWS accounts bound to tenants, with their bound roles and when each was last assumed",
 			query:   []param{q("tenant", "only this tenant's (ID or name)"), q("account", "only this account")}, resp: "BindingList"},
-		{method: http.MethodPost, path: "/api/v1/bindings/{account}/release", access: operator, handler: s.releaseBinding, tag: "bindings",
+		{method: http.MethodPost, path: "/api/v1/bindings/{account}/release", role: operator, handler: s.releaseBinding, tag: "bindings",
 			summary: "Operator: release an account from its tenant (its connections go back to pending); writes an audit line", body: "BindingRelease", resp: "Binding"},
 	}
 }
@@ -64,7 +64,7 @@ func (s *Server) releaseBinding(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	b, err := s.store.ReleaseAccount(r.Context(), crossbill.AccountID(r.PathValue("account")), "token:"+authOf(r).token.ID, in.Reason)
+	b, err := s.store.ReleaseAccount(r.Context(), crossbill.AccountID(r.PathValue("account")), authOf(r).audit().Actor, in.Reason)
 	if err != nil {
 		return err
 	}

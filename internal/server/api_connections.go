@@ -260,7 +260,7 @@ func (s *Server) verifyConnection(w http.ResponseWriter, r *http.Request) error 
 func (s *Server) verify(r *http.Request, c store.Connection, role string, paid bool) (verify.Result, error) {
 	t := tenantOf(r)
 	log := logger(r.Context())
-	return verify.Connection(r.Context(), s.store, verify.Request{Tenant: t.ID, RoleARN: role, Connection: c.ID, Actor: "token:" + authOf(r).token.ID}, verify.Options{
+	return verify.Connection(r.Context(), s.store, verify.Request{Tenant: t.ID, RoleARN: role, Connection: c.ID, Actor: authOf(r).audit().Actor}, verify.Options{
 		AWS: s.cfg.AWS, IncludePaid: paid, PropagationWait: s.cfg.VerifyWait,
 		Progress: func(format string, args ...any) { log.Debug("verify", "step", fmt.Sprintf(format, args...)) },
 	})

@@ -33,44 +33,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	return ok(w, r, health{Status: "ready", Version: s.cfg.Version})
 }
 
-type meResponse struct {
-	TokenID  string             `json:"token_id"`
-	Name     string             `json:"name"`
-	Scope    store.Scope        `json:"scope"`
-	Operator bool               `json:"operator"`
-	TenantID crossbill.TenantID `json:"tenant_id,omitempty"`
-	Tenant   string             `json:"tenant,omitempty"`
-}
-
-func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
-	tok := authOf(r).token
-	out := meResponse{TokenID: tok.ID, Name: tok.Name, Scope: tok.Scope, Operator: tok.Operator(), TenantID: tok.TenantID}
-	if !tok.Operator() {
-		t, err := s.store.TenantByID(r.Context(), tok.TenantID)
-		if err != nil {
-			return err
-		}
-		out.Tenant = t.Name
-	}
-	return ok(w, r, out)
-}
-
-func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) error {
-	tok := authOf(r).token
-	if !tok.Operator() {
-		t, err := s.store.TenantByID(r.Context(), tok.TenantID)
-		if err != nil {
-			return err
-		}
-		return ok(w, r, []store.Tenant{t})
-	}
-	ts, err := s.store.Tenants(r.Context())
-	if err != nil {
-		return err
-	}
-	return ok(w, r, ts)
-}
-
 type tenantCreate struct {
 	Name string `json:"name"`
 }
@@ -102,6 +64,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 type tokenCreate struct {
 	Name  string      `json:"name"`
 	Scope store.Scope `json:"scope"`
+	Role  store.Role  `json:"role"`
 }
 
 type tokenCreated struct {
@@ -114,8 +77,13 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	t, secret, err := s.store.CreateTokenCapped(r.Context(), tenantOf(r).ID, in.Name, in.Scope, s.cfg.MaxTokensPerTenant)
+	t, secret, err := s.store.NewToken(r.Context(), store.TokenRequest{Tenant: tenantOf(r).ID, Name: in.Name, Scope: in.Scope, Role: in.Role, Max: s.cfg.MaxTokensPerTenant})
 	if err != nil {
+		return err
+	}
+	e := authOf(r).audit()
+	e.Action, e.TenantID, e.Subject = store.AuditTokenCreate, t.TenantID, t.ID
+	if err := s.store.AppendAudit(r.Context(), e, map[string]string{"role": string(t.Role), "name": t.Name}); err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,25 +16,28 @@ import (
 	"github.com/crossbill/crossbill/internal/store"
 )
 
-// access is what a route requires of the caller's token.
-type access int
-
+// The roles routes declare. public needs no credentials.
 const (
-	public   access = iota // no token
-	read                   // any live token
-	admin                  // a token with admin scope
-	operator               // an operator token (admin scope, every tenant)
+	public   store.Role = "public"
+	viewer              = store.RoleViewer
+	analyst             = store.RoleAnalyst
+	approver            = store.RoleApprover
+	admin               = store.RoleAdmin
+	operator            = store.RoleOperator
 )
 
-func (a access) String() string {
-	return [...]string{"public", "read", "admin", "operator"}[a]
-}
-
-// authInfo is who is calling, set once by authorize.
+// authInfo is who is calling, set once by authorize: an API token (in the
+// Authorization header), or a browser session of a person or of a token
+// (the UI's token sign-in; break-glass when it is an operator token).
 type authInfo struct {
-	ok     bool
-	token  store.Token
-	tenant store.Tenant // the tenant named in the path, resolved and checked
+	ok      bool
+	token   store.Token    // the token, for a token or a token's session
+	session *store.Session // the session, for a cookie
+	user    *store.User    // the person acting, if known
+	all     store.Role     // a role in every tenant (operator), or ""
+	roles   map[crossbill.TenantID]store.Role
+	tenant  store.Tenant // the tenant named in the path, resolved and checked
+	csrf    string       // the session's CSRF token
 }
 
 // authOf returns the caller; routes that are not public always have one.
@@ -48,6 +53,52 @@ func authOf(r *http.Request) *authInfo {
 // and nowhere else, so tenant isolation is decided in authorize alone.
 func tenantOf(r *http.Request) store.Tenant { return authOf(r).tenant }
 
+// roleIn is the caller's role in a tenant ("" for none).
+func (a *authInfo) roleIn(t crossbill.TenantID) store.Role {
+	if a.all != "" {
+		return a.all
+	}
+	return a.roles[t]
+}
+
+// top is the caller's highest role anywhere.
+func (a *authInfo) top() store.Role {
+	top := a.all
+	for _, r := range a.roles {
+		if r.Rank() > top.Rank() {
+			top = r
+		}
+	}
+	return top
+}
+
+// id names the caller in logs: the token or the session.
+func (a *authInfo) id() string {
+	if a.session != nil {
+		return a.session.ID
+	}
+	return a.token.ID
+}
+
+// breakGlass reports a session opened with an operator token instead of
+// the identity provider.
+func (a *authInfo) breakGlass() bool {
+	return a.session != nil && a.session.UserID == "" && a.token.Operator()
+}
+
+// audit is the caller as an audit line names them: the person (by their
+// IdP subject and email) whenever one is known.
+func (a *authInfo) audit() store.AuditEntry {
+	e := store.AuditEntry{Actor: "token:" + a.token.ID}
+	if a.breakGlass() {
+		e.Actor = "break-glass:" + a.token.ID
+	}
+	if a.user != nil {
+		e.Actor, e.PersonSubject, e.PersonEmail = "user:"+a.user.ID, a.user.Subject, a.user.Email
+	}
+	return e
+}
+
 func bearer(r *http.Request) (store.Secret, bool) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
@@ -57,80 +108,166 @@ func bearer(r *http.Request) (store.Secret, bool) {
 	return store.Secret(strings.TrimSpace(tok)), true
 }
 
-// authorize is the one place where tokens are checked and the tenant in the
-// path is resolved. A tenant token naming another tenant gets NotFound, the
-// same answer as for a tenant that does not exist, so tokens cannot probe
-// for other tenants; the scope is checked only after, so a read token of
-// tenant A writing to tenant B also sees 404.
+// authorize is the one place where credentials are checked, the tenant in
+// the path is resolved and the route's role is enforced. A caller without
+// a role in the tenant named gets NotFound, the same answer as for a
+// tenant that does not exist, so callers cannot probe for other tenants;
+// the role is checked only after, so a viewer of tenant A writing to
+// tenant B also sees 404.
 func (s *Server) authorize(rt route, next http.Handler) http.Handler {
-	if rt.access == public {
+	if rt.role == public {
 		return next
 	}
+	need := rt.role
+	if need.Rank() == 0 {
+		need = operator // a route that declares no role: closed to all but operators
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secret, ok := bearer(r)
-		if !ok {
-			writeError(w, r, crossbill.Errorf(crossbill.CodeUnauthorized, "authenticate",
-				"missing bearer token: send Authorization: Bearer <token> (create one with `crossbill token create`)"))
-			return
-		}
-		addr := clientAddr(r)
-		if wait := s.authFails.blocked(addr); wait > 0 {
-			s.metrics.authBlocked.Inc()
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			writeError(w, r, crossbill.Errorf(crossbill.CodeThrottled, "authenticate",
-				"too many failed authentications from this address; retry after %s with a valid token", wait.Round(time.Second)))
-			return
-		}
-		tok, err := s.tokens.authenticate(r.Context(), s.store, secret)
-		if err != nil {
-			if crossbill.ErrorCode(err) == crossbill.CodeUnauthorized {
-				s.authFails.fail(addr)
-			}
+		a := authOf(r)
+		if err := s.authenticate(w, r, a); err != nil {
 			writeError(w, r, err)
 			return
 		}
-		a := authOf(r)
-		a.ok, a.token = true, tok
-		if !s.limits.allow(tok.ID) {
+		if !s.limits.allow(a.id()) {
 			s.metrics.rateLimited.Inc()
 			w.Header().Set("Retry-After", "1")
-			writeError(w, r, crossbill.Errorf(crossbill.CodeThrottled, "rate limit", "too many requests for this token; slow down and retry"))
+			writeError(w, r, crossbill.Errorf(crossbill.CodeThrottled, "rate limit", "too many requests for this token or session; slow down and retry"))
 			return
 		}
-		s.tokens.touch(s.store, tok.ID, logger(r.Context()))
+		have := a.top()
 		if rt.tenantParam != "" {
-			t, err := s.resolveTenant(r, tok, r.PathValue(rt.tenantParam))
+			t, err := s.resolveTenant(r, a, r.PathValue(rt.tenantParam))
 			if err != nil {
 				writeError(w, r, err)
 				return
 			}
-			a.tenant = t
+			a.tenant, have = t, a.roleIn(t.ID)
 		}
-		switch {
-		case rt.access == operator && !(tok.Operator() && tok.Scope == store.ScopeAdmin):
-			writeError(w, r, crossbill.Errorf(crossbill.CodeAccessDenied, "authorize", "this call needs an operator token (`crossbill token create --operator`)"))
-			return
-		case rt.access >= admin && tok.Scope != store.ScopeAdmin:
-			writeError(w, r, crossbill.Errorf(crossbill.CodeAccessDenied, "authorize", "this token has read scope; the call needs an admin token"))
+		if !have.AtLeast(need) {
+			writeError(w, r, crossbill.Errorf(crossbill.CodeAccessDenied, "authorize", "this call needs role %s; you have %s%s", need, orNone(have), roleHint(a, need)))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// resolveTenant finds the tenant named (by ID or name) in the path, if the
-// token may see it.
-func (s *Server) resolveTenant(r *http.Request, tok store.Token, ref string) (store.Tenant, error) {
-	hidden := crossbill.Errorf(crossbill.CodeNotFound, "tenant", "no tenant %q", ref)
-	if !tok.Operator() {
-		t, err := s.tenantByID(r.Context(), tok.TenantID)
+func orNone(r store.Role) string {
+	if r == "" {
+		return "none"
+	}
+	return string(r)
+}
+
+func roleHint(a *authInfo, need store.Role) string {
+	switch {
+	case need == operator:
+		return " (an operator token: `crossbill token create --operator`)"
+	case a.session != nil && a.user != nil:
+		return " here: ask an administrator for a group that maps to it"
+	}
+	return fmt.Sprintf(" (a token with the role: `crossbill token create --role %s`)", need)
+}
+
+// authenticate fills a from the request's token or session cookie.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, a *authInfo) error {
+	addr := s.clientAddr(r)
+	secret, isBearer := bearer(r)
+	cookie, _ := r.Cookie(sessionCookie)
+	if !isBearer && cookie == nil {
+		return crossbill.Errorf(crossbill.CodeUnauthorized, "authenticate",
+			"missing credentials: sign in, or send Authorization: Bearer <token> (create one with `crossbill token create`)")
+	}
+	if wait := s.authFails.blocked(addr); wait > 0 {
+		s.metrics.authBlocked.Inc()
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return crossbill.Errorf(crossbill.CodeThrottled, "authenticate",
+			"too many failed authentications from this address; retry after %s with valid credentials", wait.Round(time.Second))
+	}
+	fail := func(err error) error {
+		if crossbill.ErrorCode(err) == crossbill.CodeUnauthorized {
+			s.authFails.fail(addr)
+		}
+		return err
+	}
+	var tok store.Token
+	var err error
+	if isBearer {
+		// The Authorization header wins: automation is never subject to
+		// the cookie's CSRF rules, even in a browser that has a session.
+		if tok, err = s.tokens.authenticate(r.Context(), s.store, secret); err != nil {
+			return fail(err)
+		}
+		s.tokens.touch(s.store, tok.ID, logger(r.Context()))
+	} else {
+		ses, err := s.store.SessionBySecret(r.Context(), store.Secret(cookie.Value), s.cfg.SessionIdle)
 		if err != nil {
-			return store.Tenant{}, err
+			return fail(err)
 		}
-		if ref != string(t.ID) && ref != t.Name {
-			return store.Tenant{}, hidden
+		a.session, a.csrf = &ses, csrfToken(cookie.Value)
+		if !safeMethod(r.Method) {
+			if err := checkCSRF(r, a.csrf); err != nil {
+				return err
+			}
 		}
-		return t, nil
+		if ses.UserID != "" {
+			u, err := s.store.UserByID(r.Context(), ses.UserID)
+			if err != nil {
+				return err
+			}
+			grants, err := s.store.UserRoles(r.Context(), u.ID)
+			if err != nil {
+				return err
+			}
+			a.ok, a.user, a.roles = true, &u, map[crossbill.TenantID]store.Role{}
+			for _, g := range grants {
+				if g.TenantID == "" {
+					a.all = g.Role
+				} else {
+					a.roles[g.TenantID] = g.Role
+				}
+			}
+			return nil
+		}
+		if tok, err = s.store.LiveToken(r.Context(), ses.TokenID); err != nil {
+			return fail(err)
+		}
+	}
+	a.ok, a.token = true, tok
+	if tok.Operator() {
+		a.all = tok.Role
+	} else {
+		a.roles = map[crossbill.TenantID]store.Role{tok.TenantID: tok.Role}
+	}
+	if tok.UserID != "" {
+		u, err := s.store.UserByID(r.Context(), tok.UserID)
+		if err != nil {
+			return err
+		}
+		a.user = &u
+	}
+	return nil
+}
+
+// resolveTenant finds the tenant named (by ID or name) in the path, if the
+// caller has a role in it.
+func (s *Server) resolveTenant(r *http.Request, a *authInfo, ref string) (store.Tenant, error) {
+	hidden := crossbill.Errorf(crossbill.CodeNotFound, "tenant", "no tenant %q", ref)
+	if a.all == "" {
+		ids := make([]crossbill.TenantID, 0, len(a.roles))
+		for id := range a.roles {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		for _, id := range ids {
+			t, err := s.tenantByID(r.Context(), id)
+			if err != nil {
+				return store.Tenant{}, err
+			}
+			if ref == string(t.ID) || ref == t.Name {
+				return t, nil
+			}
+		}
+		return store.Tenant{}, hidden
 	}
 	t, err := s.tenantByID(r.Context(), crossbill.TenantID(ref))
 	if crossbill.ErrorCode(err) == crossbill.CodeNotFound {

@@ -1,8 +1,7 @@
 package server
 
 import (
-	"net"
-	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -33,19 +32,16 @@ func newAuthFailures(max int, window time.Duration, now func() time.Time) *authF
 	return &authFailures{max: max, window: window, now: now, m: map[string]*failWindow{}}
 }
 
-// clientAddr is the address failures are counted under: the IP without
-// the port (each connection has a port of its own); for IPv6 its /64, the
-// block one host usually holds whole.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+// addrKey is the key failures are counted under: the IP (each connection
+// has a port of its own); for IPv6 its /64, the block one host usually
+// holds whole.
+func addrKey(a netip.Addr) string {
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
 	}
-	ip := net.ParseIP(host)
-	if ip == nil || ip.To4() != nil {
-		return host
-	}
-	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 // blocked reports how long addr must wait, zero when it may try.

@@ -21,35 +21,35 @@ func (s *Server) featureRoutes() []route {
 		q("top", "keep the top N groups, fold the rest into others"),
 	}
 	return []route{
-		{method: http.MethodGet, path: "/api/v1/onboarding/modules", access: read, handler: s.onboardingModules, tag: "connections", summary: "Modules a connection can enable, and the server's hub principal", resp: "OnboardingInfo"},
-		{method: http.MethodGet, path: "/api/v1/annex", access: read, handler: s.annex, tag: "annex", summary: "The permissions annex for the customer's security team (Markdown, or JSON with format=json)",
+		{method: http.MethodGet, path: "/api/v1/onboarding/modules", role: viewer, handler: s.onboardingModules, tag: "connections", summary: "Modules a connection can enable, and the server's hub principal", resp: "OnboardingInfo"},
+		{method: http.MethodGet, path: "/api/v1/annex", role: viewer, handler: s.annex, tag: "annex", summary: "The permissions annex for the customer's security team (Markdown, or JSON with format=json)",
 			query: []param{q("modules", "comma-separated modules (default: the read-only set)"), q("format", "md (default) or json")}, content: "text/markdown"},
 
-		{method: http.MethodGet, path: tenantPath + "/connections", access: read, tenantParam: "tenant", handler: s.listConnections, tag: "connections", summary: "The tenant's connections", resp: "ConnectionList"},
-		{method: http.MethodPost, path: tenantPath + "/connections", access: admin, tenantParam: "tenant", handler: s.createConnection, tag: "connections", summary: "Create a connection: a new external ID, its templates and quick-create links", body: "ConnectionInit", resp: "ConnectionCreated", status: http.StatusCreated},
-		{method: http.MethodGet, path: conn, access: read, tenantParam: "tenant", handler: s.getConnection, tag: "connections", summary: "One connection: status, latest verification, templates, bill bucket, jobs", resp: "ConnectionDetail"},
-		{method: http.MethodGet, path: conn + "/templates/{file}", access: read, tenantParam: "tenant", handler: s.getTemplate, tag: "connections", summary: "Download one CloudFormation template of the connection", query: []param{q("region", "region of the role stacks")}, content: "application/yaml"},
-		{method: http.MethodPost, path: conn + "/verify", access: admin, tenantParam: "tenant", handler: s.verifyConnection, tag: "connections", summary: "Verify now: assume the role, check the external ID protection, probe each module; every check with its class and fix", body: "VerifyRequest", resp: "Verification"},
-		{method: http.MethodGet, path: conn + "/verifications", access: read, tenantParam: "tenant", handler: s.listVerifications, tag: "connections", summary: "Verification history, newest first", resp: "VerificationList"},
-		{method: http.MethodGet, path: conn + "/members", access: read, tenantParam: "tenant", handler: s.listMembers, tag: "connections", summary: "The organization's member accounts recorded for the connection, each with its last check (no AWS call)", resp: "MemberList"},
-		{method: http.MethodPost, path: conn + "/members", access: admin, tenantParam: "tenant", handler: s.refreshMembers, tag: "connections", summary: "List the organization through the connection's role, store its accounts (gone ones marked) and verify every member's role; synchronous, at most 5 minutes", body: "MembersRequest", resp: "MembersResult"},
-		{method: http.MethodPut, path: conn + "/bill", access: admin, tenantParam: "tenant", handler: s.setBill, tag: "connections", summary: "Set or change the connection's bill source (s3://BUCKET/PREFIX/EXPORT); verification registers the CUR stack's export by itself", body: "BillSourceRequest", resp: "BillSource"},
-		{method: http.MethodPost, path: conn + "/ingest", access: admin, tenantParam: "tenant", handler: s.ingestNow, tag: "connections", summary: "Queue an ingest of the connection's bill bucket", resp: "Job", status: http.StatusAccepted},
-		{method: http.MethodPost, path: "/api/onboarding/orgs/{org_id}/bill_connects/aws/iam_role", access: admin, tenantParam: "org_id", handler: s.flexeraBillConnect, tag: "connections",
+		{method: http.MethodGet, path: tenantPath + "/connections", role: viewer, tenantParam: "tenant", handler: s.listConnections, tag: "connections", summary: "The tenant's connections", resp: "ConnectionList"},
+		{method: http.MethodPost, path: tenantPath + "/connections", role: admin, tenantParam: "tenant", handler: s.createConnection, tag: "connections", summary: "Create a connection: a new external ID, its templates and quick-create links", body: "ConnectionInit", resp: "ConnectionCreated", status: http.StatusCreated},
+		{method: http.MethodGet, path: conn, role: viewer, tenantParam: "tenant", handler: s.getConnection, tag: "connections", summary: "One connection: status, latest verification, templates, bill bucket, jobs", resp: "ConnectionDetail"},
+		{method: http.MethodGet, path: conn + "/templates/{file}", role: viewer, tenantParam: "tenant", handler: s.getTemplate, tag: "connections", summary: "Download one CloudFormation template of the connection", query: []param{q("region", "region of the role stacks")}, content: "application/yaml"},
+		{method: http.MethodPost, path: conn + "/verify", role: admin, tenantParam: "tenant", handler: s.verifyConnection, tag: "connections", summary: "Verify now: assume the role, check the external ID protection, probe each module; every check with its class and fix", body: "VerifyRequest", resp: "Verification"},
+		{method: http.MethodGet, path: conn + "/verifications", role: viewer, tenantParam: "tenant", handler: s.listVerifications, tag: "connections", summary: "Verification history, newest first", resp: "VerificationList"},
+		{method: http.MethodGet, path: conn + "/members", role: viewer, tenantParam: "tenant", handler: s.listMembers, tag: "connections", summary: "The organization's member accounts recorded for the connection, each with its last check (no AWS call)", resp: "MemberList"},
+		{method: http.MethodPost, path: conn + "/members", role: admin, tenantParam: "tenant", handler: s.refreshMembers, tag: "connections", summary: "List the organization through the connection's role, store its accounts (gone ones marked) and verify every member's role; synchronous, at most 5 minutes", body: "MembersRequest", resp: "MembersResult"},
+		{method: http.MethodPut, path: conn + "/bill", role: admin, tenantParam: "tenant", handler: s.setBill, tag: "connections", summary: "Set or change the connection's bill source (s3://BUCKET/PREFIX/EXPORT); verification registers the CUR stack's export by itself", body: "BillSourceRequest", resp: "BillSource"},
+		{method: http.MethodPost, path: conn + "/ingest", role: admin, tenantParam: "tenant", handler: s.ingestNow, tag: "connections", summary: "Queue an ingest of the connection's bill bucket", resp: "Job", status: http.StatusAccepted},
+		{method: http.MethodPost, path: "/api/onboarding/orgs/{org_id}/bill_connects/aws/iam_role", role: admin, tenantParam: "org_id", handler: s.flexeraBillConnect, tag: "connections",
 			summary: "Flexera Optima's bill connect (seed 004): register a role and its bill bucket, verify, schedule ingestion; org_id is the tenant", body: "BillConnect", resp: "BillConnectResult", status: http.StatusCreated},
 
-		{method: http.MethodGet, path: tenantPath + "/costs", access: read, tenantParam: "tenant", handler: s.queryCosts, tag: "costs", summary: "Cost by time bucket and group; an answer over the server's --max-rows (10,000) is refused with 400 saying how to narrow it", query: costQuery, resp: "CostResult"},
-		{method: http.MethodGet, path: tenantPath + "/costs/dimensions", access: read, tenantParam: "tenant", handler: s.costDimensions, tag: "costs", summary: "Metrics, dimensions and billing periods available", resp: "CostMeta"},
+		{method: http.MethodGet, path: tenantPath + "/costs", role: viewer, tenantParam: "tenant", handler: s.queryCosts, tag: "costs", summary: "Cost by time bucket and group; an answer over the server's --max-rows (10,000) is refused with 400 saying how to narrow it", query: costQuery, resp: "CostResult"},
+		{method: http.MethodGet, path: tenantPath + "/costs/dimensions", role: viewer, tenantParam: "tenant", handler: s.costDimensions, tag: "costs", summary: "Metrics, dimensions and billing periods available", resp: "CostMeta"},
 
-		{method: http.MethodGet, path: tenantPath + "/commitments", access: read, tenantParam: "tenant", handler: s.listCommitments, tag: "commitments", summary: "Savings Plans and reservations (from the CUR) with expirations in 30/60/90 days", resp: "CommitmentInventory"},
-		{method: http.MethodGet, path: tenantPath + "/commitments/utilization", access: read, tenantParam: "tenant", handler: s.commitmentUtilization, tag: "commitments", summary: "Daily utilization and coverage, totals and per commitment", resp: "Utilization"},
-		{method: http.MethodGet, path: tenantPath + "/commitments/recommendations", access: read, tenantParam: "tenant", handler: s.recommendCommitments, tag: "commitments", summary: "What to buy: per type, term and payment option, with savings if usage drops",
+		{method: http.MethodGet, path: tenantPath + "/commitments", role: viewer, tenantParam: "tenant", handler: s.listCommitments, tag: "commitments", summary: "Savings Plans and reservations (from the CUR) with expirations in 30/60/90 days", resp: "CommitmentInventory"},
+		{method: http.MethodGet, path: tenantPath + "/commitments/utilization", role: viewer, tenantParam: "tenant", handler: s.commitmentUtilization, tag: "commitments", summary: "Daily utilization and coverage, totals and per commitment", resp: "Utilization"},
+		{method: http.MethodGet, path: tenantPath + "/commitments/recommendations", role: viewer, tenantParam: "tenant", handler: s.recommendCommitments, tag: "commitments", summary: "What to buy: per type, term and payment option, with savings if usage drops",
 			query: []param{q("types", "COMPUTE_SP, EC2_INSTANCE_SP, RDS_RI, ELASTICACHE_RI, OPENSEARCH_RI, REDSHIFT_RI (comma-separated)"), q("terms", "1,3"), q("payments", "NO_UPFRONT, PARTIAL_UPFRONT, ALL_UPFRONT"), q("lookback_days", "7, 30 (default), 60 or any up to 366"), q("ladder", "split each purchase into N monthly tranches"),
 				q("rank", "risk (default: trend-adjusted, ranked by savings if usage drops 20%, options beyond the limits hidden) or optimum (exact lookback optimum of every option, by expected savings)"),
 				q("max_break_even_months", "with rank=risk, hide options breaking even later (default 12; 0: no limit)"), q("allow_loss", "with rank=risk, keep options that lose money if usage drops 20% (true/false)")}, resp: "RecommendationList"},
-		{method: http.MethodPost, path: tenantPath + "/commitments/simulate", access: read, tenantParam: "tenant", handler: s.simulateCommitment, tag: "commitments", summary: "What-if: what a given hourly commitment would have done over the lookback", body: "SimulateRequest", resp: "Recommendation"},
+		{method: http.MethodPost, path: tenantPath + "/commitments/simulate", role: viewer, tenantParam: "tenant", handler: s.simulateCommitment, tag: "commitments", summary: "What-if: what a given hourly commitment would have done over the lookback", body: "SimulateRequest", resp: "Recommendation"},
 
-		{method: http.MethodPost, path: tenantPath + "/reviews", access: admin, tenantParam: "tenant", handler: s.createReview, upload: true, tag: "review", summary: "Review an uploaded CloudFormation template (YAML/JSON) or IAM policy: the raw request body", query: []param{q("name", "the file's name")}, resp: "Review", status: http.StatusCreated},
+		{method: http.MethodPost, path: tenantPath + "/reviews", role: admin, tenantParam: "tenant", handler: s.createReview, upload: true, tag: "review", summary: "Review an uploaded CloudFormation template (YAML/JSON) or IAM policy: the raw request body", query: []param{q("name", "the file's name")}, resp: "Review", status: http.StatusCreated},
 	}
 }
 
@@ -127,6 +127,9 @@ func (s *Server) featureSchemas() obj {
 		"SimulateRequest":    object([]string{"type", "term_years", "payment_option", "hourly_commitment"}, obj{"type": str(""), "term_years": integer(""), "payment_option": str(""), "key": str("family/region or instance type/region"), "hourly_commitment": num("$/h"), "lookback_days": integer("")}),
 	}
 	for k, v := range memberSchemas() {
+		sc[k] = v
+	}
+	for k, v := range authSchemas() {
 		sc[k] = v
 	}
 	for k, v := range bindingSchemas() {

@@ -44,6 +44,7 @@ type isoTenant struct {
 	roleARN      string
 	account      string
 	job, review  string
+	person       string // a person with a role in the tenant
 	templateFile string
 }
 
@@ -102,6 +103,7 @@ var resourceParams = map[string]func(t *isoTenant) string{
 	"job":        func(t *isoTenant) string { return t.job },
 	"review":     func(t *isoTenant) string { return t.review },
 	"token":      func(t *isoTenant) string { return t.tokenTarget },
+	"person":     func(t *isoTenant) string { return t.person },
 }
 
 // plainParams are path parameters that name nothing a tenant owns: the
@@ -140,6 +142,17 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/annex":              {control: 200, probes: []isoProbe{probeTenant()}},
 
 		"GET /api/v1/bindings": {operator: true},
+
+		"GET /api/v1/auth/providers":                                 {public: "the names of the installation's identity providers"},
+		"GET /api/v1/auth/login":                                     {public: "a redirect to the identity provider (404 without one)"},
+		"GET /api/v1/auth/callback":                                  {public: "a redirect to the UI"},
+		"POST /api/v1/auth/token":                                    {public: "the token's own session; the token in the body decides", body: func(w *isoWorld) any { return map[string]string{"token": w.a.read} }},
+		"POST /api/v1/auth/logout":                                   {control: 400, controlHas: "not a session"},
+		"POST /api/v1/auth/logout-everywhere":                        {control: 400, controlHas: "no person"},
+		"GET /api/v1/audit/verify":                                   {operator: true},
+		"GET /api/v1/tenants/{tenant}/people":                        {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/people/{person}":               {control: 200},
+		"POST /api/v1/tenants/{tenant}/reviews/{review}/acknowledge": {control: 200, controlHas: "acknowledged", body: func(*isoWorld) any { return map[string]string{"note": "ok"} }},
 		"POST /api/v1/bindings/{account}/release": {operator: true, body: func(w *isoWorld) any {
 			return map[string]string{"reason": "a tenant token releasing B's account"}
 		}},
@@ -210,7 +223,7 @@ func TestTenantIsolationAdversarial(t *testing.T) {
 	cases := isoCases()
 	var doc struct {
 		Paths map[string]map[string]struct {
-			Access string `json:"x-access"`
+			Access string `json:"x-role"`
 		} `json:"paths"`
 	}
 	if st := w.ts.do(t, "GET", "/api/v1/openapi.json", "", nil, &doc); st != 200 || len(doc.Paths) == 0 {
@@ -325,7 +338,7 @@ func (w *isoWorld) attack(t *testing.T, method, path, access string, c isoCase) 
 	for _, p := range resources {
 		var want []int
 		for _, tok := range tokens {
-			if tok == w.a.read && access == "admin" {
+			if tok == w.a.read && access != "viewer" {
 				want = []int{403, 404} // 404: variants that miss the route
 			} else {
 				want = []int{404}
@@ -350,7 +363,7 @@ func (w *isoWorld) attack(t *testing.T, method, path, access string, c isoCase) 
 		}
 		for _, tok := range tokens {
 			want := pr.want
-			if tok == w.a.read && access == "admin" {
+			if tok == w.a.read && access != "viewer" {
 				want = []int{403}
 			}
 			w.check(t, where+" probe "+pr.name, w.send(t, method, p, tok, b), want)
@@ -658,6 +671,15 @@ func newIsoWorld(t *testing.T) *isoWorld {
 		}
 		tn.job = j.ID
 		w.secretsOf(tn, j.ID)
+		u, err := st.SignInUser(ctx, "https://idp.example", x.name+"-subject", x.name+"@example.com", x.name+" Person")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetUserRoles(ctx, u, []store.RoleGrant{{TenantID: crossbill.TenantID(tn.id), Role: store.RoleAnalyst}}, store.AuditEntry{Actor: "idp:test"}); err != nil {
+			t.Fatal(err)
+		}
+		tn.person = u.ID
+		w.secretsOf(tn, u.ID, x.name+"-subject", x.name+"@example.com")
 	}
 
 	// A's connection has a bill bucket too (as the Flexera route's probes

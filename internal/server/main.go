@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/scheduler"
+	"github.com/crossbill/crossbill/internal/signin"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
@@ -65,6 +68,17 @@ type Main struct {
 	VerifyRetry time.Duration
 	// Runners are extra job kinds (the demo's data loader).
 	Runners map[string]scheduler.Runner
+
+	// SignIn is the single sign-on configuration (Resolved); nil or
+	// without providers: token sign-in only.
+	SignIn *signin.Config
+	// SessionIdle and SessionAbsolute: see Config.
+	SessionIdle     time.Duration
+	SessionAbsolute time.Duration
+	// TrustedProxies may set X-Forwarded-For and X-Forwarded-Proto.
+	TrustedProxies []netip.Prefix
+	// TLSCert and TLSKey are PEM files: serve HTTPS (and HSTS).
+	TLSCert, TLSKey string
 
 	// BootstrapToken is set by Run when it created the first operator
 	// token; show it once.
@@ -128,11 +142,19 @@ func (m *Main) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	m.sched = scheduler.New(st, m.Logger, m.Scheduler)
+	var sso *signin.Service
+	if m.SignIn != nil && m.SignIn.Enabled() {
+		sso = signin.New(*m.SignIn, nil, nil)
+	}
+	if (m.TLSCert == "") != (m.TLSKey == "") {
+		return crossbill.Errorf(crossbill.CodeInvalid, "serve", "give both --tls-cert and --tls-key, or neither")
+	}
 	m.srv = New(Config{Store: st, Scheduler: m.sched, Logger: m.Logger, DataDir: m.DataDir, Version: m.Version,
 		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst, Costs: m.costs, AWS: awsclient.MustFactory(hub),
 		AuthFailures: m.AuthFailures, AuthFailWindow: m.AuthFailWindow, MaxTokensPerTenant: m.MaxTokensPerTenant,
 		MaxRows: m.MaxRows, CacheBytes: m.CacheBytes, TenantCacheBytes: m.TenantCacheBytes, HeavyQueries: m.HeavyQueries, HeavyQueriesAll: m.HeavyQueriesAll,
-		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait, VerifyRetry: m.VerifyRetry, HubProblem: hubProblem})
+		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait, VerifyRetry: m.VerifyRetry, HubProblem: hubProblem,
+		SignIn: sso, SessionIdle: m.SessionIdle, SessionAbsolute: m.SessionAbsolute, TrustedProxies: m.TrustedProxies})
 	m.srv.registerRunners()
 	for kind, r := range m.Runners {
 		m.sched.Handle(kind, r)
@@ -159,7 +181,18 @@ func (m *Main) Run(ctx context.Context) error {
 		BaseContext:       func(net.Listener) context.Context { return runCtx },
 	}
 	m.served = make(chan error, 1)
-	go func() { m.served <- m.http.Serve(ln) }()
+	if m.TLSCert != "" {
+		// Loaded now, so that a bad file fails the start, not the first request.
+		cert, err := tls.LoadX509KeyPair(m.TLSCert, m.TLSKey)
+		if err != nil {
+			ln.Close()
+			return crossbill.Errorf(crossbill.CodeInvalid, "serve", "loading --tls-cert and --tls-key (PEM certificate chain and its private key): %v", err)
+		}
+		m.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		go func() { m.served <- m.http.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { m.served <- m.http.Serve(ln) }()
+	}
 	m.Logger.Info("serving", "url", m.URL(), "data", m.DataDir, "database", m.store.Engine(), "scheduler", m.sched.String())
 	return nil
 }
@@ -187,6 +220,9 @@ func (m *Main) bootstrap(ctx context.Context) error {
 func (m *Main) URL() string {
 	if m.ln == nil {
 		return ""
+	}
+	if m.TLSCert != "" {
+		return "https://" + m.ln.Addr().String()
 	}
 	return "http://" + m.ln.Addr().String()
 }

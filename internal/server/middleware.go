@@ -182,7 +182,10 @@ func (s *Server) observe(label string, next http.Handler) http.Handler {
 			// the Authorization header, which is never logged).
 			attrs := []any{"method", r.Method, "path", r.URL.Path, "route", label, "status", status, "bytes", sw.bytes, "duration_ms", float64(elapsed.Microseconds()) / 1000}
 			if auth.ok {
-				attrs = append(attrs, "token", auth.token.ID)
+				attrs = append(attrs, "caller", auth.id())
+				if auth.user != nil {
+					attrs = append(attrs, "person", auth.user.ID)
+				}
 				if auth.tenant.ID != "" {
 					attrs = append(attrs, "tenant", auth.tenant.Name)
 				}

@@ -44,10 +44,12 @@ func (s *Server) schemas() obj {
 		"TenantCreate": object([]string{"name"}, obj{"name": str("1-63 lowercase letters, digits, '.', '_' or '-'")}),
 		"Token": object([]string{"id", "scope"}, obj{
 			"id": str("public token ID (tok_...)"), "tenant_id": str(""), "name": str(""), "scope": str("read or admin"),
+			"role": obj{"type": "string", "enum": roleNames()}, "user_id": str("the person the token acts for"),
 			"created_at": timestamp(""), "last_used_at": timestamp(""), "revoked_at": timestamp(""),
 		}),
-		"TokenList":   arrayOf("Token"),
-		"TokenCreate": object([]string{"scope"}, obj{"name": str("a label"), "scope": obj{"type": "string", "enum": []string{"read", "admin"}}}),
+		"TokenList": arrayOf("Token"),
+		"TokenCreate": object(nil, obj{"name": str("a label"), "scope": obj{"type": "string", "enum": []string{"read", "admin"}, "description": "without role: read = viewer, admin = admin"},
+			"role": obj{"type": "string", "enum": []string{"viewer", "analyst", "approver", "admin"}, "description": "sets the scope (admin: admin, else read)"}}),
 		"TokenCreated": obj{"allOf": []any{ref("Token"), object([]string{"token"}, obj{
 			"token": str("the secret, shown once: send it as Authorization: Bearer <token>"),
 		})}},
@@ -61,8 +63,9 @@ func (s *Server) schemas() obj {
 		}),
 		"JobList": arrayOf("Job"),
 		"Review": object([]string{"id", "name"}, obj{
-			"id": str(""), "name": str("uploaded file name"), "source": str("the document reviewed"),
+			"id": str(""), "tenant_id": str(""), "name": str("uploaded file name"), "source": str("the document reviewed"),
 			"result": anyJSON("the review: summary and findings"), "created_at": timestamp(""),
+			"acknowledged": object([]string{"actor", "at"}, obj{"actor": str(""), "person": str("the approver's email"), "note": str(""), "at": timestamp("")}),
 		}),
 		"ReviewList": arrayOf("Review"),
 	}
@@ -95,7 +98,8 @@ func (s *Server) openAPIDocument() obj {
 		"components": obj{
 			"schemas": s.schemas(),
 			"securitySchemes": obj{
-				"bearer": obj{"type": "http", "scheme": "bearer", "description": "crossbill API token (cbt_...), scope read or admin"},
+				"bearer":  obj{"type": "http", "scheme": "bearer", "description": "crossbill API token (cbt_...), with a role (viewer, analyst, approver, admin; operator tokens: operator)"},
+				"session": obj{"type": "apiKey", "in": "cookie", "name": sessionCookie, "description": "a browser's session after sign-in (GET /api/v1/auth/login); writes also need the X-CSRF-Token header from GET /api/v1/me"},
 			},
 		},
 	}
@@ -106,7 +110,7 @@ func (s *Server) operation(rt route) obj {
 		"summary":     rt.summary,
 		"tags":        []string{rt.tag},
 		"operationId": operationID(rt),
-		"x-access":    rt.access.String(),
+		"x-role":      string(rt.role),
 	}
 	var params []any
 	for _, p := range pathParams(rt.path) {
@@ -146,10 +150,11 @@ func (s *Server) operation(rt route) obj {
 		return obj{"description": desc, "content": obj{"application/json": obj{"schema": ref("Error")}}}
 	}
 	responses := obj{strconv.Itoa(status): success, "400": errResp("bad input (also: a query parameter the operation does not list)"), "500": errResp("internal error")}
-	if rt.access != public {
-		op["security"] = []any{obj{"bearer": []string{}}}
-		responses["401"] = errResp("missing, unknown or revoked token")
-		responses["403"] = errResp("the token's scope does not allow this call")
+	if rt.role != public {
+		op["security"] = []any{obj{"bearer": []string{}}, obj{"session": []string{}}}
+		op["description"] = "Needs role " + string(rt.role) + " or above" + map[bool]string{true: " in the tenant.", false: "."}[rt.tenantParam != ""]
+		responses["401"] = errResp("missing, unknown or revoked token, or no live session")
+		responses["403"] = errResp("the caller's role is below " + string(rt.role) + " (or a cookie-authenticated write without its CSRF token)")
 		responses["429"] = errResp("rate limit for this token exceeded, or too many failed authentications from this address")
 	}
 	if len(pathParams(rt.path)) > 0 {

@@ -35,6 +35,19 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"MembersSummary":    {verify.MembersSummary{}},
 		"MembersRequest":    {membersRequest{}},
 		"MembersResult":     {verify.MembersResult{}},
+		"Me":                {meResponse{}},
+		"User":              {store.User{}},
+		"Person":            {store.Person{}},
+		"PersonDetail":      {personDetail{}},
+		"AuditEntry":        {store.AuditEntry{}},
+		"AuditCheck":        {store.AuditCheck{}},
+		"SignInOptions":     {signInOptions{}},
+		"TokenSignIn":       {tokenSignIn{}},
+		"SignedOut":         {signedOut{}},
+		"ReviewAcknowledge": {reviewAcknowledge{}},
+		"Token":             {store.Token{}},
+		"TokenCreate":       {tokenCreate{}},
+		"Review":            {store.Review{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)

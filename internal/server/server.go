@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/scheduler"
+	"github.com/crossbill/crossbill/internal/signin"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
@@ -77,6 +79,16 @@ type Config struct {
 	// could not check is verified again; zero: 5 minutes.
 	VerifyRetry time.Duration
 	Now         func() time.Time
+
+	// SignIn signs people in through identity providers; nil: token
+	// sign-in only.
+	SignIn *signin.Service
+	// SessionIdle ends a session unused this long; zero: 30 minutes.
+	SessionIdle time.Duration
+	// SessionAbsolute ends a session this long after sign-in; zero: 12 hours.
+	SessionAbsolute time.Duration
+	// TrustedProxies may set X-Forwarded-For and X-Forwarded-Proto.
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves the API and the UI.
@@ -132,6 +144,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.AWS == nil {
 		cfg.AWS = awsclient.MustFactory(aws.Config{})
+	}
+	if cfg.SessionIdle == 0 {
+		cfg.SessionIdle = 30 * time.Minute
+	}
+	if cfg.SessionAbsolute == 0 {
+		cfg.SessionAbsolute = 12 * time.Hour
 	}
 	if cfg.MaxRows == 0 {
 		cfg.MaxRows = costs.DefaultMaxRows
@@ -193,7 +211,7 @@ func (s *Server) buildMux() http.Handler {
 		}
 		inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-			if err := checkQuery(rt, r.URL.Query()); err != nil {
+			if err := checkQuery(rt, r.URL.Query()); err != nil && !rt.anyQuery {
 				writeError(w, r, err)
 				return
 			}
@@ -208,14 +226,18 @@ func (s *Server) buildMux() http.Handler {
 	mux.Handle("/api/", s.observe("/api/*", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, crossbill.Errorf(crossbill.CodeNotFound, "route", "no API route %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
 	})))
-	return securityHeaders(mux)
+	return s.securityHeaders(mux)
 }
 
 // securityHeaders set on every response: the UI loads nothing from
-// elsewhere, so the policy can be strict.
-func securityHeaders(next http.Handler) http.Handler {
+// elsewhere, so the policy can be strict; over TLS, browsers are told to
+// never use plain HTTP for this host again (HSTS).
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		if s.secure(r) {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"time"
 
@@ -19,6 +20,16 @@ type Review struct {
 	Source    string             `json:"source,omitempty"`
 	Result    json.RawMessage    `json:"result,omitempty"`
 	CreatedAt time.Time          `json:"created_at"`
+	// Acknowledged is set once an approver has accepted the findings.
+	Acknowledged *ReviewAck `json:"acknowledged,omitempty"`
+}
+
+// ReviewAck is an approver's acknowledgement of a review's findings.
+type ReviewAck struct {
+	Actor  string    `json:"actor"`
+	Person string    `json:"person,omitempty"` // the approver's email
+	Note   string    `json:"note,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // SaveReview stores a review result for a tenant.
@@ -75,5 +86,65 @@ func (s *Store) ReviewByID(ctx context.Context, tenant crossbill.TenantID, id st
 	if r.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
 		return Review{}, crossbill.Errorf(crossbill.CodeInternal, "review", "%w", err)
 	}
+	var ack ReviewAck
+	var at string
+	err = s.db.QueryRowContext(ctx, `SELECT actor, person, note, at FROM review_acks WHERE review_id = ? AND tenant_id = ?`, id, string(tenant)).Scan(&ack.Actor, &ack.Person, &ack.Note, &at)
+	switch {
+	case err == sql.ErrNoRows:
+	case err != nil:
+		return Review{}, crossbill.Errorf(crossbill.CodeInternal, "review", "%w", err)
+	default:
+		if ack.At, err = time.Parse(time.RFC3339Nano, at); err != nil {
+			return Review{}, crossbill.Errorf(crossbill.CodeInternal, "review", "%w", err)
+		}
+		r.Acknowledged = &ack
+	}
 	return r, nil
+}
+
+// AcknowledgeReview records that an approver (by) accepted a review's
+// findings, with its audit line, once: a second acknowledgement is a
+// Conflict naming the first.
+func (s *Store) AcknowledgeReview(ctx context.Context, tenant crossbill.TenantID, id, note string, by AuditEntry) (Review, error) {
+	const op = "review acknowledge"
+	if len(note) > 1000 {
+		return Review{}, crossbill.Errorf(crossbill.CodeInvalid, op, "the note is %d characters long; use at most 1000", len(note))
+	}
+	if err := crossbill.CheckText(op, "note", note); err != nil {
+		return Review{}, err
+	}
+	r, err := s.ReviewByID(ctx, tenant, id)
+	if err != nil {
+		return Review{}, err
+	}
+	if r.Acknowledged != nil {
+		return Review{}, crossbill.Errorf(crossbill.CodeConflict, op, "review %s was already acknowledged by %s at %s", id, ackBy(*r.Acknowledged), r.Acknowledged.At.Format(time.RFC3339))
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Review{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if _, err := tx.ExecContext(ctx, `INSERT INTO review_acks(review_id, tenant_id, actor, person, note, at) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, string(tenant), by.Actor, by.PersonEmail, note, formatStamp(s.now())); err != nil {
+		if isUniqueViolation(err) {
+			return Review{}, crossbill.Errorf(crossbill.CodeConflict, op, "review %s was acknowledged meanwhile: reload it", id)
+		}
+		return Review{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	by.Action, by.TenantID, by.Subject = AuditReviewApproved, tenant, id
+	if err := s.appendAudit(ctx, tx, by, map[string]string{"review": r.Name, "note": note}); err != nil {
+		return Review{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Review{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	return s.ReviewByID(ctx, tenant, id)
+}
+
+func ackBy(a ReviewAck) string {
+	if a.Person != "" {
+		return a.Person
+	}
+	return a.Actor
 }

@@ -49,6 +49,8 @@ type Token struct {
 	TenantID   crossbill.TenantID `json:"tenant_id,omitempty"` // "" for an operator token
 	Name       string             `json:"name"`
 	Scope      Scope              `json:"scope"`
+	Role       Role               `json:"role"`
+	UserID     string             `json:"user_id,omitempty"` // the person the token acts for, if any
 	CreatedAt  time.Time          `json:"created_at"`
 	LastUsedAt *time.Time         `json:"last_used_at,omitempty"`
 	RevokedAt  *time.Time         `json:"revoked_at,omitempty"`
@@ -84,9 +86,48 @@ func (s *Store) CreateToken(ctx context.Context, tenant crossbill.TenantID, name
 // already has max live tokens; max <= 0 means no cap. The count and the
 // insert are one statement, so concurrent requests cannot overshoot.
 func (s *Store) CreateTokenCapped(ctx context.Context, tenant crossbill.TenantID, name string, scope Scope, max int) (Token, Secret, error) {
+	return s.NewToken(ctx, TokenRequest{Tenant: tenant, Name: name, Scope: scope, Max: max})
+}
+
+// TokenRequest is what NewToken makes.
+type TokenRequest struct {
+	Tenant crossbill.TenantID // "" for an operator token
+	Name   string
+	Scope  Scope  // "" when Role is given: admin for admin and above, else read
+	Role   Role   // "" keeps the scope's meaning: read = viewer, admin = admin (operator tokens: operator)
+	UserID string // the person the token acts for; "" for none
+	Max    int    // the tenant's most live tokens; <= 0: no cap
+}
+
+// NewToken makes a token and returns the secret, which is not kept.
+func (s *Store) NewToken(ctx context.Context, req TokenRequest) (Token, Secret, error) {
 	const op = "token create"
+	tenant, name, scope, max := req.Tenant, req.Name, req.Scope, req.Max
+	role := req.Role
+	if role != "" {
+		if _, err := ParseRole(string(role)); err != nil {
+			return Token{}, "", err
+		}
+		if (role == RoleOperator) != (tenant == "") {
+			return Token{}, "", crossbill.Errorf(crossbill.CodeInvalid, op, "role operator is for operator tokens (no tenant) only, and operator tokens have role operator")
+		}
+		if scope == "" {
+			scope = roleScope(role)
+		}
+	}
 	if _, err := ParseScope(string(scope)); err != nil {
 		return Token{}, "", err
+	}
+	if role == "" {
+		role = scopeRole(scope, tenant == "")
+	}
+	if roleScope(role) != scope {
+		return Token{}, "", crossbill.Errorf(crossbill.CodeInvalid, op, "role %s goes with scope %s, not %s: give the role alone", role, roleScope(role), scope)
+	}
+	if req.UserID != "" {
+		if _, err := s.UserByID(ctx, req.UserID); err != nil {
+			return Token{}, "", err
+		}
 	}
 	if name == "" {
 		name = string(scope)
@@ -110,7 +151,7 @@ func (s *Store) CreateTokenCapped(ctx context.Context, tenant crossbill.TenantID
 	if err != nil {
 		return Token{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "reading random bytes: %w", err)
 	}
-	t := Token{ID: "tok_" + idPart, TenantID: tenant, Name: name, Scope: scope, CreatedAt: s.now().Truncate(time.Second)}
+	t := Token{ID: "tok_" + idPart, TenantID: tenant, Name: name, Scope: scope, Role: role, UserID: req.UserID, CreatedAt: s.now().Truncate(time.Second)}
 	secret := Secret(TokenPrefix + idPart + "_" + secretPart)
 	if max <= 0 {
 		max = -1 // the count is never below -1: no cap
@@ -127,10 +168,10 @@ func (s *Store) CreateTokenCapped(ctx context.Context, tenant crossbill.TenantID
 			return Token{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 		}
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO api_tokens(id, tenant_id, name, scope, hash, created_at)
-		SELECT ?, ?, ?, ?, ?, ?
+	res, err := tx.ExecContext(ctx, `INSERT INTO api_tokens(id, tenant_id, name, scope, role, user_id, hash, created_at)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?
 		WHERE ? < 0 OR (SELECT COUNT(*) FROM api_tokens WHERE tenant_id IS NOT DISTINCT FROM ? AND revoked_at IS NULL) < ?`,
-		t.ID, nullIfEmpty(string(tenant)), t.Name, string(t.Scope), HashToken(secret), formatStamp(t.CreatedAt),
+		t.ID, nullIfEmpty(string(tenant)), t.Name, string(t.Scope), string(t.Role), nullIfEmpty(t.UserID), HashToken(secret), formatStamp(t.CreatedAt),
 		max, nullIfEmpty(string(tenant)), max)
 	if err != nil {
 		return Token{}, "", crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
@@ -247,16 +288,19 @@ func (s *Store) RevokeTokensNamed(ctx context.Context, tenant crossbill.TenantID
 	return int(n), nil
 }
 
-const tokenColumns = `id, COALESCE(tenant_id, ''), name, scope, created_at, last_used_at, revoked_at`
+const tokenColumns = `id, COALESCE(tenant_id, ''), name, scope, role, COALESCE(user_id, ''), created_at, last_used_at, revoked_at`
 
 func scanToken(r scanner) (Token, error) {
 	var t Token
-	var tenant, scope, created string
+	var tenant, scope, role, created string
 	var used, revoked sql.NullString
-	if err := r.Scan(&t.ID, &tenant, &t.Name, &scope, &created, &used, &revoked); err != nil {
+	if err := r.Scan(&t.ID, &tenant, &t.Name, &scope, &role, &t.UserID, &created, &used, &revoked); err != nil {
 		return Token{}, err
 	}
-	t.TenantID, t.Scope = crossbill.TenantID(tenant), Scope(scope)
+	t.TenantID, t.Scope, t.Role = crossbill.TenantID(tenant), Scope(scope), Role(role)
+	if t.Role == "" { // made before tokens carried a role
+		t.Role = scopeRole(t.Scope, t.Operator())
+	}
 	var err error
 	if t.CreatedAt, err = time.Parse(time.RFC3339, created); err != nil {
 		return Token{}, err
@@ -291,4 +335,17 @@ func nullIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// LiveToken reads a token that is not revoked (a token's browser session
+// ends with the token).
+func (s *Store) LiveToken(ctx context.Context, id string) (Token, error) {
+	t, err := scanToken(s.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = ? AND revoked_at IS NULL`, id))
+	if err == sql.ErrNoRows {
+		return Token{}, crossbill.Errorf(crossbill.CodeUnauthorized, "authenticate", "the token this session signed in with was revoked: sign in again")
+	}
+	if err != nil {
+		return Token{}, crossbill.Errorf(crossbill.CodeInternal, "authenticate", "%w", err)
+	}
+	return t, nil
 }

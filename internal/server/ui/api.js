@@ -1,11 +1,7 @@
-// API access: the token lives in sessionStorage (gone when the tab closes)
-// and travels only in the Authorization header.
-const KEY = 'crossbill.token';
-
-export const session = {
-  get token() { return sessionStorage.getItem(KEY) || ''; },
-  set token(v) { if (v) sessionStorage.setItem(KEY, v); else sessionStorage.removeItem(KEY); },
-};
+// API access: the browser holds an HttpOnly session cookie (set by single
+// sign-on or by token sign-in), which scripts cannot read; writes carry
+// the session's CSRF token, which only this page learns from /api/v1/me.
+export const session = { csrf: '' };
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -20,7 +16,8 @@ export class ApiError extends Error {
 // It resolves to the parsed JSON (or text when asText), and rejects with
 // ApiError. A 401 signs the user out.
 export async function api(path, { method = 'GET', body, asText = false, contentType } = {}) {
-  const headers = { Authorization: `Bearer ${session.token}` };
+  const headers = {};
+  if (method !== 'GET' && session.csrf) headers['X-CSRF-Token'] = session.csrf;
   let payload;
   if (body !== undefined) {
     if (typeof body === 'string' || body instanceof Blob) {
@@ -31,7 +28,7 @@ export async function api(path, { method = 'GET', body, asText = false, contentT
       headers['Content-Type'] = 'application/json';
     }
   }
-  const resp = await fetch(path, { method, headers, body: payload });
+  const resp = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' });
   if (resp.status === 204) return null;
   if (!resp.ok) {
     let data = null;
@@ -42,7 +39,7 @@ export async function api(path, { method = 'GET', body, asText = false, contentT
   return asText ? resp.text() : resp.json();
 }
 
-// download fetches a file with the token and saves it under name.
+// download fetches a file with the session and saves it under name.
 export async function download(path, name) {
   const text = await api(path, { asText: true });
   saveText(text, name, 'application/octet-stream');

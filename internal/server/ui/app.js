@@ -1,4 +1,6 @@
-// crossbill web UI: sign-in with an API token, then one page per hash route.
+// crossbill web UI: sign-in (single sign-on, or an API token: the operator
+// token is the break-glass way in), then one page per hash route. What a
+// page offers follows the caller's role in the tenant; the API enforces it.
 import { api, session } from './api.js';
 import { h, clear, errorBox, field } from './dom.js';
 import connections from './pages/connections.js';
@@ -7,72 +9,111 @@ import commitments from './pages/commitments.js';
 import review from './pages/review.js';
 import annex from './pages/annex.js';
 import jobs from './pages/jobs.js';
+import { me, people } from './pages/people.js';
 
-const pages = { connections, costs, commitments, review, annex, jobs };
+const pages = { connections, costs, commitments, review, annex, jobs, me, people };
 const main = document.getElementById('main');
 const header = document.getElementById('top');
 const tenantSelect = document.getElementById('tenant-select');
-const state = { me: null, tenant: '' };
+const state = { me: null, tenant: '', needs: {} };
 const TENANT_KEY = 'crossbill.tenant';
+const ranks = ['viewer', 'analyst', 'approver', 'admin', 'operator'];
+const atLeast = (role, min) => ranks.indexOf(role) >= ranks.indexOf(min) && ranks.indexOf(role) >= 0;
 
-function signIn(message) {
+async function signIn(message) {
   header.hidden = true;
   state.me = null;
-  const input = h('input', { type: 'password', autocomplete: 'off', spellcheck: 'false', required: true, 'aria-describedby': 'token-help' });
+  session.csrf = '';
   const err = h('div');
-  const form = h('form', { class: 'signin panel', 'aria-labelledby': 'signin-title' },
-    h('h1', { id: 'signin-title' }, 'Sign in to crossbill'),
+  let providers = [];
+  try { providers = (await api('/api/v1/auth/providers')).providers || []; } catch { /* token sign-in still works */ }
+  const sso = providers.length ? h('section', { class: 'panel', 'aria-labelledby': 'sso-title' },
+    h('h2', { id: 'sso-title' }, 'Single sign-on'),
+    h('p', {}, providers.map((p) => h('a', { class: 'button', href: `/api/v1/auth/login?provider=${encodeURIComponent(p)}` }, `Sign in with ${p}`)))) : '';
+  const input = h('input', { type: 'password', autocomplete: 'off', spellcheck: 'false', required: true, 'aria-describedby': 'token-help' });
+  const form = h('form', { class: 'panel', 'aria-labelledby': 'token-title' },
+    h('h2', { id: 'token-title' }, providers.length ? 'Break-glass: sign in with a token' : 'Sign in with a token'),
     field('API token', input, { wide: true }),
-    h('p', { id: 'token-help', class: 'muted' }, 'Paste a token printed by ', h('code', {}, 'crossbill demo'), ', ', h('code', {}, 'crossbill serve'), ' or ', h('code', {}, 'crossbill token create'), '. It is kept for this tab only.'),
+    h('p', { id: 'token-help', class: 'muted' }, 'Paste a token printed by ', h('code', {}, 'crossbill demo'), ', ', h('code', {}, 'crossbill serve'), ' or ', h('code', {}, 'crossbill token create'),
+      '. The operator token is the break-glass way in when the identity provider is down; such sessions are marked and audited.'),
     err,
-    h('button', { type: 'submit' }, 'Sign in'));
+    h('button', { class: providers.length ? 'secondary' : '' }, 'Sign in'));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    session.token = input.value.trim();
     try {
+      await api('/api/v1/auth/token', { method: 'POST', body: { token: input.value.trim() } });
       await start();
     } catch (ex) {
-      session.token = '';
       clear(err).append(errorBox(ex.status === 401 ? new Error('That token is unknown or revoked.') : ex));
       input.focus();
     }
   });
-  clear(main).append(message ? h('p', { class: 'error', role: 'alert' }, message) : '', form);
-  input.focus();
+  clear(main).append(h('div', { class: 'signin' },
+    h('h1', {}, 'Sign in to crossbill'),
+    message ? h('p', { class: 'error', role: 'alert' }, message) : '', sso, form));
+  if (!providers.length) input.focus();
+}
+
+// needs maps "METHOD /path/{pattern}" to the least role the route takes,
+// from the OpenAPI document the server builds from its route table: the UI
+// offers an action exactly when the API would allow it.
+async function loadNeeds() {
+  const doc = await api('/api/v1/openapi.json');
+  for (const [path, ops] of Object.entries(doc.paths || {})) {
+    for (const [m, op] of Object.entries(ops)) state.needs[`${m.toUpperCase()} ${path}`] = op['x-role'];
+  }
 }
 
 async function start() {
   state.me = await api('/api/v1/me');
+  if (!Object.keys(state.needs).length) await loadNeeds();
+  session.csrf = state.me.csrf_token || '';
   const tenants = await api('/api/v1/tenants');
   clear(tenantSelect);
   for (const t of tenants) tenantSelect.append(h('option', { value: t.name }, t.name));
   const saved = sessionStorage.getItem(TENANT_KEY);
   state.tenant = (state.me.tenant) || (tenants.find((t) => t.name === saved) || tenants[0] || {}).name || '';
   tenantSelect.value = state.tenant;
-  tenantSelect.disabled = !state.me.operator;
-  document.getElementById('who-scope').textContent = state.me.operator ? 'operator' : state.me.scope;
+  tenantSelect.disabled = tenants.length < 2;
+  const who = document.getElementById('who-scope');
+  const person = state.me.person;
+  who.textContent = person ? `${person.email || person.subject} · ${roleIn(state.tenant)}` : `${state.me.name || state.me.token_id} · ${roleIn(state.tenant)}`;
+  document.getElementById('break-glass').hidden = !state.me.break_glass;
+  document.getElementById('sign-out-all').hidden = !person;
   header.hidden = false;
   if (!location.hash || location.hash === '#/' || location.hash === '#') location.hash = '#/connections';
   else route();
 }
 
+// roleIn is the caller's role in a tenant (by name).
+function roleIn(tenant) {
+  const m = state.me;
+  if (!m) return '';
+  const all = m.roles.find((r) => !r.tenant_id);
+  if (all) return all.role;
+  const r = m.roles.find((x) => x.tenant === tenant);
+  return r ? r.role : '';
+}
+
 tenantSelect.addEventListener('change', () => {
   state.tenant = tenantSelect.value;
   sessionStorage.setItem(TENANT_KEY, state.tenant);
+  document.getElementById('who-scope').textContent = `${(state.me.person || {}).email || state.me.name || ''} · ${roleIn(state.tenant)}`;
   route();
 });
 
-document.getElementById('sign-out').addEventListener('click', () => {
-  session.token = '';
-  signIn();
-});
+async function signOut(path) {
+  try { await api(path, { method: 'POST' }); } catch { /* the session may be gone already */ }
+  signIn('You are signed out.');
+}
+document.getElementById('sign-out').addEventListener('click', () => signOut('/api/v1/auth/logout'));
+document.getElementById('sign-out-all').addEventListener('click', () => signOut('/api/v1/auth/logout-everywhere'));
 
-// A token revoked while signed in: back to the sign-in form. (During sign-in
-// itself the form shows the error.)
+// A session that ended (timed out, signed out elsewhere) or a revoked
+// token: back to the sign-in page. (During sign-in the form shows it.)
 window.addEventListener('crossbill:unauthorized', () => {
   if (!state.me) return;
-  session.token = '';
-  signIn('Your token was refused (revoked?); sign in again.');
+  signIn('Your session ended; sign in again.');
 });
 
 let current = null;
@@ -83,16 +124,20 @@ async function route() {
   for (const a of document.querySelectorAll('nav a')) {
     if (a.getAttribute('href') === `#/${name}`) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
+  const role = roleIn(state.tenant);
+  document.getElementById('nav-people').hidden = !atLeast(role, 'admin');
   if (current && current.stop) current.stop();
   clear(main);
-  if (!state.tenant) {
+  if (!state.tenant && name !== 'me') {
     main.append(h('h1', {}, 'No tenant yet'), h('p', {}, 'Create one with ', h('code', {}, 'crossbill tenant create NAME'), ' or POST /api/v1/tenants.'));
     return;
   }
   const ctx = {
-    tenant: state.tenant, me: state.me, args: rest.map(decodeURIComponent),
+    tenant: state.tenant, me: state.me, args: rest.map(decodeURIComponent), role,
     base: `/api/v1/tenants/${encodeURIComponent(state.tenant)}`,
-    canWrite: state.me.scope === 'admin',
+    canWrite: atLeast(role, 'admin'),
+    // can: whether the caller's role allows a route (method, path pattern).
+    can: (method, pattern) => { const need = state.needs[`${method} ${pattern}`]; return need === 'public' || (!!need && atLeast(role, need)); },
   };
   try {
     current = await page(main, ctx) || null;
@@ -104,5 +149,11 @@ async function route() {
 
 window.addEventListener('hashchange', () => { route(); main.focus({ preventScroll: true }); });
 
-if (session.token) start().catch(() => signIn('Sign in again.'));
-else signIn();
+// The identity provider's refusal comes back in the query string.
+const refused = new URLSearchParams(location.search).get('signin_error');
+if (refused) {
+  history.replaceState(null, '', '/' + location.hash);
+  signIn(`Sign-in refused: ${refused}`);
+} else {
+  start().catch(() => signIn());
+}

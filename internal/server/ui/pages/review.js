@@ -40,6 +40,33 @@ export default async function review(main, ctx) {
 
 const sevOrder = ['critical', 'high', 'medium', 'low', 'info'];
 
+// approval: an approver accepts the review's findings, once, by name.
+function approval(rv, ctx) {
+  const box = h('section', { class: 'panel', 'aria-labelledby': 'approval-h' }, h('h2', { id: 'approval-h' }, 'Approval'));
+  const a = rv.acknowledged;
+  if (a) {
+    box.append(h('p', { 'data-testid': 'acknowledged' }, 'Findings acknowledged by ', h('strong', {}, a.person || a.actor), ` on ${fmtTime(a.at)}`, a.note ? ` — “${a.note}”` : '', '.'));
+    return box;
+  }
+  if (!ctx.can('POST', '/api/v1/tenants/{tenant}/reviews/{review}/acknowledge')) {
+    box.append(h('p', { class: 'muted' }, 'Not acknowledged yet. An approver of this tenant can acknowledge the findings.'));
+    return box;
+  }
+  const note = h('input', { type: 'text', maxlength: 1000, placeholder: 'why the findings are accepted' });
+  const err = h('div');
+  const form = h('form', {}, h('div', { class: 'form' }, field('Note', note, { wide: true })), err,
+    h('button', { type: 'submit' }, 'Acknowledge findings'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await api(`${ctx.base}/reviews/${encodeURIComponent(rv.id)}/acknowledge`, { method: 'POST', body: { note: note.value.trim() } });
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    } catch (ex) { clear(err).append(errorBox(ex)); }
+  });
+  box.append(form);
+  return box;
+}
+
 async function show(main, ctx, id) {
   const rv = await api(`${ctx.base}/reviews/${encodeURIComponent(id)}`);
   const rep = rv.result || {};
@@ -50,6 +77,7 @@ async function show(main, ctx, id) {
       h('div', { class: 'card' }, h('div', { class: 'muted' }, 'Highest severity'), h('div', { class: 'value', 'data-testid': 'highest' }, sum.highest ? badge(sum.highest, `sev-${sum.highest}`) : 'none')),
       sevOrder.filter((s) => (sum.by_severity || {})[s]).map((s) => h('div', { class: 'card' }, h('div', { class: 'muted' }, s), h('div', { class: 'value' }, String(sum.by_severity[s])))),
       h('div', { class: 'card' }, h('div', { class: 'muted' }, 'Distinct actions'), h('div', { class: 'value' }, String(sum.actions || 0)))));
+  main.append(approval(rv, ctx));
   if ((sum.top_risks || []).length) main.append(h('h2', {}, 'Highest risks'), h('ol', {}, sum.top_risks.map((r) => h('li', {}, r))));
   main.append(h('div', { class: 'cards' },
     h('section', { class: 'card' }, h('h2', {}, 'The vendor can'), h('ul', {}, (sum.can || []).map((c) => h('li', {}, c)))),
