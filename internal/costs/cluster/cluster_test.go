@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/cluster"
 	"github.com/crossbill/crossbill/internal/cur"
@@ -40,9 +41,22 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The operator's set-up, not the cost store's calls: not recorded.
+	setup := s3.NewFromConfig(cfg.Copy(), func(o *s3.Options) { o.UsePathStyle = true })
+	rec := awsclient.NewRecorder()
+	rec.Attach(&cfg)
+	t.Cleanup(func() {
+		// Every call the cost store made is declared (hub permissions).
+		if undeclared := rec.Undeclared(); len(undeclared) > 0 {
+			t.Errorf("calls missing from the permission manifest: %v", undeclared)
+		}
+		if rec.Count("s3:PutObject") == 0 || rec.Count("s3:GetObject") == 0 {
+			t.Errorf("the recorder saw no uploads or downloads: %+v", rec.Operations())
+		}
+	})
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	bucket := "costs-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+	if _, err := setup.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
 	meta, err := store.Open(ctx, t.TempDir())
