@@ -137,4 +137,3 @@ func TestAthenaSQLRefuses(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-

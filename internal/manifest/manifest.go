@@ -220,7 +220,7 @@ type Index struct {
 // NewIndex builds the lookup of every declared operation.
 func NewIndex() Index {
 	ix := Index{calls: map[string]Permission{}}
-	for _, p := range append(All(), Hub()...) {
+	for _, p := range append(append(All(), CURAthena()...), Hub()...) {
 		for _, c := range append([]string{p.Action}, p.Calls...) {
 			if _, seen := ix.calls[c]; !seen {
 				ix.calls[c] = p
