@@ -119,6 +119,10 @@ func New(cfg Config) (*Cluster, error) {
 		// Several tenant stores are open at once.
 		cfg.Store.MemoryLimit = "256MB"
 	}
+	// Tenant stores a previous process left are rebuilt on demand.
+	if err := os.RemoveAll(filepath.Join(cfg.CacheDir, "tenants")); err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "clearing the cache in %s: %w", cfg.CacheDir, err)
+	}
 	cache, err := newObjectCache(filepath.Join(cfg.CacheDir, "objects"), cfg.CacheBytes)
 	if err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "preparing the cache in %s: %w", cfg.CacheDir, err)
