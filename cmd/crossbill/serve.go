@@ -24,7 +24,7 @@ const goWorkingRoom = 64 << 20
 func newServeCmd(app *App) *cobra.Command {
 	m := &server.Main{}
 	var logFormat string
-	var cacheMB, tenantCacheMB int64
+	var cacheMB, tenantCacheMB, costCacheMB int64
 	var sso *signInFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -46,6 +46,10 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 			if err := sso.apply(m); err != nil {
 				return err
 			}
+			if costCacheMB <= 0 {
+				return crossbill.Errorf(crossbill.CodeInvalid, "serve", "--cost-cache-mb must be positive")
+			}
+			m.CostCacheBytes = costCacheMB << 20
 			if m.MaxRows == 0 {
 				m.MaxRows = -1 // the server's "no cap"
 			}
@@ -81,6 +85,9 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 	cmd.Flags().IntVar(&m.HeavyQueries, "heavy-queries", 2, "cost and commitment queries one tenant may run at once; more wait, then get 429")
 	cmd.Flags().StringVar(&m.DuckDBMemory, "duckdb-memory", "1GB", "memory DuckDB may use for cost queries and ingests, e.g. 512MB (its buffer pool keeps scanned data up to it; beyond, joins and aggregates spill to disk)")
 	cmd.Flags().IntVar(&m.HeavyQueriesAll, "heavy-queries-total", 2, "cost and commitment queries all tenants together may run at once (DuckDB runs on 2 threads: more only share them, at the cost of memory)")
+	cmd.Flags().StringVar(&m.CostStore, "cost-store", os.Getenv("CROSSBILL_COST_STORE"), "cluster mode: keep the cost data in S3-compatible object storage at s3://BUCKET/PREFIX, shared by every replica of one --database postgres://...; env CROSSBILL_COST_STORE")
+	cmd.Flags().StringVar(&m.CostStoreEndpoint, "cost-store-endpoint", os.Getenv("CROSSBILL_COST_STORE_ENDPOINT"), "URL of an S3-compatible store (MinIO, Ceph...) holding --cost-store; default AWS S3 (env CROSSBILL_COST_STORE_ENDPOINT)")
+	cmd.Flags().Int64Var(&costCacheMB, "cost-cache-mb", 10240, "MiB of --cost-store objects each replica caches on local disk (must hold the largest tenant's Parquet files)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format on stderr: json or text")
 	hubFlags(cmd, m)
 	sso = addSignInFlags(cmd)

@@ -80,7 +80,7 @@ func BenchmarkStore(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	res, err := ingest.Ingest(ctx, s, ingest.Options{Source: export, Tenant: "bench",
-		Progress: func(f string, a ...any) { b.Logf(f, a...) }})
+		Progress: func(f string, a ...any) { b.Logf("%6.2fs "+f, append([]any{time.Since(start).Seconds()}, a...)...) }})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -60,6 +60,10 @@ type Store struct {
 type Options struct {
 	MemoryLimit string // DuckDB memory_limit, default "1GB"
 	Threads     int    // DuckDB threads, default 2
+	// FilesDir holds the loads' Parquet files, default <data>/costs/files.
+	// A cluster replica's store points it at its object cache (see
+	// AdoptPeriod).
+	FilesDir string
 }
 
 // Open opens (creating if needed) the cost store at <dataDir>/costs/costs.duckdb.
@@ -83,8 +87,11 @@ func OpenWith(ctx context.Context, dataDir string, opt Options) (*Store, error) 
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "creating %s: %w", dir, err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "files"), 0o700); err != nil {
-		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "creating %s: %w", dir, err)
+	if opt.FilesDir == "" {
+		opt.FilesDir = filepath.Join(dir, "files")
+	}
+	if err := os.MkdirAll(opt.FilesDir, 0o700); err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "creating %s: %w", opt.FilesDir, err)
 	}
 	path := filepath.Join(dir, "costs.duckdb")
 	tmp := filepath.Join(dir, "tmp")
@@ -120,7 +127,7 @@ func OpenWith(ctx context.Context, dataDir string, opt Options) (*Store, error) 
 		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "opening %s: %w", path, err)
 	}
 	s := &Store{db: sql.OpenDB(connector), connector: connector, path: path,
-		filesDir: filepath.Join(dir, "files"), staging: map[string]bool{}}
+		filesDir: opt.FilesDir, staging: map[string]bool{}}
 	if err := s.migrate(ctx); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}

@@ -20,3 +20,36 @@ func curPermissions() []Permission {
 			Why: "Reads the export's query, bucket and prefix to check it matches what crossbill expects."},
 	}
 }
+
+// Athena names the CUR stack's optional Glue database, table and Athena
+// workgroup: the query engine option for bills too large for one node.
+const (
+	AthenaDatabase  = "crossbill_cur"
+	AthenaTable     = "cur2"
+	AthenaWorkGroup = "crossbill"
+)
+
+// CURAthena is what the cur module adds when the CUR stack's Athena
+// option is on (EnableAthena): running the cost queries in the customer's
+// Athena over the export in place. Not part of ByModule: the CUR stack
+// grants it in a policy of its own, only under that condition. Results
+// live in the workgroup's Athena-managed storage, so no S3 write is needed.
+func CURAthena() []Permission {
+	workgroup := "arn:${AWS::Partition}:athena:us-east-1:${AWS::AccountId}:workgroup/" + AthenaWorkGroup
+	glue := "arn:${AWS::Partition}:glue:us-east-1:${AWS::AccountId}:"
+	glueResources := []string{glue + "database/" + AthenaDatabase, glue + "table/" + AthenaDatabase + "/" + AthenaTable}
+	return []Permission{
+		{Module: ModuleCUR, Action: "athena:StartQueryExecution", Level: LevelWrite, Resource: workgroup,
+			Why: "Runs a cost query over the export in the crossbill workgroup (Athena charges per TB scanned)."},
+		{Module: ModuleCUR, Action: "athena:GetQueryExecution", Level: LevelRead, Resource: workgroup,
+			Why: "Polls a cost query until it ends."},
+		{Module: ModuleCUR, Action: "athena:GetQueryResults", Level: LevelRead, Resource: workgroup,
+			Why: "Reads a cost query's results."},
+		{Module: ModuleCUR, Action: "athena:StopQueryExecution", Level: LevelWrite, Resource: workgroup,
+			Why: "Stops a cost query crossbill no longer waits for, so that it does not go on scanning."},
+		{Module: ModuleCUR, Action: "glue:GetDatabase", Level: LevelRead, Resource: glue + "catalog", ExtraResources: glueResources,
+			Why: "Athena reads the export table's database from the Glue catalog with the caller's permissions."},
+		{Module: ModuleCUR, Action: "glue:GetTable", Level: LevelRead, Resource: glue + "catalog", ExtraResources: glueResources,
+			Why: "Athena reads the export table's definition (columns, partition projection) from the Glue catalog."},
+	}
+}

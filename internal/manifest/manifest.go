@@ -193,6 +193,14 @@ func Hub() []Permission {
 			Why: "Assumes the customer's role with the connection's external ID, for temporary credentials."},
 		{Module: ModuleHub, Action: "sts:GetCallerIdentity", Level: LevelRead, Resource: "*", NoPermission: true,
 			Why: "Checks which account and role the credentials belong to; AWS allows it to every identity."},
+		// Cluster mode (serve --cost-store s3://BUCKET/PREFIX): crossbill's
+		// own bucket, named by the operator, so no narrower pattern here.
+		{Module: ModuleHub, Action: "s3:PutObject", Level: LevelWrite, Resource: "arn:${AWS::Partition}:s3:::*/*",
+			Why: "Cluster mode: uploads a cost load's immutable files to crossbill's own --cost-store bucket."},
+		{Module: ModuleHub, Action: "s3:GetObject", Level: LevelRead, Resource: "arn:${AWS::Partition}:s3:::*/*",
+			Why: "Cluster mode: replicas read cost files from crossbill's own --cost-store bucket into their cache."},
+		{Module: ModuleHub, Action: "s3:DeleteObject", Level: LevelWrite, Resource: "arn:${AWS::Partition}:s3:::*/*",
+			Why: "Cluster mode: deletes the files of replaced cost loads from crossbill's own --cost-store bucket."},
 	}
 }
 
@@ -212,7 +220,7 @@ type Index struct {
 // NewIndex builds the lookup of every declared operation.
 func NewIndex() Index {
 	ix := Index{calls: map[string]Permission{}}
-	for _, p := range append(All(), Hub()...) {
+	for _, p := range append(append(All(), CURAthena()...), Hub()...) {
 		for _, c := range append([]string{p.Action}, p.Calls...) {
 			if _, seen := ix.calls[c]; !seen {
 				ix.calls[c] = p

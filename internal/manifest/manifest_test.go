@@ -110,7 +110,19 @@ func TestActionForCall(t *testing.T) {
 	if p, _ := manifest.ActionForCall("sts:GetCallerIdentity"); !p.NoPermission {
 		t.Error("sts:GetCallerIdentity must need no permission")
 	}
-	for _, call := range []string{"s3:PutObject", "secretsmanager:GetSecretValue", "", "iam:CreateUser"} {
+	// s3:PutObject and s3:DeleteObject are crossbill's own (hub) calls to
+	// its --cost-store bucket; no customer module may grant them.
+	for _, call := range []string{"s3:PutObject", "s3:DeleteObject"} {
+		if p, ok := manifest.ActionForCall(call); !ok || p.Module != manifest.ModuleHub {
+			t.Errorf("ActionForCall(%q) = %+v, %v; want the hub's", call, p, ok)
+		}
+		for _, p := range manifest.All() {
+			if p.Action == call {
+				t.Errorf("module %s grants %s in customer accounts", p.Module, call)
+			}
+		}
+	}
+	for _, call := range []string{"s3:PutBucketPolicy", "secretsmanager:GetSecretValue", "", "iam:CreateUser"} {
 		if _, ok := manifest.ActionForCall(call); ok {
 			t.Errorf("ActionForCall(%q) found an undeclared call", call)
 		}

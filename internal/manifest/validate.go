@@ -57,7 +57,7 @@ func needsScope(p Permission) bool {
 // one error per problem. known, when not nil, says whether an action exists
 // in AWS's catalog (the IAM catalog package plugs in here).
 func Validate(known func(action string) bool) []error {
-	return validate(append(All(), Hub()...), known)
+	return validate(append(append(All(), CURAthena()...), Hub()...), known)
 }
 
 func validate(perms []Permission, known func(action string) bool) []error {

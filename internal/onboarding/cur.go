@@ -153,9 +153,15 @@ func curTree(o CUROptions) (obj, error) {
 			},
 		},
 	}
+	for name, r := range athenaResources() {
+		resources[name] = r
+	}
 	return obj{
 		"AWSTemplateFormatVersion": "2010-09-09",
 		"Description":              "crossbill CUR 2.0 export, bucket and read access (deploy in us-east-1; template " + TemplateVersion + ")",
+		"Conditions": obj{
+			"AthenaEnabled": obj{"Fn::Equals": []any{ref("EnableAthena"), "true"}},
+		},
 		"Rules": obj{
 			"DataExportsRegion": obj{
 				"Assertions": []any{obj{
@@ -189,6 +195,12 @@ func curTree(o CUROptions) (obj, error) {
 				"Default":     30,
 				"MinValue":    1,
 			},
+			"EnableAthena": obj{
+				"Type":          "String",
+				"Description":   "true: also create a Glue table over the export and an Athena workgroup, and let crossbill run its cost queries there (for bills too large for one crossbill node; Athena charges per TB scanned)",
+				"Default":       "false",
+				"AllowedValues": []any{"false", "true"},
+			},
 			"ExpirationDays": obj{
 				"Type":        "Number",
 				"Description": "Days before export files are deleted (crossbill keeps its own copy); must exceed the transition days",
@@ -201,6 +213,8 @@ func curTree(o CUROptions) (obj, error) {
 			"BucketName": obj{"Description": "Bucket receiving the CUR 2.0 export", "Value": ref("CurBucket")},
 			"Prefix":     obj{"Description": "Export prefix", "Value": ref("CurPrefix")},
 			"ExportArn":  obj{"Description": "The Data Exports export", "Value": getAtt("CurExport", "ExportArn")},
+			"AthenaTable": obj{"Description": "The export's Glue table, for crossbill's Athena query engine", "Condition": "AthenaEnabled",
+				"Value": manifest.AthenaDatabase + "." + manifest.AthenaTable},
 		},
 	}, nil
 }

@@ -15,10 +15,11 @@ import (
 // commitmentWindow is the tenant's whole CUR history up to its last hour,
 // or the last lookback days of it.
 func (s *Server) commitmentWindow(ctx context.Context, r *http.Request, lookbackDays int) (commitments.Window, error) {
-	cs, err := s.costStore()
+	cs, release, err := s.costStore(r)
 	if err != nil {
 		return commitments.Window{}, err
 	}
+	defer release()
 	tenant := tenantOf(r).ID
 	end, err := commitments.DataEnd(ctx, cs.DB(), tenant)
 	if err != nil {
@@ -54,10 +55,11 @@ func (s *Server) listCommitments(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return nil, err
 		}
-		cs, err := s.costStore()
+		cs, release, err := s.costStore(r)
 		if err != nil {
 			return nil, err
 		}
+		defer release()
 		inv, err := commitments.FromCUR(ctx, cs.DB(), win)
 		if err != nil {
 			return nil, err
@@ -75,10 +77,11 @@ func (s *Server) commitmentUtilization(w http.ResponseWriter, r *http.Request) e
 		if err != nil {
 			return nil, err
 		}
-		cs, err := s.costStore()
+		cs, release, err := s.costStore(r)
 		if err != nil {
 			return nil, err
 		}
+		defer release()
 		return commitments.DailyUtilization(ctx, cs.DB(), win)
 	})
 }
@@ -145,10 +148,11 @@ func (s *Server) recommendCommitments(w http.ResponseWriter, r *http.Request) er
 		if err != nil {
 			return nil, err
 		}
-		cs, err := s.costStore()
+		cs, release, err := s.costStore(r)
 		if err != nil {
 			return nil, err
 		}
+		defer release()
 		rep, err := commitments.Recommend(ctx, cs.DB(), commitments.Request{Window: win, Options: o})
 		return rep.Recommendations, err
 	})
@@ -192,10 +196,11 @@ func (s *Server) simulateCommitment(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	cs, err := s.costStore()
+	cs, release, err := s.costStore(r)
 	if err != nil {
 		return err
 	}
+	defer release()
 	rates, err := commitments.LoadRates(r.Context(), cs.DB(), win, commitments.RateSources{})
 	if err != nil {
 		return err

@@ -12,11 +12,17 @@ import (
 	"github.com/crossbill/crossbill/internal/costs"
 )
 
-func (s *Server) costStore() (*costs.Store, error) {
-	if s.costsDB == nil {
-		return nil, crossbill.Errorf(crossbill.CodeUnavailable, "costs", "the cost store is not open (see the server log)")
+// costStore is the store answering the request's tenant, and what to call
+// once the answer is computed: the local store, or in cluster mode the
+// replica's store of the tenant's committed versions (see costs/cluster).
+func (s *Server) costStore(r *http.Request) (*costs.Store, func(), error) {
+	if s.cfg.ClusterCosts != nil {
+		return s.cfg.ClusterCosts.Tenant(r.Context(), tenantOf(r).ID)
 	}
-	return s.costsDB, nil
+	if s.costsDB == nil {
+		return nil, nil, crossbill.Errorf(crossbill.CodeUnavailable, "costs", "the cost store is not open (see the server log)")
+	}
+	return s.costsDB, func() {}, nil
 }
 
 // queryKey is a parsed, canonical query (a struct) as a string: two
@@ -32,6 +38,15 @@ func queryKey(kind string, canonical any) (string, error) {
 // cached answers with the tenant's cached JSON for key, computing it once
 // for every request that asks meanwhile (see costCache.get).
 func (s *Server) cached(w http.ResponseWriter, r *http.Request, key string, compute func(ctx context.Context) (any, error)) error {
+	if s.cfg.ClusterCosts != nil {
+		// Another replica's load does not invalidate this replica's
+		// answers: they are keyed by the tenant's committed versions.
+		gen, err := s.cfg.ClusterCosts.Generation(r.Context(), tenantOf(r).ID)
+		if err != nil {
+			return err
+		}
+		key = gen + " " + key
+	}
 	body, err := s.costs.get(r.Context(), tenantOf(r).ID, key, func(ctx context.Context) ([]byte, error) {
 		v, err := compute(ctx)
 		if err != nil {
@@ -67,10 +82,11 @@ func parseCostQuery(tenant crossbill.TenantID, v url.Values) (costs.Query, error
 }
 
 func (s *Server) queryCosts(w http.ResponseWriter, r *http.Request) error {
-	cs, err := s.costStore()
+	cs, release, err := s.costStore(r)
 	if err != nil {
 		return err
 	}
+	defer release()
 	q, err := parseCostQuery(tenantOf(r).ID, r.URL.Query())
 	if err != nil {
 		return err
@@ -100,10 +116,11 @@ type costMeta struct {
 }
 
 func (s *Server) costDimensions(w http.ResponseWriter, r *http.Request) error {
-	cs, err := s.costStore()
+	cs, release, err := s.costStore(r)
 	if err != nil {
 		return err
 	}
+	defer release()
 	ps, err := cs.Periods(r.Context(), tenantOf(r).ID)
 	if err != nil {
 		return err

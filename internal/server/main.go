@@ -9,14 +9,18 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/costs/cluster"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/signin"
 	"github.com/crossbill/crossbill/internal/store"
@@ -50,6 +54,13 @@ type Main struct {
 	// DuckDBMemory is the cost store's DuckDB memory_limit (its buffer
 	// pool keeps scanned data up to it); "": costs.Options' default.
 	DuckDBMemory string
+	// CostStore, when set (s3://BUCKET/PREFIX), is cluster mode's shared
+	// cost store: replicas answer cost queries from it through a local
+	// object cache of CostCacheBytes (default 10 GiB); CostStoreEndpoint
+	// is an S3-compatible store's URL ("": AWS S3). See costs/cluster.
+	CostStore         string
+	CostStoreEndpoint string
+	CostCacheBytes    int64
 	// NoBootstrap skips creating an operator token on an empty database.
 	NoBootstrap bool
 	// HubOptional says that running without AWS credentials is expected
@@ -86,6 +97,7 @@ type Main struct {
 
 	store  *store.Store
 	costs  *costs.Store
+	shared *cluster.Cluster
 	sched  *scheduler.Scheduler
 	srv    *Server
 	http   *http.Server
@@ -141,6 +153,12 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
+	if m.CostStore != "" {
+		if m.shared, err = m.openCluster(hub); err != nil {
+			return err
+		}
+		go m.collectCostVersions(runCtx)
+	}
 	m.sched = scheduler.New(st, m.Logger, m.Scheduler)
 	var sso *signin.Service
 	if m.SignIn != nil && m.SignIn.Enabled() {
@@ -150,7 +168,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return crossbill.Errorf(crossbill.CodeInvalid, "serve", "give both --tls-cert and --tls-key, or neither")
 	}
 	m.srv = New(Config{Store: st, Scheduler: m.sched, Logger: m.Logger, DataDir: m.DataDir, Version: m.Version,
-		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst, Costs: m.costs, AWS: awsclient.MustFactory(hub),
+		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst, Costs: m.costs, ClusterCosts: m.shared, AWS: awsclient.MustFactory(hub),
 		AuthFailures: m.AuthFailures, AuthFailWindow: m.AuthFailWindow, MaxTokensPerTenant: m.MaxTokensPerTenant,
 		MaxRows: m.MaxRows, CacheBytes: m.CacheBytes, TenantCacheBytes: m.TenantCacheBytes, HeavyQueries: m.HeavyQueries, HeavyQueriesAll: m.HeavyQueriesAll,
 		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait, VerifyRetry: m.VerifyRetry, HubProblem: hubProblem,
@@ -233,6 +251,10 @@ func (m *Main) Store() *store.Store { return m.store }
 // Costs is the cost store (open after Run).
 func (m *Main) Costs() *costs.Store { return m.costs }
 
+// SharedCosts is cluster mode's shared cost store (after Run; nil without
+// CostStore).
+func (m *Main) SharedCosts() *cluster.Cluster { return m.shared }
+
 // Server is the HTTP handler (after Run).
 func (m *Main) Server() *Server { return m.srv }
 
@@ -272,6 +294,11 @@ func (m *Main) Close() error {
 		if m.srv != nil {
 			m.srv.Wait()
 		}
+		if m.shared != nil {
+			if err := m.shared.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if m.costs != nil {
 			if err := m.costs.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("closing cost store: %w", err))
@@ -285,4 +312,40 @@ func (m *Main) Close() error {
 		m.Logger.Info("stopped")
 	})
 	return errors.Join(errs...)
+}
+
+// openCluster opens the shared cost store with the hub's credentials.
+func (m *Main) openCluster(hub aws.Config) (*cluster.Cluster, error) {
+	cfg := hub.Copy()
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if m.CostStoreEndpoint != "" {
+			o.BaseEndpoint = aws.String(m.CostStoreEndpoint)
+		}
+		// S3-compatible stores (MinIO, Ceph, an emulator) want path-style URLs.
+		o.UsePathStyle = o.BaseEndpoint != nil
+	})
+	return cluster.New(cluster.Config{URL: m.CostStore, S3: client, Versions: m.store,
+		CacheDir: filepath.Join(m.DataDir, "costs-cache"), CacheBytes: m.CostCacheBytes})
+}
+
+// collectCostVersions deletes the objects of replaced cost versions, every
+// few minutes; every replica does it (deleting twice is harmless).
+func (m *Main) collectCostVersions(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := m.shared.GC(ctx); err != nil {
+				m.Logger.Warn("collecting replaced cost versions", "err", err)
+			} else if n > 0 {
+				m.Logger.Info("collected replaced cost versions", "versions", n)
+			}
+		}
+	}
 }

@@ -77,13 +77,18 @@ func (s *Server) runIngest(ctx context.Context, j store.Job, progress scheduler.
 	if c.Status != store.StatusVerified {
 		return s.awaitVerify(ctx, c)
 	}
-	cs, err := s.costStore()
-	if err != nil {
-		return err
+	if s.costsDB == nil {
+		return crossbill.Errorf(crossbill.CodeUnavailable, "ingest", "the cost store is not open (see the server log)")
+	}
+	// In cluster mode the local store stages the load, which is then
+	// published to the shared cost store.
+	load := ingest.Ingest
+	if s.cfg.ClusterCosts != nil {
+		load = s.cfg.ClusterCosts.Ingest
 	}
 	cfg := s.cfg.AWS.Config(awsclient.Target{Tenant: t.Name, Connection: c.ID, RoleARN: c.RoleARN, ExternalID: c.ExternalID}, "")
 	n := 0
-	res, err := ingest.Ingest(ctx, cs, ingest.Options{
+	res, err := load(ctx, s.costsDB, ingest.Options{
 		Source: "s3://" + bill.Bucket + "/" + bill.Path, Tenant: t.ID, AWS: cfg,
 		Progress: func(format string, args ...any) {
 			n++

@@ -23,6 +23,7 @@ import (
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/costs/cluster"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/signin"
 	"github.com/crossbill/crossbill/internal/store"
@@ -51,6 +52,9 @@ type Config struct {
 
 	// Costs is the cost store (DuckDB); nil answers cost routes with 503.
 	Costs *costs.Store
+	// ClusterCosts, when set (--cost-store s3://...), answers cost queries
+	// from the shared cost store; Costs then only stages ingests.
+	ClusterCosts *cluster.Cluster
 	// MaxRows caps the rows of one cost answer; zero: costs.DefaultMaxRows,
 	// negative: no cap.
 	MaxRows int

@@ -1,0 +1,142 @@
+package costs
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/crossbill/crossbill"
+)
+
+// AthenaSQL renders q as one statement over a CUR 2.0 table read in place
+// (the CUR stack's optional Glue table over the export's Parquet files,
+// partitioned by billing_period), for organizations whose bill is too
+// large for one node's cost store. The metrics are the cost model's own
+// (model.go). The SQL is the subset that Amazon Athena (Trino) and DuckDB
+// both run the same way, so that its results are tested with DuckDB on the
+// same Parquet: CASE, coalesce, date_trunc, try(map[key]), TIMESTAMP
+// literals. Values are inlined as quoted literals (Athena's execution
+// parameters take no lists). Tags are read from resource_tags, the column
+// every CUR 2.0 export has. Results are (period, grp, value) rows.
+func AthenaSQL(q Query, table string) (string, error) {
+	const op = "athena query"
+	if q.From.IsZero() || q.To.IsZero() || !q.From.Before(q.To) {
+		return "", crossbill.Errorf(crossbill.CodeInvalid, op, "Athena queries need --from and --to (from before to): the CUR is scanned in place, with no store to find the latest month in")
+	}
+	if q.Metric == "" {
+		q.Metric = MetricAmortized
+	}
+	metric, err := ParseMetric(q.Metric)
+	if err != nil {
+		return "", err
+	}
+	if q.Granularity == "" {
+		q.Granularity = Daily
+	}
+	if _, err := ParseGranularity(string(q.Granularity)); err != nil {
+		return "", err
+	}
+	if !athenaTable.MatchString(table) {
+		return "", crossbill.Errorf(crossbill.CodeInvalid, op, "table %q: want DATABASE.TABLE of letters, digits and underscores", table)
+	}
+	group := "''"
+	if q.GroupBy.Kind != "" {
+		group = athenaDimExpr(q.GroupBy)
+	}
+	conds := []string{
+		"line_item_usage_start_date >= " + athenaTimestamp(q.From),
+		"line_item_usage_start_date < " + athenaTimestamp(q.To),
+	}
+	for _, f := range q.Filters {
+		if len(f.Values) == 0 {
+			return "", crossbill.Errorf(crossbill.CodeInvalid, op, "filter on %s has no values", f.Dim)
+		}
+		vals := make([]string, len(f.Values))
+		for i, v := range f.Values {
+			vals[i] = quoteString(v)
+		}
+		conds = append(conds, athenaDimExpr(f.Dim)+" IN ("+strings.Join(vals, ", ")+")")
+	}
+	return fmt.Sprintf("SELECT date_trunc('%s', line_item_usage_start_date) AS period, %s AS grp, sum(%s) AS value\nFROM %s\nWHERE %s\nGROUP BY 1, 2",
+		athenaUnit(q.Granularity), group, athenaMetric(metric), table, strings.Join(conds, "\n  AND ")), nil
+}
+
+// athenaTable is DATABASE.TABLE as Glue names them.
+var athenaTable = regexp.MustCompile(`^[A-Za-z0-9_]{1,255}\.[A-Za-z0-9_]{1,255}$`)
+
+func athenaUnit(g Granularity) string {
+	switch g {
+	case Hourly:
+		return "hour"
+	case Monthly:
+		return "month"
+	}
+	return "day"
+}
+
+func athenaTimestamp(t time.Time) string {
+	return "TIMESTAMP '" + t.UTC().Format("2006-01-02 15:04:05") + "'"
+}
+
+// athenaMetric is the cost model's metric over CUR 2.0 columns.
+func athenaMetric(m string) string {
+	switch m {
+	case MetricUnblended:
+		return "coalesce(line_item_unblended_cost, 0)"
+	case MetricAmortized:
+		return amortizedSQL
+	case MetricNet:
+		return "coalesce(line_item_net_unblended_cost, line_item_unblended_cost, 0)"
+	case MetricList:
+		return "coalesce(pricing_public_on_demand_cost, 0)"
+	}
+	return `CASE WHEN line_item_line_item_type IN ('Usage', 'SavingsPlanCoveredUsage', 'DiscountedUsage')
+		THEN coalesce(line_item_usage_amount, 0) ELSE 0 END`
+}
+
+// athenaDimExpr is a dimension over CUR 2.0 columns, as line_items
+// normalizes it; a tag key is looked up as given and with CUR 2.0's
+// "user_" prefix. try(): Trino's subscript fails on a missing key, try
+// makes it NULL as DuckDB's is (element_at would be Trino's NULL, but is
+// a list in DuckDB).
+func athenaDimExpr(d Dim) string {
+	switch d.Kind {
+	case DimTag, DimCostCategory:
+		col := "resource_tags"
+		if d.Kind == DimCostCategory {
+			col = "cost_category"
+		}
+		k := quoteString(normalizeKey(d))
+		return fmt.Sprintf("coalesce(try(%[1]s[%[2]s]), try(%[1]s['user_' || %[2]s]), '')", col, k)
+	case DimBillingPeriod:
+		return "billing_period"
+	}
+	col := map[string]string{DimService: "line_item_product_code", DimAccount: "line_item_usage_account_id",
+		DimRegion: "product_region_code", DimUsageType: "line_item_usage_type", DimOperation: "line_item_operation",
+		DimChargeType: "line_item_line_item_type"}[d.Kind]
+	return "coalesce(" + col + ", '')"
+}
+
+// ResultOf builds a query's answer from (period, group, value) rows
+// computed elsewhere (Athena): top N, totals and labels as Query does.
+func ResultOf(q Query, source string, rows []Row) Result {
+	res := Result{Metric: q.Metric, Granularity: q.Granularity, Source: source,
+		From: q.From.Format("2006-01-02"), To: q.To.Format("2006-01-02")}
+	if q.GroupBy.Kind != "" {
+		res.GroupBy = q.GroupBy.String()
+	}
+	for i := range rows {
+		switch {
+		case q.GroupBy.Kind == "":
+			rows[i].Group = "total"
+		case rows[i].Group == "":
+			rows[i].Group = describe(q.GroupBy, "")
+		}
+	}
+	res.Rows, res.Totals = topN(rows, q.Top)
+	for _, t := range res.Totals {
+		res.Total += t.Value
+	}
+	return res
+}
