@@ -78,6 +78,8 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 	cmd.Flags().StringVar(&m.DuckDBMemory, "duckdb-memory", "1GB", "memory DuckDB may use for cost queries and ingests, e.g. 512MB (its buffer pool keeps scanned data up to it; beyond, joins and aggregates spill to disk)")
 	cmd.Flags().IntVar(&m.HeavyQueriesAll, "heavy-queries-total", 2, "cost and commitment queries all tenants together may run at once (DuckDB runs on 2 threads: more only share them, at the cost of memory)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format on stderr: json or text")
+	cmd.Flags().StringVar(&m.ReplicaID, "replica-id", "", "this replica's name in job leases, unique among the replicas sharing a --database (default: made once and kept in the data directory)")
+	cmd.Flags().DurationVar(&m.JobLease, "job-lease", time.Minute, "how long a job claimed by this replica stays its own without a heartbeat: after a replica dies, another takes its jobs over this long after its last heartbeat")
 	hubFlags(cmd, m)
 	return cmd
 }

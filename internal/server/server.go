@@ -83,6 +83,8 @@ type Config struct {
 type Server struct {
 	store   *store.Store
 	sched   *scheduler.Scheduler
+	// unsubscribe ends the store events' delivery to the caches (events.go).
+	unsubscribe func()
 	log     *slog.Logger
 	dataDir string
 	metrics *metrics
@@ -160,6 +162,10 @@ func New(cfg Config) *Server {
 			s.metrics.jobs.WithLabelValues(j.Kind, outcome).Inc()
 		})
 	}
+	s.unsubscribe = func() {}
+	if cfg.Store != nil {
+		s.unsubscribe = cfg.Store.Subscribe(s.onEvent)
+	}
 	s.routes = s.routeTable()
 	s.handler = s.buildMux()
 	return s
@@ -170,7 +176,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Wait waits for the server's background writes to end; call it after the
 // HTTP server stopped and before the store closes.
-func (s *Server) Wait() { s.tokens.wait() }
+func (s *Server) Wait() {
+	s.unsubscribe()
+	s.tokens.wait()
+}
 
 // SetReady records whether the server is ready (readyz); err says why not.
 func (s *Server) SetReady(err error) {
