@@ -81,17 +81,17 @@ type Config struct {
 
 // Server serves the API and the UI.
 type Server struct {
-	store   *store.Store
-	sched   *scheduler.Scheduler
+	store *store.Store
+	sched *scheduler.Scheduler
 	// unsubscribe ends the store events' delivery to the caches (events.go).
 	unsubscribe func()
-	log     *slog.Logger
-	dataDir string
-	metrics *metrics
-	limits  *limiters
-	cfg     Config
-	routes  []route
-	handler http.Handler
+	log         *slog.Logger
+	dataDir     string
+	metrics     *metrics
+	limits      *limiters
+	cfg         Config
+	routes      []route
+	handler     http.Handler
 
 	readyMu sync.RWMutex
 	ready   error // nil when ready
