@@ -172,12 +172,27 @@ func TestShutdownReleasesJob(t *testing.T) {
 	}
 }
 
-// cutOff is a replica's view of the store while its network to the
-// database drops heartbeats (a partition; everything else gets through).
-type cutOff struct{ *store.Store }
+// cutOff is a replica's view of the store once its network to the
+// database drops heartbeats and claims after its first claim (a partition);
+// its progress and outcome writes still get through, as a zombie's would.
+type cutOff struct {
+	*store.Store
+	claimed *atomic.Bool
+}
 
 func (cutOff) HeartbeatJob(context.Context, store.Job, time.Duration) error {
 	return crossbill.Errorf(crossbill.CodeUnavailable, "job heartbeat", "connection refused")
+}
+
+func (c cutOff) ClaimDueJobs(ctx context.Context, l store.Lease, limit int) ([]store.Job, error) {
+	if c.claimed.Load() {
+		return nil, crossbill.Errorf(crossbill.CodeUnavailable, "job claim", "connection refused")
+	}
+	jobs, err := c.Store.ClaimDueJobs(ctx, l, limit)
+	if len(jobs) > 0 {
+		c.claimed.Store(true)
+	}
+	return jobs, err
 }
 
 // TestLostLeaseStopsTheJob: replica A's heartbeats do not reach the
@@ -189,11 +204,11 @@ func TestLostLeaseStopsTheJob(t *testing.T) {
 	s, tenant := openStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	lease := 150 * time.Millisecond
+	lease := time.Second // long beside a heartbeat on a loaded machine; short for a test
 	optsA, optsB := fast(), fast()
 	optsA.Owner, optsA.Lease = "replica-a", lease
 	optsB.Owner, optsB.Lease = "replica-b", lease
-	a := scheduler.New(cutOff{s}, quiet(), optsA)
+	a := scheduler.New(cutOff{s, new(atomic.Bool)}, quiet(), optsA)
 	b := scheduler.New(s, quiet(), optsB)
 	var aStarted = make(chan struct{})
 	var aStopped atomic.Bool
