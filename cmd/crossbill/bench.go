@@ -36,7 +36,7 @@ and no errors.`,
 			if replicas > 1 {
 				return benchReplicas(cmd, app, replicaBench{replicas: replicas, clients: clients, duration: duration, killOne: killOne, jobs: jobs})
 			}
-			dir, tenant, tokens, cleanup, err := benchData(cmd, app, clients)
+			dir, tenant, tokens, cleanup, err := benchData(cmd, app, app.DatabaseURL(), clients)
 			if err != nil {
 				return err
 			}
@@ -85,8 +85,9 @@ func benchPaths(tenant string) []string {
 }
 
 // benchData prepares the demo organization with its costs (in --data, else
-// a temporary directory that cleanup removes) and n read tokens.
-func benchData(cmd *cobra.Command, app *App, n int) (dir, tenant string, tokens []string, cleanup func(), err error) {
+// a temporary directory that cleanup removes) and n read tokens; the
+// metadata goes to database ("": SQLite in the directory).
+func benchData(cmd *cobra.Command, app *App, database string, n int) (dir, tenant string, tokens []string, cleanup func(), err error) {
 	ctx := cmd.Context()
 	dir, cleanup = app.DataDir, func() {}
 	if !rootFlagChanged(cmd, "data") && os.Getenv("CROSSBILL_DATA") == "" {
@@ -100,7 +101,7 @@ func benchData(cmd *cobra.Command, app *App, n int) (dir, tenant string, tokens 
 		cleanup()
 		return "", "", nil, nil, err
 	}
-	st, err := store.OpenDatabase(ctx, dir, app.DatabaseURL())
+	st, err := store.OpenDatabase(ctx, dir, database)
 	if err != nil {
 		return fail(err)
 	}

@@ -68,7 +68,7 @@ func benchReplicas(cmd *cobra.Command, app *App, o replicaBench) error {
 	if err != nil {
 		return crossbill.Errorf(crossbill.CodeInternal, op, "finding this program: %w", err)
 	}
-	dir, tenant, tokens, cleanup, err := benchData(cmd, app, o.clients)
+	dir, tenant, tokens, cleanup, err := benchData(cmd, app, db, o.clients)
 	if err != nil {
 		return err
 	}
