@@ -38,10 +38,10 @@ const (
 // notifyChannel is the PostgreSQL channel events travel on.
 const notifyChannel = "crossbill_events"
 
-// ListenRetry is how often a down listen connection is retried; each
+// listenRetry is how often a down listen connection is retried; each
 // failed try delivers EventResync, so while PostgreSQL's notifications
 // cannot reach this replica its caches hold nothing older than this.
-var ListenRetry = time.Second
+const listenRetry = time.Second
 
 // events is a store's subscribers and its listen loop.
 type events struct {
@@ -134,7 +134,7 @@ func (s *Store) notifyTx(ctx context.Context, x execer, ev Event) error {
 
 // listen keeps a LISTEN connection up until ctx ends, delivering what it
 // hears. Whenever the connection is down it delivers EventResync once per
-// ListenRetry: notifications sent meanwhile are lost, so caches are
+// listenRetry: notifications sent meanwhile are lost, so caches are
 // dropped instead (a short poll, in effect, until the listener is back).
 func (s *Store) listen(ctx context.Context, done chan struct{}) {
 	defer close(done)
@@ -148,7 +148,7 @@ func (s *Store) listen(ctx context.Context, done chan struct{}) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(ListenRetry):
+		case <-time.After(listenRetry):
 		}
 	}
 }
