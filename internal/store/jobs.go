@@ -47,8 +47,8 @@ type Job struct {
 	UpdatedAt    time.Time              `json:"updated_at"`
 	// The lease: the replica running (or that last ran) the job, until
 	// when its claim holds, and the claim's fencing token (see ClaimDueJobs).
-	LeaseOwner string     `json:"-"`
-	LeaseUntil *time.Time `json:"-"`
+	LeaseOwner string     `json:"replica,omitempty"`
+	LeaseUntil *time.Time `json:"lease_expires_at,omitempty"`
 	LeaseToken int64      `json:"-"`
 }
 
