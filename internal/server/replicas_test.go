@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -271,6 +272,18 @@ func TestThreeReplicas(t *testing.T) {
 			}
 		}
 		t.Logf("jobs run per replica: %v", byReplica)
+		// The API says which replica ran a job.
+		req, _ := http.NewRequest(http.MethodGet, rs[1].url+"/api/v1/tenants/acme/jobs/"+ids[0], nil)
+		req.Header.Set("Authorization", "Bearer "+op)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var got struct{ Replica string }
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || got.Replica == "" || byReplica[got.Replica] == 0 {
+			t.Errorf("job %s through the API: replica %q, %v", ids[0], got.Replica, err)
+		}
 	})
 
 	t.Run("kill-during-ingest", func(t *testing.T) {
