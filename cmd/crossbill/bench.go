@@ -18,8 +18,9 @@ import (
 
 func newBenchCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Measure crossbill's performance on this machine"}
-	var clients int
+	var clients, replicas, jobs int
 	var duration time.Duration
+	var killOne bool
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Load-test the API: concurrent clients querying costs on loopback; prints latency percentiles",
@@ -32,7 +33,10 @@ and no errors.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			dir, tenant, tokens, cleanup, err := benchData(cmd, app, clients)
+			if replicas > 1 {
+				return benchReplicas(cmd, app, replicaBench{replicas: replicas, clients: clients, duration: duration, killOne: killOne, jobs: jobs})
+			}
+			dir, tenant, tokens, cleanup, err := benchData(cmd, app, app.DatabaseURL(), clients)
 			if err != nil {
 				return err
 			}
@@ -41,20 +45,13 @@ and no errors.`,
 			// load test measures what the server can serve, and on a quiet
 			// machine each client asks faster than the limit allows. The
 			// server tests cover the limit itself.
-			m := &server.Main{Addr: "127.0.0.1:0", DataDir: dir, NoBootstrap: true, Logger: discardLogger(), RatePerSecond: -1}
+			m := &server.Main{Addr: "127.0.0.1:0", DataDir: dir, Database: app.DatabaseURL(), NoBootstrap: true, Logger: discardLogger(), RatePerSecond: -1}
 			if err := m.Run(ctx); err != nil {
 				m.Close() //nolint:errcheck // the Run error matters more
 				return err
 			}
 			defer m.Close()
-			base := "/api/v1/tenants/" + url.PathEscape(tenant) + "/costs?"
-			var paths []string
-			for _, g := range []string{"service", "account", "region", "charge-type", "usage-type"} {
-				for _, gran := range []string{"daily", "monthly"} {
-					paths = append(paths, base+url.Values{"group_by": {g}, "granularity": {gran}, "top": {"8"}}.Encode())
-				}
-			}
-			paths = append(paths, base+url.Values{"group_by": {"service"}, "filter": {"region=us-east-1"}}.Encode())
+			paths := benchPaths(tenant)
 			app.Progress("bench: %d clients for %s against %s", clients, duration, m.URL())
 			res, err := loadtest.Run(ctx, loadtest.Options{BaseURL: m.URL(), Tokens: tokens, Paths: paths, Clients: clients, Duration: duration})
 			if err != nil {
@@ -68,13 +65,29 @@ and no errors.`,
 	}
 	serve.Flags().IntVar(&clients, "clients", 200, "concurrent clients")
 	serve.Flags().DurationVar(&duration, "duration", 30*time.Second, "how long to send requests")
+	serve.Flags().IntVar(&replicas, "replicas", 1, "serve processes sharing --database (PostgreSQL, needed above 1), clients spread over them")
+	serve.Flags().BoolVar(&killOne, "kill-one", false, "with --replicas: kill -9 one replica halfway through")
+	serve.Flags().IntVar(&jobs, "jobs", 200, "with --replicas: background jobs enqueued during the run, each to finish once")
 	cmd.AddCommand(serve, newBenchMemoryCmd(app))
 	return cmd
 }
 
+// benchPaths are the cost queries the load test sends.
+func benchPaths(tenant string) []string {
+	base := "/api/v1/tenants/" + url.PathEscape(tenant) + "/costs?"
+	var paths []string
+	for _, g := range []string{"service", "account", "region", "charge-type", "usage-type"} {
+		for _, gran := range []string{"daily", "monthly"} {
+			paths = append(paths, base+url.Values{"group_by": {g}, "granularity": {gran}, "top": {"8"}}.Encode())
+		}
+	}
+	return append(paths, base+url.Values{"group_by": {"service"}, "filter": {"region=us-east-1"}}.Encode())
+}
+
 // benchData prepares the demo organization with its costs (in --data, else
-// a temporary directory that cleanup removes) and n read tokens.
-func benchData(cmd *cobra.Command, app *App, n int) (dir, tenant string, tokens []string, cleanup func(), err error) {
+// a temporary directory that cleanup removes) and n read tokens; the
+// metadata goes to database ("": SQLite in the directory).
+func benchData(cmd *cobra.Command, app *App, database string, n int) (dir, tenant string, tokens []string, cleanup func(), err error) {
 	ctx := cmd.Context()
 	dir, cleanup = app.DataDir, func() {}
 	if !rootFlagChanged(cmd, "data") && os.Getenv("CROSSBILL_DATA") == "" {
@@ -88,7 +101,7 @@ func benchData(cmd *cobra.Command, app *App, n int) (dir, tenant string, tokens 
 		cleanup()
 		return "", "", nil, nil, err
 	}
-	st, err := store.Open(ctx, dir)
+	st, err := store.OpenDatabase(ctx, dir, database)
 	if err != nil {
 		return fail(err)
 	}

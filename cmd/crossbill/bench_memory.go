@@ -59,7 +59,7 @@ cache within its cap. Linux only.`,
 			if tenants < 1 {
 				return crossbill.Errorf(crossbill.CodeInvalid, "bench memory", "--tenants must be 1 or more")
 			}
-			dir, tenant, tokens, cleanup, err := benchData(cmd, app, 1)
+			dir, tenant, tokens, cleanup, err := benchData(cmd, app, "", 1)
 			if err != nil {
 				return err
 			}

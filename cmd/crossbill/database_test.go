@@ -48,3 +48,13 @@ func TestDatabaseBadURL(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchReplicasNeedPostgres: replicas share PostgreSQL; asking for
+// several on SQLite is invalid input, said before any work.
+func TestBenchReplicasNeedPostgres(t *testing.T) {
+	t.Setenv("CROSSBILL_DATABASE", "")
+	_, errOut, code := runCLI(t, t.TempDir(), "bench", "serve", "--replicas", "3", "--duration", "1s")
+	if code != 2 || !strings.Contains(errOut, "--database postgres://") {
+		t.Fatalf("code %d, stderr %q; want 2 naming --database", code, errOut)
+	}
+}

@@ -89,6 +89,8 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 	cmd.Flags().StringVar(&m.CostStoreEndpoint, "cost-store-endpoint", os.Getenv("CROSSBILL_COST_STORE_ENDPOINT"), "URL of an S3-compatible store (MinIO, Ceph...) holding --cost-store; default AWS S3 (env CROSSBILL_COST_STORE_ENDPOINT)")
 	cmd.Flags().Int64Var(&costCacheMB, "cost-cache-mb", 10240, "MiB of --cost-store objects each replica caches on local disk (must hold the largest tenant's Parquet files)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format on stderr: json or text")
+	cmd.Flags().StringVar(&m.ReplicaID, "replica-id", "", "this replica's name in job leases, unique among the replicas sharing a --database (default: made once and kept in the data directory)")
+	cmd.Flags().DurationVar(&m.JobLease, "job-lease", time.Minute, "how long a job claimed by this replica stays its own without a heartbeat: after a replica dies, another takes its jobs over this long after its last heartbeat")
 	hubFlags(cmd, m)
 	sso = addSignInFlags(cmd)
 	return cmd

@@ -137,11 +137,13 @@ func newTokenCmd(app *App) *cobra.Command {
 
 	revoke := &cobra.Command{
 		Use:   "revoke TOKEN_ID",
-		Short: fmt.Sprintf("Revoke a token by its ID (tok_...); a running server refuses it within %s", server.TokenCacheTTL),
+		Short: fmt.Sprintf("Revoke a token by its ID (tok_...); a running server refuses it within %s (on PostgreSQL at once)", server.TokenCacheTTL),
 		Long: fmt.Sprintf(`Revoke a token by its ID (tok_...). A running server reads a token it
 has seen from the store again only every %s, so it refuses this one within
 %s; a token revoked through the API (DELETE
-/api/v1/tenants/{tenant}/tokens/{id}) is refused by that server at once.`, server.TokenCacheTTL, server.TokenCacheTTL),
+/api/v1/tenants/{tenant}/tokens/{id}) is refused by that server at once.
+With the metadata in PostgreSQL (--database) every server refuses it at once,
+whichever way it was revoked: the revocation is announced to them (NOTIFY).`, server.TokenCacheTTL, server.TokenCacheTTL),
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := app.Store(cmd.Context())

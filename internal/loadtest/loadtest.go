@@ -16,7 +16,11 @@ import (
 
 // Options describe a load run.
 type Options struct {
-	BaseURL  string
+	BaseURL string
+	// BaseURLs, when set, are several replicas behind no load balancer:
+	// client i starts on BaseURLs[i%n] and, as a load balancer would take
+	// a dead backend out, moves to the next one after a transport error.
+	BaseURLs []string
 	Tokens   []string // one per client, reused round-robin when fewer
 	Paths    []string // requested round-robin by each client
 	Clients  int
@@ -44,6 +48,9 @@ func (r Result) String() string {
 
 // Run sends requests until Duration has passed or ctx ends.
 func Run(ctx context.Context, o Options) (Result, error) {
+	if len(o.BaseURLs) == 0 {
+		o.BaseURLs = []string{o.BaseURL}
+	}
 	if o.Clients <= 0 || len(o.Paths) == 0 || len(o.Tokens) == 0 || o.Duration <= 0 {
 		return Result{}, crossbill.Errorf(crossbill.CodeInvalid, "load test", "need clients, paths, tokens and a duration")
 	}
@@ -62,10 +69,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		go func() {
 			defer wg.Done()
 			tok := o.Tokens[c%len(o.Tokens)]
+			backend := c % len(o.BaseURLs)
 			var mine []time.Duration
 			mineErr := map[string]int{}
 			for i := c; ctx.Err() == nil; i++ {
-				req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.BaseURL+o.Paths[i%len(o.Paths)], nil)
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.BaseURLs[backend]+o.Paths[i%len(o.Paths)], nil)
 				if err != nil {
 					mineErr["request"]++
 					break
@@ -76,6 +84,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 				if err != nil {
 					if ctx.Err() == nil {
 						mineErr["transport"]++
+						backend = (backend + 1) % len(o.BaseURLs)
 					}
 					continue
 				}

@@ -2,6 +2,11 @@
 // from the jobs table: due jobs are claimed, run by the runner registered for
 // their kind, retried with exponential backoff and jitter, and periodic jobs
 // re-enqueued; jobs left running by a stopped process resume on start.
+//
+// Several replicas may share one database: each claims jobs under a lease
+// in its own name (Options.Owner) and heartbeats the jobs it runs; a job
+// whose replica died is taken over by another once its lease expires, and
+// a replica that loses a lease stops that job and records nothing.
 package scheduler
 
 import (
@@ -28,10 +33,11 @@ type Runner func(ctx context.Context, job store.Job, progress Progress) error
 
 // Store is the part of the metadata store the scheduler uses.
 type Store interface {
-	ClaimDueJobs(ctx context.Context, limit int) ([]store.Job, error)
-	JobProgress(ctx context.Context, id string, progress float64, message string) error
+	ClaimDueJobs(ctx context.Context, lease store.Lease, limit int) ([]store.Job, error)
+	HeartbeatJob(ctx context.Context, j store.Job, ttl time.Duration) error
+	JobProgress(ctx context.Context, j store.Job, progress float64, message string) error
 	FinishJob(ctx context.Context, j store.Job, out store.JobOutcome) (*store.Job, error)
-	RequeueRunningJobs(ctx context.Context) (int, error)
+	RequeueRunningJobs(ctx context.Context, owner string) (int, error)
 	EnqueueJob(ctx context.Context, spec store.JobSpec) (store.Job, error)
 }
 
@@ -47,6 +53,14 @@ type Options struct {
 	Jitter      float64       // fraction of a delay drawn at random, default 0.2
 	Now         func() time.Time
 	Rand        func() float64 // in [0,1); default math/rand/v2
+	// Owner is this replica's ID in job leases: unique among the
+	// processes sharing the database, the same across restarts of one
+	// (its previous process's jobs resume at once). Default "local".
+	Owner string
+	// Lease is how long a claimed job stays this replica's without a
+	// heartbeat (heartbeats come every third of it): how soon another
+	// replica takes over a job whose replica died. Default 1m.
+	Lease time.Duration
 }
 
 // Scheduler claims and runs due jobs.
@@ -89,6 +103,12 @@ func New(s Store, log *slog.Logger, opts Options) *Scheduler {
 	if opts.Rand == nil {
 		opts.Rand = rand.Float64
 	}
+	if opts.Owner == "" {
+		opts.Owner = "local"
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = time.Minute
+	}
 	return &Scheduler{store: s, log: log.With("component", "scheduler"), opts: opts, runners: map[string]Runner{},
 		wake: make(chan struct{}, 1), running: map[string]context.CancelFunc{}}
 }
@@ -129,10 +149,11 @@ func (s *Scheduler) Wake() {
 	}
 }
 
-// Start requeues jobs a previous process left running and runs the loop
-// until ctx is canceled; Wait waits for the loop and running jobs to end.
+// Start requeues jobs a previous process of this replica left running (and
+// any whose lease expired) and runs the loop until ctx is canceled; Wait
+// waits for the loop and running jobs to end.
 func (s *Scheduler) Start(ctx context.Context) error {
-	n, err := s.store.RequeueRunningJobs(ctx)
+	n, err := s.store.RequeueRunningJobs(ctx, s.opts.Owner)
 	if err != nil {
 		return err
 	}
@@ -169,7 +190,7 @@ func (s *Scheduler) runDue(ctx context.Context) {
 	if free <= 0 || ctx.Err() != nil {
 		return
 	}
-	jobs, err := s.store.ClaimDueJobs(ctx, free)
+	jobs, err := s.store.ClaimDueJobs(ctx, store.Lease{Owner: s.opts.Owner, TTL: s.opts.Lease}, free)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Error("claiming due jobs", "err", err)
@@ -191,16 +212,75 @@ func (s *Scheduler) runDue(ctx context.Context) {
 				s.mu.Unlock()
 				s.Wake() // a slot is free
 			}()
-			s.run(ctx, jctx, j)
+			s.run(ctx, jctx, j, s.heartbeat(jctx, cancel, j))
 		}()
+	}
+}
+
+// heartbeat extends j's lease every third of it until stopped. When the
+// lease is lost (another replica took the job over, or heartbeats failed
+// for a whole lease so another may have), it cancels the job (cancel) and
+// marks it lost. Stop it before recording the outcome: once the outcome
+// ends the lease, a heartbeat would find it gone.
+func (s *Scheduler) heartbeat(jctx context.Context, cancel context.CancelFunc, j store.Job) *beat {
+	ctx, stop := context.WithCancel(jctx)
+	b := &beat{lost: make(chan struct{}), done: make(chan struct{}), stop: stop}
+	lost := b.lost
+	go func() {
+		defer close(b.done)
+		t := time.NewTicker(s.opts.Lease / 3)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			err := s.store.HeartbeatJob(ctx, j, s.opts.Lease)
+			switch {
+			case err == nil:
+				last = time.Now()
+				continue
+			case ctx.Err() != nil:
+				return
+			case crossbill.ErrorCode(err) != crossbill.CodeConflict && time.Since(last) < s.opts.Lease:
+				s.log.Warn("job heartbeat failed; retrying", "job", j.ID, "err", err)
+				continue
+			}
+			s.log.Warn("job lease lost: stopping the job, another replica runs it", "job", j.ID, "kind", j.Kind, "err", err)
+			close(lost)
+			cancel()
+			return
+		}
+	}()
+	return b
+}
+
+// beat is a running job's heartbeat.
+type beat struct {
+	lost, done chan struct{}
+	stop       context.CancelFunc
+}
+
+// end stops the heartbeat and reports whether the lease was lost.
+func (b *beat) end() (lost bool) {
+	b.stop()
+	<-b.done
+	select {
+	case <-b.lost:
+		return true
+	default:
+		return false
 	}
 }
 
 // run does one attempt and records its outcome. parent is the scheduler's
 // context: when it ends (shutdown) the job is left for RequeueRunningJobs
-// rather than counted as failed.
-func (s *Scheduler) run(parent, ctx context.Context, j store.Job) {
-	log := s.log.With("job", j.ID, "kind", j.Kind, "tenant", j.TenantID, "connection", j.ConnectionID, "attempt", j.Attempts)
+// rather than counted as failed. When lost closes, the lease passed to
+// another replica: nothing is recorded.
+func (s *Scheduler) run(parent, ctx context.Context, j store.Job, hb *beat) {
+	log := s.log.With("job", j.ID, "kind", j.Kind, "tenant", j.TenantID, "connection", j.ConnectionID, "attempt", j.Attempts, "replica", s.opts.Owner)
 	r, ok := s.runners[j.Kind]
 	var err error
 	if !ok {
@@ -209,14 +289,26 @@ func (s *Scheduler) run(parent, ctx context.Context, j store.Job) {
 		log.Info("job started")
 		err = safeRun(ctx, r, j, func(f float64, msg string) {
 			// Progress is advisory: a failed write must not fail the job.
-			if perr := s.store.JobProgress(context.WithoutCancel(ctx), j.ID, f, msg); perr != nil {
+			if perr := s.store.JobProgress(context.WithoutCancel(ctx), j, f, msg); perr != nil {
 				log.Warn("recording progress", "err", perr)
 			}
 		})
 	}
 	if parent.Err() != nil {
-		log.Info("job interrupted by shutdown; it resumes on next start")
+		if hb.end() {
+			return
+		}
+		// Released now rather than at its lease's end, its attempt not
+		// counted: another replica (or this one's next start) resumes it.
+		rel := store.JobOutcome{Defer: s.opts.Now(), Err: errors.New("interrupted by a replica's shutdown; resumed by the next replica to claim it")}
+		if _, err := s.store.FinishJob(context.WithoutCancel(parent), j, rel); err != nil {
+			log.Warn("releasing the job at shutdown; it resumes when its lease expires", "err", err)
+		}
+		log.Info("job interrupted by shutdown; released to the queue")
 		return
+	}
+	if hb.end() {
+		return // logged by heartbeat; the new holder records the outcome
 	}
 	if s.onEnd != nil {
 		s.onEnd(j, err)
@@ -235,6 +327,8 @@ func (s *Scheduler) run(parent, ctx context.Context, j store.Job) {
 	}
 	next, ferr := s.store.FinishJob(context.WithoutCancel(parent), j, out)
 	switch {
+	case crossbill.ErrorCode(ferr) == crossbill.CodeConflict:
+		log.Warn("job outcome dropped: its lease passed to another replica", "err", ferr)
 	case ferr != nil:
 		log.Error("recording job outcome", "err", ferr)
 	case deferred != nil:
@@ -312,5 +406,5 @@ func (s *Scheduler) jittered(d time.Duration) time.Duration {
 
 // String describes the configuration, for the startup log.
 func (s *Scheduler) String() string {
-	return fmt.Sprintf("scheduler(concurrency=%d poll=%s backoff=%s..%s)", s.opts.Concurrency, s.opts.Poll, s.opts.BaseBackoff, s.opts.MaxBackoff)
+	return fmt.Sprintf("scheduler(replica=%s lease=%s concurrency=%d poll=%s backoff=%s..%s)", s.opts.Owner, s.opts.Lease, s.opts.Concurrency, s.opts.Poll, s.opts.BaseBackoff, s.opts.MaxBackoff)
 }

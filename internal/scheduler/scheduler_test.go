@@ -129,7 +129,10 @@ func TestGivesUpAndSchedulesNextPeriodicRun(t *testing.T) {
 	}
 }
 
-func TestShutdownLeavesJobForRestart(t *testing.T) {
+// TestShutdownReleasesJob: a job interrupted by shutdown goes back to the
+// queue at once, its attempt not counted, for another replica or the next
+// start (not after its lease expires).
+func TestShutdownReleasesJob(t *testing.T) {
 	t.Parallel()
 	s, tenant := openStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -150,8 +153,8 @@ func TestShutdownLeavesJobForRestart(t *testing.T) {
 	<-started
 	cancel()
 	sch.Wait()
-	if got, _ := s.JobByID(context.Background(), tenant, j.ID); got.Status != store.JobRunning {
-		t.Fatalf("after shutdown: %s, want running (left for restart)", got.Status)
+	if got, _ := s.JobByID(context.Background(), tenant, j.ID); got.Status != store.JobQueued || got.Attempts != 0 {
+		t.Fatalf("after shutdown: %s after %d attempts, want queued after 0 (released)", got.Status, got.Attempts)
 	}
 	// A new scheduler (the restarted process) resumes and finishes it.
 	ctx2, cancel2 := context.WithCancel(context.Background())
@@ -164,8 +167,90 @@ func TestShutdownLeavesJobForRestart(t *testing.T) {
 	got := waitJob(t, s, tenant, j.ID)
 	cancel2()
 	sch2.Wait()
-	if got.Status != store.JobSucceeded || got.Attempts != 2 {
+	if got.Status != store.JobSucceeded || got.Attempts != 1 {
 		t.Fatalf("resumed job %+v", got)
+	}
+}
+
+// cutOff is a replica's view of the store once its network to the
+// database drops heartbeats and claims after its first claim (a partition);
+// its progress and outcome writes still get through, as a zombie's would.
+type cutOff struct {
+	*store.Store
+	claimed *atomic.Bool
+}
+
+func (cutOff) HeartbeatJob(context.Context, store.Job, time.Duration) error {
+	return crossbill.Errorf(crossbill.CodeUnavailable, "job heartbeat", "connection refused")
+}
+
+func (c cutOff) ClaimDueJobs(ctx context.Context, l store.Lease, limit int) ([]store.Job, error) {
+	if c.claimed.Load() {
+		return nil, crossbill.Errorf(crossbill.CodeUnavailable, "job claim", "connection refused")
+	}
+	jobs, err := c.Store.ClaimDueJobs(ctx, l, limit)
+	if len(jobs) > 0 {
+		c.claimed.Store(true)
+	}
+	return jobs, err
+}
+
+// TestLostLeaseStopsTheJob: replica A's heartbeats do not reach the
+// database; after a lease, replica B takes the job over and finishes it,
+// A's run is cancelled, and A's outcome is never recorded: the job
+// succeeds once and has one successor.
+func TestLostLeaseStopsTheJob(t *testing.T) {
+	t.Parallel()
+	s, tenant := openStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	lease := time.Second // long beside a heartbeat on a loaded machine; short for a test
+	optsA, optsB := fast(), fast()
+	optsA.Owner, optsA.Lease = "replica-a", lease
+	optsB.Owner, optsB.Lease = "replica-b", lease
+	a := scheduler.New(cutOff{s, new(atomic.Bool)}, quiet(), optsA)
+	b := scheduler.New(s, quiet(), optsB)
+	var aStarted = make(chan struct{})
+	var aStopped atomic.Bool
+	a.Handle("ingest", func(ctx context.Context, _ store.Job, _ scheduler.Progress) error {
+		close(aStarted)
+		<-ctx.Done()
+		aStopped.Store(true)
+		return nil // a zombie claiming success: must not be recorded
+	})
+	var bRuns atomic.Int32
+	b.Handle("ingest", func(context.Context, store.Job, scheduler.Progress) error {
+		bRuns.Add(1)
+		return nil
+	})
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	j, err := a.Enqueue(ctx, store.JobSpec{TenantID: tenant, Kind: "ingest", Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-aStarted
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := waitJob(t, s, tenant, j.ID)
+	deadline := time.Now().Add(10 * time.Second)
+	for !aStopped.Load() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	a.Wait()
+	b.Wait()
+	if got.Status != store.JobSucceeded || got.LeaseOwner != "replica-b" || bRuns.Load() != 1 {
+		t.Fatalf("job %+v after %d runs on B", got, bRuns.Load())
+	}
+	if !aStopped.Load() {
+		t.Fatal("A's run was not cancelled when its lease was lost")
+	}
+	jobs, err := s.Jobs(context.Background(), tenant, store.JobFilter{Kind: "ingest"})
+	if err != nil || len(jobs) != 2 {
+		t.Fatalf("want the job and one successor, got %d: %v", len(jobs), err)
 	}
 }
 

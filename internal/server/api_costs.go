@@ -148,5 +148,7 @@ func (s *Server) costDimensions(w http.ResponseWriter, r *http.Request) error {
 }
 
 // InvalidateCosts drops cached cost answers of a tenant whose cost data
-// changed outside the server's own jobs.
-func (s *Server) InvalidateCosts(tenant crossbill.TenantID) { s.costs.invalidate(tenant) }
+// changed outside the server's own jobs, here and on every replica.
+func (s *Server) InvalidateCosts(tenant crossbill.TenantID) {
+	s.costsChanged(context.Background(), tenant)
+}

@@ -339,6 +339,13 @@ func (c *tokenCache) forget(id string) {
 	c.mu.Unlock()
 }
 
+// clear drops every cached token.
+func (c *tokenCache) clear() {
+	c.mu.Lock()
+	c.live = map[string]cachedToken{}
+	c.mu.Unlock()
+}
+
 // touch records a token's use without making the request wait for the
 // write.
 func (c *tokenCache) touch(st *store.Store, id string, log *slog.Logger) {

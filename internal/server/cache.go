@@ -287,6 +287,19 @@ func (c *costCache) invalidate(tenant crossbill.TenantID) {
 	c.mu.Unlock()
 }
 
+// invalidateAll drops every tenant's answers (events may have been missed).
+func (c *costCache) invalidateAll() {
+	c.mu.Lock()
+	ids := make([]crossbill.TenantID, 0, len(c.tenants))
+	for id := range c.tenants {
+		ids = append(ids, id)
+	}
+	c.mu.Unlock()
+	for _, id := range ids {
+		c.invalidate(id)
+	}
+}
+
 // cacheStats is a snapshot for /metrics and the tests.
 type cacheStats struct {
 	Bytes, MaxBytes, TenantMax int64

@@ -2,14 +2,18 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,6 +81,11 @@ type Main struct {
 	VerifyWait      time.Duration
 	// VerifyRetry: see Config.VerifyRetry.
 	VerifyRetry time.Duration
+	// ReplicaID names this process in job leases; "": the ID kept in the
+	// data directory (replicaIDFile), made on first start.
+	ReplicaID string
+	// JobLease: see scheduler.Options.Lease (zero: its default).
+	JobLease time.Duration
 	// Runners are extra job kinds (the demo's data loader).
 	Runners map[string]scheduler.Runner
 
@@ -159,7 +168,18 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		go m.collectCostVersions(runCtx)
 	}
-	m.sched = scheduler.New(st, m.Logger, m.Scheduler)
+	sopts := m.Scheduler
+	if sopts.Owner == "" {
+		if sopts.Owner = m.ReplicaID; sopts.Owner == "" {
+			if sopts.Owner, err = replicaID(m.DataDir); err != nil {
+				return err
+			}
+		}
+	}
+	if m.JobLease > 0 {
+		sopts.Lease = m.JobLease
+	}
+	m.sched = scheduler.New(st, m.Logger, sopts)
 	var sso *signin.Service
 	if m.SignIn != nil && m.SignIn.Enabled() {
 		sso = signin.New(*m.SignIn, nil, nil)
@@ -213,6 +233,33 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Logger.Info("serving", "url", m.URL(), "data", m.DataDir, "database", m.store.Engine(), "scheduler", m.sched.String())
 	return nil
+}
+
+// replicaIDFile keeps a data directory's replica ID: each replica has its
+// own data directory, so the ID is unique among replicas and survives
+// restarts (a restarted replica resumes its own jobs at once).
+const replicaIDFile = "replica-id"
+
+// replicaID reads the data directory's replica ID, making one (host name
+// and a random suffix) on first use.
+func replicaID(dir string) (string, error) {
+	path := filepath.Join(dir, replicaIDFile)
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "replica"
+	}
+	var r [4]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		return "", err
+	}
+	id := host + "-" + hex.EncodeToString(r[:])
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", crossbill.Errorf(crossbill.CodeUnavailable, "serve", "writing the replica ID to %s (is the data directory writable?): %w", path, err)
+	}
+	return id, nil
 }
 
 // bootstrap creates the first operator token when there is none.

@@ -60,6 +60,8 @@ func (s *Server) schemas() obj {
 			"last_error": str(""), "error_code": str(""), "interval_seconds": integer("periodic jobs: seconds between runs"),
 			"params": anyJSON("job parameters"), "next_run_at": timestamp(""), "started_at": timestamp(""), "finished_at": timestamp(""),
 			"created_at": timestamp(""), "updated_at": timestamp(""),
+			"replica":          str("the replica (serve --replica-id) running the job, or that ran it last"),
+			"lease_expires_at": timestamp("while running: when another replica may take the job over unless this one heartbeats"),
 		}),
 		"JobList": arrayOf("Job"),
 		"Review": object([]string{"id", "name"}, obj{

@@ -95,7 +95,7 @@ func (s *Server) runIngest(ctx context.Context, j store.Job, progress scheduler.
 			progress(min(0.95, float64(n)/float64(n+4)), fmt.Sprintf(format, args...))
 		},
 	})
-	s.costs.invalidate(t.ID)
+	s.costsChanged(ctx, t.ID)
 	if err != nil {
 		return err
 	}

@@ -97,15 +97,17 @@ type Config struct {
 
 // Server serves the API and the UI.
 type Server struct {
-	store   *store.Store
-	sched   *scheduler.Scheduler
-	log     *slog.Logger
-	dataDir string
-	metrics *metrics
-	limits  *limiters
-	cfg     Config
-	routes  []route
-	handler http.Handler
+	store *store.Store
+	sched *scheduler.Scheduler
+	// unsubscribe ends the store events' delivery to the caches (events.go).
+	unsubscribe func()
+	log         *slog.Logger
+	dataDir     string
+	metrics     *metrics
+	limits      *limiters
+	cfg         Config
+	routes      []route
+	handler     http.Handler
 
 	readyMu sync.RWMutex
 	ready   error // nil when ready
@@ -182,6 +184,10 @@ func New(cfg Config) *Server {
 			s.metrics.jobs.WithLabelValues(j.Kind, outcome).Inc()
 		})
 	}
+	s.unsubscribe = func() {}
+	if cfg.Store != nil {
+		s.unsubscribe = cfg.Store.Subscribe(s.onEvent)
+	}
 	s.routes = s.routeTable()
 	s.handler = s.buildMux()
 	return s
@@ -192,7 +198,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Wait waits for the server's background writes to end; call it after the
 // HTTP server stopped and before the store closes.
-func (s *Server) Wait() { s.tokens.wait() }
+func (s *Server) Wait() {
+	s.unsubscribe()
+	s.tokens.wait()
+}
 
 // SetReady records whether the server is ready (readyz); err says why not.
 func (s *Server) SetReady(err error) {

@@ -33,16 +33,16 @@ func IsPostgresURL(database string) bool {
 // openPostgres opens a pgx-backed handle whose connections accept the
 // store's SQLite-style queries: '?' placeholders become $1, $2, ... so
 // every query keeps one text for both engines.
-func openPostgres(url string) (*sql.DB, error) {
+func openPostgres(url string) (*sql.DB, *pgx.ConnConfig, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	db := sql.OpenDB(dollarConnector{stdlib.GetConnector(*cfg)})
 	// Bounded, so that a burst of API requests queues here rather than
 	// using up the server's max_connections (100 by default).
 	db.SetMaxOpenConns(20)
-	return db, nil
+	return db, cfg, nil
 }
 
 type dollarConnector struct{ driver.Connector }

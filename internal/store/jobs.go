@@ -45,6 +45,22 @@ type Job struct {
 	FinishedAt   *time.Time             `json:"finished_at,omitempty"`
 	CreatedAt    time.Time              `json:"created_at"`
 	UpdatedAt    time.Time              `json:"updated_at"`
+	// The lease: the replica running (or that last ran) the job, until
+	// when its claim holds, and the claim's fencing token (see ClaimDueJobs).
+	LeaseOwner string     `json:"replica,omitempty"`
+	LeaseUntil *time.Time `json:"lease_expires_at,omitempty"`
+	LeaseToken int64      `json:"-"`
+}
+
+// leaseLost says why a write by a replica whose claim on a job has passed
+// to another is refused (CodeConflict): its heartbeat, progress or outcome.
+const leaseLost = "the job's lease expired and another replica took it over; this replica's outcome is dropped"
+
+// Lease is how a replica claims jobs: as Owner (a replica ID, unique among
+// the processes sharing the database) for TTL, renewed by HeartbeatJob.
+type Lease struct {
+	Owner string
+	TTL   time.Duration
 }
 
 // JobSpec asks for a job.
@@ -119,22 +135,43 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, spec JobSpec) (Job, err
 	if !json.Valid(j.Params) {
 		return Job{}, crossbill.Errorf(crossbill.CodeInvalid, op, "job params are not valid JSON")
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO jobs(id, tenant_id, connection_id, kind, status, max_attempts, interval_seconds, params, next_run_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	// Another replica may have inserted the same key since the SELECT: the
+	// unique index jobs_one_live keeps one, and that one is the answer.
+	res, err := tx.ExecContext(ctx, `INSERT INTO jobs(id, tenant_id, connection_id, kind, status, max_attempts, interval_seconds, params, next_run_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		j.ID, string(j.TenantID), string(j.ConnectionID), j.Kind, string(j.Status), j.MaxAttempts, j.IntervalSec, string(j.Params),
 		formatStamp(j.NextRunAt), formatStamp(now), formatStamp(now))
 	if err != nil {
 		return Job{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
+	if n, err := res.RowsAffected(); err != nil {
+		return Job{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	} else if n == 0 {
+		row := tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = ? AND connection_id = ? AND kind = ? AND status IN ('queued', 'retrying', 'running') LIMIT 1`,
+			string(spec.TenantID), string(spec.ConnectionID), spec.Kind)
+		j, err := scanJob(row)
+		if err != nil {
+			return Job{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		return j, nil
+	}
 	return j, nil
 }
 
-// ClaimDueJobs marks up to limit due jobs running and returns them, in one
-// transaction. On PostgreSQL the due rows are locked as they are read and
-// rows another claimer holds are skipped, so claimers sharing the database
-// never take the same job; SQLite has one writer at a time anyway.
-func (s *Store) ClaimDueJobs(ctx context.Context, limit int) ([]Job, error) {
+// ClaimDueJobs marks up to limit due jobs running under lease and returns
+// them, in one transaction. Due are queued and retrying jobs whose time has
+// come, and running jobs whose lease has expired: their replica died or
+// lost the database, and this one takes them over. Each claim increments
+// the job's lease token; the returned jobs carry it, and the replica's
+// later writes (HeartbeatJob, JobProgress, FinishJob) only apply while it
+// is still the job's token. On PostgreSQL the due rows are locked as they
+// are read and rows another claimer holds are skipped, so claimers sharing
+// the database never take the same job; SQLite has one writer at a time.
+func (s *Store) ClaimDueJobs(ctx context.Context, lease Lease, limit int) ([]Job, error) {
 	const op = "job claim"
+	if lease.Owner == "" || lease.TTL <= 0 {
+		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "a claim needs an owner and a lease duration")
+	}
 	now := s.now()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -145,8 +182,10 @@ func (s *Store) ClaimDueJobs(ctx context.Context, limit int) ([]Job, error) {
 	if s.engine == Postgres {
 		lock = ` FOR UPDATE SKIP LOCKED`
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE status IN ('queued', 'retrying') AND next_run_at <= ? ORDER BY next_run_at LIMIT ?`+lock,
-		formatStamp(now), limit)
+	rows, err := tx.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs
+		WHERE (status IN ('queued', 'retrying') AND next_run_at <= ?) OR (status = 'running' AND lease_until < ?)
+		ORDER BY next_run_at LIMIT ?`+lock,
+		formatStamp(now), formatStamp(now), limit)
 	if err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
@@ -163,10 +202,18 @@ func (s *Store) ClaimDueJobs(ctx context.Context, limit int) ([]Job, error) {
 	if err := rows.Err(); err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
+	until := now.Add(lease.TTL)
 	for i := range jobs {
-		jobs[i].Status, jobs[i].Attempts, jobs[i].StartedAt, jobs[i].UpdatedAt = JobRunning, jobs[i].Attempts+1, &now, now
-		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, updated_at = ? WHERE id = ?`,
-			formatStamp(now), formatStamp(now), jobs[i].ID); err != nil {
+		j := &jobs[i]
+		msg := j.Message
+		if j.Status == JobRunning {
+			msg = "taken over from replica " + j.LeaseOwner + " after its lease expired"
+		}
+		j.Status, j.Attempts, j.StartedAt, j.UpdatedAt, j.Message = JobRunning, j.Attempts+1, &now, now, msg
+		j.LeaseOwner, j.LeaseUntil, j.LeaseToken = lease.Owner, &until, j.LeaseToken+1
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET status = 'running', attempts = attempts + 1, message = ?, started_at = ?, updated_at = ?,
+			lease_owner = ?, lease_until = ?, lease_token = ? WHERE id = ?`,
+			msg, formatStamp(now), formatStamp(now), lease.Owner, formatStamp(until), j.LeaseToken, j.ID); err != nil {
 			return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 		}
 	}
@@ -176,15 +223,40 @@ func (s *Store) ClaimDueJobs(ctx context.Context, limit int) ([]Job, error) {
 	return jobs, nil
 }
 
-// JobProgress records a running job's progress (0..1) and message.
-func (s *Store) JobProgress(ctx context.Context, id string, progress float64, message string) error {
-	progress = min(max(progress, 0), 1)
-	_, err := s.db.ExecContext(ctx, `UPDATE jobs SET progress = ?, message = ?, updated_at = ? WHERE id = ? AND status = 'running'`,
-		progress, message, formatStamp(s.now()), id)
+// HeartbeatJob extends the lease of a job this replica runs to ttl from
+// now. It fails with CodeConflict when the claim is no longer this
+// replica's (the lease expired and another took the job over, or the job
+// ended): the replica must stop the job.
+func (s *Store) HeartbeatJob(ctx context.Context, j Job, ttl time.Duration) error {
+	now := s.now()
+	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET lease_until = ? WHERE id = ? AND status = 'running' AND lease_token = ?`,
+		formatStamp(now.Add(ttl)), j.ID, j.LeaseToken)
+	return fenced(res, err, "job heartbeat")
+}
+
+// fenced turns a fenced UPDATE's result into an error: CodeConflict when it
+// matched no row (the lease token moved on).
+func fenced(res sql.Result, err error, op string) error {
 	if err != nil {
-		return crossbill.Errorf(crossbill.CodeInternal, "job progress", "%w", err)
+		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	if n == 0 {
+		return crossbill.Errorf(crossbill.CodeConflict, op, leaseLost)
 	}
 	return nil
+}
+
+// JobProgress records a running job's progress (0..1) and message, while
+// the claim j was returned with holds (else CodeConflict).
+func (s *Store) JobProgress(ctx context.Context, j Job, progress float64, message string) error {
+	progress = min(max(progress, 0), 1)
+	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET progress = ?, message = ?, updated_at = ? WHERE id = ? AND status = 'running' AND lease_token = ?`,
+		progress, message, formatStamp(s.now()), j.ID, j.LeaseToken)
+	return fenced(res, err, "job progress")
 }
 
 // JobOutcome is how a run ended.
@@ -200,7 +272,10 @@ type JobOutcome struct {
 
 // FinishJob records a run's end: succeeded, retrying (attempts remain) or
 // failed. A periodic job that succeeded or failed for good enqueues its
-// successor; the returned job is that successor, if any.
+// successor; the returned job is that successor, if any. The outcome is
+// fenced by j's lease token: if another replica took the job over since j
+// was claimed, nothing is written and the error is CodeConflict, so a job
+// finishes (and enqueues its successor) once.
 func (s *Store) FinishJob(ctx context.Context, j Job, out JobOutcome) (*Job, error) {
 	const op = "job finish"
 	now := s.now()
@@ -210,6 +285,10 @@ func (s *Store) FinishJob(ctx context.Context, j Job, out JobOutcome) (*Job, err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
 	final := true
+	// Every outcome ends the lease (lease_until NULL) and applies only
+	// while j's claim holds.
+	const fence = `, lease_until = NULL WHERE id = ? AND status = 'running' AND lease_token = ?`
+	var res sql.Result
 	switch {
 	case !out.Defer.IsZero():
 		final = false
@@ -217,21 +296,21 @@ func (s *Store) FinishJob(ctx context.Context, j Job, out JobOutcome) (*Job, err
 		if out.Err != nil {
 			msg = out.Err.Error()
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, message = ?, next_run_at = ?, updated_at = ? WHERE id = ?`,
-			msg, formatStamp(out.Defer), formatStamp(now), j.ID)
+		res, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, message = ?, next_run_at = ?, updated_at = ?`+fence,
+			msg, formatStamp(out.Defer), formatStamp(now), j.ID, j.LeaseToken)
 	case out.Err == nil:
-		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'succeeded', progress = 1, last_error = '', error_code = '', finished_at = ?, updated_at = ? WHERE id = ?`,
-			formatStamp(now), formatStamp(now), j.ID)
+		res, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'succeeded', progress = 1, last_error = '', error_code = '', finished_at = ?, updated_at = ?`+fence,
+			formatStamp(now), formatStamp(now), j.ID, j.LeaseToken)
 	case j.Attempts < j.MaxAttempts && !out.RetryAt.IsZero():
 		final = false
-		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'retrying', last_error = ?, error_code = ?, next_run_at = ?, updated_at = ? WHERE id = ?`,
-			out.Err.Error(), string(crossbill.ErrorCode(out.Err)), formatStamp(out.RetryAt), formatStamp(now), j.ID)
+		res, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'retrying', last_error = ?, error_code = ?, next_run_at = ?, updated_at = ?`+fence,
+			out.Err.Error(), string(crossbill.ErrorCode(out.Err)), formatStamp(out.RetryAt), formatStamp(now), j.ID, j.LeaseToken)
 	default:
-		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'failed', last_error = ?, error_code = ?, finished_at = ?, updated_at = ? WHERE id = ?`,
-			out.Err.Error(), string(crossbill.ErrorCode(out.Err)), formatStamp(now), formatStamp(now), j.ID)
+		res, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'failed', last_error = ?, error_code = ?, finished_at = ?, updated_at = ?`+fence,
+			out.Err.Error(), string(crossbill.ErrorCode(out.Err)), formatStamp(now), formatStamp(now), j.ID, j.LeaseToken)
 	}
-	if err != nil {
-		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	if err := fenced(res, err, op); err != nil {
+		return nil, err
 	}
 	// The successor is enqueued in the same transaction: nobody sees a
 	// finished periodic job without its next run.
@@ -252,12 +331,16 @@ func (s *Store) FinishJob(ctx context.Context, j Job, out JobOutcome) (*Job, err
 	return next, nil
 }
 
-// RequeueRunningJobs puts jobs left running by a stopped process back in the
-// queue, due now; it returns how many there were. Call it before the
-// scheduler starts.
-func (s *Store) RequeueRunningJobs(ctx context.Context) (int, error) {
+// RequeueRunningJobs puts back in the queue, due now, the running jobs
+// that no live replica holds: those of owner (this replica's ID: its
+// previous process was stopped or killed), those whose lease expired, and
+// those claimed before jobs had leases. Jobs other replicas hold under a
+// live lease are left alone. It returns how many there were; call it
+// before the scheduler starts.
+func (s *Store) RequeueRunningJobs(ctx context.Context, owner string) (int, error) {
 	now := formatStamp(s.now())
-	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET status = 'queued', message = 'resumed after restart', next_run_at = ?, updated_at = ? WHERE status = 'running'`, now, now)
+	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET status = 'queued', message = 'resumed after restart', next_run_at = ?, updated_at = ?, lease_until = NULL
+		WHERE status = 'running' AND (lease_owner = ? OR lease_owner = '' OR lease_until IS NULL OR lease_until < ?)`, now, now, owner, now)
 	if err != nil {
 		return 0, crossbill.Errorf(crossbill.CodeInternal, "job requeue", "%w", err)
 	}
@@ -335,14 +418,14 @@ func (s *Store) NextJobRun(ctx context.Context) (time.Time, error) {
 }
 
 const jobColumns = `id, tenant_id, connection_id, kind, status, progress, message, attempts, max_attempts, last_error, error_code,
-	interval_seconds, params, next_run_at, started_at, finished_at, created_at, updated_at`
+	interval_seconds, params, next_run_at, started_at, finished_at, created_at, updated_at, lease_owner, lease_until, lease_token`
 
 func scanJob(r scanner) (Job, error) {
 	var j Job
 	var tenant, conn, status, code, params, next, created, updated string
-	var started, finished sql.NullString
+	var started, finished, leaseUntil sql.NullString
 	if err := r.Scan(&j.ID, &tenant, &conn, &j.Kind, &status, &j.Progress, &j.Message, &j.Attempts, &j.MaxAttempts, &j.LastError, &code,
-		&j.IntervalSec, &params, &next, &started, &finished, &created, &updated); err != nil {
+		&j.IntervalSec, &params, &next, &started, &finished, &created, &updated, &j.LeaseOwner, &leaseUntil, &j.LeaseToken); err != nil {
 		return Job{}, err
 	}
 	j.TenantID, j.ConnectionID, j.Status, j.ErrorCode = crossbill.TenantID(tenant), crossbill.ConnectionID(conn), JobStatus(status), crossbill.Code(code)
@@ -360,6 +443,9 @@ func scanJob(r scanner) (Job, error) {
 		return Job{}, err
 	}
 	if j.FinishedAt, err = parseStampPtr(finished); err != nil {
+		return Job{}, err
+	}
+	if j.LeaseUntil, err = parseStampPtr(leaseUntil); err != nil {
 		return Job{}, err
 	}
 	return j, nil

@@ -29,14 +29,14 @@ func TestJobLifecycle(t *testing.T) {
 	if dup, err := s.EnqueueJob(ctx, spec); err != nil || dup.ID != j.ID {
 		t.Fatalf("dedup: %v, %v", dup.ID, err)
 	}
-	claimed, err := s.ClaimDueJobs(ctx, 10)
+	claimed, err := s.ClaimDueJobs(ctx, testLease, 10)
 	if err != nil || len(claimed) != 1 || claimed[0].Attempts != 1 || claimed[0].Status != store.JobRunning {
 		t.Fatalf("claim: %+v, %v", claimed, err)
 	}
-	if again, err := s.ClaimDueJobs(ctx, 10); err != nil || len(again) != 0 {
+	if again, err := s.ClaimDueJobs(ctx, testLease, 10); err != nil || len(again) != 0 {
 		t.Fatalf("claimed twice: %+v, %v", again, err)
 	}
-	if err := s.JobProgress(ctx, j.ID, 0.5, "half"); err != nil {
+	if err := s.JobProgress(ctx, claimed[0], 0.5, "half"); err != nil {
 		t.Fatal(err)
 	}
 	fail := crossbill.Errorf(crossbill.CodeThrottled, "verify", "slow down")
@@ -47,11 +47,11 @@ func TestJobLifecycle(t *testing.T) {
 	if err != nil || got.Status != store.JobRetrying || got.ErrorCode != crossbill.CodeThrottled || got.Progress != 0.5 {
 		t.Fatalf("after retry: %+v, %v", got, err)
 	}
-	if due, _ := s.ClaimDueJobs(ctx, 10); len(due) != 0 {
+	if due, _ := s.ClaimDueJobs(ctx, testLease, 10); len(due) != 0 {
 		t.Fatalf("retry ran before its time: %+v", due)
 	}
 	now = now.Add(2 * time.Minute)
-	claimed, err = s.ClaimDueJobs(ctx, 10)
+	claimed, err = s.ClaimDueJobs(ctx, testLease, 10)
 	if err != nil || len(claimed) != 1 || claimed[0].Attempts != 2 {
 		t.Fatalf("second claim: %+v, %v", claimed, err)
 	}
@@ -97,7 +97,7 @@ func TestRequeueRunningJobs(t *testing.T) {
 	if _, err := s.EnqueueJob(ctx, store.JobSpec{TenantID: acme.ID, Kind: "ingest"}); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := s.ClaimDueJobs(ctx, 1); err != nil || len(c) != 1 {
+	if c, err := s.ClaimDueJobs(ctx, testLease, 1); err != nil || len(c) != 1 {
 		t.Fatalf("claim: %v %v", c, err)
 	}
 	s.Close() // the process dies mid-job
@@ -106,10 +106,10 @@ func TestRequeueRunningJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if n, err := s.RequeueRunningJobs(ctx); err != nil || n != 1 {
+	if n, err := s.RequeueRunningJobs(ctx, testLease.Owner); err != nil || n != 1 {
 		t.Fatalf("requeue: %d, %v", n, err)
 	}
-	if c, err := s.ClaimDueJobs(ctx, 1); err != nil || len(c) != 1 || c[0].Attempts != 2 {
+	if c, err := s.ClaimDueJobs(ctx, testLease, 1); err != nil || len(c) != 1 || c[0].Attempts != 2 {
 		t.Fatalf("resumed claim: %+v, %v", c, err)
 	}
 }
@@ -164,7 +164,7 @@ func TestDeferredJobKeepsItsAttempts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		claimed, err := s.ClaimDueJobs(ctx, 10)
+		claimed, err := s.ClaimDueJobs(ctx, testLease, 10)
 		if err != nil || len(claimed) != 1 {
 			t.Fatalf("claim: %+v, %v", claimed, err)
 		}
@@ -179,3 +179,6 @@ func TestDeferredJobKeepsItsAttempts(t *testing.T) {
 		now = now.Add(time.Minute)
 	}
 }
+
+// testLease is the claim of the tests that run one replica.
+var testLease = store.Lease{Owner: "replica-a", TTL: time.Minute}

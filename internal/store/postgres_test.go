@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/crossbill/crossbill/internal/pgtest"
 	"github.com/crossbill/crossbill/internal/store"
@@ -84,7 +85,7 @@ func TestClaimersNeverShareAJob(t *testing.T) {
 	for w := range 6 {
 		wg.Go(func() {
 			for {
-				got, err := replicas[w%2].ClaimDueJobs(ctx, 3)
+				got, err := replicas[w%2].ClaimDueJobs(ctx, store.Lease{Owner: fmt.Sprint("replica-", w%2), TTL: time.Minute}, 3)
 				if err != nil {
 					t.Error(err)
 					return

@@ -34,6 +34,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/crossbill/crossbill"
@@ -52,6 +53,8 @@ type Store struct {
 	engine Engine
 	dir    string
 	now    func() time.Time
+	pgcfg  *pgx.ConnConfig // PostgreSQL: for the LISTEN connection (notify.go)
+	events events
 }
 
 // Open creates dir if needed (private: see datadir.Secure), opens (or creates) the SQLite database in it and
@@ -98,7 +101,7 @@ func openPostgresStore(ctx context.Context, dir, database string) (*Store, error
 	if !IsPostgresURL(database) {
 		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "--database must be a postgres:// or postgresql:// URL, or empty for SQLite in the data directory")
 	}
-	db, err := openPostgres(database)
+	db, cfg, err := openPostgres(database)
 	if err != nil {
 		// pgx's parse errors may quote the URL, password included.
 		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "--database is not a valid PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=...)")
@@ -107,7 +110,7 @@ func openPostgresStore(ctx context.Context, dir, database string) (*Store, error
 		db.Close()
 		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "connecting to PostgreSQL (is the server up, and are --database's host, user and database right?): %w", err)
 	}
-	s := &Store{db: db, engine: Postgres, dir: dir, now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{db: db, engine: Postgres, dir: dir, now: func() time.Time { return time.Now().UTC() }, pgcfg: cfg}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -128,8 +131,11 @@ func checkWritable(dir string) error {
 	return os.Remove(name)
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops the listener, if any, and closes the database.
+func (s *Store) Close() error {
+	s.events.stop()
+	return s.db.Close()
+}
 
 // DB exposes the handle for packages that keep their own tables here
 // (their migrations live in this package's migrations folder).

@@ -259,7 +259,14 @@ func (s *Store) RevokeToken(ctx context.Context, tenant crossbill.TenantID, oper
 		q += ` AND tenant_id = ?`
 		args = append(args, string(tenant))
 	}
-	res, err := s.db.ExecContext(ctx, q, args...)
+	// The revocation and its notification commit together: every replica
+	// drops the token from its cache as the revocation becomes visible.
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
 		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
@@ -270,21 +277,46 @@ func (s *Store) RevokeToken(ctx context.Context, tenant crossbill.TenantID, oper
 	if n == 0 {
 		return crossbill.Errorf(crossbill.CodeNotFound, op, "no live token %q: list them with `crossbill token list`", id)
 	}
+	ev := Event{Kind: EventTokenRevoked, ID: id}
+	if err := s.notifyTx(ctx, tx, ev); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	s.events.deliver(ev)
 	return nil
 }
 
 // RevokeTokensNamed revokes every live token of a tenant (tenant "": the
 // operator tokens) that carries this name, and says how many.
 func (s *Store) RevokeTokensNamed(ctx context.Context, tenant crossbill.TenantID, name string) (int, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE tenant_id IS NOT DISTINCT FROM ? AND name = ? AND revoked_at IS NULL`,
+	const op = "token revoke"
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE tenant_id IS NOT DISTINCT FROM ? AND name = ? AND revoked_at IS NULL`,
 		formatStamp(s.now()), nullIfEmpty(string(tenant)), name)
 	if err != nil {
-		return 0, crossbill.Errorf(crossbill.CodeInternal, "token revoke", "%w", err)
+		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, crossbill.Errorf(crossbill.CodeInternal, "token revoke", "%w", err)
+		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
+	if n == 0 {
+		return 0, nil
+	}
+	ev := Event{Kind: EventTokenRevoked} // several: every cached token is dropped
+	if err := s.notifyTx(ctx, tx, ev); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	s.events.deliver(ev)
 	return int(n), nil
 }
 

@@ -18,6 +18,7 @@ export default async function jobs(main, ctx) {
         { label: 'Status', value: (j) => badge(j.status) },
         { label: 'Progress', value: (j) => h('span', {}, h('progress', { max: 1, value: j.progress, 'aria-label': `${Math.round(j.progress * 100)}%` }), ` ${Math.round(j.progress * 100)}% `, h('span', { class: 'muted' }, j.message || '')) },
         { label: 'Attempts', value: (j) => `${j.attempts}/${j.max_attempts}`, num: true },
+        { label: 'Replica', value: (j) => j.replica || '—' },
         { label: 'Last error', value: (j) => j.last_error || '—' },
         { label: 'Next run', value: (j) => (['queued', 'retrying'].includes(j.status) ? fmtTime(j.next_run_at) : '—') },
         { label: 'Finished', value: (j) => fmtTime(j.finished_at) },
