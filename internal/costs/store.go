@@ -163,6 +163,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	const op = "cost store migrate"
 	var stmts []string
 	stmts = append(stmts, rollupTablesSQL...)
+	stmts = append(stmts, explorerTablesSQL...)
 	stmts = append(stmts, `CREATE TABLE IF NOT EXISTS ingest_ledger (
 		tenant VARCHAR NOT NULL,
 		source VARCHAR NOT NULL,
