@@ -70,18 +70,18 @@ type GroupTotal struct {
 // Result is a query's answer: Rows ordered by period then value
 // (descending), Totals by value (descending), and Total over everything.
 type Result struct {
-	Metric      string       `json:"metric"`
-	GroupBy     string       `json:"group_by,omitempty"`
-	Granularity Granularity  `json:"granularity"`
-	From        string       `json:"from"`
-	To          string       `json:"to"`
-	Source      string       `json:"source"` // the table that answered: a rollup or line_items
+	Metric      string      `json:"metric"`
+	GroupBy     string      `json:"group_by,omitempty"`
+	Granularity Granularity `json:"granularity"`
+	From        string      `json:"from"`
+	To          string      `json:"to"`
+	Source      string      `json:"source"` // the table that answered: a rollup or line_items
 	// Sources are the data sources holding days of the range (CUR,
 	// Cost Explorer), each labelled, and whether it is in the answer.
 	Sources []DataSource `json:"sources"`
-	Rows        []Row        `json:"rows"`
-	Totals      []GroupTotal `json:"totals"`
-	Total       float64      `json:"total"`
+	Rows    []Row        `json:"rows"`
+	Totals  []GroupTotal `json:"totals"`
+	Total   float64      `json:"total"`
 }
 
 // OthersGroup is the group that holds everything past the top N.
