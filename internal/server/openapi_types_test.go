@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crossbill/crossbill/internal/costexplorer"
+	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
 )
@@ -19,22 +21,27 @@ import (
 func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	sc := (&Server{}).schemas()
 	types := map[string][]any{
-		"Tenant":            {store.Tenant{}},
-		"Job":               {store.Job{}},
-		"Connection":        {connectionView{}},
-		"ConnectionInit":    {connectionInit{}},
-		"ConnectionCreated": {initResponse{}},
-		"ConnectionDetail":  {connectionDetail{}},
-		"Template":          {templateInfo{}},
-		"BillSource":        {store.BillSource{}},
-		"VerifyRequest":     {verifyRequest{}},
-		"Check":             {store.VerificationCheck{}},
-		"Verification":      {verify.Result{}, store.Verification{}},
-		"Member":            {store.Member{}},
-		"MemberList":        {membersView{}},
-		"MembersSummary":    {verify.MembersSummary{}},
-		"MembersRequest":    {membersRequest{}},
-		"MembersResult":     {verify.MembersResult{}},
+		"Tenant":             {store.Tenant{}},
+		"Job":                {store.Job{}},
+		"Connection":         {connectionView{}},
+		"ConnectionInit":     {connectionInit{}},
+		"ConnectionCreated":  {initResponse{}},
+		"ConnectionDetail":   {connectionDetail{}},
+		"Template":           {templateInfo{}},
+		"BillSource":         {store.BillSource{}},
+		"VerifyRequest":      {verifyRequest{}},
+		"Check":              {store.VerificationCheck{}},
+		"Verification":       {verify.Result{}, store.Verification{}},
+		"Member":             {store.Member{}},
+		"MemberList":         {membersView{}},
+		"MembersSummary":     {verify.MembersSummary{}},
+		"MembersRequest":     {membersRequest{}},
+		"MembersResult":      {verify.MembersResult{}},
+		"CostResult":         {costs.Result{}},
+		"DataSource":         {costs.DataSource{}},
+		"CostExplorerUsage":  {costexplorer.Usage{}},
+		"CostExplorerLoad":   {costexplorer.Report{}},
+		"CostExplorerBudget": {costExplorerBudget{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)
