@@ -109,7 +109,9 @@ func (c *Client) spend(ctx context.Context, operation string) error {
 		return err
 	}
 	if !ok {
-		return &BudgetError{Budget: c.budget, Month: now.Format("2006-01")}
+		// Throttled: the budget frees up next month, like a limit that
+		// lifts; the CLI exits 6 and says so.
+		return crossbill.Errorf(crossbill.CodeThrottled, operation, "%w", &BudgetError{Budget: c.budget, Month: now.Format("2006-01")})
 	}
 	c.Sent++
 	return nil
