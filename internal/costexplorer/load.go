@@ -194,11 +194,21 @@ func Load(ctx context.Context, req Request, o Options) (Report, error) {
 		}
 		rep.Rows += n
 	}
+	// Tags are a refinement: a GetTags that fails (denied, or an
+	// endpoint without it) leaves the load without tag groupings, said in
+	// its message, rather than failing the cost already loaded.
+	var tagNote string
 	keys, err := tagKeys(ctx, client, from, to)
-	if r, stop, err := stopped(err); stop {
+	var be *BudgetError
+	switch {
+	case errors.As(err, &be):
+		r, _, err := stopped(err)
 		return r, err
+	case err != nil:
+		tagNote = "; tag keys not read: " + awsclient.Classify(op, err).Error()
+		keys = nil
 	}
-	rep.TagKeys = keys
+	rep.TagKeys = append(rep.TagKeys, keys...)
 	var tagRows []costs.ExplorerRow
 	for _, k := range keys {
 		progress("asking Cost Explorer for daily cost by tag %s ($0.01 a page)", k)
@@ -226,7 +236,7 @@ func Load(ctx context.Context, req Request, o Options) (Report, error) {
 	}
 	state.LoadedThrough, state.LoadedAt = rep.To, t.Format(time.RFC3339)
 	rep.Requests = client.Sent
-	return finish(StatusLoaded, fmt.Sprintf("%d request(s): %s to %s, %d row(s), %d tag key(s)", client.Sent, rep.From, rep.To, rep.Rows, len(keys)))
+	return finish(StatusLoaded, fmt.Sprintf("%d request(s): %s to %s, %d row(s), %d tag key(s)%s", client.Sent, rep.From, rep.To, rep.Rows, len(keys), tagNote))
 }
 
 // set files a group key under its dimension.
