@@ -109,6 +109,19 @@ func (s *awsPriceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"Recommendations":[{"RecommendationDetails":[{"AccountId":"222222222222","InstanceDetails":{"RDSInstanceDetails":{"InstanceType":"db.r6g.xlarge","Region":"us-east-1","Family":"r6g"}},"RecommendedNumberOfInstancesToPurchase":"2","EstimatedMonthlySavingsAmount":"150","EstimatedMonthlyOnDemandCost":"700","UpfrontCost":"4204.8","AverageUtilization":"95","EstimatedBreakEvenInMonths":"6"}]}]}`)
 	case "AWSInsightsIndexService.GetSavingsPlansPurchaseRecommendation":
 		fmt.Fprint(w, `{"SavingsPlansPurchaseRecommendation":{"SavingsPlansPurchaseRecommendationSummary":{"HourlyCommitmentToPurchase":"0.4","EstimatedMonthlySavingsAmount":"80","EstimatedSavingsPercentage":"25"}}}`)
+	case "AWSInsightsIndexService.GetSavingsPlansUtilization":
+		fmt.Fprint(w, `{"Total":{"Utilization":{"TotalCommitment":"100","UsedCommitment":"80","UnusedCommitment":"20","UtilizationPercentage":"80"}},"SavingsPlansUtilizationsByTime":[]}`)
+	case "AWSInsightsIndexService.GetReservationUtilization":
+		fmt.Fprint(w, `{"Total":{"UtilizationPercentage":"50"},"UtilizationsByTime":[]}`)
+	case "AWSInsightsIndexService.GetSavingsPlansCoverage":
+		// Two pages: 30 of 100, then 10 of 100.
+		if strings.Contains(string(body), `"NextToken"`) {
+			fmt.Fprint(w, `{"SavingsPlansCoverages":[{"Coverage":{"SpendCoveredBySavingsPlans":"10","OnDemandCost":"90"}}]}`)
+		} else {
+			fmt.Fprint(w, `{"SavingsPlansCoverages":[{"Coverage":{"SpendCoveredBySavingsPlans":"30","OnDemandCost":"70"}}],"NextToken":"n2"}`)
+		}
+	case "AWSInsightsIndexService.GetReservationCoverage":
+		fmt.Fprint(w, `{"Total":{"CoverageHours":{"CoverageHoursPercentage":"25"}},"CoveragesByTime":[]}`)
 	default:
 		http.Error(w, "not stubbed: "+op, http.StatusNotFound)
 	}
@@ -233,5 +246,55 @@ func TestCommitmentsPricing(t *testing.T) {
 	}
 	if len(srv.calls) != 1 {
 		t.Errorf("calls after the denial: %v", srv.calls)
+	}
+}
+
+// TestCommitmentsCompareThroughRole: `commitments compare` puts Cost
+// Explorer's utilization and coverage (STUBBED over HTTP: moto 5.2.1 does
+// not serve them) beside crossbill's, asked through the connection's role
+// (every call signed with the assumed role's key), following pages, and
+// counts each request against the connection's budget. Not parallel: it
+// sets the hub's credentials in the environment.
+func TestCommitmentsCompareThroughRole(t *testing.T) {
+	dir := commitmentsData(t)
+	setHubEnv(t, "AKIAHUBEXAMPLE000001", "hub-secret")
+	srv := &awsPriceServer{}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	args := []string{"commitments", "compare", "--tenant", "acme", "--lookback", "14d", "--endpoint-url", ts.URL}
+	if _, errOut, code := runCLI(t, dir, args...); code != 2 || !strings.Contains(errOut, "--connection") {
+		t.Errorf("compare without --connection: code %d, %s", code, errOut)
+	}
+	conn := costConnection(t, dir, "acme", "arn:aws:iam::222222222222:role/CrossbillAccess")
+	out, errOut, code := runCLI(t, dir, append(args, "--connection", string(conn.ID), "--json")...)
+	if code != 0 {
+		t.Fatalf("compare: code %d, %s", code, errOut)
+	}
+	var rep commitments.FiguresReport
+	mustNoErr(t, json.Unmarshal([]byte(out), &rep))
+	want := map[string]float64{"savings plans utilization": 0.8, "reservation utilization": 0.5, "savings plans coverage": 0.2, "reservation coverage": 0.25}
+	if len(rep.Figures) != 4 {
+		t.Fatalf("figures: %+v", rep.Figures)
+	}
+	for _, f := range rep.Figures {
+		if f.AWS == nil || math.Abs(*f.AWS-want[f.Name]) > 1e-9 || f.Why == "" {
+			t.Errorf("%s: Cost Explorer %v, want %v, why %q", f.Name, f.AWS, want[f.Name], f.Why)
+		}
+	}
+	if f := rep.Figures[0]; f.Crossbill == nil || *f.Crossbill <= 0 || *f.Crossbill > 1 {
+		t.Errorf("crossbill's Savings Plans utilization beside it: %v", f.Crossbill)
+	}
+	srv.mu.Lock()
+	signers := slices.Clone(srv.signers)
+	srv.mu.Unlock()
+	if len(signers) != 5 || slices.ContainsFunc(signers, func(k string) bool { return k != customerKey }) {
+		t.Errorf("Cost Explorer calls signed by %v, want 5 by the assumed role's %s", signers, customerKey)
+	}
+	if n := costExplorerRequests(t, dir, conn); n["ce:GetSavingsPlansCoverage"] != 2 || n["ce:GetReservationCoverage"] != 1 {
+		t.Errorf("requests counted: %v", n)
+	}
+	text, _, _ := runCLI(t, dir, append(args, "--connection", string(conn.ID))...)
+	if !strings.Contains(text, "80.0%") || !strings.Contains(text, "why reservation utilization may differ: Cost Explorer counts reserved hours") {
+		t.Errorf("text:\n%s", text)
 	}
 }

@@ -149,6 +149,38 @@ func (c *Client) GetReservationPurchaseRecommendation(ctx context.Context, in *c
 	return c.ce.GetReservationPurchaseRecommendation(ctx, in, opts...)
 }
 
+// GetSavingsPlansUtilization is one metered request.
+func (c *Client) GetSavingsPlansUtilization(ctx context.Context, in *costexplorer.GetSavingsPlansUtilizationInput, opts ...func(*costexplorer.Options)) (*costexplorer.GetSavingsPlansUtilizationOutput, error) {
+	if err := c.spend(ctx, "ce:GetSavingsPlansUtilization"); err != nil {
+		return nil, err
+	}
+	return c.ce.GetSavingsPlansUtilization(ctx, in, opts...)
+}
+
+// GetReservationUtilization is one metered request.
+func (c *Client) GetReservationUtilization(ctx context.Context, in *costexplorer.GetReservationUtilizationInput, opts ...func(*costexplorer.Options)) (*costexplorer.GetReservationUtilizationOutput, error) {
+	if err := c.spend(ctx, "ce:GetReservationUtilization"); err != nil {
+		return nil, err
+	}
+	return c.ce.GetReservationUtilization(ctx, in, opts...)
+}
+
+// GetSavingsPlansCoverage is one metered request.
+func (c *Client) GetSavingsPlansCoverage(ctx context.Context, in *costexplorer.GetSavingsPlansCoverageInput, opts ...func(*costexplorer.Options)) (*costexplorer.GetSavingsPlansCoverageOutput, error) {
+	if err := c.spend(ctx, "ce:GetSavingsPlansCoverage"); err != nil {
+		return nil, err
+	}
+	return c.ce.GetSavingsPlansCoverage(ctx, in, opts...)
+}
+
+// GetReservationCoverage is one metered request.
+func (c *Client) GetReservationCoverage(ctx context.Context, in *costexplorer.GetReservationCoverageInput, opts ...func(*costexplorer.Options)) (*costexplorer.GetReservationCoverageOutput, error) {
+	if err := c.spend(ctx, "ce:GetReservationCoverage"); err != nil {
+		return nil, err
+	}
+	return c.ce.GetReservationCoverage(ctx, in, opts...)
+}
+
 // Usage is a connection's Cost Explorer requests this month against its
 // budget, and its load's state.
 type Usage struct {

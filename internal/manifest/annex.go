@@ -325,7 +325,7 @@ func costImpact(mods []Module, s Schedule) CostImpact {
 				parts = append(parts, fmt.Sprintf("%d %s", s.CostExplorerOnDemand[a], strings.TrimPrefix(a, "ce:")))
 				total += s.CostExplorerOnDemand[a]
 			}
-			ci.Assumptions = append(ci.Assumptions, fmt.Sprintf("On request only (commitments recommend --aws-compare): at most %d requests a run (%s), counted against the same cap.", total, strings.Join(parts, ", ")))
+			ci.Assumptions = append(ci.Assumptions, fmt.Sprintf("On request only (commitments recommend --aws-compare, commitments compare): at most %d requests (%s), counted against the same cap.", total, strings.Join(parts, ", ")))
 		}
 		if b := s.CostExplorerMonthlyBudget; b > 0 {
 			ci.Assumptions = append(ci.Assumptions, fmt.Sprintf("Every Cost Explorer request of a connection counts against its monthly budget, by default %d requests ($%.2f), configurable per connection (crossbill costs explorer status --budget N); at the cap loads stop until the next month.", b, float64(b)*ceRequestUSD))
