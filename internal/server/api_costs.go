@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"time"
 
@@ -120,6 +121,18 @@ func (s *Server) costDimensions(w http.ResponseWriter, r *http.Request) error {
 			m.Periods = append(m.Periods, p.Period)
 		}
 	}
+	// Cost Explorer's months too: before the first CUR they are all there is.
+	sp, err := cs.ExplorerSpan(r.Context(), tenantOf(r).ID)
+	if err != nil {
+		return err
+	}
+	for _, p := range sp.Periods {
+		if !seen[p] {
+			seen[p] = true
+			m.Periods = append(m.Periods, p)
+		}
+	}
+	sort.Strings(m.Periods)
 	if len(m.Periods) > 0 {
 		first, err1 := time.Parse("2006-01", m.Periods[0])
 		last, err2 := time.Parse("2006-01", m.Periods[len(m.Periods)-1])

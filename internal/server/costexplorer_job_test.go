@@ -93,6 +93,14 @@ func TestCostExplorerJobLoadsDayZero(t *testing.T) {
 	if code := ts.do(t, "GET", q, string(tok), nil, &res); code != 200 {
 		t.Fatalf("costs: %d", code)
 	}
+	// The UI's date defaults come from the periods: Cost Explorer's count.
+	var meta struct {
+		Periods     []string `json:"periods"`
+		DefaultFrom string   `json:"default_from"`
+	}
+	if code := ts.do(t, "GET", "/api/v1/tenants/acme/costs/dimensions", string(tok), nil, &meta); code != 200 || len(meta.Periods) != 12 || meta.DefaultFrom != from.Format(time.DateOnly) {
+		t.Errorf("dimensions: %d %+v", code, meta)
+	}
 	days := today.Sub(from).Hours() / 24
 	if res.Total != 3*days || len(res.Rows) != 12 || len(res.Sources) != 1 || res.Sources[0].Label != costs.ExplorerLabel {
 		t.Errorf("costs after the job: total %v (want %v), %d rows, sources %+v", res.Total, 3*days, len(res.Rows), res.Sources)
