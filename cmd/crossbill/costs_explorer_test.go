@@ -15,8 +15,10 @@ import (
 	"github.com/crossbill/crossbill/internal/costs/costtest"
 	"github.com/crossbill/crossbill/internal/cur"
 	"github.com/crossbill/crossbill/internal/emulator"
+	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/verify"
 )
 
 // TestCostExplorerDayZero: a verified cost connection shows 12 months of
@@ -172,5 +174,23 @@ func TestCostExplorerDayZero(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &rec) != nil || len(rec) != 2 || rec[0].Period != period || rec[0].CUR != 50 ||
 		rec[0].Explorer != 2*monthDays || !rec[0].OverTolerance {
 		t.Errorf("reconciliation: %s", out)
+	}
+}
+
+// TestVerifyPointsToDayZeroCosts: a verified connection with the cost
+// module is told how to see its costs before the CUR arrives; one without
+// it is not.
+func TestVerifyPointsToDayZeroCosts(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		mods []manifest.Module
+		want bool
+	}{{[]manifest.Module{manifest.ModuleCost, manifest.ModuleCUR}, true}, {[]manifest.Module{manifest.ModuleCUR}, false}} {
+		var b strings.Builder
+		res := verify.Result{Status: store.VerificationVerified, Tenant: "acme", ConnectionID: "c1", Modules: tt.mods}
+		mustNoErr(t, printVerification(&b, res))
+		if got := strings.Contains(b.String(), "crossbill costs explorer load --tenant acme --connection c1"); got != tt.want {
+			t.Errorf("modules %v: hint %v, want %v:\n%s", tt.mods, got, tt.want, b.String())
+		}
 	}
 }
