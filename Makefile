@@ -4,7 +4,7 @@ BIN      := bin/crossbill
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GOBIN    := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: setup build demo test lint unit fuzz bench bench-costs bench-serve bench-memory clean
+.PHONY: setup build demo test lint unit manifest-usage fuzz bench bench-costs bench-serve bench-memory clean
 
 setup:
 	./scripts/setup.sh
@@ -31,9 +31,21 @@ lint:
 	PATH="$(GOBIN):$$PATH" staticcheck ./...
 
 # CROSSBILL_REQUIRE_POSTGRES: a PostgreSQL that cannot start fails the
-# store tests instead of skipping them.
+# store tests instead of skipping them. CROSSBILL_RECORD_OPS: every test
+# binary logs the AWS operations crossbill code called to a file of its own
+# in OPS_DIR; the step after reads them all and fails on a declared action
+# no test calls, or a pending one a test calls (internal/manifest/pending.go).
+OPS_DIR := $(CURDIR)/bin/test-ops
 unit:
-	CROSSBILL_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 30m ./...
+	rm -rf $(OPS_DIR) && mkdir -p $(OPS_DIR)
+	CROSSBILL_RECORD_OPS=$(OPS_DIR) CROSSBILL_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) manifest-usage
+
+# The reverse of the manifest middleware test, over the whole suite's
+# operations in OPS_DIR (run after `make unit`, or after a `go test` run of
+# your own with CROSSBILL_RECORD_OPS=$(OPS_DIR) and -count=1).
+manifest-usage:
+	CROSSBILL_CHECK_OPS=$(OPS_DIR) $(GO) test -count=1 -v -run '^TestEveryDeclaredActionIsCalled$$' ./internal/manifest
 
 # Short fuzzing of every parser (FUZZTIME=1m for longer runs).
 FUZZTIME ?= 20s

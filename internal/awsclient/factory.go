@@ -169,7 +169,13 @@ func MustFactory(hub aws.Config) *Factory {
 }
 
 // Hub returns the hub's configuration (a copy).
-func (f *Factory) Hub() aws.Config { return f.hub.Copy() }
+func (f *Factory) Hub() aws.Config {
+	cfg := f.hub.Copy()
+	// Every call crossbill makes goes through a factory: under `make test`
+	// it is where the suite's operations are logged for the manifest check.
+	logOps(&cfg, ViaHub)
+	return cfg
+}
 
 // duration is the session length to ask for target.
 func (f *Factory) duration(t Target) time.Duration {
@@ -192,6 +198,7 @@ func (f *Factory) credentialsLocked(t Target) *aws.CredentialsCache {
 		return c
 	}
 	source := f.hub.Copy()
+	logOps(&source, ViaHub)
 	if t.Via != nil {
 		source.Credentials = f.credentialsLocked(*t.Via)
 	}
@@ -215,6 +222,7 @@ func (f *Factory) credentialsLocked(t Target) *aws.CredentialsCache {
 // retryer and middleware with target's credentials.
 func (f *Factory) Config(t Target, region string) aws.Config {
 	cfg := f.hub.Copy()
+	logOps(&cfg, ViaRole)
 	cfg.Credentials = f.Credentials(t)
 	if region != "" {
 		cfg.Region = region

@@ -35,6 +35,10 @@ func NewRecorder() *Recorder { return &Recorder{ops: map[[2]string]int{}} }
 // to r. Clients (and credential providers) built from copies of cfg made
 // after Attach report too.
 func (r *Recorder) Attach(cfg *aws.Config) {
+	// Tests that call crossbill code with a configuration of their own
+	// (no Factory) attach a Recorder: their operations count for the
+	// manifest's usage check too.
+	logOps(cfg, ViaTest)
 	// The three-index slice makes append copy: aws.Config.Copy shares the
 	// APIOptions array, and another copy must not see this middleware.
 	cfg.APIOptions = append(cfg.APIOptions[:len(cfg.APIOptions):len(cfg.APIOptions)], func(stack *middleware.Stack) error {

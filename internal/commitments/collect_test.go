@@ -24,6 +24,7 @@ import (
 	sptypes "github.com/aws/aws-sdk-go-v2/service/savingsplans/types"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/emulator"
 )
@@ -144,6 +145,10 @@ func TestInventoryFromAPIs(t *testing.T) {
 			}}}, nil
 		},
 	}}
+	// The recorder checks the calls against the manifest and logs them for
+	// `make test`'s check that every declared action is called.
+	rec := awsclient.NewRecorder()
+	rec.Attach(&cfg)
 	cfg.APIOptions = append(cfg.APIOptions, st.option)
 	c := commitments.NewCollector(cfg, "123456789012")
 
@@ -154,6 +159,9 @@ func TestInventoryFromAPIs(t *testing.T) {
 	ris, err := c.Reservations(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if u := rec.Undeclared(); len(u) > 0 {
+		t.Errorf("calls not declared in internal/manifest: %v", u)
 	}
 	all := commitments.Merge(append(sps, ris...), nil)
 	byID := map[string]commitments.Commitment{}

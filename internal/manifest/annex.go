@@ -22,11 +22,18 @@ type Annex struct {
 
 // ModuleAnnex is one module's part of the annex.
 type ModuleAnnex struct {
-	Module   Module        `json:"module"`
-	Summary  string        `json:"summary"`
-	ReadOnly bool          `json:"read_only"`
-	Actions  []AnnexAction `json:"actions"`
-	Probe    string        `json:"verification_probe"`
+	Module   Module `json:"module"`
+	Summary  string `json:"summary"`
+	ReadOnly bool   `json:"read_only"`
+	// Features are the crossbill features that call the module's actions.
+	Features []string `json:"used_by"`
+	// Preview, when set, says the module waits for features not built yet.
+	Preview string        `json:"preview,omitempty"`
+	Actions []AnnexAction `json:"actions"`
+	// Pending are declared actions the templates do not grant until the
+	// feature named with each lands.
+	Pending []PendingAction `json:"pending,omitempty"`
+	Probe   string          `json:"verification_probe"`
 }
 
 // AnnexAction is one permission as the annex shows it.
@@ -37,6 +44,7 @@ type AnnexAction struct {
 	Condition string   `json:"condition,omitempty"`
 	Why       string   `json:"why"`
 	Cost      string   `json:"cost,omitempty"`
+	UsedBy    []string `json:"used_by"`
 }
 
 // CostImpact is what crossbill adds to the customer's AWS bill.
@@ -118,11 +126,21 @@ func BuildAnnex(mods []Module, sched Schedule) Annex {
 	}
 	var perms []Permission
 	for _, m := range mods {
-		mp := ByModule(m)
+		// The annex describes what the templates grant: pending actions
+		// are listed apart, with the issue that will use them.
+		mp := Granted(m)
 		perms = append(perms, mp...)
-		ma := ModuleAnnex{Module: m, Summary: moduleSummary(m), ReadOnly: m.ReadOnly()}
+		ma := ModuleAnnex{Module: m, Summary: moduleSummary(m), ReadOnly: m.ReadOnly(), Features: []string{}, Pending: PendingOf(m)}
 		for _, p := range mp {
-			aa := AnnexAction{Action: p.Action, Level: p.Level, Resources: p.Resources(), Why: p.Why}
+			aa := AnnexAction{Action: p.Action, Level: p.Level, Resources: p.Resources(), Why: p.Why, UsedBy: usedBy(p)}
+			for _, f := range aa.UsedBy {
+				if strings.HasPrefix(f, verificationFeature) {
+					f = verificationFeature // once per module, paid or not
+				}
+				if !containsString(ma.Features, f) {
+					ma.Features = append(ma.Features, f)
+				}
+			}
 			if p.Condition != nil {
 				aa.Condition = conditionText(p.Condition)
 			}
@@ -145,13 +163,53 @@ func BuildAnnex(mods []Module, sched Schedule) Annex {
 				ma.Probe += " (" + pr.Call + " only with --include-paid)"
 			}
 		}
+		ma.Preview = preview(m, ma.Features, len(mp))
 		a.Modules = append(a.Modules, ma)
-		a.CanDo = append(a.CanDo, canDo(m)...)
+		if ma.Preview == "" {
+			a.CanDo = append(a.CanDo, canDo(m)...)
+		}
 	}
 	a.CannotDo = cannotDo(perms, mods)
 	a.Cost = costImpact(mods, sched)
-	a.Compliance = compliance(mods)
+	// A preview module's controls (JIT, access review) do not exist yet.
+	var active []Module
+	for _, ma := range a.Modules {
+		if ma.Preview == "" {
+			active = append(active, ma.Module)
+		}
+	}
+	a.Compliance = compliance(active)
 	return a
+}
+
+// preview says why a module no feature uses yet is in the annex at all,
+// or "" when a feature uses it.
+func preview(m Module, features []string, granted int) string {
+	for _, f := range features {
+		if f != verificationFeature {
+			return ""
+		}
+	}
+	var issues []string
+	for _, p := range PendingOf(m) {
+		if !containsString(issues, p.Issue) {
+			issues = append(issues, p.Issue)
+		}
+	}
+	waits := strings.Join(issues, ", ")
+	if granted == 0 {
+		return fmt.Sprintf("Preview: no crossbill feature uses this module yet, so its templates grant nothing until %s lands.", waits)
+	}
+	return fmt.Sprintf("Preview: no crossbill feature uses this module yet; its templates grant only what verification probes until %s lands.", waits)
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func moduleSummary(m Module) string {
@@ -179,7 +237,7 @@ func moduleSummary(m Module) string {
 func canDo(m Module) []string {
 	switch m {
 	case ModuleCost:
-		return []string{"Read cost and usage, forecasts, and Savings Plans / reservation utilization, coverage and recommendations from Cost Explorer.", "Read public AWS prices."}
+		return []string{"Read cost and usage, and Savings Plans / reservation purchase recommendations, from Cost Explorer.", "Read public AWS prices."}
 	case ModuleCUR:
 		return []string{"List and read the files of the CUR 2.0 export under its prefix in the export bucket."}
 	case ModuleCommitments:
@@ -187,7 +245,7 @@ func canDo(m Module) []string {
 	case ModuleInventory:
 		return []string{"List resources of EC2, EBS, RDS, ELB, Lambda, ECS, EKS, ElastiCache, Redshift, OpenSearch, DynamoDB and Auto Scaling, with their configuration and tags.", "List S3 buckets with their region, tags and lifecycle settings.", "Read CloudWatch utilization metrics."}
 	case ModuleOrg:
-		return []string{"Read the organization structure, account names and tags, and service control policies."}
+		return []string{"Read the organization and its member accounts (the OU tree, tags and service control policies once the features pending for them land)."}
 	case ModuleAccessRead:
 		return []string{"Read IAM users, groups, roles, policies, access key metadata (never secrets), MFA status and the credential report.", "Read Identity Center users, groups, permission sets and assignments."}
 	case ModuleAccessJIT:
@@ -302,7 +360,11 @@ func costImpact(mods []Module, s Schedule) CostImpact {
 			}
 		}
 		sort.Strings(actions)
+		pend := pendingIndex()
 		for _, a := range actions {
+			if _, ok := pend[moduleAction{ModuleCost, a}]; ok {
+				continue // not granted, so never called
+			}
 			n := float64(s.CostExplorerDaily[a]*daysPerMonth) + math.Ceil(float64(s.CostExplorerWeekly[a])*weeksPerMonth)
 			basis := []string{}
 			if d := s.CostExplorerDaily[a]; d > 0 {
@@ -331,7 +393,7 @@ func costImpact(mods []Module, s Schedule) CostImpact {
 			ci.Assumptions = append(ci.Assumptions, fmt.Sprintf("Every Cost Explorer request of a connection counts against its monthly budget, by default %d requests ($%.2f), configurable per connection (crossbill costs explorer status --budget N); at the cap loads stop until the next month.", b, float64(b)*ceRequestUSD))
 		}
 	}
-	if on[ModuleInventory] {
+	if _, metricsPending := pendingIndex()[moduleAction{ModuleInventory, "cloudwatch:GetMetricData"}]; on[ModuleInventory] && !metricsPending {
 		metrics := float64(s.MetricResources * s.MetricsPerResource * daysPerMonth)
 		ci.Items = append(ci.Items, CostItem{What: "CloudWatch GetMetricData", Unit: "1,000 metrics requested", UnitUSD: 0.01,
 			MonthlyUnits: metrics / 1000, MonthlyUSD: round2(metrics / 1000 * 0.01),

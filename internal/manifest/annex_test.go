@@ -69,12 +69,19 @@ func TestAnnexDerivesClaims(t *testing.T) {
 	if !hasClaim(ro.CannotDo, "read-only") || !hasClaim(ro.CannotDo, "other than the CUR export") || !hasClaim(ro.CannotDo, "IAM users, roles") || !hasClaim(ro.CannotDo, "secrets") {
 		t.Errorf("read-only modules: cannot-do %q", ro.CannotDo)
 	}
+	// Every write (access-jit, remediation) is pending: the templates of
+	// all modules grant none, and the annex says so.
 	all := manifest.BuildAnnex(manifest.ValidModules(), sched)
-	if hasClaim(all.CannotDo, "read-only") || hasClaim(all.CannotDo, "Change IAM group membership") {
-		t.Errorf("with writes enabled the annex still claims read-only: %q", all.CannotDo)
+	if !hasClaim(all.CannotDo, "read-only") || !hasClaim(all.CannotDo, "Change IAM group membership") {
+		t.Errorf("no write is granted, yet the annex does not claim read-only: %q", all.CannotDo)
 	}
-	if !hasClaim(all.CannotDo, "other than those tagged crossbill-remediation=allowed") || !hasClaim(all.CannotDo, "IAM users, roles") {
-		t.Errorf("all modules: cannot-do %q", all.CannotDo)
+	// Once granted, the writes break the read-only claims.
+	writes := manifest.CannotDo(manifest.ByModule(manifest.ValidModules()...), manifest.ValidModules())
+	if hasClaim(writes, "read-only") || hasClaim(writes, "Change IAM group membership") {
+		t.Errorf("with writes granted the annex still claims read-only: %q", writes)
+	}
+	if !hasClaim(writes, "other than those tagged crossbill-remediation=allowed") || !hasClaim(writes, "IAM users, roles") {
+		t.Errorf("all modules with writes: cannot-do %q", writes)
 	}
 	org := manifest.BuildAnnex([]manifest.Module{manifest.ModuleOrg}, sched)
 	if !hasClaim(org.CannotDo, "Read the content of any S3 object.") || org.Cost.MonthlyUSD != 0 {
@@ -94,6 +101,10 @@ func TestAnnexDerivesClaims(t *testing.T) {
 		t.Errorf("over the budget the estimate is %v, want the budget's 3.00", capped)
 	}
 	more.CostExplorerMonthlyBudget = 0
+	// Requests of a pending action are never made, so they add nothing.
+	for _, p := range manifest.PendingOf(manifest.ModuleCost) {
+		more.CostExplorerDaily[p.Action] += 10
+	}
 	if d := manifest.BuildAnnex(costOnly, more).Cost.MonthlyUSD - base; d < 2.99 || d > 3.01 {
 		t.Errorf("10 more daily Cost Explorer requests changed the uncapped estimate by %v, want 3.00", d)
 	}

@@ -35,10 +35,22 @@ func (a Annex) Markdown() string {
 		if !m.ReadOnly {
 			mode = "includes writes"
 		}
-		w("\n### %s (%s)\n\n%s\n\nVerification probe: %s\n\n", m.Module, mode, m.Summary, m.Probe)
-		w("| Action | Level | Resource | Condition | Why | Cost |\n|---|---|---|---|---|---|\n")
-		for _, x := range m.Actions {
-			w("| `%s` | %s | %s | %s | %s | %s |\n", x.Action, x.Level, cell(strings.Join(x.Resources, ", ")), cell(x.Condition), cell(x.Why), cell(x.Cost))
+		w("\n### %s (%s)\n\n%s\n\n", m.Module, mode, m.Summary)
+		if m.Preview != "" {
+			w("**%s**\n\n", m.Preview)
+		}
+		w("Used by: %s.\n\nVerification probe: %s\n\n", orNone(strings.Join(m.Features, "; ")), m.Probe)
+		if len(m.Actions) > 0 {
+			w("| Action | Level | Resource | Condition | Why | Cost | Used by |\n|---|---|---|---|---|---|---|\n")
+			for _, x := range m.Actions {
+				w("| `%s` | %s | %s | %s | %s | %s | %s |\n", x.Action, x.Level, cell(strings.Join(x.Resources, ", ")), cell(x.Condition), cell(x.Why), cell(x.Cost), cell(strings.Join(x.UsedBy, "; ")))
+			}
+		}
+		if len(m.Pending) > 0 {
+			w("\nDeclared but not granted until the feature that calls them lands:\n\n| Action | Issue | Feature |\n|---|---|---|\n")
+			for _, p := range m.Pending {
+				w("| `%s` | %s | %s |\n", p.Action, cell(p.Issue), cell(p.Feature))
+			}
 		}
 	}
 
@@ -65,6 +77,13 @@ func (a Annex) Markdown() string {
 		w("| %s | %s | %s |\n", c.Framework, c.Control, cell(c.Supports))
 	}
 	return b.String()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none yet"
+	}
+	return s
 }
 
 // cell makes text safe inside a Markdown table cell.

@@ -5,3 +5,12 @@ package manifest
 func ValidatePermissions(perms []Permission, known func(string) bool) []error {
 	return validate(perms, known)
 }
+
+// CheckUsageWith is CheckUsage over given permissions and pending list.
+func CheckUsageWith(perms []Permission, pending []PendingAction, ex Exercised) UsageReport {
+	return checkUsage(perms, pending, ex)
+}
+
+// CannotDo exposes the claim derivation, to test it on permissions the
+// templates do not grant yet (the writes of pending modules).
+func CannotDo(perms []Permission, mods []Module) []string { return cannotDo(perms, mods) }

@@ -1,5 +1,7 @@
 package manifest
 
+import "fmt"
+
 // Probe is one cheap, read-only call that shows whether a module's policy is
 // in place. The verifier makes the call with the connection's credentials:
 // success, or one of AllowedErrors, proves the permission.
@@ -29,11 +31,20 @@ func Probes(mods ...Module) []Probe {
 	for _, m := range mods {
 		want[m] = true
 	}
+	pend := pendingIndex()
 	var out []Probe
 	for _, p := range allProbes() {
-		if want[p.Module] {
-			out = append(out, p)
+		if !want[p.Module] {
+			continue
 		}
+		// The templates do not grant a pending action: probing it would
+		// only ever fail.
+		if q, ok := ActionForCall(p.Call); ok && p.Call != "" {
+			if pa, isPending := pend[moduleAction{p.Module, q.Action}]; isPending {
+				p = Probe{Module: p.Module, Skip: fmt.Sprintf("%s is not granted until %s (%s) lands", q.Action, pa.Issue, pa.Feature), Why: p.Why}
+			}
+		}
+		out = append(out, p)
 	}
 	return out
 }

@@ -149,7 +149,7 @@ func curTree(o CUROptions) (obj, error) {
 				"ManagedPolicyName": sub("${RoleName}-" + string(manifest.ModuleCUR)),
 				"Description":       moduleDescription(manifest.ModuleCUR),
 				"Roles":             []any{ref("RoleName")},
-				"PolicyDocument":    policyDocument("Cur", manifest.ByModule(manifest.ModuleCUR)),
+				"PolicyDocument":    policyDocument("Cur", manifest.Granted(manifest.ModuleCUR)),
 			},
 		},
 	}

@@ -414,3 +414,43 @@ func TestMembersTargets(t *testing.T) {
 		t.Errorf("members link %s", members.Link)
 	}
 }
+
+// TestPendingActionsLeaveTheTemplates: an action no feature calls yet
+// (manifest.PendingActions) is granted by no generated policy, and a module
+// whose every action is pending gets no policy at all.
+func TestPendingActionsLeaveTheTemplates(t *testing.T) {
+	t.Parallel()
+	granted := map[string]bool{}
+	for _, p := range manifest.Granted(manifest.ValidModules()...) {
+		granted[p.Action] = true
+	}
+	files := generate(t, onboarding.Request{Modules: manifest.ValidModules()}, onboarding.FormatJSON)
+	checked := 0
+	for _, f := range files {
+		if f.Kind != onboarding.KindAccountRole && f.Kind != onboarding.KindCUR {
+			continue
+		}
+		for name, res := range dig(parse(t, f), "Resources").(map[string]any) {
+			if dig(res, "Type") != "AWS::IAM::ManagedPolicy" {
+				continue
+			}
+			if name == "PolicyRemediation" || name == "PolicyAccessJit" {
+				t.Errorf("%s: %s exists, though every action of its module is pending", f.Kind, name)
+			}
+			doc, err := json.Marshal(dig(res, "Properties", "PolicyDocument"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range manifest.PendingActions() {
+				// An action another module grants may appear (s3:GetBucketLocation).
+				if !granted[p.Action] && strings.Contains(string(doc), `"`+p.Action+`"`) {
+					t.Errorf("%s %s grants pending %s (%s)", f.Kind, name, p.Action, p.Issue)
+				}
+			}
+			checked++
+		}
+	}
+	if checked < 5 {
+		t.Fatalf("checked %d policies, want every module's", checked)
+	}
+}

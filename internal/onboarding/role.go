@@ -93,7 +93,14 @@ func accountRoleTree(o RoleOptions) (obj, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	mods := roleModules(o.Modules)
+	// A module whose every action is pending grants nothing yet: no
+	// policy, and the role does not claim it.
+	var mods []manifest.Module
+	for _, m := range roleModules(o.Modules) {
+		if len(manifest.Granted(m)) > 0 {
+			mods = append(mods, m)
+		}
+	}
 	names := moduleNames(mods)
 	kind := "cross-account role"
 	if o.Evaluation {
@@ -131,7 +138,7 @@ func accountRoleTree(o RoleOptions) (obj, error) {
 				"ManagedPolicyName": sub("${RoleName}-" + string(m)),
 				"Description":       moduleDescription(m),
 				"Roles":             []any{ref("Role")},
-				"PolicyDocument":    policyDocument(camel(string(m)), manifest.ByModule(m)),
+				"PolicyDocument":    policyDocument(camel(string(m)), manifest.Granted(m)),
 			},
 		}
 	}

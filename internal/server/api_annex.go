@@ -35,7 +35,10 @@ type moduleInfo struct {
 	Name        manifest.Module `json:"name"`
 	Description string          `json:"description"`
 	ReadOnly    bool            `json:"read_only"`
-	Default     bool            `json:"default"`
+	// Preview says why the module grants little or nothing yet ("" when a
+	// feature uses it).
+	Preview string `json:"preview,omitempty"`
+	Default bool   `json:"default"`
 }
 
 type onboardingInfo struct {
@@ -58,7 +61,7 @@ func (s *Server) onboardingModules(w http.ResponseWriter, r *http.Request) error
 		out.Region = "us-east-1"
 	}
 	for _, m := range a.Modules {
-		out.Modules = append(out.Modules, moduleInfo{Name: m.Module, Description: m.Summary, ReadOnly: m.ReadOnly, Default: def[m.Module]})
+		out.Modules = append(out.Modules, moduleInfo{Name: m.Module, Description: m.Summary, ReadOnly: m.ReadOnly, Default: def[m.Module], Preview: m.Preview})
 	}
 	return ok(w, r, out)
 }

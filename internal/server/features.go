@@ -83,7 +83,7 @@ func (s *Server) featureSchemas() obj {
 	})
 	template := object([]string{"kind", "file"}, obj{"kind": str("account-role, evaluation, cur, members"), "file": str(""), "stack_name": str(""), "region": str(""), "link": str("console quick-create link"), "download": str("API path of the file")})
 	sc := obj{
-		"OnboardingInfo": object([]string{"modules"}, obj{"modules": obj{"type": "array", "items": object(nil, obj{"name": str(""), "description": str(""), "read_only": boolean(""), "default": boolean("")})}, "hub_principal": str(""), "region": str(""), "hub_problem": str("why verification cannot reach AWS, when it cannot")}),
+		"OnboardingInfo": object([]string{"modules"}, obj{"modules": obj{"type": "array", "items": object(nil, obj{"name": str(""), "description": str(""), "read_only": boolean(""), "default": boolean(""), "preview": str("set when no feature uses the module yet: what its templates grant until then")})}, "hub_principal": str(""), "region": str(""), "hub_problem": str("why verification cannot reach AWS, when it cannot")}),
 		"BillSource":     object([]string{"bucket"}, obj{"connection_id": str(""), "tenant_id": str(""), "account_id": str(""), "bucket": str(""), "path": str(""), "created_at": timestamp(""), "updated_at": timestamp("")}),
 		"Connection":     connection,
 		"ConnectionList": arrayOf("Connection"),

@@ -139,10 +139,18 @@ func TestReviewUploadAndAnnex(t *testing.T) {
 		t.Fatalf("annex bad module: %d", st)
 	}
 	var mods struct {
-		Modules []struct{ Name string }
+		Modules []struct{ Name, Preview string }
 	}
 	if st := ts.do(t, "GET", "/api/v1/onboarding/modules", aRead, nil, &mods); st != 200 || len(mods.Modules) < 8 {
 		t.Fatalf("modules: %d %+v", st, mods)
+	}
+	// The wizard tells a module no feature uses yet (every remediation
+	// and JIT action is pending) from one in use.
+	for _, m := range mods.Modules {
+		nothing := m.Name == "remediation" || m.Name == "access-jit"
+		if nothing != strings.Contains(m.Preview, "grant nothing") || (m.Name == "cost" && m.Preview != "") {
+			t.Errorf("module %s: preview %q", m.Name, m.Preview)
+		}
 	}
 }
 

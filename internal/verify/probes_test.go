@@ -25,8 +25,16 @@ func TestEveryManifestProbeHasAnExecutor(t *testing.T) {
 		used[p.Call] = true
 	}
 	for call := range ex {
-		if !used[call] {
-			t.Errorf("executor %s matches no manifest probe", call)
+		if used[call] {
+			continue
 		}
+		// A probe of a pending action is skipped (the templates do not
+		// grant it) until its feature lands; its executor waits.
+		if p, ok := manifest.ActionForCall(call); ok {
+			if _, pending := p.Pending(); pending {
+				continue
+			}
+		}
+		t.Errorf("executor %s matches no manifest probe", call)
 	}
 }

@@ -38,7 +38,8 @@ async function wizard(main, ctx) {
   main.append(hubNotice(info) || '');
   const boxes = info.modules.map((m) => {
     const cb = h('input', { type: 'checkbox', name: 'module', value: m.name, checked: m.default });
-    return h('div', {}, h('label', {}, cb, ' ', h('strong', {}, m.name), ' — ', h('span', { class: 'muted' }, m.description)));
+    return h('div', {}, h('label', {}, cb, ' ', h('strong', {}, m.name), ' — ', h('span', { class: 'muted' }, m.description),
+      m.preview ? h('div', { class: 'muted' }, m.preview) : ''));
   });
   const principal = h('input', { type: 'text', value: info.hub_principal || '', required: true, spellcheck: 'false' });
   const region = h('input', { type: 'text', value: info.region || 'us-east-1', required: true });

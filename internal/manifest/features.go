@@ -1,0 +1,66 @@
+package manifest
+
+// Feature is a crossbill feature that calls AWS in a customer account. The
+// annex lists, per module and per action, the features that use it; a test
+// keeps this list and the pending list covering every granted action.
+type Feature struct {
+	// Name says what the feature does and where it is reached.
+	Name string
+	// Actions are the IAM actions it needs (not SDK operation names).
+	Actions []string
+}
+
+// Features returns crossbill's features that call AWS, verification aside
+// (its calls are the probes, see Probes).
+func Features() []Feature {
+	return []Feature{
+		{"CUR ingestion (`crossbill cur ingest`, the scheduler's ingest job)",
+			[]string{"s3:ListBucket", "s3:GetObject"}},
+		{"CUR export discovery at verification (`crossbill connect verify`, the bill check)",
+			[]string{"bcm-data-exports:ListExports", "bcm-data-exports:GetExport", "s3:ListBucket"}},
+		{"Commitments inventory from AWS (`crossbill commitments inventory --aws`)",
+			[]string{"savingsplans:DescribeSavingsPlans", "ec2:DescribeReservedInstances", "rds:DescribeReservedDBInstances",
+				"elasticache:DescribeReservedCacheNodes", "redshift:DescribeReservedNodes", "es:DescribeReservedInstances"}},
+		{"Discount rates from the Price List (`crossbill commitments recommend --pricing`)",
+			[]string{"pricing:GetProducts", "savingsplans:DescribeSavingsPlansOfferingRates"}},
+		{"Cost Explorer's own recommendations beside crossbill's, through the connection's role (`crossbill commitments recommend --aws-compare --connection ID`)",
+			[]string{"ce:GetSavingsPlansPurchaseRecommendation", "ce:GetReservationPurchaseRecommendation"}},
+		{"Day-zero costs: 12 months of daily cost until the CUR arrives (`crossbill costs explorer load`, the scheduler's cost-explorer job)",
+			[]string{"ce:GetCostAndUsage", "ce:GetTags"}},
+		{"Cost Explorer's utilization and coverage beside crossbill's (`crossbill commitments compare`)",
+			[]string{"ce:GetSavingsPlansUtilization", "ce:GetReservationUtilization", "ce:GetSavingsPlansCoverage", "ce:GetReservationCoverage"}},
+		{"Organization members (`crossbill connect members`, the scheduler's members job)",
+			[]string{"organizations:DescribeOrganization", "organizations:ListAccounts"}},
+	}
+}
+
+// verificationFeature names the verifier's probes in the annex.
+const verificationFeature = "Connection verification (`crossbill connect verify`): the module's probe"
+
+// usedBy returns the features that use p's action, the verification probe
+// included when the module's probe calls it.
+func usedBy(p Permission) []string {
+	var out []string
+	for _, f := range Features() {
+		for _, a := range f.Actions {
+			if a == p.Action {
+				out = append(out, f.Name)
+				break
+			}
+		}
+	}
+	for _, pr := range Probes(p.Module) {
+		if pr.Call == "" {
+			continue
+		}
+		if q, ok := ActionForCall(pr.Call); ok && q.Action == p.Action {
+			name := verificationFeature
+			if pr.Paid {
+				name += " (paid: only with --include-paid)"
+			}
+			out = append(out, name)
+			break
+		}
+	}
+	return out
+}

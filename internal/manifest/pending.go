@@ -1,0 +1,159 @@
+package manifest
+
+import (
+	"sort"
+	"sync"
+)
+
+// PendingAction is a declared action no crossbill feature calls yet: it
+// stays in the manifest (so reviewers see what is coming) but the templates
+// do not grant it until the feature that calls it lands, and `make test`
+// fails once a test calls it while it is still listed here.
+type PendingAction struct {
+	Module  Module `json:"module"`
+	Action  string `json:"action"`
+	Issue   string `json:"issue,omitempty"` // "#14"
+	Feature string `json:"feature,omitempty"`
+}
+
+// pendingGroup lists the actions of one module that wait for one feature.
+type pendingGroup struct {
+	module  Module
+	issue   string
+	feature string
+	actions []string
+}
+
+// pending is the list. When a feature lands, its test calls an action and
+// `make test` asks for the action to be removed here (and the feature named
+// in features.go): the list only shrinks.
+var pending = []pendingGroup{
+	{ModuleCost, "#20", "Cost Explorer's forecast, dimension values and per-plan utilization details", []string{
+		"ce:GetCostForecast", "ce:GetDimensionValues", "ce:GetSavingsPlansUtilizationDetails",
+	}},
+	{ModuleCUR, "#11", "reading a CUR export bucket outside us-east-1", []string{"s3:GetBucketLocation"}},
+	{ModuleCommitments, "#18", "commitment lifecycle: exact plan rates and reservation history", []string{
+		"savingsplans:DescribeSavingsPlanRates", "ec2:DescribeReservedInstancesModifications",
+	}},
+	{ModuleInventory, "#16", "inventory and optimization collectors", []string{
+		"ec2:DescribeRegions", "ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeSnapshots",
+		"ec2:DescribeAddresses", "ec2:DescribeNatGateways", "autoscaling:DescribeAutoScalingGroups",
+		"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+		"rds:DescribeDBInstances", "rds:DescribeDBClusters", "lambda:ListFunctions",
+		"ecs:ListClusters", "ecs:DescribeClusters", "ecs:ListServices", "ecs:DescribeServices",
+		"eks:ListClusters", "eks:DescribeCluster", "eks:ListNodegroups", "eks:DescribeNodegroup",
+		"elasticache:DescribeCacheClusters", "elasticache:DescribeReplicationGroups", "redshift:DescribeClusters",
+		"es:ListDomainNames", "es:DescribeDomains", "dynamodb:ListTables", "dynamodb:DescribeTable",
+		"s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:GetBucketTagging", "s3:GetLifecycleConfiguration",
+		"s3:GetIntelligentTieringConfiguration", "cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "tag:GetResources",
+	}},
+	{ModuleOrg, "#11", "account names from Organizations and account aliases", []string{
+		"organizations:DescribeAccount", "iam:ListAccountAliases",
+	}},
+	{ModuleOrg, "#14", "access governance: the OU tree and the SCPs attached to it", []string{
+		"organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent",
+		"organizations:ListPoliciesForTarget", "organizations:DescribePolicy",
+	}},
+	{ModuleOrg, "#16", "cost allocation by account and OU tags", []string{"organizations:ListTagsForResource"}},
+	{ModuleAccessRead, "#14", "access governance: entitlement snapshot and review", []string{
+		"iam:GetAccountAuthorizationDetails", "iam:ListUsers", "iam:ListGroups", "iam:ListPolicies",
+		"iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListAttachedUserPolicies", "iam:ListAttachedGroupPolicies",
+		"iam:ListAttachedRolePolicies", "iam:ListUserPolicies", "iam:ListGroupPolicies", "iam:ListRolePolicies",
+		"iam:GetUserPolicy", "iam:GetGroupPolicy", "iam:GetRolePolicy", "iam:GetRole", "iam:GetUser", "iam:GetGroup",
+		"iam:ListGroupsForUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:ListMFADevices",
+		"iam:GenerateCredentialReport", "iam:GetCredentialReport",
+		"sso:ListInstances", "sso:ListPermissionSets", "sso:DescribePermissionSet", "sso:GetInlinePolicyForPermissionSet",
+		"sso:ListManagedPoliciesInPermissionSet", "sso:ListCustomerManagedPolicyReferencesInPermissionSet",
+		"sso:GetPermissionsBoundaryForPermissionSet", "sso:ListAccountsForProvisionedPermissionSet", "sso:ListAccountAssignments",
+		"identitystore:ListUsers", "identitystore:ListGroups", "identitystore:ListGroupMemberships",
+		"identitystore:DescribeUser", "identitystore:DescribeGroup",
+	}},
+	{ModuleAccessJIT, "#15", "just-in-time access grants and their expiry", []string{
+		"iam:AddUserToGroup", "iam:RemoveUserFromGroup", "iam:GetGroup",
+		"sso:CreateAccountAssignment", "sso:DeleteAccountAssignment",
+		"sso:DescribeAccountAssignmentCreationStatus", "sso:DescribeAccountAssignmentDeletionStatus",
+	}},
+	{ModuleRemediation, "#17", "remediation of idle and oversized resources", []string{
+		"ec2:DeleteVolume", "ec2:CreateSnapshot", "ec2:CreateTags", "ec2:DeleteSnapshot", "ec2:ModifyVolume",
+		"ec2:StopInstances", "ec2:StartInstances", "ec2:ModifyInstanceAttribute", "ec2:ReleaseAddress", "rds:StopDBInstance",
+	}},
+}
+
+// PendingActions returns the pending list, in ValidModules order then
+// action.
+func PendingActions() []PendingAction {
+	return flattenPending(pending)
+}
+
+func flattenPending(groups []pendingGroup) []PendingAction {
+	var out []PendingAction
+	for _, g := range groups {
+		for _, a := range g.actions {
+			out = append(out, PendingAction{Module: g.module, Action: a, Issue: g.issue, Feature: g.feature})
+		}
+	}
+	order := moduleOrder()
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Module != out[j].Module {
+			return order[out[i].Module] < order[out[j].Module]
+		}
+		return out[i].Action < out[j].Action
+	})
+	return out
+}
+
+type moduleAction struct {
+	m Module
+	a string
+}
+
+// pendingSet indexes list; pendingIndex is the package list's, built once.
+func pendingSet(list []PendingAction) func() map[moduleAction]PendingAction {
+	return func() map[moduleAction]PendingAction {
+		out := map[moduleAction]PendingAction{}
+		for _, p := range list {
+			out[moduleAction{p.Module, p.Action}] = p
+		}
+		return out
+	}
+}
+
+var pendingIndex = sync.OnceValue(pendingSet(PendingActions()))
+
+// Pending reports whether p's action is pending in p's module, and for what.
+func (p Permission) Pending() (PendingAction, bool) {
+	pa, ok := pendingIndex()[moduleAction{p.Module, p.Action}]
+	return pa, ok
+}
+
+// Granted returns the permissions of the given modules that the templates
+// grant: ByModule without the pending actions.
+func Granted(mods ...Module) []Permission {
+	pend := pendingIndex()
+	var out []Permission
+	for _, p := range ByModule(mods...) {
+		if _, ok := pend[moduleAction{p.Module, p.Action}]; !ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// PendingOf returns the pending actions of module m.
+func PendingOf(m Module) []PendingAction {
+	var out []PendingAction
+	for _, p := range PendingActions() {
+		if p.Module == m {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func moduleOrder() map[Module]int {
+	order := map[Module]int{}
+	for i, m := range ValidModules() {
+		order[m] = i
+	}
+	return order
+}
