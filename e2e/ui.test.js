@@ -200,6 +200,9 @@ test('cost explorer: stacked chart, table, regrouping, CSV', async () => {
   const total = await page.getByTestId('cost-total').innerText();
   assert.match(total, /^\$[\d,]+\.\d\d$/);
   assert.notEqual(total, '$0.00');
+  // Each answer names its source (the CUR here; Cost Explorer's days are
+  // labelled "Cost Explorer, daily, until the CUR export arrives").
+  assert.match(await page.getByTestId('cost-source').first().innerText(), /^Source: CUR 2\.0 \/ FOCUS export, \d{4}-\d\d-\d\d → /);
   assert.ok(await page.locator('svg.chart rect').count() > 20, 'chart has too few bars');
   assert.ok(await page.locator('ul.legend li').count() >= 3, 'legend too short');
   assert.ok(await page.locator('svg.chart .axis text').count() > 5, 'axes unlabeled');

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/commitments"
 )
 
@@ -79,7 +80,7 @@ func newCommitmentsCmd(app *App) *cobra.Command {
 		Short: "Savings Plans and reservations: inventory, utilization, coverage and what to buy",
 	}
 	cmd.AddCommand(newCommitmentsInventoryCmd(app), newCommitmentsUtilizationCmd(app), newCommitmentsCoverageCmd(app),
-		newCommitmentsRecommendCmd(app), newCommitmentsSimulateCmd(app), newCommitmentsBacktestCmd(app))
+		newCommitmentsRecommendCmd(app), newCommitmentsSimulateCmd(app), newCommitmentsBacktestCmd(app), newCommitmentsCompareCmd(app))
 	return cmd
 }
 
@@ -296,5 +297,64 @@ func newCommitmentsCoverageCmd(app *App) *cobra.Command {
 	f.register(cmd, "30d")
 	cmd.Flags().StringVar(&granularity, "granularity", "daily", "hourly or daily")
 	cmd.Flags().BoolVar(&byAccount, "by-account", false, "one row per linked account")
+	return cmd
+}
+
+func newCommitmentsCompareCmd(app *App) *cobra.Command {
+	var f commitmentFlags
+	var connection string
+	var hub awsclient.HubOptions
+	cmd := &cobra.Command{
+		Use:   "compare",
+		Short: "Cost Explorer's Savings Plans and reservation utilization and coverage beside crossbill's, through --connection's role (4 requests, $0.04)",
+		Long: `Put Cost Explorer's own utilization and coverage of Savings Plans and
+reservations beside crossbill's figures from the CUR, over the same window. Cost
+Explorer is asked through --connection's role (it answers for the account that
+calls it): 4 requests at $0.01, counted against the connection's monthly Cost
+Explorer budget. Each figure says where the two definitions differ.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
+				w, err := f.window(ctx, db)
+				if err != nil {
+					return err
+				}
+				ce, err := customerCostExplorer(ctx, app, hub, w.Tenant, connection)
+				if err != nil {
+					return err
+				}
+				rep, err := commitments.CompareFiguresWithAWS(ctx, db, w, ce)
+				if err != nil {
+					return err
+				}
+				return app.Print(rep, func(out io.Writer) error {
+					tw := newTable(out, 0)
+					rowf(tw, "%s to %s (exclusive)\n", rep.From, rep.To)
+					fmt.Fprintln(tw, "FIGURE\tCROSSBILL (CUR)\tCOST EXPLORER")
+					pct := func(v *float64) string {
+						if v == nil {
+							return "-"
+						}
+						return fmt.Sprintf("%.1f%%", 100**v)
+					}
+					for _, x := range rep.Figures {
+						rowf(tw, "%s\t%s\t%s\n", x.Name, pct(x.Crossbill), pct(x.AWS))
+					}
+					if err := tw.Flush(); err != nil {
+						return err
+					}
+					for _, x := range rep.Figures {
+						rowf(out, "why %s may differ: %s\n", x.Name, x.Why)
+					}
+					return nil
+				})
+			})
+		},
+	}
+	f.register(cmd, "30d")
+	cmd.Flags().StringVar(&connection, "connection", "", "verified connection (cost module) whose role Cost Explorer is asked through (required)")
+	cmd.Flags().StringVar(&hub.EndpointURL, "endpoint-url", "", "send AWS calls to this endpoint (an emulator)")
+	cmd.Flags().StringVar(&hub.Profile, "profile", "", "AWS shared-config profile of the hub identity")
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,25 @@ type awsPriceServer struct {
 	mu    sync.Mutex
 	deny  bool
 	calls []string
+	// signers are the access keys that signed each Cost Explorer call.
+	signers []string
+}
+
+// customerKey is the access key of the credentials the stub's STS hands
+// out for AssumeRole: only a call made through the connection's role is
+// signed with it.
+const customerKey = "ASIACUSTOMERROLE0001"
+
+const assumeRoleDoc = `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>
+<AccessKeyId>` + customerKey + `</AccessKeyId><SecretAccessKey>customer-secret</SecretAccessKey><SessionToken>customer-token</SessionToken>
+<Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::222222222222:assumed-role/CrossbillAccess/crossbill</Arn>
+<AssumedRoleId>AROACUSTOMER:crossbill</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></AssumeRoleResponse>`
+
+// signer is the access key in a SigV4 Authorization header.
+func signer(r *http.Request) string {
+	_, cred, _ := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	key, _, _ := strings.Cut(cred, "/")
+	return key
 }
 
 const rdsPriceDoc = `{"product":{"productFamily":"Database Instance","attributes":{"instanceType":"db.r6g.xlarge","regionCode":"us-east-1","databaseEngine":"MySQL","deploymentOption":"Single-AZ"},"sku":"9QH3PUGXCYKNCYPB"},"serviceCode":"AmazonRDS","terms":{"OnDemand":{"9QH3PUGXCYKNCYPB.JRTCKXETXF":{"priceDimensions":{"9QH3PUGXCYKNCYPB.JRTCKXETXF.6YS6EN2CT7":{"unit":"Hrs","beginRange":"0","endRange":"Inf","pricePerUnit":{"USD":"0.4800000000"}}},"termAttributes":{}}},"Reserved":{"9QH3PUGXCYKNCYPB.6QCMYABX3D":{"priceDimensions":{"9QH3PUGXCYKNCYPB.6QCMYABX3D.2TG2D8R56U":{"unit":"Quantity","description":"Upfront Fee","pricePerUnit":{"USD":"2102.4"}},"9QH3PUGXCYKNCYPB.6QCMYABX3D.6YS6EN2CT7":{"unit":"Hrs","beginRange":"0","endRange":"Inf","pricePerUnit":{"USD":"0.0000000000"}}},"termAttributes":{"LeaseContractLength":"1yr","OfferingClass":"standard","PurchaseOption":"All Upfront"}}}},"version":"20251101000000"}`
@@ -40,8 +60,14 @@ func (s *awsPriceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if op == "" {
 		op = strings.TrimPrefix(r.URL.Path, "/")
 	}
+	if strings.Contains(string(body), "Action=AssumeRole") {
+		op = "AssumeRole"
+	}
 	s.mu.Lock()
 	s.calls = append(s.calls, op)
+	if strings.HasPrefix(op, "AWSInsightsIndexService.") {
+		s.signers = append(s.signers, signer(r))
+	}
 	deny := s.deny
 	s.mu.Unlock()
 	if deny {
@@ -54,6 +80,9 @@ func (s *awsPriceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	switch op {
+	case "AssumeRole":
+		w.Header().Set("Content-Type", "text/xml")
+		fmt.Fprint(w, assumeRoleDoc)
 	case "AWSPriceListService.GetProducts":
 		var in struct{ ServiceCode string }
 		if err := json.Unmarshal(body, &in); err != nil {
@@ -80,6 +109,19 @@ func (s *awsPriceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"Recommendations":[{"RecommendationDetails":[{"AccountId":"222222222222","InstanceDetails":{"RDSInstanceDetails":{"InstanceType":"db.r6g.xlarge","Region":"us-east-1","Family":"r6g"}},"RecommendedNumberOfInstancesToPurchase":"2","EstimatedMonthlySavingsAmount":"150","EstimatedMonthlyOnDemandCost":"700","UpfrontCost":"4204.8","AverageUtilization":"95","EstimatedBreakEvenInMonths":"6"}]}]}`)
 	case "AWSInsightsIndexService.GetSavingsPlansPurchaseRecommendation":
 		fmt.Fprint(w, `{"SavingsPlansPurchaseRecommendation":{"SavingsPlansPurchaseRecommendationSummary":{"HourlyCommitmentToPurchase":"0.4","EstimatedMonthlySavingsAmount":"80","EstimatedSavingsPercentage":"25"}}}`)
+	case "AWSInsightsIndexService.GetSavingsPlansUtilization":
+		fmt.Fprint(w, `{"Total":{"Utilization":{"TotalCommitment":"100","UsedCommitment":"80","UnusedCommitment":"20","UtilizationPercentage":"80"}},"SavingsPlansUtilizationsByTime":[]}`)
+	case "AWSInsightsIndexService.GetReservationUtilization":
+		fmt.Fprint(w, `{"Total":{"UtilizationPercentage":"50"},"UtilizationsByTime":[]}`)
+	case "AWSInsightsIndexService.GetSavingsPlansCoverage":
+		// Two pages: 30 of 100, then 10 of 100.
+		if strings.Contains(string(body), `"NextToken"`) {
+			fmt.Fprint(w, `{"SavingsPlansCoverages":[{"Coverage":{"SpendCoveredBySavingsPlans":"10","OnDemandCost":"90"}}]}`)
+		} else {
+			fmt.Fprint(w, `{"SavingsPlansCoverages":[{"Coverage":{"SpendCoveredBySavingsPlans":"30","OnDemandCost":"70"}}],"NextToken":"n2"}`)
+		}
+	case "AWSInsightsIndexService.GetReservationCoverage":
+		fmt.Fprint(w, `{"Total":{"CoverageHours":{"CoverageHoursPercentage":"25"}},"CoveragesByTime":[]}`)
 	default:
 		http.Error(w, "not stubbed: "+op, http.StatusNotFound)
 	}
@@ -107,9 +149,24 @@ func TestCommitmentsPricing(t *testing.T) {
 			"--pricing", "--endpoint-url", ts.URL}, more...)
 	}
 
-	out, errOut, code := runCLI(t, dir, args("--aws-compare", "--json")...)
+	// Cost Explorer answers for the account that calls it: --aws-compare
+	// needs a connection, and goes through its role.
+	if _, errOut, code := runCLI(t, dir, args("--aws-compare")...); code != 2 || !strings.Contains(errOut, "--connection") {
+		t.Errorf("--aws-compare without --connection: code %d, stderr %s", code, errOut)
+	}
+	conn := costConnection(t, dir, "acme", "arn:aws:iam::222222222222:role/CrossbillAccess")
+	out, errOut, code := runCLI(t, dir, args("--aws-compare", "--connection", string(conn.ID), "--json")...)
 	if code != 0 {
 		t.Fatalf("code %d, stderr %s", code, errOut)
+	}
+	srv.mu.Lock()
+	signers := slices.Clone(srv.signers)
+	srv.mu.Unlock()
+	if len(signers) != 9 || slices.ContainsFunc(signers, func(k string) bool { return k != customerKey }) {
+		t.Errorf("Cost Explorer calls signed by %v, want 9 by the assumed role's %s (never the hub's AKIAHUBEXAMPLE000001)", signers, customerKey)
+	}
+	if n := costExplorerRequests(t, dir, conn); n["ce:GetReservationPurchaseRecommendation"] != 3 || n["ce:GetSavingsPlansPurchaseRecommendation"] != 6 {
+		t.Errorf("requests counted against the connection's budget: %v", n)
 	}
 	var rep recommendReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
@@ -160,7 +217,7 @@ func TestCommitmentsPricing(t *testing.T) {
 	}
 
 	// Text output shows the sources and Cost Explorer's reservations.
-	text, errOut, code := runCLI(t, dir, args("--aws-compare")...)
+	text, errOut, code := runCLI(t, dir, args("--aws-compare", "--connection", string(conn.ID))...)
 	if code != 0 || !strings.Contains(text, "discount rates by source:") || !strings.Contains(text, "pricing 2") ||
 		!strings.Contains(text, "(Cost Explorer, payer)") || !strings.Contains(text, "6.0 months") {
 		t.Errorf("text (code %d, stderr %s):\n%s", code, errOut, text)
@@ -189,5 +246,55 @@ func TestCommitmentsPricing(t *testing.T) {
 	}
 	if len(srv.calls) != 1 {
 		t.Errorf("calls after the denial: %v", srv.calls)
+	}
+}
+
+// TestCommitmentsCompareThroughRole: `commitments compare` puts Cost
+// Explorer's utilization and coverage (STUBBED over HTTP: moto 5.2.1 does
+// not serve them) beside crossbill's, asked through the connection's role
+// (every call signed with the assumed role's key), following pages, and
+// counts each request against the connection's budget. Not parallel: it
+// sets the hub's credentials in the environment.
+func TestCommitmentsCompareThroughRole(t *testing.T) {
+	dir := commitmentsData(t)
+	setHubEnv(t, "AKIAHUBEXAMPLE000001", "hub-secret")
+	srv := &awsPriceServer{}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	args := []string{"commitments", "compare", "--tenant", "acme", "--lookback", "14d", "--endpoint-url", ts.URL}
+	if _, errOut, code := runCLI(t, dir, args...); code != 2 || !strings.Contains(errOut, "--connection") {
+		t.Errorf("compare without --connection: code %d, %s", code, errOut)
+	}
+	conn := costConnection(t, dir, "acme", "arn:aws:iam::222222222222:role/CrossbillAccess")
+	out, errOut, code := runCLI(t, dir, append(args, "--connection", string(conn.ID), "--json")...)
+	if code != 0 {
+		t.Fatalf("compare: code %d, %s", code, errOut)
+	}
+	var rep commitments.FiguresReport
+	mustNoErr(t, json.Unmarshal([]byte(out), &rep))
+	want := map[string]float64{"savings plans utilization": 0.8, "reservation utilization": 0.5, "savings plans coverage": 0.2, "reservation coverage": 0.25}
+	if len(rep.Figures) != 4 {
+		t.Fatalf("figures: %+v", rep.Figures)
+	}
+	for _, f := range rep.Figures {
+		if f.AWS == nil || math.Abs(*f.AWS-want[f.Name]) > 1e-9 || f.Why == "" {
+			t.Errorf("%s: Cost Explorer %v, want %v, why %q", f.Name, f.AWS, want[f.Name], f.Why)
+		}
+	}
+	if f := rep.Figures[0]; f.Crossbill == nil || *f.Crossbill <= 0 || *f.Crossbill > 1 {
+		t.Errorf("crossbill's Savings Plans utilization beside it: %v", f.Crossbill)
+	}
+	srv.mu.Lock()
+	signers := slices.Clone(srv.signers)
+	srv.mu.Unlock()
+	if len(signers) != 5 || slices.ContainsFunc(signers, func(k string) bool { return k != customerKey }) {
+		t.Errorf("Cost Explorer calls signed by %v, want 5 by the assumed role's %s", signers, customerKey)
+	}
+	if n := costExplorerRequests(t, dir, conn); n["ce:GetSavingsPlansCoverage"] != 2 || n["ce:GetReservationCoverage"] != 1 {
+		t.Errorf("requests counted: %v", n)
+	}
+	text, _, _ := runCLI(t, dir, append(args, "--connection", string(conn.ID))...)
+	if !strings.Contains(text, "80.0%") || !strings.Contains(text, "why reservation utilization may differ: Cost Explorer counts reserved hours") {
+		t.Errorf("text:\n%s", text)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill"
@@ -143,7 +142,7 @@ func newCommitmentsRecommendCmd(app *App) *cobra.Command {
 	var o optionFlags
 	var ladder, top, maxBreakEven int
 	var compare, allowLoss bool
-	var rank string
+	var rank, connection string
 	cmd := &cobra.Command{
 		Use:   "recommend",
 		Short: "Recommend the Savings Plans and reservations that maximize net savings",
@@ -164,8 +163,12 @@ Discount rates: the embedded table, then with --pricing the AWS Price List and
 Savings Plans offering rates of the instance types in use (free), then rates
 observed in the CUR, then --rates FILE; each rate's source is in the output.
 With --aws-compare, Cost Explorer's own Savings Plans and reservation
-recommendations are shown next to crossbill's ($0.01 per request, one request
-per type, term and payment option).`,
+recommendations for the customer's account, asked through --connection's role,
+are shown next to crossbill's ($0.01 per request, one request per type, term
+and payment option, counted against the connection's monthly Cost Explorer
+budget). They differ where the definitions do: Cost Explorer looks back 7, 30
+or 60 days on its own usage data and sizes on amortized cost net of existing
+commitments; crossbill uses the CUR over --lookback, adjusted for the trend.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -195,11 +198,11 @@ per type, term and payment option).`,
 				}
 				rep := recommendReport{Window: toWindowJSON(w), Recommendations: res.Recommendations, Rates: res.Rates}
 				if compare {
-					cfg, err := o.awsConfig(ctx, app)
+					ce, err := customerCostExplorer(ctx, app, o.hub, w.Tenant, connection)
 					if err != nil {
 						return err
 					}
-					if rep.AWS, err = commitments.CompareWithAWS(ctx, costexplorer.NewFromConfig(cfg), opts, w, app.Progress); err != nil {
+					if rep.AWS, err = commitments.CompareWithAWS(ctx, ce, opts, w, app.Progress); err != nil {
 						return err
 					}
 				}
@@ -221,7 +224,8 @@ per type, term and payment option).`,
 	cmd.Flags().StringVar(&rank, "rank", commitments.RankRisk, "risk: trend-adjusted, ranked by savings if usage drops 20%, risky options hidden; optimum: the exact lookback optimum of every option, ranked by expected savings")
 	cmd.Flags().IntVar(&maxBreakEven, "max-break-even", commitments.DefaultMaxBreakEven, "with --rank risk, hide options breaking even after this month (0: no limit)")
 	cmd.Flags().BoolVar(&allowLoss, "allow-loss", false, "with --rank risk, keep options that lose money if usage drops 20%")
-	cmd.Flags().BoolVar(&compare, "aws-compare", false, "also show Cost Explorer's recommendations (Savings Plans and reservations; lookback 7, 30 or 60 days; $0.01 per request)")
+	cmd.Flags().BoolVar(&compare, "aws-compare", false, "also show Cost Explorer's recommendations through --connection's role (Savings Plans and reservations; lookback 7, 30 or 60 days; $0.01 per request, counted against the connection's budget)")
+	cmd.Flags().StringVar(&connection, "connection", "", "with --aws-compare: the verified connection (cost module) whose role Cost Explorer is asked through")
 	return cmd
 }
 

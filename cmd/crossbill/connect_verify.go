@@ -3,12 +3,15 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/manifest"
+	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
 )
 
@@ -107,6 +110,12 @@ func printVerification(w io.Writer, r verify.Result) error {
 	}
 	if r.Bill != nil {
 		if _, err := fmt.Fprintf(w, "\n%s\n", r.Bill); err != nil {
+			return err
+		}
+	}
+	if r.Status == store.VerificationVerified && slices.Contains(r.Modules, manifest.ModuleCost) {
+		// Day-zero costs: nothing to wait for while the CUR is delivered.
+		if _, err := fmt.Fprintf(w, "\ncosts before the CUR arrives: `crossbill costs explorer load --tenant %s --connection %s` (Cost Explorer through this role, 12 months of daily cost; `crossbill serve` does it daily by itself; $0.01 a request, capped per month)\n", r.Tenant, r.ConnectionID); err != nil {
 			return err
 		}
 	}

@@ -135,6 +135,13 @@ func newCostsCmd(app *App) *cobra.Command {
 			}, func(w io.Writer) error {
 				tw := newTable(w, tabwriter.AlignRight)
 				rowf(tw, "%s %s, %s to %s (exclusive), from %s\n", res.Metric, res.Granularity, res.From, res.To, res.Source)
+				for _, src := range res.Sources {
+					if src.Included {
+						rowf(tw, "source: %s, %s to %s\n", src.Label, src.From, src.To)
+					} else {
+						rowf(tw, "source: %s, %s to %s, %s\n", src.Label, src.From, src.To, src.Note)
+					}
+				}
 				rowf(tw, "PERIOD\tGROUP\t%s\t\n", res.Metric)
 				for _, r := range res.Rows {
 					rowf(tw, "%s\t%s\t%s\t\n", periodLabel(r.Period, res.Granularity), r.Group, money(r.Value))
@@ -172,7 +179,7 @@ func newCostsCmd(app *App) *cobra.Command {
 	}
 	qf.register(query, true)
 	maxRows(query, &qf)
-	cmd.AddCommand(query, newCostsMoMCmd(app), newCostsForecastCmd(app), newCostsAnomaliesCmd(app), newCostsPeriodsCmd(app))
+	cmd.AddCommand(query, newCostsMoMCmd(app), newCostsForecastCmd(app), newCostsAnomaliesCmd(app), newCostsPeriodsCmd(app), newCostsExplorerCmd(app))
 	return cmd
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
@@ -65,4 +66,23 @@ func (c *customerAWS) open(ctx context.Context, app *App, op, tenant string) (fu
 	}
 	target := awsclient.Target{Tenant: t.Name, Connection: conn.ID, RoleARN: conn.RoleARN, ExternalID: conn.ExternalID}
 	return func(region string) aws.Config { return factory.Config(target, region) }, target.Account(), nil
+}
+
+// customerCostExplorer is the metered Cost Explorer client of a tenant's
+// verified connection, through its role: Cost Explorer answers for the
+// account that calls it, so asking with the hub's own credentials would
+// describe the wrong account.
+func customerCostExplorer(ctx context.Context, app *App, hub awsclient.HubOptions, tenant crossbill.TenantID, connection string) (*costexplorer.Client, error) {
+	if connection == "" {
+		return nil, crossbill.Errorf(crossbill.CodeInvalid, "cost explorer", "--aws-compare needs --connection: Cost Explorer is asked through the customer's role, never with crossbill's own credentials")
+	}
+	f, err := app.AWS(ctx, hub)
+	if err != nil {
+		return nil, err
+	}
+	st, err := app.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return costexplorer.Open(ctx, st, f, tenant, crossbill.ConnectionID(connection), nil)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/manifest"
 )
 
@@ -29,7 +30,7 @@ func newPermissionsCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a := manifest.BuildAnnex(mods, manifest.DefaultSchedule())
+			a := manifest.BuildAnnex(mods, costexplorer.AnnexSchedule())
 			switch strings.ToLower(format) {
 			case "json":
 				enc := json.NewEncoder(app.Stdout)

@@ -240,6 +240,9 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 			return 0, crossbill.Errorf(crossbill.CodeInvalid, op, "building rollups from %d Parquet file(s): %w", len(l.Files), err)
 		}
 	}
+	if err := reconcileExplorer(ctx, tx, l.Tenant, l.Period); err != nil {
+		return 0, err
+	}
 	s.reached("before-commit")
 	if err := tx.Commit(); err != nil {
 		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "committing: %w", err)

@@ -70,15 +70,18 @@ type GroupTotal struct {
 // Result is a query's answer: Rows ordered by period then value
 // (descending), Totals by value (descending), and Total over everything.
 type Result struct {
-	Metric      string       `json:"metric"`
-	GroupBy     string       `json:"group_by,omitempty"`
-	Granularity Granularity  `json:"granularity"`
-	From        string       `json:"from"`
-	To          string       `json:"to"`
-	Source      string       `json:"source"` // the table that answered: a rollup or line_items
-	Rows        []Row        `json:"rows"`
-	Totals      []GroupTotal `json:"totals"`
-	Total       float64      `json:"total"`
+	Metric      string      `json:"metric"`
+	GroupBy     string      `json:"group_by,omitempty"`
+	Granularity Granularity `json:"granularity"`
+	From        string      `json:"from"`
+	To          string      `json:"to"`
+	Source      string      `json:"source"` // the table that answered: a rollup or line_items
+	// Sources are the data sources holding days of the range (CUR,
+	// Cost Explorer), each labelled, and whether it is in the answer.
+	Sources []DataSource `json:"sources"`
+	Rows    []Row        `json:"rows"`
+	Totals  []GroupTotal `json:"totals"`
+	Total   float64      `json:"total"`
 }
 
 // OthersGroup is the group that holds everything past the top N.
@@ -93,6 +96,10 @@ func (s *Store) Query(ctx context.Context, q Query) (Result, error) {
 		return Result{}, err
 	}
 	stmt, args, source := plan(q)
+	var explorer bool
+	if source != sourceLineItems {
+		stmt, args, explorer = withExplorer(q, stmt, args)
+	}
 	folded := q.Top > 0 && q.GroupBy.Kind != ""
 	if folded {
 		stmt, args = foldTop(stmt, args, q.Top)
@@ -150,6 +157,9 @@ func (s *Store) Query(ctx context.Context, q Query) (Result, error) {
 	}
 	for _, t := range res.Totals {
 		res.Total += t.Value
+	}
+	if res.Sources, err = s.dataSources(ctx, q, explorer); err != nil {
+		return Result{}, err
 	}
 	return res, nil
 }
@@ -260,7 +270,8 @@ func (s *Store) periodSpan(ctx context.Context, q Query) (from, to time.Time, ok
 		return from, to, false, nil
 	}
 	var lo, hi sql.NullTime
-	if err := s.db.QueryRowContext(ctx, `SELECT min(day)::TIMESTAMP, max(day)::TIMESTAMP FROM cost_daily WHERE `+w.String(), w.args...).Scan(&lo, &hi); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT min(day)::TIMESTAMP, max(day)::TIMESTAMP FROM (SELECT tenant, billing_period, day FROM cost_daily
+		UNION ALL SELECT tenant, billing_period, day FROM ce_daily) AS days WHERE `+w.String(), w.args...).Scan(&lo, &hi); err != nil {
 		return from, to, false, crossbill.Errorf(crossbill.CodeInternal, "cost query", "finding the billing periods' days: %w", err)
 	}
 	if !lo.Valid {
@@ -272,7 +283,9 @@ func (s *Store) periodSpan(ctx context.Context, q Query) (from, to time.Time, ok
 // latestDay is the last day with cost data for the tenant.
 func (s *Store) latestDay(ctx context.Context, tenant crossbill.TenantID) (time.Time, error) {
 	var t sql.NullTime
-	if err := s.db.QueryRowContext(ctx, `SELECT max(day)::TIMESTAMP FROM cost_daily WHERE tenant = ?`, string(tenant)).Scan(&t); err != nil {
+	// Cost Explorer data counts: it is all a tenant has before its first CUR.
+	if err := s.db.QueryRowContext(ctx, `SELECT max(d) FROM (SELECT max(day)::TIMESTAMP AS d FROM cost_daily WHERE tenant = ?
+		UNION ALL SELECT max(day)::TIMESTAMP FROM ce_daily WHERE tenant = ?)`, string(tenant), string(tenant)).Scan(&t); err != nil {
 		return time.Time{}, crossbill.Errorf(crossbill.CodeInternal, "cost query", "finding the latest cost data: %w", err)
 	}
 	if !t.Valid {

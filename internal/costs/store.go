@@ -170,6 +170,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	const op = "cost store migrate"
 	var stmts []string
 	stmts = append(stmts, rollupTablesSQL...)
+	stmts = append(stmts, explorerTablesSQL...)
 	stmts = append(stmts, `CREATE TABLE IF NOT EXISTS ingest_ledger (
 		tenant VARCHAR NOT NULL,
 		source VARCHAR NOT NULL,
@@ -265,10 +266,10 @@ func (s *Store) Periods(ctx context.Context, tenant crossbill.TenantID) ([]Perio
 	return out, nil
 }
 
-// Tenants lists the tenants with cost data loaded, by ID.
+// Tenants lists the tenants with cost data loaded (CUR or Cost Explorer), by ID.
 func (s *Store) Tenants(ctx context.Context) ([]crossbill.TenantID, error) {
 	const op = "cost tenants"
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT tenant FROM ingest_ledger ORDER BY tenant`)
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT tenant FROM (SELECT tenant FROM ingest_ledger UNION ALL SELECT tenant FROM ce_daily) ORDER BY tenant`)
 	if err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}

@@ -72,13 +72,25 @@ type ControlMapping struct {
 	Supports  string `json:"supports"`
 }
 
-// Schedule is how often crossbill's collectors call the paid APIs; the
-// cost estimate is derived from it.
+// Schedule is how often crossbill calls the paid APIs; the cost estimate
+// is derived from it. The Cost Explorer part is the real schedule of
+// internal/costexplorer (costexplorer.AnnexSchedule), which this package
+// cannot import: DefaultSchedule leaves it empty.
 type Schedule struct {
-	// CostExplorerDaily are Cost Explorer requests made once a day.
+	// CostExplorerDaily are Cost Explorer requests made once a day per
+	// connection.
 	CostExplorerDaily map[string]int
 	// CostExplorerWeekly are Cost Explorer requests made once a week.
 	CostExplorerWeekly map[string]int
+	// CostExplorerFirstLoad are the requests of a connection's first load,
+	// once.
+	CostExplorerFirstLoad int
+	// CostExplorerOnDemand are requests a person asks for (at most, per
+	// run), e.g. commitments recommend --aws-compare.
+	CostExplorerOnDemand map[string]int
+	// CostExplorerMonthlyBudget caps a connection's Cost Explorer requests
+	// in a month, whatever asks for them (0: no cap).
+	CostExplorerMonthlyBudget int
 	// MetricResources is how many resources get utilization metrics, each
 	// MetricsPerResource metrics at hourly resolution once a day.
 	MetricResources    int
@@ -87,26 +99,11 @@ type Schedule struct {
 	CURGBPerMonth float64
 }
 
-// DefaultSchedule is the collectors' documented schedule.
+// DefaultSchedule is the non-Cost Explorer part of the schedule.
 func DefaultSchedule() Schedule {
 	return Schedule{
-		CostExplorerDaily: map[string]int{
-			"ce:GetCostAndUsage":                   2, // by service and by account
-			"ce:GetCostForecast":                   1,
-			"ce:GetDimensionValues":                1,
-			"ce:GetTags":                           1,
-			"ce:GetSavingsPlansUtilization":        1,
-			"ce:GetSavingsPlansUtilizationDetails": 1,
-			"ce:GetSavingsPlansCoverage":           1,
-			"ce:GetReservationUtilization":         1,
-			"ce:GetReservationCoverage":            1,
-		},
-		CostExplorerWeekly: map[string]int{
-			// 2 plan types x 2 terms x 3 payment options
-			"ce:GetSavingsPlansPurchaseRecommendation": 12,
-			// EC2, RDS, ElastiCache, Redshift, OpenSearch
-			"ce:GetReservationPurchaseRecommendation": 5,
-		},
+		CostExplorerDaily:  map[string]int{},
+		CostExplorerWeekly: map[string]int{},
 		MetricResources:    100,
 		MetricsPerResource: 3,
 		CURGBPerMonth:      1,
@@ -379,7 +376,22 @@ func costImpact(mods []Module, s Schedule) CostImpact {
 			ci.Items = append(ci.Items, CostItem{What: "Cost Explorer " + strings.TrimPrefix(a, "ce:"), Unit: "request", UnitUSD: ceRequestUSD,
 				MonthlyUnits: n, MonthlyUSD: round2(n * ceRequestUSD), Basis: strings.Join(basis, " + ")})
 		}
-		ci.Assumptions = append(ci.Assumptions, "Cost Explorer API requests cost $0.01 each; counts follow crossbill's collection schedule (daily cost and utilization, weekly purchase recommendations). Verification never makes a paid call unless run with --include-paid.")
+		ci.Assumptions = append(ci.Assumptions, "Cost Explorer API requests cost $0.01 each; the counts are crossbill's schedule per connection: one incremental load of daily cost a day (the new days and the last few unsettled ones), each answer assumed to fit one page. Verification never makes a paid call unless run with --include-paid.")
+		if s.CostExplorerFirstLoad > 0 {
+			ci.Assumptions = append(ci.Assumptions, fmt.Sprintf("The first load, once, reads 12 months of daily cost in about %d requests ($%.2f; more when answers run to several pages), inside the first month's cap.", s.CostExplorerFirstLoad, float64(s.CostExplorerFirstLoad)*ceRequestUSD))
+		}
+		if len(s.CostExplorerOnDemand) > 0 {
+			var parts []string
+			total := 0
+			for _, a := range sortedKeys(s.CostExplorerOnDemand) {
+				parts = append(parts, fmt.Sprintf("%d %s", s.CostExplorerOnDemand[a], strings.TrimPrefix(a, "ce:")))
+				total += s.CostExplorerOnDemand[a]
+			}
+			ci.Assumptions = append(ci.Assumptions, fmt.Sprintf("On request only (commitments recommend --aws-compare, commitments compare): at most %d requests (%s), counted against the same cap.", total, strings.Join(parts, ", ")))
+		}
+		if b := s.CostExplorerMonthlyBudget; b > 0 {
+			ci.Assumptions = append(ci.Assumptions, fmt.Sprintf("Every Cost Explorer request of a connection counts against its monthly budget, by default %d requests ($%.2f), configurable per connection (crossbill costs explorer status --budget N); at the cap loads stop until the next month.", b, float64(b)*ceRequestUSD))
+		}
 	}
 	if _, metricsPending := pendingIndex()[moduleAction{ModuleInventory, "cloudwatch:GetMetricData"}]; on[ModuleInventory] && !metricsPending {
 		metrics := float64(s.MetricResources * s.MetricsPerResource * daysPerMonth)
@@ -404,9 +416,18 @@ func costImpact(mods []Module, s Schedule) CostImpact {
 	if on[ModuleCommitments] || on[ModuleOrg] || on[ModuleAccessRead] || on[ModuleAccessJIT] || on[ModuleRemediation] {
 		ci.Assumptions = append(ci.Assumptions, "Savings Plans, reservation, Organizations, IAM and Identity Center calls are free.")
 	}
+	var ce float64
 	for _, it := range ci.Items {
-		ci.MonthlyUSD += it.MonthlyUSD
+		if strings.HasPrefix(it.What, "Cost Explorer ") {
+			ce += it.MonthlyUSD
+		} else {
+			ci.MonthlyUSD += it.MonthlyUSD
+		}
 	}
+	if b := float64(s.CostExplorerMonthlyBudget) * ceRequestUSD; b > 0 && ce > b {
+		ce = b // the budget stops requests past it
+	}
+	ci.MonthlyUSD += ce
 	ci.MonthlyUSD = round2(ci.MonthlyUSD)
 	if ci.Items == nil {
 		ci.Items = []CostItem{}
@@ -466,4 +487,13 @@ func accessPath() []string {
 		"Before a connection is used, crossbill checks that assuming the role without the external ID, and with a wrong one, is refused.",
 		"Each module is a separate managed policy: detach one to withdraw that module; delete the stack to withdraw everything.",
 	}
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

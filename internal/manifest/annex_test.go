@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/manifest"
 )
 
@@ -42,7 +43,7 @@ func TestAnnexGolden(t *testing.T) {
 		"all":      manifest.ValidModules(),
 		"org-only": {manifest.ModuleOrg},
 	} {
-		a := manifest.BuildAnnex(mods, manifest.DefaultSchedule())
+		a := manifest.BuildAnnex(mods, costexplorer.AnnexSchedule())
 		golden(t, "annex-"+name+".golden.md", []byte(a.Markdown()))
 		js, err := json.MarshalIndent(a, "", "  ")
 		if err != nil {
@@ -63,7 +64,7 @@ func hasClaim(list []string, sub string) bool {
 
 func TestAnnexDerivesClaims(t *testing.T) {
 	t.Parallel()
-	sched := manifest.DefaultSchedule()
+	sched := costexplorer.AnnexSchedule()
 	ro := manifest.BuildAnnex(manifest.DefaultModules(), sched)
 	if !hasClaim(ro.CannotDo, "read-only") || !hasClaim(ro.CannotDo, "other than the CUR export") || !hasClaim(ro.CannotDo, "IAM users, roles") || !hasClaim(ro.CannotDo, "secrets") {
 		t.Errorf("read-only modules: cannot-do %q", ro.CannotDo)
@@ -86,17 +87,26 @@ func TestAnnexDerivesClaims(t *testing.T) {
 	if !hasClaim(org.CannotDo, "Read the content of any S3 object.") || org.Cost.MonthlyUSD != 0 {
 		t.Errorf("org only: %q, cost %v", org.CannotDo, org.Cost.MonthlyUSD)
 	}
-	// The cost estimate follows the schedule: 10 more daily requests add
-	// $3; requests of a pending action are never made, so they add nothing.
-	more := manifest.DefaultSchedule()
+	// The cost estimate follows the real schedule: 3 groupings + 5 tag
+	// keys + GetTags a day is $2.70 a month; 10 more daily requests add
+	// $3 without a cap, and the default budget ($3.00) caps them.
+	costOnly := []manifest.Module{manifest.ModuleCost}
+	base := manifest.BuildAnnex(costOnly, sched).Cost.MonthlyUSD
+	if base != 2.70 {
+		t.Errorf("Cost Explorer estimate %v, want 2.70 (9 requests a day)", base)
+	}
+	more := costexplorer.AnnexSchedule()
 	more.CostExplorerDaily["ce:GetCostAndUsage"] += 10
+	if capped := manifest.BuildAnnex(costOnly, more).Cost.MonthlyUSD; capped != 3.00 {
+		t.Errorf("over the budget the estimate is %v, want the budget's 3.00", capped)
+	}
+	more.CostExplorerMonthlyBudget = 0
+	// Requests of a pending action are never made, so they add nothing.
 	for _, p := range manifest.PendingOf(manifest.ModuleCost) {
 		more.CostExplorerDaily[p.Action] += 10
 	}
-	costOnly := []manifest.Module{manifest.ModuleCost}
-	base, bigger := manifest.BuildAnnex(costOnly, sched).Cost.MonthlyUSD, manifest.BuildAnnex(costOnly, more).Cost.MonthlyUSD
-	if d := bigger - base; d < 2.99 || d > 3.01 {
-		t.Errorf("10 more daily Cost Explorer requests changed the estimate by %v, want 3.00", d)
+	if d := manifest.BuildAnnex(costOnly, more).Cost.MonthlyUSD - base; d < 2.99 || d > 3.01 {
+		t.Errorf("10 more daily Cost Explorer requests changed the uncapped estimate by %v, want 3.00", d)
 	}
 	for _, c := range all.Compliance {
 		if strings.Contains(strings.ToLower(c.Supports), "certified") {
@@ -110,6 +120,6 @@ func TestAnnexDerivesClaims(t *testing.T) {
 
 func BenchmarkAnnexMarkdown(b *testing.B) {
 	for b.Loop() {
-		_ = manifest.BuildAnnex(manifest.ValidModules(), manifest.DefaultSchedule()).Markdown()
+		_ = manifest.BuildAnnex(manifest.ValidModules(), costexplorer.AnnexSchedule()).Markdown()
 	}
 }

@@ -23,8 +23,12 @@ func Features() []Feature {
 				"elasticache:DescribeReservedCacheNodes", "redshift:DescribeReservedNodes", "es:DescribeReservedInstances"}},
 		{"Discount rates from the Price List (`crossbill commitments recommend --pricing`)",
 			[]string{"pricing:GetProducts", "savingsplans:DescribeSavingsPlansOfferingRates"}},
-		{"Cost Explorer's own recommendations beside crossbill's (`crossbill commitments recommend --aws-compare`)",
+		{"Cost Explorer's own recommendations beside crossbill's, through the connection's role (`crossbill commitments recommend --aws-compare --connection ID`)",
 			[]string{"ce:GetSavingsPlansPurchaseRecommendation", "ce:GetReservationPurchaseRecommendation"}},
+		{"Day-zero costs: 12 months of daily cost until the CUR arrives (`crossbill costs explorer load`, the scheduler's cost-explorer job)",
+			[]string{"ce:GetCostAndUsage", "ce:GetTags"}},
+		{"Cost Explorer's utilization and coverage beside crossbill's (`crossbill commitments compare`)",
+			[]string{"ce:GetSavingsPlansUtilization", "ce:GetReservationUtilization", "ce:GetSavingsPlansCoverage", "ce:GetReservationCoverage"}},
 		{"Organization members (`crossbill connect members`, the scheduler's members job)",
 			[]string{"organizations:DescribeOrganization", "organizations:ListAccounts"}},
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/manifest"
 )
 
@@ -15,7 +16,7 @@ func (s *Server) annex(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a := manifest.BuildAnnex(mods, manifest.DefaultSchedule())
+	a := manifest.BuildAnnex(mods, costexplorer.AnnexSchedule())
 	switch f := r.URL.Query().Get("format"); f {
 	case "json":
 		return ok(w, r, a)
@@ -50,7 +51,7 @@ type onboardingInfo struct {
 // onboardingModules lists the modules a connection can enable and the
 // server's defaults for the wizard.
 func (s *Server) onboardingModules(w http.ResponseWriter, r *http.Request) error {
-	a := manifest.BuildAnnex(manifest.ValidModules(), manifest.DefaultSchedule())
+	a := manifest.BuildAnnex(manifest.ValidModules(), costexplorer.AnnexSchedule())
 	def := map[manifest.Module]bool{}
 	for _, m := range manifest.DefaultModules() {
 		def[m] = true

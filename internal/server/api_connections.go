@@ -305,6 +305,13 @@ func (s *Server) schedule(r *http.Request, id crossbill.ConnectionID, verified b
 	} else if crossbill.ErrorCode(err) != crossbill.CodeNotFound {
 		return err
 	}
+	if verified {
+		c, err := s.store.TenantConnection(r.Context(), t, id)
+		if err != nil {
+			return err
+		}
+		return s.scheduleCostExplorer(r.Context(), c)
+	}
 	return nil
 }
 

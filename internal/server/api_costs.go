@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"time"
 
@@ -23,6 +24,16 @@ func (s *Server) costStore(r *http.Request) (*costs.Store, func(), error) {
 		return nil, nil, crossbill.Errorf(crossbill.CodeUnavailable, "costs", "the cost store is not open (see the server log)")
 	}
 	return s.costsDB, func() {}, nil
+}
+
+// localCosts is this replica's own cost store, where loads write (ingest,
+// Cost Explorer). In cluster mode an ingest then publishes what it loaded;
+// Cost Explorer days stay in the replica that loaded them.
+func (s *Server) localCosts() (*costs.Store, error) {
+	if s.costsDB == nil {
+		return nil, crossbill.Errorf(crossbill.CodeUnavailable, "costs", "the cost store is not open (see the server log)")
+	}
+	return s.costsDB, nil
 }
 
 // queryKey is a parsed, canonical query (a struct) as a string: two
@@ -137,6 +148,18 @@ func (s *Server) costDimensions(w http.ResponseWriter, r *http.Request) error {
 			m.Periods = append(m.Periods, p.Period)
 		}
 	}
+	// Cost Explorer's months too: before the first CUR they are all there is.
+	sp, err := cs.ExplorerSpan(r.Context(), tenantOf(r).ID)
+	if err != nil {
+		return err
+	}
+	for _, p := range sp.Periods {
+		if !seen[p] {
+			seen[p] = true
+			m.Periods = append(m.Periods, p)
+		}
+	}
+	sort.Strings(m.Periods)
 	if len(m.Periods) > 0 {
 		first, err1 := time.Parse("2006-01", m.Periods[0])
 		last, err2 := time.Parse("2006-01", m.Periods[len(m.Periods)-1])

@@ -35,10 +35,14 @@ func (s *Server) featureRoutes() []route {
 		{method: http.MethodPost, path: conn + "/members", role: admin, tenantParam: "tenant", handler: s.refreshMembers, tag: "connections", summary: "List the organization through the connection's role, store its accounts (gone ones marked) and verify every member's role; synchronous, at most 5 minutes", body: "MembersRequest", resp: "MembersResult"},
 		{method: http.MethodPut, path: conn + "/bill", role: admin, tenantParam: "tenant", handler: s.setBill, tag: "connections", summary: "Set or change the connection's bill source (s3://BUCKET/PREFIX/EXPORT); verification registers the CUR stack's export by itself", body: "BillSourceRequest", resp: "BillSource"},
 		{method: http.MethodPost, path: conn + "/ingest", role: admin, tenantParam: "tenant", handler: s.ingestNow, tag: "connections", summary: "Queue an ingest of the connection's bill bucket", resp: "Job", status: http.StatusAccepted},
+		{method: http.MethodGet, path: conn + "/cost-explorer", role: viewer, tenantParam: "tenant", handler: s.costExplorerStatus, tag: "costs", summary: "Day-zero costs from Cost Explorer: requests this month against the monthly budget ($0.01 each), days loaded, last load's status", resp: "CostExplorerUsage"},
+		{method: http.MethodPut, path: conn + "/cost-explorer/budget", role: admin, tenantParam: "tenant", handler: s.setCostExplorerBudget, tag: "costs", summary: "Set the connection's monthly Cost Explorer budget in requests (0: the default)", body: "CostExplorerBudget", resp: "CostExplorerUsage"},
+		{method: http.MethodPost, path: conn + "/cost-explorer/load", role: admin, tenantParam: "tenant", handler: s.loadCostExplorer, tag: "costs", summary: "Load daily cost from Cost Explorer through the connection's role now (12 months the first time, then new and unsettled days; stops at the budget with status budget_reached); the server also runs it daily", body: "CostExplorerLoadRequest", resp: "CostExplorerLoad"},
 		{method: http.MethodPost, path: "/api/onboarding/orgs/{org_id}/bill_connects/aws/iam_role", role: admin, tenantParam: "org_id", handler: s.flexeraBillConnect, tag: "connections",
 			summary: "Flexera Optima's bill connect (seed 004): register a role and its bill bucket, verify, schedule ingestion; org_id is the tenant", body: "BillConnect", resp: "BillConnectResult", status: http.StatusCreated},
 
 		{method: http.MethodGet, path: tenantPath + "/costs", role: viewer, tenantParam: "tenant", handler: s.queryCosts, tag: "costs", summary: "Cost by time bucket and group; an answer over the server's --max-rows (10,000) is refused with 400 saying how to narrow it", query: costQuery, resp: "CostResult"},
+		{method: http.MethodGet, path: tenantPath + "/costs/reconciliation", role: viewer, tenantParam: "tenant", handler: s.costReconciliation, tag: "costs", summary: "Cost Explorer against the CUR for each billing period the CUR replaced, per account and in total (unblended; over_tolerance above $1 or 1%)", resp: "Reconciliations"},
 		{method: http.MethodGet, path: tenantPath + "/costs/dimensions", role: viewer, tenantParam: "tenant", handler: s.costDimensions, tag: "costs", summary: "Metrics, dimensions and billing periods available", resp: "CostMeta"},
 
 		{method: http.MethodGet, path: tenantPath + "/commitments", role: viewer, tenantParam: "tenant", handler: s.listCommitments, tag: "commitments", summary: "Savings Plans and reservations (from the CUR) with expirations in 30/60/90 days", resp: "CommitmentInventory"},
@@ -107,9 +111,23 @@ func (s *Server) featureSchemas() obj {
 		"BillConnectResult": object([]string{"connection", "verification"}, obj{"connection": ref("Connection"), "external_id": str(""), "verification": ref("Verification"), "ingest_job": ref("Job"), "message": str("")}),
 		"CostResult": object([]string{"rows", "totals", "total"}, obj{
 			"metric": str(""), "group_by": str(""), "granularity": str(""), "from": str(""), "to": str(""), "source": str("table that answered"),
-			"rows":   obj{"type": "array", "items": object(nil, obj{"period": timestamp(""), "group": str(""), "value": num("")})},
-			"totals": obj{"type": "array", "items": object(nil, obj{"group": str(""), "value": num("")})}, "total": num(""),
+			"sources": obj{"type": "array", "items": ref("DataSource")},
+			"rows":    obj{"type": "array", "items": object(nil, obj{"period": timestamp(""), "group": str(""), "value": num("")})},
+			"totals":  obj{"type": "array", "items": object(nil, obj{"group": str(""), "value": num("")})}, "total": num(""),
 		}),
+		"DataSource": object([]string{"source", "label", "included"}, obj{"source": str("cur or cost_explorer"), "label": str("e.g. \"Cost Explorer, daily, until the CUR export arrives\""),
+			"from": str("first day held in the range"), "to": str("last day held in the range"), "included": boolean("whether these days are in the answer"), "note": str("why not")}),
+		"CostExplorerUsage": object([]string{"budget_requests", "requests"}, obj{"tenant_id": str(""), "connection_id": str(""), "month": str("YYYY-MM (UTC)"),
+			"requests": integer("requests sent this month"), "requests_by_operation": obj{"type": "object", "additionalProperties": integer("")},
+			"budget_requests": integer("monthly cap"), "budget_is_default": boolean(""), "spent_usd": num(""), "budget_usd": num(""),
+			"loaded_from": str("YYYY-MM-DD"), "loaded_through": str("YYYY-MM-DD"), "loaded_at": str(""), "status": str("loaded, up_to_date, cur or budget_reached"), "message": str(""), "label": str("")}),
+		"CostExplorerBudget":      object([]string{"budget_requests"}, obj{"budget_requests": integer("requests a month, $0.01 each; 0: the default")}),
+		"CostExplorerLoadRequest": object(nil, obj{"force": boolean("load even if today's load is done")}),
+		"CostExplorerLoad": object([]string{"status", "requests"}, obj{"tenant_id": str(""), "connection_id": str(""), "status": str(""), "message": str(""),
+			"from": str("first day asked"), "to": str("last day asked"), "requests": integer("sent by this load"), "rows": integer(""),
+			"tag_keys": obj{"type": "array", "items": obj{"type": "string"}}, "usage": ref("CostExplorerUsage")}),
+		"Reconciliations": obj{"type": "array", "items": object(nil, obj{"billing_period": str(""), "account": str("empty: the period's total"), "cost_explorer": num(""), "cur": num(""),
+			"difference": num("CUR minus Cost Explorer"), "over_tolerance": boolean(""), "reconciled_at": str("")})},
 		"CostMeta":            object(nil, obj{"metrics": obj{"type": "array", "items": obj{"type": "string"}}, "dimensions": obj{"type": "array", "items": obj{"type": "object"}}, "periods": obj{"type": "array", "items": obj{"type": "string"}}, "default_from": str(""), "default_to": str("")}),
 		"CommitmentInventory": object([]string{"inventory", "expirations"}, obj{"inventory": obj{"type": "array", "items": obj{"type": "object"}}, "expirations": obj{"type": "array", "items": obj{"type": "object"}}, "source": str("")}),
 		"Utilization":         object(nil, obj{"from": timestamp(""), "to": timestamp(""), "daily": obj{"type": "array", "items": obj{"type": "object"}}, "total": obj{"type": "object"}, "by_commitment": obj{"type": "array", "items": obj{"type": "object"}}, "coverage": obj{"type": "array", "items": obj{"type": "object"}}, "coverage_total": num("")}),
@@ -146,4 +164,5 @@ func (s *Server) registerRunners() {
 	s.sched.Handle(JobVerify, s.runVerify)
 	s.sched.Handle(JobIngest, s.runIngest)
 	s.sched.Handle(JobMembers, s.runMembers)
+	s.sched.Handle(JobCostExplorer, s.runCostExplorer)
 }

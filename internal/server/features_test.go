@@ -155,7 +155,8 @@ func TestReviewUploadAndAnnex(t *testing.T) {
 }
 
 // TestStartSchedulesVerifiedConnections: a connection verified outside the
-// server (the CLI) gets its periodic verify job when the server starts.
+// server (the CLI) gets its periodic verify job when the server starts,
+// and, having the cost module, its daily Cost Explorer load.
 func TestStartSchedulesVerifiedConnections(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -180,8 +181,16 @@ func TestStartSchedulesVerifiedConnections(t *testing.T) {
 	}
 	st.Close()
 	ts := startServer(t, func(m *server.Main) { m.DataDir = dir })
-	jobs, err := ts.Store().Jobs(ctx, tn.ID, store.JobFilter{ConnectionID: c.ID})
-	if err != nil || len(jobs) != 1 || jobs[0].Kind != "verify" || jobs[0].Status != store.JobQueued || jobs[0].IntervalSec != 86400 {
-		t.Fatalf("jobs after start: %+v, %v", jobs, err)
+	jobs, err := ts.Store().Jobs(ctx, tn.ID, store.JobFilter{ConnectionID: c.ID, Kind: "verify"})
+	if err != nil || len(jobs) != 1 || jobs[0].Status != store.JobQueued || jobs[0].IntervalSec != 86400 {
+		t.Fatalf("verify jobs after start: %+v, %v", jobs, err)
+	}
+	// The cost module's day-zero load: daily, Cost Explorer through the role.
+	jobs, err = ts.Store().Jobs(ctx, tn.ID, store.JobFilter{ConnectionID: c.ID, Kind: server.JobCostExplorer})
+	if err != nil || len(jobs) != 1 || jobs[0].IntervalSec != 86400 {
+		t.Fatalf("cost explorer jobs after start: %+v, %v", jobs, err)
+	}
+	if all, _ := ts.Store().Jobs(ctx, tn.ID, store.JobFilter{ConnectionID: c.ID}); len(all) != 2 {
+		t.Errorf("jobs after start: %+v", all)
 	}
 }

@@ -190,7 +190,11 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/members":       {control: 200},
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/members":      {body: func(*isoWorld) any { return map[string]any{"verify": false} }, control: 400, controlHas: "has no role yet"},
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/ingest":       {control: 202, controlHas: `"kind": "ingest"`},
-		"PUT /api/v1/tenants/{tenant}/connections/{connection}/bill":          {body: func(*isoWorld) any { return map[string]string{"source": "s3://alpha-bills/cur/x"} }, control: 400, controlHas: "has no account yet"},
+		"GET /api/v1/tenants/{tenant}/connections/{connection}/cost-explorer": {control: 200, controlHas: `"budget_requests": 300`},
+		"PUT /api/v1/tenants/{tenant}/connections/{connection}/cost-explorer/budget": {body: func(*isoWorld) any { return map[string]int{"budget_requests": 50} },
+			control: 200, controlHas: `"budget_requests": 50`},
+		"POST /api/v1/tenants/{tenant}/connections/{connection}/cost-explorer/load": {body: func(*isoWorld) any { return map[string]any{} }, control: 400, controlHas: "cost explorer"},
+		"PUT /api/v1/tenants/{tenant}/connections/{connection}/bill":                {body: func(*isoWorld) any { return map[string]string{"source": "s3://alpha-bills/cur/x"} }, control: 400, controlHas: "has no account yet"},
 		"POST /api/onboarding/orgs/{org_id}/bill_connects/aws/iam_role": {body: billConnect, control: 400, controlHas: "must be in the account that owns the bill bucket",
 			probes: []isoProbe{{name: "B's role and bill account in the body", want: []int{503}, body: func(w *isoWorld) any {
 				return map[string]string{"aws_bill_account_id": w.b.account, "aws_bucket_name": "alpha-bills", "aws_bucket_path": "cur/x", "aws_sts_role_arn": w.b.roleARN}
@@ -209,6 +213,7 @@ func isoCases() map[string]isoCase {
 				return url.Values{"group_by": {"account"}, "from": {"2026-06"}, "to": {"2026-07"}, "tenant": {w.b.id}}
 			}},
 		}},
+		"GET /api/v1/tenants/{tenant}/costs/reconciliation":        {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/costs/dimensions":            {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/commitments":                 {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/commitments/utilization":     {control: 200, probes: []isoProbe{probeTenant()}},

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crossbill/crossbill/internal/costexplorer"
+	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
 )
@@ -19,35 +21,40 @@ import (
 func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	sc := (&Server{}).schemas()
 	types := map[string][]any{
-		"Tenant":            {store.Tenant{}},
-		"Job":               {store.Job{}},
-		"Connection":        {connectionView{}},
-		"ConnectionInit":    {connectionInit{}},
-		"ConnectionCreated": {initResponse{}},
-		"ConnectionDetail":  {connectionDetail{}},
-		"Template":          {templateInfo{}},
-		"BillSource":        {store.BillSource{}},
-		"VerifyRequest":     {verifyRequest{}},
-		"Check":             {store.VerificationCheck{}},
-		"Verification":      {verify.Result{}, store.Verification{}},
-		"Member":            {store.Member{}},
-		"MemberList":        {membersView{}},
-		"MembersSummary":    {verify.MembersSummary{}},
-		"MembersRequest":    {membersRequest{}},
-		"MembersResult":     {verify.MembersResult{}},
-		"Me":                {meResponse{}},
-		"User":              {store.User{}},
-		"Person":            {store.Person{}},
-		"PersonDetail":      {personDetail{}},
-		"AuditEntry":        {store.AuditEntry{}},
-		"AuditCheck":        {store.AuditCheck{}},
-		"SignInOptions":     {signInOptions{}},
-		"TokenSignIn":       {tokenSignIn{}},
-		"SignedOut":         {signedOut{}},
-		"ReviewAcknowledge": {reviewAcknowledge{}},
-		"Token":             {store.Token{}},
-		"TokenCreate":       {tokenCreate{}},
-		"Review":            {store.Review{}},
+		"Tenant":             {store.Tenant{}},
+		"Job":                {store.Job{}},
+		"Connection":         {connectionView{}},
+		"ConnectionInit":     {connectionInit{}},
+		"ConnectionCreated":  {initResponse{}},
+		"ConnectionDetail":   {connectionDetail{}},
+		"Template":           {templateInfo{}},
+		"BillSource":         {store.BillSource{}},
+		"VerifyRequest":      {verifyRequest{}},
+		"Check":              {store.VerificationCheck{}},
+		"Verification":       {verify.Result{}, store.Verification{}},
+		"Member":             {store.Member{}},
+		"MemberList":         {membersView{}},
+		"MembersSummary":     {verify.MembersSummary{}},
+		"MembersRequest":     {membersRequest{}},
+		"MembersResult":      {verify.MembersResult{}},
+		"Me":                 {meResponse{}},
+		"User":               {store.User{}},
+		"Person":             {store.Person{}},
+		"PersonDetail":       {personDetail{}},
+		"AuditEntry":         {store.AuditEntry{}},
+		"AuditCheck":         {store.AuditCheck{}},
+		"SignInOptions":      {signInOptions{}},
+		"TokenSignIn":        {tokenSignIn{}},
+		"SignedOut":          {signedOut{}},
+		"ReviewAcknowledge":  {reviewAcknowledge{}},
+		"Token":              {store.Token{}},
+		"TokenCreate":        {tokenCreate{}},
+		"Review":             {store.Review{}},
+		"CostResult":         {costs.Result{}},
+		"DataSource":         {costs.DataSource{}},
+		"CostExplorerUsage":  {costexplorer.Usage{}},
+		"CostExplorerLoad":   {costexplorer.Report{}},
+		"CostExplorerBudget": {costExplorerBudget{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)

@@ -3,11 +3,14 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
+	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
@@ -51,6 +54,11 @@ func (s *Server) runVerify(ctx context.Context, j store.Job, progress scheduler.
 	})
 	if err != nil {
 		return err
+	}
+	if res.Status == store.VerificationVerified {
+		if err := s.scheduleCostExplorer(ctx, c); err != nil {
+			return err
+		}
 	}
 	if res.Status == store.VerificationVerified && (c.Status != store.StatusVerified || res.Bill != nil && res.Bill.Discovered) {
 		// Back from failed, or the bill just found: the ingest runs now.
@@ -171,6 +179,9 @@ func (s *Server) EnsureSchedules(ctx context.Context) error {
 		if err := s.scheduleMembers(ctx, c, s.now().Add(membersInterval)); err != nil {
 			return err
 		}
+		if err := s.scheduleCostExplorer(ctx, c); err != nil {
+			return err
+		}
 		_, err := s.store.BillSource(ctx, c.TenantID, c.ID)
 		switch crossbill.ErrorCode(err) {
 		case "":
@@ -182,5 +193,47 @@ func (s *Server) EnsureSchedules(ctx context.Context) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// scheduleCostExplorer gives a connection with the cost module its daily
+// Cost Explorer load, first run now: day-zero costs, before the CUR export
+// delivers (idempotent).
+func (s *Server) scheduleCostExplorer(ctx context.Context, c store.Connection) error {
+	if s.sched == nil || !slices.Contains(c.Modules, manifest.ModuleCost) {
+		return nil
+	}
+	_, err := s.sched.Enqueue(ctx, store.JobSpec{TenantID: c.TenantID, ConnectionID: c.ID, Kind: JobCostExplorer, Interval: costExplorerInterval})
+	return err
+}
+
+// runCostExplorer loads the connection's daily cost from Cost Explorer
+// through its role. A spent budget ends the run with its status, not an
+// error, so the job is not retried into more refusals.
+func (s *Server) runCostExplorer(ctx context.Context, j store.Job, progress scheduler.Progress) error {
+	c, t, err := s.jobConnection(ctx, j)
+	if err != nil {
+		return err
+	}
+	if c.Status != store.StatusVerified {
+		return s.awaitVerify(ctx, c)
+	}
+	cs, err := s.localCosts()
+	if err != nil {
+		return err
+	}
+	n := 0
+	rep, err := costexplorer.Load(ctx, costexplorer.Request{Tenant: t.ID, Connection: c.ID}, costexplorer.Options{
+		Store: s.store, Costs: cs, AWS: s.cfg.AWS, Now: s.now,
+		Progress: func(format string, args ...any) {
+			n++
+			progress(min(0.95, float64(n)/float64(n+4)), fmt.Sprintf(format, args...))
+		},
+	})
+	s.costs.invalidate(t.ID)
+	if err != nil {
+		return err
+	}
+	progress(1, rep.Status+": "+rep.Message)
 	return nil
 }

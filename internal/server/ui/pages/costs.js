@@ -75,6 +75,10 @@ export default async function costs(main, ctx) {
         h('div', { class: 'card' }, h('div', { class: 'muted' }, `Total ${res.metric}`), h('div', { class: 'value', 'data-testid': 'cost-total' }, fmtMoney(res.total))),
         h('div', { class: 'card' }, h('div', { class: 'muted' }, 'Range'), h('div', { class: 'value' }, `${res.from} → ${res.to}`)),
         h('div', { class: 'card' }, h('div', { class: 'muted' }, 'Groups'), h('div', { class: 'value' }, String(groups.length)))),
+      // Where the days come from: the CUR export, or Cost Explorer until
+      // the CUR arrives (labelled, with the days it covers).
+      ...(res.sources || []).map((src) => h('p', { class: 'muted', 'data-testid': 'cost-source' },
+        `Source: ${src.label}, ${src.from} → ${src.to}${src.included ? '' : ` (${src.note})`}`)),
       h('h2', {}, `${res.metric} cost by ${res.group_by || 'total'}, ${res.granularity}`),
       stackedBars({ labels: labels.map(fmtLabel), series, title: `${res.metric} cost by ${res.group_by || 'total'}`, yFormat: fmtMoneyShort, yLabel: 'USD' }),
       h('div', {}, h('button', { type: 'button', class: 'secondary', onclick: csv }, 'Download CSV')),
