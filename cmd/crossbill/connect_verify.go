@@ -9,6 +9,7 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
 )
 
@@ -103,6 +104,15 @@ func printVerification(w io.Writer, r verify.Result) error {
 	for _, c := range r.Failed() {
 		if _, err := fmt.Fprintf(w, "\n%s: %s\n  fix: %s\n", c.Name, c.Message, c.Advice); err != nil {
 			return err
+		}
+	}
+	// Why a module's probe was skipped, and what a passing one found out
+	// (an account outside any organization).
+	for _, c := range r.Checks {
+		if c.Status != store.CheckFail && c.Module != "" && c.Message != "" {
+			if _, err := fmt.Fprintf(w, "\n%s: %s: %s\n", c.Name, c.Status, c.Message); err != nil {
+				return err
+			}
 		}
 	}
 	if r.Bill != nil {
