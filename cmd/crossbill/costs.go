@@ -96,7 +96,7 @@ func emit(app *App, format string, v any, csvRows func() [][]string, table func(
 
 // withCosts opens the cost store for one command.
 func withCosts(ctx context.Context, app *App, f func(*costs.Store) error) error {
-	s, err := costs.Open(ctx, app.DataDir)
+	s, err := app.Costs(ctx)
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,16 +29,14 @@ the API. An admin (operator) token is printed: sign in with it. Each start
 prints a new one and revokes the previous start's. The API refuses
 unauthenticated calls, as in production.
 
-Data goes to --data when given, else to crossbill-demo in the temporary
-directory; a second run reuses it and starts at once.`,
+Data goes to the data directory every command uses (--data, shown below;
+env CROSSBILL_DATA), so "crossbill costs" and the other commands then read
+the demo's tenant without flags; a second run reuses it and starts at once.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			started := time.Now()
 			m.DataDir, m.Version = app.DataDir, version
-			if !cmd.Flags().Changed("data") && !rootFlagChanged(cmd, "data") && os.Getenv("CROSSBILL_DATA") == "" {
-				m.DataDir = filepath.Join(os.TempDir(), "crossbill-demo")
-			}
 			m.Logger = serverLogger(app, logFormat)
 			if quiet {
 				m.Logger = discardLogger()
@@ -98,10 +94,4 @@ directory; a second run reuses it and starts at once.`,
 	cmd.Flags().BoolVar(&quiet, "quiet", false, "no request logs on stderr")
 	hubFlags(cmd, m)
 	return cmd
-}
-
-// rootFlagChanged reports whether a persistent flag was given.
-func rootFlagChanged(cmd *cobra.Command, name string) bool {
-	f := cmd.Root().PersistentFlags().Lookup(name)
-	return f != nil && f.Changed
 }

@@ -186,7 +186,7 @@ stack's outputs. Exit code 2 for bad input.`,
 		},
 	}
 	cmd.Flags().StringVar(&endpoint, "endpoint-url", "", "the sandbox's URL (required)")
-	cmd.Flags().StringVar(&template, "template", "", "template file from `connect init` (required)")
+	cmd.Flags().StringVar(&template, "template", "", "template file written by crossbill connect init (required)")
 	cmd.Flags().StringVar(&stack, "stack-name", "crossbill", "stack name")
 	for _, name := range []string{"endpoint-url", "template"} {
 		if err := cmd.MarkFlagRequired(name); err != nil {

@@ -79,7 +79,7 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 	cmd.Flags().IntVar(&m.HeavyQueriesAll, "heavy-queries-total", 2, "cost and commitment queries all tenants together may run at once (DuckDB runs on 2 threads: more only share them, at the cost of memory)")
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format on stderr: json or text")
 	hubFlags(cmd, m)
-	return cmd
+	return writes(cmd)
 }
 
 // hubFlags are the flags of crossbill's own AWS identity.
