@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/crossbill/crossbill"
-	"github.com/crossbill/crossbill/internal/cur/ingest"
 	"github.com/crossbill/crossbill/internal/costs/costtest"
+	"github.com/crossbill/crossbill/internal/cur/ingest"
 )
 
 // TestCorruptParquetNamesTheObject: a data file that is truncated, garbage,
@@ -28,7 +28,11 @@ func TestCorruptParquetNamesTheObject(t *testing.T) {
 		"garbage":        {func([]byte) []byte { return []byte("<html>503 Service Unavailable</html>\n") }, "not a Parquet file"},
 		"empty":          {func([]byte) []byte { return nil }, "empty"},
 		"damaged footer": {damageFooter, "Parquet"},
-		"footer length":  {func(b []byte) []byte { c := append([]byte(nil), b...); copy(c[len(c)-8:], "\xff\xff\xff\x0fPAR1"); return c }, "footer claims"},
+		"footer length": {func(b []byte) []byte {
+			c := append([]byte(nil), b...)
+			copy(c[len(c)-8:], "\xff\xff\xff\x0fPAR1")
+			return c
+		}, "footer claims"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
