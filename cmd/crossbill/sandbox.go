@@ -15,6 +15,7 @@ import (
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/emulator"
+	"github.com/crossbill/crossbill/internal/verify"
 )
 
 // sandboxModules are the modules the printed `connect init` enables: cost
@@ -117,12 +118,16 @@ func (sb *sandbox) setup(ctx context.Context, members int) error {
 func (sb *sandbox) commands() []string {
 	u := sb.srv.URL
 	role := "arn:aws:iam::" + emulator.DefaultAccount + ":role/CrossbillAccess"
+	admin := "AWS_ACCESS_KEY_ID=" + sb.admin.KeyID + " AWS_SECRET_ACCESS_KEY=" + sb.admin.Secret + " "
 	return []string{
 		"crossbill tenant create sandbox",
 		"crossbill connect init --tenant sandbox --principal " + sb.hub.ARN + " --modules " + sandboxModules + " --out sandbox-templates --force",
-		"AWS_ACCESS_KEY_ID=" + sb.admin.KeyID + " AWS_SECRET_ACCESS_KEY=" + sb.admin.Secret + " crossbill sandbox deploy --endpoint-url " + u + " --template sandbox-templates/crossbill-account-role.yaml",
+		admin + "crossbill sandbox deploy --endpoint-url " + u + " --template sandbox-templates/crossbill-account-role.yaml",
+		admin + "crossbill sandbox deploy --endpoint-url " + u + " --template sandbox-templates/crossbill-cur.yaml --stack-name crossbill-cur",
 		"crossbill connect verify --tenant sandbox --role-arn " + role + " --endpoint-url " + u,
 		"crossbill connect members --tenant sandbox --endpoint-url " + u,
+		"# Data Exports is not in the sandbox: name the CUR stack's bucket (its BucketName output) as the bill",
+		"crossbill connect bill --connection CONNECTION_ID --source s3://BUCKET/crossbill/" + verify.DefaultExportName,
 	}
 }
 
@@ -166,6 +171,15 @@ stack's outputs. Exit code 2 for bad input.`,
 			body, err := os.ReadFile(template)
 			if err != nil {
 				return crossbill.Errorf(crossbill.CodeInvalid, op, "reading the template: %w", err)
+			}
+			// The emulator cannot create a Data Exports export: the rest
+			// of the stack (the CUR bucket, its policies) is deployed.
+			body, removed, err := emulator.Deployable(body)
+			if err != nil {
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "%w", err)
+			}
+			for _, id := range removed {
+				app.Progress("sandbox deploy: %s is %s; the rest of the stack is deployed", id, verify.NotInSandbox)
 			}
 			cfg, err := awsclient.HubConfig(ctx, awsclient.HubOptions{EndpointURL: endpoint, Region: "us-east-1"})
 			if err != nil {
