@@ -131,7 +131,7 @@ function billStep(ctx, base, c, d, found, redraw) {
   if (ingests.length) sec.append(h('p', {}, 'Latest ingest: ', badge(ingests[0].status), ingests[0].last_error ? ` ${ingests[0].last_error}` : ''));
   const source = h('input', { type: 'text', value: current, placeholder: 's3://BUCKET/PREFIX/EXPORT', spellcheck: 'false', required: true });
   const err = h('div');
-  const form = h('form', { class: 'form', 'aria-label': 'Bill source' },
+  const form = h('form', { class: 'form', 'aria-label': 'Set the bill' },
     field('Bill source (the export folder holding data/ and metadata/)', source, { wide: true }),
     h('button', { type: 'submit', disabled: !ctx.canWrite || !c.account_id }, current ? 'Change bill source' : 'Set bill source'));
   sec.append(form, err);
