@@ -109,6 +109,7 @@ func (s *Server) featureSchemas() obj {
 			"metric": str(""), "group_by": str(""), "granularity": str(""), "from": str(""), "to": str(""), "source": str("table that answered"),
 			"rows":   obj{"type": "array", "items": object(nil, obj{"period": timestamp(""), "group": str(""), "value": num("")})},
 			"totals": obj{"type": "array", "items": object(nil, obj{"group": str(""), "value": num("")})}, "total": num(""),
+			"names": obj{"type": "object", "additionalProperties": obj{"type": "string"}, "description": "account groups' names from the tenant's AWS Organizations (group_by=account)"},
 		}),
 		"CostMeta":            object(nil, obj{"metrics": obj{"type": "array", "items": obj{"type": "string"}}, "dimensions": obj{"type": "array", "items": obj{"type": "object"}}, "periods": obj{"type": "array", "items": obj{"type": "string"}}, "default_from": str(""), "default_to": str("")}),
 		"CommitmentInventory": object([]string{"inventory", "expirations"}, obj{"inventory": obj{"type": "array", "items": obj{"type": "object"}}, "expirations": obj{"type": "array", "items": obj{"type": "object"}}, "source": str("")}),
