@@ -41,6 +41,23 @@ the demo's tenant without flags; a second run reuses it and starts at once.`,
 			if quiet {
 				m.Logger = discardLogger()
 			}
+			// The sandbox (an emulator, a few seconds to start) comes up
+			// while the data directory is prepared.
+			type sandboxRun struct {
+				sb     *sandbox
+				runner scheduler.Runner
+			}
+			sbc := make(chan sandboxRun, 1)
+			go func() {
+				sb, r := demoSandbox(ctx, app, m)
+				sbc <- sandboxRun{sb, r}
+			}()
+			sbFor := func() sandboxRun { v := <-sbc; sbc <- v; return v }
+			defer func() {
+				if sb := sbFor().sb; sb != nil {
+					sb.srv.Close()
+				}
+			}()
 			st, err := store.Open(ctx, m.DataDir)
 			if err != nil {
 				return err
@@ -55,6 +72,10 @@ the demo's tenant without flags; a second run reuses it and starts at once.`,
 				// The cost data is generated and ingested by a job, so that the
 				// UI is up at once and shows the job's progress.
 				_, err = st.EnqueueJob(ctx, store.JobSpec{TenantID: rep.Tenant.ID, Kind: demo.JobKind, MaxAttempts: 2})
+			}
+			sb := sbFor()
+			if err == nil && sb.sb != nil {
+				_, err = st.EnqueueJob(ctx, store.JobSpec{TenantID: rep.Tenant.ID, Kind: demoSandboxJob, MaxAttempts: 2})
 			}
 			if cerr := st.Close(); err == nil {
 				err = cerr
@@ -76,6 +97,9 @@ the demo's tenant without flags; a second run reuses it and starts at once.`,
 				}
 				return err
 			}}
+			if sb.runner != nil {
+				m.Runners[demoSandboxJob] = sb.runner
+			}
 			if err := m.Run(ctx); err != nil {
 				m.Close() //nolint:errcheck // the Run error matters more
 				return err

@@ -8,8 +8,10 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill"
@@ -67,6 +69,26 @@ type sandbox struct {
 	admin    emulator.User // the customer's administrator
 	hub      emulator.User // crossbill's hub identity
 	accounts []string      // member account IDs
+	// memberAdmins are administrator sessions in the member accounts.
+	memberAdmins []aws.Config
+}
+
+// memberAdmin gives the OrganizationAccountAccessRole of a member account
+// administrator rights and returns a session of it.
+func memberAdmin(ctx context.Context, srv *emulator.Server, root aws.Config, account string) (aws.Config, error) {
+	out, err := sts.NewFromConfig(root).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::" + account + ":role/OrganizationAccountAccessRole"), RoleSessionName: aws.String("sandbox-setup")})
+	if err != nil {
+		return aws.Config{}, err
+	}
+	c := out.Credentials
+	cfg, err := srv.Config(ctx, aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+	if err != nil {
+		return aws.Config{}, err
+	}
+	_, err = iam.NewFromConfig(cfg).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("OrganizationAccountAccessRole"),
+		PolicyName: aws.String("admin"), PolicyDocument: aws.String(emulator.AdminPolicy)})
+	return cfg, err
 }
 
 func startSandbox(ctx context.Context, members int) (*sandbox, error) {
@@ -108,7 +130,15 @@ func (sb *sandbox) setup(ctx context.Context, members int) error {
 		if err != nil {
 			return err
 		}
-		sb.accounts = append(sb.accounts, aws.ToString(out.CreateAccountStatus.AccountId))
+		account := aws.ToString(out.CreateAccountStatus.AccountId)
+		sb.accounts = append(sb.accounts, account)
+		// The customer administers the member through the role
+		// Organizations made there (as a StackSet does), given rights.
+		ma, err := memberAdmin(ctx, sb.srv, root, account)
+		if err != nil {
+			return err
+		}
+		sb.memberAdmins = append(sb.memberAdmins, ma)
 	}
 	return sb.srv.EnforceIAM(ctx)
 }

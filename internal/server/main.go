@@ -73,6 +73,7 @@ type Main struct {
 	store  *store.Store
 	costs  *costs.Store
 	sched  *scheduler.Scheduler
+	aws    *awsclient.Factory
 	srv    *Server
 	http   *http.Server
 	ln     net.Listener
@@ -128,8 +129,9 @@ func (m *Main) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	m.sched = scheduler.New(st, m.Logger, m.Scheduler)
+	m.aws = awsclient.MustFactory(hub)
 	m.srv = New(Config{Store: st, Scheduler: m.sched, Logger: m.Logger, DataDir: m.DataDir, Version: m.Version,
-		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst, Costs: m.costs, AWS: awsclient.MustFactory(hub),
+		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst, Costs: m.costs, AWS: m.aws,
 		AuthFailures: m.AuthFailures, AuthFailWindow: m.AuthFailWindow, MaxTokensPerTenant: m.MaxTokensPerTenant,
 		MaxRows: m.MaxRows, CacheBytes: m.CacheBytes, TenantCacheBytes: m.TenantCacheBytes, HeavyQueries: m.HeavyQueries, HeavyQueriesAll: m.HeavyQueriesAll,
 		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait, VerifyRetry: m.VerifyRetry, HubProblem: hubProblem})
@@ -193,6 +195,9 @@ func (m *Main) URL() string {
 
 // Store is the metadata store (open after Run).
 func (m *Main) Store() *store.Store { return m.store }
+
+// AWS is the server's one AWS client factory (the hub), after Run.
+func (m *Main) AWS() *awsclient.Factory { return m.aws }
 
 // Costs is the cost store (open after Run).
 func (m *Main) Costs() *costs.Store { return m.costs }
