@@ -44,7 +44,9 @@ func TestDemoConnectsTheSandbox(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb lockedBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"--data", t.TempDir(), "demo", "--addr", "127.0.0.1:0", "--json", "--quiet"}, &out, &errb) }()
+	go func() {
+		done <- run(ctx, []string{"--data", t.TempDir(), "demo", "--addr", "127.0.0.1:0", "--json", "--quiet"}, &out, &errb)
+	}()
 	defer func() {
 		cancel()
 		if code := <-done; code != 0 && code != 130 {
