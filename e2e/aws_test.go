@@ -5,19 +5,24 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/cur"
 	"github.com/crossbill/crossbill/internal/emulator"
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/onboarding"
+	"github.com/crossbill/crossbill/internal/verify"
 )
 
 // awsWorld is the AWS side of the browser test, in moto with IAM enforced:
@@ -31,6 +36,7 @@ type awsWorld struct {
 	admin                 aws.Config   // the management account's administrator
 	members               []string     // member account IDs
 	memberAdmins          []aws.Config // administrators of the members the StackSet reaches
+	payer                 aws.Config   // administrator of the account whose bill the test follows (the last member)
 }
 
 // newAWSWorld builds the world; moto enforces IAM once it is built.
@@ -59,19 +65,101 @@ func newAWSWorld(ctx context.Context, t *testing.T) *awsWorld {
 	// The members StackSet reaches prod only (sandbox's OU is not
 	// targeted). Organizations made OrganizationAccountAccessRole there;
 	// give it a policy and keep a session to deploy with.
-	prod := "arn:aws:iam::" + w.members[0] + ":role/OrganizationAccountAccessRole"
-	s, err := sts.NewFromConfig(root).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(prod), RoleSessionName: aws.String("setup")})
-	must(t, err)
-	pa, err := srv.Config(ctx, aws.ToString(s.Credentials.AccessKeyId), aws.ToString(s.Credentials.SecretAccessKey), aws.ToString(s.Credentials.SessionToken))
-	must(t, err)
-	_, err = iam.NewFromConfig(pa).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("OrganizationAccountAccessRole"),
-		PolicyName: aws.String("admin"), PolicyDocument: aws.String(emulator.AdminPolicy)})
+	pa, err := w.orgAdmin(ctx, srv, root, w.members[0])
 	must(t, err)
 	w.memberAdmins = []aws.Config{pa}
+	// The bill's account: the member the StackSet misses, so that its
+	// role and CUR stack are the ones the bill test deploys.
+	if w.payer, err = w.orgAdmin(ctx, srv, root, w.members[1]); err != nil {
+		t.Fatal(err)
+	}
 
 	// From here on moto checks every call's signature and policy.
 	must(t, srv.EnforceIAM(ctx))
 	return w
+}
+
+// orgAdmin is an administrator session in a member account, through the
+// role Organizations made there (given a policy first).
+func (w *awsWorld) orgAdmin(ctx context.Context, srv *emulator.Server, root aws.Config, account string) (aws.Config, error) {
+	role := "arn:aws:iam::" + account + ":role/OrganizationAccountAccessRole"
+	s, err := sts.NewFromConfig(root).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("setup")})
+	if err != nil {
+		return aws.Config{}, err
+	}
+	cfg, err := srv.Config(ctx, aws.ToString(s.Credentials.AccessKeyId), aws.ToString(s.Credentials.SecretAccessKey), aws.ToString(s.Credentials.SessionToken))
+	if err != nil {
+		return aws.Config{}, err
+	}
+	_, err = iam.NewFromConfig(cfg).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("OrganizationAccountAccessRole"),
+		PolicyName: aws.String("admin"), PolicyDocument: aws.String(emulator.AdminPolicy)})
+	return cfg, err
+}
+
+// billDeployer serves POST /deploy-bill {"external_id"}: the bill
+// account's administrator deploys the account role stack (cur module) and
+// the CUR stack, as `crossbill sandbox deploy` does (moto has no Data
+// Exports: the stack less its export), and AWS delivers one billing period
+// of a small CUR 2.0 export into the stack's bucket. It answers the
+// RoleArn, the export's s3:// source and its amortized total.
+func (w *awsWorld) billDeployer(t *testing.T) string {
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var in struct {
+			ExternalID string `json:"external_id"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.ExternalID == "" {
+			http.Error(rw, "want {external_id}", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		out, err := w.deployBill(r.Context(), t.TempDir(), crossbill.ExternalID(in.ExternalID))
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_ = json.NewEncoder(rw).Encode(out)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/deploy-bill"
+}
+
+type billDeployed struct {
+	RoleARN   string  `json:"role_arn"`
+	Source    string  `json:"source"`
+	Amortized float64 `json:"amortized"`
+}
+
+func (w *awsWorld) deployBill(ctx context.Context, dir string, ext crossbill.ExternalID) (billDeployed, error) {
+	role, err := deploy(ctx, w.payer, "crossbill-access", w.hubARN, ext, []manifest.Module{manifest.ModuleCUR})
+	if err != nil {
+		return billDeployed{}, err
+	}
+	body, err := onboarding.CURTemplate(onboarding.CUROptions{})
+	if err != nil {
+		return billDeployed{}, err
+	}
+	if body, _, err = emulator.Deployable(body); err != nil {
+		return billDeployed{}, err
+	}
+	out, err := emulator.CreateStack(ctx, w.payer, "crossbill-cur", body, nil)
+	if err != nil {
+		return billDeployed{}, err
+	}
+	bucket, prefix := out["BucketName"], out["Prefix"]
+	// Last month, so that the Costs page's default range (the latest
+	// month with data) shows it.
+	start := time.Now().UTC().AddDate(0, -1, 0)
+	gen, err := cur.Generate(ctx, cur.GenerateOptions{Dir: dir, Prefix: prefix, Export: verify.DefaultExportName, Seed: 11, Accounts: 1, Months: 1,
+		Start: time.Date(start.Year(), start.Month(), 1, 0, 0, 0, 0, time.UTC), ResourcesPerAccount: 4})
+	if err != nil {
+		return billDeployed{}, err
+	}
+	if err := emulator.Upload(ctx, s3.NewFromConfig(w.payer, func(o *s3.Options) { o.UsePathStyle = true }), bucket, prefix, filepath.Join(gen.Dir, gen.Prefix)); err != nil {
+		return billDeployed{}, err
+	}
+	return billDeployed{RoleARN: role, Source: "s3://" + bucket + "/" + prefix + "/" + verify.DefaultExportName, Amortized: gen.Months[0].AmortizedCost}, nil
 }
 
 // deployer serves POST /deploy {"external_id", "modules"}: the customer's

@@ -193,6 +193,69 @@ test('organization: the management role verifies, member accounts are listed and
   await shot('04b-organization-members');
 });
 
+test('from the wizard to the bill: role and CUR stack deployed, bill set, scheduled ingest, the customer\'s spend on Costs', async (t) => {
+  const deployURL = process.env.CROSSBILL_E2E_DEPLOY_BILL;
+  if (!deployURL) { t.skip('needs e2e_test.go\'s emulated customer'); return; }
+  // A tenant of its own, so that the Costs page shows this customer's spend only.
+  const resp0 = await fetch(`${base}/api/v1/tenants`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'customer' }) });
+  assert.equal(resp0.status, 201, await resp0.text());
+  await page.reload(); // the tenant list is read at sign-in
+  await page.locator('#tenant-select option[value=customer]').waitFor({ state: 'attached' });
+  await page.locator('#tenant-select').selectOption('customer');
+  try {
+    await billWalk(deployURL);
+  } finally {
+    await page.locator('#tenant-select').selectOption('demo'); // the tests below read the demo's data
+  }
+});
+
+async function billWalk(deployURL) {
+  await page.goto(`${base}/#/connections`);
+  await page.getByRole('link', { name: 'Connect an AWS account' }).click();
+  await page.getByRole('heading', { name: 'Connect an AWS account' }).waitFor();
+  for (const box of await page.locator('input[name=module]').all()) {
+    if ((await box.getAttribute('value') === 'cur') !== await box.isChecked()) await box.click();
+  }
+  await page.getByLabel(/Hub principal/).fill(process.env.CROSSBILL_E2E_HUB_ARN);
+  await page.getByRole('button', { name: 'Create connection and templates' }).click();
+  const ext = page.getByLabel(/External ID/);
+  await ext.waitFor();
+  // The customer deploys the role and the CUR stack; AWS delivers a month.
+  const resp = await fetch(deployURL, { method: 'POST', body: JSON.stringify({ external_id: await ext.inputValue() }) });
+  assert.equal(resp.status, 200, await resp.clone().text());
+  const { role_arn: roleArn, source, amortized } = await resp.json();
+  await page.getByLabel(/Role ARN/).fill(roleArn);
+  await page.getByRole('button', { name: 'Verify now' }).click();
+  const checks = page.getByRole('table').filter({ has: page.locator('caption', { hasText: 'Checks' }) });
+  await checks.waitFor({ timeout: 90000 });
+  for (const row of await checks.locator('tbody tr').all()) {
+    assert.match(await row.innerText(), /\t(pass|skip)\t/, `a check failed: ${await row.innerText()}`);
+  }
+  // The emulator has no Data Exports: the bill step says so and how to go on.
+  assert.match(await page.getByTestId('bill-found').innerText(), /not available in the sandbox/);
+  await page.getByRole('textbox', { name: /Bill source/ }).fill(source);
+  await page.getByRole('button', { name: 'Set bill source' }).click();
+  await page.getByTestId('bill-source').filter({ hasText: source }).waitFor();
+  await page.getByRole('button', { name: 'Change bill source' }).waitFor();
+  await shot('04c-bill-step');
+  // No further call: the server's scheduler ingests it; the Costs page
+  // shows the customer's spend once it has.
+  const near = (text) => Math.abs(Number(text.replace(/[$,]/g, '')) - amortized) <= 0.005 * amortized;
+  const deadline = Date.now() + 120000;
+  let total = '';
+  while (Date.now() < deadline) {
+    await page.goto(`${base}/#/costs/t=${Date.now()}`); // a new hash each time: the page reads again
+    await page.getByRole('heading', { name: 'Cost explorer' }).waitFor();
+    const el = page.getByTestId('cost-total');
+    await el.or(page.getByRole('alert')).first().waitFor({ timeout: 10000 }).catch(() => {});
+    if (await el.count()) total = await el.innerText();
+    if (near(total)) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  assert.ok(near(total), `the Costs page shows ${total}, the customer's bill is $${amortized.toFixed(2)}`);
+  await shot('04d-customer-costs');
+}
+
 test('cost explorer: stacked chart, table, regrouping, CSV', async () => {
   await page.getByRole('link', { name: 'Costs' }).click();
   await page.getByRole('heading', { name: 'Cost explorer' }).waitFor();

@@ -3,14 +3,19 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/cobra"
+
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
@@ -28,8 +33,47 @@ type App struct {
 	Stderr io.Writer
 	Logger *slog.Logger
 
+	// createsData: the running command writes (annotated createsData),
+	// so a data directory that does not exist yet is created.
+	createsData bool
+
 	store *store.Store
 	aws   map[awsclient.HubOptions]*awsclient.Factory
+}
+
+// createsData annotates the commands that may create the data directory:
+// the others refuse one that does not exist, which is a mistyped --data
+// more often than a fresh start.
+const createsData = "crossbill:creates-data"
+
+// writes marks cmd as one that creates the data directory when needed.
+func writes(cmd *cobra.Command) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[createsData] = "yes"
+	return cmd
+}
+
+// checkData refuses a data directory that does not exist for a command
+// that only reads, instead of creating an empty one there.
+func (a *App) checkData() error {
+	if a.createsData {
+		return nil
+	}
+	if _, err := os.Stat(a.DataDir); errors.Is(err, fs.ErrNotExist) {
+		return crossbill.Errorf(crossbill.CodeNotFound, "data", "no crossbill data at %s (is --data or CROSSBILL_DATA mistyped?); "+
+			"only commands that write create it: tenant create, token create, cur ingest, serve, demo", a.DataDir)
+	}
+	return nil
+}
+
+// Costs opens the cost store in the data directory (the caller closes it).
+func (a *App) Costs(ctx context.Context) (*costs.Store, error) {
+	if err := a.checkData(); err != nil {
+		return nil, err
+	}
+	return costs.Open(ctx, a.DataDir)
 }
 
 // defaultDataDir is $CROSSBILL_DATA, else crossbill/ under the user's data
@@ -62,6 +106,11 @@ func (a *App) DatabaseURL() string {
 func (a *App) Store(ctx context.Context) (*store.Store, error) {
 	if a.store != nil {
 		return a.store, nil
+	}
+	if a.DatabaseURL() == "" {
+		if err := a.checkData(); err != nil {
+			return nil, err
+		}
 	}
 	s, err := store.OpenDatabase(ctx, a.DataDir, a.DatabaseURL())
 	if err != nil {

@@ -137,3 +137,9 @@ func benchData(cmd *cobra.Command, app *App, database string, n int) (dir, tenan
 	}
 	return dir, rep.Tenant.Name, tokens, cleanup, nil
 }
+
+// rootFlagChanged reports whether a persistent flag was given.
+func rootFlagChanged(cmd *cobra.Command, name string) bool {
+	f := cmd.Root().PersistentFlags().Lookup(name)
+	return f != nil && f.Changed
+}

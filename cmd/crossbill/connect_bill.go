@@ -20,9 +20,9 @@ func newConnectBillCmd(app *App) *cobra.Command {
 		Long: `Bill registers where a connection's CUR 2.0 export lives: s3://BUCKET/PREFIX/EXPORT,
 the folder holding data/ and metadata/. ` + "`crossbill connect verify`" + ` registers the
 export of the CUR stack by itself; set it here when the export is elsewhere or
-the payer has several. The server ingests it on its next start (or now, through
-PUT /api/v1/tenants/{tenant}/connections/{id}/bill). Exit code 2 for bad input,
-3 for an unknown connection.`,
+the payer has several. A verified connection's ingest is queued at once: a
+running server on the same data (--data or --database) starts it within
+seconds. Exit code 2 for bad input, 3 for an unknown connection.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

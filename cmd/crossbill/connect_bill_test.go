@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/store/storetest"
+	"github.com/crossbill/crossbill/internal/verify"
 )
 
 // TestConnectBill sets a connection's bill source by hand: bad input is
@@ -62,5 +64,15 @@ func TestConnectBill(t *testing.T) {
 	defer st.Close()
 	if b, err := st.BillSource(ctx, acme.ID, bound.ID); err != nil || b.Path != "cur/crossbill-cur2" {
 		t.Fatalf("stored bill source: %+v, %v", b, err)
+	}
+	// The ingest is queued in the store, due now: a running server's
+	// scheduler, which looks for due jobs every second, runs it without a
+	// restart (issue 11).
+	jobs, err := st.Jobs(ctx, acme.ID, store.JobFilter{ConnectionID: bound.ID, Kind: verify.IngestJob})
+	if err != nil || len(jobs) != 1 || jobs[0].Status != store.JobQueued || jobs[0].NextRunAt.After(time.Now()) {
+		t.Fatalf("ingest jobs after connect bill: %+v, %v; want one queued, due now", jobs, err)
+	}
+	if jobs, _ := st.Jobs(ctx, acme.ID, store.JobFilter{ConnectionID: pending.ID}); len(jobs) != 0 {
+		t.Fatalf("a connection with no verified role got jobs: %+v", jobs)
 	}
 }

@@ -38,11 +38,17 @@ SSO, instance or container role); without any, verify stops before recording
 anything. The role and its account are bound to the tenant only when the role
 was assumed with the connection's external ID; a role or account another tenant
 holds fails like any role that does not trust that external ID (see
-` + "`crossbill connect bindings`" + `). For a connection with the cur module, a
-verified role is also used to find the CUR 2.0 export and register it as the
-connection's bill (` + "`crossbill connect bill`" + ` sets it by hand). Exit code 0 when verified; 5 when access was
-denied or a check failed; 6 when the hub has no AWS credentials; 2 for bad input;
-3 for an unknown tenant.`,
+` + "`crossbill connect bindings`" + `).
+
+For a connection with the cur module, a verified role is also used to find
+the CUR 2.0 export and register it as the connection's bill
+(` + "`crossbill connect bill`" + ` sets it by hand); its ingest is queued, and a running
+server on the same data starts it within seconds. An account outside any AWS Organization
+is said in the org module's check.
+
+Exit code 0 when verified; 5 when access was denied or a check failed; 6 when
+the hub has no AWS credentials or only passing AWS faults stopped a check
+(inconclusive); 2 for bad input; 3 for an unknown tenant.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -106,6 +112,15 @@ func printVerification(w io.Writer, r verify.Result) error {
 	for _, c := range r.Failed() {
 		if _, err := fmt.Fprintf(w, "\n%s: %s\n  fix: %s\n", c.Name, c.Message, c.Advice); err != nil {
 			return err
+		}
+	}
+	// Why a module's probe was skipped, and what a passing one found out
+	// (an account outside any organization).
+	for _, c := range r.Checks {
+		if c.Status != store.CheckFail && c.Module != "" && c.Message != "" {
+			if _, err := fmt.Fprintf(w, "\n%s: %s: %s\n", c.Name, c.Status, c.Message); err != nil {
+				return err
+			}
 		}
 	}
 	if r.Bill != nil {

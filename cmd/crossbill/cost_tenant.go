@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/crossbill/crossbill"
-	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
@@ -38,7 +37,7 @@ func costTenant(ctx context.Context, app *App, name string) (costTenantRef, erro
 		}
 		return costTenantRef{ID: t.ID, Name: t.Name}, nil
 	}
-	cs, err := costs.Open(ctx, app.DataDir)
+	cs, err := app.Costs(ctx)
 	if err != nil {
 		return costTenantRef{}, err
 	}

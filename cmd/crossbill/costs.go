@@ -96,7 +96,7 @@ func emit(app *App, format string, v any, csvRows func() [][]string, table func(
 
 // withCosts opens the cost store for one command.
 func withCosts(ctx context.Context, app *App, f func(*costs.Store) error) error {
-	s, err := costs.Open(ctx, app.DataDir)
+	s, err := app.Costs(ctx)
 	if err != nil {
 		return err
 	}
@@ -121,8 +121,12 @@ func newCostsCmd(app *App) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		names, err := app.Store(ctx)
+		if err != nil {
+			return err
+		}
 		return withCosts(ctx, app, func(s *costs.Store) error {
-			res, err := s.Query(ctx, q)
+			res, err := s.QueryNamed(ctx, q, names)
 			if err != nil {
 				return err
 			}
@@ -144,12 +148,12 @@ func newCostsCmd(app *App) *cobra.Command {
 				}
 				rowf(tw, "PERIOD\tGROUP\t%s\t\n", res.Metric)
 				for _, r := range res.Rows {
-					rowf(tw, "%s\t%s\t%s\t\n", periodLabel(r.Period, res.Granularity), r.Group, money(r.Value))
+					rowf(tw, "%s\t%s\t%s\t\n", periodLabel(r.Period, res.Granularity), res.Label(r.Group), money(r.Value))
 				}
 				fmt.Fprintln(tw, "\t\t\t")
 				rowf(tw, "TOTAL\tGROUP\t%s\t\n", res.Metric)
 				for _, t := range res.Totals {
-					rowf(tw, "\t%s\t%s\t\n", t.Group, money(t.Value))
+					rowf(tw, "\t%s\t%s\t\n", res.Label(t.Group), money(t.Value))
 				}
 				rowf(tw, "\tall\t%s\t\n", money(res.Total))
 				return tw.Flush()

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill"
-	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
 )
 
@@ -58,7 +57,7 @@ account IDs, ISO 8601 text times), and rows are filed by billing period
 			} else if opt.Source, err = localExport(source); err != nil {
 				return err
 			}
-			s, err := costs.Open(ctx, app.DataDir)
+			s, err := app.Costs(ctx)
 			if err != nil {
 				return err
 			}
@@ -75,7 +74,7 @@ account IDs, ISO 8601 text times), and rows are filed by billing period
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant the costs belong to (default: the only tenant)")
 	access.register(cmd, "the export bucket")
 	cmd.Flags().StringVar(&region, "region", "us-east-1", "AWS region of the bucket")
-	return cmd
+	return writes(cmd)
 }
 
 func printIngest(w io.Writer, res ingest.Result) error {

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,20 +29,35 @@ the API. An admin (operator) token is printed: sign in with it. Each start
 prints a new one and revokes the previous start's. The API refuses
 unauthenticated calls, as in production.
 
-Data goes to --data when given, else to crossbill-demo in the temporary
-directory; a second run reuses it and starts at once.`,
+Data goes to the data directory every command uses (--data, shown below;
+env CROSSBILL_DATA), so "crossbill costs" and the other commands then read
+the demo's tenant without flags; a second run reuses it and starts at once.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			started := time.Now()
 			m.DataDir, m.Version = app.DataDir, version
-			if !cmd.Flags().Changed("data") && !rootFlagChanged(cmd, "data") && os.Getenv("CROSSBILL_DATA") == "" {
-				m.DataDir = filepath.Join(os.TempDir(), "crossbill-demo")
-			}
 			m.Logger = serverLogger(app, logFormat)
 			if quiet {
 				m.Logger = discardLogger()
 			}
+			// The sandbox (an emulator, a few seconds to start) comes up
+			// while the data directory is prepared.
+			type sandboxRun struct {
+				sb     *sandbox
+				runner scheduler.Runner
+			}
+			sbc := make(chan sandboxRun, 1)
+			go func() {
+				sb, r := demoSandbox(ctx, app, m)
+				sbc <- sandboxRun{sb, r}
+			}()
+			sbFor := func() sandboxRun { v := <-sbc; sbc <- v; return v }
+			defer func() {
+				if sb := sbFor().sb; sb != nil {
+					sb.srv.Close()
+				}
+			}()
 			st, err := store.Open(ctx, m.DataDir)
 			if err != nil {
 				return err
@@ -59,6 +72,10 @@ directory; a second run reuses it and starts at once.`,
 				// The cost data is generated and ingested by a job, so that the
 				// UI is up at once and shows the job's progress.
 				_, err = st.EnqueueJob(ctx, store.JobSpec{TenantID: rep.Tenant.ID, Kind: demo.JobKind, MaxAttempts: 2})
+			}
+			sb := sbFor()
+			if err == nil && sb.sb != nil {
+				_, err = st.EnqueueJob(ctx, store.JobSpec{TenantID: rep.Tenant.ID, Kind: demoSandboxJob, MaxAttempts: 2})
 			}
 			if cerr := st.Close(); err == nil {
 				err = cerr
@@ -80,6 +97,9 @@ directory; a second run reuses it and starts at once.`,
 				}
 				return err
 			}}
+			if sb.runner != nil {
+				m.Runners[demoSandboxJob] = sb.runner
+			}
 			if err := m.Run(ctx); err != nil {
 				m.Close() //nolint:errcheck // the Run error matters more
 				return err
@@ -98,10 +118,4 @@ directory; a second run reuses it and starts at once.`,
 	cmd.Flags().BoolVar(&quiet, "quiet", false, "no request logs on stderr")
 	hubFlags(cmd, m)
 	return cmd
-}
-
-// rootFlagChanged reports whether a persistent flag was given.
-func rootFlagChanged(cmd *cobra.Command, name string) bool {
-	f := cmd.Root().PersistentFlags().Lookup(name)
-	return f != nil && f.Changed
 }

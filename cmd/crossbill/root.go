@@ -18,7 +18,7 @@ var version = "dev"
 func newRootCmd(app *App) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "crossbill",
-		Short: "Connect AWS accounts with least privilege; see costs, commitments and access",
+		Short: "Connect AWS accounts through least-privilege roles, then see their costs, commitments and third-party access",
 		Long: `crossbill connects AWS accounts and whole AWS Organizations through
 least-privilege cross-account IAM roles (one generated external ID per
 connection, temporary credentials only), then shows their costs from the
@@ -31,6 +31,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			app.createsData = cmd.Annotations[createsData] != ""
 			level := slog.LevelWarn
 			if app.Verbose {
 				level = slog.LevelDebug
@@ -38,7 +39,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 			app.Logger = slog.New(slog.NewTextHandler(app.Stderr, &slog.HandlerOptions{Level: level}))
 		},
 	}
-	root.PersistentFlags().StringVar(&app.DataDir, "data", defaultDataDir(), "data directory (env CROSSBILL_DATA)")
+	root.PersistentFlags().StringVar(&app.DataDir, "data", defaultDataDir(), "data directory, for every command including demo (env CROSSBILL_DATA); created only by commands that write (tenant create, token create, cur ingest, serve, demo)")
 	root.PersistentFlags().StringVar(&app.Database, "database", "", "PostgreSQL URL for the metadata, postgres://USER:PASSWORD@HOST:PORT/DB (env CROSSBILL_DATABASE; default: SQLite in the data directory)")
 	root.PersistentFlags().BoolVar(&app.JSON, "json", false, "print machine-readable JSON on stdout")
 	root.PersistentFlags().BoolVarP(&app.Verbose, "verbose", "v", false, "log debug details on stderr")

@@ -8,13 +8,16 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/emulator"
+	"github.com/crossbill/crossbill/internal/verify"
 )
 
 // sandboxModules are the modules the printed `connect init` enables: cost
@@ -66,6 +69,26 @@ type sandbox struct {
 	admin    emulator.User // the customer's administrator
 	hub      emulator.User // crossbill's hub identity
 	accounts []string      // member account IDs
+	// memberAdmins are administrator sessions in the member accounts.
+	memberAdmins []aws.Config
+}
+
+// memberAdmin gives the OrganizationAccountAccessRole of a member account
+// administrator rights and returns a session of it.
+func memberAdmin(ctx context.Context, srv *emulator.Server, root aws.Config, account string) (aws.Config, error) {
+	out, err := sts.NewFromConfig(root).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::" + account + ":role/OrganizationAccountAccessRole"), RoleSessionName: aws.String("sandbox-setup")})
+	if err != nil {
+		return aws.Config{}, err
+	}
+	c := out.Credentials
+	cfg, err := srv.Config(ctx, aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+	if err != nil {
+		return aws.Config{}, err
+	}
+	_, err = iam.NewFromConfig(cfg).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("OrganizationAccountAccessRole"),
+		PolicyName: aws.String("admin"), PolicyDocument: aws.String(emulator.AdminPolicy)})
+	return cfg, err
 }
 
 func startSandbox(ctx context.Context, members int) (*sandbox, error) {
@@ -107,7 +130,15 @@ func (sb *sandbox) setup(ctx context.Context, members int) error {
 		if err != nil {
 			return err
 		}
-		sb.accounts = append(sb.accounts, aws.ToString(out.CreateAccountStatus.AccountId))
+		account := aws.ToString(out.CreateAccountStatus.AccountId)
+		sb.accounts = append(sb.accounts, account)
+		// The customer administers the member through the role
+		// Organizations made there (as a StackSet does), given rights.
+		ma, err := memberAdmin(ctx, sb.srv, root, account)
+		if err != nil {
+			return err
+		}
+		sb.memberAdmins = append(sb.memberAdmins, ma)
 	}
 	return sb.srv.EnforceIAM(ctx)
 }
@@ -117,12 +148,16 @@ func (sb *sandbox) setup(ctx context.Context, members int) error {
 func (sb *sandbox) commands() []string {
 	u := sb.srv.URL
 	role := "arn:aws:iam::" + emulator.DefaultAccount + ":role/CrossbillAccess"
+	admin := "AWS_ACCESS_KEY_ID=" + sb.admin.KeyID + " AWS_SECRET_ACCESS_KEY=" + sb.admin.Secret + " "
 	return []string{
 		"crossbill tenant create sandbox",
 		"crossbill connect init --tenant sandbox --principal " + sb.hub.ARN + " --modules " + sandboxModules + " --out sandbox-templates --force",
-		"AWS_ACCESS_KEY_ID=" + sb.admin.KeyID + " AWS_SECRET_ACCESS_KEY=" + sb.admin.Secret + " crossbill sandbox deploy --endpoint-url " + u + " --template sandbox-templates/crossbill-account-role.yaml",
+		admin + "crossbill sandbox deploy --endpoint-url " + u + " --template sandbox-templates/crossbill-account-role.yaml",
+		admin + "crossbill sandbox deploy --endpoint-url " + u + " --template sandbox-templates/crossbill-cur.yaml --stack-name crossbill-cur",
 		"crossbill connect verify --tenant sandbox --role-arn " + role + " --endpoint-url " + u,
 		"crossbill connect members --tenant sandbox --endpoint-url " + u,
+		"# Data Exports is not in the sandbox: name the CUR stack's bucket (its BucketName output) as the bill",
+		"crossbill connect bill --connection CONNECTION_ID --source s3://BUCKET/crossbill/" + verify.DefaultExportName,
 	}
 }
 
@@ -167,6 +202,15 @@ stack's outputs. Exit code 2 for bad input.`,
 			if err != nil {
 				return crossbill.Errorf(crossbill.CodeInvalid, op, "reading the template: %w", err)
 			}
+			// The emulator cannot create a Data Exports export: the rest
+			// of the stack (the CUR bucket, its policies) is deployed.
+			body, removed, err := emulator.Deployable(body)
+			if err != nil {
+				return crossbill.Errorf(crossbill.CodeInvalid, op, "%w", err)
+			}
+			for _, id := range removed {
+				app.Progress("sandbox deploy: %s is %s; the rest of the stack is deployed", id, verify.NotInSandbox)
+			}
 			cfg, err := awsclient.HubConfig(ctx, awsclient.HubOptions{EndpointURL: endpoint, Region: "us-east-1"})
 			if err != nil {
 				return err
@@ -186,7 +230,7 @@ stack's outputs. Exit code 2 for bad input.`,
 		},
 	}
 	cmd.Flags().StringVar(&endpoint, "endpoint-url", "", "the sandbox's URL (required)")
-	cmd.Flags().StringVar(&template, "template", "", "template file from `connect init` (required)")
+	cmd.Flags().StringVar(&template, "template", "", "template file written by crossbill connect init (required)")
 	cmd.Flags().StringVar(&stack, "stack-name", "crossbill", "stack name")
 	for _, name := range []string{"endpoint-url", "template"} {
 		if err := cmd.MarkFlagRequired(name); err != nil {

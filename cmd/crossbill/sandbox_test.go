@@ -33,12 +33,14 @@ func TestSandboxCommandsWork(t *testing.T) {
 	t.Chdir(t.TempDir())
 	setHubEnv(t, "", "")
 	dir := t.TempDir()
-	var verifyOut, membersOut string
+	var verifyOut, membersOut, billOut, connID, bucket string
 	ran := 0
 	for _, line := range strings.Split(printed.String(), "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
+		// The placeholders a user fills in from earlier outputs.
+		line = strings.NewReplacer("CONNECTION_ID", connID, "BUCKET", bucket).Replace(line)
 		fields := strings.Fields(line)
 		if fields[0] == "export" {
 			fields = fields[1:]
@@ -61,6 +63,21 @@ func TestSandboxCommandsWork(t *testing.T) {
 			t.Fatalf("%s: exit %d\n%s\n%s", line, code, stdout, stderr)
 		}
 		switch {
+		case args[0] == "connect" && args[1] == "init":
+			var init struct {
+				ID string `json:"connection_id"`
+			}
+			mustNoErr(t, json.Unmarshal([]byte(stdout), &init))
+			connID = init.ID
+		case args[0] == "sandbox" && strings.Contains(line, "crossbill-cur"):
+			var outputs map[string]string
+			mustNoErr(t, json.Unmarshal([]byte(stdout), &outputs))
+			bucket = outputs["BucketName"]
+			if bucket == "" || !strings.Contains(stderr, "CurExport is "+verify.NotInSandbox) {
+				t.Fatalf("CUR stack in the sandbox: outputs %v, stderr %s", outputs, stderr)
+			}
+		case args[0] == "connect" && args[1] == "bill":
+			billOut = stdout
 		case len(args) > 2 && args[1] == "verify":
 			verifyOut = stdout + stderr
 		case len(args) > 2 && args[1] == "members":
@@ -73,8 +90,12 @@ func TestSandboxCommandsWork(t *testing.T) {
 			t.Setenv("AWS_SECRET_ACCESS_KEY", sb.hub.Secret)
 		}
 	}
-	if ran != 5 {
-		t.Fatalf("ran %d commands, want 5:\n%s", ran, printed.String())
+	if ran != 7 {
+		t.Fatalf("ran %d commands, want 7:\n%s", ran, printed.String())
+	}
+	// The CUR stack's bucket, deployed in the sandbox, is the bill.
+	if !strings.Contains(billOut, `"bucket": "`+bucket+`"`) {
+		t.Errorf("connect bill: %s", billOut)
 	}
 	var res struct {
 		Status string `json:"status"`

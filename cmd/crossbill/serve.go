@@ -93,7 +93,7 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 	cmd.Flags().DurationVar(&m.JobLease, "job-lease", time.Minute, "how long a job claimed by this replica stays its own without a heartbeat: after a replica dies, another takes its jobs over this long after its last heartbeat")
 	hubFlags(cmd, m)
 	sso = addSignInFlags(cmd)
-	return cmd
+	return writes(cmd)
 }
 
 // hubFlags are the flags of crossbill's own AWS identity.

@@ -13,7 +13,7 @@ func newTenantCmd(app *App) *cobra.Command {
 		Use:   "tenant",
 		Short: "Manage tenants (one per customer whose accounts you connect)",
 	}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(writes(&cobra.Command{
 		Use:   "create NAME",
 		Short: "Create a tenant",
 		Args:  exactArgs(1),
@@ -31,7 +31,7 @@ func newTenantCmd(app *App) *cobra.Command {
 				return err
 			})
 		},
-	}, &cobra.Command{
+	}), &cobra.Command{
 		Use:   "list",
 		Short: "List tenants",
 		Args:  exactArgs(0),

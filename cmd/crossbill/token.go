@@ -19,7 +19,7 @@ func newTokenCmd(app *App) *cobra.Command {
 	}
 	var tenant, name, scope, role, user string
 	var operatorTok bool
-	create := &cobra.Command{
+	create := writes(&cobra.Command{
 		Use:   "create",
 		Short: "Create an API token; the secret is printed once and stored only as a SHA-256 hash",
 		Args:  exactArgs(0),
@@ -78,7 +78,7 @@ func newTokenCmd(app *App) *cobra.Command {
 				return err
 			})
 		},
-	}
+	})
 	create.Flags().StringVar(&tenant, "tenant", "", "tenant name")
 	create.Flags().BoolVar(&operatorTok, "operator", false, "operator token: admin over every tenant")
 	create.Flags().StringVar(&scope, "scope", "read", "read or admin (operator tokens: admin); without --role, read = viewer and admin = admin of the tenant")

@@ -198,7 +198,7 @@ func Diagnose(err error) Diagnosis {
 	if errors.As(err, &ae) {
 		d.ErrorCode, d.Message = ae.ErrorCode(), ae.ErrorMessage()
 	} else {
-		d.Message = err.Error()
+		d.Message = causeMessage(err)
 	}
 	if m := actionPattern.FindStringSubmatch(d.Message); m != nil {
 		d.Action = m[1]
@@ -226,13 +226,14 @@ func classify(err error, d Diagnosis, status int) (Class, bool) {
 		// The one network failure that is the hub's own: no instance
 		// metadata service (the machine has no instance role), the end of
 		// the default credential chain.
-		if d.Service == "ec2imds" || strings.Contains(d.Message, "no EC2 IMDS role found") {
+		full := err.Error()
+		if d.Service == "ec2imds" || strings.Contains(full, "no EC2 IMDS role found") {
 			return ClassNoCredentials, false
 		}
 		if c, ok := transportClass(err); ok {
 			return c, false
 		}
-		if strings.Contains(d.Message, "failed to refresh cached credentials") || strings.Contains(d.Message, "failed to retrieve credentials") {
+		if strings.Contains(full, "failed to refresh cached credentials") || strings.Contains(full, "failed to retrieve credentials") {
 			return ClassNoCredentials, false
 		}
 	}
@@ -402,6 +403,25 @@ func (d Diagnosis) Resource() string {
 		return m[1]
 	}
 	return ""
+}
+
+// causeMessage is the words of err's cause without the wrappers that
+// name the operation (a crossbill.Error from Classify, the SDK's
+// OperationError): Diagnosis.String and the verification's checks name
+// the call themselves, and a classified error's message already holds the
+// class and the fix, which would otherwise be said twice.
+func causeMessage(err error) string {
+	for {
+		var ce *crossbill.Error
+		if !errors.As(err, &ce) || ce.Err == nil {
+			break
+		}
+		err = ce.Err
+	}
+	if op := innermostOperation(err); op != nil && op.Err != nil {
+		return op.Err.Error()
+	}
+	return err.Error()
 }
 
 // innermostOperation returns the deepest *smithy.OperationError in err's

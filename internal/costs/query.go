@@ -82,6 +82,9 @@ type Result struct {
 	Rows    []Row        `json:"rows"`
 	Totals  []GroupTotal `json:"totals"`
 	Total   float64      `json:"total"`
+	// Names are the groups' names where known: account IDs to the names
+	// the tenant's AWS Organizations give them (QueryNamed).
+	Names map[string]string `json:"names,omitempty"`
 }
 
 // OthersGroup is the group that holds everything past the top N.

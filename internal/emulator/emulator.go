@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,7 +85,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	cmd := exec.Command(py, script, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(emulatorEnv(os.Environ()),
 		"MOTO_IAM_LOAD_MANAGED_POLICIES="+strconv.FormatBool(opts.LoadManagedPolicies),
 		"AWS_DEFAULT_REGION=us-east-1",
 	)
@@ -197,4 +198,18 @@ func (s *Server) Config(ctx context.Context, accessKey, secretKey, sessionToken 
 // RootConfig is Config with moto's default test credentials.
 func (s *Server) RootConfig(ctx context.Context) (aws.Config, error) {
 	return s.Config(ctx, "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "")
+}
+
+// emulatorEnv is env without the user's AWS profile settings: moto's
+// botocore reads them, and a profile it cannot find (AWS_PROFILE set to a
+// name the config lacks, or to "") makes every CloudFormation call fail.
+func emulatorEnv(env []string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE":
+			return true
+		}
+		return false
+	})
 }

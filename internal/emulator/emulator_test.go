@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -80,5 +82,41 @@ func TestLauncherEnforcesExternalID(t *testing.T) {
 	}
 	if err := assume(aws.String("cb-right")); err != nil {
 		t.Fatalf("right external ID denied: %v", err)
+	}
+}
+
+// TestLauncherSignsS3KeysWithEquals checks the launcher's S3 fix: with IAM
+// enforced, a key holding '=' (CUR 2.0's BILLING_PERIOD=YYYY-MM folders)
+// is written, listed by a prefix that holds '=' and '/', and read back with
+// the SDK's signature (stock moto refuses it: SignatureDoesNotMatch).
+func TestLauncherSignsS3KeysWithEquals(t *testing.T) {
+	ctx := context.Background()
+	srv := emulator.Own(t, emulator.Options{NoAuthActions: 3})
+	root, err := srv.RootConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := emulator.CreateUser(ctx, root, "admin", emulator.AdminPolicy) // calls 1-3
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := srv.Config(ctx, admin.KeyID, admin.Secret, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	const bucket, key = "bills", "cur/exp/metadata/BILLING_PERIOD=2026-01/exp-Manifest.json"
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader("{}")}); err != nil {
+		t.Fatalf("PutObject of a key with '=': %v", err)
+	}
+	out, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String("cur/exp/metadata/BILLING_PERIOD=2026-01/")})
+	if err != nil || len(out.Contents) != 1 {
+		t.Fatalf("ListObjectsV2 by a prefix with '=': %v, %+v", err, out)
+	}
+	if _, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+		t.Fatalf("GetObject of a key with '=': %v", err)
 	}
 }

@@ -12,11 +12,15 @@ credentials even for roles that do not exist. Here the role is looked up in
 the account its ARN names, and a missing role is refused, as in AWS.
 It also gives AccessDenied the error shape each protocol's SDK parses (moto
 answers every service with EC2's <Errors> envelope, which the AWS SDKs for
-query and JSON protocols cannot read). Then it runs moto's own server.
+query and JSON protocols cannot read), and checks S3 signatures over the
+URI-encoded path and query the SDKs sign (moto refuses any key holding '=',
+such as CUR 2.0's BILLING_PERIOD=YYYY-MM folders). Then it runs moto's own
+server.
 """
 import json
 import re
 import sys
+from urllib.parse import quote, unquote
 from xml.sax.saxutils import escape
 
 from moto.core.exceptions import AccessDeniedError
@@ -26,7 +30,7 @@ from moto.iam.exceptions import NotFoundException
 from moto.iam.models import iam_backends
 from moto.iam.utils import REQUIRE_RESOURCE_ACCESS_POLICIES_CHECK
 from moto.utilities.utils import get_partition
-from moto.iam.policy_conditions import TrustRelationShipConditions
+from moto.iam.policy_conditions import CONDITION_OPERATIONS, TrustRelationShipConditions
 
 _ROOT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):root$")
 _ACCOUNT = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
@@ -38,6 +42,10 @@ def _check_conditions(self, incoming):
         return True
     incoming = incoming or {}
     for condition in TrustRelationShipConditions(expected):
+        if condition._condition not in CONDITION_OPERATIONS:
+            # moto evaluates StringEquals only and ignores other operators
+            # (StringLike s3:prefix on a ListBucket grant); so does this.
+            continue
         actual = []
         for key in condition.context_keys:
             if key not in incoming:
@@ -120,6 +128,23 @@ def _check_role_trust_relationship(self, role_arn):
     return result == access_control.PermissionResult.PERMITTED
 
 
+_s3_create_aws_request = access_control.S3IAMRequest._create_aws_request
+
+
+def _s3_request_encoded(self):
+    # moto checks an S3 signature over the decoded path and query, while the
+    # SDKs sign them URI-encoded ('=' as %3D in a CUR 2.0 key such as
+    # BILLING_PERIOD=2026-01, '/' as %2F in a prefix): encode them as S3 does.
+    path, sep, query = self._path.partition("?")
+    pairs = []
+    for pair in query.split("&") if query else []:
+        key, eq, value = pair.partition("=")
+        pairs.append(quote(unquote(key), safe="-_.~") + eq + quote(unquote(value), safe="-_.~"))
+    self._path = quote(unquote(path), safe="/~") + sep + "&".join(pairs)
+    return _s3_create_aws_request(self)
+
+
+access_control.S3IAMRequest._create_aws_request = _s3_request_encoded
 access_control.IAMRequestBase._is_assuming_role_operation = _is_assuming_role_operation
 access_control.IAMRequestBase._check_role_trust_relationship = _check_role_trust_relationship
 access_control.IAMRequest._raise_access_denied = _raise_access_denied

@@ -17,7 +17,14 @@ import (
 // path> (prefix may be empty), as a customer's export lands in their bucket.
 func UploadDir(tb testing.TB, ctx context.Context, client *s3.Client, bucket, prefix, dir string) {
 	tb.Helper()
-	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+	if err := Upload(ctx, client, bucket, prefix, dir); err != nil {
+		tb.Fatalf("uploading %s to s3://%s/%s: %v", dir, bucket, prefix, err)
+	}
+}
+
+// Upload is UploadDir for callers outside a test's goroutine.
+func Upload(ctx context.Context, client *s3.Client, bucket, prefix, dir string) error {
+	return filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
 		}
@@ -34,7 +41,4 @@ func UploadDir(tb testing.TB, ctx context.Context, client *s3.Client, bucket, pr
 		_, err = client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(path.Join(prefix, filepath.ToSlash(rel))), Body: bytes.NewReader(b)})
 		return err
 	})
-	if err != nil {
-		tb.Fatalf("uploading %s to s3://%s/%s: %v", dir, bucket, prefix, err)
-	}
 }

@@ -3,13 +3,12 @@ package server
 import (
 	"net/http"
 
-	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
 )
 
 // setBill registers or changes the connection's bill source explicitly
 // (verification discovers it on its own when the CUR stack is deployed in
-// the connection's account) and, for a verified connection, queues its
+// the connection's account); SetBill queues a verified connection's
 // ingestion.
 func (s *Server) setBill(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.connectionOf(r)
@@ -26,10 +25,8 @@ func (s *Server) setBill(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.sched != nil && c.Status == store.StatusVerified {
-		if _, err := s.sched.Enqueue(r.Context(), store.JobSpec{TenantID: c.TenantID, ConnectionID: c.ID, Kind: JobIngest, Interval: ingestInterval}); err != nil {
-			return err
-		}
+	if s.sched != nil {
+		s.sched.Wake() // SetBill queued a verified connection's ingest
 	}
 	return ok(w, r, bill)
 }

@@ -16,9 +16,9 @@ import (
 // Job kinds and their periods.
 const (
 	JobVerify      = "verify"
-	JobIngest      = "ingest"
+	JobIngest      = verify.IngestJob
 	verifyInterval = 24 * time.Hour
-	ingestInterval = 8 * time.Hour // AWS refreshes a CUR export up to three times a day
+	ingestInterval = verify.IngestInterval
 	// retryVerifyAfter is when a connection whose verification failed (or
 	// could not check) is verified again, unless Config.VerifyRetry says.
 	retryVerifyAfter = 5 * time.Minute

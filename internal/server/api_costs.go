@@ -108,7 +108,7 @@ func (s *Server) queryCosts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.cached(w, r, key, func(ctx context.Context) (any, error) {
-		return cs.Query(ctx, q)
+		return cs.QueryNamed(ctx, q, s.store)
 	})
 }
 

@@ -114,6 +114,7 @@ func (s *Server) featureSchemas() obj {
 			"sources": obj{"type": "array", "items": ref("DataSource")},
 			"rows":    obj{"type": "array", "items": object(nil, obj{"period": timestamp(""), "group": str(""), "value": num("")})},
 			"totals":  obj{"type": "array", "items": object(nil, obj{"group": str(""), "value": num("")})}, "total": num(""),
+			"names": obj{"type": "object", "additionalProperties": obj{"type": "string"}, "description": "account groups' names from the tenant's AWS Organizations (group_by=account)"},
 		}),
 		"DataSource": object([]string{"source", "label", "included"}, obj{"source": str("cur or cost_explorer"), "label": str("e.g. \"Cost Explorer, daily, until the CUR export arrives\""),
 			"from": str("first day held in the range"), "to": str("last day held in the range"), "included": boolean("whether these days are in the answer"), "note": str("why not")}),

@@ -108,6 +108,7 @@ type Main struct {
 	costs  *costs.Store
 	shared *cluster.Cluster
 	sched  *scheduler.Scheduler
+	aws    *awsclient.Factory
 	srv    *Server
 	http   *http.Server
 	ln     net.Listener
@@ -180,6 +181,7 @@ func (m *Main) Run(ctx context.Context) error {
 		sopts.Lease = m.JobLease
 	}
 	m.sched = scheduler.New(st, m.Logger, sopts)
+	m.aws = awsclient.MustFactory(hub)
 	var sso *signin.Service
 	if m.SignIn != nil && m.SignIn.Enabled() {
 		sso = signin.New(*m.SignIn, nil, nil)
@@ -188,7 +190,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return crossbill.Errorf(crossbill.CodeInvalid, "serve", "give both --tls-cert and --tls-key, or neither")
 	}
 	m.srv = New(Config{Store: st, Scheduler: m.sched, Logger: m.Logger, DataDir: m.DataDir, Version: m.Version,
-		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst, Costs: m.costs, ClusterCosts: m.shared, AWS: awsclient.MustFactory(hub),
+		RatePerSecond: m.RatePerSecond, RateBurst: m.RateBurst, Costs: m.costs, ClusterCosts: m.shared, AWS: m.aws,
 		AuthFailures: m.AuthFailures, AuthFailWindow: m.AuthFailWindow, MaxTokensPerTenant: m.MaxTokensPerTenant,
 		MaxRows: m.MaxRows, CacheBytes: m.CacheBytes, TenantCacheBytes: m.TenantCacheBytes, HeavyQueries: m.HeavyQueries, HeavyQueriesAll: m.HeavyQueriesAll,
 		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait, VerifyRetry: m.VerifyRetry, HubProblem: hubProblem,
@@ -294,6 +296,9 @@ func (m *Main) URL() string {
 
 // Store is the metadata store (open after Run).
 func (m *Main) Store() *store.Store { return m.store }
+
+// AWS is the server's one AWS client factory (the hub), after Run.
+func (m *Main) AWS() *awsclient.Factory { return m.aws }
 
 // Costs is the cost store (open after Run).
 func (m *Main) Costs() *costs.Store { return m.costs }

@@ -367,3 +367,28 @@ func orUnknown(s string) string {
 	}
 	return s
 }
+
+// AccountNames maps the AWS accounts of the tenant's organizations to the
+// names Organizations gave them, as the members listing recorded them; an
+// account still in an organization wins over one recorded as gone.
+func (s *Store) AccountNames(ctx context.Context, tenant crossbill.TenantID) (map[crossbill.AccountID]string, error) {
+	const op = "account names"
+	rows, err := s.db.QueryContext(ctx, `SELECT m.account_id, m.name FROM connection_members m JOIN connections c ON c.id = m.connection_id
+		WHERE c.tenant_id = ? AND m.name <> '' ORDER BY m.gone_at IS NULL, m.last_seen`, string(tenant))
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	defer rows.Close()
+	names := map[crossbill.AccountID]string{}
+	for rows.Next() {
+		var account, name string
+		if err := rows.Scan(&account, &name); err != nil {
+			return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		names[crossbill.AccountID(account)] = name
+	}
+	if err := rows.Err(); err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	return names, nil
+}

@@ -165,3 +165,29 @@ func mustOK(tb testing.TB, err error) {
 		tb.Fatal(err)
 	}
 }
+
+// TestAccountNames: a tenant's accounts are named as its organizations
+// listed them; another tenant's listing names nothing for it.
+func TestAccountNames(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	acme, err := s.CreateTenant(ctx, "acme")
+	mustOK(t, err)
+	other, err := s.CreateTenant(ctx, "other")
+	mustOK(t, err)
+	c, err := bind(ctx, s, newConn(t, s, acme.ID, "cb-names").ID, "arn:aws:iam::100000000000:role/CrossbillAccess")
+	mustOK(t, err)
+	_, err = s.SyncMembers(ctx, c, "CrossbillAccess", []store.OrgAccount{
+		{AccountID: "100000000000", Name: "management", State: "ACTIVE"}, {AccountID: "200000000000", Name: "prod", State: "ACTIVE"},
+		{AccountID: "300000000000", State: "ACTIVE"}})
+	mustOK(t, err)
+	names, err := s.AccountNames(ctx, acme.ID)
+	mustOK(t, err)
+	if len(names) != 2 || names["100000000000"] != "management" || names["200000000000"] != "prod" {
+		t.Fatalf("acme's names %v", names)
+	}
+	if names, err := s.AccountNames(ctx, other.ID); err != nil || len(names) != 0 {
+		t.Fatalf("another tenant's names %v, %v", names, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bcmdataexports"
@@ -21,6 +22,22 @@ import (
 // DefaultExportName is the CUR stack's default ExportName: preferred when
 // the payer has several CUR 2.0 exports.
 const DefaultExportName = "crossbill-cur2"
+
+// IngestJob is the kind of the job that ingests a connection's bill, every
+// IngestInterval (AWS refreshes a CUR export up to three times a day).
+const (
+	IngestJob      = "ingest"
+	IngestInterval = 8 * time.Hour
+)
+
+// queueIngest queues the connection's ingest to run now. The job is in the
+// store, so that a running server's scheduler (which looks for due jobs
+// every second) picks it up whether the CLI or the server registered the
+// bill; enqueueing is idempotent.
+func queueIngest(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id crossbill.ConnectionID) error {
+	_, err := st.EnqueueJob(ctx, store.JobSpec{TenantID: tenant, ConnectionID: id, Kind: IngestJob, Interval: IngestInterval})
+	return err
+}
 
 // Bill is what a verification learnt about the connection's bill (CUR 2.0
 // export): where it is and whether AWS has delivered it yet.
@@ -89,6 +106,9 @@ func discoverBill(ctx context.Context, st *store.Store, conn store.Connection, o
 			return nil, err
 		}
 		bill.Discovered = true
+		if err := queueIngest(ctx, st, conn.TenantID, conn.ID); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, err
 	}
@@ -195,7 +215,8 @@ func why(err error) string {
 // SetBill registers (or replaces) the bill source of tenant's connection
 // from source, s3://BUCKET/PREFIX/EXPORT (the folder holding data/ and
 // metadata/), as a user sets it when discovery cannot (another account's
-// bucket, several exports). The bill account is the connection's.
+// bucket, several exports). The bill account is the connection's. A
+// verified connection's ingest is queued to run now.
 func SetBill(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id crossbill.ConnectionID, source string) (store.BillSource, error) {
 	const op = "connect bill"
 	c, err := st.ConnectionByID(ctx, id)
@@ -214,5 +235,14 @@ func SetBill(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id
 	if account == "" {
 		return store.BillSource{}, crossbill.Errorf(crossbill.CodeInvalid, op, "connection %s has no account yet: run `crossbill connect verify` first", id)
 	}
-	return st.SaveBillSource(ctx, store.BillSource{ConnectionID: c.ID, TenantID: c.TenantID, AccountID: account, Bucket: bucket, Path: path})
+	b, err := st.SaveBillSource(ctx, store.BillSource{ConnectionID: c.ID, TenantID: c.TenantID, AccountID: account, Bucket: bucket, Path: path})
+	if err != nil {
+		return store.BillSource{}, err
+	}
+	if c.Status == store.StatusVerified {
+		if err := queueIngest(ctx, st, c.TenantID, c.ID); err != nil {
+			return store.BillSource{}, err
+		}
+	}
+	return b, nil
 }

@@ -4,14 +4,22 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/bcmdataexports"
 	bcmtypes "github.com/aws/aws-sdk-go-v2/service/bcmdataexports/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/emulator"
+	"github.com/crossbill/crossbill/internal/manifest"
+	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/store/storetest"
 )
 
 // exportsAnswer answers ListExports with exports and GetExport with the
@@ -86,5 +94,44 @@ func TestBillString(t *testing.T) {
 		if got := tc.b.String(); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.b, got, tc.want)
 		}
+	}
+}
+
+// TestDiscoveredBillQueuesIngest: the bill that verification discovers
+// (from the CLI as from the server) gets its ingest queued in the store,
+// due now, so a running server's scheduler runs it without a restart
+// (issue 11). STS, Data Exports and S3 are stubbed: no request leaves the
+// process.
+func TestDiscoveredBillQueuesIngest(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tenant, err := st.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := st.CreateConnection(ctx, store.NewConnection{TenantID: tenant.ID, ExternalID: "cb-ext", HubPrincipal: "arn:aws:iam::111111111111:role/hub",
+		Modules: []manifest.Module{manifest.ModuleCUR}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conn, err = storetest.Bind(ctx, st, conn.ID, "arn:aws:iam::222222222222:role/CrossbillAccess"); err != nil {
+		t.Fatal(err)
+	}
+	hub := exportsAnswer(export(DefaultExportName, "SELECT * FROM COST_AND_USAGE_REPORT", "bills", "cur"))
+	hub.APIOptions = append(hub.APIOptions,
+		emulator.Stub("STS", "AssumeRole", &sts.AssumeRoleOutput{Credentials: &ststypes.Credentials{AccessKeyId: aws.String("ASIAEXAMPLE"),
+			SecretAccessKey: aws.String("s"), SessionToken: aws.String("t"), Expiration: aws.Time(time.Now().Add(time.Hour))}}, nil),
+		emulator.Stub("S3", "ListObjectsV2", &s3.ListObjectsV2Output{}, nil))
+	bill, err := discoverBill(ctx, st, conn, Options{AWS: awsclient.MustFactory(hub), Tenant: "acme"})
+	if err != nil || bill == nil || !bill.Discovered || bill.Source != "s3://bills/cur/"+DefaultExportName {
+		t.Fatalf("discoverBill = %+v, %v", bill, err)
+	}
+	jobs, err := st.Jobs(ctx, tenant.ID, store.JobFilter{ConnectionID: conn.ID, Kind: IngestJob})
+	if err != nil || len(jobs) != 1 || jobs[0].Status != store.JobQueued || jobs[0].NextRunAt.After(time.Now()) {
+		t.Fatalf("ingest jobs after discovery: %+v, %v; want one queued, due now", jobs, err)
 	}
 }

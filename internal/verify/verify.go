@@ -263,7 +263,9 @@ func (r *run) add(c store.VerificationCheck, start time.Time) {
 	c.DurationMS = r.opts.Now().Sub(start).Milliseconds()
 	r.res.Checks = append(r.res.Checks, c)
 	line := fmt.Sprintf("  %-4s %s (%d ms)", c.Status, c.Name, c.DurationMS)
-	if c.Status != store.CheckPass && c.Message != "" {
+	// A passing check's message is a note (a module probe's) or detail
+	// (the session's ARN) shown with -v only.
+	if c.Message != "" && (c.Status != store.CheckPass || c.Module != "") {
 		line += ": " + c.Message
 	}
 	r.opts.Progress("%s", line)
@@ -471,11 +473,26 @@ func (r *run) probe(ctx context.Context, p manifest.Probe, assumed bool) {
 		return
 	}
 	if err == nil || allowed(err, p.AllowedErrors) {
-		r.add(store.VerificationCheck{Name: name, Module: string(p.Module), Status: store.CheckPass}, start)
+		c := store.VerificationCheck{Name: name, Module: string(p.Module), Status: store.CheckPass}
+		if err != nil {
+			c.Message = allowedNotes[awsclient.Diagnose(err).ErrorCode]
+		}
+		r.add(c, start)
 		return
 	}
 	r.add(failure(name, p.Module, r.factory.Check("probe "+p.Call, r.target, err)), start)
 }
+
+// allowedNotes say what an allowed error of a passing probe means for the
+// customer, so that verify says it rather than a later command.
+var allowedNotes = map[string]string{
+	"AWSOrganizationsNotInUseException": NotInOrganization,
+}
+
+// NotInOrganization is the note of the org module's probe in an account
+// outside any AWS Organization.
+const NotInOrganization = "the permission is in place, but this account is not in an AWS Organization: there are no member accounts to list " +
+	"(connect the organization's management account, or a delegated administrator, for them)"
 
 func allowed(err error, codes []string) bool {
 	code := awsclient.Diagnose(err).ErrorCode

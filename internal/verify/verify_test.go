@@ -255,6 +255,11 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 				t.Errorf("%s: %+v", name, c)
 			}
 		}
+		// The customer account is in no organization: verify says so
+		// (issue 11), rather than `connect members` later.
+		if c := check(t, res, "probe:org:organizations:DescribeOrganization"); c.Message != verify.NotInOrganization {
+			t.Errorf("org probe in an account outside any organization: %+v", c)
+		}
 		if c := check(t, res, "probe:cost:ce:GetCostAndUsage"); c.Status != store.CheckSkip || !strings.Contains(c.Message, "--include-paid") {
 			t.Errorf("paid probe ran without --include-paid: %+v", c)
 		}

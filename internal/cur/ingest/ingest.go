@@ -246,9 +246,20 @@ func ingestPeriod(ctx context.Context, store *costs.Store, files exportFiles, lo
 			return PeriodResult{}, err
 		}
 	}
+	for i, p := range paths {
+		if err := checkParquet(p); err != nil {
+			return PeriodResult{}, crossbill.Errorf(crossbill.CodeInvalid, op, "%s: object %s: %s; nothing was replaced", loc, keys[i], err.Error())
+		}
+	}
 	cols, err := store.DescribeParquet(ctx, paths)
 	if err != nil {
-		return PeriodResult{}, err
+		// Name the file DuckDB could not read, in its words without its SQL.
+		for i, p := range paths {
+			if _, ferr := store.DescribeParquet(ctx, []string{p}); ferr != nil {
+				return PeriodResult{}, crossbill.Errorf(crossbill.CodeInvalid, op, "%s: object %s is not a readable Parquet file: its metadata (footer) cannot be decoded (%s); nothing was replaced", loc, keys[i], parquetReason(ferr, p))
+			}
+		}
+		return PeriodResult{}, crossbill.Errorf(crossbill.CodeInvalid, op, "%s: the period's Parquet files cannot be read together: %s; nothing was replaced", loc, parquetReason(err, paths[0]))
 	}
 	pr.Format = costs.FormatCUR2
 	validate := cur.Validate

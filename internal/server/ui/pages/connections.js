@@ -1,5 +1,6 @@
 // Connections and the onboarding wizard: choose modules, deploy the
-// generated templates (external ID shown read-only), verify the role.
+// generated templates (external ID shown read-only), verify the role, then
+// the bill (CUR 2.0 export) that verification found or the user sets.
 import { api, download } from '../api.js';
 import { h, clear, field, table, badge, fmtTime, errorBox, toast, loading } from '../dom.js';
 import members from './members.js';
@@ -24,7 +25,7 @@ export default async function connections(main, ctx) {
 }
 
 function steps(current) {
-  const names = ['Choose modules', 'Deploy the templates', 'Verify'];
+  const names = ['Choose modules', 'Deploy the templates', 'Verify', 'Bill'];
   return h('ol', { class: 'steps', 'aria-label': 'Onboarding steps' }, names.map((n, i) => h('li', { 'aria-current': i === current ? 'step' : null }, `${i + 1}. ${n}`)));
 }
 
@@ -64,7 +65,7 @@ async function detail(main, ctx, id, justVerified) {
   const [d, info] = await Promise.all([api(base), api('/api/v1/onboarding/modules').catch(() => ({}))]);
   const c = d.connection;
   main.append(h('h1', {}, 'Connection ', h('code', {}, c.id), ' ', badge(c.status)));
-  main.append(steps(c.status === 'verified' ? 2 : 1));
+  main.append(steps(c.status !== 'verified' ? 1 : d.bill ? 3 : 2));
   const note = hubNotice(info);
   if (note) main.append(note);
 
@@ -98,7 +99,7 @@ async function detail(main, ctx, id, justVerified) {
     } catch { /* shown by loading */ }
   });
 
-  if (d.bill) main.append(h('section', {}, h('h2', {}, 'Bill bucket'), h('p', {}, h('code', {}, `s3://${d.bill.bucket}/${d.bill.path || ''}`), ` in account ${d.bill.account_id}`)));
+  if ((c.modules || []).includes('cur')) main.append(billStep(ctx, base, c, d, justVerified && justVerified.bill, () => { clear(main); return detail(main, ctx, id); }));
   const hist = h('section', { 'aria-labelledby': 'hist-h' }, h('h2', { id: 'hist-h' }, 'Verification history'));
   main.append(hist);
   const vs = await api(`${base}/verifications`).catch(() => []);
@@ -110,6 +111,41 @@ async function detail(main, ctx, id, justVerified) {
   ], vs, { empty: 'Not verified yet.' }));
   if ((c.modules || []).includes('org')) await members(main, ctx, base, c);
   main.append(h('p', {}, h('a', { href: `#/jobs/${encodeURIComponent(c.id)}` }, 'Jobs of this connection')));
+}
+
+// billStep is the wizard's bill step: the export the verification found (or
+// why none), the registered source, and a form to set or change it.
+function billStep(ctx, base, c, d, found, redraw) {
+  const sec = h('section', { 'aria-labelledby': 'bill-h' }, h('h2', { id: 'bill-h' }, '3. The bill (CUR 2.0 export)'));
+  if (found && found.source) {
+    const delivered = found.periods ? `delivered, ${found.periods} period(s)` : 'first delivery expected within 24 h';
+    sec.append(h('p', { 'data-testid': 'bill-found' }, found.discovered ? 'Verification found the export ' : 'Verification checked the export ',
+      h('code', {}, found.source), `: ${delivered}.`, found.note ? ` ${found.note}` : ''));
+  } else if (found && found.note) {
+    sec.append(h('p', { class: 'panel', role: 'note', 'data-testid': 'bill-found' }, found.note));
+  }
+  const current = d.bill ? `s3://${d.bill.bucket}/${d.bill.path || ''}` : '';
+  sec.append(h('p', { 'data-testid': 'bill-source' }, current
+    ? ['Bill source: ', h('code', {}, current), ` (account ${d.bill.account_id}); crossbill ingests it every 8 hours.`]
+    : 'No bill source yet: deploy the CUR stack and verify again, or set it below.'));
+  const ingests = (d.jobs || []).filter((j) => j.kind === 'ingest');
+  if (ingests.length) sec.append(h('p', {}, 'Latest ingest: ', badge(ingests[0].status), ingests[0].last_error ? ` ${ingests[0].last_error}` : ''));
+  const source = h('input', { type: 'text', value: current, placeholder: 's3://BUCKET/PREFIX/EXPORT', spellcheck: 'false', required: true });
+  const err = h('div');
+  const form = h('form', { class: 'form', 'aria-label': 'Set the bill' },
+    field('Bill source (the export folder holding data/ and metadata/)', source, { wide: true }),
+    h('button', { type: 'submit', disabled: !ctx.canWrite || !c.account_id }, current ? 'Change bill source' : 'Set bill source'));
+  sec.append(form, err);
+  if (!c.account_id) sec.append(h('p', { class: 'muted' }, 'Verify the role first: the bill belongs to its account.'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await api(`${base}/bill`, { method: 'PUT', body: { source: source.value.trim() } });
+      toast('Bill source saved; its ingest is queued');
+      await redraw();
+    } catch (ex) { clear(err).append(errorBox(ex)); }
+  });
+  return sec;
 }
 
 function showChecks(el, res) {

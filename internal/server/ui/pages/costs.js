@@ -66,7 +66,9 @@ export default async function costs(main, ctx) {
     const labels = [...new Set(res.rows.map((r) => r.period))].sort();
     const groups = res.totals.map((t) => t.group);
     const idx = new Map(labels.map((l, i) => [l, i]));
-    const series = groups.map((g) => ({ name: g, values: labels.map(() => 0) }));
+    // Account groups carry their Organizations names (res.names).
+    const label = (g) => (res.names && res.names[g] ? `${res.names[g]} (${g})` : g);
+    const series = groups.map((g) => ({ name: label(g), values: labels.map(() => 0) }));
     const sIdx = new Map(groups.map((g, i) => [g, i]));
     for (const r of res.rows) series[sIdx.get(r.group)].values[idx.get(r.period)] += r.value;
     const fmtLabel = (p) => (res.granularity === 'monthly' ? p.slice(0, 7) : res.granularity === 'hourly' ? p.slice(5, 13).replace('T', ' ') : p.slice(5, 10));
@@ -83,7 +85,7 @@ export default async function costs(main, ctx) {
       stackedBars({ labels: labels.map(fmtLabel), series, title: `${res.metric} cost by ${res.group_by || 'total'}`, yFormat: fmtMoneyShort, yLabel: 'USD' }),
       h('div', {}, h('button', { type: 'button', class: 'secondary', onclick: csv }, 'Download CSV')),
       table([
-        { label: res.group_by || 'group', value: (t) => t.group },
+        { label: res.group_by || 'group', value: (t) => label(t.group) },
         { label: 'Total', value: (t) => fmtMoney(t.value), num: true },
         { label: 'Share', value: (t) => fmtPct(res.total ? t.value / res.total : 0), num: true },
       ], res.totals, { caption: 'Totals by group', empty: 'No cost in this range. Ingest data or widen the dates.' }));

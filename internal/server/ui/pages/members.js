@@ -34,7 +34,7 @@ export default async function members(main, ctx, base, c) {
   const results = h('div', { 'aria-live': 'polite' });
   const button = h('button', { type: 'button', disabled: !ctx.canWrite || !c.role_arn }, 'List and verify member accounts');
   main.append(h('section', { 'aria-labelledby': 'members-h' },
-    h('h2', { id: 'members-h' }, '3. Organization member accounts'),
+    h('h2', { id: 'members-h' }, '4. Organization member accounts'),
     h('p', { class: 'muted' }, 'Deploy the members stack (a StackSet) in the management account; then check that it put the role into every member account.'),
     button, results));
   button.addEventListener('click', async () => {

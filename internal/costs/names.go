@@ -1,0 +1,47 @@
+package costs
+
+import (
+	"context"
+
+	"github.com/crossbill/crossbill"
+)
+
+// AccountNamer gives the names of a tenant's AWS accounts as its
+// organizations list them (the members crossbill recorded through
+// Organizations): *store.Store.
+type AccountNamer interface {
+	AccountNames(ctx context.Context, tenant crossbill.TenantID) (map[crossbill.AccountID]string, error)
+}
+
+// QueryNamed is Query with the account groups of the answer named
+// (Result.Names) from the tenant's organizations, so that the CLI, the API
+// and the web UI show "prod (111122223333)" rather than a bare ID. A nil
+// namer names nothing.
+func (s *Store) QueryNamed(ctx context.Context, q Query, namer AccountNamer) (Result, error) {
+	res, err := s.Query(ctx, q)
+	if err != nil || namer == nil || q.GroupBy.Kind != DimAccount {
+		return res, err
+	}
+	names, err := namer.AccountNames(ctx, q.Tenant)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, t := range res.Totals {
+		if n := names[crossbill.AccountID(t.Group)]; n != "" {
+			if res.Names == nil {
+				res.Names = map[string]string{}
+			}
+			res.Names[t.Group] = n
+		}
+	}
+	return res, nil
+}
+
+// Label is a group as shown to a person: "name (group)" when the group has
+// a name, else the group.
+func (r Result) Label(group string) string {
+	if n := r.Names[group]; n != "" {
+		return n + " (" + group + ")"
+	}
+	return group
+}
