@@ -154,6 +154,8 @@ test('organization: the management role verifies, member accounts are listed and
   // Only modules whose probes the emulator serves: org (DescribeOrganization)
   // and inventory (DescribeVolumes).
   const wanted = ['org', 'inventory'];
+  // The module list arrives after the heading: wait for it, or the loop sees none.
+  await page.locator('input[name=module]').first().waitFor();
   for (const box of await page.locator('input[name=module]').all()) {
     const want = wanted.includes(await box.getAttribute('value'));
     if (want !== await box.isChecked()) await box.click();
@@ -213,6 +215,8 @@ async function billWalk(deployURL) {
   await page.goto(`${base}/#/connections`);
   await page.getByRole('link', { name: 'Connect an AWS account' }).click();
   await page.getByRole('heading', { name: 'Connect an AWS account' }).waitFor();
+  // The module list arrives after the heading: wait for it, or the loop sees none.
+  await page.locator('input[name=module]').first().waitFor();
   for (const box of await page.locator('input[name=module]').all()) {
     if ((await box.getAttribute('value') === 'cur') !== await box.isChecked()) await box.click();
   }
