@@ -60,9 +60,9 @@ func (a IAMAdvisor) LastAccessed(ctx context.Context, cfg aws.Config, arn string
 		case status == iamtypes.JobStatusTypeCompleted:
 			return out, nil
 		case status == iamtypes.JobStatusTypeFailed:
-			return nil, fmt.Errorf("Access Advisor job for %s failed", arn)
+			return nil, fmt.Errorf("access advisor job for %s failed", arn)
 		case time.Now().After(deadline):
-			return nil, fmt.Errorf("Access Advisor job for %s not complete after %s", arn, wait)
+			return nil, fmt.Errorf("access advisor job for %s not complete after %s", arn, wait)
 		}
 		select {
 		case <-ctx.Done():
