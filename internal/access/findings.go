@@ -146,10 +146,34 @@ func (m *Model) Findings(t Thresholds) ([]Finding, error) {
 		out = append(out, m.unusedServices(a, t)...)
 	}
 
+	// Actors sharing a policy set (a group's members through one
+	// assignment) share the answers: each set is evaluated once.
+	type held struct {
+		esc  review.Escalation
+		used []string
+	}
+	type setResult struct {
+		admin bool
+		esc   []held
+	}
+	memo := map[int]*setResult{}
 	for i := range m.actors {
 		ac := &m.actors[i]
 		p := m.Principals[ac.principal]
-		if m.adminOf(ac) {
+		r := memo[ac.set]
+		if r == nil {
+			r = &setResult{admin: m.adminOf(ac)}
+			if !r.admin {
+				allowed := map[string]bool{} // escalation paths share actions
+				for _, e := range escalations {
+					if used := m.holds(ac, e, allowed); used != nil {
+						r.esc = append(r.esc, held{e, used})
+					}
+				}
+			}
+			memo[ac.set] = r
+		}
+		if r.admin {
 			m.Principals[ac.principal].Admin = true
 			out = append(out, Finding{ID: FindAdmin, Severity: policy.SeverityHigh, Principal: p.ID, Name: p.Name, Account: ac.account,
 				Title: "Admin-equivalent principal", Evidence: "allowed every action on every resource through " + strings.Join(ac.path, " → ") + " → " + strings.Join(namedIdentity(ac), ", "),
@@ -159,29 +183,11 @@ func (m *Model) Findings(t Thresholds) ([]Finding, error) {
 		if dormant[p.ID] {
 			continue // escalation paths are reported for live principals
 		}
-		for _, e := range escalations {
-			var used []string
-			complete := true
-			for _, group := range e.Requires {
-				found := ""
-				for _, act := range group {
-					if res, _ := m.evaluate(ac, policy.Request{Action: act}); res.Decision == policy.Allowed {
-						found = act
-						break
-					}
-				}
-				if found == "" {
-					complete = false
-					break
-				}
-				used = append(used, found)
-			}
-			if complete {
-				out = append(out, Finding{ID: FindEscalation + e.ID, Severity: policy.Severity(e.Severity), Principal: p.ID, Name: p.Name, Account: ac.account,
-					Title:    "Privilege escalation: " + e.Title,
-					Evidence: fmt.Sprintf("%s allowed on every resource through %s", strings.Join(used, ", "), strings.Join(ac.path, " → ")),
-					Fix:      "Remove these actions or limit them to named resources. " + e.Description})
-			}
+		for _, h := range r.esc {
+			out = append(out, Finding{ID: FindEscalation + h.esc.ID, Severity: policy.Severity(h.esc.Severity), Principal: p.ID, Name: p.Name, Account: ac.account,
+				Title:    "Privilege escalation: " + h.esc.Title,
+				Evidence: fmt.Sprintf("%s allowed on every resource through %s", strings.Join(h.used, ", "), strings.Join(ac.path, " → ")),
+				Fix:      "Remove these actions or limit them to named resources. " + h.esc.Description})
 		}
 	}
 	out = append(out, m.identityCenterFindings()...)
@@ -195,6 +201,32 @@ func (m *Model) Findings(t Thresholds) ([]Finding, error) {
 		out = []Finding{}
 	}
 	return out, nil
+}
+
+// holds returns the actions by which an actor completes an escalation
+// path on every resource, nil when it does not.
+func (m *Model) holds(ac *actor, e review.Escalation, allowed map[string]bool) []string {
+	var used []string
+	for _, group := range e.Requires {
+		found := ""
+		for _, act := range group {
+			ok, seen := allowed[act]
+			if !seen {
+				res, _ := m.evaluate(ac, policy.Request{Action: act})
+				ok = res.Decision == policy.Allowed
+				allowed[act] = ok
+			}
+			if ok {
+				found = act
+				break
+			}
+		}
+		if found == "" {
+			return nil
+		}
+		used = append(used, found)
+	}
+	return used
 }
 
 func when(t *time.Time) string {

@@ -52,6 +52,10 @@ type actor struct {
 	path      []string
 	docs      []namedDoc
 	policies  policy.Policies
+	// set identifies the policies: actors with the same set (the members
+	// of a group through one assignment) get the same decision, so who-can
+	// evaluates each set once.
+	set int
 }
 
 // Model is a snapshot made queryable: principals, grants and the policies
@@ -64,12 +68,16 @@ type Model struct {
 	// grant nothing in the analysis.
 	Unparsed []string
 
-	actors   []actor
-	index    map[string]int // principal ID -> index
-	docs     map[string]*policy.Document
-	org      map[crossbill.AccountID]bool
-	awsDocs  map[string]string // AWS managed policy ARN -> document, across accounts
-	accounts map[crossbill.AccountID]*Account
+	actors  []actor
+	sets    int
+	index   map[string]int // principal ID -> index
+	docs    map[string]*policy.Document
+	org     map[crossbill.AccountID]bool
+	awsDocs map[string]string // AWS managed policy ARN -> document, across accounts
+	// policyDocs: customer managed policy ARN -> document (ARNs name
+	// their account).
+	policyDocs map[string]string
+	accounts   map[crossbill.AccountID]*Account
 }
 
 // administratorAccess is AWS's AdministratorAccess document: permission
@@ -79,7 +87,7 @@ const administratorAccess = `{"Version":"2012-10-17","Statement":[{"Effect":"All
 // Build makes a Model of a snapshot.
 func Build(s *Snapshot) *Model {
 	m := &Model{Snapshot: s, index: map[string]int{}, docs: map[string]*policy.Document{}, org: map[crossbill.AccountID]bool{},
-		awsDocs: map[string]string{"arn:aws:iam::aws:policy/AdministratorAccess": administratorAccess}, accounts: map[crossbill.AccountID]*Account{}}
+		awsDocs: map[string]string{"arn:aws:iam::aws:policy/AdministratorAccess": administratorAccess}, accounts: map[crossbill.AccountID]*Account{}, policyDocs: map[string]string{}}
 	for i := range s.Accounts {
 		a := &s.Accounts[i]
 		m.org[a.ID] = true
@@ -87,6 +95,8 @@ func Build(s *Snapshot) *Model {
 		for _, p := range a.Policies {
 			if p.AWSManaged && p.Document != "" {
 				m.awsDocs[p.ARN] = p.Document
+			} else if !p.AWSManaged {
+				m.policyDocs[p.ARN] = p.Document
 			}
 		}
 	}
@@ -150,8 +160,12 @@ func (m *Model) orgPolicies(a *Account, typ string) []*policy.Document {
 				}
 			}
 		}
-		if len(docs) == 0 && typ == TypeRCP {
-			continue // no RCP at a level means no restriction (RCPFullAWSAccess)
+		if len(docs) == 0 {
+			// No RCP at a level means no restriction (RCPFullAWSAccess).
+			// AWS keeps at least one SCP on every level (FullAWSAccess by
+			// default), so none means it could not be read: no restriction
+			// is assumed rather than a deny of everything.
+			continue
 		}
 		levels = append(levels, policy.Merge(docs...))
 	}
@@ -161,10 +175,8 @@ func (m *Model) orgPolicies(a *Account, typ string) []*policy.Document {
 func policyName(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
 
 func (m *Model) managedDoc(a *Account, arn string) string {
-	for _, p := range a.Policies {
-		if p.ARN == arn {
-			return p.Document
-		}
+	if d, ok := m.policyDocs[arn]; ok {
+		return d
 	}
 	return m.awsDocs[arn]
 }
@@ -195,7 +207,8 @@ func (m *Model) addAccount(a *Account) {
 		}
 	}
 	newActor := func(pi int, boundaryARN string) actor {
-		ac := actor{principal: pi, account: a.ID, path: []string{m.Principals[pi].Name}, policies: policy.Policies{SCPs: scps, RCPs: rcps}}
+		m.sets++
+		ac := actor{principal: pi, account: a.ID, path: []string{m.Principals[pi].Name}, policies: policy.Policies{SCPs: scps, RCPs: rcps}, set: m.sets}
 		if boundaryARN != "" {
 			ac.policies.Boundary = m.doc(boundaryARN, m.managedDoc(a, boundaryARN))
 			if ac.policies.Boundary == nil {
@@ -280,17 +293,28 @@ func (m *Model) addIdentityCenter(ic *IdentityCenter) {
 		}
 		a := m.accounts[as.Account]
 		var docs []namedDoc
-		var boundary *policy.Document
+		var pols policy.Policies
 		if a != nil {
+			var boundary *policy.Document
 			docs, boundary = m.permissionSetDocs(a, ps)
+			pols = policy.Policies{Boundary: boundary, SCPs: m.orgPolicies(a, TypeSCP), RCPs: m.orgPolicies(a, TypeRCP)}
+			for _, d := range docs {
+				if d.doc != nil {
+					pols.Identity = append(pols.Identity, d.doc)
+				}
+			}
+			if pols.Identity == nil {
+				pols.Identity = []*policy.Document{}
+			}
 		}
+		m.sets++
+		set := m.sets
 		give := func(ui int, path []string) {
 			m.Grants = append(m.Grants, Grant{Principal: m.Principals[ui].ID, Account: as.Account, Kind: "permission-set", Entitlement: ps.Name, Path: path})
 			if a == nil {
 				return // an account crossbill does not read: no policies to evaluate
 			}
-			ac := actor{principal: ui, account: as.Account, path: path, docs: docs,
-				policies: policy.Policies{Boundary: boundary, SCPs: m.orgPolicies(a, TypeSCP), RCPs: m.orgPolicies(a, TypeRCP)}}
+			ac := actor{principal: ui, account: as.Account, path: path, docs: docs, policies: pols, set: set}
 			m.actors = append(m.actors, ac)
 		}
 		switch as.PrincipalType {

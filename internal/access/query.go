@@ -90,12 +90,22 @@ func (m *Model) WhoCan(action, resource string) ([]Answer, error) {
 	}
 	req := policy.Request{Action: action, Resource: resource}
 	out := []Answer{}
+	type decided struct {
+		res policy.Result
+		via []string
+	}
+	memo := map[int]decided{}
 	for i := range m.actors {
 		ac := &m.actors[i]
 		if account != "" && ac.account != account {
 			continue
 		}
-		res, via := m.evaluate(ac, req)
+		d, ok := memo[ac.set]
+		if !ok {
+			d.res, d.via = m.evaluate(ac, req)
+			memo[ac.set] = d
+		}
+		res, via := d.res, d.via
 		if res.Decision != policy.Allowed && res.Decision != policy.AllowedUnderConditions {
 			continue
 		}
