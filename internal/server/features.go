@@ -20,7 +20,7 @@ func (s *Server) featureRoutes() []route {
 		q("billing_period", "invoice months YYYY-MM[,YYYY-MM] (same as filter=billing-period=...); without from/to, all of their days"),
 		q("top", "keep the top N groups, fold the rest into others"),
 	}
-	return []route{
+	return append(accessRoutes(s, conn), []route{
 		{method: http.MethodGet, path: "/api/v1/onboarding/modules", access: read, handler: s.onboardingModules, tag: "connections", summary: "Modules a connection can enable, and the server's hub principal", resp: "OnboardingInfo"},
 		{method: http.MethodGet, path: "/api/v1/annex", access: read, handler: s.annex, tag: "annex", summary: "The permissions annex for the customer's security team (Markdown, or JSON with format=json)",
 			query: []param{q("modules", "comma-separated modules (default: the read-only set)"), q("format", "md (default) or json")}, content: "text/markdown"},
@@ -50,7 +50,7 @@ func (s *Server) featureRoutes() []route {
 		{method: http.MethodPost, path: tenantPath + "/commitments/simulate", access: read, tenantParam: "tenant", handler: s.simulateCommitment, tag: "commitments", summary: "What-if: what a given hourly commitment would have done over the lookback", body: "SimulateRequest", resp: "Recommendation"},
 
 		{method: http.MethodPost, path: tenantPath + "/reviews", access: admin, tenantParam: "tenant", handler: s.createReview, upload: true, tag: "review", summary: "Review an uploaded CloudFormation template (YAML/JSON) or IAM policy: the raw request body", query: []param{q("name", "the file's name")}, resp: "Review", status: http.StatusCreated},
-	}
+	}...)
 }
 
 // failureClass is the schema of a check's failure class: its enum is the
@@ -127,6 +127,9 @@ func (s *Server) featureSchemas() obj {
 		"SimulateRequest":    object([]string{"type", "term_years", "payment_option", "hourly_commitment"}, obj{"type": str(""), "term_years": integer(""), "payment_option": str(""), "key": str("family/region or instance type/region"), "hourly_commitment": num("$/h"), "lookback_days": integer("")}),
 	}
 	for k, v := range memberSchemas() {
+		sc[k] = v
+	}
+	for k, v := range accessSchemas() {
 		sc[k] = v
 	}
 	for k, v := range bindingSchemas() {

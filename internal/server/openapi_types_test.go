@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	accessgov "github.com/crossbill/crossbill/internal/access"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
 )
@@ -35,6 +36,19 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"MembersSummary":    {verify.MembersSummary{}},
 		"MembersRequest":    {membersRequest{}},
 		"MembersResult":     {verify.MembersResult{}},
+
+		"AccessCollectError":       {accessgov.CollectError{}},
+		"AccessPrincipal":          {accessgov.Principal{}},
+		"AccessGrant":              {accessgov.Grant{}},
+		"AccessFinding":            {accessgov.Finding{}},
+		"AccessServicePermissions": {accessgov.ServicePermissions{}},
+		"AccessAnswer":             {accessgov.Answer{}},
+		"AccessChange":             {store.AccessChange{}},
+		"AccessPrincipalList":      {accessgov.PrincipalList{}},
+		"AccessPrincipalDetail":    {accessgov.PrincipalDetail{}},
+		"AccessWhoCan":             {accessgov.WhoCanResult{}},
+		"AccessFindingList":        {accessgov.FindingList{}},
+		"AccessChangeList":         {accessgov.ChangeList{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)
