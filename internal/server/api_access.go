@@ -1,13 +1,19 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/crossbill/crossbill"
 	accessgov "github.com/crossbill/crossbill/internal/access"
+	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/policy"
+	"github.com/crossbill/crossbill/internal/scheduler"
+	"github.com/crossbill/crossbill/internal/store"
 )
 
 // The access governance routes answer from the newest access sync of a
@@ -169,4 +175,42 @@ func accessSchemas() obj {
 		"AccessFindingList": object([]string{"findings"}, with(obj{"findings": arrayOf("AccessFinding")})),
 		"AccessChangeList":  object([]string{"since", "changes"}, obj{"since": timestamp(""), "changes": arrayOf("AccessChange")}),
 	}
+}
+
+// JobAccess syncs a verified connection with the access-read module daily,
+// so that `access changes` answers "what changed since yesterday".
+const (
+	JobAccess      = "access"
+	accessInterval = 24 * time.Hour
+)
+
+// runAccess is the daily access sync. Parts a sync cannot read are
+// recorded in it and do not fail the job; a role that cannot read IAM at
+// all does (and is retried with backoff).
+func (s *Server) runAccess(ctx context.Context, j store.Job, progress scheduler.Progress) error {
+	c, t, err := s.jobConnection(ctx, j)
+	if err != nil {
+		return err
+	}
+	n := 0
+	res, err := accessgov.Sync(ctx, s.store, c, accessgov.SyncOptions{Tenant: t.Name, CollectOptions: accessgov.CollectOptions{AWS: s.cfg.AWS,
+		Progress: func(format string, args ...any) {
+			n++
+			progress(min(0.95, float64(n)/float64(n+8)), fmt.Sprintf(format, args...))
+		}}})
+	if err != nil {
+		return err
+	}
+	progress(1, fmt.Sprintf("%d account(s), %d principals, %d change(s), %d part(s) unread", res.Accounts, res.Principals, len(res.Changes), len(res.Errors)))
+	return nil
+}
+
+// scheduleAccess gives a connection with the access-read module its daily
+// access sync, first run at runAt. Enqueueing is idempotent.
+func (s *Server) scheduleAccess(ctx context.Context, c store.Connection, runAt time.Time) error {
+	if s.sched == nil || !slices.Contains(c.Modules, manifest.ModuleAccessRead) {
+		return nil
+	}
+	_, err := s.sched.Enqueue(ctx, store.JobSpec{TenantID: c.TenantID, ConnectionID: c.ID, Kind: JobAccess, RunAt: runAt, Interval: accessInterval})
+	return err
 }

@@ -146,4 +146,5 @@ func (s *Server) registerRunners() {
 	s.sched.Handle(JobVerify, s.runVerify)
 	s.sched.Handle(JobIngest, s.runIngest)
 	s.sched.Handle(JobMembers, s.runMembers)
+	s.sched.Handle(JobAccess, s.runAccess)
 }
