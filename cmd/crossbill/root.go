@@ -62,6 +62,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 		newCommitmentsCmd(app),
 		newCostsCmd(app),
 		newSandboxCmd(app),
+		newAccessCmd(app),
 	)
 	return root
 }

@@ -13,41 +13,28 @@ const jitGroups = "arn:${AWS::Partition}:iam::${AWS::AccountId}:group/crossbill-
 // to let crossbill assign it just in time.
 const JITTagKey = "crossbill-jit"
 
-// access-read: who can do what, for the access review (Trustle's read set).
-// IAM list actions support no resource types; per-entity reads are scoped to
-// this account's users, groups, roles and policies.
+// access-read: who can do what, for access governance (`crossbill access`:
+// inventory, effective permissions, who-can, findings, changes). One
+// GetAccountAuthorizationDetails pass replaces the per-entity IAM reads
+// (users, groups, roles, their inline and managed policies), so those are
+// not asked for; per-user reads are scoped to this account's users.
 func accessReadPermissions() []Permission {
 	return []Permission{
 		{Module: ModuleAccessRead, Action: "iam:GetAccountAuthorizationDetails", Level: LevelRead, Resource: "*",
-			Why: "Users, groups, roles and their policies in one paginated call: the entitlement snapshot."},
-		{Module: ModuleAccessRead, Action: "iam:ListUsers", Level: LevelList, Resource: "*", Why: "IAM users."},
-		{Module: ModuleAccessRead, Action: "iam:ListGroups", Level: LevelList, Resource: "*", Why: "IAM groups."},
+			Why: "Users, groups, roles (with trust policies, boundaries and last use) and every policy document in one paginated call: the entitlement snapshot of `crossbill access`."},
 		{Module: ModuleAccessRead, Action: "iam:ListRoles", Level: LevelList, Resource: "*",
 			Why: "IAM roles and their trust policies, to find third-party access; also the verification probe for this module."},
-		{Module: ModuleAccessRead, Action: "iam:ListPolicies", Level: LevelList, Resource: "*", Why: "Customer managed policies."},
-		{Module: ModuleAccessRead, Action: "iam:GetPolicy", Level: LevelRead, Resource: "arn:${AWS::Partition}:iam::*:policy/*",
-			Why: "A managed policy's default version (AWS managed policies live in account aws)."},
-		{Module: ModuleAccessRead, Action: "iam:GetPolicyVersion", Level: LevelRead, Resource: "arn:${AWS::Partition}:iam::*:policy/*",
-			Why: "A managed policy's document, to evaluate what it grants."},
-		{Module: ModuleAccessRead, Action: "iam:ListAttachedUserPolicies", Level: LevelList, Resource: iamARN("user"), Why: "Managed policies on a user."},
-		{Module: ModuleAccessRead, Action: "iam:ListAttachedGroupPolicies", Level: LevelList, Resource: iamARN("group"), Why: "Managed policies on a group."},
-		{Module: ModuleAccessRead, Action: "iam:ListAttachedRolePolicies", Level: LevelList, Resource: iamARN("role"), Why: "Managed policies on a role."},
-		{Module: ModuleAccessRead, Action: "iam:ListUserPolicies", Level: LevelList, Resource: iamARN("user"), Why: "Inline policy names of a user."},
-		{Module: ModuleAccessRead, Action: "iam:ListGroupPolicies", Level: LevelList, Resource: iamARN("group"), Why: "Inline policy names of a group."},
-		{Module: ModuleAccessRead, Action: "iam:ListRolePolicies", Level: LevelList, Resource: iamARN("role"), Why: "Inline policy names of a role."},
-		{Module: ModuleAccessRead, Action: "iam:GetUserPolicy", Level: LevelRead, Resource: iamARN("user"), Why: "Inline policy of a user."},
-		{Module: ModuleAccessRead, Action: "iam:GetGroupPolicy", Level: LevelRead, Resource: iamARN("group"), Why: "Inline policy of a group."},
-		{Module: ModuleAccessRead, Action: "iam:GetRolePolicy", Level: LevelRead, Resource: iamARN("role"), Why: "Inline policy of a role."},
-		{Module: ModuleAccessRead, Action: "iam:GetRole", Level: LevelRead, Resource: iamARN("role"),
-			Why: "A role's trust policy, permissions boundary and last use."},
-		{Module: ModuleAccessRead, Action: "iam:GetUser", Level: LevelRead, Resource: iamARN("user"),
-			Why: "A user's permissions boundary and password last use."},
-		{Module: ModuleAccessRead, Action: "iam:GetGroup", Level: LevelRead, Resource: iamARN("group"), Why: "Members of a group."},
-		{Module: ModuleAccessRead, Action: "iam:ListGroupsForUser", Level: LevelList, Resource: iamARN("user"), Why: "Groups a user belongs to."},
 		{Module: ModuleAccessRead, Action: "iam:ListAccessKeys", Level: LevelList, Resource: iamARN("user"),
 			Why: "Access key IDs and status (never the secrets), to find old keys."},
 		{Module: ModuleAccessRead, Action: "iam:GetAccessKeyLastUsed", Level: LevelRead, Resource: iamARN("user"), Why: "When a key was last used."},
 		{Module: ModuleAccessRead, Action: "iam:ListMFADevices", Level: LevelList, Resource: iamARN("user"), Why: "Whether a user has MFA."},
+		{Module: ModuleAccessRead, Action: "iam:GetLoginProfile", Level: LevelList, Resource: iamARN("user"),
+			Why: "Whether a user has a console password (never the password), to find console users without MFA."},
+		{Module: ModuleAccessRead, Action: "iam:GenerateServiceLastAccessedDetails", Level: LevelRead, Resource: iamARN("user"),
+			ExtraResources: []string{iamARN("role")},
+			Why:            "Asks Access Advisor when each service a user or role may use was last used, to find services granted but never used."},
+		{Module: ModuleAccessRead, Action: "iam:GetServiceLastAccessedDetails", Level: LevelRead, Resource: iamARN("user"),
+			ExtraResources: []string{iamARN("role")}, Why: "Reads that Access Advisor report."},
 		{Module: ModuleAccessRead, Action: "iam:GenerateCredentialReport", Level: LevelRead, Resource: "*",
 			Why: "Asks IAM to build the credential report (no change to any identity)."},
 		{Module: ModuleAccessRead, Action: "iam:GetCredentialReport", Level: LevelRead, Resource: "*",
@@ -66,15 +53,11 @@ func accessReadPermissions() []Permission {
 			Resource: "arn:${AWS::Partition}:sso:::*", Why: "Customer managed policy references of a permission set."},
 		{Module: ModuleAccessRead, Action: "sso:GetPermissionsBoundaryForPermissionSet", Level: LevelRead,
 			Resource: "arn:${AWS::Partition}:sso:::*", Why: "Permissions boundary of a permission set."},
-		{Module: ModuleAccessRead, Action: "sso:ListAccountsForProvisionedPermissionSet", Level: LevelList,
-			Resource: "arn:${AWS::Partition}:sso:::*", Why: "Accounts a permission set is provisioned to."},
 		{Module: ModuleAccessRead, Action: "sso:ListAccountAssignments", Level: LevelList,
 			Resource: "arn:${AWS::Partition}:sso:::*", Why: "Who is assigned which permission set in an account."},
 		{Module: ModuleAccessRead, Action: "identitystore:ListUsers", Level: LevelList, Resource: "*", Why: "Identity Center users."},
 		{Module: ModuleAccessRead, Action: "identitystore:ListGroups", Level: LevelList, Resource: "*", Why: "Identity Center groups."},
 		{Module: ModuleAccessRead, Action: "identitystore:ListGroupMemberships", Level: LevelList, Resource: "*", Why: "Members of an Identity Center group."},
-		{Module: ModuleAccessRead, Action: "identitystore:DescribeUser", Level: LevelRead, Resource: "*", Why: "Name and email of an Identity Center user."},
-		{Module: ModuleAccessRead, Action: "identitystore:DescribeGroup", Level: LevelRead, Resource: "*", Why: "Name of an Identity Center group."},
 	}
 }
 

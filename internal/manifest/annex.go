@@ -225,7 +225,7 @@ func moduleSummary(m Module) string {
 	case ModuleOrg:
 		return "Reads the organization's accounts, OUs, tags and service control policies."
 	case ModuleAccessRead:
-		return "Reads IAM and Identity Center users, groups, roles, policies and the credential report."
+		return "Reads IAM and Identity Center users, groups, roles, policies, credential metadata and Access Advisor, for access governance (`crossbill access`: who can do what, findings, changes)."
 	case ModuleAccessJIT:
 		return "Adds and removes users in crossbill-jit/ IAM groups and assigns permission sets tagged crossbill-jit=allowed, for time-bound access."
 	case ModuleRemediation:
@@ -247,7 +247,7 @@ func canDo(m Module) []string {
 	case ModuleOrg:
 		return []string{"Read the organization and its member accounts (the OU tree, tags and service control policies once the features pending for them land)."}
 	case ModuleAccessRead:
-		return []string{"Read IAM users, groups, roles, policies, access key metadata (never secrets), MFA status and the credential report.", "Read Identity Center users, groups, permission sets and assignments."}
+		return []string{"Read IAM users, groups, roles, policies, access key metadata (never secrets), MFA status, console password presence (never the password), the credential report and Access Advisor's service last use: the inventory, effective permissions, who-can answers and findings of `crossbill access` (admin-equivalent principals, escalation paths, outside trust, dormant users, unused and old keys, console users without MFA, unused roles and services).", "Read Identity Center users, groups, memberships, permission sets (policies and boundaries) and their account assignments: the same features, with the path user → group → permission set → account."}
 	case ModuleAccessJIT:
 		return []string{"Add a user to, or remove a user from, an IAM group under the path /crossbill-jit/.", "Create or delete Identity Center assignments of permission sets tagged crossbill-jit=allowed."}
 	case ModuleRemediation:

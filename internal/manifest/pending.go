@@ -50,24 +50,7 @@ var pending = []pendingGroup{
 	{ModuleOrg, "#11", "account names from Organizations and account aliases", []string{
 		"organizations:DescribeAccount", "iam:ListAccountAliases",
 	}},
-	{ModuleOrg, "#14", "access governance: the OU tree and the SCPs attached to it", []string{
-		"organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent",
-		"organizations:ListPoliciesForTarget", "organizations:DescribePolicy",
-	}},
 	{ModuleOrg, "#16", "cost allocation by account and OU tags", []string{"organizations:ListTagsForResource"}},
-	{ModuleAccessRead, "#14", "access governance: entitlement snapshot and review", []string{
-		"iam:GetAccountAuthorizationDetails", "iam:ListUsers", "iam:ListGroups", "iam:ListPolicies",
-		"iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListAttachedUserPolicies", "iam:ListAttachedGroupPolicies",
-		"iam:ListAttachedRolePolicies", "iam:ListUserPolicies", "iam:ListGroupPolicies", "iam:ListRolePolicies",
-		"iam:GetUserPolicy", "iam:GetGroupPolicy", "iam:GetRolePolicy", "iam:GetRole", "iam:GetUser", "iam:GetGroup",
-		"iam:ListGroupsForUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:ListMFADevices",
-		"iam:GenerateCredentialReport", "iam:GetCredentialReport",
-		"sso:ListInstances", "sso:ListPermissionSets", "sso:DescribePermissionSet", "sso:GetInlinePolicyForPermissionSet",
-		"sso:ListManagedPoliciesInPermissionSet", "sso:ListCustomerManagedPolicyReferencesInPermissionSet",
-		"sso:GetPermissionsBoundaryForPermissionSet", "sso:ListAccountsForProvisionedPermissionSet", "sso:ListAccountAssignments",
-		"identitystore:ListUsers", "identitystore:ListGroups", "identitystore:ListGroupMemberships",
-		"identitystore:DescribeUser", "identitystore:DescribeGroup",
-	}},
 	{ModuleAccessJIT, "#15", "just-in-time access grants and their expiry", []string{
 		"iam:AddUserToGroup", "iam:RemoveUserFromGroup", "iam:GetGroup",
 		"sso:CreateAccountAssignment", "sso:DeleteAccountAssignment",

@@ -209,3 +209,26 @@ func (k *knowledge) managed(arn string) (managedPolicy, bool) {
 	}
 	return managedPolicy{Name: name}, false
 }
+
+// Escalation is one privilege escalation path of the review's catalog, for
+// other analyses (the access inventory checks it against live principals).
+type Escalation struct {
+	ID          string
+	Title       string
+	Severity    Severity
+	Requires    [][]string // every group must be granted; a group is granted when one of its actions is
+	Description string
+}
+
+// Escalations returns the review's escalation catalog.
+func Escalations() ([]Escalation, error) {
+	k, err := loadKnowledge()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Escalation, len(k.Escalations))
+	for i, e := range k.Escalations {
+		out[i] = Escalation{ID: e.ID, Title: e.Title, Severity: e.Severity, Requires: e.Requires, Description: e.Description}
+	}
+	return out, nil
+}

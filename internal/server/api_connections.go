@@ -252,6 +252,10 @@ func (s *Server) verifyConnection(w http.ResponseWriter, r *http.Request) error 
 		if err := s.scheduleMembers(r.Context(), c, s.now()); err != nil {
 			return err
 		}
+		// Access governance: the first sync now, then daily.
+		if err := s.scheduleAccess(r.Context(), c, s.now()); err != nil {
+			return err
+		}
 	}
 	return ok(w, r, res)
 }

@@ -20,7 +20,7 @@ func (s *Server) featureRoutes() []route {
 		q("billing_period", "invoice months YYYY-MM[,YYYY-MM] (same as filter=billing-period=...); without from/to, all of their days"),
 		q("top", "keep the top N groups, fold the rest into others"),
 	}
-	return []route{
+	return append(accessRoutes(s, conn), []route{
 		{method: http.MethodGet, path: "/api/v1/onboarding/modules", role: viewer, handler: s.onboardingModules, tag: "connections", summary: "Modules a connection can enable, and the server's hub principal", resp: "OnboardingInfo"},
 		{method: http.MethodGet, path: "/api/v1/annex", role: viewer, handler: s.annex, tag: "annex", summary: "The permissions annex for the customer's security team (Markdown, or JSON with format=json)",
 			query: []param{q("modules", "comma-separated modules (default: the read-only set)"), q("format", "md (default) or json")}, content: "text/markdown"},
@@ -54,7 +54,7 @@ func (s *Server) featureRoutes() []route {
 		{method: http.MethodPost, path: tenantPath + "/commitments/simulate", role: viewer, tenantParam: "tenant", handler: s.simulateCommitment, tag: "commitments", summary: "What-if: what a given hourly commitment would have done over the lookback", body: "SimulateRequest", resp: "Recommendation"},
 
 		{method: http.MethodPost, path: tenantPath + "/reviews", role: admin, tenantParam: "tenant", handler: s.createReview, upload: true, tag: "review", summary: "Review an uploaded CloudFormation template (YAML/JSON) or IAM policy: the raw request body", query: []param{q("name", "the file's name")}, resp: "Review", status: http.StatusCreated},
-	}
+	}...)
 }
 
 // failureClass is the schema of a check's failure class: its enum is the
@@ -151,6 +151,9 @@ func (s *Server) featureSchemas() obj {
 	for k, v := range authSchemas() {
 		sc[k] = v
 	}
+	for k, v := range accessSchemas() {
+		sc[k] = v
+	}
 	for k, v := range bindingSchemas() {
 		sc[k] = v
 	}
@@ -166,4 +169,5 @@ func (s *Server) registerRunners() {
 	s.sched.Handle(JobIngest, s.runIngest)
 	s.sched.Handle(JobMembers, s.runMembers)
 	s.sched.Handle(JobCostExplorer, s.runCostExplorer)
+	s.sched.Handle(JobAccess, s.runAccess)
 }
