@@ -9,8 +9,10 @@ import "github.com/crossbill/crossbill/internal/manifest"
 func AnnexSchedule() manifest.Schedule {
 	s := manifest.DefaultSchedule()
 	s.CostExplorerDaily = map[string]int{
-		"ce:GetCostAndUsage": len(groupings) + MaxTagKeys,
-		"ce:GetTags":         1,
+		"ce:GetCostAndUsage":    len(groupings) + MaxTagKeys,
+		"ce:GetTags":            1,
+		"ce:GetDimensionValues": 1,
+		"ce:GetCostForecast":    1,
 	}
 	s.CostExplorerFirstLoad = RequestsPerLoad(MaxTagKeys)
 	// Every type, term and payment option: 2 Savings Plans types and 4
@@ -20,6 +22,7 @@ func AnnexSchedule() manifest.Schedule {
 		"ce:GetSavingsPlansPurchaseRecommendation": 2 * 2 * 3,
 		"ce:GetReservationPurchaseRecommendation":  4 * 2 * 3,
 		"ce:GetSavingsPlansUtilization":            1,
+		"ce:GetSavingsPlansUtilizationDetails":     1,
 		"ce:GetReservationUtilization":             1,
 		"ce:GetSavingsPlansCoverage":               1,
 		"ce:GetReservationCoverage":                1,

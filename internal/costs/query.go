@@ -82,6 +82,9 @@ type Result struct {
 	Rows    []Row        `json:"rows"`
 	Totals  []GroupTotal `json:"totals"`
 	Total   float64      `json:"total"`
+	// Names are the account groups' names, from Cost Explorer's linked
+	// account dimension (grouped by account only).
+	Names map[string]string `json:"names,omitempty"`
 }
 
 // OthersGroup is the group that holds everything past the top N.
@@ -160,6 +163,11 @@ func (s *Store) Query(ctx context.Context, q Query) (Result, error) {
 	}
 	if res.Sources, err = s.dataSources(ctx, q, explorer); err != nil {
 		return Result{}, err
+	}
+	if q.GroupBy.Kind == DimAccount {
+		if res.Names, err = s.groupNames(ctx, q.Tenant, res.Totals); err != nil {
+			return Result{}, err
+		}
 	}
 	return res, nil
 }
