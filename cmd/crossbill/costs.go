@@ -142,14 +142,21 @@ func newCostsCmd(app *App) *cobra.Command {
 						rowf(tw, "source: %s, %s to %s, %s\n", src.Label, src.From, src.To, src.Note)
 					}
 				}
+				// Accounts Cost Explorer named show as "ID (name)".
+				group := func(g string) string {
+					if n, ok := res.Names[g]; ok {
+						return g + " (" + n + ")"
+					}
+					return g
+				}
 				rowf(tw, "PERIOD\tGROUP\t%s\t\n", res.Metric)
 				for _, r := range res.Rows {
-					rowf(tw, "%s\t%s\t%s\t\n", periodLabel(r.Period, res.Granularity), r.Group, money(r.Value))
+					rowf(tw, "%s\t%s\t%s\t\n", periodLabel(r.Period, res.Granularity), group(r.Group), money(r.Value))
 				}
 				fmt.Fprintln(tw, "\t\t\t")
 				rowf(tw, "TOTAL\tGROUP\t%s\t\n", res.Metric)
 				for _, t := range res.Totals {
-					rowf(tw, "\t%s\t%s\t\n", t.Group, money(t.Value))
+					rowf(tw, "\t%s\t%s\t\n", group(t.Group), money(t.Value))
 				}
 				rowf(tw, "\tall\t%s\t\n", money(res.Total))
 				return tw.Flush()
@@ -255,7 +262,7 @@ func newCostsForecastCmd(app *App) *cobra.Command {
 	var f costFlags
 	cmd := &cobra.Command{
 		Use:   "forecast",
-		Short: "Project the month's total (actual to date + a weekday-aware run rate)",
+		Short: "Project the month's total (actual to date + a weekday-aware run rate), with Cost Explorer's own forecast beside it after a Cost Explorer load",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -273,9 +280,20 @@ func newCostsForecastCmd(app *App) *cobra.Command {
 						{fc.Month, fc.Metric, money(fc.ActualToDate), money(fc.Forecast), money(fc.Low), money(fc.High),
 							strconv.Itoa(fc.DaysActual), strconv.Itoa(fc.DaysInMonth)}}
 				}, func(w io.Writer) error {
-					_, err := fmt.Fprintf(w, "%s %s: %s actual over %d of %d days; forecast %s (%s to %s)\nmethod: %s\n",
-						fc.Month, fc.Metric, money(fc.ActualToDate), fc.DaysActual, fc.DaysInMonth, money(fc.Forecast), money(fc.Low), money(fc.High), fc.Method)
-					return err
+					if _, err := fmt.Fprintf(w, "%s %s: %s actual over %d of %d days; forecast %s (%s to %s)\nmethod: %s\n",
+						fc.Month, fc.Metric, money(fc.ActualToDate), fc.DaysActual, fc.DaysInMonth, money(fc.Forecast), money(fc.Low), money(fc.High), fc.Method); err != nil {
+						return err
+					}
+					ce := fc.CostExplorer
+					if ce == nil {
+						return nil
+					}
+					rowf(w, "%s: %s (%s to %s) = %s before %s + Cost Explorer's forecast from then on\n",
+						ce.Label, money(ce.Forecast), money(ce.Low), money(ce.High), money(ce.ActualBefore), ce.From)
+					for _, l := range ce.Later {
+						rowf(w, "  %s: %s (%s to %s)\n", l.Month, money(l.Mean), money(l.Low), money(l.High))
+					}
+					return nil
 				})
 			})
 		},

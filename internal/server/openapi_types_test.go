@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/store"
@@ -55,6 +56,9 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"CostExplorerUsage":  {costexplorer.Usage{}},
 		"CostExplorerLoad":   {costexplorer.Report{}},
 		"CostExplorerBudget": {costExplorerBudget{}},
+		"CostForecast":       {costs.Forecast{}},
+		"ExplorerForecast":   {costs.ExplorerForecast{}},
+		"CommitmentsCompare": {commitments.FiguresReport{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)
