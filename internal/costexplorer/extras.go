@@ -51,8 +51,8 @@ func parse(s *string) float64 {
 
 // accountNames asks Cost Explorer for the linked accounts with cost in
 // the window and their names (the "description" attribute), every page:
-// one request when they fit one page (1,000 values). Names that are not
-// plain text are left out.
+// one request when they fit one page (1,000 values). An account without a
+// name, or whose name is not plain text, maps to "" (asked, unnamed).
 func accountNames(ctx context.Context, c *Client, from, to time.Time) (map[string]string, error) {
 	in := &costexplorer.GetDimensionValuesInput{
 		TimePeriod: &cetypes.DateInterval{Start: aws.String(from.Format(time.DateOnly)), End: aws.String(to.Format(time.DateOnly))},
@@ -66,8 +66,11 @@ func accountNames(ctx context.Context, c *Client, from, to time.Time) (map[strin
 		}
 		for _, v := range resp.DimensionValues {
 			id, name := aws.ToString(v.Value), v.Attributes["description"]
-			if id == "" || name == "" || len(name) > 256 || crossbill.CheckText("cost explorer load", "account name", name) != nil {
+			if id == "" {
 				continue
+			}
+			if len(name) > 256 || crossbill.CheckText("cost explorer load", "account name", name) != nil {
+				name = ""
 			}
 			out[id] = name
 		}

@@ -148,10 +148,11 @@ func explorerMonthEnd(fs []ExplorerForecast, month string, daily map[time.Time]f
 	return m
 }
 
-// ReplaceExplorerAccountNames makes names (account ID to name) the
-// connection's account names; an empty map keeps the ones held (a load
-// whose answer named nobody should not forget names).
-func (s *Store) ReplaceExplorerAccountNames(ctx context.Context, tenant crossbill.TenantID, connection crossbill.ConnectionID, names map[string]string) (err error) {
+// SaveExplorerAccountNames records names (account ID to name, "" for an
+// account Cost Explorer does not name) for the connection, keeping the
+// accounts held that names does not mention: an incremental load's answer
+// covers only its days.
+func (s *Store) SaveExplorerAccountNames(ctx context.Context, tenant crossbill.TenantID, connection crossbill.ConnectionID, names map[string]string) (err error) {
 	const op = "cost explorer account names"
 	if len(names) == 0 {
 		return nil
@@ -165,10 +166,10 @@ func (s *Store) ReplaceExplorerAccountNames(ctx context.Context, tenant crossbil
 			err = errors.Join(err, ignoreDone(tx.Rollback()))
 		}
 	}()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM ce_account_names WHERE tenant = ? AND connection = ?`, string(tenant), string(connection)); err != nil {
-		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
-	}
 	for id, name := range names {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ce_account_names WHERE tenant = ? AND connection = ? AND account = ?`, string(tenant), string(connection), id); err != nil {
+			return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ce_account_names VALUES (?, ?, ?, ?)`, string(tenant), string(connection), id, name); err != nil {
 			return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 		}
@@ -179,11 +180,25 @@ func (s *Store) ReplaceExplorerAccountNames(ctx context.Context, tenant crossbil
 	return nil
 }
 
+// UnnamedAccounts counts the accounts of the connection's Cost Explorer
+// data that no name lookup answered yet: the load asks Cost Explorer for
+// names only when there are some.
+func (s *Store) UnnamedAccounts(ctx context.Context, tenant crossbill.TenantID, connection crossbill.ConnectionID) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(DISTINCT account)::INTEGER FROM ce_daily d WHERE tenant = ? AND connection = ? AND account IS NOT NULL AND account <> ''
+		AND NOT EXISTS (SELECT 1 FROM ce_account_names a WHERE a.tenant = d.tenant AND a.connection = d.connection AND a.account = d.account)`,
+		string(tenant), string(connection)).Scan(&n)
+	if err != nil {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, "cost explorer account names", "%w", err)
+	}
+	return n, nil
+}
+
 // AccountNames maps the tenant's account IDs to the names Cost Explorer
 // gave them (the first by connection when two differ).
 func (s *Store) AccountNames(ctx context.Context, tenant crossbill.TenantID) (map[string]string, error) {
 	const op = "cost explorer account names"
-	rows, err := s.db.QueryContext(ctx, `SELECT account, min_by(name, connection) FROM ce_account_names WHERE tenant = ? GROUP BY account`, string(tenant))
+	rows, err := s.db.QueryContext(ctx, `SELECT account, min_by(name, connection) FROM ce_account_names WHERE tenant = ? AND name <> '' GROUP BY account`, string(tenant))
 	if err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
