@@ -226,6 +226,24 @@ func TestCommitmentsPricing(t *testing.T) {
 		t.Errorf("stderr: %s", errOut)
 	}
 
+	// The API asks the same through the same role: the same answer.
+	func() {
+		api := commitmentsAPI(t, dir, ts.URL)
+		status, body := api.do(t, "POST", "/api/v1/tenants/acme/connections/"+string(conn.ID)+"/commitments/aws-recommendations?types=RDS_RI,EC2_INSTANCE_SP,COMPUTE_SP&terms=1&lookback_days=7", nil)
+		var apiRecs []commitments.AWSRecommendation
+		if status != http.StatusOK || json.Unmarshal(body, &apiRecs) != nil {
+			t.Fatalf("API aws-recommendations: %d %s", status, body)
+		}
+		a, _ := json.Marshal(apiRecs)
+		c, _ := json.Marshal(rep.AWS)
+		if string(a) != string(c) {
+			t.Errorf("CLI and API differ\nCLI %s\nAPI %s", c, a)
+		}
+	}()
+	if n := costExplorerRequests(t, dir, conn); n["ce:GetReservationPurchaseRecommendation"] != 6 || n["ce:GetSavingsPlansPurchaseRecommendation"] != 12 {
+		t.Errorf("requests counted after the API's: %v", n)
+	}
+
 	// Text output shows the sources and Cost Explorer's reservations.
 	text, errOut, code := runCLI(t, dir, args("--aws-compare", "--connection", string(conn.ID))...)
 	if code != 0 || !strings.Contains(text, "discount rates by source:") || !strings.Contains(text, "pricing 2") ||
@@ -312,18 +330,7 @@ func TestCommitmentsCompareThroughRole(t *testing.T) {
 	// The API runs the same use case over the same data: the same answer,
 	// through the role, counted against the same budget.
 	func() {
-		ctx := context.Background()
-		st, err := store.Open(ctx, dir)
-		mustNoErr(t, err)
-		defer st.Close()
-		cs, err := costs.Open(ctx, dir)
-		mustNoErr(t, err)
-		defer cs.Close()
-		hub, err := awsclient.HubConfig(ctx, awsclient.HubOptions{EndpointURL: ts.URL})
-		mustNoErr(t, err)
-		_, tok, err := st.CreateToken(ctx, "", "parity", store.ScopeAdmin)
-		mustNoErr(t, err)
-		api := &apiClient{srv: server.New(server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(hub), RatePerSecond: -1}), token: tok}
+		api := commitmentsAPI(t, dir, ts.URL)
 		status, body := api.do(t, "POST", "/api/v1/tenants/acme/connections/"+string(conn.ID)+"/commitments/compare?lookback_days=14", nil)
 		var apiRep commitments.FiguresReport
 		if status != http.StatusOK || json.Unmarshal(body, &apiRep) != nil {
@@ -343,4 +350,23 @@ func TestCommitmentsCompareThroughRole(t *testing.T) {
 		!strings.Contains(text, "savingsplan/sp-new") || !strings.Contains(text, "90.0%") {
 		t.Errorf("text:\n%s", text)
 	}
+}
+
+// commitmentsAPI is the API over dir's stores, its AWS calls sent to
+// endpoint with the hub's credentials of the environment. The stores close
+// at the test's end.
+func commitmentsAPI(t *testing.T, dir, endpoint string) *apiClient {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, dir)
+	mustNoErr(t, err)
+	t.Cleanup(func() { st.Close() })
+	cs, err := costs.Open(ctx, dir)
+	mustNoErr(t, err)
+	t.Cleanup(func() { cs.Close() })
+	hub, err := awsclient.HubConfig(ctx, awsclient.HubOptions{EndpointURL: endpoint})
+	mustNoErr(t, err)
+	_, tok, err := st.CreateToken(ctx, "", "parity", store.ScopeAdmin)
+	mustNoErr(t, err)
+	return &apiClient{srv: server.New(server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(hub), RatePerSecond: -1}), token: tok}
 }

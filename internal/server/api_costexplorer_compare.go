@@ -70,3 +70,36 @@ func (s *Server) costForecast(w http.ResponseWriter, r *http.Request) error {
 	}
 	return ok(w, r, fc)
 }
+
+// awsRecommendations is Cost Explorer's own purchase recommendation for
+// each type, term and payment option asked (all of each by default), asked
+// through the connection's role, one request each: the use case
+// `crossbill commitments recommend --aws-compare` runs beside crossbill's.
+func (s *Server) awsRecommendations(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.connectionOf(r)
+	if err != nil {
+		return err
+	}
+	o, err := purchaseOptions(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	days, err := lookbackOf(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	ce, err := costexplorer.Open(ctx, s.store, s.cfg.AWS, c.TenantID, c.ID, s.now)
+	if err != nil {
+		return err
+	}
+	win, err := s.commitmentWindow(ctx, r, days)
+	if err != nil {
+		return err
+	}
+	recs, err := commitments.CompareWithAWS(ctx, ce, o, win, nil)
+	if err != nil {
+		return err
+	}
+	return ok(w, r, recs)
+}

@@ -195,8 +195,9 @@ func isoCases() map[string]isoCase {
 			control: 200, controlHas: `"budget_requests": 50`},
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/cost-explorer/load": {body: func(*isoWorld) any { return map[string]any{} }, control: 400, controlHas: "cost explorer"},
 		// A's connection is not verified: refused before any paid request.
-		"POST /api/v1/tenants/{tenant}/connections/{connection}/commitments/compare": {control: 400, controlHas: "cost explorer"},
-		"PUT /api/v1/tenants/{tenant}/connections/{connection}/bill":                 {body: func(*isoWorld) any { return map[string]string{"source": "s3://alpha-bills/cur/x"} }, control: 400, controlHas: "has no account yet"},
+		"POST /api/v1/tenants/{tenant}/connections/{connection}/commitments/compare":             {control: 400, controlHas: "cost explorer"},
+		"POST /api/v1/tenants/{tenant}/connections/{connection}/commitments/aws-recommendations": {control: 400, controlHas: "cost explorer"},
+		"PUT /api/v1/tenants/{tenant}/connections/{connection}/bill":                             {body: func(*isoWorld) any { return map[string]string{"source": "s3://alpha-bills/cur/x"} }, control: 400, controlHas: "has no account yet"},
 		"POST /api/onboarding/orgs/{org_id}/bill_connects/aws/iam_role": {body: billConnect, control: 400, controlHas: "must be in the account that owns the bill bucket",
 			probes: []isoProbe{{name: "B's role and bill account in the body", want: []int{503}, body: func(w *isoWorld) any {
 				return map[string]string{"aws_bill_account_id": w.b.account, "aws_bucket_name": "alpha-bills", "aws_bucket_path": "cur/x", "aws_sts_role_arn": w.b.roleARN}

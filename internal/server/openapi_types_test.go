@@ -59,6 +59,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"CostForecast":       {costs.Forecast{}},
 		"ExplorerForecast":   {costs.ExplorerForecast{}},
 		"CommitmentsCompare": {commitments.FiguresReport{}},
+		"AWSRecommendation":  {commitments.AWSRecommendation{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)
