@@ -23,7 +23,7 @@ func Features() []Feature {
 				"elasticache:DescribeReservedCacheNodes", "redshift:DescribeReservedNodes", "es:DescribeReservedInstances"}},
 		{"Discount rates from the Price List (`crossbill commitments recommend --pricing`)",
 			[]string{"pricing:GetProducts", "savingsplans:DescribeSavingsPlansOfferingRates"}},
-		{"Cost Explorer's own recommendations beside crossbill's, through the connection's role (`crossbill commitments recommend --aws-compare --connection ID`)",
+		{"Cost Explorer's own recommendations beside crossbill's, through the connection's role (`crossbill commitments recommend --aws-compare --connection ID`, POST .../connections/{connection}/commitments/aws-recommendations)",
 			[]string{"ce:GetSavingsPlansPurchaseRecommendation", "ce:GetReservationPurchaseRecommendation"}},
 		{"Day-zero costs: 12 months of daily cost until the CUR arrives, the accounts' names and Cost Explorer's forecast (`crossbill costs explorer load`, the scheduler's cost-explorer job; shown by `crossbill costs` and `crossbill costs forecast`)",
 			[]string{"ce:GetCostAndUsage", "ce:GetTags", "ce:GetDimensionValues", "ce:GetCostForecast"}},
