@@ -306,11 +306,12 @@ func newCommitmentsCompareCmd(app *App) *cobra.Command {
 	var hub awsclient.HubOptions
 	cmd := &cobra.Command{
 		Use:   "compare",
-		Short: "Cost Explorer's Savings Plans and reservation utilization and coverage beside crossbill's, through --connection's role (4 requests, $0.04)",
+		Short: "Cost Explorer's Savings Plans and reservation utilization and coverage, and each plan's utilization, beside crossbill's, through --connection's role (5 requests, $0.05)",
 		Long: `Put Cost Explorer's own utilization and coverage of Savings Plans and
-reservations beside crossbill's figures from the CUR, over the same window. Cost
-Explorer is asked through --connection's role (it answers for the account that
-calls it): 4 requests at $0.01, counted against the connection's monthly Cost
+reservations, and each Savings Plan's utilization, beside crossbill's figures
+from the CUR, over the same window. Cost Explorer is asked through
+--connection's role (it answers for the account that calls it): 5 requests at
+$0.01 (more when answers page), counted against the connection's monthly Cost
 Explorer budget. Each figure says where the two definitions differ.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -340,6 +341,12 @@ Explorer budget. Each figure says where the two definitions differ.`,
 					}
 					for _, x := range rep.Figures {
 						rowf(tw, "%s\t%s\t%s\n", x.Name, pct(x.Crossbill), pct(x.AWS))
+					}
+					if len(rep.Plans) > 0 {
+						fmt.Fprintln(tw, "\nSAVINGS PLAN\tCROSSBILL (CUR)\tCOST EXPLORER")
+						for _, p := range rep.Plans {
+							rowf(tw, "%s\t%s\t%s\n", p.ARN, pct(p.Crossbill), pct(p.AWS))
+						}
 					}
 					if err := tw.Flush(); err != nil {
 						return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,7 +14,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/commitments"
+	"github.com/crossbill/crossbill/internal/commitments/commitmentstest"
+	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/server"
+	"github.com/crossbill/crossbill/internal/store"
 )
 
 // awsPriceServer stands in for the AWS Price List, Savings Plans and Cost
@@ -120,6 +126,10 @@ func (s *awsPriceServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			fmt.Fprint(w, `{"SavingsPlansCoverages":[{"Coverage":{"SpendCoveredBySavingsPlans":"30","OnDemandCost":"70"}}],"NextToken":"n2"}`)
 		}
+	case "AWSInsightsIndexService.GetSavingsPlansUtilizationDetails":
+		// The fixture's plan, and one the CUR does not hold yet.
+		fmt.Fprint(w, `{"SavingsPlansUtilizationDetails":[{"SavingsPlanArn":"`+commitmentstest.SPARN+`","Attributes":{"AccountId":"111111111111"},"Utilization":{"TotalCommitment":"90","UsedCommitment":"81","UnusedCommitment":"9","UtilizationPercentage":"90"}},`+
+			`{"SavingsPlanArn":"arn:aws:savingsplans::111111111111:savingsplan/sp-new","Attributes":{"AccountId":"111111111111"},"Utilization":{"TotalCommitment":"10","UsedCommitment":"0","UnusedCommitment":"10","UtilizationPercentage":"0"}}]}`)
 	case "AWSInsightsIndexService.GetReservationCoverage":
 		fmt.Fprint(w, `{"Total":{"CoverageHours":{"CoverageHoursPercentage":"25"}},"CoveragesByTime":[]}`)
 	default:
@@ -216,6 +226,24 @@ func TestCommitmentsPricing(t *testing.T) {
 		t.Errorf("stderr: %s", errOut)
 	}
 
+	// The API asks the same through the same role: the same answer.
+	func() {
+		api := commitmentsAPI(t, dir, ts.URL)
+		status, body := api.do(t, "POST", "/api/v1/tenants/acme/connections/"+string(conn.ID)+"/commitments/aws-recommendations?types=RDS_RI,EC2_INSTANCE_SP,COMPUTE_SP&terms=1&lookback_days=7", nil)
+		var apiRecs []commitments.AWSRecommendation
+		if status != http.StatusOK || json.Unmarshal(body, &apiRecs) != nil {
+			t.Fatalf("API aws-recommendations: %d %s", status, body)
+		}
+		a, _ := json.Marshal(apiRecs)
+		c, _ := json.Marshal(rep.AWS)
+		if string(a) != string(c) {
+			t.Errorf("CLI and API differ\nCLI %s\nAPI %s", c, a)
+		}
+	}()
+	if n := costExplorerRequests(t, dir, conn); n["ce:GetReservationPurchaseRecommendation"] != 6 || n["ce:GetSavingsPlansPurchaseRecommendation"] != 12 {
+		t.Errorf("requests counted after the API's: %v", n)
+	}
+
 	// Text output shows the sources and Cost Explorer's reservations.
 	text, errOut, code := runCLI(t, dir, args("--aws-compare", "--connection", string(conn.ID))...)
 	if code != 0 || !strings.Contains(text, "discount rates by source:") || !strings.Contains(text, "pricing 2") ||
@@ -287,14 +315,58 @@ func TestCommitmentsCompareThroughRole(t *testing.T) {
 	srv.mu.Lock()
 	signers := slices.Clone(srv.signers)
 	srv.mu.Unlock()
-	if len(signers) != 5 || slices.ContainsFunc(signers, func(k string) bool { return k != customerKey }) {
-		t.Errorf("Cost Explorer calls signed by %v, want 5 by the assumed role's %s", signers, customerKey)
+	if len(signers) != 6 || slices.ContainsFunc(signers, func(k string) bool { return k != customerKey }) {
+		t.Errorf("Cost Explorer calls signed by %v, want 6 by the assumed role's %s", signers, customerKey)
 	}
-	if n := costExplorerRequests(t, dir, conn); n["ce:GetSavingsPlansCoverage"] != 2 || n["ce:GetReservationCoverage"] != 1 {
+	if n := costExplorerRequests(t, dir, conn); n["ce:GetSavingsPlansCoverage"] != 2 || n["ce:GetReservationCoverage"] != 1 || n["ce:GetSavingsPlansUtilizationDetails"] != 1 {
 		t.Errorf("requests counted: %v", n)
 	}
+	// Per plan: the fixture's plan has both sides, the new one Cost
+	// Explorer's only.
+	if len(rep.Plans) != 2 || rep.Plans[0].ARN != commitmentstest.SPARN || rep.Plans[0].Crossbill == nil || rep.Plans[0].AWS == nil ||
+		*rep.Plans[0].AWS != 0.9 || rep.Plans[1].Crossbill != nil || rep.Plans[1].AWS == nil || *rep.Plans[1].AWS != 0 || rep.Plans[1].AWSUnused != 10 {
+		t.Errorf("per plan: %+v", rep.Plans)
+	}
+	// The API runs the same use case over the same data: the same answer,
+	// through the role, counted against the same budget.
+	func() {
+		api := commitmentsAPI(t, dir, ts.URL)
+		status, body := api.do(t, "POST", "/api/v1/tenants/acme/connections/"+string(conn.ID)+"/commitments/compare?lookback_days=14", nil)
+		var apiRep commitments.FiguresReport
+		if status != http.StatusOK || json.Unmarshal(body, &apiRep) != nil {
+			t.Fatalf("API compare: %d %s", status, body)
+		}
+		a, _ := json.Marshal(apiRep)
+		c, _ := json.Marshal(rep)
+		if string(a) != string(c) {
+			t.Errorf("CLI and API differ\nCLI %s\nAPI %s", c, a)
+		}
+	}()
+	if n := costExplorerRequests(t, dir, conn); n["ce:GetSavingsPlansUtilizationDetails"] != 2 {
+		t.Errorf("requests counted after the API's compare: %v", n)
+	}
 	text, _, _ := runCLI(t, dir, append(args, "--connection", string(conn.ID))...)
-	if !strings.Contains(text, "80.0%") || !strings.Contains(text, "why reservation utilization may differ: Cost Explorer counts reserved hours") {
+	if !strings.Contains(text, "80.0%") || !strings.Contains(text, "why reservation utilization may differ: Cost Explorer counts reserved hours") ||
+		!strings.Contains(text, "savingsplan/sp-new") || !strings.Contains(text, "90.0%") {
 		t.Errorf("text:\n%s", text)
 	}
+}
+
+// commitmentsAPI is the API over dir's stores, its AWS calls sent to
+// endpoint with the hub's credentials of the environment. The stores close
+// at the test's end.
+func commitmentsAPI(t *testing.T, dir, endpoint string) *apiClient {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, dir)
+	mustNoErr(t, err)
+	t.Cleanup(func() { st.Close() })
+	cs, err := costs.Open(ctx, dir)
+	mustNoErr(t, err)
+	t.Cleanup(func() { cs.Close() })
+	hub, err := awsclient.HubConfig(ctx, awsclient.HubOptions{EndpointURL: endpoint})
+	mustNoErr(t, err)
+	_, tok, err := st.CreateToken(ctx, "", "parity", store.ScopeAdmin)
+	mustNoErr(t, err)
+	return &apiClient{srv: server.New(server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(hub), RatePerSecond: -1}), token: tok}
 }

@@ -259,7 +259,7 @@ func newCostsForecastCmd(app *App) *cobra.Command {
 	var f costFlags
 	cmd := &cobra.Command{
 		Use:   "forecast",
-		Short: "Project the month's total (actual to date + a weekday-aware run rate)",
+		Short: "Project the month's total (actual to date + a weekday-aware run rate), with Cost Explorer's own forecast beside it after a Cost Explorer load",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -277,9 +277,20 @@ func newCostsForecastCmd(app *App) *cobra.Command {
 						{fc.Month, fc.Metric, money(fc.ActualToDate), money(fc.Forecast), money(fc.Low), money(fc.High),
 							strconv.Itoa(fc.DaysActual), strconv.Itoa(fc.DaysInMonth)}}
 				}, func(w io.Writer) error {
-					_, err := fmt.Fprintf(w, "%s %s: %s actual over %d of %d days; forecast %s (%s to %s)\nmethod: %s\n",
-						fc.Month, fc.Metric, money(fc.ActualToDate), fc.DaysActual, fc.DaysInMonth, money(fc.Forecast), money(fc.Low), money(fc.High), fc.Method)
-					return err
+					if _, err := fmt.Fprintf(w, "%s %s: %s actual over %d of %d days; forecast %s (%s to %s)\nmethod: %s\n",
+						fc.Month, fc.Metric, money(fc.ActualToDate), fc.DaysActual, fc.DaysInMonth, money(fc.Forecast), money(fc.Low), money(fc.High), fc.Method); err != nil {
+						return err
+					}
+					ce := fc.CostExplorer
+					if ce == nil {
+						return nil
+					}
+					rowf(w, "%s: %s (%s to %s) = %s before %s + Cost Explorer's forecast from then on\n",
+						ce.Label, money(ce.Forecast), money(ce.Low), money(ce.High), money(ce.ActualBefore), ce.From)
+					for _, l := range ce.Later {
+						rowf(w, "  %s: %s (%s to %s)\n", l.Month, money(l.Mean), money(l.Low), money(l.High))
+					}
+					return nil
 				})
 			})
 		},

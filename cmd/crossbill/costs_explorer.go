@@ -46,8 +46,10 @@ func newCostsExplorerLoadCmd(app *App) *cobra.Command {
 		Short: "Load daily cost from Cost Explorer: 12 months the first time, then the days since the last load (the server does this daily by itself)",
 		Long: `Load the connection's daily cost from Cost Explorer through its role, grouped by
 account+service, account+region, service+usage-type and up to 5 cost-allocation
-tags (+service): 4 requests plus one per tag key when each answer fits a page,
-$0.01 each. The first load covers the current month and the 11 before it; later
+tags (+service), with Cost Explorer's own forecast of this month and the next 3
+(shown by costs forecast) and, while an account has not been looked up, the
+accounts' names (shown by costs --group-by account): 5 requests plus one per tag
+key when each answer fits a page (6 when names are asked), $0.01 each. The first load covers the current month and the 11 before it; later
 loads only the days since the last one plus the 3 before it (AWS restates
 them), at most once a day unless --force. Billing periods the CUR export holds
 are skipped. At the monthly budget the load stops with status budget_reached.`,

@@ -21,6 +21,7 @@ type ceFiguresAPI interface {
 	GetReservationUtilization(context.Context, *costexplorer.GetReservationUtilizationInput, ...func(*costexplorer.Options)) (*costexplorer.GetReservationUtilizationOutput, error)
 	GetSavingsPlansCoverage(context.Context, *costexplorer.GetSavingsPlansCoverageInput, ...func(*costexplorer.Options)) (*costexplorer.GetSavingsPlansCoverageOutput, error)
 	GetReservationCoverage(context.Context, *costexplorer.GetReservationCoverageInput, ...func(*costexplorer.Options)) (*costexplorer.GetReservationCoverageOutput, error)
+	GetSavingsPlansUtilizationDetails(context.Context, *costexplorer.GetSavingsPlansUtilizationDetailsInput, ...func(*costexplorer.Options)) (*costexplorer.GetSavingsPlansUtilizationDetailsOutput, error)
 }
 
 // Figure is one utilization or coverage figure, crossbill's (from the
@@ -34,11 +35,28 @@ type Figure struct {
 	Why string `json:"why"`
 }
 
+// PlanFigure is one Savings Plan's utilization over the window,
+// crossbill's (from the CUR) beside Cost Explorer's, as fractions; nil
+// when that side does not know the plan.
+type PlanFigure struct {
+	ARN       string   `json:"arn"`
+	Account   string   `json:"account,omitempty"`
+	Crossbill *float64 `json:"crossbill"`
+	AWS       *float64 `json:"cost_explorer"`
+	// Commitment is the plan's commitment over the window (crossbill's,
+	// else Cost Explorer's), Unused Cost Explorer's unused part.
+	Commitment float64 `json:"commitment"`
+	AWSUnused  float64 `json:"cost_explorer_unused"`
+}
+
 // FiguresReport is the window and its figures.
 type FiguresReport struct {
 	From    string   `json:"from"`
 	To      string   `json:"to"`
 	Figures []Figure `json:"figures"`
+	// Plans are the Savings Plans one by one (same definition as the
+	// Savings Plans utilization figure).
+	Plans []PlanFigure `json:"savings_plans"`
 }
 
 // Why the figures differ, where the definitions do.
@@ -50,8 +68,9 @@ const (
 )
 
 // CompareFiguresWithAWS puts Cost Explorer's Savings Plans and reservation
-// utilization and coverage beside crossbill's over the window (4 requests
-// or more when pages follow, $0.01 each). ce must reach the customer's
+// utilization and coverage beside crossbill's over the window, and each
+// Savings Plan's utilization beside crossbill's (CompareRequests requests,
+// more when pages follow, $0.01 each). ce must reach the customer's
 // account (the connection's role): Cost Explorer answers for the caller.
 func CompareFiguresWithAWS(ctx context.Context, db *sql.DB, w Window, ce ceFiguresAPI) (FiguresReport, error) {
 	const op = "commitments compare"
@@ -64,6 +83,8 @@ func CompareFiguresWithAWS(ctx context.Context, db *sql.DB, w Window, ce ceFigur
 		return FiguresReport{}, err
 	}
 	var used, total [2]float64 // savings plans, reservations
+	plans := map[string]*PlanFigure{}
+	var order []string
 	for _, r := range util {
 		i := 0
 		if r.Kind == KindReservation {
@@ -71,6 +92,25 @@ func CompareFiguresWithAWS(ctx context.Context, db *sql.DB, w Window, ce ceFigur
 		}
 		used[i] += r.Used
 		total[i] += r.Commitment
+		if r.Kind == KindReservation {
+			continue
+		}
+		p := plans[r.ARN]
+		if p == nil {
+			p = &PlanFigure{ARN: r.ARN, Account: string(r.Account), Crossbill: new(float64)}
+			plans[r.ARN] = p
+			order = append(order, r.ARN)
+		}
+		// Crossbill holds used so far until the ratio below.
+		*p.Crossbill += r.Used
+		p.Commitment += r.Commitment
+	}
+	for _, p := range plans {
+		if p.Commitment > 0 {
+			*p.Crossbill /= p.Commitment
+		} else {
+			p.Crossbill = nil
+		}
 	}
 	var bySP, byRI, eligible float64
 	for _, r := range cov {
@@ -103,6 +143,23 @@ func CompareFiguresWithAWS(ctx context.Context, db *sql.DB, w Window, ce ceFigur
 	riCov, err := ceRICoverage(ctx, ce, period)
 	if err != nil {
 		return rep, awsclient.Classify(op, err)
+	}
+	details, err := ceSPDetails(ctx, ce, period)
+	if err != nil {
+		return rep, awsclient.Classify(op, err)
+	}
+	for _, d := range details {
+		p := plans[d.ARN]
+		if p == nil {
+			p = &PlanFigure{ARN: d.ARN, Account: d.Account, Commitment: d.Commitment}
+			plans[d.ARN] = p
+			order = append(order, d.ARN)
+		}
+		p.AWS, p.AWSUnused = d.AWS, d.AWSUnused
+	}
+	rep.Plans = []PlanFigure{}
+	for _, arn := range order {
+		rep.Plans = append(rep.Plans, *plans[arn])
 	}
 	rep.Figures = []Figure{
 		{Name: "savings plans utilization", Crossbill: ratio(used[0], total[0]), AWS: spUtil, Why: whySPUtilization},
@@ -201,4 +258,40 @@ func ceRICoverage(ctx context.Context, ce ceFiguresAPI, period *cetypes.DateInte
 		return nil, nil
 	}
 	return percent(out.Total.CoverageHours.CoverageHoursPercentage), nil
+}
+
+// CompareRequests is the requests of CompareFiguresWithAWS whose answers
+// fit one page: 4 figures and the per-plan details.
+const CompareRequests = 5
+
+// ceSPDetails is Cost Explorer's utilization of each Savings Plan over the
+// period, every page.
+func ceSPDetails(ctx context.Context, ce ceFiguresAPI, period *cetypes.DateInterval) ([]PlanFigure, error) {
+	in := &costexplorer.GetSavingsPlansUtilizationDetailsInput{TimePeriod: period}
+	var out []PlanFigure
+	for {
+		resp, err := ce.GetSavingsPlansUtilizationDetails(ctx, in)
+		if noData(err) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("asking Cost Explorer for each Savings Plan's utilization: %w", err)
+		}
+		for _, d := range resp.SavingsPlansUtilizationDetails {
+			if aws.ToString(d.SavingsPlanArn) == "" {
+				continue
+			}
+			p := PlanFigure{ARN: aws.ToString(d.SavingsPlanArn), Account: d.Attributes["AccountId"]}
+			if u := d.Utilization; u != nil {
+				p.AWS = percent(u.UtilizationPercentage)
+				p.Commitment = parseFloat(aws.ToString(u.TotalCommitment))
+				p.AWSUnused = parseFloat(aws.ToString(u.UnusedCommitment))
+			}
+			out = append(out, p)
+		}
+		if aws.ToString(resp.NextToken) == "" {
+			return out, nil
+		}
+		in.NextToken = resp.NextToken
+	}
 }

@@ -28,8 +28,11 @@ import (
 //	service+usage-type   GroupBy SERVICE, USAGE_TYPE
 //	tag+service          GroupBy TAG:<key>, SERVICE, per cost-allocation tag key (at most MaxTagKeys)
 //
-// plus one GetTags (the keys with cost in the window). A day's load is
-// therefore 4 + (tag keys) requests when every answer fits one page.
+// plus one GetTags (the keys with cost in the window), one GetCostForecast
+// (Cost Explorer's own forecast) and, while some account of the data has
+// not been looked up, one GetDimensionValues (the linked accounts' names).
+// A day's load is therefore 5 + (tag keys) requests when every answer fits
+// one page, 6 on the first load and when an account appears.
 const (
 	// HistoryMonths is how far back the first load reaches: the current
 	// month and the 11 before it (Cost Explorer keeps daily data for the
@@ -58,8 +61,15 @@ var groupings = []grouping{
 }
 
 // RequestsPerLoad is the requests of one load whose answers fit one page:
-// the groupings, GetTags, and a request set per tag key.
-func RequestsPerLoad(tagKeys int) int { return len(groupings) + 1 + min(tagKeys, MaxTagKeys) }
+// the groupings, GetTags, a request set per tag key and GetCostForecast,
+// and GetDimensionValues when names are asked (the first load).
+func RequestsPerLoad(tagKeys int, names bool) int {
+	n := len(groupings) + 1 + min(tagKeys, MaxTagKeys) + 1
+	if names {
+		n++
+	}
+	return n
+}
 
 // labelText is how Cost Explorer data is labelled.
 const labelText = costs.ExplorerLabel
@@ -100,7 +110,11 @@ type Report struct {
 	Requests   int                    `json:"requests"`       // sent by this load
 	Rows       int                    `json:"rows"`
 	TagKeys    []string               `json:"tag_keys"`
-	Usage      Usage                  `json:"usage"`
+	// AccountNames is how many linked accounts Cost Explorer named;
+	// ForecastMonths how many months its forecast covers.
+	AccountNames   int   `json:"account_names"`
+	ForecastMonths int   `json:"forecast_months"`
+	Usage          Usage `json:"usage"`
 }
 
 // Load fetches the connection's daily cost from Cost Explorer into the
@@ -231,12 +245,55 @@ func Load(ctx context.Context, req Request, o Options) (Report, error) {
 		return rep, err
 	}
 	rep.Rows += n
+	// Names and forecast are refinements too: a failure (an account too
+	// new to forecast answers DataUnavailable) is said, not fatal.
+	// Names are asked only while an account of the data has none asked
+	// yet: the first load, and when a new account shows up.
+	unnamed, err := o.Costs.UnnamedAccounts(ctx, req.Tenant, req.Connection)
+	if err != nil {
+		return rep, err
+	}
+	if unnamed > 0 {
+		progress("asking Cost Explorer for the names of %d account(s) ($0.01)", unnamed)
+		names, err := accountNames(ctx, client, from, to)
+		switch {
+		case errors.As(err, &be):
+			r, _, err := stopped(err)
+			return r, err
+		case err != nil:
+			tagNote += "; account names not read: " + awsclient.Classify(op, err).Error()
+		default:
+			if err := o.Costs.SaveExplorerAccountNames(ctx, req.Tenant, req.Connection, names); err != nil {
+				return rep, err
+			}
+			for _, n := range names {
+				if n != "" {
+					rep.AccountNames++
+				}
+			}
+		}
+	}
+	progress("asking Cost Explorer for its forecast of this month and the next %d ($0.01)", ForecastMonths-1)
+	fc, err := forecast(ctx, client, today)
+	switch {
+	case errors.As(err, &be):
+		r, _, err := stopped(err)
+		return r, err
+	case err != nil:
+		tagNote += "; forecast not read: " + awsclient.Classify(op, err).Error()
+	default:
+		if err := o.Costs.ReplaceExplorerForecast(ctx, req.Tenant, req.Connection, fc, t); err != nil {
+			return rep, err
+		}
+		rep.ForecastMonths = len(fc)
+	}
 	if state.LoadedFrom == "" || from.Format(time.DateOnly) < state.LoadedFrom {
 		state.LoadedFrom = from.Format(time.DateOnly)
 	}
 	state.LoadedThrough, state.LoadedAt = rep.To, t.Format(time.RFC3339)
 	rep.Requests = client.Sent
-	return finish(StatusLoaded, fmt.Sprintf("%d request(s): %s to %s, %d row(s), %d tag key(s)%s", client.Sent, rep.From, rep.To, rep.Rows, len(keys), tagNote))
+	return finish(StatusLoaded, fmt.Sprintf("%d request(s): %s to %s, %d row(s), %d tag key(s), %d account name(s), %d forecast month(s)%s",
+		client.Sent, rep.From, rep.To, rep.Rows, len(keys), rep.AccountNames, rep.ForecastMonths, tagNote))
 }
 
 // set files a group key under its dimension.

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
+	cetypes "github.com/aws/aws-sdk-go-v2/service/costexplorer/types"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
@@ -36,8 +38,12 @@ type fixture struct {
 }
 
 // newFixture: tenant acme with a verified cost connection to a role in the
-// customer's account, a hub whose GetTags is stubbed (moto 5.2.1 does not
-// serve it: the stub answers tag key "team"), everything else sent to moto.
+// customer's account, a hub whose GetTags, GetDimensionValues and
+// GetCostForecast are stubbed (moto 5.2.1 serves none of them, and its
+// /moto-api/ static results queue GetCostAndUsage answers only): the stubs
+// answer tag key "team", account 111111111111 named "prod" (and a name
+// with a control character, left out), and a forecast of this month's
+// remaining days and the next 3 months. Everything else goes to moto.
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	ctx := context.Background()
@@ -46,7 +52,15 @@ func newFixture(t *testing.T) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hubCfg.APIOptions = append(hubCfg.APIOptions, emulator.Stub("Cost Explorer", "GetTags", &costexplorer.GetTagsOutput{Tags: []string{"team"}}, nil))
+	hubCfg.APIOptions = append(hubCfg.APIOptions, emulator.Stub("Cost Explorer", "GetTags", &costexplorer.GetTagsOutput{Tags: []string{"team"}}, nil),
+		emulator.Stub("Cost Explorer", "GetDimensionValues", &costexplorer.GetDimensionValuesOutput{DimensionValues: []cetypes.DimensionValuesWithAttributes{
+			{Value: aws.String("111111111111"), Attributes: map[string]string{"description": "prod"}},
+			{Value: aws.String("333333333333"), Attributes: map[string]string{"description": "bad\x07name"}},
+		}}, nil),
+		emulator.Stub("Cost Explorer", "GetCostForecast", &costexplorer.GetCostForecastOutput{ForecastResultsByTime: []cetypes.ForecastResult{
+			forecastMonth("2026-06-15", "2026-07-01", "100"), forecastMonth("2026-07-01", "2026-08-01", "200"),
+			forecastMonth("2026-08-01", "2026-09-01", "210"), forecastMonth("2026-09-01", "2026-10-01", "220"),
+		}}, nil))
 	rec := awsclient.NewRecorder()
 	rec.Attach(&hubCfg)
 	dir := t.TempDir()
@@ -84,6 +98,11 @@ func newFixture(t *testing.T) fixture {
 	return fixture{st: st, cs: cs, hub: awsclient.MustFactory(hubCfg), rec: rec, srv: srv, conn: conn, other: other}
 }
 
+func forecastMonth(from, to, mean string) cetypes.ForecastResult {
+	return cetypes.ForecastResult{TimePeriod: &cetypes.DateInterval{Start: aws.String(from), End: aws.String(to)},
+		MeanValue: aws.String(mean), PredictionIntervalLowerBound: aws.String("50"), PredictionIntervalUpperBound: aws.String(mean + "0")}
+}
+
 func (f fixture) load(t *testing.T, now time.Time, force bool) cex.Report {
 	t.Helper()
 	rep, err := cex.Load(context.Background(), cex.Request{Tenant: f.conn.TenantID, Connection: f.conn.ID, Force: force},
@@ -119,9 +138,30 @@ func TestLoadTwelveMonths(t *testing.T) {
 	}
 	rep := f.load(t, now, false)
 	days := int(to.Sub(from).Hours() / 24)
-	// 2 pages + 2 groupings + GetTags + 1 tag key.
-	if rep.Status != cex.StatusLoaded || rep.Requests != 6 || rep.From != "2025-07-01" || rep.To != "2026-06-14" || rep.Usage.Requests != 6 {
+	// 2 pages + 2 groupings + GetTags + 1 tag key + GetDimensionValues +
+	// GetCostForecast.
+	if rep.Status != cex.StatusLoaded || rep.Requests != 8 || rep.From != "2025-07-01" || rep.To != "2026-06-14" || rep.Usage.Requests != 8 ||
+		rep.AccountNames != 1 || rep.ForecastMonths != 4 {
 		t.Fatalf("first load: %+v", rep)
+	}
+	for _, op := range []string{"ce:GetDimensionValues", "ce:GetCostForecast"} {
+		if n := f.rec.Count(op); n != 1 || rep.Usage.ByOperation[op] != 1 {
+			t.Errorf("%s sent %d times, counted %d; want 1", op, n, rep.Usage.ByOperation[op])
+		}
+	}
+	// Group by account names the account Cost Explorer named.
+	if res := query(t, f.cs, f.conn.TenantID, "account"); res.Names["111111111111"] != "prod" || len(res.Names) != 1 {
+		t.Errorf("account names: %v", res.Names)
+	}
+	// Cost Explorer's forecast beside crossbill's: $2 a day of June 1-14
+	// held, plus Cost Explorer's 100 for June 15-30.
+	fc, err := f.cs.ForecastMonth(ctx, f.conn.TenantID, costs.MetricUnblended, time.Time{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ce := fc.CostExplorer; ce == nil || ce.ActualBefore != 28 || ce.Forecast != 128 || ce.Low != 78 || ce.High != 1028 ||
+		ce.From != "2026-06-15" || len(ce.Later) != 3 || ce.Later[0].Month != "2026-07" || ce.Later[0].Mean != 200 {
+		t.Errorf("Cost Explorer's forecast beside crossbill's: %+v", fc.CostExplorer)
 	}
 	if n := f.rec.Count("ce:GetCostAndUsage"); n != 5 {
 		t.Errorf("GetCostAndUsage sent %d times, want 5", n)
@@ -139,10 +179,11 @@ func TestLoadTwelveMonths(t *testing.T) {
 	if rep := f.load(t, now.Add(time.Hour), false); rep.Status != cex.StatusUpToDate || rep.Requests != 0 {
 		t.Errorf("second load the same day: %+v", rep)
 	}
-	// The next day: the last 3 days again plus the new one, 5 requests
-	// (moto's empty answer for the unqueued bodies keeps their days empty).
+	// The next day: the last 3 days again plus the new one, 6 requests
+	// (moto's empty answer for the unqueued bodies keeps their days empty);
+	// every account is named already, so no GetDimensionValues.
 	rep = f.load(t, now.AddDate(0, 0, 1), false)
-	if rep.Status != cex.StatusLoaded || rep.From != "2026-06-12" || rep.To != "2026-06-15" || rep.Requests != cex.RequestsPerLoad(1) {
+	if rep.Status != cex.StatusLoaded || rep.From != "2026-06-12" || rep.To != "2026-06-15" || rep.Requests != cex.RequestsPerLoad(1, false) || f.rec.Count("ce:GetDimensionValues") != 1 {
 		t.Errorf("incremental load: %+v", rep)
 	}
 
@@ -159,7 +200,7 @@ func TestLoadTwelveMonths(t *testing.T) {
 		t.Errorf("%d requests reached AWS past the budget's 3", sent)
 	}
 	u, err := cex.Status(ctx, f.st, f.conn.TenantID, f.conn.ID, -1, now)
-	if err != nil || u.Status != cex.StatusBudgetReached || u.SpentUSD != 0.14 {
+	if err != nil || u.Status != cex.StatusBudgetReached || u.SpentUSD != 0.17 {
 		t.Errorf("status: %+v, %v", u, err)
 	}
 	if _, err := cex.Status(ctx, f.st, f.other.ID, f.conn.ID, -1, now); crossbill.ErrorCode(err) != crossbill.CodeNotFound {

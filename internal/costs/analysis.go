@@ -230,6 +230,9 @@ type Forecast struct {
 	DaysActual   int     `json:"days_actual"`
 	DaysInMonth  int     `json:"days_in_month"`
 	Method       string  `json:"method"`
+	// CostExplorer is Cost Explorer's own forecast of the month beside
+	// this one (unblended cost, no filter, after a Cost Explorer load).
+	CostExplorer *ExplorerMonthEnd `json:"cost_explorer,omitempty"`
 }
 
 // ForecastMethod documents how Forecast projects.
@@ -271,6 +274,14 @@ func (s *Store) ForecastMonth(ctx context.Context, tenant crossbill.TenantID, me
 	if !completeEnd.Before(end) {
 		f.Forecast, f.Low, f.High = f.ActualToDate, f.ActualToDate, f.ActualToDate
 		return f, nil
+	}
+	if len(filters) == 0 && f.Metric == MetricUnblended {
+		// Cost Explorer forecasts the whole account's unblended cost only.
+		fs, err := s.ExplorerForecasts(ctx, tenant, "")
+		if err != nil {
+			return Forecast{}, err
+		}
+		f.CostExplorer = explorerMonthEnd(fs, f.Month, daily)
 	}
 	// History: complete days before completeEnd that have data coverage.
 	first := firstDay(daily)

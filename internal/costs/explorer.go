@@ -70,6 +70,11 @@ var explorerTablesSQL = []string{
 	`CREATE TABLE IF NOT EXISTS ce_reconciliation (
 		tenant VARCHAR NOT NULL, billing_period VARCHAR NOT NULL, account VARCHAR, -- NULL: the period's total
 		explorer DOUBLE, cur DOUBLE, difference DOUBLE, over_tolerance BOOLEAN, reconciled_at TIMESTAMP)`,
+	`CREATE TABLE IF NOT EXISTS ce_forecast (
+		tenant VARCHAR NOT NULL, connection VARCHAR NOT NULL, month VARCHAR NOT NULL, -- YYYY-MM
+		day_from DATE NOT NULL, day_to DATE NOT NULL, mean DOUBLE, low DOUBLE, high DOUBLE, fetched_at TIMESTAMP)`,
+	`CREATE TABLE IF NOT EXISTS ce_account_names (
+		tenant VARCHAR NOT NULL, connection VARCHAR NOT NULL, account VARCHAR NOT NULL, name VARCHAR NOT NULL)`,
 }
 
 // CURPeriods lists the billing periods the tenant's CUR (or FOCUS) exports

@@ -104,3 +104,83 @@ func TestExplorerThenCUR(t *testing.T) {
 		t.Errorf("span: %+v, %v", sp, err)
 	}
 }
+
+// TestExplorerNamesAndForecast: account names merge per connection (an
+// incremental answer naming one account keeps the others), an account
+// answered without a name is not asked again yet has no name, another
+// tenant sees none of them; Cost Explorer's forecasts of two connections
+// add up beside crossbill's, on top of the cost held before their first
+// day, and a filtered forecast goes without them.
+func TestExplorerNamesAndForecast(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t)
+	const tenant = crossbill.TenantID("acme")
+	var rows []costs.ExplorerRow
+	for d := day("2026-03-01"); d.Before(day("2026-03-15")); d = d.AddDate(0, 0, 1) {
+		rows = append(rows, costs.ExplorerRow{Day: d, Account: "111111111111", Service: "S", Unblended: 1},
+			costs.ExplorerRow{Day: d, Account: "222222222222", Service: "S", Unblended: 1},
+			costs.ExplorerRow{Day: d, Account: "333333333333", Service: "S", Unblended: 1})
+	}
+	if _, err := s.ReplaceExplorerDays(ctx, tenant, "conn-1", costs.GroupingAccountService, day("2026-03-01"), day("2026-03-15"), rows); err != nil {
+		t.Fatal(err)
+	}
+	unnamed := func() int {
+		t.Helper()
+		n, err := s.UnnamedAccounts(ctx, tenant, "conn-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := unnamed(); n != 3 {
+		t.Fatalf("unnamed before any lookup: %d, want 3", n)
+	}
+	if err := s.SaveExplorerAccountNames(ctx, tenant, "conn-1", map[string]string{"111111111111": "prod", "222222222222": ""}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveExplorerAccountNames(ctx, tenant, "conn-1", map[string]string{"333333333333": "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := unnamed(); n != 0 {
+		t.Errorf("unnamed after the lookups: %d, want 0", n)
+	}
+	q, err := costs.ParseQuery(tenant, costs.QueryInput{GroupBy: "account", From: "2026-03-01", To: "2026-04-01", Granularity: "monthly", Metric: "unblended"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Query(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Names) != 2 || res.Names["111111111111"] != "prod" || res.Names["333333333333"] != "dev" {
+		t.Errorf("names: %v", res.Names)
+	}
+	if names, err := s.AccountNames(ctx, "beta"); err != nil || len(names) != 0 {
+		t.Errorf("another tenant's names: %v, %v", names, err)
+	}
+
+	fetched := day("2026-03-15")
+	for conn, mean := range map[crossbill.ConnectionID]float64{"conn-1": 40, "conn-2": 10} {
+		if err := s.ReplaceExplorerForecast(ctx, tenant, conn, []costs.ExplorerForecast{
+			{Month: "2026-03", From: "2026-03-15", To: "2026-03-31", Mean: mean, Low: mean / 2, High: mean * 2},
+			{Month: "2026-04", From: "2026-04-01", To: "2026-04-30", Mean: 3 * mean, Low: mean, High: 4 * mean},
+		}, fetched); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fc, err := s.ForecastMonth(ctx, tenant, costs.MetricUnblended, time.Time{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 accounts x $1 x 14 days held before March 15, + 40 + 10.
+	ce := fc.CostExplorer
+	if ce == nil || ce.ActualBefore != 42 || ce.Forecast != 92 || ce.Low != 67 || ce.High != 142 || ce.From != "2026-03-15" ||
+		len(ce.Later) != 1 || ce.Later[0].Month != "2026-04" || ce.Later[0].Mean != 150 || ce.Label != costs.ExplorerForecastLabel {
+		t.Errorf("Cost Explorer's forecast: %+v", ce)
+	}
+	filtered, err := s.ForecastMonth(ctx, tenant, costs.MetricUnblended, time.Time{}, []costs.Filter{{Dim: costs.Dim{Kind: costs.DimAccount}, Values: []string{"111111111111"}}})
+	if err != nil || filtered.CostExplorer != nil {
+		t.Errorf("a filtered forecast carries Cost Explorer's whole-account one: %+v, %v", filtered.CostExplorer, err)
+	}
+}

@@ -82,8 +82,9 @@ type Result struct {
 	Rows    []Row        `json:"rows"`
 	Totals  []GroupTotal `json:"totals"`
 	Total   float64      `json:"total"`
-	// Names are the groups' names where known: account IDs to the names
-	// the tenant's AWS Organizations give them (QueryNamed).
+	// Names are the account groups' names where known: from Cost Explorer's
+	// linked account dimension, overridden by the names the tenant's AWS
+	// Organizations give them (QueryNamed).
 	Names map[string]string `json:"names,omitempty"`
 }
 
@@ -163,6 +164,11 @@ func (s *Store) Query(ctx context.Context, q Query) (Result, error) {
 	}
 	if res.Sources, err = s.dataSources(ctx, q, explorer); err != nil {
 		return Result{}, err
+	}
+	if q.GroupBy.Kind == DimAccount {
+		if res.Names, err = s.groupNames(ctx, q.Tenant, res.Totals); err != nil {
+			return Result{}, err
+		}
 	}
 	return res, nil
 }

@@ -88,17 +88,18 @@ func TestAnnexDerivesClaims(t *testing.T) {
 		t.Errorf("org only: %q, cost %v", org.CannotDo, org.Cost.MonthlyUSD)
 	}
 	// The cost estimate follows the real schedule: 3 groupings + 5 tag
-	// keys + GetTags a day is $2.70 a month; 10 more daily requests add
-	// $3 without a cap, and the default budget ($3.00) caps them.
+	// keys + GetTags + GetCostForecast a day is $3.00 a month; 10 more
+	// daily requests add $3 without a cap, and the default budget ($4.00)
+	// caps them.
 	costOnly := []manifest.Module{manifest.ModuleCost}
 	base := manifest.BuildAnnex(costOnly, sched).Cost.MonthlyUSD
-	if base != 2.70 {
-		t.Errorf("Cost Explorer estimate %v, want 2.70 (9 requests a day)", base)
+	if base != 3.00 {
+		t.Errorf("Cost Explorer estimate %v, want 3.00 (10 requests a day)", base)
 	}
 	more := costexplorer.AnnexSchedule()
 	more.CostExplorerDaily["ce:GetCostAndUsage"] += 10
-	if capped := manifest.BuildAnnex(costOnly, more).Cost.MonthlyUSD; capped != 3.00 {
-		t.Errorf("over the budget the estimate is %v, want the budget's 3.00", capped)
+	if capped := manifest.BuildAnnex(costOnly, more).Cost.MonthlyUSD; capped != 4.00 {
+		t.Errorf("over the budget the estimate is %v, want the budget's 4.00", capped)
 	}
 	more.CostExplorerMonthlyBudget = 0
 	// Requests of a pending action are never made, so they add nothing.

@@ -28,9 +28,6 @@ type pendingGroup struct {
 // `make test` asks for the action to be removed here (and the feature named
 // in features.go): the list only shrinks.
 var pending = []pendingGroup{
-	{ModuleCost, "#20", "Cost Explorer's forecast, dimension values and per-plan utilization details", []string{
-		"ce:GetCostForecast", "ce:GetDimensionValues", "ce:GetSavingsPlansUtilizationDetails",
-	}},
 	{ModuleCUR, "#11", "reading a CUR export bucket outside us-east-1", []string{"s3:GetBucketLocation"}},
 	{ModuleCommitments, "#18", "commitment lifecycle: exact plan rates and reservation history", []string{
 		"savingsplans:DescribeSavingsPlanRates", "ec2:DescribeReservedInstancesModifications",

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -98,23 +99,32 @@ func lookbackOf(r *http.Request) (int, error) {
 	return n, nil
 }
 
-func (s *Server) recommendCommitments(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
+// purchaseOptions reads the types, terms and payments query parameters.
+func purchaseOptions(q url.Values) (commitments.Options, error) {
 	var o commitments.Options
 	o.Types = splitList(q.Get("types"))
 	for _, t := range splitList(q.Get("terms")) {
 		n, err := strconv.Atoi(t)
 		if err != nil {
-			return crossbill.Errorf(crossbill.CodeInvalid, "commitments", "term %q: use 1 or 3", t)
+			return o, crossbill.Errorf(crossbill.CodeInvalid, "commitments", "term %q: use 1 or 3", t)
 		}
 		o.Terms = append(o.Terms, n)
 	}
 	for _, p := range splitList(q.Get("payments")) {
 		pay, ok := commitments.ParsePayment(p)
 		if !ok {
-			return crossbill.Errorf(crossbill.CodeInvalid, "commitments", "payment %q: use NO_UPFRONT, PARTIAL_UPFRONT or ALL_UPFRONT", p)
+			return o, crossbill.Errorf(crossbill.CodeInvalid, "commitments", "payment %q: use NO_UPFRONT, PARTIAL_UPFRONT or ALL_UPFRONT", p)
 		}
 		o.Payments = append(o.Payments, pay)
+	}
+	return o, nil
+}
+
+func (s *Server) recommendCommitments(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	o, err := purchaseOptions(q)
+	if err != nil {
+		return err
 	}
 	if l := q.Get("ladder"); l != "" {
 		n, err := strconv.Atoi(l)

@@ -85,7 +85,9 @@ func TestCostExplorerJobLoadsDayZero(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if job.LastError != "" || !strings.HasPrefix(job.Message, "loaded: 4 request(s)") || job.IntervalSec != 86400 {
+	// 3 groupings + GetTags, GetDimensionValues and GetCostForecast (moto
+	// serves none of the last three: said in the message, not a failure).
+	if job.LastError != "" || !strings.HasPrefix(job.Message, "loaded: 6 request(s)") || !strings.Contains(job.Message, "forecast not read") || job.IntervalSec != 86400 {
 		t.Fatalf("job: %+v", job)
 	}
 	var res costs.Result

@@ -190,7 +190,7 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/members":       {control: 200},
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/members":      {body: func(*isoWorld) any { return map[string]any{"verify": false} }, control: 400, controlHas: "has no role yet"},
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/ingest":       {control: 202, controlHas: `"kind": "ingest"`},
-		"GET /api/v1/tenants/{tenant}/connections/{connection}/cost-explorer": {control: 200, controlHas: `"budget_requests": 300`},
+		"GET /api/v1/tenants/{tenant}/connections/{connection}/cost-explorer": {control: 200, controlHas: `"budget_requests": 400`},
 		"PUT /api/v1/tenants/{tenant}/connections/{connection}/cost-explorer/budget": {body: func(*isoWorld) any { return map[string]int{"budget_requests": 50} },
 			control: 200, controlHas: `"budget_requests": 50`},
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/cost-explorer/load": {body: func(*isoWorld) any { return map[string]any{} }, control: 400, controlHas: "cost explorer"},
@@ -202,6 +202,9 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/access/who-can":    {control: 400, controlHas: "access-read"},
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/access/findings":   {control: 400, controlHas: "access-read"},
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/access/changes":    {control: 400, controlHas: "access-read"},
+		// A's connection is not verified: refused before any paid request.
+		"POST /api/v1/tenants/{tenant}/connections/{connection}/commitments/compare":             {control: 400, controlHas: "cost explorer"},
+		"POST /api/v1/tenants/{tenant}/connections/{connection}/commitments/aws-recommendations": {control: 400, controlHas: "cost explorer"},
 		"POST /api/onboarding/orgs/{org_id}/bill_connects/aws/iam_role": {body: billConnect, control: 400, controlHas: "must be in the account that owns the bill bucket",
 			probes: []isoProbe{{name: "B's role and bill account in the body", want: []int{503}, body: func(w *isoWorld) any {
 				return map[string]string{"aws_bill_account_id": w.b.account, "aws_bucket_name": "alpha-bills", "aws_bucket_path": "cur/x", "aws_sts_role_arn": w.b.roleARN}
@@ -222,6 +225,7 @@ func isoCases() map[string]isoCase {
 		}},
 		"GET /api/v1/tenants/{tenant}/costs/reconciliation":        {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/costs/dimensions":            {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/costs/forecast":              {control: 200, controlHas: `"forecast"`, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/commitments":                 {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/commitments/utilization":     {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/commitments/recommendations": {control: 200, probes: []isoProbe{probeTenant()}},

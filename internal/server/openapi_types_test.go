@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	accessgov "github.com/crossbill/crossbill/internal/access"
+	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/store"
@@ -68,6 +69,10 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"AccessWhoCan":             {accessgov.WhoCanResult{}},
 		"AccessFindingList":        {accessgov.FindingList{}},
 		"AccessChangeList":         {accessgov.ChangeList{}},
+		"CostForecast":             {costs.Forecast{}},
+		"ExplorerForecast":         {costs.ExplorerForecast{}},
+		"CommitmentsCompare":       {commitments.FiguresReport{}},
+		"AWSRecommendation":        {commitments.AWSRecommendation{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)

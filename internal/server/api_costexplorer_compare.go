@@ -1,0 +1,105 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/commitments"
+	"github.com/crossbill/crossbill/internal/costexplorer"
+)
+
+// compareCommitments puts Cost Explorer's utilization and coverage (asked
+// through the connection's role, metered) beside crossbill's: the use case
+// `crossbill commitments compare` runs.
+func (s *Server) compareCommitments(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.connectionOf(r)
+	if err != nil {
+		return err
+	}
+	days, err := lookbackOf(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	// Opening checks the connection (cost module, verified) before any
+	// paid request.
+	ce, err := costexplorer.Open(ctx, s.store, s.cfg.AWS, c.TenantID, c.ID, s.now)
+	if err != nil {
+		return err
+	}
+	win, err := s.commitmentWindow(ctx, r, days)
+	if err != nil {
+		return err
+	}
+	cs, release, err := s.costStore(r)
+	if err != nil {
+		return err
+	}
+	defer release()
+	rep, err := commitments.CompareFiguresWithAWS(ctx, cs.DB(), win, ce)
+	if err != nil {
+		return err
+	}
+	return ok(w, r, rep)
+}
+
+// costForecast projects a month's total, with Cost Explorer's own
+// forecast beside it when a Cost Explorer load fetched one: the use case
+// `crossbill costs forecast` runs.
+func (s *Server) costForecast(w http.ResponseWriter, r *http.Request) error {
+	cs, release, err := s.costStore(r)
+	if err != nil {
+		return err
+	}
+	defer release()
+	v := r.URL.Query()
+	q, err := parseCostQuery(tenantOf(r).ID, v)
+	if err != nil {
+		return err
+	}
+	var month time.Time
+	if m := v.Get("month"); m != "" {
+		if month, err = time.Parse("2006-01", m); err != nil {
+			return crossbill.Errorf(crossbill.CodeInvalid, "month", "%q is not a month; use YYYY-MM", m)
+		}
+	}
+	fc, err := cs.ForecastMonth(r.Context(), q.Tenant, q.Metric, month, q.Filters)
+	if err != nil {
+		return err
+	}
+	return ok(w, r, fc)
+}
+
+// awsRecommendations is Cost Explorer's own purchase recommendation for
+// each type, term and payment option asked (all of each by default), asked
+// through the connection's role, one request each: the use case
+// `crossbill commitments recommend --aws-compare` runs beside crossbill's.
+func (s *Server) awsRecommendations(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.connectionOf(r)
+	if err != nil {
+		return err
+	}
+	o, err := purchaseOptions(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	days, err := lookbackOf(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	ce, err := costexplorer.Open(ctx, s.store, s.cfg.AWS, c.TenantID, c.ID, s.now)
+	if err != nil {
+		return err
+	}
+	win, err := s.commitmentWindow(ctx, r, days)
+	if err != nil {
+		return err
+	}
+	recs, err := commitments.CompareWithAWS(ctx, ce, o, win, nil)
+	if err != nil {
+		return err
+	}
+	return ok(w, r, recs)
+}
