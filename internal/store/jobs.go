@@ -84,7 +84,7 @@ func (s *Store) EnqueueJob(ctx context.Context, spec JobSpec) (Job, error) {
 	if spec.Kind == "" || spec.TenantID == "" {
 		return Job{}, crossbill.Errorf(crossbill.CodeInvalid, op, "a job needs a kind and a tenant")
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return Job{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
@@ -173,7 +173,7 @@ func (s *Store) ClaimDueJobs(ctx context.Context, lease Lease, limit int) ([]Job
 		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "a claim needs an owner and a lease duration")
 	}
 	now := s.now()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
@@ -279,7 +279,7 @@ type JobOutcome struct {
 func (s *Store) FinishJob(ctx context.Context, j Job, out JobOutcome) (*Job, error) {
 	const op = "job finish"
 	now := s.now()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
@@ -449,4 +449,23 @@ func scanJob(r scanner) (Job, error) {
 		return Job{}, err
 	}
 	return j, nil
+}
+
+// beginWrite begins a transaction that reads and then writes. On SQLite a
+// deferred transaction that read first cannot take the write lock once
+// another connection has committed meanwhile: it fails with SQLITE_BUSY at
+// once, busy_timeout or not (seen under load as jobs enqueued at server
+// start raced the scheduler's claims). A first, empty write takes the lock
+// at the start, waiting under busy_timeout like any write. PostgreSQL
+// needs nothing: its row locks and SKIP LOCKED do the work.
+func (s *Store) beginWrite(ctx context.Context) (*sql.Tx, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil || s.engine == Postgres {
+		return tx, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET id = id WHERE 0`); err != nil {
+		tx.Rollback() //nolint:errcheck // the error that matters is err
+		return nil, err
+	}
+	return tx, nil
 }
