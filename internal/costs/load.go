@@ -228,12 +228,13 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 		return 0, err
 	}
 	s.reached("views")
-	// The period's key goes into the rollup statements as literals, not
-	// parameters: DuckDB then drops the other loads' branches of the
-	// line_items view when it plans the statement. With parameters it
-	// scanned every period already loaded, so each load took longer than
-	// the one before.
-	literals := strings.NewReplacer("$1", quoteString(l.Tenant), "$2", quoteString(l.Source), "$3", quoteString(l.Period))
+	// The rollups read the load's own files ($LINES), not the line_items
+	// view: through the view, each load bound every loaded file (and with
+	// parameters for the key, scanned them), so each load took longer than
+	// the one before. The key goes in as literals, as values DuckDB can
+	// prune the rollup tables with when it plans.
+	lines := s.loadLineItemsSQL(loadRef{tenant: l.Tenant, source: l.Source, period: l.Period, format: string(l.Format), paths: paths, columns: columns})
+	literals := strings.NewReplacer("$1", quoteString(l.Tenant), "$2", quoteString(l.Source), "$3", quoteString(l.Period), "$LINES", lines)
 	for i, q := range rollupInsertSQL {
 		s.reached("rollup-" + string(rune('0'+i)))
 		if _, err := tx.ExecContext(ctx, literals.Replace(q)); err != nil {

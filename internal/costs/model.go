@@ -57,8 +57,13 @@ const curTagsSQL = `CASE WHEN cardinality(tags) > 0 THEN tags ELSE resource_tags
 // lineItemsViewSQL normalizes both line-item tables to one shape: the
 // dimensions crossbill groups by and the five metrics.
 func lineItemsViewSQL() string {
-	return `CREATE OR REPLACE VIEW line_items AS
-SELECT tenant, source, billing_period,
+	return "CREATE OR REPLACE VIEW line_items AS\n" + lineItemsSelectSQL()
+}
+
+// lineItemsSelectSQL is the line_items view's body, over the views (or
+// CTEs) named cur and focus_export.
+func lineItemsSelectSQL() string {
+	return `SELECT tenant, source, billing_period,
 	line_item_usage_start_date::TIMESTAMP AS usage_start,
 	coalesce(line_item_usage_account_id, '') AS account,
 	coalesce(line_item_product_code, '') AS service,

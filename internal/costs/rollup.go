@@ -34,7 +34,8 @@ const sums = `sum(unblended) AS unblended, sum(amortized) AS amortized, sum(net)
 	sum(list) AS list, sum(usage) AS usage, count(*) AS line_items`
 
 // rollupInsertSQL rebuilds the rollups of one (tenant, source, period); the
-// three parameters are tenant, source and billing period. The export is
+// three parameters are tenant, source and billing period, and $LINES the
+// load's line items (Store.loadLineItemsSQL). The export is
 // read once, into a temporary fine-grained aggregate (per day and every
 // dimension, tag set and cost category set), from which both rollups are
 // built.
@@ -49,7 +50,7 @@ var rollupInsertSQL = []string{
 	SELECT usage_start::DATE AS day,
 		account, service, region, usage_type, operation, charge_type,
 		any_value(tags) AS tags, any_value(cost_categories) AS cost_categories, ` + sums + `
-	FROM line_items WHERE tenant = $1 AND source = $2 AND billing_period = $3
+	FROM $LINES WHERE tenant = $1 AND source = $2 AND billing_period = $3
 	GROUP BY day, account, service, region, usage_type, operation, charge_type, hash(tags), hash(cost_categories)`,
 	// No ORDER BY day in these inserts: a period adds fewer rows than one
 	// row group holds, so sorting bought the zone maps nothing.

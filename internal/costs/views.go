@@ -73,12 +73,17 @@ func (s *Store) rebuildViews(ctx context.Context, q querier, derived bool) error
 }
 
 // exportViewSQL is a view with the schema's columns (typed as the schema
-// says) plus tenant, source and billing_period: an empty typed branch, then
-// one branch per load of the format, reading its files; columns the files
-// lack are NULL.
+// says) plus tenant, source and billing_period over the loads' files.
 func (s *Store) exportViewSQL(name string, schema []cur.Column, loads []loadRef, format string) string {
+	return fmt.Sprintf("CREATE OR REPLACE VIEW %s AS\n", name) + s.exportSelectSQL(schema, loads, format)
+}
+
+// exportSelectSQL is the body of an export view: an empty typed branch,
+// then one branch per load of the format, reading its files; columns the
+// files lack are NULL.
+func (s *Store) exportSelectSQL(schema []cur.Column, loads []loadRef, format string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s AS\nSELECT NULL::VARCHAR AS tenant, NULL::VARCHAR AS source, NULL::VARCHAR AS billing_period", name)
+	b.WriteString("SELECT NULL::VARCHAR AS tenant, NULL::VARCHAR AS source, NULL::VARCHAR AS billing_period")
 	for _, c := range schema {
 		fmt.Fprintf(&b, ", NULL::%s AS %s", c.Type, quoteIdent(c.Name))
 	}
@@ -106,6 +111,18 @@ func (s *Store) exportViewSQL(name string, schema []cur.Column, loads []loadRef,
 		fmt.Fprintf(&b, " FROM %s", parquetScan(abs))
 	}
 	return b.String()
+}
+
+// loadLineItemsSQL is a subquery of one load's line items, shaped as the
+// line_items view, reading only that load's files: the line_items body
+// with CTEs named like the export views shadowing them. The load's rollups
+// are built from it; through the views DuckDB also planned every other
+// load's branch, to prune it, and the first pass took about 15% longer.
+func (s *Store) loadLineItemsSQL(l loadRef) string {
+	loads := []loadRef{l}
+	return "(WITH cur AS (" + s.exportSelectSQL(cur.Columns(), loads, string(FormatCUR2)) +
+		"), focus_export AS (" + s.exportSelectSQL(cur.FOCUSColumns(), loads, string(FormatFOCUS)) +
+		")\n" + lineItemsSelectSQL() + ")"
 }
 
 // duckList scans a DuckDB VARCHAR[] into a []string.
