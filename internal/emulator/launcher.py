@@ -192,8 +192,8 @@ class _DataExports:
         body = req.get_data()
         operation = environ["HTTP_X_AMZ_TARGET"][len(self.TARGET):]
         try:
-            account = self._authenticate(req, body, operation)
             payload = json.loads(body or b"{}")
+            account = self._authenticate(req, body, operation, payload)
             handler = {"CreateExport": self._create, "GetExport": self._get, "ListExports": self._list}.get(operation)
             if handler is None:
                 return self._error(start_response, 400, "UnknownOperationException", f"the Data Exports stand-in does not serve {operation}")
@@ -210,7 +210,19 @@ class _DataExports:
             return self._error(start_response, 400, "SerializationException", str(e))
         return self._answer(start_response, status, out)
 
-    def _authenticate(self, req, body, operation):
+    @staticmethod
+    def _resource(operation, account, payload):
+        # What IAM authorizes each operation on, as AWS does: the export for
+        # GetExport (crossbill's role may read export/* only) and
+        # CreateExport, any for ListExports.
+        if operation == "GetExport":
+            return str(payload.get("ExportArn", ""))
+        if operation == "CreateExport":
+            name = (payload.get("Export") or {}).get("Name", "")
+            return f"arn:aws:bcm-data-exports:us-east-1:{account}:export/{name}"
+        return "*"
+
+    def _authenticate(self, req, body, operation, payload):
         from moto.core import authorization
         from moto import settings
         from moto.iam.models import get_account_id_from
@@ -225,7 +237,7 @@ class _DataExports:
         check = access_control.IAMRequest(account_id=account, method=req.method, path=req.full_path.rstrip("?"),
                                           data={}, body=body, headers=headers, action=operation)
         check.check_signature()
-        check.check_action_permitted("*")
+        check.check_action_permitted(self._resource(operation, account, payload))
         return account
 
     @staticmethod
