@@ -154,7 +154,8 @@ test('organization: the management role verifies, member accounts are listed and
   // Only modules whose probes the emulator serves: org (DescribeOrganization)
   // and inventory (DescribeVolumes).
   const wanted = ['org', 'inventory'];
-  // The module list arrives after the heading: wait for it, or the loop sees none.
+  // The boxes come after the heading (the module list is fetched): wait
+  // for them, or .all() finds none and the defaults stay checked.
   await page.locator('input[name=module]').first().waitFor();
   for (const box of await page.locator('input[name=module]').all()) {
     const want = wanted.includes(await box.getAttribute('value'));
@@ -215,7 +216,8 @@ async function billWalk(deployURL) {
   await page.goto(`${base}/#/connections`);
   await page.getByRole('link', { name: 'Connect an AWS account' }).click();
   await page.getByRole('heading', { name: 'Connect an AWS account' }).waitFor();
-  // The module list arrives after the heading: wait for it, or the loop sees none.
+  // The boxes come after the heading (the module list is fetched): wait
+  // for them, or .all() finds none and the defaults stay checked.
   await page.locator('input[name=module]').first().waitFor();
   for (const box of await page.locator('input[name=module]').all()) {
     if ((await box.getAttribute('value') === 'cur') !== await box.isChecked()) await box.click();
@@ -235,12 +237,21 @@ async function billWalk(deployURL) {
   for (const row of await checks.locator('tbody tr').all()) {
     assert.match(await row.innerText(), /\t(pass|skip)\t/, `a check failed: ${await row.innerText()}`);
   }
-  // The emulator has no Data Exports: the bill step says so and how to go on.
-  assert.match(await page.getByTestId('bill-found').innerText(), /not available in the sandbox/);
-  await page.getByRole('textbox', { name: /Bill source/ }).fill(source);
-  await page.getByRole('button', { name: 'Set bill source' }).click();
+  // Verify discovered the CUR stack's export through the role (the
+  // emulator's Data Exports stand-in serves it: moto has no Data Exports)
+  // and registered it: no call sets the bill here.
+  const found = await page.getByTestId('bill-found').innerText();
+  assert.ok(found.includes('Verification found the export') && found.includes(source), `the bill step says: ${found}`);
+  assert.match(found, /delivered, 1 period/);
   await page.getByTestId('bill-source').filter({ hasText: source }).waitFor();
-  await page.getByRole('button', { name: 'Change bill source' }).waitFor();
+  // The set/change form still works: change it, then back.
+  const other = source.replace(/[^/]+$/, 'another-export');
+  await page.getByRole('textbox', { name: /Bill source/ }).fill(other);
+  await page.getByRole('button', { name: 'Change bill source' }).click();
+  await page.getByTestId('bill-source').filter({ hasText: other }).waitFor();
+  await page.getByRole('textbox', { name: /Bill source/ }).fill(source);
+  await page.getByRole('button', { name: 'Change bill source' }).click();
+  await page.getByTestId('bill-source').filter({ hasText: source }).waitFor();
   await shot('04c-bill-step');
   // No further call: the server's scheduler ingests it; the Costs page
   // shows the customer's spend once it has.

@@ -209,8 +209,12 @@ func newCostsMoMCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			names, err := app.Store(ctx)
+			if err != nil {
+				return err
+			}
 			return withCosts(ctx, app, func(s *costs.Store) error {
-				m, err := s.MonthOverMonth(ctx, q, month)
+				m, err := s.MonthOverMonthNamed(ctx, q, month, names)
 				if err != nil {
 					return err
 				}
@@ -232,7 +236,7 @@ func newCostsMoMCmd(app *App) *cobra.Command {
 					rowf(tw, "%s: %s..%s against %s..%s (exclusive ends)\n", m.Metric, m.Current.From, m.Current.To, m.Previous.From, m.Previous.To)
 					fmt.Fprintln(tw, "GROUP\tPREVIOUS\tCURRENT\tDELTA\tCHANGE\t")
 					for _, c := range m.Changes {
-						rowf(tw, "%s\t%s\t%s\t%s\t%s\t\n", c.Group, money(c.Previous), money(c.Current), money(c.Delta), pct(c.Percent))
+						rowf(tw, "%s\t%s\t%s\t%s\t%s\t\n", m.Label(c.Group), money(c.Previous), money(c.Current), money(c.Delta), pct(c.Percent))
 					}
 					return tw.Flush()
 				})
@@ -324,8 +328,12 @@ func newCostsAnomaliesCmd(app *App) *cobra.Command {
 				}
 				o.Dims = append(o.Dims, d)
 			}
+			names, err := app.Store(ctx)
+			if err != nil {
+				return err
+			}
 			return withCosts(ctx, app, func(s *costs.Store) error {
-				as, err := s.Anomalies(ctx, o)
+				as, err := s.AnomaliesNamed(ctx, o, names)
 				if err != nil {
 					return err
 				}
@@ -344,7 +352,7 @@ func newCostsAnomaliesCmd(app *App) *cobra.Command {
 					tw := newTable(w, 0)
 					fmt.Fprintln(tw, "DAY\tDIM\tGROUP\tVALUE\tBASELINE\tDELTA\tSCORE\tDIRECTION")
 					for _, a := range as {
-						rowf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\n", a.Day, a.Dim, a.Group, money(a.Value), money(a.Baseline), money(a.Delta), a.Score, a.Direction)
+						rowf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\n", a.Day, a.Dim, a.Label(), money(a.Value), money(a.Baseline), money(a.Delta), a.Score, a.Direction)
 					}
 					return tw.Flush()
 				})

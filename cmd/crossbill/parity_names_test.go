@@ -71,4 +71,20 @@ func TestParityCostAccountNames(t *testing.T) {
 	if string(a) != string(b) {
 		t.Errorf("CLI and API differ\nCLI %s\nAPI %s", b, a)
 	}
+
+	// Month over month names them too (anomalies: internal/costs
+	// TestAnalysisNamed).
+	stdout, stderr, code = runCLI(t, dir, "costs", "mom", "--tenant", "acme", "--json", "--group-by", "account")
+	if code != 0 {
+		t.Fatalf("costs mom: %d %s", code, stderr)
+	}
+	var mom costs.MoM
+	mustNoErr(t, json.Unmarshal([]byte(stdout), &mom))
+	if mom.Names[named] != "web-prod" || mom.Names[bare] != "" {
+		t.Errorf("costs mom names %v; want %s named web-prod and %s bare", mom.Names, named, bare)
+	}
+	text, _, _ = runCLI(t, dir, "costs", "mom", "--tenant", "acme", "--group-by", "account")
+	if !strings.Contains(text, "web-prod ("+named+")") {
+		t.Errorf("the mom table does not name the account:\n%s", text)
+	}
 }

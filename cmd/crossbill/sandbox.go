@@ -17,12 +17,12 @@ import (
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/emulator"
-	"github.com/crossbill/crossbill/internal/verify"
 )
 
 // sandboxModules are the modules the printed `connect init` enables: cost
 // reads, the bill, commitments and the organization. Probes of calls
-// the emulator lacks are skipped as "not available in the sandbox".
+// the emulator lacks are skipped as "not available in the sandbox"; Data
+// Exports is served by the emulator's stand-in, so verify finds the bill.
 const sandboxModules = "cost,cur,commitments,org"
 
 // newSandboxCmd is `crossbill sandbox`: a local AWS (the bundled moto
@@ -41,7 +41,8 @@ member accounts), an administrator for the customer and crossbill's hub identity
 tenant create / connect init / deploy / connect verify / connect members commands
 that then work against it. It runs until interrupted (Ctrl-C); everything lives in
 memory. Probes of services the emulator does not serve are reported as "not
-available in the sandbox".`,
+available in the sandbox"; BCM Data Exports is served by a stand-in in the
+emulator, so that connect verify discovers the CUR stack's export as the bill.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -156,8 +157,8 @@ func (sb *sandbox) commands() []string {
 		admin + "crossbill sandbox deploy --endpoint-url " + u + " --template sandbox-templates/crossbill-cur.yaml --stack-name crossbill-cur",
 		"crossbill connect verify --tenant sandbox --role-arn " + role + " --endpoint-url " + u,
 		"crossbill connect members --tenant sandbox --endpoint-url " + u,
-		"# Data Exports is not in the sandbox: name the CUR stack's bucket (its BucketName output) as the bill",
-		"crossbill connect bill --connection CONNECTION_ID --source s3://BUCKET/crossbill/" + verify.DefaultExportName,
+		"# verify found the bill (the CUR stack's export); to name another one:",
+		"#   crossbill connect bill --connection CONNECTION_ID --source s3://BUCKET/PREFIX/EXPORT",
 	}
 }
 
@@ -193,7 +194,9 @@ func newSandboxDeployCmd(app *App) *cobra.Command {
 		Long: `Deploy creates a CloudFormation stack in the sandbox's emulator from a template
 written by ` + "`crossbill connect init`" + `, with the AWS credentials of the environment
 (the customer's administrator key that ` + "`crossbill sandbox`" + ` prints), and prints the
-stack's outputs. Exit code 2 for bad input.`,
+stack's outputs. The emulator's CloudFormation cannot create a Data Exports export
+(AWS::BCMDataExports::Export): it is created after the stack through the
+emulator's Data Exports stand-in. Exit code 2 for bad input.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			const op = "sandbox deploy"
@@ -202,22 +205,19 @@ stack's outputs. Exit code 2 for bad input.`,
 			if err != nil {
 				return crossbill.Errorf(crossbill.CodeInvalid, op, "reading the template: %w", err)
 			}
-			// The emulator cannot create a Data Exports export: the rest
-			// of the stack (the CUR bucket, its policies) is deployed.
-			body, removed, err := emulator.Deployable(body)
-			if err != nil {
-				return crossbill.Errorf(crossbill.CodeInvalid, op, "%w", err)
-			}
-			for _, id := range removed {
-				app.Progress("sandbox deploy: %s is %s; the rest of the stack is deployed", id, verify.NotInSandbox)
-			}
 			cfg, err := awsclient.HubConfig(ctx, awsclient.HubOptions{EndpointURL: endpoint, Region: "us-east-1"})
 			if err != nil {
 				return err
 			}
-			outputs, err := emulator.CreateStack(ctx, cfg, stack, body, nil)
+			// moto's CloudFormation cannot create a Data Exports export:
+			// DeployStack creates the rest of the stack, then the export
+			// through the emulator's Data Exports stand-in.
+			outputs, made, err := emulator.DeployStack(ctx, cfg, stack, body, nil)
 			if err != nil {
 				return crossbill.Errorf(crossbill.CodeInvalid, op, "%w", err)
+			}
+			for _, id := range made {
+				app.Progress("sandbox deploy: %s created through the emulator's Data Exports stand-in (moto's CloudFormation cannot create it)", id)
 			}
 			return app.Print(outputs, func(w io.Writer) error {
 				for k, v := range outputs {

@@ -12,9 +12,10 @@ import (
 )
 
 // TestSandboxCommandsWork starts the sandbox and runs the commands it
-// prints, as a newcomer pastes them: the connection ends verified, the
-// probes of services moto does not serve (BCM Data Exports) are skipped as
-// not available in the sandbox instead of failing as AWS internal errors,
+// prints, as a newcomer pastes them: the CUR stack's export is created
+// through the emulator's Data Exports stand-in (moto serves no BCM Data
+// Exports; no stub here), the connection ends verified with the bill
+// discovered from that export, no check fails as an AWS internal error,
 // and the organization's members are listed. Not parallel: it sets the
 // environment and the working directory, as the user's shell does.
 func TestSandboxCommandsWork(t *testing.T) {
@@ -33,14 +34,12 @@ func TestSandboxCommandsWork(t *testing.T) {
 	t.Chdir(t.TempDir())
 	setHubEnv(t, "", "")
 	dir := t.TempDir()
-	var verifyOut, membersOut, billOut, connID, bucket string
+	var verifyOut, membersOut, bucket string
 	ran := 0
 	for _, line := range strings.Split(printed.String(), "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		// The placeholders a user fills in from earlier outputs.
-		line = strings.NewReplacer("CONNECTION_ID", connID, "BUCKET", bucket).Replace(line)
 		fields := strings.Fields(line)
 		if fields[0] == "export" {
 			fields = fields[1:]
@@ -63,21 +62,13 @@ func TestSandboxCommandsWork(t *testing.T) {
 			t.Fatalf("%s: exit %d\n%s\n%s", line, code, stdout, stderr)
 		}
 		switch {
-		case args[0] == "connect" && args[1] == "init":
-			var init struct {
-				ID string `json:"connection_id"`
-			}
-			mustNoErr(t, json.Unmarshal([]byte(stdout), &init))
-			connID = init.ID
 		case args[0] == "sandbox" && strings.Contains(line, "crossbill-cur"):
 			var outputs map[string]string
 			mustNoErr(t, json.Unmarshal([]byte(stdout), &outputs))
 			bucket = outputs["BucketName"]
-			if bucket == "" || !strings.Contains(stderr, "CurExport is "+verify.NotInSandbox) {
+			if bucket == "" || !strings.HasPrefix(outputs["ExportArn"], "arn:aws:bcm-data-exports:") || !strings.Contains(stderr, "CurExport created through the emulator's Data Exports stand-in") {
 				t.Fatalf("CUR stack in the sandbox: outputs %v, stderr %s", outputs, stderr)
 			}
-		case args[0] == "connect" && args[1] == "bill":
-			billOut = stdout
 		case len(args) > 2 && args[1] == "verify":
 			verifyOut = stdout + stderr
 		case len(args) > 2 && args[1] == "members":
@@ -90,32 +81,30 @@ func TestSandboxCommandsWork(t *testing.T) {
 			t.Setenv("AWS_SECRET_ACCESS_KEY", sb.hub.Secret)
 		}
 	}
-	if ran != 7 {
-		t.Fatalf("ran %d commands, want 7:\n%s", ran, printed.String())
-	}
-	// The CUR stack's bucket, deployed in the sandbox, is the bill.
-	if !strings.Contains(billOut, `"bucket": "`+bucket+`"`) {
-		t.Errorf("connect bill: %s", billOut)
+	if ran != 6 {
+		t.Fatalf("ran %d commands, want 6:\n%s", ran, printed.String())
 	}
 	var res struct {
 		Status string `json:"status"`
 		Checks []struct{ Name, Status, Message, Class string }
-		Bill   *struct{ Note string }
+		Bill   *verify.Bill
 	}
 	if err := json.Unmarshal([]byte(verifyOut[:strings.LastIndex(verifyOut, "}")+1]), &res); err != nil || res.Status != "verified" {
 		t.Fatalf("verify did not end verified: %v\n%s", err, verifyOut)
 	}
-	var curSkipped bool
+	var curPassed bool
 	for _, c := range res.Checks {
 		if strings.Contains(c.Name, "bcm-data-exports") {
-			curSkipped = c.Status == "skip" && c.Message == verify.NotInSandbox
+			curPassed = c.Status == "pass"
 		}
 		if c.Status == "fail" || c.Class == "aws-internal" {
 			t.Errorf("check %+v", c)
 		}
 	}
-	if !curSkipped || res.Bill == nil || !strings.Contains(res.Bill.Note, "not available in the sandbox") {
-		t.Errorf("the Data Exports probe and bill are not reported as not available in the sandbox:\n%s", verifyOut)
+	// verify discovered the CUR stack's export through the role.
+	want := "s3://" + bucket + "/crossbill/" + verify.DefaultExportName
+	if !curPassed || res.Bill == nil || res.Bill.Source != want || !res.Bill.Discovered {
+		t.Errorf("the Data Exports probe does not pass or the bill %s was not discovered:\n%s", want, verifyOut)
 	}
 	for _, a := range sb.accounts {
 		if !strings.Contains(membersOut, a) {

@@ -35,6 +35,17 @@ type Anomaly struct {
 	Delta     float64 `json:"delta"`    // value - baseline
 	Score     float64 `json:"score"`    // robust z-score
 	Direction string  `json:"direction"`
+	// Name is an account group's name from the tenant's organizations
+	// (AnomaliesNamed).
+	Name string `json:"name,omitempty"`
+}
+
+// Label is the group as shown to a person: "name (group)" when named.
+func (a Anomaly) Label() string {
+	if a.Name != "" {
+		return a.Name + " (" + a.Group + ")"
+	}
+	return a.Group
 }
 
 // Anomalies finds days whose cost is far from the recent norm, per group of
@@ -448,4 +459,10 @@ type MoM struct {
 	Current  Range    `json:"current"`
 	Previous Range    `json:"previous"`
 	Changes  []Change `json:"changes"`
+	// Names are the account groups' names from the tenant's
+	// organizations (MonthOverMonthNamed), keyed by group.
+	Names map[string]string `json:"names,omitempty"`
 }
+
+// Label is a group as shown to a person: "name (group)" when named.
+func (m MoM) Label(group string) string { return label(m.Names, group) }

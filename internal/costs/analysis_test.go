@@ -261,3 +261,47 @@ func TestCURTagsColumn(t *testing.T) {
 		}
 	}
 }
+
+// namesOf is an AccountNamer with fixed names (the store's is tested in
+// internal/store).
+type namesOf map[crossbill.AccountID]string
+
+func (n namesOf) AccountNames(context.Context, crossbill.TenantID) (map[crossbill.AccountID]string, error) {
+	return n, nil
+}
+
+// TestAnalysisNamed: month over month and anomalies name the account
+// groups as QueryNamed does (issue 11), and only those: services stay bare.
+func TestAnalysisNamed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openStore(t)
+	dailySeries(t, s)
+	m, err := s.MonthOverMonth(ctx, costs.Query{Tenant: "acme", Metric: costs.MetricUnblended, GroupBy: costs.Dim{Kind: costs.DimAccount}}, time.Time{})
+	if err != nil || len(m.Changes) != 1 {
+		t.Fatalf("mom by account %+v, %v", m, err)
+	}
+	account := m.Changes[0].Group
+	names := namesOf{crossbill.AccountID(account): "web-prod"}
+	m, err = s.MonthOverMonthNamed(ctx, costs.Query{Tenant: "acme", Metric: costs.MetricUnblended, GroupBy: costs.Dim{Kind: costs.DimAccount}}, time.Time{}, names)
+	if err != nil || m.Names[account] != "web-prod" || m.Label(account) != "web-prod ("+account+")" {
+		t.Errorf("named mom %+v, %v", m, err)
+	}
+	m, err = s.MonthOverMonthNamed(ctx, costs.Query{Tenant: "acme", Metric: costs.MetricUnblended, GroupBy: costs.Dim{Kind: costs.DimService}}, time.Time{}, names)
+	if err != nil || m.Names != nil {
+		t.Errorf("mom by service named %v, %v", m.Names, err)
+	}
+	as, err := s.AnomaliesNamed(ctx, costs.AnomalyOptions{Tenant: "acme"}, names)
+	if err != nil || len(as) != 2 {
+		t.Fatalf("anomalies %+v, %v", as, err)
+	}
+	for _, a := range as {
+		want := ""
+		if a.Dim == costs.DimAccount {
+			want = "web-prod"
+		}
+		if a.Name != want || (want != "" && a.Label() != "web-prod ("+account+")") {
+			t.Errorf("anomaly %+v, want name %q", a, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package costs
 
 import (
 	"context"
+	"time"
 
 	"github.com/crossbill/crossbill"
 )
@@ -39,9 +40,52 @@ func (s *Store) QueryNamed(ctx context.Context, q Query, namer AccountNamer) (Re
 
 // Label is a group as shown to a person: "name (group)" when the group has
 // a name, else the group.
-func (r Result) Label(group string) string {
-	if n := r.Names[group]; n != "" {
+func (r Result) Label(group string) string { return label(r.Names, group) }
+
+func label(names map[string]string, group string) string {
+	if n := names[group]; n != "" {
 		return n + " (" + group + ")"
 	}
 	return group
+}
+
+// MonthOverMonthNamed is MonthOverMonth with the account groups named
+// (MoM.Names) as QueryNamed names them. A nil namer names nothing.
+func (s *Store) MonthOverMonthNamed(ctx context.Context, q Query, month time.Time, namer AccountNamer) (MoM, error) {
+	m, err := s.MonthOverMonth(ctx, q, month)
+	if err != nil || namer == nil || q.GroupBy.Kind != DimAccount {
+		return m, err
+	}
+	names, err := namer.AccountNames(ctx, q.Tenant)
+	if err != nil {
+		return MoM{}, err
+	}
+	for _, c := range m.Changes {
+		if n := names[crossbill.AccountID(c.Group)]; n != "" {
+			if m.Names == nil {
+				m.Names = map[string]string{}
+			}
+			m.Names[c.Group] = n
+		}
+	}
+	return m, nil
+}
+
+// AnomaliesNamed is Anomalies with the anomalies of account groups named
+// (Anomaly.Name). A nil namer names nothing.
+func (s *Store) AnomaliesNamed(ctx context.Context, o AnomalyOptions, namer AccountNamer) ([]Anomaly, error) {
+	as, err := s.Anomalies(ctx, o)
+	if err != nil || namer == nil || len(as) == 0 {
+		return as, err
+	}
+	names, err := namer.AccountNames(ctx, o.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	for i := range as {
+		if as[i].Dim == DimAccount {
+			as[i].Name = names[crossbill.AccountID(as[i].Group)]
+		}
+	}
+	return as, nil
 }

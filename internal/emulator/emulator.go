@@ -1,6 +1,7 @@
 // Package emulator starts moto_server, a real AWS emulator, for crossbill's
 // tests and for the demo, through crossbill's own launcher (launcher.py),
-// which corrects two trust-policy gaps of moto 5.2.1.
+// which corrects trust-policy gaps of moto 5.2.1 and answers BCM Data
+// Exports, which moto does not serve, with a minimal stand-in.
 package emulator
 
 import (

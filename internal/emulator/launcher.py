@@ -14,18 +14,24 @@ It also gives AccessDenied the error shape each protocol's SDK parses (moto
 answers every service with EC2's <Errors> envelope, which the AWS SDKs for
 query and JSON protocols cannot read), and checks S3 signatures over the
 URI-encoded path and query the SDKs sign (moto refuses any key holding '=',
-such as CUR 2.0's BILLING_PERIOD=YYYY-MM folders). Then it runs moto's own
-server.
+such as CUR 2.0's BILLING_PERIOD=YYYY-MM folders).
+moto does not serve BCM Data Exports at all: a minimal stand-in for it
+(CreateExport, GetExport, ListExports; see _DataExports) answers those calls,
+after moto's own signature and IAM checks. Then it runs moto's own server.
 """
 import json
 import re
 import sys
+import threading
+import time
+import uuid
 from urllib.parse import quote, unquote
 from xml.sax.saxutils import escape
 
 from moto.core.exceptions import AccessDeniedError
 
 from moto.iam import access_control
+from moto.moto_server import werkzeug_app
 from moto.iam.exceptions import NotFoundException
 from moto.iam.models import iam_backends
 from moto.iam.utils import REQUIRE_RESOURCE_ACCESS_POLICIES_CHECK
@@ -150,6 +156,157 @@ access_control.IAMRequestBase._check_role_trust_relationship = _check_role_trust
 access_control.IAMRequest._raise_access_denied = _raise_access_denied
 access_control.IAMPolicyStatement._check_conditions = _check_conditions
 access_control.IAMPolicyStatement._check_principal = _check_principal
+
+class _DataExports:
+    """A stand-in for the BCM Data Exports API, which moto 5.2.1 does not
+    serve: CreateExport, GetExport and ListExports in the JSON 1.1 protocol
+    of the real service, kept in memory per account (the caller's, from its
+    access key, as moto resolves it for every service) until /moto-api/reset.
+    Calls are authenticated and authorized by moto's own IAM checks (signature,
+    then the caller's policies for bcm-data-exports:<Operation>) once moto
+    enforces IAM, as AWS would. It exists so that crossbill's verification can
+    discover a CUR 2.0 export through the customer's role in tests and the
+    sandbox; it validates only what crossbill relies on."""
+
+    SERVICE = "bcm-data-exports"
+    TARGET = "AWSBillingAndCostManagementDataExports."
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.exports = {}  # account -> {arn: export}
+
+    def reset(self):
+        with self.lock:
+            self.exports = {}
+
+    @classmethod
+    def wants(cls, environ):
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        return f"/{cls.SERVICE}/aws4_request" in auth and environ.get("HTTP_X_AMZ_TARGET", "").startswith(cls.TARGET)
+
+    def __call__(self, environ, start_response):
+        from werkzeug.exceptions import HTTPException
+        from werkzeug.wrappers import Request
+
+        req = Request(environ)
+        body = req.get_data()
+        operation = environ["HTTP_X_AMZ_TARGET"][len(self.TARGET):]
+        try:
+            payload = json.loads(body or b"{}")
+            account = self._authenticate(req, body, operation, payload)
+            handler = {"CreateExport": self._create, "GetExport": self._get, "ListExports": self._list}.get(operation)
+            if handler is None:
+                return self._error(start_response, 400, "UnknownOperationException", f"the Data Exports stand-in does not serve {operation}")
+            with self.lock:
+                status, out = handler(self.exports.setdefault(account, {}), account, payload)
+        except _ApiError as e:
+            return self._error(start_response, e.status, e.code, e.message)
+        except HTTPException as e:
+            code = getattr(e, "error_type", None) or "AccessDeniedException"
+            if code == "AccessDenied":  # the JSON protocol's name of it
+                code = "AccessDeniedException"
+            return self._error(start_response, e.code or 403, code, getattr(e, "message", None) or str(e))
+        except ValueError as e:
+            return self._error(start_response, 400, "SerializationException", str(e))
+        return self._answer(start_response, status, out)
+
+    @staticmethod
+    def _resource(operation, account, payload):
+        # What IAM authorizes each operation on, as AWS does: the export for
+        # GetExport (crossbill's role may read export/* only) and
+        # CreateExport, any for ListExports.
+        if operation == "GetExport":
+            return str(payload.get("ExportArn", ""))
+        if operation == "CreateExport":
+            name = (payload.get("Export") or {}).get("Name", "")
+            return f"arn:aws:bcm-data-exports:us-east-1:{account}:export/{name}"
+        return "*"
+
+    def _authenticate(self, req, body, operation, payload):
+        from moto.core import authorization
+        from moto import settings
+        from moto.iam.models import get_account_id_from
+
+        key = re.search(r"Credential=([^/]+)/", req.headers.get("Authorization", ""))
+        account = get_account_id_from(key.group(1) if key else "")
+        mixin = authorization.ActionAuthenticatorMixin
+        if mixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
+            mixin.request_count += 1
+            return account
+        headers = dict(req.headers.items())
+        check = access_control.IAMRequest(account_id=account, method=req.method, path=req.full_path.rstrip("?"),
+                                          data={}, body=body, headers=headers, action=operation)
+        check.check_signature()
+        check.check_action_permitted(self._resource(operation, account, payload))
+        return account
+
+    @staticmethod
+    def _create(exports, account, payload):
+        export = payload.get("Export") or {}
+        name = export.get("Name", "")
+        dest = (export.get("DestinationConfigurations") or {}).get("S3Destination") or {}
+        if not re.fullmatch(r"[0-9A-Za-z!\-_.*'()]{1,128}", name):
+            raise _ApiError(400, "ValidationException", "Export.Name must be 1-128 characters of 0-9A-Za-z!-_.*'()")
+        if not (export.get("DataQuery") or {}).get("QueryStatement"):
+            raise _ApiError(400, "ValidationException", "Export.DataQuery.QueryStatement is required")
+        if not dest.get("S3Bucket"):
+            raise _ApiError(400, "ValidationException", "Export.DestinationConfigurations.S3Destination.S3Bucket is required")
+        if any(e["Name"] == name for e in exports.values()):
+            raise _ApiError(400, "ValidationException", f"an export named {name} already exists")
+        arn = f"arn:aws:bcm-data-exports:us-east-1:{account}:export/{name}-{uuid.uuid4()}"
+        export = dict(export, ExportArn=arn)
+        # Data Exports' timestamps are ISO 8601 strings, not epoch numbers.
+        exports[arn] = {"Export": export, "Created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        return 200, {"ExportArn": arn}
+
+    @staticmethod
+    def _status(e):
+        return {"StatusCode": "HEALTHY", "CreatedAt": e["Created"], "LastUpdatedAt": e["Created"]}
+
+    def _get(self, exports, account, payload):
+        e = exports.get(payload.get("ExportArn", ""))
+        if e is None:
+            raise _ApiError(400, "ResourceNotFoundException", f"export {payload.get('ExportArn', '')} not found")
+        return 200, {"Export": e["Export"], "ExportStatus": self._status(e)}
+
+    def _list(self, exports, account, payload):
+        refs = [{"ExportArn": arn, "ExportName": e["Export"]["Name"], "ExportStatus": self._status(e)} for arn, e in exports.items()]
+        return 200, {"Exports": refs}
+
+    @staticmethod
+    def _answer(start_response, status, out):
+        data = json.dumps(out).encode()
+        start_response(f"{status} OK", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data))),
+                                       ("X-Amzn-Requestid", str(uuid.uuid4()))])
+        return [data]
+
+    @staticmethod
+    def _error(start_response, status, code, message):
+        data = json.dumps({"__type": code, "message": message, "Message": message}).encode()
+        start_response(f"{status} ERROR", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data))),
+                                          ("X-Amzn-Errortype", code), ("X-Amzn-Requestid", str(uuid.uuid4()))])
+        return [data]
+
+
+class _ApiError(Exception):
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+_data_exports = _DataExports()
+_dispatch = werkzeug_app.DomainDispatcherApplication.__call__
+
+
+def _dispatch_with_stand_ins(self, environ, start_response):
+    if _DataExports.wants(environ):
+        return _data_exports(environ, start_response)
+    if environ.get("PATH_INFO") == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
+        _data_exports.reset()
+    return _dispatch(self, environ, start_response)
+
+
+werkzeug_app.DomainDispatcherApplication.__call__ = _dispatch_with_stand_ins
 
 if __name__ == "__main__":
     from moto.server import main

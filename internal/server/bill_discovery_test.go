@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bcmdataexports"
 	bcmtypes "github.com/aws/aws-sdk-go-v2/service/bcmdataexports/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
@@ -35,9 +33,11 @@ import (
 // moto 5.2.1 serves neither BCM Data Exports nor its CloudFormation type
 // AWS::BCMDataExports::Export: the CUR stack is deployed without that one
 // resource (bucket, bucket policy and the role's read policy are real), and
-// ListExports / GetExport are stubbed to answer the export the stack
-// would have created. The export is uploaded into the stack's bucket in the
-// same, enforced moto: the role reads it through its read policy.
+// the export is created later, as Data Exports would, through the Data
+// Exports stand-in of crossbill's emulator launcher (no stub: verification
+// calls ListExports / GetExport through the role, IAM enforced). The export
+// is uploaded into the stack's bucket in the same, enforced moto: the role
+// reads it through its read policy.
 func TestVerifyDiscoversBill(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -60,34 +60,8 @@ func TestVerifyDiscoversBill(t *testing.T) {
 	}
 
 	const prefix, export = "crossbill", verifyDefaultExport
-	var bucket string
-	var created atomic.Bool // whether Data Exports has created the export
-	exportARN := "arn:aws:bcm-data-exports:us-east-1:" + emulator.DefaultAccount + ":export/" + export + "-0000"
-	stubs := func() []func(*middleware.Stack) error {
-		return []func(*middleware.Stack) error{
-			func(stack *middleware.Stack) error {
-				return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("test-list-exports",
-					func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-						if middleware.GetServiceID(ctx) != "BCM Data Exports" || middleware.GetOperationName(ctx) != "ListExports" {
-							return next.HandleInitialize(ctx, in)
-						}
-						out := &bcmdataexports.ListExportsOutput{}
-						if created.Load() {
-							out.Exports = []bcmtypes.ExportReference{{ExportArn: aws.String(exportARN), ExportName: aws.String(export)}}
-						}
-						return middleware.InitializeOutput{Result: out}, middleware.Metadata{}, nil
-					}), middleware.After)
-			},
-			emulator.Stub("BCM Data Exports", "GetExport", &bcmdataexports.GetExportOutput{Export: &bcmtypes.Export{Name: aws.String(export), ExportArn: aws.String(exportARN),
-				DataQuery: &bcmtypes.DataQuery{QueryStatement: aws.String(onboarding.CURQuery())},
-				DestinationConfigurations: &bcmtypes.DestinationConfigurations{S3Destination: &bcmtypes.S3Destination{
-					S3Bucket: &bucket, S3Prefix: aws.String(prefix), S3Region: aws.String("us-east-1")}}}}, nil),
-		}
-	}
-
 	ts := startServer(t, func(m *server.Main) {
 		m.Hub = awsclient.HubOptions{EndpointURL: moto.URL, Region: "us-east-1", AccessKey: &awsclient.AccessKey{ID: hub.KeyID, Secret: hub.Secret}}
-		m.HubAPIOptions = stubs()
 		m.HubPrincipal = hub.ARN
 		m.VerifyWait = 10 * time.Second
 		m.Scheduler = scheduler.Options{Poll: 20 * time.Millisecond, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond}
@@ -123,14 +97,14 @@ func TestVerifyDiscoversBill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if curBody, _, err = emulator.Deployable(curBody); err != nil { // the export is not served by moto
+	if curBody, _, err = emulator.Deployable(curBody); err != nil { // the export comes later
 		t.Fatal(err)
 	}
 	curOut, err := emulator.CreateStack(ctx, admin, "crossbill-cur", curBody, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bucket = curOut["BucketName"]
+	bucket := curOut["BucketName"]
 	if bucket == "" || curOut["Prefix"] != prefix {
 		t.Fatalf("CUR stack outputs: %v", curOut)
 	}
@@ -164,7 +138,16 @@ func TestVerifyDiscoversBill(t *testing.T) {
 	}
 	// The export appears; the scheduler's next verification (made due
 	// now) finds it, registers it and has it ingested.
-	created.Store(true)
+	_, err = bcmdataexports.NewFromConfig(admin).CreateExport(ctx, &bcmdataexports.CreateExportInput{Export: &bcmtypes.Export{
+		Name: aws.String(export), DataQuery: &bcmtypes.DataQuery{QueryStatement: aws.String(onboarding.CURQuery())},
+		RefreshCadence: &bcmtypes.RefreshCadence{Frequency: bcmtypes.FrequencyOptionSynchronous},
+		DestinationConfigurations: &bcmtypes.DestinationConfigurations{S3Destination: &bcmtypes.S3Destination{
+			S3Bucket: aws.String(bucket), S3Prefix: aws.String(prefix), S3Region: aws.String("us-east-1"),
+			S3OutputConfigurations: &bcmtypes.S3OutputConfigurations{OutputType: bcmtypes.S3OutputTypeCustom, Format: bcmtypes.FormatOptionParquet,
+				Compression: bcmtypes.CompressionOptionParquet, Overwrite: bcmtypes.OverwriteOptionOverwriteReport}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ts.Store().EnqueueJob(ctx, store.JobSpec{TenantID: crossbill.TenantID(tenant.ID), ConnectionID: crossbill.ConnectionID(conn.ID), Kind: "verify"}); err != nil {
 		t.Fatal(err)
 	}

@@ -10,10 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/bcmdataexports"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
@@ -29,8 +27,9 @@ func TestMain(m *testing.M) {
 	os.Exit(emulator.RunTests(m, pgtest.Stop))
 }
 
-// moto 5.2.1 does not serve BCM Data Exports (it answers 500), the cur
-// module's verification probe: the tests stub it with emulator.Stub.
+// moto 5.2.1 does not serve BCM Data Exports, the cur module's
+// verification probe: crossbill's emulator launcher answers it with its
+// Data Exports stand-in (no stub here).
 
 // TestFlexeraBillConnect makes Flexera Optima's onboarding call (seed 004)
 // against a role and a CUR bucket in moto_server: the connection is
@@ -68,7 +67,6 @@ func TestFlexeraBillConnect(t *testing.T) {
 
 	ts := startServer(t, func(m *server.Main) {
 		m.Hub = awsclient.HubOptions{EndpointURL: moto.URL, Region: "us-east-1", AccessKey: &awsclient.AccessKey{ID: creds.AccessKeyID, Secret: creds.SecretAccessKey}}
-		m.HubAPIOptions = []func(*middleware.Stack) error{emulator.Stub("BCM Data Exports", "ListExports", &bcmdataexports.ListExportsOutput{}, nil)}
 		m.HubPrincipal = "arn:aws:iam::" + emulator.DefaultAccount + ":user/crossbill-hub"
 		m.VerifyWait = -1
 		m.Scheduler = scheduler.Options{Poll: 20 * time.Millisecond, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/bcmdataexports"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/pricing"
@@ -159,11 +158,12 @@ func (w *world) hubConfigAt(t testing.TB, endpoint string, extra ...func(*middle
 	// key above replaces it, and the cache wraps it as HubConfig would.
 	cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(w.hubKey.ID, w.hubKey.Secret, ""))
 	w.rec.Attach(&cfg)
-	// moto 5.2.1 does not serve the Price List API, BCM Data Exports or
-	// EC2 DescribeReservedInstances (it answers 500): these probes are
-	// stubbed with an empty success, after the recorder has seen the call.
+	// moto 5.2.1 does not serve the Price List API or EC2
+	// DescribeReservedInstances (it answers 500): these probes are stubbed
+	// with an empty success, after the recorder has seen the call. BCM Data
+	// Exports, which moto lacks too, is answered by the emulator launcher's
+	// stand-in.
 	cfg.APIOptions = append(cfg.APIOptions, emulator.Stub("Pricing", "DescribeServices", &pricing.DescribeServicesOutput{}, nil),
-		emulator.Stub("BCM Data Exports", "ListExports", &bcmdataexports.ListExportsOutput{}, nil),
 		emulator.Stub("EC2", "DescribeReservedInstances", &ec2.DescribeReservedInstancesOutput{}, nil))
 	cfg.APIOptions = append(cfg.APIOptions, extra...)
 	return cfg
