@@ -61,7 +61,7 @@ func newCostsViewsCmd(app *App) *cobra.Command {
 	var f costFlags
 	create := &cobra.Command{
 		Use: "create NAME", Short: "Save the query given by the flags as the view NAME", Args: exactArgs(1),
-		Long: "Save a cost query under a name. Exit code 2 for a bad name or query, 5 when the name is taken.",
+		Long: "Save a cost query under a name. Exit code 2 for a bad name or query, 4 when the name is taken.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			t, err := costTenant(ctx, app, tenant)
