@@ -39,7 +39,9 @@ func TestAnalystSavesViewsAndExports(t *testing.T) {
 	}
 	var v struct {
 		ID, Name, Person string
-		Query            struct{ GroupBy string `json:"group_by"` }
+		Query            struct {
+			GroupBy string `json:"group_by"`
+		}
 	}
 	if st := ana.call(t, base, "POST", views, anaCSRF, body, &v); st != 201 || v.Name != "EC2 by region" || v.Person != "ana@example.com" || v.Query.GroupBy != "service" {
 		t.Fatalf("analyst's view: %d %+v", st, v)
