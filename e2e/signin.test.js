@@ -80,7 +80,7 @@ before(async () => {
   reviews.ann = await review('vendor-a.json');
   reviews.vic = await review('vendor-b.json');
   context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: chromiumPath, headless: true,
+    executablePath: chromiumPath, headless: true, acceptDownloads: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1280, height: 900 },
   });
