@@ -164,7 +164,7 @@ test('an analyst saves a view and exports it; a viewer opens it but cannot expor
 
   await signInAs('vic');
   await page.goto(`${base}/#/costs`);
-  await page.getByLabel('Saved view').selectOption({ label: 'Monthly by service' });
+  await page.getByLabel('Saved view', { exact: true }).selectOption({ label: 'Monthly by service' });
   await page.getByRole('heading', { name: /amortized cost by service, monthly/ }).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Download CSV' }).count(), 0, 'no export for a viewer');
   assert.equal(await page.getByRole('button', { name: 'Save view' }).count(), 0, 'no saving for a viewer');
