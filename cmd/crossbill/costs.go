@@ -38,7 +38,7 @@ func (f *costFlags) register(cmd *cobra.Command, query bool) {
 		cmd.Flags().StringVar(&f.from, "from", "", "first day, YYYY-MM-DD or YYYY-MM (default: start of the latest month with data)")
 		cmd.Flags().StringVar(&f.to, "to", "", "day after the last, exclusive (default: after the latest day with data)")
 		cmd.Flags().IntVar(&f.top, "top", 0, "keep the N largest groups (at most 1000), fold the rest into \"others\"")
-		cmd.Flags().StringVar(&f.view, "view", "", "run the tenant's saved view NAME (see `crossbill costs views`) instead of the query flags")
+		cmd.Flags().StringVar(&f.view, "view", "", "run the tenant's saved view NAME (see: crossbill costs views list) instead of the query flags")
 	}
 }
 
