@@ -2,11 +2,13 @@
 // through an in-process OpenID provider (started by signin_test.go, with a
 // small sign-in page of its own). A person's groups map to roles in tenant
 // acme only; an approver acknowledges an access review, a viewer cannot
-// (no button, and the API answers 403), both sign out.
+// (no button, and the API answers 403), both sign out. An analyst saves a
+// view of the costs and exports it as CSV; a viewer opens the view but
+// has no export (no button, and the API answers 403).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -33,7 +35,8 @@ function startServe(port) {
   return new Promise((resolve, reject) => {
     server = spawn(bin, ['serve', '--addr', `127.0.0.1:${port}`, '--data', dataDir, '--json', '--log-format', 'text',
       '--oidc-issuer', issuer, '--oidc-name', 'corp', '--oidc-redirect-url', `http://127.0.0.1:${port}/api/v1/auth/callback`,
-      '--oidc-role', 'groups=acme-approvers:acme:approver', '--oidc-role', 'groups=acme-viewers:acme:viewer'],
+      '--oidc-role', 'groups=acme-approvers:acme:approver', '--oidc-role', 'groups=acme-viewers:acme:viewer',
+      '--oidc-role', 'groups=acme-analysts:acme:analyst'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     let out = '', err = '';
     const timer = setTimeout(() => reject(new Error(`serve not ready in 60 s; stderr:\n${err}`)), 60000);
@@ -65,6 +68,11 @@ before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'crossbill-e2e-signin-'));
   profileDir = mkdtempSync(join(tmpdir(), 'crossbill-e2e-signin-profile-'));
   for (const t of ['acme', 'beta']) execFileSync(bin, ['tenant', 'create', t, '--data', dataDir]);
+  // A month of a synthetic organization's costs for acme (the analyst's
+  // views and exports), loaded before serve holds the cost store.
+  const curDir = join(dataDir, 'cur-export');
+  execFileSync(bin, ['cur', 'generate', '--out', curDir, '--seed', '7', '--accounts', '2', '--months', '1', '--start', '2026-01']);
+  execFileSync(bin, ['cur', 'ingest', '--source', curDir, '--tenant', 'acme', '--data', dataDir]);
   const port = await freePort();
   const banner = await startServe(port);
   base = banner.url;
@@ -72,7 +80,7 @@ before(async () => {
   reviews.ann = await review('vendor-a.json');
   reviews.vic = await review('vendor-b.json');
   context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: chromiumPath, headless: true,
+    executablePath: chromiumPath, headless: true, acceptDownloads: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1280, height: 900 },
   });
@@ -134,6 +142,40 @@ test('a viewer cannot approve: no button, and the API answers 403', async () => 
   assert.equal(status, 403);
   const beta = await page.evaluate(async () => (await fetch('/api/v1/tenants/beta')).status);
   assert.equal(beta, 404, 'a tenant the claims do not map to does not exist for the viewer');
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByText('You are signed out.').waitFor();
+});
+
+test('an analyst saves a view and exports it; a viewer opens it but cannot export', async () => {
+  await signInAs('ana');
+  assert.match(await page.locator('#who-scope').textContent(), /ana@example\.com · analyst/);
+  await page.goto(`${base}/#/costs/${encodeURIComponent('group_by=service&granularity=monthly&from=2026-01-01&to=2026-02-01&top=8')}`);
+  await page.getByRole('heading', { name: /by service/ }).waitFor();
+  await page.getByLabel('View name').fill('Monthly by service');
+  await page.getByRole('button', { name: 'Save view' }).click();
+  await page.getByTestId('view-status').filter({ hasText: 'Saved “Monthly by service”' }).waitFor();
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+  const csv = readFileSync(await dl.path(), 'utf8').trim().split('\n');
+  assert.equal(csv[0], 'period,group,amortized');
+  assert.ok(csv.length > 2, 'the export holds the month\'s services');
+  await shot('signin-05-analyst-view');
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByText('You are signed out.').waitFor();
+
+  await signInAs('vic');
+  await page.goto(`${base}/#/costs`);
+  await page.getByLabel('Saved view', { exact: true }).selectOption({ label: 'Monthly by service' });
+  await page.getByRole('heading', { name: /amortized cost by service, monthly/ }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Download CSV' }).count(), 0, 'no export for a viewer');
+  assert.equal(await page.getByRole('button', { name: 'Save view' }).count(), 0, 'no saving for a viewer');
+  await shot('signin-06-viewer-view');
+  const statuses = await page.evaluate(async () => {
+    const views = await (await fetch('/api/v1/tenants/acme/costs/views')).json();
+    const a = await fetch(`/api/v1/tenants/acme/costs/views/${views[0].id}/export`);
+    const b = await fetch('/api/v1/tenants/acme/costs/export?format=csv&group_by=service');
+    return [views.length, a.status, b.status];
+  });
+  assert.deepEqual(statuses, [1, 403, 403]);
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.getByText('You are signed out.').waitFor();
 });

@@ -16,6 +16,7 @@ import (
 var people = map[string]*mockoidc.MockUser{
 	"ann": {Subject: "e2e-ann", Email: "ann@example.com", EmailVerified: true, PreferredUsername: "ann", Groups: []string{"acme-approvers"}},
 	"vic": {Subject: "e2e-vic", Email: "vic@example.com", EmailVerified: true, PreferredUsername: "vic", Groups: []string{"acme-viewers"}},
+	"ana": {Subject: "e2e-ana", Email: "ana@example.com", EmailVerified: true, PreferredUsername: "ana", Groups: []string{"acme-analysts"}},
 }
 
 // loginPage is the provider's sign-in page: mockoidc approves whoever is
@@ -26,6 +27,7 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html><html>
 {{range $k, $vs := .Query}}{{range $vs}}<input type="hidden" name="{{$k}}" value="{{.}}">{{end}}{{end}}
 <button name="as" value="ann">Sign in as ann@example.com</button>
 <button name="as" value="vic">Sign in as vic@example.com</button>
+<button name="as" value="ana">Sign in as ana@example.com</button>
 </form></body></html>`))
 
 func startIdP(t *testing.T) *mockoidc.MockOIDC {
@@ -66,7 +68,8 @@ func startIdP(t *testing.T) *mockoidc.MockOIDC {
 
 // TestBrowserSignIn runs signin.test.js: single sign-on through an
 // in-process OpenID provider's page, roles from its groups, an approval
-// and a viewer who cannot approve, sign-out.
+// and a viewer who cannot approve, an analyst's saved view and export
+// (a viewer's export refused), sign-out.
 func TestBrowserSignIn(t *testing.T) {
 	chromium, node, bin, ctx := browserTools(t)
 	idp := startIdP(t)

@@ -101,7 +101,7 @@ Exit code 0 when released; 2 for a malformed account ID or a missing --reason;
 			if err != nil {
 				return err
 			}
-			b, err := s.ReleaseAccount(ctx, crossbill.AccountID(strings.TrimSpace(args[0])), cliActor(), reason)
+			b, err := s.ReleaseAccount(ctx, crossbill.AccountID(strings.TrimSpace(args[0])), store.AuditEntry{Actor: cliActor()}, reason)
 			if err != nil {
 				return err
 			}

@@ -20,6 +20,7 @@ import (
 // costFlags are the flags every costs subcommand shares.
 type costFlags struct {
 	tenant, metric, groupBy, granularity, from, to, format, month string
+	view                                                          string
 	filters, billingPeriods                                       []string
 	top, maxRows                                                  int
 }
@@ -37,6 +38,7 @@ func (f *costFlags) register(cmd *cobra.Command, query bool) {
 		cmd.Flags().StringVar(&f.from, "from", "", "first day, YYYY-MM-DD or YYYY-MM (default: start of the latest month with data)")
 		cmd.Flags().StringVar(&f.to, "to", "", "day after the last, exclusive (default: after the latest day with data)")
 		cmd.Flags().IntVar(&f.top, "top", 0, "keep the N largest groups (at most 1000), fold the rest into \"others\"")
+		cmd.Flags().StringVar(&f.view, "view", "", "run the tenant's saved view NAME (see: crossbill costs views list) instead of the query flags")
 	}
 }
 
@@ -45,6 +47,19 @@ func (f *costFlags) query(ctx context.Context, app *App) (costs.Query, error) {
 	tenant, err := costTenant(ctx, app, f.tenant)
 	if err != nil {
 		return costs.Query{}, err
+	}
+	if f.view != "" {
+		st, err := app.Store(ctx)
+		if err != nil {
+			return costs.Query{}, err
+		}
+		v, err := costs.GetView(ctx, st, tenant.ID, f.view)
+		if err != nil {
+			return costs.Query{}, err
+		}
+		in := v.Query.Input()
+		in.MaxRows = f.maxRows
+		return costs.ParseQuery(tenant.ID, in)
 	}
 	return costs.ParseQuery(tenant.ID, costs.QueryInput{
 		Metric: f.metric, GroupBy: f.groupBy, Granularity: f.granularity, From: f.from, To: f.to,
@@ -130,13 +145,7 @@ func newCostsCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return emit(app, format, res, func() [][]string {
-				out := [][]string{{"period", "group", res.Metric}}
-				for _, r := range res.Rows {
-					out = append(out, []string{periodLabel(r.Period, res.Granularity), r.Group, strconv.FormatFloat(r.Value, 'f', -1, 64)})
-				}
-				return out
-			}, func(w io.Writer) error {
+			return emit(app, format, res, res.CSV, func(w io.Writer) error {
 				tw := newTable(w, tabwriter.AlignRight)
 				rowf(tw, "%s %s, %s to %s (exclusive), from %s\n", res.Metric, res.Granularity, res.From, res.To, res.Source)
 				for _, src := range res.Sources {
@@ -183,19 +192,11 @@ func newCostsCmd(app *App) *cobra.Command {
 	}
 	qf.register(query, true)
 	maxRows(query, &qf)
-	cmd.AddCommand(query, newCostsMoMCmd(app), newCostsForecastCmd(app), newCostsAnomaliesCmd(app), newCostsPeriodsCmd(app), newCostsExplorerCmd(app))
+	cmd.AddCommand(query, newCostsMoMCmd(app), newCostsForecastCmd(app), newCostsAnomaliesCmd(app), newCostsPeriodsCmd(app), newCostsExplorerCmd(app), newCostsViewsCmd(app))
 	return cmd
 }
 
-func periodLabel(t time.Time, g costs.Granularity) string {
-	switch g {
-	case costs.Hourly:
-		return t.Format("2006-01-02T15:04Z")
-	case costs.Monthly:
-		return t.Format("2006-01")
-	}
-	return t.Format("2006-01-02")
-}
+func periodLabel(t time.Time, g costs.Granularity) string { return costs.PeriodLabel(t, g) }
 
 func newCostsMoMCmd(app *App) *cobra.Command {
 	var f costFlags

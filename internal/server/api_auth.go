@@ -178,7 +178,7 @@ func (s *Server) authLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	st, err := svc.Begin(r.Context(), r.URL.Query().Get("provider"))
+	st, err := svc.Begin(r.Context(), s.store, r.URL.Query().Get("provider"))
 	if err != nil {
 		return err
 	}

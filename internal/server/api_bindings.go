@@ -64,7 +64,7 @@ func (s *Server) releaseBinding(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	b, err := s.store.ReleaseAccount(r.Context(), crossbill.AccountID(r.PathValue("account")), authOf(r).audit().Actor, in.Reason)
+	b, err := s.store.ReleaseAccount(r.Context(), crossbill.AccountID(r.PathValue("account")), authOf(r).audit(), in.Reason)
 	if err != nil {
 		return err
 	}

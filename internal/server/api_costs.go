@@ -49,6 +49,17 @@ func queryKey(kind string, canonical any) (string, error) {
 // cached answers with the tenant's cached JSON for key, computing it once
 // for every request that asks meanwhile (see costCache.get).
 func (s *Server) cached(w http.ResponseWriter, r *http.Request, key string, compute func(ctx context.Context) (any, error)) error {
+	return s.cachedBytes(w, r, key, "application/json; charset=utf-8", func(ctx context.Context) ([]byte, error) {
+		v, err := compute(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(v)
+	})
+}
+
+// cachedBytes is cached for an answer already encoded (ctype).
+func (s *Server) cachedBytes(w http.ResponseWriter, r *http.Request, key, ctype string, compute func(ctx context.Context) ([]byte, error)) error {
 	if s.cfg.ClusterCosts != nil {
 		// Another replica's load does not invalidate this replica's
 		// answers: they are keyed by the tenant's committed versions.
@@ -58,17 +69,11 @@ func (s *Server) cached(w http.ResponseWriter, r *http.Request, key string, comp
 		}
 		key = gen + " " + key
 	}
-	body, err := s.costs.get(r.Context(), tenantOf(r).ID, key, func(ctx context.Context) ([]byte, error) {
-		v, err := compute(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(v)
-	})
+	body, err := s.costs.get(r.Context(), tenantOf(r).ID, key, compute)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if _, err := w.Write(body); err != nil {
 		logger(r.Context()).Debug("writing response", "err", err)

@@ -45,6 +45,7 @@ type isoTenant struct {
 	account      string
 	job, review  string
 	person       string // a person with a role in the tenant
+	view         string // a saved view's ID
 	templateFile string
 }
 
@@ -73,6 +74,9 @@ type isoCase struct {
 	// reaches the handler, so a 404 is the isolation's and not a typo's.
 	control    int
 	controlHas string
+	// after restores what the control changed (A's own resource), for
+	// the cases that follow.
+	after func(t *testing.T, w *isoWorld)
 	// probes name B through query parameters or body fields on A's own
 	// path.
 	probes []isoProbe
@@ -104,6 +108,7 @@ var resourceParams = map[string]func(t *isoTenant) string{
 	"review":     func(t *isoTenant) string { return t.review },
 	"token":      func(t *isoTenant) string { return t.tokenTarget },
 	"person":     func(t *isoTenant) string { return t.person },
+	"view":       func(t *isoTenant) string { return t.view },
 }
 
 // plainParams are path parameters that name nothing a tenant owns: the
@@ -223,6 +228,23 @@ func isoCases() map[string]isoCase {
 				return url.Values{"group_by": {"account"}, "from": {"2026-06"}, "to": {"2026-07"}, "tenant": {w.b.id}}
 			}},
 		}},
+		"GET /api/v1/tenants/{tenant}/costs/export": {control: 200, controlHas: "period,group,amortized", probes: []isoProbe{
+			{name: "B's account as a filter", want: []int{200}, query: func(w *isoWorld) url.Values {
+				return url.Values{"filter": {"account=" + w.b.account}, "group_by": {"account"}, "from": {"2026-06-01"}, "to": {"2026-07-01"}}
+			}},
+			{name: "B's cached question", want: []int{200}, query: func(w *isoWorld) url.Values {
+				return url.Values{"group_by": {"account"}, "from": {"2026-06"}, "to": {"2026-07"}}
+			}},
+			probeTenant(),
+		}},
+		"GET /api/v1/tenants/{tenant}/costs/views": {control: 200, controlHas: "secret-view", probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/costs/views": {control: 201, body: func(*isoWorld) any { return map[string]any{"name": "iso-new-view", "query": map[string]any{}} },
+			probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/costs/views/{view}": {control: 200, controlHas: "secret-view"},
+		"DELETE /api/v1/tenants/{tenant}/costs/views/{view}": {control: 200, controlHas: "secret-view", after: func(t *testing.T, w *isoWorld) {
+			w.a.view = w.saveView(t, &w.a)
+		}},
+		"GET /api/v1/tenants/{tenant}/costs/views/{view}/export":   {control: 200, controlHas: "period,group,amortized"},
 		"GET /api/v1/tenants/{tenant}/costs/reconciliation":        {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/costs/dimensions":            {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/costs/forecast":              {control: 200, controlHas: `"forecast"`, probes: []isoProbe{probeTenant()}},
@@ -332,6 +354,9 @@ func (w *isoWorld) attack(t *testing.T, method, path, access string, c isoCase) 
 		t.Errorf("%s: A's admin on A's own %s = %d %.300s; want %d with %q", where, own, r.status, r.body, c.control, c.controlHas)
 	}
 	w.check(t, where+" (control)", r, nil)
+	if c.after != nil {
+		c.after(t, w)
+	}
 
 	tokens := []string{w.a.read, w.a.admin}
 	// B's tenant by name and by ID, every variant, with B's resources in
@@ -631,6 +656,20 @@ func mutate(v string) string {
 // newIsoWorld starts a server with tenants A and B: tokens, connections
 // (B's bound to a role, with a bill bucket, a verification and member
 // accounts), jobs, reviews, and B's costs from a generated CUR export.
+// saveView saves the tenant's view, named and filtered after it (so that
+// its name and filter are among the values of B's searched for).
+func (w *isoWorld) saveView(t *testing.T, tn *isoTenant) string {
+	t.Helper()
+	name := tn.name + "-secret-view"
+	var v struct{ ID string }
+	body := map[string]any{"name": name, "query": map[string]any{"group_by": "service", "filters": []string{"tag:team=" + tn.name + "-team"}}}
+	if code := w.ts.do(t, "POST", "/api/v1/tenants/"+tn.name+"/costs/views", tn.admin, body, &v); code != 201 {
+		t.Fatalf("view of %s: %d", tn.name, code)
+	}
+	w.secretsOf(tn, v.ID, name, tn.name+"-team")
+	return v.ID
+}
+
 func newIsoWorld(t *testing.T) *isoWorld {
 	t.Helper()
 	ctx := context.Background()
@@ -696,6 +735,7 @@ func newIsoWorld(t *testing.T) *isoWorld {
 		}
 		tn.person = u.ID
 		w.secretsOf(tn, u.ID, x.name+"-subject", x.name+"@example.com")
+		tn.view = w.saveView(t, tn)
 	}
 
 	// A's connection has a bill bucket too (as the Flexera route's probes

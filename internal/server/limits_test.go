@@ -23,6 +23,13 @@ func costFixture(t *testing.T, tweak func(*server.Main)) (ts *testServer, readTo
 	t.Helper()
 	ts = startServer(t, tweak)
 	tenant, readTok, _ := ts.tenantWithTokens(t, "acme")
+	ingestTwoServices(t, ts, tenant.ID)
+	return ts, readTok
+}
+
+// ingestTwoServices loads 20 days of two services' costs into a tenant.
+func ingestTwoServices(t *testing.T, ts *testServer, tenantID string) {
+	t.Helper()
 	var rows []costtest.Row
 	for d := 1; d <= 20; d++ {
 		day := "2026-01-" + strconv.Itoa(100 + d)[1:]
@@ -40,10 +47,9 @@ func costFixture(t *testing.T, tweak func(*server.Main)) (ts *testServer, readTo
 	}
 	root := t.TempDir()
 	costtest.Export(t, root, "cur", "exp", "2026-01", "exec-1", cur.Columns(), rows)
-	if _, err := ingest.Ingest(context.Background(), ts.Costs(), ingest.Options{Source: filepath.Join(root, "cur", "exp"), Tenant: crossbill.TenantID(tenant.ID)}); err != nil {
+	if _, err := ingest.Ingest(context.Background(), ts.Costs(), ingest.Options{Source: filepath.Join(root, "cur", "exp"), Tenant: crossbill.TenantID(tenantID)}); err != nil {
 		t.Fatal(err)
 	}
-	return ts, readTok
 }
 
 // metric reads one value from /metrics.

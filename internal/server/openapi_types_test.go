@@ -73,6 +73,9 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"ExplorerForecast":         {costs.ExplorerForecast{}},
 		"CommitmentsCompare":       {commitments.FiguresReport{}},
 		"AWSRecommendation":        {commitments.AWSRecommendation{}},
+		"SavedView":                {costs.View{}},
+		"SavedViewQuery":           {costs.ViewQuery{}},
+		"SavedViewCreate":          {viewCreate{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)

@@ -128,6 +128,7 @@ func startWithIdP(t *testing.T, database string) *idp {
 		RedirectURL: "http://" + addr + "/api/v1/auth/callback",
 		Roles: []signin.Mapping{
 			{Claim: "groups", Value: "acme-viewers", Tenant: "acme", Role: store.RoleViewer},
+			{Claim: "groups", Value: "acme-analysts", Tenant: "acme", Role: store.RoleAnalyst},
 			{Claim: "groups", Value: "acme-approvers", Tenant: "acme", Role: store.RoleApprover},
 		}}}}
 	if err := cfg.Resolve(func(string) string { return m.ClientSecret }); err != nil {

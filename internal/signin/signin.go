@@ -28,8 +28,7 @@ type Service struct {
 	now    func() time.Time
 
 	mu      sync.Mutex
-	remotes map[string]*remote  // by provider name, discovered on first use
-	pending map[string]*pending // by state
+	remotes map[string]*remote // by provider name, discovered on first use
 }
 
 type remote struct {
@@ -37,15 +36,8 @@ type remote struct {
 	verifier *oidc.IDTokenVerifier
 }
 
-// pending is a started sign-in, kept server-side so that a state can be
-// used once only, and only by the browser that started it.
-type pending struct {
-	provider string
-	nonce    string
-	verifier string // PKCE code verifier
-	browser  string // SHA-256 of the login cookie set with the redirect
-	expires  time.Time
-}
+// maxPending bounds the sign-ins in progress (over every replica).
+const maxPending = 10000
 
 // New makes a Service; cfg must be Resolved. client is the HTTP client
 // for the providers (nil: http.DefaultClient); now is the clock (nil:
@@ -57,7 +49,7 @@ func New(cfg Config, client *http.Client, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{cfg: cfg, client: client, now: now, remotes: map[string]*remote{}, pending: map[string]*pending{}}
+	return &Service{cfg: cfg, client: client, now: now, remotes: map[string]*remote{}}
 }
 
 // Providers lists the providers' names, for the sign-in page.
@@ -132,7 +124,9 @@ type Started struct {
 }
 
 // Begin starts a sign-in with the named provider ("" when there is one).
-func (s *Service) Begin(ctx context.Context, name string) (Started, error) {
+// The sign-in is kept in st, so that any replica on the same database can
+// finish it; only once, and only in the browser that started it.
+func (s *Service) Begin(ctx context.Context, st *store.Store, name string) (Started, error) {
 	p, ok := s.provider(name)
 	if !ok {
 		return Started{}, crossbill.Errorf(crossbill.CodeNotFound, "sign in", "no identity provider %q: see GET /api/v1/auth/providers", name)
@@ -154,19 +148,14 @@ func (s *Service) Begin(ctx context.Context, name string) (Started, error) {
 		return Started{}, err
 	}
 	verifier := oauth2.GenerateVerifier()
-	now := s.now()
-	s.mu.Lock()
-	for k, v := range s.pending { // forget abandoned sign-ins
-		if now.After(v.expires) {
-			delete(s.pending, k)
-		}
+	sealed, err := seal(state, secrets{Nonce: nonce, Verifier: verifier})
+	if err != nil {
+		return Started{}, err
 	}
-	if len(s.pending) >= 10000 {
-		s.mu.Unlock()
-		return Started{}, crossbill.Errorf(crossbill.CodeThrottled, "sign in", "too many sign-ins in progress; retry in a few minutes")
+	if err := st.StartLogin(ctx, store.PendingLogin{StateHash: hashOf(state), Provider: p.Name, BrowserHash: hashOf(browser),
+		Sealed: sealed, ExpiresAt: s.now().Add(LoginTTL)}, maxPending); err != nil {
+		return Started{}, err
 	}
-	s.pending[state] = &pending{provider: p.Name, nonce: nonce, verifier: verifier, browser: hashOf(browser), expires: now.Add(LoginTTL)}
-	s.mu.Unlock()
 	url := r.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
 	return Started{URL: url, Browser: browser}, nil
 }
@@ -191,27 +180,36 @@ func refused(format string, args ...any) error {
 // Finish checks the provider's answer: the state (once, same browser,
 // in time), the code exchange with the PKCE verifier, and the ID token
 // (signature by the provider's keys, issuer, audience, expiry, nonce).
-func (s *Service) Finish(ctx context.Context, state, code, browser string) (Identity, error) {
-	s.mu.Lock()
-	pd := s.pending[state]
-	delete(s.pending, state) // one use, whatever happens next
-	s.mu.Unlock()
-	if pd == nil || state == "" {
+func (s *Service) Finish(ctx context.Context, st *store.Store, state, code, browser string) (Identity, error) {
+	if state == "" {
 		return Identity{}, refused("unknown or already used sign-in state: start again from the sign-in page")
 	}
-	if subtle.ConstantTimeCompare([]byte(pd.browser), []byte(hashOf(browser))) != 1 {
+	pd, err := st.TakeLogin(ctx, hashOf(state)) // one use, whatever happens next
+	if crossbill.ErrorCode(err) == crossbill.CodeNotFound {
+		return Identity{}, refused("unknown or already used sign-in state: start again from the sign-in page")
+	} else if err != nil {
+		return Identity{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(pd.BrowserHash), []byte(hashOf(browser))) != 1 {
 		return Identity{}, refused("this sign-in was started in another browser: start again from the sign-in page")
 	}
-	if s.now().After(pd.expires) {
+	if s.now().After(pd.ExpiresAt) {
 		return Identity{}, refused("the sign-in took longer than %s: start again", LoginTTL)
 	}
-	p, _ := s.provider(pd.provider)
+	sec, err := unseal(state, pd.Sealed)
+	if err != nil {
+		return Identity{}, err
+	}
+	p, ok := s.provider(pd.Provider)
+	if !ok {
+		return Identity{}, refused("identity provider %q is no longer configured: start again from the sign-in page", pd.Provider)
+	}
 	r, err := s.remote(ctx, p)
 	if err != nil {
 		return Identity{}, err
 	}
 	ctx = oidc.ClientContext(ctx, s.client)
-	tok, err := r.oauth.Exchange(ctx, code, oauth2.VerifierOption(pd.verifier))
+	tok, err := r.oauth.Exchange(ctx, code, oauth2.VerifierOption(sec.Verifier))
 	if err != nil {
 		return Identity{}, refused("the identity provider refused the code: %v", err)
 	}
@@ -223,7 +221,7 @@ func (s *Service) Finish(ctx context.Context, state, code, browser string) (Iden
 	if err != nil {
 		return Identity{}, refused("the ID token is not valid for this client: %v", err)
 	}
-	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(pd.nonce)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(sec.Nonce)) != 1 {
 		return Identity{}, refused("the ID token's nonce does not match this sign-in: start again")
 	}
 	claims := map[string]any{}
@@ -258,7 +256,7 @@ type Timeouts struct {
 // (sign-in audited). A person whose claims map to no role of an existing
 // tenant is refused (audited too).
 func (s *Service) Complete(ctx context.Context, st *store.Store, state, code, browser string, t Timeouts) (Result, error) {
-	id, err := s.Finish(ctx, state, code, browser)
+	id, err := s.Finish(ctx, st, state, code, browser)
 	if err != nil {
 		return Result{}, err
 	}

@@ -97,13 +97,24 @@ func authorize(t *testing.T, authURL string) (code, state string) {
 	return loc.Query().Get("code"), loc.Query().Get("state")
 }
 
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 func TestSignInFlow(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	m := provider(t)
 	svc := signin.New(config(t, m), nil, nil)
+	db := openStore(t)
 	m.QueueUser(&person{MockUser: mockoidc.MockUser{Subject: "u-1", Email: "ann@example.com", Groups: []string{"acme-viewers", "acme-approvers", "other"}}})
-	st, err := svc.Begin(ctx, "")
+	st, err := svc.Begin(ctx, db, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,17 +127,17 @@ func TestSignInFlow(t *testing.T) {
 		t.Fatalf("authorization request lacks PKCE, nonce or state: %s", st.URL)
 	}
 	code, state := authorize(t, st.URL)
-	if _, err := svc.Finish(ctx, state, code, "another browser"); crossbill.ErrorCode(err) != crossbill.CodeUnauthorized {
+	if _, err := svc.Finish(ctx, db, state, code, "another browser"); crossbill.ErrorCode(err) != crossbill.CodeUnauthorized {
 		t.Fatalf("state used from another browser: %v", err)
 	}
 	// That attempt consumed the state: start again.
 	m.QueueUser(&person{MockUser: mockoidc.MockUser{Subject: "u-1", Email: "ann@example.com", Groups: []string{"acme-viewers", "acme-approvers", "other"}}})
-	st, err = svc.Begin(ctx, "corp")
+	st, err = svc.Begin(ctx, db, "corp")
 	if err != nil {
 		t.Fatal(err)
 	}
 	code, state = authorize(t, st.URL)
-	id, err := svc.Finish(ctx, state, code, st.Browser)
+	id, err := svc.Finish(ctx, db, state, code, st.Browser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,10 +145,10 @@ func TestSignInFlow(t *testing.T) {
 		id.Grants[0] != (signin.Grant{Tenant: "acme", Role: store.RoleViewer}) || id.Grants[1] != (signin.Grant{Tenant: "acme", Role: store.RoleApprover}) {
 		t.Fatalf("identity: %+v", id)
 	}
-	if _, err := svc.Finish(ctx, state, code, st.Browser); crossbill.ErrorCode(err) != crossbill.CodeUnauthorized || !strings.Contains(err.Error(), "already used") {
+	if _, err := svc.Finish(ctx, db, state, code, st.Browser); crossbill.ErrorCode(err) != crossbill.CodeUnauthorized || !strings.Contains(err.Error(), "already used") {
 		t.Fatalf("replayed state: %v", err)
 	}
-	if _, err := svc.Begin(ctx, "nosuch"); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+	if _, err := svc.Begin(ctx, db, "nosuch"); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
 		t.Fatalf("unknown provider: %v", err)
 	}
 }
@@ -171,13 +182,14 @@ func TestSignInRefusesBadTokens(t *testing.T) {
 			}
 			m := provider(t, mw...)
 			svc := signin.New(config(t, m), nil, nil)
+			db := openStore(t)
 			m.QueueUser(&person{MockUser: mockoidc.MockUser{Subject: "u-2", Groups: []string{"platform"}}, bend: c.bend})
-			st, err := svc.Begin(ctx, "corp")
+			st, err := svc.Begin(ctx, db, "corp")
 			if err != nil {
 				t.Fatal(err)
 			}
 			code, state := authorize(t, st.URL)
-			_, err = svc.Finish(ctx, state, code, st.Browser)
+			_, err = svc.Finish(ctx, db, state, code, st.Browser)
 			if crossbill.ErrorCode(err) != crossbill.CodeUnauthorized || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("want refused (%s), got %v", c.want, err)
 			}
@@ -225,18 +237,15 @@ func TestCompleteRecordsPeopleRolesAndAudit(t *testing.T) {
 	ctx := context.Background()
 	m := provider(t)
 	svc := signin.New(config(t, m), nil, nil)
-	st, err := store.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t)
+	db := st
 	acme, err := st.CreateTenant(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
 	signIn := func(u *person) (signin.Result, error) {
 		m.QueueUser(u)
-		b, err := svc.Begin(ctx, "corp")
+		b, err := svc.Begin(ctx, db, "corp")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -316,4 +325,47 @@ func FuzzParseMapping(f *testing.F) {
 			t.Fatalf("%q parsed to %+v, which does not print back", s, m)
 		}
 	})
+}
+
+// TestSignInAcrossReplicas: a sign-in begun by one replica is finished by
+// another on the same database, once; the database holds neither the
+// state nor the nonce nor the PKCE verifier in clear.
+func TestSignInAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m := provider(t)
+	dir := t.TempDir()
+	open := func() *store.Store {
+		st, err := store.Open(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	dbA, dbB := open(), open()
+	a, b := signin.New(config(t, m), nil, nil), signin.New(config(t, m), nil, nil)
+	m.QueueUser(&person{MockUser: mockoidc.MockUser{Subject: "u-5", Email: "eve@example.com", Groups: []string{"acme-viewers"}}})
+	started, err := a.Begin(ctx, dbA, "corp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(started.URL)
+	var row string
+	if err := dbB.DB().QueryRowContext(ctx, `SELECT state_hash || provider || browser_hash || sealed FROM pending_logins`).Scan(&row); err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{u.Query().Get("state"), u.Query().Get("nonce"), started.Browser} {
+		if strings.Contains(row, secret) {
+			t.Fatalf("the pending sign-in holds %q in clear: %s", secret, row)
+		}
+	}
+	code, state := authorize(t, started.URL)
+	id, err := b.Finish(ctx, dbB, state, code, started.Browser)
+	if err != nil || id.Subject != "u-5" {
+		t.Fatalf("finish on the other replica: %+v, %v", id, err)
+	}
+	if _, err := a.Finish(ctx, dbA, state, code, started.Browser); crossbill.ErrorCode(err) != crossbill.CodeUnauthorized || !strings.Contains(err.Error(), "already used") {
+		t.Fatalf("replay on the first replica: %v", err)
+	}
 }

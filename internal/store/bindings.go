@@ -222,13 +222,14 @@ const memberReleasedMessage = "the operator released this account's binding: the
 // records who did it and why, all in one transaction. The account can then
 // be bound by the next verification that assumes one of its roles, the
 // old tenant's included if its role still trusts that tenant's external ID.
-// It returns the binding as it was.
-func (s *Store) ReleaseAccount(ctx context.Context, account crossbill.AccountID, actor, reason string) (Binding, error) {
+// It returns the binding as it was. by names who asked (Actor, and the
+// person's IdP subject and email when a person did).
+func (s *Store) ReleaseAccount(ctx context.Context, account crossbill.AccountID, by AuditEntry, reason string) (Binding, error) {
 	const op = "binding release"
 	if !account.Valid() {
 		return Binding{}, crossbill.Errorf(crossbill.CodeInvalid, op, "%q is not a 12-digit AWS account ID", account)
 	}
-	if actor == "" || reason == "" {
+	if by.Actor == "" || reason == "" {
 		return Binding{}, crossbill.Errorf(crossbill.CodeInvalid, op, "a release needs who asked and why (--reason): both go to the audit log")
 	}
 	bs, err := s.Bindings(ctx, BindingFilter{AccountID: account})
@@ -269,7 +270,8 @@ func (s *Store) ReleaseAccount(ctx context.Context, account crossbill.AccountID,
 		Roles   []BoundRole              `json:"roles"`
 		Members []crossbill.ConnectionID `json:"member_of"`
 	}{reason, b.TenantName, b.Roles, b.Members}
-	if err := s.appendAudit(ctx, tx, AuditEntry{Actor: actor, Action: AuditBindingRelease, TenantID: b.TenantID, Subject: string(account)}, detail); err != nil {
+	line := AuditEntry{Actor: by.Actor, PersonSubject: by.PersonSubject, PersonEmail: by.PersonEmail, Action: AuditBindingRelease, TenantID: b.TenantID, Subject: string(account)}
+	if err := s.appendAudit(ctx, tx, line, detail); err != nil {
 		return Binding{}, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -186,7 +186,7 @@ func TestReleaseAccount(t *testing.T) {
 		"no actor":          {account, "", "x", crossbill.CodeInvalid},
 		"not bound":         {"999999999999", "cli:op", "x", crossbill.CodeNotFound},
 	} {
-		if _, err := s.ReleaseAccount(ctx, tc.account, tc.actor, tc.reason); crossbill.ErrorCode(err) != tc.want {
+		if _, err := s.ReleaseAccount(ctx, tc.account, store.AuditEntry{Actor: tc.actor}, tc.reason); crossbill.ErrorCode(err) != tc.want {
 			t.Errorf("%s: %v, want %s", name, err, tc.want)
 		}
 	}
@@ -194,7 +194,9 @@ func TestReleaseAccount(t *testing.T) {
 		t.Fatalf("refused releases were audited: %+v", log)
 	}
 
-	released, err := s.ReleaseAccount(ctx, account, "cli:op", "owner showed the account is theirs")
+	// A person signed in through the IdP releases: the line names them.
+	by := store.AuditEntry{Actor: "user:usr_op", PersonSubject: "sub-op", PersonEmail: "op@example.com"}
+	released, err := s.ReleaseAccount(ctx, account, by, "owner showed the account is theirs")
 	if err != nil || released.TenantID != squat.ID || len(released.Roles) != 1 {
 		t.Fatalf("release: %+v, %v", released, err)
 	}
@@ -220,7 +222,7 @@ func TestReleaseAccount(t *testing.T) {
 	if err := json.Unmarshal(e.Detail, &detail); err != nil {
 		t.Fatal(err)
 	}
-	if e.Actor != "cli:op" || e.TenantID != squat.ID || e.Subject != account || e.At.IsZero() ||
+	if e.Actor != "user:usr_op" || e.PersonSubject != "sub-op" || e.PersonEmail != "op@example.com" || e.TenantID != squat.ID || e.Subject != account || e.At.IsZero() ||
 		detail.Reason != "owner showed the account is theirs" || detail.Tenant != "squat" || len(detail.Roles) != 1 || detail.Roles[0].RoleARN != role {
 		t.Fatalf("audit line %+v, detail %+v", e, detail)
 	}
@@ -229,7 +231,7 @@ func TestReleaseAccount(t *testing.T) {
 			t.Errorf("%s: the audit log was changed", q)
 		}
 	}
-	if _, err := s.ReleaseAccount(ctx, account, "cli:op", "again"); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+	if _, err := s.ReleaseAccount(ctx, account, store.AuditEntry{Actor: "cli:op"}, "again"); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
 		t.Fatalf("second release: %v", err)
 	}
 
@@ -267,7 +269,7 @@ func TestReleaseResetsVerifiedMembers(t *testing.T) {
 	if err != nil || len(bs) != 1 || len(bs[0].Members) != 1 || bs[0].Members[0] != c.ID || len(bs[0].Roles) != 0 {
 		t.Fatalf("member binding: %+v, %v", bs, err)
 	}
-	if _, err := s.ReleaseAccount(ctx, "200000000002", "token:tok_op", "test"); err != nil {
+	if _, err := s.ReleaseAccount(ctx, "200000000002", store.AuditEntry{Actor: "token:tok_op"}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	ms, err := s.Members(ctx, c.ID)

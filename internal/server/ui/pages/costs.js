@@ -1,14 +1,20 @@
 // Cost explorer: a stacked bar chart by any dimension over a date range,
-// with filters, a table and a CSV download.
-import { api, saveText } from '../api.js';
+// with filters and a table; saved views (open: every role; save, delete:
+// analyst) and the CSV export (analyst), both through the API.
+import { api, download } from '../api.js';
 import { h, clear, field, select, table, fmtMoney, fmtMoneyShort, fmtPct, loading } from '../dom.js';
 import { stackedBars } from '../chart.js';
 
 const DIMS = [['service', 'Service'], ['account', 'Account'], ['region', 'Region'], ['usage-type', 'Usage type'], ['operation', 'Operation'], ['charge-type', 'Charge type'], ['billing-period', 'Billing period'], ['tag', 'Tag…'], ['cost-category', 'Cost category…']];
 
-function csvCell(v) {
-  const s = String(v ?? '');
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+// viewParams turns a saved view's query into the page's parameters.
+function viewParams(q) {
+  const p = new URLSearchParams();
+  for (const k of ['metric', 'group_by', 'granularity', 'from', 'to']) if (q[k]) p.set(k, q[k]);
+  for (const f of q.filters || []) p.append('filter', f);
+  if (q.billing_periods && q.billing_periods.length) p.append('filter', `billing-period=${q.billing_periods.join(',')}`);
+  if (q.top) p.set('top', String(q.top));
+  return p;
 }
 
 export default async function costs(main, ctx) {
@@ -44,8 +50,56 @@ export default async function costs(main, ctx) {
       h('a', { href: '#/jobs' }, 'Jobs page'), ', then come back.'), form);
   }
 
+  // Saved views: open one (fills the form and runs), save the form's
+  // query under a name, delete the open one.
+  const viewsPath = '/api/v1/tenants/{tenant}/costs/views';
+  const canSave = ctx.can('POST', viewsPath);
+  const canDelete = ctx.can('DELETE', `${viewsPath}/{view}`);
+  const viewSel = h('select', { 'aria-label': 'Saved view' });
+  const viewName = h('input', { type: 'text', placeholder: 'e.g. EC2 by team', maxlength: 100, 'aria-label': 'View name' });
+  const viewMsg = h('span', { class: 'muted', role: 'status', 'data-testid': 'view-status' });
+  let views = [];
+  async function loadViews(selected) {
+    try { views = await api(`${ctx.base}/costs/views`); } catch { views = []; }
+    clear(viewSel);
+    viewSel.append(h('option', { value: '' }, views.length ? 'Open a saved view…' : 'No saved views'));
+    for (const v of views) viewSel.append(h('option', { value: v.id, selected: v.id === selected }, v.name));
+  }
+  viewSel.addEventListener('change', () => {
+    const v = views.find((x) => x.id === viewSel.value);
+    if (!v) return;
+    location.hash = `#/costs/${encodeURIComponent(viewParams(v.query).toString())}`;
+  });
+  const viewBar = h('div', { class: 'form', 'aria-label': 'Saved views' }, field('Saved views', viewSel));
+  if (canSave) {
+    viewBar.append(field('Save this query as', viewName), h('button', { type: 'button', class: 'secondary', onclick: () => saveView().catch((e) => { viewMsg.textContent = e.message; }) }, 'Save view'));
+  }
+  if (canDelete) {
+    viewBar.append(h('button', { type: 'button', class: 'secondary', onclick: () => deleteView().catch((e) => { viewMsg.textContent = e.message; }) }, 'Delete view'));
+  }
+  viewBar.append(viewMsg);
+  main.insertBefore(viewBar, form);
+  await loadViews();
+
+  async function saveView() {
+    const q = query();
+    const body = { name: viewName.value.trim(), query: { metric: q.get('metric'), group_by: q.get('group_by'), granularity: q.get('granularity'), from: q.get('from') || '', to: q.get('to') || '', filters: q.getAll('filter'), top: Number(q.get('top')) || 0 } };
+    const v = await api(`${ctx.base}/costs/views`, { method: 'POST', body });
+    viewMsg.textContent = `Saved “${v.name}”.`;
+    viewName.value = '';
+    await loadViews(v.id);
+  }
+  async function deleteView() {
+    const v = views.find((x) => x.id === viewSel.value);
+    if (!v) { viewMsg.textContent = 'Open a saved view first.'; return; }
+    await api(`${ctx.base}/costs/views/${encodeURIComponent(v.id)}`, { method: 'DELETE' });
+    viewMsg.textContent = `Deleted “${v.name}”.`;
+    await loadViews();
+  }
+
   let last = null;
-  async function run() {
+  let lastQuery = null;
+  function query() {
     const q = new URLSearchParams();
     q.set('metric', metric.value);
     const dim = ['tag', 'cost-category'].includes(groupKind.value) ? `${groupKind.value}:${groupKey.value.trim()}` : groupKind.value;
@@ -55,9 +109,14 @@ export default async function costs(main, ctx) {
     if (to.value) q.set('to', to.value);
     for (const f of filter.value.split(';').map((x) => x.trim()).filter(Boolean)) q.append('filter', f);
     q.set('top', top.value || '8');
+    return q;
+  }
+  async function run() {
+    const q = query();
     history.replaceState(null, '', `#/costs/${encodeURIComponent(q.toString())}`);
     const res = await loading(out, api(`${ctx.base}/costs?${q}`));
     last = res;
+    lastQuery = q;
     render(res);
   }
 
@@ -83,7 +142,8 @@ export default async function costs(main, ctx) {
         `Source: ${src.label}, ${src.from} → ${src.to}${src.included ? '' : ` (${src.note})`}`)),
       h('h2', {}, `${res.metric} cost by ${res.group_by || 'total'}, ${res.granularity}`),
       stackedBars({ labels: labels.map(fmtLabel), series, title: `${res.metric} cost by ${res.group_by || 'total'}`, yFormat: fmtMoneyShort, yLabel: 'USD' }),
-      h('div', {}, h('button', { type: 'button', class: 'secondary', onclick: csv }, 'Download CSV')),
+      // Exports are the analyst's: the button shows when the role allows.
+      ctx.can('GET', '/api/v1/tenants/{tenant}/costs/export') ? h('div', {}, h('button', { type: 'button', class: 'secondary', onclick: csv }, 'Download CSV')) : '',
       table([
         { label: res.group_by || 'group', value: (t) => label(t.group) },
         { label: 'Total', value: (t) => fmtMoney(t.value), num: true },
@@ -92,10 +152,8 @@ export default async function costs(main, ctx) {
   }
 
   function csv() {
-    if (!last) return;
-    const lines = [['period', last.group_by || 'group', last.metric].join(',')];
-    for (const r of last.rows) lines.push([r.period, r.group, r.value].map(csvCell).join(','));
-    saveText(lines.join('\n') + '\n', `crossbill-costs-${last.from}-${last.to}.csv`, 'text/csv');
+    if (!last || !lastQuery) return;
+    download(`${ctx.base}/costs/export?format=csv&${lastQuery}`, `crossbill-costs-${last.from}-${last.to}.csv`).catch((e) => { viewMsg.textContent = e.message; });
   }
 
   form.addEventListener('submit', (e) => { e.preventDefault(); run().catch(() => {}); });
