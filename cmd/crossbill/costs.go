@@ -125,7 +125,7 @@ func newCostsCmd(app *App) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return withCosts(ctx, app, func(s *costs.Store) error {
+		return withTenantCosts(ctx, app, q.Tenant, func(s *costs.Store) error {
 			res, err := s.QueryNamed(ctx, q, names)
 			if err != nil {
 				return err
@@ -183,6 +183,7 @@ func newCostsCmd(app *App) *cobra.Command {
 	}
 	qf.register(query, true)
 	maxRows(query, &qf)
+	costStoreFlags(cmd, app)
 	cmd.AddCommand(query, newCostsMoMCmd(app), newCostsForecastCmd(app), newCostsAnomaliesCmd(app), newCostsPeriodsCmd(app), newCostsExplorerCmd(app))
 	return cmd
 }
@@ -209,7 +210,7 @@ func newCostsMoMCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCosts(ctx, app, func(s *costs.Store) error {
+			return withTenantCosts(ctx, app, q.Tenant, func(s *costs.Store) error {
 				m, err := s.MonthOverMonth(ctx, q, month)
 				if err != nil {
 					return err
@@ -267,7 +268,7 @@ func newCostsForecastCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCosts(ctx, app, func(s *costs.Store) error {
+			return withTenantCosts(ctx, app, q.Tenant, func(s *costs.Store) error {
 				fc, err := s.ForecastMonth(ctx, q.Tenant, q.Metric, month, q.Filters)
 				if err != nil {
 					return err
@@ -313,7 +314,7 @@ func newCostsAnomaliesCmd(app *App) *cobra.Command {
 				}
 				o.Dims = append(o.Dims, d)
 			}
-			return withCosts(ctx, app, func(s *costs.Store) error {
+			return withTenantCosts(ctx, app, q.Tenant, func(s *costs.Store) error {
 				as, err := s.Anomalies(ctx, o)
 				if err != nil {
 					return err
@@ -362,7 +363,7 @@ func newCostsPeriodsCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCosts(ctx, app, func(s *costs.Store) error {
+			return withTenantCosts(ctx, app, t.ID, func(s *costs.Store) error {
 				ps, err := s.Periods(ctx, t.ID)
 				if err != nil {
 					return err

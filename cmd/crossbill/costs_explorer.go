@@ -153,7 +153,7 @@ func newCostsExplorerReconcileCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCosts(ctx, app, func(cs *costs.Store) error {
+			return withTenantCosts(ctx, app, t.ID, func(cs *costs.Store) error {
 				rec, err := cs.Reconciliations(ctx, t.ID)
 				if err != nil {
 					return err
