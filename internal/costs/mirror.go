@@ -70,8 +70,10 @@ type PeriodKey struct{ Tenant, Source, Period string }
 // and rollups (read from the files' Daily and Dim, not recomputed). Every
 // file must lie inside the store's FilesDir. Used by cluster replicas,
 // whose FilesDir is their object cache; unlike ReplacePeriod it never
-// deletes files, which the cache owns.
-func (s *Store) AdoptPeriods(ctx context.Context, adopt []PeriodFiles, drop []PeriodKey) (err error) {
+// deletes files, which the cache owns. explorer, when not nil, replaces
+// its tenant's Cost Explorer data in the same transaction (after the
+// periods, so those the CUR now holds are left out).
+func (s *Store) AdoptPeriods(ctx context.Context, adopt []PeriodFiles, drop []PeriodKey, explorer *ExplorerFiles) (err error) {
 	const op = "cost adopt"
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -119,6 +121,11 @@ func (s *Store) AdoptPeriods(ctx context.Context, adopt []PeriodFiles, drop []Pe
 			if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` SELECT * FROM read_parquet(`+quoteString(file)+`)`); err != nil {
 				return crossbill.Errorf(crossbill.CodeInvalid, op, "reading %s: %w", file, err)
 			}
+		}
+	}
+	if explorer != nil {
+		if err := replaceExplorer(ctx, tx, *explorer); err != nil {
+			return err
 		}
 	}
 	if err := s.rebuildViews(ctx, tx, false); err != nil {
