@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"math"
-	"reflect"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 

@@ -28,9 +28,9 @@ type PeriodFiles struct {
 	// IngestedAt is when the load was ingested, so every replica reports
 	// the same time (zero in manifests older than the field: adoption time).
 	IngestedAt time.Time `json:"ingested_at,omitzero"`
-	Files       []string `json:"-"` // the export's Parquet files
-	Daily       string   `json:"-"` // rollup cost_daily of the period, Parquet
-	Dim         string   `json:"-"` // rollup cost_daily_dim of the period, Parquet
+	Files      []string  `json:"-"` // the export's Parquet files
+	Daily      string    `json:"-"` // rollup cost_daily of the period, Parquet
+	Dim        string    `json:"-"` // rollup cost_daily_dim of the period, Parquet
 }
 
 // ExportPeriod describes the load of (tenant, source, period) and writes
