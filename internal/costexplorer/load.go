@@ -96,7 +96,7 @@ type Options struct {
 // Shared is cluster mode's cost store (cluster.Cluster).
 type Shared interface {
 	PullExplorer(ctx context.Context, staging *costs.Store, tenant crossbill.TenantID) error
-	PublishExplorer(ctx context.Context, staging *costs.Store, tenant crossbill.TenantID) error
+	PublishExplorer(ctx context.Context, staging *costs.Store, tenant crossbill.TenantID, connection crossbill.ConnectionID) error
 }
 
 // Report is a load's outcome.
@@ -130,7 +130,7 @@ func Load(ctx context.Context, req Request, o Options) (rep Report, err error) {
 		// published too, as a single node keeps them.
 		defer func() {
 			if rep.Rows > 0 {
-				err = errors.Join(err, o.Shared.PublishExplorer(context.WithoutCancel(ctx), o.Costs, req.Tenant))
+				err = errors.Join(err, o.Shared.PublishExplorer(context.WithoutCancel(ctx), o.Costs, req.Tenant, req.Connection))
 			}
 		}()
 	}

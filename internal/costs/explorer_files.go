@@ -81,3 +81,40 @@ func replaceExplorer(ctx context.Context, tx *sql.Tx, f ExplorerFiles) error {
 	}
 	return nil
 }
+
+// MergeExplorer takes into the store the files' Cost Explorer rows of
+// every connection but keep (all of them when keep is ""), and their
+// reconciliations of periods the store has not reconciled itself: a load
+// of one connection publishes its own rows over the latest version the
+// other replicas committed, not over what it pulled minutes before.
+func (s *Store) MergeExplorer(ctx context.Context, f ExplorerFiles, keep crossbill.ConnectionID) (err error) {
+	const op = "cost explorer merge"
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, ignoreDone(tx.Rollback()))
+		}
+	}()
+	stmts := []struct {
+		q    string
+		args []any
+	}{
+		{`DELETE FROM ce_daily WHERE tenant = $1 AND connection != $2`, []any{f.Tenant, string(keep)}},
+		{`INSERT INTO ce_daily SELECT * FROM read_parquet(` + quoteString(f.Daily) + `) WHERE tenant = $1 AND connection != $2
+			AND billing_period NOT IN (SELECT billing_period FROM ingest_ledger WHERE tenant = $1)`, []any{f.Tenant, string(keep)}},
+		{`INSERT INTO ce_reconciliation SELECT * FROM read_parquet(` + quoteString(f.Reconciliation) + `) WHERE tenant = $1
+			AND billing_period NOT IN (SELECT billing_period FROM ce_reconciliation WHERE tenant = $1)`, []any{f.Tenant}},
+	}
+	for _, st := range stmts {
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
+			return crossbill.Errorf(crossbill.CodeInvalid, op, "%w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	return nil
+}

@@ -31,6 +31,12 @@ const (
 // PullExplorer makes the staging store's Cost Explorer data for the tenant
 // the committed version's (nothing changes when none is committed).
 func (c *Cluster) PullExplorer(ctx context.Context, staging *costs.Store, tenant crossbill.TenantID) error {
+	return c.withExplorer(ctx, tenant, staging.ReplaceExplorer)
+}
+
+// withExplorer downloads the tenant's committed Cost Explorer version, if
+// any, and calls use with its files.
+func (c *Cluster) withExplorer(ctx context.Context, tenant crossbill.TenantID, use func(context.Context, costs.ExplorerFiles) error) error {
 	const op = "cost explorer pull"
 	v, ok, err := c.explorerVersion(ctx, tenant)
 	if err != nil || !ok {
@@ -52,13 +58,24 @@ func (c *Cluster) PullExplorer(ctx context.Context, staging *costs.Store, tenant
 	if err := c.download(ctx, m.Dim.Key, f.Reconciliation); err != nil {
 		return err
 	}
-	return staging.ReplaceExplorer(ctx, f)
+	return use(ctx, f)
 }
 
 // PublishExplorer uploads the staging store's Cost Explorer data for the
-// tenant as a new version and commits it, replacing the previous one.
-func (c *Cluster) PublishExplorer(ctx context.Context, staging *costs.Store, tenant crossbill.TenantID) (err error) {
+// tenant as a new version and commits it, replacing the previous one. The
+// staging store first takes the latest committed version's rows of the
+// other connections (all connections when connection is "", as after a
+// CUR ingest, which changes none): loads of two connections on two
+// replicas keep each other's rows. (Two publishes within the seconds
+// between that read and the commit still lose the earlier one's rows:
+// the commit has no compare-and-swap.)
+func (c *Cluster) PublishExplorer(ctx context.Context, staging *costs.Store, tenant crossbill.TenantID, connection crossbill.ConnectionID) (err error) {
 	const op = "cost explorer publish"
+	if err := c.withExplorer(ctx, tenant, func(ctx context.Context, f costs.ExplorerFiles) error {
+		return staging.MergeExplorer(ctx, f, connection)
+	}); err != nil {
+		return err
+	}
 	tmp, err := os.MkdirTemp(c.cfg.CacheDir, "publish-")
 	if err != nil {
 		return crossbill.Errorf(crossbill.CodeUnavailable, op, "%w", err)

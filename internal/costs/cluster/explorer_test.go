@@ -23,13 +23,13 @@ func TestExplorerPublished(t *testing.T) {
 	e := newEnv(t)
 	a, b, c := e.replica(1<<30, 4), e.replica(1<<30, 4), e.replica(1<<30, 4)
 	acme := e.tenant("acme")
-	days := func(s *costs.Store, from time.Time, n int, cost float64) {
+	days := func(s *costs.Store, conn crossbill.ConnectionID, from time.Time, n int, cost float64) {
 		t.Helper()
 		var rows []costs.ExplorerRow
 		for i := range n {
 			rows = append(rows, costs.ExplorerRow{Day: from.AddDate(0, 0, i), Account: "111122223333", Service: "AmazonEC2", Unblended: cost, Amortized: cost, Net: cost})
 		}
-		if _, err := s.ReplaceExplorerDays(ctx, acme, "conn-1", costs.GroupingAccountService, from, from.AddDate(0, 0, n), rows); err != nil {
+		if _, err := s.ReplaceExplorerDays(ctx, acme, conn, costs.GroupingAccountService, from, from.AddDate(0, 0, n), rows); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -52,9 +52,9 @@ func TestExplorerPublished(t *testing.T) {
 	}
 
 	// Replica a loads January and March, publishes; b answers them.
-	days(e.staging, jan, 31, 10)
-	days(e.staging, mar, 31, 1)
-	if err := a.PublishExplorer(ctx, e.staging, acme); err != nil {
+	days(e.staging, "conn-1", jan, 31, 10)
+	days(e.staging, "conn-1", mar, 31, 1)
+	if err := a.PublishExplorer(ctx, e.staging, acme, "conn-1"); err != nil {
 		t.Fatal(err)
 	}
 	if got := total(b, mar, apr); math.Abs(got-31) > 1e-9 {
@@ -71,12 +71,22 @@ func TestExplorerPublished(t *testing.T) {
 	if err := c.PullExplorer(ctx, other, acme); err != nil {
 		t.Fatal(err)
 	}
-	days(other, apr, 30, 2)
-	if err := c.PublishExplorer(ctx, other, acme); err != nil {
+	// Meanwhile a loads May for its connection and publishes first: c's
+	// publish of another connection keeps it.
+	may := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	days(e.staging, "conn-1", may, 31, 3)
+	if err := a.PublishExplorer(ctx, e.staging, acme, "conn-1"); err != nil {
+		t.Fatal(err)
+	}
+	days(other, "conn-2", apr, 30, 2)
+	if err := c.PublishExplorer(ctx, other, acme, "conn-2"); err != nil {
 		t.Fatal(err)
 	}
 	if got := total(b, mar, apr.AddDate(0, 1, 0)); math.Abs(got-(31+60)) > 1e-9 {
 		t.Fatalf("replica b answers March-April %v, want 91 (March kept by the incremental load)", got)
+	}
+	if got := total(b, may, may.AddDate(0, 1, 0)); math.Abs(got-93) > 1e-9 {
+		t.Fatalf("replica b answers May %v, want the 93 of a's load, published before c's", got)
 	}
 
 	// The CUR arrives for January-February through replica c's ingest:

@@ -63,7 +63,7 @@ func (c *Cluster) Ingest(ctx context.Context, staging *costs.Store, opt ingest.O
 	}
 	if _, has, verr := c.explorerVersion(ctx, res.Tenant); verr != nil || (published && has) {
 		if verr == nil {
-			verr = c.PublishExplorer(ctx, staging, res.Tenant)
+			verr = c.PublishExplorer(ctx, staging, res.Tenant, "")
 		}
 		if verr != nil {
 			return res, errors.Join(err, verr)
