@@ -19,7 +19,7 @@ import (
 func costStoreFlags(cmd *cobra.Command, app *App) {
 	fl := cmd.PersistentFlags()
 	fl.StringVar(&app.CostStore, "cost-store", os.Getenv("CROSSBILL_COST_STORE"),
-		"cluster mode: read the cost data that `serve --cost-store` replicas share, s3://BUCKET/PREFIX (with the same --database); env CROSSBILL_COST_STORE")
+		"cluster mode: read the cost data that serve --cost-store replicas share, s3://BUCKET/PREFIX (with the same --database); env CROSSBILL_COST_STORE")
 	fl.StringVar(&app.CostStoreEndpoint, "cost-store-endpoint", os.Getenv("CROSSBILL_COST_STORE_ENDPOINT"),
 		"URL of the S3-compatible store holding --cost-store; default AWS S3 (env CROSSBILL_COST_STORE_ENDPOINT)")
 }
