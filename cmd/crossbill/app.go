@@ -28,6 +28,9 @@ type App struct {
 	Database string
 	JSON     bool
 	Verbose  bool
+	// CostStore is --cost-store of the cost and commitments commands:
+	// cluster mode's shared cost store, read instead of the local one.
+	CostStore, CostStoreEndpoint string
 
 	Stdout io.Writer
 	Stderr io.Writer

@@ -79,6 +79,7 @@ func newCommitmentsCmd(app *App) *cobra.Command {
 		Use:   "commitments",
 		Short: "Savings Plans and reservations: inventory, utilization, coverage and what to buy",
 	}
+	costStoreFlags(cmd, app)
 	cmd.AddCommand(newCommitmentsInventoryCmd(app), newCommitmentsUtilizationCmd(app), newCommitmentsCoverageCmd(app),
 		newCommitmentsRecommendCmd(app), newCommitmentsSimulateCmd(app), newCommitmentsBacktestCmd(app), newCommitmentsCompareCmd(app))
 	return cmd

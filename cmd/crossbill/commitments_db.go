@@ -15,5 +15,5 @@ func withCommitmentsDB(ctx context.Context, app *App, f *commitmentFlags, run fu
 		return err
 	}
 	f.tenant, f.tenantID = tenant.Name, tenant.ID
-	return withCosts(ctx, app, func(s *costs.Store) error { return run(s.DB()) })
+	return withTenantCosts(ctx, app, tenant.ID, func(s *costs.Store) error { return run(s.DB()) })
 }

@@ -37,20 +37,15 @@ func costTenant(ctx context.Context, app *App, name string) (costTenantRef, erro
 		}
 		return costTenantRef{ID: t.ID, Name: t.Name}, nil
 	}
-	cs, err := app.Costs(ctx)
-	if err != nil {
-		return costTenantRef{}, err
-	}
-	withData, err := cs.Tenants(ctx)
-	cs.Close()
-	if err != nil {
-		return costTenantRef{}, err
-	}
 	s, err := app.Store(ctx)
 	if err != nil {
 		return costTenantRef{}, err
 	}
 	all, err := s.Tenants(ctx)
+	if err != nil {
+		return costTenantRef{}, err
+	}
+	withData, err := tenantsWithCosts(ctx, app, all)
 	if err != nil {
 		return costTenantRef{}, err
 	}
@@ -84,4 +79,32 @@ func costTenant(ctx context.Context, app *App, name string) (costTenantRef, erro
 		ns = append(ns, t.Name)
 	}
 	return costTenantRef{}, crossbill.Errorf(crossbill.CodeInvalid, op, "no tenant has cost data yet; give --tenant NAME, one of %s", strings.Join(ns, ", "))
+}
+
+// tenantsWithCosts lists the tenants with cost data: in the local store,
+// or with --cost-store those with a committed version in the shared one.
+func tenantsWithCosts(ctx context.Context, app *App, all []store.Tenant) ([]crossbill.TenantID, error) {
+	if app.CostStore == "" {
+		cs, err := app.Costs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer cs.Close()
+		return cs.Tenants(ctx)
+	}
+	s, err := app.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []crossbill.TenantID
+	for _, t := range all {
+		vs, err := s.CostVersions(ctx, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(vs) > 0 {
+			ids = append(ids, t.ID)
+		}
+	}
+	return ids, nil
 }

@@ -140,7 +140,7 @@ func newCostsCmd(app *App) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		return withCosts(ctx, app, func(s *costs.Store) error {
+		return withTenantCosts(ctx, app, q.Tenant, func(s *costs.Store) error {
 			res, err := s.QueryNamed(ctx, q, names)
 			if err != nil {
 				return err
@@ -192,6 +192,7 @@ func newCostsCmd(app *App) *cobra.Command {
 	}
 	qf.register(query, true)
 	maxRows(query, &qf)
+	costStoreFlags(cmd, app)
 	cmd.AddCommand(query, newCostsMoMCmd(app), newCostsForecastCmd(app), newCostsAnomaliesCmd(app), newCostsPeriodsCmd(app), newCostsExplorerCmd(app), newCostsViewsCmd(app))
 	return cmd
 }
@@ -214,7 +215,7 @@ func newCostsMoMCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCosts(ctx, app, func(s *costs.Store) error {
+			return withTenantCosts(ctx, app, q.Tenant, func(s *costs.Store) error {
 				m, err := s.MonthOverMonthNamed(ctx, q, month, names)
 				if err != nil {
 					return err
@@ -272,7 +273,7 @@ func newCostsForecastCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCosts(ctx, app, func(s *costs.Store) error {
+			return withTenantCosts(ctx, app, q.Tenant, func(s *costs.Store) error {
 				fc, err := s.ForecastMonth(ctx, q.Tenant, q.Metric, month, q.Filters)
 				if err != nil {
 					return err
@@ -333,7 +334,7 @@ func newCostsAnomaliesCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCosts(ctx, app, func(s *costs.Store) error {
+			return withTenantCosts(ctx, app, q.Tenant, func(s *costs.Store) error {
 				as, err := s.AnomaliesNamed(ctx, o, names)
 				if err != nil {
 					return err
@@ -382,7 +383,7 @@ func newCostsPeriodsCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCosts(ctx, app, func(s *costs.Store) error {
+			return withTenantCosts(ctx, app, t.ID, func(s *costs.Store) error {
 				ps, err := s.Periods(ctx, t.ID)
 				if err != nil {
 					return err

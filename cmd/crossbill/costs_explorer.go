@@ -68,9 +68,18 @@ are skipped. At the monthly budget the load stops with status budget_reached.`,
 			if err != nil {
 				return err
 			}
+			var shared costexplorer.Shared
+			if app.CostStore != "" { // cluster mode: pull, load locally, publish
+				sc, cleanup, err := app.sharedCosts(ctx)
+				if err != nil {
+					return err
+				}
+				defer cleanup()
+				shared = sc
+			}
 			return withCosts(ctx, app, func(cs *costs.Store) error {
 				rep, err := costexplorer.Load(ctx, costexplorer.Request{Tenant: t, Connection: c, Force: force},
-					costexplorer.Options{Store: st, Costs: cs, AWS: f, Progress: app.Progress})
+					costexplorer.Options{Store: st, Costs: cs, AWS: f, Progress: app.Progress, Shared: shared})
 				if err != nil {
 					return err
 				}
@@ -155,7 +164,7 @@ func newCostsExplorerReconcileCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCosts(ctx, app, func(cs *costs.Store) error {
+			return withTenantCosts(ctx, app, t.ID, func(cs *costs.Store) error {
 				rec, err := cs.Reconciliations(ctx, t.ID)
 				if err != nil {
 					return err

@@ -97,6 +97,16 @@ type Options struct {
 	AWS      *awsclient.Factory
 	Now      func() time.Time
 	Progress func(format string, args ...any)
+	// Shared, in cluster mode, is the shared cost store: the tenant's
+	// Cost Explorer data are pulled from it into Costs before the load
+	// (loads are incremental) and published to it after.
+	Shared Shared
+}
+
+// Shared is cluster mode's cost store (cluster.Cluster).
+type Shared interface {
+	PullExplorer(ctx context.Context, staging *costs.Store, tenant crossbill.TenantID) error
+	PublishExplorer(ctx context.Context, staging *costs.Store, tenant crossbill.TenantID, connection crossbill.ConnectionID) error
 }
 
 // Report is a load's outcome.
@@ -124,8 +134,20 @@ type Report struct {
 // the monthly budget is spent it stops with StatusBudgetReached (no error,
 // so schedulers do not retry into it); each grouping is stored whole or not
 // at all.
-func Load(ctx context.Context, req Request, o Options) (Report, error) {
+func Load(ctx context.Context, req Request, o Options) (rep Report, err error) {
 	const op = "cost explorer load"
+	if o.Shared != nil {
+		if err := o.Shared.PullExplorer(ctx, o.Costs, req.Tenant); err != nil {
+			return Report{Tenant: req.Tenant, Connection: req.Connection, TagKeys: []string{}}, err
+		}
+		// Rows stored before a failure (a budget reached mid-load) are
+		// published too, as a single node keeps them.
+		defer func() {
+			if rep.Rows > 0 {
+				err = errors.Join(err, o.Shared.PublishExplorer(context.WithoutCancel(ctx), o.Costs, req.Tenant, req.Connection))
+			}
+		}()
+	}
 	now := time.Now
 	if o.Now != nil {
 		now = o.Now
@@ -134,7 +156,7 @@ func Load(ctx context.Context, req Request, o Options) (Report, error) {
 	if progress == nil {
 		progress = func(string, ...any) {}
 	}
-	rep := Report{Tenant: req.Tenant, Connection: req.Connection, TagKeys: []string{}}
+	rep = Report{Tenant: req.Tenant, Connection: req.Connection, TagKeys: []string{}}
 	state, err := o.Store.CostExplorerState(ctx, req.Tenant, req.Connection)
 	if err != nil {
 		return rep, err

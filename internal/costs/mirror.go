@@ -25,9 +25,12 @@ type PeriodFiles struct {
 	Fingerprint string   `json:"fingerprint"` // as the ledger holds it (rollup version included)
 	Rows        int64    `json:"rows"`
 	Columns     []string `json:"columns"`
-	Files       []string `json:"-"` // the export's Parquet files
-	Daily       string   `json:"-"` // rollup cost_daily of the period, Parquet
-	Dim         string   `json:"-"` // rollup cost_daily_dim of the period, Parquet
+	// IngestedAt is when the load was ingested, so every replica reports
+	// the same time (zero in manifests older than the field: adoption time).
+	IngestedAt time.Time `json:"ingested_at,omitzero"`
+	Files      []string  `json:"-"` // the export's Parquet files
+	Daily      string    `json:"-"` // rollup cost_daily of the period, Parquet
+	Dim        string    `json:"-"` // rollup cost_daily_dim of the period, Parquet
 }
 
 // ExportPeriod describes the load of (tenant, source, period) and writes
@@ -38,9 +41,9 @@ func (s *Store) ExportPeriod(ctx context.Context, tenant, source, period, dir st
 	p := PeriodFiles{Tenant: tenant, Source: source, Period: period}
 	var format string
 	var paths, cols duckList
-	err := s.db.QueryRowContext(ctx, `SELECT format, execution_id, coalesce(export, ''), fingerprint, rows, paths, columns
+	err := s.db.QueryRowContext(ctx, `SELECT format, execution_id, coalesce(export, ''), fingerprint, rows, paths, columns, ingested_at
 		FROM ingest_ledger WHERE tenant = ? AND source = ? AND billing_period = ?`, tenant, source, period).
-		Scan(&format, &p.ExecutionID, &p.Export, &p.Fingerprint, &p.Rows, &paths, &cols)
+		Scan(&format, &p.ExecutionID, &p.Export, &p.Fingerprint, &p.Rows, &paths, &cols, &p.IngestedAt)
 	if err != nil {
 		return PeriodFiles{}, crossbill.Errorf(crossbill.CodeNotFound, op, "no load of %s for tenant %s from %s: %w", period, tenant, source, err)
 	}
@@ -67,8 +70,10 @@ type PeriodKey struct{ Tenant, Source, Period string }
 // and rollups (read from the files' Daily and Dim, not recomputed). Every
 // file must lie inside the store's FilesDir. Used by cluster replicas,
 // whose FilesDir is their object cache; unlike ReplacePeriod it never
-// deletes files, which the cache owns.
-func (s *Store) AdoptPeriods(ctx context.Context, adopt []PeriodFiles, drop []PeriodKey) (err error) {
+// deletes files, which the cache owns. explorer, when not nil, replaces
+// its tenant's Cost Explorer data in the same transaction (after the
+// periods, so those the CUR now holds are left out).
+func (s *Store) AdoptPeriods(ctx context.Context, adopt []PeriodFiles, drop []PeriodKey, explorer *ExplorerFiles) (err error) {
 	const op = "cost adopt"
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -91,6 +96,10 @@ func (s *Store) AdoptPeriods(ctx context.Context, adopt []PeriodFiles, drop []Pe
 		}
 	}
 	for _, p := range adopt {
+		at := p.IngestedAt
+		if at.IsZero() {
+			at = time.Now()
+		}
 		rel := make([]string, len(p.Files))
 		for i, f := range p.Files {
 			r, err := filepath.Rel(s.filesDir, f)
@@ -104,7 +113,7 @@ func (s *Store) AdoptPeriods(ctx context.Context, adopt []PeriodFiles, drop []Pe
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ingest_ledger (tenant, source, billing_period, format, execution_id, fingerprint, files, rows, ingested_at, dir, paths, columns, export)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::VARCHAR[], $12::VARCHAR[], $13)`,
-			p.Tenant, p.Source, p.Period, string(p.Format), p.ExecutionID, p.Fingerprint, len(rel), p.Rows, time.Now().UTC(),
+			p.Tenant, p.Source, p.Period, string(p.Format), p.ExecutionID, p.Fingerprint, len(rel), p.Rows, at.UTC(),
 			filepath.ToSlash(filepath.Dir(rel[0])), duckArray(rel), duckArray(p.Columns), p.Export); err != nil {
 			return crossbill.Errorf(crossbill.CodeInternal, op, "recording the load: %w", err)
 		}
@@ -112,6 +121,11 @@ func (s *Store) AdoptPeriods(ctx context.Context, adopt []PeriodFiles, drop []Pe
 			if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` SELECT * FROM read_parquet(`+quoteString(file)+`)`); err != nil {
 				return crossbill.Errorf(crossbill.CodeInvalid, op, "reading %s: %w", file, err)
 			}
+		}
+	}
+	if explorer != nil {
+		if err := replaceExplorer(ctx, tx, *explorer); err != nil {
+			return err
 		}
 	}
 	if err := s.rebuildViews(ctx, tx, false); err != nil {

@@ -201,6 +201,9 @@ func Hub() []Permission {
 			Why: "Cluster mode: replicas read cost files from crossbill's own --cost-store bucket into their cache."},
 		{Module: ModuleHub, Action: "s3:DeleteObject", Level: LevelWrite, Resource: "arn:${AWS::Partition}:s3:::*/*",
 			Why: "Cluster mode: deletes the files of replaced cost loads from crossbill's own --cost-store bucket."},
+		{Module: ModuleHub, Action: "s3:ListBucket", Level: LevelList, Resource: "arn:${AWS::Partition}:s3:::*",
+			Calls: []string{"s3:ListObjectsV2"},
+			Why:   "Cluster mode: lists crossbill's own --cost-store prefix for files a publisher killed before its commit left behind."},
 	}
 }
 

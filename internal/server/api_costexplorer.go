@@ -71,7 +71,7 @@ func (s *Server) loadCostExplorer(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	rep, err := costexplorer.Load(r.Context(), costexplorer.Request{Tenant: c.TenantID, Connection: c.ID, Force: in.Force},
-		costexplorer.Options{Store: s.store, Costs: cs, AWS: s.cfg.AWS, Now: s.now})
+		costexplorer.Options{Store: s.store, Costs: cs, AWS: s.cfg.AWS, Now: s.now, Shared: s.sharedExplorer()})
 	s.costs.invalidate(c.TenantID)
 	if err != nil {
 		return err

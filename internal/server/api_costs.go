@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
 )
 
@@ -27,13 +28,21 @@ func (s *Server) costStore(r *http.Request) (*costs.Store, func(), error) {
 }
 
 // localCosts is this replica's own cost store, where loads write (ingest,
-// Cost Explorer). In cluster mode an ingest then publishes what it loaded;
-// Cost Explorer days stay in the replica that loaded them.
+// Cost Explorer). In cluster mode they then publish what they loaded.
 func (s *Server) localCosts() (*costs.Store, error) {
 	if s.costsDB == nil {
 		return nil, crossbill.Errorf(crossbill.CodeUnavailable, "costs", "the cost store is not open (see the server log)")
 	}
 	return s.costsDB, nil
+}
+
+// sharedExplorer is where Cost Explorer loads publish in cluster mode
+// (nil on a single node; never a nil *cluster.Cluster in the interface).
+func (s *Server) sharedExplorer() costexplorer.Shared {
+	if s.cfg.ClusterCosts == nil {
+		return nil
+	}
+	return s.cfg.ClusterCosts
 }
 
 // queryKey is a parsed, canonical query (a struct) as a string: two

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/crossbill/crossbill"
@@ -368,18 +367,7 @@ func (m *Main) Close() error {
 
 // openCluster opens the shared cost store with the hub's credentials.
 func (m *Main) openCluster(hub aws.Config) (*cluster.Cluster, error) {
-	cfg := hub.Copy()
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		if m.CostStoreEndpoint != "" {
-			o.BaseEndpoint = aws.String(m.CostStoreEndpoint)
-		}
-		// S3-compatible stores (MinIO, Ceph, an emulator) want path-style URLs.
-		o.UsePathStyle = o.BaseEndpoint != nil
-	})
-	return cluster.New(cluster.Config{URL: m.CostStore, S3: client, Versions: m.store,
+	return cluster.Dial(hub, m.CostStoreEndpoint, cluster.Config{URL: m.CostStore, Versions: m.store,
 		CacheDir: filepath.Join(m.DataDir, "costs-cache"), CacheBytes: m.CostCacheBytes})
 }
 

@@ -227,7 +227,7 @@ func (s *Server) runCostExplorer(ctx context.Context, j store.Job, progress sche
 	}
 	n := 0
 	rep, err := costexplorer.Load(ctx, costexplorer.Request{Tenant: t.ID, Connection: c.ID}, costexplorer.Options{
-		Store: s.store, Costs: cs, AWS: s.cfg.AWS, Now: s.now,
+		Store: s.store, Costs: cs, AWS: s.cfg.AWS, Now: s.now, Shared: s.sharedExplorer(),
 		Progress: func(format string, args ...any) {
 			n++
 			progress(min(0.95, float64(n)/float64(n+4)), fmt.Sprintf(format, args...))

@@ -120,6 +120,29 @@ func (s *Store) RetiredCostVersions(ctx context.Context, before time.Time) ([]Co
 		WHERE retired_at < ? ORDER BY retired_at`, formatStamp(before))
 }
 
+// CostVersionNames returns every version the store names, committed or
+// retired and not yet forgotten: an object under no such version is garbage.
+func (s *Store) CostVersionNames(ctx context.Context) (map[string]bool, error) {
+	const op = "cost versions"
+	rows, err := s.db.QueryContext(ctx, `SELECT version FROM cost_versions UNION SELECT version FROM cost_versions_retired`)
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	defer rows.Close()
+	names := map[string]bool{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		names[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	return names, nil
+}
+
 // ForgetCostVersion drops a retired version once its objects are deleted.
 func (s *Store) ForgetCostVersion(ctx context.Context, version string) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM cost_versions_retired WHERE version = ?`, version); err != nil {

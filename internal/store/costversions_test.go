@@ -57,6 +57,14 @@ func TestCostVersions(t *testing.T) {
 	if retired, _ := s.RetiredCostVersions(ctx, time.Now().Add(time.Minute)); len(retired) != 1 {
 		t.Fatalf("after forget: %+v", retired)
 	}
+	// Named: current (v3, v4) and retired not forgotten (v2); v1 is gone.
+	names, err := s.CostVersionNames(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 3 || !names["v2"] || !names["v3"] || !names["v4"] || names["v1"] {
+		t.Fatalf("version names: %v", names)
+	}
 }
 
 // Concurrent commits of one key: one version stays current, every other

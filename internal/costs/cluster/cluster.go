@@ -27,6 +27,8 @@
 // Replaced versions are retired in the same transaction and their objects
 // deleted by GC once a grace period has passed: longer than any query,
 // so a replica that read the old pointer has finished with its objects.
+// GC also deletes stray objects, those of versions never committed (a
+// publisher killed between upload and commit), once older than the grace.
 package cluster
 
 import (
@@ -57,6 +59,7 @@ type Versions interface {
 	CostVersions(ctx context.Context, tenant crossbill.TenantID) ([]store.CostVersion, error)
 	RetiredCostVersions(ctx context.Context, before time.Time) ([]store.CostVersion, error)
 	ForgetCostVersion(ctx context.Context, version string) error
+	CostVersionNames(ctx context.Context) (map[string]bool, error)
 }
 
 // Config configures a cluster cost store.
@@ -265,8 +268,9 @@ func (c *Cluster) deleteObjects(ctx context.Context, keys []string) error {
 }
 
 // GC deletes the objects of versions retired more than the grace period
-// ago and forgets them; it returns how many versions it collected. Any
-// replica may run it: deleting an object twice is harmless.
+// ago and forgets them, then the stray objects under the prefix (see
+// collectStrays); it returns how many versions it collected, retired or
+// stray. Any replica may run it: deleting an object twice is harmless.
 func (c *Cluster) GC(ctx context.Context) (int, error) {
 	retired, err := c.cfg.Versions.RetiredCostVersions(ctx, time.Now().Add(-c.cfg.Grace))
 	if err != nil {
@@ -286,6 +290,58 @@ func (c *Cluster) GC(ctx context.Context) (int, error) {
 			return n, err
 		}
 		if err := c.cfg.Versions.ForgetCostVersion(ctx, v.Version); err != nil {
+			return n, err
+		}
+		n++
+	}
+	strays, err := c.collectStrays(ctx)
+	return n + strays, err
+}
+
+// collectStrays deletes the objects under the prefix that belong to no
+// version the database names (committed, or retired and not yet
+// collected) and were uploaded more than the grace period ago: what a
+// publisher killed between upload and commit left. A publish in progress
+// is younger than the grace (it takes minutes, the grace an hour), so its
+// uploads are kept. The listing comes before the names: a version
+// committed in between is among the names. Keys not laid out as
+// TENANT/PERIOD/VERSION/... are not the cost store's and are left alone.
+func (c *Cluster) collectStrays(ctx context.Context) (int, error) {
+	const op = "cost store gc"
+	cutoff := time.Now().Add(-c.cfg.Grace)
+	root := c.prefix + "/"
+	if c.prefix == "" {
+		root = ""
+	}
+	old := map[string][]string{} // version -> its objects older than the grace
+	p := s3.NewListObjectsV2Paginator(c.cfg.S3, &s3.ListObjectsV2Input{Bucket: aws.String(c.bucket), Prefix: aws.String(root)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return 0, crossbill.Errorf(crossbill.CodeUnavailable, op, "listing s3://%s/%s: %w", c.bucket, root, err)
+		}
+		for _, o := range page.Contents {
+			key := aws.ToString(o.Key)
+			parts := strings.SplitN(strings.TrimPrefix(key, root), "/", 4)
+			if len(parts) < 4 || o.LastModified == nil || !o.LastModified.Before(cutoff) {
+				continue
+			}
+			old[parts[2]] = append(old[parts[2]], key)
+		}
+	}
+	if len(old) == 0 {
+		return 0, nil
+	}
+	named, err := c.cfg.Versions.CostVersionNames(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for version, keys := range old {
+		if named[version] {
+			continue
+		}
+		if err := c.deleteObjects(ctx, keys); err != nil {
 			return n, err
 		}
 		n++

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -299,5 +300,72 @@ func TestCacheBound(t *testing.T) {
 	_, _, err := small.Tenant(ctx, acme)
 	if crossbill.ErrorCode(err) != crossbill.CodeUnavailable || !strings.Contains(err.Error(), "--cost-cache-mb") {
 		t.Fatalf("a cache too small for one tenant: %v", err)
+	}
+}
+
+// A publisher killed between its uploads and its commit leaves objects no
+// version names: GC keeps them while they are younger than the grace (a
+// publish may be in progress) and deletes them after it, leaving the
+// committed version's objects and keys outside the cost store's layout.
+func TestGCStrayObjects(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	writer := e.replica(1<<30, 4)
+	acme := e.tenant("acme")
+	dir := t.TempDir()
+	e.load(writer, acme, dir, 1)
+	committed := countObjects(t, e)
+	want := totalsOf(t, e.staging, acme)
+
+	// Restate, and kill the publisher after its uploads: runtime.Goexit
+	// runs no error path, as a kill -9 would not.
+	gen, err := cur.Generate(ctx, cur.GenerateOptions{Dir: dir, Seed: 2, Accounts: 1, Months: 1, ResourcesPerAccount: 4,
+		Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = gen
+	res, err := ingest.Ingest(ctx, e.staging, ingest.Options{Source: filepath.Join(dir, "cur", "crossbill-cur2"), Tenant: acme})
+	if err != nil || len(res.Periods) == 0 {
+		t.Fatalf("restating: %+v, %v", res, err)
+	}
+	killed := e.replica(1<<30, 4)
+	killed.SetBeforeCommit(runtime.Goexit)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		killed.Publish(ctx, e.staging, acme, res.Source, res.Periods[0].Period)
+	}()
+	<-done
+	strays := countObjects(t, e) - committed
+	if strays <= 0 {
+		t.Fatalf("the killed publisher left no objects (%d before, %d after)", committed, committed+strays)
+	}
+	foreign := []string{"crossbill/notes.txt", "elsewhere/acme/2026-01/v/data.parquet"}
+	for _, k := range foreign {
+		if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(k), Body: strings.NewReader("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if n, err := writer.GC(ctx); err != nil || n != 0 {
+		t.Fatalf("GC within the grace period collected %d, %v", n, err)
+	}
+	if got := countObjects(t, e); got != committed+strays+len(foreign) {
+		t.Fatalf("GC within the grace deleted objects: %d left, want %d", got, committed+strays+len(foreign))
+	}
+	past, err := cluster.New(cluster.Config{URL: "s3://" + e.bucket + "/crossbill", S3: e.s3, Versions: e.meta, CacheDir: t.TempDir(), Grace: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer past.Close()
+	if n, err := past.GC(ctx); err != nil || n != 1 {
+		t.Fatalf("GC past the grace collected %d versions, %v; want the one stray", n, err)
+	}
+	if got := countObjects(t, e); got != committed+len(foreign) {
+		t.Fatalf("after GC %d objects, want the committed %d and %d foreign", got, committed, len(foreign))
+	}
+	if got := read(t, e.replica(1<<30, 4), acme); !got.equal(want) {
+		t.Fatalf("a new replica after GC: %+v, want the committed %+v", got, want)
 	}
 }

@@ -17,7 +17,15 @@ import (
 // publishes every period whose staged load the cluster does not hold yet:
 // those just loaded, and those a crash between load and publish left
 // behind (staged, so the ingest saw them unchanged).
+//
+// The tenant's Cost Explorer data are pulled first, so that the load
+// reconciles and removes the periods it replaces, and published after.
 func (c *Cluster) Ingest(ctx context.Context, staging *costs.Store, opt ingest.Options) (ingest.Result, error) {
+	if opt.Tenant != "" {
+		if err := c.PullExplorer(ctx, staging, opt.Tenant); err != nil {
+			return ingest.Result{}, err
+		}
+	}
 	res, err := ingest.Ingest(ctx, staging, opt)
 	if len(res.Periods) == 0 {
 		return res, err
@@ -36,6 +44,7 @@ func (c *Cluster) Ingest(ctx context.Context, staging *costs.Store, opt ingest.O
 			_, held[v.Period], _ = strings.Cut(m.Fingerprint, "/")
 		}
 	}
+	published := false
 	for _, p := range res.Periods {
 		if p.Status != ingest.StatusLoaded && p.Status != ingest.StatusUnchanged {
 			continue
@@ -49,6 +58,15 @@ func (c *Cluster) Ingest(ctx context.Context, staging *costs.Store, opt ingest.O
 		}
 		if perr := c.Publish(ctx, staging, res.Tenant, res.Source, p.Period); perr != nil {
 			return res, errors.Join(err, perr)
+		}
+		published = true
+	}
+	if _, has, verr := c.explorerVersion(ctx, res.Tenant); verr != nil || (published && has) {
+		if verr == nil {
+			verr = c.PublishExplorer(ctx, staging, res.Tenant, "")
+		}
+		if verr != nil {
+			return res, errors.Join(err, verr)
 		}
 	}
 	return res, err

@@ -161,8 +161,9 @@ func (c *Cluster) sync(ctx context.Context, ts *tenantStore, versions []store.Co
 			c.cache.release(k)
 		}
 	}()
+	var explorer *costs.ExplorerFiles
 	for k, v := range want {
-		if ts.held[k].version == v.Version {
+		if ts.held[k].version == v.Version || isExplorer(v) {
 			continue
 		}
 		var m manifest
@@ -201,7 +202,31 @@ func (c *Cluster) sync(ctx context.Context, ts *tenantStore, versions []store.Co
 			drop = append(drop, k)
 		}
 	}
-	if err := ts.store.AdoptPeriods(ctx, adopt, drop); err != nil {
+	// Cost Explorer data are applied again whenever anything changed: a
+	// new CUR period leaves its Cost Explorer rows out.
+	ek := costs.PeriodKey{Tenant: string(ts.id), Source: ExplorerSource, Period: ExplorerPeriod}
+	if v, ok := want[ek]; ok {
+		var m manifest
+		if err := json.Unmarshal([]byte(v.Manifest), &m); err != nil {
+			return crossbill.Errorf(crossbill.CodeInternal, op, "reading version %s: %w", v.Version, err)
+		}
+		explorer = &costs.ExplorerFiles{Tenant: string(ts.id)}
+		for _, o := range []struct {
+			obj  object
+			file *string
+		}{{m.Daily, &explorer.Daily}, {m.Dim, &explorer.Reconciliation}} {
+			p, err := c.fetch(ctx, ts, o.obj)
+			if err != nil {
+				return err
+			}
+			pinned = append(pinned, o.obj.Key)
+			*o.file = p
+		}
+		added[ek] = heldVersion{version: v.Version}
+	} else if _, held := ts.held[ek]; held {
+		explorer = &costs.ExplorerFiles{Tenant: string(ts.id)} // none any more
+	}
+	if err := ts.store.AdoptPeriods(ctx, adopt, drop, explorer); err != nil {
 		return err
 	}
 	// The store now reads the new data objects: they stay pinned (the
