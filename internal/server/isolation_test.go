@@ -202,6 +202,7 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/access/who-can":    {control: 400, controlHas: "access-read"},
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/access/findings":   {control: 400, controlHas: "access-read"},
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/access/changes":    {control: 400, controlHas: "access-read"},
+		"POST /api/v1/tenants/{tenant}/connections/{connection}/access/sync":      {body: func(*isoWorld) any { return map[string]any{} }, control: 400, controlHas: "access-read"},
 		"POST /api/onboarding/orgs/{org_id}/bill_connects/aws/iam_role": {body: billConnect, control: 400, controlHas: "must be in the account that owns the bill bucket",
 			probes: []isoProbe{{name: "B's role and bill account in the body", want: []int{503}, body: func(w *isoWorld) any {
 				return map[string]string{"aws_bill_account_id": w.b.account, "aws_bucket_name": "alpha-bills", "aws_bucket_path": "cur/x", "aws_sts_role_arn": w.b.roleARN}
