@@ -131,7 +131,9 @@ func TestDemoConnectsTheSandbox(t *testing.T) {
 		Findings []struct{ ID, Name string } `json:"findings"`
 	}
 	get(access+"findings", &findings)
-	if !slices.ContainsFunc(findings.Findings, func(f struct{ ID, Name string }) bool { return f.ID == "admin-equivalent" && f.Name == "customer-admin" }) {
+	if !slices.ContainsFunc(findings.Findings, func(f struct{ ID, Name string }) bool {
+		return f.ID == "admin-equivalent" && f.Name == "customer-admin"
+	}) {
 		t.Fatalf("findings %+v; want admin-equivalent for customer-admin", findings.Findings)
 	}
 	var who struct {
