@@ -234,7 +234,13 @@ test('access: Sync now reads the organization; principals, a finding and a who-c
   await answer.getByRole('link', { name: 'admin', exact: true }).click();
   await page.getByRole('heading', { name: 'admin', exact: true }).waitFor();
   assert.ok(await page.locator('table').first().locator('tbody tr').count() >= 1, 'the principal page shows no grants');
+  await page.getByRole('heading', { name: /^Findings \(1/ }).waitFor();
   await page.getByRole('heading', { name: 'Effective permissions' }).waitFor();
+  // An administrator may use every service: the filter narrows them to IAM's.
+  await page.getByLabel('Service').fill('iam');
+  const perms = page.getByRole('table').filter({ has: page.locator('caption', { hasText: /service\(s\) in all/ }) });
+  const services = await perms.locator('tbody tr td:nth-child(2)').allInnerTexts();
+  assert.ok(services.length >= 1 && services.every((x) => x.includes('iam')), `services after the filter: ${services}`);
   await shot('04e-access-principal');
 });
 

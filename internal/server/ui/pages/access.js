@@ -40,7 +40,7 @@ async function overview(main, ctx, conn) {
       button.textContent = 'Syncing…';
       try {
         const r = await api(`${base}/sync`, { method: 'POST', body: {} });
-        toast(`Synced ${r.accounts} account(s): ${r.principals} principals, ${r.changes.length} change(s).`);
+        toast(`Synced ${r.accounts} account(s): ${r.principals} principals, ${(r.changes || []).length} change(s).`);
         window.dispatchEvent(new HashChangeEvent('hashchange'));
       } catch (ex) {
         clear(err).append(errorBox(ex));
@@ -56,6 +56,7 @@ async function overview(main, ctx, conn) {
     principals = await loading(status, api(`${base}/principals`));
   } catch { return; } // loading shows why (no sync yet: the button above runs one)
   status.append(h('p', { class: 'muted', 'data-testid': 'access-sync' }, `Sync ${principals.sync_id} of ${fmtTime(principals.taken_at)}; the server syncs daily.`));
+  principals.errors = principals.errors || [];
   if (principals.errors.length) {
     status.append(h('details', {}, h('summary', {}, `${principals.errors.length} part(s) the sync could not read`),
       table([
@@ -163,18 +164,28 @@ async function principal(main, ctx, conn, id) {
   main.append(h('p', {}, h('a', { href: `#/access/${encodeURIComponent(conn)}` }, '← Access')));
   const d = await api(`${base}/principal?id=${encodeURIComponent(id)}`);
   const p = d.principal;
+  for (const k of ['grants', 'permissions', 'findings']) d[k] = d[k] || [];
   main.append(h('h1', {}, p.name || p.id),
     h('p', { class: 'muted' }, `${p.kind} · ${p.account || 'Identity Center'} · ${p.id}`, p.admin ? [' · ', badge('admin-equivalent', 'sev-high')] : ''));
   main.append(h('h2', {}, `Grants (${d.grants.length})`), table([
     { label: 'Entitlement', value: (g) => g.entitlement }, { label: 'Kind', value: (g) => g.kind },
     { label: 'Account', value: (g) => g.account || '—' }, { label: 'Path', value: (g) => path(g.path) },
   ], d.grants, { empty: 'No grants.' }));
-  main.append(h('h2', {}, 'Effective permissions'), table([
-    { label: 'Account', value: (s) => s.account || '—' }, { label: 'Service', value: (s) => s.service },
-    { label: 'Allowed', value: (s) => `${s.allowed} of ${s.of}`, num: true },
-    { label: 'Denied', value: (s) => (s.denied ? `${s.denied} by ${(s.deny_by || []).join(', ')}` : ''), num: false },
-    { label: 'Actions', value: (s) => ((s.actions || []).length ? h('details', {}, h('summary', {}, `${s.actions.length} action(s)`), s.actions.join(', ')) : 'all') },
-    { label: 'Path', value: (s) => path(s.path) },
-  ], d.permissions, { empty: 'Nothing allowed.' }));
   main.append(h('h2', {}, `Findings (${d.findings.length})`), findingTable(ctx, { id: conn }, d.findings, 'No findings.'));
+  // An administrator has hundreds of services: filter them by name.
+  const service = h('input', { type: 'search', placeholder: 's3, iam, …', spellcheck: 'false' });
+  const perms = h('div');
+  const render = () => {
+    const q = service.value.trim().toLowerCase();
+    clear(perms).append(table([
+      { label: 'Account', value: (s) => s.account || '—' }, { label: 'Service', value: (s) => s.service },
+      { label: 'Allowed', value: (s) => `${s.allowed} of ${s.of}`, num: true },
+      { label: 'Denied', value: (s) => (s.denied ? `${s.denied} by ${(s.deny_by || []).join(', ')}` : '') },
+      { label: 'Actions', value: (s) => ((s.actions || []).length ? h('details', {}, h('summary', {}, `${s.actions.length} action(s)`), s.actions.join(', ')) : 'all') },
+      { label: 'Path', value: (s) => path(s.path) },
+    ], d.permissions.filter((s) => !q || s.service.toLowerCase().includes(q)), { caption: `${d.permissions.length} service(s) in all`, empty: 'Nothing allowed.' }));
+  };
+  service.addEventListener('input', render);
+  render();
+  main.append(h('h2', {}, 'Effective permissions'), h('div', { class: 'form' }, field('Service', service)), perms);
 }
