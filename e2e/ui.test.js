@@ -204,6 +204,14 @@ test('access: Sync now reads the organization; principals, a finding and a who-c
   const pick = page.getByLabel('Connection');
   if (await pick.count()) await pick.selectOption(orgConnection);
   await page.getByRole('button', { name: 'Sync now' }).click();
+  // The page may already show the sync the verification's job ran: wait
+  // for this one, after which the page shows it.
+  try {
+    await page.getByText(/^Synced \d+ account\(s\)/).waitFor({ timeout: 100000 });
+  } catch (e) {
+    throw new Error(`Sync now did not finish: ${await page.locator('main').innerText()}`);
+  }
+  await page.getByRole('button', { name: 'Sync now' }).waitFor();
   const principals = page.getByRole('table').filter({ has: page.locator('caption', { hasText: /principals/ }) });
   try {
     await principals.waitFor({ timeout: 100000 });

@@ -154,7 +154,7 @@ async function changes(base, takenAt) {
       { label: 'When', value: (x) => fmtTime(x.at) }, { label: 'Change', value: (x) => x.kind },
       { label: 'Principal', value: (x) => x.principal }, { label: 'Account', value: (x) => x.account || '—' },
       { label: 'Entitlement', value: (x) => x.entitlement }, { label: 'Detail', value: (x) => x.detail || '' },
-    ], c.changes, { empty: 'No change: a first sync records none.' }));
+    ], c.changes, { empty: 'No change (a first sync records none).' }));
   } catch (ex) { box.append(errorBox(ex)); }
   return box;
 }
