@@ -17,6 +17,7 @@ const bin = process.env.CROSSBILL_BIN || join(here, '..', 'bin', 'crossbill');
 const chromiumPath = process.env.CROSSBILL_CHROMIUM || '/usr/bin/chromium';
 
 let server, browser, page, base, token, dataDir, profileDir, context;
+let orgConnection = ''; // the organization test's connection (access-read)
 
 // startDemo runs `crossbill demo` and resolves with its JSON banner.
 function startDemo() {
@@ -151,9 +152,9 @@ test('organization: the management role verifies, member accounts are listed and
   await page.getByRole('link', { name: 'Connections' }).click();
   await page.getByRole('link', { name: 'Connect an AWS account' }).click();
   await page.getByRole('heading', { name: 'Connect an AWS account' }).waitFor();
-  // Only modules whose probes the emulator serves: org (DescribeOrganization)
-  // and inventory (DescribeVolumes).
-  const wanted = ['org', 'inventory'];
+  // Only modules whose probes the emulator serves: org (DescribeOrganization),
+  // inventory (DescribeVolumes) and access-read (ListRoles).
+  const wanted = ['org', 'inventory', 'access-read'];
   // The boxes come after the heading (the module list is fetched): wait
   // for them, or .all() finds none and the defaults stay checked.
   await page.locator('input[name=module]').first().waitFor();
@@ -194,6 +195,62 @@ test('organization: the management role verifies, member accounts are listed and
   assert.match(failed, /StackSet|OU/, `no fix for the account the StackSet missed: ${failed}`);
   await page.getByText('1 of 2 members verified').waitFor();
   await shot('04b-organization-members');
+  orgConnection = decodeURIComponent((page.url().match(/#\/connections\/([^/]+)/) || [])[1] || '');
+});
+
+test('access: Sync now reads the organization; principals, a finding and a who-can answer with its path', async (t) => {
+  if (!orgConnection) { t.skip('needs the organization test\'s connection'); return; }
+  await page.getByRole('link', { name: 'Access', exact: true }).click();
+  await page.getByRole('heading', { name: 'Access', exact: true }).waitFor();
+  const pick = page.getByLabel('Connection');
+  if (await pick.count()) await pick.selectOption(orgConnection);
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  // The page may already show the sync the verification's job ran: wait
+  // for this one, after which the page shows it.
+  try {
+    await page.getByText(/^Synced \d+ account\(s\)/).waitFor({ timeout: 100000 });
+  } catch (e) {
+    throw new Error(`Sync now did not finish: ${await page.locator('main').innerText()}`);
+  }
+  await page.getByRole('button', { name: 'Sync now' }).waitFor();
+  const principals = page.getByRole('table').filter({ has: page.locator('caption', { hasText: /principals/ }) });
+  try {
+    await principals.waitFor({ timeout: 100000 });
+  } catch (e) {
+    throw new Error(`no principals after Sync now: ${await page.locator('main').innerText()}`);
+  }
+  // The customer's administrator (AdminPolicy) in the management account.
+  const admin = principals.locator('tbody tr').filter({ has: page.getByRole('link', { name: 'admin', exact: true }) });
+  assert.match(await admin.innerText(), /iam-user.*admin/s);
+  // Filters: kind narrows the list.
+  await page.getByLabel('Kind').selectOption('iam-role');
+  assert.equal(await admin.count(), 0, 'the kind filter kept an IAM user');
+  await page.getByLabel('Kind').selectOption('');
+  await page.getByLabel('Only with findings').check();
+  assert.equal(await admin.count(), 1, 'admin has a finding but was filtered out');
+  const findings = page.locator('section', { has: page.getByRole('heading', { name: /^Findings/ }) });
+  const adminFinding = findings.locator('tbody tr', { hasText: 'admin-equivalent' }).filter({ hasText: 'admin' });
+  assert.ok(await adminFinding.count() >= 1, `no admin-equivalent finding: ${await findings.innerText()}`);
+  await shot('04c-access');
+  await page.getByLabel('Action').fill('iam:PassRole');
+  await page.getByRole('button', { name: 'Ask' }).click();
+  const answers = page.getByRole('table').filter({ has: page.locator('caption', { hasText: /may call iam:PassRole/ }) });
+  await answers.waitFor();
+  const answer = answers.locator('tbody tr').filter({ has: page.getByRole('link', { name: 'admin', exact: true }) });
+  assert.match(await answer.innerText(), /allowed/);
+  assert.match(await answer.innerText(), /→/, 'the answer has no path');
+  await shot('04d-access-who-can');
+  await answer.getByRole('link', { name: 'admin', exact: true }).click();
+  await page.getByRole('heading', { name: 'admin', exact: true }).waitFor();
+  assert.ok(await page.locator('table').first().locator('tbody tr').count() >= 1, 'the principal page shows no grants');
+  await page.getByRole('heading', { name: /^Findings \(1/ }).waitFor();
+  await page.getByRole('heading', { name: 'Effective permissions' }).waitFor();
+  // An administrator may use every service: the filter narrows them to IAM's.
+  await page.getByLabel('Service').fill('iam');
+  const perms = page.getByRole('table').filter({ has: page.locator('caption', { hasText: /service\(s\) in all/ }) });
+  const services = await perms.locator('tbody tr td:nth-child(2)').allInnerTexts();
+  assert.ok(services.length >= 1 && services.every((x) => x.includes('iam')), `services after the filter: ${services}`);
+  await shot('04e-access-principal');
 });
 
 test('from the wizard to the bill: role and CUR stack deployed, bill set, scheduled ingest, the customer\'s spend on Costs', async (t) => {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/access"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/emulator"
 	"github.com/crossbill/crossbill/internal/manifest"
@@ -50,17 +52,18 @@ func demoSandbox(ctx context.Context, app *App, m *server.Main) (*sandbox, sched
 }
 
 // connect does what a customer and crossbill do for the sandbox's
-// organization: a connection (org, inventory: modules whose probes the
-// emulator serves), the role stack in the management account and the
+// organization: a connection (org, inventory, access-read: modules whose
+// probes the emulator serves), the role stack in the management account and the
 // members stack's role in the first member account, then the verification
-// and the members check, through the same use cases as the CLI and API.
+// and the members check, then an access sync, through the same use cases
+// as the CLI and API.
 func (sb *sandbox) connect(ctx context.Context, m *server.Main, tenant crossbill.TenantID, progress scheduler.Progress) error {
 	st := m.Store()
 	conns, err := st.ConnectionsByTenant(ctx, tenant)
 	if err != nil {
 		return err
 	}
-	mods := []manifest.Module{manifest.ModuleOrg, manifest.ModuleInventory}
+	mods := []manifest.Module{manifest.ModuleOrg, manifest.ModuleInventory, manifest.ModuleAccessRead}
 	// A previous start's connection (the emulator lives in memory): its
 	// roles are deployed again in this start's emulator, same external ID.
 	i := slices.IndexFunc(conns, func(c store.Connection) bool { return c.HubPrincipal == sb.hub.ARN })
@@ -69,7 +72,7 @@ func (sb *sandbox) connect(ctx context.Context, m *server.Main, tenant crossbill
 		c = conns[i]
 	} else {
 		progress(0.1, "creating the sandbox organization's connection")
-		init, err := onboarding.Init(ctx, st, onboarding.InitRequest{Tenant: tenant, HubPrincipal: sb.hub.ARN, Modules: []string{string(mods[0]), string(mods[1])}})
+		init, err := onboarding.Init(ctx, st, onboarding.InitRequest{Tenant: tenant, HubPrincipal: sb.hub.ARN, Modules: []string{string(mods[0]), string(mods[1]), string(mods[2])}})
 		if err != nil {
 			return err
 		}
@@ -101,8 +104,22 @@ func (sb *sandbox) connect(ctx context.Context, m *server.Main, tenant crossbill
 	if c, err = st.TenantConnection(ctx, tenant, c.ID); err != nil {
 		return err
 	}
-	progress(0.8, "listing and verifying the member accounts")
-	_, err = verify.Members(ctx, st, c, verify.MembersOptions{Options: opts, Verify: true})
+	progress(0.7, "listing and verifying the member accounts")
+	if _, err = verify.Members(ctx, st, c, verify.MembersOptions{Options: opts, Verify: true}); err != nil {
+		return err
+	}
+	// The Access page then shows the sandbox's principals and findings
+	// (parts the emulator does not serve are listed as unread). A
+	// connection from an older demo without access-read is left as it is.
+	if !slices.Contains(c.Modules, manifest.ModuleAccessRead) {
+		return nil
+	}
+	progress(0.85, "reading the organization's identities and entitlements")
+	t, err := st.TenantByID(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	_, err = access.Sync(ctx, st, c, access.SyncOptions{Tenant: t.Name, CollectOptions: access.CollectOptions{AWS: m.AWS(), CredentialReportWait: 5 * time.Second}})
 	return err
 }
 

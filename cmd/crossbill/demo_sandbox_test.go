@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -109,5 +110,37 @@ func TestDemoConnectsTheSandbox(t *testing.T) {
 	get("/api/v1/tenants/demo/connections/"+conns[0].ID+"/members", &members)
 	if members.Summary.Members != 2 || members.Summary.Verified != 1 {
 		t.Fatalf("members of the sandbox organization: %+v %+v; want 2, the one the members stack reached verified", members.Summary, members.Members)
+	}
+
+	// The Access page is populated: the job synced the organization's
+	// identities; the customer's administrator is admin-equivalent, a
+	// finding, and one of those who may pass roles.
+	access := "/api/v1/tenants/demo/connections/" + conns[0].ID + "/access/"
+	var principals struct {
+		Principals []struct{ Name, Kind string } `json:"principals"`
+	}
+	get(access+"principals?kind=iam-user", &principals)
+	names := map[string]bool{}
+	for _, p := range principals.Principals {
+		names[p.Name] = true
+	}
+	if !names["customer-admin"] {
+		t.Fatalf("the sandbox's IAM users %+v; want its administrator, customer-admin", principals.Principals)
+	}
+	var findings struct {
+		Findings []struct{ ID, Name string } `json:"findings"`
+	}
+	get(access+"findings", &findings)
+	if !slices.ContainsFunc(findings.Findings, func(f struct{ ID, Name string }) bool {
+		return f.ID == "admin-equivalent" && f.Name == "customer-admin"
+	}) {
+		t.Fatalf("findings %+v; want admin-equivalent for customer-admin", findings.Findings)
+	}
+	var who struct {
+		Answers []struct{ Name string } `json:"answers"`
+	}
+	get(access+"who-can?action=iam:PassRole", &who)
+	if !slices.ContainsFunc(who.Answers, func(a struct{ Name string }) bool { return a.Name == "customer-admin" }) {
+		t.Fatalf("who can iam:PassRole: %+v; want customer-admin among them", who.Answers)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -304,5 +305,85 @@ func TestParityVerifyAndMembers(t *testing.T) {
 		if cli != api || !strings.Contains(cli, members[1]) {
 			t.Errorf("members (verify %v) answers differ:\nCLI %s\nAPI %s", verifyMembers, cli, api)
 		}
+	}
+}
+
+// TestParityAccessSync: `access sync` and POST .../access/sync read the
+// same organization through the same use case: same accounts, principals,
+// grants and unread parts; the second sync finds nothing changed.
+func TestParityAccessSync(t *testing.T) {
+	ctx := context.Background()
+	f := newOrgFixture(t)
+	dir := t.TempDir()
+	if _, e, code := runCLI(t, dir, "tenant", "create", "acme"); code != 0 {
+		t.Fatal(e)
+	}
+	stdout, stderr, code := runCLI(t, dir, "connect", "init", "--tenant", "acme", "--principal", f.hub.ARN, "--modules", "org,access-read", "--out", t.TempDir(), "--json")
+	if code != 0 {
+		t.Fatalf("init: %d %s", code, stderr)
+	}
+	var init initOut
+	mustNoErr(t, json.Unmarshal([]byte(stdout), &init))
+	modules := []manifest.Module{manifest.ModuleOrg, manifest.ModuleAccessRead}
+	deploy := func(cfg aws.Config, modules []manifest.Module) string {
+		t.Helper()
+		body, err := onboarding.AccountRoleTemplate(onboarding.RoleOptions{ExternalID: crossbill.ExternalID(init.ExternalID), HubPrincipal: f.hub.ARN, Modules: modules})
+		mustNoErr(t, err)
+		outputs, err := emulator.CreateStack(ctx, cfg, "crossbill", body, nil)
+		mustNoErr(t, err)
+		return outputs["RoleArn"]
+	}
+	role := deploy(f.admin, modules)
+	deploy(f.prodAdmin, onboarding.MemberModules(modules))
+	if _, stderr, code := runCLI(t, dir, "connect", "verify", "--tenant", "acme", "--role-arn", role, "--connection", init.ConnectionID,
+		"--endpoint-url", f.srv.URL, "--wait", "2s", "--json"); code != 0 {
+		t.Fatalf("CLI verify: %d %s", code, stderr)
+	}
+	// One member is not reached by the members stack: both syncs list it unread.
+	if _, stderr, code := runCLI(t, dir, "connect", "members", "--tenant", "acme", "--connection", init.ConnectionID, "--endpoint-url", f.srv.URL, "--verify", "--json"); code != 5 {
+		t.Fatalf("CLI members: exit %d, want 5: %s", code, stderr)
+	}
+
+	hubCfg, err := awsclient.HubConfig(ctx, awsclient.HubOptions{EndpointURL: f.srv.URL})
+	mustNoErr(t, err)
+	api := newAPI(t, dir, awsclient.MustFactory(hubCfg), "")
+	type result struct {
+		ConnectionID string `json:"connection_id"`
+		Accounts     int    `json:"accounts"`
+		Principals   int    `json:"principals"`
+		Grants       int    `json:"grants"`
+		Errors       []struct {
+			Account, Service, Operation string
+		} `json:"errors"`
+		Changes []json.RawMessage `json:"changes"`
+		First   bool              `json:"first"`
+	}
+	norm := func(raw []byte) result {
+		t.Helper()
+		var r result
+		mustNoErr(t, json.Unmarshal(raw, &r))
+		slices.SortFunc(r.Errors, func(a, b struct{ Account, Service, Operation string }) int {
+			return strings.Compare(a.Account+a.Service+a.Operation, b.Account+b.Service+b.Operation)
+		})
+		return r
+	}
+	stdout, stderr, code = runCLI(t, dir, "access", "sync", "--tenant", "acme", "--endpoint-url", f.srv.URL, "--json")
+	if code != 0 {
+		t.Fatalf("CLI access sync: %d %s", code, stderr)
+	}
+	status, body := api.do(t, "POST", "/api/v1/tenants/acme/connections/"+init.ConnectionID+"/access/sync", map[string]any{})
+	if status != http.StatusOK {
+		t.Fatalf("API access sync: %d %s", status, body)
+	}
+	cli, srv := norm([]byte(stdout)), norm(body)
+	if !cli.First || srv.First || len(srv.Changes) != 0 {
+		t.Errorf("first sync CLI (first %v), second API (first %v, %d changes): want the second to compare and find nothing changed", cli.First, srv.First, len(srv.Changes))
+	}
+	cli.First, srv.First = false, false
+	if a, b := fmt.Sprintf("%+v", cli), fmt.Sprintf("%+v", srv); a != b || cli.Accounts != 2 || cli.Principals == 0 {
+		t.Errorf("access sync answers differ (or read too little):\nCLI %s\nAPI %s", a, b)
+	}
+	if !slices.ContainsFunc(cli.Errors, func(e struct{ Account, Service, Operation string }) bool { return e.Account == f.members[1] }) {
+		t.Errorf("unread parts %+v: want the member without a role", cli.Errors)
 	}
 }

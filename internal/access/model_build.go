@@ -68,8 +68,12 @@ type Model struct {
 	// grant nothing in the analysis.
 	Unparsed []string
 
-	actors  []actor
-	sets    int
+	actors []actor
+	sets   int
+	// allows is, per set, the services its Allow statements name: who-can
+	// skips the sets that cannot allow an action's service (built on the
+	// first question).
+	allows  []serviceSet
 	index   map[string]int // principal ID -> index
 	docs    map[string]*policy.Document
 	org     map[crossbill.AccountID]bool

@@ -95,10 +95,15 @@ func (m *Model) WhoCan(action, resource string) ([]Answer, error) {
 		via []string
 	}
 	memo := map[int]decided{}
+	service, _, _ := strings.Cut(strings.ToLower(action), ":")
+	m.indexAllows()
 	for i := range m.actors {
 		ac := &m.actors[i]
 		if account != "" && ac.account != account {
 			continue
+		}
+		if !m.allows[ac.set].may(service) {
+			continue // no Allow statement names the service: an implicit deny
 		}
 		d, ok := memo[ac.set]
 		if !ok {
@@ -117,6 +122,56 @@ func (m *Model) WhoCan(action, resource string) ([]Answer, error) {
 		return strings.Compare(string(a.Account)+a.Kind+a.Name+strings.Join(a.Path, ">"), string(b.Account)+b.Kind+b.Name+strings.Join(b.Path, ">"))
 	})
 	return out, nil
+}
+
+// serviceSet is the services a set's Allow statements may name.
+type serviceSet struct {
+	any      bool // a wildcard service or a NotAction
+	services map[string]bool
+}
+
+func (s serviceSet) may(service string) bool { return s.any || s.services[service] }
+
+// indexAllows fills m.allows once: per set, the services of its identity
+// policies' Allow statements. An action outside them is implicitly denied
+// whatever the boundaries, SCPs and RCPs say, so who-can evaluates only
+// the sets that may allow it.
+func (m *Model) indexAllows() {
+	if m.allows != nil {
+		return
+	}
+	m.allows = make([]serviceSet, m.sets+1)
+	done := make([]bool, m.sets+1)
+	for i := range m.actors {
+		ac := &m.actors[i]
+		if done[ac.set] {
+			continue
+		}
+		done[ac.set] = true
+		s := serviceSet{services: map[string]bool{}}
+		for _, d := range ac.docs {
+			if d.doc == nil {
+				continue
+			}
+			for _, st := range d.doc.Statements {
+				if st.Effect != policy.Allow {
+					continue
+				}
+				if st.NotAction != nil {
+					s.any = true
+				}
+				for _, a := range st.Action {
+					svc, _, ok := strings.Cut(strings.ToLower(a), ":")
+					if !ok || strings.ContainsAny(svc, "*?") {
+						s.any = true
+						continue
+					}
+					s.services[svc] = true
+				}
+			}
+		}
+		m.allows[ac.set] = s
+	}
 }
 
 // ServicePermissions is what a principal may do in one service of one

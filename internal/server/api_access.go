@@ -127,9 +127,52 @@ func (s *Server) accessChanges(w http.ResponseWriter, r *http.Request) error {
 	return ok(w, r, res)
 }
 
+// accessSyncTimeout bounds a sync started through the API below the
+// server's write timeout (2 minutes), so the caller gets an answer; the
+// daily job has no such bound.
+const accessSyncTimeout = 100 * time.Second
+
+// accessSync runs an access sync of the connection now, as `crossbill
+// access sync` does, and answers its result.
+func (s *Server) accessSync(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.connectionOf(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Concurrency int    `json:"concurrency"`
+		SSORegion   string `json:"sso_region"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Concurrency < 0 || in.Concurrency > 64 {
+		return crossbill.Errorf(crossbill.CodeInvalid, "access sync", "concurrency %d: give 1 to 64 accounts read at once (0 for the default %d)", in.Concurrency, accessgov.DefaultConcurrency)
+	}
+	if in.SSORegion == "" {
+		in.SSORegion = "us-east-1"
+	}
+	conn, err := accessgov.ConnectionFor(r.Context(), s.store, c.TenantID, c.ID)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), accessSyncTimeout)
+	defer cancel()
+	res, err := accessgov.Sync(ctx, s.store, conn, accessgov.SyncOptions{Tenant: tenantOf(r).Name, CollectOptions: accessgov.CollectOptions{AWS: s.cfg.AWS, Region: in.SSORegion, Concurrency: in.Concurrency}})
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded && r.Context().Err() == nil {
+			return crossbill.Errorf(crossbill.CodeUnavailable, "access sync", "the sync took longer than %s: run `crossbill access sync` for a large organization, or let the daily job read it", accessSyncTimeout)
+		}
+		return err
+	}
+	return ok(w, r, res)
+}
+
 func accessRoutes(s *Server, conn string) []route {
 	th := []param{q("unused_days", "days without use that make a user dormant and a key, role or service unused (default 90)"), q("key_age_days", "age past which an active key should be rotated (default 90)")}
 	return []route{
+		{method: http.MethodPost, path: conn + "/access/sync", role: admin, tenantParam: "tenant", handler: s.accessSync, tag: "access", summary: "Sync the connection's identities and entitlements now, as `crossbill access sync` does (bounded to 100 s; the server also syncs daily)",
+			body: "AccessSyncRequest", resp: "AccessSyncResult"},
 		{method: http.MethodGet, path: conn + "/access/principals", role: viewer, tenantParam: "tenant", handler: s.accessPrincipals, tag: "access", summary: "Principals of the newest access sync (IAM users, roles, groups; Identity Center users and groups)",
 			query: []param{q("kind", "iam-user, iam-role, iam-group, sso-user or sso-group"), q("account", "only this account's principals"), q("admin", "true: only admin-equivalent principals"), q("search", "part of the name or ID")}, resp: "AccessPrincipalList"},
 		{method: http.MethodGet, path: conn + "/access/principal", role: viewer, tenantParam: "tenant", handler: s.accessPrincipal, tag: "access", summary: "One principal: grants with their paths, effective permissions per account and service, findings",
@@ -173,7 +216,10 @@ func accessSchemas() obj {
 			"permissions": arrayOf("AccessServicePermissions"), "findings": arrayOf("AccessFinding")})),
 		"AccessWhoCan":      object([]string{"action", "answers"}, with(obj{"action": str(""), "resource": str(""), "answers": arrayOf("AccessAnswer")})),
 		"AccessFindingList": object([]string{"findings"}, with(obj{"findings": arrayOf("AccessFinding")})),
-		"AccessChangeList":  object([]string{"since", "changes"}, obj{"since": timestamp(""), "changes": arrayOf("AccessChange")}),
+		"AccessSyncRequest": object(nil, obj{"concurrency": integer("accounts read at once (default 8)"), "sso_region": str("region of the Identity Center instance (default us-east-1)")}),
+		"AccessSyncResult": object([]string{"sync_id", "connection_id", "errors", "changes"}, obj{"sync_id": str(""), "connection_id": str(""), "accounts": integer(""), "principals": integer(""), "grants": integer(""),
+			"errors": arrayOf("AccessCollectError"), "changes": arrayOf("AccessChange"), "first": boolean("no earlier sync to compare with, so no changes are recorded"), "started_at": timestamp(""), "duration_ms": integer("")}),
+		"AccessChangeList": object([]string{"since", "changes"}, obj{"since": timestamp(""), "changes": arrayOf("AccessChange")}),
 	}
 }
 

@@ -207,6 +207,7 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/access/who-can":    {control: 400, controlHas: "access-read"},
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/access/findings":   {control: 400, controlHas: "access-read"},
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/access/changes":    {control: 400, controlHas: "access-read"},
+		"POST /api/v1/tenants/{tenant}/connections/{connection}/access/sync":      {body: func(*isoWorld) any { return map[string]any{} }, control: 400, controlHas: "access-read"},
 		// A's connection is not verified: refused before any paid request.
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/commitments/compare":             {control: 400, controlHas: "cost explorer"},
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/commitments/aws-recommendations": {control: 400, controlHas: "cost explorer"},
