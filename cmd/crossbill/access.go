@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/crossbill/crossbill/internal/access"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/policy"
+	"github.com/crossbill/crossbill/internal/store"
 )
 
 // accessFlags are the flags every `crossbill access` command shares.
@@ -22,6 +24,16 @@ type accessFlags struct {
 	unusedDays     int
 	keyAgeDays     int
 	csv            bool
+}
+
+// open returns the store and the --tenant the command reads.
+func (f *accessFlags) open(ctx context.Context, app *App) (*store.Store, store.Tenant, error) {
+	s, err := app.Store(ctx)
+	if err != nil {
+		return nil, store.Tenant{}, err
+	}
+	t, err := s.TenantByName(ctx, f.tenant)
+	return s, t, err
 }
 
 func (f *accessFlags) add(cmd *cobra.Command, thresholds, csvOut bool) {
@@ -97,11 +109,7 @@ a connection role that cannot read IAM at all does (exit 5).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			s, err := app.Store(ctx)
-			if err != nil {
-				return err
-			}
-			t, err := s.TenantByName(ctx, f.tenant)
+			s, t, err := f.open(ctx, app)
 			if err != nil {
 				return err
 			}
@@ -152,11 +160,7 @@ func newAccessPrincipalsCmd(app *App) *cobra.Command {
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			s, err := app.Store(ctx)
-			if err != nil {
-				return err
-			}
-			t, err := s.TenantByName(ctx, f.tenant)
+			s, t, err := f.open(ctx, app)
 			if err != nil {
 				return err
 			}
@@ -199,11 +203,7 @@ its identity policies grant that its permissions boundary, SCPs and RCPs also al
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := app.Store(ctx)
-			if err != nil {
-				return err
-			}
-			t, err := s.TenantByName(ctx, f.tenant)
+			s, t, err := f.open(ctx, app)
 			if err != nil {
 				return err
 			}
@@ -260,11 +260,7 @@ to that account; resource-based policies are not evaluated.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := app.Store(ctx)
-			if err != nil {
-				return err
-			}
-			t, err := s.TenantByName(ctx, f.tenant)
+			s, t, err := f.open(ctx, app)
 			if err != nil {
 				return err
 			}
@@ -298,11 +294,7 @@ func newAccessFindingsCmd(app *App) *cobra.Command {
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			s, err := app.Store(ctx)
-			if err != nil {
-				return err
-			}
-			t, err := s.TenantByName(ctx, f.tenant)
+			s, t, err := f.open(ctx, app)
 			if err != nil {
 				return err
 			}
@@ -346,11 +338,7 @@ func newAccessChangesCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := app.Store(ctx)
-			if err != nil {
-				return err
-			}
-			t, err := s.TenantByName(ctx, f.tenant)
+			s, t, err := f.open(ctx, app)
 			if err != nil {
 				return err
 			}
