@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costexplorer/cetest"
 	"github.com/crossbill/crossbill/internal/cur"
 	"github.com/crossbill/crossbill/internal/emulator"
 	"github.com/crossbill/crossbill/internal/manifest"
@@ -37,7 +38,14 @@ type awsWorld struct {
 	members               []string     // member account IDs
 	memberAdmins          []aws.Config // administrators of the members the StackSet reaches
 	payer                 aws.Config   // administrator of the account whose bill the test follows (the last member)
+	costAdmin             aws.Config   // administrator of costAccount
+	moto                  *emulator.Server
 }
+
+// costAccount is the day-zero Cost Explorer customer: a standalone account
+// outside the organization (so the organization test's member count is
+// unchanged) and in no other tenant's connection.
+const costAccount = "333344445555"
 
 // newAWSWorld builds the world; moto enforces IAM once it is built.
 func newAWSWorld(ctx context.Context, t *testing.T) *awsWorld {
@@ -45,7 +53,7 @@ func newAWSWorld(ctx context.Context, t *testing.T) *awsWorld {
 	srv := emulator.Own(t, emulator.Options{NoAuthActions: 1 << 20})
 	root, err := srv.RootConfig(ctx)
 	must(t, err)
-	w := &awsWorld{url: srv.URL}
+	w := &awsWorld{url: srv.URL, moto: srv}
 	hub, err := emulator.CreateUser(ctx, root, "crossbill-hub", emulator.HubPolicy)
 	must(t, err)
 	w.hubID, w.hubKey, w.hubARN = hub.KeyID, hub.Secret, hub.ARN
@@ -74,6 +82,10 @@ func newAWSWorld(ctx context.Context, t *testing.T) *awsWorld {
 		t.Fatal(err)
 	}
 
+	if w.costAdmin, err = standaloneAdmin(ctx, srv, root, costAccount); err != nil {
+		t.Fatal(err)
+	}
+
 	// From here on moto checks every call's signature and policy.
 	must(t, srv.EnforceIAM(ctx))
 	return w
@@ -94,6 +106,90 @@ func (w *awsWorld) orgAdmin(ctx context.Context, srv *emulator.Server, root aws.
 	_, err = iam.NewFromConfig(cfg).PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("OrganizationAccountAccessRole"),
 		PolicyName: aws.String("admin"), PolicyDocument: aws.String(emulator.AdminPolicy)})
 	return cfg, err
+}
+
+// standaloneAdmin is an administrator session in an account outside the
+// organization. moto's AssumeRole lets any role ARN switch accounts (the
+// role need not exist); the session then creates its own role with an
+// admin policy, so that it still passes once IAM is enforced.
+func standaloneAdmin(ctx context.Context, srv *emulator.Server, root aws.Config, account string) (aws.Config, error) {
+	role := "arn:aws:iam::" + account + ":role/setup"
+	s, err := sts.NewFromConfig(root).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("setup")})
+	if err != nil {
+		return aws.Config{}, err
+	}
+	cfg, err := srv.Config(ctx, aws.ToString(s.Credentials.AccessKeyId), aws.ToString(s.Credentials.SecretAccessKey), aws.ToString(s.Credentials.SessionToken))
+	if err != nil {
+		return aws.Config{}, err
+	}
+	c := iam.NewFromConfig(cfg)
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`
+	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("setup"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		return aws.Config{}, err
+	}
+	_, err = c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("setup"), PolicyName: aws.String("admin"), PolicyDocument: aws.String(emulator.AdminPolicy)})
+	return cfg, err
+}
+
+// costDeployer serves POST /deploy-cost {"external_id"}: costAccount's
+// administrator deploys the account role stack with the cost module only,
+// and Cost Explorer gets 12 months of daily cost for that account: moto's
+// Cost Explorer tracks no cost and answers GetCostAndUsage with results
+// queued per account (one per grouping the load asks for: account and
+// service, account and region, service and usage type). moto serves no
+// GetTags, GetCostForecast or GetDimensionValues: the load reports those
+// as not read and goes on. It answers the RoleArn and the days' total.
+func (w *awsWorld) costDeployer(t *testing.T) string {
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var in struct {
+			ExternalID string `json:"external_id"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.ExternalID == "" {
+			http.Error(rw, "want {external_id}", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		out, err := w.deployCost(r.Context(), crossbill.ExternalID(in.ExternalID))
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_ = json.NewEncoder(rw).Encode(out)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/deploy-cost"
+}
+
+type costDeployed struct {
+	RoleARN string  `json:"role_arn"`
+	From    string  `json:"from"`
+	To      string  `json:"to"`
+	Total   float64 `json:"total"`
+}
+
+func (w *awsWorld) deployCost(ctx context.Context, ext crossbill.ExternalID) (costDeployed, error) {
+	role, err := deploy(ctx, w.costAdmin, "crossbill-access", w.hubARN, ext, []manifest.Module{manifest.ModuleCost})
+	if err != nil {
+		return costDeployed{}, err
+	}
+	// The first load reads 12 months: from the first day of the month 11
+	// months back up to today.
+	now := time.Now().UTC()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	from := today.AddDate(0, 0, 1-today.Day()).AddDate(0, -11, 0)
+	const daily = 4.25
+	ec2 := "Amazon Elastic Compute Cloud - Compute"
+	g := func(a, b string) cetest.Group { return cetest.Group{Keys: [2]string{a, b}, Cost: daily} }
+	if err := w.moto.QueueCostAndUsage(ctx, costAccount,
+		cetest.Daily(from, today, "", g(costAccount, ec2)),
+		cetest.Daily(from, today, "", g(costAccount, "us-east-1")),
+		cetest.Daily(from, today, "", g(ec2, "USE1-BoxUsage:m5.large"))); err != nil {
+		return costDeployed{}, err
+	}
+	days := int(today.Sub(from).Hours() / 24)
+	return costDeployed{RoleARN: role, From: from.Format(time.DateOnly), To: today.Format(time.DateOnly), Total: daily * float64(days)}, nil
 }
 
 // billDeployer serves POST /deploy-bill {"external_id"}: the bill

@@ -328,6 +328,75 @@ async function billWalk(deployURL) {
   await shot('04d-customer-costs');
 }
 
+test('day zero: a verified cost connection shows 12 months of daily Cost Explorer cost on Costs, before any CUR', async (t) => {
+  const deployURL = process.env.CROSSBILL_E2E_DEPLOY_COST;
+  if (!deployURL) { t.skip('needs e2e_test.go\'s emulated customer'); return; }
+  // A tenant of its own: its only cost is Cost Explorer's.
+  const resp0 = await fetch(`${base}/api/v1/tenants`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'dayzero' }) });
+  assert.equal(resp0.status, 201, await resp0.text());
+  await page.reload(); // the tenant list is read at sign-in
+  await page.locator('#tenant-select option[value=dayzero]').waitFor({ state: 'attached' });
+  await page.locator('#tenant-select').selectOption('dayzero');
+  try {
+    await dayZeroWalk(deployURL);
+  } finally {
+    await page.locator('#tenant-select').selectOption('demo'); // the tests below read the demo's data
+  }
+});
+
+async function dayZeroWalk(deployURL) {
+  await page.goto(`${base}/#/connections`);
+  await page.getByRole('link', { name: 'Connect an AWS account' }).click();
+  await page.getByRole('heading', { name: 'Connect an AWS account' }).waitFor();
+  await page.locator('input[name=module]').first().waitFor();
+  for (const box of await page.locator('input[name=module]').all()) {
+    if ((await box.getAttribute('value') === 'cost') !== await box.isChecked()) await box.click();
+  }
+  await page.getByLabel(/Hub principal/).fill(process.env.CROSSBILL_E2E_HUB_ARN);
+  await page.getByRole('button', { name: 'Create connection and templates' }).click();
+  const ext = page.getByLabel(/External ID/);
+  await ext.waitFor();
+  // The customer deploys the role; Cost Explorer holds 12 months of their days.
+  const resp = await fetch(deployURL, { method: 'POST', body: JSON.stringify({ external_id: await ext.inputValue() }) });
+  assert.equal(resp.status, 200, await resp.clone().text());
+  const { role_arn: roleArn, from, total } = await resp.json();
+  await page.getByLabel(/Role ARN/).fill(roleArn);
+  await page.getByRole('button', { name: 'Verify now' }).click();
+  const checks = page.getByRole('table').filter({ has: page.locator('caption', { hasText: 'Checks' }) });
+  await checks.waitFor({ timeout: 90000 });
+  // The pricing probe may be "not available in the sandbox" (skip); the
+  // paid Cost Explorer probe does not run by default.
+  for (const row of await checks.locator('tbody tr').all()) {
+    assert.match(await row.innerText(), /\t(pass|skip)\t/, `a check failed: ${await row.innerText()}`);
+  }
+  // Verification queued the Cost Explorer load: no further call.
+  const deadline = Date.now() + 120000;
+  let done;
+  while (Date.now() < deadline && !done) {
+    const r = await fetch(`${base}/api/v1/tenants/dayzero/jobs?kind=cost-explorer`, { headers: { Authorization: `Bearer ${token}` } });
+    const jobs = await r.json();
+    assert.ok(Array.isArray(jobs), JSON.stringify(jobs));
+    const failed = jobs.find((j) => j.status === 'failed');
+    if (failed) throw new Error(`Cost Explorer load failed: ${failed.last_error}`);
+    done = jobs.find((j) => j.status === 'succeeded');
+    if (!done) await new Promise((r) => setTimeout(r, 1000));
+  }
+  assert.ok(done, 'the Cost Explorer load did not finish in 120 s');
+  // The default range is every month with data: the 12 months loaded.
+  await page.goto(`${base}/#/costs/t=${Date.now()}`);
+  await page.getByRole('heading', { name: 'Cost explorer' }).waitFor();
+  await page.getByTestId('cost-total').waitFor();
+  const source = await page.getByTestId('cost-source').first().innerText();
+  assert.ok(source.startsWith(`Source: Cost Explorer, daily, until the CUR export arrives, ${from} → `), `source line: ${source}`);
+  assert.equal(await page.getByTestId('cost-source').count(), 1, 'a second source before any CUR');
+  const shown = Number((await page.getByTestId('cost-total').innerText()).replace(/[$,]/g, ''));
+  assert.ok(Math.abs(shown - total) < 0.01, `the Costs page shows $${shown}, Cost Explorer's 12 months are $${total.toFixed(2)}`);
+  assert.ok(await page.locator('svg.chart rect').count() > 300, 'the chart lacks the daily bars');
+  // The table has the service Cost Explorer grouped the days by, with the total.
+  assert.match(await page.locator('table tbody tr').first().innerText(), /Amazon Elastic Compute Cloud - Compute\t\$[\d,]+\.\d\d\t100\.0%/);
+  await shot('04e-day-zero-costs');
+}
+
 test('cost explorer: stacked chart, table, regrouping, CSV', async () => {
   await page.getByRole('link', { name: 'Costs' }).click();
   await page.getByRole('heading', { name: 'Cost explorer' }).waitFor();
