@@ -206,8 +206,11 @@ func TestLostLeaseStopsTheJob(t *testing.T) {
 	defer cancel()
 	lease := time.Second // long beside a heartbeat on a loaded machine; short for a test
 	optsA, optsB := fast(), fast()
+	// B's lease is long: on a loaded machine its own one-second lease could
+	// expire between its claim and its finish, and B would (rightly) run
+	// the job again, which is not what this test is about.
 	optsA.Owner, optsA.Lease = "replica-a", lease
-	optsB.Owner, optsB.Lease = "replica-b", lease
+	optsB.Owner, optsB.Lease = "replica-b", 30*time.Second
 	a := scheduler.New(cutOff{s, new(atomic.Bool)}, quiet(), optsA)
 	b := scheduler.New(s, quiet(), optsB)
 	var aStarted = make(chan struct{})
