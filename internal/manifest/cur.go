@@ -12,8 +12,6 @@ func curPermissions() []Permission {
 		{Module: ModuleCUR, Action: "s3:GetObject", Level: LevelRead, Resource: "arn:${AWS::Partition}:s3:::${CurBucket}/${CurPrefix}/*",
 			Calls: []string{"s3:HeadObject"},
 			Why:   "Downloads the CUR 2.0 Parquet files and manifests under the export prefix; no other object."},
-		{Module: ModuleCUR, Action: "s3:GetBucketLocation", Level: LevelRead, Resource: "arn:${AWS::Partition}:s3:::${CurBucket}",
-			Why: "Finds the export bucket's region to read it from the right endpoint."},
 		{Module: ModuleCUR, Action: "bcm-data-exports:ListExports", Level: LevelList, Resource: "*",
 			Why: "Finds the CUR 2.0 export; also the verification probe for this module."},
 		{Module: ModuleCUR, Action: "bcm-data-exports:GetExport", Level: LevelRead, Resource: "arn:${AWS::Partition}:bcm-data-exports:us-east-1:${AWS::AccountId}:export/*",

@@ -9,9 +9,6 @@ func orgPermissions() []Permission {
 			Why: "Organization ID and management account; also the verification probe for this module."},
 		{Module: ModuleOrg, Action: "organizations:ListAccounts", Level: LevelList, Resource: "*",
 			Why: "Member accounts with names, emails and status, to map costs to accounts."},
-		{Module: ModuleOrg, Action: "organizations:DescribeAccount", Level: LevelRead,
-			Resource: "arn:${AWS::Partition}:organizations::*:account/o-*/*",
-			Why:      "Details of one member account."},
 		{Module: ModuleOrg, Action: "organizations:ListRoots", Level: LevelList, Resource: "*",
 			Why: "The organization root, where the OU tree starts."},
 		{Module: ModuleOrg, Action: "organizations:ListOrganizationalUnitsForParent", Level: LevelList, Resource: "*",
@@ -26,7 +23,5 @@ func orgPermissions() []Permission {
 			Resource:       "arn:${AWS::Partition}:organizations::*:policy/o-*/service_control_policy/p-*",
 			ExtraResources: []string{"arn:${AWS::Partition}:organizations::*:policy/o-*/resource_control_policy/p-*"},
 			Why:            "Content of a service or resource control policy, to show which statement denies crossbill and to include them in effective permissions (access-read)."},
-		{Module: ModuleOrg, Action: "iam:ListAccountAliases", Level: LevelList, Resource: "*",
-			Why: "The account's alias, to show a readable name."},
 	}
 }

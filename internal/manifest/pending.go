@@ -28,7 +28,6 @@ type pendingGroup struct {
 // `make test` asks for the action to be removed here (and the feature named
 // in features.go): the list only shrinks.
 var pending = []pendingGroup{
-	{ModuleCUR, "#11", "reading a CUR export bucket outside us-east-1", []string{"s3:GetBucketLocation"}},
 	{ModuleCommitments, "#18", "commitment lifecycle: exact plan rates and reservation history", []string{
 		"savingsplans:DescribeSavingsPlanRates", "ec2:DescribeReservedInstancesModifications",
 	}},
@@ -43,9 +42,6 @@ var pending = []pendingGroup{
 		"es:ListDomainNames", "es:DescribeDomains", "dynamodb:ListTables", "dynamodb:DescribeTable",
 		"s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:GetBucketTagging", "s3:GetLifecycleConfiguration",
 		"s3:GetIntelligentTieringConfiguration", "cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "tag:GetResources",
-	}},
-	{ModuleOrg, "#11", "account names from Organizations and account aliases", []string{
-		"organizations:DescribeAccount", "iam:ListAccountAliases",
 	}},
 	{ModuleOrg, "#16", "cost allocation by account and OU tags", []string{"organizations:ListTagsForResource"}},
 	{ModuleAccessJIT, "#15", "just-in-time access grants and their expiry", []string{
