@@ -257,19 +257,28 @@ test('from the wizard to the bill: role and CUR stack deployed, bill set, schedu
   const deployURL = process.env.CROSSBILL_E2E_DEPLOY_BILL;
   if (!deployURL) { t.skip('needs e2e_test.go\'s emulated customer'); return; }
   // A tenant of its own, so that the Costs page shows this customer's spend only.
-  const resp0 = await fetch(`${base}/api/v1/tenants`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'customer' }) });
-  assert.equal(resp0.status, 201, await resp0.text());
-  await page.reload(); // the tenant list is read at sign-in
-  await page.locator('#tenant-select option[value=customer]').waitFor({ state: 'attached' });
-  await page.locator('#tenant-select').selectOption('customer');
-  try {
-    await billWalk(deployURL);
-  } finally {
-    await page.locator('#tenant-select').selectOption('demo'); // the tests below read the demo's data
-  }
+  await inOwnTenant('customer', () => billWalk(deployURL));
 });
 
-async function billWalk(deployURL) {
+// inOwnTenant runs walk with a new tenant selected, then selects the demo's
+// again: the tests below read the demo's data.
+async function inOwnTenant(name, walk) {
+  const resp = await fetch(`${base}/api/v1/tenants`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name }) });
+  assert.equal(resp.status, 201, await resp.text());
+  await page.reload(); // the tenant list is read at sign-in
+  await page.locator(`#tenant-select option[value=${name}]`).waitFor({ state: 'attached' });
+  await page.locator('#tenant-select').selectOption(name);
+  try {
+    await walk();
+  } finally {
+    await page.locator('#tenant-select').selectOption('demo');
+  }
+}
+
+// connectAndVerify walks the wizard with only module ticked, has the
+// emulated customer deploy through deployURL, verifies, requires every
+// check to pass or skip, and returns what the deployer answered.
+async function connectAndVerify(module, deployURL) {
   await page.goto(`${base}/#/connections`);
   await page.getByRole('link', { name: 'Connect an AWS account' }).click();
   await page.getByRole('heading', { name: 'Connect an AWS account' }).waitFor();
@@ -277,23 +286,28 @@ async function billWalk(deployURL) {
   // for them, or .all() finds none and the defaults stay checked.
   await page.locator('input[name=module]').first().waitFor();
   for (const box of await page.locator('input[name=module]').all()) {
-    if ((await box.getAttribute('value') === 'cur') !== await box.isChecked()) await box.click();
+    if ((await box.getAttribute('value') === module) !== await box.isChecked()) await box.click();
   }
   await page.getByLabel(/Hub principal/).fill(process.env.CROSSBILL_E2E_HUB_ARN);
   await page.getByRole('button', { name: 'Create connection and templates' }).click();
   const ext = page.getByLabel(/External ID/);
   await ext.waitFor();
-  // The customer deploys the role and the CUR stack; AWS delivers a month.
   const resp = await fetch(deployURL, { method: 'POST', body: JSON.stringify({ external_id: await ext.inputValue() }) });
   assert.equal(resp.status, 200, await resp.clone().text());
-  const { role_arn: roleArn, source, amortized } = await resp.json();
-  await page.getByLabel(/Role ARN/).fill(roleArn);
+  const deployed = await resp.json();
+  await page.getByLabel(/Role ARN/).fill(deployed.role_arn);
   await page.getByRole('button', { name: 'Verify now' }).click();
   const checks = page.getByRole('table').filter({ has: page.locator('caption', { hasText: 'Checks' }) });
   await checks.waitFor({ timeout: 90000 });
   for (const row of await checks.locator('tbody tr').all()) {
     assert.match(await row.innerText(), /\t(pass|skip)\t/, `a check failed: ${await row.innerText()}`);
   }
+  return deployed;
+}
+
+async function billWalk(deployURL) {
+  // The customer deploys the role and the CUR stack; AWS delivers a month.
+  const { source, amortized } = await connectAndVerify('cur', deployURL);
   // Verify discovered the CUR stack's export through the role (the
   // emulator's Data Exports stand-in serves it: moto has no Data Exports)
   // and registered it: no call sets the bill here.
@@ -332,43 +346,14 @@ test('day zero: a verified cost connection shows 12 months of daily Cost Explore
   const deployURL = process.env.CROSSBILL_E2E_DEPLOY_COST;
   if (!deployURL) { t.skip('needs e2e_test.go\'s emulated customer'); return; }
   // A tenant of its own: its only cost is Cost Explorer's.
-  const resp0 = await fetch(`${base}/api/v1/tenants`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'dayzero' }) });
-  assert.equal(resp0.status, 201, await resp0.text());
-  await page.reload(); // the tenant list is read at sign-in
-  await page.locator('#tenant-select option[value=dayzero]').waitFor({ state: 'attached' });
-  await page.locator('#tenant-select').selectOption('dayzero');
-  try {
-    await dayZeroWalk(deployURL);
-  } finally {
-    await page.locator('#tenant-select').selectOption('demo'); // the tests below read the demo's data
-  }
+  await inOwnTenant('dayzero', () => dayZeroWalk(deployURL));
 });
 
 async function dayZeroWalk(deployURL) {
-  await page.goto(`${base}/#/connections`);
-  await page.getByRole('link', { name: 'Connect an AWS account' }).click();
-  await page.getByRole('heading', { name: 'Connect an AWS account' }).waitFor();
-  await page.locator('input[name=module]').first().waitFor();
-  for (const box of await page.locator('input[name=module]').all()) {
-    if ((await box.getAttribute('value') === 'cost') !== await box.isChecked()) await box.click();
-  }
-  await page.getByLabel(/Hub principal/).fill(process.env.CROSSBILL_E2E_HUB_ARN);
-  await page.getByRole('button', { name: 'Create connection and templates' }).click();
-  const ext = page.getByLabel(/External ID/);
-  await ext.waitFor();
-  // The customer deploys the role; Cost Explorer holds 12 months of their days.
-  const resp = await fetch(deployURL, { method: 'POST', body: JSON.stringify({ external_id: await ext.inputValue() }) });
-  assert.equal(resp.status, 200, await resp.clone().text());
-  const { role_arn: roleArn, from, total } = await resp.json();
-  await page.getByLabel(/Role ARN/).fill(roleArn);
-  await page.getByRole('button', { name: 'Verify now' }).click();
-  const checks = page.getByRole('table').filter({ has: page.locator('caption', { hasText: 'Checks' }) });
-  await checks.waitFor({ timeout: 90000 });
-  // The pricing probe may be "not available in the sandbox" (skip); the
-  // paid Cost Explorer probe does not run by default.
-  for (const row of await checks.locator('tbody tr').all()) {
-    assert.match(await row.innerText(), /\t(pass|skip)\t/, `a check failed: ${await row.innerText()}`);
-  }
+  // The customer deploys the role; Cost Explorer holds 12 months of their
+  // days. The pricing probe may be "not available in the sandbox" (skip);
+  // the paid Cost Explorer probe does not run by default.
+  const { from, total } = await connectAndVerify('cost', deployURL);
   // Verification queued the Cost Explorer load: no further call.
   const deadline = Date.now() + 120000;
   let done;
