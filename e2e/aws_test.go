@@ -140,26 +140,9 @@ func standaloneAdmin(ctx context.Context, srv *emulator.Server, root aws.Config,
 // GetTags, GetCostForecast or GetDimensionValues: the load reports those
 // as not read and goes on. It answers the RoleArn and the days' total.
 func (w *awsWorld) costDeployer(t *testing.T) string {
-	var mu sync.Mutex
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		var in struct {
-			ExternalID string `json:"external_id"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.ExternalID == "" {
-			http.Error(rw, "want {external_id}", http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		out, err := w.deployCost(r.Context(), crossbill.ExternalID(in.ExternalID))
-		if err != nil {
-			http.Error(rw, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		_ = json.NewEncoder(rw).Encode(out)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL + "/deploy-cost"
+	return serveDeploy(t, "/deploy-cost", func(ctx context.Context, ext crossbill.ExternalID) (any, error) {
+		return w.deployCost(ctx, ext)
+	})
 }
 
 type costDeployed struct {
@@ -201,6 +184,15 @@ func (w *awsWorld) deployCost(ctx context.Context, ext crossbill.ExternalID) (co
 // into the stack's bucket. It answers the RoleArn, the export's s3://
 // source (which verify must discover by itself) and its amortized total.
 func (w *awsWorld) billDeployer(t *testing.T) string {
+	return serveDeploy(t, "/deploy-bill", func(ctx context.Context, ext crossbill.ExternalID) (any, error) {
+		return w.deployBill(ctx, t.TempDir(), ext)
+	})
+}
+
+// serveDeploy serves POST {"external_id"} at path: deploy runs one request
+// at a time (the emulated customer is one administrator) and its answer is
+// the JSON reply.
+func serveDeploy(t *testing.T, path string, deploy func(context.Context, crossbill.ExternalID) (any, error)) string {
 	var mu sync.Mutex
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		var in struct {
@@ -212,7 +204,7 @@ func (w *awsWorld) billDeployer(t *testing.T) string {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		out, err := w.deployBill(r.Context(), t.TempDir(), crossbill.ExternalID(in.ExternalID))
+		out, err := deploy(r.Context(), crossbill.ExternalID(in.ExternalID))
 		if err != nil {
 			http.Error(rw, err.Error(), http.StatusInternalServerError)
 			return
@@ -220,7 +212,7 @@ func (w *awsWorld) billDeployer(t *testing.T) string {
 		_ = json.NewEncoder(rw).Encode(out)
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL + "/deploy-bill"
+	return srv.URL + path
 }
 
 type billDeployed struct {
