@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -20,6 +21,15 @@ func newCostsViewsCmd(app *App) *cobra.Command {
 		Short: "Saved views: a tenant's named cost queries (list, create, show, delete); run one with `crossbill costs --view NAME`",
 	}
 	cmd.PersistentFlags().StringVar(&tenant, "tenant", "", "tenant (default: the only tenant with cost data)")
+	// open returns the store and the --tenant (or the only one with cost data).
+	open := func(ctx context.Context) (*store.Store, costTenantRef, error) {
+		t, err := costTenant(ctx, app, tenant)
+		if err != nil {
+			return nil, costTenantRef{}, err
+		}
+		st, err := app.Store(ctx)
+		return st, t, err
+	}
 	printView := func(v costs.View) error {
 		return app.Print(v, func(w io.Writer) error {
 			_, err := fmt.Fprintf(w, "%s\t%s\t%s\n", v.Name, v.ID, describeView(v.Query))
@@ -31,11 +41,7 @@ func newCostsViewsCmd(app *App) *cobra.Command {
 		Use: "list", Short: "List the tenant's saved views", Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			t, err := costTenant(ctx, app, tenant)
-			if err != nil {
-				return err
-			}
-			st, err := app.Store(ctx)
+			st, t, err := open(ctx)
 			if err != nil {
 				return err
 			}
@@ -64,11 +70,7 @@ func newCostsViewsCmd(app *App) *cobra.Command {
 		Long: "Save a cost query under a name. Exit code 2 for a bad name or query, 4 when the name is taken.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			t, err := costTenant(ctx, app, tenant)
-			if err != nil {
-				return err
-			}
-			st, err := app.Store(ctx)
+			st, t, err := open(ctx)
 			if err != nil {
 				return err
 			}
@@ -94,11 +96,7 @@ func newCostsViewsCmd(app *App) *cobra.Command {
 		Use: "show NAME", Short: "Show one saved view", Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			t, err := costTenant(ctx, app, tenant)
-			if err != nil {
-				return err
-			}
-			st, err := app.Store(ctx)
+			st, t, err := open(ctx)
 			if err != nil {
 				return err
 			}
@@ -113,11 +111,7 @@ func newCostsViewsCmd(app *App) *cobra.Command {
 		Use: "delete NAME", Short: "Delete a saved view", Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			t, err := costTenant(ctx, app, tenant)
-			if err != nil {
-				return err
-			}
-			st, err := app.Store(ctx)
+			st, t, err := open(ctx)
 			if err != nil {
 				return err
 			}
