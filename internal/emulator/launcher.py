@@ -23,6 +23,7 @@ import json
 import re
 import sys
 import threading
+import traceback
 import time
 import uuid
 from urllib.parse import quote, unquote
@@ -208,6 +209,11 @@ class _DataExports:
             return self._error(start_response, e.code or 403, code, getattr(e, "message", None) or str(e))
         except ValueError as e:
             return self._error(start_response, 400, "SerializationException", str(e))
+        except Exception as e:  # noqa: BLE001 - answer in the protocol, never an HTML page
+            # An unexpected failure answers as AWS would (a JSON 500) and
+            # leaves its traceback in moto's log, so it can be found.
+            traceback.print_exc()
+            return self._error(start_response, 500, "InternalServerException", f"Data Exports stand-in: {type(e).__name__}: {e}")
         return self._answer(start_response, status, out)
 
     @staticmethod
