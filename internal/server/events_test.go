@@ -26,7 +26,12 @@ func TestIngestEndReachesOtherReplicasCaches(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The listener, once connected, drops every cache (it may have
-		// missed events): wait for that before caching anything.
+		// missed events): wait for that before caching anything. Events
+		// reach subscribers in the order they subscribed, so this watcher
+		// subscribes after New: it hears the resync only once the server
+		// has dropped its caches, not before (which let the server's drop
+		// land after the test had cached beta's answers).
+		s := New(Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
 		up := make(chan struct{})
 		var once sync.Once
 		st.Subscribe(func(ev store.Event) {
@@ -34,7 +39,6 @@ func TestIngestEndReachesOtherReplicasCaches(t *testing.T) {
 				once.Do(func() { close(up) })
 			}
 		})
-		s := New(Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
 		select {
 		case <-up:
 		case <-time.After(20 * time.Second):

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -56,9 +58,10 @@ type events struct {
 
 func (e *events) deliver(ev Event) {
 	e.mu.Lock()
-	fns := make([]func(Event), 0, len(e.subs))
-	for _, f := range e.subs {
-		fns = append(fns, f)
+	ids := slices.Sorted(maps.Keys(e.subs))
+	fns := make([]func(Event), len(ids))
+	for i, id := range ids {
+		fns[i] = e.subs[id] // in subscription order: a later subscriber sees the earlier ones' effects
 	}
 	e.mu.Unlock()
 	for _, f := range fns {
