@@ -249,7 +249,9 @@ func (c *cloud) Delete(ctx context.Context, t Target, principal string) (string,
 }
 
 func requestID(s *ssotypes.AccountAssignmentOperationStatus) string {
-	if s == nil || s.Status == ssotypes.StatusValuesSucceeded {
+	// Even a request already SUCCEEDED is confirmed through its status:
+	// one path for every answer.
+	if s == nil {
 		return ""
 	}
 	return aws.ToString(s.RequestId)
@@ -307,7 +309,7 @@ func (c *cloud) scopeCheck(ctx context.Context, t *Target) error {
 			return awsclient.Classify("jit: reading group "+t.Group, err)
 		}
 		if path := aws.ToString(out.Group.Path); !strings.HasPrefix(path, JITPath) {
-			return crossbill.Errorf(crossbill.CodeForbidden, op, "IAM group %s is under the path %s, outside crossbill's scope: only groups under %s can be granted (the access-jit role may change no other group)", t.Group, path, JITPath)
+			return crossbill.Errorf(crossbill.CodeInvalid, op, "IAM group %s is under the path %s, outside crossbill's scope: only groups under %s can be granted (the access-jit role may change no other group)", t.Group, path, JITPath)
 		}
 		return nil
 	}
@@ -331,7 +333,7 @@ func (c *cloud) scopeCheck(ctx context.Context, t *Target) error {
 			}
 		}
 	}
-	return crossbill.Errorf(crossbill.CodeForbidden, op, "%s is not tagged %s=allowed, outside crossbill's scope: the customer tags the permission sets that may be granted just in time (the access-jit role may assign no other)", t, manifest.JITTagKey)
+	return crossbill.Errorf(crossbill.CodeInvalid, op, "%s is not tagged %s=allowed, outside crossbill's scope: the customer tags the permission sets that may be granted just in time (the access-jit role may assign no other)", t, manifest.JITTagKey)
 }
 
 // principal maps a person to whom the target's grant goes: their

@@ -330,7 +330,7 @@ func stepGrant(ctx context.Context, st *store.Store, c Cloud, l store.JITLease, 
 			}
 			if req != "" {
 				l.AWSRequest = req
-				next := opts.now().Add(pollEvery)
+				next := opts.now() // poll at once: most requests are done by then
 				l.NextAt = &next
 				if l, err = st.UpdateJITLease(ctx, l, nil, nil); err != nil {
 					return l, err
@@ -417,7 +417,7 @@ func stepRevoke(ctx context.Context, st *store.Store, c Cloud, l store.JITLease,
 				}
 				if req != "" {
 					l.AWSRequest = req
-					next := opts.now().Add(pollEvery)
+					next := opts.now()
 					l.NextAt = &next
 					if l, err = st.UpdateJITLease(ctx, l, nil, nil); err != nil {
 						return l, err

@@ -282,7 +282,7 @@ func Request(ctx context.Context, st *store.Store, in RequestInput, by store.Aud
 	}
 	ic := identityCenter(ctx, st, in.Tenant, conn.ID)
 	if !p.eligible(email, groupsOf(ic, email)) {
-		return Lease{}, crossbill.Errorf(crossbill.CodeForbidden, op, "%s is not eligible under policy %s (neither named nor in one of its groups)", email, p.Name)
+		return Lease{}, crossbill.Errorf(crossbill.CodeAccessDenied, op, "%s is not eligible under policy %s (neither named nor in one of its groups)", email, p.Name)
 	}
 	members, err := st.Members(ctx, conn.ID)
 	if err != nil {
@@ -325,7 +325,7 @@ func Request(ctx context.Context, st *store.Store, in RequestInput, by store.Aud
 		}
 	}
 	if p.rule(t) == nil {
-		return Lease{}, crossbill.Errorf(crossbill.CodeForbidden, op, "policy %s does not allow %s: `crossbill access policy show %s` lists its targets", p.Name, t, p.Name)
+		return Lease{}, crossbill.Errorf(crossbill.CodeInvalid, op, "policy %s does not allow %s: `crossbill access policy show %s` lists its targets", p.Name, t, p.Name)
 	}
 	if err := c.scopeCheck(ctx, &t); err != nil {
 		return Lease{}, err

@@ -92,5 +92,10 @@ func accessJITPermissions() []Permission {
 			Resource: "arn:${AWS::Partition}:sso:::instance/*", Why: "Waits until an assignment is in place; also the verification probe for this module."},
 		{Module: ModuleAccessJIT, Action: "sso:DescribeAccountAssignmentDeletionStatus", Level: LevelRead,
 			Resource: "arn:${AWS::Partition}:sso:::instance/*", Why: "Waits until a revocation is done."},
+		{Module: ModuleAccessJIT, Action: "sso:ListTagsForResource", Level: LevelRead,
+			Resource: "arn:${AWS::Partition}:sso:::permissionSet/*", ExtraResources: []string{"arn:${AWS::Partition}:sso:::instance/*"},
+			Why: "Refuses, with the reason, a request for a permission set not tagged crossbill-jit=allowed, before any write."},
+		{Module: ModuleAccessJIT, Action: "iam:GetUser", Level: LevelRead, Resource: "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*",
+			Why: "Finds the requester's IAM user (named after their email) before adding it to a crossbill-jit/ group."},
 	}
 }

@@ -44,11 +44,6 @@ var pending = []pendingGroup{
 		"s3:GetIntelligentTieringConfiguration", "cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "tag:GetResources",
 	}},
 	{ModuleOrg, "#16", "cost allocation by account and OU tags", []string{"organizations:ListTagsForResource"}},
-	{ModuleAccessJIT, "#15", "just-in-time access grants and their expiry", []string{
-		"iam:AddUserToGroup", "iam:RemoveUserFromGroup", "iam:GetGroup",
-		"sso:CreateAccountAssignment", "sso:DeleteAccountAssignment",
-		"sso:DescribeAccountAssignmentCreationStatus", "sso:DescribeAccountAssignmentDeletionStatus",
-	}},
 	{ModuleRemediation, "#17", "remediation of idle and oversized resources", []string{
 		"ec2:DeleteVolume", "ec2:CreateSnapshot", "ec2:CreateTags", "ec2:DeleteSnapshot", "ec2:ModifyVolume",
 		"ec2:StopInstances", "ec2:StartInstances", "ec2:ModifyInstanceAttribute", "ec2:ReleaseAddress", "rds:StopDBInstance",

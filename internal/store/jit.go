@@ -212,13 +212,6 @@ func scanJITLease(r scanner) (JITLease, error) {
 	return l, nil
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // CreateJITLease stores a new lease (ID, times and version as given by the
 // caller) with its audit line, in one transaction.
 func (s *Store) CreateJITLease(ctx context.Context, l JITLease, by AuditEntry, detail any) error {
