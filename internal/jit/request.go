@@ -3,6 +3,7 @@ package jit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/google/uuid"
 
@@ -316,12 +318,17 @@ func Request(ctx context.Context, st *store.Store, in RequestInput, by store.Aud
 			if t.PermissionSet == "" {
 				return Lease{}, crossbill.Errorf(crossbill.CodeNotFound, op, "no permission set named %q in the latest access sync: pass its ARN, or run `crossbill access sync` first", spec.PermissionSet)
 			}
-		} else if ic != nil {
-			for _, ps := range ic.PermissionSets {
-				if ps.ARN == t.PermissionSet {
-					t.PermissionSetName = ps.Name
-				}
+		} else {
+			// The name, for people and for low-risk rules that name sets.
+			out, err := ssoadmin.NewFromConfig(cfg).DescribePermissionSet(ctx, &ssoadmin.DescribePermissionSetInput{InstanceArn: aws.String(t.Instance), PermissionSetArn: aws.String(t.PermissionSet)})
+			var nf *ssotypes.ResourceNotFoundException
+			switch {
+			case errors.As(err, &nf):
+				return Lease{}, crossbill.Errorf(crossbill.CodeNotFound, op, "no permission set %s in Identity Center", t.PermissionSet)
+			case err != nil:
+				return Lease{}, awsclient.Classify("jit: reading permission set "+t.PermissionSet, err)
 			}
+			t.PermissionSetName = aws.ToString(out.PermissionSet.Name)
 		}
 	}
 	if p.rule(t) == nil {
