@@ -96,7 +96,9 @@ const MaxLease = 7 * 24 * time.Hour
 // Check validates a policy and fills its defaults.
 func (p *Policy) Check() error {
 	const op = "jit policy"
-	bad := func(format string, args ...any) error { return crossbill.Errorf(crossbill.CodeInvalid, op, format, args...) }
+	bad := func(format string, args ...any) error {
+		return crossbill.Errorf(crossbill.CodeInvalid, op, format, args...)
+	}
 	if !policyName.MatchString(p.Name) {
 		return bad("policy name %q: use 1-63 lower-case letters, digits, '-' or '_'", p.Name)
 	}
