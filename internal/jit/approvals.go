@@ -70,8 +70,11 @@ func Decide(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id 
 	if err != nil {
 		return Lease{}, err
 	}
-	if l.State != StateRequested || l.ApprovalID == "" {
+	if l.State != StateRequested {
 		return Lease{}, crossbill.Errorf(crossbill.CodeConflict, "jit decide", "lease %s is %s, not waiting for a decision", id, l.State)
+	}
+	if l.ApprovalID == "" {
+		return Lease{}, crossbill.Errorf(crossbill.CodeConflict, "jit decide", "lease %s has no approval yet: try again in a few seconds", id)
 	}
 	if _, err := approval.Decide(ctx, st, tenant, l.ApprovalID, approve, reason, by); err != nil {
 		return Lease{}, err

@@ -47,6 +47,12 @@ type AdvanceResult struct {
 // compare-and-set on the lease's version. Concurrency bounds the leases
 // worked on together.
 func Advance(ctx context.Context, st *store.Store, opts Options, concurrency int) (AdvanceResult, error) {
+	return AdvanceConnection(ctx, st, "", "", opts, concurrency)
+}
+
+// AdvanceConnection is Advance for one tenant's connection (the
+// scheduler's jit job).
+func AdvanceConnection(ctx context.Context, st *store.Store, tenant crossbill.TenantID, conn crossbill.ConnectionID, opts Options, concurrency int) (AdvanceResult, error) {
 	start := time.Now()
 	if concurrency <= 0 {
 		concurrency = 8
@@ -54,7 +60,7 @@ func Advance(ctx context.Context, st *store.Store, opts Options, concurrency int
 	var res AdvanceResult
 	seen := map[string]bool{}
 	for {
-		due, err := st.DueJITLeases(ctx, opts.now(), 500)
+		due, err := st.DueJITLeases(ctx, tenant, conn, opts.now(), 500)
 		if err != nil {
 			return res, err
 		}

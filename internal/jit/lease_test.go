@@ -148,7 +148,7 @@ func TestOverlapEarlyRevokeAndExtension(t *testing.T) {
 	if n := w.rec.Count("sso:CreateAccountAssignment"); n != 1 {
 		t.Fatalf("%d assignments created for one pair", n)
 	}
-	if _, err := jit.Revoke(context.Background(), w.st, w.tenant, b.ID, "done early", person("ann@example.com"), w.opts()); err != nil {
+	if _, err := jit.Revoke(context.Background(), w.st, w.tenant, b.ID, "done early", false, person("ann@example.com"), w.opts()); err != nil {
 		t.Fatal(err)
 	}
 	if w.lease(t, b.ID).State != jit.StateRevoked || !w.assigned(t, w.members[0], w.ops, "ann@example.com") {

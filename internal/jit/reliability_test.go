@@ -160,7 +160,7 @@ func TestReconciler(t *testing.T) {
 	w.request(t, "ann@example.com", w.ops1(), time.Hour)
 	ended := w.request(t, "bob@example.com", w.ops1(), time.Hour)
 	w.request(t, "ann@example.com", w.group(), time.Hour)
-	if _, err := jit.Revoke(ctx, w.st, w.tenant, ended.ID, "done", person("bob@example.com"), w.opts()); err != nil {
+	if _, err := jit.Revoke(ctx, w.st, w.tenant, ended.ID, "done", false, person("bob@example.com"), w.opts()); err != nil {
 		t.Fatal(err)
 	}
 	sso := ssoadmin.NewFromConfig(w.mgmt)

@@ -404,17 +404,24 @@ func Get(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id str
 	return view(l, opts.now()), nil
 }
 
-// Revoke ends a lease early (by its requester or an approver): a request
-// still waiting is cancelled, a grant is revoked now.
-func Revoke(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id, reason string, by store.AuditEntry, opts Options) (Lease, error) {
+// Revoke ends a lease early: a request still waiting is cancelled, a
+// grant is revoked now. Its requester may, and anyone when anyone is true
+// (an approver, the local CLI).
+func Revoke(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id, reason string, anyone bool, by store.AuditEntry, opts Options) (Lease, error) {
 	const op = "jit revoke"
 	if err := crossbill.CheckText(op, "reason", reason); err != nil {
 		return Lease{}, err
+	}
+	if len(reason) > 500 {
+		return Lease{}, crossbill.Errorf(crossbill.CodeInvalid, op, "the reason is %d characters long; use at most 500", len(reason))
 	}
 	for attempt := 0; ; attempt++ {
 		l, err := st.JITLease(ctx, tenant, id)
 		if err != nil {
 			return Lease{}, err
+		}
+		if !anyone && !strings.EqualFold(by.PersonEmail, l.Requester) {
+			return Lease{}, crossbill.Errorf(crossbill.CodeAccessDenied, op, "only %s (the requester) or an approver may revoke lease %s", l.Requester, id)
 		}
 		now := opts.now()
 		switch l.State {
@@ -443,4 +450,32 @@ func Revoke(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id,
 			return Lease{}, err
 		}
 	}
+}
+
+// Trail is a lease's audit trail, oldest first: its own lines and its
+// approval's. With id "", every JIT line of the tenant (its policies,
+// leases and the reconciler's repairs).
+func Trail(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id string) ([]store.AuditEntry, error) {
+	subjects := map[string]bool{}
+	if id != "" {
+		l, err := st.JITLease(ctx, tenant, id)
+		if err != nil {
+			return nil, err
+		}
+		subjects[l.ID] = true
+		if l.ApprovalID != "" {
+			subjects[l.ApprovalID] = true
+		}
+	}
+	all, err := st.AuditLog(ctx, "", tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := []store.AuditEntry{}
+	for _, e := range all {
+		if id != "" && subjects[e.Subject] || id == "" && strings.HasPrefix(e.Action, "jit.") {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }

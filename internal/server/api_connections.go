@@ -256,6 +256,10 @@ func (s *Server) verifyConnection(w http.ResponseWriter, r *http.Request) error 
 		if err := s.scheduleAccess(r.Context(), c, s.now()); err != nil {
 			return err
 		}
+		// Just-in-time access: the lease and reconciler jobs.
+		if err := s.scheduleJIT(r.Context(), c); err != nil {
+			return err
+		}
 	}
 	return ok(w, r, res)
 }

@@ -47,6 +47,8 @@ type isoTenant struct {
 	person       string // a person with a role in the tenant
 	view         string // a saved view's ID
 	templateFile string
+	lease        string // a JIT lease's ID
+	policy       string // a JIT policy's name
 }
 
 // isoWorld is the server, the two tenants, and B's values that must not
@@ -109,6 +111,7 @@ var resourceParams = map[string]func(t *isoTenant) string{
 	"token":      func(t *isoTenant) string { return t.tokenTarget },
 	"person":     func(t *isoTenant) string { return t.person },
 	"view":       func(t *isoTenant) string { return t.view },
+	"lease":      func(t *isoTenant) string { return t.lease },
 }
 
 // plainParams are path parameters that name nothing a tenant owns: the
@@ -116,6 +119,7 @@ var resourceParams = map[string]func(t *isoTenant) string{
 var plainParams = map[string]string{
 	"file":    "template file names are the same for every connection; the {connection} beside it is attacked",
 	"account": "only on operator routes, which refuse every tenant token whatever the account",
+	"policy":  "JIT policy names are each tenant's own namespace: B's name on A's path names A's policy (PUT creates it in A, DELETE finds none)",
 }
 
 var tenantParams = []string{"tenant", "org_id"}
@@ -245,10 +249,29 @@ func isoCases() map[string]isoCase {
 		"DELETE /api/v1/tenants/{tenant}/costs/views/{view}": {control: 200, controlHas: "secret-view", after: func(t *testing.T, w *isoWorld) {
 			w.a.view = w.saveView(t, &w.a)
 		}},
-		"GET /api/v1/tenants/{tenant}/costs/views/{view}/export":   {control: 200, controlHas: "period,group,amortized"},
-		"GET /api/v1/tenants/{tenant}/costs/reconciliation":        {control: 200, probes: []isoProbe{probeTenant()}},
-		"GET /api/v1/tenants/{tenant}/costs/dimensions":            {control: 200, probes: []isoProbe{probeTenant()}},
-		"GET /api/v1/tenants/{tenant}/costs/forecast":              {control: 200, controlHas: `"forecast"`, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/costs/views/{view}/export": {control: 200, controlHas: "period,group,amortized"},
+		"GET /api/v1/tenants/{tenant}/costs/reconciliation":      {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/costs/dimensions":          {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/costs/forecast":            {control: 200, controlHas: `"forecast"`, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/access/policies":           {control: 200, controlHas: "alpha-a1-policy", probes: []isoProbe{probeTenant()}},
+		"PUT /api/v1/tenants/{tenant}/access/policies/{policy}": {control: 200, controlHas: "alpha-a1-policy", body: func(w *isoWorld) any { return isoPolicy() },
+			probes: []isoProbe{probeTenant()}},
+		"DELETE /api/v1/tenants/{tenant}/access/policies/{policy}": {control: 204, after: func(t *testing.T, w *isoWorld) { w.a.policy = w.savePolicy(t, &w.a) }},
+		"GET /api/v1/tenants/{tenant}/access/leases":               {control: 200, controlHas: "alpha-a1-reason", probes: []isoProbe{probeTenant()}},
+		// A token without a person cannot request: refused before any AWS call.
+		"POST /api/v1/tenants/{tenant}/access/leases": {control: 400, controlHas: "by a person", body: func(w *isoWorld) any {
+			return map[string]any{"policy": "alpha-a1-policy", "target": map[string]string{"group": "g", "account": "111100002222"}, "duration": "1h", "reason": "iso"}
+		}, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/access/leases/{lease}": {control: 200, controlHas: "alpha-a1-reason"},
+		// A's lease has no approval (stored by hand): a conflict, not a grant.
+		"POST /api/v1/tenants/{tenant}/access/leases/{lease}/approve": {control: 409, controlHas: "no approval yet", body: func(*isoWorld) any { return map[string]string{"reason": "ok"} }},
+		"POST /api/v1/tenants/{tenant}/access/leases/{lease}/deny":    {control: 409, controlHas: "no approval yet", body: func(*isoWorld) any { return map[string]string{"reason": "no"} }},
+		"POST /api/v1/tenants/{tenant}/access/leases/{lease}/revoke": {control: 200, controlHas: `"state": "expired"`, body: func(*isoWorld) any { return map[string]string{"reason": "iso"} },
+			after: func(t *testing.T, w *isoWorld) { w.a.lease = w.saveLease(t, &w.a) }},
+		"GET /api/v1/tenants/{tenant}/access/audit": {control: 200, probes: []isoProbe{probeTenant(),
+			{name: "B's lease as the filter", want: []int{404}, query: func(w *isoWorld) url.Values { return url.Values{"lease": {w.b.lease}} }}}},
+		"POST /api/v1/tenants/{tenant}/access/reconcile": {control: 404, controlHas: "access-jit", probes: []isoProbe{probeTenant(),
+			{name: "B's connection in the query", want: []int{404}, query: func(w *isoWorld) url.Values { return url.Values{"connection": {w.b.conn}} }}}},
 		"GET /api/v1/tenants/{tenant}/commitments":                 {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/commitments/utilization":     {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/commitments/recommendations": {control: 200, probes: []isoProbe{probeTenant()}},
@@ -429,6 +452,8 @@ func (w *isoWorld) fill(path string, t *isoTenant, raw map[string]string) string
 			v = url.PathEscape(w.a.templateFile)
 		case p == "account":
 			v = url.PathEscape(w.b.account)
+		case p == "policy":
+			v = url.PathEscape(w.a.policy)
 		}
 		path = strings.Replace(path, "{"+p+"}", v, 1)
 	}
@@ -671,6 +696,38 @@ func (w *isoWorld) saveView(t *testing.T, tn *isoTenant) string {
 	return v.ID
 }
 
+func isoPolicy() map[string]any {
+	return map[string]any{"people": []string{"someone@example.com"}, "targets": []map[string]any{{"group": "oncall", "account": "111100002222"}}, "max_duration": "1h"}
+}
+
+// savePolicy puts a JIT policy in tn through the API.
+func (w *isoWorld) savePolicy(t *testing.T, tn *isoTenant) string {
+	t.Helper()
+	name := tn.name + "-policy"
+	if code := w.ts.do(t, "PUT", "/api/v1/tenants/"+tn.name+"/access/policies/"+name, tn.admin, isoPolicy(), nil); code != 200 {
+		t.Fatalf("policy of %s: %d", tn.name, code)
+	}
+	w.secretsOf(tn, name)
+	return name
+}
+
+// saveLease stores a JIT lease of tn directly (a request through the API
+// needs AWS): a requested lease without its approval yet.
+func (w *isoWorld) saveLease(t *testing.T, tn *isoTenant) string {
+	t.Helper()
+	now := time.Now().UTC()
+	id := "lease_" + strconv.FormatInt(now.UnixNano(), 36)
+	l := store.JITLease{ID: id, TenantID: crossbill.TenantID(tn.id), ConnectionID: crossbill.ConnectionID(tn.conn), Policy: tn.name + "-policy", Requester: tn.name + "-requester@example.com",
+		Actor: "token:x", PrincipalType: "IAM_USER", PrincipalID: tn.name + "-user", PrincipalName: tn.name + "-user", TargetKey: "group:111100002222:oncall",
+		Target: []byte(`{"kind":"iam-group","account":"111100002222","group":"oncall"}`), Reason: tn.name + "-reason", DurationS: 3600, State: "requested",
+		RequestedAt: now, DecideBy: now.Add(time.Hour)}
+	if err := w.ts.Store().CreateJITLease(context.Background(), l, store.AuditEntry{Actor: "token:x", Action: store.AuditJITRequest}, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.secretsOf(tn, id, tn.name+"-requester@example.com", tn.name+"-reason", tn.name+"-user")
+	return id
+}
+
 func newIsoWorld(t *testing.T) *isoWorld {
 	t.Helper()
 	ctx := context.Background()
@@ -737,6 +794,8 @@ func newIsoWorld(t *testing.T) *isoWorld {
 		tn.person = u.ID
 		w.secretsOf(tn, u.ID, x.name+"-subject", x.name+"@example.com")
 		tn.view = w.saveView(t, tn)
+		tn.policy = w.savePolicy(t, tn)
+		tn.lease = w.saveLease(t, tn)
 	}
 
 	// A's connection has a bill bucket too (as the Flexera route's probes

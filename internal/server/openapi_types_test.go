@@ -11,6 +11,7 @@ import (
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/jit"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
 )
@@ -76,6 +77,20 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"SavedView":                {costs.View{}},
 		"SavedViewQuery":           {costs.ViewQuery{}},
 		"SavedViewCreate":          {viewCreate{}},
+		"JITPolicy":                {jit.Policy{}},
+		"JITTargetRule":            {jit.TargetRule{}},
+		"JITAutoApprove":           {jit.AutoApprove{}},
+		"JITBusinessHours":         {jit.BusinessHours{}},
+		"JITPolicyList":            {jitPolicyList{}},
+		"JITTargetSpec":            {jit.TargetSpec{}},
+		"JITRequest":               {jit.RequestInput{}},
+		"JITLease":                 {jit.Lease{}},
+		"JITLeaseList":             {jitLeaseList{}},
+		"JITReason":                {jitReason{}},
+		"JITAuditLine":             {store.AuditEntry{}},
+		"JITTrail":                 {jitTrail{}},
+		"JITDrift":                 {jit.Drift{}},
+		"JITReconcile":             {jit.ReconcileResult{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)

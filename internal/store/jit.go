@@ -330,10 +330,11 @@ func (s *Store) JITLeases(ctx context.Context, tenant crossbill.TenantID, states
 	return out, nil
 }
 
-// DueJITLeases lists leases of every tenant whose next step is due at now,
-// oldest due first.
-func (s *Store) DueJITLeases(ctx context.Context, now time.Time, limit int) ([]JITLease, error) {
-	return s.queryJITLeases(ctx, `WHERE next_at <> '' AND next_at <= ? ORDER BY next_at, id LIMIT ?`, formatStamp(now), limit)
+// DueJITLeases lists the leases whose next step is due at now, oldest due
+// first: of one tenant's connection, or of every tenant when tenant is "".
+func (s *Store) DueJITLeases(ctx context.Context, tenant crossbill.TenantID, conn crossbill.ConnectionID, now time.Time, limit int) ([]JITLease, error) {
+	return s.queryJITLeases(ctx, `WHERE next_at <> '' AND next_at <= ? AND (? = '' OR (tenant_id = ? AND connection_id = ?)) ORDER BY next_at, id LIMIT ?`,
+		formatStamp(now), string(tenant), string(tenant), string(conn), limit)
 }
 
 // NextJITDue is the earliest time a lease of any tenant is due (nil: none).
