@@ -86,10 +86,15 @@ connection's access-read role (every verified member account of an organization 
 keeps each sync as a snapshot, and answers from the newest one: principals, a
 principal's effective permissions with the path behind each, who can call an action,
 findings, and what changed between syncs. Run ` + "`access sync`" + ` first; the server
-syncs every connection with access-read daily.`,
+syncs every connection with access-read daily.
+
+Just-in-time access (the access-jit module): ` + "`access policy set`" + ` says who may request
+what; ` + "`access request`" + `, ` + "`approve`" + `, ` + "`deny`" + `, ` + "`revoke`" + ` and ` + "`leases`" + ` run the leases, which a
+running server grants and revokes; ` + "`access reconcile`" + ` compares them with AWS.`,
 	}
 	cmd.AddCommand(newAccessSyncCmd(app), newAccessPrincipalsCmd(app), newAccessShowCmd(app), newAccessWhoCanCmd(app),
 		newAccessFindingsCmd(app), newAccessChangesCmd(app))
+	cmd.AddCommand(newAccessJITCmds(app)...)
 	return cmd
 }
 

@@ -219,8 +219,8 @@ func TestRequestRefusals(t *testing.T) {
 		t.Fatal("a refused request wrote to AWS")
 	}
 	leases, _ := jit.Leases(ctx, w.st, w.tenant, nil, w.opts())
-	if len(leases) != 0 {
-		t.Fatalf("refused requests stored %d leases", len(leases))
+	if len(leases.Leases) != 0 {
+		t.Fatalf("refused requests stored %d leases", len(leases.Leases))
 	}
 	// A policy's own mistakes are refused too.
 	for _, p := range []jit.Policy{

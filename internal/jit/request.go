@@ -73,6 +73,21 @@ func Ended(state string) bool {
 	return state == StateDenied || state == StateExpired || state == StateRevoked
 }
 
+// PolicyList is a tenant's policies as the CLI and the API show them.
+type PolicyList struct {
+	Policies []Policy `json:"policies"`
+}
+
+// LeaseList is a tenant's leases as the CLI and the API show them.
+type LeaseList struct {
+	Leases []Lease `json:"leases"`
+}
+
+// AuditTrail is the audit lines of a lease (or of all JIT).
+type AuditTrail struct {
+	Lines []store.AuditEntry `json:"lines"`
+}
+
 // Lease is a lease as shown: the stored lease and the time it has left.
 type Lease struct {
 	store.JITLease
@@ -167,6 +182,11 @@ func SetPolicy(ctx context.Context, st *store.Store, tenant crossbill.TenantID, 
 		return Policy{}, err
 	}
 	return p, nil
+}
+
+// DeletePolicy removes a policy; leases it allowed run to their end.
+func DeletePolicy(ctx context.Context, st *store.Store, tenant crossbill.TenantID, name string, by store.AuditEntry) error {
+	return st.DeleteJITPolicy(ctx, tenant, name, by)
 }
 
 // Policies lists a tenant's policies.
@@ -382,17 +402,27 @@ func Request(ctx context.Context, st *store.Store, in RequestInput, by store.Aud
 }
 
 // Leases lists a tenant's leases, newest first (states filters).
-func Leases(ctx context.Context, st *store.Store, tenant crossbill.TenantID, states []string, opts Options) ([]Lease, error) {
+func Leases(ctx context.Context, st *store.Store, tenant crossbill.TenantID, states []string, opts Options) (LeaseList, error) {
+	for _, s := range states {
+		if !slices.Contains(States(), s) {
+			return LeaseList{}, crossbill.Errorf(crossbill.CodeInvalid, "jit leases", "unknown state %q: use %s", s, strings.Join(States(), ", "))
+		}
+	}
 	all, err := st.JITLeases(ctx, tenant, states, 0)
 	if err != nil {
-		return nil, err
+		return LeaseList{}, err
 	}
 	now := opts.now()
-	out := make([]Lease, len(all))
+	out := LeaseList{Leases: make([]Lease, len(all))}
 	for i, l := range all {
-		out[i] = view(l, now)
+		out.Leases[i] = view(l, now)
 	}
 	return out, nil
+}
+
+// States lists the lease states.
+func States() []string {
+	return []string{StateRequested, StateApproved, StateDenied, StateExpired, StateGranting, StateGrantFailed, StateActive, StateRevoking, StateRevokeFail, StateRevoked}
 }
 
 // Get returns one lease.
@@ -455,12 +485,12 @@ func Revoke(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id,
 // Trail is a lease's audit trail, oldest first: its own lines and its
 // approval's. With id "", every JIT line of the tenant (its policies,
 // leases and the reconciler's repairs).
-func Trail(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id string) ([]store.AuditEntry, error) {
+func Trail(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id string) (AuditTrail, error) {
 	subjects := map[string]bool{}
 	if id != "" {
 		l, err := st.JITLease(ctx, tenant, id)
 		if err != nil {
-			return nil, err
+			return AuditTrail{}, err
 		}
 		subjects[l.ID] = true
 		if l.ApprovalID != "" {
@@ -469,7 +499,7 @@ func Trail(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id s
 	}
 	all, err := st.AuditLog(ctx, "", tenant)
 	if err != nil {
-		return nil, err
+		return AuditTrail{}, err
 	}
 	out := []store.AuditEntry{}
 	for _, e := range all {
@@ -477,5 +507,5 @@ func Trail(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id s
 			out = append(out, e)
 		}
 	}
-	return out, nil
+	return AuditTrail{Lines: out}, nil
 }

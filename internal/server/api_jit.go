@@ -39,11 +39,7 @@ func (s *Server) jitPolicies(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, r, jitPolicyList{Policies: ps})
-}
-
-type jitPolicyList struct {
-	Policies []jit.Policy `json:"policies"`
+	return ok(w, r, jit.PolicyList{Policies: ps})
 }
 
 func (s *Server) jitSetPolicy(w http.ResponseWriter, r *http.Request) error {
@@ -63,7 +59,7 @@ func (s *Server) jitSetPolicy(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) jitDeletePolicy(w http.ResponseWriter, r *http.Request) error {
-	if err := s.store.DeleteJITPolicy(r.Context(), tenantOf(r).ID, r.PathValue("policy"), authOf(r).audit()); err != nil {
+	if err := jit.DeletePolicy(r.Context(), s.store, tenantOf(r).ID, r.PathValue("policy"), authOf(r).audit()); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -84,10 +80,6 @@ func (s *Server) jitRequest(w http.ResponseWriter, r *http.Request) error {
 	return created(w, r, l)
 }
 
-type jitLeaseList struct {
-	Leases []jit.Lease `json:"leases"`
-}
-
 func (s *Server) jitLeases(w http.ResponseWriter, r *http.Request) error {
 	var states []string
 	if v := r.URL.Query().Get("state"); v != "" {
@@ -97,7 +89,7 @@ func (s *Server) jitLeases(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, r, jitLeaseList{Leases: ls})
+	return ok(w, r, ls)
 }
 
 func (s *Server) jitLease(w http.ResponseWriter, r *http.Request) error {
@@ -140,16 +132,12 @@ func (s *Server) jitRevoke(w http.ResponseWriter, r *http.Request) error {
 	return ok(w, r, l)
 }
 
-type jitTrail struct {
-	Lines []store.AuditEntry `json:"lines"`
-}
-
 func (s *Server) jitAudit(w http.ResponseWriter, r *http.Request) error {
 	lines, err := jit.Trail(r.Context(), s.store, tenantOf(r).ID, r.URL.Query().Get("lease"))
 	if err != nil {
 		return err
 	}
-	return ok(w, r, jitTrail{Lines: lines})
+	return ok(w, r, lines)
 }
 
 func (s *Server) jitReconcile(w http.ResponseWriter, r *http.Request) error {
@@ -201,7 +189,7 @@ func jitSchemas() obj {
 			"duration": dur("lease length"), "reason": str(""), "extends": str("a lease this one extends (a new lease on the same target)")}),
 		"JITLease": object([]string{"id", "state", "target", "requester"}, obj{"id": str(""), "tenant_id": str(""), "connection_id": str(""), "policy": str(""), "requester": str("email"), "actor": str(""),
 			"principal_type": str("USER (Identity Center) or IAM_USER"), "principal_id": str(""), "principal_name": str(""), "target_key": str(""), "target": obj{"type": "object", "description": "kind, account, permission_set, permission_set_name, instance, group"},
-			"reason": str(""), "duration_s": integer(""), "state": obj{"type": "string", "enum": []string{jit.StateRequested, jit.StateApproved, jit.StateDenied, jit.StateExpired, jit.StateGranting, jit.StateGrantFailed, jit.StateActive, jit.StateRevoking, jit.StateRevokeFail, jit.StateRevoked}},
+			"reason": str(""), "duration_s": integer(""), "state": obj{"type": "string", "enum": jit.States()},
 			"break_glass": boolean(""), "approval_id": str("the shared approval (approvals inbox)"), "extends": str(""), "requested_at": timestamp(""), "decide_by": timestamp(""), "granted_at": timestamp(""),
 			"expires_at": timestamp(""), "ended_at": timestamp(""), "attempts": integer("failed attempts of the current step"), "last_error": str(""), "aws_request": str("Identity Center request in flight"),
 			"next_at": timestamp("when the lease engine looks at it next"), "version": integer(""), "remaining_s": integer("seconds left of an active lease")}),
