@@ -40,7 +40,7 @@ func Features() []Feature {
 				"identitystore:ListUsers", "identitystore:ListGroups", "identitystore:ListGroupMemberships",
 				"organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent",
 				"organizations:ListPoliciesForTarget", "organizations:DescribePolicy"}},
-		{"Just-in-time access: grants and their revocation (`crossbill access request|approve|revoke`, the scheduler's jit job), scope checks (permission set tag, group path) and the requester's AWS user",
+		{"Just-in-time access: grants and their revocation (`crossbill access request|approve|revoke`, the server's lease loop), scope checks (permission set tag, group path) and the requester's AWS user",
 			[]string{"iam:AddUserToGroup", "iam:RemoveUserFromGroup", "iam:GetGroup", "iam:GetUser",
 				"sso:CreateAccountAssignment", "sso:DeleteAccountAssignment", "sso:DescribeAccountAssignmentCreationStatus",
 				"sso:DescribeAccountAssignmentDeletionStatus", "sso:ListTagsForResource", "sso:ListInstances", "sso:DescribePermissionSet", "sso:ListAccountAssignments", "identitystore:ListUsers"}},

@@ -20,15 +20,38 @@ import (
 // does. Approvals are also decided in the shared approvals inbox; the
 // lease job reads the outcome.
 
-// The JIT jobs of a connection with the access-jit module: the lease
-// engine (due requests, grants and revocations) often enough that a grant
-// ends well within a minute of its expiry, and the reconciler every minute.
+// The lease engine runs in every replica's own loop, every few seconds
+// (a scheduler job that often would fill the jobs table): a grant ends
+// within seconds of its expiry, and at start any expiry passed while the
+// server was down. Replicas running it together are safe: each step is a
+// compare-and-set on the lease. The reconciler is a scheduler job per
+// connection with access-jit, every minute.
 const (
-	JobJIT            = "jit"
 	JobJITReconcile   = "jit-reconcile"
-	jitInterval       = 15 * time.Second
+	jitLoopEvery      = 5 * time.Second
 	jitReconcileEvery = time.Minute
 )
+
+// JITLoop runs the lease engine at once and then every few seconds until
+// ctx ends.
+func (s *Server) JITLoop(ctx context.Context) {
+	t := time.NewTicker(jitLoopEvery)
+	defer t.Stop()
+	for {
+		res, err := jit.Advance(ctx, s.store, s.jitOptions(), 8)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("jit: lease engine pass", "err", err)
+		case len(res.Errors) > 0:
+			s.log.Warn("jit: lease steps to retry", "due", res.Due, "errors", len(res.Errors), "first", res.Errors[0])
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
 
 func (s *Server) jitOptions() jit.Options {
 	return jit.Options{AWS: s.cfg.AWS, Log: s.log}
@@ -204,18 +227,6 @@ func jitSchemas() obj {
 	}
 }
 
-// runJIT moves the connection's due leases on.
-func (s *Server) runJIT(ctx context.Context, j store.Job, progress scheduler.Progress) error {
-	res, err := jit.AdvanceConnection(ctx, s.store, j.TenantID, j.ConnectionID, s.jitOptions(), 8)
-	if err != nil {
-		return err
-	}
-	if res.Due > 0 {
-		progress(1, fmt.Sprintf("%d lease(s) due, %d moved, %d failed step(s) to retry", res.Due, res.Moved, len(res.Errors)))
-	}
-	return nil
-}
-
 // runJITReconcile compares the connection's active leases with AWS.
 func (s *Server) runJITReconcile(ctx context.Context, j store.Job, progress scheduler.Progress) error {
 	res, err := jit.Reconcile(ctx, s.store, j.TenantID, j.ConnectionID, s.jitOptions(), 8)
@@ -226,15 +237,11 @@ func (s *Server) runJITReconcile(ctx context.Context, j store.Job, progress sche
 	return nil
 }
 
-// scheduleJIT gives a connection with the access-jit module its lease
-// and reconciler jobs, first run now (at start too: expiries passed while
-// the server was down are revoked at once). Enqueueing is idempotent.
+// scheduleJIT gives a connection with the access-jit module its
+// reconciler job, first run now (at start too). Enqueueing is idempotent.
 func (s *Server) scheduleJIT(ctx context.Context, c store.Connection) error {
 	if s.sched == nil || !slices.Contains(c.Modules, manifest.ModuleAccessJIT) {
 		return nil
-	}
-	if _, err := s.sched.Enqueue(ctx, store.JobSpec{TenantID: c.TenantID, ConnectionID: c.ID, Kind: JobJIT, Interval: jitInterval}); err != nil {
-		return err
 	}
 	_, err := s.sched.Enqueue(ctx, store.JobSpec{TenantID: c.TenantID, ConnectionID: c.ID, Kind: JobJITReconcile, Interval: jitReconcileEvery})
 	return err

@@ -209,6 +209,5 @@ func (s *Server) registerRunners() {
 	s.sched.Handle(JobMembers, s.runMembers)
 	s.sched.Handle(JobCostExplorer, s.runCostExplorer)
 	s.sched.Handle(JobAccess, s.runAccess)
-	s.sched.Handle(JobJIT, s.runJIT)
 	s.sched.Handle(JobJITReconcile, s.runJITReconcile)
 }

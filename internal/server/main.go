@@ -103,17 +103,18 @@ type Main struct {
 	// token; show it once.
 	BootstrapToken store.Secret
 
-	store  *store.Store
-	costs  *costs.Store
-	shared *cluster.Cluster
-	sched  *scheduler.Scheduler
-	aws    *awsclient.Factory
-	srv    *Server
-	http   *http.Server
-	ln     net.Listener
-	cancel context.CancelFunc
-	served chan error
-	close  sync.Once
+	store   *store.Store
+	costs   *costs.Store
+	shared  *cluster.Cluster
+	sched   *scheduler.Scheduler
+	aws     *awsclient.Factory
+	srv     *Server
+	http    *http.Server
+	ln      net.Listener
+	cancel  context.CancelFunc
+	jitDone chan struct{} // closed when the JIT lease loop has stopped
+	served  chan error
+	close   sync.Once
 }
 
 // Run opens the store, resumes the job queue, starts the scheduler and the
@@ -201,6 +202,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.sched.Start(runCtx); err != nil {
 		return err
 	}
+	m.jitDone = make(chan struct{})
+	go func() {
+		defer close(m.jitDone)
+		m.srv.JITLoop(runCtx)
+	}()
 	if err := m.srv.EnsureSchedules(ctx); err != nil {
 		return err
 	}
@@ -341,6 +347,9 @@ func (m *Main) Close() error {
 		}
 		if m.sched != nil {
 			m.sched.Wait()
+		}
+		if m.jitDone != nil {
+			<-m.jitDone
 		}
 		if m.srv != nil {
 			m.srv.Wait()
