@@ -37,7 +37,7 @@ func parallel(n, k int, f func(i int)) {
 // moto, 500 per member account) whose expiries fall within one minute;
 // the figure is the time from the last expiry until the last lease is
 // revoked and its assignment gone, with the lease engine's default
-// concurrency. The server's jit job runs every 15 s: add up to that.
+// concurrency. The server's lease loop runs every 5 s: add up to that.
 //
 //	go test ./internal/jit -run '^$' -bench Expiry1000 -benchtime 1x
 func BenchmarkExpiry1000(b *testing.B) {

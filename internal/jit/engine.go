@@ -50,8 +50,7 @@ func Advance(ctx context.Context, st *store.Store, opts Options, concurrency int
 	return AdvanceConnection(ctx, st, "", "", opts, concurrency)
 }
 
-// AdvanceConnection is Advance for one tenant's connection (the
-// scheduler's jit job).
+// AdvanceConnection is Advance for one tenant's connection ("" for all).
 func AdvanceConnection(ctx context.Context, st *store.Store, tenant crossbill.TenantID, conn crossbill.ConnectionID, opts Options, concurrency int) (AdvanceResult, error) {
 	start := time.Now()
 	if concurrency <= 0 {
