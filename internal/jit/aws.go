@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/identitystore"
+	"github.com/aws/aws-sdk-go-v2/service/identitystore/document"
 	idstypes "github.com/aws/aws-sdk-go-v2/service/identitystore/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
@@ -368,15 +369,23 @@ func (c *cloud) principal(ctx context.Context, t Target, identityStore, email st
 		return "", "", err
 	}
 	ids := identitystore.NewFromConfig(cfg)
-	for _, n := range candidates {
-		out, err := ids.ListUsers(ctx, &identitystore.ListUsersInput{IdentityStoreId: aws.String(identityStore),
-			Filters: []idstypes.Filter{{AttributePath: aws.String("UserName"), AttributeValue: aws.String(n)}}})
+	// The user name is the email (or its local part), or the email is
+	// the user's.
+	lookups := []struct{ path, value string }{{"userName", email}, {"emails.value", email}}
+	if len(candidates) > 1 {
+		lookups = append(lookups, struct{ path, value string }{"userName", candidates[1]})
+	}
+	for _, l := range lookups {
+		out, err := ids.GetUserId(ctx, &identitystore.GetUserIdInput{IdentityStoreId: aws.String(identityStore),
+			AlternateIdentifier: &idstypes.AlternateIdentifierMemberUniqueAttribute{Value: idstypes.UniqueAttribute{AttributePath: aws.String(l.path), AttributeValue: document.NewLazyDocument(l.value)}}})
+		var nf *idstypes.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			continue
+		}
 		if err != nil {
-			return "", "", awsclient.Classify("jit: looking up Identity Center user "+n, err)
+			return "", "", awsclient.Classify("jit: looking up Identity Center user "+l.value, err)
 		}
-		if len(out.Users) > 0 {
-			return aws.ToString(out.Users[0].UserId), aws.ToString(out.Users[0].UserName), nil
-		}
+		return aws.ToString(out.UserId), l.value, nil
 	}
 	return "", "", crossbill.Errorf(crossbill.CodeNotFound, op, "no Identity Center user named %s: the requester needs an Identity Center user whose user name is their email (or its local part)", strings.Join(candidates, " or "))
 }

@@ -285,6 +285,9 @@ func Request(ctx context.Context, st *store.Store, in RequestInput, by store.Aud
 		return Lease{}, err
 	}
 	spec := in.Target
+	if err := crossbill.CheckText(op, "permission set", spec.PermissionSet); err != nil || len(spec.PermissionSet) > 2048 {
+		return bad("the permission set is not a name or ARN crossbill accepts")
+	}
 	t := Target{Account: spec.Account}
 	switch {
 	case spec.PermissionSet != "" && spec.Group != "":

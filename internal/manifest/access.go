@@ -95,6 +95,8 @@ func accessJITPermissions() []Permission {
 		{Module: ModuleAccessJIT, Action: "sso:ListTagsForResource", Level: LevelRead,
 			Resource: "arn:${AWS::Partition}:sso:::permissionSet/*", ExtraResources: []string{"arn:${AWS::Partition}:sso:::instance/*"},
 			Why: "Refuses, with the reason, a request for a permission set not tagged crossbill-jit=allowed, before any write."},
+		{Module: ModuleAccessJIT, Action: "identitystore:GetUserId", Level: LevelRead, Resource: "*",
+			Why: "Finds the requester's Identity Center user by user name or email before assigning a permission set."},
 		{Module: ModuleAccessJIT, Action: "iam:GetUser", Level: LevelRead, Resource: "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*",
 			Why: "Finds the requester's IAM user (named after their email) before adding it to a crossbill-jit/ group."},
 	}

@@ -43,7 +43,7 @@ func Features() []Feature {
 		{"Just-in-time access: grants and their revocation (`crossbill access request|approve|revoke`, the server's lease loop), scope checks (permission set tag, group path) and the requester's AWS user",
 			[]string{"iam:AddUserToGroup", "iam:RemoveUserFromGroup", "iam:GetGroup", "iam:GetUser",
 				"sso:CreateAccountAssignment", "sso:DeleteAccountAssignment", "sso:DescribeAccountAssignmentCreationStatus",
-				"sso:DescribeAccountAssignmentDeletionStatus", "sso:ListTagsForResource", "sso:ListInstances", "sso:DescribePermissionSet", "sso:ListAccountAssignments", "identitystore:ListUsers"}},
+				"sso:DescribeAccountAssignmentDeletionStatus", "sso:ListTagsForResource", "sso:ListInstances", "sso:DescribePermissionSet", "sso:ListAccountAssignments", "identitystore:GetUserId"}},
 		{"Just-in-time access reconciler: active leases against AWS, every minute (the scheduler's jit-reconcile job, `crossbill access reconcile`)",
 			[]string{"sso:ListAccountAssignments", "iam:GetGroup", "sso:ListInstances"}},
 		{"Organization members (`crossbill connect members`, the scheduler's members job)",
