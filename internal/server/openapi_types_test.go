@@ -91,6 +91,9 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"JITTrail":                 {jit.AuditTrail{}},
 		"JITDrift":                 {jit.Drift{}},
 		"JITReconcile":             {jit.ReconcileResult{}},
+		"Approval":                 {store.Approval{}},
+		"ApprovalDecisionRecord":   {store.Decision{}},
+		"ApprovalDecision":         {approvalDecision{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)
