@@ -18,8 +18,8 @@ import (
 )
 
 // jitFlags are the flags the just-in-time commands share: the tenant, the
-// person acting (the CLI has no sign-in: --user names them, as a token's
-// --user does) and the hub's AWS access for the commands that reach AWS.
+// person acting (the CLI has no sign-in: --as names them, as for
+// `approvals approve`) and the hub's AWS access for the commands that reach AWS.
 type jitFlags struct {
 	tenant, user string
 	hub          awsclient.HubOptions
@@ -32,8 +32,8 @@ func (f *jitFlags) add(cmd *cobra.Command, user, aws bool) {
 		panic(err)
 	}
 	if user {
-		fl.StringVar(&f.user, "user", "", "the person acting, by email (required)")
-		if err := cmd.MarkFlagRequired("user"); err != nil {
+		fl.StringVar(&f.user, "as", "", "the person acting, by email (required; the CLI has no sign-in)")
+		if err := cmd.MarkFlagRequired("as"); err != nil {
 			panic(err)
 		}
 	}
@@ -103,7 +103,7 @@ func newAccessRequestCmd(app *App) *cobra.Command {
 		conn    string
 	)
 	cmd := &cobra.Command{
-		Use:   "request --tenant T --user EMAIL --policy P (--permission-set ARN|NAME | --group NAME) --account ID --duration 1h --reason TEXT",
+		Use:   "request --tenant T --as EMAIL --policy P (--permission-set ARN|NAME | --group NAME) --account ID --duration 1h --reason TEXT",
 		Short: "Request just-in-time access: a permission set in an account, or a crossbill-jit/ IAM group",
 		Long: `Request checks the policy (the person may request, the target is allowed, the duration is
 within its maximum) and the module's scope (a permission set tagged crossbill-jit=allowed, a
@@ -153,7 +153,7 @@ func newAccessDecideCmd(app *App, approve bool) *cobra.Command {
 	)
 	verb := map[bool]string{true: "approve", false: "deny"}[approve]
 	cmd := &cobra.Command{
-		Use:   verb + " LEASE --tenant T --user EMAIL [--reason TEXT]",
+		Use:   verb + " LEASE --tenant T --as EMAIL [--reason TEXT]",
 		Short: map[bool]string{true: "Approve a request (never your own)", false: "Deny a request, with the reason"}[approve],
 		Long: `The decision goes to the lease's approval (the same one the approvals inbox shows): the
 requester cannot decide their own request, a policy may name the approvers and want two.
@@ -183,7 +183,7 @@ func newAccessRevokeCmd(app *App) *cobra.Command {
 		reason string
 	)
 	cmd := &cobra.Command{
-		Use:   "revoke LEASE --tenant T --reason TEXT [--user EMAIL]",
+		Use:   "revoke LEASE --tenant T --reason TEXT [--as EMAIL]",
 		Short: "End a lease now: a waiting request is cancelled, a grant removed (kept while another lease shares it)",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -200,7 +200,7 @@ func newAccessRevokeCmd(app *App) *cobra.Command {
 		},
 	}
 	f.add(cmd, false, true)
-	cmd.Flags().StringVar(&f.user, "user", "", "the person revoking, by email")
+	cmd.Flags().StringVar(&f.user, "as", "", "the person revoking, by email")
 	cmd.Flags().StringVar(&reason, "reason", "", "why")
 	return cmd
 }

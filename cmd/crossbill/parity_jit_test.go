@@ -74,3 +74,23 @@ func TestParityJIT(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessRequestRefused: a request naming an unknown policy exits 3
+// with the error as JSON on stderr, before any AWS call; one without the
+// person acting is refused by the flag check.
+func TestAccessRequestRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, stderr, code := runCLI(t, dir, "tenant", "create", "acme"); code != 0 {
+		t.Fatalf("tenant: %s", stderr)
+	}
+	_, stderr, code := runCLI(t, dir, "access", "request", "--tenant", "acme", "--as", "ann@example.com", "--policy", "nope", "--group", "db", "--account", "111122223333",
+		"--reason", "incident", "--json", "--endpoint-url", "http://127.0.0.1:1")
+	var e struct{ Error, Code string }
+	if code != 3 || json.Unmarshal([]byte(stderr), &e) != nil || e.Code != "not_found" {
+		t.Fatalf("unknown policy: exit %d, %s", code, stderr)
+	}
+	if _, _, code := runCLI(t, dir, "access", "request", "--tenant", "acme", "--policy", "nope", "--group", "db", "--account", "111122223333", "--reason", "x"); code != 2 {
+		t.Fatalf("no --as: exit %d", code)
+	}
+}
