@@ -2,11 +2,13 @@ package jit_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/access"
 	"github.com/crossbill/crossbill/internal/jit"
 	"github.com/crossbill/crossbill/internal/store"
 )
@@ -232,5 +234,35 @@ func TestRequestRefusals(t *testing.T) {
 		if _, err := jit.SetPolicy(ctx, w.st, w.tenant, p, person("admin@example.com")); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 			t.Errorf("policy %+v: %v", p, err)
 		}
+	}
+}
+
+// A policy's OU target allows the accounts the latest access sync found
+// under the OU, and no other; the reconciler watches them too.
+func TestOUTarget(t *testing.T) {
+	w := newWorld(t, 0)
+	ctx := context.Background()
+	snap := access.Snapshot{ConnectionID: w.conn.ID, TakenAt: time.Now().UTC(), Accounts: []access.Account{
+		{ID: w.members[0], Ancestors: []string{"r-ab12", "ou-ab12-prod0001"}}, {ID: w.members[1], Ancestors: []string{"r-ab12", "ou-ab12-dev00001"}}}}
+	raw, _ := json.Marshal(snap)
+	if _, err := w.st.SaveAccessSync(ctx, store.AccessSync{TenantID: w.tenant, ConnectionID: w.conn.ID, StartedAt: snap.TakenAt, FinishedAt: snap.TakenAt, Accounts: 2, Snapshot: raw}, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.policy(t, func(p *jit.Policy) {
+		p.Targets = []jit.TargetRule{{PermissionSet: w.ops, OUs: []string{"ou-ab12-prod0001"}}}
+		p.AutoApprove = &jit.AutoApprove{LowRisk: []string{"Ops"}}
+	})
+	l := w.request(t, "ann@example.com", w.ops1(), time.Hour)
+	if l.State != jit.StateActive {
+		t.Fatalf("account under the OU: %s (%s)", l.State, l.LastError)
+	}
+	_, err := jit.Request(ctx, w.st, jit.RequestInput{Tenant: w.tenant, TenantName: "acme", Policy: "oncall", Target: jit.TargetSpec{PermissionSet: w.ops, Account: w.members[1]},
+		Duration: jit.Duration(time.Hour), Reason: "incident 42"}, person("ann@example.com"), w.opts())
+	if crossbill.ErrorCode(err) != crossbill.CodeInvalid || !strings.Contains(err.Error(), "does not allow") {
+		t.Fatalf("account outside the OU: %v", err)
+	}
+	res, err := jit.Reconcile(ctx, w.st, w.tenant, w.conn.ID, w.opts(), 4)
+	if err != nil || res.Targets != 1 || len(res.Drifts) != 0 {
+		t.Fatalf("reconcile: %+v %v", res, err)
 	}
 }

@@ -43,12 +43,16 @@ type Policy struct {
 }
 
 // TargetRule is one target a policy allows: a permission set in the listed
-// accounts, or an IAM group (under /crossbill-jit/) in one account.
+// accounts and in the accounts under the listed OUs (or roots), or an IAM
+// group (under /crossbill-jit/) in one account.
 type TargetRule struct {
 	PermissionSet string                `json:"permission_set,omitempty"` // ARN or name
 	Accounts      []crossbill.AccountID `json:"accounts,omitempty"`
-	Group         string                `json:"group,omitempty"` // IAM group name
-	Account       crossbill.AccountID   `json:"account,omitempty"`
+	// OUs are organizational units or roots (ou-..., r-...): the accounts
+	// under them in the latest access sync.
+	OUs     []string            `json:"ous,omitempty"`
+	Group   string              `json:"group,omitempty"` // IAM group name
+	Account crossbill.AccountID `json:"account,omitempty"`
 }
 
 // AutoApprove lists the rules that approve a request at once: during
@@ -129,8 +133,13 @@ func (p *Policy) Check() error {
 		case t.PermissionSet != "" && t.Group != "":
 			return bad("target %d names both a permission set and a group: one per target", i+1)
 		case t.PermissionSet != "":
-			if len(t.Accounts) == 0 {
-				return bad("target %d (permission set %s) needs accounts", i+1, t.PermissionSet)
+			if len(t.Accounts) == 0 && len(t.OUs) == 0 {
+				return bad("target %d (permission set %s) needs accounts or OUs", i+1, t.PermissionSet)
+			}
+			for _, ou := range t.OUs {
+				if !ouID.MatchString(ou) {
+					return bad("target %d: %q is not an OU or root ID (ou-xxxx-xxxxxxxx, r-xxxx)", i+1, ou)
+				}
 			}
 			for _, a := range t.Accounts {
 				if !a.Valid() {
@@ -176,7 +185,10 @@ func (p *Policy) Check() error {
 	return nil
 }
 
-var groupName = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
+var (
+	groupName = regexp.MustCompile(`^[\w+=,.@-]{1,128}$`)
+	ouID      = regexp.MustCompile(`^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`)
+)
 
 // eligible reports whether the person (email, Identity Center groups) may
 // use the policy.
@@ -195,12 +207,17 @@ func (p *Policy) eligible(email string, groups []string) bool {
 }
 
 // rule finds the policy's rule allowing the target (permission set by ARN
-// or name), or nil.
-func (p *Policy) rule(t Target) *TargetRule {
+// or name; the account listed, or under one of the rule's OUs: ancestors
+// are the account's OUs and root), or nil.
+func (p *Policy) rule(t Target, ancestors []string) *TargetRule {
 	for i, r := range p.Targets {
 		switch t.Kind {
 		case KindPermissionSet:
-			if r.PermissionSet != "" && (r.PermissionSet == t.PermissionSet || r.PermissionSet == t.PermissionSetName) && slices.Contains(r.Accounts, t.Account) {
+			in := slices.Contains(r.Accounts, t.Account)
+			for _, ou := range r.OUs {
+				in = in || slices.Contains(ancestors, ou)
+			}
+			if r.PermissionSet != "" && (r.PermissionSet == t.PermissionSet || r.PermissionSet == t.PermissionSetName) && in {
 				return &p.Targets[i]
 			}
 		case KindGroup:

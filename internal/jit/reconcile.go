@@ -67,7 +67,8 @@ func managedTargets(ctx context.Context, st *store.Store, c *cloud, tenant cross
 	if err != nil {
 		return nil, nil, err
 	}
-	ic := identityCenter(ctx, st, tenant, c.conn.ID)
+	snap := latestSync(ctx, st, tenant, c.conn.ID)
+	ic := snap.IdentityCenter
 	if instance == "" && ic != nil {
 		instance = ic.InstanceARN
 	}
@@ -104,7 +105,15 @@ func managedTargets(ctx context.Context, st *store.Store, c *cloud, tenant cross
 				}
 				instance = aws.ToString(inst.Instances[0].InstanceArn)
 			}
-			for _, a := range r.Accounts {
+			accounts := slices.Clone(r.Accounts)
+			for _, a := range snap.Accounts {
+				for _, ou := range r.OUs {
+					if slices.Contains(a.Ancestors, ou) && !slices.Contains(accounts, a.ID) {
+						accounts = append(accounts, a.ID)
+					}
+				}
+			}
+			for _, a := range accounts {
 				t := Target{Kind: KindPermissionSet, Account: a, PermissionSet: arn, PermissionSetName: name, Instance: instance}
 				out[t.Key()] = t
 			}

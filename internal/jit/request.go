@@ -206,17 +206,30 @@ func Policies(ctx context.Context, st *store.Store, tenant crossbill.TenantID) (
 	return out, nil
 }
 
-// identityCenter is what the latest access sync knows of Identity Center.
-func identityCenter(ctx context.Context, st *store.Store, tenant crossbill.TenantID, conn crossbill.ConnectionID) *access.IdentityCenter {
+// latestSync is the connection's latest access sync (empty without one).
+func latestSync(ctx context.Context, st *store.Store, tenant crossbill.TenantID, conn crossbill.ConnectionID) access.Snapshot {
+	var snap access.Snapshot
 	sync, err := st.LatestAccessSync(ctx, tenant, conn)
 	if err != nil {
-		return nil
+		return snap
 	}
-	var snap access.Snapshot
-	if json.Unmarshal(sync.Snapshot, &snap) != nil {
-		return nil
+	_ = json.Unmarshal(sync.Snapshot, &snap) // unreadable: as if none
+	return snap
+}
+
+// identityCenter is what the latest access sync knows of Identity Center.
+func identityCenter(ctx context.Context, st *store.Store, tenant crossbill.TenantID, conn crossbill.ConnectionID) *access.IdentityCenter {
+	return latestSync(ctx, st, tenant, conn).IdentityCenter
+}
+
+// ancestorsOf lists the OUs and root above an account in a sync.
+func ancestorsOf(snap access.Snapshot, account crossbill.AccountID) []string {
+	for _, a := range snap.Accounts {
+		if a.ID == account {
+			return a.Ancestors
+		}
 	}
-	return snap.IdentityCenter
+	return nil
 }
 
 // groupsOf lists the Identity Center groups of the user named email (or
@@ -305,7 +318,8 @@ func Request(ctx context.Context, st *store.Store, in RequestInput, by store.Aud
 	if !t.Account.Valid() {
 		return bad("--account %q is not a 12-digit account ID", t.Account)
 	}
-	ic := identityCenter(ctx, st, in.Tenant, conn.ID)
+	snap := latestSync(ctx, st, in.Tenant, conn.ID)
+	ic := snap.IdentityCenter
 	if !p.eligible(email, groupsOf(ic, email)) {
 		return Lease{}, crossbill.Errorf(crossbill.CodeAccessDenied, op, "%s is not eligible under policy %s (neither named nor in one of its groups)", email, p.Name)
 	}
@@ -354,7 +368,7 @@ func Request(ctx context.Context, st *store.Store, in RequestInput, by store.Aud
 			t.PermissionSetName = aws.ToString(out.PermissionSet.Name)
 		}
 	}
-	if p.rule(t) == nil {
+	if p.rule(t, ancestorsOf(snap, t.Account)) == nil {
 		return Lease{}, crossbill.Errorf(crossbill.CodeInvalid, op, "policy %s does not allow %s: `crossbill access policy show %s` lists its targets", p.Name, t, p.Name)
 	}
 	if err := c.scopeCheck(ctx, &t); err != nil {
