@@ -200,7 +200,7 @@ func jitSchemas() obj {
 	strs := obj{"type": "array", "items": obj{"type": "string"}}
 	dur := func(desc string) obj { return obj{"type": "string", "description": desc + " (Go duration: 90m, 4h)"} }
 	return obj{
-		"JITTargetRule":    object(nil, obj{"permission_set": str("ARN or name"), "accounts": strs, "group": str("IAM group name (under /crossbill-jit/)"), "account": str("the group's account")}),
+		"JITTargetRule":    object(nil, obj{"permission_set": str("ARN or name"), "accounts": strs, "ous": obj{"type": "array", "items": obj{"type": "string"}, "description": "OU or root IDs: the accounts under them in the latest access sync"}, "group": str("IAM group name (under /crossbill-jit/)"), "account": str("the group's account")}),
 		"JITBusinessHours": object([]string{"from", "to"}, obj{"from": integer("hour 0-23"), "to": integer("hour 1-24, exclusive"), "time_zone": str("IANA zone (default UTC)"), "weekends": boolean("")}),
 		"JITAutoApprove":   object(nil, obj{"business_hours": ref("JITBusinessHours"), "low_risk": strs}),
 		"JITPolicy": object([]string{"targets", "max_duration"}, obj{"name": str("the path's name"), "people": strs, "groups": obj{"type": "array", "items": obj{"type": "string"}, "description": "Identity Center groups (latest access sync)"},
