@@ -199,7 +199,7 @@ func step(ctx context.Context, st *store.Store, c Cloud, l store.JITLease, opts 
 }
 
 func toRevoking(ctx context.Context, st *store.Store, l store.JITLease, now time.Time, why string, opts Options) (store.JITLease, error) {
-	l.State, l.NextAt, l.Attempts, l.LastError = StateRevoking, &now, 0, ""
+	l.State, l.NextAt, l.Attempts, l.LastError, l.AWSRequest = StateRevoking, &now, 0, "", ""
 	l, err := st.UpdateJITLease(ctx, l, system(store.AuditJITRevoking), map[string]string{"reason": why})
 	if err != nil {
 		return l, err

@@ -483,7 +483,10 @@ func Revoke(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id,
 				return view(l, now), nil
 			}
 		default:
-			l.State, l.ExpiresAt, l.NextAt, l.Attempts, l.LastError = StateRevoking, &now, &now, 0, ""
+			// A creation still in flight is not polled as a deletion: the
+			// revocation looks for the grant itself (and the reconciler
+			// removes one that lands after).
+			l.State, l.ExpiresAt, l.NextAt, l.Attempts, l.LastError, l.AWSRequest = StateRevoking, &now, &now, 0, "", ""
 			by.Action = store.AuditJITRevoking
 			l, err = st.UpdateJITLease(ctx, l, &by, map[string]string{"reason": "revoked early: " + reason})
 			if err == nil {
