@@ -15,9 +15,9 @@ func TestPermissionsAnnex(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "# crossbill AWS access annex") || !strings.Contains(out, "iam:AddUserToGroup") || strings.Contains(out, "ce:GetCostAndUsage") {
 		t.Fatalf("md: code %d, stderr %s, out %.200s", code, errOut, out)
 	}
-	// access-jit's actions wait for #15: listed as pending, the module a
-	// preview; org names the feature that uses it.
-	for _, want := range []string{"| `iam:AddUserToGroup` | #15 |", "Preview: no crossbill feature uses this module yet", "Used by: Organization members"} {
+	// access-jit's actions are granted since #15, each naming the feature
+	// that uses it; org names its own.
+	for _, want := range []string{"| `iam:AddUserToGroup` | Write |", "Used by: Just-in-time access", "Used by: Organization members"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("annex lacks %q", want)
 		}

@@ -101,7 +101,7 @@ func TestRoleStacksDeploy(t *testing.T) {
 			got = append(got, aws.ToString(p.PolicyName))
 		}
 		// One per module that grants something: every action of
-		// access-jit and remediation is pending, so they get none.
+		// remediation is pending, so it gets none.
 		for _, m := range s.opts.Modules {
 			if m != manifest.ModuleCUR && len(manifest.Granted(m)) > 0 {
 				want = append(want, s.role+"-"+string(m))
