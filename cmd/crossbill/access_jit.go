@@ -346,8 +346,9 @@ func newAccessPolicyCmd(app *App) *cobra.Command {
 	f.add(set, false, false)
 	var lf jitFlags
 	list := &cobra.Command{
-		Use:  "list --tenant T",
-		Args: exactArgs(0),
+		Use:   "list --tenant T",
+		Short: "List the tenant's policies: targets, maximum duration, who approves",
+		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			s, t, _, err := lf.open(ctx, app, false)
@@ -380,8 +381,9 @@ func newAccessPolicyCmd(app *App) *cobra.Command {
 	lf.add(list, false, false)
 	var sf jitFlags
 	show := &cobra.Command{
-		Use:  "show NAME --tenant T",
-		Args: exactArgs(1),
+		Use:   "show NAME --tenant T",
+		Short: "Print one policy as JSON (the shape policy set reads)",
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			s, t, _, err := sf.open(ctx, app, false)
@@ -402,8 +404,9 @@ func newAccessPolicyCmd(app *App) *cobra.Command {
 	sf.add(show, false, false)
 	var df jitFlags
 	del := &cobra.Command{
-		Use:  "delete NAME --tenant T",
-		Args: exactArgs(1),
+		Use:   "delete NAME --tenant T",
+		Short: "Delete a policy (the leases it allowed run to their end)",
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			s, t, _, err := df.open(ctx, app, false)
