@@ -217,11 +217,6 @@ func latestSync(ctx context.Context, st *store.Store, tenant crossbill.TenantID,
 	return snap
 }
 
-// identityCenter is what the latest access sync knows of Identity Center.
-func identityCenter(ctx context.Context, st *store.Store, tenant crossbill.TenantID, conn crossbill.ConnectionID) *access.IdentityCenter {
-	return latestSync(ctx, st, tenant, conn).IdentityCenter
-}
-
 // ancestorsOf lists the OUs and root above an account in a sync.
 func ancestorsOf(snap access.Snapshot, account crossbill.AccountID) []string {
 	for _, a := range snap.Accounts {
