@@ -31,6 +31,7 @@ const (
 	requestedPoll = 10 * time.Second // a request waiting for its approvals
 	maxGrantWait  = time.Minute      // backoff cap of a failed grant
 	maxRevokeWait = 10 * time.Second // a revocation is retried sooner: it must end on time
+	claimFor      = 30 * time.Second // a worker's hold on a lease it works on
 )
 
 // AdvanceResult counts what one pass did.
@@ -105,10 +106,24 @@ func AdvanceConnection(ctx context.Context, st *store.Store, tenant crossbill.Te
 // advanceOne runs a lease's due steps until it waits (for a decision, an
 // AWS request, its expiry, a retry) or ends.
 func advanceOne(ctx context.Context, st *store.Store, l store.JITLease, opts Options) (store.JITLease, error) {
+	now := opts.now()
+	if l.NextAt == nil || l.NextAt.After(now) {
+		return l, nil
+	}
+	// Claim the lease first (a compare-and-set that pushes its next look
+	// past the work): another replica's loop then skips it rather than
+	// making the same AWS calls; if this one dies, the lease is due again
+	// when the claim runs out.
+	claim := now.Add(claimFor)
+	l.NextAt = &claim
+	l, err := st.UpdateJITLease(ctx, l, nil, nil)
+	if err != nil {
+		return l, err
+	}
 	var c Cloud
 	for i := 0; i < 8; i++ {
 		now := opts.now()
-		if l.NextAt == nil || l.NextAt.After(now) {
+		if i > 0 && (l.NextAt == nil || l.NextAt.After(now)) {
 			return l, nil
 		}
 		if c == nil && l.State != StateRequested && l.State != StateApproved {

@@ -3,12 +3,15 @@ package jit_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/access"
+	"github.com/crossbill/crossbill/internal/approval"
 	"github.com/crossbill/crossbill/internal/jit"
 	"github.com/crossbill/crossbill/internal/store"
 )
@@ -264,5 +267,47 @@ func TestOUTarget(t *testing.T) {
 	res, err := jit.Reconcile(ctx, w.st, w.tenant, w.conn.ID, w.opts(), 4)
 	if err != nil || res.Targets != 1 || len(res.Drifts) != 0 {
 		t.Fatalf("reconcile: %+v %v", res, err)
+	}
+}
+
+// Two replicas' lease loops (two store handles on one database) working
+// the same approved leases at once: each grant is made once.
+func TestTwoWorkersGrantOnce(t *testing.T) {
+	w := newWorld(t, 6)
+	w.policy(t, func(p *jit.Policy) {
+		p.People = []string{"user0@example.com", "user1@example.com", "user2@example.com", "user3@example.com", "user4@example.com", "user5@example.com"}
+	})
+	ctx := context.Background()
+	var ids []string
+	for i := 0; i < 6; i++ {
+		l := w.request(t, "user"+strconv.Itoa(i)+"@example.com", w.ops1(), time.Hour)
+		if _, err := approval.Decide(ctx, w.st, w.tenant, l.ApprovalID, true, "", person("carl@example.com")); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, l.ID)
+	}
+	first := w.st
+	w.open(t)
+	stores := []*store.Store{first, w.st}
+	var wg sync.WaitGroup
+	for _, st := range stores {
+		wg.Add(1)
+		go func(st *store.Store) {
+			defer wg.Done()
+			for i := 0; i < 3; i++ {
+				if _, err := jit.Advance(ctx, st, w.opts(), 4); err != nil {
+					t.Error(err)
+				}
+			}
+		}(st)
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if l := w.lease(t, id); l.State != jit.StateActive {
+			t.Errorf("%s: %s (%s)", id, l.State, l.LastError)
+		}
+	}
+	if n := w.rec.Count("sso:CreateAccountAssignment"); n != len(ids) {
+		t.Fatalf("%d assignments created for %d leases", n, len(ids))
 	}
 }
