@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/crossbill/crossbill"
@@ -314,20 +315,14 @@ func (s *Store) JITLeases(ctx context.Context, tenant crossbill.TenantID, states
 	if limit <= 0 {
 		limit = 1000
 	}
-	all, err := s.queryJITLeases(ctx, `WHERE tenant_id = ? ORDER BY requested_at DESC, id LIMIT ?`, string(tenant), limit)
-	if err != nil || len(states) == 0 {
-		return all, err
-	}
-	out := all[:0]
-	for _, l := range all {
+	q, args := `WHERE tenant_id = ?`, []any{string(tenant)}
+	if len(states) > 0 {
+		q += ` AND state IN (?` + strings.Repeat(`, ?`, len(states)-1) + `)`
 		for _, st := range states {
-			if l.State == st {
-				out = append(out, l)
-				break
-			}
+			args = append(args, st)
 		}
 	}
-	return out, nil
+	return s.queryJITLeases(ctx, q+` ORDER BY requested_at DESC, id LIMIT ?`, append(args, limit)...)
 }
 
 // DueJITLeases lists the leases whose next step is due at now, oldest due
@@ -352,37 +347,18 @@ func (s *Store) NextJITDue(ctx context.Context) (*time.Time, error) {
 // JITPairLeases lists a tenant's leases of one (target, principal) pair
 // in the given states (every state when none), the grant they share.
 func (s *Store) JITPairLeases(ctx context.Context, tenant crossbill.TenantID, targetKey, principalID string, states ...string) ([]JITLease, error) {
-	all, err := s.queryJITLeases(ctx, `WHERE tenant_id = ? AND target_key = ? AND principal_id = ? ORDER BY requested_at, id`, string(tenant), targetKey, principalID)
-	if err != nil || len(states) == 0 {
-		return all, err
-	}
-	out := all[:0]
-	for _, l := range all {
+	q, args := `WHERE tenant_id = ? AND target_key = ? AND principal_id = ?`, []any{string(tenant), targetKey, principalID}
+	if len(states) > 0 {
+		q += ` AND state IN (?` + strings.Repeat(`, ?`, len(states)-1) + `)`
 		for _, st := range states {
-			if l.State == st {
-				out = append(out, l)
-				break
-			}
+			args = append(args, st)
 		}
 	}
-	return out, nil
+	return s.queryJITLeases(ctx, q+` ORDER BY requested_at, id`, args...)
 }
 
-// JITTenantLeases lists all of a tenant's leases in the given states,
-// oldest first: the reconciler's desired state.
-func (s *Store) JITTenantLeases(ctx context.Context, tenant crossbill.TenantID, states ...string) ([]JITLease, error) {
-	all, err := s.queryJITLeases(ctx, `WHERE tenant_id = ? ORDER BY requested_at, id`, string(tenant))
-	if err != nil || len(states) == 0 {
-		return all, err
-	}
-	out := all[:0]
-	for _, l := range all {
-		for _, st := range states {
-			if l.State == st {
-				out = append(out, l)
-				break
-			}
-		}
-	}
-	return out, nil
+// JITTenantLeases lists all of a tenant's leases, oldest first: the
+// reconciler's desired state and history.
+func (s *Store) JITTenantLeases(ctx context.Context, tenant crossbill.TenantID) ([]JITLease, error) {
+	return s.queryJITLeases(ctx, `WHERE tenant_id = ? ORDER BY requested_at, id`, string(tenant))
 }
