@@ -40,6 +40,9 @@ func Features() []Feature {
 				"identitystore:ListUsers", "identitystore:ListGroups", "identitystore:ListGroupMemberships",
 				"organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent",
 				"organizations:ListPoliciesForTarget", "organizations:DescribePolicy"}},
+		{"Commitment purchases: plans show the offering they buy; approved plans are bought, queued Savings Plans cancelled (`crossbill commitments plan|execute|cancel`, POST .../commitments/plans[/{plan}/execute|cancel])",
+			[]string{"savingsplans:DescribeSavingsPlansOfferings", "ec2:DescribeReservedInstancesOfferings",
+				"savingsplans:CreateSavingsPlan", "savingsplans:DeleteQueuedSavingsPlan", "ec2:PurchaseReservedInstancesOffering"}},
 		{"Organization members (`crossbill connect members`, the scheduler's members job)",
 			[]string{"organizations:DescribeOrganization", "organizations:ListAccounts"}},
 	}

@@ -24,6 +24,9 @@ const (
 	ModuleAccessRead  Module = "access-read" // IAM and Identity Center reads (entitlements)
 	ModuleAccessJIT   Module = "access-jit"  // group membership and Identity Center assignment writes
 	ModuleRemediation Module = "remediation" // opt-in writes, each scoped by tag or condition
+	// ModuleCommitmentsPurchase buys, queues, cancels and sells commitments
+	// once a person other than the plan's author approved the plan.
+	ModuleCommitmentsPurchase Module = "commitments-purchase"
 
 	// ModuleHub marks calls crossbill makes with its own (hub) credentials,
 	// not in a customer account. It is not a module a customer enables.
@@ -33,7 +36,7 @@ const (
 // ValidModules returns the modules a customer can enable, in the order
 // templates and the annex list them.
 func ValidModules() []Module {
-	return []Module{ModuleCost, ModuleCUR, ModuleCommitments, ModuleInventory, ModuleOrg, ModuleAccessRead, ModuleAccessJIT, ModuleRemediation}
+	return []Module{ModuleCost, ModuleCUR, ModuleCommitments, ModuleInventory, ModuleOrg, ModuleAccessRead, ModuleAccessJIT, ModuleRemediation, ModuleCommitmentsPurchase}
 }
 
 // DefaultModules are the read-only modules a connection gets when none are
@@ -155,7 +158,7 @@ func (p Permission) Resources() []string {
 // ValidModules order) then action.
 func All() []Permission {
 	var all []Permission
-	for _, group := range [][]Permission{costPermissions(), curPermissions(), commitmentsPermissions(), inventoryPermissions(), orgPermissions(), accessReadPermissions(), accessJITPermissions(), remediationPermissions()} {
+	for _, group := range [][]Permission{costPermissions(), curPermissions(), commitmentsPermissions(), inventoryPermissions(), orgPermissions(), accessReadPermissions(), accessJITPermissions(), remediationPermissions(), purchasePermissions()} {
 		all = append(all, group...)
 	}
 	order := map[Module]int{}
