@@ -324,4 +324,3 @@ func (s *Store) purchaseTx(ctx context.Context, op string, f func(*sql.Tx) error
 func purchaseInList(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
-

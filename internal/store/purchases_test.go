@@ -23,7 +23,7 @@ func TestPurchasePlans(t *testing.T) {
 	due := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
 	by := store.AuditEntry{Actor: "user:usr_1", PersonEmail: "ann@example.com"}
 	p, err := s.CreatePurchasePlan(ctx, store.PurchasePlan{TenantID: acme.ID, ConnectionID: "conn_1", Kind: "purchase", State: "pending-approval",
-		Spec: json.RawMessage(`{"type":"ComputeSavingsPlans"}`),
+		Spec:     json.RawMessage(`{"type":"ComputeSavingsPlans"}`),
 		Tranches: []store.PurchaseTranche{{Due: due, State: "planned"}, {Due: due.AddDate(0, 1, 0), State: "planned"}}}, by)
 	if err != nil || p.ID == "" || p.Person != "ann@example.com" {
 		t.Fatalf("create: %+v, %v", p, err)
