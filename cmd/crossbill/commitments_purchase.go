@@ -62,11 +62,14 @@ func (p *purchaseCLI) open(ctx context.Context) (*store.Store, crossbill.TenantI
 }
 
 func (p *purchaseCLI) account(ctx context.Context, st *store.Store, tenant crossbill.TenantID, conn crossbill.ConnectionID) (purchase.Account, error) {
-	f, err := p.app.AWS(ctx, p.hub)
+	// The connection is checked first: its refusal (not verified, no
+	// commitments-purchase module) says more than missing hub credentials.
+	f, ferr := p.app.AWS(ctx, p.hub)
+	acct, err := purchase.Open(ctx, st, f, tenant, conn)
 	if err != nil {
 		return purchase.Account{}, err
 	}
-	return purchase.Open(ctx, st, f, tenant, conn)
+	return acct, ferr
 }
 
 func newCommitmentsLifecycleCmds(app *App) []*cobra.Command {
@@ -324,17 +327,14 @@ func newPlanCancelCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pl, err := st.PurchasePlan(ctx, tenant, args[0])
-			if err != nil {
-				return err
-			}
-			var acct purchase.Account
-			if pl.State == purchase.StateExecuting || pl.State == purchase.StateDone {
-				if acct, err = p.account(ctx, st, tenant, pl.ConnectionID); err != nil {
-					return err
+			open := func() (purchase.Account, error) {
+				pl, err := st.PurchasePlan(ctx, tenant, args[0])
+				if err != nil {
+					return purchase.Account{}, err
 				}
+				return p.account(ctx, st, tenant, pl.ConnectionID)
 			}
-			v, err := purchase.Cancel(ctx, st, acct, tenant, args[0], reason, by)
+			v, err := purchase.Cancel(ctx, st, open, tenant, args[0], reason, by)
 			if err != nil {
 				return err
 			}

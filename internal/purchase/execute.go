@@ -248,7 +248,9 @@ func (a Account) inventoryState(ctx context.Context, plan Plan, id string) (stri
 // purchase, each tranche whose Savings Plan is still queued is deleted
 // (DeleteQueuedSavingsPlan) and tranches not yet bought are dropped. A
 // started commitment cannot be cancelled: the answer names them.
-func Cancel(ctx context.Context, st *store.Store, acct Account, tenant crossbill.TenantID, id, reason string, by store.AuditEntry) (View, error) {
+// open is called only when a tranche was bought: a plan not yet bought is
+// cancelled without AWS.
+func Cancel(ctx context.Context, st *store.Store, open func() (Account, error), tenant crossbill.TenantID, id, reason string, by store.AuditEntry) (View, error) {
 	const op = "purchase cancel"
 	if err := crossbill.CheckText(op, "reason", reason); err != nil {
 		return View{}, err
@@ -277,6 +279,17 @@ func Cancel(ctx context.Context, st *store.Store, acct Account, tenant crossbill
 		return View{}, crossbill.Errorf(crossbill.CodeConflict, op, "plan %s is already %s", id, p.State)
 	}
 	var started []string
+	var acct *Account
+	account := func() (Account, error) {
+		if acct == nil {
+			a, err := open()
+			if err != nil {
+				return Account{}, err
+			}
+			acct = &a
+		}
+		return *acct, nil
+	}
 	for _, t := range p.Tranches {
 		switch t.State {
 		case TranchePlanned:
@@ -288,7 +301,11 @@ func Cancel(ctx context.Context, st *store.Store, acct Account, tenant crossbill
 				started = append(started, t.CommitmentID+" (an EC2 reservation cannot be cancelled by crossbill)")
 				continue
 			}
-			state, found, err := acct.inventoryState(ctx, v.Plan, t.CommitmentID)
+			a, err := account()
+			if err != nil {
+				return View{}, err
+			}
+			state, found, err := a.inventoryState(ctx, v.Plan, t.CommitmentID)
 			if err != nil {
 				return View{}, err
 			}
@@ -296,7 +313,7 @@ func Cancel(ctx context.Context, st *store.Store, acct Account, tenant crossbill
 				started = append(started, fmt.Sprintf("%s (%s)", t.CommitmentID, firstNonEmpty(state, "not in the inventory yet")))
 				continue
 			}
-			if _, err := acct.savingsPlans().DeleteQueuedSavingsPlan(ctx, &savingsplans.DeleteQueuedSavingsPlanInput{SavingsPlanId: aws.String(t.CommitmentID)}); err != nil {
+			if _, err := a.savingsPlans().DeleteQueuedSavingsPlan(ctx, &savingsplans.DeleteQueuedSavingsPlanInput{SavingsPlanId: aws.String(t.CommitmentID)}); err != nil {
 				return View{}, awsclient.Classify(op, err)
 			}
 			if err := st.MovePurchaseTranche(ctx, tenant, id, t.Index, []string{t.State}, store.TrancheUpdate{State: TrancheCancelled}, by, map[string]string{"reason": reason, "deleted_queued": t.CommitmentID}); err != nil {

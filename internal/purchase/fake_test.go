@@ -236,6 +236,9 @@ func newFixture(t *testing.T, modules ...manifest.Module) *fixture {
 	return fx
 }
 
+// open is the account opener Cancel takes.
+func (fx *fixture) open() (purchase.Account, error) { return fx.acct, nil }
+
 // approved drafts req as ann and has bob approve it.
 func (fx *fixture) approved(t *testing.T, req purchase.Request) purchase.View {
 	t.Helper()

@@ -207,7 +207,7 @@ func TestCancelQueuedPlan(t *testing.T) {
 	if _, err := purchase.Execute(ctx, fx.st, fx.acct, fx.tenant, v.ID, fx.bob); err != nil {
 		t.Fatal(err)
 	}
-	got, err := purchase.Cancel(ctx, fx.st, fx.acct, fx.tenant, v.ID, "budget cut", fx.bob)
+	got, err := purchase.Cancel(ctx, fx.st, fx.open, fx.tenant, v.ID, "budget cut", fx.bob)
 	if err != nil || got.State != purchase.StateCancelled || len(fx.aws.deleted) != 2 || got.Tranches[0].State != purchase.TrancheCancelled {
 		t.Fatalf("cancel: %+v, %v, deleted %v", got, err, fx.aws.deleted)
 	}
@@ -216,7 +216,7 @@ func TestCancelQueuedPlan(t *testing.T) {
 	if _, err := purchase.Execute(ctx, fx.st, fx.acct, fx.tenant, v.ID, fx.bob); err != nil {
 		t.Fatal(err)
 	}
-	got, err = purchase.Cancel(ctx, fx.st, fx.acct, fx.tenant, v.ID, "budget cut", fx.bob)
+	got, err = purchase.Cancel(ctx, fx.st, fx.open, fx.tenant, v.ID, "budget cut", fx.bob)
 	if err != nil || got.State != purchase.StateDone || len(got.Notes) != 1 || !strings.Contains(got.Notes[0], "active") || len(fx.aws.deleted) != 2 {
 		t.Fatalf("cancel an active plan: %+v, %v", got, err)
 	}
@@ -227,7 +227,7 @@ func TestCancelQueuedPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err = purchase.Cancel(ctx, fx.st, fx.acct, fx.tenant, v.ID, "not needed", fx.ann); err != nil || got.State != purchase.StateCancelled || got.Approval.State != approval.Cancelled {
+	if got, err = purchase.Cancel(ctx, fx.st, fx.open, fx.tenant, v.ID, "not needed", fx.ann); err != nil || got.State != purchase.StateCancelled || got.Approval.State != approval.Cancelled {
 		t.Fatalf("cancel a pending plan: %+v, %v", got, err)
 	}
 }

@@ -96,18 +96,9 @@ func (s *Server) cancelPurchasePlan(w http.ResponseWriter, r *http.Request) erro
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	acct, err := s.planAccount(r)
-	if err != nil && crossbill.ErrorCode(err) == crossbill.CodeNotFound {
+	v, err := purchase.Cancel(r.Context(), s.store, func() (purchase.Account, error) { return s.planAccount(r) }, tenantOf(r).ID, r.PathValue("plan"), in.Reason, authOf(r).audit())
+	if err != nil {
 		return err
-	}
-	// A plan not yet bought cancels without AWS; one with purchases needs
-	// the account and Cancel says so through its own call.
-	v, cerr := purchase.Cancel(r.Context(), s.store, acct, tenantOf(r).ID, r.PathValue("plan"), in.Reason, authOf(r).audit())
-	if cerr != nil {
-		if err != nil {
-			return err
-		}
-		return cerr
 	}
 	return ok(w, r, v)
 }
