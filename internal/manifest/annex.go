@@ -18,6 +18,32 @@ type Annex struct {
 	Cost       CostImpact       `json:"cost_impact"`
 	Compliance []ControlMapping `json:"compliance"`
 	Note       string           `json:"compliance_note"`
+	// Sharing, with commitments-purchase, describes the commitment-sharing
+	// organization a customer account may be invited into.
+	Sharing *SharingAnnex `json:"commitment_sharing,omitempty"`
+}
+
+// SharingAnnex is what joining the hub's commitment-sharing organization
+// means, and the SCP the hub attaches to enrolled accounts.
+type SharingAnnex struct {
+	Meaning []string `json:"meaning"`
+	SCP     string   `json:"scp"`
+}
+
+// sharingAnnex is the same text `crossbill org invite` shows the customer.
+func sharingAnnex() *SharingAnnex {
+	return &SharingAnnex{Meaning: SharingMeaning(), SCP: CommitmentSharingSCP()}
+}
+
+// SharingMeaning says what accepting the hub's invitation means.
+func SharingMeaning() []string {
+	return []string{
+		"The account joins the hub's AWS Organization as a member: its bill is paid through the hub's management account, and Savings Plans and reservations the hub buys are shared with it (discount sharing).",
+		"The hub's management account can see the account's costs and can attach service control policies to it; crossbill attaches one, below, and nothing else.",
+		"The SCP lets the account leave only through the " + OffboardingRoleName + " role, after the notice period agreed with the hub, because the hub's commitments are sized on the account's usage.",
+		"To accept: in the invited account, AWS console > AWS Organizations > Invitations > Accept, or `aws organizations accept-handshake --handshake-id h-...`.",
+		"To leave after notice: as the " + OffboardingRoleName + " role in the account, AWS console > AWS Organizations > Leave organization, or `aws organizations leave-organization` (the account needs its own payment method first).",
+	}
 }
 
 // ModuleAnnex is one module's part of the annex.
@@ -126,6 +152,9 @@ func BuildAnnex(mods []Module, sched Schedule) Annex {
 	}
 	var perms []Permission
 	for _, m := range mods {
+		if m == ModuleCommitmentsPurchase {
+			a.Sharing = sharingAnnex()
+		}
 		// The annex describes what the templates grant: pending actions
 		// are listed apart, with the issue that will use them.
 		mp := Granted(m)

@@ -191,7 +191,7 @@ func ByModule(mods ...Module) []Permission {
 
 // Hub returns the operations crossbill calls with its own credentials.
 func Hub() []Permission {
-	return []Permission{
+	return append([]Permission{
 		{Module: ModuleHub, Action: "sts:AssumeRole", Level: LevelWrite, Resource: "arn:${AWS::Partition}:iam::*:role/*",
 			Why: "Assumes the customer's role with the connection's external ID, for temporary credentials."},
 		{Module: ModuleHub, Action: "sts:GetCallerIdentity", Level: LevelRead, Resource: "*", NoPermission: true,
@@ -207,7 +207,7 @@ func Hub() []Permission {
 		{Module: ModuleHub, Action: "s3:ListBucket", Level: LevelList, Resource: "arn:${AWS::Partition}:s3:::*",
 			Calls: []string{"s3:ListObjectsV2"},
 			Why:   "Cluster mode: lists crossbill's own --cost-store prefix for files a publisher killed before its commit left behind."},
-	}
+	}, hubOrgPermissions()...)
 }
 
 // ActionForCall finds the permission an SDK operation needs. call is
