@@ -111,3 +111,40 @@ func TestPurchaseGuardrails(t *testing.T) {
 		t.Fatalf("beta sees acme's guardrails: %+v", g)
 	}
 }
+
+// TestOrgHandshakes: invitations are per tenant, a state change is one
+// audit line (an unchanged state none), another tenant's is NotFound.
+func TestOrgHandshakes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	acme, _ := s.CreateTenant(ctx, "acme")
+	beta, _ := s.CreateTenant(ctx, "beta")
+	now := time.Now().UTC().Truncate(time.Second)
+	by := store.AuditEntry{Actor: "cli:ops"}
+	if _, err := s.SaveHandshake(ctx, store.OrgHandshake{ID: "h-1", TenantID: acme.ID, AccountID: "210987654321", State: "open", RequestedAt: now, ExpiresAt: now.AddDate(0, 0, 15)}, by); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveHandshake(ctx, store.OrgHandshake{ID: "h-1", TenantID: beta.ID, AccountID: "210987654321", State: "open", RequestedAt: now, ExpiresAt: now}, by); crossbill.ErrorCode(err) != crossbill.CodeConflict {
+		t.Fatalf("the same handshake twice: %v", err)
+	}
+	if err := s.SetHandshakeState(ctx, beta.ID, "h-1", "accepted", by); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		t.Fatalf("beta moved acme's handshake: %v", err)
+	}
+	for range 2 {
+		if err := s.SetHandshakeState(ctx, acme.ID, "h-1", "accepted", by); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs, err := s.Handshakes(ctx, acme.ID)
+	if err != nil || len(hs) != 1 || hs[0].State != "accepted" || !hs[0].ExpiresAt.Equal(now.AddDate(0, 0, 15)) {
+		t.Fatalf("handshakes: %+v, %v", hs, err)
+	}
+	if hs, _ := s.Handshakes(ctx, beta.ID); len(hs) != 0 {
+		t.Fatalf("beta lists acme's: %+v", hs)
+	}
+	lines, _ := s.AuditLog(ctx, "org.handshake.accepted", acme.ID)
+	if len(lines) != 1 {
+		t.Fatalf("%d accepted lines, want 1", len(lines))
+	}
+}
