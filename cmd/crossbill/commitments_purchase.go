@@ -85,8 +85,17 @@ func printPlan(app *App, v purchase.View) error {
 		if p.Count > 0 {
 			size = fmt.Sprintf("%d × %s in %s", p.Count, p.InstanceType, p.Region)
 		}
-		fmt.Fprintf(w, "  %s %s, %d year(s) %s, from %s through connection %s\n", p.Type, size, p.TermYears, p.Payment, p.Start.Format(time.DateOnly), v.Connection)
-		fmt.Fprintf(w, "  offering %s (%s)\n", p.Offering.ID, p.Offering.Description)
+		if s := p.Sale; s != nil {
+			var steps []string
+			for _, pr := range s.Schedule {
+				steps = append(steps, fmt.Sprintf("%dm $%.2f", pr.Months, pr.Price))
+			}
+			fmt.Fprintf(w, "  list reservation %s (%d × %s, %.0f%% used) through connection %s\n  price schedule: %s\n", s.Reservation.ID, s.Reservation.Count,
+				s.Reservation.InstanceType, s.Utilization*100, v.Connection, strings.Join(steps, ", "))
+		} else {
+			fmt.Fprintf(w, "  %s %s, %d year(s) %s, from %s through connection %s\n", p.Type, size, p.TermYears, p.Payment, p.Start.Format(time.DateOnly), v.Connection)
+			fmt.Fprintf(w, "  offering %s (%s)\n", p.Offering.ID, p.Offering.Description)
+		}
 		fmt.Fprintf(w, "  upfront $%.2f, then $%.2f a month; $%.4f/h all in\n", p.Upfront, p.MonthlyRecurring, p.HourlyEquivalent)
 		if e := p.Expected; e != nil {
 			fmt.Fprintf(w, "  expected: utilization %.1f%%, coverage %.1f%%, savings $%.2f a month; if usage drops 20%%: $%.2f, 30%%: $%.2f\n",
@@ -483,14 +492,22 @@ func newSellCmd(app *App) *cobra.Command {
 	var regions []string
 	var access customerAWS
 	var discount float64
+	var planRI, as, note string
 	cmd := &cobra.Command{
 		Use:   "sell",
 		Short: "Reserved Instance Marketplace listing plans for unused Standard EC2 reservations, priced by remaining months",
-		Args:  exactArgs(0),
+		Long: `Listing plans for the EC2 reservations used under 50% over the lookback. With --plan
+RESERVATION and --connection, the reservation's listing plan is stored and its approval
+opened, as for a purchase: a person other than the author approves it, an admin executes
+it (crossbill commitments execute) and may cancel the listing (crossbill commitments cancel).`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			return portfolio(ctx, app, &f, fromAWS, &access, regions, func(pf purchase.Portfolio) error {
 				sales, skipped := pf.Sales(discount, time.Now().UTC())
+				if planRI != "" {
+					return draftSale(ctx, app, f.tenant, as, access.connection, planRI, note, sales, skipped)
+				}
 				rep := salesReport{Sales: sales, Skipped: skipped}
 				if rep.Sales == nil {
 					rep.Sales = []purchase.Sale{}
@@ -517,8 +534,42 @@ func newSellCmd(app *App) *cobra.Command {
 	}
 	f.register(cmd, "30d")
 	cmd.Flags().Float64Var(&discount, "discount", 0.1, "ask this share below the remaining upfront value, 0-1")
+	cmd.Flags().StringVar(&planRI, "plan", "", "store the listing plan of this reservation (ID) and open its approval; needs --connection")
+	cmd.Flags().StringVar(&as, "as", "", "the person writing the plan, by email")
+	cmd.Flags().StringVar(&note, "note", "", "why, for the approver")
 	cmd.Flags().BoolVar(&fromAWS, "aws", false, "also read the AWS APIs through --connection's role")
 	cmd.Flags().StringSliceVar(&regions, "regions", []string{"us-east-1"}, "regions whose reservations to read with --aws")
 	access.register(cmd, "Savings Plans and reservations (with --aws)")
 	return cmd
+}
+
+// draftSale stores the listing plan of reservation id, found among sales.
+func draftSale(ctx context.Context, app *App, tenant, as, conn, id, note string, sales []purchase.Sale, skipped []string) error {
+	if conn == "" {
+		return crossbill.Errorf(crossbill.CodeInvalid, "commitments sell", "--plan needs --connection: the connection whose account lists the reservation")
+	}
+	var sale *purchase.Sale
+	for i := range sales {
+		if sales[i].Reservation.ID == id || sales[i].Reservation.ARN == id {
+			sale = &sales[i]
+		}
+	}
+	if sale == nil {
+		for _, s := range skipped {
+			if strings.Contains(s, id) {
+				return crossbill.Errorf(crossbill.CodeInvalid, "commitments sell", "%s", s)
+			}
+		}
+		return crossbill.Errorf(crossbill.CodeNotFound, "commitments sell", "reservation %s has no listing plan: it is not an EC2 reservation used under 50%% over the lookback (run without --plan to see the candidates)", id)
+	}
+	p := &purchaseCLI{app: app, tenant: tenant, as: as}
+	st, t, by, err := p.open(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := purchase.DraftSale(ctx, st, t, crossbill.ConnectionID(conn), *sale, note, by)
+	if err != nil {
+		return err
+	}
+	return printPlan(app, v)
 }

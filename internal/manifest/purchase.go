@@ -40,7 +40,7 @@ func purchasePermissions() []Permission {
 		{Module: ModuleCommitmentsPurchase, Action: "ec2:DescribeReservedInstancesOfferings", Level: LevelList, Resource: "*",
 			Why: "Finds the EC2 Reserved Instance offering a purchase plan will buy, with its upfront and hourly price."},
 		{Module: ModuleCommitmentsPurchase, Action: "ec2:PurchaseReservedInstancesOffering", Level: LevelWrite, Resource: "*",
-			Why: "Buys an approved EC2 Reserved Instance offering, with a limit price so the price cannot rise above what was approved."},
+			Why: "Buys the EC2 Reserved Instance offering an approved plan names (the offering, count and start the approver saw)."},
 		{Module: ModuleCommitmentsPurchase, Action: "rds:PurchaseReservedDBInstancesOffering", Level: LevelWrite,
 			Resource: "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:ri:*",
 			Why:      "Buys an approved RDS reserved DB instance offering, with the plan's reservation ID so a retry is refused by AWS."},

@@ -133,6 +133,10 @@ func executeTranche(ctx context.Context, st *store.Store, acct Account, tenant c
 		}
 		t.State, t.CommitmentID = TrancheBought, cid
 	}
+	if plan.Kind == KindSale {
+		// AWS's answer is the listing itself: it is on the Marketplace.
+		return "", st.MovePurchaseTranche(ctx, tenant, id, t.Index, []string{TrancheBought}, store.TrancheUpdate{State: TrancheDone}, by, nil)
+	}
 	state, found, err := acct.inventoryState(ctx, plan, t.CommitmentID)
 	if err != nil {
 		return "", err
@@ -160,6 +164,9 @@ func (a Account) buy(ctx context.Context, plan Plan, tp TranchePlan, t store.Pur
 	var start *time.Time
 	if t.Due.After(now.Add(time.Hour)) {
 		start = aws.Time(t.Due) // queued until its tranche is due
+	}
+	if plan.Kind == KindSale {
+		return a.list(ctx, plan, t)
 	}
 	if isSavingsPlan(plan.Type) {
 		in := &savingsplans.CreateSavingsPlanInput{
@@ -297,6 +304,19 @@ func Cancel(ctx context.Context, st *store.Store, open func() (Account, error), 
 				return View{}, err
 			}
 		case TrancheBought, TrancheDone:
+			if v.Plan.Kind == KindSale {
+				a, err := account()
+				if err != nil {
+					return View{}, err
+				}
+				if _, err := a.ec2(v.Plan.Region).CancelReservedInstancesListing(ctx, &ec2.CancelReservedInstancesListingInput{ReservedInstancesListingId: aws.String(t.CommitmentID)}); err != nil {
+					return View{}, awsclient.Classify(op, err)
+				}
+				if err := st.MovePurchaseTranche(ctx, tenant, id, t.Index, []string{t.State}, store.TrancheUpdate{State: TrancheCancelled}, by, map[string]string{"reason": reason, "listing_cancelled": t.CommitmentID}); err != nil {
+					return View{}, err
+				}
+				continue
+			}
 			if !isSavingsPlan(v.Plan.Type) {
 				started = append(started, t.CommitmentID+" (an EC2 reservation cannot be cancelled by crossbill)")
 				continue
@@ -333,4 +353,26 @@ func Cancel(ctx context.Context, st *store.Store, open func() (Account, error), 
 		out.Notes = append(out.Notes, "not cancelled, already started: "+s)
 	}
 	return out, err
+}
+
+// list puts a sale plan's reservation on the Reserved Instance
+// Marketplace with its price schedule; the client token makes a retry
+// the same listing.
+func (a Account) list(ctx context.Context, plan Plan, t store.PurchaseTranche) (string, error) {
+	s := plan.Sale
+	in := &ec2.CreateReservedInstancesListingInput{ClientToken: aws.String(t.ClientToken), InstanceCount: aws.Int32(int32(s.Reservation.Count)),
+		ReservedInstancesId: aws.String(s.Reservation.ID)}
+	for _, p := range s.Schedule {
+		in.PriceSchedules = append(in.PriceSchedules, ec2types.PriceScheduleSpecification{Term: aws.Int64(int64(p.Months)), Price: aws.Float64(p.Price), CurrencyCode: ec2types.CurrencyCodeValuesUsd})
+	}
+	out, err := a.ec2(plan.Region).CreateReservedInstancesListing(ctx, in)
+	if err != nil {
+		return "", awsclient.Classify("marketplace listing", err)
+	}
+	for _, l := range out.ReservedInstancesListings {
+		if id := aws.ToString(l.ReservedInstancesListingId); id != "" {
+			return id, nil
+		}
+	}
+	return "", crossbill.Errorf(crossbill.CodeUnavailable, "marketplace listing", "AWS answered without a listing: run execute again (the same client token returns the same listing)")
 }

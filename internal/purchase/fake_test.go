@@ -30,8 +30,9 @@ func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
 // fakeAWS answers, in SDK middleware, what moto_server 5.2.1 does not
 // serve: the whole Savings Plans API (offerings, CreateSavingsPlan,
 // DeleteQueuedSavingsPlan, DescribeSavingsPlans) and EC2's
-// PurchaseReservedInstancesOffering and DescribeReservedInstances (moto
-// raises NotImplementedError for both). EC2's
+// PurchaseReservedInstancesOffering, DescribeReservedInstances,
+// CreateReservedInstancesListing and CancelReservedInstancesListing (moto
+// raises NotImplementedError for each). EC2's
 // DescribeReservedInstancesOfferings goes to moto for real. It keeps the
 // account's purchases, honours CreateSavingsPlan's client token as AWS
 // does, and can "crash": buy, then lose the answer.
@@ -45,6 +46,9 @@ type fakeAWS struct {
 	deleted   []string
 	riBuys    []ec2.PurchaseReservedInstancesOfferingInput
 	ris       []ec2types.ReservedInstances
+	listings  map[string]ec2.CreateReservedInstancesListingInput // by client token
+	listCalls int
+	cancelled []string
 	// crash makes the next purchase succeed at AWS but fail on the way
 	// back, like a connection cut after AWS committed it.
 	crash bool
@@ -54,7 +58,7 @@ type fakeAWS struct {
 }
 
 func newFakeAWS() *fakeAWS {
-	f := &fakeAWS{byToken: map[string]string{}, plans: map[string]*sptypes.SavingsPlan{}}
+	f := &fakeAWS{byToken: map[string]string{}, plans: map[string]*sptypes.SavingsPlan{}, listings: map[string]ec2.CreateReservedInstancesListingInput{}}
 	for _, typ := range []sptypes.SavingsPlanType{sptypes.SavingsPlanTypeCompute, sptypes.SavingsPlanTypeEc2Instance} {
 		for _, years := range []int64{1, 3} {
 			for _, pay := range sptypes.SavingsPlanPaymentOption("").Values() {
@@ -135,6 +139,20 @@ func (f *fakeAWS) handle(op string, in any) (any, bool, error) {
 			return nil, true, errCut
 		}
 		return &ec2.PurchaseReservedInstancesOfferingOutput{ReservedInstancesId: aws.String(id)}, true, nil
+	case "ec2:CreateReservedInstancesListing":
+		q := in.(*ec2.CreateReservedInstancesListingInput)
+		f.listCalls++
+		f.listings[aws.ToString(q.ClientToken)] = *q
+		out := &ec2.CreateReservedInstancesListingOutput{ReservedInstancesListings: []ec2types.ReservedInstancesListing{{
+			ReservedInstancesListingId: aws.String("listing-" + aws.ToString(q.ClientToken)), ClientToken: q.ClientToken, Status: ec2types.ListingStatusActive}}}
+		if f.crash {
+			f.crash = false
+			return nil, true, errCut
+		}
+		return out, true, nil
+	case "ec2:CancelReservedInstancesListing":
+		f.cancelled = append(f.cancelled, aws.ToString(in.(*ec2.CancelReservedInstancesListingInput).ReservedInstancesListingId))
+		return &ec2.CancelReservedInstancesListingOutput{}, true, nil
 	case "ec2:DescribeReservedInstances":
 		q := in.(*ec2.DescribeReservedInstancesInput)
 		out := &ec2.DescribeReservedInstancesOutput{}

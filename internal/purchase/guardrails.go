@@ -46,6 +46,9 @@ func checkGuardrails(ctx context.Context, st *store.Store, tenant crossbill.Tena
 	if err != nil {
 		return err
 	}
+	if plan.Kind == KindSale {
+		return nil // selling lowers commitment
+	}
 	var refusals []string
 	if g.MaxUpfront > 0 && plan.Upfront > g.MaxUpfront+1e-9 {
 		refusals = append(refusals, fmt.Sprintf("its upfront payment of $%.2f is over the tenant's maximum of $%.2f", plan.Upfront, g.MaxUpfront))

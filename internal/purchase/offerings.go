@@ -23,6 +23,7 @@ func Operations() []string {
 		"savingsplans:DescribeSavingsPlansOfferings", "savingsplans:CreateSavingsPlan", "savingsplans:DeleteQueuedSavingsPlan",
 		"savingsplans:DescribeSavingsPlans",
 		"ec2:DescribeReservedInstancesOfferings", "ec2:PurchaseReservedInstancesOffering", "ec2:DescribeReservedInstances",
+		"ec2:CreateReservedInstancesListing", "ec2:CancelReservedInstancesListing",
 	}
 }
 

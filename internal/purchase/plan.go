@@ -49,6 +49,7 @@ const (
 const (
 	KindPurchase = "purchase"
 	KindRenewal  = "renewal"
+	KindSale     = "sale" // a Reserved Instance Marketplace listing
 )
 
 // MinSavingsPlanCommitment is the smallest hourly commitment AWS sells a
@@ -135,6 +136,8 @@ type Plan struct {
 	// HourlyEquivalent is the commitment per hour, upfront amortized: what
 	// the guardrail on new hourly commitment counts.
 	HourlyEquivalent float64 `json:"hourly_equivalent"`
+	// Sale is a Marketplace listing's reservation and price schedule.
+	Sale *Sale `json:"sale,omitempty"`
 }
 
 // TranchePlan is one purchase of the ladder.
@@ -287,6 +290,10 @@ func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
 // summary is the approval inbox's one line.
 func (p Plan) summary() string {
+	if s := p.Sale; s != nil {
+		return fmt.Sprintf("List %d × %s (reservation %s, %.0f%% used) on the Reserved Instance Marketplace from $%.2f", s.Reservation.Count, s.Reservation.InstanceType,
+			s.Reservation.ID, s.Utilization*100, s.Schedule[0].Price)
+	}
 	size := fmt.Sprintf("$%.3f/h", p.HourlyCommitment)
 	if !isSavingsPlan(p.Type) {
 		size = fmt.Sprintf("%d × %s", p.Count, p.InstanceType)
@@ -367,6 +374,50 @@ func Draft(ctx context.Context, st *store.Store, acct Account, req Request, by s
 	}
 	v.Approval = &ap
 	v.Notes = append(v.Notes, fmt.Sprintf("waiting for approval %s by a person other than %s (`crossbill commitments approve %s`)", ap.ID, author(saved), saved.ID))
+	return v, nil
+}
+
+// DraftSale stores a Marketplace listing plan for an unused reservation
+// (priced by SalePlan) and opens its approval, like a purchase.
+func DraftSale(ctx context.Context, st *store.Store, tenant crossbill.TenantID, conn crossbill.ConnectionID, sale Sale, note string, by store.AuditEntry) (View, error) {
+	const op = "sale plan"
+	if err := crossbill.CheckText(op, "note", note); err != nil {
+		return View{}, err
+	}
+	if len(sale.Schedule) == 0 || sale.Reservation.ID == "" || sale.Reservation.Count < 1 {
+		return View{}, crossbill.Errorf(crossbill.CodeInvalid, op, "a sale plan needs a reservation and its price schedule (`crossbill commitments sell`)")
+	}
+	c, err := st.TenantConnection(ctx, tenant, conn)
+	if err != nil {
+		return View{}, err
+	}
+	if err := checkConnection(c); err != nil {
+		return View{}, err
+	}
+	r := sale.Reservation
+	now := st.Now().UTC()
+	plan := Plan{Request: Request{Connection: conn, Kind: KindSale, Type: r.Type, TermYears: int(r.TermYears), Payment: r.Payment, Count: r.Count,
+		InstanceType: r.InstanceType, Region: r.Region, Tranches: 1, Start: now, Source: "sale of " + r.ID, Note: note}, Sale: &sale,
+		Ladder: []TranchePlan{{Index: 0, Due: now, Count: r.Count}}}
+	spec, err := json.Marshal(plan)
+	if err != nil {
+		return View{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	saved, err := st.CreatePurchasePlan(ctx, store.PurchasePlan{TenantID: tenant, ConnectionID: conn, Kind: KindSale, State: StatePending, Spec: spec,
+		Tranches: []store.PurchaseTranche{{Due: now, State: TranchePlanned}}}, by)
+	if err != nil {
+		return View{}, err
+	}
+	ap, err := approval.Open(ctx, st, approval.Request{Tenant: tenant, Kind: approval.KindPurchase, Subject: saved.ID, Summary: plan.summary(), Detail: plan, Required: 1,
+		ExpiresAt: now.Add(approval.DefaultTTL)}, by)
+	if err != nil {
+		return View{}, err
+	}
+	v, err := view(saved)
+	if err != nil {
+		return View{}, err
+	}
+	v.Approval = &ap
 	return v, nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/purchase"
 )
@@ -97,5 +99,50 @@ func TestMarketplacePriceSchedule(t *testing.T) {
 		map[string]float64{"ri-1": 0.1, "ri-busy": 0.95}, 0.1, now)
 	if len(sales) != 1 || sales[0].Reservation.ID != "ri-1" || len(skipped) != 0 {
 		t.Fatalf("unused: %+v, %v", sales, skipped)
+	}
+}
+
+// A sale plan goes through the same approval, is listed once with its
+// price schedule even when the first answer is lost (STUBBED: moto raises
+// NotImplementedError for CreateReservedInstancesListing and
+// CancelReservedInstancesListing; see fakeAWS), and cancelling it
+// withdraws the listing.
+func TestMarketplaceSaleFlow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fx := newFixture(t)
+	now := time.Now().UTC()
+	ri := commitments.Commitment{ID: "ri-idle", Type: commitments.TypeEC2RI, TermYears: 1, Payment: commitments.AllUpfront, Upfront: 1200, InstanceType: "m5.large", Count: 2,
+		Region: "us-east-1", Start: now.AddDate(0, -8, 0), End: now.AddDate(0, 4, 0).Add(12 * time.Hour)}
+	sale, err := purchase.SalePlan(ri, 0.05, 0.1, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := purchase.DraftSale(ctx, fx.st, fx.tenant, fx.conn, sale, "idle since the migration", fx.ann)
+	if err != nil || v.Kind != purchase.KindSale || v.Approval == nil || !strings.Contains(v.Approval.Summary, "Reserved Instance Marketplace") {
+		t.Fatalf("draft: %+v, %v", v, err)
+	}
+	if _, err := purchase.Execute(ctx, fx.st, fx.acct, fx.tenant, v.ID, fx.bob); err == nil || fx.aws.listCalls != 0 {
+		t.Fatalf("listed before approval: %v", err)
+	}
+	if _, err := purchase.Approve(ctx, fx.st, fx.tenant, v.ID, true, "sell it", fx.bob); err != nil {
+		t.Fatal(err)
+	}
+	fx.aws.crash = true
+	if _, err := purchase.Execute(ctx, fx.st, fx.acct, fx.tenant, v.ID, fx.bob); err == nil {
+		t.Fatal("the lost answer was not reported")
+	}
+	got, err := purchase.Execute(ctx, fx.st, fx.acct, fx.tenant, v.ID, fx.bob)
+	if err != nil || got.State != purchase.StateDone || fx.aws.listCalls != 2 || len(fx.aws.listings) != 1 {
+		t.Fatalf("retry: %+v, %v, %d calls, %d listings", got, err, fx.aws.listCalls, len(fx.aws.listings))
+	}
+	l := fx.aws.listings[got.Tranches[0].ClientToken]
+	if aws.ToString(l.ReservedInstancesId) != "ri-idle" || aws.ToInt32(l.InstanceCount) != 2 || len(l.PriceSchedules) != 4 ||
+		aws.ToInt64(l.PriceSchedules[0].Term) != 4 || aws.ToFloat64(l.PriceSchedules[0].Price) != 360 {
+		t.Fatalf("listing sent: %+v", l)
+	}
+	got, err = purchase.Cancel(ctx, fx.st, fx.open, fx.tenant, v.ID, "keep it", fx.bob)
+	if err != nil || got.State != purchase.StateCancelled || len(fx.aws.cancelled) != 1 || fx.aws.cancelled[0] != got.Tranches[0].CommitmentID {
+		t.Fatalf("cancel: %+v, %v, %v", got, err, fx.aws.cancelled)
 	}
 }

@@ -59,7 +59,10 @@ func SalePlan(c commitments.Commitment, utilization, discount float64, now time.
 		return bad("reservation %s is %.0f%% used: only reservations used under %.0f%% get a sale plan", c.ID, utilization*100, MaxSaleUtilization*100)
 	}
 	total := int(math.Round(c.TermYears * 12))
-	remaining := int(c.End.Sub(now).Hours() / 24 / 30.4375)
+	remaining := 0 // whole calendar months left
+	for !now.AddDate(0, remaining+1, 0).After(c.End) {
+		remaining++
+	}
 	if remaining < 1 || total < 1 {
 		return bad("reservation %s ends on %s: less than a month remains, too little to list", c.ID, c.End.Format(time.DateOnly))
 	}

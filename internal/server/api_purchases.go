@@ -132,7 +132,7 @@ func purchaseSchemas() obj {
 	}
 	request := obj{
 		"connection": str("the verified connection whose account buys (needs the commitments-purchase module)"),
-		"kind":       enum("", purchase.KindPurchase, purchase.KindRenewal),
+		"kind":       enum("", purchase.KindPurchase, purchase.KindRenewal, purchase.KindSale),
 		"type":       str("ComputeSavingsPlans, EC2InstanceSavingsPlans or EC2 (EC2 Reserved Instances)"), "term_years": integer("1 or 3"),
 		"payment_option": enum("", "No Upfront", "Partial Upfront", "All Upfront"), "hourly_commitment": num("Savings Plans: total $/h over all tranches (at least $0.001 per tranche)"),
 		"count": integer("reservations: total count"), "region": str(""), "family": str("EC2 Instance Savings Plans: the instance family"),
@@ -141,7 +141,8 @@ func purchaseSchemas() obj {
 		"expected": ref("PurchaseExpectation"), "source": str("manual, recommendation, renewal of ID"), "note": str("why, for the approver"),
 	}
 	plan := obj{"offering": ref("PurchaseOffering"), "ladder": arrayOf("PurchaseTranchePlan"), "upfront_cost": num("$ over all tranches"),
-		"monthly_recurring_cost": num("$ a month once every tranche started"), "hourly_equivalent": num("$/h, upfront amortized: what the monthly guardrail counts")}
+		"monthly_recurring_cost": num("$ a month once every tranche started"), "hourly_equivalent": num("$/h, upfront amortized: what the monthly guardrail counts"),
+		"sale": anyJSON("a Marketplace listing plan: the reservation, its utilization and the price schedule by remaining months")}
 	for k, v := range request {
 		plan[k] = v
 	}
@@ -157,7 +158,7 @@ func purchaseSchemas() obj {
 		"PurchaseTranche": object([]string{"index", "state", "client_token"}, obj{"index": integer(""), "due": timestamp(""), "client_token": str("sent with the purchase: a retry is the same purchase"),
 			"state":         enum("the step's durable state", purchase.TranchePlanned, purchase.TrancheBuying, purchase.TrancheBought, purchase.TrancheDone, purchase.TrancheCancelled, purchase.TrancheFailed),
 			"commitment_id": str("the Savings Plan or reservation AWS returned"), "error": str(""), "updated_at": timestamp("")}),
-		"PurchasePlan": object([]string{"id", "state", "plan", "tranches"}, obj{"id": str("pp_..."), "connection_id": str(""), "kind": enum("", purchase.KindPurchase, purchase.KindRenewal),
+		"PurchasePlan": object([]string{"id", "state", "plan", "tranches"}, obj{"id": str("pp_..."), "connection_id": str(""), "kind": enum("", purchase.KindPurchase, purchase.KindRenewal, purchase.KindSale),
 			"state": enum("", purchase.StatePending, purchase.StateApproved, purchase.StateExecuting, purchase.StateDone, purchase.StateDenied, purchase.StateExpired, purchase.StateCancelled),
 			"plan":  ref("PurchasePlanSpec"), "tranches": arrayOf("PurchaseTranche"), "created_by": str("the author's actor"), "person": str("the author's email"),
 			"created_at": timestamp(""), "updated_at": timestamp(""), "approval": ref("Approval"), "notes": strs("what the last step did or waits for")}),
