@@ -251,7 +251,8 @@ func canDo(m Module) []string {
 	case ModuleAccessJIT:
 		return []string{"Add a user to, or remove a user from, an IAM group under the path /crossbill-jit/.", "Create or delete Identity Center assignments of permission sets tagged crossbill-jit=allowed."}
 	case ModuleRemediation:
-		return []string{"Delete, snapshot or modify EBS volumes, delete snapshots, stop, start or resize instances, release Elastic IPs and stop RDS instances: only resources the customer tagged crossbill-remediation=allowed."}
+		return []string{"Delete (after a snapshot) or modify EBS volumes, delete snapshots, stop, start or resize instances, release Elastic IPs, delete load balancers, stop or delete (after a final snapshot) RDS instances, add an abort-incomplete-multipart-uploads rule to S3 lifecycles, and write or remove its own crossbill:marked-for-op tag: only resources the customer tagged crossbill-remediation=allowed, each change approved in crossbill by a person other than its requester.",
+			"Read the state, tags and protection settings of those resources before proposing a change."}
 	}
 	return nil
 }
@@ -288,7 +289,7 @@ func cannotDo(perms []Permission, mods []Module) []string {
 		}},
 		{"Create, change or delete any resource (crossbill's access is read-only).", isWrite},
 		{"Create, change or delete any resource other than those tagged crossbill-remediation=allowed, IAM group membership under /crossbill-jit/ and assignments of permission sets tagged crossbill-jit=allowed.", func(p Permission) bool {
-			return isWrite(p) && p.Condition == nil && !strings.Contains(p.Resource, "crossbill-jit") && !strings.Contains(p.Resource, ":snapshot/") && !strings.Contains(p.Resource, "sso:::instance/")
+			return isWrite(p) && p.Condition == nil && !strings.Contains(p.Resource, "crossbill-jit") && !strings.Contains(p.Resource, ":snapshot/") && !strings.Contains(p.Resource, ":snapshot:crossbill-") && !strings.Contains(p.Resource, "sso:::instance/")
 		}},
 		{"Create, change or delete IAM users, roles, policies, access keys or passwords.", func(p Permission) bool {
 			return prefixOf(p.Action) == "iam" && isWrite(p) && p.Action != "iam:AddUserToGroup" && p.Action != "iam:RemoveUserFromGroup"

@@ -69,11 +69,11 @@ func TestAnnexDerivesClaims(t *testing.T) {
 	if !hasClaim(ro.CannotDo, "read-only") || !hasClaim(ro.CannotDo, "other than the CUR export") || !hasClaim(ro.CannotDo, "IAM users, roles") || !hasClaim(ro.CannotDo, "secrets") {
 		t.Errorf("read-only modules: cannot-do %q", ro.CannotDo)
 	}
-	// Every write (access-jit, remediation) is pending: the templates of
-	// all modules grant none, and the annex says so.
+	// access-jit's writes are pending; remediation's are granted, each on
+	// tagged resources only, and the annex says so.
 	all := manifest.BuildAnnex(manifest.ValidModules(), sched)
-	if !hasClaim(all.CannotDo, "read-only") || !hasClaim(all.CannotDo, "Change IAM group membership") {
-		t.Errorf("no write is granted, yet the annex does not claim read-only: %q", all.CannotDo)
+	if hasClaim(all.CannotDo, "read-only") || !hasClaim(all.CannotDo, "other than those tagged crossbill-remediation=allowed") || !hasClaim(all.CannotDo, "Change IAM group membership") {
+		t.Errorf("only remediation's tagged writes are granted, yet the annex says: %q", all.CannotDo)
 	}
 	// Once granted, the writes break the read-only claims.
 	writes := manifest.CannotDo(manifest.ByModule(manifest.ValidModules()...), manifest.ValidModules())

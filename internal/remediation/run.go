@@ -1,0 +1,278 @@
+package remediation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/approval"
+	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/store"
+)
+
+// undoBase numbers an item's undo steps in the step log after its steps.
+const undoBase = 100
+
+// Run executes an approved plan, or resumes one a crash or failure left
+// running: steps the durable log records as done are not repeated. A plan
+// whose approval is still pending is a Conflict (nothing runs); a denied,
+// expired or cancelled approval ends the plan (AccessDenied).
+func Run(ctx context.Context, env Env, tenant crossbill.TenantID, id string, by store.AuditEntry) (Plan, error) {
+	const op = "remediation run"
+	p, err := Get(ctx, env.Store, tenant, id)
+	if err != nil {
+		return Plan{}, err
+	}
+	if !slices.Contains([]string{StateAwaiting, StateApproved, StateRunning, StateFailed}, p.State) {
+		return p, crossbill.Errorf(crossbill.CodeConflict, op, "plan %s is %s: nothing to run", id, p.State)
+	}
+	a, err := approval.Get(ctx, env.Store, tenant, p.ApprovalID)
+	if err != nil {
+		return p, err
+	}
+	switch a.State {
+	case approval.Approved:
+	case approval.Pending:
+		return p, crossbill.Errorf(crossbill.CodeConflict, op, "plan %s waits for approval %s (%d of %d approvals): a person other than the requester decides it with `crossbill approvals approve %s`",
+			id, a.ID, approvals(a), a.Required, a.ID)
+	default:
+		p.Reason = "approval " + a.ID + " was " + a.State
+		if _, serr := setState(ctx, env.Store, p, []string{StateAwaiting, StateApproved}, StateDenied, by); serr != nil {
+			return p, serr
+		}
+		return p, crossbill.Errorf(crossbill.CodeAccessDenied, op, "plan %s was not approved (approval %s is %s): plan again if the change is still wanted", id, a.ID, a.State)
+	}
+	// The limits were checked at plan time; checked again so that no
+	// stored plan, however it got there, runs past them.
+	if n := ready(p) + countStatus(p, ItemDone, ItemFailed); n > p.Limits.MaxResources {
+		p.Reason = fmt.Sprintf("blast-radius limit: %d resources, more than %d", n, p.Limits.MaxResources)
+		if _, err := setState(ctx, env.Store, p, []string{StateAwaiting, StateApproved, StateRunning, StateFailed}, StateBlocked, by); err != nil {
+			return p, err
+		}
+		return p, crossbill.Errorf(crossbill.CodeConflict, op, "plan %s: %s", id, p.Reason)
+	}
+	if _, err := setState(ctx, env.Store, p, []string{StateAwaiting, StateApproved, StateRunning, StateFailed}, StateRunning, by); err != nil {
+		return p, err
+	}
+	p.State = StateRunning
+	conn, err := ConnectionFor(ctx, env.Store, tenant, p.ConnectionID)
+	if err != nil {
+		return p, err
+	}
+	cls := map[groupKey]*clients{}
+	for i := range p.Items {
+		it := &p.Items[i]
+		if it.Status != ItemReady && it.Status != ItemFailed {
+			continue
+		}
+		k := groupKey{it.Target.Account, it.Target.Region, it.Target.Action.Kind()}
+		if cls[k] == nil {
+			cfg, err := env.configFor(ctx, conn, k.account, k.region)
+			if err != nil {
+				return p, err
+			}
+			cls[k] = newClients(cfg)
+		}
+		c := cls[k]
+		if !anyStatus(it.Steps) {
+			// Nothing done yet: the resource must still be what the
+			// approver saw (tag, protection, state), else it is left alone.
+			inv, err := inspect(ctx, c, k.kind, []string{it.ID})
+			if err != nil {
+				return p, fail(ctx, env, p, by, awsclient.Classify("re-read "+it.ID, err))
+			}
+			now := *it
+			now.Steps, now.Undo, now.Reason, now.Fix = nil, nil, "", ""
+			decide(&now, inv.facts[it.ID], env.now())
+			if now.Status != ItemReady || !sameOps(now.Steps, it.Steps) {
+				it.Status, it.Reason = ItemStaleSkip, "changed since the plan was approved: "+orText(now.Reason, "its steps would differ")+"; plan again"
+				continue
+			}
+		}
+		if err := runSteps(ctx, env, c, p, it, it.Steps, 0, by); err != nil {
+			it.Status = ItemFailed
+			return p, fail(ctx, env, p, by, err)
+		}
+		it.Status = ItemDone
+		for _, s := range it.Steps {
+			if r := s.Output["restore"]; r != "" {
+				it.Restore = r
+			}
+		}
+	}
+	p.Reason = ""
+	return p, finish(ctx, env, &p, StateRunning, StateDone, by)
+}
+
+// runSteps runs steps (numbered from base in the step log), skipping the
+// ones the log records as done, and fills their status and output.
+func runSteps(ctx context.Context, env Env, c *clients, p Plan, it *Item, steps []Step, base int, by store.AuditEntry) error {
+	prior := map[string]string{}
+	for _, s := range it.Steps {
+		for k, v := range s.Output {
+			prior[k] = v
+		}
+	}
+	for j := range steps {
+		s := &steps[j]
+		if s.Status == store.StepDone {
+			continue
+		}
+		if err := env.Store.StartRemediationStep(ctx, p.TenantID, p.ID, it.Index, base+j, s.Op); err != nil {
+			return err
+		}
+		out, err := perform(ctx, c, p.ID, *it, *s, prior, false)
+		if err != nil {
+			cerr := awsclient.Classify(s.Op+" "+it.ID, err)
+			s.Status = store.StepFailed
+			if ferr := env.Store.FinishRemediationStep(ctx, p.TenantID, p.ID, it.Index, base+j, store.StepFailed, map[string]string{"error": cerr.Error()}, by); ferr != nil {
+				return ferr
+			}
+			return cerr
+		}
+		if err := env.Store.FinishRemediationStep(ctx, p.TenantID, p.ID, it.Index, base+j, store.StepDone, out, by); err != nil {
+			return err
+		}
+		s.Status, s.Output = store.StepDone, out
+		for k, v := range out {
+			prior[k] = v
+		}
+		if env.AfterStep != nil {
+			if err := env.AfterStep(it.Index, base+j); err != nil {
+				return errCrash{err}
+			}
+		}
+	}
+	return nil
+}
+
+// errCrash is the test hook's stop: the plan stays running, as after a
+// killed process.
+type errCrash struct{ error }
+
+func (e errCrash) Unwrap() error { return e.error }
+
+func fail(ctx context.Context, env Env, p Plan, by store.AuditEntry, err error) error {
+	if _, crashed := err.(errCrash); crashed {
+		return err
+	}
+	p.Reason = err.Error()
+	if ferr := finish(ctx, env, &p, StateRunning, StateFailed, by); ferr != nil {
+		return ferr
+	}
+	return err
+}
+
+// Undo runs the undo steps of a done plan's items where AWS allows one
+// (start what was stopped, the previous instance type, the previous
+// lifecycle rules); items without one keep their restore note.
+func Undo(ctx context.Context, env Env, tenant crossbill.TenantID, id string, by store.AuditEntry) (Plan, error) {
+	const op = "remediation undo"
+	p, err := Get(ctx, env.Store, tenant, id)
+	if err != nil {
+		return Plan{}, err
+	}
+	if p.State != StateDone && p.State != StateFailed {
+		return p, crossbill.Errorf(crossbill.CodeConflict, op, "plan %s is %s: only a done or failed plan is undone", id, p.State)
+	}
+	undoable := 0
+	for _, it := range p.Items {
+		if it.Status == ItemDone && len(it.Undo) > 0 {
+			undoable++
+		}
+	}
+	if undoable == 0 {
+		return p, crossbill.Errorf(crossbill.CodeConflict, op, "plan %s has no item AWS lets crossbill undo: see each item's undo note for how to restore it", id)
+	}
+	from := p.State
+	if _, err := setState(ctx, env.Store, p, []string{from}, StateRunning, by); err != nil {
+		return p, err
+	}
+	conn, err := ConnectionFor(ctx, env.Store, tenant, p.ConnectionID)
+	if err != nil {
+		return p, err
+	}
+	for i := range p.Items {
+		it := &p.Items[i]
+		if it.Status != ItemDone || len(it.Undo) == 0 {
+			continue
+		}
+		cfg, err := env.configFor(ctx, conn, it.Target.Account, it.Target.Region)
+		if err != nil {
+			return p, err
+		}
+		if err := runSteps(ctx, env, newClients(cfg), p, it, it.Undo, undoBase, by); err != nil {
+			return p, fail(ctx, env, p, by, err)
+		}
+		it.Status = ItemUndone
+	}
+	return p, finish(ctx, env, &p, StateRunning, StateUndone, by)
+}
+
+func finish(ctx context.Context, env Env, p *Plan, from, to string, by store.AuditEntry) error {
+	p.State = to
+	sp, err := setState(ctx, env.Store, *p, []string{from}, to, by)
+	if err == nil {
+		p.UpdatedAt = sp.UpdatedAt
+	}
+	return err
+}
+
+func setState(ctx context.Context, st *store.Store, p Plan, from []string, to string, by store.AuditEntry) (store.RemediationPlan, error) {
+	p.State = to
+	js, err := json.Marshal(p)
+	if err != nil {
+		return store.RemediationPlan{}, crossbill.Errorf(crossbill.CodeInternal, "remediation", "%w", err)
+	}
+	return st.SetRemediationPlanState(ctx, p.TenantID, p.ID, from, to, js, by, map[string]any{"state": to, "reason": p.Reason})
+}
+
+func approvals(a approval.Approval) int {
+	n := 0
+	for _, d := range a.Decisions {
+		if d.Approve {
+			n++
+		}
+	}
+	return n
+}
+
+func countStatus(p Plan, statuses ...string) int {
+	n := 0
+	for _, it := range p.Items {
+		if slices.Contains(statuses, it.Status) {
+			n++
+		}
+	}
+	return n
+}
+
+func anyStatus(steps []Step) bool {
+	for _, s := range steps {
+		if s.Status != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func sameOps(a, b []Step) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Op != b[i].Op {
+			return false
+		}
+	}
+	return true
+}
+
+func orText(s, alt string) string {
+	if s != "" {
+		return s
+	}
+	return alt
+}
