@@ -107,7 +107,9 @@ const (
 
 // AllowedTag is the tag a resource needs before crossbill may change it:
 // the remediation module's IAM condition.
-func AllowedTag() (key, value string) { return manifest.RemediationTagKey, manifest.RemediationTagValue }
+func AllowedTag() (key, value string) {
+	return manifest.RemediationTagKey, manifest.RemediationTagValue
+}
 
 // Plan states.
 const (

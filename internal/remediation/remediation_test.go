@@ -95,7 +95,7 @@ func ec2Tags(m map[string]string) []ec2types.Tag {
 func (w *world) instance(tags map[string]string, typ string) string {
 	w.t.Helper()
 	out := must(ec2.NewFromConfig(w.aws).RunInstances(w.ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-12c6146b"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
-		InstanceType: ec2types.InstanceType(typ),
+		InstanceType:      ec2types.InstanceType(typ),
 		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance, Tags: ec2Tags(tags)}}}))
 	return aws.ToString(out.Instances[0].InstanceId)
 }
