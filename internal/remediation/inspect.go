@@ -160,7 +160,7 @@ func inspect(ctx context.Context, c *clients, kind string, ids []string) (invent
 		for _, a := range out.Addresses {
 			inv.total++
 			state := "unassociated"
-			if a.AssociationId != nil || a.InstanceId != nil || a.NetworkInterfaceId != nil {
+			if aws.ToString(a.AssociationId) != "" || aws.ToString(a.InstanceId) != "" || aws.ToString(a.NetworkInterfaceId) != "" {
 				state = "associated"
 			}
 			inv.facts[aws.ToString(a.AllocationId)] = facts{Exists: true, State: state, Tags: ec2Tags(a.Tags), Attr: map[string]string{"public_ip": aws.ToString(a.PublicIp)}}

@@ -58,12 +58,12 @@ func Mark(ctx context.Context, env Env, req MarkRequest) ([]MarkResult, error) {
 	if req.Days < 1 || req.Days > 365 {
 		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "days must be 1 to 365")
 	}
-	targets := slices.Clone(req.Targets)
-	ids, err := checkTargets(targets)
+	conn, err := ConnectionFor(ctx, env.Store, req.Tenant, req.Connection)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := ConnectionFor(ctx, env.Store, req.Tenant, req.Connection)
+	targets := slices.Clone(req.Targets)
+	ids, err := checkTargets(targets, conn.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,10 @@ func Mark(ctx context.Context, env Env, req MarkRequest) ([]MarkResult, error) {
 			return out, err
 		}
 		r := MarkResult{ARN: t.ARN, Action: t.Action, Status: it.Status, Reason: it.Reason, Fix: it.Fix}
-		if it.Status != ItemReady {
+		if it.Status == ItemReady && t.Action.Kind() == KindBucket {
+			r.Status, r.Reason = ItemRefused, "crossbill does not mark buckets (S3's PutBucketTagging replaces the whole tag set): act on it with a plan instead"
+		}
+		if r.Status != ItemReady {
 			out = append(out, r)
 			continue
 		}

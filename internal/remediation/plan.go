@@ -113,7 +113,7 @@ func (e Env) configFor(ctx context.Context, conn store.Connection, account cross
 
 // checkTargets validates a request's targets and returns each one's
 // resource ID.
-func checkTargets(ts []Target) ([]string, error) {
+func checkTargets(ts []Target, defaultAccount crossbill.AccountID) ([]string, error) {
 	const op = "remediation plan"
 	if len(ts) == 0 {
 		return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "no targets: name at least one action and resource ARN")
@@ -144,10 +144,11 @@ func checkTargets(ts []Target) ([]string, error) {
 		}
 		a, _ := awsarn.Parse(t.ARN)
 		if !t.Account.Valid() {
-			if a.Account == "" {
-				return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "target %d (%s): give its account (12 digits)", i, t.ARN)
-			}
+			// Snapshot and bucket ARNs carry no account: the connection's.
 			ts[i].Account = a.Account
+			if a.Account == "" {
+				ts[i].Account = defaultAccount
+			}
 		} else if a.Account != "" && a.Account != t.Account {
 			return nil, crossbill.Errorf(crossbill.CodeInvalid, op, "target %d: the ARN's account %s is not %s", i, a.Account, t.Account)
 		}
@@ -203,12 +204,12 @@ func NewPlan(ctx context.Context, env Env, req Request) (Plan, error) {
 	if env.AWS == nil {
 		return Plan{}, crossbill.Errorf(crossbill.CodeInvalid, op, "no AWS hub configuration: set the hub's credentials (AWS_PROFILE or the default chain)")
 	}
-	targets := slices.Clone(req.Targets)
-	ids, err := checkTargets(targets)
+	conn, err := ConnectionFor(ctx, env.Store, req.Tenant, req.Connection)
 	if err != nil {
 		return Plan{}, err
 	}
-	conn, err := ConnectionFor(ctx, env.Store, req.Tenant, req.Connection)
+	targets := slices.Clone(req.Targets)
+	ids, err := checkTargets(targets, conn.AccountID)
 	if err != nil {
 		return Plan{}, err
 	}
