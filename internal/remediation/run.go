@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/approval"
@@ -42,6 +43,7 @@ func Run(ctx context.Context, env Env, tenant crossbill.TenantID, id string, by 
 		if _, serr := setState(ctx, env.Store, p, []string{StateAwaiting, StateApproved}, StateDenied, by); serr != nil {
 			return p, serr
 		}
+		p.State = StateDenied
 		return p, crossbill.Errorf(crossbill.CodeAccessDenied, op, "plan %s was not approved (approval %s is %s): plan again if the change is still wanted", id, a.ID, a.State)
 	}
 	// The limits were checked at plan time; checked again so that no
@@ -51,6 +53,7 @@ func Run(ctx context.Context, env Env, tenant crossbill.TenantID, id string, by 
 		if _, err := setState(ctx, env.Store, p, []string{StateAwaiting, StateApproved, StateRunning, StateFailed}, StateBlocked, by); err != nil {
 			return p, err
 		}
+		p.State = StateBlocked
 		return p, crossbill.Errorf(crossbill.CodeConflict, op, "plan %s: %s", id, p.Reason)
 	}
 	if _, err := setState(ctx, env.Store, p, []string{StateAwaiting, StateApproved, StateRunning, StateFailed}, StateRunning, by); err != nil {
@@ -275,4 +278,84 @@ func orText(s, alt string) string {
 		return s
 	}
 	return alt
+}
+
+// staleAfter is how long a running plan may show no step activity before
+// the remediation job takes it for crashed and resumes it.
+const staleAfter = 10 * time.Minute
+
+// DueResult is what RunDue did.
+type DueResult struct {
+	Ran     []string `json:"ran"`
+	Ended   []string `json:"ended"`   // approval denied, expired or cancelled
+	Failed  []string `json:"failed"`  // a step failed (the plan says why)
+	Waiting int      `json:"waiting"` // plans still awaiting approval
+}
+
+// RunDue is the remediation job: it runs the connection's plans whose
+// approval came through, ends those whose approval was refused, and
+// resumes plans a crash left running (no step activity for 10 minutes).
+func RunDue(ctx context.Context, env Env, tenant crossbill.TenantID, conn crossbill.ConnectionID) (DueResult, error) {
+	res := DueResult{Ran: []string{}, Ended: []string{}, Failed: []string{}}
+	plans, err := env.Store.RemediationPlans(ctx, tenant, "")
+	if err != nil {
+		return res, err
+	}
+	by := store.AuditEntry{Actor: "scheduler:remediation"}
+	for _, sp := range plans {
+		if sp.ConnectionID != conn {
+			continue
+		}
+		switch sp.State {
+		case StateAwaiting, StateApproved:
+			p, err := Get(ctx, env.Store, tenant, sp.ID)
+			if err != nil {
+				return res, err
+			}
+			a, err := approval.Get(ctx, env.Store, tenant, p.ApprovalID)
+			if err != nil {
+				return res, err
+			}
+			if a.State == approval.Pending {
+				res.Waiting++
+				continue
+			}
+		case StateRunning:
+			steps, err := env.Store.RemediationSteps(ctx, tenant, sp.ID)
+			if err != nil {
+				return res, err
+			}
+			last := sp.UpdatedAt
+			for _, s := range steps {
+				last = maxTime(last, s.StartedAt, s.FinishedAt)
+			}
+			if env.now().Sub(last) < staleAfter {
+				continue
+			}
+		default:
+			continue
+		}
+		p, err := Run(ctx, env, tenant, sp.ID, by)
+		switch {
+		case err == nil:
+			res.Ran = append(res.Ran, sp.ID)
+		case p.State == StateDenied || p.State == StateBlocked:
+			res.Ended = append(res.Ended, sp.ID)
+		case p.State == StateFailed:
+			res.Failed = append(res.Failed, sp.ID)
+		default:
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func maxTime(ts ...time.Time) time.Time {
+	var m time.Time
+	for _, t := range ts {
+		if t.After(m) {
+			m = t
+		}
+	}
+	return m
 }

@@ -46,6 +46,7 @@ type isoTenant struct {
 	job, review  string
 	person       string // a person with a role in the tenant
 	view         string // a saved view's ID
+	plan         string // a remediation plan's ID
 	templateFile string
 }
 
@@ -109,6 +110,7 @@ var resourceParams = map[string]func(t *isoTenant) string{
 	"token":      func(t *isoTenant) string { return t.tokenTarget },
 	"person":     func(t *isoTenant) string { return t.person },
 	"view":       func(t *isoTenant) string { return t.view },
+	"plan":       func(t *isoTenant) string { return t.plan },
 }
 
 // plainParams are path parameters that name nothing a tenant owns: the
@@ -245,6 +247,15 @@ func isoCases() map[string]isoCase {
 		"DELETE /api/v1/tenants/{tenant}/costs/views/{view}": {control: 200, controlHas: "secret-view", after: func(t *testing.T, w *isoWorld) {
 			w.a.view = w.saveView(t, &w.a)
 		}},
+		"GET /api/v1/tenants/{tenant}/remediations": {control: 200, controlHas: "secret-plan-reason", probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/remediations": {control: 400, controlHas: "remediation module", body: func(w *isoWorld) any {
+			return map[string]any{"connection": w.a.conn, "targets": []map[string]string{{"action": "stop-instance", "arn": "arn:aws:ec2:us-east-1:111100002222:instance/i-0123456789abcdef0"}}}
+		}, probes: []isoProbe{{name: "B's connection in the body", want: []int{404}, body: func(w *isoWorld) any {
+			return map[string]any{"connection": w.b.conn, "targets": []map[string]string{{"action": "stop-instance", "arn": "arn:aws:ec2:us-east-1:111100002222:instance/i-0123456789abcdef0"}}}
+		}}}},
+		"GET /api/v1/tenants/{tenant}/remediations/{plan}":       {control: 200, controlHas: "secret-plan-reason"},
+		"POST /api/v1/tenants/{tenant}/remediations/{plan}/run":  {control: 409, controlHas: "nothing to run"},
+		"POST /api/v1/tenants/{tenant}/remediations/{plan}/undo": {control: 409, controlHas: "only a done or failed plan"},
 		"GET /api/v1/tenants/{tenant}/costs/views/{view}/export":   {control: 200, controlHas: "period,group,amortized"},
 		"GET /api/v1/tenants/{tenant}/costs/reconciliation":        {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/costs/dimensions":            {control: 200, probes: []isoProbe{probeTenant()}},
@@ -737,6 +748,13 @@ func newIsoWorld(t *testing.T) *isoWorld {
 		tn.person = u.ID
 		w.secretsOf(tn, u.ID, x.name+"-subject", x.name+"@example.com")
 		tn.view = w.saveView(t, tn)
+		tn.plan = "rp_" + strings.ReplaceAll(x.name, "-", "") + "secretplan"
+		plan := fmt.Sprintf(`{"id":%q,"tenant_id":%q,"connection_id":%q,"state":"blocked","reason":"%s-secret-plan-reason","items":[]}`, tn.plan, tn.id, tn.conn, x.name)
+		if _, err := st.CreateRemediationPlan(ctx, store.RemediationPlan{ID: tn.plan, TenantID: crossbill.TenantID(tn.id), ConnectionID: crossbill.ConnectionID(tn.conn),
+			State: "blocked", RequestedBy: "test", Plan: json.RawMessage(plan)}, store.AuditEntry{Actor: "test"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		w.secretsOf(tn, tn.plan, x.name+"-secret-plan-reason")
 	}
 
 	// A's connection has a bill bucket too (as the Flexera route's probes

@@ -11,6 +11,7 @@ import (
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/remediation"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
 )
@@ -58,6 +59,13 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"CostExplorerLoad":         {costexplorer.Report{}},
 		"CostExplorerBudget":       {costExplorerBudget{}},
 		"AccessCollectError":       {accessgov.CollectError{}},
+		"RemediationTarget":        {remediation.Target{}},
+		"RemediationLimits":        {remediation.Limits{}},
+		"RemediationRequest":       {remediationRequest{}},
+		"RemediationStep":          {remediation.Step{}},
+		"RemediationItem":          {remediation.Item{}},
+		"RemediationPlan":          {remediation.Plan{}},
+		"RemediationPlanList":      {remediationPlanList{}},
 		"AccessPrincipal":          {accessgov.Principal{}},
 		"AccessGrant":              {accessgov.Grant{}},
 		"AccessFinding":            {accessgov.Finding{}},
