@@ -49,6 +49,9 @@ type Request struct {
 	Approvals int
 	Approvers []string
 	By        store.AuditEntry
+	// AutoApproved, when set, approves the plan at once by policy (an
+	// approved off-hours schedule) and records why.
+	AutoApproved string
 }
 
 // ConnectionFor finds the connection to act through: connID when given
@@ -266,7 +269,7 @@ func NewPlan(ctx context.Context, env Env, req Request) (Plan, error) {
 	if p.State == StateAwaiting {
 		a, err := approval.Open(ctx, env.Store, approval.Request{Tenant: req.Tenant, Kind: approval.KindRemediation, Subject: p.ID,
 			Summary: summary(p), Detail: p, Required: req.Approvals, Approvers: req.Approvers,
-			ExpiresAt: now.Add(defaultPlanApprovalDays * 24 * time.Hour)}, req.By)
+			ExpiresAt: now.Add(defaultPlanApprovalDays * 24 * time.Hour), AutoApproved: req.AutoApproved}, req.By)
 		if err != nil {
 			return Plan{}, err
 		}

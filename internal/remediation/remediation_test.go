@@ -426,3 +426,11 @@ func TestPlanDetailIsTheApproversView(t *testing.T) {
 		t.Errorf("approval: %+v", a)
 	}
 }
+
+func (w *world) startInstance(id string) {
+	must(ec2.NewFromConfig(w.aws).StartInstances(w.ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}}))
+}
+
+func (w *world) stopInstance(id string) {
+	must(ec2.NewFromConfig(w.aws).StopInstances(w.ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}))
+}

@@ -302,8 +302,15 @@ func RunDue(ctx context.Context, env Env, tenant crossbill.TenantID, conn crossb
 		return res, err
 	}
 	by := store.AuditEntry{Actor: "scheduler:remediation"}
+	scheduled, err := RunSchedules(ctx, env, tenant, conn, env.now())
+	if err != nil {
+		return res, err
+	}
+	for _, p := range scheduled {
+		res.Ran = append(res.Ran, p.ID)
+	}
 	for _, sp := range plans {
-		if sp.ConnectionID != conn {
+		if sp.ConnectionID != conn || slices.ContainsFunc(scheduled, func(p Plan) bool { return p.ID == sp.ID }) {
 			continue
 		}
 		switch sp.State {

@@ -320,3 +320,98 @@ func (s *Store) remediationTx(ctx context.Context, op string, fn func(*sql.Tx) e
 	}
 	return nil
 }
+
+// AuditRemediationSchedule: a schedule was created or deleted.
+const AuditRemediationSchedule = "remediation.schedule"
+
+// RemediationSchedule is a stored off-hours schedule; Spec is its JSON.
+type RemediationSchedule struct {
+	ID           string                 `json:"id"`
+	TenantID     crossbill.TenantID     `json:"tenant_id"`
+	ConnectionID crossbill.ConnectionID `json:"connection_id"`
+	Name         string                 `json:"name"`
+	Spec         json.RawMessage        `json:"spec"`
+	ApprovalID   string                 `json:"approval_id"`
+	CreatedBy    string                 `json:"created_by"`
+	Person       string                 `json:"person,omitempty"`
+	LastDesired  string                 `json:"last_desired,omitempty"`
+	CreatedAt    time.Time              `json:"created_at"`
+}
+
+// CreateRemediationSchedule stores sc with its audit line; a name the
+// tenant already uses is a Conflict.
+func (s *Store) CreateRemediationSchedule(ctx context.Context, sc RemediationSchedule, by AuditEntry) (RemediationSchedule, error) {
+	const op = "remediation schedule"
+	sc.CreatedAt = s.now().UTC().Truncate(time.Microsecond)
+	err := s.remediationTx(ctx, op, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO remediation_schedules(id, tenant_id, connection_id, name, spec, approval_id, created_by, person, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, name) DO NOTHING`, sc.ID, string(sc.TenantID), string(sc.ConnectionID), sc.Name, string(sc.Spec),
+			sc.ApprovalID, sc.CreatedBy, sc.Person, formatStamp(sc.CreatedAt))
+		if err != nil {
+			return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return crossbill.Errorf(crossbill.CodeConflict, op, "a schedule named %q exists: pick another name or delete it first", sc.Name)
+		}
+		by.Action, by.TenantID, by.Subject = AuditRemediationSchedule, sc.TenantID, sc.ID
+		return s.appendAudit(ctx, tx, by, map[string]any{"created": sc.Name, "spec": sc.Spec, "approval": sc.ApprovalID})
+	})
+	return sc, err
+}
+
+// RemediationSchedules lists a tenant's schedules (conn "" for all its
+// connections), by name.
+func (s *Store) RemediationSchedules(ctx context.Context, tenant crossbill.TenantID, conn crossbill.ConnectionID) ([]RemediationSchedule, error) {
+	const op = "remediation schedules"
+	rows, err := s.db.QueryContext(ctx, `SELECT id, connection_id, name, spec, approval_id, created_by, person, last_desired, created_at FROM remediation_schedules
+		WHERE tenant_id = ? AND (? = '' OR connection_id = ?) ORDER BY name`, string(tenant), string(conn), string(conn))
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	defer rows.Close()
+	out := []RemediationSchedule{}
+	for rows.Next() {
+		sc := RemediationSchedule{TenantID: tenant}
+		var c, spec, at string
+		if err := rows.Scan(&sc.ID, &c, &sc.Name, &spec, &sc.ApprovalID, &sc.CreatedBy, &sc.Person, &sc.LastDesired, &at); err != nil {
+			return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		sc.ConnectionID, sc.Spec = crossbill.ConnectionID(c), json.RawMessage(spec)
+		if sc.CreatedAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
+			return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		out = append(out, sc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	return out, nil
+}
+
+// SetRemediationScheduleDesired records the state a schedule last asked
+// for, if it still is from (so two replicas' jobs act once per change).
+func (s *Store) SetRemediationScheduleDesired(ctx context.Context, tenant crossbill.TenantID, id, from, to string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE remediation_schedules SET last_desired = ? WHERE tenant_id = ? AND id = ? AND last_desired = ?`, to, string(tenant), id, from)
+	if err != nil {
+		return false, crossbill.Errorf(crossbill.CodeInternal, "remediation schedule", "%w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// DeleteRemediationSchedule deletes a tenant's schedule by name, with its
+// audit line; another tenant's is NotFound like a missing one.
+func (s *Store) DeleteRemediationSchedule(ctx context.Context, tenant crossbill.TenantID, name string, by AuditEntry) error {
+	const op = "remediation schedule delete"
+	return s.remediationTx(ctx, op, func(tx *sql.Tx) error {
+		var id string
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM remediation_schedules WHERE tenant_id = ? AND name = ?`, string(tenant), name).Scan(&id); err != nil {
+			return notFound(err, op, "no schedule %q in this tenant", name)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM remediation_schedules WHERE tenant_id = ? AND id = ?`, string(tenant), id); err != nil {
+			return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		by.Action, by.TenantID, by.Subject = AuditRemediationSchedule, tenant, id
+		return s.appendAudit(ctx, tx, by, map[string]any{"deleted": name})
+	})
+}
