@@ -67,7 +67,8 @@ step, each step kept in a durable log and the audit log. Destructive actions sna
 first; ` + "`remediate undo`" + ` reverses what AWS allows.`,
 	}
 	cmd.AddCommand(newRemediatePlanCmd(app), newRemediateShowCmd(app), newRemediateListCmd(app),
-		newRemediateRunCmd(app, false), newRemediateRunCmd(app, true), newRemediateMarkCmd(app), newRemediateUnmarkCmd(app))
+		newRemediateRunCmd(app, false), newRemediateRunCmd(app, true), newRemediateMarkCmd(app), newRemediateUnmarkCmd(app),
+		newRemediateScheduleCmd(app))
 	return cmd
 }
 
@@ -381,6 +382,113 @@ func printMarks(app *App, res []remediation.MarkResult) error {
 		fmt.Fprintln(tw, "ARN\tACTION\tSTATUS\tDUE\tWHY")
 		for _, r := range res {
 			rowf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ARN, r.Action, r.Status, orDash(r.Due), orDash(strings.TrimSpace(r.Reason+" "+r.Fix)))
+		}
+		return tw.Flush()
+	})
+}
+
+func newRemediateScheduleCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "schedule",
+		Short: "Off-hours schedules: stop and start instances by tag and calendar (create, list, delete)",
+	}
+	var (
+		f         remediateFlags
+		s         remediation.Schedule
+		tag       string
+		approvals int
+		approvers []string
+	)
+	create := &cobra.Command{
+		Use:   "create NAME --tenant T --tag KEY=VALUE --region R --timezone ZONE --days mon,tue,wed,thu,fri --start 08:00 --stop 19:00 [--skip YYYY-MM-DD]",
+		Short: "Create a schedule; it acts once a person other than you approves it (`crossbill approvals approve ID`)",
+		Long: `The schedule stops the instances tagged KEY=VALUE (and crossbill-remediation=allowed)
+outside START-STOP on DAYS in ZONE, and starts them again at START, through ordinary plans
+that keep every guard; on skip dates it does nothing. It acts when the wanted state changes,
+not every minute, so an instance someone starts after hours stays up until the next change.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			s.Name = args[0]
+			k, v, ok := strings.Cut(tag, "=")
+			if !ok || k == "" {
+				return crossbill.Errorf(crossbill.CodeInvalid, "remediate schedule", "--tag %q: give KEY=VALUE", tag)
+			}
+			s.TagKey, s.TagValue = k, v
+			env, t, err := f.open(ctx, app, false)
+			if err != nil {
+				return err
+			}
+			view, err := remediation.CreateSchedule(ctx, env, remediation.ScheduleRequest{Tenant: t.ID, Connection: crossbill.ConnectionID(f.connID), Schedule: s,
+				Approvals: approvals, Approvers: approvers, By: store.AuditEntry{Actor: cliActor()}})
+			if err != nil {
+				return err
+			}
+			return printSchedules(app, []remediation.ScheduleView{view})
+		},
+	}
+	f.add(create, false)
+	fl := create.Flags()
+	fl.StringVar(&f.connID, "connection", "", "connection (default: the tenant's one connection with the remediation module)")
+	fl.StringVar(&tag, "tag", "", "KEY=VALUE of the instances the schedule runs")
+	fl.StringSliceVar(&s.Regions, "region", nil, "regions of the instances (repeatable or comma-separated)")
+	fl.StringVar((*string)(&s.Account), "account", "", "account of the instances (default: the connection's)")
+	fl.StringVar(&s.Timezone, "timezone", "UTC", "IANA time zone of the times, e.g. Europe/Paris")
+	fl.StringSliceVar(&s.Days, "days", []string{"mon", "tue", "wed", "thu", "fri"}, "days the instances run")
+	fl.StringVar(&s.Start, "start", "08:00", "time they start, HH:MM")
+	fl.StringVar(&s.Stop, "stop", "19:00", "time they stop, HH:MM")
+	fl.StringSliceVar(&s.SkipDates, "skip", nil, "dates the schedule does nothing, YYYY-MM-DD (holidays)")
+	fl.IntVar(&approvals, "approvals", 1, "approvals needed from people other than you (2: two-person rule)")
+	fl.StringArrayVar(&approvers, "approver", nil, "only these people (emails) may approve")
+
+	var lf remediateFlags
+	list := &cobra.Command{
+		Use: "list --tenant T", Short: "List the tenant's schedules with their approval state", Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			env, t, err := lf.open(ctx, app, false)
+			if err != nil {
+				return err
+			}
+			vs, err := remediation.Schedules(ctx, env.Store, t.ID)
+			if err != nil {
+				return err
+			}
+			return printSchedules(app, vs)
+		},
+	}
+	lf.add(list, false)
+	var df remediateFlags
+	del := &cobra.Command{
+		Use: "delete NAME --tenant T", Short: "Delete a schedule: it acts no more", Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			env, t, err := df.open(ctx, app, false)
+			if err != nil {
+				return err
+			}
+			if err := remediation.DeleteSchedule(ctx, env.Store, t.ID, args[0], store.AuditEntry{Actor: cliActor()}); err != nil {
+				return err
+			}
+			return app.Print(map[string]string{"deleted": args[0]}, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "deleted schedule %s\n", args[0])
+				return err
+			})
+		},
+	}
+	df.add(del, false)
+	cmd.AddCommand(create, list, del)
+	return cmd
+}
+
+func printSchedules(app *App, vs []remediation.ScheduleView) error {
+	return app.Print(vs, func(w io.Writer) error {
+		tw := newTable(w, 0)
+		fmt.Fprintln(tw, "NAME\tTAG\tREGIONS\tRUNS\tAPPROVAL\tLAST")
+		for _, v := range vs {
+			s := v.Schedule
+			rowf(tw, "%s\t%s=%s\t%s\t%s %s-%s %s\t%s %s\t%s\n", s.Name, s.TagKey, s.TagValue, strings.Join(s.Regions, ","), strings.Join(s.Days, ","), s.Start, s.Stop, s.Timezone,
+				v.ApprovalID, v.ApprovalState, orDash(v.LastDesired))
 		}
 		return tw.Flush()
 	})

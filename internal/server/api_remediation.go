@@ -26,10 +26,16 @@ func remediationRoutes(s *Server) []route {
 			query: []param{q("state", "only plans in this state: "+fmt.Sprint(remediationStates()))}, resp: "RemediationPlanList"},
 		{method: http.MethodPost, path: base, role: analyst, tenantParam: "tenant", handler: s.planRemediation, tag: "remediation",
 			summary: "Plan a remediation: read each target, apply the guards (tag condition, crossbill:protect, termination and deletion protection, allowed states) and the blast-radius limits, dry-run EC2 calls; nothing changes in AWS. A plan with work opens an approval (kind remediation)",
-			body: "RemediationRequest", resp: "RemediationPlan", status: http.StatusCreated},
+			body:    "RemediationRequest", resp: "RemediationPlan", status: http.StatusCreated},
 		{method: http.MethodGet, path: base + "/{plan}", role: viewer, tenantParam: "tenant", handler: s.getRemediation, tag: "remediation", summary: "One plan: items, dry run, steps with their outputs, what restores each change", resp: "RemediationPlan"},
 		{method: http.MethodPost, path: base + "/{plan}/run", role: admin, tenantParam: "tenant", handler: s.runRemediation, tag: "remediation",
 			summary: "Run an approved plan now (409 while its approval is pending; 403 once it was denied); resumes a plan a crash left running without repeating a finished step; bounded to 100 s (the remediation job runs approved plans too)", resp: "RemediationPlan"},
+		{method: http.MethodGet, path: tenantPath + "/remediation-schedules", role: viewer, tenantParam: "tenant", handler: s.listRemediationSchedules, tag: "remediation",
+			summary: "The tenant's off-hours schedules with their approval state and the state each last asked for", resp: "RemediationScheduleList"},
+		{method: http.MethodPost, path: tenantPath + "/remediation-schedules", role: analyst, tenantParam: "tenant", handler: s.createRemediationSchedule, tag: "remediation",
+			summary: "Create an off-hours schedule (stop and start instances by tag and calendar, skip dates); it acts once a person other than the requester approves it", body: "RemediationScheduleRequest", resp: "RemediationScheduleView", status: http.StatusCreated},
+		{method: http.MethodDelete, path: tenantPath + "/remediation-schedules/{schedule}", role: analyst, tenantParam: "tenant", handler: s.deleteRemediationSchedule, tag: "remediation",
+			summary: "Delete a schedule by name: it acts no more", resp: "RemediationScheduleDeleted"},
 		{method: http.MethodPost, path: base + "/{plan}/undo", role: admin, tenantParam: "tenant", handler: s.undoRemediation, tag: "remediation",
 			summary: "Undo a done plan's items where AWS allows it (start what was stopped, the previous instance type or volume type, the previous lifecycle rules)", resp: "RemediationPlan"},
 	}
@@ -119,6 +125,53 @@ func (s *Server) undoRemediation(w http.ResponseWriter, r *http.Request) error {
 	return ok(w, r, p)
 }
 
+type remediationScheduleRequest struct {
+	Connection crossbill.ConnectionID `json:"connection"`
+	Schedule   remediation.Schedule   `json:"schedule"`
+	Approvals  int                    `json:"approvals"`
+	Approvers  []string               `json:"approvers"`
+}
+
+type remediationScheduleList struct {
+	Schedules []remediation.ScheduleView `json:"schedules"`
+}
+
+type remediationScheduleDeleted struct {
+	Deleted string `json:"deleted"`
+}
+
+func (s *Server) listRemediationSchedules(w http.ResponseWriter, r *http.Request) error {
+	vs, err := remediation.Schedules(r.Context(), s.store, tenantOf(r).ID)
+	if err != nil {
+		return err
+	}
+	return ok(w, r, remediationScheduleList{Schedules: vs})
+}
+
+func (s *Server) createRemediationSchedule(w http.ResponseWriter, r *http.Request) error {
+	var in remediationScheduleRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	v, err := remediation.CreateSchedule(r.Context(), s.remediationEnv(r), remediation.ScheduleRequest{Tenant: tenantOf(r).ID, Connection: in.Connection,
+		Schedule: in.Schedule, Approvals: in.Approvals, Approvers: in.Approvers, By: authOf(r).audit()})
+	if err != nil {
+		return err
+	}
+	if err := s.scheduleRemediation(r.Context(), tenantOf(r).ID, v.ConnectionID); err != nil {
+		return err
+	}
+	return created(w, r, v)
+}
+
+func (s *Server) deleteRemediationSchedule(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("schedule")
+	if err := remediation.DeleteSchedule(r.Context(), s.store, tenantOf(r).ID, name, authOf(r).audit()); err != nil {
+		return err
+	}
+	return ok(w, r, remediationScheduleDeleted{Deleted: name})
+}
+
 func remediationSchemas() obj {
 	strs := obj{"type": "array", "items": obj{"type": "string"}}
 	params := obj{"type": "object", "additionalProperties": obj{"type": "string"}}
@@ -146,6 +199,15 @@ func remediationSchemas() obj {
 			"approvals_required": integer(""), "requested_by": str(""), "requested_email": str(""), "items": arrayOf("RemediationItem"),
 			"created_at": timestamp(""), "updated_at": timestamp("")}),
 		"RemediationPlanList": object([]string{"plans"}, obj{"plans": arrayOf("RemediationPlan")}),
+		"RemediationSchedule": object([]string{"name", "tag_key", "tag_value", "regions", "timezone", "days", "start", "stop"}, obj{"name": str(""),
+			"tag_key": str("the instances' tag key"), "tag_value": str(""), "account_id": str("default: the connection's"), "regions": strs,
+			"timezone": str("IANA zone, e.g. Europe/Paris"), "days": strs, "start": str("HH:MM"), "stop": str("HH:MM"), "skip_dates": strs, "limits": ref("RemediationLimits")}),
+		"RemediationScheduleRequest": object([]string{"schedule"}, obj{"connection": str(""), "schedule": ref("RemediationSchedule"), "approvals": integer(""), "approvers": strs}),
+		"RemediationScheduleView": object([]string{"id", "schedule", "approval_id", "approval_state"}, obj{"id": str(""), "connection_id": str(""),
+			"schedule": ref("RemediationSchedule"), "approval_id": str(""), "approval_state": str(""), "last_desired": str("running or stopped"),
+			"created_by": str(""), "created_at": timestamp("")}),
+		"RemediationScheduleList":    object([]string{"schedules"}, obj{"schedules": arrayOf("RemediationScheduleView")}),
+		"RemediationScheduleDeleted": object([]string{"deleted"}, obj{"deleted": str("")}),
 	}
 }
 

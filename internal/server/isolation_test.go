@@ -18,6 +18,7 @@ import (
 	"unicode"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/approval"
 	"github.com/crossbill/crossbill/internal/cur"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
 	"github.com/crossbill/crossbill/internal/server"
@@ -47,6 +48,7 @@ type isoTenant struct {
 	person       string // a person with a role in the tenant
 	view         string // a saved view's ID
 	plan         string // a remediation plan's ID
+	schedule     string // a remediation schedule's name
 	templateFile string
 }
 
@@ -111,6 +113,7 @@ var resourceParams = map[string]func(t *isoTenant) string{
 	"person":     func(t *isoTenant) string { return t.person },
 	"view":       func(t *isoTenant) string { return t.view },
 	"plan":       func(t *isoTenant) string { return t.plan },
+	"schedule":   func(t *isoTenant) string { return t.schedule },
 }
 
 // plainParams are path parameters that name nothing a tenant owns: the
@@ -253,9 +256,18 @@ func isoCases() map[string]isoCase {
 		}, probes: []isoProbe{{name: "B's connection in the body", want: []int{404}, body: func(w *isoWorld) any {
 			return map[string]any{"connection": w.b.conn, "targets": []map[string]string{{"action": "stop-instance", "arn": "arn:aws:ec2:us-east-1:111100002222:instance/i-0123456789abcdef0"}}}
 		}}}},
-		"GET /api/v1/tenants/{tenant}/remediations/{plan}":       {control: 200, controlHas: "secret-plan-reason"},
-		"POST /api/v1/tenants/{tenant}/remediations/{plan}/run":  {control: 409, controlHas: "nothing to run"},
-		"POST /api/v1/tenants/{tenant}/remediations/{plan}/undo": {control: 409, controlHas: "only a done or failed plan"},
+		"GET /api/v1/tenants/{tenant}/remediations/{plan}":      {control: 200, controlHas: "secret-plan-reason"},
+		"POST /api/v1/tenants/{tenant}/remediations/{plan}/run": {control: 409, controlHas: "nothing to run"},
+		"GET /api/v1/tenants/{tenant}/remediation-schedules":    {control: 200, controlHas: "secret-schedule", probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/remediation-schedules": {control: 400, controlHas: "remediation module", body: func(w *isoWorld) any {
+			return map[string]any{"connection": w.a.conn, "schedule": isoSchedule("iso-new-schedule")}
+		}, probes: []isoProbe{{name: "B's connection in the body", want: []int{404}, body: func(w *isoWorld) any {
+			return map[string]any{"connection": w.b.conn, "schedule": isoSchedule("iso-new-schedule")}
+		}}}},
+		"DELETE /api/v1/tenants/{tenant}/remediation-schedules/{schedule}": {control: 200, controlHas: "secret-schedule", after: func(t *testing.T, w *isoWorld) {
+			w.a.schedule = w.saveSchedule(t, &w.a)
+		}},
+		"POST /api/v1/tenants/{tenant}/remediations/{plan}/undo":   {control: 409, controlHas: "only a done or failed plan"},
 		"GET /api/v1/tenants/{tenant}/costs/views/{view}/export":   {control: 200, controlHas: "period,group,amortized"},
 		"GET /api/v1/tenants/{tenant}/costs/reconciliation":        {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/costs/dimensions":            {control: 200, probes: []isoProbe{probeTenant()}},
@@ -682,6 +694,32 @@ func (w *isoWorld) saveView(t *testing.T, tn *isoTenant) string {
 	return v.ID
 }
 
+func isoSchedule(name string) map[string]any {
+	return map[string]any{"name": name, "tag_key": "schedule", "tag_value": "office", "regions": []string{"eu-west-1"}, "timezone": "UTC",
+		"days": []string{"mon"}, "start": "08:00", "stop": "19:00"}
+}
+
+// saveSchedule stores the tenant's off-hours schedule (its connection has
+// no remediation module, so straight into the store, with its approval).
+func (w *isoWorld) saveSchedule(t *testing.T, tn *isoTenant) string {
+	t.Helper()
+	ctx := context.Background()
+	name := strings.ReplaceAll(tn.name, "-", "") + "-secret-schedule" // not the tenant name: the path names both
+	id := "rs_" + strings.ReplaceAll(tn.name, "-", "") + "schedule"
+	a, err := approval.Open(ctx, w.ts.Store(), approval.Request{Tenant: crossbill.TenantID(tn.id), Kind: approval.KindRemediation, Subject: "schedule:" + id,
+		Summary: "schedule", Detail: isoSchedule(name)}, store.AuditEntry{Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := json.Marshal(isoSchedule(name))
+	if _, err := w.ts.Store().CreateRemediationSchedule(ctx, store.RemediationSchedule{ID: id, TenantID: crossbill.TenantID(tn.id), ConnectionID: crossbill.ConnectionID(tn.conn),
+		Name: name, Spec: spec, ApprovalID: a.ID, CreatedBy: "test"}, store.AuditEntry{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	w.secretsOf(tn, name, id, a.ID)
+	return name
+}
+
 func newIsoWorld(t *testing.T) *isoWorld {
 	t.Helper()
 	ctx := context.Background()
@@ -755,6 +793,7 @@ func newIsoWorld(t *testing.T) *isoWorld {
 			t.Fatal(err)
 		}
 		w.secretsOf(tn, tn.plan, x.name+"-secret-plan-reason")
+		tn.schedule = w.saveSchedule(t, tn)
 	}
 
 	// A's connection has a bill bucket too (as the Flexera route's probes
