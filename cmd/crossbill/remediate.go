@@ -17,13 +17,28 @@ import (
 
 // remediateFlags are the flags the remediate commands share.
 type remediateFlags struct {
-	tenant, connID string
-	hub            awsclient.HubOptions
+	tenant, connID, as string
+	hub                awsclient.HubOptions
+}
+
+// by is the person at the terminal for the audit log and the approval:
+// --as EMAIL names them (as `approvals approve --as` does), else the OS user.
+func (f *remediateFlags) by(ctx context.Context, st *store.Store) (store.AuditEntry, error) {
+	by := store.AuditEntry{Actor: cliActor()}
+	if f.as != "" {
+		u, err := st.LocalUser(ctx, f.as)
+		if err != nil {
+			return by, err
+		}
+		by.PersonEmail, by.PersonSubject = u.Email, u.Subject
+	}
+	return by, nil
 }
 
 func (f *remediateFlags) add(cmd *cobra.Command, aws bool) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.tenant, "tenant", "", "tenant (required)")
+	fl.StringVar(&f.as, "as", "", "the person acting, by email (the audit log and the approval name them)")
 	if err := cmd.MarkFlagRequired("tenant"); err != nil {
 		panic(err) // a flag name typo: a bug caught by every test run
 	}
@@ -139,8 +154,12 @@ Exit code 2 for bad targets, 3 for an unknown tenant or connection.`,
 			if err != nil {
 				return err
 			}
+			by, err := f.by(ctx, env.Store)
+			if err != nil {
+				return err
+			}
 			p, err := remediation.NewPlan(ctx, env, remediation.Request{Tenant: t.ID, Connection: crossbill.ConnectionID(f.connID), Targets: targets,
-				Limits: &limits, Approvals: approvals, Approvers: approvers, By: store.AuditEntry{Actor: cliActor()}})
+				Limits: &limits, Approvals: approvals, Approvers: approvers, By: by})
 			if err != nil {
 				return err
 			}
@@ -301,7 +320,11 @@ func newRemediateRunCmd(app *App, undo bool) *cobra.Command {
 			if undo {
 				do = remediation.Undo
 			}
-			p, err := do(ctx, env, t.ID, args[0], store.AuditEntry{Actor: cliActor()})
+			by, err := f.by(ctx, env.Store)
+			if err != nil {
+				return err
+			}
+			p, err := do(ctx, env, t.ID, args[0], by)
 			if err != nil {
 				return err
 			}
@@ -333,8 +356,11 @@ func newRemediateMarkCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := remediation.Mark(ctx, env, remediation.MarkRequest{Tenant: t.ID, Connection: crossbill.ConnectionID(f.connID), Targets: targets, Days: days,
-				By: store.AuditEntry{Actor: cliActor()}})
+			by, err := f.by(ctx, env.Store)
+			if err != nil {
+				return err
+			}
+			res, err := remediation.Mark(ctx, env, remediation.MarkRequest{Tenant: t.ID, Connection: crossbill.ConnectionID(f.connID), Targets: targets, Days: days, By: by})
 			if err != nil {
 				return err
 			}
@@ -364,7 +390,11 @@ func newRemediateUnmarkCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := remediation.Unmark(ctx, env, t.ID, crossbill.ConnectionID(f.connID), nil, store.AuditEntry{Actor: cliActor()})
+			by, err := f.by(ctx, env.Store)
+			if err != nil {
+				return err
+			}
+			res, err := remediation.Unmark(ctx, env, t.ID, crossbill.ConnectionID(f.connID), nil, by)
 			if err != nil {
 				return err
 			}
@@ -419,8 +449,12 @@ not every minute, so an instance someone starts after hours stays up until the n
 			if err != nil {
 				return err
 			}
+			by, err := f.by(ctx, env.Store)
+			if err != nil {
+				return err
+			}
 			view, err := remediation.CreateSchedule(ctx, env, remediation.ScheduleRequest{Tenant: t.ID, Connection: crossbill.ConnectionID(f.connID), Schedule: s,
-				Approvals: approvals, Approvers: approvers, By: store.AuditEntry{Actor: cliActor()}})
+				Approvals: approvals, Approvers: approvers, By: by})
 			if err != nil {
 				return err
 			}
@@ -467,7 +501,11 @@ not every minute, so an instance someone starts after hours stays up until the n
 			if err != nil {
 				return err
 			}
-			if err := remediation.DeleteSchedule(ctx, env.Store, t.ID, args[0], store.AuditEntry{Actor: cliActor()}); err != nil {
+			by, err := df.by(ctx, env.Store)
+			if err != nil {
+				return err
+			}
+			if err := remediation.DeleteSchedule(ctx, env.Store, t.ID, args[0], by); err != nil {
 				return err
 			}
 			return app.Print(map[string]string{"deleted": args[0]}, func(w io.Writer) error {
