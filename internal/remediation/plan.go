@@ -29,6 +29,8 @@ type Env struct {
 	// AfterStep, when set, runs after each step is recorded done; an error
 	// stops the run there as if the process died (tests' crash hook).
 	AfterStep func(item, step int) error
+	// Notify, when set, receives the notices of announce.
+	Notify func(context.Context, Notice)
 }
 
 func (e Env) now() time.Time {
@@ -282,6 +284,9 @@ func NewPlan(ctx context.Context, env Env, req Request) (Plan, error) {
 	if _, err := env.Store.CreateRemediationPlan(ctx, store.RemediationPlan{ID: p.ID, TenantID: p.TenantID, ConnectionID: p.ConnectionID, State: p.State,
 		RequestedBy: req.By.Actor, Person: req.By.PersonEmail, Plan: js}, req.By, map[string]any{"state": p.State, "ready": ready(p), "items": len(p.Items), "approval": p.ApprovalID}); err != nil {
 		return Plan{}, err
+	}
+	if p.State == StateAwaiting && req.AutoApproved == "" {
+		env.announce(ctx, TopicAwaiting, p)
 	}
 	return p, nil
 }

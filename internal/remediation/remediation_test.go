@@ -146,6 +146,8 @@ func TestStopInstanceGuardsDryRunApprovalRunUndo(t *testing.T) {
 	untagged := w.instance(map[string]string{"team": "web"}, "t3.micro")
 	protectedTag := w.instance(map[string]string{"crossbill-remediation": "allowed", "crossbill:protect": "yes"}, "t3.micro")
 	terminationProtected := w.instance(allowed(), "t3.micro")
+	var topics []string
+	w.env.Notify = func(_ context.Context, n remediation.Notice) { topics = append(topics, n.Topic+" "+n.Plan.ID) }
 	must(ec.ModifyInstanceAttribute(w.ctx, &ec2.ModifyInstanceAttributeInput{InstanceId: aws.String(terminationProtected),
 		DisableApiTermination: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}}))
 
@@ -205,6 +207,9 @@ func TestStopInstanceGuardsDryRunApprovalRunUndo(t *testing.T) {
 		t.Errorf("a done plan ran again: %v", err)
 	}
 
+	if want := []string{remediation.TopicAwaiting + " " + p.ID, remediation.TopicDone + " " + p.ID}; strings.Join(topics, ",") != strings.Join(want, ",") {
+		t.Errorf("notices %v, want %v", topics, want)
+	}
 	undone := must(remediation.Undo(w.ctx, w.env, w.tenant, p.ID, w.requester))
 	if s, _ := w.instanceState(ok); s != "running" || undone.State != remediation.StateUndone {
 		t.Errorf("after undo: instance %s, plan %s", s, undone.State)
@@ -433,4 +438,24 @@ func (w *world) startInstance(id string) {
 
 func (w *world) stopInstance(id string) {
 	must(ec2.NewFromConfig(w.aws).StopInstances(w.ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}))
+}
+
+// TestChangedSinceApprovalIsLeftAlone: the resource gained the protect tag
+// after the plan was approved; the run re-reads it and leaves it alone.
+func TestChangedSinceApprovalIsLeftAlone(t *testing.T) {
+	w := newWorld(t, "eu-west-2")
+	id := w.instance(allowed(), "t3.micro")
+	p := w.plan(nil, target(remediation.StopInstance, w.instanceARN(id), nil))
+	must(approval.Decide(w.ctx, w.st, w.tenant, p.ApprovalID, true, "ok", w.approver))
+	must(ec2.NewFromConfig(w.aws).CreateTags(w.ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: ec2Tags(map[string]string{"crossbill:protect": "payroll"})}))
+	done := must(remediation.Run(w.ctx, w.env, w.tenant, p.ID, w.requester))
+	if done.Items[0].Status != remediation.ItemStaleSkip || !strings.Contains(done.Items[0].Reason, "crossbill:protect") || !strings.Contains(done.Items[0].Reason, "plan again") {
+		t.Errorf("item: %+v", done.Items[0])
+	}
+	if s, _ := w.instanceState(id); s != "running" {
+		t.Errorf("a protected instance was stopped: %s", s)
+	}
+	if w.rec.Count("ec2:StopInstances") != 1 { // the dry run's only
+		t.Errorf("StopInstances sent %d times", w.rec.Count("ec2:StopInstances"))
+	}
 }

@@ -106,7 +106,11 @@ func Run(ctx context.Context, env Env, tenant crossbill.TenantID, id string, by 
 		}
 	}
 	p.Reason = ""
-	return p, finish(ctx, env, &p, StateRunning, StateDone, by)
+	if err := finish(ctx, env, &p, StateRunning, StateDone, by); err != nil {
+		return p, err
+	}
+	env.announce(ctx, TopicDone, p)
+	return p, nil
 }
 
 // runSteps runs steps (numbered from base in the step log), skipping the
@@ -165,6 +169,7 @@ func fail(ctx context.Context, env Env, p Plan, by store.AuditEntry, err error) 
 	if ferr := finish(ctx, env, &p, StateRunning, StateFailed, by); ferr != nil {
 		return ferr
 	}
+	env.announce(ctx, TopicFailed, p)
 	return err
 }
 
