@@ -45,7 +45,9 @@ var weekdays = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 // Check validates s, saying what to fix.
 func (s Schedule) Check() error {
 	const op = "remediation schedule"
-	bad := func(format string, args ...any) error { return crossbill.Errorf(crossbill.CodeInvalid, op, format, args...) }
+	bad := func(format string, args ...any) error {
+		return crossbill.Errorf(crossbill.CodeInvalid, op, format, args...)
+	}
 	if s.Name == "" || len(s.Name) > 100 || s.TagKey == "" || len(s.TagKey) > 128 || len(s.TagValue) > 256 {
 		return bad("a schedule needs a name (at most 100 characters) and the tag (key=value) of the instances it runs")
 	}
