@@ -221,7 +221,9 @@ func putLifecycle(ctx context.Context, c *clients, bucket string, s Step, prior 
 // else, applies to every object.
 func ruleCoversBucket(r s3types.LifecycleRule) bool {
 	if r.Filter == nil {
-		return aws.ToString(r.Prefix) == ""
+		// The rule's top-level Prefix is deprecated but still what older
+		// rules carry; read it as AWS does.
+		return aws.ToString(r.Prefix) == "" //lint:ignore SA1019 older rules still set it
 	}
 	return r.Filter.And == nil && r.Filter.Tag == nil && aws.ToString(r.Filter.Prefix) == "" &&
 		r.Filter.ObjectSizeGreaterThan == nil && r.Filter.ObjectSizeLessThan == nil
