@@ -298,9 +298,20 @@ func TestCrashMidPlanResumes(t *testing.T) {
 	if _, err := ec.DescribeVolumes(w.ctx, &ec2.DescribeVolumesInput{VolumeIds: []string{volID}}); err != nil {
 		t.Fatalf("the volume is gone before its step: %v", err)
 	}
-	done, err := remediation.Run(w.ctx, w.env, w.tenant, p.ID, w.requester)
-	if err != nil || done.State != remediation.StateDone {
-		t.Fatalf("resumed run: %v %s", err, done.State)
+	// Right after the crash the plan may still be another run's: refused.
+	if _, err := remediation.Run(w.ctx, w.env, w.tenant, p.ID, w.requester); crossbill.ErrorCode(err) != crossbill.CodeConflict || !strings.Contains(err.Error(), "resumes in") {
+		t.Fatalf("resume at once: %v", err)
+	}
+	// Ten minutes without progress: the run died; the job resumes it.
+	later := w.env
+	later.Now = func() time.Time { return time.Now().Add(11 * time.Minute) }
+	due, err := remediation.RunDue(w.ctx, later, w.tenant, byARNConn(t, w))
+	if err != nil || len(due.Ran) != 1 || due.Ran[0] != p.ID {
+		t.Fatalf("remediation job: %+v %v", due, err)
+	}
+	done := must(remediation.Get(w.ctx, w.st, w.tenant, p.ID))
+	if done.State != remediation.StateDone {
+		t.Fatalf("resumed run: %s %s", done.State, done.Reason)
 	}
 	if n := w.rec.Count("ec2:CreateSnapshot"); n != 2 { // the dry run's and one real
 		t.Errorf("CreateSnapshot sent %d times, want 2 (dry run + once)", n)

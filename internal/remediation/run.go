@@ -56,10 +56,23 @@ func Run(ctx context.Context, env Env, tenant crossbill.TenantID, id string, by 
 		p.State = StateBlocked
 		return p, crossbill.Errorf(crossbill.CodeConflict, op, "plan %s: %s", id, p.Reason)
 	}
-	if _, err := setState(ctx, env.Store, p, []string{StateAwaiting, StateApproved, StateRunning, StateFailed}, StateRunning, by); err != nil {
+	if p.State == StateRunning {
+		// Another run may be at work: resume only a plan a crash left
+		// without step activity for staleAfter.
+		last, err := lastActivity(ctx, env.Store, p)
+		if err != nil {
+			return p, err
+		}
+		if wait := staleAfter - env.now().Sub(last); wait > 0 {
+			return p, crossbill.Errorf(crossbill.CodeConflict, op, "plan %s is running (last step at %s); if its run died, it resumes in %s, by the remediation job or `crossbill remediate run`",
+				id, last.UTC().Format(time.RFC3339), wait.Round(time.Second))
+		}
+	}
+	claimed, err := env.Store.ClaimRemediationPlan(ctx, tenant, id, p.State, p.UpdatedAt, by)
+	if err != nil {
 		return p, err
 	}
-	p.State = StateRunning
+	p.State, p.UpdatedAt = StateRunning, claimed.UpdatedAt
 	conn, err := ConnectionFor(ctx, env.Store, tenant, p.ConnectionID)
 	if err != nil {
 		return p, err
@@ -333,13 +346,13 @@ func RunDue(ctx context.Context, env Env, tenant crossbill.TenantID, conn crossb
 				continue
 			}
 		case StateRunning:
-			steps, err := env.Store.RemediationSteps(ctx, tenant, sp.ID)
+			p, err := withSteps(ctx, env.Store, sp)
 			if err != nil {
 				return res, err
 			}
-			last := sp.UpdatedAt
-			for _, s := range steps {
-				last = maxTime(last, s.StartedAt, s.FinishedAt)
+			last, err := lastActivity(ctx, env.Store, p)
+			if err != nil {
+				return res, err
 			}
 			if env.now().Sub(last) < staleAfter {
 				continue
@@ -360,6 +373,20 @@ func RunDue(ctx context.Context, env Env, tenant crossbill.TenantID, conn crossb
 		}
 	}
 	return res, nil
+}
+
+// lastActivity is when p's run last showed progress: its state change or
+// a step's start or finish.
+func lastActivity(ctx context.Context, st *store.Store, p Plan) (time.Time, error) {
+	steps, err := st.RemediationSteps(ctx, p.TenantID, p.ID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	last := p.UpdatedAt
+	for _, s := range steps {
+		last = maxTime(last, s.StartedAt, s.FinishedAt)
+	}
+	return last, nil
 }
 
 func maxTime(ts ...time.Time) time.Time {

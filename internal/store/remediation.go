@@ -415,3 +415,31 @@ func (s *Store) DeleteRemediationSchedule(ctx context.Context, tenant crossbill.
 		return s.appendAudit(ctx, tx, by, map[string]any{"deleted": name})
 	})
 }
+
+// ClaimRemediationPlan moves a plan to running for one runner: only if it
+// is still in state and unchanged since updatedAt, so of two runners (the
+// CLI and the job, or two replicas) that read the same plan one wins and
+// the other gets a Conflict.
+func (s *Store) ClaimRemediationPlan(ctx context.Context, tenant crossbill.TenantID, id, state string, updatedAt time.Time, by AuditEntry) (RemediationPlan, error) {
+	const op = "remediation plan claim"
+	var out RemediationPlan
+	err := s.remediationTx(ctx, op, func(tx *sql.Tx) error {
+		now := s.now().UTC().Truncate(time.Microsecond)
+		res, err := tx.ExecContext(ctx, `UPDATE remediation_plans SET state = 'running', updated_at = ? WHERE tenant_id = ? AND id = ? AND state = ? AND updated_at = ?`,
+			formatStamp(now), string(tenant), id, state, formatStamp(updatedAt))
+		if err != nil {
+			return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return crossbill.Errorf(crossbill.CodeConflict, op, "plan %s changed since it was read (another run took it): show it again", id)
+		}
+		p, err := scanRemediationPlan(tx.QueryRowContext(ctx, `SELECT `+remediationPlanCols+` FROM remediation_plans WHERE tenant_id = ? AND id = ?`, string(tenant), id))
+		if err != nil {
+			return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+		}
+		out = p
+		by.Action, by.TenantID, by.Subject = AuditRemediationState, tenant, id
+		return s.appendAudit(ctx, tx, by, map[string]any{"state": "running", "from": state})
+	})
+	return out, err
+}

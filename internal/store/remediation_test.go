@@ -43,6 +43,13 @@ func TestRemediationStore(t *testing.T) {
 	if ps, _ := s.RemediationPlans(ctx, "", "running"); len(ps) != 1 {
 		t.Fatalf("every tenant's running plans: %d", len(ps))
 	}
+	// Two runners read the plan at once: one claims it.
+	if _, err := s.ClaimRemediationPlan(ctx, acme.ID, "rp_1", "running", got.UpdatedAt, by); err != nil {
+		t.Fatalf("first claim: %v", err)
+	}
+	if _, err := s.ClaimRemediationPlan(ctx, acme.ID, "rp_1", "running", got.UpdatedAt, by); crossbill.ErrorCode(err) != crossbill.CodeConflict {
+		t.Fatalf("second claim of the same read: %v", err)
+	}
 
 	if err := s.StartRemediationStep(ctx, acme.ID, "rp_1", 0, 0, "ec2:CreateSnapshot"); err != nil {
 		t.Fatal(err)
@@ -96,7 +103,7 @@ func TestRemediationStore(t *testing.T) {
 	for _, l := range lines {
 		count[l.Action]++
 	}
-	if count[store.AuditRemediationPlan] != 1 || count[store.AuditRemediationState] != 1 || count[store.AuditRemediationStep] != 1 ||
+	if count[store.AuditRemediationPlan] != 1 || count[store.AuditRemediationState] != 2 || count[store.AuditRemediationStep] != 1 ||
 		count[store.AuditRemediationMark] != 2 || count[store.AuditRemediationUnmk] != 1 {
 		t.Errorf("audit lines: %v", count)
 	}
