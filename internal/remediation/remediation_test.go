@@ -32,7 +32,7 @@ const account = "123456789012"
 // world is a tenant with a verified remediation connection to the
 // emulated account, a requester and an approver.
 type world struct {
-	t         *testing.T
+	t         testing.TB
 	ctx       context.Context
 	st        *store.Store
 	env       remediation.Env
@@ -53,7 +53,7 @@ func must[T any](v T, err error) T {
 
 // newWorld: each test works in a region of its own on the shared
 // emulator, so counts (the percentage limit) see only its resources.
-func newWorld(t *testing.T, region string) *world {
+func newWorld(t testing.TB, region string) *world {
 	t.Helper()
 	ctx := context.Background()
 	srv := emulator.Shared(t)
