@@ -215,3 +215,61 @@ func inRegion(t remediation.Target, region string) remediation.Target {
 	t.Region = region
 	return t
 }
+
+// TestMarkLoadBalancerAndDB: mark-for-op tags through ELBv2's and RDS's own
+// tagging calls, removed by unmark (the DB once stopped, the load balancer
+// once no recommendation names it).
+func TestMarkLoadBalancerAndDB(t *testing.T) {
+	w := newWorld(t, "eu-west-3")
+	ec := ec2.NewFromConfig(w.aws)
+	vpc := must(ec.CreateVpc(w.ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.1.0.0/16")}))
+	var subnets []string
+	for i, az := range []string{"eu-west-3a", "eu-west-3b"} {
+		s := must(ec.CreateSubnet(w.ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String([]string{"10.1.1.0/24", "10.1.2.0/24"}[i]), AvailabilityZone: aws.String(az)}))
+		subnets = append(subnets, aws.ToString(s.Subnet.SubnetId))
+	}
+	lbc := elb.NewFromConfig(w.aws)
+	lb := must(lbc.CreateLoadBalancer(w.ctx, &elb.CreateLoadBalancerInput{Name: aws.String("quiet"), Subnets: subnets,
+		Tags: []elbtypes.Tag{{Key: aws.String("crossbill-remediation"), Value: aws.String("allowed")}}}))
+	lbARN := aws.ToString(lb.LoadBalancers[0].LoadBalancerArn)
+	rc := rds.NewFromConfig(w.aws)
+	db := must(rc.CreateDBInstance(w.ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String("quiet-db"), Engine: aws.String("postgres"),
+		DBInstanceClass: aws.String("db.t3.micro"), AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("admin1"), MasterUserPassword: aws.String("Secret-password-1"),
+		Tags: []rdstypes.Tag{{Key: aws.String("crossbill-remediation"), Value: aws.String("allowed")}}}))
+	dbARN := aws.ToString(db.DBInstance.DBInstanceArn)
+	lbTag := func() string {
+		out := must(lbc.DescribeTags(w.ctx, &elb.DescribeTagsInput{ResourceArns: []string{lbARN}}))
+		for _, tg := range out.TagDescriptions[0].Tags {
+			if aws.ToString(tg.Key) == remediation.MarkTag {
+				return aws.ToString(tg.Value)
+			}
+		}
+		return ""
+	}
+	dbTag := func() string {
+		out := must(rc.ListTagsForResource(w.ctx, &rds.ListTagsForResourceInput{ResourceName: aws.String(dbARN)}))
+		for _, tg := range out.TagList {
+			if aws.ToString(tg.Key) == remediation.MarkTag {
+				return aws.ToString(tg.Value)
+			}
+		}
+		return ""
+	}
+	res := must(remediation.Mark(w.ctx, w.env, remediation.MarkRequest{Tenant: w.tenant, Days: 3, By: w.requester, Targets: []remediation.Target{
+		target(remediation.DeleteLoadBalancer, lbARN, nil), target(remediation.StopDB, dbARN, nil)}}))
+	if len(res) != 2 || res[0].Status != remediation.MarkMarked || res[1].Status != remediation.MarkMarked {
+		t.Fatalf("mark: %+v", res)
+	}
+	if !strings.HasPrefix(lbTag(), "delete-load-balancer@") || !strings.HasPrefix(dbTag(), "stop-db@") {
+		t.Fatalf("tags: lb %q db %q", lbTag(), dbTag())
+	}
+	must(rc.StopDBInstance(w.ctx, &rds.StopDBInstanceInput{DBInstanceIdentifier: aws.String("quiet-db")}))
+	out := must(remediation.Unmark(w.ctx, w.env, w.tenant, "", []remediation.Target{target(remediation.DeleteLoadBalancer, lbARN, nil)}, w.requester))
+	if len(out) != 2 || dbTag() != "" || lbTag() == "" {
+		t.Fatalf("unmark with the load balancer still recommended: %+v, lb %q db %q", out, lbTag(), dbTag())
+	}
+	must(remediation.Unmark(w.ctx, w.env, w.tenant, "", []remediation.Target{}, w.requester))
+	if lbTag() != "" {
+		t.Errorf("load balancer still marked %q", lbTag())
+	}
+}
