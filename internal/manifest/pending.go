@@ -50,10 +50,6 @@ var pending = []pendingGroup{
 		"sso:CreateAccountAssignment", "sso:DeleteAccountAssignment",
 		"sso:DescribeAccountAssignmentCreationStatus", "sso:DescribeAccountAssignmentDeletionStatus",
 	}},
-	{ModuleRemediation, "#17", "remediation of idle and oversized resources", []string{
-		"ec2:DeleteVolume", "ec2:CreateSnapshot", "ec2:CreateTags", "ec2:DeleteSnapshot", "ec2:ModifyVolume",
-		"ec2:StopInstances", "ec2:StartInstances", "ec2:ModifyInstanceAttribute", "ec2:ReleaseAddress", "rds:StopDBInstance",
-	}},
 }
 
 // PendingActions returns the pending list, in ValidModules order then
