@@ -69,11 +69,25 @@ func TestAnnexDerivesClaims(t *testing.T) {
 	if !hasClaim(ro.CannotDo, "read-only") || !hasClaim(ro.CannotDo, "other than the CUR export") || !hasClaim(ro.CannotDo, "IAM users, roles") || !hasClaim(ro.CannotDo, "secrets") {
 		t.Errorf("read-only modules: cannot-do %q", ro.CannotDo)
 	}
-	// access-jit's writes are granted (#15): the annex of all modules no
-	// longer claims read-only, and names the only writes it may make.
-	all := manifest.BuildAnnex(manifest.ValidModules(), sched)
-	if hasClaim(all.CannotDo, "read-only") || hasClaim(all.CannotDo, "Change IAM group membership") || !hasClaim(all.CannotDo, "IAM group membership under /crossbill-jit/") {
-		t.Errorf("access-jit writes are granted, yet the annex's cannot-do is %q", all.CannotDo)
+	// access-jit's (#15) and remediation's writes are granted, each on
+	// tagged resources or crossbill-jit/ groups only, and the annex says
+	// so. Without commitments-purchase, it still claims no commit spend.
+	var noPurchase []manifest.Module
+	for _, m := range manifest.ValidModules() {
+		if m != manifest.ModuleCommitmentsPurchase {
+			noPurchase = append(noPurchase, m)
+		}
+	}
+	all := manifest.BuildAnnex(noPurchase, sched)
+	if hasClaim(all.CannotDo, "read-only") || !hasClaim(all.CannotDo, "other than those tagged crossbill-remediation=allowed") || hasClaim(all.CannotDo, "Change IAM group membership") ||
+		!hasClaim(all.CannotDo, "IAM group membership under /crossbill-jit/") || !hasClaim(all.CannotDo, "commit spend") {
+		t.Errorf("only remediation's tagged writes and JIT's are granted, yet the annex says: %q", all.CannotDo)
+	}
+	// commitments-purchase grants purchases: the annex no longer claims
+	// read-only nor "no commit spend", but still claims the rest.
+	buy := manifest.BuildAnnex([]manifest.Module{manifest.ModuleCommitments, manifest.ModuleCommitmentsPurchase}, sched)
+	if hasClaim(buy.CannotDo, "read-only") || hasClaim(buy.CannotDo, "commit spend") || !hasClaim(buy.CannotDo, "other than those tagged") || !hasClaim(buy.CannotDo, "IAM users, roles") {
+		t.Errorf("commitments-purchase: cannot-do %q", buy.CannotDo)
 	}
 	// Once granted, the writes break the read-only claims.
 	writes := manifest.CannotDo(manifest.ByModule(manifest.ValidModules()...), manifest.ValidModules())

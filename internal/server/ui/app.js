@@ -12,9 +12,10 @@ import jit from './pages/jit.js';
 import annex from './pages/annex.js';
 import jobs from './pages/jobs.js';
 import approvals from './pages/approvals.js';
+import remediation from './pages/remediation.js';
 import { me, people } from './pages/people.js';
 
-const pages = { connections, costs, commitments, review, access, jit, approvals, annex, jobs, me, people };
+const pages = { connections, costs, commitments, review, access, jit, remediation, approvals, annex, jobs, me, people };
 const main = document.getElementById('main');
 const header = document.getElementById('top');
 const tenantSelect = document.getElementById('tenant-select');
