@@ -72,7 +72,7 @@ func TestSyncOrganization(t *testing.T) {
 		CollectOptions: inventory.CollectOptions{AWS: awsclient.MustFactory(w.hub), RegionConcurrency: 8,
 			// Narrowed to keep the test short (moto enables every region);
 			// the region that does not exist shows they are discovered.
-			Regions: []string{"us-east-1", "eu-west-1", "xx-nowhere-1"},
+			Regions:    []string{"us-east-1", "eu-west-1", "xx-nowhere-1"},
 			APIOptions: []func(*middleware.Stack) error{denyIn("eu-west-1", "Lambda", "ListFunctions", &deny)}}}
 	res, err := inventory.Sync(ctx, w.st, w.conn, opts)
 	if err != nil {

@@ -45,6 +45,12 @@ type Detail struct {
 // Show returns one of a tenant's resources and its utilization; NotFound
 // for an ARN the tenant's inventory lacks (another tenant's included).
 func Show(ctx context.Context, st *store.Store, tenant crossbill.TenantID, arn string) (Detail, error) {
+	if err := crossbill.CheckText("inventory show", "arn", arn); err != nil {
+		return Detail{}, err
+	}
+	if arn == "" {
+		return Detail{}, crossbill.Errorf(crossbill.CodeInvalid, "inventory show", "give a resource's ARN (from `crossbill inventory list`)")
+	}
 	row, err := st.InventoryResource(ctx, tenant, arn)
 	if err != nil {
 		return Detail{}, err
@@ -167,4 +173,40 @@ func (u Utilization) Get(metric, stat string) *Series {
 		}
 	}
 	return nil
+}
+
+// List is what `inventory list` and GET .../inventory answer: the
+// matching resources and the newest sync of each connection (its
+// failures tell what the list may lack).
+type List struct {
+	Resources []Resource   `json:"resources"`
+	Syncs     []SyncStatus `json:"syncs"`
+}
+
+// MaxList bounds one list answer; narrow with the filter past it.
+const MaxList = 5000
+
+// ListResources is the list use case: at most f.Limit resources (default
+// and maximum MaxList).
+func ListResources(ctx context.Context, st *store.Store, tenant crossbill.TenantID, f Filter) (List, error) {
+	if f.Limit < 0 || f.Limit > MaxList {
+		return List{}, crossbill.Errorf(crossbill.CodeInvalid, "inventory list", "limit %d: give 1 to %d (narrow with account, region, service or type)", f.Limit, MaxList)
+	}
+	if f.Limit == 0 {
+		f.Limit = MaxList
+	}
+	for name, v := range map[string]string{"account": string(f.Account), "region": f.Region, "service": f.Service, "type": f.Type} {
+		if err := crossbill.CheckText("inventory list", name, v); err != nil {
+			return List{}, err
+		}
+	}
+	rs, err := Resources(ctx, st, tenant, f)
+	if err != nil {
+		return List{}, err
+	}
+	syncs, err := Syncs(ctx, st, tenant)
+	if err != nil {
+		return List{}, err
+	}
+	return List{Resources: rs, Syncs: syncs}, nil
 }
