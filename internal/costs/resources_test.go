@@ -66,4 +66,3 @@ func TestResourceCosts(t *testing.T) {
 		t.Errorf("other tenant = %+v %v", other, err)
 	}
 }
-
