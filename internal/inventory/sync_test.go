@@ -179,6 +179,32 @@ func TestSyncOrganization(t *testing.T) {
 	get("arn:aws:lambda:eu-west-1:" + string(mgmt.id) + ":function:resize")
 	get("arn:aws:dynamodb:us-east-1:" + string(mgmt.id) + ":table/sessions")
 	get("arn:aws:ecs:us-east-1:" + string(mgmt.id) + ":cluster/apps")
+	if svc := get("arn:aws:ecs:us-east-1:" + string(mgmt.id) + ":service/apps/api"); svc.MetaNumber("desired_count") != 2 ||
+		!hasRelation(svc, "member-of", "arn:aws:ecs:us-east-1:"+string(mgmt.id)+":cluster/apps") {
+		t.Errorf("ECS service = %+v", svc)
+	}
+	if c := get("arn:aws:elasticache:us-east-1:" + string(mgmt.id) + ":cluster:sessions"); c.MetaString("node_type") != "cache.t3.micro" {
+		t.Errorf("cache cluster = %+v", c)
+	}
+	if c := get("arn:aws:redshift:us-east-1:" + string(mgmt.id) + ":cluster:warehouse"); c.MetaString("node_type") != "ra3.xlplus" || c.MetaNumber("nodes") != 2 {
+		t.Errorf("Redshift cluster = %+v", c)
+	}
+	if d := get("arn:aws:es:us-east-1:" + string(mgmt.id) + ":domain/search"); d.MetaString("instance_type") != "r6g.large.search" || d.MetaNumber("instances") != 2 {
+		t.Errorf("OpenSearch domain = %+v", d)
+	}
+	k8s := get("arn:aws:eks:us-east-1:" + string(mgmt.id) + ":cluster/k8s")
+	if k8s.MetaString("version") != "1.29" {
+		t.Errorf("EKS cluster = %+v", k8s)
+	}
+	ng := 0
+	for _, r := range all {
+		if r.Service == "eks" && r.Type == "nodegroup" && hasRelation(r, "member-of", k8s.ARN) {
+			ng++
+		}
+	}
+	if ng != 1 {
+		t.Errorf("%d node groups of %s, want 1", ng, k8s.ARN)
+	}
 	if b := get("arn:aws:s3:::acme-311-logs"); b.MetaNumber("abort_incomplete_multipart_days") != 7 || b.AccountID != mgmt.id {
 		t.Errorf("logs bucket = %+v", b)
 	}

@@ -20,6 +20,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	"github.com/aws/aws-sdk-go-v2/service/elasticache"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -27,7 +31,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/opensearch"
+	ostypes "github.com/aws/aws-sdk-go-v2/service/opensearch/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/redshift"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -193,6 +200,21 @@ func populate(t testing.TB, a account, region string, full bool) fixture {
 		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}}}))
 	ec := ecs.NewFromConfig(cfg)
 	must(ec.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("apps")}))
+	td := must(ec.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("api"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("api"), Image: aws.String("nginx"), Memory: aws.Int32(512)}}}))
+	must(ec.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("apps"), ServiceName: aws.String("api"), DesiredCount: aws.Int32(2),
+		TaskDefinition: td.TaskDefinition.TaskDefinitionArn}))
+	must(elasticache.NewFromConfig(cfg).CreateCacheCluster(ctx, &elasticache.CreateCacheClusterInput{CacheClusterId: aws.String("sessions"),
+		CacheNodeType: aws.String("cache.t3.micro"), Engine: aws.String("redis"), NumCacheNodes: aws.Int32(1)}))
+	must(redshift.NewFromConfig(cfg).CreateCluster(ctx, &redshift.CreateClusterInput{ClusterIdentifier: aws.String("warehouse"), NodeType: aws.String("ra3.xlplus"),
+		NumberOfNodes: aws.Int32(2), MasterUsername: aws.String("admin"), MasterUserPassword: aws.String("Secret-password-1"), ClusterType: aws.String("multi-node")}))
+	must(opensearch.NewFromConfig(cfg).CreateDomain(ctx, &opensearch.CreateDomainInput{DomainName: aws.String("search"),
+		ClusterConfig: &ostypes.ClusterConfig{InstanceType: ostypes.OpenSearchPartitionInstanceTypeR6gLargeSearch, InstanceCount: aws.Int32(2)}}))
+	ek := eks.NewFromConfig(cfg)
+	must(ek.CreateCluster(ctx, &eks.CreateClusterInput{Name: aws.String("k8s"), RoleArn: role.Role.Arn, Version: aws.String("1.29"),
+		ResourcesVpcConfig: &ekstypes.VpcConfigRequest{SubnetIds: []string{aws.ToString(sub1.Subnet.SubnetId), aws.ToString(sub2.Subnet.SubnetId)}}}))
+	must(ek.CreateNodegroup(ctx, &eks.CreateNodegroupInput{ClusterName: aws.String("k8s"), NodegroupName: aws.String("workers"), NodeRole: role.Role.Arn,
+		Subnets: []string{aws.ToString(sub1.Subnet.SubnetId)}, InstanceTypes: []string{"m6g.large"}}))
 
 	// Back-dated daily metrics: web busy, the orphan volume and the NAT
 	// gateway silent, the ALB with a few requests, the DB with none.
