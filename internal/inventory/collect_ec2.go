@@ -107,6 +107,11 @@ func (r *region) ec2() {
 			break
 		}
 		for _, s := range page.Snapshots {
+			// Only the account's own: the emulator also answers "self" with
+			// the snapshots behind Amazon's public AMIs.
+			if o := aws.ToString(s.OwnerId); o != "" && o != string(r.account) {
+				continue
+			}
 			id := aws.ToString(s.SnapshotId)
 			tags := ec2Tags(s.Tags)
 			res := Resource{ARN: r.arn("ec2", "snapshot/"+id), Service: "ec2", Type: "snapshot", ID: id, Name: tags["Name"], Tags: tags,

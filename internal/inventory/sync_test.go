@@ -140,6 +140,11 @@ func TestSyncOrganization(t *testing.T) {
 	if usedByImage == 0 {
 		t.Error("no snapshot is used by the AMI")
 	}
+	// Only the account's own snapshots (moto also answers OwnerIds=self
+	// with the ~1,000 behind Amazon's public AMIs).
+	if snaps := must(inventory.Resources(ctx, w.st, w.conn.TenantID, inventory.Filter{Account: mgmt.id, Region: "us-east-1", Type: "snapshot"})); len(snaps) > 5 {
+		t.Errorf("%d snapshots in the management account's us-east-1, want its own 2 and the AMI's", len(snaps))
+	}
 	if e := get(arn(mgmt, "us-east-1", "elastic-ip/"+east["idle-eip"])); e.State != "unassociated" || len(e.Relations) != 0 {
 		t.Errorf("idle EIP = %+v", e)
 	}
