@@ -193,6 +193,9 @@ func (s *Server) featureSchemas() obj {
 	for k, v := range inventorySchemas() {
 		sc[k] = v
 	}
+	for k, v := range approvalSchemas() {
+		sc[k] = v
+	}
 	for k, v := range bindingSchemas() {
 		sc[k] = v
 	}
