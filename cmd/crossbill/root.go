@@ -66,6 +66,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 		newSandboxCmd(app),
 		newAccessCmd(app),
 		newRemediateCmd(app),
+		newInventoryCmd(app),
 	)
 	return root
 }
