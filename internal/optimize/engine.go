@@ -1,8 +1,10 @@
 package optimize
 
 import (
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crossbill/crossbill/internal/inventory"
@@ -26,9 +28,10 @@ func DefaultSettings() Settings {
 
 // Run evaluates every enabled rule on every resource and returns the
 // recommendations, biggest saving first. util gives a resource's
-// utilization by ARN (nil when none was read). It is pure: the use case
+// utilization by ARN (nil when none was read; called from several
+// goroutines at once, so it must only read). It is pure: the use case
 // Evaluate reads the inventory and stores the result.
-func Run(resources []inventory.Resource, util func(arn string) *inventory.Utilization, set Settings, now time.Time) []Recommendation {
+func Run(resources []inventory.Resource, util func(arn string) *inventory.Utilization, set Settings, now time.Time) []*Recommendation {
 	if util == nil {
 		util = func(string) *inventory.Utilization { return nil }
 	}
@@ -36,7 +39,7 @@ func Run(resources []inventory.Resource, util func(arn string) *inventory.Utiliz
 	for i := range resources {
 		c.index(&resources[i])
 	}
-	byType := map[string][]*Rule{}
+	byType := map[resourceType][]*Rule{}
 	rules := Rules()
 	for i := range rules {
 		r := &rules[i]
@@ -44,23 +47,40 @@ func Run(resources []inventory.Resource, util func(arn string) *inventory.Utiliz
 			continue
 		}
 		for _, t := range strings.Split(r.Resource, ",") {
-			byType[t] = append(byType[t], r)
+			svc, typ, _ := strings.Cut(t, "/")
+			byType[resourceType{svc, typ}] = append(byType[resourceType{svc, typ}], r)
 		}
 	}
-	var out []Recommendation
-	for i := range resources {
-		res := &resources[i]
-		for _, rule := range byType[typeOf(res)] {
-			th := set[rule.Name]
-			rec := rule.eval(c, rule, res, th)
-			if rec == nil || rec.Savings.Monthly < th["min_monthly_savings"] {
-				continue
+	// The rules are independent per resource: split the resources over
+	// the cores, each worker with its own scratch buffers.
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(resources)/10000))
+	parts := make([][]*Recommendation, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wc := *c
+		wc.bufs = [4][]day{}
+		lo, hi := len(resources)*w/workers, len(resources)*(w+1)/workers
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				res := &resources[i]
+				for _, rule := range byType[resourceType{res.Service, res.Type}] {
+					th := set[rule.Name]
+					rec := rule.eval(&wc, rule, res, th)
+					if rec == nil || rec.Savings.Monthly < th["min_monthly_savings"] {
+						continue
+					}
+					rec.ID, rec.EvaluatedAt = RecommendationID(rule.Name, res.ARN), now
+					parts[w] = append(parts[w], rec)
+				}
 			}
-			rec.ID, rec.EvaluatedAt = RecommendationID(rule.Name, res.ARN), now
-			out = append(out, *rec)
-		}
+		})
 	}
-	sort.SliceStable(out, func(i, j int) bool {
+	wg.Wait()
+	var out []*Recommendation
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	sort.Slice(out, func(i, j int) bool {
 		if out[i].Savings.Monthly != out[j].Savings.Monthly {
 			return out[i].Savings.Monthly > out[j].Savings.Monthly
 		}
@@ -68,6 +88,9 @@ func Run(resources []inventory.Resource, util func(arn string) *inventory.Utiliz
 	})
 	return out
 }
+
+// resourceType keys rules by service and type without building strings.
+type resourceType struct{ service, typ string }
 
 // index records what other resources' rules need to know of r: which
 // instance a volume or address belongs to, which snapshots images and
@@ -135,7 +158,7 @@ type Group struct {
 }
 
 // Summarize totals recs.
-func Summarize(recs []Recommendation) Summary {
+func Summarize(recs []*Recommendation) Summary {
 	best := map[string]float64{}
 	bestAcct := map[string]string{}
 	rules, accts := map[string]*Group{}, map[string]*Group{}

@@ -21,9 +21,10 @@ func findSeries(u *inventory.Utilization, namespace, metric, stat string) *inven
 	return nil
 }
 
-// day is one UTC day's value of a series.
+// day is one UTC day's value of a series; at is the day's start in Unix
+// seconds (small: a million resources' days are folded per evaluation).
 type day struct {
-	at    time.Time
+	at    int64
 	value float64
 }
 
@@ -31,18 +32,18 @@ type day struct {
 // periods of a day, Maximum takes the largest, Average (and anything
 // else) averages them. Days without points are absent, so callers count
 // the days they have.
-func daily(s *inventory.Series, from, to time.Time) []day {
+func daily(out []day, s *inventory.Series, from, to time.Time) []day {
+	out = out[:0]
 	if s == nil {
-		return nil
+		return out
 	}
-	var out []day
 	n := 0
 	for _, p := range s.Points {
 		if p.At.Before(from) || !p.At.Before(to) {
 			continue
 		}
-		d := p.At.UTC().Truncate(24 * time.Hour)
-		if len(out) == 0 || !out[len(out)-1].at.Equal(d) {
+		d := p.At.Unix() - p.At.Unix()%86400
+		if len(out) == 0 || out[len(out)-1].at != d {
 			if n > 1 && s.Stat != "Sum" && s.Stat != "Maximum" {
 				out[len(out)-1].value /= float64(n)
 			}
@@ -66,19 +67,36 @@ func daily(s *inventory.Series, from, to time.Time) []day {
 }
 
 // sumDaily adds two daily series day by day (a day missing from one
-// counts as missing: it is not evidence of idleness).
-func sumDaily(a, b []day) []day {
-	bm := make(map[int64]float64, len(b))
-	for _, d := range b {
-		bm[d.at.Unix()] = d.value
-	}
-	var out []day
-	for _, d := range a {
-		if v, ok := bm[d.at.Unix()]; ok {
-			out = append(out, day{at: d.at, value: d.value + v})
+// counts as missing: it is not evidence of idleness). Both are in day
+// order, as daily returns them.
+func sumDaily(out, a, b []day) []day {
+	out = out[:0]
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i].at < b[j].at:
+			i++
+		case b[j].at < a[i].at:
+			j++
+		default:
+			out = append(out, day{at: a[i].at, value: a[i].value + b[j].value})
+			i++
+			j++
 		}
 	}
 	return out
+}
+
+// daily folds s into the evaluation's scratch buffer slot (rules run
+// one at a time; a rule's days are read before the next rule runs).
+func (c *evalCtx) daily(slot int, s *inventory.Series, from, to time.Time) []day {
+	c.bufs[slot] = daily(c.bufs[slot], s, from, to)
+	return c.bufs[slot]
+}
+
+// sumDaily is sumDaily into the scratch buffer slot.
+func (c *evalCtx) sumDaily(slot int, a, b []day) []day {
+	c.bufs[slot] = sumDaily(c.bufs[slot], a, b)
+	return c.bufs[slot]
 }
 
 // peakRate is the largest per-second rate of Sum series a plus b over

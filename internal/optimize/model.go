@@ -95,9 +95,9 @@ type Savings struct {
 // Evidence is why a rule fired: the test in words, each measured value
 // against its threshold, and the metric series read.
 type Evidence struct {
-	Test   string             `json:"test"`
-	Checks []Check            `json:"checks"`
-	Series []inventory.Series `json:"series,omitempty"`
+	Test   string              `json:"test"`
+	Checks []Check             `json:"checks"`
+	Series []*inventory.Series `json:"series,omitempty"`
 }
 
 // Check is one measured value against its threshold.

@@ -142,6 +142,7 @@ type evalCtx struct {
 	volumes   map[string][]*inventory.Resource
 	addresses map[string][]*inventory.Resource
 	used      map[string]bool
+	bufs      [4][]day
 }
 
 func typeOf(r *inventory.Resource) string { return r.Service + "/" + r.Type }
@@ -196,20 +197,24 @@ func evalIdleEC2(c *evalCtx, rule *Rule, r *inventory.Resource, th Thresholds) *
 	u := c.util(r.ARN)
 	cpuS := findSeries(u, "AWS/EC2", "CPUUtilization", "Average")
 	inS, outS := findSeries(u, "AWS/EC2", "NetworkIn", "Sum"), findSeries(u, "AWS/EC2", "NetworkOut", "Sum")
-	cpu := daily(cpuS, from, to)
-	net := sumDaily(daily(inS, from, to), daily(outS, from, to))
+	cpu := c.daily(0, cpuS, from, to)
+	net := c.sumDaily(3, c.daily(1, inS, from, to), c.daily(2, outS, from, to))
 	if len(cpu) == 0 || len(net) == 0 {
 		return nil
 	}
-	netBy := make(map[int64]float64, len(net))
-	for _, d := range net {
-		netBy[d.at.Unix()] = d.value
-	}
 	low := 0
-	for _, d := range cpu {
-		n, ok := netBy[d.at.Unix()]
-		if ok && d.value <= th["cpu_percent"] && n <= th["network_mb"]*1e6 {
-			low++
+	for i, j := 0, 0; i < len(cpu) && j < len(net); {
+		switch {
+		case cpu[i].at < net[j].at:
+			i++
+		case net[j].at < cpu[i].at:
+			j++
+		default:
+			if cpu[i].value <= th["cpu_percent"] && net[j].value <= th["network_mb"]*1e6 {
+				low++
+			}
+			i++
+			j++
 		}
 	}
 	if float64(low) < th["min_low_days"] {
@@ -286,7 +291,7 @@ func rightsize(c *evalCtx, r *inventory.Resource, th Thresholds, rule *Rule, ns,
 	}
 	from, to := c.window(th["window_days"])
 	cpuS := findSeries(c.util(r.ARN), ns, "CPUUtilization", "Maximum")
-	days := daily(cpuS, from, to)
+	days := c.daily(0, cpuS, from, to)
 	if float64(len(days)) < th["min_days"] {
 		return nil
 	}
@@ -615,7 +620,7 @@ func evalIdleLB(c *evalCtx, rule *Rule, r *inventory.Resource, th Thresholds) *R
 		}
 		from, to := c.window(th["window_days"])
 		s := findSeries(c.util(r.ARN), ns, metric, "Sum")
-		days := daily(s, from, to)
+		days := c.daily(0, s, from, to)
 		if float64(len(days)) < th["window_days"] {
 			return nil
 		}
@@ -641,7 +646,7 @@ func evalIdleNAT(c *evalCtx, rule *Rule, r *inventory.Resource, th Thresholds) *
 	from, to := c.window(th["window_days"])
 	u := c.util(r.ARN)
 	outS, inS := findSeries(u, "AWS/NATGateway", "BytesOutToDestination", "Sum"), findSeries(u, "AWS/NATGateway", "BytesInFromDestination", "Sum")
-	days := sumDaily(daily(outS, from, to), daily(inS, from, to))
+	days := c.sumDaily(2, c.daily(0, outS, from, to), c.daily(1, inS, from, to))
 	if float64(len(days)) < th["window_days"] {
 		return nil
 	}
@@ -666,7 +671,7 @@ func evalIdleRDS(c *evalCtx, rule *Rule, r *inventory.Resource, th Thresholds) *
 	}
 	from, to := c.window(th["window_days"])
 	s := findSeries(c.util(r.ARN), "AWS/RDS", "DatabaseConnections", "Maximum")
-	days := daily(s, from, to)
+	days := c.daily(0, s, from, to)
 	if float64(len(days)) < th["window_days"] {
 		return nil
 	}
@@ -774,11 +779,11 @@ func rdsCommitment(r *inventory.Resource) string {
 	return "Not covered by a reservation: the saving is cash. Apply it before buying RDS reservations."
 }
 
-func seriesOf(ss ...*inventory.Series) []inventory.Series {
-	var out []inventory.Series
+func seriesOf(ss ...*inventory.Series) []*inventory.Series {
+	var out []*inventory.Series
 	for _, s := range ss {
 		if s != nil {
-			out = append(out, *s)
+			out = append(out, s)
 		}
 	}
 	return out

@@ -274,7 +274,7 @@ func TestRulesFireAndStaySilentJustInside(t *testing.T) {
 				t.Errorf("savings: %+v", r.Savings)
 			}
 			if tc.check != nil {
-				tc.check(t, r)
+				tc.check(t, *r)
 			}
 		})
 	}
@@ -327,7 +327,7 @@ func TestThresholdsChangeTheOutcome(t *testing.T) {
 }
 
 func TestSummaryCountsAResourceOnce(t *testing.T) {
-	recs := []Recommendation{
+	recs := []*Recommendation{
 		{Rule: "ec2-idle", ARN: "a", AccountID: "1", Action: ActionStop, Savings: Savings{Monthly: 100}},
 		{Rule: "ec2-rightsize", ARN: "a", AccountID: "1", Action: ActionRightsize, Savings: Savings{Monthly: 50}},
 		{Rule: "eip-unassociated", ARN: "b", AccountID: "2", Action: ActionDelete, Savings: Savings{Monthly: 3.65}},
