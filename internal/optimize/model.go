@@ -68,6 +68,11 @@ type Recommendation struct {
 	Evidence         Evidence  `json:"evidence"`
 	EvaluationID     string    `json:"evaluation_id,omitempty"`
 	EvaluatedAt      time.Time `json:"evaluated_at"`
+	// State is open, or resolved once an evaluation no longer makes it
+	// (the resource changed or is gone); set when read from the store.
+	State      string     `json:"state,omitempty"`
+	FirstSeen  time.Time  `json:"first_seen,omitzero"`
+	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
 }
 
 // Savings is what a recommendation saves a 730-hour month, stated before

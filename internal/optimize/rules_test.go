@@ -356,7 +356,8 @@ func TestPrices(t *testing.T) {
 }
 
 func TestIDsAreStable(t *testing.T) {
-	if RecommendationID("ec2-idle", "arn:a") != RecommendationID("ec2-idle", "arn:a") || RecommendationID("ec2-idle", "arn:a") == RecommendationID("ec2-rightsize", "arn:a") {
+	a, b := RecommendationID("ec2-idle", "arn:a"), RecommendationID("ec2-idle", "arn:"+"a")
+	if a != b || len(a) != 24 || a == RecommendationID("ec2-rightsize", "arn:a") || a == RecommendationID("ec2-idle", "arn:b") {
 		t.Fatal("IDs are not stable per rule and resource")
 	}
 }
