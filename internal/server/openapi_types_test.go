@@ -11,6 +11,7 @@ import (
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
 )
@@ -76,6 +77,16 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"SavedView":                {costs.View{}},
 		"SavedViewQuery":           {costs.ViewQuery{}},
 		"SavedViewCreate":          {viewCreate{}},
+		"OptimizeRecommendation":   {optimize.Recommendation{}},
+		"OptimizeSavings":          {optimize.Savings{}},
+		"OptimizeCheck":            {optimize.Check{}},
+		"OptimizeEvidence":         {optimize.Evidence{}},
+		"OptimizeSummary":          {optimize.Summary{}},
+		"RecommendationListing":    {optimize.Listing{}},
+		"OptimizeParam":            {optimize.Param{}},
+		"OptimizeRule":             {optimize.RuleView{}},
+		"OptimizeThresholds":       {thresholdsRequest{}},
+		"OptimizeEvaluation":       {optimize.Evaluation{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)

@@ -24,6 +24,7 @@ import (
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/cluster"
+	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/signin"
 	"github.com/crossbill/crossbill/internal/store"
@@ -83,6 +84,10 @@ type Config struct {
 	// could not check is verified again; zero: 5 minutes.
 	VerifyRetry time.Duration
 	Now         func() time.Time
+
+	// Inventory is what optimization evaluations read; nil answers
+	// evaluations with 503 (no inventory yet).
+	Inventory optimize.Source
 
 	// SignIn signs people in through identity providers; nil: token
 	// sign-in only.
