@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill/internal/demo"
+	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/store"
@@ -37,6 +38,10 @@ the demo's tenant without flags; a second run reuses it and starts at once.`,
 			ctx := cmd.Context()
 			started := time.Now()
 			m.DataDir, m.Version = app.DataDir, version
+			// The synthetic organization's inventory lives in memory,
+			// rebuilt by the data job at each start.
+			inv := &optimize.Memory{}
+			m.Inventory = inv
 			m.Logger = serverLogger(app, logFormat)
 			if quiet {
 				m.Logger = discardLogger()
@@ -85,13 +90,16 @@ the demo's tenant without flags; a second run reuses it and starts at once.`,
 			}
 			m.Runners = map[string]scheduler.Runner{demo.JobKind: func(ctx context.Context, j store.Job, progress scheduler.Progress) error {
 				n := 0
-				res, err := demo.LoadCosts(ctx, m.Store(), demo.Options{DataDir: m.DataDir, Costs: m.Costs(), Progress: func(format string, args ...any) {
+				res, err := demo.LoadCosts(ctx, m.Store(), demo.Options{DataDir: m.DataDir, Costs: m.Costs(), Inventory: inv, Progress: func(format string, args ...any) {
 					n++
 					msg := fmt.Sprintf(format, args...)
 					app.Progress("%s", msg)
 					progress(min(0.95, float64(n)/30), msg)
 				}})
 				m.Server().InvalidateCosts(j.TenantID)
+				if err == nil {
+					err = m.Server().ScheduleOptimize(ctx, j.TenantID, time.Now().Add(24*time.Hour))
+				}
 				if err == nil {
 					app.Progress("demo: cost data ready %.1fs after start (%d steps)", time.Since(started).Seconds(), len(res.Steps))
 				}
