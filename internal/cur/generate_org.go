@@ -139,6 +139,7 @@ type resource struct {
 	// snapshot was taken (Inventory lists them).
 	attachedTo *resource
 	created    time.Time
+	detached   bool // attached to nothing (addWaste)
 }
 
 type org struct {

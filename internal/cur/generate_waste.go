@@ -24,6 +24,7 @@ func (o *org) addWaste(seed uint64) {
 		}
 		az := r.code + "b"
 		o.addEBS(rng, a, r, az, 100*(2+rng.IntN(7)), "gp2", a.Team+"-scratch")
+		o.res[len(o.res)-1].detached = true
 		for range 1 + rng.IntN(2) {
 			size := float64(50 * (1 + rng.IntN(10)))
 			rate := snapshotRate * r.price
@@ -97,6 +98,9 @@ func Inventory(opts GenerateOptions) ([]InventoryItem, error) {
 	}
 	o := newOrg(opts)
 	var out []InventoryItem
+	// The fleet's data volumes are attached to an instance of their account
+	// and region (the last one listed before them).
+	lastInstance := map[string]*resource{}
 	for _, r := range o.res {
 		it := InventoryItem{AccountID: r.acct.ID, Region: r.region.code, ID: r.resourceID, Tags: map[string]string{}}
 		for k, v := range r.tags {
@@ -108,10 +112,14 @@ func Inventory(opts GenerateOptions) ([]InventoryItem, error) {
 				continue // a burst slot: runs only while the group is past its usual size
 			}
 			it.Kind, it.InstanceType, it.Platform, it.GroupSize = "instance", r.itype, r.os, max(1, r.slots)
+			lastInstance[r.acct.ID+r.region.code] = r
 		case kEBS:
 			it.Kind, it.VolumeType, it.SizeGB = "volume", r.productMap["volume_api_name"], r.base
-			if r.attachedTo != nil {
+			switch inst := lastInstance[r.acct.ID+r.region.code]; {
+			case r.attachedTo != nil:
 				it.AttachedTo = r.attachedTo.resourceID
+			case !r.detached && inst != nil:
+				it.AttachedTo = inst.resourceID
 			}
 		case kSnapshot:
 			it.Kind, it.SizeGB, it.Created = "snapshot", r.base, r.created
