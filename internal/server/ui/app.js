@@ -6,13 +6,14 @@ import { h, clear, errorBox, field } from './dom.js';
 import connections from './pages/connections.js';
 import costs from './pages/costs.js';
 import commitments from './pages/commitments.js';
+import optimize from './pages/optimize.js';
 import review from './pages/review.js';
 import access from './pages/access.js';
 import annex from './pages/annex.js';
 import jobs from './pages/jobs.js';
 import { me, people } from './pages/people.js';
 
-const pages = { connections, costs, commitments, review, access, annex, jobs, me, people };
+const pages = { connections, costs, commitments, optimize, review, access, annex, jobs, me, people };
 const main = document.getElementById('main');
 const header = document.getElementById('top');
 const tenantSelect = document.getElementById('tenant-select');
