@@ -681,7 +681,7 @@ func evalIdleRDS(c *evalCtx, rule *Rule, r *inventory.Resource, th Thresholds) *
 	}
 	rec := newRec(rule, r)
 	rec.Current = r.MetaString("instance_class")
-	rec.Savings = c.savings(r, rdsHourly(rec.Current, r.Metadata["multi_az"] == true)*HoursPerMonth, 1, "")
+	rec.Savings = c.savings(r, rdsHourly(rec.Current, r.Metadata["multi_az"] == true)*HoursPerMonth, 1, "the instance's cost as inventoried; a final snapshot keeps costing after the deletion")
 	rec.Summary = fmt.Sprintf("Delete idle database %s (%s): no connection in %d days", r.ID, rec.Current, len(days))
 	rec.Effort, rec.RestartNeeded, rec.RollbackPossible, rec.Rollback = Low, false, true, "take a final snapshot when deleting; restore from it"
 	rec.Evidence = Evidence{Test: fmt.Sprintf("maximum DatabaseConnections <= %g on each of the last %g days", th["max_connections"], th["window_days"]),
