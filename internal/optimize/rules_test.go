@@ -361,3 +361,22 @@ func TestIDsAreStable(t *testing.T) {
 		t.Fatal("IDs are not stable per rule and resource")
 	}
 }
+
+// FuzzStoppedSince: EC2's StateTransitionReason is free text; reading a
+// stop time from it never panics, and a time it finds is the one written.
+func FuzzStoppedSince(f *testing.F) {
+	for _, s := range []string{"User initiated (2024-05-01 10:00:00 GMT)", "User initiated", "(", ")(", "Server.ScheduledStop (2023-01-01 00:00:00 UTC)", "x (2024-13-40 99:00:00 GMT)", ""} {
+		f.Add(s, "")
+	}
+	f.Add("", "2024-05-01T10:00:00Z")
+	f.Fuzz(func(t *testing.T, reason, stoppedAt string) {
+		r := inventory.Resource{Metadata: map[string]any{"state_transition_reason": reason, "stopped_at": stoppedAt}}
+		at, ok := stoppedSince(&r)
+		if ok && at.IsZero() {
+			t.Fatalf("%q / %q: found a zero time", reason, stoppedAt)
+		}
+		if ok && stoppedAt == "" && !strings.Contains(reason, at.Format("2006-01-02 15:04:05")) {
+			t.Fatalf("%q: found %s, which it does not say", reason, at)
+		}
+	})
+}
