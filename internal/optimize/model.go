@@ -103,6 +103,16 @@ type Evidence struct {
 	Test   string              `json:"test"`
 	Checks []Check             `json:"checks"`
 	Series []*inventory.Series `json:"series,omitempty"`
+	// Limits are the thresholds to draw over the series they apply to.
+	Limits []Limit `json:"limits,omitempty"`
+}
+
+// Limit is a threshold on one metric series of the evidence.
+type Limit struct {
+	Metric string  `json:"metric"`
+	Stat   string  `json:"stat"`
+	Value  float64 `json:"value"`
+	Label  string  `json:"label"`
 }
 
 // Check is one measured value against its threshold.

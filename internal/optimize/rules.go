@@ -227,7 +227,7 @@ func evalIdleEC2(c *evalCtx, rule *Rule, r *inventory.Resource, th Thresholds) *
 	rec.Effort, rec.RestartNeeded, rec.RollbackPossible, rec.Rollback = Low, false, true, "start the instance again (its EBS volumes keep the data)"
 	rec.Evidence = Evidence{Test: fmt.Sprintf("daily average CPU <= %g%% and network in+out <= %g MB on at least %g of the last %g days", th["cpu_percent"], th["network_mb"], th["min_low_days"], th["window_days"]),
 		Checks: []Check{check("low days", float64(low), ">=", th["min_low_days"], "days"), check("days with data", float64(len(cpu)), ">=", th["min_low_days"], "days")},
-		Series: seriesOf(cpuS, inS, outS)}
+		Series: seriesOf(cpuS, inS, outS), Limits: []Limit{{Metric: "CPUUtilization", Stat: "Average", Value: th["cpu_percent"], Label: fmt.Sprintf("low day: <= %g%%", th["cpu_percent"])}}}
 	rec.Confidence = dataConfidence(float64(len(cpu)), th["window_days"], rec.Savings)
 	rec.Commitment = computeCommitment(r)
 	return rec
@@ -311,7 +311,7 @@ func rightsize(c *evalCtx, r *inventory.Resource, th Thresholds, rule *Rule, ns,
 		Checks: []Check{check("peak CPU on the current size", peak, "<=", round4(ceiling*vcpus(target)/vcpus(typ)), "%"),
 			check("peak CPU projected on "+target, peak*vcpus(typ)/vcpus(target), "<=", ceiling, "%"),
 			check("days with data", float64(len(days)), ">=", th["min_days"], "days")},
-		Series: seriesOf(cpuS)}
+		Series: seriesOf(cpuS), Limits: []Limit{{Metric: "CPUUtilization", Stat: "Maximum", Value: round4(ceiling * vcpus(target) / vcpus(typ)), Label: "fits " + target}}}
 	rec.Confidence = dataConfidence(float64(len(days)), th["window_days"], rec.Savings)
 	if rec.Confidence == High {
 		rec.Confidence = Medium // CPU only: memory is not in CloudWatch's default metrics
@@ -629,7 +629,8 @@ func evalIdleLB(c *evalCtx, rule *Rule, r *inventory.Resource, th Thresholds) *R
 			return nil
 		}
 		rec.Evidence = Evidence{Test: fmt.Sprintf("fewer than %g %s a day on each of the last %g days", th["requests_per_day"], metric, th["window_days"]),
-			Checks: []Check{check("busiest day's "+metric, peak, "<", th["requests_per_day"], "")}, Series: seriesOf(s)}
+			Checks: []Check{check("busiest day's "+metric, peak, "<", th["requests_per_day"], "")}, Series: seriesOf(s),
+			Limits: []Limit{{Metric: metric, Stat: "Sum", Value: th["requests_per_day"], Label: fmt.Sprintf("idle: < %g a day", th["requests_per_day"])}}}
 	}
 	rec.Savings = c.savings(r, list, 1, "the hourly charge; capacity units (LCUs) of an idle load balancer are near zero")
 	rec.Summary = fmt.Sprintf("Delete idle load balancer %s: %s", firstNonEmpty(r.Name, r.ID), rec.Evidence.Test)
@@ -685,7 +686,8 @@ func evalIdleRDS(c *evalCtx, rule *Rule, r *inventory.Resource, th Thresholds) *
 	rec.Summary = fmt.Sprintf("Delete idle database %s (%s): no connection in %d days", r.ID, rec.Current, len(days))
 	rec.Effort, rec.RestartNeeded, rec.RollbackPossible, rec.Rollback = Low, false, true, "take a final snapshot when deleting; restore from it"
 	rec.Evidence = Evidence{Test: fmt.Sprintf("maximum DatabaseConnections <= %g on each of the last %g days", th["max_connections"], th["window_days"]),
-		Checks: []Check{check("most connections in a day", peak, "<=", th["max_connections"], "")}, Series: seriesOf(s)}
+		Checks: []Check{check("most connections in a day", peak, "<=", th["max_connections"], "")}, Series: seriesOf(s),
+		Limits: []Limit{{Metric: "DatabaseConnections", Stat: "Maximum", Value: th["max_connections"], Label: fmt.Sprintf("idle: <= %g", th["max_connections"])}}}
 	rec.Confidence = High
 	rec.Commitment = rdsCommitment(r)
 	return rec

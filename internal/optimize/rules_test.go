@@ -153,7 +153,8 @@ func TestRulesFireAndStaySilentJustInside(t *testing.T) {
 
 	cases := []ruleCase{
 		{name: "idle on 4 of 14 days", rule: "ec2-idle", res: []inventory.Resource{idle}, util: idleUtil(idle, 4), fires: true, check: func(t *testing.T, r Recommendation) {
-			if r.Action != ActionStop || r.Savings.Monthly != round2(0.192*730) || r.Savings.Basis != "before-discounts" || len(r.Evidence.Series) != 3 {
+			if r.Action != ActionStop || r.Savings.Monthly != round2(0.192*730) || r.Savings.Basis != "before-discounts" || len(r.Evidence.Series) != 3 ||
+				len(r.Evidence.Limits) != 1 || r.Evidence.Limits[0].Value != 10 || r.Evidence.Limits[0].Stat != "Average" {
 				t.Errorf("idle: %+v", r)
 			}
 		}},

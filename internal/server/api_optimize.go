@@ -122,6 +122,7 @@ func optimizeSchemas() obj {
 			"cost_source": str("cur, price-list or none"), "cost_label": str("where the cost figure comes from"), "hours_per_month": integer("730"), "note": str("what the figure leaves out")}),
 		"OptimizeCheck": object([]string{"name", "observed", "op", "threshold", "pass"}, obj{"name": str(""), "observed": num(""), "op": str("<=, <, >=, >, ="), "threshold": num(""), "unit": str(""), "pass": boolean("")}),
 		"OptimizeEvidence": object([]string{"test", "checks"}, obj{"test": str("the rule's test in words"), "checks": arrayOf("OptimizeCheck"),
+			"limits": obj{"type": "array", "items": object([]string{"metric", "stat", "value"}, obj{"metric": str(""), "stat": str(""), "value": num("the threshold on that series"), "label": str("")})},
 			"series": obj{"type": "array", "items": object(nil, obj{"namespace": str(""), "metric": str(""), "stat": str(""), "period_seconds": integer(""), "unit": str(""),
 				"points": obj{"type": "array", "items": object(nil, obj{"at": timestamp(""), "value": num("")})}})}}),
 		"OptimizeRecommendation": object([]string{"id", "rule", "arn", "action", "savings", "evidence"}, obj{

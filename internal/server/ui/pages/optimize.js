@@ -130,11 +130,11 @@ function renderDetail(body, r) {
     ], r.evidence.checks, { caption: 'Threshold tests' }));
   for (const sr of r.evidence.series || []) {
     const labels = sr.points.map((p) => String(p.at).slice(5, 10));
-    const check = (r.evidence.checks || []).find((c) => c.unit === '%' && /CPU/.test(c.name));
+    const refs = (r.evidence.limits || []).filter((l) => l.metric === sr.metric && l.stat === sr.stat).map((l) => ({ value: l.value, label: l.label }));
     body.append(h('h3', {}, `${sr.namespace} ${sr.metric} (${sr.stat}, ${sr.period_seconds / 3600} h)`),
       lines({ labels, title: `${sr.metric} ${sr.stat} of ${r.resource_id}`, yFormat: (v) => fmtNum(v, 1), yLabel: sr.metric,
         series: [{ name: `${sr.metric} ${sr.stat}`, values: sr.points.map((p) => p.value) }],
-        refs: check && sr.metric === 'CPUUtilization' && sr.stat === 'Maximum' ? [{ value: check.threshold, label: `${check.op} ${fmtNum(check.threshold, 1)}%` }] : [] }));
+        yMax: refs.length ? Math.max(...refs.map((x) => x.value), ...sr.points.map((p) => p.value)) : undefined, refs }));
   }
 }
 
