@@ -87,6 +87,9 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"OptimizeRule":             {optimize.RuleView{}},
 		"OptimizeThresholds":       {thresholdsRequest{}},
 		"OptimizeEvaluation":       {optimize.Evaluation{}},
+		"Approval":                 {store.Approval{}},
+		"ApprovalDecisionRecord":   {store.Decision{}},
+		"ApprovalDecision":         {approvalDecision{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)
