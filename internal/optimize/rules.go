@@ -173,7 +173,8 @@ func check(name string, observed float64, op string, threshold float64, unit str
 	return Check{Name: name, Observed: round4(observed), Op: op, Threshold: threshold, Unit: unit, Pass: pass}
 }
 
-// running says whether an instance or database is up (costing compute).
+// running says whether an instance or database is up (costing compute);
+// a resource whose collector recorded no state counts as up.
 func running(r *inventory.Resource) bool {
 	s := strings.ToLower(r.State)
 	return s == "running" || s == "available" || s == ""
