@@ -93,7 +93,7 @@ inventory sync; ` + "`optimize evaluate`" + ` runs one now, ` + "`optimize rules
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&tenant, "tenant", "", "tenant (default: the only tenant)")
-	fl.StringVar(&f.Rule, "rule", "", "only this rule's recommendations (see `optimize rules`)")
+	fl.StringVar(&f.Rule, "rule", "", "only this rule's recommendations (the rules: crossbill optimize rules)")
 	fl.StringVar(&account, "account", "", "only this AWS account's")
 	fl.StringVar(&f.State, "state", "open", "open, resolved (no longer made by the newest evaluation) or all")
 	fl.StringVar(&format, "format", "table", "table, csv or json")
