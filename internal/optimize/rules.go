@@ -325,7 +325,9 @@ func evalGraviton(c *evalCtx, rule *Rule, r *inventory.Resource, th Thresholds) 
 	typ := r.MetaString("instance_type")
 	fam, size := splitType(typ)
 	g, ok := graviton[fam]
-	if !ok || !running(r) || strings.EqualFold(r.MetaString("platform"), "windows") {
+	// platform is EC2's PlatformDetails ("Linux/UNIX", "Windows with SQL
+	// Server Standard"...): Windows does not run on Graviton.
+	if !ok || !running(r) || strings.Contains(strings.ToLower(r.MetaString("platform")), "windows") {
 		return nil
 	}
 	target := g + "." + size
@@ -351,14 +353,14 @@ func evalGraviton(c *evalCtx, rule *Rule, r *inventory.Resource, th Thresholds) 
 
 // stoppedSince reads when an instance stopped: metadata stopped_at
 // (RFC 3339), else EC2's StateTransitionReason "User initiated (2024-05-01
-// 10:00:00 GMT)".
+// 10:00:00 GMT)" (as state_reason or state_transition_reason).
 func stoppedSince(r *inventory.Resource) (time.Time, bool) {
 	if s := r.MetaString("stopped_at"); s != "" {
 		if t, err := time.Parse(time.RFC3339, s); err == nil {
 			return t, true
 		}
 	}
-	reason := r.MetaString("state_transition_reason")
+	reason := firstNonEmpty(r.MetaString("state_reason"), r.MetaString("state_transition_reason"))
 	if i, j := strings.Index(reason, "("), strings.LastIndex(reason, ")"); i >= 0 && j > i {
 		if t, err := time.Parse("2006-01-02 15:04:05 MST", reason[i+1:j]); err == nil {
 			return t, true
@@ -437,7 +439,7 @@ func evalPreviousGen(c *evalCtx, rule *Rule, r *inventory.Resource, th Threshold
 }
 
 func volumeList(v *inventory.Resource) float64 {
-	return volumeMonthly(v.MetaString("volume_type"), v.MetaNumber("size_gb"), v.MetaNumber("iops"), v.MetaNumber("throughput"))
+	return volumeMonthly(v.MetaString("volume_type"), v.MetaNumber("size_gb"), v.MetaNumber("iops"), max(v.MetaNumber("throughput_mibps"), v.MetaNumber("throughput")))
 }
 
 // attached says whether a volume is attached to an instance.
@@ -599,7 +601,7 @@ func evalEIP(c *evalCtx, rule *Rule, r *inventory.Resource, th Thresholds) *Reco
 }
 
 func evalIdleLB(c *evalCtx, rule *Rule, r *inventory.Resource, th Thresholds) *Recommendation {
-	kind := r.MetaString("type") // application, network, gateway, classic
+	kind := firstNonEmpty(r.MetaString("lb_type"), r.MetaString("type")) // application, network, gateway, classic
 	list := albHourly * HoursPerMonth
 	if kind == "classic" {
 		list = clbHourly * HoursPerMonth

@@ -89,6 +89,12 @@ func TestRulesFireAndStaySilentJustInside(t *testing.T) {
 	stopped := instance("i-stopped", "m5.large")
 	stopped.State = "stopped"
 	stopped.Metadata["state_transition_reason"] = "User initiated (" + now.AddDate(0, 0, -31).Format("2006-01-02 15:04:05") + " GMT)"
+	// As the inventory collector records it: EC2's StateTransitionReason.
+	stoppedInv := instance("i-stopped-inv", "m5.large")
+	stoppedInv.State = "stopped"
+	stoppedInv.Metadata["state_reason"] = "User initiated (" + now.AddDate(0, 0, -45).Format("2006-01-02 15:04:05") + " GMT)"
+	win := instance("i-win", "m5.large")
+	win.Metadata["platform"] = "Windows with SQL Server Standard"
 	recent := instance("i-recent", "m5.large")
 	recent.State = "stopped"
 	recent.Metadata["stopped_at"] = now.AddDate(0, 0, -29).Format(time.RFC3339)
@@ -109,9 +115,10 @@ func TestRulesFireAndStaySilentJustInside(t *testing.T) {
 	snapYoung.Created = now.AddDate(0, 0, -89)
 	eip := res("ec2/elastic-ip", "eipalloc-free", map[string]any{"public_ip": "203.0.113.7"})
 	eipUsed := res("ec2/elastic-ip", "eipalloc-used", map[string]any{"association_id": "eipassoc-9"})
-	alb := res("elasticloadbalancing/loadbalancer", "app/quiet/1", map[string]any{"type": "application"})
+	alb := res("elasticloadbalancing/loadbalancer", "app/quiet/1", map[string]any{"lb_type": "application"})
 	albBusy := res("elasticloadbalancing/loadbalancer", "app/busy/1", map[string]any{"type": "application"})
-	albDead := res("elasticloadbalancing/loadbalancer", "app/dead/1", map[string]any{"type": "application", "healthy_targets": 0.0})
+	albDead := res("elasticloadbalancing/loadbalancer", "app/dead/1", map[string]any{"lb_type": "application", "targets": 2, "healthy_targets": 0})
+	albHealthy := res("elasticloadbalancing/loadbalancer", "app/healthy/1", map[string]any{"lb_type": "application", "targets": 2, "healthy_targets": 1})
 	nat := res("ec2/natgateway", "nat-1", nil)
 	nat.State = "available"
 	natBusy := res("ec2/natgateway", "nat-2", nil)
@@ -123,6 +130,7 @@ func TestRulesFireAndStaySilentJustInside(t *testing.T) {
 	dbBig := res("rds/db", "db-big", map[string]any{"instance_class": "db.r5.2xlarge"})
 	dbBig.State = "available"
 	bucket := res("s3/bucket", "logs", map[string]any{})
+	bucketCounted := res("s3/bucket", "counted", map[string]any{"lifecycle_rules": 2, "abort_incomplete_multipart_days": 7})
 	bucketOK := res("s3/bucket", "tidy", map[string]any{"lifecycle_rules": []any{map[string]any{"Status": "Enabled", "AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 7.0}}}})
 	dev := instance("i-dev", "m5.large")
 	dev.Tags = map[string]string{"Environment": "dev"}
@@ -182,6 +190,8 @@ func TestRulesFireAndStaySilentJustInside(t *testing.T) {
 			}
 		}},
 		{name: "stopped 29 days", rule: "ec2-stopped", res: []inventory.Resource{recent}},
+		{name: "stopped 45 days (state_reason)", rule: "ec2-stopped", res: []inventory.Resource{stoppedInv}, fires: true},
+		{name: "Windows stays on x86", rule: "ec2-graviton", res: []inventory.Resource{win}},
 		{name: "m4 is previous generation", rule: "ec2-previous-generation", res: []inventory.Resource{instance("i-m4", "m4.large")}, fires: true, check: func(t *testing.T, r Recommendation) {
 			if r.Target != "m5.large" || r.Action != ActionUpgrade {
 				t.Errorf("prevgen: %+v", r)
@@ -220,6 +230,7 @@ func TestRulesFireAndStaySilentJustInside(t *testing.T) {
 		{name: "99 requests a day", rule: "elb-idle", res: []inventory.Resource{alb}, util: reqs(alb, 99), fires: true},
 		{name: "100 requests one day", rule: "elb-idle", res: []inventory.Resource{albBusy}, util: reqs(albBusy, 100)},
 		{name: "no healthy targets", rule: "elb-idle", res: []inventory.Resource{albDead}, fires: true},
+		{name: "one healthy target, busy", rule: "elb-idle", res: []inventory.Resource{albHealthy}, util: reqs(albHealthy, 5000)},
 		{name: "nat 1 MB a day", rule: "nat-idle", res: []inventory.Resource{nat}, util: natUtil(nat, 1e6), fires: true},
 		{name: "nat 1 MB + 1 byte", rule: "nat-idle", res: []inventory.Resource{natBusy}, util: natUtil(natBusy, 1e6+1001)},
 		{name: "db no connections", rule: "rds-idle", res: []inventory.Resource{db}, util: conns(db, 0), fires: true},
@@ -232,6 +243,7 @@ func TestRulesFireAndStaySilentJustInside(t *testing.T) {
 		{name: "db peak 41%", rule: "rds-rightsize", res: []inventory.Resource{dbBig}, util: cpuMax(dbBig, 41)},
 		{name: "bucket without abort rule", rule: "s3-abort-multipart", res: []inventory.Resource{bucket}, fires: true},
 		{name: "bucket with abort rule", rule: "s3-abort-multipart", res: []inventory.Resource{bucketOK}},
+		{name: "bucket with abort rule (inventory's counts)", rule: "s3-abort-multipart", res: []inventory.Resource{bucketCounted}},
 		{name: "dev instance", rule: "off-hours", res: []inventory.Resource{dev}, fires: true, check: func(t *testing.T, r Recommendation) {
 			if want := round2(0.096 * 730 * (1 - 60.0/168)); r.Savings.Monthly != want {
 				t.Errorf("off-hours saves %v, want %v", r.Savings.Monthly, want)
