@@ -41,8 +41,8 @@ type App struct {
 	// so a data directory that does not exist yet is created.
 	createsData bool
 
-	// Inventory is what `optimize evaluate` reads: nil until the
-	// inventory store is wired (the demo evaluates its own organization).
+	// Inventory is what `optimize evaluate` reads; nil: the inventory
+	// store (what `crossbill inventory sync` writes).
 	Inventory optimize.Source
 
 	store *store.Store

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill/internal/demo"
-	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/store"
@@ -38,10 +37,6 @@ the demo's tenant without flags; a second run reuses it and starts at once.`,
 			ctx := cmd.Context()
 			started := time.Now()
 			m.DataDir, m.Version = app.DataDir, version
-			// The synthetic organization's inventory lives in memory,
-			// rebuilt by the data job at each start.
-			inv := &optimize.Memory{}
-			m.Inventory = inv
 			m.Logger = serverLogger(app, logFormat)
 			if quiet {
 				m.Logger = discardLogger()
@@ -90,7 +85,7 @@ the demo's tenant without flags; a second run reuses it and starts at once.`,
 			}
 			m.Runners = map[string]scheduler.Runner{demo.JobKind: func(ctx context.Context, j store.Job, progress scheduler.Progress) error {
 				n := 0
-				res, err := demo.LoadCosts(ctx, m.Store(), demo.Options{DataDir: m.DataDir, Costs: m.Costs(), Inventory: inv, Progress: func(format string, args ...any) {
+				res, err := demo.LoadCosts(ctx, m.Store(), demo.Options{DataDir: m.DataDir, Costs: m.Costs(), Progress: func(format string, args ...any) {
 					n++
 					msg := fmt.Sprintf(format, args...)
 					app.Progress("%s", msg)

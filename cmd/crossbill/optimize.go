@@ -250,7 +250,11 @@ func newOptimizeEvaluateCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			e, err := optimize.Evaluate(ctx, st, t.ID, app.Inventory)
+			src := app.Inventory
+			if src == nil {
+				src = optimize.InventoryStore{Store: st}
+			}
+			e, err := optimize.Evaluate(ctx, st, t.ID, src)
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/inventory"
 	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/store"
@@ -37,9 +36,8 @@ func TestParityOptimize(t *testing.T) {
 			Metadata: map[string]any{"volume_type": "gp2", "size_gb": 500.0}, Cost: &inventory.Cost{MonthlyAmortized: 50, MonthlyOnDemand: 50, Currency: "USD", Source: inventory.CostFromCUR}},
 		{ARN: "arn:aws:ec2:eu-west-1:444455556666:elastic-ip/eipalloc-1", AccountID: "444455556666", Region: "eu-west-1", Service: "ec2", Type: "elastic-ip", ID: "eipalloc-1"},
 	}
-	inv := &optimize.Memory{}
-	inv.Save(tn.ID, res, nil)
-	_, err = optimize.Evaluate(ctx, st, tn.ID, inv)
+	mustNoErr(t, inventory.Save(ctx, st, tn.ID, res, nil))
+	_, err = optimize.Evaluate(ctx, st, tn.ID, optimize.InventoryStore{Store: st})
 	mustNoErr(t, err)
 
 	api := newAPI(t, dir, nil, "")
@@ -106,10 +104,13 @@ func TestParityOptimize(t *testing.T) {
 		t.Errorf("rules after set: %s", out)
 	}
 
-	// No inventory in this build's CLI (or in a server without one): 503 / exit 6.
-	_, stderr, code := runCLI(t, dir, "optimize", "evaluate", "--tenant", "acme")
+	// Both evaluate the inventory store: the same resources, the same answer.
+	out = cli("optimize", "evaluate", "--tenant", "acme", "--json")
 	st1, body = api.do(t, "POST", "/api/v1/tenants/acme/optimize/evaluate", nil)
-	if code != crossbill.ExitCode(optimize.ErrNoInventory) || st1 != http.StatusServiceUnavailable || !strings.Contains(stderr, "inventory") {
-		t.Errorf("evaluate without inventory: CLI %d %s, API %d %s", code, stderr, st1, body)
+	var ce, ae optimize.Evaluation
+	mustNoErr(t, json.Unmarshal([]byte(out), &ce))
+	mustNoErr(t, json.Unmarshal(body, &ae))
+	if st1 != 200 || ce.Resources != 2 || ae.Resources != 2 || ce.Summary.Total != ae.Summary.Total || ce.Summary.Count != 3 {
+		t.Errorf("evaluate: CLI %+v, API %d %+v", ce, st1, ae)
 	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/costs"
-	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
@@ -27,10 +26,6 @@ type Options struct {
 	Progress  func(format string, args ...any)
 	// Costs is the open cost store LoadCosts writes to.
 	Costs *costs.Store
-	// Inventory receives the synthetic organization's resources and
-	// metrics (LoadCosts), which the optimization rules then evaluate;
-	// nil skips it.
-	Inventory *optimize.Memory
 }
 
 // Report says what Prepare did and how long each step took.

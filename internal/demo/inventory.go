@@ -19,15 +19,12 @@ import (
 // (cur.Inventory: the IDs its CUR line items carry), each with its
 // amortized cost read back from the ingested CUR, and 14 days of metrics
 // drawn from a profile per resource (idle, oversized or busy instances,
-// idle or oversized databases...). It is kept in memory (o.Inventory,
-// which the server's optimize job and API read) and rebuilt at each
-// start.
+// idle or oversized databases...). It is written to the inventory store
+// (inventory.Save, as a sync would), so the Inventory and Optimize pages
+// show it, at each start.
 
 // buildInventory saves the demo tenant's inventory and evaluates it.
 func buildInventory(ctx context.Context, st *store.Store, t store.Tenant, o Options, _ *Report) (string, bool, error) {
-	if o.Inventory == nil {
-		return "", true, nil
-	}
 	items, err := cur.Inventory(cur.GenerateOptions{Seed: uint64(o.Seed), Accounts: o.Accounts - 1, Months: o.Months, Start: o.Start, ResourcesPerAccount: o.Resources})
 	if err != nil {
 		return "", false, err
@@ -38,8 +35,10 @@ func buildInventory(ctx context.Context, st *store.Store, t store.Tenant, o Opti
 	}
 	now := st.Now()
 	res, utils := demoResources(items, costs, now)
-	o.Inventory.Save(t.ID, res, utils)
-	e, err := optimize.Evaluate(ctx, st, t.ID, o.Inventory)
+	if err := inventory.Save(ctx, st, t.ID, res, utils); err != nil {
+		return "", false, err
+	}
+	e, err := optimize.Evaluate(ctx, st, t.ID, optimize.InventoryStore{Store: st})
 	if err != nil {
 		return "", false, err
 	}

@@ -30,9 +30,8 @@ func TestDemoRecommendationsAgreeWithTheCUR(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cs.Close()
-	inv := &optimize.Memory{}
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	rep, err := LoadCosts(ctx, st, Options{DataDir: dir, Costs: cs, Inventory: inv, Accounts: 4, Months: 1, Start: start})
+	rep, err := LoadCosts(ctx, st, Options{DataDir: dir, Costs: cs, Accounts: 4, Months: 1, Start: start})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +54,10 @@ func TestDemoRecommendationsAgreeWithTheCUR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, _ := inv.Resources(ctx, rep.Tenant.ID)
+	res, err := inventory.Resources(ctx, st, rep.Tenant.ID, inventory.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	byARN := map[string]inventory.Resource{}
 	for _, r := range res {
 		byARN[r.ARN] = r

@@ -16,8 +16,7 @@ import (
 )
 
 // Source is where an evaluation reads a tenant's inventory: the
-// inventory store once its collectors have run, or Memory (the demo's
-// synthetic organization, tests).
+// inventory store (InventoryStore), or Memory (tests, benchmarks).
 type Source interface {
 	Resources(ctx context.Context, tenant crossbill.TenantID) ([]inventory.Resource, error)
 	// Utilization returns the metrics read for those of arns that have

@@ -162,9 +162,10 @@ func (s *Server) runOptimize(ctx context.Context, j store.Job, progress schedule
 }
 
 // ScheduleOptimize gives a tenant its daily evaluation, first run at
-// runAt (idempotent); nothing without an inventory to read.
+// runAt (idempotent: a queued one is moved earlier, so an inventory sync
+// asking for one now gets it now).
 func (s *Server) ScheduleOptimize(ctx context.Context, tenant crossbill.TenantID, runAt time.Time) error {
-	if s.sched == nil || s.cfg.Inventory == nil {
+	if s.sched == nil {
 		return nil
 	}
 	_, err := s.sched.Enqueue(ctx, store.JobSpec{TenantID: tenant, Kind: JobOptimize, RunAt: runAt, Interval: optimizeInterval})

@@ -87,8 +87,8 @@ type Main struct {
 	ReplicaID string
 	// JobLease: see scheduler.Options.Lease (zero: its default).
 	JobLease time.Duration
-	// Inventory is what optimization evaluations read (the demo's
-	// synthetic organization); nil: none yet.
+	// Inventory is what optimization evaluations read; nil: the
+	// inventory store.
 	Inventory optimize.Source
 	// Runners are extra job kinds (the demo's data loader).
 	Runners map[string]scheduler.Runner

@@ -56,18 +56,31 @@ func TestOptimizeJobEvaluatesDaily(t *testing.T) {
 	t.Fatal("the finished optimize job did not enqueue its successor a day later")
 }
 
-func TestNoOptimizeJobWithoutInventory(t *testing.T) {
+// TestOptimizeReadsTheInventoryStore: without a Source of its own the
+// server evaluates what the inventory store holds (what the inventory job
+// writes), and an inventory sync's runner asks for an evaluation now.
+func TestOptimizeReadsTheInventoryStore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ts := startServer(t, nil)
-	tn, err := ts.Store().CreateTenant(ctx, "acme")
+	ts := startServer(t, func(m *server.Main) {
+		m.Scheduler = scheduler.Options{Poll: 20 * time.Millisecond, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond}
+	})
+	st := ts.Store()
+	tn, err := st.CreateTenant(ctx, "acme")
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inventory.Save(ctx, st, tn.ID, []inventory.Resource{{ARN: "arn:aws:ec2:us-east-1:111122223333:elastic-ip/eipalloc-7", AccountID: "111122223333", Region: "us-east-1",
+		Service: "ec2", Type: "elastic-ip", ID: "eipalloc-7", State: "unassociated"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := ts.Server().ScheduleOptimize(ctx, tn.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if jobs, _ := ts.Store().Jobs(ctx, tn.ID, store.JobFilter{Kind: server.JobOptimize}); len(jobs) != 0 {
-		t.Fatalf("%d optimize jobs without an inventory", len(jobs))
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if l, err := optimize.List(ctx, st, tn.ID, optimize.Filter{}); err == nil && len(l.Recommendations) == 1 && l.Recommendations[0].ResourceID == "eipalloc-7" {
+			return
+		}
 	}
+	t.Fatal("the inventory store's free address was not evaluated in 30 s")
 }

@@ -85,8 +85,8 @@ type Config struct {
 	VerifyRetry time.Duration
 	Now         func() time.Time
 
-	// Inventory is what optimization evaluations read; nil answers
-	// evaluations with 503 (no inventory yet).
+	// Inventory is what optimization evaluations read; nil: the
+	// inventory store (what the inventory job writes).
 	Inventory optimize.Source
 
 	// SignIn signs people in through identity providers; nil: token
@@ -131,6 +131,9 @@ type Server struct {
 func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Inventory == nil && cfg.Store != nil {
+		cfg.Inventory = optimize.InventoryStore{Store: cfg.Store}
 	}
 	if cfg.RatePerSecond == 0 {
 		cfg.RatePerSecond = 50
