@@ -188,6 +188,9 @@ func (s *Server) EnsureSchedules(ctx context.Context) error {
 		if err := s.scheduleJIT(ctx, c); err != nil {
 			return err
 		}
+		if err := s.ScheduleOptimize(ctx, c.TenantID, s.now()); err != nil {
+			return err
+		}
 		if err := s.scheduleRemediation(ctx, c.TenantID, c.ID); err != nil {
 			return err
 		}
