@@ -314,6 +314,25 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/commitments/guardrails": {control: 200, probes: []isoProbe{probeTenant()}},
 		"PUT /api/v1/tenants/{tenant}/commitments/guardrails": {control: 200, body: func(*isoWorld) any { return map[string]float64{"max_upfront": 1000} }, probes: []isoProbe{probeTenant()}},
 
+		"GET /api/v1/tenants/{tenant}/access/policies": {control: 200, controlHas: "alpha-a1-policy", probes: []isoProbe{probeTenant()}},
+		"PUT /api/v1/tenants/{tenant}/access/policies/{policy}": {control: 200, controlHas: "alpha-a1-policy", body: func(w *isoWorld) any { return isoPolicy() },
+			probes: []isoProbe{probeTenant()}},
+		"DELETE /api/v1/tenants/{tenant}/access/policies/{policy}": {control: 204, after: func(t *testing.T, w *isoWorld) { w.a.policy = w.savePolicy(t, &w.a) }},
+		"GET /api/v1/tenants/{tenant}/access/leases":               {control: 200, controlHas: "alpha-a1-reason", probes: []isoProbe{probeTenant()}},
+		// A token without a person cannot request: refused before any AWS call.
+		"POST /api/v1/tenants/{tenant}/access/leases": {control: 400, controlHas: "by a person", body: func(w *isoWorld) any {
+			return map[string]any{"policy": "alpha-a1-policy", "target": map[string]string{"group": "g", "account": "111100002222"}, "duration": "1h", "reason": "iso"}
+		}, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/access/leases/{lease}": {control: 200, controlHas: "alpha-a1-reason"},
+		// A's lease has no approval (stored by hand): a conflict, not a grant.
+		"POST /api/v1/tenants/{tenant}/access/leases/{lease}/approve": {control: 409, controlHas: "no approval yet", body: func(*isoWorld) any { return map[string]string{"reason": "ok"} }},
+		"POST /api/v1/tenants/{tenant}/access/leases/{lease}/deny":    {control: 409, controlHas: "no approval yet", body: func(*isoWorld) any { return map[string]string{"reason": "no"} }},
+		"POST /api/v1/tenants/{tenant}/access/leases/{lease}/revoke": {control: 200, controlHas: `"state": "expired"`, body: func(*isoWorld) any { return map[string]string{"reason": "iso"} },
+			after: func(t *testing.T, w *isoWorld) { w.a.lease = w.saveLease(t, &w.a) }},
+		"GET /api/v1/tenants/{tenant}/access/audit": {control: 200, probes: []isoProbe{probeTenant(),
+			{name: "B's lease as the filter", want: []int{404}, query: func(w *isoWorld) url.Values { return url.Values{"lease": {w.b.lease}} }}}},
+		"POST /api/v1/tenants/{tenant}/access/reconcile": {control: 404, controlHas: "access-jit", probes: []isoProbe{probeTenant(),
+			{name: "B's connection in the query", want: []int{404}, query: func(w *isoWorld) url.Values { return url.Values{"connection": {w.b.conn}} }}}},
 		// Recommendations: B's are found by their stable ID, B's account
 		// as a filter finds none of A's and none of B's.
 		"GET /api/v1/tenants/{tenant}/optimize/recommendations": {control: 200, controlHas: "vol-alpha", probes: []isoProbe{probeTenant(),
