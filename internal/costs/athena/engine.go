@@ -74,8 +74,11 @@ func SetEngine(ctx context.Context, st Store, req EngineRequest) (store.CostEngi
 // Engines answers cost queries in the engine each tenant chose.
 type Engines struct {
 	Store Store
-	// AWS is the process's one factory of customer-role credentials.
-	AWS *awsclient.Factory
+	// AWS is the process's one factory of customer-role credentials, or
+	// nil and OpenAWS loads it when a query first needs it (the CLI: a
+	// local query never reads the AWS configuration).
+	AWS     *awsclient.Factory
+	OpenAWS func(context.Context) (*awsclient.Factory, error)
 	// Poll is the wait between Athena status checks (default 1 s).
 	Poll time.Duration
 	// Now is the clock of Athena's default range (nil: time.Now).
@@ -119,7 +122,14 @@ func (e Engines) Query(ctx context.Context, q costs.Query, local func(context.Co
 // client is Athena through the engine's connection's role.
 func (e Engines) client(ctx context.Context, eng store.CostEngine) (*sdk.Client, error) {
 	const op = "athena query"
-	if e.AWS == nil {
+	f := e.AWS
+	if f == nil && e.OpenAWS != nil {
+		var err error
+		if f, err = e.OpenAWS(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if f == nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "no AWS client factory given")
 	}
 	c, err := e.Store.TenantConnection(ctx, eng.TenantID, eng.ConnectionID)
@@ -133,7 +143,7 @@ func (e Engines) client(ctx context.Context, eng store.CostEngine) (*sdk.Client,
 	if err != nil {
 		return nil, err
 	}
-	cfg := e.AWS.Config(awsclient.Target{Tenant: t.Name, Connection: c.ID, RoleARN: c.RoleARN, ExternalID: c.ExternalID}, Region)
+	cfg := f.Config(awsclient.Target{Tenant: t.Name, Connection: c.ID, RoleARN: c.RoleARN, ExternalID: c.ExternalID}, Region)
 	return sdk.NewFromConfig(cfg), nil
 }
 

@@ -107,7 +107,7 @@ func newEngineWorld(t *testing.T) engineWorld {
 // Parquet files laid out as the CUR stack's Glue table sees them, and
 // spells its rows as Athena's GetQueryResults does (header row first,
 // every value a string, timestamps with milliseconds).
-func (w engineWorld) athenaRows(t *testing.T, stmt string) []any {
+func (w engineWorld) athenaRows(t *testing.T, stmt string) [][]string {
 	t.Helper()
 	ctx := context.Background()
 	db := w.cs.DB()
@@ -123,7 +123,7 @@ func (w engineWorld) athenaRows(t *testing.T, stmt string) []any {
 		t.Fatalf("%v\n%s", err, stmt)
 	}
 	defer rs.Close()
-	rows := []any{map[string]any{"Data": []any{cell("period"), cell("grp"), cell("value")}}}
+	rows := [][]string{{"period", "grp", "value"}}
 	for rs.Next() {
 		var p time.Time
 		var g string
@@ -131,7 +131,7 @@ func (w engineWorld) athenaRows(t *testing.T, stmt string) []any {
 		if err := rs.Scan(&p, &g, &v); err != nil {
 			t.Fatal(err)
 		}
-		rows = append(rows, map[string]any{"Data": []any{cell(p.UTC().Format("2006-01-02 15:04:05.000")), cell(g), cell(strconv.FormatFloat(v, 'g', -1, 64))}})
+		rows = append(rows, []string{p.UTC().Format("2006-01-02 15:04:05.000"), g, strconv.FormatFloat(v, 'g', -1, 64)})
 	}
 	if err := rs.Err(); err != nil {
 		t.Fatal(err)
@@ -179,9 +179,10 @@ func TestEngineAthenaThroughTheRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	motoAPI(t, w.srv, "/moto-api/static/athena/query-results", map[string]any{"account_id": customer, "region": athena.Region, "results": []any{map[string]any{
-		"column_info": []any{map[string]any{"Name": "period", "Type": "timestamp"}, map[string]any{"Name": "grp", "Type": "varchar"}, map[string]any{"Name": "value", "Type": "double"}},
-		"rows":        w.athenaRows(t, stmt)}}})
+	if err := w.srv.QueueAthenaResults(ctx, customer, athena.Region, emulator.AthenaResult{
+		Columns: [][2]string{{"period", "timestamp"}, {"grp", "varchar"}, {"value", "double"}}, Rows: w.athenaRows(t, stmt)}); err != nil {
+		t.Fatal(err)
+	}
 	got, err := engines.Query(ctx, q, local)
 	if err != nil {
 		t.Fatal(err)
