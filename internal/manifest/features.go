@@ -40,10 +40,17 @@ func Features() []Feature {
 				"identitystore:ListUsers", "identitystore:ListGroups", "identitystore:ListGroupMemberships",
 				"organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent",
 				"organizations:ListPoliciesForTarget", "organizations:DescribePolicy"}},
+		{AthenaFeature,
+			[]string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "glue:GetDatabase", "glue:GetTable"}},
 		{"Organization members (`crossbill connect members`, the scheduler's members job)",
 			[]string{"organizations:DescribeOrganization", "organizations:ListAccounts"}},
 	}
 }
+
+// AthenaFeature is the Athena query engine: only with the CUR stack's
+// EnableAthena option, whose policy (CURAthena) grants its actions. glue:
+// actions are Athena's reads of the table with the caller's permissions.
+const AthenaFeature = "Cost queries in Athena over the CUR in place, only with the CUR stack's EnableAthena option (`crossbill costs engine set athena --connection ID`, then `crossbill costs` and GET .../costs); Athena reads the Glue table with the role's permissions"
 
 // verificationFeature names the verifier's probes in the annex.
 const verificationFeature = "Connection verification (`crossbill connect verify`): the module's probe"

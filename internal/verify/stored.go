@@ -70,6 +70,11 @@ func Connection(ctx context.Context, st *store.Store, req Request, opts Options)
 		return Result{}, err
 	}
 	opts.Tenant = tenant.Name
+	engine, err := st.CostEngine(ctx, tenant.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	opts.Athena = engine.Engine == store.EngineAthena && engine.ConnectionID == conn.ID
 	conn.RoleARN = arn // the role to try; bound only if the save below binds it
 	taken, err := st.BoundElsewhere(ctx, tenant.ID, arn)
 	if err != nil {
