@@ -78,6 +78,9 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"SavedView":                {costs.View{}},
 		"SavedViewQuery":           {costs.ViewQuery{}},
 		"SavedViewCreate":          {viewCreate{}},
+		"Approval":                 {store.Approval{}},
+		"ApprovalDecisionRecord":   {store.Decision{}},
+		"ApprovalDecision":         {approvalDecision{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)
