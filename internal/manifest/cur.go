@@ -50,7 +50,7 @@ func CURAthena() []Permission {
 			Why: "Reads a cost query's results."},
 		{Module: ModuleCUR, Action: "athena:StopQueryExecution", Level: LevelWrite, Resource: workgroup,
 			Why: "Stops a cost query crossbill no longer waits for, so that it does not go on scanning."},
-		{Module: ModuleCUR, Action: "glue:GetDatabase", Level: LevelRead, Resource: glue + "catalog", ExtraResources: glueResources,
+		{Module: ModuleCUR, Action: "glue:GetDatabase", Level: LevelRead, Resource: glue + "catalog", ExtraResources: glueResources, OnBehalf: true,
 			Why: "Athena reads the export table's database from the Glue catalog with the caller's permissions."},
 		{Module: ModuleCUR, Action: "glue:GetTable", Level: LevelRead, Resource: glue + "catalog", ExtraResources: glueResources,
 			Why: "Athena reads the export table's definition (columns, partition projection) from the Glue catalog; also the verification probe of the option."},
