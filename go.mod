@@ -11,6 +11,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/costexplorer v1.63.10
 	github.com/aws/aws-sdk-go-v2/service/ec2 v1.344.1
 	github.com/aws/aws-sdk-go-v2/service/elasticache v1.64.4
+	github.com/aws/aws-sdk-go-v2/service/glue v1.173.0
 	github.com/aws/aws-sdk-go-v2/service/iam v1.64.8
 	github.com/aws/aws-sdk-go-v2/service/opensearch v1.70.2
 	github.com/aws/aws-sdk-go-v2/service/organizations v1.62.6
@@ -37,7 +38,6 @@ require (
 
 require (
 	github.com/aws/aws-sdk-go-v2/service/athena v1.66.10 // indirect
-	github.com/aws/aws-sdk-go-v2/service/glue v1.173.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/identitystore v1.49.7 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
