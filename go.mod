@@ -37,8 +37,8 @@ require (
 )
 
 require (
-	github.com/aws/aws-sdk-go-v2/service/athena v1.66.10 // indirect
 	github.com/aws/aws-sdk-go-v2/service/identitystore v1.49.7 // indirect
+	github.com/aws/aws-sdk-go-v2/service/athena v1.66.10 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
