@@ -42,6 +42,11 @@ func Features() []Feature {
 				"organizations:ListPoliciesForTarget", "organizations:DescribePolicy"}},
 		{AthenaFeature,
 			[]string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "glue:GetDatabase", "glue:GetTable"}},
+		{"Commitment purchases: plans show the offering they buy; approved plans are bought, queued Savings Plans cancelled (`crossbill commitments plan|execute|cancel`, POST .../commitments/plans[/{plan}/execute|cancel])",
+			[]string{"savingsplans:DescribeSavingsPlansOfferings", "ec2:DescribeReservedInstancesOfferings",
+				"savingsplans:CreateSavingsPlan", "savingsplans:DeleteQueuedSavingsPlan", "ec2:PurchaseReservedInstancesOffering"}},
+		{"Reserved Instance Marketplace listings of unused reservations, once approved (`crossbill commitments sell --plan RI`, `commitments execute|cancel`)",
+			[]string{"ec2:CreateReservedInstancesListing", "ec2:CancelReservedInstancesListing"}},
 		{"Organization members (`crossbill connect members`, the scheduler's members job)",
 			[]string{"organizations:DescribeOrganization", "organizations:ListAccounts"}},
 	}

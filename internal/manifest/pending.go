@@ -28,8 +28,9 @@ type pendingGroup struct {
 // `make test` asks for the action to be removed here (and the feature named
 // in features.go): the list only shrinks.
 var pending = []pendingGroup{
-	{ModuleCommitments, "#18", "commitment lifecycle: exact plan rates and reservation history", []string{
-		"savingsplans:DescribeSavingsPlanRates", "ec2:DescribeReservedInstancesModifications",
+	{ModuleCommitmentsPurchase, "#18", "commitment lifecycle: RDS, ElastiCache, OpenSearch and Redshift purchases", []string{
+		"rds:PurchaseReservedDBInstancesOffering", "elasticache:PurchaseReservedCacheNodesOffering",
+		"es:PurchaseReservedInstanceOffering", "redshift:PurchaseReservedNodeOffering",
 	}},
 	{ModuleInventory, "#16", "inventory and optimization collectors", []string{
 		"ec2:DescribeRegions", "ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeSnapshots",

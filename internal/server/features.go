@@ -198,6 +198,9 @@ func (s *Server) featureSchemas() obj {
 	for k, v := range approvalSchemas() {
 		sc[k] = v
 	}
+	for k, v := range purchaseSchemas() {
+		sc[k] = v
+	}
 	for k, v := range bindingSchemas() {
 		sc[k] = v
 	}

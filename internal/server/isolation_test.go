@@ -21,6 +21,7 @@ import (
 	"github.com/crossbill/crossbill/internal/approval"
 	"github.com/crossbill/crossbill/internal/cur"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
+	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/store/storetest"
@@ -48,6 +49,7 @@ type isoTenant struct {
 	person       string // a person with a role in the tenant
 	view         string // a saved view's ID
 	approval     string // a pending approval's ID
+	plan         string // a purchase plan's ID
 	templateFile string
 }
 
@@ -114,6 +116,7 @@ var resourceParams = map[string]func(t *isoTenant) string{
 	"person":     func(t *isoTenant) string { return t.person },
 	"view":       func(t *isoTenant) string { return t.view },
 	"approval":   func(t *isoTenant) string { return t.approval },
+	"plan":       func(t *isoTenant) string { return t.plan },
 }
 
 // plainParams are path parameters that name nothing a tenant owns: the
@@ -270,6 +273,15 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/commitments/utilization":     {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/commitments/recommendations": {control: 200, probes: []isoProbe{probeTenant()}},
 		"POST /api/v1/tenants/{tenant}/commitments/simulate":       {body: simulate, control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments/plans":           {control: 200, controlHas: "alpha-a1-secret-purchase", probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/commitments/plans": {body: planBody(func(w *isoWorld) string { return w.a.conn }), control: 400, controlHas: "verify it first",
+			probes: []isoProbe{probeTenant(), {name: "B's connection in the body", body: planBody(func(w *isoWorld) string { return w.b.conn }), want: []int{404}}}},
+		"GET /api/v1/tenants/{tenant}/commitments/plans/{plan}":          {control: 200, controlHas: "alpha-a1-secret-purchase"},
+		"POST /api/v1/tenants/{tenant}/commitments/plans/{plan}/execute": {control: 400, controlHas: "verify it first"},
+		"POST /api/v1/tenants/{tenant}/commitments/plans/{plan}/cancel": {control: 200, controlHas: "cancelled", body: func(*isoWorld) any { return map[string]string{"reason": "iso"} },
+			after: func(t *testing.T, w *isoWorld) { w.a.plan = w.savePlan(t, &w.a) }},
+		"GET /api/v1/tenants/{tenant}/commitments/guardrails": {control: 200, probes: []isoProbe{probeTenant()}},
+		"PUT /api/v1/tenants/{tenant}/commitments/guardrails": {control: 200, body: func(*isoWorld) any { return map[string]float64{"max_upfront": 1000} }, probes: []isoProbe{probeTenant()}},
 	}
 }
 
@@ -705,6 +717,29 @@ func (w *isoWorld) openApproval(t *testing.T, tn *isoTenant) {
 	w.secretsOf(tn, a.ID, subject, tn.name+"-secret-plan", tn.name+"-requester@example.com")
 }
 
+// planBody is a purchase plan request naming the connection conn returns.
+func planBody(conn func(w *isoWorld) string) func(w *isoWorld) any {
+	return func(w *isoWorld) any {
+		return map[string]any{"connection": conn(w), "type": "ComputeSavingsPlans", "term_years": 1, "payment_option": "No Upfront", "hourly_commitment": 1}
+	}
+}
+
+// savePlan stores a purchase plan of the tenant (as Draft would, without
+// AWS: the offering is named by hand), named after the tenant.
+func (w *isoWorld) savePlan(t *testing.T, tn *isoTenant) string {
+	t.Helper()
+	spec, _ := json.Marshal(purchase.Plan{Request: purchase.Request{Type: "ComputeSavingsPlans", TermYears: 1, Payment: "No Upfront", HourlyCommitment: 1, Tranches: 1,
+		Note: tn.name + "-secret-purchase"}, Offering: purchase.Offering{ID: tn.name + "-offering"}, Ladder: []purchase.TranchePlan{{HourlyCommitment: 1}}})
+	p, err := w.ts.Store().CreatePurchasePlan(context.Background(), store.PurchasePlan{TenantID: crossbill.TenantID(tn.id), ConnectionID: crossbill.ConnectionID(tn.conn),
+		Kind: purchase.KindPurchase, State: purchase.StatePending, Spec: spec, Tranches: []store.PurchaseTranche{{Due: time.Now(), State: purchase.TranchePlanned}}},
+		store.AuditEntry{Actor: "token:" + tn.name + "-planner"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.secretsOf(tn, p.ID, tn.name+"-secret-purchase", tn.name+"-offering", p.Tranches[0].ClientToken)
+	return p.ID
+}
+
 // reopenApproval gives A a fresh pending approval after a control decided
 // the previous one.
 func reopenApproval(t *testing.T, w *isoWorld) { w.openApproval(t, &w.a) }
@@ -776,6 +811,7 @@ func newIsoWorld(t *testing.T) *isoWorld {
 		w.secretsOf(tn, u.ID, x.name+"-subject", x.name+"@example.com")
 		tn.view = w.saveView(t, tn)
 		w.openApproval(t, tn)
+		tn.plan = w.savePlan(t, tn)
 	}
 
 	// A's connection has a bill bucket too (as the Flexera route's probes

@@ -11,6 +11,7 @@ import (
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
 )
@@ -81,6 +82,15 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"Approval":                 {store.Approval{}},
 		"ApprovalDecisionRecord":   {store.Decision{}},
 		"ApprovalDecision":         {approvalDecision{}},
+		"PurchaseRequest":          {purchase.Request{}},
+		"PurchaseExpectation":      {purchase.Expectation{}},
+		"PurchasePlanSpec":         {purchase.Plan{}},
+		"PurchaseOffering":         {purchase.Offering{}},
+		"PurchaseTranchePlan":      {purchase.TranchePlan{}},
+		"PurchaseTranche":          {store.PurchaseTranche{}},
+		"PurchasePlan":             {purchase.View{}},
+		"PurchaseCancel":           {purchaseCancel{}},
+		"PurchaseGuardrails":       {store.PurchaseGuardrails{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)
