@@ -323,7 +323,8 @@ func canDo(m Module) []string {
 	case ModuleCommitmentsPurchase:
 		return []string{"Commit spend: buy Savings Plans and EC2, RDS, ElastiCache, OpenSearch and Redshift reservations for one or three years (a purchase cannot be undone once active), each only after a person other than its author approved the plan in crossbill, at the approved price (limit price, client token).", "Cancel a queued Savings Plan that has not started, and list or withdraw an unused Standard Reserved Instance on the Reserved Instance Marketplace."}
 	case ModuleRemediation:
-		return []string{"Delete, snapshot or modify EBS volumes, delete snapshots, stop, start or resize instances, release Elastic IPs and stop RDS instances: only resources the customer tagged crossbill-remediation=allowed."}
+		return []string{"Delete (after a snapshot) or modify EBS volumes, delete snapshots, stop, start or resize instances, release Elastic IPs, delete load balancers, stop or delete (after a final snapshot) RDS instances, add an abort-incomplete-multipart-uploads rule to S3 lifecycles, and write or remove its own crossbill:marked-for-op tag: only resources the customer tagged crossbill-remediation=allowed, each change approved in crossbill by a person other than its requester.",
+			"Read the state, tags and protection settings of those resources before proposing a change."}
 	}
 	return nil
 }
@@ -360,7 +361,7 @@ func cannotDo(perms []Permission, mods []Module) []string {
 		}},
 		{"Create, change or delete any resource (crossbill's access is read-only).", isWrite},
 		{"Create, change or delete any resource other than those tagged crossbill-remediation=allowed, IAM group membership under /crossbill-jit/ and assignments of permission sets tagged crossbill-jit=allowed.", func(p Permission) bool {
-			return isWrite(p) && p.Module != ModuleCommitmentsPurchase && p.Condition == nil && !strings.Contains(p.Resource, "crossbill-jit") && !strings.Contains(p.Resource, ":snapshot/") && !strings.Contains(p.Resource, "sso:::instance/")
+			return isWrite(p) && p.Module != ModuleCommitmentsPurchase && p.Condition == nil && !strings.Contains(p.Resource, "crossbill-jit") && !strings.Contains(p.Resource, ":snapshot/") && !strings.Contains(p.Resource, ":snapshot:crossbill-") && !strings.Contains(p.Resource, "sso:::instance/")
 		}},
 		{"Buy, cancel or sell Savings Plans or reservations (commit spend).", func(p Permission) bool {
 			return isWrite(p) && p.Module == ModuleCommitmentsPurchase

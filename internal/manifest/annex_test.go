@@ -69,8 +69,9 @@ func TestAnnexDerivesClaims(t *testing.T) {
 	if !hasClaim(ro.CannotDo, "read-only") || !hasClaim(ro.CannotDo, "other than the CUR export") || !hasClaim(ro.CannotDo, "IAM users, roles") || !hasClaim(ro.CannotDo, "secrets") {
 		t.Errorf("read-only modules: cannot-do %q", ro.CannotDo)
 	}
-	// Every write of access-jit and remediation is pending: the templates
-	// of those modules grant none, and the annex says so.
+	// access-jit's writes are pending; remediation's are granted, each on
+	// tagged resources only, and the annex says so. Without
+	// commitments-purchase, it still claims no commit spend.
 	var noPurchase []manifest.Module
 	for _, m := range manifest.ValidModules() {
 		if m != manifest.ModuleCommitmentsPurchase {
@@ -78,8 +79,8 @@ func TestAnnexDerivesClaims(t *testing.T) {
 		}
 	}
 	all := manifest.BuildAnnex(noPurchase, sched)
-	if !hasClaim(all.CannotDo, "read-only") || !hasClaim(all.CannotDo, "Change IAM group membership") || !hasClaim(all.CannotDo, "commit spend") {
-		t.Errorf("no write is granted, yet the annex does not claim read-only: %q", all.CannotDo)
+	if hasClaim(all.CannotDo, "read-only") || !hasClaim(all.CannotDo, "other than those tagged crossbill-remediation=allowed") || !hasClaim(all.CannotDo, "Change IAM group membership") || !hasClaim(all.CannotDo, "commit spend") {
+		t.Errorf("only remediation's tagged writes are granted, yet the annex says: %q", all.CannotDo)
 	}
 	// commitments-purchase grants purchases: the annex no longer claims
 	// read-only nor "no commit spend", but still claims the rest.

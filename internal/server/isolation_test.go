@@ -21,6 +21,7 @@ import (
 	"github.com/crossbill/crossbill/internal/approval"
 	"github.com/crossbill/crossbill/internal/cur"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
+	"github.com/crossbill/crossbill/internal/inventory"
 	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/store"
@@ -48,6 +49,9 @@ type isoTenant struct {
 	job, review  string
 	person       string // a person with a role in the tenant
 	view         string // a saved view's ID
+	remediation  string // a remediation plan's ID
+	schedule     string // a remediation schedule's name
+	resource     string // an inventory resource's ARN
 	approval     string // a pending approval's ID
 	plan         string // a purchase plan's ID
 	templateFile string
@@ -109,14 +113,16 @@ func probeTenant() isoProbe {
 // resourceParams are the path parameters naming something a tenant owns,
 // and where each tenant's value comes from.
 var resourceParams = map[string]func(t *isoTenant) string{
-	"connection": func(t *isoTenant) string { return t.conn },
-	"job":        func(t *isoTenant) string { return t.job },
-	"review":     func(t *isoTenant) string { return t.review },
-	"token":      func(t *isoTenant) string { return t.tokenTarget },
-	"person":     func(t *isoTenant) string { return t.person },
-	"view":       func(t *isoTenant) string { return t.view },
-	"approval":   func(t *isoTenant) string { return t.approval },
-	"plan":       func(t *isoTenant) string { return t.plan },
+	"connection":  func(t *isoTenant) string { return t.conn },
+	"job":         func(t *isoTenant) string { return t.job },
+	"review":      func(t *isoTenant) string { return t.review },
+	"token":       func(t *isoTenant) string { return t.tokenTarget },
+	"person":      func(t *isoTenant) string { return t.person },
+	"view":        func(t *isoTenant) string { return t.view },
+	"schedule":    func(t *isoTenant) string { return t.schedule },
+	"approval":    func(t *isoTenant) string { return t.approval },
+	"plan":        func(t *isoTenant) string { return t.plan },
+	"remediation": func(t *isoTenant) string { return t.remediation },
 }
 
 // plainParams are path parameters that name nothing a tenant owns: the
@@ -228,6 +234,13 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/access/findings":   {control: 400, controlHas: "access-read"},
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/access/changes":    {control: 400, controlHas: "access-read"},
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/access/sync":      {body: func(*isoWorld) any { return map[string]any{} }, control: 400, controlHas: "access-read"},
+		// Inventory: A lists its own resource; B's, named by ARN, is a 404
+		// like a missing one; A's connection lacks the inventory module.
+		"GET /api/v1/tenants/{tenant}/inventory": {control: 200, controlHas: "alpha-a1-inventory-bucket", probes: []isoProbe{probeTenant(),
+			{name: "B's account in the filter", query: func(w *isoWorld) url.Values { return url.Values{"account": {w.b.account}} }, want: []int{200}}}},
+		"GET /api/v1/tenants/{tenant}/inventory/resource": {control: 400, controlHas: "give a resource's ARN", probes: []isoProbe{
+			{name: "B's resource ARN", query: func(w *isoWorld) url.Values { return url.Values{"arn": {w.b.resource}} }, want: []int{404}}}},
+		"POST /api/v1/tenants/{tenant}/connections/{connection}/inventory/sync": {control: 400, controlHas: "inventory module"},
 		// A's connection is not verified: refused before any paid request.
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/commitments/compare":             {control: 400, controlHas: "cost explorer"},
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/commitments/aws-recommendations": {control: 400, controlHas: "cost explorer"},
@@ -265,15 +278,33 @@ func isoCases() map[string]isoCase {
 		"DELETE /api/v1/tenants/{tenant}/costs/views/{view}": {control: 200, controlHas: "secret-view", after: func(t *testing.T, w *isoWorld) {
 			w.a.view = w.saveView(t, &w.a)
 		}},
-		"GET /api/v1/tenants/{tenant}/costs/views/{view}/export":   {control: 200, controlHas: "period,group,amortized"},
-		"GET /api/v1/tenants/{tenant}/costs/reconciliation":        {control: 200, probes: []isoProbe{probeTenant()}},
-		"GET /api/v1/tenants/{tenant}/costs/dimensions":            {control: 200, probes: []isoProbe{probeTenant()}},
-		"GET /api/v1/tenants/{tenant}/costs/forecast":              {control: 200, controlHas: `"forecast"`, probes: []isoProbe{probeTenant()}},
-		"GET /api/v1/tenants/{tenant}/commitments":                 {control: 200, probes: []isoProbe{probeTenant()}},
-		"GET /api/v1/tenants/{tenant}/commitments/utilization":     {control: 200, probes: []isoProbe{probeTenant()}},
-		"GET /api/v1/tenants/{tenant}/commitments/recommendations": {control: 200, probes: []isoProbe{probeTenant()}},
-		"POST /api/v1/tenants/{tenant}/commitments/simulate":       {body: simulate, control: 200, probes: []isoProbe{probeTenant()}},
-		"GET /api/v1/tenants/{tenant}/commitments/plans":           {control: 200, controlHas: "alpha-a1-secret-purchase", probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/remediations": {control: 200, controlHas: "secret-plan-reason", probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/remediations": {control: 400, controlHas: "remediation module", body: func(w *isoWorld) any {
+			return map[string]any{"connection": w.a.conn, "targets": []map[string]string{{"action": "stop-instance", "arn": "arn:aws:ec2:us-east-1:111100002222:instance/i-0123456789abcdef0"}}}
+		}, probes: []isoProbe{{name: "B's connection in the body", want: []int{404}, body: func(w *isoWorld) any {
+			return map[string]any{"connection": w.b.conn, "targets": []map[string]string{{"action": "stop-instance", "arn": "arn:aws:ec2:us-east-1:111100002222:instance/i-0123456789abcdef0"}}}
+		}}}},
+		"GET /api/v1/tenants/{tenant}/remediations/{remediation}":      {control: 200, controlHas: "secret-plan-reason"},
+		"POST /api/v1/tenants/{tenant}/remediations/{remediation}/run": {control: 409, controlHas: "nothing to run"},
+		"GET /api/v1/tenants/{tenant}/remediation-schedules":           {control: 200, controlHas: "secret-schedule", probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/remediation-schedules": {control: 400, controlHas: "remediation module", body: func(w *isoWorld) any {
+			return map[string]any{"connection": w.a.conn, "schedule": isoSchedule("iso-new-schedule")}
+		}, probes: []isoProbe{{name: "B's connection in the body", want: []int{404}, body: func(w *isoWorld) any {
+			return map[string]any{"connection": w.b.conn, "schedule": isoSchedule("iso-new-schedule")}
+		}}}},
+		"DELETE /api/v1/tenants/{tenant}/remediation-schedules/{schedule}": {control: 200, controlHas: "secret-schedule", after: func(t *testing.T, w *isoWorld) {
+			w.a.schedule = w.saveSchedule(t, &w.a)
+		}},
+		"POST /api/v1/tenants/{tenant}/remediations/{remediation}/undo": {control: 409, controlHas: "only a done or failed plan"},
+		"GET /api/v1/tenants/{tenant}/costs/views/{view}/export":        {control: 200, controlHas: "period,group,amortized"},
+		"GET /api/v1/tenants/{tenant}/costs/reconciliation":             {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/costs/dimensions":                 {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/costs/forecast":                   {control: 200, controlHas: `"forecast"`, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments":                      {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments/utilization":          {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments/recommendations":      {control: 200, probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/commitments/simulate":            {body: simulate, control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments/plans":                {control: 200, controlHas: "alpha-a1-secret-purchase", probes: []isoProbe{probeTenant()}},
 		"POST /api/v1/tenants/{tenant}/commitments/plans": {body: planBody(func(w *isoWorld) string { return w.a.conn }), control: 400, controlHas: "verify it first",
 			probes: []isoProbe{probeTenant(), {name: "B's connection in the body", body: planBody(func(w *isoWorld) string { return w.b.conn }), want: []int{404}}}},
 		"GET /api/v1/tenants/{tenant}/commitments/plans/{plan}":          {control: 200, controlHas: "alpha-a1-secret-purchase"},
@@ -700,6 +731,32 @@ func (w *isoWorld) saveView(t *testing.T, tn *isoTenant) string {
 	return v.ID
 }
 
+func isoSchedule(name string) map[string]any {
+	return map[string]any{"name": name, "tag_key": "schedule", "tag_value": "office", "regions": []string{"eu-west-1"}, "timezone": "UTC",
+		"days": []string{"mon"}, "start": "08:00", "stop": "19:00"}
+}
+
+// saveSchedule stores the tenant's off-hours schedule (its connection has
+// no remediation module, so straight into the store, with its approval).
+func (w *isoWorld) saveSchedule(t *testing.T, tn *isoTenant) string {
+	t.Helper()
+	ctx := context.Background()
+	name := strings.ReplaceAll(tn.name, "-", "") + "-secret-schedule" // not the tenant name: the path names both
+	id := "rs_" + strings.ReplaceAll(tn.name, "-", "") + "schedule"
+	a, err := approval.Open(ctx, w.ts.Store(), approval.Request{Tenant: crossbill.TenantID(tn.id), Kind: approval.KindRemediation, Subject: "schedule:" + id,
+		Summary: "schedule", Detail: isoSchedule(name)}, store.AuditEntry{Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := json.Marshal(isoSchedule(name))
+	if _, err := w.ts.Store().CreateRemediationSchedule(ctx, store.RemediationSchedule{ID: id, TenantID: crossbill.TenantID(tn.id), ConnectionID: crossbill.ConnectionID(tn.conn),
+		Name: name, Spec: spec, ApprovalID: a.ID, CreatedBy: "test"}, store.AuditEntry{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	w.secretsOf(tn, name, id, a.ID)
+	return name
+}
+
 // openApproval opens a pending approval in the tenant, requested by a
 // person other than its admin token (so the token may decide it), and
 // named after the tenant.
@@ -810,6 +867,20 @@ func newIsoWorld(t *testing.T) *isoWorld {
 		tn.person = u.ID
 		w.secretsOf(tn, u.ID, x.name+"-subject", x.name+"@example.com")
 		tn.view = w.saveView(t, tn)
+		tn.remediation = "rp_" + strings.ReplaceAll(x.name, "-", "") + "secretplan"
+		plan := fmt.Sprintf(`{"id":%q,"tenant_id":%q,"connection_id":%q,"state":"blocked","reason":"%s-secret-plan-reason","items":[]}`, tn.remediation, tn.id, tn.conn, x.name)
+		if _, err := st.CreateRemediationPlan(ctx, store.RemediationPlan{ID: tn.remediation, TenantID: crossbill.TenantID(tn.id), ConnectionID: crossbill.ConnectionID(tn.conn),
+			State: "blocked", RequestedBy: "test", Plan: json.RawMessage(plan)}, store.AuditEntry{Actor: "test"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		w.secretsOf(tn, tn.remediation, x.name+"-secret-plan-reason")
+		tn.schedule = w.saveSchedule(t, tn)
+		tn.resource = "arn:aws:s3:::" + x.name + "-inventory-bucket"
+		if err := inventory.Save(ctx, st, crossbill.TenantID(tn.id), []inventory.Resource{{ARN: tn.resource, AccountID: "777788880002", Region: "us-east-1",
+			Service: "s3", Type: "bucket", ID: x.name + "-inventory-bucket", Tags: map[string]string{"owner": x.name + "-inventory-owner"}}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		w.secretsOf(tn, tn.resource, x.name+"-inventory-owner")
 		w.openApproval(t, tn)
 		tn.plan = w.savePlan(t, tn)
 	}

@@ -11,7 +11,9 @@ import (
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/inventory"
 	"github.com/crossbill/crossbill/internal/purchase"
+	"github.com/crossbill/crossbill/internal/remediation"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
 )
@@ -72,6 +74,16 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"AccessWhoCan":             {accessgov.WhoCanResult{}},
 		"AccessFindingList":        {accessgov.FindingList{}},
 		"AccessChangeList":         {accessgov.ChangeList{}},
+		"InventoryRelation":        {inventory.Relation{}},
+		"InventoryCost":            {inventory.Cost{}},
+		"InventoryResource":        {inventory.Resource{}},
+		"InventoryDatapoint":       {inventory.Datapoint{}},
+		"InventorySeries":          {inventory.Series{}},
+		"InventoryUtilization":     {inventory.Utilization{}},
+		"InventoryFailure":         {inventory.Failure{}},
+		"InventorySync":            {inventory.SyncStatus{}},
+		"InventoryList":            {inventory.List{}},
+		"InventoryDetail":          {inventory.Detail{}},
 		"CostForecast":             {costs.Forecast{}},
 		"ExplorerForecast":         {costs.ExplorerForecast{}},
 		"CommitmentsCompare":       {commitments.FiguresReport{}},
@@ -91,6 +103,23 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"PurchasePlan":             {purchase.View{}},
 		"PurchaseCancel":           {purchaseCancel{}},
 		"PurchaseGuardrails":       {store.PurchaseGuardrails{}},
+	}
+	// Remediation's schemas, in a block of their own.
+	for name, values := range map[string][]any{
+		"RemediationTarget":          {remediation.Target{}},
+		"RemediationLimits":          {remediation.Limits{}},
+		"RemediationRequest":         {remediationRequest{}},
+		"RemediationStep":            {remediation.Step{}},
+		"RemediationItem":            {remediation.Item{}},
+		"RemediationPlan":            {remediation.Plan{}},
+		"RemediationPlanList":        {remediationPlanList{}},
+		"RemediationSchedule":        {remediation.Schedule{}},
+		"RemediationScheduleRequest": {remediationScheduleRequest{}},
+		"RemediationScheduleView":    {remediation.ScheduleView{}},
+		"RemediationScheduleList":    {remediationScheduleList{}},
+		"RemediationScheduleDeleted": {remediationScheduleDeleted{}},
+	} {
+		types[name] = values
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)
