@@ -65,6 +65,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 		newCostsCmd(app),
 		newSandboxCmd(app),
 		newAccessCmd(app),
+		newOptimizeCmd(app),
 		newRemediateCmd(app),
 		newInventoryCmd(app),
 	)

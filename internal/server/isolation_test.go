@@ -22,6 +22,7 @@ import (
 	"github.com/crossbill/crossbill/internal/cur"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
 	"github.com/crossbill/crossbill/internal/inventory"
+	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/store"
@@ -55,6 +56,7 @@ type isoTenant struct {
 	approval     string // a pending approval's ID
 	plan         string // a purchase plan's ID
 	templateFile string
+	rec          string // an optimization recommendation's ID
 }
 
 // isoWorld is the server, the two tenants, and B's values that must not
@@ -113,16 +115,17 @@ func probeTenant() isoProbe {
 // resourceParams are the path parameters naming something a tenant owns,
 // and where each tenant's value comes from.
 var resourceParams = map[string]func(t *isoTenant) string{
-	"connection":  func(t *isoTenant) string { return t.conn },
-	"job":         func(t *isoTenant) string { return t.job },
-	"review":      func(t *isoTenant) string { return t.review },
-	"token":       func(t *isoTenant) string { return t.tokenTarget },
-	"person":      func(t *isoTenant) string { return t.person },
-	"view":        func(t *isoTenant) string { return t.view },
-	"schedule":    func(t *isoTenant) string { return t.schedule },
-	"approval":    func(t *isoTenant) string { return t.approval },
-	"plan":        func(t *isoTenant) string { return t.plan },
-	"remediation": func(t *isoTenant) string { return t.remediation },
+	"connection":     func(t *isoTenant) string { return t.conn },
+	"job":            func(t *isoTenant) string { return t.job },
+	"review":         func(t *isoTenant) string { return t.review },
+	"token":          func(t *isoTenant) string { return t.tokenTarget },
+	"person":         func(t *isoTenant) string { return t.person },
+	"view":           func(t *isoTenant) string { return t.view },
+	"schedule":       func(t *isoTenant) string { return t.schedule },
+	"approval":       func(t *isoTenant) string { return t.approval },
+	"plan":           func(t *isoTenant) string { return t.plan },
+	"remediation":    func(t *isoTenant) string { return t.remediation },
+	"recommendation": func(t *isoTenant) string { return t.rec },
 }
 
 // plainParams are path parameters that name nothing a tenant owns: the
@@ -130,6 +133,7 @@ var resourceParams = map[string]func(t *isoTenant) string{
 var plainParams = map[string]string{
 	"file":    "template file names are the same for every connection; the {connection} beside it is attacked",
 	"account": "only on operator routes, which refuse every tenant token whatever the account",
+	"rule":    "optimization rule names are the same for every tenant; each tenant's thresholds are under its own {tenant}",
 }
 
 var tenantParams = []string{"tenant", "org_id"}
@@ -313,6 +317,18 @@ func isoCases() map[string]isoCase {
 			after: func(t *testing.T, w *isoWorld) { w.a.plan = w.savePlan(t, &w.a) }},
 		"GET /api/v1/tenants/{tenant}/commitments/guardrails": {control: 200, probes: []isoProbe{probeTenant()}},
 		"PUT /api/v1/tenants/{tenant}/commitments/guardrails": {control: 200, body: func(*isoWorld) any { return map[string]float64{"max_upfront": 1000} }, probes: []isoProbe{probeTenant()}},
+
+		// Recommendations: B's are found by their stable ID, B's account
+		// as a filter finds none of A's and none of B's.
+		"GET /api/v1/tenants/{tenant}/optimize/recommendations": {control: 200, controlHas: "vol-alpha", probes: []isoProbe{probeTenant(),
+			{name: "B's account as the filter", want: []int{200}, query: func(w *isoWorld) url.Values { return url.Values{"account": {w.b.account}} }}}},
+		"GET /api/v1/tenants/{tenant}/optimize/recommendations/export": {control: 200, controlHas: "vol-alpha", probes: []isoProbe{probeTenant(),
+			{name: "B's account as the filter", want: []int{200}, query: func(w *isoWorld) url.Values { return url.Values{"account": {w.b.account}} }}}},
+		"GET /api/v1/tenants/{tenant}/optimize/recommendations/{recommendation}": {control: 200, controlHas: "vol-alpha"},
+		"GET /api/v1/tenants/{tenant}/optimize/rules":                            {control: 200, controlHas: "ec2-idle", probes: []isoProbe{probeTenant()}},
+		"PUT /api/v1/tenants/{tenant}/optimize/rules/{rule}": {control: 200, controlHas: `"min_low_days": 5`,
+			body: func(*isoWorld) any { return map[string]any{"values": map[string]float64{"min_low_days": 5}} }, probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/optimize/evaluate": {control: 200, controlHas: `"resources": 2`, probes: []isoProbe{probeTenant()}},
 	}
 }
 
@@ -489,6 +505,8 @@ func (w *isoWorld) fill(path string, t *isoTenant, raw map[string]string) string
 			v = url.PathEscape(w.a.templateFile)
 		case p == "account":
 			v = url.PathEscape(w.b.account)
+		case p == "rule":
+			v = "ec2-idle"
 		}
 		path = strings.Replace(path, "{"+p+"}", v, 1)
 	}
@@ -731,6 +749,29 @@ func (w *isoWorld) saveView(t *testing.T, tn *isoTenant) string {
 	return v.ID
 }
 
+// saveRecommendations gives the tenant an inventory (an unattached
+// volume and a free address named after it) and evaluates it; the
+// volume's recommendation ID is the tenant's {recommendation}.
+func (w *isoWorld) saveRecommendations(t *testing.T, inv *optimize.Memory, tn *isoTenant, isB bool) string {
+	t.Helper()
+	acct := "111100002222"
+	if isB {
+		acct = "777788889999"
+	}
+	prefix := strings.Split(tn.name, "-")[0]
+	vol := inventory.Resource{ARN: "arn:aws:ec2:us-east-1:" + acct + ":volume/vol-" + prefix, AccountID: crossbill.AccountID(acct), Region: "us-east-1", Service: "ec2", Type: "volume",
+		ID: "vol-" + prefix, State: "available", Metadata: map[string]any{"volume_type": "gp3", "size_gb": 77.0}}
+	eip := inventory.Resource{ARN: "arn:aws:ec2:us-east-1:" + acct + ":elastic-ip/eipalloc-" + prefix, AccountID: crossbill.AccountID(acct), Region: "us-east-1", Service: "ec2", Type: "elastic-ip",
+		ID: "eipalloc-" + prefix, Metadata: map[string]any{"public_ip": map[bool]string{false: "198.51.100.11", true: "203.0.113.99"}[isB]}}
+	inv.Save(crossbill.TenantID(tn.id), []inventory.Resource{vol, eip}, nil)
+	if _, err := optimize.Evaluate(context.Background(), w.ts.Store(), crossbill.TenantID(tn.id), inv); err != nil {
+		t.Fatal(err)
+	}
+	id := optimize.RecommendationID("ebs-unattached", vol.ARN)
+	w.secretsOf(tn, id, optimize.RecommendationID("eip-unassociated", eip.ARN), vol.ID, vol.ARN, eip.ID, eip.ARN, eip.MetaString("public_ip"))
+	return id
+}
+
 func isoSchedule(name string) map[string]any {
 	return map[string]any{"name": name, "tag_key": "schedule", "tag_value": "office", "regions": []string{"eu-west-1"}, "timezone": "UTC",
 		"days": []string{"mon"}, "start": "08:00", "stop": "19:00"}
@@ -804,9 +845,11 @@ func reopenApproval(t *testing.T, w *isoWorld) { w.openApproval(t, &w.a) }
 func newIsoWorld(t *testing.T) *isoWorld {
 	t.Helper()
 	ctx := context.Background()
+	inv := &optimize.Memory{}
 	ts := startServer(t, func(m *server.Main) {
 		m.RatePerSecond, m.RateBurst = 1e6, 1e6
 		m.HubPrincipal = "arn:aws:iam::111122223333:role/Hub"
+		m.Inventory = inv
 	})
 	w := &isoWorld{ts: ts, client: &http.Client{Timeout: time.Minute,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -867,6 +910,7 @@ func newIsoWorld(t *testing.T) *isoWorld {
 		tn.person = u.ID
 		w.secretsOf(tn, u.ID, x.name+"-subject", x.name+"@example.com")
 		tn.view = w.saveView(t, tn)
+		tn.rec = w.saveRecommendations(t, inv, tn, tn == &w.b)
 		tn.remediation = "rp_" + strings.ReplaceAll(x.name, "-", "") + "secretplan"
 		plan := fmt.Sprintf(`{"id":%q,"tenant_id":%q,"connection_id":%q,"state":"blocked","reason":"%s-secret-plan-reason","items":[]}`, tn.remediation, tn.id, tn.conn, x.name)
 		if _, err := st.CreateRemediationPlan(ctx, store.RemediationPlan{ID: tn.remediation, TenantID: crossbill.TenantID(tn.id), ConnectionID: crossbill.ConnectionID(tn.conn),

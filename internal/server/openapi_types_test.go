@@ -12,6 +12,7 @@ import (
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/inventory"
+	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/remediation"
 	"github.com/crossbill/crossbill/internal/store"
@@ -91,6 +92,16 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"SavedView":                {costs.View{}},
 		"SavedViewQuery":           {costs.ViewQuery{}},
 		"SavedViewCreate":          {viewCreate{}},
+		"OptimizeRecommendation":   {optimize.Recommendation{}},
+		"OptimizeSavings":          {optimize.Savings{}},
+		"OptimizeCheck":            {optimize.Check{}},
+		"OptimizeEvidence":         {optimize.Evidence{}},
+		"OptimizeSummary":          {optimize.Summary{}},
+		"RecommendationListing":    {optimize.Listing{}},
+		"OptimizeParam":            {optimize.Param{}},
+		"OptimizeRule":             {optimize.RuleView{}},
+		"OptimizeThresholds":       {thresholdsRequest{}},
+		"OptimizeEvaluation":       {optimize.Evaluation{}},
 		"Approval":                 {store.Approval{}},
 		"ApprovalDecisionRecord":   {store.Decision{}},
 		"ApprovalDecision":         {approvalDecision{}},
