@@ -221,6 +221,14 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/members":       {control: 200},
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/members":      {body: func(*isoWorld) any { return map[string]any{"verify": false} }, control: 400, controlHas: "has no role yet"},
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/ingest":       {control: 202, controlHas: `"kind": "ingest"`},
+		"GET /api/v1/tenants/{tenant}/costs/engine":                           {control: 200, controlHas: `"engine": "local"`, probes: []isoProbe{probeTenant()}},
+		// The connection is in the body: B's is a 404 like a missing one,
+		// whatever the engine asked for.
+		"PUT /api/v1/tenants/{tenant}/costs/engine": {body: func(w *isoWorld) any { return map[string]string{"engine": "local", "connection_id": w.a.conn} },
+			control: 200, controlHas: `"engine": "local"`, probes: []isoProbe{
+				{name: "B's connection for Athena", want: []int{404}, body: func(w *isoWorld) any { return map[string]string{"engine": "athena", "connection_id": w.b.conn} }},
+				{name: "B's connection for local", want: []int{404}, body: func(w *isoWorld) any { return map[string]string{"engine": "local", "connection_id": w.b.conn} }},
+			}},
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/cost-explorer": {control: 200, controlHas: `"budget_requests": 400`},
 		"PUT /api/v1/tenants/{tenant}/connections/{connection}/cost-explorer/budget": {body: func(*isoWorld) any { return map[string]int{"budget_requests": 50} },
 			control: 200, controlHas: `"budget_requests": 50`},

@@ -59,6 +59,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"Review":                   {store.Review{}},
 		"CostResult":               {costs.Result{}},
 		"DataSource":               {costs.DataSource{}},
+		"CostEngine":               {store.CostEngine{}},
+		"CostEngineRequest":        {costEngineRequest{}},
 		"CostExplorerUsage":        {costexplorer.Usage{}},
 		"CostExplorerLoad":         {costexplorer.Report{}},
 		"CostExplorerBudget":       {costExplorerBudget{}},
