@@ -173,7 +173,7 @@ Exit code 2 for bad targets, 3 for an unknown tenant or connection.`,
 	f.add(cmd, true)
 	fl := cmd.Flags()
 	fl.StringVar(&f.connID, "connection", "", "connection to act through (default: the tenant's one connection with the remediation module)")
-	fl.StringArrayVar(&recs, "recommendation", nil, "an optimization recommendation's ID to carry out (repeatable; see `crossbill optimize`)")
+	fl.StringArrayVar(&recs, "recommendation", nil, "an optimization recommendation's ID to carry out (repeatable; the IDs crossbill optimize lists)")
 	fl.StringVar(&action, "action", "", "what to do: "+actionList())
 	fl.StringArrayVar(&arns, "arn", nil, "a resource's ARN (repeatable)")
 	fl.StringArrayVar(&params, "param", nil, "KEY=VALUE for the action: instance_type (resize-instance), min_age_days (delete-snapshot), days (s3-abort-multipart)")
