@@ -149,9 +149,15 @@ func TestRefusedForGood(t *testing.T) {
 	ctx := context.Background()
 	st, tenant := open(t)
 	var gone, down atomic.Int32
-	srvGone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { gone.Add(1); http.Error(w, "no such hook", http.StatusGone) }))
+	srvGone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gone.Add(1)
+		http.Error(w, "no such hook", http.StatusGone)
+	}))
 	defer srvGone.Close()
-	srvDown := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { down.Add(1); http.Error(w, "down", http.StatusBadGateway) }))
+	srvDown := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		down.Add(1)
+		http.Error(w, "down", http.StatusBadGateway)
+	}))
 	defer srvDown.Close()
 	for name, u := range map[string]string{"gone": srvGone.URL, "down": srvDown.URL} {
 		if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{Tenant: tenant, Name: name, Kind: notify.KindSlack, URL: u}); err != nil {
