@@ -73,7 +73,9 @@ func newWorld(t *testing.T) *world {
 
 type savings []alerts.Opportunity
 
-func (s savings) Opportunities(context.Context, crossbill.TenantID) ([]alerts.Opportunity, error) { return s, nil }
+func (s savings) Opportunities(context.Context, crossbill.TenantID) ([]alerts.Opportunity, error) {
+	return s, nil
+}
 
 // TestRulesFireOnceEach: on the fixture, the budget rule fires on actual
 // and forecast spend, a budget scoped to an account without spend does
