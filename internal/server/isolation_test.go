@@ -21,6 +21,7 @@ import (
 	"github.com/crossbill/crossbill/internal/cur"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
 	"github.com/crossbill/crossbill/internal/server"
+	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/store/storetest"
 )
@@ -46,6 +47,8 @@ type isoTenant struct {
 	job, review  string
 	person       string // a person with a role in the tenant
 	view         string // a saved view's ID
+	channel      string // a notification channel's ID
+	rule         string // an alert rule's ID
 	templateFile string
 }
 
@@ -109,6 +112,8 @@ var resourceParams = map[string]func(t *isoTenant) string{
 	"token":      func(t *isoTenant) string { return t.tokenTarget },
 	"person":     func(t *isoTenant) string { return t.person },
 	"view":       func(t *isoTenant) string { return t.view },
+	"channel":    func(t *isoTenant) string { return t.channel },
+	"rule":       func(t *isoTenant) string { return t.rule },
 }
 
 // plainParams are path parameters that name nothing a tenant owns: the
@@ -253,6 +258,27 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/commitments/utilization":     {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/commitments/recommendations": {control: 200, probes: []isoProbe{probeTenant()}},
 		"POST /api/v1/tenants/{tenant}/commitments/simulate":       {body: simulate, control: 200, probes: []isoProbe{probeTenant()}},
+
+		"GET /api/v1/tenants/{tenant}/alerts/channels": {control: 200, controlHas: "alpha-a1-channel", probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/alerts/channels": {control: 201, body: func(*isoWorld) any {
+			return map[string]any{"name": "iso-new-channel", "kind": "slack", "url": "http://127.0.0.1:1/x"}
+		}, probes: []isoProbe{probeTenant()}},
+		"DELETE /api/v1/tenants/{tenant}/alerts/channels/{channel}": {control: 200, controlHas: "alpha-a1-channel", after: func(t *testing.T, w *isoWorld) {
+			w.a.channel = w.addChannel(t, &w.a)
+		}},
+		// The channel's receiver is a closed port: A's own test fails (503).
+		"POST /api/v1/tenants/{tenant}/alerts/channels/{channel}/test":   {control: 503, controlHas: "posting to 127.0.0.1:1"},
+		"POST /api/v1/tenants/{tenant}/alerts/channels/{channel}/snooze": {control: 200, controlHas: "snoozed_until", body: func(*isoWorld) any { return map[string]string{"for": "1h"} }},
+		"GET /api/v1/tenants/{tenant}/alerts/deliveries": {control: 200, controlHas: "alpha-a1-alert-subject", probes: []isoProbe{probeTenant(),
+			{name: "B's channel as the filter", want: []int{200}, query: func(w *isoWorld) url.Values { return url.Values{"channel": {w.b.channel}} }}}},
+		"GET /api/v1/tenants/{tenant}/alerts/rules": {control: 200, controlHas: "alpha-a1-rule", probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/alerts/rules": {control: 201, body: func(*isoWorld) any { return map[string]any{"name": "iso-new-rule", "kind": "anomaly"} },
+			probes: []isoProbe{probeTenant()}},
+		"DELETE /api/v1/tenants/{tenant}/alerts/rules/{rule}": {control: 200, controlHas: "alpha-a1-rule", after: func(t *testing.T, w *isoWorld) {
+			w.a.rule = w.addRule(t, &w.a)
+		}},
+		"POST /api/v1/tenants/{tenant}/alerts/evaluate": {control: 200, controlHas: "alpha-a1-rule", probes: []isoProbe{probeTenant(),
+			{name: "B's rule", want: []int{404}, query: func(w *isoWorld) url.Values { return url.Values{"rule": {w.b.rule}, "dry_run": {"true"}} }}}},
 	}
 }
 
@@ -671,6 +697,31 @@ func (w *isoWorld) saveView(t *testing.T, tn *isoTenant) string {
 	return v.ID
 }
 
+// addChannel adds the tenant's notification channel (to a closed port:
+// deliveries fail at once) and returns its ID.
+func (w *isoWorld) addChannel(t *testing.T, tn *isoTenant) string {
+	t.Helper()
+	var a struct{ Channel struct{ ID string } }
+	body := map[string]any{"name": tn.name + "-channel", "kind": "slack", "url": "http://127.0.0.1:1/services/" + tn.name + "-hook-token", "topics": []string{"alert.*"}}
+	if code := w.ts.do(t, "POST", "/api/v1/tenants/"+tn.name+"/alerts/channels", tn.admin, body, &a); code != 201 {
+		t.Fatalf("channel of %s: %d", tn.name, code)
+	}
+	w.secretsOf(tn, a.Channel.ID, tn.name+"-channel", tn.name+"-hook-token")
+	return a.Channel.ID
+}
+
+// addRule adds the tenant's alert rule and returns its ID.
+func (w *isoWorld) addRule(t *testing.T, tn *isoTenant) string {
+	t.Helper()
+	var r struct{ ID string }
+	body := map[string]any{"name": tn.name + "-rule", "kind": "budget", "params": map[string]any{"amount": 1234567, "scope": "tag:team=" + tn.name + "-rule-team"}}
+	if code := w.ts.do(t, "POST", "/api/v1/tenants/"+tn.name+"/alerts/rules", tn.admin, body, &r); code != 201 {
+		t.Fatalf("rule of %s: %d", tn.name, code)
+	}
+	w.secretsOf(tn, r.ID, tn.name+"-rule", tn.name+"-rule-team")
+	return r.ID
+}
+
 func newIsoWorld(t *testing.T) *isoWorld {
 	t.Helper()
 	ctx := context.Background()
@@ -737,6 +788,12 @@ func newIsoWorld(t *testing.T) *isoWorld {
 		tn.person = u.ID
 		w.secretsOf(tn, u.ID, x.name+"-subject", x.name+"@example.com")
 		tn.view = w.saveView(t, tn)
+		tn.channel = w.addChannel(t, tn)
+		tn.rule = w.addRule(t, tn)
+		if err := notify.Enqueue(ctx, st, notify.Message{Tenant: crossbill.TenantID(tn.id), Topic: "alert.budget", Subject: x.name + "-alert-subject", Text: x.name + "-alert-text"}); err != nil {
+			t.Fatal(err)
+		}
+		w.secretsOf(tn, x.name+"-alert-subject", x.name+"-alert-text")
 	}
 
 	// A's connection has a bill bucket too (as the Flexera route's probes

@@ -24,6 +24,7 @@ import (
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/cluster"
+	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/signin"
 	"github.com/crossbill/crossbill/internal/store"
@@ -87,6 +88,8 @@ type Main struct {
 	JobLease time.Duration
 	// Runners are extra job kinds (the demo's data loader).
 	Runners map[string]scheduler.Runner
+	// Notify tunes notification deliveries (zero: the defaults).
+	Notify notify.Options
 
 	// SignIn is the single sign-on configuration (Resolved); nil or
 	// without providers: token sign-in only.
@@ -193,7 +196,7 @@ func (m *Main) Run(ctx context.Context) error {
 		AuthFailures: m.AuthFailures, AuthFailWindow: m.AuthFailWindow, MaxTokensPerTenant: m.MaxTokensPerTenant,
 		MaxRows: m.MaxRows, CacheBytes: m.CacheBytes, TenantCacheBytes: m.TenantCacheBytes, HeavyQueries: m.HeavyQueries, HeavyQueriesAll: m.HeavyQueriesAll,
 		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait, VerifyRetry: m.VerifyRetry, HubProblem: hubProblem,
-		SignIn: sso, SessionIdle: m.SessionIdle, SessionAbsolute: m.SessionAbsolute, TrustedProxies: m.TrustedProxies})
+		SignIn: sso, SessionIdle: m.SessionIdle, SessionAbsolute: m.SessionAbsolute, TrustedProxies: m.TrustedProxies, Notify: m.Notify})
 	m.srv.registerRunners()
 	for kind, r := range m.Runners {
 		m.sched.Handle(kind, r)

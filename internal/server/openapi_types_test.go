@@ -8,9 +8,11 @@ import (
 	"testing"
 
 	accessgov "github.com/crossbill/crossbill/internal/access"
+	"github.com/crossbill/crossbill/internal/alerts"
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
 )
@@ -76,6 +78,17 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"SavedView":                {costs.View{}},
 		"SavedViewQuery":           {costs.ViewQuery{}},
 		"SavedViewCreate":          {viewCreate{}},
+		"Channel":                  {store.NotifyChannel{}},
+		"ChannelCreate":            {notify.ChannelRequest{}},
+		"ChannelAdded":             {notify.Added{}},
+		"ChannelSnooze":            {channelSnooze{}},
+		"Delivery":                 {store.OutboxItem{}},
+		"AlertRule":                {store.AlertRule{}},
+		"AlertRuleParams":          {alerts.Params{}},
+		"AlertRuleCreate":          {alerts.RuleRequest{}},
+		"AlertFiring":              {alerts.Firing{}},
+		"AlertRuleReport":          {alerts.RuleReport{}},
+		"AlertReport":              {alerts.Report{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)

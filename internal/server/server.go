@@ -21,9 +21,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/alerts"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/cluster"
+	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/signin"
 	"github.com/crossbill/crossbill/internal/store"
@@ -93,6 +95,11 @@ type Config struct {
 	SessionAbsolute time.Duration
 	// TrustedProxies may set X-Forwarded-For and X-Forwarded-Proto.
 	TrustedProxies []netip.Prefix
+	// Notify tunes the notify job's deliveries (zero: notify's defaults).
+	Notify notify.Options
+	// Savings feeds the savings alert rule (nil until internal/optimize
+	// is wired: the rule says so).
+	Savings alerts.SavingsSource
 }
 
 // Server serves the API and the UI.
