@@ -52,11 +52,11 @@ func alertSchemas() obj {
 		"topics": strs, "snoozed_until": timestamp(""), "created_by": str(""), "created_at": timestamp("")})
 	delivery := object([]string{"id", "channel", "topic", "status"}, obj{"id": str("also the X-Crossbill-Delivery header"), "tenant_id": str(""), "channel_id": str(""), "channel": str(""),
 		"topic": str(""), "subject": str(""), "text": str(""), "data": obj{"description": "JSON for machines"}, "dedup_key": str(""),
-		"status": obj{"type": "string", "enum": []string{store.OutboxPending, store.OutboxDelivered, store.OutboxFailed, store.OutboxSnoozed, store.OutboxDropped}},
+		"status":   obj{"type": "string", "enum": []string{store.OutboxPending, store.OutboxDelivered, store.OutboxFailed, store.OutboxSnoozed, store.OutboxDropped}},
 		"attempts": integer(""), "next_attempt_at": timestamp(""), "last_error": str(""), "created_at": timestamp(""), "delivered_at": timestamp("")})
 	params := object(nil, obj{"amount": num("budget: monthly USD"), "scope": str("budget: a cost filter, account=ID, service=NAME or tag:KEY=VALUE"), "percent": num("budget: share of the amount that fires (default 100)"),
 		"forecast": boolean("budget: the month's forecast fires too"), "min_amount": num("anomaly: smallest change (default $10); savings: smallest monthly saving (default $50)"),
-		"days": integer("commitment-expiry: within N days (default 30); anomaly, commitment-utilization: look back N days (default 7)"),
+		"days":      integer("commitment-expiry: within N days (default 30); anomaly, commitment-utilization: look back N days (default 7)"),
 		"below_pct": num("commitment-utilization: fire below this percent (default 80)"), "findings": strs})
 	rule := object([]string{"id", "name", "kind", "params"}, obj{"id": str(""), "tenant_id": str(""), "name": str(""), "kind": obj{"type": "string", "enum": alerts.Kinds()},
 		"params": params, "created_by": str(""), "created_at": timestamp(""), "last_run_at": timestamp(""), "last_fired": integer("firings of the last evaluation"), "last_error": str("")})

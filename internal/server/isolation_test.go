@@ -20,8 +20,8 @@ import (
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/cur"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
-	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/notify"
+	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/store/storetest"
 )
