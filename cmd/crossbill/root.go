@@ -63,6 +63,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 		newCostsCmd(app),
 		newSandboxCmd(app),
 		newAccessCmd(app),
+		newAlertsCmd(app),
 	)
 	return root
 }
