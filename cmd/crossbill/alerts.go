@@ -249,7 +249,8 @@ func newAlertsRuleCmd(app *App, open alertsOpener) *cobra.Command {
   commitment-expiry [--days 30]
   commitment-utilization [--below 80] [--days 7]
   savings [--min-amount 50]           (new optimization recommendations, once internal/optimize is wired)
-  access-finding [--findings admin-equivalent,outside-trust]`,
+  access-finding [--findings admin-equivalent,outside-trust]
+  event [--events CreateUser,aws.organizations] [--days 1]   (real-time events of the connections' events stacks)`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, t, err := open(cmd.Context())
 			if err != nil {
@@ -273,6 +274,7 @@ func newAlertsRuleCmd(app *App, open alertsOpener) *cobra.Command {
 	fl.IntVar(&req.Params.Days, "days", 0, "commitment-expiry: within N days (default 30); anomaly, commitment-utilization: look back N days (default 7)")
 	fl.Float64Var(&req.Params.BelowPct, "below", 0, "commitment-utilization: fire below this utilization percent (default 80)")
 	fl.StringSliceVar(&req.Params.Findings, "findings", nil, "access-finding: admin-equivalent, outside-trust (default both)")
+	fl.StringSliceVar(&req.Params.Events, "events", nil, "event: CloudTrail event names or sources (aws.iam); default every event")
 
 	list := &cobra.Command{
 		Use: "list", Short: "List the tenant's rules with their last evaluation", Args: exactArgs(0),

@@ -164,6 +164,8 @@ func evalRule(ctx context.Context, st *store.Store, tenant crossbill.TenantID, s
 		return out, nil
 	case KindAccessFinding:
 		return evalAccess(ctx, st, tenant, r, p)
+	case KindEvent:
+		return evalEvents(ctx, st, tenant, p)
 	}
 	return nil, crossbill.Errorf(crossbill.CodeInternal, "alerts", "rule %s has unknown kind %q", r.Name, r.Kind)
 }
@@ -286,6 +288,29 @@ func evalAccess(ctx context.Context, st *store.Store, tenant crossbill.TenantID,
 				Subject: fmt.Sprintf("Access finding (%s): %s %s", f.Severity, f.Title, f.Name),
 				Text:    fmt.Sprintf("%s\nPrincipal: %s (account %s)\nEvidence: %s\nFix: %s", f.Title, f.Principal, f.Account, f.Evidence, f.Fix), Data: f})
 		}
+	}
+	return out, nil
+}
+
+// evalEvents fires once per received event (its ID) matching the rule.
+func evalEvents(ctx context.Context, st *store.Store, tenant crossbill.TenantID, p Params) ([]Firing, error) {
+	evs, err := st.CloudEvents(ctx, tenant, st.Now().Add(-time.Duration(p.Days)*24*time.Hour), 1000)
+	if err != nil {
+		return nil, err
+	}
+	var out []Firing
+	for _, e := range evs {
+		if !slices.Contains(p.Events, "*") && !slices.Contains(p.Events, e.EventName) && !slices.Contains(p.Events, e.Source) {
+			continue
+		}
+		who := e.Principal
+		if who == "" {
+			who = "an unknown caller"
+		}
+		out = append(out, Firing{Key: "event:" + string(e.ConnectionID) + ":" + e.ID,
+			Subject: fmt.Sprintf("AWS event: %s in account %s (%s) by %s", e.EventName, e.Account, e.Region, who),
+			Text:    fmt.Sprintf("%s called %s (%s) in account %s, region %s, at %s.", who, e.EventName, e.Source, e.Account, e.Region, e.Time.Format(time.RFC3339)),
+			Data:    map[string]any{"id": e.ID, "connection_id": e.ConnectionID, "account": e.Account, "region": e.Region, "source": e.Source, "event_name": e.EventName, "principal": e.Principal, "time": e.Time}})
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/crossbill/crossbill"
@@ -25,11 +26,12 @@ const (
 	KindCommitUtilized = "commitment-utilization" // a commitment used below X% over the last days
 	KindSavings        = "savings"                // new optimization savings above $X a month
 	KindAccessFinding  = "access-finding"         // new admin-equivalent principals, outside trust
+	KindEvent          = "event"                  // real-time CloudTrail events (internal/events) matching names
 )
 
 // Kinds lists the rule kinds.
 func Kinds() []string {
-	return []string{KindBudget, KindAnomaly, KindCommitExpiry, KindCommitUtilized, KindSavings, KindAccessFinding}
+	return []string{KindBudget, KindAnomaly, KindCommitExpiry, KindCommitUtilized, KindSavings, KindAccessFinding, KindEvent}
 }
 
 // MaxRules is the most rules a tenant keeps.
@@ -49,6 +51,9 @@ type Params struct {
 	Days      int      `json:"days,omitempty"`       // commitment-expiry: within N days (default 30); anomaly, utilization: look back N days (default 7)
 	BelowPct  float64  `json:"below_pct,omitempty"`  // commitment-utilization: fire under this utilization, percent (default 80)
 	Findings  []string `json:"findings,omitempty"`   // access-finding: admin-equivalent, outside-trust (default both)
+	// event: CloudTrail event names (CreateUser), sources (aws.iam) or *
+	// (default); Days looks back (default 1).
+	Events []string `json:"events,omitempty"`
 }
 
 // RuleRequest adds a rule.
@@ -142,6 +147,18 @@ func checkParams(kind string, p Params) (Params, error) {
 				return bad("finding %q: use admin-equivalent or outside-trust", f)
 			}
 		}
+	case KindEvent:
+		if len(p.Events) == 0 {
+			p.Events = []string{"*"}
+		}
+		for _, e := range p.Events {
+			if e != "*" && !eventRE.MatchString(e) {
+				return bad("event %q: give a CloudTrail event name (CreateUser), a source (aws.iam) or *", e)
+			}
+		}
+		if p.Days == 0 {
+			p.Days = 1
+		}
 	default:
 		return bad("kind %q: use one of %s", kind, strings.Join(Kinds(), ", "))
 	}
@@ -171,6 +188,8 @@ func Rules(ctx context.Context, st *store.Store, tenant crossbill.TenantID) ([]s
 func RemoveRule(ctx context.Context, st *store.Store, tenant crossbill.TenantID, ref string) (store.AlertRule, error) {
 	return st.DeleteAlertRule(ctx, tenant, ref)
 }
+
+var eventRE = regexp.MustCompile(`^(aws\.[a-z0-9-]+|[A-Za-z][A-Za-z0-9]{0,127})$`)
 
 // Topic is the notify topic of a rule kind's firings.
 func Topic(kind string) string { return "alert." + kind }

@@ -38,7 +38,7 @@ func alertRoutes(s *Server) []route {
 		{method: http.MethodGet, path: base + "/deliveries", role: viewer, tenantParam: "tenant", handler: s.listDeliveries, tag: "alerts", summary: "The delivery log, newest first: each message per channel with its status, attempts and last error",
 			query: []param{q("channel", "only this channel (name or ID)"), q("limit", "at most this many (default 100, up to 1000)")}, resp: "DeliveryList"},
 		{method: http.MethodGet, path: base + "/rules", role: viewer, tenantParam: "tenant", handler: s.listRules, tag: "alerts", summary: "The tenant's alert rules with their last evaluation", resp: "AlertRuleList"},
-		{method: http.MethodPost, path: base + "/rules", role: admin, tenantParam: "tenant", handler: s.addRule, tag: "alerts", summary: "Add an alert rule (budget, anomaly, commitment-expiry, commitment-utilization, savings, access-finding); evaluated daily and after each ingest", body: "AlertRuleCreate", resp: "AlertRule", status: http.StatusCreated},
+		{method: http.MethodPost, path: base + "/rules", role: admin, tenantParam: "tenant", handler: s.addRule, tag: "alerts", summary: "Add an alert rule (budget, anomaly, commitment-expiry, commitment-utilization, savings, access-finding, event); evaluated daily, after each ingest and within seconds of each real-time event", body: "AlertRuleCreate", resp: "AlertRule", status: http.StatusCreated},
 		{method: http.MethodDelete, path: base + "/rules/{rule}", role: admin, tenantParam: "tenant", handler: s.removeRule, tag: "alerts", summary: "Remove an alert rule", resp: "AlertRule"},
 		{method: http.MethodPost, path: base + "/evaluate", role: admin, tenantParam: "tenant", handler: s.evaluateAlerts, tag: "alerts", summary: "Evaluate the rules now (or one); new firings are queued to the channels unless dry_run",
 			query: []param{q("rule", "only this rule (name or ID)"), q("dry_run", "true: report what would fire, send nothing")}, resp: "AlertReport"},
@@ -57,7 +57,8 @@ func alertSchemas() obj {
 	params := object(nil, obj{"amount": num("budget: monthly USD"), "scope": str("budget: a cost filter, account=ID, service=NAME or tag:KEY=VALUE"), "percent": num("budget: share of the amount that fires (default 100)"),
 		"forecast": boolean("budget: the month's forecast fires too"), "min_amount": num("anomaly: smallest change (default $10); savings: smallest monthly saving (default $50)"),
 		"days":      integer("commitment-expiry: within N days (default 30); anomaly, commitment-utilization: look back N days (default 7)"),
-		"below_pct": num("commitment-utilization: fire below this percent (default 80)"), "findings": strs})
+		"below_pct": num("commitment-utilization: fire below this percent (default 80)"), "findings": strs,
+		"events": obj{"type": "array", "items": obj{"type": "string"}, "description": "event: CloudTrail event names (CreateUser), sources (aws.iam) or * (default)"}})
 	rule := object([]string{"id", "name", "kind", "params"}, obj{"id": str(""), "tenant_id": str(""), "name": str(""), "kind": obj{"type": "string", "enum": alerts.Kinds()},
 		"params": params, "created_by": str(""), "created_at": timestamp(""), "last_run_at": timestamp(""), "last_fired": integer("firings of the last evaluation"), "last_error": str("")})
 	firing := object([]string{"key", "subject"}, obj{"key": str("the dedup key"), "subject": str(""), "text": str(""), "data": obj{"description": "what fired"},

@@ -259,6 +259,8 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/commitments/recommendations": {control: 200, probes: []isoProbe{probeTenant()}},
 		"POST /api/v1/tenants/{tenant}/commitments/simulate":       {body: simulate, control: 200, probes: []isoProbe{probeTenant()}},
 
+		"POST /api/v1/events": {public: "authenticated by a connection's events key (hashed, per connection), not by a token: without a known key every request is 401; internal/events tests prove a key reaches its own connection only"},
+
 		"GET /api/v1/tenants/{tenant}/alerts/channels": {control: 200, controlHas: "alpha-a1-channel", probes: []isoProbe{probeTenant()}},
 		"POST /api/v1/tenants/{tenant}/alerts/channels": {control: 201, body: func(*isoWorld) any {
 			return map[string]any{"name": "iso-new-channel", "kind": "slack", "url": "http://127.0.0.1:1/x"}

@@ -12,6 +12,7 @@ import (
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/events"
 	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
@@ -89,6 +90,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"AlertFiring":              {alerts.Firing{}},
 		"AlertRuleReport":          {alerts.RuleReport{}},
 		"AlertReport":              {alerts.Report{}},
+		"EventReceipt":             {events.Result{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)
