@@ -32,15 +32,24 @@ func HashKey(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// IssueKey makes a new events key for the tenant's connection (replacing
-// any earlier one) and returns it; only its hash is kept: show it once.
-func IssueKey(ctx context.Context, st *store.Store, tenant crossbill.TenantID, conn crossbill.ConnectionID) (string, error) {
+// NewKey makes an events key: 256 random bits.
+func NewKey() (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", crossbill.Errorf(crossbill.CodeInternal, "events key", "reading random bytes: %w", err)
 	}
-	key := KeyPrefix + hex.EncodeToString(b)
-	if err := st.SetEventsKey(ctx, tenant, conn, HashKey(key)); err != nil {
+	return KeyPrefix + hex.EncodeToString(b), nil
+}
+
+// IssueKey makes a new events key for the tenant's connection, whose stack
+// calls endpoint (replacing any earlier key), and returns it; only its
+// hash is kept: show it once.
+func IssueKey(ctx context.Context, st *store.Store, tenant crossbill.TenantID, conn crossbill.ConnectionID, endpoint string) (string, error) {
+	key, err := NewKey()
+	if err != nil {
+		return "", err
+	}
+	if err := st.SetEventsKey(ctx, tenant, conn, HashKey(key), endpoint); err != nil {
 		return "", err
 	}
 	return key, nil

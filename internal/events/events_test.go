@@ -39,7 +39,7 @@ func bound(t *testing.T, st *store.Store, name, account string) (store.Connectio
 	if c, err = storetest.Bind(ctx, st, c.ID, crossbill.RoleARN("arn:aws:iam::"+account+":role/CrossbillAccess")); err != nil {
 		t.Fatal(err)
 	}
-	key, err := events.IssueKey(ctx, st, ten.ID, c.ID)
+	key, err := events.IssueKey(ctx, st, ten.ID, c.ID, "https://crossbill.example.com/api/v1/events")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestReceive(t *testing.T) {
 		t.Fatalf("acme sees %d events, want its own 2", len(evs))
 	}
 	// A new key replaces the old one.
-	if _, err := events.IssueKey(ctx, st, c.TenantID, c.ID); err != nil {
+	if _, err := events.IssueKey(ctx, st, c.TenantID, c.ID, "https://crossbill.example.com/api/v1/events"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := events.Receive(ctx, st, key, body); crossbill.ErrorCode(err) != crossbill.CodeUnauthorized {

@@ -38,7 +38,7 @@ func eventsConnection(tb testing.TB, ts *testServer, tenant crossbill.TenantID) 
 	if c, err = storetest.Bind(ctx, st, c.ID, "arn:aws:iam::111122223333:role/CrossbillAccess"); err != nil {
 		tb.Fatal(err)
 	}
-	key, err := events.IssueKey(ctx, st, tenant, c.ID)
+	key, err := events.IssueKey(ctx, st, tenant, c.ID, "https://crossbill.example.com/api/v1/events")
 	if err != nil {
 		tb.Fatal(err)
 	}

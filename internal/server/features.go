@@ -94,16 +94,18 @@ func (s *Server) featureSchemas() obj {
 		"class": failureClass(), "message": str(""), "advice": str("the fix"),
 		"started_at": timestamp(""), "duration_ms": integer(""),
 	})
-	template := object([]string{"kind", "file"}, obj{"kind": str("account-role, evaluation, cur, members"), "file": str(""), "stack_name": str(""), "region": str(""), "link": str("console quick-create link"), "download": str("API path of the file")})
+	template := object([]string{"kind", "file"}, obj{"kind": str("account-role, evaluation, cur, members, events"), "file": str(""), "stack_name": str(""), "region": str(""), "link": str("console quick-create link"), "download": str("API path of the file")})
 	sc := obj{
 		"OnboardingInfo": object([]string{"modules"}, obj{"modules": obj{"type": "array", "items": object(nil, obj{"name": str(""), "description": str(""), "read_only": boolean(""), "default": boolean(""), "preview": str("set when no feature uses the module yet: what its templates grant until then")})}, "hub_principal": str(""), "region": str(""), "hub_problem": str("why verification cannot reach AWS, when it cannot")}),
 		"BillSource":     object([]string{"bucket"}, obj{"connection_id": str(""), "tenant_id": str(""), "account_id": str(""), "bucket": str(""), "path": str(""), "created_at": timestamp(""), "updated_at": timestamp("")}),
 		"Connection":     connection,
 		"ConnectionList": arrayOf("Connection"),
-		"ConnectionInit": object(nil, obj{"hub_principal": str("default: the server's --hub-principal"), "modules": obj{"type": "array", "items": obj{"type": "string"}}, "region": str(""), "format": str("yaml or json"), "evaluation": boolean("read-only evaluation stack only")}),
+		"ConnectionInit": object(nil, obj{"hub_principal": str("default: the server's --hub-principal"), "modules": obj{"type": "array", "items": obj{"type": "string"}}, "region": str(""), "format": str("yaml or json"), "evaluation": boolean("read-only evaluation stack only"),
+			"events_endpoint": str("opt in to real-time events: crossbill's https URL of POST /api/v1/events, which the events stack calls")}),
 		"Template":       template,
 		"ConnectionCreated": object([]string{"connection", "external_id", "templates"}, obj{
 			"connection": ref("Connection"), "external_id": str(""), "templates": obj{"type": "array", "items": ref("Template")}, "links": obj{"type": "object", "additionalProperties": obj{"type": "string"}},
+			"events_key": str("with events_endpoint: the events stack's EventsApiKey, shown this once (stored hashed)"),
 		}),
 		"ConnectionDetail": object([]string{"connection"}, obj{"connection": ref("Connection"), "verification": ref("Verification"), "templates": obj{"type": "array", "items": ref("Template")}, "bill": ref("BillSource"), "jobs": arrayOf("Job")}),
 		"VerifyRequest":    object(nil, obj{"role_arn": str("the stack's RoleArn output (default: the bound role, else the role of the last attempt)"), "include_paid": boolean("also run Cost Explorer probes ($0.01 each)")}),

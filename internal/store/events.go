@@ -10,26 +10,29 @@ import (
 	"github.com/crossbill/crossbill"
 )
 
-// SetEventsKey records (or replaces) the hash of a connection's events key.
-func (s *Store) SetEventsKey(ctx context.Context, tenant crossbill.TenantID, conn crossbill.ConnectionID, keyHash string) error {
+// SetEventsKey records (or replaces) the hash of a connection's events
+// key and the endpoint its events stack calls.
+func (s *Store) SetEventsKey(ctx context.Context, tenant crossbill.TenantID, conn crossbill.ConnectionID, keyHash, endpoint string) error {
 	if _, err := s.TenantConnection(ctx, tenant, conn); err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO events_keys(connection_id, tenant_id, key_hash, created_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (connection_id) DO UPDATE SET key_hash = excluded.key_hash, created_at = excluded.created_at`,
-		string(conn), string(tenant), keyHash, formatStamp(s.now())); err != nil {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO events_keys(connection_id, tenant_id, key_hash, endpoint, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (connection_id) DO UPDATE SET key_hash = excluded.key_hash, endpoint = excluded.endpoint, created_at = excluded.created_at`,
+		string(conn), string(tenant), keyHash, endpoint, formatStamp(s.now())); err != nil {
 		return crossbill.Errorf(crossbill.CodeInternal, "events key", "%w", err)
 	}
 	return nil
 }
 
-// HasEventsKey reports whether the tenant's connection has an events key.
-func (s *Store) HasEventsKey(ctx context.Context, tenant crossbill.TenantID, conn crossbill.ConnectionID) (bool, error) {
-	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events_keys WHERE tenant_id = ? AND connection_id = ?`, string(tenant), string(conn)).Scan(&n); err != nil {
-		return false, crossbill.Errorf(crossbill.CodeInternal, "events key", "%w", err)
+// EventsEndpoint is the endpoint of the tenant's connection's events
+// stack ("" when the connection has none).
+func (s *Store) EventsEndpoint(ctx context.Context, tenant crossbill.TenantID, conn crossbill.ConnectionID) (string, error) {
+	var ep string
+	err := s.db.QueryRowContext(ctx, `SELECT endpoint FROM events_keys WHERE tenant_id = ? AND connection_id = ?`, string(tenant), string(conn)).Scan(&ep)
+	if err != nil && err != sql.ErrNoRows {
+		return "", crossbill.Errorf(crossbill.CodeInternal, "events key", "%w", err)
 	}
-	return n > 0, nil
+	return ep, nil
 }
 
 // ConnectionByEventsKey is the connection whose key hashes to keyHash

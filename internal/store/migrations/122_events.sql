@@ -4,7 +4,8 @@
 CREATE TABLE events_keys (
     connection_id TEXT PRIMARY KEY,
     tenant_id     TEXT NOT NULL REFERENCES tenants(id),
-    key_hash      TEXT NOT NULL UNIQUE,              -- hex SHA-256 of the key (160+ random bits)
+    key_hash      TEXT NOT NULL UNIQUE,              -- hex SHA-256 of the key (256 random bits)
+    endpoint      TEXT NOT NULL,                     -- crossbill's events URL the stack calls
     created_at    TEXT NOT NULL
 );
 
