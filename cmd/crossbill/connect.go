@@ -43,8 +43,8 @@ type initResult struct {
 func newConnectInitCmd(app *App) *cobra.Command {
 	var (
 		tenant, principal, modules, out, format, urlBase, region, events string
-		ous                                                      []string
-		evaluation, force                                        bool
+		ous                                                              []string
+		evaluation, force                                                bool
 	)
 	cmd := &cobra.Command{
 		Use:   "init",

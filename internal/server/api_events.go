@@ -20,7 +20,7 @@ func eventRoutes(s *Server) []route {
 	return []route{
 		{method: http.MethodPost, path: "/api/v1/events", role: public, handler: s.receiveEvent, tag: "events",
 			summary: "A CloudTrail management event from a customer's events stack (EventBridge API destination), authenticated by the connection's events key in the " + manifest.EventsKeyHeader + " header: 202 and the connection's access or inventory sync and alert evaluation queued; 200 for a replayed event ID (ignored); 400 malformed; 401 unknown key",
-			resp: "EventReceipt", status: http.StatusAccepted},
+			resp:    "EventReceipt", status: http.StatusAccepted},
 	}
 }
 

@@ -102,7 +102,7 @@ func (s *Server) featureSchemas() obj {
 		"ConnectionList": arrayOf("Connection"),
 		"ConnectionInit": object(nil, obj{"hub_principal": str("default: the server's --hub-principal"), "modules": obj{"type": "array", "items": obj{"type": "string"}}, "region": str(""), "format": str("yaml or json"), "evaluation": boolean("read-only evaluation stack only"),
 			"events_endpoint": str("opt in to real-time events: crossbill's https URL of POST /api/v1/events, which the events stack calls")}),
-		"Template":       template,
+		"Template": template,
 		"ConnectionCreated": object([]string{"connection", "external_id", "templates"}, obj{
 			"connection": ref("Connection"), "external_id": str(""), "templates": obj{"type": "array", "items": ref("Template")}, "links": obj{"type": "object", "additionalProperties": obj{"type": "string"}},
 			"events_key": str("with events_endpoint: the events stack's EventsApiKey, shown this once (stored hashed)"),
