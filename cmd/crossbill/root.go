@@ -51,6 +51,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 		newTenantCmd(app),
 		newTokenCmd(app),
 		newAuditCmd(app),
+		newApprovalsCmd(app),
 		newServeCmd(app),
 		newDemoCmd(app),
 		newBenchCmd(app),

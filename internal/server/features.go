@@ -192,6 +192,9 @@ func (s *Server) featureSchemas() obj {
 	for k, v := range accessSchemas() {
 		sc[k] = v
 	}
+	for k, v := range approvalSchemas() {
+		sc[k] = v
+	}
 	for k, v := range bindingSchemas() {
 		sc[k] = v
 	}

@@ -18,6 +18,7 @@ import (
 	"unicode"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/approval"
 	"github.com/crossbill/crossbill/internal/cur"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
 	"github.com/crossbill/crossbill/internal/notify"
@@ -49,6 +50,7 @@ type isoTenant struct {
 	view         string // a saved view's ID
 	channel      string // a notification channel's ID
 	rule         string // an alert rule's ID
+	approval     string // a pending approval's ID
 	templateFile string
 }
 
@@ -61,6 +63,8 @@ type isoWorld struct {
 	secrets []string
 	own     []string // A's values of the same kinds
 	sent    int
+	// approvals counts the approvals opened, to name each one.
+	approvals int
 }
 
 // isoCase says how to attack one operation.
@@ -114,6 +118,7 @@ var resourceParams = map[string]func(t *isoTenant) string{
 	"view":       func(t *isoTenant) string { return t.view },
 	"channel":    func(t *isoTenant) string { return t.channel },
 	"rule":       func(t *isoTenant) string { return t.rule },
+	"approval":   func(t *isoTenant) string { return t.approval },
 }
 
 // plainParams are path parameters that name nothing a tenant owns: the
@@ -163,6 +168,10 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/people":                        {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/people/{person}":               {control: 200},
 		"POST /api/v1/tenants/{tenant}/reviews/{review}/acknowledge": {control: 200, controlHas: "acknowledged", body: func(*isoWorld) any { return map[string]string{"note": "ok"} }},
+		"GET /api/v1/tenants/{tenant}/approvals":                     {control: 200, controlHas: "alpha-a1-approval", probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/approvals/{approval}":          {control: 200, controlHas: "alpha-a1-approval"},
+		"POST /api/v1/tenants/{tenant}/approvals/{approval}/approve": {control: 200, controlHas: "approved-by-a", body: func(*isoWorld) any { return map[string]string{"reason": "approved-by-a"} }, after: reopenApproval},
+		"POST /api/v1/tenants/{tenant}/approvals/{approval}/deny":    {control: 200, controlHas: "denied-by-a", body: func(*isoWorld) any { return map[string]string{"reason": "denied-by-a"} }, after: reopenApproval},
 		"POST /api/v1/bindings/{account}/release": {operator: true, body: func(w *isoWorld) any {
 			return map[string]string{"reason": "a tenant token releasing B's account"}
 		}},
@@ -724,6 +733,27 @@ func (w *isoWorld) addRule(t *testing.T, tn *isoTenant) string {
 	return r.ID
 }
 
+// openApproval opens a pending approval in the tenant, requested by a
+// person other than its admin token (so the token may decide it), and
+// named after the tenant.
+func (w *isoWorld) openApproval(t *testing.T, tn *isoTenant) {
+	t.Helper()
+	w.approvals++
+	subject := fmt.Sprintf("%s-approval-%d", tn.name, w.approvals)
+	a, err := approval.Open(context.Background(), w.ts.Store(), approval.Request{Tenant: crossbill.TenantID(tn.id), Kind: approval.KindRemediation, Subject: subject,
+		Summary: tn.name + "-approval stop i-0123", Required: 5, Detail: map[string]string{"plan": tn.name + "-secret-plan"}},
+		store.AuditEntry{Actor: "token:" + tn.name + "-requester", PersonEmail: tn.name + "-requester@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.approval = a.ID
+	w.secretsOf(tn, a.ID, subject, tn.name+"-secret-plan", tn.name+"-requester@example.com")
+}
+
+// reopenApproval gives A a fresh pending approval after a control decided
+// the previous one.
+func reopenApproval(t *testing.T, w *isoWorld) { w.openApproval(t, &w.a) }
+
 func newIsoWorld(t *testing.T) *isoWorld {
 	t.Helper()
 	ctx := context.Background()
@@ -796,6 +826,7 @@ func newIsoWorld(t *testing.T) *isoWorld {
 			t.Fatal(err)
 		}
 		w.secretsOf(tn, x.name+"-alert-subject", x.name+"-alert-text")
+		w.openApproval(t, tn)
 	}
 
 	// A's connection has a bill bucket too (as the Flexera route's probes

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/approval"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/cluster"
@@ -171,6 +172,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		go m.collectCostVersions(runCtx)
 	}
+	go m.expireApprovals(runCtx)
 	sopts := m.Scheduler
 	if sopts.Owner == "" {
 		if sopts.Owner = m.ReplicaID; sopts.Owner == "" {
@@ -388,6 +390,26 @@ func (m *Main) collectCostVersions(ctx context.Context) {
 				m.Logger.Warn("collecting replaced cost versions", "err", err)
 			} else if n > 0 {
 				m.Logger.Info("collected replaced cost versions", "versions", n)
+			}
+		}
+	}
+}
+
+// expireApprovals ends pending approvals past their expiry every half
+// minute; every replica does it (the update is conditional, so an
+// approval expires once).
+func (m *Main) expireApprovals(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if as, err := approval.Expire(ctx, m.store); err != nil {
+				m.Logger.Warn("expiring approvals", "err", err)
+			} else if len(as) > 0 {
+				m.Logger.Info("expired approvals", "approvals", len(as))
 			}
 		}
 	}

@@ -91,6 +91,9 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"AlertRuleReport":          {alerts.RuleReport{}},
 		"AlertReport":              {alerts.Report{}},
 		"EventReceipt":             {events.Result{}},
+		"Approval":                 {store.Approval{}},
+		"ApprovalDecisionRecord":   {store.Decision{}},
+		"ApprovalDecision":         {approvalDecision{}},
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)

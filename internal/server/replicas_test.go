@@ -36,8 +36,10 @@ const (
 )
 
 // replicaLease is the replicas' lease in the test: short, so that a
-// killed replica's job is taken over within seconds.
-const replicaLease = 1500 * time.Millisecond
+// killed replica's job is taken over within seconds, yet long enough that
+// a replica starved of CPU (CI runs every package at once on 2 cores)
+// still renews its lease in time and no job runs twice.
+const replicaLease = 4 * time.Second
 
 // TestReplicaChild is one replica of TestThreeReplicas, a process of its
 // own: server.Main (what `crossbill serve` runs) on the shared PostgreSQL

@@ -129,5 +129,6 @@ func (s *Server) routeTable() []route {
 	rs = append(rs, s.featureRoutes()...)
 	rs = append(rs, s.bindingRoutes()...)
 	rs = append(rs, s.authRoutes()...)
+	rs = append(rs, s.approvalRoutes()...)
 	return rs
 }
