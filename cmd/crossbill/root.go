@@ -65,6 +65,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 		newSandboxCmd(app),
 		newAccessCmd(app),
 		newAlertsCmd(app),
+		newPolicyCmd(app),
 	)
 	return root
 }
