@@ -38,7 +38,7 @@ const (
 type Options struct {
 	BaseBackoff time.Duration // first retry delay, doubled per attempt; default 10s
 	MaxBackoff  time.Duration // default 1h
-	MaxAttempts int           // then the row fails; default 10 (about 2.5 hours)
+	MaxAttempts int           // then the row fails; default 10 (about 1.4 hours of retries)
 	Timeout     time.Duration // one attempt; default 10s
 	HTTP        *http.Client  // default: a client with Timeout
 	Batch       int           // rows per store read; default 100
