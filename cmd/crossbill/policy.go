@@ -9,11 +9,12 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/automation"
+	"github.com/crossbill/crossbill/internal/store"
 )
 
 // newPolicyCmd: declarative automation policies (internal/automation).
 func newPolicyCmd(app *App) *cobra.Command {
-	cmd := &cobra.Command{Use: "policy", Short: "Automation policies (YAML): validate a file, run it (--dry-run shows what each policy would do)"}
+	cmd := &cobra.Command{Use: "policy", Short: "Automation policies (YAML): validate, apply (the server runs them on their schedules), show, run (--dry-run shows what each would do)"}
 	readFile := func(path string) ([]automation.Policy, error) {
 		src, err := os.ReadFile(path)
 		if err != nil {
@@ -25,6 +26,14 @@ func newPolicyCmd(app *App) *cobra.Command {
 		}
 		return ps, nil
 	}
+	printPolicies := func(ps []automation.Policy) error {
+		return app.Print(ps, func(w io.Writer) error {
+			for _, p := range ps {
+				fmt.Fprintf(w, "%s (line %d): %s %s, %d filter(s), %s\n", p.Name, p.Line, p.Action, p.Resource, len(p.Filters), p.Schedule)
+			}
+			return nil
+		})
+	}
 	validate := &cobra.Command{
 		Use: "validate FILE", Short: "Check a policy file: every mistake with its line (exit 2)", Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -32,18 +41,62 @@ func newPolicyCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return app.Print(ps, func(w io.Writer) error {
-				for _, p := range ps {
-					fmt.Fprintf(w, "%s (line %d): %s %s, %d filter(s), %s\n", p.Name, p.Line, p.Action, p.Resource, len(p.Filters), p.Schedule)
-				}
-				return nil
-			})
+			return printPolicies(ps)
 		},
 	}
 	var tenant string
 	var dry bool
+	openTenant := func(cmd *cobra.Command) (*store.Store, store.Tenant, error) {
+		if tenant == "" {
+			return nil, store.Tenant{}, crossbill.Errorf(crossbill.CodeInvalid, "policy", "--tenant is required")
+		}
+		st, err := app.Store(cmd.Context())
+		if err != nil {
+			return nil, store.Tenant{}, err
+		}
+		t, err := st.TenantByName(cmd.Context(), tenant)
+		return st, t, err
+	}
+	apply := &cobra.Command{
+		Use: "apply FILE --tenant T", Short: "Validate FILE and keep it as the tenant's policies: the server runs each on its schedule, events policies on each event", Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, err := os.ReadFile(args[0])
+			if err != nil {
+				return crossbill.Errorf(crossbill.CodeInvalid, "policy", "reading %s: %v", args[0], err)
+			}
+			st, t, err := openTenant(cmd)
+			if err != nil {
+				return err
+			}
+			ps, err := automation.Apply(cmd.Context(), st, t.ID, src, cliActor())
+			if err != nil {
+				return err
+			}
+			return printPolicies(ps)
+		},
+	}
+	show := &cobra.Command{
+		Use: "show --tenant T", Short: "The tenant's applied policy file (with --json: its policies and their last runs)", Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, t, err := openTenant(cmd)
+			if err != nil {
+				return err
+			}
+			f, _, err := automation.Applied(cmd.Context(), st, t.ID)
+			if err != nil {
+				return err
+			}
+			return app.Print(f, func(w io.Writer) error {
+				_, err := fmt.Fprint(w, f.Source)
+				return err
+			})
+		},
+	}
+	for _, c := range []*cobra.Command{apply, show} {
+		c.Flags().StringVar(&tenant, "tenant", "", "tenant (required)")
+	}
 	run := &cobra.Command{
-		Use: "run FILE --tenant T [--dry-run]", Short: "Run the policies of FILE against the tenant's recommendations, findings and events", Args: exactArgs(1),
+		Use: "run [FILE] --tenant T [--dry-run]", Short: "Run the policies of FILE (default: the tenant's applied ones) against the tenant's recommendations, findings and events", Args: cobra.MaximumNArgs(1),
 		Long: `Run each policy: select the tenant's recommendations, access findings or real-time events
 with its filters and act on the matches: notify (through the tenant's alert channels, once per
 item), mark (for a later operation) or remediate (through the remediation engine, which plans,
@@ -51,18 +104,16 @@ asks for approval and records every step). --dry-run lists what each policy sele
 it would do, and changes nothing.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			ps, err := readFile(args[0])
+			st, t, err := openTenant(cmd)
 			if err != nil {
 				return err
 			}
-			if tenant == "" {
-				return crossbill.Errorf(crossbill.CodeInvalid, "policy run", "--tenant is required")
+			var ps []automation.Policy
+			if len(args) == 1 {
+				ps, err = readFile(args[0])
+			} else {
+				_, ps, err = automation.Applied(ctx, st, t.ID)
 			}
-			st, err := app.Store(ctx)
-			if err != nil {
-				return err
-			}
-			t, err := st.TenantByName(ctx, tenant)
 			if err != nil {
 				return err
 			}
@@ -91,6 +142,6 @@ it would do, and changes nothing.`,
 	}
 	run.Flags().StringVar(&tenant, "tenant", "", "tenant (required)")
 	run.Flags().BoolVar(&dry, "dry-run", false, "show what each policy would do; change and send nothing")
-	cmd.AddCommand(validate, run)
+	cmd.AddCommand(validate, apply, show, run)
 	return cmd
 }

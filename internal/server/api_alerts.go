@@ -266,6 +266,15 @@ func (s *Server) ensureAlertSchedules(ctx context.Context) error {
 			return err
 		}
 	}
+	ts, err = s.store.TenantsWithAutomation(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if err := s.scheduleAutomation(ctx, t, s.now().Add(time.Minute)); err != nil {
+			return err
+		}
+	}
 	ts, err = s.store.TenantsWithPendingNotifications(ctx)
 	if err != nil {
 		return err

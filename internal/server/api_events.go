@@ -59,6 +59,13 @@ func (s *Server) receiveEvent(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+	if _, err := s.store.AutomationFile(ctx, c.TenantID); err == nil {
+		if err := s.scheduleAutomation(ctx, c.TenantID, now); err != nil {
+			return err
+		}
+	} else if crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		return err
+	}
 	if rules, err := s.store.AlertRules(ctx, c.TenantID); err != nil {
 		return err
 	} else if len(rules) > 0 {

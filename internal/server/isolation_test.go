@@ -270,6 +270,12 @@ func isoCases() map[string]isoCase {
 
 		"POST /api/v1/events": {public: "authenticated by a connection's events key (hashed, per connection), not by a token: without a known key every request is 401; internal/events tests prove a key reaches its own connection only"},
 
+		"GET /api/v1/tenants/{tenant}/automation/policies": {control: 200, controlHas: "alpha-a1-policy", probes: []isoProbe{probeTenant()}},
+		"PUT /api/v1/tenants/{tenant}/automation/policies": {control: 200, controlHas: "alpha-a1-policy", body: func(w *isoWorld) any { return policyFile(&w.a) },
+			probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/automation/run": {control: 200, controlHas: "alpha-a1-policy", probes: []isoProbe{probeTenant(),
+			{name: "dry run", want: []int{200}, query: func(*isoWorld) url.Values { return url.Values{"dry_run": {"true"}} }}}},
+
 		"GET /api/v1/tenants/{tenant}/alerts/channels": {control: 200, controlHas: "alpha-a1-channel", probes: []isoProbe{probeTenant()}},
 		"POST /api/v1/tenants/{tenant}/alerts/channels": {control: 201, body: func(*isoWorld) any {
 			return map[string]any{"name": "iso-new-channel", "kind": "slack", "url": "http://127.0.0.1:1/x"}
@@ -721,6 +727,11 @@ func (w *isoWorld) addChannel(t *testing.T, tn *isoTenant) string {
 	return a.Channel.ID
 }
 
+// policyFile is the tenant's automation policy file, named after it.
+func policyFile(tn *isoTenant) string {
+	return "policies:\n  - name: " + tn.name + "-policy\n    resource: events\n    filters:\n      - principal: " + tn.name + "-principal\n    action: notify\n"
+}
+
 // addRule adds the tenant's alert rule and returns its ID.
 func (w *isoWorld) addRule(t *testing.T, tn *isoTenant) string {
 	t.Helper()
@@ -822,6 +833,10 @@ func newIsoWorld(t *testing.T) *isoWorld {
 		tn.view = w.saveView(t, tn)
 		tn.channel = w.addChannel(t, tn)
 		tn.rule = w.addRule(t, tn)
+		if code := ts.do(t, "PUT", "/api/v1/tenants/"+tn.name+"/automation/policies", tn.admin, policyFile(tn), nil); code != 200 {
+			t.Fatalf("policies of %s: %d", tn.name, code)
+		}
+		w.secretsOf(tn, tn.name+"-policy", tn.name+"-principal")
 		if err := notify.Enqueue(ctx, st, notify.Message{Tenant: crossbill.TenantID(tn.id), Topic: "alert.budget", Subject: x.name + "-alert-subject", Text: x.name + "-alert-text"}); err != nil {
 			t.Fatal(err)
 		}

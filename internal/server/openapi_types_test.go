@@ -9,6 +9,7 @@ import (
 
 	accessgov "github.com/crossbill/crossbill/internal/access"
 	"github.com/crossbill/crossbill/internal/alerts"
+	"github.com/crossbill/crossbill/internal/automation"
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
@@ -91,6 +92,12 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"AlertRuleReport":          {alerts.RuleReport{}},
 		"AlertReport":              {alerts.Report{}},
 		"EventReceipt":             {events.Result{}},
+		"AutomationFilter":         {automation.Filter{}},
+		"AutomationPolicy":         {automation.Policy{}},
+		"AutomationPolicies":       {automationView{}},
+		"AutomationItem":           {automation.Item{}},
+		"AutomationPolicyReport":   {automation.PolicyReport{}},
+		"AutomationReport":         {automation.Report{}},
 		"Approval":                 {store.Approval{}},
 		"ApprovalDecisionRecord":   {store.Decision{}},
 		"ApprovalDecision":         {approvalDecision{}},

@@ -22,6 +22,7 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/alerts"
+	"github.com/crossbill/crossbill/internal/automation"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/cluster"
@@ -100,6 +101,10 @@ type Config struct {
 	// Savings feeds the savings alert rule (nil until internal/optimize
 	// is wired: the rule says so).
 	Savings alerts.SavingsSource
+	// Automation feeds and carries out automation policies
+	// (recommendations from internal/optimize, marks and remediations
+	// through internal/remediation; nil until they are wired).
+	Automation automation.Sources
 }
 
 // Server serves the API and the UI.
