@@ -111,3 +111,35 @@ func TestEventsKeysAndEvents(t *testing.T) {
 		t.Fatalf("beta sees %d events", len(evs))
 	}
 }
+
+// TestAutomationFile: a tenant's policy file is kept, replaced, read
+// back with its last runs, and another tenant's is NotFound.
+func TestAutomationFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	acme, _ := s.CreateTenant(ctx, "acme")
+	beta, _ := s.CreateTenant(ctx, "beta")
+	if _, err := s.AutomationFile(ctx, acme.ID); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		t.Fatalf("none yet: %v", err)
+	}
+	for _, src := range []string{"policies: [a]\n", "policies: [b]\n"} {
+		if err := s.SetAutomationFile(ctx, acme.ID, src, "cli:ann"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	if err := s.RecordAutomationRuns(ctx, acme.ID, map[string]time.Time{"b": at}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.AutomationFile(ctx, acme.ID)
+	if err != nil || f.Source != "policies: [b]\n" || f.UpdatedBy != "cli:ann" || !f.LastRuns["b"].Equal(at) {
+		t.Fatalf("%+v %v", f, err)
+	}
+	if _, err := s.AutomationFile(ctx, beta.ID); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		t.Fatalf("beta: %v", err)
+	}
+	if ts, err := s.TenantsWithAutomation(ctx); err != nil || len(ts) != 1 || ts[0] != acme.ID {
+		t.Fatalf("%v %v", ts, err)
+	}
+}
