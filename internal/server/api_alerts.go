@@ -232,11 +232,27 @@ func (s *Server) scheduleAlerts(ctx context.Context, tenant crossbill.TenantID, 
 
 // runAlerts evaluates the tenant's rules; new firings go to the outbox.
 func (s *Server) runAlerts(ctx context.Context, j store.Job, progress scheduler.Progress) error {
+	start := s.store.Now()
 	rep, err := s.evaluateTenant(ctx, j.TenantID, "", false)
 	if err != nil {
 		return err
 	}
 	progress(1, strconv.Itoa(len(rep.Rules))+" rule(s) evaluated, "+strconv.Itoa(rep.Fired)+" new firing(s)")
+	return s.againIfEventsArrived(ctx, j.TenantID, start)
+}
+
+// againIfEventsArrived asks for another run at once when real-time events
+// came in while this one ran: their endpoint's request to run found this
+// job running (the store keeps one live job per kind and tenant), so
+// without it they would wait for the next scheduled run.
+func (s *Server) againIfEventsArrived(ctx context.Context, tenant crossbill.TenantID, since time.Time) error {
+	evs, err := s.store.CloudEvents(ctx, tenant, since, 1)
+	if err != nil {
+		return err
+	}
+	if len(evs) > 0 {
+		return &scheduler.DeferError{Until: s.store.Now(), Err: crossbill.Errorf(crossbill.CodeUnavailable, "alerts", "events arrived during the run: running again")}
+	}
 	return nil
 }
 

@@ -105,6 +105,7 @@ func (s *Server) scheduleAutomation(ctx context.Context, tenant crossbill.Tenant
 
 // runAutomation runs the tenant's due policies (and its events policies).
 func (s *Server) runAutomation(ctx context.Context, j store.Job, progress scheduler.Progress) error {
+	start := s.store.Now()
 	rep, err := automation.RunDue(ctx, s.store, j.TenantID, s.cfg.Automation, true)
 	if crossbill.ErrorCode(err) == crossbill.CodeNotFound {
 		return nil // the policies were removed meanwhile
@@ -113,5 +114,5 @@ func (s *Server) runAutomation(ctx context.Context, j store.Job, progress schedu
 		return err
 	}
 	progress(1, strconv.Itoa(len(rep.Policies))+" policy run(s)")
-	return nil
+	return s.againIfEventsArrived(ctx, j.TenantID, start)
 }
