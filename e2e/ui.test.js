@@ -464,3 +464,17 @@ test('annex and jobs pages render', async () => {
   await page.getByRole('heading', { name: 'Jobs' }).waitFor();
   await shot('11-jobs');
 });
+
+test('remediation page renders its plans and schedules (none in the demo) and the filter', async () => {
+  await page.getByRole('link', { name: 'Remediation' }).click();
+  await page.getByRole('heading', { name: 'Remediation', exact: true }).waitFor();
+  await page.getByText('No remediation plan yet.').waitFor();
+  await page.getByRole('heading', { name: 'Off-hours schedules' }).waitFor();
+  await page.getByText(/No schedule\./).waitFor();
+  await page.getByLabel('State').selectOption('done');
+  await page.getByText('No remediation plan yet.').waitFor();
+  // An unknown plan's page says so instead of failing silently.
+  await page.goto(`${base}/#/remediation/rp_missing`);
+  await page.getByText(/no remediation plan "rp_missing"/).waitFor();
+  await shot('12-remediation');
+});

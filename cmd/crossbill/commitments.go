@@ -82,6 +82,7 @@ func newCommitmentsCmd(app *App) *cobra.Command {
 	costStoreFlags(cmd, app)
 	cmd.AddCommand(newCommitmentsInventoryCmd(app), newCommitmentsUtilizationCmd(app), newCommitmentsCoverageCmd(app),
 		newCommitmentsRecommendCmd(app), newCommitmentsSimulateCmd(app), newCommitmentsBacktestCmd(app), newCommitmentsCompareCmd(app))
+	cmd.AddCommand(newCommitmentsLifecycleCmds(app)...)
 	return cmd
 }
 

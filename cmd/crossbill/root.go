@@ -52,6 +52,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 		newTokenCmd(app),
 		newAuditCmd(app),
 		newApprovalsCmd(app),
+		newOrgCmd(app),
 		newServeCmd(app),
 		newDemoCmd(app),
 		newBenchCmd(app),
@@ -66,6 +67,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 		newAccessCmd(app),
 		newAlertsCmd(app),
 		newPolicyCmd(app),
+		newRemediateCmd(app),
 	)
 	return root
 }

@@ -18,6 +18,32 @@ type Annex struct {
 	Cost       CostImpact       `json:"cost_impact"`
 	Compliance []ControlMapping `json:"compliance"`
 	Note       string           `json:"compliance_note"`
+	// Sharing, with commitments-purchase, describes the commitment-sharing
+	// organization a customer account may be invited into.
+	Sharing *SharingAnnex `json:"commitment_sharing,omitempty"`
+}
+
+// SharingAnnex is what joining the hub's commitment-sharing organization
+// means, and the SCP the hub attaches to enrolled accounts.
+type SharingAnnex struct {
+	Meaning []string `json:"meaning"`
+	SCP     string   `json:"scp"`
+}
+
+// sharingAnnex is the same text `crossbill org invite` shows the customer.
+func sharingAnnex() *SharingAnnex {
+	return &SharingAnnex{Meaning: SharingMeaning(), SCP: CommitmentSharingSCP()}
+}
+
+// SharingMeaning says what accepting the hub's invitation means.
+func SharingMeaning() []string {
+	return []string{
+		"The account joins the hub's AWS Organization as a member: its bill is paid through the hub's management account, and Savings Plans and reservations the hub buys are shared with it (discount sharing).",
+		"The hub's management account can see the account's costs and can attach service control policies to it; crossbill attaches one, below, and nothing else.",
+		"The SCP lets the account leave only through the " + OffboardingRoleName + " role, after the notice period agreed with the hub, because the hub's commitments are sized on the account's usage.",
+		"To accept: in the invited account, AWS console > AWS Organizations > Invitations > Accept, or `aws organizations accept-handshake --handshake-id h-...`.",
+		"To leave after notice: as the " + OffboardingRoleName + " role in the account, AWS console > AWS Organizations > Leave organization, or `aws organizations leave-organization` (the account needs its own payment method first).",
+	}
 }
 
 // ModuleAnnex is one module's part of the annex.
@@ -126,6 +152,9 @@ func BuildAnnex(mods []Module, sched Schedule) Annex {
 	}
 	var perms []Permission
 	for _, m := range mods {
+		if m == ModuleCommitmentsPurchase {
+			a.Sharing = sharingAnnex()
+		}
 		// The annex describes what the templates grant: pending actions
 		// are listed apart, with the issue that will use them.
 		mp := Granted(m)
@@ -228,6 +257,8 @@ func moduleSummary(m Module) string {
 		return "Reads IAM and Identity Center users, groups, roles, policies, credential metadata and Access Advisor, for access governance (`crossbill access`: who can do what, findings, changes)."
 	case ModuleAccessJIT:
 		return "Adds and removes users in crossbill-jit/ IAM groups and assigns permission sets tagged crossbill-jit=allowed, for time-bound access."
+	case ModuleCommitmentsPurchase:
+		return "Opt-in purchases: buys, queues and cancels Savings Plans and reservations, and lists unused Reserved Instances for sale, only as a plan a second person approved in crossbill says."
 	case ModuleRemediation:
 		return "Opt-in changes (delete, snapshot, modify, stop, start) limited to resources tagged crossbill-remediation=allowed."
 	}
@@ -250,8 +281,11 @@ func canDo(m Module) []string {
 		return []string{"Read IAM users, groups, roles, policies, access key metadata (never secrets), MFA status, console password presence (never the password), the credential report and Access Advisor's service last use: the inventory, effective permissions, who-can answers and findings of `crossbill access` (admin-equivalent principals, escalation paths, outside trust, dormant users, unused and old keys, console users without MFA, unused roles and services).", "Read Identity Center users, groups, memberships, permission sets (policies and boundaries) and their account assignments: the same features, with the path user → group → permission set → account."}
 	case ModuleAccessJIT:
 		return []string{"Add a user to, or remove a user from, an IAM group under the path /crossbill-jit/.", "Create or delete Identity Center assignments of permission sets tagged crossbill-jit=allowed."}
+	case ModuleCommitmentsPurchase:
+		return []string{"Commit spend: buy Savings Plans and EC2, RDS, ElastiCache, OpenSearch and Redshift reservations for one or three years (a purchase cannot be undone once active), each only after a person other than its author approved the plan in crossbill, at the approved price (limit price, client token).", "Cancel a queued Savings Plan that has not started, and list or withdraw an unused Standard Reserved Instance on the Reserved Instance Marketplace."}
 	case ModuleRemediation:
-		return []string{"Delete, snapshot or modify EBS volumes, delete snapshots, stop, start or resize instances, release Elastic IPs and stop RDS instances: only resources the customer tagged crossbill-remediation=allowed."}
+		return []string{"Delete (after a snapshot) or modify EBS volumes, delete snapshots, stop, start or resize instances, release Elastic IPs, delete load balancers, stop or delete (after a final snapshot) RDS instances, add an abort-incomplete-multipart-uploads rule to S3 lifecycles, and write or remove its own crossbill:marked-for-op tag: only resources the customer tagged crossbill-remediation=allowed, each change approved in crossbill by a person other than its requester.",
+			"Read the state, tags and protection settings of those resources before proposing a change."}
 	}
 	return nil
 }
@@ -288,7 +322,10 @@ func cannotDo(perms []Permission, mods []Module) []string {
 		}},
 		{"Create, change or delete any resource (crossbill's access is read-only).", isWrite},
 		{"Create, change or delete any resource other than those tagged crossbill-remediation=allowed, IAM group membership under /crossbill-jit/ and assignments of permission sets tagged crossbill-jit=allowed.", func(p Permission) bool {
-			return isWrite(p) && p.Condition == nil && !strings.Contains(p.Resource, "crossbill-jit") && !strings.Contains(p.Resource, ":snapshot/") && !strings.Contains(p.Resource, "sso:::instance/")
+			return isWrite(p) && p.Module != ModuleCommitmentsPurchase && p.Condition == nil && !strings.Contains(p.Resource, "crossbill-jit") && !strings.Contains(p.Resource, ":snapshot/") && !strings.Contains(p.Resource, ":snapshot:crossbill-") && !strings.Contains(p.Resource, "sso:::instance/")
+		}},
+		{"Buy, cancel or sell Savings Plans or reservations (commit spend).", func(p Permission) bool {
+			return isWrite(p) && p.Module == ModuleCommitmentsPurchase
 		}},
 		{"Create, change or delete IAM users, roles, policies, access keys or passwords.", func(p Permission) bool {
 			return prefixOf(p.Action) == "iam" && isWrite(p) && p.Action != "iam:AddUserToGroup" && p.Action != "iam:RemoveUserFromGroup"
@@ -413,7 +450,7 @@ func costImpact(mods []Module, s Schedule) CostImpact {
 				MonthlyUnits: glacier, MonthlyUSD: round2(glacier * s3GlacierIRGBMonth), Basis: "5 older months kept until expiry"})
 		ci.Assumptions = append(ci.Assumptions, "Data Exports itself is free; S3 storage at us-east-1 list prices. Parquet size grows with resource count: about 1 GB a month is typical for a few thousand resources. crossbill reads only recent months, so Glacier IR retrieval fees do not arise in normal use. Request charges are a few cents.")
 	}
-	if on[ModuleCommitments] || on[ModuleOrg] || on[ModuleAccessRead] || on[ModuleAccessJIT] || on[ModuleRemediation] {
+	if on[ModuleCommitments] || on[ModuleOrg] || on[ModuleAccessRead] || on[ModuleAccessJIT] || on[ModuleRemediation] || on[ModuleCommitmentsPurchase] {
 		ci.Assumptions = append(ci.Assumptions, "Savings Plans, reservation, Organizations, IAM and Identity Center calls are free.")
 	}
 	var ce float64

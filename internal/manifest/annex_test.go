@@ -69,11 +69,24 @@ func TestAnnexDerivesClaims(t *testing.T) {
 	if !hasClaim(ro.CannotDo, "read-only") || !hasClaim(ro.CannotDo, "other than the CUR export") || !hasClaim(ro.CannotDo, "IAM users, roles") || !hasClaim(ro.CannotDo, "secrets") {
 		t.Errorf("read-only modules: cannot-do %q", ro.CannotDo)
 	}
-	// Every write (access-jit, remediation) is pending: the templates of
-	// all modules grant none, and the annex says so.
-	all := manifest.BuildAnnex(manifest.ValidModules(), sched)
-	if !hasClaim(all.CannotDo, "read-only") || !hasClaim(all.CannotDo, "Change IAM group membership") {
-		t.Errorf("no write is granted, yet the annex does not claim read-only: %q", all.CannotDo)
+	// access-jit's writes are pending; remediation's are granted, each on
+	// tagged resources only, and the annex says so. Without
+	// commitments-purchase, it still claims no commit spend.
+	var noPurchase []manifest.Module
+	for _, m := range manifest.ValidModules() {
+		if m != manifest.ModuleCommitmentsPurchase {
+			noPurchase = append(noPurchase, m)
+		}
+	}
+	all := manifest.BuildAnnex(noPurchase, sched)
+	if hasClaim(all.CannotDo, "read-only") || !hasClaim(all.CannotDo, "other than those tagged crossbill-remediation=allowed") || !hasClaim(all.CannotDo, "Change IAM group membership") || !hasClaim(all.CannotDo, "commit spend") {
+		t.Errorf("only remediation's tagged writes are granted, yet the annex says: %q", all.CannotDo)
+	}
+	// commitments-purchase grants purchases: the annex no longer claims
+	// read-only nor "no commit spend", but still claims the rest.
+	buy := manifest.BuildAnnex([]manifest.Module{manifest.ModuleCommitments, manifest.ModuleCommitmentsPurchase}, sched)
+	if hasClaim(buy.CannotDo, "read-only") || hasClaim(buy.CannotDo, "commit spend") || !hasClaim(buy.CannotDo, "other than those tagged") || !hasClaim(buy.CannotDo, "IAM users, roles") {
+		t.Errorf("commitments-purchase: cannot-do %q", buy.CannotDo)
 	}
 	// Once granted, the writes break the read-only claims.
 	writes := manifest.CannotDo(manifest.ByModule(manifest.ValidModules()...), manifest.ValidModules())

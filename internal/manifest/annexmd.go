@@ -71,6 +71,13 @@ func (a Annex) Markdown() string {
 		}
 	}
 
+	if a.Sharing != nil {
+		w("\n## Commitment-sharing organization (optional)\n\nWith commitments-purchase, crossbill's hub may invite the account into its AWS Organization to share the commitments it buys. Accepting is the customer's action:\n\n")
+		for _, m := range a.Sharing.Meaning {
+			w("- %s\n", m)
+		}
+		w("\nThe service control policy the hub attaches to enrolled accounts (reviewed by `crossbill review`):\n\n```json\n%s```\n", a.Sharing.SCP)
+	}
 	w("\n## SOC 2 and ISO/IEC 27001\n\n%s\n\n", a.Note)
 	w("| Framework | Control | How the integration supports it |\n|---|---|---|\n")
 	for _, c := range a.Compliance {

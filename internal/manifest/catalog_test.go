@@ -29,3 +29,20 @@ func TestManifestAgainstCatalog(t *testing.T) {
 		}
 	}
 }
+
+// TestNoResourceTypeWrites proves the writes the manifest grants on "*"
+// still support no resource type in AWS's catalog: once AWS adds one, the
+// grant must be scoped to it.
+func TestNoResourceTypeWrites(t *testing.T) {
+	t.Parallel()
+	cat, err := iamdata.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range manifest.NoResourceTypeWrites() {
+		act, ok := cat.Action(a)
+		if !ok || len(act.Resources) != 0 {
+			t.Errorf("%s: AWS's catalog now lists resource types %v: scope the grant and drop it from noResourceTypes", a, act.Resources)
+		}
+	}
+}

@@ -24,6 +24,9 @@ const (
 	ModuleAccessRead  Module = "access-read" // IAM and Identity Center reads (entitlements)
 	ModuleAccessJIT   Module = "access-jit"  // group membership and Identity Center assignment writes
 	ModuleRemediation Module = "remediation" // opt-in writes, each scoped by tag or condition
+	// ModuleCommitmentsPurchase buys, queues, cancels and sells commitments
+	// once a person other than the plan's author approved the plan.
+	ModuleCommitmentsPurchase Module = "commitments-purchase"
 
 	// ModuleHub marks calls crossbill makes with its own (hub) credentials,
 	// not in a customer account. It is not a module a customer enables.
@@ -33,7 +36,7 @@ const (
 // ValidModules returns the modules a customer can enable, in the order
 // templates and the annex list them.
 func ValidModules() []Module {
-	return []Module{ModuleCost, ModuleCUR, ModuleCommitments, ModuleInventory, ModuleOrg, ModuleAccessRead, ModuleAccessJIT, ModuleRemediation}
+	return []Module{ModuleCost, ModuleCUR, ModuleCommitments, ModuleInventory, ModuleOrg, ModuleAccessRead, ModuleAccessJIT, ModuleRemediation, ModuleCommitmentsPurchase}
 }
 
 // DefaultModules are the read-only modules a connection gets when none are
@@ -155,7 +158,7 @@ func (p Permission) Resources() []string {
 // ValidModules order) then action.
 func All() []Permission {
 	var all []Permission
-	for _, group := range [][]Permission{costPermissions(), curPermissions(), commitmentsPermissions(), inventoryPermissions(), orgPermissions(), accessReadPermissions(), accessJITPermissions(), remediationPermissions()} {
+	for _, group := range [][]Permission{costPermissions(), curPermissions(), commitmentsPermissions(), inventoryPermissions(), orgPermissions(), accessReadPermissions(), accessJITPermissions(), remediationPermissions(), purchasePermissions()} {
 		all = append(all, group...)
 	}
 	order := map[Module]int{}
@@ -188,7 +191,7 @@ func ByModule(mods ...Module) []Permission {
 
 // Hub returns the operations crossbill calls with its own credentials.
 func Hub() []Permission {
-	return []Permission{
+	return append([]Permission{
 		{Module: ModuleHub, Action: "sts:AssumeRole", Level: LevelWrite, Resource: "arn:${AWS::Partition}:iam::*:role/*",
 			Why: "Assumes the customer's role with the connection's external ID, for temporary credentials."},
 		{Module: ModuleHub, Action: "sts:GetCallerIdentity", Level: LevelRead, Resource: "*", NoPermission: true,
@@ -204,7 +207,7 @@ func Hub() []Permission {
 		{Module: ModuleHub, Action: "s3:ListBucket", Level: LevelList, Resource: "arn:${AWS::Partition}:s3:::*",
 			Calls: []string{"s3:ListObjectsV2"},
 			Why:   "Cluster mode: lists crossbill's own --cost-store prefix for files a publisher killed before its commit left behind."},
-	}
+	}, hubOrgPermissions()...)
 }
 
 // ActionForCall finds the permission an SDK operation needs. call is

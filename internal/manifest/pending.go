@@ -28,8 +28,9 @@ type pendingGroup struct {
 // `make test` asks for the action to be removed here (and the feature named
 // in features.go): the list only shrinks.
 var pending = []pendingGroup{
-	{ModuleCommitments, "#18", "commitment lifecycle: exact plan rates and reservation history", []string{
-		"savingsplans:DescribeSavingsPlanRates", "ec2:DescribeReservedInstancesModifications",
+	{ModuleCommitmentsPurchase, "#18", "commitment lifecycle: RDS, ElastiCache, OpenSearch and Redshift purchases", []string{
+		"rds:PurchaseReservedDBInstancesOffering", "elasticache:PurchaseReservedCacheNodesOffering",
+		"es:PurchaseReservedInstanceOffering", "redshift:PurchaseReservedNodeOffering",
 	}},
 	{ModuleInventory, "#16", "inventory and optimization collectors", []string{
 		"ec2:DescribeRegions", "ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeSnapshots",
@@ -48,10 +49,6 @@ var pending = []pendingGroup{
 		"iam:AddUserToGroup", "iam:RemoveUserFromGroup", "iam:GetGroup",
 		"sso:CreateAccountAssignment", "sso:DeleteAccountAssignment",
 		"sso:DescribeAccountAssignmentCreationStatus", "sso:DescribeAccountAssignmentDeletionStatus",
-	}},
-	{ModuleRemediation, "#17", "remediation of idle and oversized resources", []string{
-		"ec2:DeleteVolume", "ec2:CreateSnapshot", "ec2:CreateTags", "ec2:DeleteSnapshot", "ec2:ModifyVolume",
-		"ec2:StopInstances", "ec2:StartInstances", "ec2:ModifyInstanceAttribute", "ec2:ReleaseAddress", "rds:StopDBInstance",
 	}},
 }
 

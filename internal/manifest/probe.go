@@ -70,6 +70,8 @@ func allProbes() []Probe {
 			Input:         "InstanceArn=arn:PARTITION:sso:::instance/ssoins-0000000000000000, AccountAssignmentCreationRequestId=00000000-0000-0000-0000-000000000000",
 			AllowedErrors: []string{"ResourceNotFoundException", "ValidationException"},
 			Why:           "A status read on a made-up request: 'not found' proves the call was authorized. Writes are never probed."},
+		{Module: ModuleCommitmentsPurchase, Call: "ec2:DescribeReservedInstancesOfferings", Input: "InstanceType=t3.micro, MaxResults=5",
+			Why: "Free read of the offerings purchase plans buy; purchases themselves are never probed."},
 		{Module: ModuleRemediation, Skip: "every remediation write is limited to resources tagged crossbill-remediation=allowed, so no call on a made-up resource can prove it; crossbill reports a missing permission at the first remediation instead",
 			Why: "Writes are never probed."},
 	}

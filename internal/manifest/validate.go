@@ -37,7 +37,7 @@ func deprecatedPrefix(prefix string) bool {
 func needsScope(p Permission) bool {
 	prefix, name, _ := strings.Cut(p.Action, ":")
 	if p.Level == LevelWrite || p.Level == LevelTagging || p.Level == LevelPermissions {
-		return true
+		return !noResourceTypes[p.Action]
 	}
 	switch prefix {
 	case "s3":

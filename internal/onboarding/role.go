@@ -228,6 +228,8 @@ func moduleDescription(m manifest.Module) string {
 		return "crossbill access-read: IAM and Identity Center reads"
 	case manifest.ModuleAccessJIT:
 		return "crossbill access-jit: membership of crossbill-jit/ groups and assignments of tagged permission sets"
+	case manifest.ModuleCommitmentsPurchase:
+		return "crossbill commitments-purchase: buy, queue, cancel and list commitments a second person approved"
 	case manifest.ModuleRemediation:
 		return "crossbill remediation: writes limited to resources tagged crossbill-remediation=allowed"
 	}

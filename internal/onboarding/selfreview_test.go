@@ -2,6 +2,7 @@ package onboarding_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,7 +14,10 @@ import (
 // TestOwnTemplatesPassReview runs crossbill's own access review over every
 // template crossbill generates, as a customer's security reviewer would:
 // no high or critical finding, and every write action the roles hold is
-// declared in the manifest with a reason.
+// declared in the manifest with a reason. The one high finding allowed is
+// the review's rating of the opt-in commitments-purchase module: it is
+// "commit spend", which the customer must see, and every template that
+// holds the module gets it.
 func TestOwnTemplatesPassReview(t *testing.T) {
 	t.Parallel()
 	declared := map[string]manifest.Permission{}
@@ -37,15 +41,28 @@ func TestOwnTemplatesPassReview(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			purchase := slices.Contains(tc.req.Modules, manifest.ModuleCommitmentsPurchase)
 			for _, f := range files {
 				rep, err := review.Template(context.Background(), f.Name, f.Body, review.Options{})
 				if err != nil {
 					t.Fatalf("%s: %v", f.Name, err)
 				}
+				commitSpend := false
 				for _, fd := range rep.Findings {
+					if fd.ID == "cost/commit-spend" {
+						commitSpend = true
+						continue
+					}
 					if fd.Severity.Rank() >= review.SeverityHigh.Rank() {
 						t.Errorf("%s: %s finding %q on %v", f.Name, fd.Severity, fd.Title, fd.Actions)
 					}
+				}
+				canSpend := slices.ContainsFunc(rep.Summary.Can, func(c string) bool { return strings.HasPrefix(c, "commit spend") })
+				if purchase && strings.Contains(f.Name, "role") && (!commitSpend || !canSpend) {
+					t.Errorf("%s: commitments-purchase is not rated commit spend (finding %v, summary can %q)", f.Name, commitSpend, rep.Summary.Can)
+				}
+				if !purchase && (commitSpend || canSpend) {
+					t.Errorf("%s: commit spend without commitments-purchase", f.Name)
 				}
 				for _, id := range rep.Identities {
 					for _, w := range id.Writes {

@@ -263,6 +263,10 @@ func (s *Server) verifyConnection(w http.ResponseWriter, r *http.Request) error 
 		if err := s.scheduleAccess(r.Context(), c, s.now()); err != nil {
 			return err
 		}
+		// Remediation: approved plans run within a minute.
+		if err := s.scheduleRemediation(r.Context(), c.TenantID, c.ID); err != nil {
+			return err
+		}
 	}
 	return ok(w, r, res)
 }

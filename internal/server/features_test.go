@@ -144,10 +144,10 @@ func TestReviewUploadAndAnnex(t *testing.T) {
 	if st := ts.do(t, "GET", "/api/v1/onboarding/modules", aRead, nil, &mods); st != 200 || len(mods.Modules) < 8 {
 		t.Fatalf("modules: %d %+v", st, mods)
 	}
-	// The wizard tells a module no feature uses yet (every remediation
-	// and JIT action is pending) from one in use.
+	// The wizard tells a module no feature uses yet (every JIT action is
+	// pending) from one in use.
 	for _, m := range mods.Modules {
-		nothing := m.Name == "remediation" || m.Name == "access-jit"
+		nothing := m.Name == "access-jit"
 		if nothing != strings.Contains(m.Preview, "grant nothing") || (m.Name == "cost" && m.Preview != "") {
 			t.Errorf("module %s: preview %q", m.Name, m.Preview)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/crossbill/crossbill/internal/cur"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
 	"github.com/crossbill/crossbill/internal/notify"
+	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/store/storetest"
@@ -50,7 +51,10 @@ type isoTenant struct {
 	view         string // a saved view's ID
 	channel      string // a notification channel's ID
 	rule         string // an alert rule's ID
+	remediation  string // a remediation plan's ID
+	schedule     string // a remediation schedule's name
 	approval     string // a pending approval's ID
+	plan         string // a purchase plan's ID
 	templateFile string
 }
 
@@ -110,15 +114,18 @@ func probeTenant() isoProbe {
 // resourceParams are the path parameters naming something a tenant owns,
 // and where each tenant's value comes from.
 var resourceParams = map[string]func(t *isoTenant) string{
-	"connection": func(t *isoTenant) string { return t.conn },
-	"job":        func(t *isoTenant) string { return t.job },
-	"review":     func(t *isoTenant) string { return t.review },
-	"token":      func(t *isoTenant) string { return t.tokenTarget },
-	"person":     func(t *isoTenant) string { return t.person },
-	"view":       func(t *isoTenant) string { return t.view },
-	"channel":    func(t *isoTenant) string { return t.channel },
-	"rule":       func(t *isoTenant) string { return t.rule },
-	"approval":   func(t *isoTenant) string { return t.approval },
+	"connection":  func(t *isoTenant) string { return t.conn },
+	"job":         func(t *isoTenant) string { return t.job },
+	"review":      func(t *isoTenant) string { return t.review },
+	"token":       func(t *isoTenant) string { return t.tokenTarget },
+	"person":      func(t *isoTenant) string { return t.person },
+	"view":        func(t *isoTenant) string { return t.view },
+	"channel":     func(t *isoTenant) string { return t.channel },
+	"rule":        func(t *isoTenant) string { return t.rule },
+	"schedule":    func(t *isoTenant) string { return t.schedule },
+	"approval":    func(t *isoTenant) string { return t.approval },
+	"plan":        func(t *isoTenant) string { return t.plan },
+	"remediation": func(t *isoTenant) string { return t.remediation },
 }
 
 // plainParams are path parameters that name nothing a tenant owns: the
@@ -296,6 +303,41 @@ func isoCases() map[string]isoCase {
 		}},
 		"POST /api/v1/tenants/{tenant}/alerts/evaluate": {control: 200, controlHas: "alpha-a1-rule", probes: []isoProbe{probeTenant(),
 			{name: "B's rule", want: []int{404}, query: func(w *isoWorld) url.Values { return url.Values{"rule": {w.b.rule}, "dry_run": {"true"}} }}}},
+		"GET /api/v1/tenants/{tenant}/remediations": {control: 200, controlHas: "secret-plan-reason", probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/remediations": {control: 400, controlHas: "remediation module", body: func(w *isoWorld) any {
+			return map[string]any{"connection": w.a.conn, "targets": []map[string]string{{"action": "stop-instance", "arn": "arn:aws:ec2:us-east-1:111100002222:instance/i-0123456789abcdef0"}}}
+		}, probes: []isoProbe{{name: "B's connection in the body", want: []int{404}, body: func(w *isoWorld) any {
+			return map[string]any{"connection": w.b.conn, "targets": []map[string]string{{"action": "stop-instance", "arn": "arn:aws:ec2:us-east-1:111100002222:instance/i-0123456789abcdef0"}}}
+		}}}},
+		"GET /api/v1/tenants/{tenant}/remediations/{remediation}":      {control: 200, controlHas: "secret-plan-reason"},
+		"POST /api/v1/tenants/{tenant}/remediations/{remediation}/run": {control: 409, controlHas: "nothing to run"},
+		"GET /api/v1/tenants/{tenant}/remediation-schedules":           {control: 200, controlHas: "secret-schedule", probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/remediation-schedules": {control: 400, controlHas: "remediation module", body: func(w *isoWorld) any {
+			return map[string]any{"connection": w.a.conn, "schedule": isoSchedule("iso-new-schedule")}
+		}, probes: []isoProbe{{name: "B's connection in the body", want: []int{404}, body: func(w *isoWorld) any {
+			return map[string]any{"connection": w.b.conn, "schedule": isoSchedule("iso-new-schedule")}
+		}}}},
+		"DELETE /api/v1/tenants/{tenant}/remediation-schedules/{schedule}": {control: 200, controlHas: "secret-schedule", after: func(t *testing.T, w *isoWorld) {
+			w.a.schedule = w.saveSchedule(t, &w.a)
+		}},
+		"POST /api/v1/tenants/{tenant}/remediations/{remediation}/undo": {control: 409, controlHas: "only a done or failed plan"},
+		"GET /api/v1/tenants/{tenant}/costs/views/{view}/export":        {control: 200, controlHas: "period,group,amortized"},
+		"GET /api/v1/tenants/{tenant}/costs/reconciliation":             {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/costs/dimensions":                 {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/costs/forecast":                   {control: 200, controlHas: `"forecast"`, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments":                      {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments/utilization":          {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments/recommendations":      {control: 200, probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/commitments/simulate":            {body: simulate, control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments/plans":                {control: 200, controlHas: "alpha-a1-secret-purchase", probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/commitments/plans": {body: planBody(func(w *isoWorld) string { return w.a.conn }), control: 400, controlHas: "verify it first",
+			probes: []isoProbe{probeTenant(), {name: "B's connection in the body", body: planBody(func(w *isoWorld) string { return w.b.conn }), want: []int{404}}}},
+		"GET /api/v1/tenants/{tenant}/commitments/plans/{plan}":          {control: 200, controlHas: "alpha-a1-secret-purchase"},
+		"POST /api/v1/tenants/{tenant}/commitments/plans/{plan}/execute": {control: 400, controlHas: "verify it first"},
+		"POST /api/v1/tenants/{tenant}/commitments/plans/{plan}/cancel": {control: 200, controlHas: "cancelled", body: func(*isoWorld) any { return map[string]string{"reason": "iso"} },
+			after: func(t *testing.T, w *isoWorld) { w.a.plan = w.savePlan(t, &w.a) }},
+		"GET /api/v1/tenants/{tenant}/commitments/guardrails": {control: 200, probes: []isoProbe{probeTenant()}},
+		"PUT /api/v1/tenants/{tenant}/commitments/guardrails": {control: 200, body: func(*isoWorld) any { return map[string]float64{"max_upfront": 1000} }, probes: []isoProbe{probeTenant()}},
 	}
 }
 
@@ -744,6 +786,32 @@ func (w *isoWorld) addRule(t *testing.T, tn *isoTenant) string {
 	return r.ID
 }
 
+func isoSchedule(name string) map[string]any {
+	return map[string]any{"name": name, "tag_key": "schedule", "tag_value": "office", "regions": []string{"eu-west-1"}, "timezone": "UTC",
+		"days": []string{"mon"}, "start": "08:00", "stop": "19:00"}
+}
+
+// saveSchedule stores the tenant's off-hours schedule (its connection has
+// no remediation module, so straight into the store, with its approval).
+func (w *isoWorld) saveSchedule(t *testing.T, tn *isoTenant) string {
+	t.Helper()
+	ctx := context.Background()
+	name := strings.ReplaceAll(tn.name, "-", "") + "-secret-schedule" // not the tenant name: the path names both
+	id := "rs_" + strings.ReplaceAll(tn.name, "-", "") + "schedule"
+	a, err := approval.Open(ctx, w.ts.Store(), approval.Request{Tenant: crossbill.TenantID(tn.id), Kind: approval.KindRemediation, Subject: "schedule:" + id,
+		Summary: "schedule", Detail: isoSchedule(name)}, store.AuditEntry{Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := json.Marshal(isoSchedule(name))
+	if _, err := w.ts.Store().CreateRemediationSchedule(ctx, store.RemediationSchedule{ID: id, TenantID: crossbill.TenantID(tn.id), ConnectionID: crossbill.ConnectionID(tn.conn),
+		Name: name, Spec: spec, ApprovalID: a.ID, CreatedBy: "test"}, store.AuditEntry{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	w.secretsOf(tn, name, id, a.ID)
+	return name
+}
+
 // openApproval opens a pending approval in the tenant, requested by a
 // person other than its admin token (so the token may decide it), and
 // named after the tenant.
@@ -759,6 +827,29 @@ func (w *isoWorld) openApproval(t *testing.T, tn *isoTenant) {
 	}
 	tn.approval = a.ID
 	w.secretsOf(tn, a.ID, subject, tn.name+"-secret-plan", tn.name+"-requester@example.com")
+}
+
+// planBody is a purchase plan request naming the connection conn returns.
+func planBody(conn func(w *isoWorld) string) func(w *isoWorld) any {
+	return func(w *isoWorld) any {
+		return map[string]any{"connection": conn(w), "type": "ComputeSavingsPlans", "term_years": 1, "payment_option": "No Upfront", "hourly_commitment": 1}
+	}
+}
+
+// savePlan stores a purchase plan of the tenant (as Draft would, without
+// AWS: the offering is named by hand), named after the tenant.
+func (w *isoWorld) savePlan(t *testing.T, tn *isoTenant) string {
+	t.Helper()
+	spec, _ := json.Marshal(purchase.Plan{Request: purchase.Request{Type: "ComputeSavingsPlans", TermYears: 1, Payment: "No Upfront", HourlyCommitment: 1, Tranches: 1,
+		Note: tn.name + "-secret-purchase"}, Offering: purchase.Offering{ID: tn.name + "-offering"}, Ladder: []purchase.TranchePlan{{HourlyCommitment: 1}}})
+	p, err := w.ts.Store().CreatePurchasePlan(context.Background(), store.PurchasePlan{TenantID: crossbill.TenantID(tn.id), ConnectionID: crossbill.ConnectionID(tn.conn),
+		Kind: purchase.KindPurchase, State: purchase.StatePending, Spec: spec, Tranches: []store.PurchaseTranche{{Due: time.Now(), State: purchase.TranchePlanned}}},
+		store.AuditEntry{Actor: "token:" + tn.name + "-planner"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.secretsOf(tn, p.ID, tn.name+"-secret-purchase", tn.name+"-offering", p.Tranches[0].ClientToken)
+	return p.ID
 }
 
 // reopenApproval gives A a fresh pending approval after a control decided
@@ -841,7 +932,16 @@ func newIsoWorld(t *testing.T) *isoWorld {
 			t.Fatal(err)
 		}
 		w.secretsOf(tn, x.name+"-alert-subject", x.name+"-alert-text")
+		tn.remediation = "rp_" + strings.ReplaceAll(x.name, "-", "") + "secretplan"
+		plan := fmt.Sprintf(`{"id":%q,"tenant_id":%q,"connection_id":%q,"state":"blocked","reason":"%s-secret-plan-reason","items":[]}`, tn.remediation, tn.id, tn.conn, x.name)
+		if _, err := st.CreateRemediationPlan(ctx, store.RemediationPlan{ID: tn.remediation, TenantID: crossbill.TenantID(tn.id), ConnectionID: crossbill.ConnectionID(tn.conn),
+			State: "blocked", RequestedBy: "test", Plan: json.RawMessage(plan)}, store.AuditEntry{Actor: "test"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		w.secretsOf(tn, tn.remediation, x.name+"-secret-plan-reason")
+		tn.schedule = w.saveSchedule(t, tn)
 		w.openApproval(t, tn)
+		tn.plan = w.savePlan(t, tn)
 	}
 
 	// A's connection has a bill bucket too (as the Flexera route's probes

@@ -15,6 +15,8 @@ import (
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/events"
 	"github.com/crossbill/crossbill/internal/notify"
+	"github.com/crossbill/crossbill/internal/purchase"
+	"github.com/crossbill/crossbill/internal/remediation"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
 )
@@ -101,6 +103,32 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"Approval":                 {store.Approval{}},
 		"ApprovalDecisionRecord":   {store.Decision{}},
 		"ApprovalDecision":         {approvalDecision{}},
+		"PurchaseRequest":          {purchase.Request{}},
+		"PurchaseExpectation":      {purchase.Expectation{}},
+		"PurchasePlanSpec":         {purchase.Plan{}},
+		"PurchaseOffering":         {purchase.Offering{}},
+		"PurchaseTranchePlan":      {purchase.TranchePlan{}},
+		"PurchaseTranche":          {store.PurchaseTranche{}},
+		"PurchasePlan":             {purchase.View{}},
+		"PurchaseCancel":           {purchaseCancel{}},
+		"PurchaseGuardrails":       {store.PurchaseGuardrails{}},
+	}
+	// Remediation's schemas, in a block of their own.
+	for name, values := range map[string][]any{
+		"RemediationTarget":          {remediation.Target{}},
+		"RemediationLimits":          {remediation.Limits{}},
+		"RemediationRequest":         {remediationRequest{}},
+		"RemediationStep":            {remediation.Step{}},
+		"RemediationItem":            {remediation.Item{}},
+		"RemediationPlan":            {remediation.Plan{}},
+		"RemediationPlanList":        {remediationPlanList{}},
+		"RemediationSchedule":        {remediation.Schedule{}},
+		"RemediationScheduleRequest": {remediationScheduleRequest{}},
+		"RemediationScheduleView":    {remediation.ScheduleView{}},
+		"RemediationScheduleList":    {remediationScheduleList{}},
+		"RemediationScheduleDeleted": {remediationScheduleDeleted{}},
+	} {
+		types[name] = values
 	}
 	for name, values := range types {
 		schema, ok := sc[name].(obj)

@@ -130,5 +130,6 @@ func (s *Server) routeTable() []route {
 	rs = append(rs, s.bindingRoutes()...)
 	rs = append(rs, s.authRoutes()...)
 	rs = append(rs, s.approvalRoutes()...)
+	rs = append(rs, s.purchaseRoutes()...)
 	return rs
 }

@@ -73,6 +73,11 @@ func executors() map[string]probeFunc {
 			_, err := ec2.NewFromConfig(e.config(e.region)).DescribeReservedInstances(ctx, &ec2.DescribeReservedInstancesInput{})
 			return err
 		},
+		"ec2:DescribeReservedInstancesOfferings": func(ctx context.Context, e probeEnv) error {
+			_, err := ec2.NewFromConfig(e.config(e.region)).DescribeReservedInstancesOfferings(ctx, &ec2.DescribeReservedInstancesOfferingsInput{
+				InstanceType: "t3.micro", MaxResults: aws.Int32(5)})
+			return err
+		},
 		"ec2:DescribeVolumes": func(ctx context.Context, e probeEnv) error {
 			_, err := ec2.NewFromConfig(e.config(e.region)).DescribeVolumes(ctx, &ec2.DescribeVolumesInput{MaxResults: aws.Int32(5)})
 			return err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/access"
 	"github.com/crossbill/crossbill/internal/awsarn"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/onboarding"
@@ -70,6 +71,9 @@ func Connection(ctx context.Context, st *store.Store, req Request, opts Options)
 		return Result{}, err
 	}
 	opts.Tenant = tenant.Name
+	if opts.ExplainDeny == nil {
+		opts.ExplainDeny = orgDenials(ctx, st, tenant.ID)
+	}
 	conn.RoleARN = arn // the role to try; bound only if the save below binds it
 	taken, err := st.BoundElsewhere(ctx, tenant.ID, arn)
 	if err != nil {
@@ -184,4 +188,32 @@ func pickConnection(ctx context.Context, st *store.Store, tenant store.Tenant, a
 		return store.Connection{}, crossbill.Errorf(crossbill.CodeNotFound, op, "tenant %s has no connection waiting for a role: run `crossbill connect init --tenant %s` and deploy its templates first", tenant.Name, tenant.Name)
 	}
 	return c, err
+}
+
+// orgDenials explains SCP and RCP denies from the tenant's access syncs:
+// any of its connections whose latest sync read the organization's
+// policies for the account (the management account's connection reads
+// every member's). Nil when no sync has any.
+func orgDenials(ctx context.Context, st *store.Store, tenant crossbill.TenantID) func(crossbill.AccountID, string) string {
+	conns, err := st.ConnectionsByTenant(ctx, tenant)
+	if err != nil {
+		return nil
+	}
+	var models []*access.Model
+	for _, c := range conns {
+		if m, _, err := access.Load(ctx, st, tenant, c.ID); err == nil && len(m.Snapshot.OrgPolicies) > 0 {
+			models = append(models, m)
+		}
+	}
+	if len(models) == 0 {
+		return nil
+	}
+	return func(account crossbill.AccountID, action string) string {
+		for _, m := range models {
+			if d, ok := m.ExplainDeny(account, action, ""); ok {
+				return d.Text
+			}
+		}
+		return ""
+	}
 }

@@ -72,6 +72,11 @@ type Options struct {
 	Progress func(format string, args ...any)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ExplainDeny, when set, names the organization policy and statement
+	// that deny an IAM action in an account ("" when it cannot): a probe
+	// refused by an SCP or RCP then says which. Connection sets it from
+	// the tenant's latest access sync (the org module's SCPs and RCPs).
+	ExplainDeny func(account crossbill.AccountID, action string) string
 }
 
 // errNoFactory is a caller's bug: every process makes its factory at start.
@@ -480,7 +485,16 @@ func (r *run) probe(ctx context.Context, p manifest.Probe, assumed bool) {
 		r.add(c, start)
 		return
 	}
-	r.add(failure(name, p.Module, r.factory.Check("probe "+p.Call, r.target, err)), start)
+	c := failure(name, p.Module, r.factory.Check("probe "+p.Call, r.target, err))
+	if cls := awsclient.Class(c.Class); (cls == awsclient.ClassSCPDeny || cls == awsclient.ClassRCPDeny) && r.opts.ExplainDeny != nil {
+		if q, ok := manifest.ActionForCall(p.Call); ok {
+			if why := r.opts.ExplainDeny(r.role.Account, q.Action); why != "" {
+				c.Message += "; " + why
+				c.Advice = why + ". " + c.Advice
+			}
+		}
+	}
+	r.add(c, start)
 }
 
 // allowedNotes say what an allowed error of a passing probe means for the

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/access"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/emulator"
 	"github.com/crossbill/crossbill/internal/manifest"
@@ -348,6 +349,24 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		msg := "User: arn:aws:sts::" + customerAccount + ":assumed-role/CrossbillAccess/s is not authorized to perform: organizations:DescribeOrganization with an explicit deny in a service control policy"
 		o := opts
 		o.AWS = awsclient.MustFactory(w.hubConfig(t, emulator.Stub("Organizations", "DescribeOrganization", nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: msg})))
+		// The organization's SCPs as an access sync read them (the
+		// org module; see internal/access's TestExplainDenyNamesTheStatement
+		// for them read from moto): the check names the denying statement.
+		conns, err := w.st.ConnectionsByTenant(ctx, w.tenant.ID)
+		if err != nil || len(conns) == 0 {
+			t.Fatal(conns, err)
+		}
+		snap, _ := json.Marshal(access.Snapshot{ManagementAccount: "111111111111",
+			Accounts: []access.Account{{ID: customerAccount, Ancestors: []string{"r-abcd", "ou-abcd-workloads"}}},
+			OrgPolicies: []access.OrgPolicy{
+				{ID: "p-full", Name: "FullAWSAccess", Type: access.TypeSCP, Targets: []string{"r-abcd", "ou-abcd-workloads", customerAccount},
+					Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`},
+				{ID: "p-guard", Name: "workload-guardrails", Type: access.TypeSCP, Targets: []string{"ou-abcd-workloads"},
+					Document: `{"Version":"2012-10-17","Statement":[{"Sid":"NoLeaving","Effect":"Deny","Action":"organizations:LeaveOrganization","Resource":"*"},{"Sid":"DenyOrgReads","Effect":"Deny","Action":"organizations:Describe*","Resource":"*"}]}`}}})
+		now := time.Now()
+		if _, err := w.st.SaveAccessSync(ctx, store.AccessSync{TenantID: w.tenant.ID, ConnectionID: conns[0].ID, StartedAt: now, FinishedAt: now, Accounts: 1, Snapshot: snap}, nil); err != nil {
+			t.Fatal(err)
+		}
 		res, err := verify.Connection(ctx, w.st, verify.Request{Tenant: w.tenant.ID, RoleARN: string(role)}, o)
 		if err != nil {
 			t.Fatal(err)
@@ -356,6 +375,10 @@ func TestVerifyAgainstEmulator(t *testing.T) {
 		c := check(t, res, "probe:org:organizations:DescribeOrganization")
 		if res.Status != store.VerificationFailed || c.Status != store.CheckFail || c.Class != string(awsclient.ClassSCPDeny) || !strings.Contains(c.Advice, "service control policy") {
 			t.Fatalf("org probe %+v", c)
+		}
+		want := `service control policy "workload-guardrails" (p-guard), attached to ou-abcd-workloads, denies organizations:DescribeOrganization in Statement[1] (Sid "DenyOrgReads")`
+		if !strings.Contains(c.Message, want) || !strings.Contains(c.Advice, want) {
+			t.Errorf("the check does not name the denying statement:\nmessage %s\nadvice %s", c.Message, c.Advice)
 		}
 		if crossbill.ExitCode(res.Err()) != 5 {
 			t.Errorf("exit code %d", crossbill.ExitCode(res.Err()))

@@ -12,9 +12,10 @@ import annex from './pages/annex.js';
 import jobs from './pages/jobs.js';
 import approvals from './pages/approvals.js';
 import alerts from './pages/alerts.js';
+import remediation from './pages/remediation.js';
 import { me, people } from './pages/people.js';
 
-const pages = { connections, costs, commitments, review, access, approvals, alerts, annex, jobs, me, people };
+const pages = { connections, costs, commitments, review, access, remediation, approvals, alerts, annex, jobs, me, people };
 const main = document.getElementById('main');
 const header = document.getElementById('top');
 const tenantSelect = document.getElementById('tenant-select');

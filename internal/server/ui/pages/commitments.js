@@ -1,7 +1,8 @@
 // Commitments: inventory and expirations, utilization and coverage charts,
-// recommendations with a what-if control.
+// recommendations with a what-if control, and purchase plans (guardrails,
+// new plan, approval state, execute and cancel).
 import { api } from '../api.js';
-import { h, clear, field, select, table, fmtMoney, fmtMoneyShort, fmtPct, fmtDate, fmtNum, loading, errorBox } from '../dom.js';
+import { h, clear, field, select, table, badge, toast, fmtMoney, fmtMoneyShort, fmtPct, fmtDate, fmtNum, loading, errorBox } from '../dom.js';
 import { lines, stackedBars } from '../chart.js';
 
 export default async function commitments(main, ctx) {
@@ -9,8 +10,84 @@ export default async function commitments(main, ctx) {
   const inv = h('section', { 'aria-labelledby': 'inv-h' }, h('h2', { id: 'inv-h' }, 'Inventory'));
   const use = h('section', { 'aria-labelledby': 'use-h' }, h('h2', { id: 'use-h' }, 'Utilization and coverage'));
   const rec = h('section', { 'aria-labelledby': 'rec-h' }, h('h2', { id: 'rec-h' }, 'Recommendations'));
-  main.append(inv, use, rec);
-  await Promise.allSettled([inventory(inv, ctx), utilization(use, ctx), recommendations(rec, ctx)]);
+  const buy = h('section', { 'aria-labelledby': 'buy-h' }, h('h2', { id: 'buy-h' }, 'Purchase plans'));
+  main.append(inv, use, rec, buy);
+  await Promise.allSettled([inventory(inv, ctx), utilization(use, ctx), recommendations(rec, ctx), plans(buy, ctx)]);
+}
+
+// plans: the tenant's purchase plans. Analysts write them, a person other
+// than the author approves them in the Approvals inbox, admins execute
+// them (safe to repeat) or cancel them (queued Savings Plans are deleted).
+async function plans(sec, ctx) {
+  const P = '/api/v1/tenants/{tenant}/commitments/plans';
+  const rails = h('div');
+  const list = h('div', { 'aria-live': 'polite' });
+  sec.append(rails);
+  if (ctx.can('POST', P)) sec.append(planForm(ctx, () => refresh()));
+  sec.append(list);
+  const act = (v, what) => async () => {
+    try {
+      const body = what === 'cancel' ? { reason: 'cancelled from the Commitments page' } : undefined;
+      const r = await api(`${ctx.base}/commitments/plans/${encodeURIComponent(v.id)}/${what}`, { method: 'POST', body });
+      toast(`Plan ${r.id}: ${r.state}${(r.notes || []).length ? ` (${r.notes.join('; ')})` : ''}`);
+      refresh();
+    } catch (err) { list.prepend(errorBox(err)); }
+  };
+  const refresh = async () => {
+    try {
+      const [g, ps] = await Promise.all([api(`${ctx.base}/commitments/guardrails`), loading(list, api(`${ctx.base}/commitments/plans`))]);
+      const lim = (v, f) => (v ? f(v) : 'no limit');
+      clear(rails).append(h('div', { class: 'cards' },
+        h('div', { class: 'card' }, h('div', { class: 'muted' }, 'Max new commitment a month'), h('div', { class: 'value' }, lim(g.max_hourly_commitment_per_month, (v) => `${fmtMoney(v)}/h`))),
+        h('div', { class: 'card' }, h('div', { class: 'muted' }, 'Max upfront per plan'), h('div', { class: 'value' }, lim(g.max_upfront, fmtMoney))),
+        h('div', { class: 'card' }, h('div', { class: 'muted' }, 'Min expected utilization'), h('div', { class: 'value' }, lim(g.min_expected_utilization, fmtPct)))));
+      list.append(table([
+        { label: 'Plan', value: (v) => h('code', {}, v.id) },
+        { label: 'State', value: (v) => badge(v.state) },
+        { label: 'What', value: (v) => `${v.plan.type} ${v.plan.count ? `${v.plan.count} × ${v.plan.instance_type}` : `${fmtNum(v.plan.hourly_commitment, 3)} $/h`}, ${v.plan.term_years}y ${v.plan.payment_option}` },
+        { label: 'Tranches', value: (v) => v.tranches.map((t) => `${fmtDate(t.due)} ${t.state}`).join(', ') },
+        { label: 'Upfront', value: (v) => fmtMoney(v.plan.upfront_cost), num: true },
+        { label: 'Monthly', value: (v) => fmtMoney(v.plan.monthly_recurring_cost), num: true },
+        { label: 'Expected utilization', value: (v) => (v.plan.expected ? fmtPct(v.plan.expected.expected_utilization) : 'unknown'), num: true },
+        { label: 'Author', value: (v) => v.person || v.created_by },
+        { label: 'Actions', value: (v) => [
+          ['approved', 'executing', 'pending-approval'].includes(v.state) && ctx.can('POST', `${P}/{plan}/execute`) ? h('button', { type: 'button', onclick: act(v, 'execute') }, 'Execute') : null, ' ',
+          ['pending-approval', 'approved', 'executing', 'done'].includes(v.state) && ctx.can('POST', `${P}/{plan}/cancel`) ? h('button', { type: 'button', class: 'secondary', onclick: act(v, 'cancel') }, 'Cancel') : null] },
+      ], ps, { caption: 'Approve pending plans in the Approvals inbox (never your own).', empty: 'No purchase plans yet.' }));
+    } catch (err) { clear(list).append(errorBox(err)); }
+  };
+  await refresh();
+}
+
+function planForm(ctx, done) {
+  const conn = h('input', { type: 'text', placeholder: 'conn_...', required: true });
+  const type = select([['ComputeSavingsPlans', 'Compute Savings Plan'], ['EC2InstanceSavingsPlans', 'EC2 Instance Savings Plan'], ['EC2', 'EC2 Reserved Instances']], 'ComputeSavingsPlans');
+  const term = select([['1', '1 year'], ['3', '3 years']], '1');
+  const pay = select([['No Upfront', 'No upfront'], ['Partial Upfront', 'Partial upfront'], ['All Upfront', 'All upfront']], 'No Upfront');
+  const size = h('input', { type: 'number', min: 0, step: 'any', value: 1 });
+  const region = h('input', { type: 'text', placeholder: 'us-east-1' });
+  const detail = h('input', { type: 'text', placeholder: 'm5 or m5.large' });
+  const tranches = h('input', { type: 'number', min: 1, max: 12, value: 1 });
+  const start = h('input', { type: 'date' });
+  const out = h('div', { 'aria-live': 'polite' });
+  const form = h('form', { class: 'form', 'aria-label': 'New purchase plan' },
+    field('Connection', conn, { hint: 'needs the commitments-purchase module' }), field('Type', type), field('Term', term), field('Payment', pay),
+    field('$/h or count', size), field('Region', region), field('Family or instance type', detail), field('Tranches', tranches, { hint: 'a month apart' }),
+    field('Start', start), h('button', { type: 'submit' }, 'Plan'), out);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const ri = type.value === 'EC2';
+    const body = { connection: conn.value.trim(), type: type.value, term_years: Number(term.value), payment_option: pay.value, tranches: Number(tranches.value), region: region.value.trim() };
+    if (ri) { body.count = Number(size.value); body.instance_type = detail.value.trim(); } else { body.hourly_commitment = Number(size.value); body.family = detail.value.trim(); }
+    if (start.value) body.start = `${start.value}T00:00:00Z`;
+    try {
+      const v = await api(`${ctx.base}/commitments/plans`, { method: 'POST', body });
+      clear(out);
+      toast(`Plan ${v.id} written: waiting for approval.`);
+      done();
+    } catch (err) { clear(out).append(errorBox(err)); }
+  });
+  return form;
 }
 
 async function inventory(sec, ctx) {
