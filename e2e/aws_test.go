@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -40,6 +42,7 @@ type awsWorld struct {
 	payer                 aws.Config   // administrator of the account whose bill the test follows (the last member)
 	costAdmin             aws.Config   // administrator of costAccount
 	moto                  *emulator.Server
+	volume                string // an unattached EBS volume in the management account
 }
 
 // costAccount is the day-zero Cost Explorer customer: a standalone account
@@ -85,6 +88,13 @@ func newAWSWorld(ctx context.Context, t *testing.T) *awsWorld {
 	if w.costAdmin, err = standaloneAdmin(ctx, srv, root, costAccount); err != nil {
 		t.Fatal(err)
 	}
+
+	// A volume nothing uses, in the management account: what the
+	// Inventory page shows once the inventory job read the account.
+	vol, err := ec2.NewFromConfig(w.admin).CreateVolume(ctx, &ec2.CreateVolumeInput{AvailabilityZone: aws.String("us-east-1a"), Size: aws.Int32(100),
+		VolumeType: ec2types.VolumeTypeGp2})
+	must(t, err)
+	w.volume = aws.ToString(vol.VolumeId)
 
 	// From here on moto checks every call's signature and policy.
 	must(t, srv.EnforceIAM(ctx))

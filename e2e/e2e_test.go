@@ -36,6 +36,7 @@ func TestBrowser(t *testing.T) {
 	cmd.Env = append(os.Environ(), "CROSSBILL_BIN="+bin, "CROSSBILL_CHROMIUM="+chromium, "CROSSBILL_E2E_ENDPOINT="+w.url,
 		"CROSSBILL_E2E_HUB_ARN="+w.hubARN, "CROSSBILL_E2E_DEPLOY="+w.deployer(t), "CROSSBILL_E2E_DEPLOY_BILL="+w.billDeployer(t), "CROSSBILL_E2E_DEPLOY_COST="+w.costDeployer(t),
 		"CROSSBILL_E2E_MEMBERS="+strings.Join(w.members, ","),
+		"CROSSBILL_E2E_VOLUME="+w.volume,
 		"AWS_ACCESS_KEY_ID="+w.hubID, "AWS_SECRET_ACCESS_KEY="+w.hubKey,
 		"AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true")
 	out, err := cmd.CombinedOutput()

@@ -253,6 +253,39 @@ test('access: Sync now reads the organization; principals, a finding and a who-c
   await shot('04e-access-principal');
 });
 
+test('inventory: the verified organization\'s resources, a volume\'s cost from the price list, its details', async (t) => {
+  if (!orgConnection || !process.env.CROSSBILL_E2E_VOLUME) { t.skip('needs the organization test\'s connection'); return; }
+  const volume = process.env.CROSSBILL_E2E_VOLUME;
+  // Verification queued the inventory job; ask for it now too, then wait
+  // for the page to list the management account's volume.
+  await page.getByRole('link', { name: 'Inventory', exact: true }).click();
+  await page.getByRole('heading', { name: 'Inventory', exact: true }).waitFor();
+  await page.getByRole('button', { name: `Sync ${orgConnection} now` }).click();
+  const row = page.getByRole('table').filter({ has: page.locator('caption', { hasText: /resources/ }) }).locator('tbody tr', { hasText: volume });
+  const deadline = Date.now() + 5 * 60 * 1000;
+  while (!(await row.count())) {
+    if (Date.now() > deadline) throw new Error(`the inventory never listed ${volume}: ${await page.locator('main').innerText()}`);
+    await new Promise((r) => setTimeout(r, 3000));
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: 'Inventory', exact: true }).click();
+    await page.getByRole('heading', { name: 'Inventory', exact: true }).waitFor();
+    await page.locator('main p, main table').first().waitFor();
+  }
+  const text = await row.innerText();
+  assert.match(text, /ec2 volume/);
+  assert.match(text, /\$10\.00\s*price-list/, `the 100 GB gp2 volume's cost: ${text}`);
+  assert.match(await page.getByTestId('inventory-sync').first().innerText(), /synced/);
+  // Filters: another kind hides it.
+  await page.getByLabel('Kind').selectOption('ec2 volume');
+  assert.equal(await row.count(), 1);
+  await shot('06-inventory');
+  await row.getByRole('link').click();
+  await page.getByRole('heading', { name: volume }).waitFor();
+  assert.match(await page.getByTestId('inventory-cost').innerText(), /on-demand price list/);
+  await page.getByRole('heading', { name: 'Utilization' }).waitFor();
+  await shot('06b-inventory-resource');
+});
+
 test('from the wizard to the bill: role and CUR stack deployed, bill set, scheduled ingest, the customer\'s spend on Costs', async (t) => {
   const deployURL = process.env.CROSSBILL_E2E_DEPLOY_BILL;
   if (!deployURL) { t.skip('needs e2e_test.go\'s emulated customer'); return; }

@@ -68,6 +68,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 		newAlertsCmd(app),
 		newPolicyCmd(app),
 		newRemediateCmd(app),
+		newInventoryCmd(app),
 	)
 	return root
 }

@@ -32,18 +32,6 @@ var pending = []pendingGroup{
 		"rds:PurchaseReservedDBInstancesOffering", "elasticache:PurchaseReservedCacheNodesOffering",
 		"es:PurchaseReservedInstanceOffering", "redshift:PurchaseReservedNodeOffering",
 	}},
-	{ModuleInventory, "#16", "inventory and optimization collectors", []string{
-		"ec2:DescribeRegions", "ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeSnapshots",
-		"ec2:DescribeAddresses", "ec2:DescribeNatGateways", "autoscaling:DescribeAutoScalingGroups",
-		"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
-		"rds:DescribeDBInstances", "rds:DescribeDBClusters", "lambda:ListFunctions",
-		"ecs:ListClusters", "ecs:DescribeClusters", "ecs:ListServices", "ecs:DescribeServices",
-		"eks:ListClusters", "eks:DescribeCluster", "eks:ListNodegroups", "eks:DescribeNodegroup",
-		"elasticache:DescribeCacheClusters", "elasticache:DescribeReplicationGroups", "redshift:DescribeClusters",
-		"es:ListDomainNames", "es:DescribeDomains", "dynamodb:ListTables", "dynamodb:DescribeTable",
-		"s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:GetBucketTagging", "s3:GetLifecycleConfiguration",
-		"s3:GetIntelligentTieringConfiguration", "cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "tag:GetResources",
-	}},
 	{ModuleOrg, "#16", "cost allocation by account and OU tags", []string{"organizations:ListTagsForResource"}},
 	{ModuleAccessJIT, "#15", "just-in-time access grants and their expiry", []string{
 		"iam:AddUserToGroup", "iam:RemoveUserFromGroup", "iam:GetGroup",

@@ -267,6 +267,10 @@ func (s *Server) verifyConnection(w http.ResponseWriter, r *http.Request) error 
 		if err := s.scheduleRemediation(r.Context(), c.TenantID, c.ID); err != nil {
 			return err
 		}
+		// Inventory: the first sync now, then daily.
+		if err := s.scheduleInventory(r.Context(), c, s.now()); err != nil {
+			return err
+		}
 	}
 	return ok(w, r, res)
 }

@@ -3,18 +3,11 @@ package server
 import (
 	"io"
 	"net/http"
-	"slices"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/events"
 	"github.com/crossbill/crossbill/internal/manifest"
-	"github.com/crossbill/crossbill/internal/store"
 )
-
-// JobInventory is the inventory sync's job kind (internal/inventory's
-// collectors land from another branch): an EC2 or RDS event queues it
-// when this build has a runner for it.
-const JobInventory = "inventory"
 
 func eventRoutes(s *Server) []route {
 	return []route{
@@ -53,10 +46,8 @@ func (s *Server) receiveEvent(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	case "inventory":
-		if s.sched != nil && slices.Contains(s.sched.Kinds(), JobInventory) {
-			if _, err := s.sched.Enqueue(ctx, store.JobSpec{TenantID: c.TenantID, ConnectionID: c.ID, Kind: JobInventory}); err != nil {
-				return err
-			}
+		if err := s.scheduleInventory(ctx, c, now); err != nil {
+			return err
 		}
 	}
 	if _, err := s.store.AutomationFile(ctx, c.TenantID); err == nil {

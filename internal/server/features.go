@@ -20,7 +20,7 @@ func (s *Server) featureRoutes() []route {
 		q("billing_period", "invoice months YYYY-MM[,YYYY-MM] (same as filter=billing-period=...); without from/to, all of their days"),
 		q("top", "keep the top N groups, fold the rest into others"),
 	}
-	return append(append(append(append(append(accessRoutes(s, conn), remediationRoutes(s)...), alertRoutes(s)...), eventRoutes(s)...), automationRoutes(s)...), []route{
+	return append(append(append(append(append(append(accessRoutes(s, conn), remediationRoutes(s)...), inventoryRoutes(s, conn)...), alertRoutes(s)...), eventRoutes(s)...), automationRoutes(s)...), []route{
 		{method: http.MethodGet, path: "/api/v1/onboarding/modules", role: viewer, handler: s.onboardingModules, tag: "connections", summary: "Modules a connection can enable, and the server's hub principal", resp: "OnboardingInfo"},
 		{method: http.MethodGet, path: "/api/v1/annex", role: viewer, handler: s.annex, tag: "annex", summary: "The permissions annex for the customer's security team (Markdown, or JSON with format=json)",
 			query: []param{q("modules", "comma-separated modules (default: the read-only set)"), q("format", "md (default) or json")}, content: "text/markdown"},
@@ -195,6 +195,9 @@ func (s *Server) featureSchemas() obj {
 	for k, v := range remediationSchemas() {
 		sc[k] = v
 	}
+	for k, v := range inventorySchemas() {
+		sc[k] = v
+	}
 	for k, v := range approvalSchemas() {
 		sc[k] = v
 	}
@@ -230,4 +233,5 @@ func (s *Server) registerRunners() {
 	s.sched.Handle(JobAlerts, s.runAlerts)
 	s.sched.Handle(JobAutomation, s.runAutomation)
 	s.sched.Handle(JobRemediation, s.runRemediationJob)
+	s.sched.Handle(JobInventory, s.runInventory)
 }

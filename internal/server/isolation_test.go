@@ -21,6 +21,7 @@ import (
 	"github.com/crossbill/crossbill/internal/approval"
 	"github.com/crossbill/crossbill/internal/cur"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
+	"github.com/crossbill/crossbill/internal/inventory"
 	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/server"
@@ -53,6 +54,7 @@ type isoTenant struct {
 	rule         string // an alert rule's ID
 	remediation  string // a remediation plan's ID
 	schedule     string // a remediation schedule's name
+	resource     string // an inventory resource's ARN
 	approval     string // a pending approval's ID
 	plan         string // a purchase plan's ID
 	templateFile string
@@ -229,6 +231,13 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/access/findings":   {control: 400, controlHas: "access-read"},
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/access/changes":    {control: 400, controlHas: "access-read"},
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/access/sync":      {body: func(*isoWorld) any { return map[string]any{} }, control: 400, controlHas: "access-read"},
+		// Inventory: A lists its own resource; B's, named by ARN, is a 404
+		// like a missing one; A's connection lacks the inventory module.
+		"GET /api/v1/tenants/{tenant}/inventory": {control: 200, controlHas: "alpha-a1-inventory-bucket", probes: []isoProbe{probeTenant(),
+			{name: "B's account in the filter", query: func(w *isoWorld) url.Values { return url.Values{"account": {w.b.account}} }, want: []int{200}}}},
+		"GET /api/v1/tenants/{tenant}/inventory/resource": {control: 400, controlHas: "give a resource's ARN", probes: []isoProbe{
+			{name: "B's resource ARN", query: func(w *isoWorld) url.Values { return url.Values{"arn": {w.b.resource}} }, want: []int{404}}}},
+		"POST /api/v1/tenants/{tenant}/connections/{connection}/inventory/sync": {control: 400, controlHas: "inventory module"},
 		// A's connection is not verified: refused before any paid request.
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/commitments/compare":             {control: 400, controlHas: "cost explorer"},
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/commitments/aws-recommendations": {control: 400, controlHas: "cost explorer"},
@@ -932,6 +941,12 @@ func newIsoWorld(t *testing.T) *isoWorld {
 		}
 		w.secretsOf(tn, tn.remediation, x.name+"-secret-plan-reason")
 		tn.schedule = w.saveSchedule(t, tn)
+		tn.resource = "arn:aws:s3:::" + x.name + "-inventory-bucket"
+		if err := inventory.Save(ctx, st, crossbill.TenantID(tn.id), []inventory.Resource{{ARN: tn.resource, AccountID: "777788880002", Region: "us-east-1",
+			Service: "s3", Type: "bucket", ID: x.name + "-inventory-bucket", Tags: map[string]string{"owner": x.name + "-inventory-owner"}}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		w.secretsOf(tn, tn.resource, x.name+"-inventory-owner")
 		w.openApproval(t, tn)
 		tn.plan = w.savePlan(t, tn)
 	}

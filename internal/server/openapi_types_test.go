@@ -14,6 +14,7 @@ import (
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/events"
+	"github.com/crossbill/crossbill/internal/inventory"
 	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/remediation"
@@ -75,6 +76,16 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"AccessWhoCan":             {accessgov.WhoCanResult{}},
 		"AccessFindingList":        {accessgov.FindingList{}},
 		"AccessChangeList":         {accessgov.ChangeList{}},
+		"InventoryRelation":        {inventory.Relation{}},
+		"InventoryCost":            {inventory.Cost{}},
+		"InventoryResource":        {inventory.Resource{}},
+		"InventoryDatapoint":       {inventory.Datapoint{}},
+		"InventorySeries":          {inventory.Series{}},
+		"InventoryUtilization":     {inventory.Utilization{}},
+		"InventoryFailure":         {inventory.Failure{}},
+		"InventorySync":            {inventory.SyncStatus{}},
+		"InventoryList":            {inventory.List{}},
+		"InventoryDetail":          {inventory.Detail{}},
 		"CostForecast":             {costs.Forecast{}},
 		"ExplorerForecast":         {costs.ExplorerForecast{}},
 		"CommitmentsCompare":       {commitments.FiguresReport{}},

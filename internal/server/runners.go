@@ -197,6 +197,9 @@ func (s *Server) EnsureSchedules(ctx context.Context) error {
 		if err := s.scheduleRemediation(ctx, c.TenantID, c.ID); err != nil {
 			return err
 		}
+		if err := s.scheduleInventory(ctx, c, s.now().Add(inventoryInterval)); err != nil {
+			return err
+		}
 		_, err := s.store.BillSource(ctx, c.TenantID, c.ID)
 		switch crossbill.ErrorCode(err) {
 		case "":

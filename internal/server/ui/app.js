@@ -8,6 +8,7 @@ import costs from './pages/costs.js';
 import commitments from './pages/commitments.js';
 import review from './pages/review.js';
 import access from './pages/access.js';
+import inventory from './pages/inventory.js';
 import annex from './pages/annex.js';
 import jobs from './pages/jobs.js';
 import approvals from './pages/approvals.js';
@@ -15,7 +16,7 @@ import alerts from './pages/alerts.js';
 import remediation from './pages/remediation.js';
 import { me, people } from './pages/people.js';
 
-const pages = { connections, costs, commitments, review, access, remediation, approvals, alerts, annex, jobs, me, people };
+const pages = { connections, costs, commitments, inventory, review, access, remediation, approvals, alerts, annex, jobs, me, people };
 const main = document.getElementById('main');
 const header = document.getElementById('top');
 const tenantSelect = document.getElementById('tenant-select');
