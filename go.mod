@@ -20,6 +20,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing v1.41.3
 	github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2 v1.63.3
 	github.com/aws/aws-sdk-go-v2/service/eventbridge v1.55.9
+	github.com/aws/aws-sdk-go-v2/service/glue v1.173.0
 	github.com/aws/aws-sdk-go-v2/service/iam v1.64.8
 	github.com/aws/aws-sdk-go-v2/service/identitystore v1.49.7
 	github.com/aws/aws-sdk-go-v2/service/lambda v1.114.0

@@ -465,6 +465,37 @@ test('commitments: inventory, utilization chart, recommendations with what-if', 
   await shot('07-commitments');
 });
 
+test('optimize: savings by rule and account, the evidence chart of a recommendation, CSV export', async () => {
+  await page.getByRole('link', { name: 'Optimize' }).click();
+  await page.getByRole('heading', { name: 'Optimize', exact: true }).waitFor();
+  const recs = page.getByRole('table').filter({ has: page.locator('caption', { hasText: /recommendations, / }) });
+  await recs.waitFor({ timeout: 60000 });
+  await page.getByRole('heading', { name: 'Savings by rule' }).waitFor();
+  await page.getByRole('heading', { name: 'Savings by account' }).waitFor();
+  assert.ok(await recs.locator('tbody tr').count() >= 10, 'the demo organization has few recommendations');
+  // The demo's unattached volumes: deleted, after discounts from the CUR.
+  await page.getByLabel('Rule', { exact: true }).selectOption('ebs-unattached');
+  await page.getByRole('button', { name: 'Show', exact: true }).click();
+  const row = recs.locator('tbody tr').first();
+  await row.filter({ hasText: 'ebs-unattached' }).waitFor();
+  assert.match(await row.innerText(), /Delete[\s\S]*vol-[\s\S]*after discounts \(CUR\)/);
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+  const csv = readFileSync(await dl.path(), 'utf8').trim().split('\n');
+  assert.match(csv[0], /^id,rule,action,account_id/, 'the API export, as `crossbill optimize --format csv` writes it');
+  assert.ok(csv.length >= 2 && csv.slice(1).every((l) => l.includes(',ebs-unattached,Delete,')), 'the export follows the filter');
+  // An idle instance's evidence: its CPU series as a chart.
+  await page.getByLabel('Rule', { exact: true }).selectOption('ec2-idle');
+  await page.getByRole('button', { name: 'Show', exact: true }).click();
+  await recs.locator('tbody tr').first().filter({ hasText: 'ec2-idle' }).waitFor();
+  await recs.getByRole('button', { name: /^Evidence for / }).first().click();
+  await page.getByRole('heading', { name: 'Evidence' }).waitFor();
+  await page.getByRole('heading', { name: /AWS\/EC2 CPUUtilization/ }).first().waitFor();
+  assert.ok(await page.locator('section[aria-labelledby="opt-detail-h"] figure svg').count() >= 1, 'no evidence chart');
+  await page.getByText(/daily average CPU <= 10%/).first().waitFor();
+  await page.locator('section[aria-labelledby="opt-detail-h"] svg text', { hasText: 'low day: <= 10%' }).first().waitFor(); // the threshold, drawn
+  await shot('08a-optimize');
+});
+
 test('access review: seed policies listed, findings shown, upload works', async () => {
   await page.getByRole('link', { name: 'Access review' }).click();
   await page.getByRole('heading', { name: 'Access review' }).waitFor();

@@ -16,6 +16,7 @@ import (
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
@@ -39,6 +40,10 @@ type App struct {
 	// createsData: the running command writes (annotated createsData),
 	// so a data directory that does not exist yet is created.
 	createsData bool
+
+	// Inventory is what `optimize evaluate` reads; nil: the inventory
+	// store (what `crossbill inventory sync` writes).
+	Inventory optimize.Source
 
 	store *store.Store
 	aws   map[awsclient.HubOptions]*awsclient.Factory

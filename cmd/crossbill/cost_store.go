@@ -47,6 +47,35 @@ func withTenantCosts(ctx context.Context, app *App, tenant crossbill.TenantID, f
 	return f(s)
 }
 
+// tenantCosts opens the store withTenantCosts runs f on, for a use case
+// that opens it only when it needs it (athena.Engines): release closes it,
+// logging what closing it failed to clean up.
+func tenantCosts(app *App, tenant crossbill.TenantID) func(context.Context) (*costs.Store, func(), error) {
+	return func(ctx context.Context) (*costs.Store, func(), error) {
+		if app.CostStore == "" {
+			s, err := app.Costs(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			return s, func() { s.Close() }, nil
+		}
+		c, cleanup, err := app.sharedCosts(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		s, release, err := c.Tenant(ctx, tenant)
+		if err != nil {
+			return nil, nil, errors.Join(err, cleanup())
+		}
+		return s, func() {
+			release()
+			if err := cleanup(); err != nil {
+				app.Logger.Warn("closing the shared cost store", "err", err)
+			}
+		}, nil
+	}
+}
+
 // sharedCosts opens cluster mode's cost store (--cost-store).
 func (a *App) sharedCosts(ctx context.Context) (*cluster.Cluster, func() error, error) {
 	const op = "cost store"

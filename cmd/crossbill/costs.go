@@ -14,7 +14,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/costs/athena"
 )
 
 // costFlags are the flags every costs subcommand shares.
@@ -23,6 +25,7 @@ type costFlags struct {
 	view                                                          string
 	filters, billingPeriods                                       []string
 	top, maxRows                                                  int
+	hub                                                           awsclient.HubOptions // the Athena engine's hub
 }
 
 func (f *costFlags) register(cmd *cobra.Command, query bool) {
@@ -39,6 +42,8 @@ func (f *costFlags) register(cmd *cobra.Command, query bool) {
 		cmd.Flags().StringVar(&f.to, "to", "", "day after the last, exclusive (default: after the latest day with data)")
 		cmd.Flags().IntVar(&f.top, "top", 0, "keep the N largest groups (at most 1000), fold the rest into \"others\"")
 		cmd.Flags().StringVar(&f.view, "view", "", "run the tenant's saved view NAME (see: crossbill costs views list) instead of the query flags")
+		cmd.Flags().StringVar(&f.hub.EndpointURL, "endpoint-url", "", "the Athena engine: send AWS calls to this endpoint (an emulator)")
+		cmd.Flags().StringVar(&f.hub.Profile, "profile", "", "the Athena engine: AWS shared-config profile of the hub identity")
 	}
 }
 
@@ -136,37 +141,36 @@ func newCostsCmd(app *App) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		names, err := app.Store(ctx)
+		st, err := app.Store(ctx)
 		if err != nil {
 			return err
 		}
-		return withTenantCosts(ctx, app, q.Tenant, func(s *costs.Store) error {
-			res, err := s.QueryNamed(ctx, q, names)
-			if err != nil {
-				return err
+		hub := func(ctx context.Context) (*awsclient.Factory, error) { return app.AWS(ctx, f.hub) }
+		res, err := athena.Engines{Store: st, OpenAWS: hub}.Query(ctx, q, tenantCosts(app, q.Tenant))
+		if err != nil {
+			return err
+		}
+		return emit(app, format, res, res.CSV, func(w io.Writer) error {
+			tw := newTable(w, tabwriter.AlignRight)
+			rowf(tw, "%s %s, %s to %s (exclusive), from %s\n", res.Metric, res.Granularity, res.From, res.To, res.Source)
+			for _, src := range res.Sources {
+				if src.Included {
+					rowf(tw, "source: %s, %s to %s\n", src.Label, src.From, src.To)
+				} else {
+					rowf(tw, "source: %s, %s to %s, %s\n", src.Label, src.From, src.To, src.Note)
+				}
 			}
-			return emit(app, format, res, res.CSV, func(w io.Writer) error {
-				tw := newTable(w, tabwriter.AlignRight)
-				rowf(tw, "%s %s, %s to %s (exclusive), from %s\n", res.Metric, res.Granularity, res.From, res.To, res.Source)
-				for _, src := range res.Sources {
-					if src.Included {
-						rowf(tw, "source: %s, %s to %s\n", src.Label, src.From, src.To)
-					} else {
-						rowf(tw, "source: %s, %s to %s, %s\n", src.Label, src.From, src.To, src.Note)
-					}
-				}
-				rowf(tw, "PERIOD\tGROUP\t%s\t\n", res.Metric)
-				for _, r := range res.Rows {
-					rowf(tw, "%s\t%s\t%s\t\n", periodLabel(r.Period, res.Granularity), res.Label(r.Group), money(r.Value))
-				}
-				fmt.Fprintln(tw, "\t\t\t")
-				rowf(tw, "TOTAL\tGROUP\t%s\t\n", res.Metric)
-				for _, t := range res.Totals {
-					rowf(tw, "\t%s\t%s\t\n", res.Label(t.Group), money(t.Value))
-				}
-				rowf(tw, "\tall\t%s\t\n", money(res.Total))
-				return tw.Flush()
-			})
+			rowf(tw, "PERIOD\tGROUP\t%s\t\n", res.Metric)
+			for _, r := range res.Rows {
+				rowf(tw, "%s\t%s\t%s\t\n", periodLabel(r.Period, res.Granularity), res.Label(r.Group), money(r.Value))
+			}
+			fmt.Fprintln(tw, "\t\t\t")
+			rowf(tw, "TOTAL\tGROUP\t%s\t\n", res.Metric)
+			for _, t := range res.Totals {
+				rowf(tw, "\t%s\t%s\t\n", res.Label(t.Group), money(t.Value))
+			}
+			rowf(tw, "\tall\t%s\t\n", money(res.Total))
+			return tw.Flush()
 		})
 	}
 	cmd := &cobra.Command{
@@ -193,7 +197,7 @@ func newCostsCmd(app *App) *cobra.Command {
 	qf.register(query, true)
 	maxRows(query, &qf)
 	costStoreFlags(cmd, app)
-	cmd.AddCommand(query, newCostsMoMCmd(app), newCostsForecastCmd(app), newCostsAnomaliesCmd(app), newCostsPeriodsCmd(app), newCostsExplorerCmd(app), newCostsViewsCmd(app))
+	cmd.AddCommand(query, newCostsMoMCmd(app), newCostsForecastCmd(app), newCostsAnomaliesCmd(app), newCostsPeriodsCmd(app), newCostsExplorerCmd(app), newCostsViewsCmd(app), newCostsEngineCmd(app))
 	return cmd
 }
 

@@ -93,6 +93,9 @@ the demo's tenant without flags; a second run reuses it and starts at once.`,
 				}})
 				m.Server().InvalidateCosts(j.TenantID)
 				if err == nil {
+					err = m.Server().ScheduleOptimize(ctx, j.TenantID, time.Now().Add(24*time.Hour))
+				}
+				if err == nil {
 					app.Progress("demo: cost data ready %.1fs after start (%d steps)", time.Since(started).Seconds(), len(res.Steps))
 				}
 				return err

@@ -139,11 +139,12 @@ func newRemediatePlanCmd(app *App) *cobra.Command {
 		f                          remediateFlags
 		file, action, bucketRegion string
 		arns, params, approvers    []string
+		recs                       []string
 		limits                     remediation.Limits
 		approvals                  int
 	)
 	cmd := &cobra.Command{
-		Use:   "plan --tenant NAME (--action ACTION --arn ARN... | --targets FILE)",
+		Use:   "plan --tenant NAME (--recommendation ID... | --action ACTION --arn ARN... | --targets FILE)",
 		Short: "Compute a plan and print its dry run; opens its approval; changes nothing in AWS",
 		Long: `Plan reads each target through the connection's role and prints what would be done,
 item by item: refused (outside the tag condition, with the tag to add), skipped
@@ -153,9 +154,12 @@ Exit code 2 for bad targets, 3 for an unknown tenant or connection.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			targets, err := readTargets(file, action, arns, params, bucketRegion)
-			if err != nil {
-				return err
+			var targets []remediation.Target
+			if len(recs) == 0 || file != "" || action != "" || len(arns) > 0 {
+				var err error
+				if targets, err = readTargets(file, action, arns, params, bucketRegion); err != nil {
+					return err
+				}
 			}
 			env, t, err := f.open(ctx, app, true)
 			if err != nil {
@@ -165,7 +169,7 @@ Exit code 2 for bad targets, 3 for an unknown tenant or connection.`,
 			if err != nil {
 				return err
 			}
-			p, err := remediation.NewPlan(ctx, env, remediation.Request{Tenant: t.ID, Connection: crossbill.ConnectionID(f.connID), Targets: targets,
+			p, err := remediation.NewPlan(ctx, env, remediation.Request{Tenant: t.ID, Connection: crossbill.ConnectionID(f.connID), Targets: targets, Recommendations: recs,
 				Limits: &limits, Approvals: approvals, Approvers: approvers, By: by})
 			if err != nil {
 				return err
@@ -176,6 +180,7 @@ Exit code 2 for bad targets, 3 for an unknown tenant or connection.`,
 	f.add(cmd, true)
 	fl := cmd.Flags()
 	fl.StringVar(&f.connID, "connection", "", "connection to act through (default: the tenant's one connection with the remediation module)")
+	fl.StringArrayVar(&recs, "recommendation", nil, "an optimization recommendation's ID to carry out (repeatable; see `crossbill optimize`)")
 	fl.StringVar(&action, "action", "", "what to do: "+actionList())
 	fl.StringArrayVar(&arns, "arn", nil, "a resource's ARN (repeatable)")
 	fl.StringArrayVar(&params, "param", nil, "KEY=VALUE for the action: instance_type (resize-instance), min_age_days (delete-snapshot), days (s3-abort-multipart)")

@@ -67,6 +67,7 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 		newAccessCmd(app),
 		newAlertsCmd(app),
 		newPolicyCmd(app),
+		newOptimizeCmd(app),
 		newRemediateCmd(app),
 		newInventoryCmd(app),
 	)

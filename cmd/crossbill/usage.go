@@ -27,3 +27,13 @@ func exactArgs(n int) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+// minArgs is cobra.MinimumNArgs with an Invalid-coded error.
+func minArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.MinimumNArgs(n)(cmd, args); err != nil {
+			return &crossbill.Error{Code: crossbill.CodeInvalid, Op: cmd.CommandPath(), Message: err.Error() + "; see --help"}
+		}
+		return nil
+	}
+}

@@ -154,6 +154,7 @@ var extraThrottleCodes = map[string]bool{"LimitExceededException": true, "SlowDo
 var notFoundCodes = map[string]bool{
 	"NoSuchEntity": true, "NoSuchEntityException": true, "NoSuchBucket": true, "NoSuchKey": true,
 	"ResourceNotFoundException": true, "NotFoundException": true, "NotFound": true,
+	"EntityNotFoundException": true, // Glue: a database or table that does not exist
 }
 
 // defaultRegions are enabled in every account of the aws partition; every

@@ -122,7 +122,7 @@ func athenaDimExpr(d Dim) string {
 // computed elsewhere (Athena): top N, totals and labels as Query does.
 func ResultOf(q Query, source string, rows []Row) Result {
 	res := Result{Metric: q.Metric, Granularity: q.Granularity, Source: source,
-		From: q.From.Format("2006-01-02"), To: q.To.Format("2006-01-02")}
+		From: q.From.Format("2006-01-02"), To: q.To.Format("2006-01-02"), Sources: []DataSource{}}
 	if q.GroupBy.Kind != "" {
 		res.GroupBy = q.GroupBy.String()
 	}
@@ -139,4 +139,13 @@ func ResultOf(q Query, source string, rows []Row) Result {
 		res.Total += t.Value
 	}
 	return res
+}
+
+// CheckRows refuses an answer of n rows to q when q caps its rows
+// (MaxRows), saying how to narrow the query, as Query does.
+func CheckRows(q Query, n int) error {
+	if q.MaxRows > 0 && n > q.MaxRows {
+		return tooManyRows(q)
+	}
+	return nil
 }

@@ -20,8 +20,17 @@ type AccountNamer interface {
 // namer names nothing.
 func (s *Store) QueryNamed(ctx context.Context, q Query, namer AccountNamer) (Result, error) {
 	res, err := s.Query(ctx, q)
-	if err != nil || namer == nil || q.GroupBy.Kind != DimAccount {
+	if err != nil {
 		return res, err
+	}
+	return NameAccounts(ctx, res, q, namer)
+}
+
+// NameAccounts names the account groups of res, an answer to q, as
+// QueryNamed does: the answers of every query engine are named alike.
+func NameAccounts(ctx context.Context, res Result, q Query, namer AccountNamer) (Result, error) {
+	if namer == nil || q.GroupBy.Kind != DimAccount {
+		return res, nil
 	}
 	names, err := namer.AccountNames(ctx, q.Tenant)
 	if err != nil {

@@ -386,6 +386,10 @@ func serviceCategory(r *resource) (name, category, rtype string) {
 		return "AWS Data Transfer", "Networking", ""
 	case kNATHours, kNATBytes:
 		return "Amazon Virtual Private Cloud", "Networking", "NAT Gateway"
+	case kSnapshot:
+		return "Amazon Elastic Compute Cloud", "Storage", "Snapshot"
+	case kIPv4:
+		return "Amazon Virtual Private Cloud", "Networking", "Public IPv4 Address"
 	case kCWMetrics, kCWLogs:
 		return "Amazon CloudWatch", "Management and Governance", "Log Group"
 	}

@@ -81,6 +81,9 @@ const (
 	kCWMetrics
 	kCWLogs
 	kFee // commitment fees, tax, credits, refunds: no usage model
+	// Resources the optimization rules find wasteful (addWaste).
+	kSnapshot
+	kIPv4
 )
 
 // resource is one line of usage (one resource and usage type), or the
@@ -131,6 +134,12 @@ type resource struct {
 	group   int  // auto scaling: resource index of the group's first instance
 	burst   bool // auto scaling: a group that can grow past its usual size
 	compute bool // eligible for Compute Savings Plans
+
+	// inventory: the instance a volume is attached to, and when a
+	// snapshot was taken (Inventory lists them).
+	attachedTo *resource
+	created    time.Time
+	detached   bool // attached to nothing (addWaste)
 }
 
 type org struct {
@@ -231,6 +240,7 @@ func newOrg(opts GenerateOptions) *org {
 	o.addFeeDims()
 	o.addDiscounts()
 	o.addAnomalies(rng, opts.Months)
+	o.addWaste(opts.Seed)
 	return o
 }
 
@@ -323,7 +333,9 @@ func (o *org) addResources(rng *rand.Rand, a *Account, anchor, n int) {
 		})
 		// every instance has a root volume (burst instances' volumes go with them)
 		if slot < max(slots, 1) {
+			inst := o.res[len(o.res)-1]
 			o.addEBS(rng, a, r, az(r), 30+10*rng.IntN(10), "gp3", appName)
+			o.res[len(o.res)-1].attachedTo = inst
 		}
 	}
 

@@ -219,9 +219,9 @@ func (s *simulator) usage(t time.Time) {
 			if r.slot < need {
 				u = 1
 			}
-		case kRDS, kNATHours:
+		case kRDS, kNATHours, kIPv4:
 			u = r.base
-		case kEBS, kRDSStorage, kCWMetrics:
+		case kEBS, kRDSStorage, kCWMetrics, kSnapshot:
 			u = r.base / him
 		case kS3Storage:
 			u = r.base * growth / him

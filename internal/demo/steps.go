@@ -40,6 +40,7 @@ func costSteps() []step {
 		{"generate a synthetic organization's CUR 2.0 export", generate},
 		{"ingest it into the cost store", ingestBills},
 		{"compute commitment recommendations", recommend},
+		{"build the inventory and evaluate the optimization rules", buildInventory},
 	}
 }
 

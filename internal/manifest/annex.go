@@ -60,6 +60,19 @@ type ModuleAnnex struct {
 	// feature named with each lands.
 	Pending []PendingAction `json:"pending,omitempty"`
 	Probe   string          `json:"verification_probe"`
+	// Options are what the module grants only when the customer turns an
+	// option of its stack on (the CUR stack's Athena option).
+	Options []AnnexOption `json:"options,omitempty"`
+}
+
+// AnnexOption is an opt-in part of a module: its actions, granted only
+// when the customer enables it.
+type AnnexOption struct {
+	Name      string        `json:"name"`
+	EnabledBy string        `json:"enabled_by"`
+	Summary   string        `json:"summary"`
+	Probe     string        `json:"verification_probe"`
+	Actions   []AnnexAction `json:"actions"`
 }
 
 // AnnexAction is one permission as the annex shows it.
@@ -161,7 +174,7 @@ func BuildAnnex(mods []Module, sched Schedule) Annex {
 		perms = append(perms, mp...)
 		ma := ModuleAnnex{Module: m, Summary: moduleSummary(m), ReadOnly: m.ReadOnly(), Features: []string{}, Pending: PendingOf(m)}
 		for _, p := range mp {
-			aa := AnnexAction{Action: p.Action, Level: p.Level, Resources: p.Resources(), Why: p.Why, UsedBy: usedBy(p)}
+			aa := annexAction(p)
 			for _, f := range aa.UsedBy {
 				if strings.HasPrefix(f, verificationFeature) {
 					f = verificationFeature // once per module, paid or not
@@ -170,17 +183,10 @@ func BuildAnnex(mods []Module, sched Schedule) Annex {
 					ma.Features = append(ma.Features, f)
 				}
 			}
-			if p.Condition != nil {
-				aa.Condition = conditionText(p.Condition)
-			}
-			if p.CostUSD > 0 {
-				per := p.CostPer
-				if per == "" {
-					per = "request"
-				}
-				aa.Cost = fmt.Sprintf("$%.2f per %s", p.CostUSD, per)
-			}
 			ma.Actions = append(ma.Actions, aa)
+		}
+		if m == ModuleCUR {
+			ma.Options = []AnnexOption{athenaOption()}
 		}
 		for _, pr := range Probes(m) {
 			switch {
@@ -209,6 +215,39 @@ func BuildAnnex(mods []Module, sched Schedule) Annex {
 	}
 	a.Compliance = compliance(active)
 	return a
+}
+
+// annexAction is one permission as the annex shows it.
+func annexAction(p Permission) AnnexAction {
+	aa := AnnexAction{Action: p.Action, Level: p.Level, Resources: p.Resources(), Why: p.Why, UsedBy: usedBy(p)}
+	if p.Condition != nil {
+		aa.Condition = conditionText(p.Condition)
+	}
+	if p.CostUSD > 0 {
+		per := p.CostPer
+		if per == "" {
+			per = "request"
+		}
+		aa.Cost = fmt.Sprintf("$%.2f per %s", p.CostUSD, per)
+	}
+	return aa
+}
+
+// athenaOption is the CUR stack's Athena option (CURAthena).
+func athenaOption() AnnexOption {
+	o := AnnexOption{Name: "athena", EnabledBy: "the CUR stack's parameter EnableAthena=true (default false), then `crossbill costs engine set athena --connection ID`",
+		Summary: "crossbill's cost queries run in your Athena over the CUR 2.0 export in place (a Glue table and a workgroup the stack creates), for bills too large for one crossbill node. Athena bills you per TB scanned.",
+		Probe:   "none unless the tenant's cost queries run in Athena through the connection; then "}
+	for i, p := range AthenaProbes() {
+		if i > 0 {
+			o.Probe += ", "
+		}
+		o.Probe += p.Call
+	}
+	for _, p := range CURAthena() {
+		o.Actions = append(o.Actions, annexAction(p))
+	}
+	return o
 }
 
 // preview says why a module no feature uses yet is in the annex at all,
@@ -449,6 +488,8 @@ func costImpact(mods []Module, s Schedule) CostImpact {
 			CostItem{What: "CUR 2.0 files in S3 Glacier Instant Retrieval (days 30-180)", Unit: "GB-month", UnitUSD: s3GlacierIRGBMonth,
 				MonthlyUnits: glacier, MonthlyUSD: round2(glacier * s3GlacierIRGBMonth), Basis: "5 older months kept until expiry"})
 		ci.Assumptions = append(ci.Assumptions, "Data Exports itself is free; S3 storage at us-east-1 list prices. Parquet size grows with resource count: about 1 GB a month is typical for a few thousand resources. crossbill reads only recent months, so Glacier IR retrieval fees do not arise in normal use. Request charges are a few cents.")
+		ci.Assumptions = append(ci.Assumptions, fmt.Sprintf("Only with the CUR stack's Athena option (EnableAthena=true, off by default, and not in the total above): Athena bills $%.2f per TB of CUR Parquet scanned, 10 MB minimum a query. A query over one month scans at most that month's Parquet (%.1f GB a month: at most $%.4f a query); the web UI's cost page asks a few queries per view, and the server caches each answer for an hour.",
+			AthenaTBUSD, s.CURGBPerMonth, s.CURGBPerMonth/1024*AthenaTBUSD))
 	}
 	if on[ModuleCommitments] || on[ModuleOrg] || on[ModuleAccessRead] || on[ModuleAccessJIT] || on[ModuleRemediation] || on[ModuleCommitmentsPurchase] {
 		ci.Assumptions = append(ci.Assumptions, "Savings Plans, reservation, Organizations, IAM and Identity Center calls are free.")

@@ -46,6 +46,13 @@ func (a Annex) Markdown() string {
 				w("| `%s` | %s | %s | %s | %s | %s | %s |\n", x.Action, x.Level, cell(strings.Join(x.Resources, ", ")), cell(x.Condition), cell(x.Why), cell(x.Cost), cell(strings.Join(x.UsedBy, "; ")))
 			}
 		}
+		for _, o := range m.Options {
+			w("\n#### Option: %s\n\n%s\n\nEnabled by: %s.\n\nVerification probe: %s\n\n", o.Name, o.Summary, o.EnabledBy, o.Probe)
+			w("| Action | Level | Resource | Why | Cost | Used by |\n|---|---|---|---|---|---|\n")
+			for _, x := range o.Actions {
+				w("| `%s` | %s | %s | %s | %s | %s |\n", x.Action, x.Level, cell(strings.Join(x.Resources, ", ")), cell(x.Why), cell(x.Cost), cell(strings.Join(x.UsedBy, "; ")))
+			}
+		}
 		if len(m.Pending) > 0 {
 			w("\nDeclared but not granted until the feature that calls them lands:\n\n| Action | Issue | Feature |\n|---|---|---|\n")
 			for _, p := range m.Pending {

@@ -27,6 +27,10 @@ const (
 	AthenaWorkGroup = "crossbill"
 )
 
+// AthenaTBUSD is Athena's price per TB scanned (SQL queries, us-east-1
+// list price).
+const AthenaTBUSD = 5.0
+
 // CURAthena is what the cur module adds when the CUR stack's Athena
 // option is on (EnableAthena): running the cost queries in the customer's
 // Athena over the export in place. Not part of ByModule: the CUR stack
@@ -38,6 +42,7 @@ func CURAthena() []Permission {
 	glueResources := []string{glue + "database/" + AthenaDatabase, glue + "table/" + AthenaDatabase + "/" + AthenaTable}
 	return []Permission{
 		{Module: ModuleCUR, Action: "athena:StartQueryExecution", Level: LevelWrite, Resource: workgroup,
+			CostUSD: AthenaTBUSD, CostPer: "TB scanned (10 MB minimum a query)",
 			Why: "Runs a cost query over the export in the crossbill workgroup (Athena charges per TB scanned)."},
 		{Module: ModuleCUR, Action: "athena:GetQueryExecution", Level: LevelRead, Resource: workgroup,
 			Why: "Polls a cost query until it ends."},
@@ -45,9 +50,9 @@ func CURAthena() []Permission {
 			Why: "Reads a cost query's results."},
 		{Module: ModuleCUR, Action: "athena:StopQueryExecution", Level: LevelWrite, Resource: workgroup,
 			Why: "Stops a cost query crossbill no longer waits for, so that it does not go on scanning."},
-		{Module: ModuleCUR, Action: "glue:GetDatabase", Level: LevelRead, Resource: glue + "catalog", ExtraResources: glueResources,
+		{Module: ModuleCUR, Action: "glue:GetDatabase", Level: LevelRead, Resource: glue + "catalog", ExtraResources: glueResources, OnBehalf: true,
 			Why: "Athena reads the export table's database from the Glue catalog with the caller's permissions."},
 		{Module: ModuleCUR, Action: "glue:GetTable", Level: LevelRead, Resource: glue + "catalog", ExtraResources: glueResources,
-			Why: "Athena reads the export table's definition (columns, partition projection) from the Glue catalog."},
+			Why: "Athena reads the export table's definition (columns, partition projection) from the Glue catalog; also the verification probe of the option."},
 	}
 }

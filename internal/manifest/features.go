@@ -53,6 +53,8 @@ func Features() []Feature {
 				"es:ListDomainNames", "es:DescribeDomains", "dynamodb:ListTables", "dynamodb:DescribeTable",
 				"s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:GetBucketTagging", "s3:GetLifecycleConfiguration",
 				"cloudwatch:GetMetricData"}},
+		{AthenaFeature,
+			[]string{"athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "glue:GetDatabase", "glue:GetTable"}},
 		{"Commitment purchases: plans show the offering they buy; approved plans are bought, queued Savings Plans cancelled (`crossbill commitments plan|execute|cancel`, POST .../commitments/plans[/{plan}/execute|cancel])",
 			[]string{"savingsplans:DescribeSavingsPlansOfferings", "ec2:DescribeReservedInstancesOfferings",
 				"savingsplans:CreateSavingsPlan", "savingsplans:DeleteQueuedSavingsPlan", "ec2:PurchaseReservedInstancesOffering"}},
@@ -71,6 +73,11 @@ func Features() []Feature {
 			[]string{"organizations:DescribeOrganization", "organizations:ListAccounts"}},
 	}
 }
+
+// AthenaFeature is the Athena query engine: only with the CUR stack's
+// EnableAthena option, whose policy (CURAthena) grants its actions. glue:
+// actions are Athena's reads of the table with the caller's permissions.
+const AthenaFeature = "Cost queries in Athena over the CUR in place, only with the CUR stack's EnableAthena option (`crossbill costs engine set athena --connection ID`, then `crossbill costs` and GET .../costs); Athena reads the Glue table with the role's permissions"
 
 // verificationFeature names the verifier's probes in the annex.
 const verificationFeature = "Connection verification (`crossbill connect verify`): the module's probe"

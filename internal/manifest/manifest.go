@@ -147,6 +147,11 @@ type Permission struct {
 	// NoPermission marks an operation that needs no IAM permission at all
 	// (sts:GetCallerIdentity); it is never put in a policy.
 	NoPermission bool
+	// OnBehalf marks a permission AWS checks when another service acts
+	// for the caller (Athena reading the Glue table with the role's
+	// permissions): no crossbill code sends it, so the usage check does
+	// not look for a call.
+	OnBehalf bool
 }
 
 // Resources returns Resource and ExtraResources.

@@ -76,3 +76,12 @@ func allProbes() []Probe {
 			Why: "Writes are never probed."},
 	}
 }
+
+// AthenaProbes are the probes of the cur module's Athena option, run only
+// for a connection whose tenant's cost queries run in Athena through it:
+// the option's policy (CURAthena) is granted only when the CUR stack has
+// EnableAthena=true.
+func AthenaProbes() []Probe {
+	return []Probe{{Module: ModuleCUR, Call: "glue:GetTable", Input: "DatabaseName=" + AthenaDatabase + ", Name=" + AthenaTable + " (us-east-1)",
+		Why: "Free; proves the CUR stack's Athena option: its Glue table exists and the role may read it."}}
+}

@@ -113,10 +113,10 @@ type ActionRef struct {
 	Action string
 }
 
-// CheckUsage compares ex with the customer modules' declared actions and
-// the pending list.
+// CheckUsage compares ex with the customer modules' declared actions (the
+// CUR stack's Athena option's included) and the pending list.
 func CheckUsage(ex Exercised) UsageReport {
-	return checkUsage(All(), PendingActions(), ex)
+	return checkUsage(append(All(), CURAthena()...), PendingActions(), ex)
 }
 
 func checkUsage(perms []Permission, pending []PendingAction, ex Exercised) UsageReport {
@@ -135,7 +135,7 @@ func checkUsage(perms []Permission, pending []PendingAction, ex Exercised) Usage
 	counts := map[Module]*ModuleUsage{}
 	var order []Module
 	for _, p := range perms {
-		if p.NoPermission {
+		if p.NoPermission || p.OnBehalf {
 			continue
 		}
 		k := key{p.Module, p.Action}

@@ -45,7 +45,10 @@ type Request struct {
 	Tenant     crossbill.TenantID
 	Connection crossbill.ConnectionID // "": the tenant's one connection with the remediation module
 	Targets    []Target
-	Limits     *Limits // nil: DefaultLimits
+	// Recommendations are optimization recommendations (IDs) to carry
+	// out, added to Targets (TargetsFor).
+	Recommendations []string
+	Limits          *Limits // nil: DefaultLimits
 	// Approvals is how many people other than the requester must approve
 	// (1, or 2 for a two-person rule); Approvers narrows who may.
 	Approvals int
@@ -205,6 +208,13 @@ func NewPlan(ctx context.Context, env Env, req Request) (Plan, error) {
 	}
 	if req.Approvals < 1 || req.Approvals > 2 {
 		return Plan{}, crossbill.Errorf(crossbill.CodeInvalid, op, "approvals must be 1, or 2 for a two-person rule")
+	}
+	if len(req.Recommendations) > 0 {
+		ts, err := TargetsFor(ctx, env.Store, req.Tenant, req.Recommendations)
+		if err != nil {
+			return Plan{}, err
+		}
+		req.Targets = append(req.Targets, ts...)
 	}
 	if env.AWS == nil {
 		return Plan{}, crossbill.Errorf(crossbill.CodeInvalid, op, "no AWS hub configuration: set the hub's credentials (AWS_PROFILE or the default chain)")

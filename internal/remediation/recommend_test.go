@@ -24,6 +24,7 @@ func TestActionFor(t *testing.T) {
 		{"Rightsize", "arn:aws:ec2:eu-west-1:" + acct + ":instance/i-1", remediation.ResizeInstance},
 		{"MigrateToGraviton", "arn:aws:ec2:eu-west-1:" + acct + ":instance/i-1", remediation.ResizeInstance},
 		{"Upgrade", "arn:aws:ec2:eu-west-1:" + acct + ":volume/vol-1", remediation.ModifyVolumeGP3},
+		{"Upgrade", "arn:aws:s3:::logs", remediation.AbortMultipart},
 	} {
 		if got, err := remediation.ActionFor(c.typ, c.arn); err != nil || got != c.want {
 			t.Errorf("%s %s: %q %v, want %q", c.typ, c.arn, got, err, c.want)

@@ -107,11 +107,6 @@ func parseCostQuery(tenant crossbill.TenantID, v url.Values) (costs.Query, error
 }
 
 func (s *Server) queryCosts(w http.ResponseWriter, r *http.Request) error {
-	cs, release, err := s.costStore(r)
-	if err != nil {
-		return err
-	}
-	defer release()
 	q, err := parseCostQuery(tenantOf(r).ID, r.URL.Query())
 	if err != nil {
 		return err
@@ -121,8 +116,11 @@ func (s *Server) queryCosts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if key, err = s.engineKey(r.Context(), q.Tenant, key); err != nil {
+		return err
+	}
 	return s.cached(w, r, key, func(ctx context.Context) (any, error) {
-		return cs.QueryNamed(ctx, q, s.store)
+		return s.queryCostsIn(ctx, r, q)
 	})
 }
 

@@ -104,7 +104,8 @@ func (s *Server) runInventory(ctx context.Context, j store.Job, progress schedul
 		return err
 	}
 	progress(1, fmt.Sprintf("%d resource(s) in %d account(s) and %d region(s), %d part(s) unread", res.Resources, res.Accounts, len(res.Regions), len(res.Failures)))
-	return nil
+	// The recommendations follow the inventory: evaluate it now.
+	return s.ScheduleOptimize(ctx, c.TenantID, s.now())
 }
 
 // scheduleInventory gives a connection with the inventory module its

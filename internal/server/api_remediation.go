@@ -83,9 +83,11 @@ type remediationPlanList struct {
 type remediationRequest struct {
 	Connection crossbill.ConnectionID `json:"connection"`
 	Targets    []remediation.Target   `json:"targets"`
-	Limits     *remediation.Limits    `json:"limits"`
-	Approvals  int                    `json:"approvals"`
-	Approvers  []string               `json:"approvers"`
+	// Recommendations are optimization recommendation IDs to carry out.
+	Recommendations []string            `json:"recommendations,omitempty"`
+	Limits          *remediation.Limits `json:"limits"`
+	Approvals       int                 `json:"approvals"`
+	Approvers       []string            `json:"approvers"`
 }
 
 func (s *Server) planRemediation(w http.ResponseWriter, r *http.Request) error {
@@ -95,7 +97,7 @@ func (s *Server) planRemediation(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), remediationTimeout)
 	defer cancel()
-	p, err := remediation.NewPlan(ctx, s.remediationEnv(r), remediation.Request{Tenant: tenantOf(r).ID, Connection: in.Connection, Targets: in.Targets,
+	p, err := remediation.NewPlan(ctx, s.remediationEnv(r), remediation.Request{Tenant: tenantOf(r).ID, Connection: in.Connection, Targets: in.Targets, Recommendations: in.Recommendations,
 		Limits: in.Limits, Approvals: in.Approvals, Approvers: in.Approvers, By: authOf(r).audit()})
 	if err != nil {
 		return err
@@ -198,8 +200,8 @@ func remediationSchemas() obj {
 			"params": params, "recommendation": str("the optimization recommendation's ID, if any")}),
 		"RemediationLimits": object([]string{"max_resources"}, obj{"max_resources": integer("most resources one run changes (default 10)"),
 			"max_percent": num("most percent of a type's resources in an account and region (0: no limit)")}),
-		"RemediationRequest": object([]string{"targets"}, obj{"connection": str("default: the tenant's one connection with the remediation module"),
-			"targets": arrayOf("RemediationTarget"), "limits": ref("RemediationLimits"), "approvals": integer("approvals needed from people other than the requester: 1 (default) or 2"),
+		"RemediationRequest": object(nil, obj{"connection": str("default: the tenant's one connection with the remediation module"),
+			"targets": arrayOf("RemediationTarget"), "recommendations": obj{"type": "array", "items": obj{"type": "string"}, "description": "optimization recommendation IDs to carry out (their action, resource and target size); with or instead of targets"}, "limits": ref("RemediationLimits"), "approvals": integer("approvals needed from people other than the requester: 1 (default) or 2"),
 			"approvers": strs}),
 		"RemediationStep": object([]string{"op", "says"}, obj{"op": str("the AWS call, e.g. ec2:StopInstances"), "says": str(""), "args": params,
 			"status": str("started, done or failed (empty: not run)"), "output": params}),

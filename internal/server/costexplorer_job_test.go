@@ -68,7 +68,7 @@ func TestCostExplorerJobLoadsDayZero(t *testing.T) {
 		m.Scheduler = scheduler.Options{Poll: 20 * time.Millisecond, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond}
 	})
 	var job store.Job
-	for deadline := time.Now().Add(30 * time.Second); ; {
+	for deadline := time.Now().Add(3 * time.Minute); ; {
 		jobs, err := ts.Store().Jobs(ctx, tn.ID, store.JobFilter{ConnectionID: c.ID, Kind: server.JobCostExplorer})
 		if err != nil {
 			t.Fatal(err)

@@ -20,7 +20,7 @@ func (s *Server) featureRoutes() []route {
 		q("billing_period", "invoice months YYYY-MM[,YYYY-MM] (same as filter=billing-period=...); without from/to, all of their days"),
 		q("top", "keep the top N groups, fold the rest into others"),
 	}
-	return append(append(append(append(append(append(accessRoutes(s, conn), remediationRoutes(s)...), inventoryRoutes(s, conn)...), alertRoutes(s)...), eventRoutes(s)...), automationRoutes(s)...), []route{
+	return append(append(append(append(append(append(append(accessRoutes(s, conn), remediationRoutes(s)...), inventoryRoutes(s, conn)...), optimizeRoutes(s)...), alertRoutes(s)...), eventRoutes(s)...), automationRoutes(s)...), []route{
 		{method: http.MethodGet, path: "/api/v1/onboarding/modules", role: viewer, handler: s.onboardingModules, tag: "connections", summary: "Modules a connection can enable, and the server's hub principal", resp: "OnboardingInfo"},
 		{method: http.MethodGet, path: "/api/v1/annex", role: viewer, handler: s.annex, tag: "annex", summary: "The permissions annex for the customer's security team (Markdown, or JSON with format=json)",
 			query: []param{q("modules", "comma-separated modules (default: the read-only set)"), q("format", "md (default) or json")}, content: "text/markdown"},
@@ -42,6 +42,8 @@ func (s *Server) featureRoutes() []route {
 			summary: "Flexera Optima's bill connect (seed 004): register a role and its bill bucket, verify, schedule ingestion; org_id is the tenant", body: "BillConnect", resp: "BillConnectResult", status: http.StatusCreated},
 
 		{method: http.MethodGet, path: tenantPath + "/costs", role: viewer, tenantParam: "tenant", handler: s.queryCosts, tag: "costs", summary: "Cost by time bucket and group; an answer over the server's --max-rows (10,000) is refused with 400 saying how to narrow it", query: costQuery, resp: "CostResult"},
+		{method: http.MethodGet, path: tenantPath + "/costs/engine", role: viewer, tenantParam: "tenant", handler: s.getCostEngine, tag: "costs", summary: "Where the tenant's cost queries run: local (crossbill's cost store, the default) or athena (Amazon Athena over the CUR in place, through one connection's role)", resp: "CostEngine"},
+		{method: http.MethodPut, path: tenantPath + "/costs/engine", role: admin, tenantParam: "tenant", handler: s.setCostEngine, tag: "costs", summary: "Set where the tenant's cost queries run: athena needs a verified connection with the cur module whose CUR stack has EnableAthena=true (Athena bills the customer per TB scanned); local goes back to crossbill's cost store", body: "CostEngineRequest", resp: "CostEngine"},
 		{method: http.MethodGet, path: tenantPath + "/costs/export", role: analyst, tenantParam: "tenant", handler: s.exportCosts, tag: "costs", summary: "The cost query of the parameters as a CSV file (period, group, value), as `crossbill costs --format csv` writes it",
 			query: append([]param{q("format", "csv (the default and only format)")}, costQuery...), content: "text/csv"},
 		{method: http.MethodGet, path: tenantPath + "/costs/views", role: viewer, tenantParam: "tenant", handler: s.listViews, tag: "costs", summary: "The tenant's saved views (named cost queries), by name", resp: "SavedViewList"},
@@ -137,7 +139,10 @@ func (s *Server) featureSchemas() obj {
 			"created_by": str("the actor, as the audit log names it"), "person": str("the person's email when a person saved it"), "created_at": str("")}),
 		"SavedViewList":   arrayOf("SavedView"),
 		"SavedViewCreate": object([]string{"name", "query"}, obj{"name": str("1 to 100 characters, not starting with cv_"), "query": ref("SavedViewQuery")}),
-		"DataSource": object([]string{"source", "label", "included"}, obj{"source": str("cur or cost_explorer"), "label": str("e.g. \"Cost Explorer, daily, until the CUR export arrives\""),
+		"CostEngine": object([]string{"tenant_id", "engine"}, obj{"tenant_id": str(""), "engine": str("local or athena"), "connection_id": str("athena: the connection whose role runs the queries"),
+			"athena_table": str("athena: DATABASE.TABLE, the CUR stack's Glue table"), "athena_workgroup": str("athena: the CUR stack's workgroup"), "updated_at": timestamp("")}),
+		"CostEngineRequest": object([]string{"engine"}, obj{"engine": str("local or athena"), "connection_id": str("required for athena")}),
+		"DataSource": object([]string{"source", "label", "included"}, obj{"source": str("cur, cost_explorer or athena"), "label": str("e.g. \"Cost Explorer, daily, until the CUR export arrives\""),
 			"from": str("first day held in the range"), "to": str("last day held in the range"), "included": boolean("whether these days are in the answer"), "note": str("why not")}),
 		"CostExplorerUsage": object([]string{"budget_requests", "requests"}, obj{"tenant_id": str(""), "connection_id": str(""), "month": str("YYYY-MM (UTC)"),
 			"requests": integer("requests sent this month"), "requests_by_operation": obj{"type": "object", "additionalProperties": integer("")},
@@ -216,6 +221,9 @@ func (s *Server) featureSchemas() obj {
 	for k, v := range automationSchemas() {
 		sc[k] = v
 	}
+	for k, v := range optimizeSchemas() {
+		sc[k] = v
+	}
 	return sc
 }
 
@@ -232,6 +240,7 @@ func (s *Server) registerRunners() {
 	s.sched.Handle(JobNotify, s.runNotify)
 	s.sched.Handle(JobAlerts, s.runAlerts)
 	s.sched.Handle(JobAutomation, s.runAutomation)
+	s.sched.Handle(JobOptimize, s.runOptimize)
 	s.sched.Handle(JobRemediation, s.runRemediationJob)
 	s.sched.Handle(JobInventory, s.runInventory)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/crossbill/crossbill/internal/cur/ingest"
 	"github.com/crossbill/crossbill/internal/inventory"
 	"github.com/crossbill/crossbill/internal/notify"
+	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/store"
@@ -58,6 +59,7 @@ type isoTenant struct {
 	approval     string // a pending approval's ID
 	plan         string // a purchase plan's ID
 	templateFile string
+	rec          string // an optimization recommendation's ID
 }
 
 // isoWorld is the server, the two tenants, and B's values that must not
@@ -116,18 +118,19 @@ func probeTenant() isoProbe {
 // resourceParams are the path parameters naming something a tenant owns,
 // and where each tenant's value comes from.
 var resourceParams = map[string]func(t *isoTenant) string{
-	"connection":  func(t *isoTenant) string { return t.conn },
-	"job":         func(t *isoTenant) string { return t.job },
-	"review":      func(t *isoTenant) string { return t.review },
-	"token":       func(t *isoTenant) string { return t.tokenTarget },
-	"person":      func(t *isoTenant) string { return t.person },
-	"view":        func(t *isoTenant) string { return t.view },
-	"channel":     func(t *isoTenant) string { return t.channel },
-	"rule":        func(t *isoTenant) string { return t.rule },
-	"schedule":    func(t *isoTenant) string { return t.schedule },
-	"approval":    func(t *isoTenant) string { return t.approval },
-	"plan":        func(t *isoTenant) string { return t.plan },
-	"remediation": func(t *isoTenant) string { return t.remediation },
+	"connection":     func(t *isoTenant) string { return t.conn },
+	"job":            func(t *isoTenant) string { return t.job },
+	"review":         func(t *isoTenant) string { return t.review },
+	"token":          func(t *isoTenant) string { return t.tokenTarget },
+	"person":         func(t *isoTenant) string { return t.person },
+	"view":           func(t *isoTenant) string { return t.view },
+	"channel":        func(t *isoTenant) string { return t.channel },
+	"rule":           func(t *isoTenant) string { return t.rule },
+	"schedule":       func(t *isoTenant) string { return t.schedule },
+	"approval":       func(t *isoTenant) string { return t.approval },
+	"plan":           func(t *isoTenant) string { return t.plan },
+	"remediation":    func(t *isoTenant) string { return t.remediation },
+	"recommendation": func(t *isoTenant) string { return t.rec },
 }
 
 // plainParams are path parameters that name nothing a tenant owns: the
@@ -135,6 +138,7 @@ var resourceParams = map[string]func(t *isoTenant) string{
 var plainParams = map[string]string{
 	"file":    "template file names are the same for every connection; the {connection} beside it is attacked",
 	"account": "only on operator routes, which refuse every tenant token whatever the account",
+	"rule":    "optimization rule names are the same for every tenant; each tenant's thresholds are under its own {tenant}",
 }
 
 var tenantParams = []string{"tenant", "org_id"}
@@ -218,6 +222,14 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/members":       {control: 200},
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/members":      {body: func(*isoWorld) any { return map[string]any{"verify": false} }, control: 400, controlHas: "has no role yet"},
 		"POST /api/v1/tenants/{tenant}/connections/{connection}/ingest":       {control: 202, controlHas: `"kind": "ingest"`},
+		"GET /api/v1/tenants/{tenant}/costs/engine":                           {control: 200, controlHas: `"engine": "local"`, probes: []isoProbe{probeTenant()}},
+		// The connection is in the body: B's is a 404 like a missing one,
+		// whatever the engine asked for.
+		"PUT /api/v1/tenants/{tenant}/costs/engine": {body: func(w *isoWorld) any { return map[string]string{"engine": "local", "connection_id": w.a.conn} },
+			control: 200, controlHas: `"engine": "local"`, probes: []isoProbe{
+				{name: "B's connection for Athena", want: []int{404}, body: func(w *isoWorld) any { return map[string]string{"engine": "athena", "connection_id": w.b.conn} }},
+				{name: "B's connection for local", want: []int{404}, body: func(w *isoWorld) any { return map[string]string{"engine": "local", "connection_id": w.b.conn} }},
+			}},
 		"GET /api/v1/tenants/{tenant}/connections/{connection}/cost-explorer": {control: 200, controlHas: `"budget_requests": 400`},
 		"PUT /api/v1/tenants/{tenant}/connections/{connection}/cost-explorer/budget": {body: func(*isoWorld) any { return map[string]int{"budget_requests": 50} },
 			control: 200, controlHas: `"budget_requests": 50`},
@@ -339,6 +351,18 @@ func isoCases() map[string]isoCase {
 			after: func(t *testing.T, w *isoWorld) { w.a.plan = w.savePlan(t, &w.a) }},
 		"GET /api/v1/tenants/{tenant}/commitments/guardrails": {control: 200, probes: []isoProbe{probeTenant()}},
 		"PUT /api/v1/tenants/{tenant}/commitments/guardrails": {control: 200, body: func(*isoWorld) any { return map[string]float64{"max_upfront": 1000} }, probes: []isoProbe{probeTenant()}},
+
+		// Recommendations: B's are found by their stable ID, B's account
+		// as a filter finds none of A's and none of B's.
+		"GET /api/v1/tenants/{tenant}/optimize/recommendations": {control: 200, controlHas: "vol-alpha", probes: []isoProbe{probeTenant(),
+			{name: "B's account as the filter", want: []int{200}, query: func(w *isoWorld) url.Values { return url.Values{"account": {w.b.account}} }}}},
+		"GET /api/v1/tenants/{tenant}/optimize/recommendations/export": {control: 200, controlHas: "vol-alpha", probes: []isoProbe{probeTenant(),
+			{name: "B's account as the filter", want: []int{200}, query: func(w *isoWorld) url.Values { return url.Values{"account": {w.b.account}} }}}},
+		"GET /api/v1/tenants/{tenant}/optimize/recommendations/{recommendation}": {control: 200, controlHas: "vol-alpha"},
+		"GET /api/v1/tenants/{tenant}/optimize/rules":                            {control: 200, controlHas: "ec2-idle", probes: []isoProbe{probeTenant()}},
+		"PUT /api/v1/tenants/{tenant}/optimize/rules/{rule}": {control: 200, controlHas: `"min_low_days": 5`,
+			body: func(*isoWorld) any { return map[string]any{"values": map[string]float64{"min_low_days": 5}} }, probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/optimize/evaluate": {control: 200, controlHas: `"resources": 2`, probes: []isoProbe{probeTenant()}},
 	}
 }
 
@@ -515,6 +539,8 @@ func (w *isoWorld) fill(path string, t *isoTenant, raw map[string]string) string
 			v = url.PathEscape(w.a.templateFile)
 		case p == "account":
 			v = url.PathEscape(w.b.account)
+		case p == "rule":
+			v = "ec2-idle"
 		}
 		path = strings.Replace(path, "{"+p+"}", v, 1)
 	}
@@ -787,6 +813,29 @@ func (w *isoWorld) addRule(t *testing.T, tn *isoTenant) string {
 	return r.ID
 }
 
+// saveRecommendations gives the tenant an inventory (an unattached
+// volume and a free address named after it) and evaluates it; the
+// volume's recommendation ID is the tenant's {recommendation}.
+func (w *isoWorld) saveRecommendations(t *testing.T, inv *optimize.Memory, tn *isoTenant, isB bool) string {
+	t.Helper()
+	acct := "111100002222"
+	if isB {
+		acct = "777788889999"
+	}
+	prefix := strings.Split(tn.name, "-")[0]
+	vol := inventory.Resource{ARN: "arn:aws:ec2:us-east-1:" + acct + ":volume/vol-" + prefix, AccountID: crossbill.AccountID(acct), Region: "us-east-1", Service: "ec2", Type: "volume",
+		ID: "vol-" + prefix, State: "available", Metadata: map[string]any{"volume_type": "gp3", "size_gb": 77.0}}
+	eip := inventory.Resource{ARN: "arn:aws:ec2:us-east-1:" + acct + ":elastic-ip/eipalloc-" + prefix, AccountID: crossbill.AccountID(acct), Region: "us-east-1", Service: "ec2", Type: "elastic-ip",
+		ID: "eipalloc-" + prefix, Metadata: map[string]any{"public_ip": map[bool]string{false: "198.51.100.11", true: "203.0.113.99"}[isB]}}
+	inv.Save(crossbill.TenantID(tn.id), []inventory.Resource{vol, eip}, nil)
+	if _, err := optimize.Evaluate(context.Background(), w.ts.Store(), crossbill.TenantID(tn.id), inv); err != nil {
+		t.Fatal(err)
+	}
+	id := optimize.RecommendationID("ebs-unattached", vol.ARN)
+	w.secretsOf(tn, id, optimize.RecommendationID("eip-unassociated", eip.ARN), vol.ID, vol.ARN, eip.ID, eip.ARN, eip.MetaString("public_ip"))
+	return id
+}
+
 func isoSchedule(name string) map[string]any {
 	return map[string]any{"name": name, "tag_key": "schedule", "tag_value": "office", "regions": []string{"eu-west-1"}, "timezone": "UTC",
 		"days": []string{"mon"}, "start": "08:00", "stop": "19:00"}
@@ -860,9 +909,11 @@ func reopenApproval(t *testing.T, w *isoWorld) { w.openApproval(t, &w.a) }
 func newIsoWorld(t *testing.T) *isoWorld {
 	t.Helper()
 	ctx := context.Background()
+	inv := &optimize.Memory{}
 	ts := startServer(t, func(m *server.Main) {
 		m.RatePerSecond, m.RateBurst = 1e6, 1e6
 		m.HubPrincipal = "arn:aws:iam::111122223333:role/Hub"
+		m.Inventory = inv
 	})
 	w := &isoWorld{ts: ts, client: &http.Client{Timeout: time.Minute,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
@@ -933,6 +984,7 @@ func newIsoWorld(t *testing.T) *isoWorld {
 			t.Fatal(err)
 		}
 		w.secretsOf(tn, x.name+"-alert-subject", x.name+"-alert-text")
+		tn.rec = w.saveRecommendations(t, inv, tn, tn == &w.b)
 		tn.remediation = "rp_" + strings.ReplaceAll(x.name, "-", "") + "secretplan"
 		plan := fmt.Sprintf(`{"id":%q,"tenant_id":%q,"connection_id":%q,"state":"blocked","reason":"%s-secret-plan-reason","items":[]}`, tn.remediation, tn.id, tn.conn, x.name)
 		if _, err := st.CreateRemediationPlan(ctx, store.RemediationPlan{ID: tn.remediation, TenantID: crossbill.TenantID(tn.id), ConnectionID: crossbill.ConnectionID(tn.conn),

@@ -26,6 +26,7 @@ import (
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/cluster"
 	"github.com/crossbill/crossbill/internal/notify"
+	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/signin"
 	"github.com/crossbill/crossbill/internal/store"
@@ -87,6 +88,9 @@ type Main struct {
 	ReplicaID string
 	// JobLease: see scheduler.Options.Lease (zero: its default).
 	JobLease time.Duration
+	// Inventory is what optimization evaluations read; nil: the
+	// inventory store.
+	Inventory optimize.Source
 	// Runners are extra job kinds (the demo's data loader).
 	Runners map[string]scheduler.Runner
 	// Notify tunes notification deliveries (zero: the defaults).
@@ -198,7 +202,7 @@ func (m *Main) Run(ctx context.Context) error {
 		AuthFailures: m.AuthFailures, AuthFailWindow: m.AuthFailWindow, MaxTokensPerTenant: m.MaxTokensPerTenant,
 		MaxRows: m.MaxRows, CacheBytes: m.CacheBytes, TenantCacheBytes: m.TenantCacheBytes, HeavyQueries: m.HeavyQueries, HeavyQueriesAll: m.HeavyQueriesAll,
 		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait, VerifyRetry: m.VerifyRetry, HubProblem: hubProblem,
-		SignIn: sso, SessionIdle: m.SessionIdle, SessionAbsolute: m.SessionAbsolute, TrustedProxies: m.TrustedProxies, Notify: m.Notify})
+		SignIn: sso, SessionIdle: m.SessionIdle, SessionAbsolute: m.SessionAbsolute, TrustedProxies: m.TrustedProxies, Notify: m.Notify, Inventory: m.Inventory})
 	m.srv.registerRunners()
 	for kind, r := range m.Runners {
 		m.sched.Handle(kind, r)

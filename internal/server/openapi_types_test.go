@@ -16,6 +16,7 @@ import (
 	"github.com/crossbill/crossbill/internal/events"
 	"github.com/crossbill/crossbill/internal/inventory"
 	"github.com/crossbill/crossbill/internal/notify"
+	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/remediation"
 	"github.com/crossbill/crossbill/internal/store"
@@ -61,6 +62,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"Review":                   {store.Review{}},
 		"CostResult":               {costs.Result{}},
 		"DataSource":               {costs.DataSource{}},
+		"CostEngine":               {store.CostEngine{}},
+		"CostEngineRequest":        {costEngineRequest{}},
 		"CostExplorerUsage":        {costexplorer.Usage{}},
 		"CostExplorerLoad":         {costexplorer.Report{}},
 		"CostExplorerBudget":       {costExplorerBudget{}},
@@ -111,6 +114,16 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"AutomationItem":           {automation.Item{}},
 		"AutomationPolicyReport":   {automation.PolicyReport{}},
 		"AutomationReport":         {automation.Report{}},
+		"OptimizeRecommendation":   {optimize.Recommendation{}},
+		"OptimizeSavings":          {optimize.Savings{}},
+		"OptimizeCheck":            {optimize.Check{}},
+		"OptimizeEvidence":         {optimize.Evidence{}},
+		"OptimizeSummary":          {optimize.Summary{}},
+		"RecommendationListing":    {optimize.Listing{}},
+		"OptimizeParam":            {optimize.Param{}},
+		"OptimizeRule":             {optimize.RuleView{}},
+		"OptimizeThresholds":       {thresholdsRequest{}},
+		"OptimizeEvaluation":       {optimize.Evaluation{}},
 		"Approval":                 {store.Approval{}},
 		"ApprovalDecisionRecord":   {store.Decision{}},
 		"ApprovalDecision":         {approvalDecision{}},

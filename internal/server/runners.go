@@ -194,6 +194,9 @@ func (s *Server) EnsureSchedules(ctx context.Context) error {
 		if err := s.scheduleAccess(ctx, c, s.now().Add(accessInterval)); err != nil {
 			return err
 		}
+		if err := s.ScheduleOptimize(ctx, c.TenantID, s.now()); err != nil {
+			return err
+		}
 		if err := s.scheduleRemediation(ctx, c.TenantID, c.ID); err != nil {
 			return err
 		}

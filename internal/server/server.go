@@ -27,6 +27,7 @@ import (
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/cluster"
 	"github.com/crossbill/crossbill/internal/notify"
+	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/signin"
 	"github.com/crossbill/crossbill/internal/store"
@@ -87,6 +88,10 @@ type Config struct {
 	VerifyRetry time.Duration
 	Now         func() time.Time
 
+	// Inventory is what optimization evaluations read; nil: the
+	// inventory store (what the inventory job writes).
+	Inventory optimize.Source
+
 	// SignIn signs people in through identity providers; nil: token
 	// sign-in only.
 	SignIn *signin.Service
@@ -138,6 +143,9 @@ type Server struct {
 func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Inventory == nil && cfg.Store != nil {
+		cfg.Inventory = optimize.InventoryStore{Store: cfg.Store}
 	}
 	if cfg.RatePerSecond == 0 {
 		cfg.RatePerSecond = 50

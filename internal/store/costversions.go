@@ -31,14 +31,36 @@ var errCostRace = errors.New("concurrent cost version commit")
 // the old set of versions or the new one, never a mix. Of two concurrent
 // commits of one key the later wins and the earlier is retired.
 func (s *Store) CommitCostVersion(ctx context.Context, v CostVersion, replaces []string) error {
+	return s.commitCostVersionRetrying(ctx, v, replaces, nil)
+}
+
+// ErrCostVersionMoved is SwapCostVersion's refusal: the key's current
+// version is no longer the one the caller built on.
+var ErrCostVersionMoved = errors.New("the committed cost version changed since it was read")
+
+// SwapCostVersion is CommitCostVersion as a compare-and-swap: v becomes
+// current only if its key's current version is still expected ("" for
+// none), else nothing changes and the error (CodeConflict) wraps
+// ErrCostVersionMoved. A publisher that merged the current version into
+// its own (Cost Explorer's rows of other connections) uses it so that a
+// concurrent publish is never lost: it reads the new current version,
+// merges again and retries.
+func (s *Store) SwapCostVersion(ctx context.Context, v CostVersion, expected string) error {
+	return s.commitCostVersionRetrying(ctx, v, nil, &expected)
+}
+
+func (s *Store) commitCostVersionRetrying(ctx context.Context, v CostVersion, replaces []string, expected *string) error {
 	const op = "cost version commit"
 	if v.TenantID == "" || v.Source == "" || v.Period == "" || v.Version == "" {
 		return crossbill.Errorf(crossbill.CodeInvalid, op, "tenant, source, period and version are required")
 	}
 	for attempt := 0; ; attempt++ {
-		err := s.commitCostVersion(ctx, v, replaces)
+		err := s.commitCostVersion(ctx, v, replaces, expected)
 		if errors.Is(err, errCostRace) && attempt < 5 {
 			continue
+		}
+		if errors.Is(err, ErrCostVersionMoved) {
+			return crossbill.Errorf(crossbill.CodeConflict, op, "%w", err)
 		}
 		if crossbill.ErrorCode(err) == crossbill.CodeNotFound {
 			return err
@@ -50,7 +72,7 @@ func (s *Store) CommitCostVersion(ctx context.Context, v CostVersion, replaces [
 	}
 }
 
-func (s *Store) commitCostVersion(ctx context.Context, v CostVersion, replaces []string) (err error) {
+func (s *Store) commitCostVersion(ctx context.Context, v CostVersion, replaces []string, expected *string) (err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -71,15 +93,20 @@ func (s *Store) commitCostVersion(ctx context.Context, v CostVersion, replaces [
 		return errors.Join(crossbill.Errorf(crossbill.CodeNotFound, "cost version commit", "no tenant %q", v.TenantID), err)
 	}
 	now := formatStamp(s.now())
-	for _, src := range append([]string{v.Source}, replaces...) {
+	for i, src := range append([]string{v.Source}, replaces...) {
 		var old, manifest string
 		err := tx.QueryRowContext(ctx, `SELECT version, manifest FROM cost_versions WHERE tenant_id = ? AND source = ? AND billing_period = ?`,
 			string(v.TenantID), src, v.Period).Scan(&old, &manifest)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		// The tenant's row lock taken above orders commits of the tenant:
+		// what is read here stays current until this transaction ends.
+		if i == 0 && expected != nil && old != *expected {
+			return ErrCostVersionMoved
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
-		}
-		if err != nil {
-			return err
 		}
 		// Deleting by version: if another commit swapped it meanwhile,
 		// nothing is deleted and the whole commit is tried again.

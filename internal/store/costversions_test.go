@@ -2,10 +2,12 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
@@ -98,5 +100,51 @@ func TestCostVersionsConcurrentCommits(t *testing.T) {
 	retired, _ := s.RetiredCostVersions(ctx, time.Now().Add(time.Minute))
 	if len(cur) != 1 || len(retired) != n-1 {
 		t.Fatalf("current %d, retired %d; want 1 and %d", len(cur), len(retired), n-1)
+	}
+}
+
+// TestSwapCostVersion: a compare-and-swap commit applies only on the
+// version it was built on; of two concurrent swaps from the same version,
+// exactly one wins and the other is told (CodeConflict), changing nothing.
+func TestSwapCostVersion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	a, err := s.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := func(version string) store.CostVersion {
+		return store.CostVersion{TenantID: a.ID, Source: "cost-explorer", Period: "ce", Version: version, Manifest: "{}"}
+	}
+	if err := s.SwapCostVersion(ctx, v("v1"), "v0"); crossbill.ErrorCode(err) != crossbill.CodeConflict || !errors.Is(err, store.ErrCostVersionMoved) {
+		t.Fatalf("swap from a version that was never current: %v", err)
+	}
+	if err := s.SwapCostVersion(ctx, v("v1"), ""); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, name := range []string{"v2a", "v2b"} {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = s.SwapCostVersion(ctx, v(name), "v1") }()
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrCostVersionMoved):
+			t.Fatalf("the losing swap: %v", err)
+		}
+	}
+	got, err := s.CostVersions(ctx, a.ID)
+	if err != nil || won != 1 || len(got) != 1 || (got[0].Version != "v2a" && got[0].Version != "v2b") {
+		t.Fatalf("%d swaps won; current %+v, %v", won, got, err)
+	}
+	retired, err := s.RetiredCostVersions(ctx, time.Now().Add(time.Hour))
+	if err != nil || len(retired) != 1 || retired[0].Version != "v1" {
+		t.Fatalf("retired: %+v, %v (the loser's version must not be retired: it was never committed)", retired, err)
 	}
 }

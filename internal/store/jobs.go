@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -178,6 +179,13 @@ func (s *Store) ClaimDueJobs(ctx context.Context, lease Lease, limit int) ([]Job
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	// Leases are measured by the database's clock, the one clock every
+	// replica shares: a replica whose own clock runs ahead cannot see a
+	// live lease as expired, nor one running behind keep a dead one.
+	dbNow, err := s.dbNow(ctx, tx)
+	if err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
 	lock := ""
 	if s.engine == Postgres {
 		lock = ` FOR UPDATE SKIP LOCKED`
@@ -185,7 +193,7 @@ func (s *Store) ClaimDueJobs(ctx context.Context, lease Lease, limit int) ([]Job
 	rows, err := tx.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs
 		WHERE (status IN ('queued', 'retrying') AND next_run_at <= ?) OR (status = 'running' AND lease_until < ?)
 		ORDER BY next_run_at LIMIT ?`+lock,
-		formatStamp(now), formatStamp(now), limit)
+		formatStamp(now), formatStamp(dbNow), limit)
 	if err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
@@ -202,7 +210,7 @@ func (s *Store) ClaimDueJobs(ctx context.Context, lease Lease, limit int) ([]Job
 	if err := rows.Err(); err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
-	until := now.Add(lease.TTL)
+	until := dbNow.Add(lease.TTL)
 	for i := range jobs {
 		j := &jobs[i]
 		msg := j.Message
@@ -228,10 +236,40 @@ func (s *Store) ClaimDueJobs(ctx context.Context, lease Lease, limit int) ([]Job
 // replica's (the lease expired and another took the job over, or the job
 // ended): the replica must stop the job.
 func (s *Store) HeartbeatJob(ctx context.Context, j Job, ttl time.Duration) error {
-	now := s.now()
+	now, err := s.dbNow(ctx, s.db)
+	if err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, "job heartbeat", "%w", err)
+	}
 	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET lease_until = ? WHERE id = ? AND status = 'running' AND lease_token = ?`,
 		formatStamp(now.Add(ttl)), j.ID, j.LeaseToken)
 	return fenced(res, err, "job heartbeat")
+}
+
+// rowQuerier is a *sql.DB or a *sql.Tx.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// dbNow reads the database's clock (PostgreSQL's now(), the transaction's
+// start; SQLite's own reading of the host's clock), which measures job
+// leases whatever the replicas' clocks say.
+func (s *Store) dbNow(ctx context.Context, q rowQuerier) (time.Time, error) {
+	if s.dbClock != nil {
+		return s.dbClock().UTC(), nil
+	}
+	stmt := `SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
+	if s.engine == Postgres {
+		stmt = `SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+	}
+	var v string
+	if err := q.QueryRowContext(ctx, stmt).Scan(&v); err != nil {
+		return time.Time{}, fmt.Errorf("reading the database's clock: %w", err)
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("the database's clock reads %q: %w", v, err)
+	}
+	return t.UTC(), nil
 }
 
 // fenced turns a fenced UPDATE's result into an error: CodeConflict when it
@@ -339,8 +377,12 @@ func (s *Store) FinishJob(ctx context.Context, j Job, out JobOutcome) (*Job, err
 // before the scheduler starts.
 func (s *Store) RequeueRunningJobs(ctx context.Context, owner string) (int, error) {
 	now := formatStamp(s.now())
+	dbNow, err := s.dbNow(ctx, s.db)
+	if err != nil {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, "job requeue", "%w", err)
+	}
 	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET status = 'queued', message = 'resumed after restart', next_run_at = ?, updated_at = ?, lease_until = NULL
-		WHERE status = 'running' AND (lease_owner = ? OR lease_owner = '' OR lease_until IS NULL OR lease_until < ?)`, now, now, owner, now)
+		WHERE status = 'running' AND (lease_owner = ? OR lease_owner = '' OR lease_until IS NULL OR lease_until < ?)`, now, now, owner, formatStamp(dbNow))
 	if err != nil {
 		return 0, crossbill.Errorf(crossbill.CodeInternal, "job requeue", "%w", err)
 	}

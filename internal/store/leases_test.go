@@ -12,9 +12,10 @@ import (
 )
 
 // twoReplicas opens two stores on one database (two connection pools, as
-// two `crossbill serve` processes have) sharing a settable clock. On the
-// SQLite pass both open the same file, which is how the lease logic is
-// exercised there too.
+// two `crossbill serve` processes have) sharing a settable clock, which
+// also stands in for the database's clock (leases are measured by it):
+// the tests move time on rather than wait. On the SQLite pass both open
+// the same file, which is how the lease logic is exercised there too.
 func twoReplicas(t *testing.T, now *time.Time) (a, b *store.Store) {
 	t.Helper()
 	ctx := context.Background()
@@ -28,6 +29,7 @@ func twoReplicas(t *testing.T, now *time.Time) (a, b *store.Store) {
 		}
 		t.Cleanup(func() { s.Close() })
 		s.SetClock(clock)
+		store.SetDatabaseClock(s, clock)
 		return s
 	}
 	return open(), open()
@@ -209,5 +211,74 @@ func TestConcurrentEnqueueMakesOneJob(t *testing.T) {
 		if want := byKind[fmt.Sprint("verify-", i%keys)]; id != want {
 			t.Errorf("enqueue %d returned %q, not the key's one job %q", i, id, want)
 		}
+	}
+}
+
+// TestSkewedReplicaClocks: leases are measured by the database's own clock
+// (PostgreSQL's now(), SQLite's reading), not the replicas'. A replica
+// whose clock runs half an hour behind claims a job: its lease is live by
+// the database's clock, so a replica running half an hour ahead cannot
+// take it (by their own clocks it would have expired twenty-five minutes
+// ago), nor requeue it on restart; its heartbeat keeps it live. The
+// replica running ahead claims a job too: its lease ends five minutes
+// after the database's now, not thirty-five, so a dead holder's job is
+// not held past its lease. Real database clock, skewed replica clocks.
+func TestSkewedReplicaClocks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir, db := t.TempDir(), database(t)
+	const skew, ttl = 30 * time.Minute, 5 * time.Minute
+	open := func(offset time.Duration) *store.Store {
+		s, err := store.OpenDatabase(ctx, dir, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		s.SetClock(func() time.Time { return time.Now().UTC().Add(offset) })
+		return s
+	}
+	behind, ahead := open(-skew), open(skew)
+	leaseBehind, leaseAhead := store.Lease{Owner: "replica-behind", TTL: ttl}, store.Lease{Owner: "replica-ahead", TTL: ttl}
+	acme, err := behind.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := time.Now().UTC().Add(-2 * skew) // due by every clock
+	if _, err := behind.EnqueueJob(ctx, store.JobSpec{TenantID: acme.ID, ConnectionID: "c1", Kind: "ingest", RunAt: due}); err != nil {
+		t.Fatal(err)
+	}
+	cb, err := behind.ClaimDueJobs(ctx, leaseBehind, 5)
+	if err != nil || len(cb) != 1 {
+		t.Fatalf("behind's claim: %+v, %v", cb, err)
+	}
+	liveFor := func(j store.Job) time.Duration { return time.Until(*j.LeaseUntil) }
+	if d := liveFor(cb[0]); d <= 0 || d > ttl {
+		t.Fatalf("behind's lease ends in %v by the real clock, want within (0, %v]", d, ttl)
+	}
+	if ca, err := ahead.ClaimDueJobs(ctx, leaseAhead, 5); err != nil || len(ca) != 0 {
+		t.Fatalf("the replica running ahead took a job under a live lease: %+v, %v", ca, err)
+	}
+	if n, err := ahead.RequeueRunningJobs(ctx, leaseAhead.Owner); err != nil || n != 0 {
+		t.Fatalf("the replica running ahead requeued %d live jobs at start: %v", n, err)
+	}
+	if err := behind.HeartbeatJob(ctx, cb[0], ttl); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ahead.JobByID(ctx, acme.ID, cb[0].ID); err != nil || got.LeaseOwner != leaseBehind.Owner || liveFor(got) <= 0 {
+		t.Fatalf("after behind's heartbeat: %+v, %v", got, err)
+	}
+	if ca, err := ahead.ClaimDueJobs(ctx, leaseAhead, 5); err != nil || len(ca) != 0 {
+		t.Fatalf("the replica running ahead took a heartbeating job: %+v, %v", ca, err)
+	}
+
+	if _, err := ahead.EnqueueJob(ctx, store.JobSpec{TenantID: acme.ID, ConnectionID: "c2", Kind: "ingest", RunAt: due}); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := ahead.ClaimDueJobs(ctx, leaseAhead, 5)
+	if err != nil || len(ca) != 1 {
+		t.Fatalf("ahead's claim: %+v, %v", ca, err)
+	}
+	if d := liveFor(ca[0]); d <= 0 || d > ttl {
+		t.Fatalf("ahead's lease ends in %v by the real clock, want within (0, %v]", d, ttl)
 	}
 }

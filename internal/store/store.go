@@ -53,8 +53,11 @@ type Store struct {
 	engine Engine
 	dir    string
 	now    func() time.Time
-	pgcfg  *pgx.ConnConfig // PostgreSQL: for the LISTEN connection (notify.go)
-	events events
+	// dbClock, when set (tests), stands in for the database's own clock,
+	// which job leases are measured against (dbNow).
+	dbClock func() time.Time
+	pgcfg   *pgx.ConnConfig // PostgreSQL: for the LISTEN connection (notify.go)
+	events  events
 }
 
 // Open creates dir if needed (private: see datadir.Secure), opens (or creates) the SQLite database in it and

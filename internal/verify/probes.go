@@ -9,12 +9,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/costexplorer"
 	cetypes "github.com/aws/aws-sdk-go-v2/service/costexplorer/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/pricing"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 
 	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/manifest"
 )
 
 // probeEnv is what a probe needs to make its call.
@@ -63,6 +65,11 @@ func executors() map[string]probeFunc {
 				Granularity: cetypes.GranularityDaily,
 				Metrics:     []string{"UnblendedCost"},
 			})
+			return err
+		},
+		"glue:GetTable": func(ctx context.Context, e probeEnv) error {
+			_, err := glue.NewFromConfig(e.config(e.globalRegion())).GetTable(ctx, &glue.GetTableInput{
+				DatabaseName: aws.String(manifest.AthenaDatabase), Name: aws.String(manifest.AthenaTable)})
 			return err
 		},
 		"bcm-data-exports:ListExports": func(ctx context.Context, e probeEnv) error {

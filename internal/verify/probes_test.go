@@ -12,7 +12,7 @@ func TestEveryManifestProbeHasAnExecutor(t *testing.T) {
 	t.Parallel()
 	ex := executors()
 	used := map[string]bool{}
-	for _, p := range manifest.Probes(manifest.ValidModules()...) {
+	for _, p := range append(manifest.Probes(manifest.ValidModules()...), manifest.AthenaProbes()...) {
 		if p.Skip != "" {
 			continue
 		}

@@ -71,6 +71,11 @@ func Connection(ctx context.Context, st *store.Store, req Request, opts Options)
 		return Result{}, err
 	}
 	opts.Tenant = tenant.Name
+	engine, err := st.CostEngine(ctx, tenant.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	opts.Athena = engine.Engine == store.EngineAthena && engine.ConnectionID == conn.ID
 	if opts.ExplainDeny == nil {
 		opts.ExplainDeny = orgDenials(ctx, st, tenant.ID)
 	}

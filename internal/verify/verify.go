@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,6 +58,10 @@ type Options struct {
 	Tenant string
 	// IncludePaid runs probes that cost the customer money (Cost Explorer).
 	IncludePaid bool
+	// Athena: the tenant's cost queries run in Athena through this
+	// connection, so the CUR stack's Athena option is probed too
+	// (manifest.AthenaProbes). Connection sets it from the store.
+	Athena bool
 	// Region for regional probes; default the hub's region.
 	Region string
 	// PropagationWait bounds the retries of the first AssumeRole while a
@@ -78,6 +83,10 @@ type Options struct {
 	// the tenant's latest access sync (the org module's SCPs and RCPs).
 	ExplainDeny func(account crossbill.AccountID, action string) string
 }
+
+// AthenaAdvice leads the advice of a failed probe of the CUR stack's
+// Athena option.
+const AthenaAdvice = "The tenant's cost queries run in Athena through this connection: deploy (or update) the CUR stack with EnableAthena=true, which creates the Glue table crossbill_cur.cur2 and grants the role its Athena and Glue permissions, or go back to crossbill's cost store with `crossbill costs engine set local`."
 
 // errNoFactory is a caller's bug: every process makes its factory at start.
 func errNoFactory(op string) error {
@@ -245,6 +254,15 @@ func Run(ctx context.Context, conn store.Connection, opts Options) (Result, erro
 			return Result{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "interrupted: %w", err)
 		}
 		r.probe(ctx, p, assumed)
+	}
+	if opts.Athena && slices.Contains(conn.Modules, manifest.ModuleCUR) {
+		for _, p := range manifest.AthenaProbes() {
+			n := len(r.res.Checks)
+			r.probe(ctx, p, assumed)
+			if c := &r.res.Checks[n]; c.Status == store.CheckFail {
+				c.Advice = AthenaAdvice + " " + c.Advice
+			}
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return Result{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "interrupted: %w", err)

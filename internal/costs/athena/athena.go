@@ -70,7 +70,13 @@ func Query(ctx context.Context, api API, q costs.Query, opt Options) (costs.Resu
 	if q.Granularity == "" {
 		q.Granularity = costs.Daily
 	}
-	return costs.ResultOf(q, "athena", rows), nil
+	res := costs.ResultOf(q, "athena", rows)
+	if err := costs.CheckRows(q, len(res.Rows)); err != nil {
+		return costs.Result{}, err
+	}
+	res.Sources = []costs.DataSource{{Source: "athena", Label: "CUR 2.0 read in place by Amazon Athena (" + opt.Table + ")",
+		From: res.From, To: q.To.AddDate(0, 0, -1).Format("2006-01-02"), Included: true}}
+	return res, nil
 }
 
 // Run executes one statement and returns its rows (header row dropped),

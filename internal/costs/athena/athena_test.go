@@ -134,7 +134,7 @@ func (c *idCatcher) StartQueryExecution(ctx context.Context, in *sdk.StartQueryE
 func TestCancelStopsTheQuery(t *testing.T) {
 	motoMu.Lock()
 	defer motoMu.Unlock()
-	api, srv := client(t, nil)
+	api, srv := client(t, awsclient.NewRecorder())
 	progress(t, srv, 1_000_000) // never finishes on its own
 	c := &idCatcher{Client: api}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
@@ -212,7 +212,7 @@ func TestResultPages(t *testing.T) {
 			return middleware.InitializeOutput{Result: &out}, middleware.Metadata{}, nil
 		}), middleware.After)
 	}
-	api, _ := client(t, nil, paged)
+	api, _ := client(t, awsclient.NewRecorder(), paged)
 	rows, err := athena.Run(context.Background(), api, "SELECT n FROM t", athena.Options{Table: "db.t", Poll: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

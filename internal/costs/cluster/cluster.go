@@ -56,6 +56,7 @@ import (
 // Versions is the metadata store's side of the cluster cost store.
 type Versions interface {
 	CommitCostVersion(ctx context.Context, v store.CostVersion, replaces []string) error
+	SwapCostVersion(ctx context.Context, v store.CostVersion, expected string) error
 	CostVersions(ctx context.Context, tenant crossbill.TenantID) ([]store.CostVersion, error)
 	RetiredCostVersions(ctx context.Context, before time.Time) ([]store.CostVersion, error)
 	ForgetCostVersion(ctx context.Context, version string) error

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path"
 	"path/filepath"
@@ -31,49 +32,71 @@ const (
 // PullExplorer makes the staging store's Cost Explorer data for the tenant
 // the committed version's (nothing changes when none is committed).
 func (c *Cluster) PullExplorer(ctx context.Context, staging *costs.Store, tenant crossbill.TenantID) error {
-	return c.withExplorer(ctx, tenant, staging.ReplaceExplorer)
+	_, err := c.withExplorer(ctx, tenant, staging.ReplaceExplorer)
+	return err
 }
 
 // withExplorer downloads the tenant's committed Cost Explorer version, if
-// any, and calls use with its files.
-func (c *Cluster) withExplorer(ctx context.Context, tenant crossbill.TenantID, use func(context.Context, costs.ExplorerFiles) error) error {
+// any, and calls use with its files. It returns the version ("": none).
+func (c *Cluster) withExplorer(ctx context.Context, tenant crossbill.TenantID, use func(context.Context, costs.ExplorerFiles) error) (string, error) {
 	const op = "cost explorer pull"
 	v, ok, err := c.explorerVersion(ctx, tenant)
 	if err != nil || !ok {
-		return err
+		return "", err
 	}
 	var m manifest
 	if err := json.Unmarshal([]byte(v.Manifest), &m); err != nil {
-		return crossbill.Errorf(crossbill.CodeInternal, op, "reading version %s: %w", v.Version, err)
+		return "", crossbill.Errorf(crossbill.CodeInternal, op, "reading version %s: %w", v.Version, err)
 	}
 	tmp, err := os.MkdirTemp(c.cfg.CacheDir, "pull-")
 	if err != nil {
-		return crossbill.Errorf(crossbill.CodeUnavailable, op, "%w", err)
+		return "", crossbill.Errorf(crossbill.CodeUnavailable, op, "%w", err)
 	}
 	defer os.RemoveAll(tmp)
 	f := costs.ExplorerFiles{Tenant: string(tenant), Daily: filepath.Join(tmp, "daily.parquet"), Reconciliation: filepath.Join(tmp, "rec.parquet")}
 	if err := c.download(ctx, m.Daily.Key, f.Daily); err != nil {
-		return err
+		return "", err
 	}
 	if err := c.download(ctx, m.Dim.Key, f.Reconciliation); err != nil {
-		return err
+		return "", err
 	}
-	return use(ctx, f)
+	return v.Version, use(ctx, f)
 }
+
+// explorerAttempts bounds a publish's merge-and-swap rounds: each lost
+// round means another replica published meanwhile (seconds apart).
+const explorerAttempts = 3
 
 // PublishExplorer uploads the staging store's Cost Explorer data for the
 // tenant as a new version and commits it, replacing the previous one. The
 // staging store first takes the latest committed version's rows of the
 // other connections (all connections when connection is "", as after a
 // CUR ingest, which changes none): loads of two connections on two
-// replicas keep each other's rows. (Two publishes within the seconds
-// between that read and the commit still lose the earlier one's rows:
-// the commit has no compare-and-swap.)
-func (c *Cluster) PublishExplorer(ctx context.Context, staging *costs.Store, tenant crossbill.TenantID, connection crossbill.ConnectionID) (err error) {
+// replicas keep each other's rows. The commit is a compare-and-swap on the
+// version merged: when another replica published in between, this one
+// merges the new version and tries again, and after explorerAttempts
+// rounds says so (CodeConflict: run the load again); either way no
+// publish's rows are lost.
+func (c *Cluster) PublishExplorer(ctx context.Context, staging *costs.Store, tenant crossbill.TenantID, connection crossbill.ConnectionID) error {
+	for attempt := 1; ; attempt++ {
+		err := c.publishExplorer(ctx, staging, tenant, connection)
+		if !errors.Is(err, store.ErrCostVersionMoved) {
+			return err
+		}
+		if attempt == explorerAttempts {
+			return crossbill.Errorf(crossbill.CodeConflict, "cost explorer publish",
+				"other replicas published the tenant's Cost Explorer data %d times while this one merged its load; nothing of it is lost, run the load again: %w", attempt, err)
+		}
+	}
+}
+
+// publishExplorer is one merge, upload and swap round of PublishExplorer.
+func (c *Cluster) publishExplorer(ctx context.Context, staging *costs.Store, tenant crossbill.TenantID, connection crossbill.ConnectionID) (err error) {
 	const op = "cost explorer publish"
-	if err := c.withExplorer(ctx, tenant, func(ctx context.Context, f costs.ExplorerFiles) error {
+	merged, err := c.withExplorer(ctx, tenant, func(ctx context.Context, f costs.ExplorerFiles) error {
 		return staging.MergeExplorer(ctx, f, connection)
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	tmp, err := os.MkdirTemp(c.cfg.CacheDir, "publish-")
@@ -106,7 +129,10 @@ func (c *Cluster) PublishExplorer(ctx context.Context, staging *costs.Store, ten
 	if err != nil {
 		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
-	return c.cfg.Versions.CommitCostVersion(ctx, store.CostVersion{TenantID: tenant, Source: ExplorerSource, Period: ExplorerPeriod, Version: version, Manifest: string(body)}, nil)
+	if c.beforeCommit != nil {
+		c.beforeCommit()
+	}
+	return c.cfg.Versions.SwapCostVersion(ctx, store.CostVersion{TenantID: tenant, Source: ExplorerSource, Period: ExplorerPeriod, Version: version, Manifest: string(body)}, merged)
 }
 
 func (c *Cluster) explorerVersion(ctx context.Context, tenant crossbill.TenantID) (store.CostVersion, bool, error) {

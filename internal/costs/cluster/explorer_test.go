@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,5 +122,80 @@ func TestExplorerPublished(t *testing.T) {
 		if err != nil || len(rec) == 0 || rec[0].Period != "2026-01" || math.Abs(rec[0].Explorer-310) > 1e-9 {
 			t.Errorf("replica %s reconciliations %+v, %v; want January's 310 from Cost Explorer", name, rec, err)
 		}
+	}
+}
+
+// TestExplorerPublishCompareAndSwap: replica b publishes connection 2's
+// Cost Explorer load in the moment between replica a's merge of the
+// committed version and its commit (the hook). a's commit, a
+// compare-and-swap on the version it merged, loses; a merges b's version
+// and commits again: both loads are in the result (before, a's commit
+// dropped b's rows). A publisher that keeps losing is told to run the
+// load again (CodeConflict), and the winner's data stands.
+func TestExplorerPublishCompareAndSwap(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	a, b := e.replica(1<<30, 4), e.replica(1<<30, 4)
+	acme := e.tenant("acme")
+	other, err := costs.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	jan, feb := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	load := func(s *costs.Store, conn crossbill.ConnectionID, from time.Time, n int, cost float64) {
+		t.Helper()
+		var rows []costs.ExplorerRow
+		for i := range n {
+			rows = append(rows, costs.ExplorerRow{Day: from.AddDate(0, 0, i), Account: "111122223333", Service: "AmazonEC2", Unblended: cost, Amortized: cost, Net: cost})
+		}
+		if _, err := s.ReplaceExplorerDays(ctx, acme, conn, costs.GroupingAccountService, from, from.AddDate(0, 0, n), rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := func() float64 {
+		t.Helper()
+		s, release, err := e.replica(1<<30, 4).Tenant(ctx, acme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		res, err := s.Query(ctx, costs.Query{Tenant: acme, Metric: costs.MetricUnblended, Granularity: costs.Monthly, From: jan, To: feb.AddDate(0, 1, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Total
+	}
+	load(e.staging, "conn-1", jan, 31, 10)
+	load(other, "conn-2", feb, 28, 2)
+	rounds := 0
+	a.SetBeforeCommit(func() {
+		rounds++
+		if rounds == 1 {
+			if err := b.PublishExplorer(ctx, other, acme, "conn-2"); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if err := a.PublishExplorer(ctx, e.staging, acme, "conn-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := total(); rounds != 2 || math.Abs(got-(310+56)) > 1e-9 {
+		t.Fatalf("after %d rounds the committed data total %v, want 366: a's 310 and b's 56", rounds, got)
+	}
+
+	// b publishes before every one of a's commits: a gives up and says so.
+	load(e.staging, "conn-1", jan, 31, 20)
+	a.SetBeforeCommit(func() {
+		if err := b.PublishExplorer(ctx, other, acme, "conn-2"); err != nil {
+			t.Error(err)
+		}
+	})
+	err = a.PublishExplorer(ctx, e.staging, acme, "conn-1")
+	if crossbill.ErrorCode(err) != crossbill.CodeConflict || !strings.Contains(err.Error(), "run the load again") {
+		t.Fatalf("a publisher that keeps losing: %v", err)
+	}
+	if got := total(); math.Abs(got-366) > 1e-9 {
+		t.Fatalf("after a's lost publishes the committed total is %v, want b's latest (366)", got)
 	}
 }

@@ -6,6 +6,7 @@ import { h, clear, errorBox, field } from './dom.js';
 import connections from './pages/connections.js';
 import costs from './pages/costs.js';
 import commitments from './pages/commitments.js';
+import optimize from './pages/optimize.js';
 import review from './pages/review.js';
 import access from './pages/access.js';
 import inventory from './pages/inventory.js';
@@ -16,7 +17,7 @@ import alerts from './pages/alerts.js';
 import remediation from './pages/remediation.js';
 import { me, people } from './pages/people.js';
 
-const pages = { connections, costs, commitments, inventory, review, access, remediation, approvals, alerts, annex, jobs, me, people };
+const pages = { connections, costs, commitments, inventory, optimize, review, access, remediation, approvals, alerts, annex, jobs, me, people };
 const main = document.getElementById('main');
 const header = document.getElementById('top');
 const tenantSelect = document.getElementById('tenant-select');
