@@ -39,7 +39,7 @@ func alertRoutes(s *Server) []route {
 			query: []param{q("channel", "only this channel (name or ID)"), q("limit", "at most this many (default 100, up to 1000)")}, resp: "DeliveryList"},
 		{method: http.MethodGet, path: base + "/rules", role: viewer, tenantParam: "tenant", handler: s.listRules, tag: "alerts", summary: "The tenant's alert rules with their last evaluation", resp: "AlertRuleList"},
 		{method: http.MethodPost, path: base + "/rules", role: admin, tenantParam: "tenant", handler: s.addRule, tag: "alerts", summary: "Add an alert rule (budget, anomaly, commitment-expiry, commitment-utilization, savings, access-finding, event); evaluated daily, after each ingest and within seconds of each real-time event", body: "AlertRuleCreate", resp: "AlertRule", status: http.StatusCreated},
-		{method: http.MethodDelete, path: base + "/rules/{rule}", role: admin, tenantParam: "tenant", handler: s.removeRule, tag: "alerts", summary: "Remove an alert rule", resp: "AlertRule"},
+		{method: http.MethodDelete, path: base + "/rules/{alert_rule}", role: admin, tenantParam: "tenant", handler: s.removeRule, tag: "alerts", summary: "Remove an alert rule", resp: "AlertRule"},
 		{method: http.MethodPost, path: base + "/evaluate", role: admin, tenantParam: "tenant", handler: s.evaluateAlerts, tag: "alerts", summary: "Evaluate the rules now (or one); new firings are queued to the channels unless dry_run",
 			query: []param{q("rule", "only this rule (name or ID)"), q("dry_run", "true: report what would fire, send nothing")}, resp: "AlertReport"},
 	}
@@ -180,7 +180,7 @@ func (s *Server) addRule(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) removeRule(w http.ResponseWriter, r *http.Request) error {
-	rule, err := alerts.RemoveRule(r.Context(), s.store, tenantOf(r).ID, r.PathValue("rule"))
+	rule, err := alerts.RemoveRule(r.Context(), s.store, tenantOf(r).ID, r.PathValue("alert_rule"))
 	if err != nil {
 		return err
 	}

@@ -125,7 +125,7 @@ var resourceParams = map[string]func(t *isoTenant) string{
 	"person":         func(t *isoTenant) string { return t.person },
 	"view":           func(t *isoTenant) string { return t.view },
 	"channel":        func(t *isoTenant) string { return t.channel },
-	"rule":           func(t *isoTenant) string { return t.rule },
+	"alert_rule":     func(t *isoTenant) string { return t.rule },
 	"schedule":       func(t *isoTenant) string { return t.schedule },
 	"approval":       func(t *isoTenant) string { return t.approval },
 	"plan":           func(t *isoTenant) string { return t.plan },
@@ -319,7 +319,7 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/alerts/rules": {control: 200, controlHas: "alpha-a1-rule", probes: []isoProbe{probeTenant()}},
 		"POST /api/v1/tenants/{tenant}/alerts/rules": {control: 201, body: func(*isoWorld) any { return map[string]any{"name": "iso-new-rule", "kind": "anomaly"} },
 			probes: []isoProbe{probeTenant()}},
-		"DELETE /api/v1/tenants/{tenant}/alerts/rules/{rule}": {control: 200, controlHas: "alpha-a1-rule", after: func(t *testing.T, w *isoWorld) {
+		"DELETE /api/v1/tenants/{tenant}/alerts/rules/{alert_rule}": {control: 200, controlHas: "alpha-a1-rule", after: func(t *testing.T, w *isoWorld) {
 			w.a.rule = w.addRule(t, &w.a)
 		}},
 		"POST /api/v1/tenants/{tenant}/alerts/evaluate": {control: 200, controlHas: "alpha-a1-rule", probes: []isoProbe{probeTenant(),
