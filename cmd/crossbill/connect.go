@@ -37,13 +37,14 @@ type initResult struct {
 	Templates    []string               `json:"templates"`       // file paths
 	Links        map[string]string      `json:"links,omitempty"` // template kind -> quick-create link
 	Stacks       []onboarding.File      `json:"stacks"`
+	EventsKey    string                 `json:"events_key,omitempty"` // with --events-endpoint: shown this once
 }
 
 func newConnectInitCmd(app *App) *cobra.Command {
 	var (
-		tenant, principal, modules, out, format, urlBase, region string
-		ous                                                      []string
-		evaluation, force                                        bool
+		tenant, principal, modules, out, format, urlBase, region, events string
+		ous                                                              []string
+		evaluation, force                                                bool
 	)
 	cmd := &cobra.Command{
 		Use:   "init",
@@ -55,7 +56,11 @@ module is on, member-account StackSet), and prints console quick-create links wh
 
 Modules: ` + manifest.JoinModules(manifest.ValidModules()) + ` (default: ` + manifest.JoinModules(manifest.DefaultModules()) + `).
 --evaluation writes only the read-only evaluation stack (` + manifest.JoinModules(onboarding.EvaluationModules()) + `);
-it cannot be combined with --modules.`,
+it cannot be combined with --modules.
+--events-endpoint URL adds the opt-in real-time events stack (crossbill-events, us-east-1):
+EventBridge rules on CloudTrail management events (IAM, Organizations, EC2, RDS, S3 bucket
+policies) sent to crossbill's POST /api/v1/events with a new per-connection key, printed
+once: the stack's EventsApiKey parameter (EventBridge keeps it in Secrets Manager).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			const op = "connect init"
@@ -72,7 +77,7 @@ it cannot be combined with --modules.`,
 				return err
 			}
 			req := onboarding.InitRequest{Tenant: t.ID, HubPrincipal: principal, Evaluation: evaluation, Format: format,
-				Region: region, TemplateURLBase: urlBase, OrganizationalUnits: ous}
+				Region: region, TemplateURLBase: urlBase, OrganizationalUnits: ous, EventsEndpoint: events}
 			if cmd.Flags().Changed("modules") {
 				req.Modules = strings.Split(modules, ",")
 			}
@@ -92,7 +97,7 @@ it cannot be combined with --modules.`,
 				return err
 			}
 			res := initResult{ConnectionID: done.Connection.ID, Tenant: t.Name, ExternalID: done.Connection.ExternalID, Modules: done.Connection.Modules,
-				Templates: paths, Links: done.Links, Stacks: done.Files}
+				Templates: paths, Links: done.Links, Stacks: done.Files, EventsKey: done.EventsKey}
 			return app.Print(res, func(w io.Writer) error { return printInit(w, res) })
 		},
 	}
@@ -107,6 +112,7 @@ it cannot be combined with --modules.`,
 	fl.StringVar(&region, "region", "us-east-1", "region for the role stacks (the CUR stack is always us-east-1)")
 	fl.StringSliceVar(&ous, "ous", nil, "members stack targets: the organization root ID (r-...) or OU IDs (ou-...), comma-separated")
 	fl.BoolVar(&force, "force", false, "overwrite template files already in --out")
+	fl.StringVar(&events, "events-endpoint", "", "opt in to real-time events: crossbill's https URL of POST /api/v1/events (e.g. https://crossbill.example.com/api/v1/events)")
 	return cmd
 }
 
@@ -192,6 +198,9 @@ func printInit(w io.Writer, r initResult) error {
 	} else {
 		fmt.Fprintln(w, "\nupload the templates (e.g. to S3) and pass --template-url-base for console links, or deploy them with the AWS CLI:")
 		fmt.Fprintln(w, "  aws cloudformation deploy --capabilities CAPABILITY_NAMED_IAM --stack-name crossbill-access --template-file FILE")
+	}
+	if r.EventsKey != "" {
+		fmt.Fprintf(w, "\nevents key (shown once; the crossbill-events stack's EventsApiKey parameter): %s\n", r.EventsKey)
 	}
 	_, err := fmt.Fprintf(w, "\nthen: crossbill connect verify --tenant %s --role-arn <RoleArn output of the stack>\n", r.Tenant)
 	return err

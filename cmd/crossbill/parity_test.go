@@ -50,7 +50,9 @@ func newAPI(t *testing.T, dir string, hub *awsclient.Factory, templateURLBase st
 func (a *apiClient) do(t *testing.T, method, path string, body any) (int, []byte) {
 	t.Helper()
 	var b []byte
-	if body != nil {
+	if raw, isRaw := body.([]byte); isRaw {
+		b = raw // sent as is (an upload)
+	} else if body != nil {
 		var err error
 		b, err = json.Marshal(body)
 		mustNoErr(t, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/remediation"
 	"github.com/crossbill/crossbill/internal/store"
 )
@@ -59,7 +60,13 @@ func (f *remediateFlags) open(ctx context.Context, app *App, aws bool) (remediat
 	if err != nil {
 		return remediation.Env{}, store.Tenant{}, err
 	}
-	env := remediation.Env{Store: st, TenantName: t.Name}
+	// Notices go to the tenant's notification outbox; the server's notify
+	// job (or `alerts deliveries --deliver`) sends them.
+	env := remediation.Env{Store: st, TenantName: t.Name, Notify: func(ctx context.Context, n remediation.Notice) {
+		if err := notify.Enqueue(ctx, st, notify.Message{Tenant: n.Plan.TenantID, Topic: n.Topic, Subject: n.Subject, Text: n.Text, Data: n.Plan, DedupKey: n.DedupKey}); err != nil {
+			app.Logger.Warn("queueing a remediation notice", "plan", n.Plan.ID, "err", err)
+		}
+	}}
 	if aws {
 		if env.AWS, err = app.AWS(ctx, f.hub); err != nil {
 			return remediation.Env{}, store.Tenant{}, err

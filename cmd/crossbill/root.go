@@ -65,6 +65,8 @@ Start with "crossbill demo" (no AWS account needed), or connect an account:
 		newCostsCmd(app),
 		newSandboxCmd(app),
 		newAccessCmd(app),
+		newAlertsCmd(app),
+		newPolicyCmd(app),
 		newOptimizeCmd(app),
 		newRemediateCmd(app),
 		newInventoryCmd(app),

@@ -289,6 +289,12 @@ func (s *Store) periodSpan(ctx context.Context, q Query) (from, to time.Time, ok
 	return lo.Time.UTC(), hi.Time.UTC().AddDate(0, 0, 1), true, nil
 }
 
+// LatestDay is the last day with cost data for the tenant (NotFound when
+// it has none).
+func (s *Store) LatestDay(ctx context.Context, tenant crossbill.TenantID) (time.Time, error) {
+	return s.latestDay(ctx, tenant)
+}
+
 // latestDay is the last day with cost data for the tenant.
 func (s *Store) latestDay(ctx context.Context, tenant crossbill.TenantID) (time.Time, error) {
 	var t sql.NullTime

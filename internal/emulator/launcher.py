@@ -17,7 +17,11 @@ URI-encoded path and query the SDKs sign (moto refuses any key holding '=',
 such as CUR 2.0's BILLING_PERIOD=YYYY-MM folders).
 moto does not serve BCM Data Exports at all: a minimal stand-in for it
 (CreateExport, GetExport, ListExports; see _DataExports) answers those calls,
-after moto's own signature and IAM checks. Then it runs moto's own server.
+after moto's own signature and IAM checks. moto's CloudFormation cannot
+create EventBridge connections and API destinations (its events models
+serve them through the API only); _EventsConnection and _EventsApiDestination
+give them CloudFormation models that call the same backend, so the events
+stack deploys whole. Then it runs moto's own server.
 """
 import json
 import re
@@ -313,6 +317,84 @@ def _dispatch_with_stand_ins(self, environ, start_response):
 
 
 werkzeug_app.DomainDispatcherApplication.__call__ = _dispatch_with_stand_ins
+
+
+from moto.core.common_models import CloudFormationModel  # noqa: E402
+from moto.events.models import events_backends  # noqa: E402
+
+
+class _EventsConnection(CloudFormationModel):
+    """AWS::Events::Connection through moto's events backend (which keeps the
+    auth parameters in a Secrets Manager secret, as EventBridge does)."""
+
+    __module__ = "moto.events.models"  # moto's model registry keys classes by their service module
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::Events::Connection"
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "Name"
+
+    @property
+    def physical_resource_id(self):
+        return self.conn.name
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return attr in ["Arn", "SecretArn"]
+
+    def get_cfn_attribute(self, attr):
+        return {"Arn": self.conn.arn, "SecretArn": self.conn.secret_arn}[attr]
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = cloudformation_json["Properties"]
+        backend = events_backends[account_id][region_name]
+        name = p.get("Name") or resource_name
+        backend.create_connection(name, p.get("Description", ""), p["AuthorizationType"], p["AuthParameters"])
+        return cls(backend.connections[name])
+
+
+class _EventsApiDestination(CloudFormationModel):
+    """AWS::Events::ApiDestination through moto's events backend."""
+
+    __module__ = "moto.events.models"
+
+    def __init__(self, dest):
+        self.dest = dest
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::Events::ApiDestination"
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "Name"
+
+    @property
+    def physical_resource_id(self):
+        return self.dest.name
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return attr in ["Arn"]
+
+    def get_cfn_attribute(self, attr):
+        return {"Arn": self.dest.arn}[attr]
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = cloudformation_json["Properties"]
+        backend = events_backends[account_id][region_name]
+        name = p.get("Name") or resource_name
+        backend.create_api_destination(name, p.get("Description", ""), p["ConnectionArn"], p["InvocationEndpoint"],
+                                       int(p.get("InvocationRateLimitPerSecond", 300)), p["HttpMethod"])
+        return cls(backend.destinations[name])
 
 if __name__ == "__main__":
     from moto.server import main

@@ -35,6 +35,9 @@ type Request struct {
 	Region string
 	// OrganizationalUnits prefill the members stack's targets.
 	OrganizationalUnits []string
+	// EventsEndpoint, when set, adds the opt-in real-time events stack
+	// calling crossbill's events URL (POST /api/v1/events).
+	EventsEndpoint string
 }
 
 // File is one generated template.
@@ -121,6 +124,14 @@ func Generate(r Request) ([]File, error) {
 			}
 			add(KindMembers, "crossbill-members", r.Region, body)
 		}
+	}
+	if r.EventsEndpoint != "" && !r.Evaluation {
+		body, err := EventsTemplate(EventsOptions{Endpoint: r.EventsEndpoint, Format: r.Format})
+		if err != nil {
+			return nil, err
+		}
+		// us-east-1: where IAM and Organizations events arrive.
+		add(KindEvents, "crossbill-events", CURRegion, body)
 	}
 	if base != "" {
 		for i := range files {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/events"
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/store"
 )
@@ -23,6 +24,9 @@ type InitRequest struct {
 	Region              string // of the role stacks; "" means us-east-1
 	TemplateURLBase     string // where the files will be hosted, for quick-create links
 	OrganizationalUnits []string
+	// EventsEndpoint opts in to real-time events: crossbill's https URL of
+	// POST /api/v1/events, which the events stack calls with a new key.
+	EventsEndpoint string
 }
 
 // Plan is a validated connection not stored yet: its external ID and
@@ -34,6 +38,10 @@ type Plan struct {
 	Modules      []manifest.Module
 	Evaluation   bool
 	Files        []File
+	// EventsKey is the new events key (with EventsEndpoint): shown once,
+	// stored hashed by Save.
+	EventsKey      string
+	EventsEndpoint string
 }
 
 // Initialized is a stored connection and its templates.
@@ -43,11 +51,15 @@ type Initialized struct {
 	// Links maps a template kind to its console quick-create link (only
 	// with a template URL base).
 	Links map[string]string
+	// EventsKey is the events stack's key (EventsApiKey parameter), shown
+	// this once; only its hash is stored.
+	EventsKey string
 }
 
 // ConnectionCreator is the store Init needs.
 type ConnectionCreator interface {
 	CreateConnection(ctx context.Context, nc store.NewConnection) (store.Connection, error)
+	SetEventsKey(ctx context.Context, tenant crossbill.TenantID, conn crossbill.ConnectionID, keyHash, endpoint string) error
 }
 
 // Init creates a connection: it validates the request, makes a new external
@@ -91,13 +103,23 @@ func Prepare(req InitRequest) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
+	var eventsKey string
+	if req.EventsEndpoint != "" {
+		if req.Evaluation {
+			return Plan{}, crossbill.Errorf(crossbill.CodeInvalid, op, "the evaluation stack is read-only cost and commitments: add events to a production connection")
+		}
+		if eventsKey, err = events.NewKey(); err != nil {
+			return Plan{}, err
+		}
+	}
 	// Generate validates the principal and region before anything is stored.
 	files, err := Generate(Request{ExternalID: ext, HubPrincipal: req.HubPrincipal, Modules: mods, Format: f, Evaluation: req.Evaluation,
-		TemplateURLBase: req.TemplateURLBase, Region: req.Region, OrganizationalUnits: req.OrganizationalUnits})
+		TemplateURLBase: req.TemplateURLBase, Region: req.Region, OrganizationalUnits: req.OrganizationalUnits, EventsEndpoint: req.EventsEndpoint})
 	if err != nil {
 		return Plan{}, err
 	}
-	return Plan{Tenant: req.Tenant, ExternalID: ext, HubPrincipal: req.HubPrincipal, Modules: mods, Evaluation: req.Evaluation, Files: files}, nil
+	return Plan{Tenant: req.Tenant, ExternalID: ext, HubPrincipal: req.HubPrincipal, Modules: mods, Evaluation: req.Evaluation, Files: files,
+		EventsKey: eventsKey, EventsEndpoint: req.EventsEndpoint}, nil
 }
 
 // Save stores the planned connection.
@@ -106,7 +128,12 @@ func (p Plan) Save(ctx context.Context, st ConnectionCreator) (Initialized, erro
 	if err != nil {
 		return Initialized{}, err
 	}
-	out := Initialized{Connection: c, Files: p.Files}
+	if p.EventsKey != "" {
+		if err := st.SetEventsKey(ctx, c.TenantID, c.ID, events.HashKey(p.EventsKey), p.EventsEndpoint); err != nil {
+			return Initialized{}, err
+		}
+	}
+	out := Initialized{Connection: c, Files: p.Files, EventsKey: p.EventsKey}
 	for _, f := range p.Files {
 		if f.Link != "" {
 			if out.Links == nil {

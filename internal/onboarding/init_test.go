@@ -2,10 +2,12 @@ package onboarding_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/events"
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/onboarding"
 	"github.com/crossbill/crossbill/internal/store"
@@ -65,5 +67,47 @@ func TestInit(t *testing.T) {
 	// the evaluation stack.
 	if back, err := st.TenantConnection(ctx, acme.ID, ev.Connection.ID); err != nil || !back.Evaluation {
 		t.Fatalf("stored evaluation connection %+v, %v", back, err)
+	}
+}
+
+// TestInitEvents: --events-endpoint adds the events stack and a key shown
+// once and stored hashed only; the key then authenticates the events of
+// the connection; a plain http endpoint is refused before anything is
+// stored.
+func TestInitEvents(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	acme, _ := st.CreateTenant(ctx, "acme")
+	const hub = "arn:aws:iam::111111111111:role/crossbill-hub"
+	if _, err := onboarding.Init(ctx, st, onboarding.InitRequest{Tenant: acme.ID, HubPrincipal: hub, EventsEndpoint: "http://crossbill.example.com/api/v1/events"}); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+		t.Fatalf("http endpoint: %v", err)
+	}
+	if cs, _ := st.ConnectionsByTenant(ctx, acme.ID); len(cs) != 0 {
+		t.Fatalf("a refused init stored %d connections", len(cs))
+	}
+	got, err := onboarding.Init(ctx, st, onboarding.InitRequest{Tenant: acme.ID, HubPrincipal: hub, EventsEndpoint: "https://crossbill.example.com/api/v1/events"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, f := range got.Files {
+		kinds = append(kinds, f.Kind)
+		if strings.Contains(string(f.Body), got.EventsKey) {
+			t.Errorf("%s holds the events key", f.Name)
+		}
+	}
+	if !slices.Contains(kinds, onboarding.KindEvents) || !strings.HasPrefix(got.EventsKey, events.KeyPrefix) {
+		t.Fatalf("kinds %v, key %q", kinds, got.EventsKey)
+	}
+	c, err := st.ConnectionByEventsKey(ctx, events.HashKey(got.EventsKey))
+	if err != nil || c.ID != got.Connection.ID {
+		t.Fatalf("the key does not name the connection: %+v %v", c, err)
+	}
+	if ep, _ := st.EventsEndpoint(ctx, acme.ID, c.ID); ep != "https://crossbill.example.com/api/v1/events" {
+		t.Fatalf("endpoint %q", ep)
 	}
 }

@@ -82,6 +82,8 @@ type connectionInit struct {
 	Region       string   `json:"region"`
 	Format       string   `json:"format"`
 	Evaluation   bool     `json:"evaluation"`
+	// EventsEndpoint opts in to the real-time events stack.
+	EventsEndpoint string `json:"events_endpoint"`
 }
 
 // templateInfo describes one template of a connection.
@@ -95,6 +97,7 @@ type initResponse struct {
 	ExternalID crossbill.ExternalID `json:"external_id"`
 	Templates  []templateInfo       `json:"templates"`
 	Links      map[string]string    `json:"links,omitempty"`
+	EventsKey  string               `json:"events_key,omitempty"`
 }
 
 // templates regenerates a connection's templates: they are a pure function
@@ -107,9 +110,13 @@ func (s *Server) templates(r *http.Request, c store.Connection, format, region s
 	if region == "" {
 		region = s.hubRegion()
 	}
+	ep, err := s.store.EventsEndpoint(r.Context(), c.TenantID, c.ID)
+	if err != nil {
+		return nil, err
+	}
 	return onboarding.Generate(onboarding.Request{
 		ExternalID: c.ExternalID, HubPrincipal: c.HubPrincipal, Modules: c.Modules, Format: f, Evaluation: c.Evaluation,
-		TemplateURLBase: s.cfg.TemplateURLBase, Region: region,
+		TemplateURLBase: s.cfg.TemplateURLBase, Region: region, EventsEndpoint: ep,
 	})
 }
 
@@ -140,12 +147,12 @@ func (s *Server) createConnection(w http.ResponseWriter, r *http.Request) error 
 		in.Region = s.hubRegion()
 	}
 	done, err := onboarding.Init(r.Context(), s.store, onboarding.InitRequest{Tenant: tenantOf(r).ID, HubPrincipal: in.HubPrincipal,
-		Modules: in.Modules, Evaluation: in.Evaluation, Format: in.Format, Region: in.Region, TemplateURLBase: s.cfg.TemplateURLBase})
+		Modules: in.Modules, Evaluation: in.Evaluation, Format: in.Format, Region: in.Region, TemplateURLBase: s.cfg.TemplateURLBase, EventsEndpoint: in.EventsEndpoint})
 	if err != nil {
 		return err
 	}
 	c := done.Connection
-	res := initResponse{Connection: connectionView{Connection: c}, ExternalID: c.ExternalID, Templates: templateInfos(tenantBase(r), c, done.Files), Links: done.Links}
+	res := initResponse{Connection: connectionView{Connection: c}, ExternalID: c.ExternalID, Templates: templateInfos(tenantBase(r), c, done.Files), Links: done.Links, EventsKey: done.EventsKey}
 	return created(w, r, res)
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/manifest"
+	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/remediation"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/store"
@@ -47,7 +48,19 @@ func remediationStates() []string {
 }
 
 func (s *Server) remediationEnv(r *http.Request) remediation.Env {
-	return remediation.Env{Store: s.store, AWS: s.cfg.AWS, TenantName: tenantOf(r).Name}
+	return remediation.Env{Store: s.store, AWS: s.cfg.AWS, TenantName: tenantOf(r).Name, Notify: remediationNotify(s.store)}
+}
+
+// remediationNotify hands remediation's notices (awaiting approval, done,
+// failed) to the tenant's notification outbox; a failure is logged, never
+// the remediation's.
+func remediationNotify(st *store.Store) func(context.Context, remediation.Notice) {
+	return func(ctx context.Context, n remediation.Notice) {
+		if err := notify.Enqueue(ctx, st, notify.Message{Tenant: n.Plan.TenantID, Topic: n.Topic, Subject: n.Subject, Text: n.Text,
+			Data: n.Plan, DedupKey: n.DedupKey}); err != nil {
+			logger(ctx).Warn("queueing a remediation notice", "plan", n.Plan.ID, "err", err)
+		}
+	}
 }
 
 func (s *Server) listRemediations(w http.ResponseWriter, r *http.Request) error {
@@ -225,7 +238,7 @@ func (s *Server) runRemediationJob(ctx context.Context, j store.Job, progress sc
 	if err != nil {
 		return err
 	}
-	res, err := remediation.RunDue(ctx, remediation.Env{Store: s.store, AWS: s.cfg.AWS, TenantName: t.Name}, t.ID, j.ConnectionID)
+	res, err := remediation.RunDue(ctx, remediation.Env{Store: s.store, AWS: s.cfg.AWS, TenantName: t.Name, Notify: remediationNotify(s.store)}, t.ID, j.ConnectionID)
 	if err != nil {
 		return err
 	}

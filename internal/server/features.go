@@ -20,7 +20,7 @@ func (s *Server) featureRoutes() []route {
 		q("billing_period", "invoice months YYYY-MM[,YYYY-MM] (same as filter=billing-period=...); without from/to, all of their days"),
 		q("top", "keep the top N groups, fold the rest into others"),
 	}
-	return append(append(append(append(append(accessRoutes(s, conn), jitRoutes(s)...), remediationRoutes(s)...), inventoryRoutes(s, conn)...), optimizeRoutes(s)...), []route{
+	return append(append(append(append(append(append(append(append(accessRoutes(s, conn), jitRoutes(s)...), remediationRoutes(s)...), inventoryRoutes(s, conn)...), optimizeRoutes(s)...), alertRoutes(s)...), eventRoutes(s)...), automationRoutes(s)...), []route{
 		{method: http.MethodGet, path: "/api/v1/onboarding/modules", role: viewer, handler: s.onboardingModules, tag: "connections", summary: "Modules a connection can enable, and the server's hub principal", resp: "OnboardingInfo"},
 		{method: http.MethodGet, path: "/api/v1/annex", role: viewer, handler: s.annex, tag: "annex", summary: "The permissions annex for the customer's security team (Markdown, or JSON with format=json)",
 			query: []param{q("modules", "comma-separated modules (default: the read-only set)"), q("format", "md (default) or json")}, content: "text/markdown"},
@@ -96,16 +96,18 @@ func (s *Server) featureSchemas() obj {
 		"class": failureClass(), "message": str(""), "advice": str("the fix"),
 		"started_at": timestamp(""), "duration_ms": integer(""),
 	})
-	template := object([]string{"kind", "file"}, obj{"kind": str("account-role, evaluation, cur, members"), "file": str(""), "stack_name": str(""), "region": str(""), "link": str("console quick-create link"), "download": str("API path of the file")})
+	template := object([]string{"kind", "file"}, obj{"kind": str("account-role, evaluation, cur, members, events"), "file": str(""), "stack_name": str(""), "region": str(""), "link": str("console quick-create link"), "download": str("API path of the file")})
 	sc := obj{
 		"OnboardingInfo": object([]string{"modules"}, obj{"modules": obj{"type": "array", "items": object(nil, obj{"name": str(""), "description": str(""), "read_only": boolean(""), "default": boolean(""), "preview": str("set when no feature uses the module yet: what its templates grant until then")})}, "hub_principal": str(""), "region": str(""), "hub_problem": str("why verification cannot reach AWS, when it cannot")}),
 		"BillSource":     object([]string{"bucket"}, obj{"connection_id": str(""), "tenant_id": str(""), "account_id": str(""), "bucket": str(""), "path": str(""), "created_at": timestamp(""), "updated_at": timestamp("")}),
 		"Connection":     connection,
 		"ConnectionList": arrayOf("Connection"),
-		"ConnectionInit": object(nil, obj{"hub_principal": str("default: the server's --hub-principal"), "modules": obj{"type": "array", "items": obj{"type": "string"}}, "region": str(""), "format": str("yaml or json"), "evaluation": boolean("read-only evaluation stack only")}),
-		"Template":       template,
+		"ConnectionInit": object(nil, obj{"hub_principal": str("default: the server's --hub-principal"), "modules": obj{"type": "array", "items": obj{"type": "string"}}, "region": str(""), "format": str("yaml or json"), "evaluation": boolean("read-only evaluation stack only"),
+			"events_endpoint": str("opt in to real-time events: crossbill's https URL of POST /api/v1/events, which the events stack calls")}),
+		"Template": template,
 		"ConnectionCreated": object([]string{"connection", "external_id", "templates"}, obj{
 			"connection": ref("Connection"), "external_id": str(""), "templates": obj{"type": "array", "items": ref("Template")}, "links": obj{"type": "object", "additionalProperties": obj{"type": "string"}},
+			"events_key": str("with events_endpoint: the events stack's EventsApiKey, shown this once (stored hashed)"),
 		}),
 		"ConnectionDetail": object([]string{"connection"}, obj{"connection": ref("Connection"), "verification": ref("Verification"), "templates": obj{"type": "array", "items": ref("Template")}, "bill": ref("BillSource"), "jobs": arrayOf("Job")}),
 		"VerifyRequest":    object(nil, obj{"role_arn": str("the stack's RoleArn output (default: the bound role, else the role of the last attempt)"), "include_paid": boolean("also run Cost Explorer probes ($0.01 each)")}),
@@ -213,6 +215,15 @@ func (s *Server) featureSchemas() obj {
 	for k, v := range bindingSchemas() {
 		sc[k] = v
 	}
+	for k, v := range alertSchemas() {
+		sc[k] = v
+	}
+	for k, v := range eventSchemas() {
+		sc[k] = v
+	}
+	for k, v := range automationSchemas() {
+		sc[k] = v
+	}
 	for k, v := range optimizeSchemas() {
 		sc[k] = v
 	}
@@ -230,6 +241,9 @@ func (s *Server) registerRunners() {
 	s.sched.Handle(JobCostExplorer, s.runCostExplorer)
 	s.sched.Handle(JobAccess, s.runAccess)
 	s.sched.Handle(JobJITReconcile, s.runJITReconcile)
+	s.sched.Handle(JobNotify, s.runNotify)
+	s.sched.Handle(JobAlerts, s.runAlerts)
+	s.sched.Handle(JobAutomation, s.runAutomation)
 	s.sched.Handle(JobOptimize, s.runOptimize)
 	s.sched.Handle(JobRemediation, s.runRemediationJob)
 	s.sched.Handle(JobInventory, s.runInventory)

@@ -22,6 +22,7 @@ import (
 	"github.com/crossbill/crossbill/internal/cur"
 	"github.com/crossbill/crossbill/internal/cur/ingest"
 	"github.com/crossbill/crossbill/internal/inventory"
+	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/server"
@@ -50,6 +51,8 @@ type isoTenant struct {
 	job, review  string
 	person       string // a person with a role in the tenant
 	view         string // a saved view's ID
+	channel      string // a notification channel's ID
+	rule         string // an alert rule's ID
 	remediation  string // a remediation plan's ID
 	schedule     string // a remediation schedule's name
 	resource     string // an inventory resource's ARN
@@ -123,6 +126,8 @@ var resourceParams = map[string]func(t *isoTenant) string{
 	"token":          func(t *isoTenant) string { return t.tokenTarget },
 	"person":         func(t *isoTenant) string { return t.person },
 	"view":           func(t *isoTenant) string { return t.view },
+	"channel":        func(t *isoTenant) string { return t.channel },
+	"alert_rule":     func(t *isoTenant) string { return t.rule },
 	"schedule":       func(t *isoTenant) string { return t.schedule },
 	"approval":       func(t *isoTenant) string { return t.approval },
 	"plan":           func(t *isoTenant) string { return t.plan },
@@ -286,6 +291,43 @@ func isoCases() map[string]isoCase {
 		"DELETE /api/v1/tenants/{tenant}/costs/views/{view}": {control: 200, controlHas: "secret-view", after: func(t *testing.T, w *isoWorld) {
 			w.a.view = w.saveView(t, &w.a)
 		}},
+		"GET /api/v1/tenants/{tenant}/costs/views/{view}/export":   {control: 200, controlHas: "period,group,amortized"},
+		"GET /api/v1/tenants/{tenant}/costs/reconciliation":        {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/costs/dimensions":            {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/costs/forecast":              {control: 200, controlHas: `"forecast"`, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments":                 {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments/utilization":     {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments/recommendations": {control: 200, probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/commitments/simulate":       {body: simulate, control: 200, probes: []isoProbe{probeTenant()}},
+
+		"POST /api/v1/events": {public: "authenticated by a connection's events key (hashed, per connection), not by a token: without a known key every request is 401; internal/events tests prove a key reaches its own connection only"},
+
+		"GET /api/v1/tenants/{tenant}/automation/policies": {control: 200, controlHas: "alpha-a1-policy", probes: []isoProbe{probeTenant()}},
+		"PUT /api/v1/tenants/{tenant}/automation/policies": {control: 200, controlHas: "alpha-a1-policy", body: func(w *isoWorld) any { return policyFile(&w.a) },
+			probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/automation/run": {control: 200, controlHas: "alpha-a1-policy", probes: []isoProbe{probeTenant(),
+			{name: "dry run", want: []int{200}, query: func(*isoWorld) url.Values { return url.Values{"dry_run": {"true"}} }}}},
+
+		"GET /api/v1/tenants/{tenant}/alerts/channels": {control: 200, controlHas: "alpha-a1-channel", probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/alerts/channels": {control: 201, body: func(*isoWorld) any {
+			return map[string]any{"name": "iso-new-channel", "kind": "slack", "url": "http://127.0.0.1:1/x"}
+		}, probes: []isoProbe{probeTenant()}},
+		"DELETE /api/v1/tenants/{tenant}/alerts/channels/{channel}": {control: 200, controlHas: "alpha-a1-channel", after: func(t *testing.T, w *isoWorld) {
+			w.a.channel = w.addChannel(t, &w.a)
+		}},
+		// The channel's receiver is a closed port: A's own test fails (503).
+		"POST /api/v1/tenants/{tenant}/alerts/channels/{channel}/test":   {control: 503, controlHas: "posting to 127.0.0.1:1"},
+		"POST /api/v1/tenants/{tenant}/alerts/channels/{channel}/snooze": {control: 200, controlHas: "snoozed_until", body: func(*isoWorld) any { return map[string]string{"for": "1h"} }},
+		"GET /api/v1/tenants/{tenant}/alerts/deliveries": {control: 200, controlHas: "alpha-a1-alert-subject", probes: []isoProbe{probeTenant(),
+			{name: "B's channel as the filter", want: []int{200}, query: func(w *isoWorld) url.Values { return url.Values{"channel": {w.b.channel}} }}}},
+		"GET /api/v1/tenants/{tenant}/alerts/rules": {control: 200, controlHas: "alpha-a1-rule", probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/alerts/rules": {control: 201, body: func(*isoWorld) any { return map[string]any{"name": "iso-new-rule", "kind": "anomaly"} },
+			probes: []isoProbe{probeTenant()}},
+		"DELETE /api/v1/tenants/{tenant}/alerts/rules/{alert_rule}": {control: 200, controlHas: "alpha-a1-rule", after: func(t *testing.T, w *isoWorld) {
+			w.a.rule = w.addRule(t, &w.a)
+		}},
+		"POST /api/v1/tenants/{tenant}/alerts/evaluate": {control: 200, controlHas: "alpha-a1-rule", probes: []isoProbe{probeTenant(),
+			{name: "B's rule", want: []int{404}, query: func(w *isoWorld) url.Values { return url.Values{"rule": {w.b.rule}, "dry_run": {"true"}} }}}},
 		"GET /api/v1/tenants/{tenant}/remediations": {control: 200, controlHas: "secret-plan-reason", probes: []isoProbe{probeTenant()}},
 		"POST /api/v1/tenants/{tenant}/remediations": {control: 400, controlHas: "remediation module", body: func(w *isoWorld) any {
 			return map[string]any{"connection": w.a.conn, "targets": []map[string]string{{"action": "stop-instance", "arn": "arn:aws:ec2:us-east-1:111100002222:instance/i-0123456789abcdef0"}}}
@@ -304,14 +346,6 @@ func isoCases() map[string]isoCase {
 			w.a.schedule = w.saveSchedule(t, &w.a)
 		}},
 		"POST /api/v1/tenants/{tenant}/remediations/{remediation}/undo": {control: 409, controlHas: "only a done or failed plan"},
-		"GET /api/v1/tenants/{tenant}/costs/views/{view}/export":        {control: 200, controlHas: "period,group,amortized"},
-		"GET /api/v1/tenants/{tenant}/costs/reconciliation":             {control: 200, probes: []isoProbe{probeTenant()}},
-		"GET /api/v1/tenants/{tenant}/costs/dimensions":                 {control: 200, probes: []isoProbe{probeTenant()}},
-		"GET /api/v1/tenants/{tenant}/costs/forecast":                   {control: 200, controlHas: `"forecast"`, probes: []isoProbe{probeTenant()}},
-		"GET /api/v1/tenants/{tenant}/commitments":                      {control: 200, probes: []isoProbe{probeTenant()}},
-		"GET /api/v1/tenants/{tenant}/commitments/utilization":          {control: 200, probes: []isoProbe{probeTenant()}},
-		"GET /api/v1/tenants/{tenant}/commitments/recommendations":      {control: 200, probes: []isoProbe{probeTenant()}},
-		"POST /api/v1/tenants/{tenant}/commitments/simulate":            {body: simulate, control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/commitments/plans":                {control: 200, controlHas: "alpha-a1-secret-purchase", probes: []isoProbe{probeTenant()}},
 		"POST /api/v1/tenants/{tenant}/commitments/plans": {body: planBody(func(w *isoWorld) string { return w.a.conn }), control: 400, controlHas: "verify it first",
 			probes: []isoProbe{probeTenant(), {name: "B's connection in the body", body: planBody(func(w *isoWorld) string { return w.b.conn }), want: []int{404}}}},
@@ -806,6 +840,36 @@ func (w *isoWorld) saveLease(t *testing.T, tn *isoTenant) string {
 	return id
 }
 
+// addChannel adds the tenant's notification channel (to a closed port:
+// deliveries fail at once) and returns its ID.
+func (w *isoWorld) addChannel(t *testing.T, tn *isoTenant) string {
+	t.Helper()
+	var a struct{ Channel struct{ ID string } }
+	body := map[string]any{"name": tn.name + "-channel", "kind": "slack", "url": "http://127.0.0.1:1/services/" + tn.name + "-hook-token", "topics": []string{"alert.*"}}
+	if code := w.ts.do(t, "POST", "/api/v1/tenants/"+tn.name+"/alerts/channels", tn.admin, body, &a); code != 201 {
+		t.Fatalf("channel of %s: %d", tn.name, code)
+	}
+	w.secretsOf(tn, a.Channel.ID, tn.name+"-channel", tn.name+"-hook-token")
+	return a.Channel.ID
+}
+
+// policyFile is the tenant's automation policy file, named after it.
+func policyFile(tn *isoTenant) string {
+	return "policies:\n  - name: " + tn.name + "-policy\n    resource: events\n    filters:\n      - principal: " + tn.name + "-principal\n    action: notify\n"
+}
+
+// addRule adds the tenant's alert rule and returns its ID.
+func (w *isoWorld) addRule(t *testing.T, tn *isoTenant) string {
+	t.Helper()
+	var r struct{ ID string }
+	body := map[string]any{"name": tn.name + "-rule", "kind": "budget", "params": map[string]any{"amount": 1234567, "scope": "tag:team=" + tn.name + "-rule-team"}}
+	if code := w.ts.do(t, "POST", "/api/v1/tenants/"+tn.name+"/alerts/rules", tn.admin, body, &r); code != 201 {
+		t.Fatalf("rule of %s: %d", tn.name, code)
+	}
+	w.secretsOf(tn, r.ID, tn.name+"-rule", tn.name+"-rule-team")
+	return r.ID
+}
+
 // saveRecommendations gives the tenant an inventory (an unattached
 // volume and a free address named after it) and evaluates it; the
 // volume's recommendation ID is the tenant's {recommendation}.
@@ -969,6 +1033,16 @@ func newIsoWorld(t *testing.T) *isoWorld {
 		tn.view = w.saveView(t, tn)
 		tn.policy = w.savePolicy(t, tn)
 		tn.lease = w.saveLease(t, tn)
+		tn.channel = w.addChannel(t, tn)
+		tn.rule = w.addRule(t, tn)
+		if code := ts.do(t, "PUT", "/api/v1/tenants/"+tn.name+"/automation/policies", tn.admin, policyFile(tn), nil); code != 200 {
+			t.Fatalf("policies of %s: %d", tn.name, code)
+		}
+		w.secretsOf(tn, tn.name+"-policy", tn.name+"-principal")
+		if err := notify.Enqueue(ctx, st, notify.Message{Tenant: crossbill.TenantID(tn.id), Topic: "alert.budget", Subject: x.name + "-alert-subject", Text: x.name + "-alert-text"}); err != nil {
+			t.Fatal(err)
+		}
+		w.secretsOf(tn, x.name+"-alert-subject", x.name+"-alert-text")
 		tn.rec = w.saveRecommendations(t, inv, tn, tn == &w.b)
 		tn.remediation = "rp_" + strings.ReplaceAll(x.name, "-", "") + "secretplan"
 		plan := fmt.Sprintf(`{"id":%q,"tenant_id":%q,"connection_id":%q,"state":"blocked","reason":"%s-secret-plan-reason","items":[]}`, tn.remediation, tn.id, tn.conn, x.name)

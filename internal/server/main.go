@@ -25,6 +25,7 @@ import (
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/cluster"
+	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/signin"
@@ -92,6 +93,8 @@ type Main struct {
 	Inventory optimize.Source
 	// Runners are extra job kinds (the demo's data loader).
 	Runners map[string]scheduler.Runner
+	// Notify tunes notification deliveries (zero: the defaults).
+	Notify notify.Options
 
 	// SignIn is the single sign-on configuration (Resolved); nil or
 	// without providers: token sign-in only.
@@ -200,7 +203,7 @@ func (m *Main) Run(ctx context.Context) error {
 		AuthFailures: m.AuthFailures, AuthFailWindow: m.AuthFailWindow, MaxTokensPerTenant: m.MaxTokensPerTenant,
 		MaxRows: m.MaxRows, CacheBytes: m.CacheBytes, TenantCacheBytes: m.TenantCacheBytes, HeavyQueries: m.HeavyQueries, HeavyQueriesAll: m.HeavyQueriesAll,
 		HubPrincipal: m.HubPrincipal, TemplateURLBase: m.TemplateURLBase, VerifyWait: m.VerifyWait, VerifyRetry: m.VerifyRetry, HubProblem: hubProblem,
-		SignIn: sso, SessionIdle: m.SessionIdle, SessionAbsolute: m.SessionAbsolute, TrustedProxies: m.TrustedProxies, Inventory: m.Inventory})
+		SignIn: sso, SessionIdle: m.SessionIdle, SessionAbsolute: m.SessionAbsolute, TrustedProxies: m.TrustedProxies, Notify: m.Notify, Inventory: m.Inventory})
 	m.srv.registerRunners()
 	for kind, r := range m.Runners {
 		m.sched.Handle(kind, r)

@@ -8,11 +8,15 @@ import (
 	"testing"
 
 	accessgov "github.com/crossbill/crossbill/internal/access"
+	"github.com/crossbill/crossbill/internal/alerts"
+	"github.com/crossbill/crossbill/internal/automation"
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/events"
 	"github.com/crossbill/crossbill/internal/inventory"
 	"github.com/crossbill/crossbill/internal/jit"
+	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/remediation"
@@ -107,6 +111,24 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"JITTrail":                 {jit.AuditTrail{}},
 		"JITDrift":                 {jit.Drift{}},
 		"JITReconcile":             {jit.ReconcileResult{}},
+		"Channel":                  {store.NotifyChannel{}},
+		"ChannelCreate":            {notify.ChannelRequest{}},
+		"ChannelAdded":             {notify.Added{}},
+		"ChannelSnooze":            {channelSnooze{}},
+		"Delivery":                 {store.OutboxItem{}},
+		"AlertRule":                {store.AlertRule{}},
+		"AlertRuleParams":          {alerts.Params{}},
+		"AlertRuleCreate":          {alerts.RuleRequest{}},
+		"AlertFiring":              {alerts.Firing{}},
+		"AlertRuleReport":          {alerts.RuleReport{}},
+		"AlertReport":              {alerts.Report{}},
+		"EventReceipt":             {events.Result{}},
+		"AutomationFilter":         {automation.Filter{}},
+		"AutomationPolicy":         {automation.Policy{}},
+		"AutomationPolicies":       {automationView{}},
+		"AutomationItem":           {automation.Item{}},
+		"AutomationPolicyReport":   {automation.PolicyReport{}},
+		"AutomationReport":         {automation.Report{}},
 		"OptimizeRecommendation":   {optimize.Recommendation{}},
 		"OptimizeSavings":          {optimize.Savings{}},
 		"OptimizeCheck":            {optimize.Check{}},

@@ -114,6 +114,12 @@ func (s *Server) runIngest(ctx context.Context, j store.Job, progress scheduler.
 		}
 	}
 	progress(1, fmt.Sprintf("%d billing period(s), %d loaded", len(res.Periods), loaded))
+	if loaded > 0 {
+		// New cost data: the tenant's alert rules look at it now.
+		if rules, err := s.store.AlertRules(ctx, t.ID); err == nil && len(rules) > 0 {
+			return s.scheduleAlerts(ctx, t.ID, s.now())
+		}
+	}
 	return nil
 }
 
@@ -164,6 +170,9 @@ func (s *Server) awaitVerify(ctx context.Context, c store.Connection) error {
 func (s *Server) EnsureSchedules(ctx context.Context) error {
 	if s.sched == nil {
 		return nil
+	}
+	if err := s.ensureAlertSchedules(ctx); err != nil {
+		return err
 	}
 	conns, err := s.store.Connections(ctx)
 	if err != nil {

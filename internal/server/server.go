@@ -21,9 +21,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/alerts"
+	"github.com/crossbill/crossbill/internal/automation"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/cluster"
+	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/optimize"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/signin"
@@ -98,6 +101,15 @@ type Config struct {
 	SessionAbsolute time.Duration
 	// TrustedProxies may set X-Forwarded-For and X-Forwarded-Proto.
 	TrustedProxies []netip.Prefix
+	// Notify tunes the notify job's deliveries (zero: notify's defaults).
+	Notify notify.Options
+	// Savings feeds the savings alert rule (nil until internal/optimize
+	// is wired: the rule says so).
+	Savings alerts.SavingsSource
+	// Automation feeds and carries out automation policies
+	// (recommendations from internal/optimize, marks and remediations
+	// through internal/remediation; nil until they are wired).
+	Automation automation.Sources
 }
 
 // Server serves the API and the UI.

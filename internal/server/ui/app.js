@@ -14,10 +14,11 @@ import inventory from './pages/inventory.js';
 import annex from './pages/annex.js';
 import jobs from './pages/jobs.js';
 import approvals from './pages/approvals.js';
+import alerts from './pages/alerts.js';
 import remediation from './pages/remediation.js';
 import { me, people } from './pages/people.js';
 
-const pages = { connections, costs, commitments, inventory, optimize, review, access, jit, remediation, approvals, annex, jobs, me, people };
+const pages = { connections, costs, commitments, inventory, optimize, review, access, jit, remediation, approvals, alerts, annex, jobs, me, people };
 const main = document.getElementById('main');
 const header = document.getElementById('top');
 const tenantSelect = document.getElementById('tenant-select');
