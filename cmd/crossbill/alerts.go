@@ -323,7 +323,7 @@ func newAlertsRuleCmd(app *App, open alertsOpener) *cobra.Command {
 			var rep alerts.Report
 			err = withTenantCosts(ctx, app, t.ID, func(cs *costs.Store) error {
 				var err error
-				rep, err = alerts.Evaluate(ctx, st, t.ID, alerts.Sources{Costs: cs}, only, dry)
+				rep, err = alerts.Evaluate(ctx, st, t.ID, alerts.Sources{Costs: cs, Savings: alerts.OptimizeSavings{Store: st}}, only, dry)
 				return err
 			})
 			if err != nil {

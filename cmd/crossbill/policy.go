@@ -9,6 +9,8 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/automation"
+	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/remediation"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
@@ -117,7 +119,18 @@ it would do, and changes nothing.`,
 			if err != nil {
 				return err
 			}
-			rep, err := automation.Run(ctx, st, t.ID, ps, automation.Sources{}, dry)
+			src := automation.Sources{Recommendations: automation.Optimize{Store: st}}
+			// mark and remediate reach AWS through the hub's credentials
+			// (a dry run only reads the store); without them those
+			// actions say they did nothing.
+			env := remediation.Env{Store: st, TenantName: t.Name}
+			if dry {
+				src.Remediator = automation.Remediation{Env: env}
+			} else if hub, err := app.AWS(ctx, awsclient.HubOptions{}); err == nil {
+				env.AWS = hub
+				src.Remediator = automation.Remediation{Env: env}
+			}
+			rep, err := automation.Run(ctx, st, t.ID, ps, src, dry)
 			if err != nil {
 				return err
 			}

@@ -30,7 +30,7 @@ type Opportunity struct {
 }
 
 // SavingsSource lists a tenant's current optimization opportunities. It is
-// the hook for internal/optimize (another branch): until it is wired, the
+// internal/optimize's open recommendations (alerts.OptimizeSavings); nil: the
 // savings rule reports that it has nothing to read.
 type SavingsSource interface {
 	Opportunities(ctx context.Context, tenant crossbill.TenantID) ([]Opportunity, error)

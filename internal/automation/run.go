@@ -36,14 +36,14 @@ type Recommendation struct {
 }
 
 // RecommendationSource lists a tenant's recommendations: the hook for
-// internal/optimize (another branch). Nil: recommendation policies say
+// internal/optimize (automation.Optimize). Nil: recommendation policies say
 // there are none to read.
 type RecommendationSource interface {
 	Recommendations(ctx context.Context, tenant crossbill.TenantID) ([]Recommendation, error)
 }
 
 // Remediator marks resources for a later operation and plans
-// remediations: the hook for internal/remediation (another branch), which
+// remediations: internal/remediation (automation.Remediation), which
 // owns the safety model (tag condition, state guards, approvals, audit).
 // dryRun asks for the plan only.
 type Remediator interface {
@@ -232,7 +232,7 @@ func act(ctx context.Context, st *store.Store, tenant crossbill.TenantID, p Poli
 		return "notified " + strconv.Itoa(queued) + " new item(s), " + strconv.Itoa(dup) + " sent before", nil
 	case ActionMark, ActionRemediate:
 		if src.Remediator == nil {
-			return "", crossbill.Errorf(crossbill.CodeUnavailable, "policy", "the remediation engine (internal/remediation) is not in this build: would %s %d resource(s), did nothing", p.Action, len(items))
+			return "", crossbill.Errorf(crossbill.CodeUnavailable, "policy", "no remediation engine here (it needs the hub's AWS credentials: set AWS_PROFILE or run where the server runs): would %s %d resource(s), did nothing", p.Action, len(items))
 		}
 		if p.Action == ActionMark {
 			return src.Remediator.Mark(ctx, tenant, p.Name, items, p.MarkDays, dryRun)

@@ -3,6 +3,8 @@ package jit
 import (
 	"context"
 
+	outbox "github.com/crossbill/crossbill/internal/notify"
+
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/store"
 )
@@ -24,14 +26,17 @@ type Message struct {
 	DedupKey string
 }
 
-// notify is the one place notifications leave: internal/notify's outbox
-// once it is on main; until then the message is logged.
+// notify is the one place notifications leave: the tenant's outbox
+// (internal/notify), which routes them to the channels subscribed to the
+// topic. A failure to queue is logged, never fails the lease.
 func notify(ctx context.Context, st *store.Store, opts Options, m Message) {
 	if opts.Notify != nil {
 		opts.Notify(ctx, st, m)
 		return
 	}
-	opts.log().Info("jit: notification", "tenant", m.Tenant, "topic", m.Topic, "subject", m.Subject)
+	if err := outbox.Enqueue(ctx, st, outbox.Message{Tenant: m.Tenant, Topic: m.Topic, Subject: m.Subject, Text: m.Text, Data: m.Data, DedupKey: m.DedupKey}); err != nil {
+		opts.log().Warn("jit: queueing a notification", "tenant", m.Tenant, "topic", m.Topic, "err", err)
+	}
 }
 
 func notifyRequester(ctx context.Context, st *store.Store, opts Options, l store.JITLease, what string) {

@@ -26,7 +26,7 @@ func TestTargetsForRecommendations(t *testing.T) {
 	beta, _ := st.CreateTenant(ctx, "beta")
 	const acct = "111122223333"
 	vol := inventory.Resource{ARN: "arn:aws:ec2:us-east-1:" + acct + ":volume/vol-free", AccountID: acct, Region: "us-east-1", Service: "ec2", Type: "volume",
-		ID: "vol-free", State: "available", Metadata: map[string]any{"volume_type": "gp3", "size_gib": 100.0, "iops": 3000.0, "throughput_mibps": 125.0}}
+		ID: "vol-free", State: "available", Metadata: map[string]any{"volume_type": "gp3", "size_gb": 100.0, "iops": 3000.0, "throughput_mibps": 125.0}}
 	eip := inventory.Resource{ARN: "arn:aws:ec2:us-east-1:" + acct + ":elastic-ip/eipalloc-free", AccountID: acct, Region: "us-east-1", Service: "ec2", Type: "elastic-ip",
 		ID: "eipalloc-free"}
 	src := &optimize.Memory{}

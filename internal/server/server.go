@@ -28,6 +28,7 @@ import (
 	"github.com/crossbill/crossbill/internal/costs/cluster"
 	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/optimize"
+	"github.com/crossbill/crossbill/internal/remediation"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/signin"
 	"github.com/crossbill/crossbill/internal/store"
@@ -103,12 +104,12 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Notify tunes the notify job's deliveries (zero: notify's defaults).
 	Notify notify.Options
-	// Savings feeds the savings alert rule (nil until internal/optimize
-	// is wired: the rule says so).
+	// Savings feeds the savings alert rule (nil: the tenant's open
+	// optimization recommendations).
 	Savings alerts.SavingsSource
-	// Automation feeds and carries out automation policies
-	// (recommendations from internal/optimize, marks and remediations
-	// through internal/remediation; nil until they are wired).
+	// Automation feeds and carries out automation policies (zero fields:
+	// recommendations from internal/optimize, marks and remediation plans
+	// through internal/remediation).
 	Automation automation.Sources
 }
 
@@ -146,6 +147,15 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Inventory == nil && cfg.Store != nil {
 		cfg.Inventory = optimize.InventoryStore{Store: cfg.Store}
+	}
+	if cfg.Savings == nil && cfg.Store != nil {
+		cfg.Savings = alerts.OptimizeSavings{Store: cfg.Store}
+	}
+	if cfg.Automation.Recommendations == nil && cfg.Store != nil {
+		cfg.Automation.Recommendations = automation.Optimize{Store: cfg.Store}
+	}
+	if cfg.Automation.Remediator == nil && cfg.Store != nil {
+		cfg.Automation.Remediator = automation.Remediation{Env: remediation.Env{Store: cfg.Store, AWS: cfg.AWS, Notify: remediationNotify(cfg.Store)}}
 	}
 	if cfg.RatePerSecond == 0 {
 		cfg.RatePerSecond = 50
