@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,45 +42,7 @@ type SyncResult struct {
 // the tenant's), else the tenant's one connection with the access-read
 // module and a role.
 func ConnectionFor(ctx context.Context, st *store.Store, tenant crossbill.TenantID, connID crossbill.ConnectionID) (store.Connection, error) {
-	const op = "access"
-	var conn store.Connection
-	if connID != "" {
-		c, err := st.TenantConnection(ctx, tenant, connID)
-		if err != nil {
-			return store.Connection{}, err
-		}
-		conn = c
-	} else {
-		all, err := st.ConnectionsByTenant(ctx, tenant)
-		if err != nil {
-			return store.Connection{}, err
-		}
-		var ok []store.Connection
-		for _, c := range all {
-			if slices.Contains(c.Modules, manifest.ModuleAccessRead) && c.RoleARN != "" {
-				ok = append(ok, c)
-			}
-		}
-		switch len(ok) {
-		case 0:
-			return store.Connection{}, crossbill.Errorf(crossbill.CodeNotFound, op, "this tenant has no verified connection with the access-read module: run `crossbill connect init --modules org,access-read ...`, deploy its templates, then `crossbill connect verify`")
-		case 1:
-			conn = ok[0]
-		default:
-			ids := make([]string, len(ok))
-			for i, c := range ok {
-				ids[i] = string(c.ID)
-			}
-			return store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "this tenant has %d connections with access-read: pass --connection, one of %s", len(ok), strings.Join(ids, ", "))
-		}
-	}
-	if !slices.Contains(conn.Modules, manifest.ModuleAccessRead) {
-		return store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "connection %s does not have the access-read module: update its role stack with `crossbill connect init --modules ...,access-read` and verify it again", conn.ID)
-	}
-	if conn.RoleARN == "" {
-		return store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "connection %s has no role yet: deploy its templates and run `crossbill connect verify` first", conn.ID)
-	}
-	return conn, nil
+	return st.ConnectionWithModule(ctx, tenant, connID, manifest.ModuleAccessRead)
 }
 
 // Sync reads the identities and entitlements of conn's account and, for an

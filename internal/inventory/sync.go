@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/crossbill/crossbill"
@@ -45,45 +44,7 @@ type SyncResult struct {
 // the tenant's), else the tenant's one connection with the inventory
 // module and a role.
 func ConnectionFor(ctx context.Context, st *store.Store, tenant crossbill.TenantID, connID crossbill.ConnectionID) (store.Connection, error) {
-	const op = "inventory"
-	var conn store.Connection
-	if connID != "" {
-		c, err := st.TenantConnection(ctx, tenant, connID)
-		if err != nil {
-			return store.Connection{}, err
-		}
-		conn = c
-	} else {
-		all, err := st.ConnectionsByTenant(ctx, tenant)
-		if err != nil {
-			return store.Connection{}, err
-		}
-		var ok []store.Connection
-		for _, c := range all {
-			if slices.Contains(c.Modules, manifest.ModuleInventory) && c.RoleARN != "" {
-				ok = append(ok, c)
-			}
-		}
-		switch len(ok) {
-		case 0:
-			return store.Connection{}, crossbill.Errorf(crossbill.CodeNotFound, op, "this tenant has no verified connection with the inventory module: run `crossbill connect init --modules inventory,...`, deploy its templates, then `crossbill connect verify`")
-		case 1:
-			conn = ok[0]
-		default:
-			ids := make([]string, len(ok))
-			for i, c := range ok {
-				ids[i] = string(c.ID)
-			}
-			return store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "this tenant has %d connections with the inventory module: pass --connection, one of %s", len(ok), strings.Join(ids, ", "))
-		}
-	}
-	if !slices.Contains(conn.Modules, manifest.ModuleInventory) {
-		return store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "connection %s does not have the inventory module: update its role stack with `crossbill connect init --modules ...,inventory` and verify it again", conn.ID)
-	}
-	if conn.RoleARN == "" {
-		return store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "connection %s has no role yet: deploy its templates and run `crossbill connect verify` first", conn.ID)
-	}
-	return conn, nil
+	return st.ConnectionWithModule(ctx, tenant, connID, manifest.ModuleInventory)
 }
 
 // Sync reads the resources of conn's account and, for an organization, of

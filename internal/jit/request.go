@@ -126,34 +126,7 @@ type RequestInput struct {
 // Connection finds the tenant's connection with the access-jit module:
 // connID when given (it must be the tenant's), else the only one.
 func Connection(ctx context.Context, st *store.Store, tenant crossbill.TenantID, connID crossbill.ConnectionID) (store.Connection, error) {
-	const op = "jit"
-	if connID != "" {
-		c, err := st.TenantConnection(ctx, tenant, connID)
-		if err != nil {
-			return store.Connection{}, err
-		}
-		if !slices.Contains(c.Modules, manifest.ModuleAccessJIT) || c.RoleARN == "" {
-			return store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "connection %s has no verified role with the access-jit module: `crossbill connect init --modules ...,access-read,access-jit`, deploy, verify", c.ID)
-		}
-		return c, nil
-	}
-	all, err := st.ConnectionsByTenant(ctx, tenant)
-	if err != nil {
-		return store.Connection{}, err
-	}
-	var ok []store.Connection
-	for _, c := range all {
-		if slices.Contains(c.Modules, manifest.ModuleAccessJIT) && c.RoleARN != "" {
-			ok = append(ok, c)
-		}
-	}
-	switch len(ok) {
-	case 0:
-		return store.Connection{}, crossbill.Errorf(crossbill.CodeNotFound, op, "this tenant has no verified connection with the access-jit module: run `crossbill connect init --modules org,access-read,access-jit ...`, deploy its templates, then `crossbill connect verify`")
-	case 1:
-		return ok[0], nil
-	}
-	return store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "this tenant has %d connections with access-jit: pass --connection", len(ok))
+	return st.ConnectionWithModule(ctx, tenant, connID, manifest.ModuleAccessJIT)
 }
 
 // LoadPolicy reads and decodes one of a tenant's policies.

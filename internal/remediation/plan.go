@@ -63,41 +63,7 @@ type Request struct {
 // (it must be the tenant's), else the tenant's one verified connection
 // with the remediation module.
 func ConnectionFor(ctx context.Context, st *store.Store, tenant crossbill.TenantID, connID crossbill.ConnectionID) (store.Connection, error) {
-	const op = "remediation"
-	if connID != "" {
-		c, err := st.TenantConnection(ctx, tenant, connID)
-		if err != nil {
-			return store.Connection{}, err
-		}
-		if !slices.Contains(c.Modules, manifest.ModuleRemediation) {
-			return store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "connection %s does not have the remediation module: update its role stack with `crossbill connect init --modules ...,remediation` and verify it again", c.ID)
-		}
-		if c.RoleARN == "" {
-			return store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "connection %s has no role yet: deploy its templates and run `crossbill connect verify` first", c.ID)
-		}
-		return c, nil
-	}
-	all, err := st.ConnectionsByTenant(ctx, tenant)
-	if err != nil {
-		return store.Connection{}, err
-	}
-	var ok []store.Connection
-	for _, c := range all {
-		if slices.Contains(c.Modules, manifest.ModuleRemediation) && c.RoleARN != "" {
-			ok = append(ok, c)
-		}
-	}
-	switch len(ok) {
-	case 0:
-		return store.Connection{}, crossbill.Errorf(crossbill.CodeNotFound, op, "this tenant has no verified connection with the remediation module: run `crossbill connect init --modules ...,remediation`, deploy its templates, then `crossbill connect verify`")
-	case 1:
-		return ok[0], nil
-	}
-	ids := make([]string, len(ok))
-	for i, c := range ok {
-		ids[i] = string(c.ID)
-	}
-	return store.Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "this tenant has %d connections with remediation: pass --connection, one of %s", len(ok), strings.Join(ids, ", "))
+	return st.ConnectionWithModule(ctx, tenant, connID, manifest.ModuleRemediation)
 }
 
 // configFor returns the configuration that reaches account through conn:

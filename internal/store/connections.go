@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"time"
 
@@ -216,4 +217,46 @@ func joinModules(ms []manifest.Module) string {
 		s[i] = string(m)
 	}
 	return strings.Join(s, ",")
+}
+
+// ConnectionWithModule finds the connection a feature acts through:
+// connID when given (it must be the tenant's, with the module and a
+// role), else the tenant's one connection with the module and a role.
+// Each error says what to run.
+func (s *Store) ConnectionWithModule(ctx context.Context, tenant crossbill.TenantID, connID crossbill.ConnectionID, module manifest.Module) (Connection, error) {
+	op := string(module)
+	if connID != "" {
+		c, err := s.TenantConnection(ctx, tenant, connID)
+		if err != nil {
+			return Connection{}, err
+		}
+		if !slices.Contains(c.Modules, module) {
+			return Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "connection %s does not have the %s module: update its role stack with `crossbill connect init --modules ...,%s` and verify it again", c.ID, module, module)
+		}
+		if c.RoleARN == "" {
+			return Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "connection %s has no role yet: deploy its templates and run `crossbill connect verify` first", c.ID)
+		}
+		return c, nil
+	}
+	all, err := s.ConnectionsByTenant(ctx, tenant)
+	if err != nil {
+		return Connection{}, err
+	}
+	var ok []Connection
+	for _, c := range all {
+		if slices.Contains(c.Modules, module) && c.RoleARN != "" {
+			ok = append(ok, c)
+		}
+	}
+	switch len(ok) {
+	case 0:
+		return Connection{}, crossbill.Errorf(crossbill.CodeNotFound, op, "this tenant has no verified connection with the %s module: run `crossbill connect init --modules ...,%s`, deploy its templates, then `crossbill connect verify`", module, module)
+	case 1:
+		return ok[0], nil
+	}
+	ids := make([]string, len(ok))
+	for i, c := range ok {
+		ids[i] = string(c.ID)
+	}
+	return Connection{}, crossbill.Errorf(crossbill.CodeInvalid, op, "this tenant has %d connections with the %s module: pass --connection, one of %s", len(ok), module, strings.Join(ids, ", "))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/store"
+	"github.com/crossbill/crossbill/internal/store/storetest"
 )
 
 func newConn(tb testing.TB, s *store.Store, tenant crossbill.TenantID, ext string) store.Connection {
@@ -202,5 +203,52 @@ func TestTenantConnection(t *testing.T) {
 	}
 	if a, b := strings.ReplaceAll(other.Error(), string(c.ID), "X"), strings.ReplaceAll(missing.Error(), "nosuch", "X"); a != b {
 		t.Fatalf("another tenant's connection and a missing one answer differently:\n%s\n%s", a, b)
+	}
+}
+
+// TestConnectionWithModule: a feature finds the tenant's one connection
+// with its module and a role; none, several, one without the module or
+// without a role, and another tenant's are each refused with what to do.
+func TestConnectionWithModule(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	acme, _ := s.CreateTenant(ctx, "acme")
+	beta, _ := s.CreateTenant(ctx, "beta")
+	mk := func(tenant crossbill.TenantID, ext string, bind bool, mods ...manifest.Module) store.Connection {
+		c, err := s.CreateConnection(ctx, store.NewConnection{TenantID: tenant, ExternalID: crossbill.ExternalID(ext), HubPrincipal: "x", Modules: mods})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bind {
+			if c, err = storetest.Bind(ctx, s, c.ID, crossbill.RoleARN("arn:aws:iam::11112222"+ext[len(ext)-4:]+":role/R")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return c
+	}
+	if _, err := s.ConnectionWithModule(ctx, acme.ID, "", manifest.ModuleInventory); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		t.Fatalf("none: %v", err)
+	}
+	unbound := mk(acme.ID, "cb-ext-0001", false, "cost", manifest.ModuleInventory)
+	costOnly := mk(acme.ID, "cb-ext-0002", true, "cost")
+	if _, err := s.ConnectionWithModule(ctx, acme.ID, "", manifest.ModuleInventory); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		t.Fatalf("only an unbound one: %v", err)
+	}
+	one := mk(acme.ID, "cb-ext-0003", true, "cost", manifest.ModuleInventory)
+	if c, err := s.ConnectionWithModule(ctx, acme.ID, "", manifest.ModuleInventory); err != nil || c.ID != one.ID {
+		t.Fatalf("the one: %+v %v", c, err)
+	}
+	for _, c := range []store.Connection{unbound, costOnly} {
+		if _, err := s.ConnectionWithModule(ctx, acme.ID, c.ID, manifest.ModuleInventory); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+			t.Fatalf("%s named: %v", c.ID, err)
+		}
+	}
+	if _, err := s.ConnectionWithModule(ctx, beta.ID, one.ID, manifest.ModuleInventory); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		t.Fatalf("beta named acme's connection: %v", err)
+	}
+	mk(acme.ID, "cb-ext-0004", true, "cost", manifest.ModuleInventory)
+	if _, err := s.ConnectionWithModule(ctx, acme.ID, "", manifest.ModuleInventory); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+		t.Fatalf("two: %v", err)
 	}
 }
