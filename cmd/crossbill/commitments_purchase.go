@@ -16,6 +16,7 @@ import (
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/commitments"
+	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/store"
 )
@@ -430,11 +431,14 @@ func portfolio(ctx context.Context, app *App, f *commitmentFlags, fromAWS bool, 
 
 type renewalsReport struct {
 	Renewals []purchase.Renewal `json:"renewals"`
+	// Notified is how many 90/60/30-day alerts --notify queued (each
+	// threshold of a commitment once: the outbox de-duplicates).
+	Notified int `json:"notified,omitempty"`
 }
 
 func newRenewalsCmd(app *App) *cobra.Command {
 	var f commitmentFlags
-	var fromAWS bool
+	var fromAWS, send bool
 	var regions []string
 	var access customerAWS
 	cmd := &cobra.Command{
@@ -452,7 +456,22 @@ it ends. Plan one with 'crossbill commitments plan' (the JSON's "plan" is its re
 				if rep.Renewals == nil {
 					rep.Renewals = []purchase.Renewal{}
 				}
+				if send {
+					st, err := app.Store(ctx)
+					if err != nil {
+						return err
+					}
+					enqueue := func(ctx context.Context, m purchase.Message) error {
+						return notify.Enqueue(ctx, st, notify.Message{Tenant: m.Tenant, Topic: m.Topic, Subject: m.Subject, Text: m.Text, Data: m.Data, DedupKey: m.DedupKey})
+					}
+					if rep.Notified, err = purchase.SendRenewalAlerts(ctx, enqueue, f.tenantID, rep.Renewals); err != nil {
+						return err
+					}
+				}
 				return app.Print(rep, func(w io.Writer) error {
+					if send {
+						fmt.Fprintf(w, "%d renewal alert(s) queued to the tenant's channels (topic %s)\n", rep.Notified, purchase.TopicRenewal)
+					}
 					tw := newTable(w, 0)
 					fmt.Fprintln(tw, "TYPE\tID\tENDS\tDAYS\tALERT\tUSED\tRENEWAL")
 					for _, r := range rep.Renewals {
@@ -476,6 +495,7 @@ it ends. Plan one with 'crossbill commitments plan' (the JSON's "plan" is its re
 	}
 	f.register(cmd, "30d")
 	cmd.Flags().BoolVar(&fromAWS, "aws", false, "also read the AWS APIs through --connection's role")
+	cmd.Flags().BoolVar(&send, "notify", false, "queue each due 90/60/30-day alert to the tenant's notification channels (once per commitment and threshold)")
 	cmd.Flags().StringSliceVar(&regions, "regions", []string{"us-east-1"}, "regions whose reservations to read with --aws")
 	access.register(cmd, "Savings Plans and reservations (with --aws)")
 	return cmd

@@ -175,7 +175,7 @@ func TestRun(t *testing.T) {
 		t.Fatalf("second run: %+v", again.Policies[0])
 	}
 	without, _ := automation.Run(ctx, st, ten.ID, ps[1:2], automation.Sources{Recommendations: rs}, false)
-	if !strings.Contains(without.Policies[0].Error, "internal/remediation") {
+	if !strings.Contains(without.Policies[0].Error, "no remediation engine") {
 		t.Fatalf("without a remediator: %+v", without.Policies[0])
 	}
 }

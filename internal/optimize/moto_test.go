@@ -34,6 +34,61 @@ func must[T any](v T, err error) T {
 	return v
 }
 
+// motoAccount returns the emulator's root config and an admin config
+// inside the emulated customer account acct (us-east-1).
+func motoAccount(t *testing.T, acct string) (root, cfg aws.Config) {
+	srv := emulator.Shared(t)
+	ctx := context.Background()
+	root = must(srv.RootConfig(ctx))
+	creds := must(sts.NewFromConfig(root).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + acct + ":role/admin"), RoleSessionName: aws.String("setup")})).Credentials
+	cfg = must(srv.Config(ctx, aws.ToString(creds.AccessKeyId), aws.ToString(creds.SecretAccessKey), aws.ToString(creds.SessionToken)))
+	cfg.Region = "us-east-1"
+	return root, cfg
+}
+
+// syncInventory creates a tenant with an inventory connection to acct and
+// syncs it through the connection's role with the real collectors.
+func syncInventory(t *testing.T, root aws.Config, acct string) (*store.Store, store.Tenant) {
+	ctx := context.Background()
+	st := must(store.Open(ctx, t.TempDir()))
+	t.Cleanup(func() { st.Close() })
+	tenant := must(st.CreateTenant(ctx, "acme"))
+	conn := must(st.CreateConnection(ctx, store.NewConnection{TenantID: tenant.ID, ExternalID: "cb-test-external-id-0123456789",
+		HubPrincipal: "arn:aws:iam::123456789012:user/hub", Modules: []manifest.Module{manifest.ModuleInventory}}))
+	conn = must(storetest.Bind(ctx, st, conn.ID, crossbill.RoleARN("arn:aws:iam::"+acct+":role/CrossbillAccess")))
+	_, err := inventory.Sync(ctx, st, conn, inventory.SyncOptions{Tenant: "acme",
+		CollectOptions: inventory.CollectOptions{AWS: awsclient.MustFactory(root), Regions: []string{"us-east-1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, tenant
+}
+
+// putDaily seeds one back-dated point a day for the 13 whole days before
+// today (an hour past midnight UTC), for one metric of one resource.
+func putDaily(t *testing.T, cfg aws.Config, namespace, dimName, dimValue, metric string, value float64) {
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	cw := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801) })
+	var data []cwtypes.MetricDatum
+	for d := 1; d <= 13; d++ {
+		data = append(data, cwtypes.MetricDatum{MetricName: aws.String(metric), Value: aws.Float64(value), Timestamp: aws.Time(day.Add(-time.Duration(d)*24*time.Hour + time.Hour)),
+			Dimensions: []cwtypes.Dimension{{Name: aws.String(dimName), Value: aws.String(dimValue)}}})
+	}
+	must(cw.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String(namespace), MetricData: data}))
+}
+
+// byRule indexes recommendations by rule and resource ID.
+func byRule(recs []*optimize.Recommendation) map[string]map[string]*optimize.Recommendation {
+	got := map[string]map[string]*optimize.Recommendation{}
+	for _, r := range recs {
+		if got[r.Rule] == nil {
+			got[r.Rule] = map[string]*optimize.Recommendation{}
+		}
+		got[r.Rule][r.ResourceID] = r
+	}
+	return got
+}
+
 // TestEvaluateAfterSyncAgainstMoto: resources created in the emulated
 // customer account (an idle and a busy instance, an unattached and an
 // attached volume, a free and an associated Elastic IP), with back-dated
@@ -41,13 +96,9 @@ func must[T any](v T, err error) T {
 // connection's role and evaluated from the inventory store: each rule
 // fires on the resource that should and stays silent on its neighbour.
 func TestEvaluateAfterSyncAgainstMoto(t *testing.T) {
-	srv := emulator.Shared(t)
 	ctx := context.Background()
 	const acct = "344444444444"
-	root := must(srv.RootConfig(ctx))
-	creds := must(sts.NewFromConfig(root).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + acct + ":role/admin"), RoleSessionName: aws.String("setup")})).Credentials
-	cfg := must(srv.Config(ctx, aws.ToString(creds.AccessKeyId), aws.ToString(creds.SecretAccessKey), aws.ToString(creds.SessionToken)))
-	cfg.Region = "us-east-1"
+	root, cfg := motoAccount(t, acct)
 
 	e := ec2.NewFromConfig(cfg)
 	run := func(typ ec2types.InstanceType) ec2types.Instance {
@@ -64,32 +115,13 @@ func TestEvaluateAfterSyncAgainstMoto(t *testing.T) {
 
 	// 13 back-dated days: the idle instance at 2% CPU and 1 MB of traffic
 	// a day, the busy one at 45% and 500 MB.
-	day := time.Now().UTC().Truncate(24 * time.Hour)
-	cw := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801) })
-	put := func(id, metric string, value float64) {
-		var data []cwtypes.MetricDatum
-		for d := 1; d <= 13; d++ {
-			data = append(data, cwtypes.MetricDatum{MetricName: aws.String(metric), Value: aws.Float64(value), Timestamp: aws.Time(day.Add(-time.Duration(d)*24*time.Hour + time.Hour)),
-				Dimensions: []cwtypes.Dimension{{Name: aws.String("InstanceId"), Value: aws.String(id)}}})
-		}
-		must(cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("AWS/EC2"), MetricData: data}))
-	}
 	for id, v := range map[string][2]float64{aws.ToString(idle.InstanceId): {2, 5e5}, aws.ToString(busy.InstanceId): {45, 2.5e8}} {
-		put(id, "CPUUtilization", v[0])
-		put(id, "NetworkIn", v[1])
-		put(id, "NetworkOut", v[1])
+		putDaily(t, cfg, "AWS/EC2", "InstanceId", id, "CPUUtilization", v[0])
+		putDaily(t, cfg, "AWS/EC2", "InstanceId", id, "NetworkIn", v[1])
+		putDaily(t, cfg, "AWS/EC2", "InstanceId", id, "NetworkOut", v[1])
 	}
 
-	st := must(store.Open(ctx, t.TempDir()))
-	t.Cleanup(func() { st.Close() })
-	tenant := must(st.CreateTenant(ctx, "acme"))
-	conn := must(st.CreateConnection(ctx, store.NewConnection{TenantID: tenant.ID, ExternalID: "cb-test-external-id-0123456789",
-		HubPrincipal: "arn:aws:iam::123456789012:user/hub", Modules: []manifest.Module{manifest.ModuleInventory}}))
-	conn = must(storetest.Bind(ctx, st, conn.ID, crossbill.RoleARN("arn:aws:iam::"+acct+":role/CrossbillAccess")))
-	if _, err := inventory.Sync(ctx, st, conn, inventory.SyncOptions{Tenant: "acme",
-		CollectOptions: inventory.CollectOptions{AWS: awsclient.MustFactory(root), Regions: []string{"us-east-1"}}}); err != nil {
-		t.Fatal(err)
-	}
+	st, tenant := syncInventory(t, root, acct)
 	// The volume was created a moment ago: the tenant reports unattached
 	// volumes at once (the default waits 7 days).
 	if _, err := optimize.SetThresholds(ctx, st, tenant.ID, "ebs-unattached", map[string]float64{"min_age_days": 0}, false, store.AuditEntry{Actor: "test"}); err != nil {
@@ -100,13 +132,7 @@ func TestEvaluateAfterSyncAgainstMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := must(optimize.List(ctx, st, tenant.ID, optimize.Filter{}))
-	got := map[string]map[string]*optimize.Recommendation{}
-	for _, r := range l.Recommendations {
-		if got[r.Rule] == nil {
-			got[r.Rule] = map[string]*optimize.Recommendation{}
-		}
-		got[r.Rule][r.ResourceID] = r
-	}
+	got := byRule(l.Recommendations)
 	for _, c := range []struct {
 		rule, fires, silent string
 	}{

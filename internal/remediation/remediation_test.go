@@ -35,6 +35,7 @@ type world struct {
 	t         testing.TB
 	ctx       context.Context
 	st        *store.Store
+	dir       string // the store's directory (a killed child process opens it too)
 	env       remediation.Env
 	rec       *awsclient.Recorder
 	aws       aws.Config // the customer's own (setup) configuration, in region
@@ -63,7 +64,8 @@ func newWorld(t testing.TB, region string) *world {
 	w.rec.Attach(&hub)
 	w.aws = root.Copy()
 	w.aws.Region = region
-	w.st = must(store.Open(ctx, t.TempDir()))
+	w.dir = t.TempDir()
+	w.st = must(store.Open(ctx, w.dir))
 	t.Cleanup(func() { w.st.Close() })
 	tenant := must(w.st.CreateTenant(ctx, "acme"))
 	w.tenant = tenant.ID
