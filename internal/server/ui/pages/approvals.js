@@ -26,6 +26,11 @@ async function detail(main, ctx, id) {
       { label: 'Decision', value: (d) => badge(d.approve ? 'approved' : 'denied') },
       { label: 'Reason', value: (d) => d.reason || '—' },
     ], a.decisions, { caption: 'Decisions', empty: 'No decision yet.' }));
+  const me = (ctx.me && ctx.me.person) || {};
+  if (me.email && a.requested_person && me.email.toLowerCase() === a.requested_person.toLowerCase()) {
+    main.append(h('p', { class: 'muted' }, 'You asked for this: another person decides it.'));
+    return;
+  }
   if (a.state !== 'pending' || !ctx.can('POST', '/api/v1/tenants/{tenant}/approvals/{approval}/approve')) return;
   const reason = h('input', { type: 'text', maxlength: 1000 });
   const err = h('div');

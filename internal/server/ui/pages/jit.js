@@ -6,6 +6,8 @@
 import { api } from '../api.js';
 import { h, clear, table, badge, fmtTime, field, select, toast, errorBox } from '../dom.js';
 
+// mine: the signed-in person asked for it (they never decide it; the API refuses too).
+const mine = (ctx, email) => { const p = (ctx.me || {}).person; return !!(p && email && p.email && p.email.toLowerCase() === String(email).toLowerCase()); };
 const P = '/api/v1/tenants/{tenant}/access';
 
 function targetText(t) {
@@ -102,7 +104,7 @@ export default async function jit(main, ctx) {
       { label: 'Target', value: (l) => targetText(l.target) },
       { label: 'Time left', value: (l) => left(l, now) },
       { label: '', value: (l) => h('span', {},
-        l.state === 'requested' && ctx.can('POST', `${P}/leases/{lease}/approve`) ? [h('button', { class: 'secondary', onclick: act(l, 'approve') }, 'Approve'), ' ',
+        l.state === 'requested' && !mine(ctx, l.requester) && ctx.can('POST', `${P}/leases/{lease}/approve`) ? [h('button', { class: 'secondary', onclick: act(l, 'approve') }, 'Approve'), ' ',
           h('button', { class: 'secondary', onclick: act(l, 'deny') }, 'Deny'), ' '] : '',
         ['requested', 'approved', 'granting', 'grant-failed', 'active'].includes(l.state) ? h('button', { class: 'secondary', onclick: act(l, 'revoke') }, 'Revoke') : '') },
     ], leases, { caption: 'Leases', empty: 'No lease yet.' }));
