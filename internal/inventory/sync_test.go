@@ -159,7 +159,8 @@ func TestSyncOrganization(t *testing.T) {
 	if alb.MetaNumber("targets") != 1 || alb.MetaString("lb_type") != "application" || alb.Tags["env"] != "prod" || !hasRelation(alb, "routes-to", webARN) {
 		t.Errorf("ALB = %+v", alb)
 	}
-	if c := get("arn:aws:elasticloadbalancing:us-east-1:" + string(mgmt.id) + ":loadbalancer/legacy"); c.MetaString("lb_type") != "classic" {
+	if c := get("arn:aws:elasticloadbalancing:us-east-1:" + string(mgmt.id) + ":loadbalancer/legacy"); c.MetaString("lb_type") != "classic" || c.MetaNumber("targets") != 1 ||
+		!hasRelation(c, "routes-to", webARN) || c.MetaNumber("healthy_targets") != 1 {
 		t.Errorf("classic ELB = %+v", c)
 	}
 	var asg inventory.Resource

@@ -182,6 +182,9 @@ func populate(t testing.TB, a account, region string, full bool) fixture {
 	must(v2.RegisterTargets(ctx, &elbv2.RegisterTargetsInput{TargetGroupArn: tg.TargetGroups[0].TargetGroupArn, Targets: []elbv2types.TargetDescription{{Id: aws.String(web)}}}))
 	must(elb.NewFromConfig(cfg).CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{LoadBalancerName: aws.String("legacy"), AvailabilityZones: []string{region + "a"},
 		Listeners: []elbtypes.Listener{{Protocol: aws.String("HTTP"), LoadBalancerPort: 80, InstancePort: aws.Int32(80)}}}))
+	// An instance behind it: its health is read with DescribeInstanceHealth.
+	must(elb.NewFromConfig(cfg).RegisterInstancesWithLoadBalancer(ctx, &elb.RegisterInstancesWithLoadBalancerInput{LoadBalancerName: aws.String("legacy"),
+		Instances: []elbtypes.Instance{{InstanceId: aws.String(web)}}}))
 
 	must(autoscaling.NewFromConfig(cfg).CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("workers"),
 		LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateId: lt.LaunchTemplate.LaunchTemplateId}, MinSize: aws.Int32(1), MaxSize: aws.Int32(2), DesiredCapacity: aws.Int32(1),
