@@ -15,8 +15,6 @@ func orgPermissions() []Permission {
 			Why: "The OU tree, to group costs and to choose StackSet targets."},
 		{Module: ModuleOrg, Action: "organizations:ListAccountsForParent", Level: LevelList, Resource: "*",
 			Why: "Which accounts sit in which OU, so the SCPs of each level apply to the right accounts."},
-		{Module: ModuleOrg, Action: "organizations:ListTagsForResource", Level: LevelList, Resource: "*",
-			Why: "Account and OU tags, for cost allocation."},
 		{Module: ModuleOrg, Action: "organizations:ListPoliciesForTarget", Level: LevelList, Resource: "*",
 			Why: "Service and resource control policies on the root, each OU and each account: to explain an explicit deny during verification, and for effective permissions (access-read)."},
 		{Module: ModuleOrg, Action: "organizations:DescribePolicy", Level: LevelRead,

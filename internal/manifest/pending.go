@@ -32,7 +32,6 @@ var pending = []pendingGroup{
 		"rds:PurchaseReservedDBInstancesOffering", "elasticache:PurchaseReservedCacheNodesOffering",
 		"es:PurchaseReservedInstanceOffering", "redshift:PurchaseReservedNodeOffering",
 	}},
-	{ModuleOrg, "#16", "cost allocation by account and OU tags", []string{"organizations:ListTagsForResource"}},
 }
 
 // PendingActions returns the pending list, in ValidModules order then
