@@ -15,6 +15,9 @@ import (
 // through the connection's role, metered) beside crossbill's: the use case
 // `crossbill commitments compare` runs.
 func (s *Server) compareCommitments(w http.ResponseWriter, r *http.Request) error {
+	if err := s.commitmentsSource(w, r); err != nil {
+		return err
+	}
 	c, err := s.connectionOf(r)
 	if err != nil {
 		return err
@@ -83,6 +86,9 @@ func (s *Server) costForecast(w http.ResponseWriter, r *http.Request) error {
 // through the connection's role, one request each: the use case
 // `crossbill commitments recommend --aws-compare` runs beside crossbill's.
 func (s *Server) awsRecommendations(w http.ResponseWriter, r *http.Request) error {
+	if err := s.commitmentsSource(w, r); err != nil {
+		return err
+	}
 	c, err := s.connectionOf(r)
 	if err != nil {
 		return err

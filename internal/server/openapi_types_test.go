@@ -64,6 +64,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"CostResult":               {costs.Result{}},
 		"DataSource":               {costs.DataSource{}},
 		"CostEngine":               {store.CostEngine{}},
+		"AthenaCost":               {costs.EngineCost{}},
+		"AthenaSpend":              {store.AthenaSpend{}},
 		"CostEngineRequest":        {costEngineRequest{}},
 		"CostExplorerUsage":        {costexplorer.Usage{}},
 		"CostExplorerLoad":         {costexplorer.Report{}},
