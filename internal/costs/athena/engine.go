@@ -131,6 +131,17 @@ func (e Engines) open(ctx context.Context, tenant crossbill.TenantID, local Loca
 	return a, a, func() {}, nil
 }
 
+// Athena is the tenant's Athena engine as a costs.Source (its queries
+// recorded in the tenant's spend), or nil for a local tenant: for callers
+// that hold the local store already (alert rules).
+func (e Engines) Athena(ctx context.Context, tenant crossbill.TenantID) (costs.Source, error) {
+	_, ath, _, err := e.open(ctx, tenant, func(context.Context) (*costs.Store, func(), error) { return nil, func() {}, nil })
+	if err != nil || ath == nil {
+		return nil, err
+	}
+	return ath, nil
+}
+
 // Query is the cost query use case of the CLI and the API: the tenant's
 // local cost store (opened with local) answers unless the tenant chose
 // Athena; then Athena answers through the connection's role, shaped like

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/alerts"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/athena"
 	"github.com/crossbill/crossbill/internal/emulator"
@@ -203,6 +205,36 @@ func TestEngineUseCasesMatchLocal(t *testing.T) {
 		}
 		return a
 	}
+	// Alert rules on the costs the tenant's queries show: a budget and
+	// an anomaly rule, evaluated (dry runs) on the local store now and
+	// through Athena's engine later.
+	for name, r := range map[string]alerts.RuleRequest{"budget": {Kind: alerts.KindBudget, Params: alerts.Params{Amount: 100}},
+		"spikes": {Kind: alerts.KindAnomaly, Params: alerts.Params{MinAmount: 1, Days: 20}}} {
+		r.Tenant, r.Name, r.CreatedBy = w.tenant.ID, name, "test"
+		if _, err := alerts.AddRule(ctx, w.st, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	firings := func(src alerts.Sources) []string {
+		t.Helper()
+		rep, err := alerts.Evaluate(ctx, w.st, w.tenant.ID, src, "", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rep.Rules {
+			if r.Error != "" {
+				t.Fatalf("rule %s: %s", r.Rule, r.Error)
+			}
+			for _, f := range r.Firings {
+				out = append(out, f.Key+" "+f.Subject)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	wantFirings := firings(alerts.Sources{Costs: w.cs})
+
 	want := run()
 	if opened != 6 || want.mom.Athena != nil || want.forecast.Athena != nil || want.anomCost != nil || want.view.Athena != nil {
 		t.Fatalf("a local tenant: store opened %d times for 6 answers; Athena costs %+v %+v %+v", opened, want.mom.Athena, want.forecast.Athena, want.anomCost)
@@ -235,6 +267,23 @@ func TestEngineUseCasesMatchLocal(t *testing.T) {
 	}
 	if undeclared := w.rec.Undeclared(); len(undeclared) > 0 {
 		t.Fatalf("calls missing from the permission manifest: %v", undeclared)
+	}
+
+	// The alert rules through Athena (no local store given): the same
+	// firings, from Athena's queries.
+	eng, err := engines.Athena(ctx, w.tenant.ID)
+	if err != nil || eng == nil {
+		t.Fatalf("the Athena engine as a source: %v, %v", eng, err)
+	}
+	gotFirings := firings(alerts.Sources{Engine: eng})
+	if len(wantFirings) < 2 || !slices.Equal(gotFirings, wantFirings) {
+		t.Fatalf("alert firings: Athena %q\nlocal %q", gotFirings, wantFirings)
+	}
+	if n := len(duck.stmts); n <= 12 {
+		t.Fatalf("the alert rules sent Athena no statement")
+	}
+	if local, err := (athena.Engines{Store: w.st}).Athena(ctx, "t_none"); err != nil || local != nil {
+		t.Fatalf("a tenant without an engine: %v, %v", local, err)
 	}
 
 	// Month over month.
@@ -279,7 +328,7 @@ func TestEngineUseCasesMatchLocal(t *testing.T) {
 		}
 	}
 
-	// What it cost: each answer its own queries, the month all 12.
+	// What it cost: each answer its own queries, the month all of them.
 	per := costs.AthenaCostUSD(26 << 20)
 	for name, c := range map[string]struct {
 		cost    *costs.EngineCost
@@ -294,7 +343,8 @@ func TestEngineUseCasesMatchLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sp := e.AthenaSpend; sp == nil || sp.Month != "2026-03" || sp.Queries != 12 || sp.ScannedBytes != 12*scanned || sp.BilledBytes != 12*26<<20 || !near(sp.CostUSD, 12*per) {
+	n := int64(len(duck.stmts))
+	if sp := e.AthenaSpend; sp == nil || sp.Month != "2026-03" || sp.Queries != n || sp.ScannedBytes != n*scanned || sp.BilledBytes != n*26<<20 || !near(sp.CostUSD, float64(n)*per) {
 		t.Fatalf("the month's spend: %+v", e.AthenaSpend)
 	}
 }
