@@ -294,6 +294,8 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/costs/views/{view}/export":   {control: 200, controlHas: "period,group,amortized"},
 		"GET /api/v1/tenants/{tenant}/costs/reconciliation":        {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/costs/dimensions":            {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/costs/mom":                   {control: 200, controlHas: `"changes"`, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/costs/anomalies":             {control: 200, controlHas: `"anomalies"`, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/costs/forecast":              {control: 200, controlHas: `"forecast"`, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/commitments":                 {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/commitments/utilization":     {control: 200, probes: []isoProbe{probeTenant()}},

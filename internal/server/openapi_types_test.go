@@ -65,6 +65,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"DataSource":               {costs.DataSource{}},
 		"CostEngine":               {store.CostEngine{}},
 		"AthenaCost":               {costs.EngineCost{}},
+		"CostMoM":                  {costs.MoM{}},
+		"CostAnomalies":            {costAnomaliesAnswer{}},
 		"AthenaSpend":              {store.AthenaSpend{}},
 		"CostEngineRequest":        {costEngineRequest{}},
 		"CostExplorerUsage":        {costexplorer.Usage{}},
