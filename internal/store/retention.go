@@ -95,17 +95,24 @@ func (s *Store) PruneJobs(ctx context.Context, r JobRetention) (int, error) {
 
 // ClaimSweep reports whether this replica (owner) runs the named sweep
 // now: true when the sweep's period has passed since it last ran anywhere,
-// and its next run is moved a period on. Of replicas sharing the
-// database that ask together, one gets true. Periods are measured by the
-// database's clock, like job leases.
+// and its next run is moved a period on. Of replicas sharing the database
+// that ask together, one gets true. Periods are measured by the database's
+// clock, like job leases.
 func (s *Store) ClaimSweep(ctx context.Context, name, owner string, every time.Duration) (bool, error) {
+	now, err := s.dbNow(ctx, s.db)
+	if err != nil {
+		return false, crossbill.Errorf(crossbill.CodeInternal, "sweep claim", "%w", err)
+	}
+	return s.ClaimSweepAt(ctx, name, owner, now, every)
+}
+
+// ClaimSweepAt is ClaimSweep measured by the caller's clock (now): for
+// sweeps whose caller already runs once across replicas (a job) and keeps
+// its own time, such as the JIT reconciler's daily full pass.
+func (s *Store) ClaimSweepAt(ctx context.Context, name, owner string, now time.Time, every time.Duration) (bool, error) {
 	const op = "sweep claim"
 	if name == "" || every <= 0 {
 		return false, crossbill.Errorf(crossbill.CodeInvalid, op, "a sweep needs a name and a period")
-	}
-	now, err := s.dbNow(ctx, s.db)
-	if err != nil {
-		return false, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
 	// First use: a row due at once.
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO sweeps(name, next_run_at) VALUES (?, ?) ON CONFLICT DO NOTHING`, name, formatStamp(now)); err != nil {
