@@ -101,8 +101,13 @@ func printPlan(app *App, v purchase.View) error {
 		if e := p.Expected; e != nil {
 			fmt.Fprintf(w, "  expected: utilization %.1f%%, coverage %.1f%%, savings $%.2f a month; if usage drops 20%%: $%.2f, 30%%: $%.2f\n",
 				e.Utilization*100, e.Coverage*100, e.MonthlySavings, e.Downside20, e.Downside30)
-		} else {
-			fmt.Fprintln(w, "  expected utilization, coverage and savings: unknown (a hand-written plan; plan from a recommendation to see them)")
+		}
+		if p.ExpectedBasis != "" {
+			state := "expected figures "
+			if p.Expected == nil {
+				state = "expected utilization, coverage and savings unknown: "
+			}
+			fmt.Fprintf(w, "  %s%s\n", state, p.ExpectedBasis)
 		}
 		tw := newTable(w, 0)
 		fmt.Fprintln(tw, "  TRANCHE\tDUE\tSIZE\tUPFRONT\tSTATE\tCOMMITMENT")
@@ -138,7 +143,6 @@ func newPlanCmd(app *App) *cobra.Command {
 	p := &purchaseCLI{app: app}
 	var req purchase.Request
 	var payment, start, from string
-	var utilization float64
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Write a purchase plan (by hand or --from a recommendation): the offering, costs, ladder; opens its approval",
@@ -146,7 +150,10 @@ func newPlanCmd(app *App) *cobra.Command {
 offering it will buy (read through the connection's role, which needs the opt-in
 commitments-purchase module), its upfront and monthly cost, its tranches (--tranches N:
 N purchases a month apart), and, from a recommendation, its expected utilization,
-coverage, savings and the savings if usage drops. The tenant's guardrails refuse a plan
+coverage, savings and the savings if usage drops, computed by crossbill from the
+tenant's own usage in the cost store (the last 30 days), never taken from the request;
+with no usage to estimate from they are unknown, and a minimum-utilization guardrail
+refuses the plan. The tenant's guardrails refuse a plan
 over a limit, saying which. A person other than the author approves it
 (crossbill commitments approve), then an admin executes it.
 
@@ -184,9 +191,6 @@ over a limit, saying which. A person other than the author approves it
 					}
 					r.Payment = pay
 				}
-				if cmd.Flags().Changed("expected-utilization") {
-					r.Expected = &purchase.Expectation{Utilization: utilization}
-				}
 				r.Source = "manual"
 			}
 			if start != "" {
@@ -204,6 +208,7 @@ over a limit, saying which. A person other than the author approves it
 			if err != nil {
 				return err
 			}
+			acct.Usage = planUsage(app, p.tenant)
 			v, err := purchase.Draft(ctx, st, acct, r, by)
 			if err != nil {
 				return err
@@ -226,7 +231,6 @@ over a limit, saying which. A person other than the author approves it
 	fl.StringVar(&req.Family, "family", "", "EC2 Instance Savings Plans: the instance family, e.g. m5")
 	fl.IntVar(&req.Tranches, "tranches", 1, "split into N equal purchases a month apart (a ladder), 1 to 12")
 	fl.StringVar(&start, "start", "", "start of the first tranche, YYYY-MM-DD (default now; later dates are queued)")
-	fl.Float64Var(&utilization, "expected-utilization", 0, "a hand-written plan's expected utilization (0-1), checked against the tenant's minimum")
 	fl.StringVar(&req.Note, "note", "", "why, for the approver")
 	return cmd
 }
@@ -592,4 +596,22 @@ func draftSale(ctx context.Context, app *App, tenant, as, conn, id, note string,
 		return err
 	}
 	return printPlan(app, v)
+}
+
+// planUsage reads the tenant's last 30 days of usage from the cost store
+// for a plan's expected figures, as the API does.
+func planUsage(app *App, tenant string) purchase.UsageReader {
+	return func(ctx context.Context, gross bool) (purchase.TenantUsage, error) {
+		f := commitmentFlags{tenant: tenant, lookback: "30d", gross: gross}
+		var out purchase.TenantUsage
+		err := withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
+			w, err := f.window(ctx, db)
+			if err != nil {
+				return err
+			}
+			out, err = purchase.ReadUsage(ctx, db, w, commitments.RateSources{})
+			return err
+		})
+		return out, err
+	}
 }

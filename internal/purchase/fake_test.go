@@ -2,6 +2,7 @@ package purchase_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -15,9 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/savingsplans"
 	sptypes "github.com/aws/aws-sdk-go-v2/service/savingsplans/types"
 	"github.com/aws/smithy-go/middleware"
+	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/commitments"
+	"github.com/crossbill/crossbill/internal/commitments/commitmentstest"
 	"github.com/crossbill/crossbill/internal/emulator"
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/purchase"
@@ -252,6 +256,28 @@ func newFixture(t *testing.T, modules ...manifest.Module) *fixture {
 		}
 	})
 	return fx
+}
+
+// withUsage gives the account the tenant's usage: the commitments
+// fixture's CUR (two weeks of January 2026: m5.large and Lambda on
+// demand, 3 db.r6g.xlarge on demand in us-east-1) in an in-memory
+// DuckDB, read by purchase.ReadUsage as the CLI and the API read the cost
+// store.
+func (fx *fixture) withUsage(t *testing.T) {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := commitmentstest.Load(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	fx.acct.Usage = func(ctx context.Context, gross bool) (purchase.TenantUsage, error) {
+		w := commitmentstest.Window()
+		w.Gross = gross
+		return purchase.ReadUsage(ctx, db, w, commitments.RateSources{})
+	}
 }
 
 // open is the account opener Cancel takes.

@@ -31,6 +31,9 @@ func Operations() []string {
 // region, through the connection's role.
 type Account struct {
 	Config func(region string) aws.Config
+	// Usage reads the tenant's usage that a plan's expected figures are
+	// computed from; nil leaves them unknown.
+	Usage UsageReader
 }
 
 // savingsPlansRegion is where the Savings Plans API answers (it is global).

@@ -85,7 +85,10 @@ type Request struct {
 	Tranches int `json:"tranches,omitempty"`
 	// Start is when the first tranche starts; zero is now. A later start
 	// queues the purchase.
-	Start    time.Time    `json:"start,omitzero"`
+	Start time.Time `json:"start,omitzero"`
+	// Expected is what a client claims the plan will do: never trusted.
+	// Draft computes the plan's own (Plan.Expected, which shadows this
+	// one in the stored plan) from the tenant's usage.
 	Expected *Expectation `json:"expected,omitempty"`
 	Source   string       `json:"source,omitempty"` // "manual", "recommendation", "renewal of ID"
 	Note     string       `json:"note,omitempty"`
@@ -138,6 +141,11 @@ type Plan struct {
 	HourlyEquivalent float64 `json:"hourly_equivalent"`
 	// Sale is a Marketplace listing's reservation and price schedule.
 	Sale *Sale `json:"sale,omitempty"`
+	// Expected is computed by Draft from the tenant's own usage (nil when
+	// there is none to estimate from); ExpectedBasis says from what, or
+	// why it is unknown.
+	Expected      *Expectation `json:"expected,omitempty"`
+	ExpectedBasis string       `json:"expected_basis,omitempty"`
 }
 
 // TranchePlan is one purchase of the ladder.
@@ -342,6 +350,7 @@ func Draft(ctx context.Context, st *store.Store, acct Account, req Request, by s
 		return View{}, err
 	}
 	plan.ladder()
+	plan.Expected, plan.ExpectedBasis = acct.expect(ctx, plan)
 	if err := checkGuardrails(ctx, st, req.Tenant, plan, ""); err != nil {
 		return View{}, err
 	}
@@ -373,6 +382,9 @@ func Draft(ctx context.Context, st *store.Store, acct Account, req Request, by s
 		return View{}, err
 	}
 	v.Approval = &ap
+	if c := req.Expected; c != nil && (plan.Expected == nil || math.Abs(c.Utilization-plan.Expected.Utilization) > 0.005) {
+		v.Notes = append(v.Notes, fmt.Sprintf("the request's expected utilization of %.1f%% was not used: the plan's is %s", c.Utilization*100, plan.ExpectedBasis))
+	}
 	v.Notes = append(v.Notes, fmt.Sprintf("waiting for approval %s by a person other than %s (`crossbill commitments approve %s`)", ap.ID, author(saved), saved.ID))
 	return v, nil
 }

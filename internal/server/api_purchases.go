@@ -1,9 +1,11 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/purchase"
 )
 
@@ -55,6 +57,7 @@ func (s *Server) createPurchasePlan(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	acct.Usage = s.planUsage(r)
 	v, err := purchase.Draft(ctx, s.store, acct, in, authOf(r).audit())
 	if err != nil {
 		return err
@@ -68,6 +71,28 @@ func (s *Server) getPurchasePlan(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return ok(w, r, v)
+}
+
+// planUsageDays is the lookback a plan's expected figures are computed
+// over, the recommendations' default.
+const planUsageDays = 30
+
+// planUsage reads the tenant's usage from the cost store for a plan's
+// expected figures (never the client's).
+func (s *Server) planUsage(r *http.Request) purchase.UsageReader {
+	return func(ctx context.Context, gross bool) (purchase.TenantUsage, error) {
+		win, err := s.commitmentWindow(ctx, r, planUsageDays)
+		if err != nil {
+			return purchase.TenantUsage{}, err
+		}
+		win.Gross = gross
+		cs, release, err := s.costStore(r)
+		if err != nil {
+			return purchase.TenantUsage{}, err
+		}
+		defer release()
+		return purchase.ReadUsage(ctx, cs.DB(), win, commitments.RateSources{})
+	}
 }
 
 // planAccount is the account of a plan's connection.
