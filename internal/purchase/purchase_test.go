@@ -360,7 +360,6 @@ func TestBadInput(t *testing.T) {
 		"term":                   {func() purchase.Request { r := computeSP(); r.TermYears = 2; return r }(), "AWS sells 1- and 3-year commitments"},
 		"payment":                {func() purchase.Request { r := computeSP(); r.Payment = "Monthly"; return r }(), "unknown payment option"},
 		"type":                   {func() purchase.Request { r := computeSP(); r.Type = "Spot"; return r }(), "unknown commitment type"},
-		"RDS not yet":            {purchase.Request{Type: commitments.TypeRDSRI, TermYears: 1, Payment: commitments.NoUpfront, Count: 1}, "cannot be bought by crossbill yet"},
 		"count per tranche":      {func() purchase.Request { r := ec2RI("t3.small", 1); r.Tranches = 3; return r }(), "cannot be split into 3 tranches"},
 		"note":                   {func() purchase.Request { r := computeSP(); r.Note = "bad\x00"; return r }(), "note"},
 	} {
@@ -418,8 +417,8 @@ func TestPlanFromRecommendation(t *testing.T) {
 	if err != nil || req.Type != commitments.TypeComputeSP || req.Tranches != 3 || req.Expected.Downside30 != -50 || req.HourlyCommitment != 4.2 {
 		t.Fatalf("%+v, %v", req, err)
 	}
-	if _, err := purchase.FromRecommendation(commitments.Recommendation{Type: commitments.OptionRDSRI}); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
-		t.Fatalf("RDS: %v", err)
+	if _, err := purchase.FromRecommendation(commitments.Recommendation{Type: "SPOT"}); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+		t.Fatalf("unknown type: %v", err)
 	}
 }
 
@@ -461,5 +460,43 @@ func TestInboxDecisionShownBeforeExecute(t *testing.T) {
 		if v.State != want[v.ID] || got.State != want[v.ID] {
 			t.Errorf("plan %s: list shows %s, get %s, want %s", v.ID, v.State, got.State, want[v.ID])
 		}
+	}
+}
+
+// EC2 queued reservations: the offering is moto's (read for real);
+// PurchaseReservedInstancesOffering, DescribeReservedInstances and
+// DeleteQueuedReservedInstances are STUBBED (moto raises
+// NotImplementedError, see fakeAWS). Tranches with a future start are
+// bought with their PurchaseTime (queued); cancelling the plan deletes
+// them; a reservation that started is named, not deleted.
+func TestEC2QueuedReservationsCancelled(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fx := newFixture(t)
+	start := day(time.Now()).AddDate(0, 0, 5)
+	req := purchase.Request{Type: commitments.TypeEC2RI, TermYears: 1, Payment: commitments.PartialUpfront, Count: 2, Tranches: 2, Start: start, InstanceType: "t3.small", Region: "us-east-1"}
+	v := fx.approved(t, req)
+	got, err := purchase.Execute(ctx, fx.st, fx.acct, fx.tenant, v.ID, fx.bob)
+	if err != nil || got.State != purchase.StateDone || len(fx.aws.riBuys) != 2 {
+		t.Fatalf("execute: %+v, %v, %d purchases", got, err, len(fx.aws.riBuys))
+	}
+	for i, b := range fx.aws.riBuys {
+		if b.PurchaseTime == nil || !b.PurchaseTime.Equal(start.AddDate(0, i, 0)) {
+			t.Errorf("tranche %d queued for %v", i, b.PurchaseTime)
+		}
+	}
+	if got, err = purchase.Cancel(ctx, fx.st, fx.open, fx.tenant, v.ID, "budget cut", fx.bob); err != nil || got.State != purchase.StateCancelled ||
+		len(fx.aws.riDeleted) != 2 || got.Tranches[1].State != purchase.TrancheCancelled {
+		t.Fatalf("cancel: %+v, %v, deleted %v", got, err, fx.aws.riDeleted)
+	}
+	// Bought to start at once: active, not deleted, named in the answer.
+	req.Start, req.Tranches, req.Count = time.Time{}, 1, 1
+	v = fx.approved(t, req)
+	if _, err := purchase.Execute(ctx, fx.st, fx.acct, fx.tenant, v.ID, fx.bob); err != nil {
+		t.Fatal(err)
+	}
+	got, err = purchase.Cancel(ctx, fx.st, fx.open, fx.tenant, v.ID, "budget cut", fx.bob)
+	if err != nil || got.State != purchase.StateDone || len(got.Notes) != 1 || !strings.Contains(got.Notes[0], "active") || len(fx.aws.riDeleted) != 2 {
+		t.Fatalf("cancel an active reservation: %+v, %v", got, err)
 	}
 }
