@@ -148,14 +148,15 @@ func newPlanCmd(app *App) *cobra.Command {
 		Short: "Write a purchase plan (by hand or --from a recommendation): the offering, costs, ladder; opens its approval",
 		Long: `Write a commitment purchase plan and open its approval. The plan names the AWS
 offering it will buy (read through the connection's role, which needs the opt-in
-commitments-purchase module), its upfront and monthly cost, its tranches (--tranches N:
-N purchases a month apart), and, from a recommendation, its expected utilization,
-coverage, savings and the savings if usage drops, computed by crossbill from the
-tenant's own usage in the cost store (the last 30 days), never taken from the request;
-with no usage to estimate from they are unknown, and a minimum-utilization guardrail
-refuses the plan. The tenant's guardrails refuse a plan
-over a limit, saying which. A person other than the author approves it
-(crossbill commitments approve), then an admin executes it.
+commitments-purchase module): a Savings Plan, or a reservation of EC2, RDS, ElastiCache,
+OpenSearch or Redshift; its upfront and monthly cost, its tranches (--tranches N: N
+purchases a month apart), and its expected utilization, coverage, savings and the savings
+if usage drops, computed by crossbill from the tenant's own usage in the cost store (the
+last 30 days; by hand or from a recommendation, never taken from the request). With no
+usage to estimate from they are unknown, and a minimum-utilization guardrail refuses the
+plan with the reason. The tenant's guardrails refuse a plan over a limit, saying which.
+A person other than the author approves it (crossbill commitments approve), then an admin
+executes it.
 
 --from FILE reads one recommendation as 'crossbill commitments recommend --json' prints it
 (one element of its "recommendations").`,
@@ -220,13 +221,14 @@ over a limit, saying which. A person other than the author approves it
 	fl := cmd.Flags()
 	fl.StringVar((*string)(&req.Connection), "connection", "", "the verified connection whose account buys (needs the commitments-purchase module)")
 	fl.StringVar(&from, "from", "", "a recommendation (JSON file) to plan from")
-	fl.StringVar(&req.Type, "type", "", "ComputeSavingsPlans, EC2InstanceSavingsPlans or EC2 (EC2 Reserved Instances)")
+	fl.StringVar(&req.Type, "type", "", "ComputeSavingsPlans, EC2InstanceSavingsPlans, or reservations: EC2, RDS, ElastiCache, OpenSearch or Redshift")
 	fl.IntVar(&req.TermYears, "term", 1, "term in years: 1 or 3")
 	fl.StringVar(&payment, "payment", "no", "payment option: no, partial or all (upfront)")
 	fl.Float64Var(&req.HourlyCommitment, "hourly", 0, "Savings Plans: total hourly commitment in dollars (at least $0.001 per tranche)")
 	fl.IntVar(&req.Count, "count", 0, "reservations: total number of instances")
-	fl.StringVar(&req.InstanceType, "instance-type", "", "reservations: the instance type, e.g. m5.large")
-	fl.StringVar(&req.Platform, "platform", "", "reservations: the product description (default Linux/UNIX)")
+	fl.StringVar(&req.InstanceType, "instance-type", "", "reservations: the instance type, DB instance class or node type, e.g. m5.large, db.r6g.large, cache.r6g.large, r6g.large.search, ra3.xlplus")
+	fl.StringVar(&req.Platform, "platform", "", "reservations: the EC2 product description (default Linux/UNIX), or the RDS or ElastiCache engine, e.g. postgresql, redis")
+	fl.BoolVar(&req.MultiAZ, "multi-az", false, "RDS reservations: Multi-AZ")
 	fl.StringVar(&req.Region, "region", "", "region of an EC2 Instance Savings Plan or a reservation")
 	fl.StringVar(&req.Family, "family", "", "EC2 Instance Savings Plans: the instance family, e.g. m5")
 	fl.IntVar(&req.Tranches, "tranches", 1, "split into N equal purchases a month apart (a ladder), 1 to 12")
