@@ -62,10 +62,20 @@ func message(err error) string {
 	return err.Error()
 }
 
-// ReadUsage reads the tenant's usage over w from a cost store (db) with
+// ReadUsage reads the tenant's usage over w (from its first hour of data
+// when that is later) from a cost store (db) with
 // the discount table layered as recommendations layer it: what the CLI
 // and the API give Account.Usage.
 func ReadUsage(ctx context.Context, db *sql.DB, w commitments.Window, src commitments.RateSources) (TenantUsage, error) {
+	// A tenant with less history than the lookback is measured over what
+	// it has: hours before its first bill are not hours without usage.
+	first, err := commitments.DataStart(ctx, db, w.Tenant)
+	if err != nil {
+		return TenantUsage{}, err
+	}
+	if first.After(w.Start) && first.Before(w.End) {
+		w.Start = first
+	}
 	if err := commitments.CheckData(ctx, db, w); err != nil {
 		return TenantUsage{}, err
 	}

@@ -19,9 +19,11 @@ import (
 
 // The reservations of RDS, ElastiCache, OpenSearch and Redshift: moto_server
 // 5.2.1 serves none of their offering, purchase or describe-reservations
-// calls (its rds, elasticache, opensearch and redshift backends have no
-// reserved-instance handlers), so fakeAWS answers them all here, in SDK
-// middleware, as AWS documents them: RDS and ElastiCache refuse a
+// calls (tried: DescribeReservedDBInstancesOfferings,
+// DescribeReservedCacheNodesOfferings and DescribeReservedNodeOfferings
+// raise NotImplementedError, OpenSearch's reservedInstanceOfferings path is
+// a 404), so fakeAWS answers them all here, in SDK middleware, as AWS
+// documents them: RDS and ElastiCache refuse a
 // reservation ID that exists (the AlreadyExists faults), OpenSearch keeps
 // reservation names, Redshift has neither.
 

@@ -294,8 +294,8 @@ func newFixture(t *testing.T, modules ...manifest.Module) *fixture {
 // withUsage gives the account the tenant's usage: the commitments
 // fixture's CUR (two weeks of January 2026: m5.large and Lambda on
 // demand, 3 db.r6g.xlarge on demand in us-east-1) in an in-memory
-// DuckDB, read by purchase.ReadUsage as the CLI and the API read the cost
-// store.
+// DuckDB, read by purchase.ReadUsage over 30 days as the CLI and the API
+// read the cost store.
 func (fx *fixture) withUsage(t *testing.T) {
 	t.Helper()
 	db, err := sql.Open("duckdb", "")
@@ -307,8 +307,10 @@ func (fx *fixture) withUsage(t *testing.T) {
 		t.Fatal(err)
 	}
 	fx.acct.Usage = func(ctx context.Context, gross bool) (purchase.TenantUsage, error) {
+		// The CLI's and the API's 30-day lookback, longer than the
+		// fixture's two weeks: ReadUsage starts at the first hour of data.
 		w := commitmentstest.Window()
-		w.Gross = gross
+		w.Start, w.Gross = w.End.AddDate(0, 0, -30), gross
 		return purchase.ReadUsage(ctx, db, w, commitments.RateSources{})
 	}
 }
