@@ -210,7 +210,7 @@ func TestEngineUseCasesMatchLocal(t *testing.T) {
 	// through Athena's engine later.
 	for name, r := range map[string]alerts.RuleRequest{"budget": {Kind: alerts.KindBudget, Params: alerts.Params{Amount: 100}},
 		"spikes": {Kind: alerts.KindAnomaly, Params: alerts.Params{MinAmount: 1, Days: 20}}} {
-		r.Tenant, r.Name, r.CreatedBy = w.tenant.ID, name, "test"
+		r.Tenant, r.Name, r.By = w.tenant.ID, name, store.AuditEntry{Actor: "test"}
 		if _, err := alerts.AddRule(ctx, w.st, r); err != nil {
 			t.Fatal(err)
 		}
