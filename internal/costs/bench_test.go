@@ -193,7 +193,8 @@ func envInt(b *testing.B, name string, def int) int {
 	return n
 }
 
-// openRaw opens an in-memory DuckDB tuned like the store.
+// openRaw opens an in-memory DuckDB tuned like the store, with the
+// store's former memory_limit (1 GB, more room than the store's now).
 func openRaw(b *testing.B) *sql.DB {
 	b.Helper()
 	c, err := duckdb.NewConnector("", nil)
