@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -214,4 +215,30 @@ func sameJSON(a, b string) bool {
 	bx, _ := json.Marshal(x)
 	by, _ := json.Marshal(y)
 	return bytes.Equal(bx, by)
+}
+
+// DescribeSCP renders an attachment's plan or outcome for people.
+func DescribeSCP(a SCPAttachment) string {
+	var b strings.Builder
+	verb := "applied"
+	if a.DryRun {
+		verb = "planned (dry run: nothing changed)"
+	}
+	fmt.Fprintf(&b, "SCP %s on account %s (root %s): ", a.PolicyName, a.Account, a.Root)
+	if len(a.Steps) == 0 {
+		b.WriteString("in place, nothing to do\n")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%d step(s) %s\n", len(a.Steps), verb)
+	for _, s := range a.Steps {
+		mark := "-"
+		if s.Done {
+			mark = "done"
+		}
+		fmt.Fprintf(&b, "  %s %s\n", mark, s.Detail)
+	}
+	if a.DryRun {
+		b.WriteString("Apply with --dry-run=false (API: dry_run=false).\n")
+	}
+	return b.String()
 }
