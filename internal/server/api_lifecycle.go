@@ -256,7 +256,9 @@ func (s *Server) attachSCP(w http.ResponseWriter, r *http.Request) error {
 }
 
 func lifecycleSchemas() obj {
-	anyObjects := func(desc string) obj { return obj{"type": "array", "items": obj{"type": "object"}, "description": desc} }
+	anyObjects := func(desc string) obj {
+		return obj{"type": "array", "items": obj{"type": "object"}, "description": desc}
+	}
 	return obj{
 		"RenewalsReport": object([]string{"renewals"}, obj{"renewals": arrayOf("Renewal"), "notified": integer("alerts queued (the daily renewals job sends them)")}),
 		"Renewal": object([]string{"commitment", "days_left", "alert_days"}, obj{"commitment": obj{"type": "object", "description": "the expiring commitment"},
@@ -264,7 +266,7 @@ func lifecycleSchemas() obj {
 			"utilization": num("its use over the window, 0-1; -1 when the CUR does not show it"),
 			"plan":        ref("PurchaseRequest"), "why": str("why there is no plan, or how it was sized")}),
 		"RenewalPlanRequest": object([]string{"connection"}, obj{"connection": str("the verified connection whose account buys (commitments-purchase module)"), "note": str("why, for the approver")}),
-		"SalesReport": object([]string{"sales", "skipped"}, obj{"sales": arrayOf("Sale"), "skipped": obj{"type": "array", "items": obj{"type": "string"}, "description": "low-use reservations that cannot be listed, and why"}}),
+		"SalesReport":        object([]string{"sales", "skipped"}, obj{"sales": arrayOf("Sale"), "skipped": obj{"type": "array", "items": obj{"type": "string"}, "description": "low-use reservations that cannot be listed, and why"}}),
 		"Sale": object([]string{"reservation", "price_schedule"}, obj{"reservation": obj{"type": "object"}, "utilization": num("0-1"), "months_remaining": integer(""),
 			"discount": num("0-1"), "price_schedule": anyObjects("upfront price asked per number of months remaining"), "currency": str("")}),
 		"SaleRequest": object([]string{"reservation", "connection"}, obj{"reservation": str("the reservation's ID or ARN"), "connection": str("the verified connection whose account lists it"),
@@ -273,7 +275,7 @@ func lifecycleSchemas() obj {
 		"Invitation": object([]string{"id", "account_id", "state"}, obj{"id": str("the handshake ID (h-...)"), "tenant_id": str(""), "account_id": str(""),
 			"state":        obj{"type": "string", "enum": []string{orgshare.Open, orgshare.Accepted, orgshare.Declined, orgshare.Expired, orgshare.Cancelled}},
 			"requested_at": timestamp(""), "expires_at": timestamp(""), "updated_at": timestamp(""), "created_by": str(""),
-			"meaning": obj{"type": "array", "items": obj{"type": "string"}, "description": "what accepting means, how to accept and to leave"},
+			"meaning":        obj{"type": "array", "items": obj{"type": "string"}, "description": "what accepting means, how to accept and to leave"},
 			"accept_command": str("the customer's command, run in the invited account"), "scp": str("the SCP attached to enrolled accounts")}),
 		"InvitationList":   arrayOf("Invitation"),
 		"SCPAttachRequest": object([]string{"account_id"}, obj{"account_id": str("an account that accepted the tenant's invitation")}),
