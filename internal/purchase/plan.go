@@ -455,8 +455,30 @@ func Get(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id str
 	} else if crossbill.ErrorCode(err) != crossbill.CodeNotFound {
 		return View{}, err
 	}
+	v.State = shownState(v.State, v.Approval, st.Now())
 	return v, nil
 }
+
+// shownState is the state a read shows: a plan stays pending-approval in
+// the store until execute reads its approval's outcome, but a decision
+// taken in the shared approvals inbox is the plan's state from then on
+// (and a pending approval past its expiry is expired, before the sweep).
+func shownState(stored string, ap *approval.Approval, now time.Time) string {
+	if stored != StatePending || ap == nil {
+		return stored
+	}
+	state := ap.State
+	if state == approval.Pending && !ap.ExpiresAt.IsZero() && now.After(ap.ExpiresAt) {
+		state = approval.Expired
+	}
+	if to := approvalOutcome[state]; to != "" {
+		return to
+	}
+	return stored
+}
+
+// approvalOutcome is the plan state each decided approval state leads to.
+var approvalOutcome = map[string]string{approval.Approved: StateApproved, approval.Denied: StateDenied, approval.Expired: StateExpired, approval.Cancelled: StateCancelled}
 
 // List returns the tenant's plans, newest first.
 func List(ctx context.Context, st *store.Store, tenant crossbill.TenantID) ([]View, error) {
@@ -469,6 +491,14 @@ func List(ctx context.Context, st *store.Store, tenant crossbill.TenantID) ([]Vi
 		v, err := view(p)
 		if err != nil {
 			return nil, err
+		}
+		if v.State == StatePending {
+			// Only a pending plan's approval can change what it shows.
+			if ap, err := approval.ForSubject(ctx, st, tenant, approval.KindPurchase, p.ID); err == nil {
+				v.State = shownState(v.State, &ap, st.Now())
+			} else if crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+				return nil, err
+			}
 		}
 		out = append(out, v)
 	}
@@ -501,7 +531,7 @@ func sync(ctx context.Context, st *store.Store, tenant crossbill.TenantID, id st
 	if err != nil {
 		return approval.Approval{}, err
 	}
-	to := map[string]string{approval.Approved: StateApproved, approval.Denied: StateDenied, approval.Expired: StateExpired, approval.Cancelled: StateCancelled}[ap.State]
+	to := approvalOutcome[ap.State]
 	if to == "" {
 		return ap, nil
 	}

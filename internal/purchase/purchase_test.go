@@ -377,3 +377,44 @@ func TestPlanFromRecommendation(t *testing.T) {
 		t.Fatalf("RDS: %v", err)
 	}
 }
+
+// STUBBED Savings Plans offerings (see fakeAWS). A plan decided in the
+// shared approvals inbox (approval.Decide, not purchase.Approve) shows the
+// decision in Get and List before execute reads it.
+func TestInboxDecisionShownBeforeExecute(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fx := newFixture(t)
+	draft := func() purchase.View {
+		req := computeSP()
+		req.HourlyCommitment = 0.5
+		req.Tenant, req.Connection = fx.tenant, fx.conn
+		v, err := purchase.Draft(ctx, fx.st, fx.acct, req, fx.ann)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	yes, no, late := draft(), draft(), draft()
+	if _, err := approval.Decide(ctx, fx.st, fx.tenant, yes.Approval.ID, true, "ok", fx.bob); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := approval.Decide(ctx, fx.st, fx.tenant, no.Approval.ID, false, "no", fx.bob); err != nil {
+		t.Fatal(err)
+	}
+	fx.st.SetClock(func() time.Time { return late.Approval.ExpiresAt.Add(time.Minute) })
+	want := map[string]string{yes.ID: purchase.StateApproved, no.ID: purchase.StateDenied, late.ID: purchase.StateExpired}
+	list, err := purchase.List(ctx, fx.st, fx.tenant)
+	if err != nil || len(list) != 3 {
+		t.Fatalf("list: %d plans, %v", len(list), err)
+	}
+	for _, v := range list {
+		got, err := purchase.Get(ctx, fx.st, fx.tenant, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.State != want[v.ID] || got.State != want[v.ID] {
+			t.Errorf("plan %s: list shows %s, get %s, want %s", v.ID, v.State, got.State, want[v.ID])
+		}
+	}
+}
