@@ -81,7 +81,8 @@ func AttachSCP(ctx context.Context, st *store.Store, hub aws.Config, tenant cros
 	a.Root = aws.ToString(root.Id)
 	enabled := false
 	for _, pt := range root.PolicyTypes {
-		if pt.Type == orgtypes.PolicyTypeServiceControlPolicy && pt.Status == orgtypes.PolicyTypeStatusEnabled {
+		// Being enabled counts: enabling again would be refused.
+		if pt.Type == orgtypes.PolicyTypeServiceControlPolicy && (pt.Status == orgtypes.PolicyTypeStatusEnabled || pt.Status == orgtypes.PolicyTypeStatusPendingEnable) {
 			enabled = true
 		}
 	}
