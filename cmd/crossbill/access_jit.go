@@ -269,10 +269,11 @@ func newAccessReconcileCmd(app *App) *cobra.Command {
 	var (
 		f    jitFlags
 		conn string
+		full bool
 	)
 	cmd := &cobra.Command{
-		Use:   "reconcile --tenant T",
-		Short: "Compare active leases with AWS now: remove expired grants, put back missing ones, report out-of-band grants",
+		Use:   "reconcile --tenant T [--full]",
+		Short: "Compare leases with AWS now: remove expired grants, put back missing ones, report out-of-band grants",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -284,12 +285,20 @@ func newAccessReconcileCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := jit.Reconcile(ctx, s, t.ID, c.ID, opts, 8)
+			scope := jit.ScopeDue
+			if full {
+				scope = jit.ScopeFull
+			}
+			res, err := jit.Reconcile(ctx, s, t.ID, c.ID, scope, opts, 8)
 			if err != nil {
 				return err
 			}
 			return app.Print(res, func(w io.Writer) error {
-				fmt.Fprintf(w, "%d target(s) in %d ms, %d drift(s)\n", res.Targets, res.DurationMS, len(res.Drifts))
+				what := "leased"
+				if res.Full {
+					what = "every managed"
+				}
+				fmt.Fprintf(w, "%d %s target(s) in %d ms, %d drift(s)\n", res.Targets, what, res.DurationMS, len(res.Drifts))
 				for _, d := range res.Drifts {
 					fmt.Fprintf(w, "  %s: %s on %s %s\n", d.Kind, d.Principal, d.Target, d.Error)
 				}
@@ -302,6 +311,7 @@ func newAccessReconcileCmd(app *App) *cobra.Command {
 	}
 	f.add(cmd, false, true)
 	cmd.Flags().StringVar(&conn, "connection", "", "connection with access-jit (default: the tenant's one)")
+	cmd.Flags().BoolVar(&full, "full", false, "list every managed target (each policy's accounts x permission sets) now; default: the leased targets, and all of them when the daily full pass is due")
 	return cmd
 }
 

@@ -93,7 +93,7 @@ Secrets (URLs, signing secret, SMTP password) are sealed in the store with the s
 			} else if v := os.Getenv("CROSSBILL_SMTP_PASSWORD"); v != "" && req.Username != "" {
 				req.Password = v
 			}
-			req.Tenant, req.Name, req.CreatedBy = t.ID, args[0], cliActor()
+			req.Tenant, req.Name, req.By = t.ID, args[0], store.AuditEntry{Actor: cliActor()}
 			a, err := notify.AddChannel(ctx, st, req)
 			if err != nil {
 				return err
@@ -139,7 +139,7 @@ Secrets (URLs, signing secret, SMTP password) are sealed in the store with the s
 			if err != nil {
 				return err
 			}
-			c, err := notify.RemoveChannel(cmd.Context(), st, t.ID, args[0])
+			c, err := notify.RemoveChannel(cmd.Context(), st, t.ID, args[0], store.AuditEntry{Actor: cliActor()})
 			if err != nil {
 				return err
 			}
@@ -174,7 +174,7 @@ Secrets (URLs, signing secret, SMTP password) are sealed in the store with the s
 			if err != nil {
 				return err
 			}
-			c, err := notify.Snooze(cmd.Context(), st, t.ID, args[0], snoozeFor)
+			c, err := notify.Snooze(cmd.Context(), st, t.ID, args[0], snoozeFor, store.AuditEntry{Actor: cliActor()})
 			if err != nil {
 				return err
 			}
@@ -256,7 +256,7 @@ func newAlertsRuleCmd(app *App, open alertsOpener) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req.Tenant, req.Name, req.CreatedBy = t.ID, args[0], cliActor()
+			req.Tenant, req.Name, req.By = t.ID, args[0], store.AuditEntry{Actor: cliActor()}
 			r, err := alerts.AddRule(cmd.Context(), st, req)
 			if err != nil {
 				return err
@@ -297,7 +297,7 @@ func newAlertsRuleCmd(app *App, open alertsOpener) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := alerts.RemoveRule(cmd.Context(), st, t.ID, args[0])
+			r, err := alerts.RemoveRule(cmd.Context(), st, t.ID, args[0], store.AuditEntry{Actor: cliActor()})
 			if err != nil {
 				return err
 			}

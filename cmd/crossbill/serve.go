@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -50,6 +51,9 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 				return crossbill.Errorf(crossbill.CodeInvalid, "serve", "--cost-cache-mb must be positive")
 			}
 			m.CostCacheBytes = costCacheMB << 20
+			if err := jobRetentionFromEnv(cmd, m); err != nil {
+				return err
+			}
 			if m.MaxRows == 0 {
 				m.MaxRows = -1 // the server's "no cap"
 			}
@@ -91,9 +95,38 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 	cmd.Flags().StringVar(&logFormat, "log-format", "json", "log format on stderr: json or text")
 	cmd.Flags().StringVar(&m.ReplicaID, "replica-id", "", "this replica's name in job leases, unique among the replicas sharing a --database (default: made once and kept in the data directory)")
 	cmd.Flags().DurationVar(&m.JobLease, "job-lease", time.Minute, "how long a job claimed by this replica stays its own without a heartbeat: after a replica dies, another takes its jobs over this long after its last heartbeat")
+	cmd.Flags().DurationVar(&m.JobRetention, "job-retention", server.DefaultJobRetention, "finished jobs that ended longer ago are deleted by an hourly sweep, e.g. 720h (negative: keep all; env CROSSBILL_JOB_RETENTION)")
+	cmd.Flags().IntVar(&m.JobKeep, "job-keep", server.DefaultJobKeep, "finished jobs kept per connection and job kind whatever their age, so that job history shows the last runs (env CROSSBILL_JOB_KEEP)")
 	hubFlags(cmd, m)
 	sso = addSignInFlags(cmd)
 	return writes(cmd)
+}
+
+// jobRetentionFromEnv applies CROSSBILL_JOB_RETENTION and
+// CROSSBILL_JOB_KEEP where the flags were not given, and checks both.
+func jobRetentionFromEnv(cmd *cobra.Command, m *server.Main) error {
+	const op = "serve"
+	if v := os.Getenv("CROSSBILL_JOB_RETENTION"); v != "" && !cmd.Flags().Changed("job-retention") {
+		d, err := time.ParseDuration(v)
+		if err != nil || d == 0 {
+			return crossbill.Errorf(crossbill.CodeInvalid, op, "CROSSBILL_JOB_RETENTION=%q is not a duration such as 336h (negative: keep all jobs)", v)
+		}
+		m.JobRetention = d
+	}
+	if v := os.Getenv("CROSSBILL_JOB_KEEP"); v != "" && !cmd.Flags().Changed("job-keep") {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return crossbill.Errorf(crossbill.CodeInvalid, op, "CROSSBILL_JOB_KEEP=%q is not a number of jobs", v)
+		}
+		m.JobKeep = n
+	}
+	if m.JobRetention == 0 {
+		return crossbill.Errorf(crossbill.CodeInvalid, op, "--job-retention must not be 0 (negative: keep all jobs)")
+	}
+	if m.JobKeep < 1 {
+		return crossbill.Errorf(crossbill.CodeInvalid, op, "--job-keep must be at least 1, so that each job's history shows its last run")
+	}
+	return nil
 }
 
 // hubFlags are the flags of crossbill's own AWS identity.

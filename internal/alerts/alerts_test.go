@@ -65,7 +65,7 @@ func newWorld(t *testing.T) *world {
 		w.mu.Unlock()
 	}))
 	t.Cleanup(srv.Close)
-	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{Tenant: ten.ID, Name: "hook", Kind: notify.KindWebhook, URL: srv.URL, Topics: []string{"alert.*"}}); err != nil {
+	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{By: store.AuditEntry{Actor: "test"}, Tenant: ten.ID, Name: "hook", Kind: notify.KindWebhook, URL: srv.URL, Topics: []string{"alert.*"}}); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -89,7 +89,7 @@ func TestRulesFireOnceEach(t *testing.T) {
 	w := newWorld(t)
 	add := func(name, kind string, p alerts.Params) {
 		t.Helper()
-		if _, err := alerts.AddRule(ctx, w.st, alerts.RuleRequest{Tenant: w.tenant, Name: name, Kind: kind, Params: p, CreatedBy: "test"}); err != nil {
+		if _, err := alerts.AddRule(ctx, w.st, alerts.RuleRequest{By: store.AuditEntry{Actor: "test"}, Tenant: w.tenant, Name: name, Kind: kind, Params: p}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -188,7 +188,7 @@ func TestRuleChecks(t *testing.T) {
 		}
 	}
 	for _, k := range []string{alerts.KindAnomaly, alerts.KindAccessFinding} {
-		if _, err := alerts.AddRule(ctx, st, alerts.RuleRequest{Tenant: ten.ID, Name: k, Kind: k}); err != nil {
+		if _, err := alerts.AddRule(ctx, st, alerts.RuleRequest{By: store.AuditEntry{Actor: "test"}, Tenant: ten.ID, Name: k, Kind: k}); err != nil {
 			t.Fatal(err)
 		}
 	}

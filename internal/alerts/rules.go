@@ -58,11 +58,13 @@ type Params struct {
 
 // RuleRequest adds a rule.
 type RuleRequest struct {
-	Tenant    crossbill.TenantID `json:"-"`
-	Name      string             `json:"name"`
-	Kind      string             `json:"kind"`
-	Params    Params             `json:"params"`
-	CreatedBy string             `json:"-"`
+	Tenant crossbill.TenantID `json:"-"`
+	Name   string             `json:"name"`
+	Kind   string             `json:"kind"`
+	Params Params             `json:"params"`
+	// By is who adds it, as its audit line names them (the rule's
+	// created_by is By.Actor).
+	By store.AuditEntry `json:"-"`
 }
 
 // AddRule checks and saves a rule.
@@ -82,7 +84,7 @@ func AddRule(ctx context.Context, st *store.Store, req RuleRequest) (store.Alert
 	if err != nil {
 		return store.AlertRule{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
-	return st.CreateAlertRule(ctx, store.AlertRule{TenantID: req.Tenant, Name: req.Name, Kind: req.Kind, Params: raw, CreatedBy: req.CreatedBy}, MaxRules)
+	return st.CreateAlertRule(ctx, store.AlertRule{TenantID: req.Tenant, Name: req.Name, Kind: req.Kind, Params: raw, CreatedBy: req.By.Actor}, MaxRules, req.By)
 }
 
 // checkParams validates p for kind and fills its defaults.
@@ -184,9 +186,9 @@ func Rules(ctx context.Context, st *store.Store, tenant crossbill.TenantID) ([]s
 	return st.AlertRules(ctx, tenant)
 }
 
-// RemoveRule removes a rule.
-func RemoveRule(ctx context.Context, st *store.Store, tenant crossbill.TenantID, ref string) (store.AlertRule, error) {
-	return st.DeleteAlertRule(ctx, tenant, ref)
+// RemoveRule removes a rule; by is who removes it, for the audit line.
+func RemoveRule(ctx context.Context, st *store.Store, tenant crossbill.TenantID, ref string, by store.AuditEntry) (store.AlertRule, error) {
+	return st.DeleteAlertRule(ctx, tenant, ref, by)
 }
 
 var eventRE = regexp.MustCompile(`^(aws\.[a-z0-9-]+|[A-Za-z][A-Za-z0-9]{0,127})$`)

@@ -129,7 +129,7 @@ func TestRun(t *testing.T) {
 	}
 	defer st.Close()
 	ten, _ := st.CreateTenant(ctx, "acme")
-	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{Tenant: ten.ID, Name: "sec", Kind: notify.KindSlack, URL: "http://127.0.0.1:1/x"}); err != nil {
+	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{By: store.AuditEntry{Actor: "test"}, Tenant: ten.ID, Name: "sec", Kind: notify.KindSlack, URL: "http://127.0.0.1:1/x"}); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()

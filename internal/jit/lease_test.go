@@ -264,7 +264,7 @@ func TestOUTarget(t *testing.T) {
 	if crossbill.ErrorCode(err) != crossbill.CodeInvalid || !strings.Contains(err.Error(), "does not allow") {
 		t.Fatalf("account outside the OU: %v", err)
 	}
-	res, err := jit.Reconcile(ctx, w.st, w.tenant, w.conn.ID, w.opts(), 4)
+	res, err := jit.Reconcile(ctx, w.st, w.tenant, w.conn.ID, jit.ScopeDue, w.opts(), 4)
 	if err != nil || res.Targets != 1 || len(res.Drifts) != 0 {
 		t.Fatalf("reconcile: %+v %v", res, err)
 	}

@@ -19,7 +19,7 @@ func TestNotifyQueuesToTheOutbox(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	acme, _ := st.CreateTenant(ctx, "acme")
-	if _, err := outbox.AddChannel(ctx, st, outbox.ChannelRequest{Tenant: acme.ID, Name: "approvers", Kind: "slack", URL: "https://hooks.slack.com/services/T0/B0/secret", Topics: []string{"access.*"}}); err != nil {
+	if _, err := outbox.AddChannel(ctx, st, outbox.ChannelRequest{By: store.AuditEntry{Actor: "test"}, Tenant: acme.ID, Name: "approvers", Kind: "slack", URL: "https://hooks.slack.com/services/T0/B0/secret", Topics: []string{"access.*"}}); err != nil {
 		t.Fatal(err)
 	}
 	m := Message{Tenant: acme.ID, Topic: TopicRequested, Subject: "Access requested: lease_1", Text: "ann asks for admin", DedupKey: "lease_1:requested"}

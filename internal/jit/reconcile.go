@@ -35,9 +35,39 @@ type Drift struct {
 	New       bool   `json:"new"` // first report of an out-of-band grant
 }
 
+// ReconcileScope says which targets a reconciler pass lists in AWS.
+type ReconcileScope string
+
+// Reconciler scopes. Listing every managed target (accounts x permission
+// sets of every policy) each minute would be thousands of Identity Center
+// calls for a large organization, over AWS's rate limits; a pass lists the
+// targets that leases hold or just released, and everything once a day.
+const (
+	// ScopeDue lists the leased targets (those of live leases, leases
+	// being revoked, and leases that ended within RecentlyEnded), and
+	// every managed target when the connection's daily full pass is due
+	// (FullSweepEvery).
+	ScopeDue ReconcileScope = ""
+	// ScopeFull lists every managed target now.
+	ScopeFull ReconcileScope = "full"
+)
+
+const (
+	// FullSweepEvery is how often ScopeDue lists every managed target:
+	// that pass finds out-of-band grants on targets no lease touches.
+	FullSweepEvery = 24 * time.Hour
+	// RecentlyEnded: a lease that ended this recently keeps its target
+	// listed, so a grant put back by hand (or a revoke AWS lost) is
+	// removed within a minute; older ones wait for the daily full pass.
+	RecentlyEnded = FullSweepEvery
+)
+
 // ReconcileResult is one reconciler pass over a tenant's JIT-managed
 // targets.
 type ReconcileResult struct {
+	// Full: every managed target was listed (the daily pass, or asked
+	// for); else only the leased ones.
+	Full       bool     `json:"full"`
 	Targets    int      `json:"targets"`
 	Drifts     []Drift  `json:"drifts"`
 	Errors     []string `json:"errors"`
@@ -122,12 +152,41 @@ func managedTargets(ctx context.Context, st *store.Store, c *cloud, tenant cross
 	return out, problems, nil
 }
 
+// leasedTargets are the targets of the connection's leases that hold a
+// grant, are ending one, or ended within RecentlyEnded.
+func leasedTargets(leases []store.JITLease, connID crossbill.ConnectionID, now time.Time) (map[string]Target, error) {
+	out := map[string]Target{}
+	for _, l := range leases {
+		if l.ConnectionID != connID {
+			continue
+		}
+		holding := slices.Contains(liveStates, l.State) || l.State == StateRevoking || l.State == StateRevokeFail
+		recent := l.State == StateRevoked && l.EndedAt != nil && now.Sub(*l.EndedAt) < RecentlyEnded
+		if !holding && !recent {
+			continue
+		}
+		t, err := targetOf(l)
+		if err != nil {
+			return nil, err
+		}
+		out[t.Key()] = t
+	}
+	return out, nil
+}
+
+// fullSweepName names a connection's daily full pass among the store's
+// sweeps.
+func fullSweepName(tenant crossbill.TenantID, conn crossbill.ConnectionID) string {
+	return "jit-full-reconcile:" + string(tenant) + ":" + string(conn)
+}
+
 // Reconcile compares a connection's active leases with AWS: it removes
 // grants still in place that no live lease needs (an expiry the engine
 // could not finish, a grant put back by hand), puts back the missing
 // grants of active leases, and reports (once, on the audit log) grants on
-// JIT-managed targets that crossbill did not make.
-func Reconcile(ctx context.Context, st *store.Store, tenant crossbill.TenantID, connID crossbill.ConnectionID, opts Options, concurrency int) (ReconcileResult, error) {
+// JIT-managed targets that crossbill did not make. scope says which
+// targets it lists (ScopeDue: the leased ones, all once a day).
+func Reconcile(ctx context.Context, st *store.Store, tenant crossbill.TenantID, connID crossbill.ConnectionID, scope ReconcileScope, opts Options, concurrency int) (ReconcileResult, error) {
 	start := time.Now()
 	res := ReconcileResult{Drifts: []Drift{}, Errors: []string{}}
 	if concurrency <= 0 {
@@ -146,11 +205,28 @@ func Reconcile(ctx context.Context, st *store.Store, tenant crossbill.TenantID, 
 	if !ok {
 		return res, crossbill.Errorf(crossbill.CodeInternal, "jit reconcile", "no AWS access for connection %s", connID)
 	}
-	targets, problems, err := managedTargets(ctx, st, c, tenant, leases)
-	if err != nil {
+	switch scope {
+	case ScopeFull:
+		res.Full = true
+	case ScopeDue:
+		// Claimed before the pass: a pass that fails outright waits for
+		// the next day rather than retrying the full listing each minute.
+		if res.Full, err = st.ClaimSweepAt(ctx, fullSweepName(tenant, connID), "jit-reconcile", opts.now(), FullSweepEvery); err != nil {
+			return res, err
+		}
+	default:
+		return res, crossbill.Errorf(crossbill.CodeInvalid, "jit reconcile", "scope %q: use full, or none (the leased targets, all once a day)", scope)
+	}
+	var targets map[string]Target
+	if res.Full {
+		var problems []string
+		if targets, problems, err = managedTargets(ctx, st, c, tenant, leases); err != nil {
+			return res, err
+		}
+		res.Errors = append(res.Errors, problems...)
+	} else if targets, err = leasedTargets(leases, connID, opts.now()); err != nil {
 		return res, err
 	}
-	res.Errors = append(res.Errors, problems...)
 	res.Targets = len(targets)
 	reported := map[string]bool{}
 	if lines, err := st.AuditLog(ctx, store.AuditJITOutOfBand, tenant); err == nil {

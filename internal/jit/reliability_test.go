@@ -180,7 +180,7 @@ func TestReconciler(t *testing.T) {
 	add("zed@example.com")                                                                                                                                      // out-of-band grant, never leased
 	must(iam.NewFromConfig(w.member1).RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: aws.String("db-oncall"), UserName: aws.String("ann")})) // and the group's
 
-	res, err := jit.Reconcile(ctx, w.st, w.tenant, w.conn.ID, w.opts(), 4)
+	res, err := jit.Reconcile(ctx, w.st, w.tenant, w.conn.ID, jit.ScopeDue, w.opts(), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestReconciler(t *testing.T) {
 		t.Fatal("an out-of-band grant crossbill did not make was removed: it is only reported")
 	}
 	// A second pass: nothing to repair, the out-of-band grant not new.
-	res, err = jit.Reconcile(ctx, w.st, w.tenant, w.conn.ID, w.opts(), 4)
+	res, err = jit.Reconcile(ctx, w.st, w.tenant, w.conn.ID, jit.ScopeDue, w.opts(), 4)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,8 +39,9 @@ type ChannelRequest struct {
 	To       []string `json:"to,omitempty"`
 	Username string   `json:"username,omitempty"`
 	Password string   `json:"password,omitempty"`
-	// CreatedBy is the actor, as audit lines name it.
-	CreatedBy string `json:"-"`
+	// By is who adds it, as its audit line names them (the channel's
+	// created_by is By.Actor).
+	By store.AuditEntry `json:"-"`
 }
 
 // Added is a new channel; Secret (webhooks only) is the signing secret,
@@ -131,7 +132,7 @@ func AddChannel(ctx context.Context, st *store.Store, req ChannelRequest) (Added
 		return Added{}, err
 	}
 	c, err := st.CreateNotifyChannel(ctx, store.NotifyChannel{TenantID: req.Tenant, Name: req.Name, Kind: req.Kind, Target: target,
-		Topics: topics, Sealed: sealed, CreatedBy: req.CreatedBy}, MaxChannels)
+		Topics: topics, Sealed: sealed, CreatedBy: req.By.Actor}, MaxChannels, req.By)
 	if err != nil {
 		return Added{}, err
 	}
@@ -167,13 +168,15 @@ func Channels(ctx context.Context, st *store.Store, tenant crossbill.TenantID) (
 }
 
 // RemoveChannel removes a channel; its pending deliveries are dropped.
-func RemoveChannel(ctx context.Context, st *store.Store, tenant crossbill.TenantID, ref string) (store.NotifyChannel, error) {
-	return st.DeleteNotifyChannel(ctx, tenant, ref)
+// by is who removes it, for the audit line.
+func RemoveChannel(ctx context.Context, st *store.Store, tenant crossbill.TenantID, ref string, by store.AuditEntry) (store.NotifyChannel, error) {
+	return st.DeleteNotifyChannel(ctx, tenant, ref, by)
 }
 
 // Snooze stops a channel taking messages for d (0 ends a snooze); the
-// messages that come meanwhile are logged as snoozed, not sent later.
-func Snooze(ctx context.Context, st *store.Store, tenant crossbill.TenantID, ref string, d time.Duration) (store.NotifyChannel, error) {
+// messages that come meanwhile are logged as snoozed, not sent later. by
+// is who snoozes it, for the audit line.
+func Snooze(ctx context.Context, st *store.Store, tenant crossbill.TenantID, ref string, d time.Duration, by store.AuditEntry) (store.NotifyChannel, error) {
 	if d < 0 || d > 90*24*time.Hour {
 		return store.NotifyChannel{}, crossbill.Errorf(crossbill.CodeInvalid, "channel snooze", "snooze for 0 (end it) up to 90 days")
 	}
@@ -181,7 +184,7 @@ func Snooze(ctx context.Context, st *store.Store, tenant crossbill.TenantID, ref
 	if d > 0 {
 		until = st.Now().Add(d)
 	}
-	return st.SnoozeNotifyChannel(ctx, tenant, ref, until)
+	return st.SnoozeNotifyChannel(ctx, tenant, ref, until, by)
 }
 
 // Log is the tenant's delivery log, newest first.

@@ -91,7 +91,7 @@ func TestWebhookFailsThenRecovers(t *testing.T) {
 	rc := &receiver{failures: 2}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
-	added, err := notify.AddChannel(ctx, st, notify.ChannelRequest{Tenant: tenant, Name: "ops", Kind: notify.KindWebhook, URL: srv.URL + "/hook?token=abc", Topics: []string{"alert.*"}, CreatedBy: "test"})
+	added, err := notify.AddChannel(ctx, st, notify.ChannelRequest{By: store.AuditEntry{Actor: "test"}, Tenant: tenant, Name: "ops", Kind: notify.KindWebhook, URL: srv.URL + "/hook?token=abc", Topics: []string{"alert.*"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestRefusedForGood(t *testing.T) {
 	}))
 	defer srvDown.Close()
 	for name, u := range map[string]string{"gone": srvGone.URL, "down": srvDown.URL} {
-		if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{Tenant: tenant, Name: name, Kind: notify.KindSlack, URL: u}); err != nil {
+		if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{By: store.AuditEntry{Actor: "test"}, Tenant: tenant, Name: name, Kind: notify.KindSlack, URL: u}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -191,10 +191,10 @@ func TestDedupSnoozeRouting(t *testing.T) {
 	defer srvSlack.Close()
 	srvHook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hook.Add(1) }))
 	defer srvHook.Close()
-	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{Tenant: tenant, Name: "slack", Kind: notify.KindSlack, URL: srvSlack.URL, Topics: []string{"alert.budget"}}); err != nil {
+	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{By: store.AuditEntry{Actor: "test"}, Tenant: tenant, Name: "slack", Kind: notify.KindSlack, URL: srvSlack.URL, Topics: []string{"alert.budget"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{Tenant: tenant, Name: "hook", Kind: notify.KindWebhook, URL: srvHook.URL}); err != nil {
+	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{By: store.AuditEntry{Actor: "test"}, Tenant: tenant, Name: "hook", Kind: notify.KindWebhook, URL: srvHook.URL}); err != nil {
 		t.Fatal(err)
 	}
 	m := notify.Message{Tenant: tenant, Topic: "alert.budget", Subject: "over budget", Text: "t", DedupKey: "budget:acme:2026-12:100"}
@@ -214,7 +214,7 @@ func TestDedupSnoozeRouting(t *testing.T) {
 	if slack.Load() != 1 || hook.Load() != 2 {
 		t.Fatalf("slack %d hook %d", slack.Load(), hook.Load())
 	}
-	if _, err := notify.Snooze(ctx, st, tenant, "slack", time.Hour); err != nil {
+	if _, err := notify.Snooze(ctx, st, tenant, "slack", time.Hour, store.AuditEntry{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	r4, err := notify.Send(ctx, st, notify.Message{Tenant: tenant, Topic: "alert.budget", Subject: "again", Text: "t"})
@@ -229,7 +229,7 @@ func TestDedupSnoozeRouting(t *testing.T) {
 	if len(log) != 2 || log[0].Status != store.OutboxSnoozed {
 		t.Fatalf("slack log %+v", log)
 	}
-	if _, err := notify.Snooze(ctx, st, tenant, "slack", 0); err != nil {
+	if _, err := notify.Snooze(ctx, st, tenant, "slack", 0, store.AuditEntry{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := notify.Enqueue(ctx, st, notify.Message{Tenant: tenant, Topic: "alert.budget", Subject: "after", Text: "t"}); err != nil {
@@ -261,20 +261,20 @@ func TestChannelChecks(t *testing.T) {
 		}
 	}
 	other, _ := st.CreateTenant(ctx, "beta")
-	c, err := notify.AddChannel(ctx, st, notify.ChannelRequest{Tenant: tenant, Name: "ops", Kind: notify.KindSlack, URL: "https://hooks.example.com/services/T0/B0/SECRETPART"})
+	c, err := notify.AddChannel(ctx, st, notify.ChannelRequest{By: store.AuditEntry{Actor: "test"}, Tenant: tenant, Name: "ops", Kind: notify.KindSlack, URL: "https://hooks.example.com/services/T0/B0/SECRETPART"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(c.Channel.Sealed, "SECRETPART") || strings.Contains(c.Channel.Target, "SECRETPART") {
 		t.Fatal("the Slack URL is stored in clear")
 	}
-	if _, err := notify.RemoveChannel(ctx, st, other.ID, c.Channel.ID); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+	if _, err := notify.RemoveChannel(ctx, st, other.ID, c.Channel.ID, store.AuditEntry{Actor: "test"}); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
 		t.Fatalf("beta removed acme's channel: %v", err)
 	}
 	if err := notify.Enqueue(ctx, st, notify.Message{Tenant: tenant, Topic: "x", Subject: "s"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := notify.RemoveChannel(ctx, st, tenant, "ops"); err != nil {
+	if _, err := notify.RemoveChannel(ctx, st, tenant, "ops", store.AuditEntry{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	log, _ := notify.Log(ctx, st, tenant, "ops", 10)
@@ -294,7 +294,7 @@ func TestSecretNeedsTheKey(t *testing.T) {
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
 	defer srv.Close()
-	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{Tenant: tenant, Name: "ops", Kind: notify.KindWebhook, URL: srv.URL}); err != nil {
+	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{By: store.AuditEntry{Actor: "test"}, Tenant: tenant, Name: "ops", Kind: notify.KindWebhook, URL: srv.URL}); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv(notify.KeyEnv, strings.Repeat("ab", 32))

@@ -92,7 +92,7 @@ func TestEmailDelivery(t *testing.T) {
 	ctx := context.Background()
 	st, tenant := open(t)
 	box, addr := startSMTP(t)
-	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{Tenant: tenant, Name: "finops-mail", Kind: notify.KindEmail, SMTPAddr: addr,
+	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{By: store.AuditEntry{Actor: "test"}, Tenant: tenant, Name: "finops-mail", Kind: notify.KindEmail, SMTPAddr: addr,
 		From: "crossbill@example.com", To: []string{"ann@example.com", "bob@example.com"}, Username: "alerts", Password: "s3cret"}); err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestEmailDelivery(t *testing.T) {
 		t.Fatalf("%+v", m)
 	}
 
-	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{Tenant: tenant, Name: "bad-mail", Kind: notify.KindEmail, SMTPAddr: addr,
+	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{By: store.AuditEntry{Actor: "test"}, Tenant: tenant, Name: "bad-mail", Kind: notify.KindEmail, SMTPAddr: addr,
 		From: "crossbill@example.com", To: []string{"nobody@invalid.example"}, Topics: []string{"x"}}); err != nil {
 		t.Fatal(err)
 	}

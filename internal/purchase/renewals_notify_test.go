@@ -23,7 +23,7 @@ func TestRenewalAlertsReachTheOutbox(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	acme, _ := st.CreateTenant(ctx, "acme")
-	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{Tenant: acme.ID, Name: "finops", Kind: "slack", URL: "https://hooks.slack.com/services/T0/B0/x", Topics: []string{"commitments.*"}}); err != nil {
+	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{By: store.AuditEntry{Actor: "test"}, Tenant: acme.ID, Name: "finops", Kind: "slack", URL: "https://hooks.slack.com/services/T0/B0/x", Topics: []string{"commitments.*"}}); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()

@@ -53,7 +53,7 @@ func TestRemediationNoticesReachTheOutbox(t *testing.T) {
 	}
 	defer st.Close()
 	ten, _ := st.CreateTenant(ctx, "acme")
-	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{Tenant: ten.ID, Name: "ops", Kind: notify.KindSlack, URL: "http://127.0.0.1:1/x", Topics: []string{"remediation.*"}}); err != nil {
+	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{By: store.AuditEntry{Actor: "test"}, Tenant: ten.ID, Name: "ops", Kind: notify.KindSlack, URL: "http://127.0.0.1:1/x", Topics: []string{"remediation.*"}}); err != nil {
 		t.Fatal(err)
 	}
 	n := remediation.Notice{Topic: remediation.TopicAwaiting, Subject: "Remediation plan rp_1 waits for an approver", Text: "t",

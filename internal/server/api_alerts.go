@@ -95,7 +95,7 @@ func (s *Server) addChannel(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	in.Tenant, in.CreatedBy = tenantOf(r).ID, authOf(r).audit().Actor
+	in.Tenant, in.By = tenantOf(r).ID, authOf(r).audit()
 	a, err := notify.AddChannel(r.Context(), s.store, in)
 	if err != nil {
 		return err
@@ -104,7 +104,7 @@ func (s *Server) addChannel(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) removeChannel(w http.ResponseWriter, r *http.Request) error {
-	c, err := notify.RemoveChannel(r.Context(), s.store, tenantOf(r).ID, r.PathValue("channel"))
+	c, err := notify.RemoveChannel(r.Context(), s.store, tenantOf(r).ID, r.PathValue("channel"), authOf(r).audit())
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (s *Server) snoozeChannel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return crossbill.Errorf(crossbill.CodeInvalid, "channel snooze", "for %q: give a duration such as 24h (0s ends the snooze)", in.For)
 	}
-	c, err := notify.Snooze(r.Context(), s.store, tenantOf(r).ID, r.PathValue("channel"), d)
+	c, err := notify.Snooze(r.Context(), s.store, tenantOf(r).ID, r.PathValue("channel"), d, authOf(r).audit())
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func (s *Server) addRule(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	in.Tenant, in.CreatedBy = tenantOf(r).ID, authOf(r).audit().Actor
+	in.Tenant, in.By = tenantOf(r).ID, authOf(r).audit()
 	rule, err := alerts.AddRule(r.Context(), s.store, in)
 	if err != nil {
 		return err
@@ -180,7 +180,7 @@ func (s *Server) addRule(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) removeRule(w http.ResponseWriter, r *http.Request) error {
-	rule, err := alerts.RemoveRule(r.Context(), s.store, tenantOf(r).ID, r.PathValue("alert_rule"))
+	rule, err := alerts.RemoveRule(r.Context(), s.store, tenantOf(r).ID, r.PathValue("alert_rule"), authOf(r).audit())
 	if err != nil {
 		return err
 	}

@@ -169,7 +169,15 @@ func (s *Server) jitReconcile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := jit.Reconcile(r.Context(), s.store, t.ID, c.ID, s.jitOptions(), 8)
+	scope := jit.ScopeDue
+	switch v := r.URL.Query().Get("full"); v {
+	case "", "false":
+	case "true":
+		scope = jit.ScopeFull
+	default:
+		return crossbill.Errorf(crossbill.CodeInvalid, "jit reconcile", "full=%q: give true (every managed target) or false", v)
+	}
+	res, err := jit.Reconcile(r.Context(), s.store, t.ID, c.ID, scope, s.jitOptions(), 8)
 	if err != nil {
 		return err
 	}
@@ -191,8 +199,8 @@ func jitRoutes(s *Server) []route {
 		{method: http.MethodPost, path: p + "/leases/{lease}/revoke", role: viewer, tenantParam: "tenant", handler: s.jitRevoke, tag: "jit", summary: "End a lease now (its requester, or an approver): a waiting request is cancelled, a grant removed", body: "JITReason", resp: "JITLease"},
 		{method: http.MethodGet, path: p + "/audit", role: viewer, tenantParam: "tenant", handler: s.jitAudit, tag: "jit", summary: "The JIT audit trail (hash-chained lines): of one lease and its approval, or of every policy, lease and repair",
 			query: []param{q("lease", "one lease's trail")}, resp: "JITTrail"},
-		{method: http.MethodPost, path: p + "/reconcile", role: admin, tenantParam: "tenant", handler: s.jitReconcile, tag: "jit", summary: "Run the reconciler now: active leases against AWS (the server runs it every minute)",
-			query: []param{q("connection", "the connection with access-jit, when the tenant has several")}, resp: "JITReconcile"},
+		{method: http.MethodPost, path: p + "/reconcile", role: admin, tenantParam: "tenant", handler: s.jitReconcile, tag: "jit", summary: "Run the reconciler now: leases against AWS (the server runs it every minute over the leased targets, over every managed target once a day)",
+			query: []param{q("connection", "the connection with access-jit, when the tenant has several"), q("full", "true: list every managed target (each policy's accounts x permission sets) now, not only the leased ones")}, resp: "JITReconcile"},
 	}
 }
 
@@ -223,17 +231,21 @@ func jitSchemas() obj {
 		"JITTrail": object([]string{"lines"}, obj{"lines": arrayOf("JITAuditLine")}),
 		"JITDrift": object([]string{"kind", "target", "principal"}, obj{"kind": obj{"type": "string", "enum": []string{jit.DriftRemoved, jit.DriftReapplied, jit.DriftMissing, jit.DriftOutOfBand}},
 			"target": str(""), "target_key": str(""), "principal": str(""), "lease": str(""), "error": str(""), "new": boolean("first report of an out-of-band grant")}),
-		"JITReconcile": object([]string{"targets", "drifts", "errors"}, obj{"targets": integer(""), "drifts": arrayOf("JITDrift"), "errors": strs, "duration_ms": integer("")}),
+		"JITReconcile": object([]string{"targets", "drifts", "errors"}, obj{"full": boolean("every managed target was listed (the daily full pass, or full=true); else only the targets of live, ending and recently ended leases"), "targets": integer("targets listed in AWS"), "drifts": arrayOf("JITDrift"), "errors": strs, "duration_ms": integer("")}),
 	}
 }
 
 // runJITReconcile compares the connection's active leases with AWS.
 func (s *Server) runJITReconcile(ctx context.Context, j store.Job, progress scheduler.Progress) error {
-	res, err := jit.Reconcile(ctx, s.store, j.TenantID, j.ConnectionID, s.jitOptions(), 8)
+	res, err := jit.Reconcile(ctx, s.store, j.TenantID, j.ConnectionID, jit.ScopeDue, s.jitOptions(), 8)
 	if err != nil {
 		return err
 	}
-	progress(1, fmt.Sprintf("%d target(s), %d drift(s), %d error(s)", res.Targets, len(res.Drifts), len(res.Errors)))
+	what := "leased"
+	if res.Full {
+		what = "all (daily full pass)"
+	}
+	progress(1, fmt.Sprintf("%d target(s), %s, %d drift(s), %d error(s)", res.Targets, what, len(res.Drifts), len(res.Errors)))
 	return nil
 }
 

@@ -88,6 +88,12 @@ type Main struct {
 	ReplicaID string
 	// JobLease: see scheduler.Options.Lease (zero: its default).
 	JobLease time.Duration
+	// JobRetention: finished jobs that ended longer ago are deleted by an
+	// hourly sweep (zero: DefaultJobRetention; negative: never), except
+	// the newest JobKeep of each (tenant, connection, kind) (zero:
+	// DefaultJobKeep).
+	JobRetention time.Duration
+	JobKeep      int
 	// Inventory is what optimization evaluations read; nil: the
 	// inventory store.
 	Inventory optimize.Source
@@ -189,6 +195,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.JobLease > 0 {
 		sopts.Lease = m.JobLease
 	}
+	go m.pruneJobs(runCtx, sopts.Owner)
 	m.sched = scheduler.New(st, m.Logger, sopts)
 	m.aws = awsclient.MustFactory(hub)
 	var sso *signin.Service
@@ -404,6 +411,55 @@ func (m *Main) collectCostVersions(ctx context.Context) {
 			} else if n > 0 {
 				m.Logger.Info("collected replaced cost versions", "versions", n)
 			}
+		}
+	}
+}
+
+// Job retention defaults: two weeks of history, and at least the last 20
+// runs of each scheduled job whatever their age.
+const (
+	DefaultJobRetention = 14 * 24 * time.Hour
+	DefaultJobKeep      = 20
+	// jobSweepEvery is the sweep's period across replicas; each replica
+	// asks every jobSweepPoll whether the period has passed.
+	jobSweepEvery = time.Hour
+	jobSweepPoll  = 5 * time.Minute
+)
+
+// pruneJobs deletes old finished job rows (the per-minute jobs add one per
+// connection a minute): once per jobSweepEvery across the replicas sharing
+// the database, whichever claims the sweep first; the first try at start.
+func (m *Main) pruneJobs(ctx context.Context, owner string) {
+	r := store.JobRetention{Age: m.JobRetention, Keep: m.JobKeep}
+	if r.Age < 0 {
+		return
+	}
+	if r.Age == 0 {
+		r.Age = DefaultJobRetention
+	}
+	if r.Keep <= 0 {
+		r.Keep = DefaultJobKeep
+	}
+	t := time.NewTicker(jobSweepPoll)
+	defer t.Stop()
+	for {
+		if ok, err := m.store.ClaimSweep(ctx, "job-retention", owner, jobSweepEvery); err != nil {
+			if ctx.Err() == nil {
+				m.Logger.Warn("claiming the job retention sweep", "err", err)
+			}
+		} else if ok {
+			if n, err := m.store.PruneJobs(ctx, r); err != nil {
+				if ctx.Err() == nil {
+					m.Logger.Warn("pruning finished jobs", "err", err, "deleted", n)
+				}
+			} else if n > 0 {
+				m.Logger.Info("pruned finished jobs", "deleted", n, "older_than", r.Age, "kept_per_job", r.Keep)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

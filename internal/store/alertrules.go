@@ -25,16 +25,28 @@ type AlertRule struct {
 	LastError string             `json:"last_error,omitempty"`
 }
 
+// Audit actions of alert rule changes.
+const (
+	AuditAlertRuleCreate = "alerts.rule.create"
+	AuditAlertRuleDelete = "alerts.rule.delete"
+)
+
 // CreateAlertRule saves r (ID and time set here) unless the tenant has a
-// rule of that name (Conflict) or max rules (Invalid).
-func (s *Store) CreateAlertRule(ctx context.Context, r AlertRule, max int) (AlertRule, error) {
+// rule of that name (Conflict) or max rules (Invalid), with its audit line
+// (by: who) in the same transaction.
+func (s *Store) CreateAlertRule(ctx context.Context, r AlertRule, max int, by AuditEntry) (AlertRule, error) {
 	const op = "rule add"
 	idPart, err := randomString(8)
 	if err != nil {
 		return AlertRule{}, crossbill.Errorf(crossbill.CodeInternal, op, "reading random bytes: %w", err)
 	}
 	r.ID, r.CreatedAt = "alr_"+idPart, s.now().Truncate(time.Microsecond)
-	res, err := s.db.ExecContext(ctx, `INSERT INTO alert_rules(id, tenant_id, name, kind, params, created_by, created_at)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return AlertRule{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "%w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	res, err := tx.ExecContext(ctx, `INSERT INTO alert_rules(id, tenant_id, name, kind, params, created_by, created_at)
 		SELECT ?, ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM alert_rules WHERE tenant_id = ?) < ?
 		ON CONFLICT (tenant_id, name) DO NOTHING`,
 		r.ID, string(r.TenantID), r.Name, r.Kind, string(r.Params), r.CreatedBy, formatStamp(r.CreatedAt), string(r.TenantID), max)
@@ -44,8 +56,16 @@ func (s *Store) CreateAlertRule(ctx context.Context, r AlertRule, max int) (Aler
 	if n, err := res.RowsAffected(); err != nil {
 		return AlertRule{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	} else if n == 1 {
+		by.Action, by.TenantID, by.Subject = AuditAlertRuleCreate, r.TenantID, r.ID
+		if err := s.appendAudit(ctx, tx, by, map[string]any{"name": r.Name, "kind": r.Kind, "params": r.Params}); err != nil {
+			return AlertRule{}, err
+		}
+		if err := tx.Commit(); err != nil {
+			return AlertRule{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "%w", err)
+		}
 		return r, nil
 	}
+	tx.Rollback() //nolint:errcheck // nothing was written
 	if _, err := s.AlertRule(ctx, r.TenantID, r.Name); err == nil {
 		return AlertRule{}, crossbill.Errorf(crossbill.CodeConflict, op, "a rule named %q exists: pick another name or remove it first", r.Name)
 	}
@@ -106,14 +126,34 @@ func (s *Store) AlertRule(ctx context.Context, tenant crossbill.TenantID, ref st
 	return r, nil
 }
 
-// DeleteAlertRule removes the tenant's rule.
-func (s *Store) DeleteAlertRule(ctx context.Context, tenant crossbill.TenantID, ref string) (AlertRule, error) {
+// DeleteAlertRule removes the tenant's rule, with its audit line (by:
+// who) in the same transaction.
+func (s *Store) DeleteAlertRule(ctx context.Context, tenant crossbill.TenantID, ref string, by AuditEntry) (AlertRule, error) {
+	const op = "rule remove"
 	r, err := s.AlertRule(ctx, tenant, ref)
 	if err != nil {
 		return AlertRule{}, err
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM alert_rules WHERE tenant_id = ? AND id = ?`, string(tenant), r.ID); err != nil {
-		return AlertRule{}, crossbill.Errorf(crossbill.CodeInternal, "rule remove", "%w", err)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return AlertRule{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "%w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	res, err := tx.ExecContext(ctx, `DELETE FROM alert_rules WHERE tenant_id = ? AND id = ?`, string(tenant), r.ID)
+	if err != nil {
+		return AlertRule{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return AlertRule{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	} else if n == 0 { // removed meanwhile, by another request
+		return AlertRule{}, crossbill.Errorf(crossbill.CodeNotFound, op, "no alert rule %q: it was just removed", ref)
+	}
+	by.Action, by.TenantID, by.Subject = AuditAlertRuleDelete, tenant, r.ID
+	if err := s.appendAudit(ctx, tx, by, map[string]any{"name": r.Name, "kind": r.Kind}); err != nil {
+		return AlertRule{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return AlertRule{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "%w", err)
 	}
 	return r, nil
 }

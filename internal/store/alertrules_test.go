@@ -20,25 +20,25 @@ func TestAlertRules(t *testing.T) {
 	acme, _ := s.CreateTenant(ctx, "acme")
 	beta, _ := s.CreateTenant(ctx, "beta")
 	r := store.AlertRule{TenantID: acme.ID, Name: "monthly", Kind: "budget", Params: json.RawMessage(`{"amount":100}`), CreatedBy: "t"}
-	got, err := s.CreateAlertRule(ctx, r, 2)
+	got, err := s.CreateAlertRule(ctx, r, 2, store.AuditEntry{Actor: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateAlertRule(ctx, r, 2); crossbill.ErrorCode(err) != crossbill.CodeConflict {
+	if _, err := s.CreateAlertRule(ctx, r, 2, store.AuditEntry{Actor: "t"}); crossbill.ErrorCode(err) != crossbill.CodeConflict {
 		t.Fatalf("same name: %v", err)
 	}
 	r.Name = "b"
-	if _, err := s.CreateAlertRule(ctx, r, 2); err != nil {
+	if _, err := s.CreateAlertRule(ctx, r, 2, store.AuditEntry{Actor: "t"}); err != nil {
 		t.Fatal(err)
 	}
 	r.Name = "c"
-	if _, err := s.CreateAlertRule(ctx, r, 2); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+	if _, err := s.CreateAlertRule(ctx, r, 2, store.AuditEntry{Actor: "t"}); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 		t.Fatalf("over the bound: %v", err)
 	}
 	if _, err := s.AlertRule(ctx, beta.ID, got.ID); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
 		t.Fatalf("beta read acme's rule: %v", err)
 	}
-	if _, err := s.DeleteAlertRule(ctx, beta.ID, "monthly"); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+	if _, err := s.DeleteAlertRule(ctx, beta.ID, "monthly", store.AuditEntry{Actor: "t"}); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
 		t.Fatalf("beta removed acme's rule: %v", err)
 	}
 	if err := s.RecordAlertRun(ctx, acme.ID, got.ID, 3, "no cost data"); err != nil {
@@ -51,7 +51,7 @@ func TestAlertRules(t *testing.T) {
 	if ts, err := s.TenantsWithAlertRules(ctx); err != nil || len(ts) != 1 || ts[0] != acme.ID {
 		t.Fatalf("%v %v", ts, err)
 	}
-	if _, err := s.DeleteAlertRule(ctx, acme.ID, got.ID); err != nil {
+	if _, err := s.DeleteAlertRule(ctx, acme.ID, got.ID, store.AuditEntry{Actor: "t"}); err != nil {
 		t.Fatal(err)
 	}
 	if rs, _ := s.AlertRules(ctx, acme.ID); len(rs) != 1 || rs[0].Name != "b" {

@@ -58,16 +58,36 @@ type OutboxItem struct {
 	DeliveredAt   *time.Time         `json:"delivered_at,omitempty"`
 }
 
+// Audit actions of channel changes. Their lines name the channel (name,
+// kind, target: a URL's scheme and host, or the SMTP server and
+// recipients), never its sealed secrets.
+const (
+	AuditChannelCreate = "alerts.channel.create"
+	AuditChannelDelete = "alerts.channel.delete"
+	AuditChannelSnooze = "alerts.channel.snooze"
+)
+
+// channelAudit is a channel's audit detail: what names it, no secret.
+func channelAudit(c NotifyChannel) map[string]any {
+	return map[string]any{"name": c.Name, "kind": c.Kind, "target": c.Target, "topics": c.Topics}
+}
+
 // CreateNotifyChannel saves c (ID and time set here) unless the tenant has
-// a channel of that name (Conflict) or max channels (Invalid).
-func (s *Store) CreateNotifyChannel(ctx context.Context, c NotifyChannel, max int) (NotifyChannel, error) {
+// a channel of that name (Conflict) or max channels (Invalid), with its
+// audit line (by: who) in the same transaction.
+func (s *Store) CreateNotifyChannel(ctx context.Context, c NotifyChannel, max int, by AuditEntry) (NotifyChannel, error) {
 	const op = "channel create"
 	idPart, err := randomString(8)
 	if err != nil {
 		return NotifyChannel{}, crossbill.Errorf(crossbill.CodeInternal, op, "reading random bytes: %w", err)
 	}
 	c.ID, c.CreatedAt = "nch_"+idPart, s.now().Truncate(time.Microsecond)
-	res, err := s.db.ExecContext(ctx, `INSERT INTO notify_channels(id, tenant_id, name, kind, target, topics, sealed, created_by, created_at)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return NotifyChannel{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "%w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	res, err := tx.ExecContext(ctx, `INSERT INTO notify_channels(id, tenant_id, name, kind, target, topics, sealed, created_by, created_at)
 		SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM notify_channels WHERE tenant_id = ?) < ?
 		ON CONFLICT (tenant_id, name) DO NOTHING`,
 		c.ID, string(c.TenantID), c.Name, c.Kind, c.Target, strings.Join(c.Topics, ","), c.Sealed, c.CreatedBy, formatStamp(c.CreatedAt), string(c.TenantID), max)
@@ -77,8 +97,16 @@ func (s *Store) CreateNotifyChannel(ctx context.Context, c NotifyChannel, max in
 	if n, err := res.RowsAffected(); err != nil {
 		return NotifyChannel{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	} else if n == 1 {
+		by.Action, by.TenantID, by.Subject = AuditChannelCreate, c.TenantID, c.ID
+		if err := s.appendAudit(ctx, tx, by, channelAudit(c)); err != nil {
+			return NotifyChannel{}, err
+		}
+		if err := tx.Commit(); err != nil {
+			return NotifyChannel{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "%w", err)
+		}
 		return c, nil
 	}
+	tx.Rollback() //nolint:errcheck // nothing was written
 	if _, err := s.NotifyChannel(ctx, c.TenantID, c.Name); err == nil {
 		return NotifyChannel{}, crossbill.Errorf(crossbill.CodeConflict, op, "a channel named %q exists: pick another name or remove it first", c.Name)
 	}
@@ -140,8 +168,9 @@ func (s *Store) NotifyChannel(ctx context.Context, tenant crossbill.TenantID, re
 }
 
 // DeleteNotifyChannel removes the tenant's channel; its pending messages
-// are dropped (their log lines stay).
-func (s *Store) DeleteNotifyChannel(ctx context.Context, tenant crossbill.TenantID, ref string) (NotifyChannel, error) {
+// are dropped (their log lines stay). The audit line (by: who) is written
+// in the same transaction.
+func (s *Store) DeleteNotifyChannel(ctx context.Context, tenant crossbill.TenantID, ref string, by AuditEntry) (NotifyChannel, error) {
 	const op = "channel remove"
 	c, err := s.NotifyChannel(ctx, tenant, ref)
 	if err != nil {
@@ -152,12 +181,27 @@ func (s *Store) DeleteNotifyChannel(ctx context.Context, tenant crossbill.Tenant
 		return NotifyChannel{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	if _, err := tx.ExecContext(ctx, `DELETE FROM notify_channels WHERE tenant_id = ? AND id = ?`, string(tenant), c.ID); err != nil {
+	res, err := tx.ExecContext(ctx, `DELETE FROM notify_channels WHERE tenant_id = ? AND id = ?`, string(tenant), c.ID)
+	if err != nil {
 		return NotifyChannel{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE notify_outbox SET status = ?, last_error = ? WHERE tenant_id = ? AND channel_id = ? AND status = ?`,
-		OutboxDropped, "the channel was removed", string(tenant), c.ID, OutboxPending); err != nil {
+	if n, err := res.RowsAffected(); err != nil {
 		return NotifyChannel{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	} else if n == 0 { // removed meanwhile, by another request
+		return NotifyChannel{}, crossbill.Errorf(crossbill.CodeNotFound, op, "no channel %q: it was just removed", ref)
+	}
+	dropped, err := tx.ExecContext(ctx, `UPDATE notify_outbox SET status = ?, last_error = ? WHERE tenant_id = ? AND channel_id = ? AND status = ?`,
+		OutboxDropped, "the channel was removed", string(tenant), c.ID, OutboxPending)
+	if err != nil {
+		return NotifyChannel{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	detail := channelAudit(c)
+	if n, err := dropped.RowsAffected(); err == nil {
+		detail["dropped_messages"] = n
+	}
+	by.Action, by.TenantID, by.Subject = AuditChannelDelete, tenant, c.ID
+	if err := s.appendAudit(ctx, tx, by, detail); err != nil {
+		return NotifyChannel{}, err
 	}
 	if err := tx.Commit(); err != nil {
 		return NotifyChannel{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
@@ -166,18 +210,34 @@ func (s *Store) DeleteNotifyChannel(ctx context.Context, tenant crossbill.Tenant
 }
 
 // SnoozeNotifyChannel holds the channel's messages until until (the zero
-// time ends a snooze).
-func (s *Store) SnoozeNotifyChannel(ctx context.Context, tenant crossbill.TenantID, ref string, until time.Time) (NotifyChannel, error) {
+// time ends a snooze), with its audit line (by: who) in the same
+// transaction.
+func (s *Store) SnoozeNotifyChannel(ctx context.Context, tenant crossbill.TenantID, ref string, until time.Time, by AuditEntry) (NotifyChannel, error) {
+	const op = "channel snooze"
 	c, err := s.NotifyChannel(ctx, tenant, ref)
 	if err != nil {
 		return NotifyChannel{}, err
 	}
 	var v any
+	detail := map[string]any{"name": c.Name, "snoozed_until": "ended"}
 	if !until.IsZero() {
 		v = formatStamp(until)
+		detail["snoozed_until"] = until.UTC().Format(time.RFC3339)
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE notify_channels SET snoozed_until = ? WHERE tenant_id = ? AND id = ?`, v, string(tenant), c.ID); err != nil {
-		return NotifyChannel{}, crossbill.Errorf(crossbill.CodeInternal, "channel snooze", "%w", err)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return NotifyChannel{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "%w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if _, err := tx.ExecContext(ctx, `UPDATE notify_channels SET snoozed_until = ? WHERE tenant_id = ? AND id = ?`, v, string(tenant), c.ID); err != nil {
+		return NotifyChannel{}, crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	by.Action, by.TenantID, by.Subject = AuditChannelSnooze, tenant, c.ID
+	if err := s.appendAudit(ctx, tx, by, detail); err != nil {
+		return NotifyChannel{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return NotifyChannel{}, crossbill.Errorf(crossbill.CodeUnavailable, op, "%w", err)
 	}
 	return s.NotifyChannel(ctx, tenant, c.ID)
 }

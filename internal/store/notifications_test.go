@@ -21,19 +21,19 @@ func TestNotifyChannelsAndOutbox(t *testing.T) {
 	acme, _ := s.CreateTenant(ctx, "acme")
 	beta, _ := s.CreateTenant(ctx, "beta")
 	ch := store.NotifyChannel{TenantID: acme.ID, Name: "ops", Kind: "webhook", Target: "https://h", Topics: []string{"alert.*", "event"}, Sealed: "x", CreatedBy: "t"}
-	c, err := s.CreateNotifyChannel(ctx, ch, 2)
+	c, err := s.CreateNotifyChannel(ctx, ch, 2, store.AuditEntry{Actor: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateNotifyChannel(ctx, ch, 2); crossbill.ErrorCode(err) != crossbill.CodeConflict {
+	if _, err := s.CreateNotifyChannel(ctx, ch, 2, store.AuditEntry{Actor: "t"}); crossbill.ErrorCode(err) != crossbill.CodeConflict {
 		t.Fatalf("same name: %v", err)
 	}
 	ch.Name = "two"
-	if _, err := s.CreateNotifyChannel(ctx, ch, 2); err != nil {
+	if _, err := s.CreateNotifyChannel(ctx, ch, 2, store.AuditEntry{Actor: "t"}); err != nil {
 		t.Fatal(err)
 	}
 	ch.Name = "three"
-	if _, err := s.CreateNotifyChannel(ctx, ch, 2); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+	if _, err := s.CreateNotifyChannel(ctx, ch, 2, store.AuditEntry{Actor: "t"}); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 		t.Fatalf("over the bound: %v", err)
 	}
 	if _, err := s.NotifyChannel(ctx, beta.ID, c.ID); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
@@ -44,10 +44,10 @@ func TestNotifyChannelsAndOutbox(t *testing.T) {
 		t.Fatalf("%+v %v", got, err)
 	}
 	until := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
-	if got, err = s.SnoozeNotifyChannel(ctx, acme.ID, "ops", until); err != nil || got.SnoozedUntil == nil || !got.SnoozedUntil.Equal(until) {
+	if got, err = s.SnoozeNotifyChannel(ctx, acme.ID, "ops", until, store.AuditEntry{Actor: "t"}); err != nil || got.SnoozedUntil == nil || !got.SnoozedUntil.Equal(until) {
 		t.Fatalf("snooze: %+v %v", got, err)
 	}
-	if got, err = s.SnoozeNotifyChannel(ctx, acme.ID, "ops", time.Time{}); err != nil || got.SnoozedUntil != nil {
+	if got, err = s.SnoozeNotifyChannel(ctx, acme.ID, "ops", time.Time{}, store.AuditEntry{Actor: "t"}); err != nil || got.SnoozedUntil != nil {
 		t.Fatalf("unsnooze: %+v %v", got, err)
 	}
 
@@ -86,7 +86,7 @@ func TestNotifyChannelsAndOutbox(t *testing.T) {
 	if err := s.RecordDelivery(ctx, acme.ID, due[1].ID, store.DeliveryOutcome{Status: store.OutboxDelivered}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeleteNotifyChannel(ctx, acme.ID, "ops"); err != nil {
+	if _, err := s.DeleteNotifyChannel(ctx, acme.ID, "ops", store.AuditEntry{Actor: "t"}); err != nil {
 		t.Fatal(err)
 	}
 	log, err := s.NotificationLog(ctx, acme.ID, "ops", 10)
