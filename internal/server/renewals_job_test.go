@@ -70,7 +70,7 @@ func TestRenewalsJobOncePerDayAcrossReplicas(t *testing.T) {
 	}
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })) //nolint:errcheck // a sink
 	defer hook.Close()
-	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{Tenant: tn.ID, Name: "finops", Kind: "webhook", URL: hook.URL, Topics: []string{"commitments.*"}}); err != nil {
+	if _, err := notify.AddChannel(ctx, st, notify.ChannelRequest{By: store.AuditEntry{Actor: "test"}, Tenant: tn.ID, Name: "finops", Kind: "webhook", URL: hook.URL, Topics: []string{"commitments.*"}}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
