@@ -107,11 +107,12 @@ test('ana writes a plan and sees its offering, costs and downside; she cannot ap
   assert.match(text, /pending-approval/);
   assert.match(text, /EC2 2 × t3\.small, 1y Partial Upfront/);
   assert.match(text, /t3\.small Linux\/UNIX regional, Partial Upfront/, 'the offering it will buy');
-  assert.match(text, /unknown: plan from a recommendation/, 'the downside, said unknown for a hand-written plan');
   assert.equal(await sec.getByRole('row').count(), 2, 'one plan only: the refused one left none');
   const cells = await row.getByRole('cell').allTextContents();
   const headers = await sec.getByRole('columnheader').allTextContents();
   const at = (name) => cells[headers.indexOf(name)];
+  assert.match(at('If usage drops 20% / 30%'), /^unknown$/, 'the downside, unknown without cost data to estimate from');
+  assert.match(await row.locator('span', { hasText: /^unknown$/ }).last().getAttribute('title') || '', /usage/, 'and why, on hover');
   assert.match(at('Upfront'), /\$/);
   assert.match(at('Monthly'), /\$/);
   for (const b of ['Approve', 'Execute']) assert.equal(await row.getByRole('button', { name: b }).count(), 0, `an analyst has no ${b} button`);

@@ -100,8 +100,13 @@ func printPlan(app *App, v purchase.View) error {
 		if e := p.Expected; e != nil {
 			fmt.Fprintf(w, "  expected: utilization %.1f%%, coverage %.1f%%, savings $%.2f a month; if usage drops 20%%: $%.2f, 30%%: $%.2f\n",
 				e.Utilization*100, e.Coverage*100, e.MonthlySavings, e.Downside20, e.Downside30)
-		} else {
-			fmt.Fprintln(w, "  expected utilization, coverage and savings: unknown (a hand-written plan; plan from a recommendation to see them)")
+		}
+		if p.ExpectedBasis != "" {
+			state := "expected figures "
+			if p.Expected == nil {
+				state = "expected utilization, coverage and savings unknown: "
+			}
+			fmt.Fprintf(w, "  %s%s\n", state, p.ExpectedBasis)
 		}
 		tw := newTable(w, 0)
 		fmt.Fprintln(tw, "  TRANCHE\tDUE\tSIZE\tUPFRONT\tSTATE\tCOMMITMENT")
@@ -137,17 +142,20 @@ func newPlanCmd(app *App) *cobra.Command {
 	p := &purchaseCLI{app: app}
 	var req purchase.Request
 	var payment, start, from string
-	var utilization float64
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Write a purchase plan (by hand or --from a recommendation): the offering, costs, ladder; opens its approval",
 		Long: `Write a commitment purchase plan and open its approval. The plan names the AWS
 offering it will buy (read through the connection's role, which needs the opt-in
-commitments-purchase module), its upfront and monthly cost, its tranches (--tranches N:
-N purchases a month apart), and, from a recommendation, its expected utilization,
-coverage, savings and the savings if usage drops. The tenant's guardrails refuse a plan
-over a limit, saying which. A person other than the author approves it
-(crossbill commitments approve), then an admin executes it.
+commitments-purchase module): a Savings Plan, or a reservation of EC2, RDS, ElastiCache,
+OpenSearch or Redshift; its upfront and monthly cost, its tranches (--tranches N: N
+purchases a month apart), and its expected utilization, coverage, savings and the savings
+if usage drops, computed by crossbill from the tenant's own usage in the cost store (the
+last 30 days; by hand or from a recommendation, never taken from the request). With no
+usage to estimate from they are unknown, and a minimum-utilization guardrail refuses the
+plan with the reason. The tenant's guardrails refuse a plan over a limit, saying which.
+A person other than the author approves it (crossbill commitments approve), then an admin
+executes it.
 
 --from FILE reads one recommendation as 'crossbill commitments recommend --json' prints it
 (one element of its "recommendations").`,
@@ -183,9 +191,6 @@ over a limit, saying which. A person other than the author approves it
 					}
 					r.Payment = pay
 				}
-				if cmd.Flags().Changed("expected-utilization") {
-					r.Expected = &purchase.Expectation{Utilization: utilization}
-				}
 				r.Source = "manual"
 			}
 			if start != "" {
@@ -203,6 +208,7 @@ over a limit, saying which. A person other than the author approves it
 			if err != nil {
 				return err
 			}
+			acct.Usage = planUsage(app, p.tenant)
 			v, err := purchase.Draft(ctx, st, acct, r, by)
 			if err != nil {
 				return err
@@ -214,18 +220,18 @@ over a limit, saying which. A person other than the author approves it
 	fl := cmd.Flags()
 	fl.StringVar((*string)(&req.Connection), "connection", "", "the verified connection whose account buys (needs the commitments-purchase module)")
 	fl.StringVar(&from, "from", "", "a recommendation (JSON file) to plan from")
-	fl.StringVar(&req.Type, "type", "", "ComputeSavingsPlans, EC2InstanceSavingsPlans or EC2 (EC2 Reserved Instances)")
+	fl.StringVar(&req.Type, "type", "", "ComputeSavingsPlans, EC2InstanceSavingsPlans, or reservations: EC2, RDS, ElastiCache, OpenSearch or Redshift")
 	fl.IntVar(&req.TermYears, "term", 1, "term in years: 1 or 3")
 	fl.StringVar(&payment, "payment", "no", "payment option: no, partial or all (upfront)")
 	fl.Float64Var(&req.HourlyCommitment, "hourly", 0, "Savings Plans: total hourly commitment in dollars (at least $0.001 per tranche)")
 	fl.IntVar(&req.Count, "count", 0, "reservations: total number of instances")
-	fl.StringVar(&req.InstanceType, "instance-type", "", "reservations: the instance type, e.g. m5.large")
-	fl.StringVar(&req.Platform, "platform", "", "reservations: the product description (default Linux/UNIX)")
+	fl.StringVar(&req.InstanceType, "instance-type", "", "reservations: the instance type, DB instance class or node type, e.g. m5.large, db.r6g.large, cache.r6g.large, r6g.large.search, ra3.xlplus")
+	fl.StringVar(&req.Platform, "platform", "", "reservations: the EC2 product description (default Linux/UNIX), or the RDS or ElastiCache engine, e.g. postgresql, redis")
+	fl.BoolVar(&req.MultiAZ, "multi-az", false, "RDS reservations: Multi-AZ")
 	fl.StringVar(&req.Region, "region", "", "region of an EC2 Instance Savings Plan or a reservation")
 	fl.StringVar(&req.Family, "family", "", "EC2 Instance Savings Plans: the instance family, e.g. m5")
 	fl.IntVar(&req.Tranches, "tranches", 1, "split into N equal purchases a month apart (a ladder), 1 to 12")
 	fl.StringVar(&start, "start", "", "start of the first tranche, YYYY-MM-DD (default now; later dates are queued)")
-	fl.Float64Var(&utilization, "expected-utilization", 0, "a hand-written plan's expected utilization (0-1), checked against the tenant's minimum")
 	fl.StringVar(&req.Note, "note", "", "why, for the approver")
 	return cmd
 }
@@ -590,4 +596,22 @@ it (crossbill commitments execute) and may cancel the listing (crossbill commitm
 	cmd.Flags().StringSliceVar(&regions, "regions", []string{"us-east-1"}, "regions whose reservations to read with --aws")
 	access.register(cmd, "Savings Plans and reservations (with --aws)")
 	return cmd
+}
+
+// planUsage reads the tenant's last 30 days of usage from the cost store
+// for a plan's expected figures, as the API does.
+func planUsage(app *App, tenant string) purchase.UsageReader {
+	return func(ctx context.Context, gross bool) (purchase.TenantUsage, error) {
+		f := commitmentFlags{tenant: tenant, lookback: "30d", gross: gross}
+		var out purchase.TenantUsage
+		err := withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
+			w, err := f.window(ctx, db)
+			if err != nil {
+				return err
+			}
+			out, err = purchase.ReadUsage(ctx, db, w, commitments.RateSources{})
+			return err
+		})
+		return out, err
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/approval"
 	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/store"
 )
@@ -83,6 +84,31 @@ func TestParityPurchases(t *testing.T) {
 	mustNoErr(t, json.Unmarshal(body, &apiOne))
 	if a, c := mustJSON(t, apiOne), mustJSON(t, cliOne); a != c {
 		t.Errorf("show differs:\nCLI %s\nAPI %s", c, a)
+	}
+
+	// A second plan approved in the shared inbox (approval.Decide): both
+	// show it approved before execute has read the decision.
+	p2, err := s.CreatePurchasePlan(ctx, store.PurchasePlan{TenantID: ten.ID, ConnectionID: crossbill.ConnectionID(conn.ConnectionID), Kind: purchase.KindPurchase,
+		State: purchase.StatePending, Spec: spec, Tranches: []store.PurchaseTranche{{Due: time.Now(), State: purchase.TranchePlanned}}}, store.AuditEntry{Actor: "user:ann", PersonEmail: "ann@example.com"})
+	mustNoErr(t, err)
+	ap, err := approval.Open(ctx, s, approval.Request{Tenant: ten.ID, Kind: approval.KindPurchase, Subject: p2.ID, Summary: "buy", Detail: map[string]string{}},
+		store.AuditEntry{Actor: "user:ann", PersonEmail: "ann@example.com"})
+	mustNoErr(t, err)
+	_, err = approval.Decide(ctx, s, ten.ID, ap.ID, true, "fine", store.AuditEntry{Actor: "user:bob", PersonEmail: "bob@example.com"})
+	mustNoErr(t, err)
+	stdout, _, _ = runCLI(t, dir, "commitments", "plans", p2.ID, "--tenant", "acme", "--json")
+	_, body = api.do(t, "GET", "/api/v1/tenants/acme/commitments/plans/"+p2.ID, nil)
+	mustNoErr(t, json.Unmarshal([]byte(stdout), &cliOne))
+	mustNoErr(t, json.Unmarshal(body, &apiOne))
+	if cliOne.State != purchase.StateApproved || apiOne.State != purchase.StateApproved {
+		t.Errorf("approved in the inbox: CLI shows %s, API %s", cliOne.State, apiOne.State)
+	}
+	stdout, _, _ = runCLI(t, dir, "commitments", "plans", "--tenant", "acme", "--json")
+	_, body = api.do(t, "GET", "/api/v1/tenants/acme/commitments/plans", nil)
+	mustNoErr(t, json.Unmarshal([]byte(stdout), &cliList))
+	mustNoErr(t, json.Unmarshal(body, &apiList))
+	if a, c := mustJSON(t, apiList), mustJSON(t, cliList); a != c || !strings.Contains(a, `"state":"approved"`) {
+		t.Errorf("list after the inbox's decision differs:\nCLI %s\nAPI %s", c, a)
 	}
 
 	// Cancelling it: the CLI, then the API on an already cancelled plan.

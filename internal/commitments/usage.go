@@ -225,3 +225,30 @@ func EligibleUsage(ctx context.Context, db *sql.DB, w Window) ([]Usage, error) {
 	}
 	return out, nil
 }
+
+// DataStart is the first hour of the tenant's CUR or FOCUS data, so that a
+// window reaching before it is not read as hours without usage.
+func DataStart(ctx context.Context, db *sql.DB, tenant crossbill.TenantID) (time.Time, error) {
+	q := "SELECT min(line_item_usage_start_date) FROM cur"
+	var args []any
+	if tenant != "" {
+		q += " WHERE tenant = ?"
+		args = append(args, string(tenant))
+	}
+	var lo sql.NullTime
+	if err := db.QueryRowContext(ctx, q, args...).Scan(&lo); err != nil {
+		if strings.Contains(err.Error(), "does not exist") {
+			return time.Time{}, crossbill.Errorf(crossbill.CodeNotFound, "commitments", "the cost store has no CUR or FOCUS data yet: run `crossbill cur ingest` first")
+		}
+		return time.Time{}, fmt.Errorf("finding the first CUR hour: %w", err)
+	}
+	flo, _, err := focusSpan(ctx, db, tenant, time.Time{})
+	if err != nil {
+		return time.Time{}, err
+	}
+	lo, _ = widen(lo, lo, flo, flo)
+	if !lo.Valid {
+		return time.Time{}, crossbill.Errorf(crossbill.CodeNotFound, "commitments", "the cost store has no CUR or FOCUS data for tenant %q: run `crossbill cur ingest` first", tenant)
+	}
+	return lo.Time.UTC().Truncate(time.Hour), nil
+}

@@ -27,12 +27,7 @@ type pendingGroup struct {
 // pending is the list. When a feature lands, its test calls an action and
 // `make test` asks for the action to be removed here (and the feature named
 // in features.go): the list only shrinks.
-var pending = []pendingGroup{
-	{ModuleCommitmentsPurchase, "#18", "commitment lifecycle: RDS, ElastiCache, OpenSearch and Redshift purchases", []string{
-		"rds:PurchaseReservedDBInstancesOffering", "elasticache:PurchaseReservedCacheNodesOffering",
-		"es:PurchaseReservedInstanceOffering", "redshift:PurchaseReservedNodeOffering",
-	}},
-}
+var pending = []pendingGroup{}
 
 // PendingActions returns the pending list, in ValidModules order then
 // action.

@@ -112,6 +112,10 @@ func executeTranche(ctx context.Context, st *store.Store, acct Account, tenant c
 	case TrancheFailed:
 		return fmt.Sprintf("tranche %d failed: %s", t.Index, t.Error), nil
 	case TranchePlanned:
+		if isServiceReservation(plan.Type) && t.Due.After(st.Now().Add(time.Hour)) {
+			// AWS cannot queue these reservations: bought once due.
+			return fmt.Sprintf("tranche %d is due on %s: %s reservations cannot be queued, run execute again then", t.Index, t.Due.Format(time.DateOnly), plan.Type), nil
+		}
 		if err := st.MovePurchaseTranche(ctx, tenant, id, t.Index, []string{TranchePlanned}, store.TrancheUpdate{State: TrancheBuying},
 			by, map[string]any{"offering": plan.Offering.ID, "client_token": t.ClientToken, "due": t.Due, "upfront": tp.Upfront}); err != nil {
 			return "", err
@@ -167,6 +171,9 @@ func (a Account) buy(ctx context.Context, plan Plan, tp TranchePlan, t store.Pur
 	}
 	if plan.Kind == KindSale {
 		return a.list(ctx, plan, t)
+	}
+	if isServiceReservation(plan.Type) {
+		return a.buyServiceReservation(ctx, plan, tp, t, retry)
 	}
 	if isSavingsPlan(plan.Type) {
 		in := &savingsplans.CreateSavingsPlanInput{
@@ -238,6 +245,9 @@ func (a Account) inventoryState(ctx context.Context, plan Plan, id string) (stri
 			}
 		}
 		return "", false, nil
+	}
+	if isServiceReservation(plan.Type) {
+		return a.serviceReservationState(ctx, plan, id)
 	}
 	out, err := a.ec2(plan.Region).DescribeReservedInstances(ctx, &ec2.DescribeReservedInstancesInput{ReservedInstancesIds: []string{id}})
 	if err != nil {
@@ -317,8 +327,8 @@ func Cancel(ctx context.Context, st *store.Store, open func() (Account, error), 
 				}
 				continue
 			}
-			if !isSavingsPlan(v.Plan.Type) {
-				started = append(started, t.CommitmentID+" (an EC2 reservation cannot be cancelled by crossbill)")
+			if isServiceReservation(v.Plan.Type) {
+				started = append(started, fmt.Sprintf("%s (a bought %s reservation cannot be cancelled)", t.CommitmentID, v.Plan.Type))
 				continue
 			}
 			a, err := account()
@@ -329,12 +339,14 @@ func Cancel(ctx context.Context, st *store.Store, open func() (Account, error), 
 			if err != nil {
 				return View{}, err
 			}
-			if !found || state != string(sptypes.SavingsPlanStateQueued) {
+			// Savings Plans and EC2 reservations bought for a later start
+			// are queued until then, and a queued purchase can be deleted.
+			if !found || (state != string(sptypes.SavingsPlanStateQueued) && state != string(ec2types.ReservedInstanceStateQueued)) {
 				started = append(started, fmt.Sprintf("%s (%s)", t.CommitmentID, firstNonEmpty(state, "not in the inventory yet")))
 				continue
 			}
-			if _, err := a.savingsPlans().DeleteQueuedSavingsPlan(ctx, &savingsplans.DeleteQueuedSavingsPlanInput{SavingsPlanId: aws.String(t.CommitmentID)}); err != nil {
-				return View{}, awsclient.Classify(op, err)
+			if err := a.deleteQueued(ctx, v.Plan, t.CommitmentID); err != nil {
+				return View{}, err
 			}
 			if err := st.MovePurchaseTranche(ctx, tenant, id, t.Index, []string{t.State}, store.TrancheUpdate{State: TrancheCancelled}, by, map[string]string{"reason": reason, "deleted_queued": t.CommitmentID}); err != nil {
 				return View{}, err
@@ -375,4 +387,25 @@ func (a Account) list(ctx context.Context, plan Plan, t store.PurchaseTranche) (
 		}
 	}
 	return "", crossbill.Errorf(crossbill.CodeUnavailable, "marketplace listing", "AWS answered without a listing: run execute again (the same client token returns the same listing)")
+}
+
+// deleteQueued deletes a queued Savings Plan or EC2 reservation.
+func (a Account) deleteQueued(ctx context.Context, plan Plan, id string) error {
+	const op = "purchase cancel"
+	if isSavingsPlan(plan.Type) {
+		if _, err := a.savingsPlans().DeleteQueuedSavingsPlan(ctx, &savingsplans.DeleteQueuedSavingsPlanInput{SavingsPlanId: aws.String(id)}); err != nil {
+			return awsclient.Classify(op, err)
+		}
+		return nil
+	}
+	out, err := a.ec2(plan.Region).DeleteQueuedReservedInstances(ctx, &ec2.DeleteQueuedReservedInstancesInput{ReservedInstancesIds: []string{id}})
+	if err != nil {
+		return awsclient.Classify(op, err)
+	}
+	for _, f := range out.FailedQueuedPurchaseDeletions {
+		if aws.ToString(f.ReservedInstancesId) == id && f.Error != nil {
+			return crossbill.Errorf(crossbill.CodeConflict, op, "AWS did not delete the queued reservation %s: %s (%s); check its state in the account and cancel again", id, aws.ToString(f.Error.Message), f.Error.Code)
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package purchase_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -15,9 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/savingsplans"
 	sptypes "github.com/aws/aws-sdk-go-v2/service/savingsplans/types"
 	"github.com/aws/smithy-go/middleware"
+	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/commitments"
+	"github.com/crossbill/crossbill/internal/commitments/commitmentstest"
 	"github.com/crossbill/crossbill/internal/emulator"
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/purchase"
@@ -31,8 +35,10 @@ func TestMain(m *testing.M) { os.Exit(emulator.RunTests(m)) }
 // serve: the whole Savings Plans API (offerings, CreateSavingsPlan,
 // DeleteQueuedSavingsPlan, DescribeSavingsPlans) and EC2's
 // PurchaseReservedInstancesOffering, DescribeReservedInstances,
-// CreateReservedInstancesListing and CancelReservedInstancesListing (moto
-// raises NotImplementedError for each). EC2's
+// DeleteQueuedReservedInstances, CreateReservedInstancesListing and
+// CancelReservedInstancesListing (moto raises NotImplementedError for
+// each), and the RDS, ElastiCache, OpenSearch and Redshift reservation
+// calls (fake_services_test.go). EC2's
 // DescribeReservedInstancesOfferings goes to moto for real. It keeps the
 // account's purchases, honours CreateSavingsPlan's client token as AWS
 // does, and can "crash": buy, then lose the answer.
@@ -49,6 +55,12 @@ type fakeAWS struct {
 	listings  map[string]ec2.CreateReservedInstancesListingInput // by client token
 	listCalls int
 	cancelled []string
+	// svcCalls counts the purchase calls per operation of the RDS,
+	// ElastiCache, OpenSearch and Redshift reservations; svcRes are the
+	// reservations they bought.
+	svcCalls  map[string]int
+	svcRes    []svcReservation
+	riDeleted []string
 	// crash makes the next purchase succeed at AWS but fail on the way
 	// back, like a connection cut after AWS committed it.
 	crash bool
@@ -58,7 +70,7 @@ type fakeAWS struct {
 }
 
 func newFakeAWS() *fakeAWS {
-	f := &fakeAWS{byToken: map[string]string{}, plans: map[string]*sptypes.SavingsPlan{}, listings: map[string]ec2.CreateReservedInstancesListingInput{}}
+	f := &fakeAWS{byToken: map[string]string{}, plans: map[string]*sptypes.SavingsPlan{}, listings: map[string]ec2.CreateReservedInstancesListingInput{}, svcCalls: map[string]int{}}
 	for _, typ := range []sptypes.SavingsPlanType{sptypes.SavingsPlanTypeCompute, sptypes.SavingsPlanTypeEc2Instance} {
 		for _, years := range []int64{1, 3} {
 			for _, pay := range sptypes.SavingsPlanPaymentOption("").Values() {
@@ -132,8 +144,12 @@ func (f *fakeAWS) handle(op string, in any) (any, bool, error) {
 		q := in.(*ec2.PurchaseReservedInstancesOfferingInput)
 		f.riBuys = append(f.riBuys, *q)
 		id := fmt.Sprintf("ri-%d", len(f.ris)+1)
+		state, start := ec2types.ReservedInstanceStateActive, time.Now()
+		if q.PurchaseTime != nil {
+			state, start = ec2types.ReservedInstanceStateQueued, *q.PurchaseTime
+		}
 		f.ris = append(f.ris, ec2types.ReservedInstances{ReservedInstancesId: aws.String(id), InstanceCount: q.InstanceCount,
-			InstanceType: "t3.small", Duration: aws.Int64(365 * 24 * 3600), Start: aws.Time(time.Now()), State: ec2types.ReservedInstanceStateActive})
+			InstanceType: "t3.small", Duration: aws.Int64(365 * 24 * 3600), Start: aws.Time(start), State: state})
 		if f.crash {
 			f.crash = false
 			return nil, true, errCut
@@ -153,6 +169,24 @@ func (f *fakeAWS) handle(op string, in any) (any, bool, error) {
 	case "ec2:CancelReservedInstancesListing":
 		f.cancelled = append(f.cancelled, aws.ToString(in.(*ec2.CancelReservedInstancesListingInput).ReservedInstancesListingId))
 		return &ec2.CancelReservedInstancesListingOutput{}, true, nil
+	case "ec2:DeleteQueuedReservedInstances":
+		out := &ec2.DeleteQueuedReservedInstancesOutput{}
+		for _, id := range in.(*ec2.DeleteQueuedReservedInstancesInput).ReservedInstancesIds {
+			for i := range f.ris {
+				if aws.ToString(f.ris[i].ReservedInstancesId) != id {
+					continue
+				}
+				if f.ris[i].State != ec2types.ReservedInstanceStateQueued {
+					out.FailedQueuedPurchaseDeletions = append(out.FailedQueuedPurchaseDeletions, ec2types.FailedQueuedPurchaseDeletion{ReservedInstancesId: aws.String(id),
+						Error: &ec2types.DeleteQueuedReservedInstancesError{Code: ec2types.DeleteQueuedReservedInstancesErrorCodeReservedInstancesNotInQueuedState, Message: aws.String("not queued")}})
+					continue
+				}
+				f.ris[i].State = ec2types.ReservedInstanceStateQueuedDeleted
+				f.riDeleted = append(f.riDeleted, id)
+				out.SuccessfulQueuedPurchaseDeletions = append(out.SuccessfulQueuedPurchaseDeletions, ec2types.SuccessfulQueuedPurchaseDeletion{ReservedInstancesId: aws.String(id)})
+			}
+		}
+		return out, true, nil
 	case "ec2:DescribeReservedInstances":
 		q := in.(*ec2.DescribeReservedInstancesInput)
 		out := &ec2.DescribeReservedInstancesOutput{}
@@ -162,6 +196,9 @@ func (f *fakeAWS) handle(op string, in any) (any, bool, error) {
 			}
 		}
 		return out, true, nil
+	}
+	if out, ok, err := f.handleServices(op, in); ok {
+		return out, ok, err
 	}
 	return nil, false, nil
 }
@@ -190,7 +227,7 @@ func (f *fakeAWS) option(stack *middleware.Stack) error {
 func (f *fakeAWS) purchases() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.byToken) + len(f.ris)
+	return len(f.byToken) + len(f.ris) + len(f.svcRes)
 }
 
 // fixture is a tenant with a verified connection that has the
@@ -252,6 +289,30 @@ func newFixture(t *testing.T, modules ...manifest.Module) *fixture {
 		}
 	})
 	return fx
+}
+
+// withUsage gives the account the tenant's usage: the commitments
+// fixture's CUR (two weeks of January 2026: m5.large and Lambda on
+// demand, 3 db.r6g.xlarge on demand in us-east-1) in an in-memory
+// DuckDB, read by purchase.ReadUsage over 30 days as the CLI and the API
+// read the cost store.
+func (fx *fixture) withUsage(t *testing.T) {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := commitmentstest.Load(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	fx.acct.Usage = func(ctx context.Context, gross bool) (purchase.TenantUsage, error) {
+		// The CLI's and the API's 30-day lookback, longer than the
+		// fixture's two weeks: ReadUsage starts at the first hour of data.
+		w := commitmentstest.Window()
+		w.Start, w.Gross = w.End.AddDate(0, 0, -30), gross
+		return purchase.ReadUsage(ctx, db, w, commitments.RateSources{})
+	}
 }
 
 // open is the account opener Cancel takes.

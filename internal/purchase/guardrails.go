@@ -56,7 +56,8 @@ func checkGuardrails(ctx context.Context, st *store.Store, tenant crossbill.Tena
 	if g.MinUtilization > 0 {
 		switch {
 		case plan.Expected == nil:
-			refusals = append(refusals, fmt.Sprintf("its expected utilization is unknown and the tenant requires at least %.0f%%: plan it from a recommendation", g.MinUtilization*100))
+			refusals = append(refusals, fmt.Sprintf("its expected utilization is unknown (%s) and the tenant requires at least %.0f%%: ingest the account's CUR, or plan what its usage can fill",
+				firstNonEmpty(plan.ExpectedBasis, "no usage to estimate from"), g.MinUtilization*100))
 		case plan.Expected.Utilization+1e-9 < g.MinUtilization:
 			refusals = append(refusals, fmt.Sprintf("its expected utilization of %.1f%% is below the tenant's minimum of %.0f%%", plan.Expected.Utilization*100, g.MinUtilization*100))
 		}

@@ -19,18 +19,21 @@ import (
 // Operations lists every AWS operation this package calls, as
 // "<iam prefix>:<Operation>"; the permission manifest declares each.
 func Operations() []string {
-	return []string{
+	return append([]string{
 		"savingsplans:DescribeSavingsPlansOfferings", "savingsplans:CreateSavingsPlan", "savingsplans:DeleteQueuedSavingsPlan",
 		"savingsplans:DescribeSavingsPlans",
 		"ec2:DescribeReservedInstancesOfferings", "ec2:PurchaseReservedInstancesOffering", "ec2:DescribeReservedInstances",
-		"ec2:CreateReservedInstancesListing", "ec2:CancelReservedInstancesListing",
-	}
+		"ec2:CreateReservedInstancesListing", "ec2:CancelReservedInstancesListing", "ec2:DeleteQueuedReservedInstances",
+	}, reservationOps...)
 }
 
 // Account is the customer account a plan buys in: its configuration per
 // region, through the connection's role.
 type Account struct {
 	Config func(region string) aws.Config
+	// Usage reads the tenant's usage that a plan's expected figures are
+	// computed from; nil leaves them unknown.
+	Usage UsageReader
 }
 
 // savingsPlansRegion is where the Savings Plans API answers (it is global).
@@ -92,6 +95,9 @@ func (a Account) findOffering(ctx context.Context, r Request) (Offering, error) 
 			where = fmt.Sprintf(" for %s in %s", r.Family, r.Region)
 		}
 		return Offering{}, crossbill.Errorf(crossbill.CodeInvalid, op, "AWS offers no %s Savings Plan of %d year(s) %s%s: choose another term or payment option", r.Type, r.TermYears, r.Payment, where)
+	}
+	if isServiceReservation(r.Type) {
+		return a.findServiceOffering(ctx, r)
 	}
 	out, err := a.ec2(r.Region).DescribeReservedInstancesOfferings(ctx, &ec2.DescribeReservedInstancesOfferingsInput{
 		InstanceType: ec2types.InstanceType(r.InstanceType), ProductDescription: ec2types.RIProductDescription(r.Platform),

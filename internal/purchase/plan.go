@@ -77,15 +77,21 @@ type Request struct {
 	Region       string `json:"region,omitempty"`
 	Family       string `json:"family,omitempty"`        // EC2 Instance Savings Plans
 	InstanceType string `json:"instance_type,omitempty"` // reservations
-	// Platform is the reservation's product description (default
-	// "Linux/UNIX").
+	// Platform is the reservation's product description: EC2's platform
+	// (default "Linux/UNIX"), the RDS or ElastiCache engine (needed when
+	// AWS sells the type for several).
 	Platform string `json:"platform,omitempty"`
+	// MultiAZ asks for a Multi-AZ RDS reservation.
+	MultiAZ bool `json:"multi_az,omitempty"`
 	// Tranches splits the purchase into that many equal purchases a month
 	// apart (a ladder); 0 or 1 is one purchase.
 	Tranches int `json:"tranches,omitempty"`
 	// Start is when the first tranche starts; zero is now. A later start
 	// queues the purchase.
-	Start    time.Time    `json:"start,omitzero"`
+	Start time.Time `json:"start,omitzero"`
+	// Expected is what a client claims the plan will do: never trusted.
+	// Draft computes the plan's own (Plan.Expected, which shadows this
+	// one in the stored plan) from the tenant's usage.
 	Expected *Expectation `json:"expected,omitempty"`
 	Source   string       `json:"source,omitempty"` // "manual", "recommendation", "renewal of ID"
 	Note     string       `json:"note,omitempty"`
@@ -117,8 +123,16 @@ func FromRecommendation(r commitments.Recommendation) (Request, error) {
 		req.Type, req.HourlyCommitment = commitments.TypeComputeSP, r.HourlyCommitment
 	case commitments.OptionEC2InstanceSP:
 		req.Type, req.HourlyCommitment = commitments.TypeEC2InstanceSP, r.HourlyCommitment
+	case commitments.OptionRDSRI, commitments.OptionElastiCacheRI, commitments.OptionOpenSearchRI, commitments.OptionRedshiftRI:
+		req.Type = map[string]string{commitments.OptionRDSRI: commitments.TypeRDSRI, commitments.OptionElastiCacheRI: commitments.TypeElastiCacheRI,
+			commitments.OptionOpenSearchRI: commitments.TypeOpenSearchRI, commitments.OptionRedshiftRI: commitments.TypeRedshiftRI}[r.Type]
+		if r.Count < 1 {
+			return Request{}, crossbill.Errorf(crossbill.CodeInvalid, "purchase plan", "the %s recommendation buys no reservation (count %d): nothing to plan", r.Type, r.Count)
+		}
+		// A ladder of reservations has at most one per tranche.
+		req.Count, req.Tranches = r.Count, min(req.Tranches, r.Count)
 	default:
-		return Request{}, crossbill.Errorf(crossbill.CodeInvalid, "purchase plan", "crossbill cannot buy %s recommendations yet: plan Savings Plans from recommendations, EC2 reservations by hand", r.Type)
+		return Request{}, crossbill.Errorf(crossbill.CodeInvalid, "purchase plan", "crossbill cannot buy %s recommendations: plan them by hand", r.Type)
 	}
 	return req, nil
 }
@@ -138,6 +152,11 @@ type Plan struct {
 	HourlyEquivalent float64 `json:"hourly_equivalent"`
 	// Sale is a Marketplace listing's reservation and price schedule.
 	Sale *Sale `json:"sale,omitempty"`
+	// Expected is computed by Draft from the tenant's own usage (nil when
+	// there is none to estimate from); ExpectedBasis says from what, or
+	// why it is unknown.
+	Expected      *Expectation `json:"expected,omitempty"`
+	ExpectedBasis string       `json:"expected_basis,omitempty"`
 }
 
 // TranchePlan is one purchase of the ladder.
@@ -238,10 +257,25 @@ func (r *Request) validate(now time.Time) error {
 		if r.Platform == "" {
 			r.Platform = "Linux/UNIX"
 		}
-	case r.Type == commitments.TypeRDSRI, r.Type == commitments.TypeElastiCacheRI, r.Type == commitments.TypeOpenSearchRI, r.Type == commitments.TypeRedshiftRI:
-		return bad("%s reservations cannot be bought by crossbill yet (pending in the manifest); buy Savings Plans or EC2 reservations", r.Type)
+	case isServiceReservation(r.Type):
+		if r.HourlyCommitment != 0 {
+			return bad("a reservation is sized by its count, not an hourly commitment")
+		}
+		if r.Count < 1 {
+			return bad("a count of %d %s reservations: buy at least one (--count)", r.Count, r.Type)
+		}
+		if r.Count < r.Tranches {
+			return bad("%d reservations cannot be split into %d tranches: buy at least one per tranche", r.Count, r.Tranches)
+		}
+		if r.InstanceType == "" || r.Region == "" {
+			return bad("a %s reservation needs its %s and region (--instance-type, --region)", r.Type, typeNoun(r.Type))
+		}
+		if r.MultiAZ && r.Type != commitments.TypeRDSRI {
+			return bad("only RDS reservations are Multi-AZ")
+		}
 	default:
-		return bad("unknown commitment type %q: use %s, %s or %s", r.Type, commitments.TypeComputeSP, commitments.TypeEC2InstanceSP, commitments.TypeEC2RI)
+		return bad("unknown commitment type %q: use %s, %s, %s, %s, %s, %s or %s", r.Type, commitments.TypeComputeSP, commitments.TypeEC2InstanceSP, commitments.TypeEC2RI,
+			commitments.TypeRDSRI, commitments.TypeElastiCacheRI, commitments.TypeOpenSearchRI, commitments.TypeRedshiftRI)
 	}
 	if r.Expected != nil && (r.Expected.Utilization < 0 || r.Expected.Utilization > 1 || r.Expected.Coverage < 0 || r.Expected.Coverage > 1) {
 		return bad("expected utilization and coverage are fractions between 0 and 1")
@@ -342,6 +376,7 @@ func Draft(ctx context.Context, st *store.Store, acct Account, req Request, by s
 		return View{}, err
 	}
 	plan.ladder()
+	plan.Expected, plan.ExpectedBasis = acct.expect(ctx, plan)
 	if err := checkGuardrails(ctx, st, req.Tenant, plan, ""); err != nil {
 		return View{}, err
 	}
@@ -373,6 +408,9 @@ func Draft(ctx context.Context, st *store.Store, acct Account, req Request, by s
 		return View{}, err
 	}
 	v.Approval = &ap
+	if c := req.Expected; c != nil && (plan.Expected == nil || math.Abs(c.Utilization-plan.Expected.Utilization) > 0.005) {
+		v.Notes = append(v.Notes, fmt.Sprintf("the request's expected utilization of %.1f%% was not used: the plan's is %s", c.Utilization*100, plan.ExpectedBasis))
+	}
 	v.Notes = append(v.Notes, fmt.Sprintf("waiting for approval %s by a person other than %s (`crossbill commitments approve %s`)", ap.ID, author(saved), saved.ID))
 	return v, nil
 }

@@ -233,14 +233,18 @@ func TestCancelQueuedPlan(t *testing.T) {
 }
 
 // Guardrails refuse with the reason, and nothing is stored or bought.
+// Expected utilization comes from the tenant's usage (the commitments
+// fixture's CUR in DuckDB, see withUsage), not from the request.
+// STUBBED Savings Plans offerings (see fakeAWS).
 func TestGuardrailRefusals(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	fx := newFixture(t)
+	fx.withUsage(t)
 	if _, err := purchase.SetGuardrails(ctx, fx.st, fx.tenant, purchase.Guardrails{MinUtilization: 1.5}, fx.bob); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 		t.Fatalf("utilization 150%%: %v", err)
 	}
-	if _, err := purchase.SetGuardrails(ctx, fx.st, fx.tenant, purchase.Guardrails{MaxHourlyPerMonth: 5, MaxUpfront: 10000, MinUtilization: 0.9}, fx.bob); err != nil {
+	if _, err := purchase.SetGuardrails(ctx, fx.st, fx.tenant, purchase.Guardrails{MaxHourlyPerMonth: 0.8, MaxUpfront: 1000, MinUtilization: 0.9}, fx.bob); err != nil {
 		t.Fatal(err)
 	}
 	draft := func(r purchase.Request) error {
@@ -248,42 +252,83 @@ func TestGuardrailRefusals(t *testing.T) {
 		_, err := purchase.Draft(ctx, fx.st, fx.acct, r, fx.ann)
 		return err
 	}
-	good := &purchase.Expectation{Utilization: 0.97, Coverage: 0.6}
-	allUp := computeSP()
-	allUp.Payment, allUp.HourlyCommitment, allUp.Expected = commitments.AllUpfront, 2, good
-	lowUse := computeSP()
-	lowUse.Expected = &purchase.Expectation{Utilization: 0.8}
+	sized := func(hourly float64) purchase.Request { r := computeSP(); r.HourlyCommitment = hourly; return r }
+	allUp := sized(0.5)
+	allUp.Payment = commitments.AllUpfront
+	// The client claims full use of $3/h; the tenant's usage (about $1.5/h
+	// of eligible on-demand spend) cannot fill it.
+	claimed := sized(3)
+	claimed.Expected = &purchase.Expectation{Utilization: 1, Coverage: 1}
+	noUsage := purchase.Request{Type: commitments.TypeEC2InstanceSP, TermYears: 1, Payment: commitments.NoUpfront, HourlyCommitment: 0.2, Region: "us-east-1", Family: "c5",
+		Expected: &purchase.Expectation{Utilization: 1}}
 	for name, tc := range map[string]struct {
 		req  purchase.Request
 		want string
 	}{
-		"upfront":         {allUp, "upfront payment of $17520.00 is over the tenant's maximum of $10000.00"},
-		"utilization":     {lowUse, "expected utilization of 80.0% is below the tenant's minimum of 90%"},
-		"unknown use":     {computeSP(), "expected utilization is unknown"},
-		"hourly in month": {func() purchase.Request { r := computeSP(); r.HourlyCommitment, r.Expected = 6, good; return r }(), "over the tenant's maximum of $5.000/h a month"},
+		"upfront":         {allUp, "upfront payment of $4380.00 is over the tenant's maximum of $1000.00"},
+		"claimed use":     {claimed, "is below the tenant's minimum of 90%"},
+		"unknown use":     {noUsage, "its expected utilization is unknown (no usage to estimate from: the cost store has no eligible on-demand usage of EC2InstanceSavingsPlans c5 in us-east-1 in the window)"},
+		"hourly in month": {sized(0.9), "over the tenant's maximum of $0.800/h a month"},
 	} {
 		if err := draft(tc.req); crossbill.ErrorCode(err) != crossbill.CodeInvalid || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", name, err, tc.want)
 		}
 	}
-	// The monthly limit counts the month's other plans: $3/h passes, a
-	// second $3/h the same month does not, the same split over two
-	// months ($1.5/h each) does.
-	ok := computeSP()
-	ok.Expected = good
+	// The monthly limit counts the month's other plans: $0.5/h passes, a
+	// second $0.5/h the same month does not, $0.6/h over the next two
+	// months ($0.3/h each) does.
+	ok := sized(0.5)
 	if err := draft(ok); err != nil {
 		t.Fatal(err)
 	}
-	if err := draft(ok); err == nil || !strings.Contains(err.Error(), "with $3.000/h already planned that month") {
+	if err := draft(ok); err == nil || !strings.Contains(err.Error(), "with $0.500/h already planned that month") {
 		t.Fatalf("second plan in the month: %v", err)
 	}
-	ladder := ok
-	ladder.HourlyCommitment, ladder.Tranches, ladder.Start = 2, 2, day(time.Now()).AddDate(0, 1, 2)
+	ladder := sized(0.6)
+	ladder.Tranches, ladder.Start = 2, day(time.Now()).AddDate(0, 1, 2)
 	if err := draft(ladder); err != nil {
 		t.Fatalf("laddered: %v", err)
 	}
 	if ps, _ := purchase.List(ctx, fx.st, fx.tenant); len(ps) != 2 || fx.aws.purchases() != 0 {
 		t.Fatalf("%d plans stored, %d purchases", len(ps), fx.aws.purchases())
+	}
+}
+
+// The plan's expected figures are crossbill's, from the tenant's usage:
+// a client's claim is replaced (and the answer says so); without usage
+// they are unknown, with the reason. STUBBED Savings Plans offerings (see
+// fakeAWS); the usage is the commitments fixture's CUR in DuckDB.
+func TestExpectedFromTenantUsage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fx := newFixture(t)
+	fx.withUsage(t)
+	req := computeSP()
+	req.HourlyCommitment, req.Expected = 0.5, &purchase.Expectation{Utilization: 0.3}
+	req.Tenant, req.Connection = fx.tenant, fx.conn
+	v, err := purchase.Draft(ctx, fx.st, fx.acct, req, fx.ann)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := v.Plan.Expected
+	// $0.5/h at the Compute SP discount covers less than the 10 m5.large
+	// always running: fully used every hour.
+	if e == nil || e.Utilization < 0.999 || e.Coverage <= 0 || e.Coverage >= 1 || e.MonthlySavings <= 0 ||
+		!strings.Contains(v.Plan.ExpectedBasis, "from the tenant's usage 2026-01-01 to 2026-01-15") {
+		t.Fatalf("expected %+v (%s)", e, v.Plan.ExpectedBasis)
+	}
+	if !strings.Contains(strings.Join(v.Notes, "\n"), "the request's expected utilization of 30.0% was not used") {
+		t.Errorf("notes %v", v.Notes)
+	}
+	got, err := purchase.Get(ctx, fx.st, fx.tenant, v.ID)
+	if err != nil || got.Plan.Expected == nil || got.Plan.Expected.Utilization != e.Utilization {
+		t.Fatalf("stored: %+v, %v", got.Plan.Expected, err)
+	}
+	// No usage reader at all (no cost store): unknown, with the reason.
+	bare := newFixture(t)
+	req.Tenant, req.Connection = bare.tenant, bare.conn
+	if v, err = purchase.Draft(ctx, bare.st, bare.acct, req, bare.ann); err != nil || v.Plan.Expected != nil || !strings.HasPrefix(v.Plan.ExpectedBasis, "no usage to estimate from: ") {
+		t.Fatalf("without usage: %+v, %v", v.Plan, err)
 	}
 }
 
@@ -315,7 +360,6 @@ func TestBadInput(t *testing.T) {
 		"term":                   {func() purchase.Request { r := computeSP(); r.TermYears = 2; return r }(), "AWS sells 1- and 3-year commitments"},
 		"payment":                {func() purchase.Request { r := computeSP(); r.Payment = "Monthly"; return r }(), "unknown payment option"},
 		"type":                   {func() purchase.Request { r := computeSP(); r.Type = "Spot"; return r }(), "unknown commitment type"},
-		"RDS not yet":            {purchase.Request{Type: commitments.TypeRDSRI, TermYears: 1, Payment: commitments.NoUpfront, Count: 1}, "cannot be bought by crossbill yet"},
 		"count per tranche":      {func() purchase.Request { r := ec2RI("t3.small", 1); r.Tranches = 3; return r }(), "cannot be split into 3 tranches"},
 		"note":                   {func() purchase.Request { r := computeSP(); r.Note = "bad\x00"; return r }(), "note"},
 	} {
@@ -373,8 +417,8 @@ func TestPlanFromRecommendation(t *testing.T) {
 	if err != nil || req.Type != commitments.TypeComputeSP || req.Tranches != 3 || req.Expected.Downside30 != -50 || req.HourlyCommitment != 4.2 {
 		t.Fatalf("%+v, %v", req, err)
 	}
-	if _, err := purchase.FromRecommendation(commitments.Recommendation{Type: commitments.OptionRDSRI}); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
-		t.Fatalf("RDS: %v", err)
+	if _, err := purchase.FromRecommendation(commitments.Recommendation{Type: "SPOT"}); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+		t.Fatalf("unknown type: %v", err)
 	}
 }
 
@@ -416,5 +460,43 @@ func TestInboxDecisionShownBeforeExecute(t *testing.T) {
 		if v.State != want[v.ID] || got.State != want[v.ID] {
 			t.Errorf("plan %s: list shows %s, get %s, want %s", v.ID, v.State, got.State, want[v.ID])
 		}
+	}
+}
+
+// EC2 queued reservations: the offering is moto's (read for real);
+// PurchaseReservedInstancesOffering, DescribeReservedInstances and
+// DeleteQueuedReservedInstances are STUBBED (moto raises
+// NotImplementedError, see fakeAWS). Tranches with a future start are
+// bought with their PurchaseTime (queued); cancelling the plan deletes
+// them; a reservation that started is named, not deleted.
+func TestEC2QueuedReservationsCancelled(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fx := newFixture(t)
+	start := day(time.Now()).AddDate(0, 0, 5)
+	req := purchase.Request{Type: commitments.TypeEC2RI, TermYears: 1, Payment: commitments.PartialUpfront, Count: 2, Tranches: 2, Start: start, InstanceType: "t3.small", Region: "us-east-1"}
+	v := fx.approved(t, req)
+	got, err := purchase.Execute(ctx, fx.st, fx.acct, fx.tenant, v.ID, fx.bob)
+	if err != nil || got.State != purchase.StateDone || len(fx.aws.riBuys) != 2 {
+		t.Fatalf("execute: %+v, %v, %d purchases", got, err, len(fx.aws.riBuys))
+	}
+	for i, b := range fx.aws.riBuys {
+		if b.PurchaseTime == nil || !b.PurchaseTime.Equal(start.AddDate(0, i, 0)) {
+			t.Errorf("tranche %d queued for %v", i, b.PurchaseTime)
+		}
+	}
+	if got, err = purchase.Cancel(ctx, fx.st, fx.open, fx.tenant, v.ID, "budget cut", fx.bob); err != nil || got.State != purchase.StateCancelled ||
+		len(fx.aws.riDeleted) != 2 || got.Tranches[1].State != purchase.TrancheCancelled {
+		t.Fatalf("cancel: %+v, %v, deleted %v", got, err, fx.aws.riDeleted)
+	}
+	// Bought to start at once: active, not deleted, named in the answer.
+	req.Start, req.Tranches, req.Count = time.Time{}, 1, 1
+	v = fx.approved(t, req)
+	if _, err := purchase.Execute(ctx, fx.st, fx.acct, fx.tenant, v.ID, fx.bob); err != nil {
+		t.Fatal(err)
+	}
+	got, err = purchase.Cancel(ctx, fx.st, fx.open, fx.tenant, v.ID, "budget cut", fx.bob)
+	if err != nil || got.State != purchase.StateDone || len(got.Notes) != 1 || !strings.Contains(got.Notes[0], "active") || len(fx.aws.riDeleted) != 2 {
+		t.Fatalf("cancel an active reservation: %+v, %v", got, err)
 	}
 }

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/purchase"
 )
 
@@ -22,7 +24,7 @@ func (s *Server) purchaseRoutes() []route {
 	return []route{
 		{method: http.MethodGet, path: plans, role: viewer, tenantParam: "tenant", handler: s.listPurchasePlans, tag: "commitments", summary: "The tenant's commitment purchase plans, newest first", resp: "PurchasePlanList"},
 		{method: http.MethodPost, path: plans, role: analyst, tenantParam: "tenant", handler: s.createPurchasePlan, tag: "commitments",
-			summary: "Write a purchase plan: finds the offering through the connection's role (commitments-purchase module), prices its tranches, checks the guardrails (400 with the reason) and opens its approval", body: "PurchaseRequest", resp: "PurchasePlan", status: http.StatusCreated},
+			summary: "Write a purchase plan: finds the offering through the connection's role (commitments-purchase module), prices its tranches, computes its expected utilization from the tenant's usage (a request's expected figures are never used), checks the guardrails (400 with the reason) and opens its approval", body: "PurchaseRequest", resp: "PurchasePlan", status: http.StatusCreated},
 		{method: http.MethodGet, path: one, role: viewer, tenantParam: "tenant", handler: s.getPurchasePlan, tag: "commitments", summary: "One plan with its tranches (step states) and approval", resp: "PurchasePlan"},
 		{method: http.MethodPost, path: one + "/execute", role: admin, tenantParam: "tenant", handler: s.executePurchasePlan, tag: "commitments",
 			summary: "Buy an approved plan through the connection's role; safe to repeat (client token, durable step state): a plan is done once the inventory shows every tranche", resp: "PurchasePlan"},
@@ -55,6 +57,7 @@ func (s *Server) createPurchasePlan(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	acct.Usage = s.planUsage(r)
 	v, err := purchase.Draft(ctx, s.store, acct, in, authOf(r).audit())
 	if err != nil {
 		return err
@@ -68,6 +71,28 @@ func (s *Server) getPurchasePlan(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return ok(w, r, v)
+}
+
+// planUsageDays is the lookback a plan's expected figures are computed
+// over, the recommendations' default.
+const planUsageDays = 30
+
+// planUsage reads the tenant's usage from the cost store for a plan's
+// expected figures (never the client's).
+func (s *Server) planUsage(r *http.Request) purchase.UsageReader {
+	return func(ctx context.Context, gross bool) (purchase.TenantUsage, error) {
+		win, err := s.commitmentWindow(ctx, r, planUsageDays)
+		if err != nil {
+			return purchase.TenantUsage{}, err
+		}
+		win.Gross = gross
+		cs, release, err := s.costStore(r)
+		if err != nil {
+			return purchase.TenantUsage{}, err
+		}
+		defer release()
+		return purchase.ReadUsage(ctx, cs.DB(), win, commitments.RateSources{})
+	}
 }
 
 // planAccount is the account of a plan's connection.
@@ -133,18 +158,22 @@ func purchaseSchemas() obj {
 	request := obj{
 		"connection": str("the verified connection whose account buys (needs the commitments-purchase module)"),
 		"kind":       enum("", purchase.KindPurchase, purchase.KindRenewal, purchase.KindSale),
-		"type":       str("ComputeSavingsPlans, EC2InstanceSavingsPlans or EC2 (EC2 Reserved Instances)"), "term_years": integer("1 or 3"),
+		"type":       str("ComputeSavingsPlans, EC2InstanceSavingsPlans, or reservations: EC2, RDS, ElastiCache, OpenSearch, Redshift"), "term_years": integer("1 or 3"),
 		"payment_option": enum("", "No Upfront", "Partial Upfront", "All Upfront"), "hourly_commitment": num("Savings Plans: total $/h over all tranches (at least $0.001 per tranche)"),
 		"count": integer("reservations: total count"), "region": str(""), "family": str("EC2 Instance Savings Plans: the instance family"),
-		"instance_type": str("reservations"), "platform": str("reservations: product description, default Linux/UNIX"),
+		"instance_type": str("reservations: instance type, DB instance class or node type"), "platform": str("reservations: EC2 product description (default Linux/UNIX); the RDS or ElastiCache engine"),
+		"multi_az": boolean("RDS reservations: Multi-AZ"),
 		"tranches": integer("N purchases a month apart (1-12)"), "start": timestamp("first tranche's start (default now; later is queued)"),
 		"expected": ref("PurchaseExpectation"), "source": str("manual, recommendation, renewal of ID"), "note": str("why, for the approver"),
 	}
 	plan := obj{"offering": ref("PurchaseOffering"), "ladder": arrayOf("PurchaseTranchePlan"), "upfront_cost": num("$ over all tranches"),
 		"monthly_recurring_cost": num("$ a month once every tranche started"), "hourly_equivalent": num("$/h, upfront amortized: what the monthly guardrail counts"),
-		"sale": anyJSON("a Marketplace listing plan: the reservation, its utilization and the price schedule by remaining months")}
+		"sale":           anyJSON("a Marketplace listing plan: the reservation, its utilization and the price schedule by remaining months"),
+		"expected_basis": str("the usage window the expected figures were computed from, or why they are unknown (no usage to estimate from: ...)")}
 	for k, v := range request {
-		plan[k] = v
+		if _, own := plan[k]; !own {
+			plan[k] = v
+		}
 	}
 	return obj{
 		"PurchaseRequest": object([]string{"connection", "type", "term_years", "payment_option"}, request),

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,23 +25,17 @@ func TestIngestEndReachesOtherReplicasCaches(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The listener, once connected, drops every cache (it may have
-		// missed events): wait for that before caching anything. Events
-		// reach subscribers in the order they subscribed, so this watcher
-		// subscribes after New: it hears the resync only once the server
-		// has dropped its caches, not before (which let the server's drop
-		// land after the test had cached beta's answers).
+		// missed events): wait for that before caching anything.
+		// Listening turns true only after every subscriber (the server's
+		// included) has handled that resync; a watcher of the resync
+		// event itself could subscribe after it was delivered.
 		s := New(Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
-		up := make(chan struct{})
-		var once sync.Once
-		st.Subscribe(func(ev store.Event) {
-			if ev.Kind == store.EventResync {
-				once.Do(func() { close(up) })
+		deadline := time.Now().Add(time.Minute)
+		for !st.Listening() {
+			if time.Now().After(deadline) {
+				t.Fatal("the listen connection did not come up in a minute")
 			}
-		})
-		select {
-		case <-up:
-		case <-time.After(20 * time.Second):
-			t.Fatal("the listen connection did not come up")
+			time.Sleep(10 * time.Millisecond)
 		}
 		t.Cleanup(func() {
 			s.Wait()

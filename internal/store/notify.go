@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,6 +55,9 @@ type events struct {
 	cancel  context.CancelFunc // the listen loop, once started
 	done    chan struct{}
 	stopped bool
+	// up is true while the listen connection is up, set after its first
+	// EventResync was delivered (so every subscriber has resynced).
+	up atomic.Bool
 }
 
 func (e *events) deliver(ev Event) {
@@ -106,6 +110,10 @@ func (s *Store) Subscribe(fn func(Event)) (unsubscribe func()) {
 		e.mu.Unlock()
 	}
 }
+
+// Listening reports whether the PostgreSQL listen connection is up and
+// every subscriber has seen its resync; always false on SQLite.
+func (s *Store) Listening() bool { return s.events.up.Load() }
 
 // Notify tells every process sharing the database (this one included)
 // about ev.
@@ -172,6 +180,8 @@ func (s *Store) listenOnce(ctx context.Context) error {
 	}
 	// Events sent while this connection was not up are lost: start clean.
 	s.events.deliver(Event{Kind: EventResync})
+	s.events.up.Store(true)
+	defer s.events.up.Store(false)
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {

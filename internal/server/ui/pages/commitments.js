@@ -49,7 +49,7 @@ async function plans(sec, ctx) {
         { label: 'Tranches', value: (v) => v.tranches.map((t) => `${fmtDate(t.due)} ${t.state}${t.commitment_id ? ` ${t.commitment_id}` : ''}`).join(', ') },
         { label: 'Upfront', value: (v) => fmtMoney(v.plan.upfront_cost), num: true },
         { label: 'Monthly', value: (v) => fmtMoney(v.plan.monthly_recurring_cost), num: true },
-        { label: 'Expected utilization', value: (v) => (v.plan.expected ? fmtPct(v.plan.expected.expected_utilization) : 'unknown'), num: true },
+        { label: 'Expected utilization', value: (v) => (v.plan.expected ? fmtPct(v.plan.expected.expected_utilization) : h('span', { title: v.plan.expected_basis || '' }, 'unknown')), num: true },
         { label: 'If usage drops 20% / 30%', value: (v) => downside(v.plan) },
         { label: 'Author', value: (v) => v.person || v.created_by },
         { label: 'Actions', value: (v) => [
@@ -61,35 +61,38 @@ async function plans(sec, ctx) {
   await refresh();
 }
 
-// downside is the monthly savings a plan keeps if usage drops, known for
-// plans written from a recommendation (a hand-written or renewal plan has
-// no usage profile to measure it on).
+// downside is the monthly savings a plan keeps if usage drops 20% and
+// 30%, computed from the tenant's usage; unknown (and why, as the
+// expected utilization says) without usage to estimate from.
 function downside(p) {
   const e = p.expected;
-  if (!e || p.source !== 'recommendation') return 'unknown: plan from a recommendation to see it';
+  if (!e) return h('span', { title: p.expected_basis || '' }, 'unknown');
   return `${fmtMoney(e.downside_monthly_savings_20)} / ${fmtMoney(e.downside_monthly_savings_30)} a month`;
 }
 
 function planForm(ctx, done) {
   const conn = h('input', { type: 'text', placeholder: 'conn_...', required: true });
-  const type = select([['ComputeSavingsPlans', 'Compute Savings Plan'], ['EC2InstanceSavingsPlans', 'EC2 Instance Savings Plan'], ['EC2', 'EC2 Reserved Instances']], 'ComputeSavingsPlans');
+  const type = select([['ComputeSavingsPlans', 'Compute Savings Plan'], ['EC2InstanceSavingsPlans', 'EC2 Instance Savings Plan'], ['EC2', 'EC2 Reserved Instances'],
+    ['RDS', 'RDS reserved DB instances'], ['ElastiCache', 'ElastiCache reserved nodes'], ['OpenSearch', 'OpenSearch reserved instances'], ['Redshift', 'Redshift reserved nodes']], 'ComputeSavingsPlans');
   const term = select([['1', '1 year'], ['3', '3 years']], '1');
   const pay = select([['No Upfront', 'No upfront'], ['Partial Upfront', 'Partial upfront'], ['All Upfront', 'All upfront']], 'No Upfront');
   const size = h('input', { type: 'number', min: 0, step: 'any', value: 1 });
   const region = h('input', { type: 'text', placeholder: 'us-east-1' });
-  const detail = h('input', { type: 'text', placeholder: 'm5 or m5.large' });
+  const detail = h('input', { type: 'text', placeholder: 'm5, m5.large, db.r6g.large' });
+  const engine = h('input', { type: 'text', placeholder: 'postgresql, redis' });
   const tranches = h('input', { type: 'number', min: 1, max: 12, value: 1 });
   const start = h('input', { type: 'date' });
   const out = h('div', { 'aria-live': 'polite' });
   const form = h('form', { class: 'form', 'aria-label': 'New purchase plan' },
     field('Connection', conn, { hint: 'needs the commitments-purchase module' }), field('Type', type), field('Term', term), field('Payment', pay),
-    field('$/h or count', size), field('Region', region), field('Family or instance type', detail), field('Tranches', tranches, { hint: 'a month apart' }),
+    field('$/h or count', size), field('Region', region), field('Family or instance type', detail), field('Engine', engine, { hint: 'RDS, ElastiCache: when AWS sells the type for several' }),
+    field('Tranches', tranches, { hint: 'a month apart' }),
     field('Start', start), h('button', { type: 'submit' }, 'Plan'), out);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const ri = type.value === 'EC2';
+    const ri = !type.value.endsWith('SavingsPlans');
     const body = { connection: conn.value.trim(), type: type.value, term_years: Number(term.value), payment_option: pay.value, tranches: Number(tranches.value), region: region.value.trim() };
-    if (ri) { body.count = Number(size.value); body.instance_type = detail.value.trim(); } else { body.hourly_commitment = Number(size.value); body.family = detail.value.trim(); }
+    if (ri) { body.count = Number(size.value); body.instance_type = detail.value.trim(); if (engine.value.trim()) body.platform = engine.value.trim(); } else { body.hourly_commitment = Number(size.value); body.family = detail.value.trim(); }
     if (start.value) body.start = `${start.value}T00:00:00Z`;
     try {
       const v = await api(`${ctx.base}/commitments/plans`, { method: 'POST', body });
