@@ -87,7 +87,7 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: requests in flight finish first.`,
 	cmd.Flags().Int64Var(&cacheMB, "cache-mb", 32, "MiB of answers (costs, commitments) the cache keeps, all tenants together")
 	cmd.Flags().Int64Var(&tenantCacheMB, "tenant-cache-mb", 8, "MiB of answers the cache keeps per tenant")
 	cmd.Flags().IntVar(&m.HeavyQueries, "heavy-queries", 2, "cost and commitment queries one tenant may run at once; more wait, then get 429")
-	cmd.Flags().StringVar(&m.DuckDBMemory, "duckdb-memory", "1GB", "memory DuckDB may use for cost queries and ingests, e.g. 512MB (its buffer pool keeps scanned data up to it; beyond, joins and aggregates spill to disk)")
+	cmd.Flags().StringVar(&m.DuckDBMemory, "duckdb-memory", costs.DefaultMemoryLimit, "memory DuckDB may use for cost queries and ingests, e.g. 512MB (its buffer pool keeps scanned data up to it; beyond, joins and aggregates spill to disk)")
 	cmd.Flags().IntVar(&m.HeavyQueriesAll, "heavy-queries-total", 2, "cost and commitment queries all tenants together may run at once (DuckDB runs on 2 threads: more only share them, at the cost of memory)")
 	cmd.Flags().StringVar(&m.CostStore, "cost-store", os.Getenv("CROSSBILL_COST_STORE"), "cluster mode: keep the cost data in S3-compatible object storage at s3://BUCKET/PREFIX, shared by every replica of one --database postgres://...; env CROSSBILL_COST_STORE")
 	cmd.Flags().StringVar(&m.CostStoreEndpoint, "cost-store-endpoint", os.Getenv("CROSSBILL_COST_STORE_ENDPOINT"), "URL of an S3-compatible store (MinIO, Ceph...) holding --cost-store; default AWS S3 (env CROSSBILL_COST_STORE_ENDPOINT)")

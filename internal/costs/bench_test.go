@@ -6,9 +6,12 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +25,10 @@ import (
 // BenchmarkStore measures the cost store on a generated export (10 million
 // line items by default: 21 accounts x 12 months): ingest throughput and
 // its ratio to DuckDB scanning the same Parquet files raw, p50/p95 of a
-// month's daily-by-service query and of a by-tag query, and peak memory.
+// month's daily-by-service query and of a by-tag query, the peak memory of
+// the ingest and queries (peak-MB; raw-peak-MB is the raw scan's) and the
+// store's size on disk (store-MB: its copy of the Parquet files and the
+// DuckDB database).
 //
 //	go test ./internal/costs -run '^$' -bench BenchmarkStore -benchtime 1x -timeout 60m
 //
@@ -30,6 +36,8 @@ import (
 // data/ and metadata/); otherwise one is generated once into
 // $TMPDIR/crossbill-bench-<accounts>x<months> (CROSSBILL_BENCH_ACCOUNTS,
 // CROSSBILL_BENCH_MONTHS; defaults 20 and 12) and reused.
+// CROSSBILL_BENCH_DUCKDB_MEMORY sets the store's DuckDB memory_limit (as
+// serve --duckdb-memory does; default that of costs.Open).
 func BenchmarkStore(b *testing.B) {
 	ctx := context.Background()
 	export := benchExport(b)
@@ -41,8 +49,9 @@ func BenchmarkStore(b *testing.B) {
 
 	// Raw: DuckDB alone, same settings as the store, reading every column
 	// of every file once (hashing each whole row forces every value to be decoded).
+	// It runs in this process too, so it is closed before the ingest and
+	// the peak is reset: peak-MB is the store's (ingest and queries) alone.
 	raw := openRaw(b)
-	defer raw.Close()
 	scan := "read_parquet([" + quoteList(files) + "], union_by_name = true)"
 	var rows int64
 	if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM `+scan).Scan(&rows); err != nil {
@@ -50,15 +59,17 @@ func BenchmarkStore(b *testing.B) {
 	}
 	// The machine is shared, so the scan runs before and after the ingest
 	// and the ratio uses the mean.
-	rawScan := func() float64 {
-		start := time.Now()
+	// Each scan returns its wall time and the process's CPU time (DuckDB's
+	// threads included), which other users of the machine disturb less.
+	rawScan := func(raw *sql.DB) (wall, cpu float64) {
+		start, cpu0 := time.Now(), cpuSeconds(b)
 		var sink string
 		if err := raw.QueryRowContext(ctx, `SELECT bit_xor(hash(t))::VARCHAR FROM `+scan+` t`).Scan(&sink); err != nil {
 			b.Fatal(err)
 		}
-		return time.Since(start).Seconds()
+		return time.Since(start).Seconds(), cpuSeconds(b) - cpu0
 	}
-	rawBefore := rawScan()
+	rawBefore, rawBeforeCPU := rawScan(raw)
 	// The month's daily-by-service query straight from Parquet, for reference.
 	lastMonth := files[len(files)-1]
 	rawQuery := percentiles(b, 5, func() {
@@ -69,24 +80,27 @@ func BenchmarkStore(b *testing.B) {
 		}
 		drain(b, r)
 	})
+	rawPeak := peakMemoryMB(b)
+	if err := raw.Close(); err != nil {
+		b.Fatal(err)
+	}
+	resetPeakMemory(b)
 
 	// Ingest into a fresh store.
 	dataDir := b.TempDir()
-	s, err := costs.Open(ctx, dataDir)
+	s, err := costs.OpenWith(ctx, dataDir, costs.Options{MemoryLimit: os.Getenv("CROSSBILL_BENCH_DUCKDB_MEMORY")})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuSeconds(b)
 	res, err := ingest.Ingest(ctx, s, ingest.Options{Source: export, Tenant: "bench",
 		Progress: func(f string, a ...any) { b.Logf("%6.2fs "+f, append([]any{time.Since(start).Seconds()}, a...)...) }})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ingestSeconds := time.Since(start).Seconds()
+	ingestSeconds, ingestCPU := time.Since(start).Seconds(), cpuSeconds(b)-cpu0
 	b.StopTimer()
-	rawSeconds := (rawBefore + rawScan()) / 2
 	var loaded int64
 	for _, p := range res.Periods {
 		loaded += p.Rows
@@ -114,6 +128,16 @@ func BenchmarkStore(b *testing.B) {
 	}
 	svc, tag := measure(byService), measure(byTag)
 	hwm := peakMemoryMB(b)
+	storeMB := dirMB(b, filepath.Join(dataDir, "costs"))
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	raw = openRaw(b)
+	rawAfter, rawAfterCPU := rawScan(raw)
+	rawSeconds, rawCPU := (rawBefore+rawAfter)/2, (rawBeforeCPU+rawAfterCPU)/2
+	if err := raw.Close(); err != nil {
+		b.Fatal(err)
+	}
 
 	b.ReportMetric(float64(rows), "rows")
 	b.ReportMetric(rawBefore, "raw-scan-before-s")
@@ -121,13 +145,17 @@ func BenchmarkStore(b *testing.B) {
 	b.ReportMetric(ingestSeconds, "ingest-s")
 	b.ReportMetric(float64(rows)/ingestSeconds, "ingest-rows/s")
 	b.ReportMetric(ingestSeconds/rawSeconds, "ingest/raw-mean")
+	b.ReportMetric(rawCPU, "raw-scan-cpu-s")
+	b.ReportMetric(ingestCPU, "ingest-cpu-s")
+	b.ReportMetric(ingestCPU/rawCPU, "ingest/raw-cpu")
 	b.ReportMetric(rawQuery[0]*1000, "raw-parquet-month-query-p50-ms")
 	b.ReportMetric(svc[0]*1000, "by-service-p50-ms")
 	b.ReportMetric(svc[1]*1000, "by-service-p95-ms")
 	b.ReportMetric(tag[0]*1000, "by-tag-p50-ms")
 	b.ReportMetric(tag[1]*1000, "by-tag-p95-ms")
 	b.ReportMetric(hwm, "peak-MB")
-	b.ReportMetric(dirMB(b, filepath.Join(dataDir, "costs")), "store-MB")
+	b.ReportMetric(rawPeak, "raw-peak-MB")
+	b.ReportMetric(storeMB, "store-MB")
 }
 
 // benchExport finds or generates the export to measure.
@@ -165,7 +193,8 @@ func envInt(b *testing.B, name string, def int) int {
 	return n
 }
 
-// openRaw opens an in-memory DuckDB tuned like the store.
+// openRaw opens an in-memory DuckDB tuned like the store, with the
+// store's former memory_limit (1 GB, more room than the store's now).
 func openRaw(b *testing.B) *sql.DB {
 	b.Helper()
 	c, err := duckdb.NewConnector("", nil)
@@ -233,6 +262,27 @@ func peakMemoryMB(b *testing.B) float64 {
 	}
 	b.Fatal("VmHWM not found")
 	return 0
+}
+
+// cpuSeconds is the CPU time (user and system) the process used so far.
+func cpuSeconds(b *testing.B) float64 {
+	b.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// resetPeakMemory starts the peak resident set (VmHWM) again from the
+// current one (Linux 4.0 and later), after a runtime.GC returned what it can.
+func resetPeakMemory(b *testing.B) {
+	b.Helper()
+	runtime.GC()
+	debug.FreeOSMemory()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		b.Skipf("cannot reset the peak memory (/proc/self/clear_refs): %v", err)
+	}
 }
 
 // dirMB is the size of the files under dir.

@@ -57,15 +57,22 @@ var rollupInsertSQL = []string{
 	`INSERT INTO cost_daily
 	SELECT ` + periodKey + `, day, account, service, region, usage_type, operation, charge_type, ` + resum + `
 	FROM temp.load_fine GROUP BY day, account, service, region, usage_type, operation, charge_type`,
-	`INSERT INTO cost_daily_dim
-	SELECT ` + periodKey + `, day, kind, regexp_replace(e.key, '^user[_:]', '') AS k, e.value AS value,
+	// The tag and cost category rows go through a temporary table too, so
+	// that the rows for the line items without a key (below) are computed
+	// from them rather than by scanning cost_daily_dim, which grows with
+	// every period loaded. Only the columns the rollup keeps go through
+	// unnest: carrying the fine rows' maps along copied them for every entry.
+	`DROP TABLE IF EXISTS temp.load_dim`,
+	`CREATE TEMP TABLE load_dim AS
+	SELECT day, kind, regexp_replace(e.key, '^user[_:]', '') AS key, e.value AS value,
 		account, service, region, charge_type, ` + resum + `
 	FROM (
-		SELECT *, 'tag' AS kind, unnest(map_entries(tags)) AS e FROM temp.load_fine WHERE cardinality(tags) > 0
+		SELECT ` + dimCols + `, 'tag' AS kind, unnest(map_entries(tags)) AS e FROM temp.load_fine WHERE cardinality(tags) > 0
 		UNION ALL BY NAME
-		SELECT *, 'cost_category' AS kind, unnest(map_entries(cost_categories)) AS e FROM temp.load_fine WHERE cardinality(cost_categories) > 0
+		SELECT ` + dimCols + `, 'cost_category' AS kind, unnest(map_entries(cost_categories)) AS e FROM temp.load_fine WHERE cardinality(cost_categories) > 0
 	)
-	GROUP BY day, kind, k, value, account, service, region, charge_type`,
+	GROUP BY ALL`,
+	`INSERT INTO cost_daily_dim SELECT ` + periodKey + `, * FROM temp.load_dim`,
 	// For each tag key and cost category of the period, the line items
 	// without it, under value NULL, so that a group-by on a tag needs no
 	// join: the day's totals per dimension minus what the key's values hold
@@ -80,16 +87,20 @@ var rollupInsertSQL = []string{
 		round(t.usage - coalesce(v.usage, 0), 10), t.line_items - coalesce(v.line_items, 0)
 	FROM (SELECT day, account, service, region, charge_type, ` + resum + `
 		FROM temp.load_fine GROUP BY ALL) t
-	CROSS JOIN (SELECT DISTINCT kind, key FROM cost_daily_dim WHERE tenant = $1 AND source = $2 AND billing_period = $3) k
+	CROSS JOIN (SELECT DISTINCT kind, key FROM temp.load_dim) k
 	LEFT JOIN (SELECT day, account, service, region, charge_type, kind, key, ` + resum + `
-		FROM cost_daily_dim WHERE tenant = $1 AND source = $2 AND billing_period = $3 GROUP BY ALL) v
+		FROM temp.load_dim GROUP BY ALL) v
 		USING (day, account, service, region, charge_type, kind, key)
 	WHERE t.line_items > coalesce(v.line_items, 0)`,
+	`DROP TABLE temp.load_dim`,
 	`DROP TABLE temp.load_fine`,
 }
 
 // periodKey selects the period's key, substituted as literals.
 const periodKey = `$1::VARCHAR AS tenant, $2::VARCHAR AS source, $3::VARCHAR AS billing_period`
+
+// dimCols are the fine aggregate's columns a tag rollup row keeps.
+const dimCols = `day, account, service, region, charge_type, unblended, amortized, net, list, usage, line_items`
 
 // resum re-aggregates the fine aggregate's sums.
 const resum = `sum(unblended) AS unblended, sum(amortized) AS amortized, sum(net) AS net,
