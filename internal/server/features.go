@@ -234,6 +234,9 @@ func (s *Server) featureSchemas() obj {
 	for k, v := range purchaseSchemas() {
 		sc[k] = v
 	}
+	for k, v := range lifecycleSchemas() {
+		sc[k] = v
+	}
 	for k, v := range bindingSchemas() {
 		sc[k] = v
 	}
@@ -269,4 +272,5 @@ func (s *Server) registerRunners() {
 	s.sched.Handle(JobOptimize, s.runOptimize)
 	s.sched.Handle(JobRemediation, s.runRemediationJob)
 	s.sched.Handle(JobInventory, s.runInventory)
+	s.sched.Handle(JobRenewals, s.runRenewals)
 }
