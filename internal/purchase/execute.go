@@ -409,3 +409,46 @@ func (a Account) deleteQueued(ctx context.Context, plan Plan, id string) error {
 	}
 	return nil
 }
+
+// DueReport is what one pass of ExecuteDue did.
+type DueReport struct {
+	Plans  int      `json:"plans"`            // plans carried on
+	Done   int      `json:"done"`             // of them, finished by this pass
+	Failed []string `json:"failed,omitempty"` // "plan: error"
+}
+
+// ExecuteDue carries on every plan of the tenant that a person started
+// executing: it buys the tranches that fell due (RDS, ElastiCache,
+// OpenSearch and Redshift reservations cannot be queued at AWS) and marks
+// bought tranches done once the inventory shows them, so a laddered plan
+// keeps its schedule without anyone running execute again. Only plans in
+// state executing are touched: approval and the first execute stay a
+// person's. open gives the account of a plan's connection. A plan that
+// fails is named and the others go on; the error joins the failures so the
+// scheduler retries.
+func ExecuteDue(ctx context.Context, st *store.Store, open func(context.Context, crossbill.ConnectionID) (Account, error), tenant crossbill.TenantID, by store.AuditEntry) (DueReport, error) {
+	ps, err := st.PurchasePlans(ctx, tenant)
+	if err != nil {
+		return DueReport{}, err
+	}
+	var rep DueReport
+	var errs []error
+	for _, p := range ps {
+		if p.State != StateExecuting {
+			continue
+		}
+		rep.Plans++
+		acct, err := open(ctx, p.ConnectionID)
+		if err == nil {
+			var v View
+			if v, err = Execute(ctx, st, acct, tenant, p.ID, by); err == nil && v.State == StateDone {
+				rep.Done++
+			}
+		}
+		if err != nil {
+			rep.Failed = append(rep.Failed, p.ID+": "+err.Error())
+			errs = append(errs, err)
+		}
+	}
+	return rep, errors.Join(errs...)
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/purchase"
+	"github.com/crossbill/crossbill/internal/store"
 )
 
 // svcCase is one service's reservation plan and how its purchase is made
@@ -107,6 +108,41 @@ func TestServiceReservationTranchesWhenDue(t *testing.T) {
 	fx.st.SetClock(func() time.Time { return v.Tranches[1].Due.Add(time.Minute) })
 	if got, err = purchase.Execute(ctx, fx.st, fx.acct, fx.tenant, v.ID, fx.bob); err != nil || got.State != purchase.StateDone || fx.aws.purchases() != 2 {
 		t.Fatalf("second tranche: %+v, %v", got, err)
+	}
+}
+
+// The scheduler's pass (ExecuteDue), purchase calls STUBBED as above:
+// a plan a person started executing gets its next tranche bought once
+// due, without anyone running execute; an approved plan nobody started is
+// left alone (the first execute stays a person's), and a second pass finds
+// nothing to do.
+func TestExecuteDueCarriesStartedPlans(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fx := newFixture(t)
+	req := svcCases[1].request(2)
+	req.Tranches = 2
+	started := fx.approved(t, req)
+	if _, err := purchase.Execute(ctx, fx.st, fx.acct, fx.tenant, started.ID, fx.bob); err != nil || fx.aws.purchases() != 1 {
+		t.Fatalf("first execute: %v, %d purchases", err, fx.aws.purchases())
+	}
+	idle := fx.approved(t, svcCases[1].request(1))
+	open := func(context.Context, crossbill.ConnectionID) (purchase.Account, error) { return fx.acct, nil }
+	sched := store.AuditEntry{Actor: "scheduler"}
+	rep, err := purchase.ExecuteDue(ctx, fx.st, open, fx.tenant, sched)
+	if err != nil || rep.Plans != 1 || rep.Done != 0 || fx.aws.purchases() != 1 {
+		t.Fatalf("before the second tranche is due: %+v, %v, %d purchases", rep, err, fx.aws.purchases())
+	}
+	fx.st.SetClock(func() time.Time { return started.Tranches[1].Due.Add(time.Minute) })
+	rep, err = purchase.ExecuteDue(ctx, fx.st, open, fx.tenant, sched)
+	if err != nil || rep.Plans != 1 || rep.Done != 1 || fx.aws.purchases() != 2 {
+		t.Fatalf("once due: %+v, %v, %d purchases", rep, err, fx.aws.purchases())
+	}
+	if v, err := purchase.Get(ctx, fx.st, fx.tenant, idle.ID); err != nil || v.State != purchase.StateApproved {
+		t.Fatalf("the plan nobody started: %+v, %v", v, err)
+	}
+	if rep, err = purchase.ExecuteDue(ctx, fx.st, open, fx.tenant, sched); err != nil || rep.Plans != 0 || fx.aws.purchases() != 2 {
+		t.Fatalf("second pass: %+v, %v", rep, err)
 	}
 }
 

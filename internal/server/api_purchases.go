@@ -2,11 +2,15 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/purchase"
+	"github.com/crossbill/crossbill/internal/scheduler"
+	"github.com/crossbill/crossbill/internal/store"
 )
 
 // Commitment purchase plans: analysts write them, approvers decide them in
@@ -113,6 +117,12 @@ func (s *Server) executePurchasePlan(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
+	if v.State == purchase.StateExecuting {
+		// Tranches still to buy or confirm: the hourly job carries them on.
+		if err := s.schedulePurchases(r.Context(), tenantOf(r).ID, s.now().Add(purchasesInterval)); err != nil {
+			return err
+		}
+	}
 	return ok(w, r, v)
 }
 
@@ -197,4 +207,31 @@ func purchaseSchemas() obj {
 			"max_upfront": num("$ upfront of one plan; 0: no limit"), "min_expected_utilization": num("0-1; 0: no limit"),
 			"updated_by": str(""), "updated_at": timestamp("")}),
 	}
+}
+
+// The purchases job carries on, every hour, the plans a person started
+// executing (purchase.ExecuteDue): due tranches of reservations AWS cannot
+// queue are bought, bought ones marked done once the inventory shows them.
+const (
+	JobPurchases      = "purchases"
+	purchasesInterval = time.Hour
+)
+
+// schedulePurchases gives the tenant its hourly purchases job: one per
+// tenant across replicas.
+func (s *Server) schedulePurchases(ctx context.Context, tenant crossbill.TenantID, at time.Time) error {
+	if s.sched == nil {
+		return nil
+	}
+	_, err := s.sched.Enqueue(ctx, store.JobSpec{TenantID: tenant, Kind: JobPurchases, RunAt: at, Interval: purchasesInterval})
+	return err
+}
+
+func (s *Server) runPurchases(ctx context.Context, j store.Job, progress scheduler.Progress) error {
+	open := func(ctx context.Context, conn crossbill.ConnectionID) (purchase.Account, error) {
+		return purchase.Open(ctx, s.store, s.cfg.AWS, j.TenantID, conn)
+	}
+	rep, err := purchase.ExecuteDue(ctx, s.store, open, j.TenantID, store.AuditEntry{Actor: "scheduler"})
+	progress(1, fmt.Sprintf("%d plan(s) carried on, %d finished, %d failed", rep.Plans, rep.Done, len(rep.Failed)))
+	return err
 }

@@ -273,4 +273,5 @@ func (s *Server) registerRunners() {
 	s.sched.Handle(JobRemediation, s.runRemediationJob)
 	s.sched.Handle(JobInventory, s.runInventory)
 	s.sched.Handle(JobRenewals, s.runRenewals)
+	s.sched.Handle(JobPurchases, s.runPurchases)
 }

@@ -209,6 +209,11 @@ func (s *Server) EnsureSchedules(ctx context.Context) error {
 		if err := s.scheduleRenewals(ctx, c, s.now().Add(time.Minute)); err != nil {
 			return err
 		}
+		if slices.Contains(c.Modules, manifest.ModuleCommitmentsPurchase) {
+			if err := s.schedulePurchases(ctx, c.TenantID, s.now().Add(time.Minute)); err != nil {
+				return err
+			}
+		}
 		_, err := s.store.BillSource(ctx, c.TenantID, c.ID)
 		switch crossbill.ErrorCode(err) {
 		case "":
