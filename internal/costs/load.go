@@ -35,6 +35,9 @@ type Load struct {
 	ExecutionID string   // from the export's manifest
 	Export      string   // the export's ARN from its manifest; "" when it has none
 	Fingerprint string   // changes whenever the export's content may have changed
+	// Columns are the files' columns (DescribeParquet's keys) when the
+	// caller already described them; nil describes them again.
+	Columns []string
 }
 
 // StageDir creates a directory for the files of a coming load, inside the
@@ -209,13 +212,16 @@ func (b *Batch) Replace(ctx context.Context, l Load) (rows int64, err error) {
 		paths[i] = filepath.ToSlash(p)
 	}
 	s.reached("start")
-	present, err := s.DescribeParquet(ctx, l.Files)
-	if err != nil {
-		return 0, err
-	}
-	columns := make([]string, 0, len(present))
-	for c := range present {
-		columns = append(columns, c)
+	columns := l.Columns
+	if columns == nil {
+		present, err := s.DescribeParquet(ctx, l.Files)
+		if err != nil {
+			return 0, err
+		}
+		columns = make([]string, 0, len(present))
+		for c := range present {
+			columns = append(columns, c)
+		}
 	}
 	var n int64
 	if err := b.tx.QueryRowContext(ctx, `SELECT count(*) FROM `+parquetScan(l.Files)).Scan(&n); err != nil {

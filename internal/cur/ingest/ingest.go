@@ -326,9 +326,13 @@ func ingestPeriod(ctx context.Context, files exportFiles, loc Location, tenant s
 		return PeriodResult{}, crossbill.Errorf(crossbill.CodeInvalid, op, "%s: %w; nothing was replaced", loc, err)
 	}
 	progress("%s: loading %s export (execution %s)", period, pr.Format, m.ExecutionID)
+	names := make([]string, 0, len(cols))
+	for c := range cols {
+		names = append(names, c)
+	}
 	handedOver = true
 	pr.Rows, err = load(costs.Load{Tenant: tenant, Source: loc.String(), Period: period, Format: pr.Format,
-		Dir: dir, Files: paths, ExecutionID: m.ExecutionID, Export: m.ExportARN, Fingerprint: fingerprint})
+		Dir: dir, Files: paths, ExecutionID: m.ExecutionID, Export: m.ExportARN, Fingerprint: fingerprint, Columns: names})
 	if err != nil {
 		return PeriodResult{}, err
 	}
