@@ -172,10 +172,13 @@ type Batch struct {
 	ended bool
 }
 
-// Begin starts a batch. It must end with Commit or Rollback.
+// Begin starts a batch, after the one open (in another ingest) ends. It
+// must end with Commit or Rollback.
 func (s *Store) Begin(ctx context.Context) (*Batch, error) {
+	s.batch.Lock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
+		s.batch.Unlock()
 		return nil, crossbill.Errorf(crossbill.CodeInternal, "cost load", "starting a transaction: %w", err)
 	}
 	return &Batch{s: s, tx: tx}, nil
@@ -311,6 +314,7 @@ func (b *Batch) Commit(ctx context.Context) (err error) {
 	}
 	b.ended = true
 	b.release()
+	s.batch.Unlock()
 	s.reached("committed")
 	for _, dir := range b.olds {
 		if err := os.RemoveAll(filepath.Join(s.filesDir, dir)); err != nil {
@@ -334,6 +338,7 @@ func (b *Batch) Rollback() error {
 	b.ended = true
 	err := ignoreDone(b.tx.Rollback())
 	b.release()
+	b.s.batch.Unlock()
 	for _, d := range b.dirs {
 		err = errors.Join(err, os.RemoveAll(d))
 	}

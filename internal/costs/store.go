@@ -51,6 +51,10 @@ type Store struct {
 	mu      sync.Mutex
 	staging map[string]bool // load directories being filled, kept from cleanup
 
+	// batch is held by the open Batch: two would both rebuild the views,
+	// and the second to commit would fail on a write-write conflict.
+	batch sync.Mutex
+
 	// stage, when set (tests only), is called at each stage of a load
 	// inside its transaction, so a test can kill the process there.
 	stage func(name string)
