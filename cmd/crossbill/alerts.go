@@ -12,7 +12,9 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/alerts"
+	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/costs/athena"
 	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/store"
 )
@@ -321,9 +323,16 @@ func newAlertsRuleCmd(app *App, open alertsOpener) *cobra.Command {
 				only = args[0]
 			}
 			var rep alerts.Report
+			// An Athena tenant's budget and anomaly rules ask Athena
+			// (the hub from the environment's AWS configuration).
+			hub := func(ctx context.Context) (*awsclient.Factory, error) { return app.AWS(ctx, awsclient.HubOptions{}) }
+			eng, err := athena.Engines{Store: st, OpenAWS: hub}.Athena(ctx, t.ID)
+			if err != nil {
+				return err
+			}
 			err = withTenantCosts(ctx, app, t.ID, func(cs *costs.Store) error {
 				var err error
-				rep, err = alerts.Evaluate(ctx, st, t.ID, alerts.Sources{Costs: cs, Savings: alerts.OptimizeSavings{Store: st}}, only, dry)
+				rep, err = alerts.Evaluate(ctx, st, t.ID, alerts.Sources{Costs: cs, Savings: alerts.OptimizeSavings{Store: st}, Engine: eng}, only, dry)
 				return err
 			})
 			if err != nil {

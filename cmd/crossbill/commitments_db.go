@@ -5,6 +5,7 @@ import (
 	"database/sql"
 
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/costs/athena"
 )
 
 // withCommitmentsDB opens the cost store for one commitments command, after
@@ -15,5 +16,18 @@ func withCommitmentsDB(ctx context.Context, app *App, f *commitmentFlags, run fu
 		return err
 	}
 	f.tenant, f.tenantID = tenant.Name, tenant.ID
-	return withTenantCosts(ctx, app, tenant.ID, func(s *costs.Store) error { return run(s.DB()) })
+	st, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	// An Athena tenant is told where these answers come from.
+	note, err := athena.LocalOnly(ctx, st, tenant.ID)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		rowf(app.Stderr, "note: %s\n", note)
+	}
+	err = withTenantCosts(ctx, app, tenant.ID, func(s *costs.Store) error { return run(s.DB()) })
+	return athena.LocalOnlyErr(ctx, st, tenant.ID, err)
 }

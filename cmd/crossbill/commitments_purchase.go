@@ -16,7 +16,6 @@ import (
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/commitments"
-	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/store"
 )
@@ -413,9 +412,10 @@ func limit(v float64, format string) string {
 	return fmt.Sprintf(format, v)
 }
 
-// portfolioCmd runs with the tenant's commitments (the CUR's, plus the
-// APIs' through --connection with --aws) and their utilization.
-func portfolio(ctx context.Context, app *App, f *commitmentFlags, fromAWS bool, access *customerAWS, regions []string, run func(purchase.Portfolio) error) error {
+// portfolio runs a renewals or sale use case over the tenant's CUR
+// window (and the APIs' commitments through --connection with --aws).
+func portfolio(ctx context.Context, app *App, f *commitmentFlags, fromAWS bool, access *customerAWS, regions []string,
+	run func(db *sql.DB, w commitments.Window, fromAPI []commitments.Commitment) error) error {
 	return withCommitmentsDB(ctx, app, f, func(db *sql.DB) error {
 		w, err := f.window(ctx, db)
 		if err != nil {
@@ -427,19 +427,20 @@ func portfolio(ctx context.Context, app *App, f *commitmentFlags, fromAWS bool, 
 				return err
 			}
 		}
-		pf, err := purchase.ReadPortfolio(ctx, db, w, fromAPI)
-		if err != nil {
-			return err
-		}
-		return run(pf)
+		return run(db, w, fromAPI)
 	})
 }
 
-type renewalsReport struct {
-	Renewals []purchase.Renewal `json:"renewals"`
-	// Notified is how many 90/60/30-day alerts --notify queued (each
-	// threshold of a commitment once: the outbox de-duplicates).
-	Notified int `json:"notified,omitempty"`
+// parseAsOf reads --as-of (default: now).
+func parseAsOf(v string) (time.Time, error) {
+	if v == "" {
+		return time.Now().UTC(), nil
+	}
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return t, crossbill.Errorf(crossbill.CodeInvalid, "commitments renewals", "as of %q: use YYYY-MM-DD", v)
+	}
+	return t, nil
 }
 
 func newRenewalsCmd(app *App) *cobra.Command {
@@ -447,32 +448,56 @@ func newRenewalsCmd(app *App) *cobra.Command {
 	var fromAWS, send bool
 	var regions []string
 	var access customerAWS
+	var asOf, planID, as, note string
 	cmd := &cobra.Command{
 		Use:   "renewals",
 		Short: "Commitments ending within 90 days, their 90/60/30-day alerts and pre-sized renewal plans",
 		Long: `Commitments ending within 90 days, soonest first, each with the alert threshold it
 crossed (90, 60 or 30 days) and a renewal plan sized gross: the part of the expiring
 commitment that was used over the lookback, same type, term and payment, starting when
-it ends. Plan one with 'crossbill commitments plan' (the JSON's "plan" is its request).`,
+it ends. --plan COMMITMENT with --connection turns one into a purchase plan (offering,
+guardrails and approval as for 'crossbill commitments plan'). The server's daily renewals
+job queues the alerts (--notify does it now).`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return portfolio(ctx, app, &f, fromAWS, &access, regions, func(pf purchase.Portfolio) error {
-				rep := renewalsReport{Renewals: pf.Renewals(crossbill.ConnectionID(access.connection), time.Now().UTC())}
-				if rep.Renewals == nil {
-					rep.Renewals = []purchase.Renewal{}
-				}
-				if send {
+			at, err := parseAsOf(asOf)
+			if err != nil {
+				return err
+			}
+			return portfolio(ctx, app, &f, fromAWS, &access, regions, func(db *sql.DB, w commitments.Window, fromAPI []commitments.Commitment) error {
+				q := purchase.RenewalsQuery{Tenant: f.tenantID, Connection: crossbill.ConnectionID(access.connection), AsOf: at}
+				if send || planID != "" {
 					st, err := app.Store(ctx)
 					if err != nil {
 						return err
 					}
-					enqueue := func(ctx context.Context, m purchase.Message) error {
-						return notify.Enqueue(ctx, st, notify.Message{Tenant: m.Tenant, Topic: m.Topic, Subject: m.Subject, Text: m.Text, Data: m.Data, DedupKey: m.DedupKey})
+					if send {
+						q.Notify = purchase.Outbox(st)
 					}
-					if rep.Notified, err = purchase.SendRenewalAlerts(ctx, enqueue, f.tenantID, rep.Renewals); err != nil {
+				}
+				rep, err := purchase.ListRenewals(ctx, db, w, fromAPI, q)
+				if err != nil {
+					return err
+				}
+				if planID != "" {
+					if access.connection == "" {
+						return crossbill.Errorf(crossbill.CodeInvalid, "commitments renewals", "--plan needs --connection: the connection whose account buys the renewal")
+					}
+					p := &purchaseCLI{app: app, tenant: f.tenant, as: as, hub: access.hub}
+					st, tenant, by, err := p.open(ctx)
+					if err != nil {
 						return err
 					}
+					acct, err := p.account(ctx, st, tenant, q.Connection)
+					if err != nil {
+						return err
+					}
+					v, err := purchase.PlanRenewal(ctx, st, acct, tenant, q.Connection, rep, planID, note, by)
+					if err != nil {
+						return err
+					}
+					return printPlan(app, v)
 				}
 				return app.Print(rep, func(w io.Writer) error {
 					if send {
@@ -503,13 +528,12 @@ it ends. Plan one with 'crossbill commitments plan' (the JSON's "plan" is its re
 	cmd.Flags().BoolVar(&fromAWS, "aws", false, "also read the AWS APIs through --connection's role")
 	cmd.Flags().BoolVar(&send, "notify", false, "queue each due 90/60/30-day alert to the tenant's notification channels (once per commitment and threshold)")
 	cmd.Flags().StringSliceVar(&regions, "regions", []string{"us-east-1"}, "regions whose reservations to read with --aws")
-	access.register(cmd, "Savings Plans and reservations (with --aws)")
+	cmd.Flags().StringVar(&asOf, "as-of", "", "count the days left from this date, YYYY-MM-DD (default today): what a later date will show")
+	cmd.Flags().StringVar(&planID, "plan", "", "write the renewal plan of this commitment (ID or ARN) and open its approval; needs --connection")
+	cmd.Flags().StringVar(&as, "as", "", "the person writing the plan, by email")
+	cmd.Flags().StringVar(&note, "note", "", "why, for the approver")
+	access.register(cmd, "Savings Plans and reservations (with --aws); with --plan, the connection that buys")
 	return cmd
-}
-
-type salesReport struct {
-	Sales   []purchase.Sale `json:"sales"`
-	Skipped []string        `json:"skipped"`
 }
 
 func newSellCmd(app *App) *cobra.Command {
@@ -529,17 +553,22 @@ it (crossbill commitments execute) and may cancel the listing (crossbill commitm
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return portfolio(ctx, app, &f, fromAWS, &access, regions, func(pf purchase.Portfolio) error {
-				sales, skipped := pf.Sales(discount, time.Now().UTC())
+			return portfolio(ctx, app, &f, fromAWS, &access, regions, func(db *sql.DB, w commitments.Window, fromAPI []commitments.Commitment) error {
+				rep, err := purchase.ListSales(ctx, db, w, fromAPI, discount, time.Now().UTC())
+				if err != nil {
+					return err
+				}
 				if planRI != "" {
-					return draftSale(ctx, app, f.tenant, as, access.connection, planRI, note, sales, skipped)
-				}
-				rep := salesReport{Sales: sales, Skipped: skipped}
-				if rep.Sales == nil {
-					rep.Sales = []purchase.Sale{}
-				}
-				if rep.Skipped == nil {
-					rep.Skipped = []string{}
+					p := &purchaseCLI{app: app, tenant: f.tenant, as: as}
+					st, tenant, by, err := p.open(ctx)
+					if err != nil {
+						return err
+					}
+					v, err := purchase.PlanSale(ctx, st, tenant, crossbill.ConnectionID(access.connection), rep, planRI, note, by)
+					if err != nil {
+						return err
+					}
+					return printPlan(app, v)
 				}
 				return app.Print(rep, func(w io.Writer) error {
 					for _, s := range rep.Sales {
@@ -567,37 +596,6 @@ it (crossbill commitments execute) and may cancel the listing (crossbill commitm
 	cmd.Flags().StringSliceVar(&regions, "regions", []string{"us-east-1"}, "regions whose reservations to read with --aws")
 	access.register(cmd, "Savings Plans and reservations (with --aws)")
 	return cmd
-}
-
-// draftSale stores the listing plan of reservation id, found among sales.
-func draftSale(ctx context.Context, app *App, tenant, as, conn, id, note string, sales []purchase.Sale, skipped []string) error {
-	if conn == "" {
-		return crossbill.Errorf(crossbill.CodeInvalid, "commitments sell", "--plan needs --connection: the connection whose account lists the reservation")
-	}
-	var sale *purchase.Sale
-	for i := range sales {
-		if sales[i].Reservation.ID == id || sales[i].Reservation.ARN == id {
-			sale = &sales[i]
-		}
-	}
-	if sale == nil {
-		for _, s := range skipped {
-			if strings.Contains(s, id) {
-				return crossbill.Errorf(crossbill.CodeInvalid, "commitments sell", "%s", s)
-			}
-		}
-		return crossbill.Errorf(crossbill.CodeNotFound, "commitments sell", "reservation %s has no listing plan: it is not an EC2 reservation used under 50%% over the lookback (run without --plan to see the candidates)", id)
-	}
-	p := &purchaseCLI{app: app, tenant: tenant, as: as}
-	st, t, by, err := p.open(ctx)
-	if err != nil {
-		return err
-	}
-	v, err := purchase.DraftSale(ctx, st, t, crossbill.ConnectionID(conn), *sale, note, by)
-	if err != nil {
-		return err
-	}
-	return printPlan(app, v)
 }
 
 // planUsage reads the tenant's last 30 days of usage from the cost store

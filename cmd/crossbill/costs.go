@@ -42,9 +42,20 @@ func (f *costFlags) register(cmd *cobra.Command, query bool) {
 		cmd.Flags().StringVar(&f.to, "to", "", "day after the last, exclusive (default: after the latest day with data)")
 		cmd.Flags().IntVar(&f.top, "top", 0, "keep the N largest groups (at most 1000), fold the rest into \"others\"")
 		cmd.Flags().StringVar(&f.view, "view", "", "run the tenant's saved view NAME (see: crossbill costs views list) instead of the query flags")
-		cmd.Flags().StringVar(&f.hub.EndpointURL, "endpoint-url", "", "the Athena engine: send AWS calls to this endpoint (an emulator)")
-		cmd.Flags().StringVar(&f.hub.Profile, "profile", "", "the Athena engine: AWS shared-config profile of the hub identity")
 	}
+	cmd.Flags().StringVar(&f.hub.EndpointURL, "endpoint-url", "", "the Athena engine: send AWS calls to this endpoint (an emulator)")
+	cmd.Flags().StringVar(&f.hub.Profile, "profile", "", "the Athena engine: AWS shared-config profile of the hub identity")
+}
+
+// engines is the tenant's cost engine for a command, with the hub of
+// the flags when Athena needs it.
+func (f *costFlags) engines(ctx context.Context, app *App) (athena.Engines, error) {
+	st, err := app.Store(ctx)
+	if err != nil {
+		return athena.Engines{}, err
+	}
+	hub := func(ctx context.Context) (*awsclient.Factory, error) { return app.AWS(ctx, f.hub) }
+	return athena.Engines{Store: st, OpenAWS: hub}, nil
 }
 
 // query turns the flags into a costs.Query.
@@ -54,17 +65,11 @@ func (f *costFlags) query(ctx context.Context, app *App) (costs.Query, error) {
 		return costs.Query{}, err
 	}
 	if f.view != "" {
-		st, err := app.Store(ctx)
+		e, err := f.engines(ctx, app)
 		if err != nil {
 			return costs.Query{}, err
 		}
-		v, err := costs.GetView(ctx, st, tenant.ID, f.view)
-		if err != nil {
-			return costs.Query{}, err
-		}
-		in := v.Query.Input()
-		in.MaxRows = f.maxRows
-		return costs.ParseQuery(tenant.ID, in)
+		return e.ViewQuery(ctx, tenant.ID, f.view, f.maxRows)
 	}
 	return costs.ParseQuery(tenant.ID, costs.QueryInput{
 		Metric: f.metric, GroupBy: f.groupBy, Granularity: f.granularity, From: f.from, To: f.to,
@@ -141,12 +146,11 @@ func newCostsCmd(app *App) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		st, err := app.Store(ctx)
+		e, err := f.engines(ctx, app)
 		if err != nil {
 			return err
 		}
-		hub := func(ctx context.Context) (*awsclient.Factory, error) { return app.AWS(ctx, f.hub) }
-		res, err := athena.Engines{Store: st, OpenAWS: hub}.Query(ctx, q, tenantCosts(app, q.Tenant))
+		res, err := e.Query(ctx, q, tenantCosts(app, q.Tenant))
 		if err != nil {
 			return err
 		}
@@ -160,6 +164,7 @@ func newCostsCmd(app *App) *cobra.Command {
 					rowf(tw, "source: %s, %s to %s, %s\n", src.Label, src.From, src.To, src.Note)
 				}
 			}
+			athenaNote(tw, res.Athena)
 			rowf(tw, "PERIOD\tGROUP\t%s\t\n", res.Metric)
 			for _, r := range res.Rows {
 				rowf(tw, "%s\t%s\t%s\t\n", periodLabel(r.Period, res.Granularity), res.Label(r.Group), money(r.Value))
@@ -215,37 +220,36 @@ func newCostsMoMCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			names, err := app.Store(ctx)
+			e, err := f.engines(ctx, app)
 			if err != nil {
 				return err
 			}
-			return withTenantCosts(ctx, app, q.Tenant, func(s *costs.Store) error {
-				m, err := s.MonthOverMonthNamed(ctx, q, month, names)
-				if err != nil {
-					return err
+			m, err := e.MonthOverMonth(ctx, q, month, tenantCosts(app, q.Tenant))
+			if err != nil {
+				return err
+			}
+			pct := func(p *float64) string {
+				if p == nil {
+					return "new"
 				}
-				pct := func(p *float64) string {
-					if p == nil {
-						return "new"
-					}
-					return strconv.FormatFloat(*p, 'f', 1, 64) + "%"
+				return strconv.FormatFloat(*p, 'f', 1, 64) + "%"
+			}
+			return emit(app, format, m, func() [][]string {
+				out := [][]string{{"group", "previous", "current", "delta", "percent"}}
+				for _, c := range m.Changes {
+					out = append(out, []string{c.Group, strconv.FormatFloat(c.Previous, 'f', -1, 64), strconv.FormatFloat(c.Current, 'f', -1, 64),
+						strconv.FormatFloat(c.Delta, 'f', -1, 64), pct(c.Percent)})
 				}
-				return emit(app, format, m, func() [][]string {
-					out := [][]string{{"group", "previous", "current", "delta", "percent"}}
-					for _, c := range m.Changes {
-						out = append(out, []string{c.Group, strconv.FormatFloat(c.Previous, 'f', -1, 64), strconv.FormatFloat(c.Current, 'f', -1, 64),
-							strconv.FormatFloat(c.Delta, 'f', -1, 64), pct(c.Percent)})
-					}
-					return out
-				}, func(w io.Writer) error {
-					tw := newTable(w, tabwriter.AlignRight)
-					rowf(tw, "%s: %s..%s against %s..%s (exclusive ends)\n", m.Metric, m.Current.From, m.Current.To, m.Previous.From, m.Previous.To)
-					fmt.Fprintln(tw, "GROUP\tPREVIOUS\tCURRENT\tDELTA\tCHANGE\t")
-					for _, c := range m.Changes {
-						rowf(tw, "%s\t%s\t%s\t%s\t%s\t\n", m.Label(c.Group), money(c.Previous), money(c.Current), money(c.Delta), pct(c.Percent))
-					}
-					return tw.Flush()
-				})
+				return out
+			}, func(w io.Writer) error {
+				tw := newTable(w, tabwriter.AlignRight)
+				rowf(tw, "%s: %s..%s against %s..%s (exclusive ends)\n", m.Metric, m.Current.From, m.Current.To, m.Previous.From, m.Previous.To)
+				fmt.Fprintln(tw, "GROUP\tPREVIOUS\tCURRENT\tDELTA\tCHANGE\t")
+				for _, c := range m.Changes {
+					rowf(tw, "%s\t%s\t%s\t%s\t%s\t\n", m.Label(c.Group), money(c.Previous), money(c.Current), money(c.Delta), pct(c.Percent))
+				}
+				athenaNote(tw, m.Athena)
+				return tw.Flush()
 			})
 		},
 	}
@@ -277,31 +281,34 @@ func newCostsForecastCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withTenantCosts(ctx, app, q.Tenant, func(s *costs.Store) error {
-				fc, err := s.ForecastMonth(ctx, q.Tenant, q.Metric, month, q.Filters)
-				if err != nil {
+			e, err := f.engines(ctx, app)
+			if err != nil {
+				return err
+			}
+			fc, err := e.Forecast(ctx, q.Tenant, q.Metric, month, q.Filters, tenantCosts(app, q.Tenant))
+			if err != nil {
+				return err
+			}
+			return emit(app, format, fc, func() [][]string {
+				return [][]string{{"month", "metric", "actual_to_date", "forecast", "low", "high", "days_actual", "days_in_month"},
+					{fc.Month, fc.Metric, money(fc.ActualToDate), money(fc.Forecast), money(fc.Low), money(fc.High),
+						strconv.Itoa(fc.DaysActual), strconv.Itoa(fc.DaysInMonth)}}
+			}, func(w io.Writer) error {
+				if _, err := fmt.Fprintf(w, "%s %s: %s actual over %d of %d days; forecast %s (%s to %s)\nmethod: %s\n",
+					fc.Month, fc.Metric, money(fc.ActualToDate), fc.DaysActual, fc.DaysInMonth, money(fc.Forecast), money(fc.Low), money(fc.High), fc.Method); err != nil {
 					return err
 				}
-				return emit(app, format, fc, func() [][]string {
-					return [][]string{{"month", "metric", "actual_to_date", "forecast", "low", "high", "days_actual", "days_in_month"},
-						{fc.Month, fc.Metric, money(fc.ActualToDate), money(fc.Forecast), money(fc.Low), money(fc.High),
-							strconv.Itoa(fc.DaysActual), strconv.Itoa(fc.DaysInMonth)}}
-				}, func(w io.Writer) error {
-					if _, err := fmt.Fprintf(w, "%s %s: %s actual over %d of %d days; forecast %s (%s to %s)\nmethod: %s\n",
-						fc.Month, fc.Metric, money(fc.ActualToDate), fc.DaysActual, fc.DaysInMonth, money(fc.Forecast), money(fc.Low), money(fc.High), fc.Method); err != nil {
-						return err
-					}
-					ce := fc.CostExplorer
-					if ce == nil {
-						return nil
-					}
-					rowf(w, "%s: %s (%s to %s) = %s before %s + Cost Explorer's forecast from then on\n",
-						ce.Label, money(ce.Forecast), money(ce.Low), money(ce.High), money(ce.ActualBefore), ce.From)
-					for _, l := range ce.Later {
-						rowf(w, "  %s: %s (%s to %s)\n", l.Month, money(l.Mean), money(l.Low), money(l.High))
-					}
+				athenaNote(w, fc.Athena)
+				ce := fc.CostExplorer
+				if ce == nil {
 					return nil
-				})
+				}
+				rowf(w, "%s: %s (%s to %s) = %s before %s + Cost Explorer's forecast from then on\n",
+					ce.Label, money(ce.Forecast), money(ce.Low), money(ce.High), money(ce.ActualBefore), ce.From)
+				for _, l := range ce.Later {
+					rowf(w, "  %s: %s (%s to %s)\n", l.Month, money(l.Mean), money(l.Low), money(l.High))
+				}
+				return nil
 			})
 		},
 	}
@@ -334,34 +341,35 @@ func newCostsAnomaliesCmd(app *App) *cobra.Command {
 				}
 				o.Dims = append(o.Dims, d)
 			}
-			names, err := app.Store(ctx)
+			e, err := f.engines(ctx, app)
 			if err != nil {
 				return err
 			}
-			return withTenantCosts(ctx, app, q.Tenant, func(s *costs.Store) error {
-				as, err := s.AnomaliesNamed(ctx, o, names)
-				if err != nil {
+			as, spent, err := e.Anomalies(ctx, o, tenantCosts(app, q.Tenant))
+			if err != nil {
+				return err
+			}
+			// The answer is a list (its JSON too): what Athena charged
+			// goes to stderr.
+			athenaNote(app.Stderr, spent)
+			return emit(app, format, as, func() [][]string {
+				out := [][]string{{"day", "dim", "group", "value", "baseline", "delta", "score", "direction"}}
+				for _, a := range as {
+					out = append(out, []string{a.Day, a.Dim, a.Group, money(a.Value), money(a.Baseline), money(a.Delta),
+						strconv.FormatFloat(a.Score, 'f', 1, 64), a.Direction})
+				}
+				return out
+			}, func(w io.Writer) error {
+				if len(as) == 0 {
+					_, err := fmt.Fprintln(w, "no anomalies")
 					return err
 				}
-				return emit(app, format, as, func() [][]string {
-					out := [][]string{{"day", "dim", "group", "value", "baseline", "delta", "score", "direction"}}
-					for _, a := range as {
-						out = append(out, []string{a.Day, a.Dim, a.Group, money(a.Value), money(a.Baseline), money(a.Delta),
-							strconv.FormatFloat(a.Score, 'f', 1, 64), a.Direction})
-					}
-					return out
-				}, func(w io.Writer) error {
-					if len(as) == 0 {
-						_, err := fmt.Fprintln(w, "no anomalies")
-						return err
-					}
-					tw := newTable(w, 0)
-					fmt.Fprintln(tw, "DAY\tDIM\tGROUP\tVALUE\tBASELINE\tDELTA\tSCORE\tDIRECTION")
-					for _, a := range as {
-						rowf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\n", a.Day, a.Dim, a.Label(), money(a.Value), money(a.Baseline), money(a.Delta), a.Score, a.Direction)
-					}
-					return tw.Flush()
-				})
+				tw := newTable(w, 0)
+				fmt.Fprintln(tw, "DAY\tDIM\tGROUP\tVALUE\tBASELINE\tDELTA\tSCORE\tDIRECTION")
+				for _, a := range as {
+					rowf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\n", a.Day, a.Dim, a.Label(), money(a.Value), money(a.Baseline), money(a.Delta), a.Score, a.Direction)
+				}
+				return tw.Flush()
 			})
 		},
 	}

@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill"
+	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/athena"
 	"github.com/crossbill/crossbill/internal/store"
 )
@@ -27,7 +29,7 @@ func newCostsEngineCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			e, err := st.CostEngine(ctx, t.ID)
+			e, err := athena.Engine(ctx, st, t.ID, time.Now())
 			if err != nil {
 				return err
 			}
@@ -76,9 +78,38 @@ local: back to crossbill's own cost store (the default).`,
 
 func printEngine(w io.Writer, e store.CostEngine) error {
 	if e.Engine != store.EngineAthena {
-		_, err := fmt.Fprintln(w, "engine: local (crossbill's cost store)")
-		return err
+		rowf(w, "engine: local (crossbill's cost store)\n")
+	} else {
+		rowf(w, "engine: athena, table %s, workgroup %s, through connection %s\n", e.Table, e.WorkGroup, e.ConnectionID)
 	}
-	_, err := fmt.Fprintf(w, "engine: athena, table %s, workgroup %s, through connection %s\n", e.Table, e.WorkGroup, e.ConnectionID)
-	return err
+	if sp := e.AthenaSpend; sp != nil && (sp.Queries > 0 || e.Engine == store.EngineAthena) {
+		rowf(w, "athena spend %s (UTC, billed to the customer's account): %d queries, %s scanned, %s billed, $%.4f\n",
+			sp.Month, sp.Queries, bytesLabel(sp.ScannedBytes), bytesLabel(sp.BilledBytes), sp.CostUSD)
+	}
+	return nil
+}
+
+// athenaNote is one line saying what an Athena answer cost (nothing for
+// the local engine's).
+func athenaNote(w io.Writer, c *costs.EngineCost) {
+	if c == nil {
+		return
+	}
+	rowf(w, "athena: %d queries, %s scanned, %s billed, $%.4f (billed to the customer's account)\n",
+		c.Queries, bytesLabel(c.ScannedBytes), bytesLabel(c.BilledBytes), c.CostUSD)
+}
+
+// bytesLabel is a byte count in binary units, as Athena bills them.
+func bytesLabel(n int64) string {
+	v, unit := float64(n), "B"
+	for _, u := range []string{"KB", "MB", "GB", "TB"} {
+		if v < 1024 {
+			break
+		}
+		v, unit = v/1024, u
+	}
+	if unit == "B" {
+		return fmt.Sprintf("%d B", n)
+	}
+	return fmt.Sprintf("%.1f %s", v, unit)
 }

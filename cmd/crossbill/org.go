@@ -85,8 +85,68 @@ func newOrgCmd(app *App) *cobra.Command {
 			return show(invs, false)
 		},
 	}
+	cancel := &cobra.Command{
+		Use: "cancel HANDSHAKE", Short: "Withdraw an open invitation (accepted, declined or expired ones cannot be cancelled)", Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			st, tenant, by, err := p.open(ctx)
+			if err != nil {
+				return err
+			}
+			f, err := app.AWS(ctx, p.hub)
+			if err != nil {
+				return err
+			}
+			inv, err := orgshare.Cancel(ctx, st, f.Hub(), tenant, args[0], by)
+			if err != nil {
+				return err
+			}
+			return show([]orgshare.Invitation{inv}, false)
+		},
+	}
 	register(invite)
 	register(handshakes)
-	cmd.AddCommand(invite, handshakes)
+	register(cancel)
+	cmd.AddCommand(invite, handshakes, cancel, newOrgSCPCmd(app))
+	return cmd
+}
+
+func newOrgSCPCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{Use: "scp", Short: "The sharing SCP in the hub's organization"}
+	p := purchaseCLI{app: app}
+	var dryRun bool
+	attach := &cobra.Command{
+		Use:   "attach ACCOUNT",
+		Short: "Create the sharing SCP in the hub's organization and attach it to an account that accepted (a dry run unless --dry-run=false)",
+		Long: `Puts the sharing SCP (crossbill permissions annex shows it) on an account that accepted the
+tenant's invitation, with the hub's own credentials (the organization's management
+account): enables service control policies on the root if needed, creates the policy
+named ` + orgshare.SCPName + ` or updates it when its content differs, and attaches it to
+the account. Running it again changes nothing. By default it only prints the steps;
+--dry-run=false applies them, each on the audit log.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			st, tenant, by, err := p.open(ctx)
+			if err != nil {
+				return err
+			}
+			f, err := app.AWS(ctx, p.hub)
+			if err != nil {
+				return err
+			}
+			a, err := orgshare.AttachSCP(ctx, st, f.Hub(), tenant, crossbill.AccountID(args[0]), !dryRun, by)
+			if err != nil {
+				return err
+			}
+			return app.Print(a, func(w io.Writer) error {
+				fmt.Fprint(w, orgshare.DescribeSCP(a))
+				return nil
+			})
+		},
+	}
+	p.register(attach, true)
+	attach.Flags().BoolVar(&dryRun, "dry-run", true, "only print the steps; --dry-run=false applies them")
+	cmd.AddCommand(attach)
 	return cmd
 }

@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -75,7 +79,11 @@ func TestParityCostEngine(t *testing.T) {
 	mustNoErr(t, err)
 	_, tok, err := st.CreateToken(ctx, "", "parity", store.ScopeAdmin)
 	mustNoErr(t, err)
-	api := &apiClient{srv: server.New(server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(hub), RatePerSecond: -1}), token: tok}
+	// The server's clock: now, or an hour later (Athena's answers are
+	// cached for the hour).
+	var shift atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
+	api := &apiClient{srv: server.New(server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(hub), RatePerSecond: -1, Now: now}), token: tok}
 
 	same := func(what, cli string, status int, body []byte) store.CostEngine {
 		t.Helper()
@@ -84,6 +92,10 @@ func TestParityCostEngine(t *testing.T) {
 			t.Fatalf("%s: CLI %s; API %d %s", what, cli, status, body)
 		}
 		c.UpdatedAt, a.UpdatedAt = nil, nil
+		if (c.AthenaSpend == nil) != (a.AthenaSpend == nil) || (c.AthenaSpend != nil && *c.AthenaSpend != *a.AthenaSpend) {
+			t.Fatalf("%s: Athena spend: CLI %+v, API %+v", what, c.AthenaSpend, a.AthenaSpend)
+		}
+		c.AthenaSpend, a.AthenaSpend = nil, nil
 		if c != a {
 			t.Fatalf("%s: CLI %+v, API %+v", what, c, a)
 		}
@@ -130,7 +142,101 @@ func TestParityCostEngine(t *testing.T) {
 	}
 	cj, _ := json.Marshal(c)
 	aj, _ := json.Marshal(a)
-	if string(cj) != string(aj) || c.Source != "athena" || c.Total != 249.75 || len(c.Rows) != 3 {
+	if string(cj) != string(aj) || c.Source != "athena" || c.Total != 249.75 || len(c.Rows) != 3 || c.Athena == nil || c.Athena.Queries != 1 || c.Athena.BilledBytes != 10<<20 {
 		t.Fatalf("Athena query: CLI %s\nAPI %s", cj, aj)
+	}
+
+	// The forecast: the latest day, then the days (a complete February
+	// of $10 a day), asked of Athena on each side.
+	latest := emulator.AthenaResult{Columns: [][2]string{{"latest", "timestamp"}}, Rows: [][]string{{"latest"}, {"2026-02-28 00:00:00.000"}}}
+	days := emulator.AthenaResult{Columns: answer.Columns, Rows: [][]string{{"period", "grp", "value"}}}
+	for d := 1; d <= 28; d++ {
+		days.Rows = append(days.Rows, []string{fmt.Sprintf("2026-02-%02d 00:00:00.000", d), "", "10"})
+	}
+	mustNoErr(t, srv.QueueAthenaResults(ctx, customerAccount, "us-east-1", latest, days, latest, days))
+	cli, stderr, code = runCLI(t, dir, "costs", "forecast", "--tenant", "acme", "--month", "2026-02", "--endpoint-url", srv.URL, "--json")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	status, body = api.do(t, "GET", "/api/v1/tenants/acme/costs/forecast?month=2026-02", nil)
+	var cf, af costs.Forecast
+	if status != http.StatusOK || json.Unmarshal([]byte(cli), &cf) != nil || json.Unmarshal(body, &af) != nil {
+		t.Fatalf("Athena forecast: CLI %s; API %d %s", cli, status, body)
+	}
+	cj, _ = json.Marshal(cf)
+	aj, _ = json.Marshal(af)
+	if string(cj) != string(aj) || cf.Forecast != 280 || cf.DaysActual != 28 || cf.Athena == nil || cf.Athena.Queries != 2 {
+		t.Fatalf("Athena forecast: CLI %s\nAPI %s", cj, aj)
+	}
+
+	// The CSV export: `costs --format csv` and GET .../costs/export.
+	mustNoErr(t, srv.QueueAthenaResults(ctx, customerAccount, "us-east-1", answer, answer))
+	query := []string{"--group-by", "service", "--granularity", "monthly", "--from", "2026-01", "--to", "2026-03"}
+	cli, stderr, code = runCLI(t, dir, append([]string{"costs", "--tenant", "acme", "--format", "csv", "--endpoint-url", srv.URL}, query...)...)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	status, body = api.do(t, "GET", "/api/v1/tenants/acme/costs/export?group_by=service&granularity=monthly&from=2026-01&to=2026-03", nil)
+	if status != http.StatusOK || cli != string(body) || !strings.Contains(cli, "2026-02,AmazonEC2,99") {
+		t.Fatalf("Athena export: CLI %s\nAPI %d %s", cli, status, body)
+	}
+
+	// Commitments analyses read the local store, not Athena: an Athena
+	// tenant is told so, and, the local store being empty here, how to
+	// load it; the same words from the CLI (a note, then the error) and
+	// the API (a header, then the 404).
+	_, cliErr, code := runCLI(t, dir, "commitments", "utilization", "--tenant", "acme")
+	status, body = api.do(t, "GET", "/api/v1/tenants/acme/commitments/utilization", nil)
+	if code == 0 || status != http.StatusNotFound || !strings.Contains(cliErr, "note: the tenant's cost engine is athena") ||
+		!strings.Contains(errorText(t, body), "commitments analyses read crossbill's local cost store, not Athena") || !strings.Contains(cliErr, firstLine(errorText(t, body))) ||
+		!strings.Contains(errorText(t, body), "crossbill cur ingest --source") {
+		t.Fatalf("commitments of an Athena tenant: CLI %d %s\nAPI %d %s", code, cliErr, status, body)
+	}
+	req := httptest.NewRequest("GET", "/api/v1/tenants/acme/commitments", nil)
+	req.Header.Set("Authorization", "Bearer "+string(api.token))
+	rw := httptest.NewRecorder()
+	api.srv.ServeHTTP(rw, req)
+	if h := rw.Header().Get("Crossbill-Cost-Source"); !strings.HasPrefix(h, "local; the tenant's cost engine is athena") {
+		t.Fatalf("commitments of an Athena tenant: header %q", h)
+	}
+
+	// This month's spend: 8 queries so far (costs, forecast, export; each
+	// side), 10 MB billed each (moto reports 0 bytes scanned: the
+	// minimum), shown alike by `costs engine` and GET .../costs/engine.
+	spend := func(what string, queries int64) {
+		t.Helper()
+		cli, stderr, code := runCLI(t, dir, "costs", "engine", "--tenant", "acme", "--json")
+		if code != 0 {
+			t.Fatal(stderr)
+		}
+		status, body := api.do(t, "GET", "/api/v1/tenants/acme/costs/engine", nil)
+		var a store.CostEngine
+		mustNoErr(t, json.Unmarshal(body, &a))
+		if shift.Load() == 0 {
+			same(what, cli, status, body)
+		}
+		if sp := a.AthenaSpend; sp == nil || sp.Queries != queries || sp.BilledBytes != queries*10<<20 || sp.CostUSD != costs.AthenaCostUSD(queries*10<<20) {
+			t.Fatalf("%s: spend %+v, want %d queries", what, a.AthenaSpend, queries)
+		}
+	}
+	spend("spend", 8)
+	// Repeats within the hour cost nothing: the server's cache answers.
+	for _, path := range []string{"/api/v1/tenants/acme/costs?group_by=service&granularity=monthly&from=2026-01&to=2026-03",
+		"/api/v1/tenants/acme/costs/forecast?month=2026-02", "/api/v1/tenants/acme/costs/export?group_by=service&granularity=monthly&from=2026-01&to=2026-03"} {
+		if status, body := api.do(t, "GET", path, nil); status != http.StatusOK {
+			t.Fatalf("repeat %s: %d %s", path, status, body)
+		}
+	}
+	spend("after repeats", 8)
+	// An hour later the answer is asked of Athena again.
+	shift.Store(int64(time.Hour))
+	mustNoErr(t, srv.QueueAthenaResults(ctx, customerAccount, "us-east-1", answer))
+	if status, body := api.do(t, "GET", "/api/v1/tenants/acme/costs?group_by=service&granularity=monthly&from=2026-01&to=2026-03", nil); status != http.StatusOK {
+		t.Fatalf("an hour later: %d %s", status, body)
+	}
+	if sp, err := st.AthenaSpendOf(ctx, conn.TenantID, now().UTC().Format("2006-01")); err != nil || sp.Queries == 0 {
+		t.Fatalf("an hour later: %+v, %v", sp, err)
+	} else if sp.Queries != 9 && now().UTC().Format("2006-01") == time.Now().UTC().Format("2006-01") {
+		t.Fatalf("an hour later: %d queries this month, want 9", sp.Queries)
 	}
 }

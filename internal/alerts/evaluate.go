@@ -40,6 +40,11 @@ type SavingsSource interface {
 type Sources struct {
 	Costs   *costs.Store  // the tenant's cost store; nil: cost and commitment rules report it missing
 	Savings SavingsSource // nil until internal/optimize is wired
+	// Engine, when set, answers the budget and anomaly rules instead of
+	// Costs: the tenant's Athena engine (athena.Engines.Athena), so that
+	// they judge the costs the tenant's queries show. Commitment rules
+	// read Costs, as the commitments analyses do.
+	Engine costs.Source
 }
 
 // Firing is one thing a rule found worth telling.
@@ -131,16 +136,18 @@ func evalRule(ctx context.Context, st *store.Store, tenant crossbill.TenantID, s
 		return nil
 	}
 	switch r.Kind {
-	case KindBudget:
-		if err := needCosts(); err != nil {
-			return nil, err
+	case KindBudget, KindAnomaly:
+		var cs costs.Source = src.Engine
+		if cs == nil {
+			if err := needCosts(); err != nil {
+				return nil, err
+			}
+			cs = src.Costs
 		}
-		return evalBudget(ctx, src.Costs, tenant, r, p)
-	case KindAnomaly:
-		if err := needCosts(); err != nil {
-			return nil, err
+		if r.Kind == KindBudget {
+			return evalBudget(ctx, cs, tenant, r, p)
 		}
-		return evalAnomaly(ctx, src.Costs, tenant, r, p)
+		return evalAnomaly(ctx, cs, tenant, r, p)
 	case KindCommitExpiry, KindCommitUtilized:
 		if err := needCosts(); err != nil {
 			return nil, err
@@ -170,7 +177,7 @@ func evalRule(ctx context.Context, st *store.Store, tenant crossbill.TenantID, s
 	return nil, crossbill.Errorf(crossbill.CodeInternal, "alerts", "rule %s has unknown kind %q", r.Name, r.Kind)
 }
 
-func evalBudget(ctx context.Context, cs *costs.Store, tenant crossbill.TenantID, r store.AlertRule, p Params) ([]Firing, error) {
+func evalBudget(ctx context.Context, cs costs.Source, tenant crossbill.TenantID, r store.AlertRule, p Params) ([]Firing, error) {
 	var filters []costs.Filter
 	scope := "the whole tenant"
 	if p.Scope != "" {
@@ -180,7 +187,7 @@ func evalBudget(ctx context.Context, cs *costs.Store, tenant crossbill.TenantID,
 		}
 		filters, scope = []costs.Filter{f}, p.Scope
 	}
-	fc, err := cs.ForecastMonth(ctx, tenant, costs.MetricUnblended, time.Time{}, filters)
+	fc, err := costs.ForecastIn(ctx, cs, nil, tenant, costs.MetricUnblended, time.Time{}, filters)
 	if err != nil {
 		return nil, err
 	}
@@ -202,12 +209,12 @@ func evalBudget(ctx context.Context, cs *costs.Store, tenant crossbill.TenantID,
 	return out, nil
 }
 
-func evalAnomaly(ctx context.Context, cs *costs.Store, tenant crossbill.TenantID, r store.AlertRule, p Params) ([]Firing, error) {
+func evalAnomaly(ctx context.Context, cs costs.Source, tenant crossbill.TenantID, r store.AlertRule, p Params) ([]Firing, error) {
 	latest, err := cs.LatestDay(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
-	as, err := cs.Anomalies(ctx, costs.AnomalyOptions{Tenant: tenant, To: latest, From: latest.AddDate(0, 0, -p.Days), MinDelta: p.MinAmount})
+	as, err := costs.AnomaliesIn(ctx, cs, costs.AnomalyOptions{Tenant: tenant, To: latest, From: latest.AddDate(0, 0, -p.Days), MinDelta: p.MinAmount})
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,22 @@ type AnomalyOptions struct {
 	Filters  []Filter
 }
 
+// Source answers the cost queries the analyses below ask (month over
+// month, forecast, anomalies): *Store, or the tenant's other query engine
+// (Amazon Athena over the CUR in place, internal/costs/athena), so that
+// every engine's analyses are computed alike from its own answers.
+type Source interface {
+	Query(ctx context.Context, q Query) (Result, error)
+	// LatestDay is the last day with cost data (NotFound when none).
+	LatestDay(ctx context.Context, tenant crossbill.TenantID) (time.Time, error)
+}
+
+// ExplorerForecaster holds Cost Explorer's own forecasts (*Store, after a
+// Cost Explorer load).
+type ExplorerForecaster interface {
+	ExplorerForecasts(ctx context.Context, tenant crossbill.TenantID, connection crossbill.ConnectionID) ([]ExplorerForecast, error)
+}
+
 // Anomaly is one day of one group whose cost left its usual range.
 type Anomaly struct {
 	Day       string  `json:"day"`
@@ -69,6 +85,11 @@ func (a Anomaly) Label() string {
 // By default To is the latest day with data (exclusive), because the last
 // day of a CUR delivery is usually partial, and From is 30 days before To.
 func (s *Store) Anomalies(ctx context.Context, o AnomalyOptions) ([]Anomaly, error) {
+	return AnomaliesIn(ctx, s, o)
+}
+
+// AnomaliesIn is Anomalies over src's answers.
+func AnomaliesIn(ctx context.Context, src Source, o AnomalyOptions) ([]Anomaly, error) {
 	const op = "cost anomalies"
 	if o.Window <= 0 {
 		o.Window = 14
@@ -89,7 +110,7 @@ func (s *Store) Anomalies(ctx context.Context, o AnomalyOptions) ([]Anomaly, err
 		o.Dims = []Dim{{Kind: DimService}, {Kind: DimAccount}}
 	}
 	if o.To.IsZero() {
-		latest, err := s.latestDay(ctx, o.Tenant)
+		latest, err := src.LatestDay(ctx, o.Tenant)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +127,7 @@ func (s *Store) Anomalies(ctx context.Context, o AnomalyOptions) ([]Anomaly, err
 	history := max(o.Window, 28)
 	out := []Anomaly{}
 	for _, d := range o.Dims {
-		res, err := s.Query(ctx, Query{Tenant: o.Tenant, Metric: o.Metric, GroupBy: d, Granularity: Daily,
+		res, err := src.Query(ctx, Query{Tenant: o.Tenant, Metric: o.Metric, GroupBy: d, Granularity: Daily,
 			From: o.From.AddDate(0, 0, -history), To: o.To, Filters: filters})
 		if err != nil {
 			return nil, err
@@ -244,6 +265,9 @@ type Forecast struct {
 	// CostExplorer is Cost Explorer's own forecast of the month beside
 	// this one (unblended cost, no filter, after a Cost Explorer load).
 	CostExplorer *ExplorerMonthEnd `json:"cost_explorer,omitempty"`
+	// Athena is what answering cost in Amazon Athena (the Athena engine's
+	// answers only).
+	Athena *EngineCost `json:"athena,omitempty"`
 }
 
 // ForecastMethod documents how Forecast projects.
@@ -255,7 +279,13 @@ const ForecastMethod = "actual cost of complete days + for each remaining day th
 // the latest data). The latest day with data is treated as partial (CUR is
 // delivered during the day) and projected, unless it ends the month.
 func (s *Store) ForecastMonth(ctx context.Context, tenant crossbill.TenantID, metric string, month time.Time, filters []Filter) (Forecast, error) {
-	latest, err := s.latestDay(ctx, tenant)
+	return ForecastIn(ctx, s, s, tenant, metric, month, filters)
+}
+
+// ForecastIn is ForecastMonth over src's answers, with Cost Explorer's
+// forecasts from ce (nil: none beside it).
+func ForecastIn(ctx context.Context, src Source, ce ExplorerForecaster, tenant crossbill.TenantID, metric string, month time.Time, filters []Filter) (Forecast, error) {
+	latest, err := src.LatestDay(ctx, tenant)
 	if err != nil {
 		return Forecast{}, err
 	}
@@ -268,7 +298,7 @@ func (s *Store) ForecastMonth(ctx context.Context, tenant crossbill.TenantID, me
 	if complete {
 		completeEnd = end
 	}
-	res, err := s.Query(ctx, Query{Tenant: tenant, Metric: metric, Granularity: Daily,
+	res, err := src.Query(ctx, Query{Tenant: tenant, Metric: metric, Granularity: Daily,
 		From: start.AddDate(0, 0, -28), To: end, Filters: filters})
 	if err != nil {
 		return Forecast{}, err
@@ -286,9 +316,9 @@ func (s *Store) ForecastMonth(ctx context.Context, tenant crossbill.TenantID, me
 		f.Forecast, f.Low, f.High = f.ActualToDate, f.ActualToDate, f.ActualToDate
 		return f, nil
 	}
-	if len(filters) == 0 && f.Metric == MetricUnblended {
+	if len(filters) == 0 && f.Metric == MetricUnblended && ce != nil {
 		// Cost Explorer forecasts the whole account's unblended cost only.
-		fs, err := s.ExplorerForecasts(ctx, tenant, "")
+		fs, err := ce.ExplorerForecasts(ctx, tenant, "")
 		if err != nil {
 			return Forecast{}, err
 		}
@@ -366,7 +396,12 @@ type Change struct {
 // compared like for like: the same number of days from the previous
 // month's start. Top N applies to the current month.
 func (s *Store) MonthOverMonth(ctx context.Context, q Query, month time.Time) (MoM, error) {
-	latest, err := s.latestDay(ctx, q.Tenant)
+	return MonthOverMonthIn(ctx, s, q, month)
+}
+
+// MonthOverMonthIn is MonthOverMonth over src's answers.
+func MonthOverMonthIn(ctx context.Context, src Source, q Query, month time.Time) (MoM, error) {
+	latest, err := src.LatestDay(ctx, q.Tenant)
 	if err != nil {
 		return MoM{}, err
 	}
@@ -389,12 +424,12 @@ func (s *Store) MonthOverMonth(ctx context.Context, q Query, month time.Time) (M
 	top := q.Top
 	q.Top = 0
 	q.From, q.To = start, end
-	cur, err := s.Query(ctx, q)
+	cur, err := src.Query(ctx, q)
 	if err != nil {
 		return MoM{}, err
 	}
 	q.From, q.To = prevStart, prevEnd
-	prev, err := s.Query(ctx, q)
+	prev, err := src.Query(ctx, q)
 	if err != nil {
 		return MoM{}, err
 	}
@@ -462,6 +497,9 @@ type MoM struct {
 	// Names are the account groups' names from the tenant's
 	// organizations (MonthOverMonthNamed), keyed by group.
 	Names map[string]string `json:"names,omitempty"`
+	// Athena is what answering cost in Amazon Athena (the Athena engine's
+	// answers only).
+	Athena *EngineCost `json:"athena,omitempty"`
 }
 
 // Label is a group as shown to a person: "name (group)" when named.

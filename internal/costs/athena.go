@@ -149,3 +149,63 @@ func CheckRows(q Query, n int) error {
 	}
 	return nil
 }
+
+// EngineCost is what a query engine that bills by the data it scans
+// charged for an answer: Amazon Athena, $5 per TB scanned, each query's
+// bytes rounded up to a whole MB with a 10 MB minimum (MB = 2^20 bytes,
+// TB = 2^40). Athena bills the customer's account, not crossbill.
+type EngineCost struct {
+	Queries      int     `json:"queries"`
+	ScannedBytes int64   `json:"scanned_bytes"`
+	BilledBytes  int64   `json:"billed_bytes"`
+	CostUSD      float64 `json:"cost_usd"`
+}
+
+// Athena's price: USD per TB scanned, billed by the MB, 10 MB at least.
+const (
+	AthenaUSDPerTB   = 5.0
+	athenaMB         = 1 << 20
+	athenaMinimumMB  = 10
+	athenaBytesPerTB = 1 << 40
+)
+
+// AthenaBilled is the bytes Athena bills for one query that scanned
+// scanned bytes.
+func AthenaBilled(scanned int64) int64 {
+	mb := (max(scanned, 0) + athenaMB - 1) / athenaMB
+	return max(mb, athenaMinimumMB) * athenaMB
+}
+
+// AthenaCostUSD is the price of billed bytes.
+func AthenaCostUSD(billed int64) float64 {
+	return float64(billed) / athenaBytesPerTB * AthenaUSDPerTB
+}
+
+// Add counts one more query that scanned scanned bytes.
+func (c *EngineCost) Add(scanned int64) {
+	c.Queries++
+	c.ScannedBytes += scanned
+	c.BilledBytes += AthenaBilled(scanned)
+	c.CostUSD = AthenaCostUSD(c.BilledBytes)
+}
+
+// AthenaLatestDaySQL finds the last day with line items in table, the
+// Athena engine's "latest day with data" (the local store's LatestDay):
+// reading one column of the billing periods of the months months up to
+// now's (the table's partitions, so the scan stays small) and usage before
+// the day after now. The answer is one row, (latest), NULL without data.
+func AthenaLatestDaySQL(table string, now time.Time, months int) (string, error) {
+	const op = "athena query"
+	if !athenaTable.MatchString(table) {
+		return "", crossbill.Errorf(crossbill.CodeInvalid, op, "table %q: want DATABASE.TABLE of letters, digits and underscores", table)
+	}
+	now = now.UTC()
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1-max(months, 1), 0)
+	var periods []string
+	for p := first; !p.After(now); p = p.AddDate(0, 1, 0) {
+		periods = append(periods, quoteString(p.Format("2006-01")))
+	}
+	end := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	return fmt.Sprintf("SELECT date_trunc('day', max(line_item_usage_start_date)) AS latest\nFROM %s\nWHERE billing_period IN (%s)\n  AND line_item_usage_start_date >= %s\n  AND line_item_usage_start_date < %s",
+		table, strings.Join(periods, ", "), athenaTimestamp(first.AddDate(0, -1, 0)), athenaTimestamp(end)), nil
+}

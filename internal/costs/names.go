@@ -62,8 +62,17 @@ func label(names map[string]string, group string) string {
 // (MoM.Names) as QueryNamed names them. A nil namer names nothing.
 func (s *Store) MonthOverMonthNamed(ctx context.Context, q Query, month time.Time, namer AccountNamer) (MoM, error) {
 	m, err := s.MonthOverMonth(ctx, q, month)
-	if err != nil || namer == nil || q.GroupBy.Kind != DimAccount {
+	if err != nil {
 		return m, err
+	}
+	return NameMoM(ctx, m, q, namer)
+}
+
+// NameMoM names the account groups of m, a comparison by q.GroupBy, as
+// MonthOverMonthNamed does, whichever engine computed it.
+func NameMoM(ctx context.Context, m MoM, q Query, namer AccountNamer) (MoM, error) {
+	if namer == nil || q.GroupBy.Kind != DimAccount {
+		return m, nil
 	}
 	names, err := namer.AccountNames(ctx, q.Tenant)
 	if err != nil {
@@ -84,10 +93,18 @@ func (s *Store) MonthOverMonthNamed(ctx context.Context, q Query, month time.Tim
 // (Anomaly.Name). A nil namer names nothing.
 func (s *Store) AnomaliesNamed(ctx context.Context, o AnomalyOptions, namer AccountNamer) ([]Anomaly, error) {
 	as, err := s.Anomalies(ctx, o)
-	if err != nil || namer == nil || len(as) == 0 {
+	if err != nil {
 		return as, err
 	}
-	names, err := namer.AccountNames(ctx, o.Tenant)
+	return NameAnomalies(ctx, as, o.Tenant, namer)
+}
+
+// NameAnomalies names the account anomalies of as as AnomaliesNamed does.
+func NameAnomalies(ctx context.Context, as []Anomaly, tenant crossbill.TenantID, namer AccountNamer) ([]Anomaly, error) {
+	if namer == nil || len(as) == 0 {
+		return as, nil
+	}
+	names, err := namer.AccountNames(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}

@@ -86,6 +86,9 @@ type Result struct {
 	// linked account dimension, overridden by the names the tenant's AWS
 	// Organizations give them (QueryNamed).
 	Names map[string]string `json:"names,omitempty"`
+	// Athena is what answering cost in Amazon Athena (the Athena engine's
+	// answers only).
+	Athena *EngineCost `json:"athena,omitempty"`
 }
 
 // OthersGroup is the group that holds everything past the top N.

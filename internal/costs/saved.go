@@ -108,8 +108,13 @@ func Views(ctx context.Context, st *store.Store, tenant crossbill.TenantID) ([]V
 	return out, nil
 }
 
+// ViewStore holds saved views (*store.Store).
+type ViewStore interface {
+	CostView(ctx context.Context, tenant crossbill.TenantID, name string) (store.CostView, error)
+}
+
 // GetView is the tenant's view by name or ID.
-func GetView(ctx context.Context, st *store.Store, tenant crossbill.TenantID, name string) (View, error) {
+func GetView(ctx context.Context, st ViewStore, tenant crossbill.TenantID, name string) (View, error) {
 	v, err := st.CostView(ctx, tenant, name)
 	if err != nil {
 		return View{}, err
@@ -154,9 +159,14 @@ func ExportCSV(ctx context.Context, s *Store, q Query, namer AccountNamer) ([]by
 	if err != nil {
 		return nil, err
 	}
+	return res.CSVBytes()
+}
+
+// CSVBytes is Result.CSV encoded.
+func (r Result) CSVBytes() ([]byte, error) {
 	var b bytes.Buffer
 	w := csv.NewWriter(&b)
-	if err := w.WriteAll(res.CSV()); err != nil {
+	if err := w.WriteAll(r.CSV()); err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, "export", "writing CSV: %w", err)
 	}
 	return b.Bytes(), nil

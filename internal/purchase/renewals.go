@@ -125,7 +125,7 @@ func RenewalAlerts(tenant crossbill.TenantID, rs []Renewal) []Message {
 		}
 		text := fmt.Sprintf("%s %s (%s) ends on %s, in %d days.", c.Type, firstNonEmpty(c.ID, c.ARN), size, c.End.Format(time.DateOnly), r.DaysLeft)
 		if r.Plan != nil {
-			text += fmt.Sprintf(" Pre-sized renewal: `crossbill commitments renewals --plan %s`.", firstNonEmpty(c.ID, c.ARN))
+			text += fmt.Sprintf(" Pre-sized renewal: `crossbill commitments renewals --plan %s --connection CONNECTION`.", firstNonEmpty(c.ID, c.ARN))
 		} else {
 			text += " " + r.Why
 		}

@@ -217,6 +217,11 @@ func (s *Server) evaluateTenant(ctx context.Context, tenant crossbill.TenantID, 
 	case s.costsDB != nil:
 		src.Costs = s.costsDB
 	}
+	eng, err := s.engines().Athena(ctx, tenant)
+	if err != nil {
+		return alerts.Report{}, err
+	}
+	src.Engine = eng
 	return alerts.Evaluate(ctx, s.store, tenant, src, only, dry)
 }
 

@@ -11,7 +11,23 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/commitments"
+	"github.com/crossbill/crossbill/internal/costs/athena"
 )
+
+// costSourceHeader tells, on the commitments answers of a tenant whose
+// cost engine is Athena, that they come from crossbill's local cost store
+// (athena.LocalOnly).
+const costSourceHeader = "Crossbill-Cost-Source"
+
+// commitmentsSource sets costSourceHeader for an Athena tenant.
+func (s *Server) commitmentsSource(w http.ResponseWriter, r *http.Request) error {
+	note, err := athena.LocalOnly(r.Context(), s.store, tenantOf(r).ID)
+	if err != nil || note == "" {
+		return err
+	}
+	w.Header().Set(costSourceHeader, "local; "+note)
+	return nil
+}
 
 // commitmentWindow is the tenant's whole CUR history up to its last hour,
 // or the last lookback days of it.
@@ -24,7 +40,7 @@ func (s *Server) commitmentWindow(ctx context.Context, r *http.Request, lookback
 	tenant := tenantOf(r).ID
 	end, err := commitments.DataEnd(ctx, cs.DB(), tenant)
 	if err != nil {
-		return commitments.Window{}, err
+		return commitments.Window{}, athena.LocalOnlyErr(ctx, s.store, tenant, err)
 	}
 	w := commitments.Window{Tenant: tenant, End: end}
 	if lookbackDays > 0 {
@@ -51,6 +67,9 @@ type commitmentInventory struct {
 }
 
 func (s *Server) listCommitments(w http.ResponseWriter, r *http.Request) error {
+	if err := s.commitmentsSource(w, r); err != nil {
+		return err
+	}
 	return s.cached(w, r, "commitments", func(ctx context.Context) (any, error) {
 		win, err := s.commitmentWindow(ctx, r, 0)
 		if err != nil {
@@ -73,6 +92,9 @@ func (s *Server) listCommitments(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) commitmentUtilization(w http.ResponseWriter, r *http.Request) error {
+	if err := s.commitmentsSource(w, r); err != nil {
+		return err
+	}
 	return s.cached(w, r, "utilization", func(ctx context.Context) (any, error) {
 		win, err := s.commitmentWindow(ctx, r, 0)
 		if err != nil {
@@ -121,6 +143,9 @@ func purchaseOptions(q url.Values) (commitments.Options, error) {
 }
 
 func (s *Server) recommendCommitments(w http.ResponseWriter, r *http.Request) error {
+	if err := s.commitmentsSource(w, r); err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	o, err := purchaseOptions(q)
 	if err != nil {
@@ -185,6 +210,9 @@ type simulateRequest struct {
 }
 
 func (s *Server) simulateCommitment(w http.ResponseWriter, r *http.Request) error {
+	if err := s.commitmentsSource(w, r); err != nil {
+		return err
+	}
 	var in simulateRequest
 	if err := decodeJSON(r, &in); err != nil {
 		return err

@@ -275,6 +275,10 @@ func (s *Server) verifyConnection(w http.ResponseWriter, r *http.Request) error 
 		if err := s.scheduleInventory(r.Context(), c, s.now()); err != nil {
 			return err
 		}
+		// Commitment renewals: their 90/60/30-day alerts, daily.
+		if err := s.scheduleRenewals(r.Context(), c, s.now()); err != nil {
+			return err
+		}
 	}
 	return ok(w, r, res)
 }

@@ -19,7 +19,7 @@ type costEngineRequest struct {
 
 // getCostEngine answers where the tenant's cost queries run.
 func (s *Server) getCostEngine(w http.ResponseWriter, r *http.Request) error {
-	e, err := s.store.CostEngine(r.Context(), tenantOf(r).ID)
+	e, err := athena.Engine(r.Context(), s.store, tenantOf(r).ID, s.now())
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,12 @@ func (s *Server) engines() athena.Engines {
 // queryCostsIn answers q in the tenant's engine: the local engine from
 // the request's cost store (this replica's, or cluster mode's).
 func (s *Server) queryCostsIn(ctx context.Context, r *http.Request, q costs.Query) (costs.Result, error) {
-	return s.engines().Query(ctx, q, func(context.Context) (*costs.Store, func(), error) { return s.costStore(r) })
+	return s.engines().Query(ctx, q, s.localFor(r))
+}
+
+// localFor opens the request's local cost store for the engines.
+func (s *Server) localFor(r *http.Request) athena.Local {
+	return func(context.Context) (*costs.Store, func(), error) { return s.costStore(r) }
 }
 
 // athenaCacheWindow is how long an Athena answer is cached: the CUR is

@@ -1,18 +1,23 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/costexplorer"
+	"github.com/crossbill/crossbill/internal/costs"
 )
 
 // compareCommitments puts Cost Explorer's utilization and coverage (asked
 // through the connection's role, metered) beside crossbill's: the use case
 // `crossbill commitments compare` runs.
 func (s *Server) compareCommitments(w http.ResponseWriter, r *http.Request) error {
+	if err := s.commitmentsSource(w, r); err != nil {
+		return err
+	}
 	c, err := s.connectionOf(r)
 	if err != nil {
 		return err
@@ -48,11 +53,6 @@ func (s *Server) compareCommitments(w http.ResponseWriter, r *http.Request) erro
 // forecast beside it when a Cost Explorer load fetched one: the use case
 // `crossbill costs forecast` runs.
 func (s *Server) costForecast(w http.ResponseWriter, r *http.Request) error {
-	cs, release, err := s.costStore(r)
-	if err != nil {
-		return err
-	}
-	defer release()
 	v := r.URL.Query()
 	q, err := parseCostQuery(tenantOf(r).ID, v)
 	if err != nil {
@@ -64,11 +64,21 @@ func (s *Server) costForecast(w http.ResponseWriter, r *http.Request) error {
 			return crossbill.Errorf(crossbill.CodeInvalid, "month", "%q is not a month; use YYYY-MM", m)
 		}
 	}
-	fc, err := cs.ForecastMonth(r.Context(), q.Tenant, q.Metric, month, q.Filters)
+	// Cached as GET .../costs is: an Athena tenant's forecast is asked
+	// of Athena once an hour.
+	key, err := queryKey("forecast", struct {
+		Q     costs.Query
+		Month time.Time
+	}{q.Canonical(), month})
 	if err != nil {
 		return err
 	}
-	return ok(w, r, fc)
+	if key, err = s.engineKey(r.Context(), q.Tenant, key); err != nil {
+		return err
+	}
+	return s.cached(w, r, key, func(ctx context.Context) (any, error) {
+		return s.engines().Forecast(ctx, q.Tenant, q.Metric, month, q.Filters, s.localFor(r))
+	})
 }
 
 // awsRecommendations is Cost Explorer's own purchase recommendation for
@@ -76,6 +86,9 @@ func (s *Server) costForecast(w http.ResponseWriter, r *http.Request) error {
 // through the connection's role, one request each: the use case
 // `crossbill commitments recommend --aws-compare` runs beside crossbill's.
 func (s *Server) awsRecommendations(w http.ResponseWriter, r *http.Request) error {
+	if err := s.commitmentsSource(w, r); err != nil {
+		return err
+	}
 	c, err := s.connectionOf(r)
 	if err != nil {
 		return err

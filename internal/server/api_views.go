@@ -76,26 +76,26 @@ func (s *Server) exportView(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q, err := costs.ParseQuery(tenantOf(r).ID, v.Query.Input())
+	q, err := s.engines().ViewQuery(r.Context(), tenantOf(r).ID, v.ID, s.cfg.MaxRows)
 	if err != nil {
 		return err
 	}
 	return s.exportCSV(w, r, q, v.ID+".csv")
 }
 
+// exportCSV answers q as CSV in the tenant's engine, cached as GET
+// .../costs is (an Athena answer for the hour).
 func (s *Server) exportCSV(w http.ResponseWriter, r *http.Request, q costs.Query, file string) error {
-	cs, release, err := s.costStore(r)
-	if err != nil {
-		return err
-	}
-	defer release()
 	q.MaxRows = s.cfg.MaxRows
 	key, err := queryKey("export", q)
 	if err != nil {
 		return err
 	}
+	if key, err = s.engineKey(r.Context(), q.Tenant, key); err != nil {
+		return err
+	}
 	w.Header().Set("Content-Disposition", `attachment; filename="`+file+`"`)
 	return s.cachedBytes(w, r, key, "text/csv; charset=utf-8", func(ctx context.Context) ([]byte, error) {
-		return costs.ExportCSV(ctx, cs, q, s.store)
+		return s.engines().Export(ctx, q, s.localFor(r))
 	})
 }

@@ -44,7 +44,7 @@ func (s *Server) featureRoutes() []route {
 		{method: http.MethodGet, path: tenantPath + "/costs", role: viewer, tenantParam: "tenant", handler: s.queryCosts, tag: "costs", summary: "Cost by time bucket and group; an answer over the server's --max-rows (10,000) is refused with 400 saying how to narrow it", query: costQuery, resp: "CostResult"},
 		{method: http.MethodGet, path: tenantPath + "/costs/engine", role: viewer, tenantParam: "tenant", handler: s.getCostEngine, tag: "costs", summary: "Where the tenant's cost queries run: local (crossbill's cost store, the default) or athena (Amazon Athena over the CUR in place, through one connection's role)", resp: "CostEngine"},
 		{method: http.MethodPut, path: tenantPath + "/costs/engine", role: admin, tenantParam: "tenant", handler: s.setCostEngine, tag: "costs", summary: "Set where the tenant's cost queries run: athena needs a verified connection with the cur module whose CUR stack has EnableAthena=true (Athena bills the customer per TB scanned); local goes back to crossbill's cost store", body: "CostEngineRequest", resp: "CostEngine"},
-		{method: http.MethodGet, path: tenantPath + "/costs/export", role: analyst, tenantParam: "tenant", handler: s.exportCosts, tag: "costs", summary: "The cost query of the parameters as a CSV file (period, group, value), as `crossbill costs --format csv` writes it",
+		{method: http.MethodGet, path: tenantPath + "/costs/export", role: analyst, tenantParam: "tenant", handler: s.exportCosts, tag: "costs", summary: "The cost query of the parameters as a CSV file (period, group, value), as `crossbill costs --format csv` writes it, in the tenant's engine (Athena's answers cached for the hour)",
 			query: append([]param{q("format", "csv (the default and only format)")}, costQuery...), content: "text/csv"},
 		{method: http.MethodGet, path: tenantPath + "/costs/views", role: viewer, tenantParam: "tenant", handler: s.listViews, tag: "costs", summary: "The tenant's saved views (named cost queries), by name", resp: "SavedViewList"},
 		{method: http.MethodPost, path: tenantPath + "/costs/views", role: analyst, tenantParam: "tenant", handler: s.createView, tag: "costs", summary: "Save a cost query under a name (checked as GET .../costs checks it; 409 when the name is taken; at most 200 a tenant)", body: "SavedViewCreate", resp: "SavedView", status: http.StatusCreated},
@@ -52,8 +52,16 @@ func (s *Server) featureRoutes() []route {
 		{method: http.MethodDelete, path: tenantPath + "/costs/views/{view}", role: analyst, tenantParam: "tenant", handler: s.deleteView, tag: "costs", summary: "Delete a saved view (by name or ID); answers the view deleted", resp: "SavedView"},
 		{method: http.MethodGet, path: tenantPath + "/costs/views/{view}/export", role: analyst, tenantParam: "tenant", handler: s.exportView, tag: "costs", summary: "Run a saved view and answer it as a CSV file", query: []param{q("format", "csv (the default and only format)")}, content: "text/csv"},
 		{method: http.MethodGet, path: tenantPath + "/costs/reconciliation", role: viewer, tenantParam: "tenant", handler: s.costReconciliation, tag: "costs", summary: "Cost Explorer against the CUR for each billing period the CUR replaced, per account and in total (unblended; over_tolerance above $1 or 1%)", resp: "Reconciliations"},
-		{method: http.MethodGet, path: tenantPath + "/costs/forecast", role: viewer, tenantParam: "tenant", handler: s.costForecast, tag: "costs", summary: "The month's projected total (actual to date + a weekday-aware run rate), with Cost Explorer's own forecast beside it (unblended, no filter) once a Cost Explorer load fetched one",
+		{method: http.MethodGet, path: tenantPath + "/costs/forecast", role: viewer, tenantParam: "tenant", handler: s.costForecast, tag: "costs", summary: "The month's projected total (actual to date + a weekday-aware run rate), with Cost Explorer's own forecast beside it (unblended, no filter) once a Cost Explorer load fetched one; in the tenant's engine (an Athena tenant: from Athena, with what it cost, cached for the hour)",
 			query: []param{q("metric", "unblended (default), amortized, net or list"), q("month", "YYYY-MM (default: the latest with data)"), q("filter", "dim=value[,value], repeatable")}, resp: "CostForecast"},
+		{method: http.MethodGet, path: tenantPath + "/costs/mom", role: viewer, tenantParam: "tenant", handler: s.costMoM, tag: "costs", summary: "Month over month, as `crossbill costs mom`: a month against the one before by group (like for like while the month goes on), in the tenant's engine",
+			query: []param{q("metric", "unblended, amortized (default), net, list or usage"), q("group_by", "a dimension, as GET .../costs"), {name: "filter", desc: "DIM=V1,V2; repeat for several", repeat: true},
+				q("billing_period", "invoice months YYYY-MM[,YYYY-MM]"), q("top", "keep the top N groups of the month, fold the rest into others"), q("month", "YYYY-MM (default: the latest with data)")}, resp: "CostMoM"},
+		{method: http.MethodGet, path: tenantPath + "/costs/anomalies", role: viewer, tenantParam: "tenant", handler: s.costAnomalies, tag: "costs", summary: "Days whose cost left its usual range, as `crossbill costs anomalies` (rolling median + MAD), in the tenant's engine",
+			query: []param{q("metric", "unblended, amortized (default), net, list or usage"), {name: "filter", desc: "DIM=V1,V2; repeat for several", repeat: true},
+				q("billing_period", "invoice months YYYY-MM[,YYYY-MM]"), q("from", "first day to judge (default: 30 days before to)"), q("to", "day after the last to judge (default: the latest day with data)"),
+				{name: "by", desc: "dimension to judge; repeat for several (default service and account)", repeat: true}, q("window", "days of history forming the baseline, at least 7 (default 14)"),
+				q("threshold", "robust z-score to flag (default 3.5)"), q("min_delta", "smallest absolute change to flag (default 10)")}, resp: "CostAnomalies"},
 		{method: http.MethodGet, path: tenantPath + "/costs/dimensions", role: viewer, tenantParam: "tenant", handler: s.costDimensions, tag: "costs", summary: "Metrics, dimensions and billing periods available", resp: "CostMeta"},
 
 		{method: http.MethodGet, path: tenantPath + "/commitments", role: viewer, tenantParam: "tenant", handler: s.listCommitments, tag: "commitments", summary: "Savings Plans and reservations (from the CUR) with expirations in 30/60/90 days", resp: "CommitmentInventory"},
@@ -131,8 +139,21 @@ func (s *Server) featureSchemas() obj {
 			"sources": obj{"type": "array", "items": ref("DataSource")},
 			"rows":    obj{"type": "array", "items": object(nil, obj{"period": timestamp(""), "group": str(""), "value": num("")})},
 			"totals":  obj{"type": "array", "items": object(nil, obj{"group": str(""), "value": num("")})}, "total": num(""),
-			"names": obj{"type": "object", "additionalProperties": obj{"type": "string"}, "description": "grouped by account: account ID to its name from the tenant's AWS Organizations, else from Cost Explorer"},
+			"names":  obj{"type": "object", "additionalProperties": obj{"type": "string"}, "description": "grouped by account: account ID to its name from the tenant's AWS Organizations, else from Cost Explorer"},
+			"athena": ref("AthenaCost"),
 		}),
+		"CostMoM": object([]string{"current", "previous", "changes"}, obj{"metric": str(""), "group_by": str(""),
+			"current": object(nil, obj{"from": str("YYYY-MM-DD"), "to": str("YYYY-MM-DD, exclusive")}), "previous": object(nil, obj{"from": str("YYYY-MM-DD"), "to": str("YYYY-MM-DD, exclusive")}),
+			"changes": obj{"type": "array", "items": object(nil, obj{"group": str(""), "previous": num(""), "current": num(""), "delta": num("current - previous"), "percent": num("null when previous is 0")})},
+			"names":   obj{"type": "object", "additionalProperties": obj{"type": "string"}, "description": "grouped by account: account ID to its name"}, "athena": ref("AthenaCost")}),
+		"CostAnomalies": object([]string{"anomalies"}, obj{"anomalies": obj{"type": "array", "items": object(nil, obj{"day": str("YYYY-MM-DD"), "dim": str(""), "group": str(""),
+			"value": num(""), "baseline": num("median of the window"), "delta": num("value - baseline"), "score": num("robust z-score"), "direction": str("spike or drop"), "name": str("an account's name")})},
+			"athena": ref("AthenaCost")}),
+		"AthenaCost": object([]string{"queries", "scanned_bytes", "billed_bytes", "cost_usd"}, obj{"queries": integer("Athena queries the answer ran"),
+			"scanned_bytes": integer("bytes they scanned (GetQueryExecution's statistics)"), "billed_bytes": integer("bytes Athena bills: each query rounded up to a whole MB, 10 MB at least"),
+			"cost_usd": num("$5 per TB billed, in the customer's AWS account; computed when the answer was, a cached repeat costs nothing")}),
+		"AthenaSpend": object([]string{"month", "queries", "scanned_bytes", "billed_bytes", "cost_usd"}, obj{"month": str("YYYY-MM (UTC)"),
+			"queries": integer("Athena queries billed this month"), "scanned_bytes": integer(""), "billed_bytes": integer(""), "cost_usd": num("$5 per TB billed, in the customer's AWS account")}),
 		"SavedViewQuery": object(nil, obj{"metric": str(""), "group_by": str(""), "granularity": str(""), "from": str(""), "to": str(""),
 			"filters": obj{"type": "array", "items": obj{"type": "string"}, "description": "DIM=V1,V2 each"}, "billing_periods": obj{"type": "array", "items": obj{"type": "string"}}, "top": integer("")}),
 		"SavedView": object([]string{"id", "name", "query"}, obj{"id": str("cv_..."), "name": str(""), "query": ref("SavedViewQuery"),
@@ -140,7 +161,8 @@ func (s *Server) featureSchemas() obj {
 		"SavedViewList":   arrayOf("SavedView"),
 		"SavedViewCreate": object([]string{"name", "query"}, obj{"name": str("1 to 100 characters, not starting with cv_"), "query": ref("SavedViewQuery")}),
 		"CostEngine": object([]string{"tenant_id", "engine"}, obj{"tenant_id": str(""), "engine": str("local or athena"), "connection_id": str("athena: the connection whose role runs the queries"),
-			"athena_table": str("athena: DATABASE.TABLE, the CUR stack's Glue table"), "athena_workgroup": str("athena: the CUR stack's workgroup"), "updated_at": timestamp("")}),
+			"athena_table": str("athena: DATABASE.TABLE, the CUR stack's Glue table"), "athena_workgroup": str("athena: the CUR stack's workgroup"), "updated_at": timestamp(""),
+			"athena_spend": ref("AthenaSpend")}),
 		"CostEngineRequest": object([]string{"engine"}, obj{"engine": str("local or athena"), "connection_id": str("required for athena")}),
 		"DataSource": object([]string{"source", "label", "included"}, obj{"source": str("cur, cost_explorer or athena"), "label": str("e.g. \"Cost Explorer, daily, until the CUR export arrives\""),
 			"from": str("first day held in the range"), "to": str("last day held in the range"), "included": boolean("whether these days are in the answer"), "note": str("why not")}),
@@ -153,7 +175,7 @@ func (s *Server) featureSchemas() obj {
 			"cost_explorer": object(nil, obj{"label": str("Cost Explorer's own forecast ..."), "actual_before_forecast": num("crossbill's cost of the month before forecast_from"),
 				"forecast_from": str("YYYY-MM-DD, the day Cost Explorer's forecast starts"), "forecast": num("the month's total: actual_before_forecast + Cost Explorer's mean"),
 				"low": num("80% prediction interval"), "high": num(""), "fetched_at": str(""),
-				"later_months": obj{"type": "array", "items": ref("ExplorerForecast")}})}),
+				"later_months": obj{"type": "array", "items": ref("ExplorerForecast")}}), "athena": ref("AthenaCost")}),
 		"ExplorerForecast": object(nil, obj{"connection_id": str(""), "month": str("YYYY-MM"), "from": str("first day forecast"), "to": str("last day forecast"),
 			"mean": num(""), "low": num(""), "high": num(""), "fetched_at": str("")}),
 		"CommitmentsCompare": object([]string{"figures"}, obj{"from": str("YYYY-MM-DD"), "to": str("YYYY-MM-DD, exclusive"),
@@ -212,6 +234,9 @@ func (s *Server) featureSchemas() obj {
 	for k, v := range purchaseSchemas() {
 		sc[k] = v
 	}
+	for k, v := range lifecycleSchemas() {
+		sc[k] = v
+	}
 	for k, v := range bindingSchemas() {
 		sc[k] = v
 	}
@@ -247,4 +272,5 @@ func (s *Server) registerRunners() {
 	s.sched.Handle(JobOptimize, s.runOptimize)
 	s.sched.Handle(JobRemediation, s.runRemediationJob)
 	s.sched.Handle(JobInventory, s.runInventory)
+	s.sched.Handle(JobRenewals, s.runRenewals)
 }

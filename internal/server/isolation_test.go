@@ -62,6 +62,8 @@ type isoTenant struct {
 	lease        string // a JIT lease's ID
 	policy       string // a JIT policy's name
 	rec          string // an optimization recommendation's ID
+	handshake    string // a declined invitation into the hub's organization
+	invited      string // the account it invited
 }
 
 // isoWorld is the server, the two tenants, and B's values that must not
@@ -131,6 +133,7 @@ var resourceParams = map[string]func(t *isoTenant) string{
 	"schedule":       func(t *isoTenant) string { return t.schedule },
 	"approval":       func(t *isoTenant) string { return t.approval },
 	"plan":           func(t *isoTenant) string { return t.plan },
+	"handshake":      func(t *isoTenant) string { return t.handshake },
 	"remediation":    func(t *isoTenant) string { return t.remediation },
 	"recommendation": func(t *isoTenant) string { return t.rec },
 	"lease":          func(t *isoTenant) string { return t.lease },
@@ -139,10 +142,11 @@ var resourceParams = map[string]func(t *isoTenant) string{
 // plainParams are path parameters that name nothing a tenant owns: the
 // value is A's own and is not attacked.
 var plainParams = map[string]string{
-	"file":    "template file names are the same for every connection; the {connection} beside it is attacked",
-	"account": "only on operator routes, which refuse every tenant token whatever the account",
-	"policy":  "JIT policy names are each tenant's own namespace: B's name on A's path names A's policy (PUT creates it in A, DELETE finds none)",
-	"rule":    "optimization rule names are the same for every tenant; each tenant's thresholds are under its own {tenant}",
+	"file":       "template file names are the same for every connection; the {connection} beside it is attacked",
+	"account":    "only on operator routes, which refuse every tenant token whatever the account",
+	"policy":     "JIT policy names are each tenant's own namespace: B's name on A's path names A's policy (PUT creates it in A, DELETE finds none)",
+	"rule":       "optimization rule names are the same for every tenant; each tenant's thresholds are under its own {tenant}",
+	"commitment": "a commitment ID from the tenant's own CUR: the route checks the body's connection first (B's is 404, a probe), then looks the ID up among the tenant's own renewals only",
 }
 
 var tenantParams = []string{"tenant", "org_id"}
@@ -294,6 +298,8 @@ func isoCases() map[string]isoCase {
 		"GET /api/v1/tenants/{tenant}/costs/views/{view}/export":   {control: 200, controlHas: "period,group,amortized"},
 		"GET /api/v1/tenants/{tenant}/costs/reconciliation":        {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/costs/dimensions":            {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/costs/mom":                   {control: 200, controlHas: `"changes"`, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/costs/anomalies":             {control: 200, controlHas: `"anomalies"`, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/costs/forecast":              {control: 200, controlHas: `"forecast"`, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/commitments":                 {control: 200, probes: []isoProbe{probeTenant()}},
 		"GET /api/v1/tenants/{tenant}/commitments/utilization":     {control: 200, probes: []isoProbe{probeTenant()}},
@@ -354,6 +360,23 @@ func isoCases() map[string]isoCase {
 		"POST /api/v1/tenants/{tenant}/commitments/plans/{plan}/cancel": {control: 200, controlHas: "cancelled", body: func(*isoWorld) any { return map[string]string{"reason": "iso"} },
 			after: func(t *testing.T, w *isoWorld) { w.a.plan = w.savePlan(t, &w.a) }},
 		"GET /api/v1/tenants/{tenant}/commitments/guardrails": {control: 200, probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/commitments/renewals": {control: 200, controlHas: "renewals", probes: []isoProbe{probeTenant(),
+			{name: "B's connection in the query", query: func(w *isoWorld) url.Values { return url.Values{"connection": {w.b.conn}} }, want: []int{404}}}},
+		"POST /api/v1/tenants/{tenant}/commitments/renewals/{commitment}/plan": {control: 400, controlHas: "verify it first",
+			body:   func(w *isoWorld) any { return map[string]string{"connection": w.a.conn} },
+			probes: []isoProbe{probeTenant(), {name: "B's connection in the body", body: func(w *isoWorld) any { return map[string]string{"connection": w.b.conn} }, want: []int{404}}}},
+		"GET /api/v1/tenants/{tenant}/commitments/sales": {control: 200, controlHas: "sales", probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/commitments/sales": {control: 404, controlHas: "has no listing plan",
+			body: func(w *isoWorld) any {
+				return map[string]string{"connection": w.a.conn, "reservation": "ri-iso-missing"}
+			},
+			probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/org/invitations": {control: 400, controlHas: "12-digit", body: func(*isoWorld) any { return map[string]string{"account_id": "12"} },
+			probes: []isoProbe{probeTenant()}},
+		"GET /api/v1/tenants/{tenant}/org/handshakes":                     {control: 200, controlHas: "declined", probes: []isoProbe{probeTenant()}},
+		"POST /api/v1/tenants/{tenant}/org/handshakes/{handshake}/cancel": {control: 409, controlHas: "is declined"},
+		"POST /api/v1/tenants/{tenant}/org/scp/attach": {control: 409, controlHas: "has not joined", body: func(w *isoWorld) any { return map[string]string{"account_id": w.a.invited} },
+			probes: []isoProbe{probeTenant(), {name: "B's invited account in the body", body: func(w *isoWorld) any { return map[string]string{"account_id": w.b.invited} }, want: []int{404}}}},
 		"PUT /api/v1/tenants/{tenant}/commitments/guardrails": {control: 200, body: func(*isoWorld) any { return map[string]float64{"max_upfront": 1000} }, probes: []isoProbe{probeTenant()}},
 
 		"GET /api/v1/tenants/{tenant}/access/policies": {control: 200, controlHas: "alpha-a1-policy", probes: []isoProbe{probeTenant()}},
@@ -566,6 +589,8 @@ func (w *isoWorld) fill(path string, t *isoTenant, raw map[string]string) string
 			v = url.PathEscape(w.a.policy)
 		case p == "rule":
 			v = "ec2-idle"
+		case p == "commitment":
+			v = "sp-iso-renewal"
 		}
 		path = strings.Replace(path, "{"+p+"}", v, 1)
 	}
@@ -1060,6 +1085,14 @@ func newIsoWorld(t *testing.T) *isoWorld {
 		w.secretsOf(tn, tn.resource, x.name+"-inventory-owner")
 		w.openApproval(t, tn)
 		tn.plan = w.savePlan(t, tn)
+		tn.invited = map[bool]string{true: "444455556666", false: "444455557777"}[tn == &w.a]
+		tn.handshake = "h-" + strings.Repeat(map[bool]string{true: "a", false: "b"}[tn == &w.a], 32)
+		now := time.Now().UTC()
+		if _, err := st.SaveHandshake(ctx, store.OrgHandshake{ID: tn.handshake, TenantID: crossbill.TenantID(tn.id), AccountID: crossbill.AccountID(tn.invited),
+			State: "declined", RequestedAt: now, ExpiresAt: now.AddDate(0, 0, 15)}, store.AuditEntry{Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		w.secretsOf(tn, tn.handshake, tn.invited)
 	}
 
 	// A's connection has a bill bucket too (as the Flexera route's probes

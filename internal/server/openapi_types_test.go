@@ -18,6 +18,7 @@ import (
 	"github.com/crossbill/crossbill/internal/jit"
 	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/optimize"
+	"github.com/crossbill/crossbill/internal/orgshare"
 	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/remediation"
 	"github.com/crossbill/crossbill/internal/store"
@@ -64,6 +65,10 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"CostResult":               {costs.Result{}},
 		"DataSource":               {costs.DataSource{}},
 		"CostEngine":               {store.CostEngine{}},
+		"AthenaCost":               {costs.EngineCost{}},
+		"CostMoM":                  {costs.MoM{}},
+		"CostAnomalies":            {costAnomaliesAnswer{}},
+		"AthenaSpend":              {store.AthenaSpend{}},
 		"CostEngineRequest":        {costEngineRequest{}},
 		"CostExplorerUsage":        {costexplorer.Usage{}},
 		"CostExplorerLoad":         {costexplorer.Report{}},
@@ -151,6 +156,17 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"PurchasePlan":             {purchase.View{}},
 		"PurchaseCancel":           {purchaseCancel{}},
 		"PurchaseGuardrails":       {store.PurchaseGuardrails{}},
+		"RenewalsReport":           {purchase.RenewalsReport{}},
+		"Renewal":                  {purchase.Renewal{}},
+		"RenewalPlanRequest":       {renewalPlanRequest{}},
+		"SalesReport":              {purchase.SalesReport{}},
+		"Sale":                     {purchase.Sale{}},
+		"SaleRequest":              {saleRequest{}},
+		"InviteRequest":            {inviteRequest{}},
+		"Invitation":               {orgshare.Invitation{}},
+		"SCPAttachRequest":         {scpAttachRequest{}},
+		"SCPAttachment":            {orgshare.SCPAttachment{}},
+		"SCPStep":                  {orgshare.SCPStep{}},
 	}
 	// Remediation's schemas, in a block of their own.
 	for name, values := range map[string][]any{

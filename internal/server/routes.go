@@ -131,5 +131,6 @@ func (s *Server) routeTable() []route {
 	rs = append(rs, s.authRoutes()...)
 	rs = append(rs, s.approvalRoutes()...)
 	rs = append(rs, s.purchaseRoutes()...)
+	rs = append(rs, s.lifecycleRoutes()...)
 	return rs
 }

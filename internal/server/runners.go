@@ -206,6 +206,9 @@ func (s *Server) EnsureSchedules(ctx context.Context) error {
 		if err := s.scheduleInventory(ctx, c, s.now().Add(inventoryInterval)); err != nil {
 			return err
 		}
+		if err := s.scheduleRenewals(ctx, c, s.now().Add(time.Minute)); err != nil {
+			return err
+		}
 		_, err := s.store.BillSource(ctx, c.TenantID, c.ID)
 		switch crossbill.ErrorCode(err) {
 		case "":

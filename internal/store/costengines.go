@@ -28,6 +28,9 @@ type CostEngine struct {
 	Table        string                 `json:"athena_table,omitempty"`
 	WorkGroup    string                 `json:"athena_workgroup,omitempty"`
 	UpdatedAt    *time.Time             `json:"updated_at,omitempty"`
+	// AthenaSpend is this month's Athena spend (shown by `crossbill costs
+	// engine` and GET .../costs/engine, whichever the engine now).
+	AthenaSpend *AthenaSpend `json:"athena_spend,omitempty"`
 }
 
 // CostEngine returns the tenant's engine: EngineLocal unless set.

@@ -63,3 +63,39 @@ func TestCostEngine(t *testing.T) {
 		t.Fatalf("back to local: %+v, %v", e, err)
 	}
 }
+
+// TestAthenaSpend: a tenant's month adds up (bytes past 2^31 too), other
+// months and tenants apart.
+func TestAthenaSpend(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpen(t)
+	a, err := s.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.CreateTenant(ctx, "beta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp, err := s.AthenaSpendOf(ctx, a.ID, "2026-05"); err != nil || sp.Queries != 0 || sp.Month != "2026-05" {
+		t.Fatalf("no spend yet: %+v, %v", sp, err)
+	}
+	const big = int64(3) << 40 // 3 TB: past 32 bits
+	for _, add := range []struct {
+		tenant  crossbill.TenantID
+		month   string
+		scanned int64
+	}{{a.ID, "2026-05", big}, {a.ID, "2026-05", 5}, {a.ID, "2026-04", 7}, {b.ID, "2026-05", 11}} {
+		if err := s.AddAthenaSpend(ctx, add.tenant, add.month, 1, add.scanned, add.scanned+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sp, err := s.AthenaSpendOf(ctx, a.ID, "2026-05")
+	if err != nil || sp.Queries != 2 || sp.ScannedBytes != big+5 || sp.BilledBytes != big+7 {
+		t.Fatalf("acme's May: %+v, %v", sp, err)
+	}
+	if sp, _ := s.AthenaSpendOf(ctx, b.ID, "2026-05"); sp.Queries != 1 || sp.ScannedBytes != 11 {
+		t.Fatalf("beta's May: %+v", sp)
+	}
+}

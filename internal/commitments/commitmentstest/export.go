@@ -19,13 +19,24 @@ import (
 // directory to ingest (root/cur/fixture).
 func Export(tb testing.TB, root string) string {
 	tb.Helper()
+	return ExportLines(tb, root, "2026-01", Load)
+}
+
+// ExportLines writes the lines load adds to a cur table of Columns
+// (tenant acme's) as a CUR 2.0 export of billing period period, as Export
+// does with the fixture's.
+func ExportLines(tb testing.TB, root, period string, load func(context.Context, *sql.DB) error) string {
+	tb.Helper()
 	ctx := context.Background()
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer db.Close()
-	if err := Load(ctx, db); err != nil {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS cur (`+Columns+`)`); err != nil {
+		tb.Fatal(err)
+	}
+	if err := load(ctx, db); err != nil {
 		tb.Fatal(err)
 	}
 	have := map[string]bool{}
@@ -45,7 +56,7 @@ func Export(tb testing.TB, root string) string {
 	}
 	// An empty export gives the manifest; the data file is then replaced
 	// by the fixture's lines in the full CUR 2.0 schema.
-	costtest.Export(tb, root, "cur", "fixture", "2026-01", "fixture-1", cur.Columns(), nil)
+	costtest.Export(tb, root, "cur", "fixture", period, "fixture-1", cur.Columns(), nil)
 	var sel []string
 	for _, c := range cur.Columns() {
 		switch {
@@ -57,7 +68,7 @@ func Export(tb testing.TB, root string) string {
 			sel = append(sel, fmt.Sprintf("CAST(NULL AS %s) AS %q", c.Type, c.Name))
 		}
 	}
-	path := filepath.Join(root, filepath.FromSlash(cur.DataKey("cur", "fixture", "2026-01", 1)))
+	path := filepath.Join(root, filepath.FromSlash(cur.DataKey("cur", "fixture", period, 1)))
 	q := fmt.Sprintf("COPY (SELECT %s FROM cur WHERE tenant = 'acme') TO '%s' (FORMAT parquet)", strings.Join(sel, ", "), strings.ReplaceAll(path, "'", "''"))
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		tb.Fatalf("writing the fixture export: %v", err)

@@ -34,6 +34,12 @@ type Options struct {
 	WorkGroup      string        // default "primary"
 	OutputLocation string        // s3://... for results; "": the workgroup's
 	Poll           time.Duration // between status checks, default 1 s
+	// Billed, when set, is told the bytes each query Athena bills
+	// scanned (GetQueryExecution's statistics): the queries that
+	// succeeded and those cancelled in Athena. A query crossbill stops
+	// because its caller gave up is billed for what it scanned until then,
+	// which Athena reports after the stop and crossbill does not wait for.
+	Billed func(scanned int64)
 }
 
 // Query answers q in Athena: the same answer as costs.Store.Query on the
@@ -44,6 +50,14 @@ func Query(ctx context.Context, api API, q costs.Query, opt Options) (costs.Resu
 	if err != nil {
 		return costs.Result{}, err
 	}
+	var spent costs.EngineCost
+	billed := opt.Billed
+	opt.Billed = func(n int64) {
+		spent.Add(n)
+		if billed != nil {
+			billed(n)
+		}
+	}
 	records, err := Run(ctx, api, stmt, opt)
 	if err != nil {
 		return costs.Result{}, err
@@ -53,8 +67,7 @@ func Query(ctx context.Context, api API, q costs.Query, opt Options) (costs.Resu
 		if len(rec) != 3 {
 			return costs.Result{}, crossbill.Errorf(crossbill.CodeInternal, op, "a result row has %d columns, want 3", len(rec))
 		}
-		// Athena writes timestamps as "2026-01-01 00:00:00.000".
-		period, err := time.Parse("2006-01-02 15:04:05", strings.TrimSuffix(rec[0], ".000"))
+		period, err := athenaTime(rec[0])
 		if err != nil {
 			return costs.Result{}, crossbill.Errorf(crossbill.CodeInternal, op, "period %q: %w", rec[0], err)
 		}
@@ -62,7 +75,7 @@ func Query(ctx context.Context, api API, q costs.Query, opt Options) (costs.Resu
 		if err != nil && rec[2] != "" {
 			return costs.Result{}, crossbill.Errorf(crossbill.CodeInternal, op, "value %q: %w", rec[2], err)
 		}
-		rows = append(rows, costs.Row{Period: period.UTC(), Group: rec[1], Value: value})
+		rows = append(rows, costs.Row{Period: period, Group: rec[1], Value: value})
 	}
 	if q.Metric == "" {
 		q.Metric = costs.MetricAmortized
@@ -76,6 +89,7 @@ func Query(ctx context.Context, api API, q costs.Query, opt Options) (costs.Resu
 	}
 	res.Sources = []costs.DataSource{{Source: "athena", Label: "CUR 2.0 read in place by Amazon Athena (" + opt.Table + ")",
 		From: res.From, To: q.To.AddDate(0, 0, -1).Format("2006-01-02"), Included: true}}
+	res.Athena = &spent
 	return res, nil
 }
 
@@ -112,7 +126,7 @@ func Run(ctx context.Context, api API, stmt string, opt Options) (rows [][]strin
 			}
 		}
 	}()
-	if err := wait(ctx, api, id, opt.Poll); err != nil {
+	if err := wait(ctx, api, id, opt); err != nil {
 		return nil, err
 	}
 	pages := sdk.NewGetQueryResultsPaginator(api, &sdk.GetQueryResultsInput{QueryExecutionId: id})
@@ -141,8 +155,9 @@ func Run(ctx context.Context, api API, stmt string, opt Options) (rows [][]strin
 	return rows, nil
 }
 
-// wait polls the query until it ends.
-func wait(ctx context.Context, api API, id *string, poll time.Duration) error {
+// wait polls the query until it ends, telling opt.Billed what a billed
+// query scanned.
+func wait(ctx context.Context, api API, id *string, opt Options) error {
 	const op = "athena query"
 	for {
 		out, err := api.GetQueryExecution(ctx, &sdk.GetQueryExecutionInput{QueryExecutionId: id})
@@ -155,6 +170,13 @@ func wait(ctx context.Context, api API, id *string, poll time.Duration) error {
 			status = out.QueryExecution.Status
 			st = status.State
 		}
+		if (st == types.QueryExecutionStateSucceeded || st == types.QueryExecutionStateCancelled) && opt.Billed != nil {
+			var scanned int64
+			if out.QueryExecution.Statistics != nil {
+				scanned = aws.ToInt64(out.QueryExecution.Statistics.DataScannedInBytes)
+			}
+			opt.Billed(scanned)
+		}
 		switch st {
 		case types.QueryExecutionStateSucceeded:
 			return nil
@@ -166,7 +188,7 @@ func wait(ctx context.Context, api API, id *string, poll time.Duration) error {
 		select {
 		case <-ctx.Done():
 			return crossbill.Errorf(crossbill.CodeUnavailable, op, "query %s: %w", aws.ToString(id), ctx.Err())
-		case <-time.After(poll):
+		case <-time.After(opt.Poll):
 		}
 	}
 }
@@ -204,4 +226,11 @@ func isHeader(rec []string, meta *types.ResultSetMetadata) bool {
 		}
 	}
 	return true
+}
+
+// athenaTime reads a timestamp as Athena writes it: "2026-01-01
+// 00:00:00.000" (fractional seconds optional), UTC.
+func athenaTime(s string) (time.Time, error) {
+	t, err := time.Parse("2006-01-02 15:04:05.999999999", s)
+	return t.UTC(), err
 }

@@ -221,3 +221,21 @@ func TestResultPages(t *testing.T) {
 		t.Fatalf("rows %v after pages %q", rows, tokens)
 	}
 }
+
+// Athena bills a query cancelled in Athena for what it scanned, and no
+// failed one: Run tells Options.Billed of the first only (moto neither
+// cancels nor fails a query by itself nor reports bytes: stubbed).
+func TestBilledStates(t *testing.T) {
+	motoMu.Lock()
+	defer motoMu.Unlock()
+	for state, want := range map[types.QueryExecutionState]int64{types.QueryExecutionStateCancelled: 50 << 20, types.QueryExecutionStateFailed: -1} {
+		out := &sdk.GetQueryExecutionOutput{QueryExecution: &types.QueryExecution{Status: &types.QueryExecutionStatus{State: state},
+			Statistics: &types.QueryExecutionStatistics{DataScannedInBytes: aws.Int64(50 << 20)}}}
+		api, _ := client(t, awsclient.NewRecorder(), emulator.Stub("Athena", "GetQueryExecution", out, nil))
+		got := int64(-1)
+		_, err := athena.Run(context.Background(), api, "SELECT 1", athena.Options{Table: "db.t", Poll: time.Millisecond, Billed: func(n int64) { got = n }})
+		if err == nil || got != want {
+			t.Errorf("%s: billed %d, want %d (-1: none); error %v", state, got, want, err)
+		}
+	}
+}

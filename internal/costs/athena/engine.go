@@ -3,6 +3,7 @@ package athena
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	sdk "github.com/aws/aws-sdk-go-v2/service/athena"
@@ -27,6 +28,9 @@ type Store interface {
 	TenantConnection(ctx context.Context, tenant crossbill.TenantID, id crossbill.ConnectionID) (store.Connection, error)
 	CostEngine(ctx context.Context, tenant crossbill.TenantID) (store.CostEngine, error)
 	SetCostEngine(ctx context.Context, e store.CostEngine) (store.CostEngine, error)
+	CostView(ctx context.Context, tenant crossbill.TenantID, name string) (store.CostView, error)
+	AddAthenaSpend(ctx context.Context, tenant crossbill.TenantID, month string, queries, scanned, billed int64) error
+	AthenaSpendOf(ctx context.Context, tenant crossbill.TenantID, month string) (store.AthenaSpend, error)
 }
 
 // EngineRequest sets a tenant's cost query engine: store.EngineAthena
@@ -71,7 +75,10 @@ func SetEngine(ctx context.Context, st Store, req EngineRequest) (store.CostEngi
 	return st.SetCostEngine(ctx, e)
 }
 
-// Engines answers cost queries in the engine each tenant chose.
+// Engines answers cost queries in the engine each tenant chose: one
+// entry per use case (Query, MonthOverMonth, Forecast, Anomalies, RunView,
+// Export), which the CLI and the API both call, so that no analysis of an
+// Athena tenant silently answers from the local store.
 type Engines struct {
 	Store Store
 	// AWS is the process's one factory of customer-role credentials, or
@@ -81,42 +88,277 @@ type Engines struct {
 	OpenAWS func(context.Context) (*awsclient.Factory, error)
 	// Poll is the wait between Athena status checks (default 1 s).
 	Poll time.Duration
-	// Now is the clock of Athena's default range (nil: time.Now).
+	// Now is the clock of Athena's default range and of its latest day
+	// (nil: time.Now).
 	Now func() time.Time
 }
 
-// Query is the cost query use case of the CLI and the API: the tenant's
-// local cost store (opened with local, which returns what to call after)
-// answers unless the tenant chose Athena; then Athena answers through the
-// connection's role, shaped like the local answer (source "athena"),
-// accounts named alike.
-func (e Engines) Query(ctx context.Context, q costs.Query, local func(context.Context) (*costs.Store, func(), error)) (costs.Result, error) {
-	eng, err := e.Store.CostEngine(ctx, q.Tenant)
+// Local opens the tenant's local cost store and returns what to call
+// after: the CLI's data directory or cluster mode's store, the server's
+// request store.
+type Local func(context.Context) (*costs.Store, func(), error)
+
+// LatestMonths is how many billing periods, up to the current month, the
+// Athena engine reads to find the latest day with data (one column of
+// those partitions): the default month of month over month, forecast and
+// anomalies. Older data is asked for with --from/--to or --month.
+const LatestMonths = 3
+
+// open is the tenant's engine for one use case: the local store (ath
+// nil), or Athena through the connection's role. release is to be called
+// after.
+func (e Engines) open(ctx context.Context, tenant crossbill.TenantID, local Local) (src costs.Source, ath *athenaSource, release func(), err error) {
+	eng, err := e.Store.CostEngine(ctx, tenant)
 	if err != nil {
-		return costs.Result{}, err
+		return nil, nil, nil, err
 	}
 	if eng.Engine != store.EngineAthena {
 		cs, release, err := local(ctx)
 		if err != nil {
-			return costs.Result{}, err
+			return nil, nil, nil, err
 		}
-		defer release()
-		return cs.QueryNamed(ctx, q, e.Store)
+		return cs, nil, release, nil
 	}
 	api, err := e.client(ctx, eng)
 	if err != nil {
-		return costs.Result{}, err
+		return nil, nil, nil, err
 	}
 	now := time.Now
 	if e.Now != nil {
 		now = e.Now
 	}
-	q = DefaultRange(q, now())
-	res, err := Query(ctx, api, q, Options{Table: eng.Table, WorkGroup: eng.WorkGroup, Poll: e.Poll})
+	a := &athenaSource{st: e.Store, api: api, eng: eng, now: now().UTC(), poll: e.Poll}
+	return a, a, func() {}, nil
+}
+
+// Athena is the tenant's Athena engine as a costs.Source (its queries
+// recorded in the tenant's spend), or nil for a local tenant: for callers
+// that hold the local store already (alert rules).
+func (e Engines) Athena(ctx context.Context, tenant crossbill.TenantID) (costs.Source, error) {
+	_, ath, _, err := e.open(ctx, tenant, func(context.Context) (*costs.Store, func(), error) { return nil, func() {}, nil })
+	if err != nil || ath == nil {
+		return nil, err
+	}
+	return ath, nil
+}
+
+// Query is the cost query use case of the CLI and the API: the tenant's
+// local cost store (opened with local) answers unless the tenant chose
+// Athena; then Athena answers through the connection's role, shaped like
+// the local answer (source "athena", Result.Athena what it cost), accounts
+// named alike.
+func (e Engines) Query(ctx context.Context, q costs.Query, local Local) (costs.Result, error) {
+	src, ath, release, err := e.open(ctx, q.Tenant, local)
 	if err != nil {
 		return costs.Result{}, err
 	}
-	return costs.NameAccounts(ctx, res, q, e.Store)
+	defer release()
+	if ath == nil {
+		return src.(*costs.Store).QueryNamed(ctx, q, e.Store)
+	}
+	res, err := ath.Query(ctx, q)
+	if err != nil {
+		return costs.Result{}, err
+	}
+	return costs.NameAccounts(ctx, res, DefaultRange(q, ath.now), e.Store)
+}
+
+// MonthOverMonth is `crossbill costs mom`'s use case in the tenant's
+// engine (costs.MonthOverMonthIn), accounts named.
+func (e Engines) MonthOverMonth(ctx context.Context, q costs.Query, month time.Time, local Local) (costs.MoM, error) {
+	src, ath, release, err := e.open(ctx, q.Tenant, local)
+	if err != nil {
+		return costs.MoM{}, err
+	}
+	defer release()
+	m, err := costs.MonthOverMonthIn(ctx, src, q, month)
+	if err != nil {
+		return costs.MoM{}, err
+	}
+	m.Athena = ath.cost()
+	return costs.NameMoM(ctx, m, q, e.Store)
+}
+
+// Forecast is `crossbill costs forecast`'s and GET .../costs/forecast's
+// use case in the tenant's engine (costs.ForecastIn). Cost Explorer's
+// forecast beside it is the one the last Cost Explorer load stored in the
+// local store, whichever the engine: for an Athena tenant the local store
+// is opened for it alone (unblended, no filter: what Cost Explorer
+// forecasts).
+func (e Engines) Forecast(ctx context.Context, tenant crossbill.TenantID, metric string, month time.Time, filters []costs.Filter, local Local) (costs.Forecast, error) {
+	src, ath, release, err := e.open(ctx, tenant, local)
+	if err != nil {
+		return costs.Forecast{}, err
+	}
+	defer release()
+	var ce costs.ExplorerForecaster
+	if cs, ok := src.(*costs.Store); ok {
+		ce = cs
+	} else if len(filters) == 0 && metric == costs.MetricUnblended {
+		cs, releaseLocal, err := local(ctx)
+		if err != nil {
+			return costs.Forecast{}, err
+		}
+		defer releaseLocal()
+		ce = cs
+	}
+	f, err := costs.ForecastIn(ctx, src, ce, tenant, metric, month, filters)
+	if err != nil {
+		return costs.Forecast{}, err
+	}
+	f.Athena = ath.cost()
+	return f, nil
+}
+
+// Anomalies is `crossbill costs anomalies`' use case in the tenant's
+// engine (costs.AnomaliesIn), accounts named; cost is what Athena
+// charged (nil for the local engine).
+func (e Engines) Anomalies(ctx context.Context, o costs.AnomalyOptions, local Local) ([]costs.Anomaly, *costs.EngineCost, error) {
+	src, ath, release, err := e.open(ctx, o.Tenant, local)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer release()
+	as, err := costs.AnomaliesIn(ctx, src, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	as, err = costs.NameAnomalies(ctx, as, o.Tenant, e.Store)
+	return as, ath.cost(), err
+}
+
+// ViewQuery is the tenant's saved view name's query, capped at maxRows.
+func (e Engines) ViewQuery(ctx context.Context, tenant crossbill.TenantID, name string, maxRows int) (costs.Query, error) {
+	v, err := costs.GetView(ctx, e.Store, tenant, name)
+	if err != nil {
+		return costs.Query{}, err
+	}
+	in := v.Query.Input()
+	in.MaxRows = maxRows
+	return costs.ParseQuery(tenant, in)
+}
+
+// RunView runs the tenant's saved view in the tenant's engine: `crossbill
+// costs --view NAME`.
+func (e Engines) RunView(ctx context.Context, tenant crossbill.TenantID, name string, maxRows int, local Local) (costs.Result, error) {
+	q, err := e.ViewQuery(ctx, tenant, name, maxRows)
+	if err != nil {
+		return costs.Result{}, err
+	}
+	return e.Query(ctx, q, local)
+}
+
+// Export is the CSV export of q in the tenant's engine (Result.CSV): GET
+// .../costs/export and .../costs/views/{view}/export; `crossbill costs
+// --format csv` writes the same rows.
+func (e Engines) Export(ctx context.Context, q costs.Query, local Local) ([]byte, error) {
+	res, err := e.Query(ctx, q, local)
+	if err != nil {
+		return nil, err
+	}
+	return res.CSVBytes()
+}
+
+// AthenaSpend is the tenant's Athena spend in now's month (UTC), priced.
+func AthenaSpend(ctx context.Context, st Store, tenant crossbill.TenantID, now time.Time) (store.AthenaSpend, error) {
+	sp, err := st.AthenaSpendOf(ctx, tenant, now.UTC().Format("2006-01"))
+	if err != nil {
+		return store.AthenaSpend{}, err
+	}
+	sp.CostUSD = costs.AthenaCostUSD(sp.BilledBytes)
+	return sp, nil
+}
+
+// Engine is `crossbill costs engine`'s and GET .../costs/engine's use
+// case: where the tenant's cost queries run, and what Athena cost the
+// customer this month (UTC) whichever the engine now.
+func Engine(ctx context.Context, st Store, tenant crossbill.TenantID, now time.Time) (store.CostEngine, error) {
+	e, err := st.CostEngine(ctx, tenant)
+	if err != nil {
+		return store.CostEngine{}, err
+	}
+	sp, err := AthenaSpend(ctx, st, tenant, now)
+	if err != nil {
+		return store.CostEngine{}, err
+	}
+	e.AthenaSpend = &sp
+	return e, nil
+}
+
+// athenaSource answers one use case's queries in Athena (costs.Source),
+// recording what each query Athena bills scanned, in the tenant's month,
+// as it ends.
+type athenaSource struct {
+	st   Store
+	api  *sdk.Client
+	eng  store.CostEngine
+	now  time.Time
+	poll time.Duration
+
+	mu    sync.Mutex
+	spent costs.EngineCost
+}
+
+func (a *athenaSource) options(ctx context.Context, errs *error) Options {
+	return Options{Table: a.eng.Table, WorkGroup: a.eng.WorkGroup, Poll: a.poll, Billed: func(scanned int64) {
+		a.mu.Lock()
+		a.spent.Add(scanned)
+		a.mu.Unlock()
+		// Counted even when the caller has given up: Athena billed it.
+		if err := a.st.AddAthenaSpend(context.WithoutCancel(ctx), a.eng.TenantID, a.now.Format("2006-01"), 1, scanned, costs.AthenaBilled(scanned)); err != nil {
+			*errs = err
+		}
+	}}
+}
+
+// Query answers q in Athena, its open range filled (DefaultRange).
+func (a *athenaSource) Query(ctx context.Context, q costs.Query) (costs.Result, error) {
+	var recErr error
+	res, err := Query(ctx, a.api, DefaultRange(q, a.now), a.options(ctx, &recErr))
+	if err == nil {
+		err = recErr
+	}
+	return res, err
+}
+
+// LatestDay is the last day with line items in the table's last
+// LatestMonths billing periods.
+func (a *athenaSource) LatestDay(ctx context.Context, tenant crossbill.TenantID) (time.Time, error) {
+	const op = "athena query"
+	stmt, err := costs.AthenaLatestDaySQL(a.eng.Table, a.now, LatestMonths)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var recErr error
+	rows, err := Run(ctx, a.api, stmt, a.options(ctx, &recErr))
+	if err == nil {
+		err = recErr
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	if len(rows) != 1 || len(rows[0]) != 1 || rows[0][0] == "" {
+		first := a.now.AddDate(0, 1-LatestMonths, 0).Format("2006-01")
+		return time.Time{}, crossbill.Errorf(crossbill.CodeNotFound, op, "Athena's table %s has no line items in the billing periods %s to %s: check that the CUR export delivers, or ask for a month (--month, --from/--to)",
+			a.eng.Table, first, a.now.Format("2006-01"))
+	}
+	t, err := athenaTime(rows[0][0])
+	if err != nil {
+		return time.Time{}, crossbill.Errorf(crossbill.CodeInternal, op, "latest day %q: %w", rows[0][0], err)
+	}
+	return t, nil
+}
+
+// cost is what the use case's queries cost so far (nil for the local
+// engine).
+func (a *athenaSource) cost() *costs.EngineCost {
+	if a == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.spent
+	return &c
 }
 
 // client is Athena through the engine's connection's role.
@@ -188,4 +430,34 @@ func DefaultRange(q costs.Query, now time.Time) costs.Query {
 		}
 	}
 	return q
+}
+
+// LocalOnly says, for a tenant whose engine is Athena, that the
+// Savings Plans and reservation analyses (commitments inventory,
+// utilization, coverage, recommend, simulate, backtest, compare) read
+// crossbill's local cost store, not Athena: their SQL reads the cost
+// model's columns of commitments (amortization, reservation and Savings
+// Plan fields, FOCUS too) in DuckDB, with no Athena translation. ""
+// for a local tenant.
+func LocalOnly(ctx context.Context, st Store, tenant crossbill.TenantID) (string, error) {
+	e, err := st.CostEngine(ctx, tenant)
+	if err != nil || e.Engine != store.EngineAthena {
+		return "", err
+	}
+	return "the tenant's cost engine is athena, but commitments analyses read crossbill's local cost store, not Athena: " +
+		"keep it loaded with `crossbill cur ingest --source s3://BUCKET/PREFIX/EXPORT --tenant TENANT --connection " + string(e.ConnectionID) +
+		"` (the server's ingest job loads a connection's bill by itself)", nil
+}
+
+// LocalOnlyErr is err, a commitments analysis' failure, with LocalOnly's
+// explanation when the local store had no data for an Athena tenant.
+func LocalOnlyErr(ctx context.Context, st Store, tenant crossbill.TenantID, err error) error {
+	if crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+		return err
+	}
+	note, nerr := LocalOnly(ctx, st, tenant)
+	if nerr != nil || note == "" {
+		return err
+	}
+	return crossbill.Errorf(crossbill.CodeNotFound, "commitments", "%w; %s", err, note)
 }

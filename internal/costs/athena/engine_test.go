@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
@@ -43,7 +44,7 @@ type engineWorld struct {
 	admin  aws.Config // the customer's administrator, for set-up and checks
 }
 
-func newEngineWorld(t *testing.T) engineWorld {
+func newEngineWorld(t *testing.T, apiOptions ...func(*middleware.Stack) error) engineWorld {
 	t.Helper()
 	ctx := context.Background()
 	srv := emulator.Shared(t)
@@ -54,6 +55,7 @@ func newEngineWorld(t *testing.T) engineWorld {
 	hubCfg := root.Copy()
 	rec := awsclient.NewRecorder()
 	rec.Attach(&hubCfg)
+	hubCfg.APIOptions = append(hubCfg.APIOptions, apiOptions...)
 	dir := t.TempDir()
 	st, err := store.Open(ctx, dir)
 	if err != nil {

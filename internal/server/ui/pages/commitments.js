@@ -45,18 +45,29 @@ async function plans(sec, ctx) {
         { label: 'Plan', value: (v) => h('code', {}, v.id) },
         { label: 'State', value: (v) => badge(v.state) },
         { label: 'What', value: (v) => `${v.plan.type} ${v.plan.count ? `${v.plan.count} × ${v.plan.instance_type}` : `${fmtNum(v.plan.hourly_commitment, 3)} $/h`}, ${v.plan.term_years}y ${v.plan.payment_option}` },
-        { label: 'Tranches', value: (v) => v.tranches.map((t) => `${fmtDate(t.due)} ${t.state}`).join(', ') },
+        { label: 'Offering', value: (v) => (v.plan.sale ? 'Marketplace listing' : [h('code', {}, v.plan.offering.id), v.plan.offering.description ? ` ${v.plan.offering.description}` : '']) },
+        { label: 'Tranches', value: (v) => v.tranches.map((t) => `${fmtDate(t.due)} ${t.state}${t.commitment_id ? ` ${t.commitment_id}` : ''}`).join(', ') },
         { label: 'Upfront', value: (v) => fmtMoney(v.plan.upfront_cost), num: true },
         { label: 'Monthly', value: (v) => fmtMoney(v.plan.monthly_recurring_cost), num: true },
         { label: 'Expected utilization', value: (v) => (v.plan.expected ? fmtPct(v.plan.expected.expected_utilization) : h('span', { title: v.plan.expected_basis || '' }, 'unknown')), num: true },
+        { label: 'If usage drops 20% / 30%', value: (v) => downside(v.plan) },
         { label: 'Author', value: (v) => v.person || v.created_by },
         { label: 'Actions', value: (v) => [
-          ['approved', 'executing', 'pending-approval'].includes(v.state) && ctx.can('POST', `${P}/{plan}/execute`) ? h('button', { type: 'button', onclick: act(v, 'execute') }, 'Execute') : null, ' ',
+          ['approved', 'executing'].includes(v.state) && ctx.can('POST', `${P}/{plan}/execute`) ? h('button', { type: 'button', onclick: act(v, 'execute') }, 'Execute') : null, ' ',
           ['pending-approval', 'approved', 'executing', 'done'].includes(v.state) && ctx.can('POST', `${P}/{plan}/cancel`) ? h('button', { type: 'button', class: 'secondary', onclick: act(v, 'cancel') }, 'Cancel') : null] },
       ], ps, { caption: 'Approve pending plans in the Approvals inbox (never your own).', empty: 'No purchase plans yet.' }));
     } catch (err) { clear(list).append(errorBox(err)); }
   };
   await refresh();
+}
+
+// downside is the monthly savings a plan keeps if usage drops 20% and
+// 30%, computed from the tenant's usage; unknown (and why, as the
+// expected utilization says) without usage to estimate from.
+function downside(p) {
+  const e = p.expected;
+  if (!e) return h('span', { title: p.expected_basis || '' }, 'unknown');
+  return `${fmtMoney(e.downside_monthly_savings_20)} / ${fmtMoney(e.downside_monthly_savings_30)} a month`;
 }
 
 function planForm(ctx, done) {
