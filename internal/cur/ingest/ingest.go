@@ -81,7 +81,8 @@ var manifestKeyRe = regexp.MustCompile(`^metadata/BILLING_PERIOD=(\d{4}-\d{2})/[
 // Ingest discovers the export's billing periods from its manifests and
 // loads every period whose manifest or data files changed since the last
 // ingest. Each period is validated before anything is replaced and loaded
-// in one transaction (see costs.Store.ReplacePeriod). Running it twice
+// whole, in a transaction it shares with the small periods next to it (see
+// costs.Batch and Options.CommitRows). Running it twice
 // changes nothing the second time.
 func Ingest(ctx context.Context, store *costs.Store, opt Options) (Result, error) {
 	const op = "cur ingest"
