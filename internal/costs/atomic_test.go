@@ -141,3 +141,90 @@ func storeState(tb testing.TB, s *costs.Store) string {
 	}
 	return b.String()
 }
+
+// TestBatchPublishesWhole loads two periods in one batch: readers see
+// neither until the commit, then both, and the replaced load's files are
+// gone; a batch whose second load fails leaves the store as it was and
+// none of its files.
+func TestBatchPublishesWhole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := costs.OpenWith(ctx, dir, costs.Options{MemoryLimit: "256MB", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	loadRows(t, s, "acme", "2026-01", "exec-1", commitmentScenario())
+	before := storeState(t, s)
+	loadDirs := func() int {
+		t.Helper()
+		entries, err := os.ReadDir(filepath.Join(dir, "costs", "files"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
+	stage := func(rows []costtest.Row) (string, string) {
+		t.Helper()
+		d, err := s.StageDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(d, "part.parquet")
+		costtest.WriteParquet(t, f, cur.Columns(), rows)
+		return d, f
+	}
+
+	b, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []struct{ period, exec string }{{"2026-01", "exec-2"}, {"2026-02", "exec-3"}} {
+		d, f := stage(commitmentScenario()[:3])
+		if _, err := b.Replace(ctx, costs.Load{Tenant: "acme", Source: "fixture", Period: l.period, Format: costs.FormatCUR2,
+			Dir: d, Files: []string{f}, ExecutionID: l.exec, Fingerprint: l.exec}); err != nil {
+			t.Fatal(err)
+		}
+		if got := storeState(t, s); got != before {
+			t.Fatalf("a reader saw the batch before its commit, after %s:\n%s\nwant\n%s", l.period, got, before)
+		}
+	}
+	if err := b.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := storeState(t, s)
+	if !strings.HasPrefix(after, "exec-2:3,exec-3:3\n") {
+		t.Fatalf("after the commit:\n%s; want both periods of the batch", after)
+	}
+	if n := loadDirs(); n != 2 {
+		t.Fatalf("%d load directories after the commit; want 2 (the replaced one removed)", n)
+	}
+
+	b, err = s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, f := stage(commitmentScenario())
+	if _, err := b.Replace(ctx, costs.Load{Tenant: "acme", Source: "fixture", Period: "2026-03", Format: costs.FormatCUR2,
+		Dir: d, Files: []string{f}, ExecutionID: "exec-4", Fingerprint: "exec-4"}); err != nil {
+		t.Fatal(err)
+	}
+	d, f = stage(nil)
+	if err := os.WriteFile(f, []byte("not parquet"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Replace(ctx, costs.Load{Tenant: "acme", Source: "fixture", Period: "2026-04", Format: costs.FormatCUR2,
+		Dir: d, Files: []string{f}, ExecutionID: "exec-5", Fingerprint: "exec-5"}); err == nil {
+		t.Fatal("loading a file that is not Parquet succeeded")
+	}
+	if err := b.Commit(ctx); err == nil {
+		t.Fatal("a batch rolled back by a failed load committed")
+	}
+	if got := storeState(t, s); got != after {
+		t.Fatalf("a failed batch changed the store:\n%s\nwant\n%s", got, after)
+	}
+	if n := loadDirs(); n != 2 {
+		t.Fatalf("%d load directories after the failed batch; want 2 (its staged ones removed)", n)
+	}
+}

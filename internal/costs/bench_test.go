@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -38,6 +39,9 @@ import (
 // CROSSBILL_BENCH_MONTHS; defaults 20 and 12) and reused.
 // CROSSBILL_BENCH_DUCKDB_MEMORY sets the store's DuckDB memory_limit (as
 // serve --duckdb-memory does; default that of costs.Open).
+// CROSSBILL_BENCH_COMMIT_ROWS sets the ingest's CommitRows, and
+// CROSSBILL_BENCH_STAGES=1 prints the CPU time spent between each pair of
+// load stages (see costs.SetStageHook), summed over the periods.
 func BenchmarkStore(b *testing.B) {
 	ctx := context.Background()
 	export := benchExport(b)
@@ -92,14 +96,30 @@ func BenchmarkStore(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	stageCPU := map[string]float64{}
+	last, lastCPU := "", 0.0
+	if os.Getenv("CROSSBILL_BENCH_STAGES") != "" {
+		costs.SetStageHook(s, func(stage string) {
+			c := cpuSeconds(b)
+			if last != "" {
+				stageCPU[last+"->"+stage] += c - lastCPU
+			}
+			last, lastCPU = stage, c
+		})
+	}
 	b.ResetTimer()
 	start, cpu0 := time.Now(), cpuSeconds(b)
-	res, err := ingest.Ingest(ctx, s, ingest.Options{Source: export, Tenant: "bench",
+	commitRows, _ := strconv.ParseInt(os.Getenv("CROSSBILL_BENCH_COMMIT_ROWS"), 10, 64)
+	res, err := ingest.Ingest(ctx, s, ingest.Options{Source: export, Tenant: "bench", CommitRows: commitRows,
 		Progress: func(f string, a ...any) { b.Logf("%6.2fs "+f, append([]any{time.Since(start).Seconds()}, a...)...) }})
 	if err != nil {
 		b.Fatal(err)
 	}
 	ingestSeconds, ingestCPU := time.Since(start).Seconds(), cpuSeconds(b)-cpu0
+	for k, v := range stageCPU {
+		fmt.Fprintf(os.Stderr, "STAGECPU %-30s %.3f\n", k, v)
+	}
+	fmt.Fprintf(os.Stderr, "STAGECPU after-done %.3f\n", cpuSeconds(b)-lastCPU)
 	b.StopTimer()
 	var loaded int64
 	for _, p := range res.Periods {

@@ -35,6 +35,9 @@ type Load struct {
 	ExecutionID string   // from the export's manifest
 	Export      string   // the export's ARN from its manifest; "" when it has none
 	Fingerprint string   // changes whenever the export's content may have changed
+	// Columns are the files' columns (DescribeParquet's keys) when the
+	// caller already described them; nil describes them again.
+	Columns []string
 }
 
 // StageDir creates a directory for the files of a coming load, inside the
@@ -135,27 +138,74 @@ func parquetScan(files []string) string {
 }
 
 // ReplacePeriod makes the files in l.Dir what the store holds for (Tenant,
-// Source, Period). In one DuckDB transaction it replaces the ledger entry,
-// repoints the views at the new files and rebuilds the period's rollups, so
-// a restated month replaces the old one whole, and a crash (even kill -9)
-// before the commit leaves the previous state: the old files are removed
-// only after the commit, the new ones are orphans until then. It returns
-// the rows loaded.
-func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err error) {
+// Source, Period), in a batch of its own (see Batch). It returns the rows
+// loaded.
+func (s *Store) ReplacePeriod(ctx context.Context, l Load) (int64, error) {
+	b, err := s.Begin(ctx)
+	if err != nil {
+		return 0, errors.Join(err, s.DiscardStage(l.Dir))
+	}
+	n, err := b.Replace(ctx, l)
+	if err != nil {
+		return 0, err
+	}
+	if err := b.Commit(ctx); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// Batch replaces billing periods in one DuckDB transaction: for each, the
+// ledger entry and its rollups; at Commit, the views over every load's
+// files. A restated month replaces the old one whole, and a crash (even
+// kill -9) before the commit leaves the previous state: the old files are
+// removed only after the commit, the new ones are orphans until then.
+// Loading the periods of one ingest run in a batch pays once, rather than
+// per period, what does not depend on their size: rebuilding the views
+// (which binds every loaded file) and a commit.
+type Batch struct {
+	s     *Store
+	tx    *sql.Tx
+	rows  int64
+	dirs  []string // the batch's load directories, from StageDir
+	olds  []string // directories of the loads replaced, removed after the commit
+	ended bool
+}
+
+// Begin starts a batch, after the one open (in another ingest) ends. It
+// must end with Commit or Rollback.
+func (s *Store) Begin(ctx context.Context) (*Batch, error) {
+	s.batch.Lock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		s.batch.Unlock()
+		return nil, crossbill.Errorf(crossbill.CodeInternal, "cost load", "starting a transaction: %w", err)
+	}
+	return &Batch{s: s, tx: tx}, nil
+}
+
+// Rows is the number of line items the batch's loads hold.
+func (b *Batch) Rows() int64 { return b.rows }
+
+// Replace adds to the batch the load of l: the files in l.Dir become what
+// the store holds for (Tenant, Source, Period) when the batch commits. The
+// batch owns l.Dir from now on. On error the batch is rolled back whole.
+func (b *Batch) Replace(ctx context.Context, l Load) (rows int64, err error) {
+	s := b.s
 	op := "load " + l.Period
+	if b.ended {
+		return 0, errors.Join(crossbill.Errorf(crossbill.CodeInternal, op, "the batch has ended"), s.DiscardStage(l.Dir))
+	}
+	b.dirs = append(b.dirs, l.Dir)
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, b.Rollback())
+		}
+	}()
 	rel, err := filepath.Rel(s.filesDir, l.Dir)
 	if err != nil || rel == "." || strings.Contains(rel, string(filepath.Separator)) || strings.HasPrefix(rel, "..") {
 		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "%s is not a directory from StageDir", l.Dir)
 	}
-	committed := false
-	defer func() {
-		s.mu.Lock()
-		delete(s.staging, l.Dir)
-		s.mu.Unlock()
-		if !committed {
-			err = errors.Join(err, os.RemoveAll(l.Dir))
-		}
-	}()
 	paths := make([]string, len(l.Files))
 	for i, f := range l.Files {
 		p, err := filepath.Rel(s.filesDir, f)
@@ -165,16 +215,19 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 		paths[i] = filepath.ToSlash(p)
 	}
 	s.reached("start")
-	present, err := s.DescribeParquet(ctx, l.Files)
-	if err != nil {
-		return 0, err
-	}
-	columns := make([]string, 0, len(present))
-	for c := range present {
-		columns = append(columns, c)
+	columns := l.Columns
+	if columns == nil {
+		present, err := s.DescribeParquet(ctx, l.Files)
+		if err != nil {
+			return 0, err
+		}
+		columns = make([]string, 0, len(present))
+		for c := range present {
+			columns = append(columns, c)
+		}
 	}
 	var n int64
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+parquetScan(l.Files)).Scan(&n); err != nil {
+	if err := b.tx.QueryRowContext(ctx, `SELECT count(*) FROM `+parquetScan(l.Files)).Scan(&n); err != nil {
 		return 0, crossbill.Errorf(crossbill.CodeInvalid, op, "counting rows: %w", err)
 	}
 
@@ -184,7 +237,7 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 	// that a copy of an export never doubles the tenant's costs.
 	type replaced struct{ source, dir string }
 	var olds []replaced
-	rs, err := s.db.QueryContext(ctx, `SELECT source, dir FROM ingest_ledger WHERE tenant = $1 AND billing_period = $2
+	rs, err := b.tx.QueryContext(ctx, `SELECT source, dir FROM ingest_ledger WHERE tenant = $1 AND billing_period = $2
 		AND (source = $3 OR execution_id = $4 OR (coalesce(export, '') <> '' AND export = $5))`, l.Tenant, l.Period, l.Source, l.ExecutionID, l.Export)
 	if err != nil {
 		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "reading the ledger: %w", err)
@@ -200,21 +253,15 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 	if err := rs.Close(); err != nil {
 		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "reading the ledger: %w", err)
 	}
-
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "starting a transaction: %w", err)
-	}
-	defer func() {
-		if !committed {
-			err = errors.Join(err, ignoreDone(tx.Rollback()))
-		}
-	}()
+	tx := b.tx
 	for _, old := range append(olds, replaced{source: l.Source}) {
 		for _, t := range []string{"cost_daily", "cost_daily_dim", "ingest_ledger"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE tenant = $1 AND source = $2 AND billing_period = $3`, l.Tenant, old.source, l.Period); err != nil {
 				return 0, crossbill.Errorf(crossbill.CodeInternal, op, "clearing %s: %w", t, err)
 			}
+		}
+		if old.dir != "" && old.dir != rel {
+			b.olds = append(b.olds, old.dir)
 		}
 	}
 	s.reached("deleted")
@@ -224,10 +271,6 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 		rel, duckArray(paths), duckArray(columns), l.Export); err != nil {
 		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "recording the load: %w", err)
 	}
-	if err := s.rebuildViews(ctx, tx, false); err != nil {
-		return 0, err
-	}
-	s.reached("views")
 	// The rollups read the load's own files ($LINES), not the line_items
 	// view: through the view, each load bound every loaded file (and with
 	// parameters for the key, scanned them), so each load took longer than
@@ -244,26 +287,72 @@ func (s *Store) ReplacePeriod(ctx context.Context, l Load) (rows int64, err erro
 	if err := reconcileExplorer(ctx, tx, l.Tenant, l.Period); err != nil {
 		return 0, err
 	}
-	s.reached("before-commit")
-	if err := tx.Commit(); err != nil {
-		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "committing: %w", err)
+	b.rows += n
+	return n, nil
+}
+
+// Commit repoints the views at the batch's files and commits, then removes
+// the files of the loads replaced.
+func (b *Batch) Commit(ctx context.Context) (err error) {
+	s := b.s
+	const op = "cost load"
+	if b.ended {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "the batch has ended")
 	}
-	committed = true
-	s.reached("committed")
-	for _, old := range olds {
-		if old.dir == rel {
-			continue
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, b.Rollback())
 		}
-		if err := os.RemoveAll(filepath.Join(s.filesDir, old.dir)); err != nil {
-			return 0, crossbill.Errorf(crossbill.CodeInternal, op, "removing the replaced files: %w", err)
+	}()
+	if err := s.rebuildViews(ctx, b.tx, false); err != nil {
+		return err
+	}
+	s.reached("views")
+	s.reached("before-commit")
+	if err := b.tx.Commit(); err != nil {
+		return crossbill.Errorf(crossbill.CodeInternal, op, "committing: %w", err)
+	}
+	b.ended = true
+	b.release()
+	s.batch.Unlock()
+	s.reached("committed")
+	for _, dir := range b.olds {
+		if err := os.RemoveAll(filepath.Join(s.filesDir, dir)); err != nil {
+			return crossbill.Errorf(crossbill.CodeInternal, op, "removing the replaced files: %w", err)
 		}
 	}
 	s.reached("removed-old")
 	if err := s.removeOrphans(ctx); err != nil {
-		return 0, err
+		return err
 	}
 	s.reached("done")
-	return n, nil
+	return nil
+}
+
+// Rollback abandons the batch and removes its load directories; after
+// Commit it does nothing.
+func (b *Batch) Rollback() error {
+	if b.ended {
+		return nil
+	}
+	b.ended = true
+	err := ignoreDone(b.tx.Rollback())
+	b.release()
+	b.s.batch.Unlock()
+	for _, d := range b.dirs {
+		err = errors.Join(err, os.RemoveAll(d))
+	}
+	return err
+}
+
+// release hands the batch's load directories from staging to the ledger
+// (or, after a rollback, to removal).
+func (b *Batch) release() {
+	b.s.mu.Lock()
+	for _, d := range b.dirs {
+		delete(b.s.staging, d)
+	}
+	b.s.mu.Unlock()
 }
 
 // removeOrphans deletes load directories no ledger row names and no load

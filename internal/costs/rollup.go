@@ -62,9 +62,11 @@ var rollupInsertSQL = []string{
 	// from them rather than by scanning cost_daily_dim, which grows with
 	// every period loaded. Only the columns the rollup keeps go through
 	// unnest: carrying the fine rows' maps along copied them for every entry.
+	// The prefix is cut with string functions: a regular expression per
+	// entry cost a tenth of the statement.
 	`DROP TABLE IF EXISTS temp.load_dim`,
 	`CREATE TEMP TABLE load_dim AS
-	SELECT day, kind, regexp_replace(e.key, '^user[_:]', '') AS key, e.value AS value,
+	SELECT day, kind, CASE WHEN starts_with(e.key, 'user_') OR starts_with(e.key, 'user:') THEN e.key[6:] ELSE e.key END AS key, e.value AS value,
 		account, service, region, charge_type, ` + resum + `
 	FROM (
 		SELECT ` + dimCols + `, 'tag' AS kind, unnest(map_entries(tags)) AS e FROM temp.load_fine WHERE cardinality(tags) > 0

@@ -51,6 +51,10 @@ type Store struct {
 	mu      sync.Mutex
 	staging map[string]bool // load directories being filled, kept from cleanup
 
+	// batch is held by the open Batch: two would both rebuild the views,
+	// and the second to commit would fail on a write-write conflict.
+	batch sync.Mutex
+
 	// stage, when set (tests only), is called at each stage of a load
 	// inside its transaction, so a test can kill the process there.
 	stage func(name string)
@@ -113,6 +117,11 @@ func OpenWith(ctx context.Context, dataDir string, opt Options) (*Store, error) 
 			// The files are local: the OS already caches them, and DuckDB's
 			// own copy of what it read only adds to the server's memory.
 			"SET enable_external_file_cache = false",
+			// The loads' files never change once in the store: DuckDB
+			// keeps their parsed footers (kilobytes each) rather than
+			// reading and decoding them again at every bind of the views,
+			// every describe, count and rollup pass of a load.
+			"SET parquet_metadata_cache = true",
 			// Each load commits to the write-ahead log only; Checkpoint,
 			// once per ingest, folds them into the database file. At the
 			// default 16 MB nearly every load's commit checkpointed,
