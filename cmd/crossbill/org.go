@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/orgshare"
+	"github.com/crossbill/crossbill/internal/store"
 )
 
 // newOrgCmd is the hub's commitment-sharing organization: invitations of
@@ -45,18 +48,11 @@ func newOrgCmd(app *App) *cobra.Command {
 		Use: "invite ACCOUNT", Short: "Invite a customer account into the hub's organization (the customer accepts; see the annex)", Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, tenant, by, err := p.open(ctx)
+			st, tenant, by, hub, err := p.openHub(ctx, true)
 			if err != nil {
 				return err
 			}
-			f, err := app.AWS(ctx, p.hub)
-			if err != nil {
-				return err
-			}
-			if err := awsclient.CheckHub(ctx, f.Hub()); err != nil {
-				return err
-			}
-			inv, err := orgshare.Invite(ctx, st, f.Hub(), tenant, crossbill.AccountID(args[0]), by)
+			inv, err := orgshare.Invite(ctx, st, hub, tenant, crossbill.AccountID(args[0]), by)
 			if err != nil {
 				return err
 			}
@@ -67,15 +63,11 @@ func newOrgCmd(app *App) *cobra.Command {
 		Use: "handshakes", Short: "The tenant's invitations: open, accepted, declined, expired (open ones read from AWS)", Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, tenant, by, err := p.open(ctx)
+			st, tenant, by, hub, err := p.openHub(ctx, false)
 			if err != nil {
 				return err
 			}
-			f, err := app.AWS(ctx, p.hub)
-			if err != nil {
-				return err
-			}
-			invs, err := orgshare.Handshakes(ctx, st, f.Hub(), tenant, by)
+			invs, err := orgshare.Handshakes(ctx, st, hub, tenant, by)
 			if err != nil {
 				return err
 			}
@@ -89,15 +81,11 @@ func newOrgCmd(app *App) *cobra.Command {
 		Use: "cancel HANDSHAKE", Short: "Withdraw an open invitation (accepted, declined or expired ones cannot be cancelled)", Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, tenant, by, err := p.open(ctx)
+			st, tenant, by, hub, err := p.openHub(ctx, false)
 			if err != nil {
 				return err
 			}
-			f, err := app.AWS(ctx, p.hub)
-			if err != nil {
-				return err
-			}
-			inv, err := orgshare.Cancel(ctx, st, f.Hub(), tenant, args[0], by)
+			inv, err := orgshare.Cancel(ctx, st, hub, tenant, args[0], by)
 			if err != nil {
 				return err
 			}
@@ -127,15 +115,11 @@ the account. Running it again changes nothing. By default it only prints the ste
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, tenant, by, err := p.open(ctx)
+			st, tenant, by, hub, err := p.openHub(ctx, false)
 			if err != nil {
 				return err
 			}
-			f, err := app.AWS(ctx, p.hub)
-			if err != nil {
-				return err
-			}
-			a, err := orgshare.AttachSCP(ctx, st, f.Hub(), tenant, crossbill.AccountID(args[0]), !dryRun, by)
+			a, err := orgshare.AttachSCP(ctx, st, hub, tenant, crossbill.AccountID(args[0]), !dryRun, by)
 			if err != nil {
 				return err
 			}
@@ -149,4 +133,21 @@ the account. Running it again changes nothing. By default it only prints the ste
 	attach.Flags().BoolVar(&dryRun, "dry-run", true, "only print the steps; --dry-run=false applies them")
 	cmd.AddCommand(attach)
 	return cmd
+}
+
+// openHub opens the store and the hub's own AWS configuration (its
+// management account); check first confirms the credentials work.
+func (p *purchaseCLI) openHub(ctx context.Context, check bool) (*store.Store, crossbill.TenantID, store.AuditEntry, aws.Config, error) {
+	st, tenant, by, err := p.open(ctx)
+	if err != nil {
+		return nil, "", store.AuditEntry{}, aws.Config{}, err
+	}
+	f, err := p.app.AWS(ctx, p.hub)
+	if err == nil && check {
+		err = awsclient.CheckHub(ctx, f.Hub())
+	}
+	if err != nil {
+		return nil, "", store.AuditEntry{}, aws.Config{}, err
+	}
+	return st, tenant, by, f.Hub(), nil
 }
