@@ -26,6 +26,7 @@ func newOrgCmd(app *App) *cobra.Command {
 	p.app = app
 	register := func(c *cobra.Command) {
 		p.register(c, false)
+		orgAsFlag(c)
 		c.Flags().StringVar(&p.hub.EndpointURL, "endpoint-url", "", "send AWS calls to this endpoint (an emulator such as moto_server)")
 		c.Flags().StringVar(&p.hub.Profile, "profile", "", "AWS shared-config profile of the hub's credentials (the organization's management account)")
 	}
@@ -130,6 +131,7 @@ the account. Running it again changes nothing. By default it only prints the ste
 		},
 	}
 	p.register(attach, true)
+	orgAsFlag(attach)
 	attach.Flags().BoolVar(&dryRun, "dry-run", true, "only print the steps; --dry-run=false applies them")
 	cmd.AddCommand(attach)
 	return cmd
@@ -150,4 +152,10 @@ func (p *purchaseCLI) openHub(ctx context.Context, check bool) (*store.Store, cr
 		return nil, "", store.AuditEntry{}, aws.Config{}, err
 	}
 	return st, tenant, by, f.Hub(), nil
+}
+
+// orgAsFlag words --as for the organization commands, which have no plan
+// to approve.
+func orgAsFlag(c *cobra.Command) {
+	c.Flags().Lookup("as").Usage = "the person acting, by email (a signed-in person of the tenant; the audit log names them)"
 }
