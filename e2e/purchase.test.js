@@ -149,7 +149,11 @@ test('the admin executes it; the plan shows done with its tranche and reservatio
   assert.ok(plan, 'needs the first test\'s plan');
   let row = await planRow(admin);
   assert.match(await row.textContent(), /approved/);
+  // Wait for the execute call's answer before leaving the page: leaving
+  // aborts the request, and with it the purchase the server was making.
+  const executed = admin.waitForResponse((r) => r.url().endsWith('/execute') && r.request().method() === 'POST', { timeout: 120000 });
   await row.getByRole('button', { name: 'Execute' }).click();
+  assert.equal((await executed).status(), 200, 'execute answered');
   const deadline = Date.now() + 30000;
   for (;;) {
     row = await planRow(admin);
