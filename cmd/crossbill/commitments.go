@@ -64,7 +64,7 @@ func (f *commitmentFlags) window(ctx context.Context, db *sql.DB) (commitments.W
 		}
 		w.End = end
 	} else {
-		end, err := commitments.DataEnd(ctx, db, f.tenantID)
+		end, err := commitments.DataEnd(ctx, commitments.DB(db), f.tenantID)
 		if err != nil {
 			return w, err
 		}
@@ -111,7 +111,7 @@ reservations are read in each of --regions). Shows expirations in 30/60/90 days.
 				if err != nil {
 					return err
 				}
-				fromCUR, err := commitments.FromCUR(ctx, db, w)
+				fromCUR, err := commitments.FromCUR(ctx, commitments.DB(db), w)
 				if err != nil {
 					return err
 				}
@@ -212,10 +212,10 @@ func newCommitmentsUtilizationCmd(app *App) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := commitments.CheckData(ctx, db, w); err != nil {
+				if err := commitments.CheckData(ctx, commitments.DB(db), w); err != nil {
 					return err
 				}
-				rows, err := commitments.Utilization(ctx, db, w, g)
+				rows, err := commitments.Utilization(ctx, commitments.DB(db), w, g)
 				if err != nil {
 					return err
 				}
@@ -274,10 +274,10 @@ func newCommitmentsCoverageCmd(app *App) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := commitments.CheckData(ctx, db, w); err != nil {
+				if err := commitments.CheckData(ctx, commitments.DB(db), w); err != nil {
 					return err
 				}
-				rows, err := commitments.Coverage(ctx, db, w, g, byAccount)
+				rows, err := commitments.Coverage(ctx, commitments.DB(db), w, g, byAccount)
 				if err != nil {
 					return err
 				}
@@ -327,7 +327,7 @@ Explorer budget. Each figure says where the two definitions differ.`,
 				if err != nil {
 					return err
 				}
-				rep, err := commitments.CompareFiguresWithAWS(ctx, db, w, ce)
+				rep, err := commitments.CompareFiguresWithAWS(ctx, commitments.DB(db), w, ce)
 				if err != nil {
 					return err
 				}

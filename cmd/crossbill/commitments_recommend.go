@@ -115,7 +115,7 @@ func (o *optionFlags) loadRates(ctx context.Context, app *App, db *sql.DB, w com
 	if err != nil {
 		return nil, err
 	}
-	return commitments.LoadRates(ctx, db, w, src)
+	return commitments.LoadRates(ctx, commitments.DB(db), w, src)
 }
 
 type recommendReport struct {
@@ -192,7 +192,7 @@ commitments; crossbill uses the CUR over --lookback, adjusted for the trend.`,
 				if err != nil {
 					return err
 				}
-				res, err := commitments.Recommend(ctx, db, commitments.Request{Window: w, Options: opts, Rates: src})
+				res, err := commitments.Recommend(ctx, commitments.DB(db), commitments.Request{Window: w, Options: opts, Rates: src})
 				if err != nil {
 					return err
 				}
@@ -343,7 +343,7 @@ func newCommitmentsSimulateCmd(app *App) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				r, err := commitments.Simulate(ctx, db, w, rates, typ, term, pay, key, commitment)
+				r, err := commitments.Simulate(ctx, commitments.DB(db), w, rates, typ, term, pay, key, commitment)
 				if err != nil {
 					return err
 				}
@@ -393,7 +393,7 @@ func newCommitmentsBacktestCmd(app *App) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				res, err := commitments.Backtest(ctx, db, train, test, rates, typ, term, pay)
+				res, err := commitments.Backtest(ctx, commitments.DB(db), train, test, rates, typ, term, pay)
 				if err != nil {
 					return err
 				}

@@ -232,7 +232,7 @@ func evalAnomaly(ctx context.Context, cs costs.Source, tenant crossbill.TenantID
 }
 
 func evalCommitments(ctx context.Context, cs *costs.Store, tenant crossbill.TenantID, r store.AlertRule, p Params, now time.Time) ([]Firing, error) {
-	end, err := commitments.DataEnd(ctx, cs.DB(), tenant)
+	end, err := commitments.DataEnd(ctx, commitments.DB(cs.DB()), tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +241,7 @@ func evalCommitments(ctx context.Context, cs *costs.Store, tenant crossbill.Tena
 	}
 	var out []Firing
 	if r.Kind == KindCommitExpiry {
-		inv, err := commitments.FromCUR(ctx, cs.DB(), commitments.Window{Tenant: tenant, Start: end.AddDate(0, -1, 0), End: end})
+		inv, err := commitments.FromCUR(ctx, commitments.DB(cs.DB()), commitments.Window{Tenant: tenant, Start: end.AddDate(0, -1, 0), End: end})
 		if err != nil {
 			return nil, err
 		}
@@ -254,7 +254,7 @@ func evalCommitments(ctx context.Context, cs *costs.Store, tenant crossbill.Tena
 		}
 		return out, nil
 	}
-	v, err := commitments.DailyUtilization(ctx, cs.DB(), commitments.Window{Tenant: tenant, Start: end.AddDate(0, 0, -p.Days), End: end})
+	v, err := commitments.DailyUtilization(ctx, commitments.DB(cs.DB()), commitments.Window{Tenant: tenant, Start: end.AddDate(0, 0, -p.Days), End: end})
 	if err != nil {
 		return nil, err
 	}

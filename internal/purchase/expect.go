@@ -69,21 +69,21 @@ func message(err error) string {
 func ReadUsage(ctx context.Context, db *sql.DB, w commitments.Window, src commitments.RateSources) (TenantUsage, error) {
 	// A tenant with less history than the lookback is measured over what
 	// it has: hours before its first bill are not hours without usage.
-	first, err := commitments.DataStart(ctx, db, w.Tenant)
+	first, err := commitments.DataStart(ctx, commitments.DB(db), w.Tenant)
 	if err != nil {
 		return TenantUsage{}, err
 	}
 	if first.After(w.Start) && first.Before(w.End) {
 		w.Start = first
 	}
-	if err := commitments.CheckData(ctx, db, w); err != nil {
+	if err := commitments.CheckData(ctx, commitments.DB(db), w); err != nil {
 		return TenantUsage{}, err
 	}
-	rates, err := commitments.LoadRates(ctx, db, w, src)
+	rates, err := commitments.LoadRates(ctx, commitments.DB(db), w, src)
 	if err != nil {
 		return TenantUsage{}, err
 	}
-	usage, err := commitments.EligibleUsage(ctx, db, w)
+	usage, err := commitments.EligibleUsage(ctx, commitments.DB(db), w)
 	if err != nil {
 		return TenantUsage{}, err
 	}

@@ -42,11 +42,11 @@ type Portfolio struct {
 // ReadPortfolio reads the commitments of the window from the CUR, merges
 // fromAPI and measures each one's utilization.
 func ReadPortfolio(ctx context.Context, db *sql.DB, w commitments.Window, fromAPI []commitments.Commitment) (Portfolio, error) {
-	fromCUR, err := commitments.FromCUR(ctx, db, w)
+	fromCUR, err := commitments.FromCUR(ctx, commitments.DB(db), w)
 	if err != nil {
 		return Portfolio{}, err
 	}
-	rows, err := commitments.Utilization(ctx, db, w, commitments.Daily)
+	rows, err := commitments.Utilization(ctx, commitments.DB(db), w, commitments.Daily)
 	if err != nil {
 		return Portfolio{}, err
 	}

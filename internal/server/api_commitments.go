@@ -38,7 +38,7 @@ func (s *Server) commitmentWindow(ctx context.Context, r *http.Request, lookback
 	}
 	defer release()
 	tenant := tenantOf(r).ID
-	end, err := commitments.DataEnd(ctx, cs.DB(), tenant)
+	end, err := commitments.DataEnd(ctx, commitments.DB(cs.DB()), tenant)
 	if err != nil {
 		return commitments.Window{}, athena.LocalOnlyErr(ctx, s.store, tenant, err)
 	}
@@ -80,7 +80,7 @@ func (s *Server) listCommitments(w http.ResponseWriter, r *http.Request) error {
 			return nil, err
 		}
 		defer release()
-		inv, err := commitments.FromCUR(ctx, cs.DB(), win)
+		inv, err := commitments.FromCUR(ctx, commitments.DB(cs.DB()), win)
 		if err != nil {
 			return nil, err
 		}
@@ -105,7 +105,7 @@ func (s *Server) commitmentUtilization(w http.ResponseWriter, r *http.Request) e
 			return nil, err
 		}
 		defer release()
-		return commitments.DailyUtilization(ctx, cs.DB(), win)
+		return commitments.DailyUtilization(ctx, commitments.DB(cs.DB()), win)
 	})
 }
 
@@ -188,7 +188,7 @@ func (s *Server) recommendCommitments(w http.ResponseWriter, r *http.Request) er
 			return nil, err
 		}
 		defer release()
-		rep, err := commitments.Recommend(ctx, cs.DB(), commitments.Request{Window: win, Options: o})
+		rep, err := commitments.Recommend(ctx, commitments.DB(cs.DB()), commitments.Request{Window: win, Options: o})
 		return rep.Recommendations, err
 	})
 }
@@ -239,11 +239,11 @@ func (s *Server) simulateCommitment(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	defer release()
-	rates, err := commitments.LoadRates(r.Context(), cs.DB(), win, commitments.RateSources{})
+	rates, err := commitments.LoadRates(r.Context(), commitments.DB(cs.DB()), win, commitments.RateSources{})
 	if err != nil {
 		return err
 	}
-	rec, err := commitments.Simulate(r.Context(), cs.DB(), win, rates, in.Type, in.Term, pay, in.Key, in.HourlyCommitment)
+	rec, err := commitments.Simulate(r.Context(), commitments.DB(cs.DB()), win, rates, in.Type, in.Term, pay, in.Key, in.HourlyCommitment)
 	if err != nil {
 		return err
 	}

@@ -327,7 +327,7 @@ func (s *Server) runRenewals(ctx context.Context, j store.Job, progress schedule
 		return err
 	}
 	defer release()
-	end, err := commitments.DataEnd(ctx, cs.DB(), j.TenantID)
+	end, err := commitments.DataEnd(ctx, commitments.DB(cs.DB()), j.TenantID)
 	if crossbill.ErrorCode(err) == crossbill.CodeNotFound {
 		progress(1, "no cost data yet: nothing to renew")
 		return nil
