@@ -100,7 +100,8 @@ func (w Window) whereOn(timeCol, accountCol string) (string, []any) {
 	return clause, args
 }
 
-// missingView is the error of a cost store without the cur view.
+// missingView is the error of a cost store without the cur view (Athena's
+// "table does not exist" is its own, with its fix).
 func missingView(err error) bool { return strings.Contains(err.Error(), "does not exist") }
 
 // tenantCond is the condition selecting tenant's lines in t ("" for
@@ -167,7 +168,7 @@ func CheckData(ctx context.Context, r Reader, w Window) error {
 func span(ctx context.Context, r Reader, q, what string) (lo, hi sql.NullTime, err error) {
 	rows, err := r.Query(ctx, q)
 	if err != nil {
-		if missingView(err) {
+		if r.Table().DB != nil && missingView(err) {
 			return lo, hi, crossbill.Errorf(crossbill.CodeNotFound, "commitments", "the cost store has no CUR or FOCUS data yet: run `crossbill cur ingest` first")
 		}
 		return lo, hi, fmt.Errorf("%s: %w", what, err)
