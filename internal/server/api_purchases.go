@@ -95,7 +95,7 @@ func (s *Server) planUsage(r *http.Request) purchase.UsageReader {
 			return purchase.TenantUsage{}, err
 		}
 		defer release()
-		return purchase.ReadUsage(ctx, cs.DB(), win, commitments.RateSources{})
+		return purchase.ReadUsage(ctx, commitments.DB(cs.DB()), win, commitments.RateSources{})
 	}
 }
 

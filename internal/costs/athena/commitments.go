@@ -57,3 +57,12 @@ func (c commitmentReader) Query(ctx context.Context, stmt string) (commitments.R
 	}
 	return commitments.TextRows(rows), nil
 }
+
+// Spent is what the Athena queries of r, a reader Commitments gave, cost
+// so far: nil for the local engine's.
+func Spent(r commitments.Reader) *costs.EngineCost {
+	if c, ok := r.(commitmentReader); ok {
+		return c.a.cost()
+	}
+	return nil
+}
