@@ -53,7 +53,7 @@ func commitmentsAthenaNote(w io.Writer, r commitments.Reader) {
 
 // withCommitmentsDB opens crossbill's local cost store for a commitments
 // use case that reads it whatever the tenant's engine (renewals, sales,
-// purchase expectations, the comparison with Cost Explorer), after
+// the comparison with Cost Explorer), after
 // checking --tenant as the cost commands do; an Athena tenant is told.
 func withCommitmentsDB(ctx context.Context, app *App, f *commitmentFlags, run func(*sql.DB) error) error {
 	tenant, err := costTenant(ctx, app, f.tenant)

@@ -598,18 +598,18 @@ it (crossbill commitments execute) and may cancel the listing (crossbill commitm
 	return cmd
 }
 
-// planUsage reads the tenant's last 30 days of usage from the cost store
+// planUsage reads the tenant's last 30 days of usage in its cost engine
 // for a plan's expected figures, as the API does.
 func planUsage(app *App, tenant string) purchase.UsageReader {
 	return func(ctx context.Context, gross bool) (purchase.TenantUsage, error) {
 		f := commitmentFlags{tenant: tenant, lookback: "30d", gross: gross}
 		var out purchase.TenantUsage
-		err := withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
-			w, err := f.window(ctx, commitments.DB(db))
+		err := withCommitments(ctx, app, &f, func(r commitments.Reader) error {
+			w, err := f.window(ctx, r)
 			if err != nil {
 				return err
 			}
-			out, err = purchase.ReadUsage(ctx, commitments.DB(db), w, commitments.RateSources{})
+			out, err = purchase.ReadUsage(ctx, r, w, commitments.RateSources{})
 			return err
 		})
 		return out, err

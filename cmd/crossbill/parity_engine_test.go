@@ -204,7 +204,7 @@ func TestParityCostEngine(t *testing.T) {
 	_, cliErr, code = runCLI(t, dir, "commitments", "renewals", "--tenant", "acme")
 	status, body = api.do(t, "GET", "/api/v1/tenants/acme/commitments/renewals", nil)
 	if code == 0 || status != http.StatusNotFound || !strings.Contains(cliErr, "note: the tenant's cost engine is athena") ||
-		!strings.Contains(errorText(t, body), "renewals, sales, purchase plans' expected figures, the comparison with Cost Explorer and commitment alert rules read crossbill's local cost store, not Athena") ||
+		!strings.Contains(errorText(t, body), "renewals, sales and the comparison with Cost Explorer read crossbill's local cost store, not Athena") ||
 		!strings.Contains(cliErr, firstLine(errorText(t, body))) || !strings.Contains(errorText(t, body), "crossbill cur ingest --source") {
 		t.Fatalf("renewals of an Athena tenant: CLI %d %s\nAPI %d %s", code, cliErr, status, body)
 	}

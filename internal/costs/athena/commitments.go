@@ -66,3 +66,13 @@ func Spent(r commitments.Reader) *costs.EngineCost {
 	}
 	return nil
 }
+
+// CommitmentsOf is the commitments reader of a source Engines.Athena gave
+// (its queries counted in the same spend), nil for any other: for callers
+// that hold the engine already (alert rules).
+func CommitmentsOf(src costs.Source) commitments.Reader {
+	if a, ok := src.(*athenaSource); ok && a != nil {
+		return commitmentReader{a}
+	}
+	return nil
+}

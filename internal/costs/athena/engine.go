@@ -434,15 +434,14 @@ func DefaultRange(q costs.Query, now time.Time) costs.Query {
 
 // LocalOnly says, for a tenant whose engine is Athena, that the
 // commitments use cases Commitments does not run (renewals, Marketplace
-// sales, purchase plans' expected figures, the comparison with Cost
-// Explorer's figures, commitment alert rules) read crossbill's local cost
-// store, not Athena. "" for a local tenant.
+// sales, the comparison with Cost Explorer's figures) read crossbill's
+// local cost store, not Athena. "" for a local tenant.
 func LocalOnly(ctx context.Context, st Store, tenant crossbill.TenantID) (string, error) {
 	e, err := st.CostEngine(ctx, tenant)
 	if err != nil || e.Engine != store.EngineAthena {
 		return "", err
 	}
-	return "the tenant's cost engine is athena, but commitment renewals, sales, purchase plans' expected figures, the comparison with Cost Explorer and commitment alert rules read crossbill's local cost store, not Athena: " +
+	return "the tenant's cost engine is athena, but commitment renewals, sales and the comparison with Cost Explorer read crossbill's local cost store, not Athena: " +
 		"keep it loaded with `crossbill cur ingest --source s3://BUCKET/PREFIX/EXPORT --tenant TENANT --connection " + string(e.ConnectionID) +
 		"` (the server's ingest job loads a connection's bill by itself)", nil
 }
