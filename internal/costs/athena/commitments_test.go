@@ -17,6 +17,7 @@ import (
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/athena"
 	"github.com/crossbill/crossbill/internal/emulator"
+	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/store"
 )
 
@@ -30,6 +31,9 @@ type commitmentAnswers struct {
 	Daily       commitments.UtilizationView
 	Observed    []commitments.Rate
 	Recommended []commitments.Recommendation
+	// PlanUsage is a purchase plan's expected usage (purchase.ReadUsage),
+	// its on-demand spend summed per group.
+	PlanUsage map[string]float64
 }
 
 // analyses runs them all through r, the window the last 30 days of data.
@@ -69,14 +73,23 @@ func analyses(ctx context.Context, r commitments.Reader, tenant crossbill.Tenant
 	if err != nil {
 		return a, err
 	}
-	a.Recommended, err = commitments.RecommendWith(ctx, r, w, rates, commitments.Options{})
+	if a.Recommended, err = commitments.RecommendWith(ctx, r, w, rates, commitments.Options{}); err != nil {
+		return a, err
+	}
+	u, err := purchase.ReadUsage(ctx, r, w, commitments.RateSources{})
+	a.PlanUsage = map[string]float64{}
+	for _, g := range u.Usage {
+		for _, v := range g.Spend {
+			a.PlanUsage[g.Class+" "+g.InstanceType+" "+g.Region] += v
+		}
+	}
 	return a, err
 }
 
 // TestCommitmentsMatchLocal: for an Athena tenant every commitments
 // analysis (inventory from the CUR, utilization daily and hourly,
 // coverage per account, the daily view, observed discounts,
-// recommendations) answers from Athena through the connection's role, the
+// recommendations, a purchase plan's expected usage) answers from Athena through the connection's role, the
 // local store never opened, and equals the local engine's answer on the
 // same Parquet: DuckDB executes the exact SQL crossbill sends (duckAthena;
 // moto's Athena executes none) and moto hands its rows to the customer's
@@ -125,7 +138,7 @@ func TestCommitmentsMatchLocal(t *testing.T) {
 		}
 	}
 	if sps == 0 || ris == 0 || len(want.Utilization) == 0 || len(want.Hourly) == 0 || len(want.Coverage) == 0 || len(want.Daily.Daily) == 0 ||
-		len(want.Observed) == 0 || len(want.Recommended) == 0 {
+		len(want.Observed) == 0 || len(want.Recommended) == 0 || len(want.PlanUsage) == 0 {
 		t.Fatalf("the local answers are thin, the comparison would prove little: %d Savings Plans, %d reservations, %d utilization rows, %d hourly, %d coverage, %d days, %d rates, %d recommendations",
 			sps, ris, len(want.Utilization), len(want.Hourly), len(want.Coverage), len(want.Daily.Daily), len(want.Observed), len(want.Recommended))
 	}
@@ -142,9 +155,10 @@ func TestCommitmentsMatchLocal(t *testing.T) {
 
 	// DataEnd, DataStart, CheckData, FromCUR, Utilization twice,
 	// Coverage, DailyUtilization (2), ObservedRates twice (itself and in
-	// LoadRates), RecommendWith (CheckData, EligibleUsage): one statement
+	// LoadRates), RecommendWith (CheckData, EligibleUsage), ReadUsage
+	// (DataStart, CheckData, ObservedRates, EligibleUsage): one statement
 	// each.
-	const statements = 13
+	const statements = 17
 	if n := len(duck.stmts); n != statements || w.rec.Count("athena:StartQueryExecution") != statements {
 		t.Fatalf("%d statements sent to Athena, want %d:\n%s", n, statements, strings.Join(duck.stmts, "\n\n"))
 	}
