@@ -2,7 +2,7 @@
 // with filters and a table; saved views (open: every role; save, delete:
 // analyst) and the CSV export (analyst), both through the API.
 import { api, download } from '../api.js';
-import { h, clear, field, select, table, fmtMoney, fmtMoneyShort, fmtPct, loading } from '../dom.js';
+import { h, clear, field, select, table, fmtMoney, fmtMoneyShort, fmtPct, loading, athenaNote, fmtBytes, fmtUSDSmall } from '../dom.js';
 import { stackedBars } from '../chart.js';
 
 const DIMS = [['service', 'Service'], ['account', 'Account'], ['region', 'Region'], ['usage-type', 'Usage type'], ['operation', 'Operation'], ['charge-type', 'Charge type'], ['billing-period', 'Billing period'], ['tag', 'Tag…'], ['cost-category', 'Cost category…']];
@@ -43,7 +43,29 @@ export default async function costs(main, ctx) {
     field('Filters', filter, { wide: true, hint: 'DIM=V1,V2; separate several with ;' }), field('Top groups', top),
     h('button', { type: 'submit' }, 'Show costs'));
   main.append(form, out);
-  if (meta.periods && meta.periods.length) {
+  // An Athena tenant: where its answers come from, what this month's
+  // queries cost (refreshed after each query), and the periods Athena's
+  // table holds.
+  const engine = h('section', { class: 'panel', 'aria-label': 'Cost engine', 'data-testid': 'cost-engine', hidden: true });
+  main.insertBefore(engine, form);
+  async function showEngine() {
+    let e;
+    try { e = await api(`${ctx.base}/costs/engine`); } catch { return; }
+    const sp = e.athena_spend;
+    if (e.engine !== 'athena' && !(sp && sp.queries)) return;
+    clear(engine).append(
+      h('p', {}, h('strong', {}, 'Cost engine: '), e.engine === 'athena'
+        ? `Amazon Athena over the CUR in place (${e.athena_table}, workgroup ${e.athena_workgroup}, through connection ${e.connection_id})`
+        : 'crossbill\'s cost store'),
+      sp ? h('p', { 'data-testid': 'athena-spend' }, `Athena this month (${sp.month}): ${sp.queries} ${sp.queries === 1 ? 'query' : 'queries'} · ${fmtBytes(sp.scanned_bytes)} scanned · ${fmtBytes(sp.billed_bytes)} billed · ${fmtUSDSmall(sp.cost_usd)}`) : '');
+    engine.hidden = false;
+  }
+  if (meta.engine === 'athena') {
+    main.insertBefore(h('p', { class: 'muted' }, meta.periods && meta.periods.length
+      ? `Billing periods in Athena's table (last 36 months): ${meta.periods.join(', ')}`
+      : 'Athena\'s table holds no billing period of the last 36 months: check that the CUR export delivers.'), form);
+    if (meta.athena) main.insertBefore(athenaNote(meta.athena, 'Listed'), form);
+  } else if (meta.periods && meta.periods.length) {
     main.insertBefore(h('p', { class: 'muted' }, `Billing periods loaded: ${meta.periods.join(', ')}`), form);
   } else {
     main.insertBefore(h('p', { class: 'panel', role: 'status' }, 'No cost data yet. Ingestion runs as a background job: follow it on the ',
@@ -118,6 +140,7 @@ export default async function costs(main, ctx) {
     last = res;
     lastQuery = q;
     render(res);
+    await showEngine();
   }
 
   function render(res) {
@@ -140,6 +163,7 @@ export default async function costs(main, ctx) {
       // the CUR arrives (labelled, with the days it covers).
       ...(res.sources || []).map((src) => h('p', { class: 'muted', 'data-testid': 'cost-source' },
         `Source: ${src.label}, ${src.from} → ${src.to}${src.included ? '' : ` (${src.note})`}`)),
+      athenaNote(res.athena),
       h('h2', {}, `${res.metric} cost by ${res.group_by || 'total'}, ${res.granularity}`),
       stackedBars({ labels: labels.map(fmtLabel), series, title: `${res.metric} cost by ${res.group_by || 'total'}`, yFormat: fmtMoneyShort, yLabel: 'USD' }),
       // Exports are the analyst's: the button shows when the role allows.
@@ -157,5 +181,5 @@ export default async function costs(main, ctx) {
   }
 
   form.addEventListener('submit', (e) => { e.preventDefault(); run().catch(() => {}); });
-  await run().catch(() => {});
+  await run().catch(() => showEngine());
 }
