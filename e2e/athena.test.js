@@ -3,7 +3,8 @@
 // behind it, queues the rows of the page's Athena queries in moto and
 // stubs the bytes they scanned, 25 MB each). The Cost explorer says where
 // its billing periods and its answer came from and what each cost, and
-// shows the engine with this month's Athena spend; the Commitments page
+// shows the engine with this month's Athena spend, and its tag key picker
+// offers the keys Athena lists; the Commitments page
 // shows the Crossbill-Cost-Source note (its analyses read crossbill's
 // local cost store).
 import { test, before, after } from 'node:test';
@@ -68,11 +69,24 @@ test('the Cost explorer says its answers came from Amazon Athena and what they c
   await shot('athena-01-explorer');
 });
 
+test('grouping by tag offers the tag keys Athena lists', async () => {
+  await page.getByLabel('Group by').selectOption('tag');
+  const count = page.getByTestId('key-count');
+  await count.filter({ hasText: /tag keys/ }).waitFor();
+  assert.match(await count.textContent(), /^2 tag keys in \d{4}-\d{2}, \d{4}-\d{2}, \d{4}-\d{2}$/, 'the last 3 billing periods');
+  const keys = await page.locator('#group-keys option').evaluateAll((os) => os.map((o) => o.value));
+  assert.deepEqual(keys, ['app', 'team']);
+  assert.equal(await page.getByLabel('Tag or category key').getAttribute('list'), 'group-keys');
+  // Listed by two queries: the periods and the keys.
+  assert.match(await page.getByLabel('Tag or category key').locator('xpath=..').getByTestId('athena-cost').textContent(), /^Listed by Amazon Athena · 2 queries · 50\.0 MB scanned/);
+  await shot('athena-02-tag-keys');
+});
+
 test('the Commitments page says its analyses read the local store', async () => {
   await page.goto(`${base}/#/commitments`);
   const note = page.getByTestId('cost-source-note');
   await note.waitFor();
   assert.match(await note.textContent(), /^Cost source: the tenant's cost engine is athena, but commitments analyses read crossbill's local cost store, not Athena/);
   assert.equal(await note.getAttribute('role'), 'note');
-  await shot('athena-02-commitments');
+  await shot('athena-03-commitments');
 });

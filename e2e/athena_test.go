@@ -52,8 +52,8 @@ func scannedStub(stack *middleware.Stack) error {
 // Athena spend; the Commitments page shows the note of the answers'
 // Crossbill-Cost-Source header (they read crossbill's local store).
 //
-// STUBBED: moto's Athena executes no SQL, so the rows of the page's two
-// queries (the billing periods, the cost query) are queued in moto for the
+// STUBBED: moto's Athena executes no SQL, so the rows of the page's
+// queries (the billing periods, the cost query, the tag keys) are queued in moto for the
 // customer's account, reaching crossbill through the connection's role
 // (the SQL's results are tested with DuckDB in internal/costs/athena); the
 // bytes scanned (moto reports 0) are set by scannedStub. The server runs in
@@ -85,7 +85,10 @@ func TestBrowserAthena(t *testing.T) {
 	costRows := emulator.AthenaResult{Columns: [][2]string{{"period", "timestamp"}, {"grp", "varchar"}, {"value", "double"}},
 		Rows: [][]string{{"period", "grp", "value"}, {"2026-01-01 00:00:00.000", "AmazonEC2", "120.5"}, {"2026-01-02 00:00:00.000", "AmazonS3", "30.25"},
 			{"2026-02-01 00:00:00.000", "AmazonEC2", "99"}}}
-	must(t, srv.QueueAthenaResults(ctx, athenaCustomer, cbathena.Region, periods, costRows))
+	tagKeys := emulator.AthenaResult{Columns: [][2]string{{"value", "varchar"}}, Rows: [][]string{{"value"}, {"app"}, {"team"}}}
+	// In the page's order: the listing, the query, the tag keys' listing
+	// (its periods, then the keys).
+	must(t, srv.QueueAthenaResults(ctx, athenaCustomer, cbathena.Region, periods, costRows, periods, tagKeys))
 
 	m := &server.Main{Addr: "127.0.0.1:0", DataDir: dir, NoBootstrap: true, Logger: slog.New(slog.DiscardHandler),
 		Hub: awsclient.HubOptions{EndpointURL: srv.URL}, HubAPIOptions: []func(*middleware.Stack) error{scannedStub}}

@@ -25,14 +25,39 @@ export default async function costs(main, ctx) {
   const params = new URLSearchParams(ctx.args[0] || '');
   const metric = select(meta.metrics, params.get('metric') || 'amortized');
   const groupKind = select(DIMS, (params.get('group_by') || 'service').split(':')[0]);
-  const groupKey = h('input', { type: 'text', placeholder: 'e.g. team', value: (params.get('group_by') || '').split(':')[1] || '' });
+  // The key picker offers the keys the tenant's engine lists (tag keys
+  // from the CUR's tag map, cost categories), fetched when first needed.
+  const keyList = h('datalist', { id: 'group-keys' });
+  const groupKey = h('input', { type: 'text', placeholder: 'e.g. team', list: 'group-keys', value: (params.get('group_by') || '').split(':')[1] || '' });
   const keyField = field('Tag or category key', groupKey);
+  const keyHint = h('small', { class: 'muted', 'data-testid': 'key-count' });
+  const keyNote = h('div');
+  keyField.append(keyList, keyHint, keyNote);
+  const listed = {};
+  async function listKeys(kind) {
+    if (!listed[kind]) {
+      listed[kind] = api(`${ctx.base}/costs/dimensions?values=${encodeURIComponent(kind)}`).catch(() => null);
+    }
+    const m = await listed[kind];
+    if (groupKind.value !== kind) return;
+    clear(keyList);
+    clear(keyNote);
+    keyHint.textContent = '';
+    if (!m || !m.values) return;
+    for (const v of m.values.values) keyList.append(h('option', { value: v }));
+    const what = kind === 'tag' ? 'tag keys' : 'cost categories';
+    keyHint.textContent = `${m.values.values.length}${m.values.truncated ? '+' : ''} ${what} in ${m.values.billing_periods.join(', ') || 'no billing period'}`;
+    if (m.athena) keyNote.append(athenaNote(m.athena, 'Listed'));
+  }
   const gran = select([['daily', 'Daily'], ['monthly', 'Monthly'], ['hourly', 'Hourly']], params.get('granularity') || 'daily');
   const from = h('input', { type: 'date', value: params.get('from') || meta.default_from || '' });
   const to = h('input', { type: 'date', value: params.get('to') || meta.default_to || '' });
   const filter = h('input', { type: 'text', placeholder: 'service=AmazonEC2; region=us-east-1', value: params.getAll('filter').join('; ') });
   const top = h('input', { type: 'number', min: 1, max: 50, value: params.get('top') || 8 });
-  const showKey = () => { keyField.hidden = !['tag', 'cost-category'].includes(groupKind.value); };
+  const showKey = () => {
+    keyField.hidden = !['tag', 'cost-category'].includes(groupKind.value);
+    if (!keyField.hidden) listKeys(groupKind.value);
+  };
   groupKind.addEventListener('change', showKey);
   showKey();
 
