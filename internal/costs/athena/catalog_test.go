@@ -192,3 +192,32 @@ func TestValuesSQLBounded(t *testing.T) {
 		t.Fatal("a table name that is not DATABASE.TABLE was accepted")
 	}
 }
+
+// FuzzValuesSQL: any dimension a caller names is refused or rendered as
+// one statement whose string literals are all closed (a tag key cannot
+// end its quote early), bounded by the periods and the limit.
+func FuzzValuesSQL(f *testing.F) {
+	for _, s := range []string{"service", "tag", "cost-category", "tag:team", "tag:user_team", "tag:it's", "cost-category:a'b''", "tag:x'] OR 1=1 --", "colour", "tag:", "cost-category:user_x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := costs.ParseValuesDim(s)
+		if err != nil {
+			return
+		}
+		stmt, err := costs.AthenaValuesSQL("db.t", d, []string{"2026-01"}, 5)
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if strings.Count(stmt, "'")%2 != 0 || !strings.HasSuffix(stmt, "LIMIT 5") || !strings.Contains(stmt, "WHERE billing_period IN ('2026-01')") {
+			t.Fatalf("%q:\n%s", s, stmt)
+		}
+		key := d.Key
+		if d.Kind == costs.DimTag {
+			key = strings.TrimPrefix(key, "user_")
+		}
+		if key != "" && !strings.Contains(stmt, "'"+strings.ReplaceAll(key, "'", "''")+"'") {
+			t.Fatalf("%q: the key is not one literal:\n%s", s, stmt)
+		}
+	})
+}
