@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -43,6 +44,14 @@ func (f *costFlags) register(cmd *cobra.Command, query bool) {
 		cmd.Flags().IntVar(&f.top, "top", 0, "keep the N largest groups (at most 1000), fold the rest into \"others\"")
 		cmd.Flags().StringVar(&f.view, "view", "", "run the tenant's saved view NAME (see: crossbill costs views list) instead of the query flags")
 	}
+	cmd.Flags().StringVar(&f.hub.EndpointURL, "endpoint-url", "", "the Athena engine: send AWS calls to this endpoint (an emulator)")
+	cmd.Flags().StringVar(&f.hub.Profile, "profile", "", "the Athena engine: AWS shared-config profile of the hub identity")
+}
+
+// registerEngine registers the flags of a command that only needs the
+// tenant and the hub of its engine.
+func (f *costFlags) registerEngine(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.tenant, "tenant", "", "tenant (default: the only tenant with cost data)")
 	cmd.Flags().StringVar(&f.hub.EndpointURL, "endpoint-url", "", "the Athena engine: send AWS calls to this endpoint (an emulator)")
 	cmd.Flags().StringVar(&f.hub.Profile, "profile", "", "the Athena engine: AWS shared-config profile of the hub identity")
 }
@@ -202,7 +211,7 @@ func newCostsCmd(app *App) *cobra.Command {
 	qf.register(query, true)
 	maxRows(query, &qf)
 	costStoreFlags(cmd, app)
-	cmd.AddCommand(query, newCostsMoMCmd(app), newCostsForecastCmd(app), newCostsAnomaliesCmd(app), newCostsPeriodsCmd(app), newCostsExplorerCmd(app), newCostsViewsCmd(app), newCostsEngineCmd(app))
+	cmd.AddCommand(query, newCostsMoMCmd(app), newCostsForecastCmd(app), newCostsAnomaliesCmd(app), newCostsPeriodsCmd(app), newCostsDimensionsCmd(app), newCostsExplorerCmd(app), newCostsViewsCmd(app), newCostsEngineCmd(app))
 	return cmd
 }
 
@@ -384,33 +393,102 @@ func newCostsAnomaliesCmd(app *App) *cobra.Command {
 }
 
 func newCostsPeriodsCmd(app *App) *cobra.Command {
-	var tenant string
+	var f costFlags
 	cmd := &cobra.Command{
 		Use:   "periods",
-		Short: "List the billing periods loaded for a tenant",
+		Short: "List the billing periods of a tenant's cost engine: loaded in crossbill's store, or in Athena's table (the last 36 months)",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			t, err := costTenant(ctx, app, tenant)
+			t, err := costTenant(ctx, app, f.tenant)
 			if err != nil {
 				return err
 			}
-			return withTenantCosts(ctx, app, t.ID, func(s *costs.Store) error {
-				ps, err := s.Periods(ctx, t.ID)
-				if err != nil {
-					return err
+			e, err := f.engines(ctx, app)
+			if err != nil {
+				return err
+			}
+			ps, spent, err := e.Periods(ctx, t.ID, tenantCosts(app, t.ID))
+			if err != nil {
+				return err
+			}
+			// The answer is a list (its JSON too): what Athena charged
+			// goes to stderr.
+			athenaNote(app.Stderr, spent)
+			return app.Print(ps, func(w io.Writer) error {
+				tw := newTable(w, 0)
+				fmt.Fprintln(tw, "PERIOD\tFORMAT\tROWS\tFILES\tEXECUTION\tINGESTED\tSOURCE")
+				for _, p := range ps {
+					rowf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", p.Period, p.Format, p.Rows, p.Files, p.ExecutionID, p.IngestedAt, p.Source)
 				}
-				return app.Print(ps, func(w io.Writer) error {
-					tw := newTable(w, 0)
-					fmt.Fprintln(tw, "PERIOD\tFORMAT\tROWS\tFILES\tEXECUTION\tINGESTED\tSOURCE")
-					for _, p := range ps {
-						rowf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", p.Period, p.Format, p.Rows, p.Files, p.ExecutionID, p.IngestedAt, p.Source)
-					}
-					return tw.Flush()
-				})
+				return tw.Flush()
 			})
 		},
 	}
-	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant (default: the only tenant with cost data)")
+	f.registerEngine(cmd)
+	return cmd
+}
+
+func newCostsDimensionsCmd(app *App) *cobra.Command {
+	var f costFlags
+	var values string
+	cmd := &cobra.Command{
+		Use:   "dimensions",
+		Short: "The metrics, dimensions and billing periods of a tenant's cost engine, and with --values a dimension's values",
+		Long: `The metrics, dimensions and billing periods a tenant's costs can be asked
+about, as GET .../costs/dimensions (the web UI's pickers): from crossbill's cost
+store, or for an Athena tenant from Athena's table (the billing periods of the
+last 36 months; what the queries cost goes to stderr). --values lists a
+dimension's values over the last 3 billing periods, at most 1000: a plain
+dimension (service, account, region...), tag or cost-category alone for their
+keys, tag:KEY or cost-category:KEY for that key's values.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			t, err := costTenant(ctx, app, f.tenant)
+			if err != nil {
+				return err
+			}
+			e, err := f.engines(ctx, app)
+			if err != nil {
+				return err
+			}
+			c, err := e.Catalog(ctx, t.ID, values, tenantCosts(app, t.ID))
+			if err != nil {
+				return err
+			}
+			return app.Print(c, func(w io.Writer) error {
+				rowf(w, "engine: %s\n", c.Engine)
+				rowf(w, "metrics: %s\n", strings.Join(c.Metrics, ", "))
+				dims := make([]string, len(c.Dimensions))
+				for i, d := range c.Dimensions {
+					dims[i] = d.Name
+					if d.Keyed {
+						dims[i] += ":KEY"
+					}
+				}
+				rowf(w, "dimensions: %s\n", strings.Join(dims, ", "))
+				if len(c.Periods) == 0 {
+					rowf(w, "billing periods: none\n")
+				} else {
+					rowf(w, "billing periods: %s (default range %s to %s)\n", strings.Join(c.Periods, ", "), c.DefaultFrom, c.DefaultTo)
+				}
+				if v := c.Values; v != nil {
+					more := ""
+					if v.Truncated {
+						more = fmt.Sprintf(" (the first %d)", costs.MaxValues)
+					}
+					rowf(w, "%s values in %s%s:\n", v.Dimension, strings.Join(v.BillingPeriods, ", "), more)
+					for _, x := range v.Values {
+						rowf(w, "  %s\n", x)
+					}
+				}
+				athenaNote(w, c.Athena)
+				return nil
+			})
+		},
+	}
+	f.registerEngine(cmd)
+	cmd.Flags().StringVar(&values, "values", "", "list this dimension's values: service, account, region..., tag or cost-category (their keys), tag:KEY or cost-category:KEY")
 	return cmd
 }

@@ -17,10 +17,14 @@ import (
 )
 
 // costSourceHeader tells, on a commitments answer of a tenant whose cost
-// engine is Athena, where it comes from: "athena" for the analyses the
-// tenant's engine runs (commitmentsIn), "local; why" for those that read
+// engine is Athena, where it comes from: "athena; why" for the analyses
+// the tenant's engine runs (commitmentsIn), "local; why" for those that read
 // crossbill's local cost store whatever the engine (athena.LocalOnly).
 const costSourceHeader = "Crossbill-Cost-Source"
+
+// athenaCommitmentsSource is costSourceHeader on the commitments answers
+// Athena gives: "athena; why", as "local; why" (the web UI shows it).
+const athenaCommitmentsSource = "athena; the tenant's cost engine is athena: these commitments analyses run in Amazon Athena over the CUR in place, through the connection's role (what each costs: the answer's athena object, or GET .../costs/engine)"
 
 // commitmentsSource sets costSourceHeader for an Athena tenant's
 // local-only answer.
@@ -43,7 +47,7 @@ func (s *Server) commitmentsIn(w http.ResponseWriter, r *http.Request, key strin
 		return "", err
 	}
 	if e.Engine == store.EngineAthena {
-		w.Header().Set(costSourceHeader, store.EngineAthena)
+		w.Header().Set(costSourceHeader, athenaCommitmentsSource)
 	}
 	return s.engineKey(r.Context(), tenantOf(r).ID, key)
 }

@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
-	"time"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/store"
 )
 
 // costStore is the store answering the request's tenant, and what to call
@@ -124,62 +123,34 @@ func (s *Server) queryCosts(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-type dimDoc struct {
-	Name  string `json:"name"`
-	Keyed bool   `json:"keyed,omitempty"`
-}
-
-type costMeta struct {
-	Metrics     []string       `json:"metrics"`
-	Dimensions  []dimDoc       `json:"dimensions"`
-	Periods     []string       `json:"periods"`
-	DefaultFrom string         `json:"default_from,omitempty"`
-	DefaultTo   string         `json:"default_to,omitempty"`
-	Loaded      []costs.Period `json:"loaded"`
-}
-
+// costDimensions answers the metrics, dimensions and billing periods of
+// the tenant's engine, and with ?values=DIM a dimension's values
+// (athena.Engines.Catalog). An Athena tenant's listing is cached for the
+// hour like its other answers; a local one is read at each request.
 func (s *Server) costDimensions(w http.ResponseWriter, r *http.Request) error {
-	cs, release, err := s.costStore(r)
+	tenant, values := tenantOf(r).ID, r.URL.Query().Get("values")
+	compute := func(ctx context.Context) (any, error) {
+		return s.engines().Catalog(ctx, tenant, values, s.localFor(r))
+	}
+	e, err := s.store.CostEngine(r.Context(), tenant)
 	if err != nil {
 		return err
 	}
-	defer release()
-	ps, err := cs.Periods(r.Context(), tenantOf(r).ID)
+	if e.Engine != store.EngineAthena {
+		c, err := compute(r.Context())
+		if err != nil {
+			return err
+		}
+		return ok(w, r, c)
+	}
+	key, err := queryKey("dimensions", values)
 	if err != nil {
 		return err
 	}
-	m := costMeta{Metrics: costs.Metrics(), Periods: []string{}, Loaded: ps}
-	for _, d := range costs.PlainDims() {
-		m.Dimensions = append(m.Dimensions, dimDoc{Name: d})
-	}
-	m.Dimensions = append(m.Dimensions, dimDoc{Name: costs.DimTag, Keyed: true}, dimDoc{Name: costs.DimCostCategory, Keyed: true})
-	seen := map[string]bool{}
-	for _, p := range ps {
-		if !seen[p.Period] {
-			seen[p.Period] = true
-			m.Periods = append(m.Periods, p.Period)
-		}
-	}
-	// Cost Explorer's months too: before the first CUR they are all there is.
-	sp, err := cs.ExplorerSpan(r.Context(), tenantOf(r).ID)
-	if err != nil {
+	if key, err = s.engineKey(r.Context(), tenant, key); err != nil {
 		return err
 	}
-	for _, p := range sp.Periods {
-		if !seen[p] {
-			seen[p] = true
-			m.Periods = append(m.Periods, p)
-		}
-	}
-	sort.Strings(m.Periods)
-	if len(m.Periods) > 0 {
-		first, err1 := time.Parse("2006-01", m.Periods[0])
-		last, err2 := time.Parse("2006-01", m.Periods[len(m.Periods)-1])
-		if err1 == nil && err2 == nil {
-			m.DefaultFrom, m.DefaultTo = first.Format(time.DateOnly), last.AddDate(0, 1, 0).Format(time.DateOnly)
-		}
-	}
-	return ok(w, r, m)
+	return s.cached(w, r, key, compute)
 }
 
 // InvalidateCosts drops cached cost answers of a tenant whose cost data

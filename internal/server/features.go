@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/verify"
 )
 
@@ -62,7 +63,8 @@ func (s *Server) featureRoutes() []route {
 				q("billing_period", "invoice months YYYY-MM[,YYYY-MM]"), q("from", "first day to judge (default: 30 days before to)"), q("to", "day after the last to judge (default: the latest day with data)"),
 				{name: "by", desc: "dimension to judge; repeat for several (default service and account)", repeat: true}, q("window", "days of history forming the baseline, at least 7 (default 14)"),
 				q("threshold", "robust z-score to flag (default 3.5)"), q("min_delta", "smallest absolute change to flag (default 10)")}, resp: "CostAnomalies"},
-		{method: http.MethodGet, path: tenantPath + "/costs/dimensions", role: viewer, tenantParam: "tenant", handler: s.costDimensions, tag: "costs", summary: "Metrics, dimensions and billing periods available", resp: "CostMeta"},
+		{method: http.MethodGet, path: tenantPath + "/costs/dimensions", role: viewer, tenantParam: "tenant", handler: s.costDimensions, tag: "costs", summary: "Metrics, dimensions and billing periods available in the tenant's engine (an Athena tenant: the billing periods of the last 36 months that Athena's table holds, with what it cost, cached for the hour), with a dimension's values over the last 3 billing periods (at most 1000) when asked",
+			query: []param{q("values", "list this dimension's values: service, account, region, usage-type, operation, charge-type, billing-period; tag or cost-category (their keys); tag:KEY or cost-category:KEY (that key's values)")}, resp: "CostMeta"},
 
 		{method: http.MethodGet, path: tenantPath + "/commitments", role: viewer, tenantParam: "tenant", handler: s.listCommitments, tag: "commitments", summary: "Savings Plans and reservations (from the CUR) with expirations in 30/60/90 days", resp: "CommitmentInventory"},
 		{method: http.MethodGet, path: tenantPath + "/commitments/utilization", role: viewer, tenantParam: "tenant", handler: s.commitmentUtilization, tag: "commitments", summary: "Daily utilization and coverage, totals and per commitment", resp: "Utilization"},
@@ -194,7 +196,17 @@ func (s *Server) featureSchemas() obj {
 			"account_names": integer("linked accounts Cost Explorer named"), "forecast_months": integer("months of Cost Explorer's forecast fetched")}),
 		"Reconciliations": obj{"type": "array", "items": object(nil, obj{"billing_period": str(""), "account": str("empty: the period's total"), "cost_explorer": num(""), "cur": num(""),
 			"difference": num("CUR minus Cost Explorer"), "over_tolerance": boolean(""), "reconciled_at": str("")})},
-		"CostMeta":            object(nil, obj{"metrics": obj{"type": "array", "items": obj{"type": "string"}}, "dimensions": obj{"type": "array", "items": obj{"type": "object"}}, "periods": obj{"type": "array", "items": obj{"type": "string"}}, "default_from": str(""), "default_to": str("")}),
+		"CostMeta": object([]string{"engine", "metrics", "dimensions", "periods", "loaded"}, obj{"engine": obj{"type": "string", "enum": []string{store.EngineLocal, store.EngineAthena}, "description": "the engine that answered"},
+			"metrics": obj{"type": "array", "items": obj{"type": "string"}}, "dimensions": obj{"type": "array", "items": ref("CostDimension")},
+			"periods":      obj{"type": "array", "items": obj{"type": "string"}, "description": "billing periods YYYY-MM: loaded (and Cost Explorer's), or Athena's table's"},
+			"default_from": str(""), "default_to": str(""), "loaded": obj{"type": "array", "items": ref("CostPeriod")},
+			"values": ref("DimensionValues"), "athena": ref("AthenaCost")}),
+		"CostDimension": object([]string{"name"}, obj{"name": str(""), "keyed": boolean("takes a key: tag:KEY, cost-category:KEY")}),
+		"CostPeriod": object([]string{"billing_period"}, obj{"tenant": str(""), "billing_period": str("YYYY-MM"), "source": str("the export loaded, or athena:DATABASE.TABLE"),
+			"format": str("cur2 or focus"), "execution_id": str("the export's execution loaded (empty for Athena)"), "rows": integer("line items"), "files": integer("Parquet files loaded (0 for Athena)"),
+			"ingested_at": str("empty for Athena: nothing is loaded")}),
+		"DimensionValues": object([]string{"dimension", "values"}, obj{"dimension": str("as asked"), "billing_periods": obj{"type": "array", "items": obj{"type": "string"}, "description": "the periods read"},
+			"values": obj{"type": "array", "items": obj{"type": "string"}, "description": "non-empty values, sorted"}, "truncated": boolean("more than 1000 values: the first 1000")}),
 		"CommitmentInventory": object([]string{"inventory", "expirations"}, obj{"inventory": obj{"type": "array", "items": obj{"type": "object"}}, "expirations": obj{"type": "array", "items": obj{"type": "object"}}, "source": str(""), "athena": ref("AthenaCost")}),
 		"Utilization":         object(nil, obj{"from": timestamp(""), "to": timestamp(""), "daily": obj{"type": "array", "items": obj{"type": "object"}}, "total": obj{"type": "object"}, "by_commitment": obj{"type": "array", "items": obj{"type": "object"}}, "coverage": obj{"type": "array", "items": obj{"type": "object"}}, "coverage_total": num(""), "athena": ref("AthenaCost")}),
 		"Recommendation": object(nil, obj{

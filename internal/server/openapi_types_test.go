@@ -13,6 +13,7 @@ import (
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/costs/athena"
 	"github.com/crossbill/crossbill/internal/events"
 	"github.com/crossbill/crossbill/internal/inventory"
 	"github.com/crossbill/crossbill/internal/jit"
@@ -66,6 +67,10 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		"DataSource":               {costs.DataSource{}},
 		"CostEngine":               {store.CostEngine{}},
 		"AthenaCost":               {costs.EngineCost{}},
+		"CostMeta":                 {athena.Catalog{}},
+		"CostDimension":            {athena.DimDoc{}},
+		"CostPeriod":               {costs.Period{}},
+		"DimensionValues":          {costs.DimValues{}},
 		"CostMoM":                  {costs.MoM{}},
 		"CostAnomalies":            {costAnomaliesAnswer{}},
 		"AthenaSpend":              {store.AthenaSpend{}},

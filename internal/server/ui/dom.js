@@ -82,3 +82,27 @@ export async function loading(el, p) {
     throw err;
   }
 }
+
+// fmtBytes is a byte count in binary units, as Athena bills them.
+export function fmtBytes(n) {
+  let v = n || 0;
+  let unit = 'B';
+  for (const u of ['KB', 'MB', 'GB', 'TB']) {
+    if (v < 1024) break;
+    v /= 1024; unit = u;
+  }
+  return unit === 'B' ? `${v} B` : `${v.toFixed(1)} ${unit}`;
+}
+
+// fmtUSDSmall is a price that may be a fraction of a cent (Athena bills
+// $5 per TB: a small query costs $0.00005).
+export const fmtUSDSmall = (v) => (v > 0 && v < 0.01 ? `$${Number(v.toPrecision(2))}` : fmtMoney(v));
+
+// athenaNote says that an answer came from Amazon Athena and what it cost
+// (the answer's athena object), or nothing for the local engine.
+export function athenaNote(cost, what = 'Answered') {
+  if (!cost) return '';
+  const q = `${cost.queries} ${cost.queries === 1 ? 'query' : 'queries'}`;
+  return h('p', { class: 'muted', role: 'note', 'data-testid': 'athena-cost' },
+    `${what} by Amazon Athena · ${q} · ${fmtBytes(cost.scanned_bytes)} scanned · ${fmtUSDSmall(cost.cost_usd)} (billed to the customer's AWS account)`);
+}

@@ -1,7 +1,7 @@
 // Commitments: inventory and expirations, utilization and coverage charts,
 // recommendations with a what-if control, and purchase plans (guardrails,
 // new plan, approval state, execute and cancel).
-import { api } from '../api.js';
+import { api, costSource } from '../api.js';
 import { h, clear, field, select, table, badge, toast, fmtMoney, fmtMoneyShort, fmtPct, fmtDate, fmtNum, loading, errorBox } from '../dom.js';
 import { lines, stackedBars } from '../chart.js';
 
@@ -12,7 +12,14 @@ export default async function commitments(main, ctx) {
   const rec = h('section', { 'aria-labelledby': 'rec-h' }, h('h2', { id: 'rec-h' }, 'Recommendations'));
   const buy = h('section', { 'aria-labelledby': 'buy-h' }, h('h2', { id: 'buy-h' }, 'Purchase plans'));
   main.append(inv, use, rec, buy);
+  costSource.note = '';
   await Promise.allSettled([inventory(inv, ctx), utilization(use, ctx), recommendations(rec, ctx), plans(buy, ctx)]);
+  // A tenant whose cost engine is Athena: these analyses still read
+  // crossbill's local cost store, and the answers say so (header).
+  if (costSource.note) {
+    main.insertBefore(h('p', { class: 'panel', role: 'note', 'data-testid': 'cost-source-note' },
+      h('strong', {}, 'Cost source: '), costSource.note), inv);
+  }
 }
 
 // plans: the tenant's purchase plans. Analysts write them, a person other

@@ -2,7 +2,7 @@
 // with filters and a table; saved views (open: every role; save, delete:
 // analyst) and the CSV export (analyst), both through the API.
 import { api, download } from '../api.js';
-import { h, clear, field, select, table, fmtMoney, fmtMoneyShort, fmtPct, loading } from '../dom.js';
+import { h, clear, field, select, table, fmtMoney, fmtMoneyShort, fmtPct, loading, athenaNote, fmtBytes, fmtUSDSmall } from '../dom.js';
 import { stackedBars } from '../chart.js';
 
 const DIMS = [['service', 'Service'], ['account', 'Account'], ['region', 'Region'], ['usage-type', 'Usage type'], ['operation', 'Operation'], ['charge-type', 'Charge type'], ['billing-period', 'Billing period'], ['tag', 'Tag…'], ['cost-category', 'Cost category…']];
@@ -25,14 +25,39 @@ export default async function costs(main, ctx) {
   const params = new URLSearchParams(ctx.args[0] || '');
   const metric = select(meta.metrics, params.get('metric') || 'amortized');
   const groupKind = select(DIMS, (params.get('group_by') || 'service').split(':')[0]);
-  const groupKey = h('input', { type: 'text', placeholder: 'e.g. team', value: (params.get('group_by') || '').split(':')[1] || '' });
+  // The key picker offers the keys the tenant's engine lists (tag keys
+  // from the CUR's tag map, cost categories), fetched when first needed.
+  const keyList = h('datalist', { id: 'group-keys' });
+  const groupKey = h('input', { type: 'text', placeholder: 'e.g. team', list: 'group-keys', value: (params.get('group_by') || '').split(':')[1] || '' });
   const keyField = field('Tag or category key', groupKey);
+  const keyHint = h('small', { class: 'muted', 'data-testid': 'key-count' });
+  const keyNote = h('div');
+  keyField.append(keyList, keyHint, keyNote);
+  const listed = {};
+  async function listKeys(kind) {
+    if (!listed[kind]) {
+      listed[kind] = api(`${ctx.base}/costs/dimensions?values=${encodeURIComponent(kind)}`).catch(() => null);
+    }
+    const m = await listed[kind];
+    if (groupKind.value !== kind) return;
+    clear(keyList);
+    clear(keyNote);
+    keyHint.textContent = '';
+    if (!m || !m.values) return;
+    for (const v of m.values.values) keyList.append(h('option', { value: v }));
+    const what = kind === 'tag' ? 'tag keys' : 'cost categories';
+    keyHint.textContent = `${m.values.values.length}${m.values.truncated ? '+' : ''} ${what} in ${m.values.billing_periods.join(', ') || 'no billing period'}`;
+    if (m.athena) keyNote.append(athenaNote(m.athena, 'Listed'));
+  }
   const gran = select([['daily', 'Daily'], ['monthly', 'Monthly'], ['hourly', 'Hourly']], params.get('granularity') || 'daily');
   const from = h('input', { type: 'date', value: params.get('from') || meta.default_from || '' });
   const to = h('input', { type: 'date', value: params.get('to') || meta.default_to || '' });
   const filter = h('input', { type: 'text', placeholder: 'service=AmazonEC2; region=us-east-1', value: params.getAll('filter').join('; ') });
   const top = h('input', { type: 'number', min: 1, max: 50, value: params.get('top') || 8 });
-  const showKey = () => { keyField.hidden = !['tag', 'cost-category'].includes(groupKind.value); };
+  const showKey = () => {
+    keyField.hidden = !['tag', 'cost-category'].includes(groupKind.value);
+    if (!keyField.hidden) listKeys(groupKind.value);
+  };
   groupKind.addEventListener('change', showKey);
   showKey();
 
@@ -43,7 +68,29 @@ export default async function costs(main, ctx) {
     field('Filters', filter, { wide: true, hint: 'DIM=V1,V2; separate several with ;' }), field('Top groups', top),
     h('button', { type: 'submit' }, 'Show costs'));
   main.append(form, out);
-  if (meta.periods && meta.periods.length) {
+  // An Athena tenant: where its answers come from, what this month's
+  // queries cost (refreshed after each query), and the periods Athena's
+  // table holds.
+  const engine = h('section', { class: 'panel', 'aria-label': 'Cost engine', 'data-testid': 'cost-engine', hidden: true });
+  main.insertBefore(engine, form);
+  async function showEngine() {
+    let e;
+    try { e = await api(`${ctx.base}/costs/engine`); } catch { return; }
+    const sp = e.athena_spend;
+    if (e.engine !== 'athena' && !(sp && sp.queries)) return;
+    clear(engine).append(
+      h('p', {}, h('strong', {}, 'Cost engine: '), e.engine === 'athena'
+        ? `Amazon Athena over the CUR in place (${e.athena_table}, workgroup ${e.athena_workgroup}, through connection ${e.connection_id})`
+        : 'crossbill\'s cost store'),
+      sp ? h('p', { 'data-testid': 'athena-spend' }, `Athena this month (${sp.month}): ${sp.queries} ${sp.queries === 1 ? 'query' : 'queries'} · ${fmtBytes(sp.scanned_bytes)} scanned · ${fmtBytes(sp.billed_bytes)} billed · ${fmtUSDSmall(sp.cost_usd)}`) : '');
+    engine.hidden = false;
+  }
+  if (meta.engine === 'athena') {
+    main.insertBefore(h('p', { class: 'muted' }, meta.periods && meta.periods.length
+      ? `Billing periods in Athena's table (last 36 months): ${meta.periods.join(', ')}`
+      : 'Athena\'s table holds no billing period of the last 36 months: check that the CUR export delivers.'), form);
+    if (meta.athena) main.insertBefore(athenaNote(meta.athena, 'Listed'), form);
+  } else if (meta.periods && meta.periods.length) {
     main.insertBefore(h('p', { class: 'muted' }, `Billing periods loaded: ${meta.periods.join(', ')}`), form);
   } else {
     main.insertBefore(h('p', { class: 'panel', role: 'status' }, 'No cost data yet. Ingestion runs as a background job: follow it on the ',
@@ -118,6 +165,7 @@ export default async function costs(main, ctx) {
     last = res;
     lastQuery = q;
     render(res);
+    await showEngine();
   }
 
   function render(res) {
@@ -140,6 +188,7 @@ export default async function costs(main, ctx) {
       // the CUR arrives (labelled, with the days it covers).
       ...(res.sources || []).map((src) => h('p', { class: 'muted', 'data-testid': 'cost-source' },
         `Source: ${src.label}, ${src.from} → ${src.to}${src.included ? '' : ` (${src.note})`}`)),
+      athenaNote(res.athena),
       h('h2', {}, `${res.metric} cost by ${res.group_by || 'total'}, ${res.granularity}`),
       stackedBars({ labels: labels.map(fmtLabel), series, title: `${res.metric} cost by ${res.group_by || 'total'}`, yFormat: fmtMoneyShort, yLabel: 'USD' }),
       // Exports are the analyst's: the button shows when the role allows.
@@ -157,5 +206,5 @@ export default async function costs(main, ctx) {
   }
 
   form.addEventListener('submit', (e) => { e.preventDefault(); run().catch(() => {}); });
-  await run().catch(() => {});
+  await run().catch(() => showEngine());
 }
