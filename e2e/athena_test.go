@@ -50,7 +50,7 @@ func scannedStub(stack *middleware.Stack) error {
 // is Athena, the Cost explorer says its billing periods and its answer
 // came from Amazon Athena and what each cost, the engine and this month's
 // Athena spend; the Commitments page shows the note of the answers'
-// Crossbill-Cost-Source header (they read crossbill's local store).
+// Crossbill-Cost-Source header (they run in Athena).
 //
 // STUBBED: moto's Athena executes no SQL, so the rows of the page's
 // queries (the billing periods, the cost query, the tag keys) are queued in moto for the

@@ -332,7 +332,7 @@ func newAlertsRuleCmd(app *App, open alertsOpener) *cobra.Command {
 			}
 			err = withTenantCosts(ctx, app, t.ID, func(cs *costs.Store) error {
 				var err error
-				rep, err = alerts.Evaluate(ctx, st, t.ID, alerts.Sources{Costs: cs, Savings: alerts.OptimizeSavings{Store: st}, Engine: eng}, only, dry)
+				rep, err = alerts.Evaluate(ctx, st, t.ID, alerts.Sources{Costs: cs, Savings: alerts.OptimizeSavings{Store: st}, Engine: eng, Commitments: athena.CommitmentsOf(eng)}, only, dry)
 				return err
 			})
 			if err != nil {

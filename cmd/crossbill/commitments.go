@@ -14,6 +14,8 @@ import (
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/commitments"
+	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/costs/athena"
 )
 
 // commitmentFlags are the flags every commitments command shares.
@@ -24,6 +26,7 @@ type commitmentFlags struct {
 	end      string
 	account  string
 	gross    bool
+	hub      *awsclient.HubOptions // the Athena engine's hub: the command's AWS flags
 }
 
 func (f *commitmentFlags) register(cmd *cobra.Command, lookback string) {
@@ -45,7 +48,7 @@ func parseDays(s string) (int, error) {
 
 // window turns the flags into a window ending at --end or at the last
 // hour of CUR data.
-func (f *commitmentFlags) window(ctx context.Context, db *sql.DB) (commitments.Window, error) {
+func (f *commitmentFlags) window(ctx context.Context, r commitments.Reader) (commitments.Window, error) {
 	days, err := parseDays(f.lookback)
 	if err != nil {
 		return commitments.Window{}, err
@@ -64,7 +67,7 @@ func (f *commitmentFlags) window(ctx context.Context, db *sql.DB) (commitments.W
 		}
 		w.End = end
 	} else {
-		end, err := commitments.DataEnd(ctx, db, f.tenantID)
+		end, err := commitments.DataEnd(ctx, r, f.tenantID)
 		if err != nil {
 			return w, err
 		}
@@ -89,6 +92,8 @@ func newCommitmentsCmd(app *App) *cobra.Command {
 type inventoryReport struct {
 	Commitments []commitments.Commitment        `json:"commitments"`
 	Expiring    []commitments.ExpirationBuckets `json:"expiring"`
+	// Athena is what the answer cost in Athena (an Athena tenant's).
+	Athena *costs.EngineCost `json:"athena,omitempty"`
 }
 
 func newCommitmentsInventoryCmd(app *App) *cobra.Command {
@@ -106,12 +111,12 @@ reservations are read in each of --regions). Shows expirations in 30/60/90 days.
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
-				w, err := f.window(ctx, db)
+			return withCommitments(ctx, app, &f, func(r commitments.Reader) error {
+				w, err := f.window(ctx, r)
 				if err != nil {
 					return err
 				}
-				fromCUR, err := commitments.FromCUR(ctx, db, w)
+				fromCUR, err := commitments.FromCUR(ctx, r, w)
 				if err != nil {
 					return err
 				}
@@ -122,7 +127,7 @@ reservations are read in each of --regions). Shows expirations in 30/60/90 days.
 					}
 				}
 				all := commitments.Merge(fromAPI, fromCUR)
-				rep := inventoryReport{Commitments: all, Expiring: commitments.Expirations(all, time.Now().UTC())}
+				rep := inventoryReport{Commitments: all, Expiring: commitments.Expirations(all, time.Now().UTC()), Athena: athena.Spent(r)}
 				if rep.Commitments == nil {
 					rep.Commitments = []commitments.Commitment{}
 				}
@@ -140,6 +145,7 @@ reservations are read in each of --regions). Shows expirations in 30/60/90 days.
 					for _, e := range rep.Expiring {
 						rowf(tw, "expiring within %d days:\t%d\t($%.4f/h)\n", e.Days, e.Count, e.HourlyLost)
 					}
+					athenaNote(tw, rep.Athena)
 					return tw.Flush()
 				})
 			})
@@ -148,7 +154,8 @@ reservations are read in each of --regions). Shows expirations in 30/60/90 days.
 	f.register(cmd, "30d")
 	cmd.Flags().BoolVar(&fromAWS, "aws", false, "also read the AWS APIs: through --connection's role, or with the environment's credentials (then --account names their account)")
 	cmd.Flags().StringSliceVar(&regions, "regions", []string{"us-east-1"}, "regions whose reservations to read with --aws")
-	access.register(cmd, "Savings Plans and reservations (with --aws)")
+	access.register(cmd, "Savings Plans and reservations (with --aws), and the Athena engine")
+	f.hub = &access.hub
 	return cmd
 }
 
@@ -207,22 +214,23 @@ func newCommitmentsUtilizationCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
-				w, err := f.window(ctx, db)
+			return withCommitments(ctx, app, &f, func(r commitments.Reader) error {
+				w, err := f.window(ctx, r)
 				if err != nil {
 					return err
 				}
-				if err := commitments.CheckData(ctx, db, w); err != nil {
+				if err := commitments.CheckData(ctx, r, w); err != nil {
 					return err
 				}
-				rows, err := commitments.Utilization(ctx, db, w, g)
+				rows, err := commitments.Utilization(ctx, r, w, g)
 				if err != nil {
 					return err
 				}
 				rep := struct {
 					Summary []commitments.Summary        `json:"summary"`
 					Periods []commitments.UtilizationRow `json:"periods"`
-				}{commitments.Summarize(rows, key), rows}
+					Athena  *costs.EngineCost            `json:"athena,omitempty"`
+				}{commitments.Summarize(rows, key), rows, athena.Spent(r)}
 				if rep.Periods == nil {
 					rep.Periods, rep.Summary = []commitments.UtilizationRow{}, []commitments.Summary{}
 				}
@@ -232,6 +240,7 @@ func newCommitmentsUtilizationCmd(app *App) *cobra.Command {
 					for _, s := range rep.Summary {
 						rowf(tw, "%s\t%s\t%s\t%s\t%.1f%%\t%s\n", s.Key, money(s.Commitment), money(s.Used), money(s.Unused), 100*s.Utilization, money(s.NetSavings))
 					}
+					athenaNote(tw, rep.Athena)
 					return tw.Flush()
 				})
 			})
@@ -240,6 +249,7 @@ func newCommitmentsUtilizationCmd(app *App) *cobra.Command {
 	f.register(cmd, "30d")
 	cmd.Flags().StringVar(&granularity, "granularity", "daily", "hourly or daily periods (in --json)")
 	cmd.Flags().StringVar(&by, "by", "plan", "summarize by plan, account or type")
+	f.registerAthenaHub(cmd)
 	return cmd
 }
 
@@ -269,18 +279,21 @@ func newCommitmentsCoverageCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
-				w, err := f.window(ctx, db)
+			return withCommitments(ctx, app, &f, func(r commitments.Reader) error {
+				w, err := f.window(ctx, r)
 				if err != nil {
 					return err
 				}
-				if err := commitments.CheckData(ctx, db, w); err != nil {
+				if err := commitments.CheckData(ctx, r, w); err != nil {
 					return err
 				}
-				rows, err := commitments.Coverage(ctx, db, w, g, byAccount)
+				rows, err := commitments.Coverage(ctx, r, w, g, byAccount)
 				if err != nil {
 					return err
 				}
+				// The answer is a list (its JSON too): what Athena
+				// charged goes to stderr.
+				commitmentsAthenaNote(app.Stderr, r)
 				if rows == nil {
 					rows = []commitments.CoverageRow{}
 				}
@@ -299,6 +312,7 @@ func newCommitmentsCoverageCmd(app *App) *cobra.Command {
 	f.register(cmd, "30d")
 	cmd.Flags().StringVar(&granularity, "granularity", "daily", "hourly or daily")
 	cmd.Flags().BoolVar(&byAccount, "by-account", false, "one row per linked account")
+	f.registerAthenaHub(cmd)
 	return cmd
 }
 
@@ -319,7 +333,7 @@ Explorer budget. Each figure says where the two definitions differ.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
-				w, err := f.window(ctx, db)
+				w, err := f.window(ctx, commitments.DB(db))
 				if err != nil {
 					return err
 				}
@@ -327,7 +341,7 @@ Explorer budget. Each figure says where the two definitions differ.`,
 				if err != nil {
 					return err
 				}
-				rep, err := commitments.CompareFiguresWithAWS(ctx, db, w, ce)
+				rep, err := commitments.CompareFiguresWithAWS(ctx, commitments.DB(db), w, ce)
 				if err != nil {
 					return err
 				}

@@ -417,7 +417,7 @@ func limit(v float64, format string) string {
 func portfolio(ctx context.Context, app *App, f *commitmentFlags, fromAWS bool, access *customerAWS, regions []string,
 	run func(db *sql.DB, w commitments.Window, fromAPI []commitments.Commitment) error) error {
 	return withCommitmentsDB(ctx, app, f, func(db *sql.DB) error {
-		w, err := f.window(ctx, db)
+		w, err := f.window(ctx, commitments.DB(db))
 		if err != nil {
 			return err
 		}
@@ -476,7 +476,7 @@ job queues the alerts (--notify does it now).`,
 						q.Notify = purchase.Outbox(st)
 					}
 				}
-				rep, err := purchase.ListRenewals(ctx, db, w, fromAPI, q)
+				rep, err := purchase.ListRenewals(ctx, commitments.DB(db), w, fromAPI, q)
 				if err != nil {
 					return err
 				}
@@ -554,7 +554,7 @@ it (crossbill commitments execute) and may cancel the listing (crossbill commitm
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			return portfolio(ctx, app, &f, fromAWS, &access, regions, func(db *sql.DB, w commitments.Window, fromAPI []commitments.Commitment) error {
-				rep, err := purchase.ListSales(ctx, db, w, fromAPI, discount, time.Now().UTC())
+				rep, err := purchase.ListSales(ctx, commitments.DB(db), w, fromAPI, discount, time.Now().UTC())
 				if err != nil {
 					return err
 				}
@@ -598,18 +598,18 @@ it (crossbill commitments execute) and may cancel the listing (crossbill commitm
 	return cmd
 }
 
-// planUsage reads the tenant's last 30 days of usage from the cost store
+// planUsage reads the tenant's last 30 days of usage in its cost engine
 // for a plan's expected figures, as the API does.
 func planUsage(app *App, tenant string) purchase.UsageReader {
 	return func(ctx context.Context, gross bool) (purchase.TenantUsage, error) {
 		f := commitmentFlags{tenant: tenant, lookback: "30d", gross: gross}
 		var out purchase.TenantUsage
-		err := withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
-			w, err := f.window(ctx, db)
+		err := withCommitments(ctx, app, &f, func(r commitments.Reader) error {
+			w, err := f.window(ctx, r)
 			if err != nil {
 				return err
 			}
-			out, err = purchase.ReadUsage(ctx, db, w, commitments.RateSources{})
+			out, err = purchase.ReadUsage(ctx, r, w, commitments.RateSources{})
 			return err
 		})
 		return out, err

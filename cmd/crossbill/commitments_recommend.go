@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"strings"
@@ -14,6 +13,8 @@ import (
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/commitments"
+	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/costs/athena"
 )
 
 // optionFlags select commitment types, terms and payment options, and
@@ -41,8 +42,8 @@ func (o *optionFlags) register(cmd *cobra.Command, multi bool) {
 	cmd.Flags().StringVar(&o.rates, "rates", "", "JSON file of discount rates overriding the embedded table, the Pricing API's and the CUR's observed rates")
 	cmd.Flags().BoolVar(&o.pricing, "pricing", false, "compute discount rates from the AWS Price List and Savings Plans offering rates (free; hub credentials)")
 	cmd.Flags().IntVar(&o.perClass, "pricing-top", commitments.DefaultPricedPerClass, "with --pricing, instance types (per region) priced per usage class, most on-demand spend first")
-	cmd.Flags().StringVar(&o.hub.EndpointURL, "endpoint-url", "", "send AWS calls (--pricing, --aws-compare) to this endpoint (an emulator)")
-	cmd.Flags().StringVar(&o.hub.Profile, "profile", "", "AWS shared-config profile of the hub identity (--pricing, --aws-compare)")
+	cmd.Flags().StringVar(&o.hub.EndpointURL, "endpoint-url", "", "send AWS calls (--pricing, --aws-compare, the Athena engine) to this endpoint (an emulator)")
+	cmd.Flags().StringVar(&o.hub.Profile, "profile", "", "AWS shared-config profile of the hub identity (--pricing, --aws-compare, the Athena engine)")
 }
 
 // awsConfig is the hub's AWS configuration, from the process's factory, for
@@ -110,12 +111,12 @@ func (o *optionFlags) rateSources(ctx context.Context, app *App) (commitments.Ra
 
 // loadRates is the discount table simulate and backtest use: the same
 // layering as recommend's.
-func (o *optionFlags) loadRates(ctx context.Context, app *App, db *sql.DB, w commitments.Window) (*commitments.Rates, error) {
+func (o *optionFlags) loadRates(ctx context.Context, app *App, r commitments.Reader, w commitments.Window) (*commitments.Rates, error) {
 	src, err := o.rateSources(ctx, app)
 	if err != nil {
 		return nil, err
 	}
-	return commitments.LoadRates(ctx, db, w, src)
+	return commitments.LoadRates(ctx, r, w, src)
 }
 
 type recommendReport struct {
@@ -124,6 +125,8 @@ type recommendReport struct {
 	AWS             []commitments.AWSRecommendation `json:"aws_cost_explorer,omitempty"`
 	// Rates are the discount rates used, each with its source.
 	Rates []commitments.Rate `json:"rates"`
+	// Athena is what the answer cost in Athena (an Athena tenant's).
+	Athena *costs.EngineCost `json:"athena,omitempty"`
 }
 
 type windowJSON struct {
@@ -183,8 +186,8 @@ commitments; crossbill uses the CUR over --lookback, adjusted for the trend.`,
 			if err := opts.Validate(); err != nil {
 				return err
 			}
-			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
-				w, err := f.window(ctx, db)
+			return withCommitments(ctx, app, &f, func(r commitments.Reader) error {
+				w, err := f.window(ctx, r)
 				if err != nil {
 					return err
 				}
@@ -192,11 +195,11 @@ commitments; crossbill uses the CUR over --lookback, adjusted for the trend.`,
 				if err != nil {
 					return err
 				}
-				res, err := commitments.Recommend(ctx, db, commitments.Request{Window: w, Options: opts, Rates: src})
+				res, err := commitments.Recommend(ctx, r, commitments.Request{Window: w, Options: opts, Rates: src})
 				if err != nil {
 					return err
 				}
-				rep := recommendReport{Window: toWindowJSON(w), Recommendations: res.Recommendations, Rates: res.Rates}
+				rep := recommendReport{Window: toWindowJSON(w), Recommendations: res.Recommendations, Rates: res.Rates, Athena: athena.Spent(r)}
 				if compare {
 					ce, err := customerCostExplorer(ctx, app, o.hub, w.Tenant, connection)
 					if err != nil {
@@ -210,6 +213,7 @@ commitments; crossbill uses the CUR over --lookback, adjusted for the trend.`,
 					if err := printRecommendations(out, rep, top); err != nil {
 						return err
 					}
+					athenaNote(out, rep.Athena)
 					_, err := fmt.Fprintln(out, rankNote(opts))
 					return err
 				})
@@ -219,6 +223,7 @@ commitments; crossbill uses the CUR over --lookback, adjusted for the trend.`,
 	f.register(cmd, "30d")
 	registerGross(cmd, &f)
 	o.register(cmd, true)
+	f.hub = &o.hub
 	cmd.Flags().IntVar(&ladder, "ladder", 0, "split each purchase into N tranches bought a month apart")
 	cmd.Flags().IntVar(&top, "top", 20, "rows to print (text output)")
 	cmd.Flags().StringVar(&rank, "rank", commitments.RankRisk, "risk: trend-adjusted, ranked by savings if usage drops 20%, risky options hidden; optimum: the exact lookback optimum of every option, ranked by expected savings")
@@ -334,21 +339,24 @@ func newCommitmentsSimulateCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
-				w, err := f.window(ctx, db)
+			return withCommitments(ctx, app, &f, func(r commitments.Reader) error {
+				w, err := f.window(ctx, r)
 				if err != nil {
 					return err
 				}
-				rates, err := o.loadRates(ctx, app, db, w)
+				rates, err := o.loadRates(ctx, app, r, w)
 				if err != nil {
 					return err
 				}
-				r, err := commitments.Simulate(ctx, db, w, rates, typ, term, pay, key, commitment)
+				rec, err := commitments.Simulate(ctx, r, w, rates, typ, term, pay, key, commitment)
 				if err != nil {
 					return err
 				}
-				return app.Print(r, func(out io.Writer) error {
-					return printRecommendations(out, recommendReport{Window: toWindowJSON(w), Recommendations: []commitments.Recommendation{r}}, 1)
+				// The answer's JSON is the recommendation: what Athena
+				// charged goes to stderr.
+				commitmentsAthenaNote(app.Stderr, r)
+				return app.Print(rec, func(out io.Writer) error {
+					return printRecommendations(out, recommendReport{Window: toWindowJSON(w), Recommendations: []commitments.Recommendation{rec}}, 1)
 				})
 			})
 		},
@@ -356,6 +364,7 @@ func newCommitmentsSimulateCmd(app *App) *cobra.Command {
 	f.register(cmd, "30d")
 	registerGross(cmd, &f)
 	o.register(cmd, false)
+	f.hub = &o.hub
 	cmd.Flags().Float64Var(&commitment, "commitment", 0, "hourly commitment in dollars at commitment rates (required)")
 	cmd.Flags().StringVar(&key, "key", "", "family/region (EC2_INSTANCE_SP) or instance-type/region (reservations), e.g. m5/us-east-1")
 	return cmd
@@ -375,10 +384,10 @@ func newCommitmentsBacktestCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
+			return withCommitments(ctx, app, &f, func(r commitments.Reader) error {
 				// --end (or the data's end) closes the test window; the
 				// training window (--lookback) precedes it.
-				test, err := (&commitmentFlags{tenant: f.tenant, tenantID: f.tenantID, lookback: testDays, end: f.end, account: f.account, gross: f.gross}).window(ctx, db)
+				test, err := (&commitmentFlags{tenant: f.tenant, tenantID: f.tenantID, lookback: testDays, end: f.end, account: f.account, gross: f.gross}).window(ctx, r)
 				if err != nil {
 					return err
 				}
@@ -389,14 +398,15 @@ func newCommitmentsBacktestCmd(app *App) *cobra.Command {
 				train := test
 				train.End = test.Start
 				train.Start = test.Start.Add(-time.Duration(days) * 24 * time.Hour)
-				rates, err := o.loadRates(ctx, app, db, train)
+				rates, err := o.loadRates(ctx, app, r, train)
 				if err != nil {
 					return err
 				}
-				res, err := commitments.Backtest(ctx, db, train, test, rates, typ, term, pay)
+				res, err := commitments.Backtest(ctx, r, train, test, rates, typ, term, pay)
 				if err != nil {
 					return err
 				}
+				commitmentsAthenaNote(app.Stderr, r)
 				return app.Print(res, func(out io.Writer) error {
 					tw := newTable(out, 0)
 					rowf(tw, "%s %dy %s: train %s..%s, test %s..%s\n", res.Type, res.Term, res.Payment, res.TrainStart.Format(time.DateOnly),
@@ -421,6 +431,7 @@ func newCommitmentsBacktestCmd(app *App) *cobra.Command {
 	f.register(cmd, "30d")
 	registerGross(cmd, &f)
 	o.register(cmd, false)
+	f.hub = &o.hub
 	cmd.Flags().StringVar(&testDays, "test", "7d", "length of the scoring window after the training window")
 	return cmd
 }

@@ -46,7 +46,9 @@ func newCostsEngineSetCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "set local|athena",
 		Short: "Run the tenant's cost queries in Athena through --connection's role, or back in crossbill's cost store",
-		Long: `athena: the tenant's cost queries (crossbill costs, GET .../costs) run in the
+		Long: `athena: the tenant's cost queries (crossbill costs, GET .../costs) and its
+commitments analyses (inventory, utilization, coverage, recommend, simulate,
+backtest; renewals, sale and compare read crossbill's store) run in the
 customer's Amazon Athena over the CUR 2.0 export in place, through the role of
 --connection: a verified connection with the cur module whose CUR stack was
 deployed with EnableAthena=true (its Glue table crossbill_cur.cur2 and workgroup

@@ -42,9 +42,12 @@ type Sources struct {
 	Savings SavingsSource // nil until internal/optimize is wired
 	// Engine, when set, answers the budget and anomaly rules instead of
 	// Costs: the tenant's Athena engine (athena.Engines.Athena), so that
-	// they judge the costs the tenant's queries show. Commitment rules
-	// read Costs, as the commitments analyses do.
+	// they judge the costs the tenant's queries show.
 	Engine costs.Source
+	// Commitments, when set, answers the commitment rules instead of
+	// Costs: the same engine's (athena.CommitmentsOf), as the commitments
+	// analyses do.
+	Commitments commitments.Reader
 }
 
 // Firing is one thing a rule found worth telling.
@@ -149,10 +152,14 @@ func evalRule(ctx context.Context, st *store.Store, tenant crossbill.TenantID, s
 		}
 		return evalAnomaly(ctx, cs, tenant, r, p)
 	case KindCommitExpiry, KindCommitUtilized:
-		if err := needCosts(); err != nil {
-			return nil, err
+		cr := src.Commitments
+		if cr == nil {
+			if err := needCosts(); err != nil {
+				return nil, err
+			}
+			cr = commitments.DB(src.Costs.DB())
 		}
-		return evalCommitments(ctx, src.Costs, tenant, r, p, st.Now())
+		return evalCommitments(ctx, cr, tenant, r, p, st.Now())
 	case KindSavings:
 		if src.Savings == nil {
 			return nil, crossbill.Errorf(crossbill.CodeUnavailable, "alerts", "no optimization recommendations in this build yet (internal/optimize): the rule fires once they are")
@@ -231,8 +238,8 @@ func evalAnomaly(ctx context.Context, cs costs.Source, tenant crossbill.TenantID
 	return out, nil
 }
 
-func evalCommitments(ctx context.Context, cs *costs.Store, tenant crossbill.TenantID, r store.AlertRule, p Params, now time.Time) ([]Firing, error) {
-	end, err := commitments.DataEnd(ctx, cs.DB(), tenant)
+func evalCommitments(ctx context.Context, cr commitments.Reader, tenant crossbill.TenantID, r store.AlertRule, p Params, now time.Time) ([]Firing, error) {
+	end, err := commitments.DataEnd(ctx, cr, tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +248,7 @@ func evalCommitments(ctx context.Context, cs *costs.Store, tenant crossbill.Tena
 	}
 	var out []Firing
 	if r.Kind == KindCommitExpiry {
-		inv, err := commitments.FromCUR(ctx, cs.DB(), commitments.Window{Tenant: tenant, Start: end.AddDate(0, -1, 0), End: end})
+		inv, err := commitments.FromCUR(ctx, cr, commitments.Window{Tenant: tenant, Start: end.AddDate(0, -1, 0), End: end})
 		if err != nil {
 			return nil, err
 		}
@@ -254,7 +261,7 @@ func evalCommitments(ctx context.Context, cs *costs.Store, tenant crossbill.Tena
 		}
 		return out, nil
 	}
-	v, err := commitments.DailyUtilization(ctx, cs.DB(), commitments.Window{Tenant: tenant, Start: end.AddDate(0, 0, -p.Days), End: end})
+	v, err := commitments.DailyUtilization(ctx, cr, commitments.Window{Tenant: tenant, Start: end.AddDate(0, 0, -p.Days), End: end})
 	if err != nil {
 		return nil, err
 	}

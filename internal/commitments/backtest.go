@@ -2,7 +2,6 @@ package commitments
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/crossbill/crossbill"
@@ -48,20 +47,20 @@ type BacktestResult struct {
 // Backtest recommends on train and scores on test, group by group (a
 // Compute Savings Plan is one group; EC2 Instance Savings Plans are per
 // family and region; reservations per instance type and region).
-func Backtest(ctx context.Context, db *sql.DB, train, test Window, rates *Rates, typ string, term int, pay Payment) (BacktestResult, error) {
+func Backtest(ctx context.Context, rd Reader, train, test Window, rates *Rates, typ string, term int, pay Payment) (BacktestResult, error) {
 	if err := (Options{Types: []string{typ}, Terms: []int{term}}).Validate(); err != nil {
 		return BacktestResult{}, err
 	}
 	for _, w := range []Window{train, test} {
-		if err := CheckData(ctx, db, w); err != nil {
+		if err := CheckData(ctx, rd, w); err != nil {
 			return BacktestResult{}, err
 		}
 	}
-	trainUsage, err := EligibleUsage(ctx, db, train)
+	trainUsage, err := EligibleUsage(ctx, rd, train)
 	if err != nil {
 		return BacktestResult{}, err
 	}
-	testUsage, err := EligibleUsage(ctx, db, test)
+	testUsage, err := EligibleUsage(ctx, rd, test)
 	if err != nil {
 		return BacktestResult{}, err
 	}
@@ -199,7 +198,7 @@ func CheckHourlyCommitment(commitment float64) error {
 // done over the window: over all eligible usage for a Compute Savings Plan,
 // over one family/region (EC2 Instance SP) or instance type/region
 // (reservation) named by key.
-func Simulate(ctx context.Context, db *sql.DB, w Window, rates *Rates, typ string, term int, pay Payment, key string, commitment float64) (Recommendation, error) {
+func Simulate(ctx context.Context, rd Reader, w Window, rates *Rates, typ string, term int, pay Payment, key string, commitment float64) (Recommendation, error) {
 	const op = "commitments simulate"
 	if err := (Options{Types: []string{typ}, Terms: []int{term}}).Validate(); err != nil {
 		return Recommendation{}, err
@@ -207,10 +206,10 @@ func Simulate(ctx context.Context, db *sql.DB, w Window, rates *Rates, typ strin
 	if err := CheckHourlyCommitment(commitment); err != nil {
 		return Recommendation{}, err
 	}
-	if err := CheckData(ctx, db, w); err != nil {
+	if err := CheckData(ctx, rd, w); err != nil {
 		return Recommendation{}, err
 	}
-	usage, err := EligibleUsage(ctx, db, w)
+	usage, err := EligibleUsage(ctx, rd, w)
 	if err != nil {
 		return Recommendation{}, err
 	}

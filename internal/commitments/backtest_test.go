@@ -22,7 +22,7 @@ func TestBacktestOnFixture(t *testing.T) {
 	mid := w.Start.Add(7 * 24 * time.Hour)
 	train, test := w, w
 	train.End, test.Start = mid, mid
-	res, err := commitments.Backtest(ctx, db, train, test, rates, commitments.OptionEC2InstanceSP, 1, commitments.NoUpfront)
+	res, err := commitments.Backtest(ctx, commitments.DB(db), train, test, rates, commitments.OptionEC2InstanceSP, 1, commitments.NoUpfront)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestSimulate(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := fixtureWindow()
-	r, err := commitments.Simulate(ctx, db, w, rates, commitments.OptionEC2InstanceSP, 1, commitments.NoUpfront, "m5/us-east-1", 0.5)
+	r, err := commitments.Simulate(ctx, commitments.DB(db), w, rates, commitments.OptionEC2InstanceSP, 1, commitments.NoUpfront, "m5/us-east-1", 0.5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestSimulate(t *testing.T) {
 		{"BOGUS", "", 1, crossbill.CodeInvalid},
 	}
 	for _, tt := range tests {
-		if _, err := commitments.Simulate(ctx, db, w, rates, tt.typ, 1, commitments.NoUpfront, tt.key, tt.c); crossbill.ErrorCode(err) != tt.code {
+		if _, err := commitments.Simulate(ctx, commitments.DB(db), w, rates, tt.typ, 1, commitments.NoUpfront, tt.key, tt.c); crossbill.ErrorCode(err) != tt.code {
 			t.Errorf("%s %q %v: %v, want %s", tt.typ, tt.key, tt.c, err, tt.code)
 		}
 	}

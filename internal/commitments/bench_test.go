@@ -77,7 +77,7 @@ func BenchmarkRecommend1000Accounts(b *testing.B) {
 	b.ReportMetric(float64(rows), "cur-rows")
 	defer reportCPU(b)()
 	for b.Loop() {
-		recs, err := commitments.RecommendWith(context.Background(), db, w, rates, commitments.Options{})
+		recs, err := commitments.RecommendWith(context.Background(), commitments.DB(db), w, rates, commitments.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -94,7 +94,7 @@ func BenchmarkEligibleUsage1000Accounts(b *testing.B) {
 	w := commitments.Window{Tenant: "default", Start: start, End: start.Add(60 * 24 * time.Hour)}
 	defer reportCPU(b)()
 	for b.Loop() {
-		if _, err := commitments.EligibleUsage(context.Background(), db, w); err != nil {
+		if _, err := commitments.EligibleUsage(context.Background(), commitments.DB(db), w); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,7 +2,6 @@ package commitments
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -72,13 +71,13 @@ const (
 // Savings Plan's utilization beside crossbill's (CompareRequests requests,
 // more when pages follow, $0.01 each). ce must reach the customer's
 // account (the connection's role): Cost Explorer answers for the caller.
-func CompareFiguresWithAWS(ctx context.Context, db *sql.DB, w Window, ce ceFiguresAPI) (FiguresReport, error) {
+func CompareFiguresWithAWS(ctx context.Context, rd Reader, w Window, ce ceFiguresAPI) (FiguresReport, error) {
 	const op = "commitments compare"
-	util, err := Utilization(ctx, db, w, Daily)
+	util, err := Utilization(ctx, rd, w, Daily)
 	if err != nil {
 		return FiguresReport{}, err
 	}
-	cov, err := Coverage(ctx, db, w, Daily, false)
+	cov, err := Coverage(ctx, rd, w, Daily, false)
 	if err != nil {
 		return FiguresReport{}, err
 	}

@@ -16,28 +16,27 @@ import (
 // accounts crossbill has no role in. The hourly commitment of a Savings
 // Plan is its savings_plan_total_commitment_to_date per hour; that of a
 // reservation its RIFee recurring and amortized upfront fees per hour billed.
-func FromCUR(ctx context.Context, db *sql.DB, w Window) ([]Commitment, error) {
-	where, args := w.where()
-	riWhere, riArgs := w.overlapping()
+func FromCUR(ctx context.Context, r Reader, w Window) ([]Commitment, error) {
+	t := r.Table()
 	q := `SELECT 'savings_plan', savings_plan_savings_plan_a_r_n,
-	    coalesce(any_value(savings_plan_offering_type), ''), coalesce(any_value(savings_plan_purchase_term), ''),
-	    coalesce(any_value(savings_plan_payment_option), ''), coalesce(any_value(savings_plan_region), ''),
-	    coalesce(any_value(savings_plan_instance_type_family), ''), '', 0,
-	    min(TRY_CAST(savings_plan_start_time AS TIMESTAMP)), max(TRY_CAST(savings_plan_end_time AS TIMESTAMP)),
-	    coalesce(any_value(line_item_usage_account_id), ''), coalesce(max(savings_plan_total_commitment_to_date), 0)
-	  FROM cur WHERE line_item_line_item_type = 'SavingsPlanRecurringFee' AND ` + where + ` GROUP BY 2
+	    coalesce(max(savings_plan_offering_type), ''), coalesce(max(savings_plan_purchase_term), ''),
+	    coalesce(max(savings_plan_payment_option), ''), coalesce(max(savings_plan_region), ''),
+	    coalesce(max(savings_plan_instance_type_family), ''), '', CAST(0 AS DOUBLE),
+	    min(` + isoTime("savings_plan_start_time") + `), max(` + isoTime("savings_plan_end_time") + `),
+	    coalesce(max(line_item_usage_account_id), ''), coalesce(max(savings_plan_total_commitment_to_date), 0)
+	  FROM ` + t.Name + ` WHERE line_item_line_item_type = 'SavingsPlanRecurringFee' AND ` + w.where(t) + ` GROUP BY 2
 	UNION ALL
 	  SELECT 'reservation', reservation_reservation_a_r_n,
-	    coalesce(any_value(line_item_product_code), ''), coalesce(any_value(pricing_lease_contract_length), ''),
-	    coalesce(any_value(pricing_purchase_option), ''), coalesce(any_value(product_region_code), ''),
-	    '', coalesce(any_value(product_instance_type), ''), coalesce(max(TRY_CAST(reservation_number_of_reservations AS DOUBLE)), 0),
-	    min(TRY_CAST(reservation_start_time AS TIMESTAMP)), max(TRY_CAST(reservation_end_time AS TIMESTAMP)),
-	    coalesce(any_value(line_item_usage_account_id), ''),
+	    coalesce(max(line_item_product_code), ''), coalesce(max(pricing_lease_contract_length), ''),
+	    coalesce(max(pricing_purchase_option), ''), coalesce(max(product_region_code), ''),
+	    '', coalesce(max(product_instance_type), ''), coalesce(max(TRY_CAST(reservation_number_of_reservations AS DOUBLE)), 0),
+	    min(` + isoTime("reservation_start_time") + `), max(` + isoTime("reservation_end_time") + `),
+	    coalesce(max(line_item_usage_account_id), ''),
 	    coalesce(sum(coalesce(line_item_unblended_cost, 0) + coalesce(reservation_amortized_upfront_fee_for_billing_period, 0))
 	      / nullif(sum(date_diff('hour', line_item_usage_start_date, line_item_usage_end_date)), 0), 0)
-	  FROM cur WHERE line_item_line_item_type = 'RIFee' AND ` + riWhere + ` GROUP BY 2
+	  FROM ` + t.Name + ` WHERE line_item_line_item_type = 'RIFee' AND ` + w.overlapping(t) + ` GROUP BY 2
 	ORDER BY 2`
-	rows, err := db.QueryContext(ctx, q, append(append([]any{}, args...), riArgs...)...)
+	rows, err := r.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("reading commitments from the CUR: %w", err)
 	}
@@ -75,16 +74,25 @@ func FromCUR(ctx context.Context, db *sql.DB, w Window) ([]Commitment, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading commitments from the CUR: %w", err)
 	}
-	if ok, err := hasFOCUS(ctx, db); err != nil {
-		return nil, err
-	} else if ok {
-		fromFOCUS, err := fromFOCUS(ctx, db, w)
-		if err != nil {
+	if t.DB != nil {
+		if ok, err := hasFOCUS(ctx, t.DB); err != nil {
 			return nil, err
+		} else if ok {
+			fromFOCUS, err := fromFOCUS(ctx, t.DB, w)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, fromFOCUS...)
 		}
-		out = append(out, fromFOCUS...)
 	}
 	return out, nil
+}
+
+// isoTime reads a CUR time column of text ("2026-01-01T00:00:00.000Z") as
+// a timestamp, NULL when it is not one: the ISO 8601 T and Z dropped,
+// which both engines' casts then read.
+func isoTime(col string) string {
+	return "TRY_CAST(replace(replace(" + col + ", 'T', ' '), 'Z', '') AS TIMESTAMP)"
 }
 
 // parseTerm reads "1yr", "3yr", "1 year", "3".
@@ -104,8 +112,8 @@ func parseTerm(s string) float64 {
 // effective cost over the public on-demand cost of the usage they covered.
 // Classes with less than minSpend of covered on-demand spend are skipped
 // as too thin to trust.
-func ObservedRates(ctx context.Context, db *sql.DB, w Window, minSpend float64) ([]Rate, error) {
-	where, args := w.where()
+func ObservedRates(ctx context.Context, r Reader, w Window, minSpend float64) ([]Rate, error) {
+	t := r.Table()
 	q := `SELECT typ, class, term, pay, sum(eff), sum(od) FROM (
 	    SELECT ` + classSQL + ` AS class, ` + odSQL + ` AS od,
 	      CASE WHEN line_item_line_item_type = 'SavingsPlanCoveredUsage' THEN coalesce(savings_plan_offering_type, '')
@@ -116,9 +124,9 @@ func ObservedRates(ctx context.Context, db *sql.DB, w Window, minSpend float64) 
 	           ELSE coalesce(pricing_purchase_option, '') END AS pay,
 	      CASE WHEN line_item_line_item_type = 'SavingsPlanCoveredUsage' THEN coalesce(savings_plan_savings_plan_effective_cost, 0)
 	           ELSE coalesce(reservation_effective_cost, 0) END AS eff
-	    FROM cur WHERE line_item_line_item_type IN ('SavingsPlanCoveredUsage', 'DiscountedUsage') AND ` + where + `)
-	  WHERE class <> '' GROUP BY ALL`
-	rows, err := db.QueryContext(ctx, q, args...)
+	    FROM ` + t.Name + ` WHERE line_item_line_item_type IN ('SavingsPlanCoveredUsage', 'DiscountedUsage') AND ` + w.where(t) + `) lines
+	  WHERE class <> '' GROUP BY 1, 2, 3, 4`
+	rows, err := r.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("measuring observed commitment discounts: %w", err)
 	}

@@ -2,7 +2,6 @@ package commitments
 
 import (
 	"context"
-	"database/sql"
 	"sort"
 	"time"
 )
@@ -41,12 +40,12 @@ type UtilizationView struct {
 // DailyUtilization rolls the window's commitment utilization and coverage
 // up to days (all commitments and accounts together), with the totals and
 // the per-commitment summaries: the utilization page's view.
-func DailyUtilization(ctx context.Context, db *sql.DB, win Window) (UtilizationView, error) {
-	rows, err := Utilization(ctx, db, win, Daily)
+func DailyUtilization(ctx context.Context, r Reader, win Window) (UtilizationView, error) {
+	rows, err := Utilization(ctx, r, win, Daily)
 	if err != nil {
 		return UtilizationView{}, err
 	}
-	cov, err := Coverage(ctx, db, win, Daily, false)
+	cov, err := Coverage(ctx, r, win, Daily, false)
 	if err != nil {
 		return UtilizationView{}, err
 	}

@@ -38,7 +38,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := store.DB()
-	end, err := commitments.DataEnd(ctx, db, "default")
+	end, err := commitments.DataEnd(ctx, commitments.DB(db), "default")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Inventory: every generated commitment active in month 2, with its
 	// terms and hourly commitment.
-	inv, err := commitments.FromCUR(ctx, db, month2)
+	inv, err := commitments.FromCUR(ctx, commitments.DB(db), month2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Utilization: each plan used between 0 and 100%.
-	rows, err := commitments.Utilization(ctx, db, month2, commitments.Daily)
+	rows, err := commitments.Utilization(ctx, commitments.DB(db), month2, commitments.Daily)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestEndToEnd(t *testing.T) {
 	// discounted). Since issue 12 the shares follow rates.json's order (the
 	// 1-year All Upfront plan gets at least 1-year No Upfront's discounts,
 	// where it used to get 6% on Lambda and 16% on Fargate).
-	rates, err := commitments.ObservedRates(ctx, db, month2, 1)
+	rates, err := commitments.ObservedRates(ctx, commitments.DB(db), month2, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := commitments.RecommendWith(ctx, db, month2, def, commitments.Options{Terms: []int{1}, Payments: []commitments.Payment{commitments.NoUpfront}})
+	recs, err := commitments.RecommendWith(ctx, commitments.DB(db), month2, def, commitments.Options{Terms: []int{1}, Payments: []commitments.Payment{commitments.NoUpfront}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestEndToEnd(t *testing.T) {
 	// to 30th percentile of usage.
 	gross := month2
 	gross.Gross = true
-	recs, err = commitments.RecommendWith(ctx, db, gross, def, commitments.Options{Types: []string{commitments.OptionComputeSP},
+	recs, err = commitments.RecommendWith(ctx, commitments.DB(db), gross, def, commitments.Options{Types: []string{commitments.OptionComputeSP},
 		Terms: []int{3}, Payments: []commitments.Payment{commitments.NoUpfront}})
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Backtest from scratch: recommend on month 1, score on month 2.
 	month1 := commitments.Window{Tenant: "default", Start: start, End: month2.Start, Gross: true}
-	bt, err := commitments.Backtest(ctx, db, month1, gross, def, commitments.OptionComputeSP, 1, commitments.NoUpfront)
+	bt, err := commitments.Backtest(ctx, commitments.DB(db), month1, gross, def, commitments.OptionComputeSP, 1, commitments.NoUpfront)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,11 +117,12 @@ func focusUtilization(ctx context.Context, db *sql.DB, w Window, g Granularity) 
 	  FROM focus_export WHERE ChargeCategory = 'Usage' AND CommitmentDiscountStatus IN ('Used', 'Unused')
 	    AND coalesce(CommitmentDiscountId, '') <> '' AND ` + where + `
 	  GROUP BY 1, 2 ORDER BY 1, 2`
-	return scanUtilization(ctx, db, "reading commitment utilization from FOCUS data", func(r *UtilizationRow) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	return scanUtilization("reading commitment utilization from FOCUS data", func(r *UtilizationRow) {
 		if r.Type == "" {
 			r.Type = string(r.Kind)
 		}
-	}, q, args...)
+	}, rows, err)
 }
 
 // focusCoverage is Coverage over FOCUS rows, at list price: AWS usage is
@@ -146,7 +147,8 @@ func focusCoverage(ctx context.Context, db *sql.DB, w Window, g Granularity, byA
 	    FROM focus_export WHERE ChargeCategory = 'Usage' AND coalesce(CommitmentDiscountStatus, '') <> 'Unused'
 	      AND coalesce(PricingCategory, '') <> 'Dynamic' AND ` + where + `)
 	  WHERE class <> '' GROUP BY ALL ORDER BY 1, 2, 3`
-	return scanCoverage(ctx, db, "reading commitment coverage from FOCUS data", q, append(append([]any{}, args...), args...)...)
+	rows, err := db.QueryContext(ctx, q, append(append([]any{}, args...), args...)...)
+	return scanCoverage("reading commitment coverage from FOCUS data", rows, err)
 }
 
 // focusSpan is the first and last ChargePeriodStart of the tenant's FOCUS

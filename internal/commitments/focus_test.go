@@ -141,16 +141,16 @@ func TestCommitmentsFromFOCUS(t *testing.T) {
 	loadFOCUS(t, s, "azure", azure)
 	db := s.DB()
 
-	end, err := commitments.DataEnd(ctx, db, "aws")
+	end, err := commitments.DataEnd(ctx, commitments.DB(db), "aws")
 	if err != nil || !end.Equal(time.Date(2024, 10, 2, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("DataEnd = %v, %v; want the end of the FOCUS data, 2024-10-02", end, err)
 	}
 	w := commitments.Window{Tenant: "aws", Start: time.Date(2024, 10, 1, 0, 0, 0, 0, time.UTC), End: end}
-	if err := commitments.CheckData(ctx, db, w); err != nil {
+	if err := commitments.CheckData(ctx, commitments.DB(db), w); err != nil {
 		t.Fatalf("CheckData: %v", err)
 	}
 
-	inv, err := commitments.FromCUR(ctx, db, w)
+	inv, err := commitments.FromCUR(ctx, commitments.DB(db), w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestCommitmentsFromFOCUS(t *testing.T) {
 		t.Errorf("reservation %+v", ri)
 	}
 
-	rows, err := commitments.Utilization(ctx, db, w, commitments.Daily)
+	rows, err := commitments.Utilization(ctx, commitments.DB(db), w, commitments.Daily)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestCommitmentsFromFOCUS(t *testing.T) {
 		}
 	}
 
-	cov, err := commitments.Coverage(ctx, db, w, commitments.Daily, false)
+	cov, err := commitments.Coverage(ctx, commitments.DB(db), w, commitments.Daily, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,14 +202,14 @@ func TestCommitmentsFromFOCUS(t *testing.T) {
 
 	// Another provider: classed by service, the unused-free reservation at 100%.
 	w.Tenant = "azure"
-	cov, err = commitments.Coverage(ctx, db, w, commitments.Daily, true)
+	cov, err = commitments.Coverage(ctx, commitments.DB(db), w, commitments.Daily, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cov) != 1 || cov[0].Class != "Virtual Machines" || cov[0].Account != "sub-1" || !near(cov[0].CoveredByRI, 48) || !near(cov[0].Coverage, 48.0/52) {
 		t.Errorf("azure coverage %+v", cov)
 	}
-	inv, err = commitments.FromCUR(ctx, db, w)
+	inv, err = commitments.FromCUR(ctx, commitments.DB(db), w)
 	if err != nil || len(inv) != 1 || inv[0].Payment != commitments.NoUpfront || inv[0].Type != "Reservation" || !near(inv[0].HourlyCommitment, 1.2) {
 		t.Errorf("azure inventory %+v, %v", inv, err)
 	}

@@ -2,7 +2,6 @@ package commitments
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -39,17 +38,17 @@ func (s RateSources) progress(format string, args ...any) {
 // API's rates for the window's instance types (when asked), then rates
 // observed in the CUR over the window, then the rates file. A Pricing API
 // the hub may not call is a warning: the other sources stand in.
-func LoadRates(ctx context.Context, db *sql.DB, w Window, src RateSources) (*Rates, error) {
+func LoadRates(ctx context.Context, rd Reader, w Window, src RateSources) (*Rates, error) {
 	rates, err := DefaultRates()
 	if err != nil {
 		return nil, crossbill.Errorf(crossbill.CodeInternal, "commitments", "loading the discount table: %w", err)
 	}
 	if src.Pricing != nil {
-		if err := loadPricing(ctx, db, w, src, rates); err != nil {
+		if err := loadPricing(ctx, rd, w, src, rates); err != nil {
 			return nil, err
 		}
 	}
-	observed, err := ObservedRates(ctx, db, w, MinObservedSpend)
+	observed, err := ObservedRates(ctx, rd, w, MinObservedSpend)
 	if err != nil {
 		return nil, err
 	}
@@ -64,11 +63,11 @@ func LoadRates(ctx context.Context, db *sql.DB, w Window, src RateSources) (*Rat
 	return rates, nil
 }
 
-func loadPricing(ctx context.Context, db *sql.DB, w Window, src RateSources, rates *Rates) error {
-	if err := CheckData(ctx, db, w); err != nil {
+func loadPricing(ctx context.Context, rd Reader, w Window, src RateSources, rates *Rates) error {
+	if err := CheckData(ctx, rd, w); err != nil {
 		return err
 	}
-	usage, err := EligibleUsage(ctx, db, w)
+	usage, err := EligibleUsage(ctx, rd, w)
 	if err != nil {
 		return err
 	}
@@ -104,16 +103,16 @@ type Report struct {
 
 // Recommend is the recommendation use case the CLI and the API share:
 // layer the discount rates, then choose every option's commitment.
-func Recommend(ctx context.Context, db *sql.DB, req Request) (Report, error) {
+func Recommend(ctx context.Context, rd Reader, req Request) (Report, error) {
 	if err := req.Options.Validate(); err != nil {
 		return Report{}, err
 	}
-	rates, err := LoadRates(ctx, db, req.Window, req.Rates)
+	rates, err := LoadRates(ctx, rd, req.Window, req.Rates)
 	if err != nil {
 		return Report{}, err
 	}
 	req.Rates.progress("recommending from %s to %s", req.Window.Start.Format("2006-01-02"), req.Window.End.Format("2006-01-02"))
-	recs, err := RecommendWith(ctx, db, req.Window, rates, req.Options)
+	recs, err := RecommendWith(ctx, rd, req.Window, rates, req.Options)
 	if err != nil {
 		return Report{}, err
 	}

@@ -2,7 +2,6 @@ package commitments
 
 import (
 	"context"
-	"database/sql"
 	"math"
 	"sort"
 
@@ -144,14 +143,14 @@ type Recommendation struct {
 // RecommendWith builds the eligible usage of the window (net of existing
 // commitments) and, for every requested type, term and payment option,
 // the commitment that maximizes net savings over it.
-func RecommendWith(ctx context.Context, db *sql.DB, w Window, rates *Rates, o Options) ([]Recommendation, error) {
+func RecommendWith(ctx context.Context, rd Reader, w Window, rates *Rates, o Options) ([]Recommendation, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	if err := CheckData(ctx, db, w); err != nil {
+	if err := CheckData(ctx, rd, w); err != nil {
 		return nil, err
 	}
-	usage, err := EligibleUsage(ctx, db, w)
+	usage, err := EligibleUsage(ctx, rd, w)
 	if err != nil {
 		return nil, err
 	}

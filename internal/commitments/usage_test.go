@@ -19,7 +19,7 @@ func near(a, b float64) bool { return math.Abs(a-b) <= 1e-6*math.Max(1, math.Abs
 func TestFromCUR(t *testing.T) {
 	t.Parallel()
 	db := newCUR(t)
-	cs, err := commitments.FromCUR(context.Background(), db, fixtureWindow())
+	cs, err := commitments.FromCUR(context.Background(), commitments.DB(db), fixtureWindow())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestUtilization(t *testing.T) {
 	t.Parallel()
 	db := newCUR(t)
 	for _, g := range []commitments.Granularity{commitments.Hourly, commitments.Daily} {
-		rows, err := commitments.Utilization(context.Background(), db, fixtureWindow(), g)
+		rows, err := commitments.Utilization(context.Background(), commitments.DB(db), fixtureWindow(), g)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +82,7 @@ func TestUtilization(t *testing.T) {
 func TestCoverage(t *testing.T) {
 	t.Parallel()
 	db := newCUR(t)
-	rows, err := commitments.Coverage(context.Background(), db, fixtureWindow(), commitments.Daily, false)
+	rows, err := commitments.Coverage(context.Background(), commitments.DB(db), fixtureWindow(), commitments.Daily, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestCoverage(t *testing.T) {
 	if l := byClass["lambda"]; !near(l.OnDemand, 0.5*24) {
 		t.Errorf("lambda: %+v (requests are not eligible)", l)
 	}
-	perAccount, err := commitments.Coverage(context.Background(), db, fixtureWindow(), commitments.Hourly, true)
+	perAccount, err := commitments.Coverage(context.Background(), commitments.DB(db), fixtureWindow(), commitments.Hourly, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestCoverage(t *testing.T) {
 
 func TestObservedRates(t *testing.T) {
 	t.Parallel()
-	rates, err := commitments.ObservedRates(context.Background(), newCUR(t), fixtureWindow(), 1)
+	rates, err := commitments.ObservedRates(context.Background(), commitments.DB(newCUR(t)), fixtureWindow(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,14 +136,14 @@ func TestRecommendFromFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := commitments.RecommendWith(ctx, db, fixtureWindow(), rates, commitments.Options{
+	recs, err := commitments.RecommendWith(ctx, commitments.DB(db), fixtureWindow(), rates, commitments.Options{
 		Types: []string{commitments.OptionEC2InstanceSP, commitments.OptionRDSRI, commitments.OptionComputeSP},
 		Terms: []int{1}, Payments: []commitments.Payment{commitments.NoUpfront, commitments.AllUpfront}, Ladder: 3,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	usage, err := commitments.EligibleUsage(ctx, db, fixtureWindow())
+	usage, err := commitments.EligibleUsage(ctx, commitments.DB(db), fixtureWindow())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,15 +190,15 @@ func TestMissingMonths(t *testing.T) {
 	}
 	w := fixtureWindow()
 	w.Start = w.Start.AddDate(0, -2, 0) // 60-day lookback reaching into November
-	if _, err := commitments.RecommendWith(ctx, db, w, rates, commitments.Options{}); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+	if _, err := commitments.RecommendWith(ctx, commitments.DB(db), w, rates, commitments.Options{}); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
 		t.Errorf("lookback beyond the data: %v, want NotFound", err)
 	}
 	w = fixtureWindow()
 	w.Tenant = "nobody"
-	if _, err := commitments.RecommendWith(ctx, db, w, rates, commitments.Options{}); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
+	if _, err := commitments.RecommendWith(ctx, commitments.DB(db), w, rates, commitments.Options{}); crossbill.ErrorCode(err) != crossbill.CodeNotFound {
 		t.Errorf("unknown tenant: %v, want NotFound", err)
 	}
-	if _, err := commitments.RecommendWith(ctx, db, fixtureWindow(), rates, commitments.Options{Types: []string{"SPOT_SP"}}); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
+	if _, err := commitments.RecommendWith(ctx, commitments.DB(db), fixtureWindow(), rates, commitments.Options{Types: []string{"SPOT_SP"}}); crossbill.ErrorCode(err) != crossbill.CodeInvalid {
 		t.Errorf("bad type: %v, want Invalid", err)
 	}
 }

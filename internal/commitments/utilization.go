@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -57,62 +58,132 @@ type UtilizationRow struct {
 // Reservations: each RIFee line's recurring and amortized upfront fee
 // spread evenly over the hours it bills (its usage start to end date),
 // against the effective cost of the DiscountedUsage lines.
-func Utilization(ctx context.Context, db *sql.DB, w Window, g Granularity) ([]UtilizationRow, error) {
-	where, args := w.where()
-	riWhere, riArgs := w.overlapping()
+func Utilization(ctx context.Context, r Reader, w Window, g Granularity) ([]UtilizationRow, error) {
+	const what = "reading commitment utilization"
+	t := r.Table()
+	where := w.where(t)
+	// One statement, three parts (Athena bills each query 10 MB at
+	// least): Savings Plans' rows whole, reservations' fee lines and their
+	// use, the fees spread over their hours here (Athena has no
+	// generate_series).
 	q := `WITH sp_fee AS (
 	  SELECT date_trunc('` + string(g) + `', line_item_usage_start_date) AS period,
-	    savings_plan_savings_plan_a_r_n AS arn, any_value(savings_plan_offering_type) AS typ,
-	    any_value(line_item_usage_account_id) AS account,
+	    savings_plan_savings_plan_a_r_n AS arn, max(savings_plan_offering_type) AS typ,
+	    max(line_item_usage_account_id) AS account,
 	    sum(coalesce(savings_plan_total_commitment_to_date, 0)) AS commitment,
 	    sum(coalesce(savings_plan_used_commitment, 0)) AS used
-	  FROM cur WHERE line_item_line_item_type = 'SavingsPlanRecurringFee' AND ` + where + ` GROUP BY ALL),
+	  FROM ` + t.Name + ` WHERE line_item_line_item_type = 'SavingsPlanRecurringFee' AND ` + where + ` GROUP BY 1, 2),
 	sp_cov AS (
 	  SELECT date_trunc('` + string(g) + `', line_item_usage_start_date) AS period,
 	    savings_plan_savings_plan_a_r_n AS arn, sum(` + odSQL + `) AS covered
-	  FROM cur WHERE line_item_line_item_type = 'SavingsPlanCoveredUsage' AND ` + where + ` GROUP BY ALL),
-	ri_fee AS (
-	  SELECT reservation_reservation_a_r_n AS arn, line_item_product_code AS typ, line_item_usage_account_id AS account,
-	    line_item_usage_start_date AS s, line_item_usage_end_date AS e,
-	    (coalesce(line_item_unblended_cost, 0) + coalesce(reservation_amortized_upfront_fee_for_billing_period, 0))
-	      / greatest(date_diff('hour', line_item_usage_start_date, line_item_usage_end_date), 1) AS per_hour
-	  FROM cur WHERE line_item_line_item_type = 'RIFee' AND ` + riWhere + `),
-	ri_hours AS (
-	  SELECT arn, typ, account, per_hour, unnest(generate_series(s, e - INTERVAL 1 HOUR, INTERVAL 1 HOUR)) AS hour
-	  FROM ri_fee),
-	ri_commit AS (
-	  SELECT date_trunc('` + string(g) + `', hour) AS period, arn, any_value(typ) AS typ, any_value(account) AS account, sum(per_hour) AS commitment
-	  FROM ri_hours WHERE hour >= ? AND hour < ? GROUP BY ALL),
+	  FROM ` + t.Name + ` WHERE line_item_line_item_type = 'SavingsPlanCoveredUsage' AND ` + where + ` GROUP BY 1, 2),
 	ri_use AS (
 	  SELECT date_trunc('` + string(g) + `', line_item_usage_start_date) AS period, reservation_reservation_a_r_n AS arn,
 	    sum(coalesce(reservation_effective_cost, 0)) AS used, sum(` + odSQL + `) AS covered
-	  FROM cur WHERE line_item_line_item_type = 'DiscountedUsage' AND ` + where + ` GROUP BY ALL)
-	SELECT f.period, f.arn, 'savings_plan', coalesce(f.typ, ''), coalesce(f.account, ''), f.commitment, f.used, coalesce(c.covered, 0)
-	FROM sp_fee f LEFT JOIN sp_cov c USING (period, arn)
+	  FROM ` + t.Name + ` WHERE line_item_line_item_type = 'DiscountedUsage' AND ` + where + ` GROUP BY 1, 2)
+	SELECT 'sp', f.period, f.arn, coalesce(f.typ, ''), coalesce(f.account, ''), f.commitment, f.used, coalesce(c.covered, 0), CAST(NULL AS TIMESTAMP)
+	FROM sp_fee f LEFT JOIN sp_cov c ON c.period = f.period AND c.arn = f.arn
 	UNION ALL
-	SELECT r.period, r.arn, 'reservation', coalesce(r.typ, ''), coalesce(r.account, ''), r.commitment, coalesce(u.used, 0), coalesce(u.covered, 0)
-	FROM ri_commit r LEFT JOIN ri_use u USING (period, arn)
-	ORDER BY 1, 2`
-	all := append(append(append(append([]any{}, args...), args...), riArgs...), w.Start, w.End)
-	all = append(all, args...)
-	out, err := scanUtilization(ctx, db, "reading commitment utilization from the cost store", func(r *UtilizationRow) {
-		if r.Kind == KindReservation {
-			r.Type = reservationType(r.Type)
-		}
-	}, q, all...)
+	SELECT 'ri_fee', line_item_usage_start_date, reservation_reservation_a_r_n, coalesce(line_item_product_code, ''), coalesce(line_item_usage_account_id, ''),
+	  (coalesce(line_item_unblended_cost, 0) + coalesce(reservation_amortized_upfront_fee_for_billing_period, 0))
+	    / greatest(date_diff('hour', line_item_usage_start_date, line_item_usage_end_date), 1),
+	  CAST(0 AS DOUBLE), CAST(0 AS DOUBLE), line_item_usage_end_date
+	FROM ` + t.Name + ` WHERE line_item_line_item_type = 'RIFee' AND line_item_usage_end_date IS NOT NULL AND ` + w.overlapping(t) + `
+	UNION ALL
+	SELECT 'ri_use', period, arn, '', '', used, covered, CAST(0 AS DOUBLE), CAST(NULL AS TIMESTAMP) FROM ri_use`
+	rows, err := r.Query(ctx, q)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if ok, err := hasFOCUS(ctx, db); err != nil {
-		return nil, err
-	} else if ok {
-		more, err := focusUtilization(ctx, db, w, g)
-		if err != nil {
-			return nil, err
+	defer rows.Close()
+	var out []UtilizationRow
+	type key struct {
+		period time.Time
+		arn    string
+	}
+	ri := map[key]*UtilizationRow{}
+	use := map[key][2]float64{}
+	for rows.Next() {
+		var part, arn, typ, account string
+		var period time.Time
+		var a, b, c float64
+		var end sql.NullTime
+		if err := rows.Scan(&part, &period, &arn, &typ, &account, &a, &b, &c, &end); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
-		out = mergeByPeriod(out, more, func(r UtilizationRow) time.Time { return r.Period })
+		period = period.UTC()
+		switch part {
+		case "sp":
+			out = append(out, UtilizationRow{Period: period, ARN: arn, Kind: KindSavingsPlan, Type: typ, Account: crossbill.AccountID(account),
+				Commitment: a, Used: b, CoveredOnDemand: c})
+		case "ri_use":
+			use[key{period, arn}] = [2]float64{a, b}
+		case "ri_fee":
+			// The fee per hour, on each hour it bills within the window.
+			for h := period; h.Before(end.Time.UTC()); h = h.Add(time.Hour) {
+				if h.Before(w.Start) || !h.Before(w.End) {
+					continue
+				}
+				k := key{truncate(h, g), arn}
+				row := ri[k]
+				if row == nil {
+					row = &UtilizationRow{Period: k.period, ARN: arn, Kind: KindReservation}
+					ri[k] = row
+				}
+				row.Type, row.Account = max(row.Type, typ), max(row.Account, crossbill.AccountID(account))
+				row.Commitment += a
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	for k, row := range ri {
+		u := use[k]
+		row.Used, row.CoveredOnDemand = u[0], u[1]
+		row.Type = reservationType(row.Type)
+		out = append(out, *row)
+	}
+	for i := range out {
+		finishUtilization(&out[i])
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Period.Equal(out[j].Period) {
+			return out[i].Period.Before(out[j].Period)
+		}
+		return out[i].ARN < out[j].ARN
+	})
+	if t.DB != nil {
+		if ok, err := hasFOCUS(ctx, t.DB); err != nil {
+			return nil, err
+		} else if ok {
+			more, err := focusUtilization(ctx, t.DB, w, g)
+			if err != nil {
+				return nil, err
+			}
+			out = mergeByPeriod(out, more, func(r UtilizationRow) time.Time { return r.Period })
+		}
 	}
 	return out, nil
+}
+
+// truncate is t's period of granularity g (UTC).
+func truncate(t time.Time, g Granularity) time.Time {
+	t = t.UTC().Truncate(time.Hour)
+	if g == Daily {
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	return t
+}
+
+// finishUtilization derives a row's unused part, utilization and net
+// savings.
+func finishUtilization(r *UtilizationRow) {
+	r.Unused = r.Commitment - r.Used
+	if r.Commitment > 0 {
+		r.Utilization = r.Used / r.Commitment
+	}
+	r.NetSavings = r.CoveredOnDemand - r.Commitment
 }
 
 // mergeByPeriod merges two lists ordered by period into one.
@@ -204,30 +275,33 @@ type CoverageRow struct {
 // Coverage reports, per period and usage class (and per account when
 // byAccount), the eligible spend and the part Savings Plans and
 // reservations covered, from the CUR and from FOCUS rows (focusCoverage).
-func Coverage(ctx context.Context, db *sql.DB, w Window, g Granularity, byAccount bool) ([]CoverageRow, error) {
-	where, args := w.where()
+func Coverage(ctx context.Context, r Reader, w Window, g Granularity, byAccount bool) ([]CoverageRow, error) {
+	t := r.Table()
 	acct := "''"
 	if byAccount {
 		acct = "line_item_usage_account_id"
 	}
 	q := `SELECT period, account, class,
-	    sum(od) FILTER (WHERE t = 'Usage'), sum(od) FILTER (WHERE t = 'SavingsPlanCoveredUsage'), sum(od) FILTER (WHERE t = 'DiscountedUsage')
+	    sum(CASE WHEN t = 'Usage' THEN od END), sum(CASE WHEN t = 'SavingsPlanCoveredUsage' THEN od END), sum(CASE WHEN t = 'DiscountedUsage' THEN od END)
 	  FROM (SELECT date_trunc('` + string(g) + `', line_item_usage_start_date) AS period, coalesce(` + acct + `, '') AS account,
 	      ` + classSQL + ` AS class, line_item_line_item_type AS t, ` + odSQL + ` AS od
-	    FROM cur WHERE line_item_line_item_type IN ('Usage', 'SavingsPlanCoveredUsage', 'DiscountedUsage') AND ` + where + `)
-	  WHERE class <> '' GROUP BY ALL ORDER BY 1, 2, 3`
-	out, err := scanCoverage(ctx, db, "reading commitment coverage from the cost store", q, args...)
+	    FROM ` + t.Name + ` WHERE line_item_line_item_type IN ('Usage', 'SavingsPlanCoveredUsage', 'DiscountedUsage') AND ` + w.where(t) + `) lines
+	  WHERE class <> '' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`
+	rows, err := r.Query(ctx, q)
+	out, err := scanCoverage("reading commitment coverage", rows, err)
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := hasFOCUS(ctx, db); err != nil {
-		return nil, err
-	} else if ok {
-		more, err := focusCoverage(ctx, db, w, g, byAccount)
-		if err != nil {
+	if t.DB != nil {
+		if ok, err := hasFOCUS(ctx, t.DB); err != nil {
 			return nil, err
+		} else if ok {
+			more, err := focusCoverage(ctx, t.DB, w, g, byAccount)
+			if err != nil {
+				return nil, err
+			}
+			out = mergeByPeriod(out, more, func(r CoverageRow) time.Time { return r.Period })
 		}
-		out = mergeByPeriod(out, more, func(r CoverageRow) time.Time { return r.Period })
 	}
 	return out, nil
 }
@@ -235,8 +309,7 @@ func Coverage(ctx context.Context, db *sql.DB, w Window, g Granularity, byAccoun
 // scanCoverage runs a coverage query whose rows are (period, account,
 // class, on-demand, covered by Savings Plans, covered by reservations), for
 // CUR and FOCUS data alike; what names the read in errors.
-func scanCoverage(ctx context.Context, db *sql.DB, what, q string, args ...any) ([]CoverageRow, error) {
-	rows, err := db.QueryContext(ctx, q, args...)
+func scanCoverage(what string, rows Rows, err error) ([]CoverageRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -268,8 +341,7 @@ func scanCoverage(ctx context.Context, db *sql.DB, what, q string, args ...any) 
 // kind, type, account, commitment, used, covered on-demand), for CUR and
 // FOCUS data alike; typeOf normalizes each row's type, what names the read
 // in errors.
-func scanUtilization(ctx context.Context, db *sql.DB, what string, typeOf func(*UtilizationRow), q string, args ...any) ([]UtilizationRow, error) {
-	rows, err := db.QueryContext(ctx, q, args...)
+func scanUtilization(what string, typeOf func(*UtilizationRow), rows Rows, err error) ([]UtilizationRow, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -284,11 +356,7 @@ func scanUtilization(ctx context.Context, db *sql.DB, what string, typeOf func(*
 		r.Period = r.Period.UTC()
 		r.Account = crossbill.AccountID(account)
 		typeOf(&r)
-		r.Unused = r.Commitment - r.Used
-		if r.Commitment > 0 {
-			r.Utilization = r.Used / r.Commitment
-		}
-		r.NetSavings = r.CoveredOnDemand - r.Commitment
+		finishUtilization(&r)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -209,3 +209,12 @@ func AthenaLatestDaySQL(table string, now time.Time, months int) (string, error)
 	return fmt.Sprintf("SELECT date_trunc('day', max(line_item_usage_start_date)) AS latest\nFROM %s\nWHERE billing_period IN (%s)\n  AND line_item_usage_start_date >= %s\n  AND line_item_usage_start_date < %s",
 		table, strings.Join(periods, ", "), athenaTimestamp(first.AddDate(0, -1, 0)), athenaTimestamp(end)), nil
 }
+
+// CheckAthenaTable refuses a table name that is not Glue's DATABASE.TABLE
+// (the name is inlined in the SQL).
+func CheckAthenaTable(table string) error {
+	if !athenaTable.MatchString(table) {
+		return crossbill.Errorf(crossbill.CodeInvalid, "athena query", "table %q: want DATABASE.TABLE of letters, digits and underscores", table)
+	}
+	return nil
+}

@@ -52,7 +52,7 @@ func buildInventory(ctx context.Context, st *store.Store, t store.Tenant, o Opti
 // delete its instance.
 func resourceCosts(ctx context.Context, o Options, tenant crossbill.TenantID) (map[string]inventory.Cost, error) {
 	db := o.Costs.DB()
-	end, err := commitments.DataEnd(ctx, db, tenant)
+	end, err := commitments.DataEnd(ctx, commitments.DB(db), tenant)
 	if err != nil {
 		return nil, err
 	}

@@ -93,14 +93,14 @@ func ingestBills(ctx context.Context, _ *store.Store, t store.Tenant, o Options,
 
 func recommend(ctx context.Context, _ *store.Store, t store.Tenant, o Options, rep *Report) (string, bool, error) {
 	cs := o.Costs
-	end, err := commitments.DataEnd(ctx, cs.DB(), t.ID)
+	end, err := commitments.DataEnd(ctx, commitments.DB(cs.DB()), t.ID)
 	if err != nil {
 		return "", false, err
 	}
 	// The same use case as the CLI and the API (rates layered alike), so
 	// the summary matches what the Commitments page then shows.
 	w := commitments.Window{Tenant: t.ID, Start: end.AddDate(0, 0, -30), End: end}
-	res, err := commitments.Recommend(ctx, cs.DB(), commitments.Request{Window: w,
+	res, err := commitments.Recommend(ctx, commitments.DB(cs.DB()), commitments.Request{Window: w,
 		Options: commitments.Options{Terms: []int{1}, Payments: []commitments.Payment{commitments.NoUpfront}}})
 	if err != nil {
 		return "", false, err

@@ -2,7 +2,6 @@ package purchase
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -63,27 +62,27 @@ func message(err error) string {
 }
 
 // ReadUsage reads the tenant's usage over w (from its first hour of data
-// when that is later) from a cost store (db) with
+// when that is later) from the tenant's engine (rd) with
 // the discount table layered as recommendations layer it: what the CLI
 // and the API give Account.Usage.
-func ReadUsage(ctx context.Context, db *sql.DB, w commitments.Window, src commitments.RateSources) (TenantUsage, error) {
+func ReadUsage(ctx context.Context, rd commitments.Reader, w commitments.Window, src commitments.RateSources) (TenantUsage, error) {
 	// A tenant with less history than the lookback is measured over what
 	// it has: hours before its first bill are not hours without usage.
-	first, err := commitments.DataStart(ctx, db, w.Tenant)
+	first, err := commitments.DataStart(ctx, rd, w.Tenant)
 	if err != nil {
 		return TenantUsage{}, err
 	}
 	if first.After(w.Start) && first.Before(w.End) {
 		w.Start = first
 	}
-	if err := commitments.CheckData(ctx, db, w); err != nil {
+	if err := commitments.CheckData(ctx, rd, w); err != nil {
 		return TenantUsage{}, err
 	}
-	rates, err := commitments.LoadRates(ctx, db, w, src)
+	rates, err := commitments.LoadRates(ctx, rd, w, src)
 	if err != nil {
 		return TenantUsage{}, err
 	}
-	usage, err := commitments.EligibleUsage(ctx, db, w)
+	usage, err := commitments.EligibleUsage(ctx, rd, w)
 	if err != nil {
 		return TenantUsage{}, err
 	}

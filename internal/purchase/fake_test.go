@@ -311,7 +311,7 @@ func (fx *fixture) withUsage(t *testing.T) {
 		// fixture's two weeks: ReadUsage starts at the first hour of data.
 		w := commitmentstest.Window()
 		w.Start, w.Gross = w.End.AddDate(0, 0, -30), gross
-		return purchase.ReadUsage(ctx, db, w, commitments.RateSources{})
+		return purchase.ReadUsage(ctx, commitments.DB(db), w, commitments.RateSources{})
 	}
 }
 

@@ -2,7 +2,6 @@ package purchase
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"time"
 
@@ -41,8 +40,8 @@ type RenewalsQuery struct {
 // ListRenewals is the renewals use case: the commitments ending within 90
 // days of q.AsOf with their alert and pre-sized renewal plan, alerts
 // queued through q.Notify when set.
-func ListRenewals(ctx context.Context, db *sql.DB, w commitments.Window, fromAPI []commitments.Commitment, q RenewalsQuery) (RenewalsReport, error) {
-	pf, err := ReadPortfolio(ctx, db, w, fromAPI)
+func ListRenewals(ctx context.Context, rd commitments.Reader, w commitments.Window, fromAPI []commitments.Commitment, q RenewalsQuery) (RenewalsReport, error) {
+	pf, err := ReadPortfolio(ctx, rd, w, fromAPI)
 	if err != nil {
 		return RenewalsReport{}, err
 	}
@@ -99,11 +98,11 @@ type SalesReport struct {
 
 // ListSales is the sale use case: listing plans for the EC2 reservations
 // used under MaxSaleUtilization over the window, priced with discount.
-func ListSales(ctx context.Context, db *sql.DB, w commitments.Window, fromAPI []commitments.Commitment, discount float64, now time.Time) (SalesReport, error) {
+func ListSales(ctx context.Context, rd commitments.Reader, w commitments.Window, fromAPI []commitments.Commitment, discount float64, now time.Time) (SalesReport, error) {
 	if discount < 0 || discount >= 1 {
 		return SalesReport{}, crossbill.Errorf(crossbill.CodeInvalid, "marketplace sale", "a discount of %v: use a fraction from 0 to below 1 (0.1 for 10%%)", discount)
 	}
-	pf, err := ReadPortfolio(ctx, db, w, fromAPI)
+	pf, err := ReadPortfolio(ctx, rd, w, fromAPI)
 	if err != nil {
 		return SalesReport{}, err
 	}

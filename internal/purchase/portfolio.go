@@ -2,7 +2,6 @@ package purchase
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,12 +40,12 @@ type Portfolio struct {
 
 // ReadPortfolio reads the commitments of the window from the CUR, merges
 // fromAPI and measures each one's utilization.
-func ReadPortfolio(ctx context.Context, db *sql.DB, w commitments.Window, fromAPI []commitments.Commitment) (Portfolio, error) {
-	fromCUR, err := commitments.FromCUR(ctx, db, w)
+func ReadPortfolio(ctx context.Context, rd commitments.Reader, w commitments.Window, fromAPI []commitments.Commitment) (Portfolio, error) {
+	fromCUR, err := commitments.FromCUR(ctx, rd, w)
 	if err != nil {
 		return Portfolio{}, err
 	}
-	rows, err := commitments.Utilization(ctx, db, w, commitments.Daily)
+	rows, err := commitments.Utilization(ctx, rd, w, commitments.Daily)
 	if err != nil {
 		return Portfolio{}, err
 	}

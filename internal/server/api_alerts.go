@@ -8,6 +8,7 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/alerts"
+	"github.com/crossbill/crossbill/internal/costs/athena"
 	"github.com/crossbill/crossbill/internal/notify"
 	"github.com/crossbill/crossbill/internal/scheduler"
 	"github.com/crossbill/crossbill/internal/store"
@@ -221,7 +222,7 @@ func (s *Server) evaluateTenant(ctx context.Context, tenant crossbill.TenantID, 
 	if err != nil {
 		return alerts.Report{}, err
 	}
-	src.Engine = eng
+	src.Engine, src.Commitments = eng, athena.CommitmentsOf(eng)
 	return alerts.Evaluate(ctx, s.store, tenant, src, only, dry)
 }
 

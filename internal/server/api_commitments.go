@@ -11,15 +11,23 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/commitments"
+	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/athena"
+	"github.com/crossbill/crossbill/internal/store"
 )
 
-// costSourceHeader tells, on the commitments answers of a tenant whose
-// cost engine is Athena, that they come from crossbill's local cost store
-// (athena.LocalOnly).
+// costSourceHeader tells, on a commitments answer of a tenant whose cost
+// engine is Athena, where it comes from: "athena; why" for the analyses
+// the tenant's engine runs (commitmentsIn), "local; why" for those that read
+// crossbill's local cost store whatever the engine (athena.LocalOnly).
 const costSourceHeader = "Crossbill-Cost-Source"
 
-// commitmentsSource sets costSourceHeader for an Athena tenant.
+// athenaCommitmentsSource is costSourceHeader on the commitments answers
+// Athena gives: "athena; why", as "local; why" (the web UI shows it).
+const athenaCommitmentsSource = "athena; the tenant's cost engine is athena: these commitments analyses run in Amazon Athena over the CUR in place, through the connection's role (what each costs: the answer's athena object, or GET .../costs/engine)"
+
+// commitmentsSource sets costSourceHeader for an Athena tenant's
+// local-only answer.
 func (s *Server) commitmentsSource(w http.ResponseWriter, r *http.Request) error {
 	note, err := athena.LocalOnly(r.Context(), s.store, tenantOf(r).ID)
 	if err != nil || note == "" {
@@ -27,6 +35,37 @@ func (s *Server) commitmentsSource(w http.ResponseWriter, r *http.Request) error
 	}
 	w.Header().Set(costSourceHeader, "local; "+note)
 	return nil
+}
+
+// commitmentsIn runs a commitments analysis in the tenant's engine
+// (athena.Engines.Commitments), saying so in costSourceHeader for an
+// Athena tenant, and returns the cache key of its answer: key, prefixed
+// with the engine (s.engineKey).
+func (s *Server) commitmentsIn(w http.ResponseWriter, r *http.Request, key string) (string, error) {
+	e, err := s.store.CostEngine(r.Context(), tenantOf(r).ID)
+	if err != nil {
+		return "", err
+	}
+	if e.Engine == store.EngineAthena {
+		w.Header().Set(costSourceHeader, athenaCommitmentsSource)
+	}
+	return s.engineKey(r.Context(), tenantOf(r).ID, key)
+}
+
+// commitmentWindowIn is the tenant's CUR history in r up to its last
+// hour: all of it (lookbackDays 0) or its last lookbackDays days.
+func commitmentWindowIn(ctx context.Context, r commitments.Reader, tenant crossbill.TenantID, lookbackDays int) (commitments.Window, error) {
+	end, err := commitments.DataEnd(ctx, r, tenant)
+	if err != nil {
+		return commitments.Window{}, err
+	}
+	w := commitments.Window{Tenant: tenant, End: end}
+	if lookbackDays > 0 {
+		w.Start = end.AddDate(0, 0, -lookbackDays)
+		return w, nil
+	}
+	w.Start, err = commitments.DataStart(ctx, r, tenant)
+	return w, err
 }
 
 // commitmentWindow is the tenant's whole CUR history up to its last hour,
@@ -38,7 +77,7 @@ func (s *Server) commitmentWindow(ctx context.Context, r *http.Request, lookback
 	}
 	defer release()
 	tenant := tenantOf(r).ID
-	end, err := commitments.DataEnd(ctx, cs.DB(), tenant)
+	end, err := commitments.DataEnd(ctx, commitments.DB(cs.DB()), tenant)
 	if err != nil {
 		return commitments.Window{}, athena.LocalOnlyErr(ctx, s.store, tenant, err)
 	}
@@ -64,48 +103,58 @@ type commitmentInventory struct {
 	Inventory   []commitments.Commitment        `json:"inventory"`
 	Expirations []commitments.ExpirationBuckets `json:"expirations"`
 	Source      string                          `json:"source"`
+	Athena      *costs.EngineCost               `json:"athena,omitempty"`
 }
 
 func (s *Server) listCommitments(w http.ResponseWriter, r *http.Request) error {
-	if err := s.commitmentsSource(w, r); err != nil {
+	key, err := s.commitmentsIn(w, r, "commitments")
+	if err != nil {
 		return err
 	}
-	return s.cached(w, r, "commitments", func(ctx context.Context) (any, error) {
-		win, err := s.commitmentWindow(ctx, r, 0)
-		if err != nil {
-			return nil, err
-		}
-		cs, release, err := s.costStore(r)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
-		inv, err := commitments.FromCUR(ctx, cs.DB(), win)
-		if err != nil {
-			return nil, err
-		}
-		if inv == nil {
-			inv = []commitments.Commitment{}
-		}
-		return commitmentInventory{Inventory: inv, Expirations: commitments.Expirations(inv, s.now()), Source: "cur"}, nil
+	return s.cached(w, r, key, func(ctx context.Context) (any, error) {
+		var inv commitmentInventory
+		_, err := s.engines().Commitments(ctx, tenantOf(r).ID, s.localFor(r), func(cr commitments.Reader) error {
+			win, err := commitmentWindowIn(ctx, cr, tenantOf(r).ID, 0)
+			if err != nil {
+				return err
+			}
+			list, err := commitments.FromCUR(ctx, cr, win)
+			if err != nil {
+				return err
+			}
+			if list == nil {
+				list = []commitments.Commitment{}
+			}
+			inv = commitmentInventory{Inventory: list, Expirations: commitments.Expirations(list, s.now()), Source: "cur", Athena: athena.Spent(cr)}
+			return nil
+		})
+		return inv, err
 	})
 }
 
+// utilizationAnswer is the daily view with what it cost in Athena.
+type utilizationAnswer struct {
+	commitments.UtilizationView
+	Athena *costs.EngineCost `json:"athena,omitempty"`
+}
+
 func (s *Server) commitmentUtilization(w http.ResponseWriter, r *http.Request) error {
-	if err := s.commitmentsSource(w, r); err != nil {
+	key, err := s.commitmentsIn(w, r, "utilization")
+	if err != nil {
 		return err
 	}
-	return s.cached(w, r, "utilization", func(ctx context.Context) (any, error) {
-		win, err := s.commitmentWindow(ctx, r, 0)
-		if err != nil {
-			return nil, err
-		}
-		cs, release, err := s.costStore(r)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
-		return commitments.DailyUtilization(ctx, cs.DB(), win)
+	return s.cached(w, r, key, func(ctx context.Context) (any, error) {
+		var out utilizationAnswer
+		_, err := s.engines().Commitments(ctx, tenantOf(r).ID, s.localFor(r), func(cr commitments.Reader) error {
+			win, err := commitmentWindowIn(ctx, cr, tenantOf(r).ID, 0)
+			if err != nil {
+				return err
+			}
+			out.UtilizationView, err = commitments.DailyUtilization(ctx, cr, win)
+			out.Athena = athena.Spent(cr)
+			return err
+		})
+		return out, err
 	})
 }
 
@@ -143,9 +192,6 @@ func purchaseOptions(q url.Values) (commitments.Options, error) {
 }
 
 func (s *Server) recommendCommitments(w http.ResponseWriter, r *http.Request) error {
-	if err := s.commitmentsSource(w, r); err != nil {
-		return err
-	}
 	q := r.URL.Query()
 	o, err := purchaseOptions(q)
 	if err != nil {
@@ -178,18 +224,23 @@ func (s *Server) recommendCommitments(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	if key, err = s.commitmentsIn(w, r, key); err != nil {
+		return err
+	}
+	// The answer is a list: what it cost in Athena is counted in the
+	// tenant's month (GET .../costs/engine).
 	return s.cached(w, r, key, func(ctx context.Context) (any, error) {
-		win, err := s.commitmentWindow(ctx, r, days)
-		if err != nil {
-			return nil, err
-		}
-		cs, release, err := s.costStore(r)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
-		rep, err := commitments.Recommend(ctx, cs.DB(), commitments.Request{Window: win, Options: o})
-		return rep.Recommendations, err
+		var recs []commitments.Recommendation
+		_, err := s.engines().Commitments(ctx, tenantOf(r).ID, s.localFor(r), func(cr commitments.Reader) error {
+			win, err := commitmentWindowIn(ctx, cr, tenantOf(r).ID, days)
+			if err != nil {
+				return err
+			}
+			rep, err := commitments.Recommend(ctx, cr, commitments.Request{Window: win, Options: o})
+			recs = rep.Recommendations
+			return err
+		})
+		return recs, err
 	})
 }
 
@@ -210,7 +261,7 @@ type simulateRequest struct {
 }
 
 func (s *Server) simulateCommitment(w http.ResponseWriter, r *http.Request) error {
-	if err := s.commitmentsSource(w, r); err != nil {
+	if _, err := s.commitmentsIn(w, r, ""); err != nil {
 		return err
 	}
 	var in simulateRequest
@@ -230,20 +281,20 @@ func (s *Server) simulateCommitment(w http.ResponseWriter, r *http.Request) erro
 	if in.LookbackDays < 1 || in.LookbackDays > 366 {
 		return crossbill.Errorf(crossbill.CodeInvalid, "commitments simulate", "lookback_days must be 1 to 366")
 	}
-	win, err := s.commitmentWindow(r.Context(), r, in.LookbackDays)
-	if err != nil {
+	ctx := r.Context()
+	var rec commitments.Recommendation
+	_, err := s.engines().Commitments(ctx, tenantOf(r).ID, s.localFor(r), func(cr commitments.Reader) error {
+		win, err := commitmentWindowIn(ctx, cr, tenantOf(r).ID, in.LookbackDays)
+		if err != nil {
+			return err
+		}
+		rates, err := commitments.LoadRates(ctx, cr, win, commitments.RateSources{})
+		if err != nil {
+			return err
+		}
+		rec, err = commitments.Simulate(ctx, cr, win, rates, in.Type, in.Term, pay, in.Key, in.HourlyCommitment)
 		return err
-	}
-	cs, release, err := s.costStore(r)
-	if err != nil {
-		return err
-	}
-	defer release()
-	rates, err := commitments.LoadRates(r.Context(), cs.DB(), win, commitments.RateSources{})
-	if err != nil {
-		return err
-	}
-	rec, err := commitments.Simulate(r.Context(), cs.DB(), win, rates, in.Type, in.Term, pay, in.Key, in.HourlyCommitment)
+	})
 	if err != nil {
 		return err
 	}

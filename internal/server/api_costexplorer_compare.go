@@ -42,7 +42,7 @@ func (s *Server) compareCommitments(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	defer release()
-	rep, err := commitments.CompareFiguresWithAWS(ctx, cs.DB(), win, ce)
+	rep, err := commitments.CompareFiguresWithAWS(ctx, commitments.DB(cs.DB()), win, ce)
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func (s *Server) renewals(r *http.Request, conn crossbill.ConnectionID) (purchas
 		return purchase.RenewalsReport{}, err
 	}
 	defer release()
-	return purchase.ListRenewals(ctx, cs.DB(), w, nil, purchase.RenewalsQuery{Tenant: tenantOf(r).ID, Connection: conn, AsOf: at})
+	return purchase.ListRenewals(ctx, commitments.DB(cs.DB()), w, nil, purchase.RenewalsQuery{Tenant: tenantOf(r).ID, Connection: conn, AsOf: at})
 }
 
 func (s *Server) listRenewals(w http.ResponseWriter, r *http.Request) error {
@@ -167,7 +167,7 @@ func (s *Server) sales(r *http.Request, discount float64) (purchase.SalesReport,
 		return purchase.SalesReport{}, err
 	}
 	defer release()
-	return purchase.ListSales(ctx, cs.DB(), win, nil, discount, s.now().UTC())
+	return purchase.ListSales(ctx, commitments.DB(cs.DB()), win, nil, discount, s.now().UTC())
 }
 
 // defaultSaleDiscount is the CLI's --discount default.
@@ -327,7 +327,7 @@ func (s *Server) runRenewals(ctx context.Context, j store.Job, progress schedule
 		return err
 	}
 	defer release()
-	end, err := commitments.DataEnd(ctx, cs.DB(), j.TenantID)
+	end, err := commitments.DataEnd(ctx, commitments.DB(cs.DB()), j.TenantID)
 	if crossbill.ErrorCode(err) == crossbill.CodeNotFound {
 		progress(1, "no cost data yet: nothing to renew")
 		return nil
@@ -336,7 +336,7 @@ func (s *Server) runRenewals(ctx context.Context, j store.Job, progress schedule
 		return err
 	}
 	w := commitments.Window{Tenant: j.TenantID, Start: end.AddDate(0, 0, -renewalsLookback), End: end}
-	rep, err := purchase.ListRenewals(ctx, cs.DB(), w, nil, purchase.RenewalsQuery{Tenant: j.TenantID, AsOf: s.now(), Notify: purchase.Outbox(s.store)})
+	rep, err := purchase.ListRenewals(ctx, commitments.DB(cs.DB()), w, nil, purchase.RenewalsQuery{Tenant: j.TenantID, AsOf: s.now(), Notify: purchase.Outbox(s.store)})
 	if err != nil {
 		return err
 	}

@@ -81,21 +81,21 @@ func (s *Server) getPurchasePlan(w http.ResponseWriter, r *http.Request) error {
 // over, the recommendations' default.
 const planUsageDays = 30
 
-// planUsage reads the tenant's usage from the cost store for a plan's
+// planUsage reads the tenant's usage in its cost engine for a plan's
 // expected figures (never the client's).
 func (s *Server) planUsage(r *http.Request) purchase.UsageReader {
 	return func(ctx context.Context, gross bool) (purchase.TenantUsage, error) {
-		win, err := s.commitmentWindow(ctx, r, planUsageDays)
-		if err != nil {
-			return purchase.TenantUsage{}, err
-		}
-		win.Gross = gross
-		cs, release, err := s.costStore(r)
-		if err != nil {
-			return purchase.TenantUsage{}, err
-		}
-		defer release()
-		return purchase.ReadUsage(ctx, cs.DB(), win, commitments.RateSources{})
+		var usage purchase.TenantUsage
+		_, err := s.engines().Commitments(ctx, tenantOf(r).ID, s.localFor(r), func(cr commitments.Reader) error {
+			win, err := commitmentWindowIn(ctx, cr, tenantOf(r).ID, planUsageDays)
+			if err != nil {
+				return err
+			}
+			win.Gross = gross
+			usage, err = purchase.ReadUsage(ctx, cr, win, commitments.RateSources{})
+			return err
+		})
+		return usage, err
 	}
 }
 

@@ -207,8 +207,8 @@ func (s *Server) featureSchemas() obj {
 			"ingested_at": str("empty for Athena: nothing is loaded")}),
 		"DimensionValues": object([]string{"dimension", "values"}, obj{"dimension": str("as asked"), "billing_periods": obj{"type": "array", "items": obj{"type": "string"}, "description": "the periods read"},
 			"values": obj{"type": "array", "items": obj{"type": "string"}, "description": "non-empty values, sorted"}, "truncated": boolean("more than 1000 values: the first 1000")}),
-		"CommitmentInventory": object([]string{"inventory", "expirations"}, obj{"inventory": obj{"type": "array", "items": obj{"type": "object"}}, "expirations": obj{"type": "array", "items": obj{"type": "object"}}, "source": str("")}),
-		"Utilization":         object(nil, obj{"from": timestamp(""), "to": timestamp(""), "daily": obj{"type": "array", "items": obj{"type": "object"}}, "total": obj{"type": "object"}, "by_commitment": obj{"type": "array", "items": obj{"type": "object"}}, "coverage": obj{"type": "array", "items": obj{"type": "object"}}, "coverage_total": num("")}),
+		"CommitmentInventory": object([]string{"inventory", "expirations"}, obj{"inventory": obj{"type": "array", "items": obj{"type": "object"}}, "expirations": obj{"type": "array", "items": obj{"type": "object"}}, "source": str(""), "athena": ref("AthenaCost")}),
+		"Utilization":         object(nil, obj{"from": timestamp(""), "to": timestamp(""), "daily": obj{"type": "array", "items": obj{"type": "object"}}, "total": obj{"type": "object"}, "by_commitment": obj{"type": "array", "items": obj{"type": "object"}}, "coverage": obj{"type": "array", "items": obj{"type": "object"}}, "coverage_total": num(""), "athena": ref("AthenaCost")}),
 		"Recommendation": object(nil, obj{
 			"type": str(""), "term_years": integer(""), "payment_option": str(""), "scope": str(""), "key": str(""), "hourly_commitment": num(""), "count": integer(""),
 			"upfront_cost": num(""), "monthly_savings": num(""), "savings_percent": num(""), "break_even_month": integer(""), "expected_utilization": num(""), "expected_coverage": num(""),

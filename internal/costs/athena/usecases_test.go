@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -205,11 +206,13 @@ func TestEngineUseCasesMatchLocal(t *testing.T) {
 		}
 		return a
 	}
-	// Alert rules on the costs the tenant's queries show: a budget and
-	// an anomaly rule, evaluated (dry runs) on the local store now and
-	// through Athena's engine later.
+	// Alert rules on the costs the tenant's queries show: a budget, an
+	// anomaly and two commitment rules, evaluated (dry runs) on the local
+	// store now and through Athena's engine later.
 	for name, r := range map[string]alerts.RuleRequest{"budget": {Kind: alerts.KindBudget, Params: alerts.Params{Amount: 100}},
-		"spikes": {Kind: alerts.KindAnomaly, Params: alerts.Params{MinAmount: 1, Days: 20}}} {
+		"spikes":    {Kind: alerts.KindAnomaly, Params: alerts.Params{MinAmount: 1, Days: 20}},
+		"underused": {Kind: alerts.KindCommitUtilized, Params: alerts.Params{BelowPct: 100, Days: 30}},
+		"expiring":  {Kind: alerts.KindCommitExpiry, Params: alerts.Params{Days: 3650}}} {
 		r.Tenant, r.Name, r.By = w.tenant.ID, name, store.AuditEntry{Actor: "test"}
 		if _, err := alerts.AddRule(ctx, w.st, r); err != nil {
 			t.Fatal(err)
@@ -270,13 +273,19 @@ func TestEngineUseCasesMatchLocal(t *testing.T) {
 	}
 
 	// The alert rules through Athena (no local store given): the same
-	// firings, from Athena's queries.
+	// firings, from Athena's queries, commitment rules' included.
 	eng, err := engines.Athena(ctx, w.tenant.ID)
 	if err != nil || eng == nil {
 		t.Fatalf("the Athena engine as a source: %v, %v", eng, err)
 	}
-	gotFirings := firings(alerts.Sources{Engine: eng})
-	if len(wantFirings) < 2 || !slices.Equal(gotFirings, wantFirings) {
+	gotFirings := firings(alerts.Sources{Engine: eng, Commitments: athena.CommitmentsOf(eng)})
+	var commitmentFirings int
+	for _, f := range wantFirings {
+		if strings.HasPrefix(f, "utilization:") || strings.HasPrefix(f, "expiry:") {
+			commitmentFirings++
+		}
+	}
+	if len(wantFirings) < 4 || commitmentFirings < 2 || !slices.Equal(gotFirings, wantFirings) {
 		t.Fatalf("alert firings: Athena %q\nlocal %q", gotFirings, wantFirings)
 	}
 	if n := len(duck.stmts); n <= 12 {
