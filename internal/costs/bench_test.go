@@ -41,7 +41,9 @@ import (
 // serve --duckdb-memory does; default that of costs.Open).
 // CROSSBILL_BENCH_COMMIT_ROWS sets the ingest's CommitRows, and
 // CROSSBILL_BENCH_STAGES=1 prints the CPU time spent between each pair of
-// load stages (see costs.SetStageHook), summed over the periods.
+// load stages (see costs.SetStageHook), summed over the periods;
+// CROSSBILL_BENCH_RSS=1 prints the resident memory every 2 s of the ingest
+// and queries (and, with STAGES, at each load stage): where the peak is.
 func BenchmarkStore(b *testing.B) {
 	ctx := context.Background()
 	export := benchExport(b)
@@ -89,6 +91,25 @@ func BenchmarkStore(b *testing.B) {
 		b.Fatal(err)
 	}
 	resetPeakMemory(b)
+	b.Logf("resident after the raw scan closed: %.0f MB", residentMB(b, "VmRSS:"))
+	if os.Getenv("CROSSBILL_BENCH_RSS") != "" {
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			t := time.NewTicker(2 * time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					rss, _ := statusMB("VmRSS:")
+					hwm, _ := statusMB("VmHWM:")
+					fmt.Fprintf(os.Stderr, "RSS %s rss=%.0f hwm=%.0f\n", time.Now().Format("15:04:05"), rss, hwm)
+				}
+			}
+		}()
+	}
 
 	// Ingest into a fresh store.
 	dataDir := b.TempDir()
@@ -100,6 +121,9 @@ func BenchmarkStore(b *testing.B) {
 	last, lastCPU := "", 0.0
 	if os.Getenv("CROSSBILL_BENCH_STAGES") != "" {
 		costs.SetStageHook(s, func(stage string) {
+			if os.Getenv("CROSSBILL_BENCH_RSS") != "" {
+				fmt.Fprintf(os.Stderr, "STAGE %s rss=%.0f hwm=%.0f\n", stage, residentMB(b, "VmRSS:"), residentMB(b, "VmHWM:"))
+			}
 			c := cpuSeconds(b)
 			if last != "" {
 				stageCPU[last+"->"+stage] += c - lastCPU
@@ -265,23 +289,35 @@ func percentiles(b *testing.B, n int, f func()) []float64 {
 // peakMemoryMB is the process's peak resident set (VmHWM): Go and DuckDB.
 func peakMemoryMB(b *testing.B) float64 {
 	b.Helper()
+	return residentMB(b, "VmHWM:")
+}
+
+// residentMB reads one of /proc/self/status's kB fields, in MB.
+func residentMB(b *testing.B, field string) float64 {
+	b.Helper()
+	mb, err := statusMB(field)
+	if err != nil {
+		b.Skipf("no memory figures: %v", err)
+	}
+	return mb
+}
+
+// statusMB reads one of /proc/self/status's kB fields, in MB; it does not
+// stop the benchmark, so that the sampling goroutine can call it.
+func statusMB(field string) (float64, error) {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
-		b.Skipf("no /proc/self/status: %v", err)
+		return 0, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return kb / 1024
+			return kb / 1024, err
 		}
 	}
-	b.Fatal("VmHWM not found")
-	return 0
+	return 0, fmt.Errorf("%s not found in /proc/self/status", field)
 }
 
 // cpuSeconds is the CPU time (user and system) the process used so far.

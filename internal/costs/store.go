@@ -62,10 +62,11 @@ type Store struct {
 
 // Options tunes DuckDB for the machine. Zero values take the defaults.
 type Options struct {
-	// MemoryLimit is DuckDB's memory_limit, default DefaultMemoryLimit: the process
-	// peaks ≈ 200 MB above it (allocations DuckDB does not count, Go), so
-	// that a store of 40 M line items (8 M a month) stays under 1 GB; at
-	// "1GB" it peaked at 1.1 GB, no faster.
+	// MemoryLimit is DuckDB's memory_limit, default DefaultMemoryLimit. The
+	// process peaks several hundred MB above it: what DuckDB does not count
+	// (the parsed Parquet footers it caches, ≈ 25 MB per 8 M-line-item
+	// month, the C allocator's free lists) and Go. At "400MB" a store of
+	// 100 M line items peaked at 931 MB; at "700MB" at 1.3 GB, no faster.
 	MemoryLimit string
 	Threads     int // DuckDB threads, default 2
 	// FilesDir holds the loads' Parquet files, default <data>/costs/files.
@@ -75,7 +76,7 @@ type Options struct {
 }
 
 // DefaultMemoryLimit is Options.MemoryLimit's default.
-const DefaultMemoryLimit = "700MB"
+const DefaultMemoryLimit = "400MB"
 
 // Open opens (creating if needed) the cost store at <dataDir>/costs/costs.duckdb.
 func Open(ctx context.Context, dataDir string) (*Store, error) {
