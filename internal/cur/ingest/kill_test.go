@@ -49,9 +49,9 @@ func TestIngestKillChild(t *testing.T) {
 	t.Fatalf("the ingest finished (%v); it should have been killed", err)
 }
 
-// TestIngestKill kills (SIGKILL) an ingest of a two-month export after the
-// first month is loaded, as the second is fetched and as it is about to be
-// loaded. Committing every month by itself, the first month must be there
+// TestIngestKill kills (SIGKILL) an ingest of a two-month export as the
+// first month is loaded (the second being fetched meanwhile, see
+// preparePeriod) and as the second is about to be loaded. Committing every month by itself, the first month must be there
 // whole, the second not at all; the next ingest skips the first, loads the
 // second, and leaves no files of the killed one. With both months in one
 // batch (the default for small months), neither is there, and the next
@@ -62,7 +62,7 @@ func TestIngestKill(t *testing.T) {
 	gen := generate(t)
 	source := filepath.Join(gen.Dir, gen.Prefix, gen.Export)
 	first, second := gen.Months[0], gen.Months[1]
-	for _, at := range []string{second.Period + ": fetching", second.Period + ": loading", "batch " + second.Period + ": loading"} {
+	for _, at := range []string{first.Period + ": loaded", second.Period + ": loading", "batch " + second.Period + ": loading"} {
 		t.Run(at, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
@@ -141,5 +141,68 @@ func TestIngestKill(t *testing.T) {
 				t.Errorf("load directories: %d (%v); want 2, one per month", len(entries), err)
 			}
 		})
+	}
+}
+
+// TestFailedLoadDiscardsPrefetch: the next month is fetched while one
+// loads; when the load fails, the month fetched ahead is discarded with
+// it (its preparation stopped, or its staged files removed), so no staged
+// files are left, and the next ingest loads both months.
+// The first month's staged file is truncated as its load starts (its
+// checks passed), once the second month's staging directory exists.
+func TestFailedLoadDiscardsPrefetch(t *testing.T) {
+	t.Parallel()
+	gen := generate(t)
+	source := filepath.Join(gen.Dir, gen.Prefix, gen.Export)
+	first := gen.Months[0]
+	dir := t.TempDir()
+	filesDir := filepath.Join(dir, "costs", "files")
+	s := openKillStore(t, dir)
+	defer s.Close()
+	var lines []string
+	truncated := false
+	_, err := ingest.Ingest(context.Background(), s, ingest.Options{Source: source, Tenant: "acme", CommitRows: 1, Progress: func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...)
+		lines = append(lines, line)
+		if !strings.HasPrefix(line, first.Period+": loading") {
+			return
+		}
+		// The second month's preparation creates its directory, then
+		// waits to report its fetch (progress is serialised): its
+		// directory is the empty one.
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			entries, err := os.ReadDir(filesDir)
+			if err != nil || len(entries) < 2 {
+				continue
+			}
+			for _, e := range entries {
+				parts, _ := filepath.Glob(filepath.Join(filesDir, e.Name(), "*.parquet"))
+				for _, f := range parts {
+					if err := os.Truncate(f, 0); err != nil {
+						t.Error(err)
+					}
+					truncated = true
+				}
+			}
+			return
+		}
+		t.Error("the second month's preparation never started while the first loaded")
+	}})
+	if !truncated {
+		t.Fatalf("no staged file was truncated; progress: %q", lines)
+	}
+	if err == nil {
+		t.Fatalf("the load of a truncated file succeeded; progress: %q", lines)
+	}
+	entries, rerr := os.ReadDir(filesDir)
+	if rerr != nil || len(entries) != 0 {
+		t.Fatalf("after the failed load: %d staged directories (%v), want none", len(entries), rerr)
+	}
+	res, err := ingest.Ingest(context.Background(), s, ingest.Options{Source: source, Tenant: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Periods) != 2 || res.Periods[0].Status != ingest.StatusLoaded || res.Periods[1].Status != ingest.StatusLoaded {
+		t.Fatalf("ingest after the failure: %+v, want both months loaded", res.Periods)
 	}
 }
