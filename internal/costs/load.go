@@ -315,6 +315,9 @@ func (b *Batch) Commit(ctx context.Context) (err error) {
 	b.ended = true
 	b.release()
 	s.batch.Unlock()
+	// What the load's statements freed stays with the C allocator, which
+	// would otherwise carry each month's high-water mark into the next.
+	releaseFreedMemory()
 	s.reached("committed")
 	for _, dir := range b.olds {
 		if err := os.RemoveAll(filepath.Join(s.filesDir, dir)); err != nil {
