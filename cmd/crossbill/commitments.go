@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"strconv"
@@ -21,7 +20,7 @@ import (
 // commitmentFlags are the flags every commitments command shares.
 type commitmentFlags struct {
 	tenant   string
-	tenantID crossbill.TenantID // what withCommitmentsDB resolved --tenant to
+	tenantID crossbill.TenantID // what withCommitments resolved --tenant to
 	lookback string
 	end      string
 	account  string
@@ -316,6 +315,13 @@ func newCommitmentsCoverageCmd(app *App) *cobra.Command {
 	return cmd
 }
 
+// compareReport is the comparison with Cost Explorer's figures with what
+// crossbill's side cost in Athena (an Athena tenant's).
+type compareReport struct {
+	commitments.FiguresReport
+	Athena *costs.EngineCost `json:"athena,omitempty"`
+}
+
 func newCommitmentsCompareCmd(app *App) *cobra.Command {
 	var f commitmentFlags
 	var connection string
@@ -325,15 +331,16 @@ func newCommitmentsCompareCmd(app *App) *cobra.Command {
 		Short: "Cost Explorer's Savings Plans and reservation utilization and coverage, and each plan's utilization, beside crossbill's, through --connection's role (5 requests, $0.05)",
 		Long: `Put Cost Explorer's own utilization and coverage of Savings Plans and
 reservations, and each Savings Plan's utilization, beside crossbill's figures
-from the CUR, over the same window. Cost Explorer is asked through
+from the CUR (read in the tenant's cost engine: crossbill's store, or Athena),
+over the same window. Cost Explorer is asked through
 --connection's role (it answers for the account that calls it): 5 requests at
 $0.01 (more when answers page), counted against the connection's monthly Cost
 Explorer budget. Each figure says where the two definitions differ.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return withCommitmentsDB(ctx, app, &f, func(db *sql.DB) error {
-				w, err := f.window(ctx, commitments.DB(db))
+			return withCommitments(ctx, app, &f, func(r commitments.Reader) error {
+				w, err := f.window(ctx, r)
 				if err != nil {
 					return err
 				}
@@ -341,10 +348,11 @@ Explorer budget. Each figure says where the two definitions differ.`,
 				if err != nil {
 					return err
 				}
-				rep, err := commitments.CompareFiguresWithAWS(ctx, commitments.DB(db), w, ce)
+				figures, err := commitments.CompareFiguresWithAWS(ctx, r, w, ce)
 				if err != nil {
 					return err
 				}
+				rep := compareReport{figures, athena.Spent(r)}
 				return app.Print(rep, func(out io.Writer) error {
 					tw := newTable(out, 0)
 					rowf(tw, "%s to %s (exclusive)\n", rep.From, rep.To)
@@ -364,6 +372,7 @@ Explorer budget. Each figure says where the two definitions differ.`,
 							rowf(tw, "%s\t%s\t%s\n", p.ARN, pct(p.Crossbill), pct(p.AWS))
 						}
 					}
+					athenaNote(tw, rep.Athena)
 					if err := tw.Flush(); err != nil {
 						return err
 					}
@@ -377,7 +386,8 @@ Explorer budget. Each figure says where the two definitions differ.`,
 	}
 	f.register(cmd, "30d")
 	cmd.Flags().StringVar(&connection, "connection", "", "verified connection (cost module) whose role Cost Explorer is asked through (required)")
-	cmd.Flags().StringVar(&hub.EndpointURL, "endpoint-url", "", "send AWS calls to this endpoint (an emulator)")
-	cmd.Flags().StringVar(&hub.Profile, "profile", "", "AWS shared-config profile of the hub identity")
+	cmd.Flags().StringVar(&hub.EndpointURL, "endpoint-url", "", "send AWS calls (Cost Explorer, the Athena engine) to this endpoint (an emulator)")
+	cmd.Flags().StringVar(&hub.Profile, "profile", "", "AWS shared-config profile of the hub identity (Cost Explorer, the Athena engine)")
+	f.hub = &hub
 	return cmd
 }

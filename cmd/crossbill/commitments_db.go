@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/commitments"
-	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/athena"
 )
 
@@ -49,29 +47,4 @@ func (f *commitmentFlags) registerAthenaHub(cmd *cobra.Command) {
 // (nothing for the local engine).
 func commitmentsAthenaNote(w io.Writer, r commitments.Reader) {
 	athenaNote(w, athena.Spent(r))
-}
-
-// withCommitmentsDB opens crossbill's local cost store for a commitments
-// use case that reads it whatever the tenant's engine (renewals, sales,
-// the comparison with Cost Explorer), after
-// checking --tenant as the cost commands do; an Athena tenant is told.
-func withCommitmentsDB(ctx context.Context, app *App, f *commitmentFlags, run func(*sql.DB) error) error {
-	tenant, err := costTenant(ctx, app, f.tenant)
-	if err != nil {
-		return err
-	}
-	f.tenant, f.tenantID = tenant.Name, tenant.ID
-	st, err := app.Store(ctx)
-	if err != nil {
-		return err
-	}
-	note, err := athena.LocalOnly(ctx, st, tenant.ID)
-	if err != nil {
-		return err
-	}
-	if note != "" {
-		rowf(app.Stderr, "note: %s\n", note)
-	}
-	err = withTenantCosts(ctx, app, tenant.ID, func(s *costs.Store) error { return run(s.DB()) })
-	return athena.LocalOnlyErr(ctx, st, tenant.ID, err)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +15,8 @@ import (
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
 	"github.com/crossbill/crossbill/internal/commitments"
+	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/costs/athena"
 	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/store"
 )
@@ -413,11 +414,12 @@ func limit(v float64, format string) string {
 }
 
 // portfolio runs a renewals or sale use case over the tenant's CUR
-// window (and the APIs' commitments through --connection with --aws).
+// window in its cost engine (and the APIs' commitments through
+// --connection with --aws).
 func portfolio(ctx context.Context, app *App, f *commitmentFlags, fromAWS bool, access *customerAWS, regions []string,
-	run func(db *sql.DB, w commitments.Window, fromAPI []commitments.Commitment) error) error {
-	return withCommitmentsDB(ctx, app, f, func(db *sql.DB) error {
-		w, err := f.window(ctx, commitments.DB(db))
+	run func(r commitments.Reader, w commitments.Window, fromAPI []commitments.Commitment) error) error {
+	return withCommitments(ctx, app, f, func(r commitments.Reader) error {
+		w, err := f.window(ctx, r)
 		if err != nil {
 			return err
 		}
@@ -427,8 +429,22 @@ func portfolio(ctx context.Context, app *App, f *commitmentFlags, fromAWS bool, 
 				return err
 			}
 		}
-		return run(db, w, fromAPI)
+		return run(r, w, fromAPI)
 	})
+}
+
+// renewalsReport is the renewals use case's answer with what it cost in
+// Athena (an Athena tenant's).
+type renewalsReport struct {
+	purchase.RenewalsReport
+	Athena *costs.EngineCost `json:"athena,omitempty"`
+}
+
+// salesReport is the sale use case's answer with what it cost in Athena
+// (an Athena tenant's).
+type salesReport struct {
+	purchase.SalesReport
+	Athena *costs.EngineCost `json:"athena,omitempty"`
 }
 
 // parseAsOf reads --as-of (default: now).
@@ -465,7 +481,7 @@ job queues the alerts (--notify does it now).`,
 			if err != nil {
 				return err
 			}
-			return portfolio(ctx, app, &f, fromAWS, &access, regions, func(db *sql.DB, w commitments.Window, fromAPI []commitments.Commitment) error {
+			return portfolio(ctx, app, &f, fromAWS, &access, regions, func(r commitments.Reader, w commitments.Window, fromAPI []commitments.Commitment) error {
 				q := purchase.RenewalsQuery{Tenant: f.tenantID, Connection: crossbill.ConnectionID(access.connection), AsOf: at}
 				if send || planID != "" {
 					st, err := app.Store(ctx)
@@ -476,10 +492,11 @@ job queues the alerts (--notify does it now).`,
 						q.Notify = purchase.Outbox(st)
 					}
 				}
-				rep, err := purchase.ListRenewals(ctx, commitments.DB(db), w, fromAPI, q)
+				renewals, err := purchase.ListRenewals(ctx, r, w, fromAPI, q)
 				if err != nil {
 					return err
 				}
+				rep := renewalsReport{renewals, athena.Spent(r)}
 				if planID != "" {
 					if access.connection == "" {
 						return crossbill.Errorf(crossbill.CodeInvalid, "commitments renewals", "--plan needs --connection: the connection whose account buys the renewal")
@@ -493,10 +510,13 @@ job queues the alerts (--notify does it now).`,
 					if err != nil {
 						return err
 					}
-					v, err := purchase.PlanRenewal(ctx, st, acct, tenant, q.Connection, rep, planID, note, by)
+					v, err := purchase.PlanRenewal(ctx, st, acct, tenant, q.Connection, rep.RenewalsReport, planID, note, by)
 					if err != nil {
 						return err
 					}
+					// The answer is the plan: what Athena charged goes to
+					// stderr.
+					commitmentsAthenaNote(app.Stderr, r)
 					return printPlan(app, v)
 				}
 				return app.Print(rep, func(w io.Writer) error {
@@ -519,6 +539,7 @@ job queues the alerts (--notify does it now).`,
 						}
 						rowf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", r.Commitment.Type, r.Commitment.ID, r.Commitment.End.Format(time.DateOnly), r.DaysLeft, r.Alert, used, plan)
 					}
+					athenaNote(tw, rep.Athena)
 					return tw.Flush()
 				})
 			})
@@ -533,6 +554,7 @@ job queues the alerts (--notify does it now).`,
 	cmd.Flags().StringVar(&as, "as", "", "the person writing the plan, by email")
 	cmd.Flags().StringVar(&note, "note", "", "why, for the approver")
 	access.register(cmd, "Savings Plans and reservations (with --aws); with --plan, the connection that buys")
+	f.hub = &access.hub
 	return cmd
 }
 
@@ -553,21 +575,23 @@ it (crossbill commitments execute) and may cancel the listing (crossbill commitm
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return portfolio(ctx, app, &f, fromAWS, &access, regions, func(db *sql.DB, w commitments.Window, fromAPI []commitments.Commitment) error {
-				rep, err := purchase.ListSales(ctx, commitments.DB(db), w, fromAPI, discount, time.Now().UTC())
+			return portfolio(ctx, app, &f, fromAWS, &access, regions, func(r commitments.Reader, w commitments.Window, fromAPI []commitments.Commitment) error {
+				sales, err := purchase.ListSales(ctx, r, w, fromAPI, discount, time.Now().UTC())
 				if err != nil {
 					return err
 				}
+				rep := salesReport{sales, athena.Spent(r)}
 				if planRI != "" {
 					p := &purchaseCLI{app: app, tenant: f.tenant, as: as}
 					st, tenant, by, err := p.open(ctx)
 					if err != nil {
 						return err
 					}
-					v, err := purchase.PlanSale(ctx, st, tenant, crossbill.ConnectionID(access.connection), rep, planRI, note, by)
+					v, err := purchase.PlanSale(ctx, st, tenant, crossbill.ConnectionID(access.connection), rep.SalesReport, planRI, note, by)
 					if err != nil {
 						return err
 					}
+					commitmentsAthenaNote(app.Stderr, r)
 					return printPlan(app, v)
 				}
 				return app.Print(rep, func(w io.Writer) error {
@@ -582,6 +606,7 @@ it (crossbill commitments execute) and may cancel the listing (crossbill commitm
 					for _, s := range rep.Skipped {
 						fmt.Fprintf(w, "not listable: %s\n", s)
 					}
+					athenaNote(w, rep.Athena)
 					return nil
 				})
 			})
@@ -595,6 +620,7 @@ it (crossbill commitments execute) and may cancel the listing (crossbill commitm
 	cmd.Flags().BoolVar(&fromAWS, "aws", false, "also read the AWS APIs through --connection's role")
 	cmd.Flags().StringSliceVar(&regions, "regions", []string{"us-east-1"}, "regions whose reservations to read with --aws")
 	access.register(cmd, "Savings Plans and reservations (with --aws)")
+	f.hub = &access.hub
 	return cmd
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,9 +19,13 @@ import (
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/awsclient"
+	"github.com/crossbill/crossbill/internal/commitments"
+	"github.com/crossbill/crossbill/internal/commitments/commitmentstest"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/costs/athena/athenatest"
 	"github.com/crossbill/crossbill/internal/emulator"
 	"github.com/crossbill/crossbill/internal/manifest"
+	"github.com/crossbill/crossbill/internal/purchase"
 	"github.com/crossbill/crossbill/internal/server"
 	"github.com/crossbill/crossbill/internal/store"
 	"github.com/crossbill/crossbill/internal/store/storetest"
@@ -32,10 +37,14 @@ const customerAccount = "222222222222"
 // TestParityCostEngine: `costs engine [set]` and GET/PUT .../costs/engine
 // show and set the same engine and refuse the same input; then, with
 // Athena set, `costs --json` and GET .../costs give the same answer from
-// Athena through the connection's role. moto's Athena executes no SQL:
-// the answer is queued for the customer's account (that the SQL computes
-// the local engine's answer is TestEngineAthenaThroughTheRole's, with
-// DuckDB). Not parallel: it sets the hub's credentials in the environment.
+// Athena through the connection's role, as do the commitments use cases
+// (utilization; renewals, Marketplace sales and the comparison with Cost
+// Explorer, with what they cost). moto's Athena executes no SQL: the
+// answer is queued for the customer's account (that the SQL computes the
+// local engine's answer is TestEngineAthenaThroughTheRole's, with
+// DuckDB), or, for renewals, sales and compare, computed by DuckDB over a
+// CUR export from the statement crossbill sends (athenatest.Front). Not
+// parallel: it sets the hub's credentials in the environment.
 func TestParityCostEngine(t *testing.T) {
 	ctx := context.Background()
 	srv := emulator.Own(t, emulator.Options{})
@@ -198,19 +207,78 @@ func TestParityCostEngine(t *testing.T) {
 		t.Fatalf("commitments utilization of an Athena tenant: CLI %d %s\nAPI %d %q %s", code, cliErr, rw.Code, rw.Header().Get("Crossbill-Cost-Source"), body)
 	}
 
-	// Renewals read the local store, not Athena: an Athena tenant is
-	// told so, and, the local store being empty here, how to load it; the
-	// same words from the CLI (a note, then the error) and the API.
-	_, cliErr, code = runCLI(t, dir, "commitments", "renewals", "--tenant", "acme")
-	status, body = api.do(t, "GET", "/api/v1/tenants/acme/commitments/renewals", nil)
-	if code == 0 || status != http.StatusNotFound || !strings.Contains(cliErr, "note: the tenant's cost engine is athena") ||
-		!strings.Contains(errorText(t, body), "renewals, sales and the comparison with Cost Explorer read crossbill's local cost store, not Athena") ||
-		!strings.Contains(cliErr, firstLine(errorText(t, body))) || !strings.Contains(errorText(t, body), "crossbill cur ingest --source") {
-		t.Fatalf("renewals of an Athena tenant: CLI %d %s\nAPI %d %s", code, cliErr, status, body)
+	// Renewals, Marketplace sales and the comparison with Cost Explorer
+	// run in Athena too, crossbill's local store still empty: the same
+	// answer from the CLI and the API, with what it cost (3 statements
+	// each: the last hour of data, then the commitments and their
+	// utilization, or utilization and coverage). Their statements are run
+	// by DuckDB over a CUR export (athenatest.Front, in front of moto, for
+	// the CLI's --endpoint-url and the API's hub alike); Cost Explorer's
+	// figures are stubbed (awsPriceServer: moto does not serve them).
+	front := athenatest.New(t, srv, customerAccount, commitmentstest.RecentExport(t, t.TempDir(), time.Now()))
+	front.CostExplorer = &awsPriceServer{}
+	frontHub, err := awsclient.HubConfig(ctx, awsclient.HubOptions{EndpointURL: front.URL})
+	mustNoErr(t, err)
+	frontAPI := &apiClient{srv: server.New(server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(frontHub), RatePerSecond: -1, Now: now}), token: tok}
+	ceConn := costConnection(t, dir, "acme", "arn:aws:iam::"+customerAccount+":role/CrossbillCostExplorer")
+	today := time.Now().UTC().Format(time.DateOnly)
+	for _, uc := range []struct {
+		what, method, path string
+		args               []string
+		check              func(answer map[string]any) bool
+	}{
+		{"renewals", "GET", "/api/v1/tenants/acme/commitments/renewals?as_of=" + today, []string{"commitments", "renewals", "--as-of", today},
+			func(a map[string]any) bool {
+				var rep purchase.RenewalsReport
+				mustNoErr(t, json.Unmarshal([]byte(mustJSON(t, a)), &rep))
+				return len(rep.Renewals) == 1 && rep.Renewals[0].Commitment.ARN == commitmentstest.RecentSPARN && rep.Renewals[0].Alert == 30 &&
+					rep.Renewals[0].DaysLeft == commitmentstest.RecentSPDays
+			}},
+		{"sales", "GET", "/api/v1/tenants/acme/commitments/sales", []string{"commitments", "sell"},
+			func(a map[string]any) bool {
+				var rep purchase.SalesReport
+				mustNoErr(t, json.Unmarshal([]byte(mustJSON(t, a)), &rep))
+				return len(rep.Sales) == 0 && len(rep.Skipped) == 1 && strings.Contains(rep.Skipped[0], "ri-recent-low was bought without upfront payment")
+			}},
+		{"compare", "POST", "/api/v1/tenants/acme/connections/" + string(ceConn.ID) + "/commitments/compare", []string{"commitments", "compare", "--connection", string(ceConn.ID)},
+			func(a map[string]any) bool {
+				var rep commitments.FiguresReport
+				mustNoErr(t, json.Unmarshal([]byte(mustJSON(t, a)), &rep))
+				for _, p := range rep.Plans {
+					if p.ARN == commitmentstest.RecentSPARN {
+						return p.Crossbill != nil && math.Abs(*p.Crossbill-0.75) < 1e-9 && len(rep.Figures) == 4 && rep.Figures[0].AWS != nil && *rep.Figures[0].AWS == 0.8
+					}
+				}
+				return false
+			}},
+	} {
+		before := len(front.Statements())
+		cli, stderr, code := runCLI(t, dir, append(uc.args, "--tenant", "acme", "--endpoint-url", front.URL, "--json")...)
+		if code != 0 {
+			t.Fatalf("%s of an Athena tenant: CLI %d %s (DuckDB: %v)", uc.what, code, stderr, front.Err())
+		}
+		req := httptest.NewRequest(uc.method, uc.path, nil)
+		req.Header.Set("Authorization", "Bearer "+string(frontAPI.token))
+		rw := httptest.NewRecorder()
+		frontAPI.srv.ServeHTTP(rw, req)
+		var c, a map[string]any
+		if rw.Code != http.StatusOK || json.Unmarshal([]byte(cli), &c) != nil || json.Unmarshal(rw.Body.Bytes(), &a) != nil {
+			t.Fatalf("%s of an Athena tenant: CLI %s\nAPI %d %s", uc.what, cli, rw.Code, rw.Body)
+		}
+		cj, aj := mustJSON(t, c), mustJSON(t, a)
+		if cj != aj || !uc.check(c) || !strings.HasPrefix(rw.Header().Get("Crossbill-Cost-Source"), "athena; the tenant's cost engine is athena") {
+			t.Fatalf("%s of an Athena tenant: CLI %s\nAPI %q %s", uc.what, cj, rw.Header().Get("Crossbill-Cost-Source"), aj)
+		}
+		if ath, _ := c["athena"].(map[string]any); ath == nil || ath["queries"] != 3.0 || len(front.Statements())-before != 6 || front.Err() != nil {
+			t.Fatalf("%s of an Athena tenant: Athena cost %v, %d statements (want 3 each side), DuckDB: %v", uc.what, c["athena"], len(front.Statements())-before, front.Err())
+		}
+	}
+	if ps, err := cs.Periods(ctx, conn.TenantID); err != nil || len(ps) != 0 {
+		t.Fatalf("crossbill's local store holds %+v (%v): the test would prove little", ps, err)
 	}
 
-	// This month's spend: 10 queries so far (costs, forecast, export,
-	// commitments utilization; each side), 10 MB billed each (moto reports 0 bytes scanned: the
+	// This month's spend: 28 queries so far (costs, forecast, export,
+	// commitments utilization, renewals, sales, compare; each side), 10 MB billed each (moto reports 0 bytes scanned: the
 	// minimum), shown alike by `costs engine` and GET .../costs/engine.
 	spend := func(what string, queries int64) {
 		t.Helper()
@@ -228,7 +296,7 @@ func TestParityCostEngine(t *testing.T) {
 			t.Fatalf("%s: spend %+v, want %d queries", what, a.AthenaSpend, queries)
 		}
 	}
-	spend("spend", 10)
+	spend("spend", 28)
 	// Repeats within the hour cost nothing: the server's cache answers.
 	for _, path := range []string{"/api/v1/tenants/acme/costs?group_by=service&granularity=monthly&from=2026-01&to=2026-03",
 		"/api/v1/tenants/acme/costs/forecast?month=2026-02", "/api/v1/tenants/acme/costs/export?group_by=service&granularity=monthly&from=2026-01&to=2026-03"} {
@@ -236,7 +304,7 @@ func TestParityCostEngine(t *testing.T) {
 			t.Fatalf("repeat %s: %d %s", path, status, body)
 		}
 	}
-	spend("after repeats", 10)
+	spend("after repeats", 28)
 	// An hour later the answer is asked of Athena again.
 	shift.Store(int64(time.Hour))
 	mustNoErr(t, srv.QueueAthenaResults(ctx, customerAccount, "us-east-1", answer))
@@ -245,7 +313,7 @@ func TestParityCostEngine(t *testing.T) {
 	}
 	if sp, err := st.AthenaSpendOf(ctx, conn.TenantID, now().UTC().Format("2006-01")); err != nil || sp.Queries == 0 {
 		t.Fatalf("an hour later: %+v, %v", sp, err)
-	} else if sp.Queries != 11 && now().UTC().Format("2006-01") == time.Now().UTC().Format("2006-01") {
-		t.Fatalf("an hour later: %d queries this month, want 11", sp.Queries)
+	} else if sp.Queries != 29 && now().UTC().Format("2006-01") == time.Now().UTC().Format("2006-01") {
+		t.Fatalf("an hour later: %d queries this month, want 29", sp.Queries)
 	}
 }

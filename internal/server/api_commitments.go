@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/commitments"
@@ -17,23 +16,26 @@ import (
 )
 
 // costSourceHeader tells, on a commitments answer of a tenant whose cost
-// engine is Athena, where it comes from: "athena; why" for the analyses
-// the tenant's engine runs (commitmentsIn), "local; why" for those that read
-// crossbill's local cost store whatever the engine (athena.LocalOnly).
+// engine is Athena, where it comes from: "athena; why" (engineSource).
+// Every commitments use case runs in the tenant's engine
+// (athena.Engines.Commitments): the analyses, renewals, Marketplace sales
+// and the comparison with Cost Explorer's figures.
 const costSourceHeader = "Crossbill-Cost-Source"
 
 // athenaCommitmentsSource is costSourceHeader on the commitments answers
-// Athena gives: "athena; why", as "local; why" (the web UI shows it).
+// Athena gives (the web UI shows it).
 const athenaCommitmentsSource = "athena; the tenant's cost engine is athena: these commitments analyses run in Amazon Athena over the CUR in place, through the connection's role (what each costs: the answer's athena object, or GET .../costs/engine)"
 
-// commitmentsSource sets costSourceHeader for an Athena tenant's
-// local-only answer.
-func (s *Server) commitmentsSource(w http.ResponseWriter, r *http.Request) error {
-	note, err := athena.LocalOnly(r.Context(), s.store, tenantOf(r).ID)
-	if err != nil || note == "" {
+// engineSource says in costSourceHeader that an Athena tenant's
+// commitments answer comes from Athena (nothing for a local tenant).
+func (s *Server) engineSource(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.store.CostEngine(r.Context(), tenantOf(r).ID)
+	if err != nil {
 		return err
 	}
-	w.Header().Set(costSourceHeader, "local; "+note)
+	if e.Engine == store.EngineAthena {
+		w.Header().Set(costSourceHeader, athenaCommitmentsSource)
+	}
 	return nil
 }
 
@@ -42,12 +44,8 @@ func (s *Server) commitmentsSource(w http.ResponseWriter, r *http.Request) error
 // Athena tenant, and returns the cache key of its answer: key, prefixed
 // with the engine (s.engineKey).
 func (s *Server) commitmentsIn(w http.ResponseWriter, r *http.Request, key string) (string, error) {
-	e, err := s.store.CostEngine(r.Context(), tenantOf(r).ID)
-	if err != nil {
+	if err := s.engineSource(w, r); err != nil {
 		return "", err
-	}
-	if e.Engine == store.EngineAthena {
-		w.Header().Set(costSourceHeader, athenaCommitmentsSource)
 	}
 	return s.engineKey(r.Context(), tenantOf(r).ID, key)
 }
@@ -66,37 +64,6 @@ func commitmentWindowIn(ctx context.Context, r commitments.Reader, tenant crossb
 	}
 	w.Start, err = commitments.DataStart(ctx, r, tenant)
 	return w, err
-}
-
-// commitmentWindow is the tenant's whole CUR history up to its last hour,
-// or the last lookback days of it.
-func (s *Server) commitmentWindow(ctx context.Context, r *http.Request, lookbackDays int) (commitments.Window, error) {
-	cs, release, err := s.costStore(r)
-	if err != nil {
-		return commitments.Window{}, err
-	}
-	defer release()
-	tenant := tenantOf(r).ID
-	end, err := commitments.DataEnd(ctx, commitments.DB(cs.DB()), tenant)
-	if err != nil {
-		return commitments.Window{}, athena.LocalOnlyErr(ctx, s.store, tenant, err)
-	}
-	w := commitments.Window{Tenant: tenant, End: end}
-	if lookbackDays > 0 {
-		w.Start = end.AddDate(0, 0, -lookbackDays)
-		return w, nil
-	}
-	ps, err := cs.Periods(ctx, tenantOf(r).ID)
-	if err != nil {
-		return commitments.Window{}, err
-	}
-	w.Start = end.AddDate(0, -1, 0)
-	if len(ps) > 0 {
-		if first, err := time.Parse("2006-01", ps[0].Period); err == nil {
-			w.Start = first
-		}
-	}
-	return w, nil
 }
 
 type commitmentInventory struct {

@@ -9,13 +9,21 @@ import (
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/costexplorer"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/costs/athena"
 )
 
+// figuresAnswer is the comparison with Cost Explorer's figures with what
+// crossbill's side cost in Athena.
+type figuresAnswer struct {
+	commitments.FiguresReport
+	Athena *costs.EngineCost `json:"athena,omitempty"`
+}
+
 // compareCommitments puts Cost Explorer's utilization and coverage (asked
-// through the connection's role, metered) beside crossbill's: the use case
-// `crossbill commitments compare` runs.
+// through the connection's role, metered) beside crossbill's, read in the
+// tenant's engine: the use case `crossbill commitments compare` runs.
 func (s *Server) compareCommitments(w http.ResponseWriter, r *http.Request) error {
-	if err := s.commitmentsSource(w, r); err != nil {
+	if err := s.engineSource(w, r); err != nil {
 		return err
 	}
 	c, err := s.connectionOf(r)
@@ -33,20 +41,20 @@ func (s *Server) compareCommitments(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	win, err := s.commitmentWindow(ctx, r, days)
+	var out figuresAnswer
+	_, err = s.engines().Commitments(ctx, c.TenantID, s.localFor(r), func(cr commitments.Reader) error {
+		win, err := commitmentWindowIn(ctx, cr, c.TenantID, days)
+		if err != nil {
+			return err
+		}
+		out.FiguresReport, err = commitments.CompareFiguresWithAWS(ctx, cr, win, ce)
+		out.Athena = athena.Spent(cr)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	cs, release, err := s.costStore(r)
-	if err != nil {
-		return err
-	}
-	defer release()
-	rep, err := commitments.CompareFiguresWithAWS(ctx, commitments.DB(cs.DB()), win, ce)
-	if err != nil {
-		return err
-	}
-	return ok(w, r, rep)
+	return ok(w, r, out)
 }
 
 // costForecast projects a month's total, with Cost Explorer's own
@@ -86,7 +94,7 @@ func (s *Server) costForecast(w http.ResponseWriter, r *http.Request) error {
 // through the connection's role, one request each: the use case
 // `crossbill commitments recommend --aws-compare` runs beside crossbill's.
 func (s *Server) awsRecommendations(w http.ResponseWriter, r *http.Request) error {
-	if err := s.commitmentsSource(w, r); err != nil {
+	if err := s.engineSource(w, r); err != nil {
 		return err
 	}
 	c, err := s.connectionOf(r)
@@ -106,8 +114,14 @@ func (s *Server) awsRecommendations(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	win, err := s.commitmentWindow(ctx, r, days)
-	if err != nil {
+	// The window is read in the tenant's engine, as the CLI's
+	// (recommend --aws-compare) is.
+	var win commitments.Window
+	if _, err := s.engines().Commitments(ctx, c.TenantID, s.localFor(r), func(cr commitments.Reader) error {
+		var err error
+		win, err = commitmentWindowIn(ctx, cr, c.TenantID, days)
+		return err
+	}); err != nil {
 		return err
 	}
 	recs, err := commitments.CompareWithAWS(ctx, ce, o, win, nil)

@@ -10,6 +10,7 @@ import (
 	"github.com/crossbill/crossbill"
 	"github.com/crossbill/crossbill/internal/commitments"
 	"github.com/crossbill/crossbill/internal/costs"
+	"github.com/crossbill/crossbill/internal/costs/athena"
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/orgshare"
 	"github.com/crossbill/crossbill/internal/purchase"
@@ -75,14 +76,27 @@ func (s *Server) lifecycleRoutes() []route {
 	}
 }
 
-// lifecycleWindow is the window the CLI's --lookback reads: lookback_days
-// before the tenant's latest CUR hour.
-func (s *Server) lifecycleWindow(ctx context.Context, r *http.Request) (commitments.Window, error) {
+// lifecycleIn runs a renewals or sale use case in the tenant's engine
+// (athena.Engines.Commitments, saying so in costSourceHeader for an
+// Athena tenant) over the window the CLI's --lookback reads: lookback_days
+// before the tenant's latest CUR hour, read from the same reader.
+func (s *Server) lifecycleIn(w http.ResponseWriter, r *http.Request, run func(commitments.Reader, commitments.Window) error) error {
 	days, err := lookbackOf(r)
 	if err != nil {
-		return commitments.Window{}, err
+		return err
 	}
-	return s.commitmentWindow(ctx, r, days)
+	if err := s.engineSource(w, r); err != nil {
+		return err
+	}
+	ctx, tenant := r.Context(), tenantOf(r).ID
+	_, err = s.engines().Commitments(ctx, tenant, s.localFor(r), func(cr commitments.Reader) error {
+		win, err := commitmentWindowIn(ctx, cr, tenant, days)
+		if err != nil {
+			return err
+		}
+		return run(cr, win)
+	})
+	return err
 }
 
 func (s *Server) asOfOf(r *http.Request) (time.Time, error) {
@@ -97,23 +111,28 @@ func (s *Server) asOfOf(r *http.Request) (time.Time, error) {
 	return t, nil
 }
 
-// renewals runs the renewals use case over the tenant's CUR.
-func (s *Server) renewals(r *http.Request, conn crossbill.ConnectionID) (purchase.RenewalsReport, error) {
-	ctx := r.Context()
+// renewalsAnswer is the renewals use case's answer with what it cost in
+// Athena.
+type renewalsAnswer struct {
+	purchase.RenewalsReport
+	Athena *costs.EngineCost `json:"athena,omitempty"`
+}
+
+// renewals runs the renewals use case over the tenant's CUR, in its
+// engine.
+func (s *Server) renewals(w http.ResponseWriter, r *http.Request, conn crossbill.ConnectionID) (renewalsAnswer, error) {
 	at, err := s.asOfOf(r)
 	if err != nil {
-		return purchase.RenewalsReport{}, err
+		return renewalsAnswer{}, err
 	}
-	w, err := s.lifecycleWindow(ctx, r)
-	if err != nil {
-		return purchase.RenewalsReport{}, err
-	}
-	cs, release, err := s.costStore(r)
-	if err != nil {
-		return purchase.RenewalsReport{}, err
-	}
-	defer release()
-	return purchase.ListRenewals(ctx, commitments.DB(cs.DB()), w, nil, purchase.RenewalsQuery{Tenant: tenantOf(r).ID, Connection: conn, AsOf: at})
+	var out renewalsAnswer
+	err = s.lifecycleIn(w, r, func(cr commitments.Reader, win commitments.Window) error {
+		var err error
+		out.RenewalsReport, err = purchase.ListRenewals(r.Context(), cr, win, nil, purchase.RenewalsQuery{Tenant: tenantOf(r).ID, Connection: conn, AsOf: at})
+		out.Athena = athena.Spent(cr)
+		return err
+	})
+	return out, err
 }
 
 func (s *Server) listRenewals(w http.ResponseWriter, r *http.Request) error {
@@ -124,7 +143,7 @@ func (s *Server) listRenewals(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	rep, err := s.renewals(r, conn)
+	rep, err := s.renewals(w, r, conn)
 	if err != nil {
 		return err
 	}
@@ -145,29 +164,33 @@ func (s *Server) planRenewal(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.renewals(r, in.Connection)
+	rep, err := s.renewals(w, r, in.Connection)
 	if err != nil {
 		return err
 	}
-	v, err := purchase.PlanRenewal(ctx, s.store, acct, tenant, in.Connection, rep, r.PathValue("commitment"), in.Note, authOf(r).audit())
+	v, err := purchase.PlanRenewal(ctx, s.store, acct, tenant, in.Connection, rep.RenewalsReport, r.PathValue("commitment"), in.Note, authOf(r).audit())
 	if err != nil {
 		return err
 	}
 	return created(w, r, v)
 }
 
-func (s *Server) sales(r *http.Request, discount float64) (purchase.SalesReport, error) {
-	ctx := r.Context()
-	win, err := s.lifecycleWindow(ctx, r)
-	if err != nil {
-		return purchase.SalesReport{}, err
-	}
-	cs, release, err := s.costStore(r)
-	if err != nil {
-		return purchase.SalesReport{}, err
-	}
-	defer release()
-	return purchase.ListSales(ctx, commitments.DB(cs.DB()), win, nil, discount, s.now().UTC())
+// salesAnswer is the sale use case's answer with what it cost in Athena.
+type salesAnswer struct {
+	purchase.SalesReport
+	Athena *costs.EngineCost `json:"athena,omitempty"`
+}
+
+// sales runs the sale use case over the tenant's CUR, in its engine.
+func (s *Server) sales(w http.ResponseWriter, r *http.Request, discount float64) (salesAnswer, error) {
+	var out salesAnswer
+	err := s.lifecycleIn(w, r, func(cr commitments.Reader, win commitments.Window) error {
+		var err error
+		out.SalesReport, err = purchase.ListSales(r.Context(), cr, win, nil, discount, s.now().UTC())
+		out.Athena = athena.Spent(cr)
+		return err
+	})
+	return out, err
 }
 
 // defaultSaleDiscount is the CLI's --discount default.
@@ -181,7 +204,7 @@ func (s *Server) listSales(w http.ResponseWriter, r *http.Request) error {
 			return crossbill.Errorf(crossbill.CodeInvalid, "marketplace sale", "discount %q: use a fraction from 0 to below 1 (0.1 for 10%%)", v)
 		}
 	}
-	rep, err := s.sales(r, d)
+	rep, err := s.sales(w, r, d)
 	if err != nil {
 		return err
 	}
@@ -197,11 +220,11 @@ func (s *Server) planSale(w http.ResponseWriter, r *http.Request) error {
 	if in.Discount != nil {
 		d = *in.Discount
 	}
-	rep, err := s.sales(r, d)
+	rep, err := s.sales(w, r, d)
 	if err != nil {
 		return err
 	}
-	v, err := purchase.PlanSale(r.Context(), s.store, tenantOf(r).ID, in.Connection, rep, in.Reservation, in.Note, authOf(r).audit())
+	v, err := purchase.PlanSale(r.Context(), s.store, tenantOf(r).ID, in.Connection, rep.SalesReport, in.Reservation, in.Note, authOf(r).audit())
 	if err != nil {
 		return err
 	}
@@ -260,13 +283,14 @@ func lifecycleSchemas() obj {
 		return obj{"type": "array", "items": obj{"type": "object"}, "description": desc}
 	}
 	return obj{
-		"RenewalsReport": object([]string{"renewals"}, obj{"renewals": arrayOf("Renewal"), "notified": integer("alerts queued (the daily renewals job sends them)")}),
+		"RenewalsReport": object([]string{"renewals"}, obj{"renewals": arrayOf("Renewal"), "notified": integer("alerts queued (the daily renewals job sends them)"), "athena": ref("AthenaCost")}),
 		"Renewal": object([]string{"commitment", "days_left", "alert_days"}, obj{"commitment": obj{"type": "object", "description": "the expiring commitment"},
 			"days_left": integer(""), "alert_days": integer("the threshold crossed: 90, 60 or 30 (0: none yet)"),
 			"utilization": num("its use over the window, 0-1; -1 when the CUR does not show it"),
 			"plan":        ref("PurchaseRequest"), "why": str("why there is no plan, or how it was sized")}),
 		"RenewalPlanRequest": object([]string{"connection"}, obj{"connection": str("the verified connection whose account buys (commitments-purchase module)"), "note": str("why, for the approver")}),
-		"SalesReport":        object([]string{"sales", "skipped"}, obj{"sales": arrayOf("Sale"), "skipped": obj{"type": "array", "items": obj{"type": "string"}, "description": "low-use reservations that cannot be listed, and why"}}),
+		"SalesReport": object([]string{"sales", "skipped"}, obj{"sales": arrayOf("Sale"), "skipped": obj{"type": "array", "items": obj{"type": "string"}, "description": "low-use reservations that cannot be listed, and why"},
+			"athena": ref("AthenaCost")}),
 		"Sale": object([]string{"reservation", "price_schedule"}, obj{"reservation": obj{"type": "object"}, "utilization": num("0-1"), "months_remaining": integer(""),
 			"discount": num("0-1"), "price_schedule": anyObjects("upfront price asked per number of months remaining"), "currency": str("")}),
 		"SaleRequest": object([]string{"reservation", "connection"}, obj{"reservation": str("the reservation's ID or ARN"), "connection": str("the verified connection whose account lists it"),
@@ -319,26 +343,37 @@ func (s *Server) tenantCostStore(ctx context.Context, tenant crossbill.TenantID)
 	return cs, func() {}, err
 }
 
-// runRenewals reads the tenant's renewals from its CUR and queues the due
-// alerts; a tenant without cost data yet has nothing to alert.
+// localOf opens the tenant's local cost store for the engines outside a
+// request (a job), as localFor does in one.
+func (s *Server) localOf(tenant crossbill.TenantID) athena.Local {
+	return func(ctx context.Context) (*costs.Store, func(), error) { return s.tenantCostStore(ctx, tenant) }
+}
+
+// runRenewals reads the tenant's renewals from its CUR in its engine
+// (crossbill's cost store, or Athena's table for an Athena tenant) and
+// queues the due alerts; a tenant without cost data yet has nothing to
+// alert.
 func (s *Server) runRenewals(ctx context.Context, j store.Job, progress scheduler.Progress) error {
-	cs, release, err := s.tenantCostStore(ctx, j.TenantID)
+	var rep purchase.RenewalsReport
+	var noData error
+	_, err := s.engines().Commitments(ctx, j.TenantID, s.localOf(j.TenantID), func(cr commitments.Reader) error {
+		w, err := commitmentWindowIn(ctx, cr, j.TenantID, renewalsLookback)
+		if crossbill.ErrorCode(err) == crossbill.CodeNotFound {
+			noData = err
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rep, err = purchase.ListRenewals(ctx, cr, w, nil, purchase.RenewalsQuery{Tenant: j.TenantID, AsOf: s.now(), Notify: purchase.Outbox(s.store)})
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	defer release()
-	end, err := commitments.DataEnd(ctx, commitments.DB(cs.DB()), j.TenantID)
-	if crossbill.ErrorCode(err) == crossbill.CodeNotFound {
-		progress(1, "no cost data yet: nothing to renew")
+	if noData != nil {
+		progress(1, "no cost data yet: nothing to renew ("+noData.Error()+")")
 		return nil
-	}
-	if err != nil {
-		return err
-	}
-	w := commitments.Window{Tenant: j.TenantID, Start: end.AddDate(0, 0, -renewalsLookback), End: end}
-	rep, err := purchase.ListRenewals(ctx, commitments.DB(cs.DB()), w, nil, purchase.RenewalsQuery{Tenant: j.TenantID, AsOf: s.now(), Notify: purchase.Outbox(s.store)})
-	if err != nil {
-		return err
 	}
 	if rep.Notified > 0 {
 		if _, err := s.sched.Enqueue(ctx, store.JobSpec{TenantID: j.TenantID, Kind: JobNotify}); err != nil {

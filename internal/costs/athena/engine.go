@@ -431,30 +431,3 @@ func DefaultRange(q costs.Query, now time.Time) costs.Query {
 	}
 	return q
 }
-
-// LocalOnly says, for a tenant whose engine is Athena, that the
-// commitments use cases Commitments does not run (renewals, Marketplace
-// sales, the comparison with Cost Explorer's figures) read crossbill's
-// local cost store, not Athena. "" for a local tenant.
-func LocalOnly(ctx context.Context, st Store, tenant crossbill.TenantID) (string, error) {
-	e, err := st.CostEngine(ctx, tenant)
-	if err != nil || e.Engine != store.EngineAthena {
-		return "", err
-	}
-	return "the tenant's cost engine is athena, but commitment renewals, sales and the comparison with Cost Explorer read crossbill's local cost store, not Athena: " +
-		"keep it loaded with `crossbill cur ingest --source s3://BUCKET/PREFIX/EXPORT --tenant TENANT --connection " + string(e.ConnectionID) +
-		"` (the server's ingest job loads a connection's bill by itself)", nil
-}
-
-// LocalOnlyErr is err, a local-only commitments use case's failure, with LocalOnly's
-// explanation when the local store had no data for an Athena tenant.
-func LocalOnlyErr(ctx context.Context, st Store, tenant crossbill.TenantID, err error) error {
-	if crossbill.ErrorCode(err) != crossbill.CodeNotFound {
-		return err
-	}
-	note, nerr := LocalOnly(ctx, st, tenant)
-	if nerr != nil || note == "" {
-		return err
-	}
-	return crossbill.Errorf(crossbill.CodeNotFound, "commitments", "%w; %s", err, note)
-}

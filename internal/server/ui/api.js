@@ -13,9 +13,9 @@ export class ApiError extends Error {
 }
 
 // costSource is the note of the last answer that carried the
-// Crossbill-Cost-Source header ("local; WHY"): an answer of crossbill's
-// local cost store for a tenant whose cost engine is Athena (the
-// commitments analyses). Pages that show it clear it first.
+// Crossbill-Cost-Source header ("athena; WHY"): a commitments answer of a
+// tenant whose cost engine is Athena, which ran there. Pages that show it
+// clear it first.
 export const costSource = { note: '' };
 
 // api calls the JSON API; body objects are sent as JSON, strings as is.
@@ -36,7 +36,7 @@ export async function api(path, { method = 'GET', body, asText = false, contentT
   }
   const resp = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' });
   const src = resp.headers.get('Crossbill-Cost-Source');
-  if (src) costSource.note = src.replace(/^local;\s*/, '');
+  if (src) costSource.note = src;
   if (resp.status === 204) return null;
   if (!resp.ok) {
     let data = null;

@@ -14,8 +14,8 @@ export default async function commitments(main, ctx) {
   main.append(inv, use, rec, buy);
   costSource.note = '';
   await Promise.allSettled([inventory(inv, ctx), utilization(use, ctx), recommendations(rec, ctx), plans(buy, ctx)]);
-  // A tenant whose cost engine is Athena: these analyses still read
-  // crossbill's local cost store, and the answers say so (header).
+  // A tenant whose cost engine is Athena: these analyses run in Athena,
+  // and the answers say so (header).
   if (costSource.note) {
     main.insertBefore(h('p', { class: 'panel', role: 'note', 'data-testid': 'cost-source-note' },
       h('strong', {}, 'Cost source: '), costSource.note), inv);
