@@ -106,6 +106,9 @@ func OpenWith(ctx context.Context, dataDir string, opt Options) (*Store, error) 
 		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "creating %s: %w", opt.FilesDir, err)
 	}
 	path := filepath.Join(dir, "costs.duckdb")
+	if err := setAsideUnfinished(path); err != nil {
+		return nil, crossbill.Errorf(crossbill.CodeUnavailable, op, "%w", err)
+	}
 	tmp := filepath.Join(dir, "tmp")
 	connector, err := duckdb.NewConnector(path, func(execer driver.ExecerContext) error {
 		for _, q := range []string{
@@ -239,6 +242,28 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return crossbill.Errorf(crossbill.CodeInternal, op, "%w", err)
+	}
+	return nil
+}
+
+// duckdbHeaderSize is the size of a DuckDB file's headers (the main header
+// and two database headers of 4 KiB each): a file this small was never
+// finished, so it holds no data.
+const duckdbHeaderSize = 3 * 4096
+
+// setAsideUnfinished moves a database file whose creation was cut short (the
+// process killed while DuckDB wrote its headers) to path.unfinished, with
+// its write-ahead log: DuckDB refuses to open it ("could not read enough
+// bytes"), and every start after such a kill would fail.
+func setAsideUnfinished(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() >= duckdbHeaderSize {
+		return nil
+	}
+	for _, suffix := range []string{"", ".wal"} {
+		if err := os.Rename(path+suffix, path+".unfinished"+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("setting aside the unfinished %s: %w", path+suffix, err)
+		}
 	}
 	return nil
 }
