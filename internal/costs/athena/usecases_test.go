@@ -23,6 +23,7 @@ import (
 	"github.com/crossbill/crossbill/internal/alerts"
 	"github.com/crossbill/crossbill/internal/costs"
 	"github.com/crossbill/crossbill/internal/costs/athena"
+	"github.com/crossbill/crossbill/internal/costs/athena/athenatest"
 	"github.com/crossbill/crossbill/internal/emulator"
 	"github.com/crossbill/crossbill/internal/manifest"
 	"github.com/crossbill/crossbill/internal/store"
@@ -91,43 +92,7 @@ func (w *engineWorld) duckRows(ctx context.Context, stmt string) (emulator.Athen
 			return emulator.AthenaResult{}, err
 		}
 	}
-	rs, err := db.QueryContext(ctx, stmt)
-	if err != nil {
-		return emulator.AthenaResult{}, err
-	}
-	defer rs.Close()
-	cols, err := rs.Columns()
-	if err != nil {
-		return emulator.AthenaResult{}, err
-	}
-	res := emulator.AthenaResult{Rows: [][]string{cols}}
-	for _, c := range cols {
-		res.Columns = append(res.Columns, [2]string{c, "varchar"})
-	}
-	for rs.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rs.Scan(ptrs...); err != nil {
-			return emulator.AthenaResult{}, err
-		}
-		row := make([]string, len(cols))
-		for i, v := range vals {
-			switch v := v.(type) {
-			case nil:
-			case time.Time:
-				row[i] = v.UTC().Format("2006-01-02 15:04:05.000")
-			case float64:
-				row[i] = strconv.FormatFloat(v, 'g', -1, 64)
-			default:
-				row[i] = fmt.Sprint(v)
-			}
-		}
-		res.Rows = append(res.Rows, row)
-	}
-	return res, rs.Err()
+	return athenatest.Rows(ctx, db, stmt)
 }
 
 // TestEngineUseCasesMatchLocal: with Athena chosen, month over month,

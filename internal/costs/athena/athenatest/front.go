@@ -133,7 +133,7 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // queue runs stmt in DuckDB and queues its rows in moto.
 func (f *Front) queue(ctx context.Context, stmt string) error {
-	res, err := f.rows(ctx, stmt)
+	res, err := Rows(ctx, f.db, stmt)
 	if err == nil {
 		err = f.moto.QueueAthenaResults(ctx, f.account, athena.Region, res)
 	}
@@ -149,11 +149,11 @@ func (f *Front) queue(ctx context.Context, stmt string) error {
 	return err
 }
 
-// rows runs stmt and spells its rows as Athena's GetQueryResults does:
-// the column names first, every value a string, timestamps with
-// milliseconds, NULL as no value.
-func (f *Front) rows(ctx context.Context, stmt string) (emulator.AthenaResult, error) {
-	rs, err := f.db.QueryContext(ctx, stmt)
+// Rows runs stmt in db (DuckDB playing Athena's engine) and spells its rows
+// as Athena's GetQueryResults does: the column names first, every value a
+// string, timestamps with milliseconds, NULL as no value.
+func Rows(ctx context.Context, db *sql.DB, stmt string) (emulator.AthenaResult, error) {
+	rs, err := db.QueryContext(ctx, stmt)
 	if err != nil {
 		return emulator.AthenaResult{}, err
 	}
