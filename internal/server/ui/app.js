@@ -146,11 +146,22 @@ async function route() {
     // can: whether the caller's role allows a route (method, path pattern).
     can: (method, pattern) => { const need = state.needs[`${method} ${pattern}`]; return need === 'public' || (!!need && atLeast(role, need)); },
   };
+  // Each visit renders into a container of its own: a page still awaiting
+  // its first answer when the user moves on appends to its container,
+  // which the next visit has already removed, never beside the new page.
+  const view = h('div', { class: 'view' });
+  main.append(view);
+  let shown = null;
   try {
-    current = await page(main, ctx) || null;
+    shown = await page(view, ctx) || null;
   } catch (err) {
-    main.append(errorBox(err));
+    view.append(errorBox(err));
   }
+  if (!view.isConnected) {
+    if (shown && shown.stop) shown.stop();
+    return;
+  }
+  current = shown;
   document.title = `${(main.querySelector('h1') || {}).textContent || 'crossbill'} · crossbill`;
 }
 
