@@ -226,12 +226,7 @@ func (b *Batch) Replace(ctx context.Context, l Load) (rows int64, err error) {
 			columns = append(columns, c)
 		}
 	}
-	var n int64
-	if err := b.tx.QueryRowContext(ctx, `SELECT count(*) FROM `+parquetScan(l.Files)).Scan(&n); err != nil {
-		return 0, crossbill.Errorf(crossbill.CodeInvalid, op, "counting rows: %w", err)
-	}
-
-	s.reached("described+counted")
+	s.reached("described")
 	// The loads this one replaces: the source's own, and the same export's
 	// (by ARN or execution) loaded for the tenant from another source, so
 	// that a copy of an export never doubles the tenant's costs.
@@ -265,12 +260,6 @@ func (b *Batch) Replace(ctx context.Context, l Load) (rows int64, err error) {
 		}
 	}
 	s.reached("deleted")
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ingest_ledger (tenant, source, billing_period, format, execution_id, fingerprint, files, rows, ingested_at, dir, paths, columns, export)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::VARCHAR[], $12::VARCHAR[], $13)`,
-		l.Tenant, l.Source, l.Period, string(l.Format), l.ExecutionID, rollupVersion+"/"+l.Fingerprint, len(l.Files), n, time.Now().UTC(),
-		rel, duckArray(paths), duckArray(columns), l.Export); err != nil {
-		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "recording the load: %w", err)
-	}
 	// The rollups read the load's own files ($LINES), not the line_items
 	// view: through the view, each load bound every loaded file (and with
 	// parameters for the key, scanned them), so each load took longer than
@@ -283,6 +272,20 @@ func (b *Batch) Replace(ctx context.Context, l Load) (rows int64, err error) {
 		if _, err := tx.ExecContext(ctx, literals.Replace(q)); err != nil {
 			return 0, crossbill.Errorf(crossbill.CodeInvalid, op, "building rollups from %d Parquet file(s): %w", len(l.Files), err)
 		}
+	}
+	// The rollups count every line item (line_items), so the load's rows
+	// need no pass of their own over the files: with DuckDB's footer cache
+	// off, counting them parsed every footer once more.
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(line_items), 0)::BIGINT FROM cost_daily WHERE tenant = $1 AND source = $2 AND billing_period = $3`,
+		l.Tenant, l.Source, l.Period).Scan(&n); err != nil {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "counting rows: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ingest_ledger (tenant, source, billing_period, format, execution_id, fingerprint, files, rows, ingested_at, dir, paths, columns, export)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::VARCHAR[], $12::VARCHAR[], $13)`,
+		l.Tenant, l.Source, l.Period, string(l.Format), l.ExecutionID, rollupVersion+"/"+l.Fingerprint, len(l.Files), n, time.Now().UTC(),
+		rel, duckArray(paths), duckArray(columns), l.Export); err != nil {
+		return 0, crossbill.Errorf(crossbill.CodeInternal, op, "recording the load: %w", err)
 	}
 	if err := reconcileExplorer(ctx, tx, l.Tenant, l.Period); err != nil {
 		return 0, err
