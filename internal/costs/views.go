@@ -75,13 +75,15 @@ func (s *Store) rebuildViews(ctx context.Context, q querier, derived bool) error
 // exportViewSQL is a view with the schema's columns (typed as the schema
 // says) plus tenant, source and billing_period over the loads' files.
 func (s *Store) exportViewSQL(name string, schema []cur.Column, loads []loadRef, format string) string {
-	return fmt.Sprintf("CREATE OR REPLACE VIEW %s AS\n", name) + s.exportSelectSQL(schema, loads, format)
+	return fmt.Sprintf("CREATE OR REPLACE VIEW %s AS\n", name) + s.exportSelectSQL(schema, loads, format, false)
 }
 
 // exportSelectSQL is the body of an export view: an empty typed branch,
 // then one branch per load of the format, reading its files; columns the
-// files lack are NULL.
-func (s *Store) exportSelectSQL(schema []cur.Column, loads []loadRef, format string) string {
+// files lack are NULL. byName binds the files by their own columns
+// (reading their footers) rather than by the ledger's (schemaScan): the
+// load's rollup pass, which reads its own files once, ran ≈ 20% faster so.
+func (s *Store) exportSelectSQL(schema []cur.Column, loads []loadRef, format string, byName bool) string {
 	var b strings.Builder
 	b.WriteString("SELECT NULL::VARCHAR AS tenant, NULL::VARCHAR AS source, NULL::VARCHAR AS billing_period")
 	for _, c := range schema {
@@ -99,18 +101,25 @@ func (s *Store) exportSelectSQL(schema []cur.Column, loads []loadRef, format str
 		fmt.Fprintf(&b, "\nUNION ALL\nSELECT %s, %s, %s", quoteString(l.tenant), quoteString(l.source), quoteString(l.period))
 		var read []cur.Column
 		for _, c := range schema {
-			if have[c.Name] {
+			switch {
+			case !have[c.Name]:
+				fmt.Fprintf(&b, ", NULL::%s", c.Type)
+			case byName:
+				fmt.Fprintf(&b, ", CAST(%s AS %s)", quoteIdent(c.Name), c.Type)
+			default:
 				fmt.Fprintf(&b, ", %s", quoteIdent(c.Name))
 				read = append(read, c)
-			} else {
-				fmt.Fprintf(&b, ", NULL::%s", c.Type)
 			}
 		}
 		abs := make([]string, len(l.paths))
 		for i, p := range l.paths {
 			abs[i] = filepath.Join(s.filesDir, filepath.FromSlash(p))
 		}
-		fmt.Fprintf(&b, " FROM %s", schemaScan(abs, read))
+		if byName {
+			fmt.Fprintf(&b, " FROM %s", parquetScan(abs))
+		} else {
+			fmt.Fprintf(&b, " FROM %s", schemaScan(abs, read))
+		}
 	}
 	return b.String()
 }
@@ -142,8 +151,8 @@ func schemaScan(files []string, cols []cur.Column) string {
 // load's branch, to prune it, and the first pass took about 15% longer.
 func (s *Store) loadLineItemsSQL(l loadRef) string {
 	loads := []loadRef{l}
-	return "(WITH cur AS (" + s.exportSelectSQL(cur.Columns(), loads, string(FormatCUR2)) +
-		"), focus_export AS (" + s.exportSelectSQL(cur.FOCUSColumns(), loads, string(FormatFOCUS)) +
+	return "(WITH cur AS (" + s.exportSelectSQL(cur.Columns(), loads, string(FormatCUR2), true) +
+		"), focus_export AS (" + s.exportSelectSQL(cur.FOCUSColumns(), loads, string(FormatFOCUS), true) +
 		")\n" + lineItemsSelectSQL() + ")"
 }
 
