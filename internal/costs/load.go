@@ -130,11 +130,16 @@ func (s *Store) DescribeParquet(ctx context.Context, files []string) (map[string
 // parquetScan is a read_parquet call over files; union_by_name lets files of
 // one period differ in optional columns.
 func parquetScan(files []string) string {
+	return "read_parquet(" + fileList(files) + ", union_by_name = true)"
+}
+
+// fileList is files as a DuckDB list of string literals.
+func fileList(files []string) string {
 	quoted := make([]string, len(files))
 	for i, f := range files {
 		quoted[i] = quoteString(f)
 	}
-	return "read_parquet([" + strings.Join(quoted, ", ") + "], union_by_name = true)"
+	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
 // ReplacePeriod makes the files in l.Dir what the store holds for (Tenant,

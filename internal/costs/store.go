@@ -125,8 +125,9 @@ func OpenWith(ctx context.Context, dataDir string, opt Options) (*Store, error) 
 			// kept every file a statement had read, ≈ 20 MB for a month of
 			// 5 M line items in 150 row groups, so the memory grew with the
 			// store. Off, a footer lives while its statement runs; a load
-			// reads its own files three times, a query only those of the
-			// branches it keeps (schemaScan).
+			// reads its own files' footers twice (the ingest's checks, the
+			// rollup pass), a query only those of the branches it keeps
+			// (schemaScan).
 			"SET parquet_metadata_cache = false",
 			// Each load commits to the write-ahead log only; Checkpoint,
 			// once per ingest, folds them into the database file. At the

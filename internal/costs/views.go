@@ -133,15 +133,11 @@ func (s *Store) exportSelectSQL(schema []cur.Column, loads []loadRef, format str
 // month of 5 M line items in 150 row groups) and the memory followed the
 // number of files.
 func schemaScan(files []string, cols []cur.Column) string {
-	quoted := make([]string, len(files))
-	for i, f := range files {
-		quoted[i] = quoteString(f)
-	}
 	fields := make([]string, len(cols))
 	for i, c := range cols {
 		fields[i] = fmt.Sprintf("%s: {name: %s, type: %s, default_value: NULL}", quoteString(c.Name), quoteString(c.Name), quoteString(c.Type))
 	}
-	return "read_parquet([" + strings.Join(quoted, ", ") + "], schema = map{" + strings.Join(fields, ", ") + "})"
+	return "read_parquet(" + fileList(files) + ", schema = map{" + strings.Join(fields, ", ") + "})"
 }
 
 // loadLineItemsSQL is a subquery of one load's line items, shaped as the

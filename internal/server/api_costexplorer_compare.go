@@ -23,30 +23,20 @@ type figuresAnswer struct {
 // through the connection's role, metered) beside crossbill's, read in the
 // tenant's engine: the use case `crossbill commitments compare` runs.
 func (s *Server) compareCommitments(w http.ResponseWriter, r *http.Request) error {
-	if err := s.engineSource(w, r); err != nil {
-		return err
-	}
 	c, err := s.connectionOf(r)
-	if err != nil {
-		return err
-	}
-	days, err := lookbackOf(r)
 	if err != nil {
 		return err
 	}
 	ctx := r.Context()
 	// Opening checks the connection (cost module, verified) before any
-	// paid request.
+	// paid request (Athena's included).
 	ce, err := costexplorer.Open(ctx, s.store, s.cfg.AWS, c.TenantID, c.ID, s.now)
 	if err != nil {
 		return err
 	}
 	var out figuresAnswer
-	_, err = s.engines().Commitments(ctx, c.TenantID, s.localFor(r), func(cr commitments.Reader) error {
-		win, err := commitmentWindowIn(ctx, cr, c.TenantID, days)
-		if err != nil {
-			return err
-		}
+	err = s.lookbackIn(w, r, func(cr commitments.Reader, win commitments.Window) error {
+		var err error
 		out.FiguresReport, err = commitments.CompareFiguresWithAWS(ctx, cr, win, ce)
 		out.Athena = athena.Spent(cr)
 		return err

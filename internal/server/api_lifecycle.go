@@ -76,11 +76,12 @@ func (s *Server) lifecycleRoutes() []route {
 	}
 }
 
-// lifecycleIn runs a renewals or sale use case in the tenant's engine
-// (athena.Engines.Commitments, saying so in costSourceHeader for an
-// Athena tenant) over the window the CLI's --lookback reads: lookback_days
-// before the tenant's latest CUR hour, read from the same reader.
-func (s *Server) lifecycleIn(w http.ResponseWriter, r *http.Request, run func(commitments.Reader, commitments.Window) error) error {
+// lookbackIn runs a commitments use case (renewals, sales, the comparison
+// with Cost Explorer) in the tenant's engine (athena.Engines.Commitments,
+// saying so in costSourceHeader for an Athena tenant) over the window the
+// CLI's --lookback reads: lookback_days before the tenant's latest CUR
+// hour, read from the same reader.
+func (s *Server) lookbackIn(w http.ResponseWriter, r *http.Request, run func(commitments.Reader, commitments.Window) error) error {
 	days, err := lookbackOf(r)
 	if err != nil {
 		return err
@@ -126,7 +127,7 @@ func (s *Server) renewals(w http.ResponseWriter, r *http.Request, conn crossbill
 		return renewalsAnswer{}, err
 	}
 	var out renewalsAnswer
-	err = s.lifecycleIn(w, r, func(cr commitments.Reader, win commitments.Window) error {
+	err = s.lookbackIn(w, r, func(cr commitments.Reader, win commitments.Window) error {
 		var err error
 		out.RenewalsReport, err = purchase.ListRenewals(r.Context(), cr, win, nil, purchase.RenewalsQuery{Tenant: tenantOf(r).ID, Connection: conn, AsOf: at})
 		out.Athena = athena.Spent(cr)
@@ -184,7 +185,7 @@ type salesAnswer struct {
 // sales runs the sale use case over the tenant's CUR, in its engine.
 func (s *Server) sales(w http.ResponseWriter, r *http.Request, discount float64) (salesAnswer, error) {
 	var out salesAnswer
-	err := s.lifecycleIn(w, r, func(cr commitments.Reader, win commitments.Window) error {
+	err := s.lookbackIn(w, r, func(cr commitments.Reader, win commitments.Window) error {
 		var err error
 		out.SalesReport, err = purchase.ListSales(r.Context(), cr, win, nil, discount, s.now().UTC())
 		out.Athena = athena.Spent(cr)
