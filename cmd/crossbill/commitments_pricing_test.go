@@ -368,5 +368,5 @@ func commitmentsAPI(t *testing.T, dir, endpoint string) *apiClient {
 	mustNoErr(t, err)
 	_, tok, err := st.CreateToken(ctx, "", "parity", store.ScopeAdmin)
 	mustNoErr(t, err)
-	return &apiClient{srv: server.New(server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(hub), RatePerSecond: -1}), token: tok}
+	return &apiClient{srv: newServer(t, server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(hub), RatePerSecond: -1}), token: tok}
 }

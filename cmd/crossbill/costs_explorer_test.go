@@ -115,7 +115,7 @@ func TestCostExplorerDayZero(t *testing.T) {
 		mustNoErr(t, err)
 		_, tok, err := st.CreateToken(ctx, "", "parity", store.ScopeAdmin)
 		mustNoErr(t, err)
-		api := &apiClient{srv: server.New(server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(hub), RatePerSecond: -1}), token: tok}
+		api := &apiClient{srv: newServer(t, server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(hub), RatePerSecond: -1}), token: tok}
 		for i, q := range queries {
 			status, body := api.do(t, "GET", "/api/v1/tenants/acme/costs?"+q.api, nil)
 			var res costs.Result

@@ -135,7 +135,7 @@ func TestParityCatalogAthena(t *testing.T) {
 	mustNoErr(t, err)
 	_, tok, err := st.CreateToken(ctx, "", "parity", store.ScopeAdmin)
 	mustNoErr(t, err)
-	api := &apiClient{srv: server.New(server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(hub), RatePerSecond: -1}), token: tok}
+	api := &apiClient{srv: newServer(t, server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(hub), RatePerSecond: -1}), token: tok}
 
 	periods := emulator.AthenaResult{Columns: [][2]string{{"billing_period", "varchar"}, {"line_items", "bigint"}},
 		Rows: [][]string{{"billing_period", "line_items"}, {"2026-01", "1200"}, {"2026-02", "1100"}}}

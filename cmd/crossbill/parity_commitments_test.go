@@ -29,7 +29,7 @@ func newCostAPI(t *testing.T, dir string) *apiClient {
 	t.Cleanup(func() { cs.Close() })
 	_, op, err := st.CreateToken(ctx, "", "parity", store.ScopeAdmin)
 	mustNoErr(t, err)
-	return &apiClient{srv: server.New(server.Config{Store: st, Costs: cs, RatePerSecond: -1}), token: op}
+	return &apiClient{srv: newServer(t, server.Config{Store: st, Costs: cs, RatePerSecond: -1}), token: op}
 }
 
 // TestParityCommitmentsRecommend: `commitments recommend --json` and GET

@@ -92,7 +92,7 @@ func TestParityCostEngine(t *testing.T) {
 	// cached for the hour).
 	var shift atomic.Int64
 	now := func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }
-	api := &apiClient{srv: server.New(server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(hub), RatePerSecond: -1, Now: now}), token: tok}
+	api := &apiClient{srv: newServer(t, server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(hub), RatePerSecond: -1, Now: now}), token: tok}
 
 	same := func(what, cli string, status int, body []byte) store.CostEngine {
 		t.Helper()
@@ -219,7 +219,7 @@ func TestParityCostEngine(t *testing.T) {
 	front.CostExplorer = &awsPriceServer{}
 	frontHub, err := awsclient.HubConfig(ctx, awsclient.HubOptions{EndpointURL: front.URL})
 	mustNoErr(t, err)
-	frontAPI := &apiClient{srv: server.New(server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(frontHub), RatePerSecond: -1, Now: now}), token: tok}
+	frontAPI := &apiClient{srv: newServer(t, server.Config{Store: st, Costs: cs, AWS: awsclient.MustFactory(frontHub), RatePerSecond: -1, Now: now}), token: tok}
 	ceConn := costConnection(t, dir, "acme", "arn:aws:iam::"+customerAccount+":role/CrossbillCostExplorer")
 	today := time.Now().UTC().Format(time.DateOnly)
 	for _, uc := range []struct {

@@ -43,7 +43,15 @@ func newAPI(t *testing.T, dir string, hub *awsclient.Factory, templateURLBase st
 	t.Cleanup(func() { st.Close() })
 	_, op, err := st.CreateToken(ctx, "", "parity", store.ScopeAdmin)
 	mustNoErr(t, err)
-	return &apiClient{srv: server.New(server.Config{Store: st, AWS: hub, RatePerSecond: -1, TemplateURLBase: templateURLBase}), token: op}
+	return &apiClient{srv: newServer(t, server.Config{Store: st, AWS: hub, RatePerSecond: -1, TemplateURLBase: templateURLBase}), token: op}
+}
+
+// newServer is server.New whose background writes (token use) end before
+// the test's store closes and its data directory is removed.
+func newServer(t *testing.T, cfg server.Config) *server.Server {
+	srv := server.New(cfg)
+	t.Cleanup(srv.Wait)
+	return srv
 }
 
 // do sends body as JSON and answers the status and the raw response.

@@ -113,8 +113,11 @@ func advanceOne(ctx context.Context, st *store.Store, l store.JITLease, opts Opt
 	// Claim the lease first (a compare-and-set that pushes its next look
 	// past the work): another replica's loop then skips it rather than
 	// making the same AWS calls; if this one dies, the lease is due again
-	// when the claim runs out.
+	// when the claim runs out. A step that wants the next one at once
+	// keeps the claim (opts.goOn) rather than marking the lease due: due
+	// between two steps, another loop could make the same grant.
 	claim := now.Add(claimFor)
+	opts.hold = &claim
 	l.NextAt = &claim
 	l, err := st.UpdateJITLease(ctx, l, nil, nil)
 	if err != nil {
@@ -123,7 +126,7 @@ func advanceOne(ctx context.Context, st *store.Store, l store.JITLease, opts Opt
 	var c Cloud
 	for i := 0; i < 8; i++ {
 		now := opts.now()
-		if i > 0 && (l.NextAt == nil || l.NextAt.After(now)) {
+		if i > 0 && !held(l, opts) && (l.NextAt == nil || l.NextAt.After(now)) {
 			return l, nil
 		}
 		if c == nil && l.State != StateRequested && l.State != StateApproved {
@@ -139,7 +142,18 @@ func advanceOne(ctx context.Context, st *store.Store, l store.JITLease, opts Opt
 		}
 		l = next
 	}
+	if held(l, opts) { // out of steps: due at once for the next loop
+		now := opts.now()
+		l.NextAt = &now
+		return st.UpdateJITLease(ctx, l, nil, nil)
+	}
 	return l, nil
+}
+
+// held reports whether l's next look is its worker's claim, set by a step
+// that wants the next step at once.
+func held(l store.JITLease, opts Options) bool {
+	return opts.hold != nil && l.NextAt == opts.hold
 }
 
 // CloudFor is how the engine reaches AWS for a lease; tests replace it.
@@ -189,7 +203,7 @@ func step(ctx context.Context, st *store.Store, c Cloud, l store.JITLease, opts 
 		return stepRequested(ctx, st, l, opts)
 	case StateApproved:
 		exp := now.Add(time.Duration(l.DurationS) * time.Second)
-		l.State, l.ExpiresAt, l.NextAt, l.Attempts, l.LastError = StateGranting, &exp, &now, 0, ""
+		l.State, l.ExpiresAt, l.NextAt, l.Attempts, l.LastError = StateGranting, &exp, opts.goOn(now), 0, ""
 		l, err := st.UpdateJITLease(ctx, l, nil, nil)
 		if err != nil {
 			return l, err
@@ -214,7 +228,7 @@ func step(ctx context.Context, st *store.Store, c Cloud, l store.JITLease, opts 
 }
 
 func toRevoking(ctx context.Context, st *store.Store, l store.JITLease, now time.Time, why string, opts Options) (store.JITLease, error) {
-	l.State, l.NextAt, l.Attempts, l.LastError, l.AWSRequest = StateRevoking, &now, 0, "", ""
+	l.State, l.NextAt, l.Attempts, l.LastError, l.AWSRequest = StateRevoking, opts.goOn(now), 0, "", ""
 	l, err := st.UpdateJITLease(ctx, l, system(store.AuditJITRevoking), map[string]string{"reason": why})
 	if err != nil {
 		return l, err
@@ -285,7 +299,7 @@ func stepRequested(ctx context.Context, st *store.Store, l store.JITLease, opts 
 	}
 	switch state {
 	case approvalApproved:
-		l.State, l.NextAt = StateApproved, &now
+		l.State, l.NextAt = StateApproved, opts.goOn(now)
 		l, err := st.UpdateJITLease(ctx, l, system(store.AuditJITApproved), map[string]string{"approval": l.ApprovalID})
 		if err == nil {
 			notifyRequester(ctx, st, opts, l, "approved")
@@ -350,8 +364,7 @@ func stepGrant(ctx context.Context, st *store.Store, c Cloud, l store.JITLease, 
 			}
 			if req != "" {
 				l.AWSRequest = req
-				next := opts.now() // poll at once: most requests are done by then
-				l.NextAt = &next
+				l.NextAt = opts.goOn(opts.now()) // poll at once: most requests are done by then
 				if l, err = st.UpdateJITLease(ctx, l, nil, nil); err != nil {
 					return l, err
 				}
@@ -437,8 +450,7 @@ func stepRevoke(ctx context.Context, st *store.Store, c Cloud, l store.JITLease,
 				}
 				if req != "" {
 					l.AWSRequest = req
-					next := opts.now()
-					l.NextAt = &next
+					l.NextAt = opts.goOn(opts.now())
 					if l, err = st.UpdateJITLease(ctx, l, nil, nil); err != nil {
 						return l, err
 					}

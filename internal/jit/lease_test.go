@@ -271,7 +271,9 @@ func TestOUTarget(t *testing.T) {
 }
 
 // Two replicas' lease loops (two store handles on one database) working
-// the same approved leases at once: each grant is made once.
+// the same approved leases at once: each grant is made once. The pause
+// after the granting commit, before the AWS write, is where another loop
+// once found the lease due and made the same grant.
 func TestTwoWorkersGrantOnce(t *testing.T) {
 	w := newWorld(t, 6)
 	w.policy(t, func(p *jit.Policy) {
@@ -289,13 +291,20 @@ func TestTwoWorkersGrantOnce(t *testing.T) {
 	first := w.st
 	w.open(t)
 	stores := []*store.Store{first, w.st}
+	opts := w.opts()
+	opts.Fault = func(_ store.JITLease, step string) error {
+		if step == jit.StepGranting {
+			time.Sleep(30 * time.Millisecond)
+		}
+		return nil
+	}
 	var wg sync.WaitGroup
 	for _, st := range stores {
 		wg.Add(1)
 		go func(st *store.Store) {
 			defer wg.Done()
 			for i := 0; i < 3; i++ {
-				if _, err := jit.Advance(ctx, st, w.opts(), 4); err != nil {
+				if _, err := jit.Advance(ctx, st, opts, 4); err != nil {
 					t.Error(err)
 				}
 			}

@@ -35,6 +35,18 @@ type Options struct {
 	Fault func(l store.JITLease, step string) error
 	// Notify replaces the notification hook (tests).
 	Notify func(ctx context.Context, st *store.Store, m Message)
+
+	hold *time.Time // the claim of the worker running the steps (advanceOne)
+}
+
+// goOn is the next look of a step that wants the next one at once: the
+// worker's claim while one is held, so the lease is not due to another
+// replica between the two steps; now otherwise.
+func (o *Options) goOn(now time.Time) *time.Time {
+	if o.hold != nil {
+		return o.hold
+	}
+	return &now
 }
 
 func (o *Options) now() time.Time {
